@@ -1,0 +1,223 @@
+"""Starlette app factory: /graphql (GraphQL-over-HTTP, GraphiQL), /healthz, /readyz.
+Nothing domain-specific lives here."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from core.clock import Clock, SystemClock
+from core.db import StatementCounter, create_engine, create_session_factory, current_counter
+from core.settings import Settings, get_settings
+from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
+from resolvers.errors import ApiErrorCode
+from schema import schema as default_schema
+
+log = logging.getLogger("zhongtai.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_BODY_BYTES = 1_000_000
+
+
+class BadRequest(Exception):
+    def __init__(self, code: ApiErrorCode, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status
+
+
+def _json(data: Any, status: int = 200, media_type: str = JSON,
+          headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=media_type,
+                    headers=headers)
+
+
+def _wants_graphql_response(request: Request) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query_params)
+        for key in ("variables", "extensions"):
+            if params.get(key):
+                params[key] = _decode_json(params[key], key)
+        return params
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, "Request body too large.", 413)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type == "application/graphql":
+        return {"query": body.decode("utf-8", "replace")}
+    if content_type not in (JSON, ""):
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, f"Unsupported content type {content_type!r}.",
+                         415)
+    params = _decode_json(body, "body")
+    if not isinstance(params, dict):
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, "The body must be a JSON object.")
+    return params
+
+
+def _decode_json(raw: str | bytes, what: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, f"Malformed JSON in {what}.") from exc
+
+
+def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+    query = params.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, "A non-empty `query` string is required.")
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, "`variables` must be a JSON object.")
+    operation = params.get("operationName")
+    if operation is not None and not isinstance(operation, str):
+        raise BadRequest(ApiErrorCode.BAD_REQUEST, "`operationName` must be a string.")
+    return query, variables, operation
+
+
+def _channel(request: Request) -> Channel:
+    raw = request.headers.get("x-channel", Channel.WEB.value).strip().upper()
+    try:
+        return Channel(raw)
+    except ValueError as exc:
+        allowed = ", ".join(c.value for c in Channel)
+        raise BadRequest(ApiErrorCode.INVALID_CHANNEL,
+                         f"X-Channel must be one of {allowed}.") from exc
+
+
+def _viewer(request: Request, settings: Settings) -> Viewer:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return ANONYMOUS
+    if hmac.compare_digest(token.strip(), settings.admin_token):
+        return Viewer(staff_id="admin-token", permissions=frozenset(Permission))
+    return ANONYMOUS
+
+
+def _format_error(error: GraphQLError, request_failed: bool) -> dict[str, Any]:
+    formatted = error.formatted
+    extensions = dict(formatted.get("extensions") or {})
+    if "code" not in extensions:
+        if error.message.startswith("Syntax Error"):
+            extensions["code"] = ApiErrorCode.GRAPHQL_PARSE_FAILED.value
+        elif request_failed:
+            extensions["code"] = ApiErrorCode.GRAPHQL_VALIDATION_FAILED.value
+        else:
+            extensions["code"] = ApiErrorCode.BAD_REQUEST.value
+    formatted["extensions"] = extensions
+    return formatted
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
+        self.schema, self.settings, self.clock = schema, settings, clock
+        self.ide_html = get_graphql_ide_html(graphql_ide="graphiql")
+
+    async def handle(self, request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        media = GRAPHQL_RESPONSE if _wants_graphql_response(request) else JSON
+        headers = {"x-request-id": request_id}
+        if (request.method == "GET" and self.settings.graphiql and "query" not in
+                request.query_params and "text/html" in request.headers.get("accept", "")):
+            return HTMLResponse(self.ide_html)
+        try:
+            query, variables, operation = _check_params(await _read_params(request))
+            context = self._context(request, request_id)
+        except BadRequest as bad:
+            body = {"errors": [{"message": str(bad), "extensions": {"code": bad.code.value}}]}
+            return _json(body, bad.status, media, headers)
+        return await self._execute(request, context, query, variables, operation, media,
+                                   headers)
+
+    def _context(self, request: Request, request_id: str) -> Context:
+        channel, viewer = _channel(request), _viewer(request, self.settings)
+        return Context(session=request.app.state.session_factory(), now=self.clock.now(),
+                       viewer=viewer, channel=channel, settings=self.settings,
+                       request_id=request_id)
+
+    async def _execute(self, request: Request, context: Context, query: str,
+                       variables: dict[str, Any] | None, operation: str | None, media: str,
+                       headers: dict[str, str]) -> Response:
+        allowed = ({OperationType.QUERY} if request.method == "GET"
+                   else {OperationType.QUERY, OperationType.MUTATION})
+        counter = StatementCounter()
+        token = current_counter.set(counter)
+        try:
+            result = await self.schema.execute(
+                query, variable_values=variables, context_value=context,
+                operation_name=operation, allowed_operation_types=allowed)
+        except InvalidOperationTypeError:
+            body = {"errors": [{"message": "Mutations must be sent with POST.",
+                                "extensions": {"code": ApiErrorCode.BAD_REQUEST.value}}]}
+            return _json(body, 405, media, {**headers, "allow": "POST"})
+        finally:
+            current_counter.reset(token)
+            await context.session.close()
+        failed = result.data is None and bool(result.errors)
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [_format_error(e, failed) for e in result.errors]
+        if not failed:
+            body["data"] = result.data
+        body["extensions"] = {**(result.extensions or {}), "sqlStatements": counter.count}
+        status = 400 if failed and media == GRAPHQL_RESPONSE else 200
+        return _json(body, status, media, headers)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None,
+               engine: AsyncEngine | None = None, schema: Any = None) -> Starlette:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or create_engine(settings.database_url, echo=settings.sql_echo,
+                                                   pool_size=settings.db_pool_size)
+        app.state.session_factory = create_session_factory(app.state.engine)
+        yield
+        if own_engine:
+            await app.state.engine.dispose()
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the database is down: not ready, say why
+            log.warning("readiness check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    endpoint = GraphQLEndpoint(schema or default_schema, settings, clock)
+    routes = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+app = create_app()

@@ -1,0 +1,80 @@
+"""The `zhongtai` command: migrate, seed-demo, serve, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from core.settings import PROJECT_ROOT, get_settings
+
+
+def migrate(url: str | None = None) -> None:
+    from alembic.config import Config
+
+    from alembic import command
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    if url:
+        config.attributes["url"] = url
+    command.upgrade(config, "head")
+
+
+async def _seed(url: str, products_per_leaf: int | None) -> bool:
+    from core.db import create_engine, create_session_factory
+    from seed import PRODUCTS_PER_LEAF, seed_demo
+
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await seed_demo(session, products_per_leaf or PRODUCTS_PER_LEAF)
+    finally:
+        await engine.dispose()
+
+
+def export_schema(path: Path) -> None:
+    from schema import schema
+
+    path.write_text(schema.as_str() + "\n", encoding="utf-8")
+
+
+def serve(host: str, port: int, workers: int, reload: bool) -> None:
+    import uvicorn
+
+    uvicorn.run("app:app", host=host, port=port, workers=workers, reload=reload,
+                log_level="info", proxy_headers=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zhongtai", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
+    seed = sub.add_parser("seed-demo", help="load the demo catalog (idempotent)")
+    seed.add_argument("--products-per-leaf", type=int, default=None)
+    run = sub.add_parser("serve", help="serve the API with uvicorn")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--reload", action="store_true")
+    export = sub.add_parser("export-schema", help="write the SDL to schema.graphql")
+    export.add_argument("--out", type=Path, default=PROJECT_ROOT / "schema.graphql")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    if args.command == "migrate":
+        migrate()
+    elif args.command == "seed-demo":
+        created = asyncio.run(_seed(settings.database_url, args.products_per_leaf))
+        print("demo data loaded" if created else "demo data already present")
+    elif args.command == "serve":
+        serve(args.host, args.port, args.workers, args.reload)
+    elif args.command == "export-schema":
+        export_schema(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Cross-cutting plumbing shared by every layer: settings, database, clock, ids, money."""

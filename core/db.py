@@ -1,0 +1,61 @@
+"""Engine and session factory, plus a per-request SQL statement counter."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+@dataclass
+class StatementCounter:
+    count: int = 0
+    statements: list[str] = field(default_factory=list)
+
+
+# The counter of the request (or test block) that is running; None when nobody is counting.
+current_counter: contextvars.ContextVar[StatementCounter | None] = contextvars.ContextVar(
+    "zhongtai_statement_counter", default=None
+)
+
+
+def _count_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    counter = current_counter.get()
+    if counter is not None:
+        counter.count += 1
+        counter.statements.append(statement)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("postgresql"):
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    engine = create_async_engine(url, **kwargs)
+    sync_engine: Engine = engine.sync_engine
+    if url.startswith("sqlite"):
+        event.listen(sync_engine, "connect", _sqlite_pragmas)
+    event.listen(sync_engine, "before_cursor_execute", _count_statement)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after commit without lazy IO in async code.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

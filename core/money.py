@@ -1,0 +1,36 @@
+"""Money is integer minor units (分/cents) inside; Decimal strings at the API edge."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+MAX_MINOR = 10**12  # ten billion in major units: far above any real price, far below int64
+
+
+class InvalidMoney(ValueError):
+    pass
+
+
+def to_minor(amount: Decimal) -> int:
+    """Convert a Decimal amount to minor units; refuse NaN, negatives and sub-cent precision."""
+    try:
+        if not amount.is_finite():
+            raise InvalidMoney("must be a decimal amount such as 129.00")
+        if amount < 0:
+            raise InvalidMoney("must not be negative")
+        minor = amount * 100
+        if minor != minor.to_integral_value():
+            raise InvalidMoney("must have at most two decimal places")
+    except InvalidOperation as exc:
+        raise InvalidMoney("must be a decimal amount such as 129.00") from exc
+    value = int(minor)
+    if value > MAX_MINOR:
+        raise InvalidMoney("is too large")
+    return value
+
+
+def from_minor(minor: int) -> Decimal:
+    return (Decimal(minor) / 100).quantize(Decimal("0.01"))
+
+
+def percent_of(minor: int, percent: Decimal) -> int:
+    """`percent`% of an amount, rounded half up to the minor unit."""
+    return int((Decimal(minor) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))

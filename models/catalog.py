@@ -1,0 +1,258 @@
+"""Catalog: merchants, brands, backend and display categories, attributes, products (SPU), SKUs."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from models.base import ID_TYPE, Base, id_column
+
+
+class AttributeKind(StrEnum):
+    KEY = "KEY"
+    SALES = "SALES"
+    GENERAL = "GENERAL"
+
+
+class AttributeValueType(StrEnum):
+    OPTIONS = "OPTIONS"
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"
+
+
+class ProductStatus(StrEnum):
+    DRAFT = "DRAFT"
+    LISTED = "LISTED"
+    DELISTED = "DELISTED"
+
+
+class ShippingKind(StrEnum):
+    FREE = "FREE"
+    FLAT = "FLAT"
+    BY_PIECE = "BY_PIECE"
+    BY_WEIGHT = "BY_WEIGHT"
+
+
+def _enum(cls: type[StrEnum], name: str) -> SAEnum:
+    # Stored as VARCHAR with a CHECK so adding a value never needs an ALTER TYPE on PostgreSQL.
+    return SAEnum(cls, name=name, native_enum=False, create_constraint=True, length=20)
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = id_column()
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    self_operated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = id_column()
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    country: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Category(Base):
+    """Backend category (基础类目). `path` is the materialized path of ids, e.g. "1/5/12/"."""
+
+    __tablename__ = "categories"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
+        Index("ix_categories_path", "path"),
+    )
+
+    id: Mapped[int] = id_column()
+    parent_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("categories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    level: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to the parent."""
+        return [int(part) for part in self.path.split("/") if part][:-1]
+
+
+class Attribute(Base):
+    __tablename__ = "attributes"
+    __table_args__ = (UniqueConstraint("category_id", "name"),)
+
+    id: Mapped[int] = id_column()
+    category_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("categories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[AttributeKind] = mapped_column(_enum(AttributeKind, "attribute_kind"))
+    value_type: Mapped[AttributeValueType] = mapped_column(
+        _enum(AttributeValueType, "attribute_value_type")
+    )
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    filterable: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_custom_values: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DisplayCategory(Base):
+    """Front-end navigation category (前台类目); `channels` empty means every channel."""
+
+    __tablename__ = "display_categories"
+
+    id: Mapped[int] = id_column()
+    parent_id: Mapped[int | None] = mapped_column(
+        ID_TYPE, ForeignKey("display_categories.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(80))
+    icon_url: Mapped[str | None] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DisplayCategoryCategory(Base):
+    __tablename__ = "display_category_categories"
+
+    display_category_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("display_categories.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class DisplayCategoryBrand(Base):
+    __tablename__ = "display_category_brands"
+
+    display_category_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("display_categories.id", ondelete="CASCADE"), primary_key=True
+    )
+    brand_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ShippingTemplate(Base):
+    __tablename__ = "shipping_templates"
+
+    id: Mapped[int] = id_column()
+    merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[ShippingKind] = mapped_column(_enum(ShippingKind, "shipping_kind"))
+    first_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    additional_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    flat_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    free_over: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Product(Base):
+    """SPU. price_min/price_max are derived from enabled SKUs, kept for sorting and filtering."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_listing", "status", "category_id"),
+        Index("ix_products_brand", "brand_id"),
+        Index("ix_products_merchant", "merchant_id"),
+    )
+
+    id: Mapped[int] = id_column()
+    merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
+    brand_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("brands.id"))
+    category_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("categories.id"))
+    shipping_template_id: Mapped[int | None] = mapped_column(
+        ID_TYPE, ForeignKey("shipping_templates.id")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    subtitle: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[ProductStatus] = mapped_column(
+        _enum(ProductStatus, "product_status"), default=ProductStatus.DRAFT
+    )
+    list_at: Mapped[datetime | None] = mapped_column()
+    delist_at: Mapped[datetime | None] = mapped_column()
+    first_listed_at: Mapped[datetime | None] = mapped_column()
+    images: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    description_mobile_html: Mapped[str | None] = mapped_column(Text)
+    description_pc_html: Mapped[str | None] = mapped_column(Text)
+    after_sales: Mapped[str | None] = mapped_column(Text)
+    price_min: Mapped[int] = mapped_column(BigInteger, default=0)
+    price_max: Mapped[int] = mapped_column(BigInteger, default=0)
+    sales_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def is_listed_at(self, at: datetime) -> bool:
+        return (
+            self.status == ProductStatus.LISTED
+            and (self.list_at is None or self.list_at <= at)
+            and (self.delist_at is None or at < self.delist_at)
+        )
+
+
+class ProductAttributeValue(Base):
+    """Search index of a product's attribute values: KEY/GENERAL values and its SKUs' SALES values."""
+
+    __tablename__ = "product_attribute_values"
+    __table_args__ = (Index("ix_pav_attribute_value", "attribute_id", "value"),)
+
+    product_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    attribute_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("attributes.id"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Sku(Base):
+    """A sellable variant. `specs` = [{attributeId, name, value}] in attribute order;
+    `spec_key` is the canonical combination that must be unique within the product."""
+
+    __tablename__ = "skus"
+    __table_args__ = (
+        UniqueConstraint("product_id", "spec_key"),
+        UniqueConstraint("merchant_id", "code"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = id_column()
+    product_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("products.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    barcode: Mapped[str | None] = mapped_column(String(64))
+    price: Mapped[int] = mapped_column(BigInteger)
+    market_price: Mapped[int | None] = mapped_column(BigInteger)
+    cost_price: Mapped[int | None] = mapped_column(BigInteger)
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+    length_mm: Mapped[int | None] = mapped_column(Integer)
+    width_mm: Mapped[int | None] = mapped_column(Integer)
+    height_mm: Mapped[int | None] = mapped_column(Integer)
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    specs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    spec_key: Mapped[str] = mapped_column(String(400), default="")
+    spec_text: Mapped[str] = mapped_column(String(400), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,76 @@
+"""Inventory: warehouses, stock levels per (SKU, warehouse) and the stock movement ledger."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from models.base import ID_TYPE, Base, id_column
+
+
+class MovementType(StrEnum):
+    INBOUND = "INBOUND"
+    TRANSFER_OUT = "TRANSFER_OUT"
+    TRANSFER_IN = "TRANSFER_IN"
+    SHIPMENT = "SHIPMENT"
+    RETURN = "RETURN"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+
+    id: Mapped[int] = id_column()
+    merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(120))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockLevel(Base):
+    """available = on_hand - reserved; sellable = max(0, available - safety_stock).
+    The CHECKs make the database itself refuse an oversell."""
+
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("safety_stock >= 0", name="safety_not_negative"),
+        Index("ix_stock_levels_warehouse", "warehouse_id"),
+    )
+
+    sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"), primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("warehouses.id"), primary_key=True
+    )
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class StockMovement(Base):
+    """The ledger: on_hand of a stock level always equals the sum of its movements."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_sku", "sku_id", "created_at"),)
+
+    id: Mapped[int] = id_column()
+    sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
+    warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
+    type: Mapped[MovementType] = mapped_column(
+        SAEnum(MovementType, name="movement_type", native_enum=False, create_constraint=True,
+               length=20)
+    )
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,564 @@
+"""Catalog glue: storefront reads (display tree, listings, search, detail, nodes) and admin
+mutations mapped onto services.catalog / services.products / services.search."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inputs
+
+from core.money import InvalidMoney, to_minor
+from models.catalog import (
+    Attribute,
+    AttributeKind,
+    Category,
+    DisplayCategory,
+    Product,
+    Sku,
+)
+from resolvers.common import (
+    MutationResult,
+    Page,
+    input_id,
+    input_ids,
+    mutate,
+    page_window,
+    query_id,
+)
+from resolvers.context import Channel, Context
+from resolvers.errors import ApiErrorCode, api_error
+from services import catalog, products, search
+from services.catalog import UNSET
+from services.errors import DomainError, ErrorCode
+from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
+from services.search import ProductQuery, ProductSort
+
+# --- display categories ------------------------------------------------------------------------
+
+
+@dataclass
+class DisplayTree:
+    """The display-category tree as one channel sees it (nodes hidden from the channel vanish
+    with their subtrees)."""
+
+    nodes: dict[int, DisplayCategory]
+    children: dict[int | None, list[DisplayCategory]]
+
+    @classmethod
+    def build(cls, rows: list[DisplayCategory], channel: Channel | None) -> DisplayTree:
+        by_parent: dict[int | None, list[DisplayCategory]] = defaultdict(list)
+        for row in rows:
+            by_parent[row.parent_id].append(row)
+        visible: dict[int, DisplayCategory] = {}
+        stack = list(by_parent.get(None, []))
+        while stack:
+            node = stack.pop()
+            if channel is None or not node.channels or channel.value in node.channels:
+                visible[node.id] = node
+                stack.extend(by_parent.get(node.id, []))
+        children = {p: [c for c in kids if c.id in visible] for p, kids in by_parent.items()}
+        return cls(visible, children)
+
+    def subtree_ids(self, node_id: int) -> list[int]:
+        ids, stack = [], [node_id]
+        while stack:
+            current = stack.pop()
+            ids.append(current)
+            stack.extend(c.id for c in self.children.get(current, []))
+        return ids
+
+
+async def display_tree(ctx: Context) -> DisplayTree:
+    cache_key = "display_tree"
+    if cache_key not in ctx.extra:
+        rows = await ctx.loaders.display_tree.load("all")
+        channel = None if ctx.viewer.is_staff else ctx.channel
+        ctx.extra[cache_key] = DisplayTree.build(rows, channel)
+    return ctx.extra[cache_key]
+
+
+async def display_category_roots(ctx: Context) -> list[DisplayCategory]:
+    return (await display_tree(ctx)).children.get(None, [])
+
+
+async def display_category_children(ctx: Context, node: DisplayCategory) -> list[DisplayCategory]:
+    return (await display_tree(ctx)).children.get(node.id, [])
+
+
+async def display_category(ctx: Context, global_id: str) -> DisplayCategory | None:
+    _, pk = query_id(global_id, "DisplayCategory")
+    return (await display_tree(ctx)).nodes.get(pk)
+
+
+# --- product listings ----------------------------------------------------------------------------
+
+
+def product_query(ctx: Context, filter_: Any, sort: ProductSort | None,
+                  text: str | None = None) -> ProductQuery:
+    q = ProductQuery(text=text, sort=sort or ProductSort.RELEVANCE, visible_at=ctx.now)
+    if filter_ is None:
+        return q
+    if filter_.category_id is not None:
+        kind, pk = query_id(filter_.category_id)
+        if kind == "Category":
+            q.category_ids = [pk]
+        elif kind == "DisplayCategory":
+            q.display_category_ids = [-1]  # resolved by the caller (needs the display tree)
+            q.extra_display_root = pk  # type: ignore[attr-defined]
+        else:
+            raise api_error(ApiErrorCode.INVALID_ID, "categoryId must be a Category or a "
+                            "DisplayCategory ID.")
+    q.brand_ids = [query_id(b, "Brand")[1] for b in filter_.brand_ids or []]
+    q.price_min = _filter_money(filter_.price_min, "priceMin")
+    q.price_max = _filter_money(filter_.price_max, "priceMax")
+    q.attributes = [(a.name, list(a.values)) for a in filter_.attributes or []]
+    q.in_stock = filter_.in_stock
+    return q
+
+
+def _filter_money(amount: Any, name: str) -> int | None:
+    if amount is None:
+        return None
+    try:
+        return to_minor(amount)
+    except InvalidMoney as exc:
+        raise api_error(ApiErrorCode.BAD_REQUEST, f"{name} {exc}.") from exc
+
+
+async def _resolve_display_filter(ctx: Context, q: ProductQuery) -> ProductQuery:
+    root = getattr(q, "extra_display_root", None)
+    if root is not None:
+        tree = await display_tree(ctx)
+        q.display_category_ids = tree.subtree_ids(root) if root in tree.nodes else [-1]
+    return q
+
+
+async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | None
+                ) -> Page[Product]:
+    offset, limit = page_window(ctx, first, after)
+    q = await _resolve_display_filter(ctx, q)
+    items, total = await ctx.read(lambda s: search.find_products(s, q, offset, limit))
+    for item in items:  # prime the loader so `node`-style lookups reuse the rows
+        ctx.loaders.product.prime(item.id, item)
+    return Page(items, offset, total, q)
+
+
+async def display_category_products(ctx: Context, node: DisplayCategory, first: int | None,
+                                    after: str | None, sort: ProductSort, filter_: Any
+                                    ) -> Page[Product]:
+    q = product_query(ctx, filter_, sort)
+    tree = await display_tree(ctx)
+    subtree = tree.subtree_ids(node.id)
+    if q.display_category_ids:  # a display filter inside a display category: intersect
+        await _resolve_display_filter(ctx, q)
+        subtree = [i for i in subtree if i in set(q.display_category_ids)] or [-1]
+        q.extra_display_root = None  # type: ignore[attr-defined]
+    q.display_category_ids = subtree
+    return await _page(ctx, q, first, after)
+
+
+async def search_products(ctx: Context, text: str | None, filter_: Any, first: int | None,
+                          after: str | None, sort: ProductSort) -> Page[Product]:
+    return await _page(ctx, product_query(ctx, filter_, sort, text), first, after)
+
+
+async def admin_products(ctx: Context, filter_: Any, first: int | None,
+                         after: str | None) -> Page[Product]:
+    q = ProductQuery(sort=ProductSort.NEWEST, status_at=ctx.now)
+    if filter_ is not None:
+        q.text = filter_.query
+        q.status = EffectiveStatus(filter_.status.value) if filter_.status else None
+        q.merchant_id = query_id(filter_.merchant_id, "Merchant")[1] if filter_.merchant_id \
+            else None
+        q.brand_ids = [query_id(filter_.brand_id, "Brand")[1]] if filter_.brand_id else []
+        q.category_ids = ([query_id(filter_.category_id, "Category")[1]]
+                          if filter_.category_id else [])
+    if ctx.viewer.merchant_id is not None:
+        q.merchant_id = ctx.viewer.merchant_id
+    return await _page(ctx, q, first, after)
+
+
+async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], list[Any]]:
+    brands = await ctx.read(lambda s: search.brand_facets(s, q))
+    attributes = await ctx.read(lambda s: search.attribute_facets(s, q))
+    prices = await ctx.read(lambda s: search.price_buckets(s, q))
+    return brands, attributes, prices
+
+
+# --- single objects --------------------------------------------------------------------------------
+
+
+def is_visible(ctx: Context, product: Product | None) -> bool:
+    return product is not None and (ctx.viewer.is_staff or product.is_listed_at(ctx.now))
+
+
+async def product_by_id(ctx: Context, global_id: str) -> Product | None:
+    _, pk = query_id(global_id, "Product")
+    product = await ctx.loaders.product.load(pk)
+    return product if is_visible(ctx, product) else None
+
+
+async def node(ctx: Context, global_id: str) -> Any:
+    kind, pk = query_id(global_id)
+    fetch = _NODE_FETCHERS.get(kind)
+    return await fetch(ctx, pk) if fetch else None
+
+
+async def _product_node(ctx: Context, pk: int) -> Product | None:
+    product = await ctx.loaders.product.load(pk)
+    return product if is_visible(ctx, product) else None
+
+
+async def _sku_node(ctx: Context, pk: int) -> Sku | None:
+    sku = await ctx.loaders.sku.load(pk)
+    if sku is None or not (sku.enabled or ctx.viewer.is_staff):
+        return None
+    return sku if await _product_node(ctx, sku.product_id) else None
+
+
+async def _display_node(ctx: Context, pk: int) -> DisplayCategory | None:
+    return (await display_tree(ctx)).nodes.get(pk)
+
+
+def _loaded(name: str) -> Any:
+    async def fetch(ctx: Context, pk: int) -> Any:
+        return await getattr(ctx.loaders, name).load(pk)
+
+    return fetch
+
+
+_NODE_FETCHERS = {
+    "Product": _product_node,
+    "Sku": _sku_node,
+    "DisplayCategory": _display_node,
+    "Brand": _loaded("brand"),
+    "Category": _loaded("category"),
+    "Merchant": _loaded("merchant"),
+    "Attribute": _loaded("attribute"),
+}
+
+
+async def nodes(ctx: Context, global_ids: list[str]) -> list[Any]:
+    if len(global_ids) > ctx.settings.max_page_size:
+        raise api_error(ApiErrorCode.INVALID_PAGINATION,
+                        f"At most {ctx.settings.max_page_size} ids per request.")
+    return list(await asyncio.gather(*(node(ctx, g) for g in global_ids)))
+
+
+async def category_ancestors(ctx: Context, category: Category) -> list[Category]:
+    return [c for c in await ctx.loaders.category.load_many(category.ancestor_ids) if c]
+
+
+async def category_attributes(ctx: Context, category: Category) -> list[Attribute]:
+    """Own and inherited attribute definitions, root first."""
+    ids = [*category.ancestor_ids, category.id]
+    groups = await ctx.loaders.attributes_by_category.load_many(ids)
+    return [a for group in groups for a in group]
+
+
+@dataclass
+class ProductAttributeView:
+    name: str
+    kind: AttributeKind
+    values: list[str]
+
+
+async def product_attributes(ctx: Context, product: Product) -> list[ProductAttributeView]:
+    """KEY and GENERAL attribute values (SALES values show on SKUs and salesAttributes)."""
+    rows = await ctx.loaders.attribute_values_by_product.load(product.id)
+    views: dict[int, ProductAttributeView] = {}
+    for value, attribute in rows:
+        if attribute.kind == AttributeKind.SALES:
+            continue
+        view = views.setdefault(attribute.id,
+                                ProductAttributeView(attribute.name, attribute.kind, []))
+        view.values.append(value.value)
+    return list(views.values())
+
+
+@dataclass
+class SalesValueView:
+    value: str
+    image_url: str | None
+
+
+@dataclass
+class SalesAttributeView:
+    name: str
+    values: list[SalesValueView]
+
+
+async def sales_attributes(ctx: Context, product: Product) -> list[SalesAttributeView]:
+    """Each SALES attribute with its values in SKU order. Values of the first SALES attribute
+    (the one shoppers pick first, usually colour) carry the image of the first SKU with it."""
+    skus = await ctx.loaders.skus_by_product.load(product.id)
+    views: dict[int, SalesAttributeView] = {}
+    seen: set[tuple[int, str]] = set()
+    for sku in skus:
+        for position, spec in enumerate(sku.specs):
+            view = views.setdefault(spec["attributeId"], SalesAttributeView(spec["name"], []))
+            key = (spec["attributeId"], spec["value"])
+            if key not in seen:
+                seen.add(key)
+                image = sku.image_url if position == 0 else None
+                view.values.append(SalesValueView(spec["value"], image))
+    return list(views.values())
+
+
+# --- admin mutations ------------------------------------------------------------------------------
+
+
+def _brand_data(data: Any) -> catalog.BrandData:
+    return catalog.BrandData(name=data.name, logo_url=data.logo_url, country=data.country)
+
+
+async def brand_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: catalog.create_brand(s, _brand_data(data)))
+
+
+async def brand_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        return await catalog.update_brand(s, input_id(global_id, "Brand", "id") or 0,
+                                          _brand_data(data))
+
+    return await mutate(ctx, run)
+
+
+async def brand_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        return await catalog.delete_brand(s, input_id(global_id, "Brand", "id") or 0)
+
+    return await mutate(ctx, run)
+
+
+async def merchant_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: catalog.create_merchant(s, data.name,
+                                                               bool(data.self_operated)))
+
+
+async def category_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        parent = input_id(data.parent_id, "Category", "parentId")
+        return await catalog.create_category(s, data.name, parent, data.position or 0)
+
+    return await mutate(ctx, run)
+
+
+async def category_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        parent: Any = (UNSET if data.parent_id is GRAPHQL_UNSET
+                       else input_id(data.parent_id, "Category", "parentId"))
+        return await catalog.update_category(s, input_id(global_id, "Category", "id") or 0,
+                                             name=data.name, parent_id=parent,
+                                             position=data.position)
+
+    return await mutate(ctx, run)
+
+
+async def category_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        return await catalog.delete_category(s, input_id(global_id, "Category", "id") or 0)
+
+    return await mutate(ctx, run)
+
+
+async def attribute_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        return await catalog.create_attribute(s, catalog.AttributeData(
+            category_id=input_id(data.category_id, "Category", "categoryId") or 0,
+            name=data.name, kind=AttributeKind(data.kind.value),
+            value_type=catalog.AttributeValueType(data.value_type.value),
+            options=list(data.options or []), required=bool(data.required),
+            filterable=bool(data.filterable), allow_custom_values=bool(data.allow_custom_values),
+        ))
+
+    return await mutate(ctx, run)
+
+
+def _display_data(data: Any) -> catalog.DisplayCategoryData:
+    def given(value: Any) -> Any:
+        return UNSET if value is GRAPHQL_UNSET else value
+
+    parent = given(data.parent_id)
+    return catalog.DisplayCategoryData(
+        name=None if data.name is GRAPHQL_UNSET else data.name,
+        parent_id=parent if parent in (UNSET, None)
+        else input_id(parent, "DisplayCategory", "parentId"),
+        icon_url=given(data.icon_url),
+        position=None if data.position is GRAPHQL_UNSET else data.position,
+        channels=None if data.channels in (GRAPHQL_UNSET, None)
+        else [c.value for c in data.channels],
+        category_ids=None if data.category_ids in (GRAPHQL_UNSET, None)
+        else input_ids(data.category_ids, "Category", "categoryIds"),
+        brand_ids=None if data.brand_ids in (GRAPHQL_UNSET, None)
+        else input_ids(data.brand_ids, "Brand", "brandIds"),
+    )
+
+
+async def display_category_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: _create_display(s, data))
+
+
+async def _create_display(session: Any, data: Any) -> DisplayCategory:
+    return await catalog.create_display_category(session, _display_data(data))
+
+
+async def display_category_update(ctx: Context, global_id: str, data: Any
+                                  ) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        node_id = input_id(global_id, "DisplayCategory", "id") or 0
+        return await catalog.update_display_category(s, node_id, _display_data(data))
+
+    return await mutate(ctx, run)
+
+
+async def display_category_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        node_id = input_id(global_id, "DisplayCategory", "id") or 0
+        return await catalog.delete_display_category(s, node_id)
+
+    return await mutate(ctx, run)
+
+
+async def shipping_template_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        return await catalog.create_shipping_template(s, catalog.ShippingTemplateData(
+            merchant_id=input_id(data.merchant_id, "Merchant", "merchantId") or 0,
+            name=data.name, kind=catalog.ShippingKind(data.kind.value),
+            first_fee=data.first_fee, additional_fee=data.additional_fee,
+            flat_fee=data.flat_fee, free_over=data.free_over,
+        ))
+
+    return await mutate(ctx, run)
+
+
+def _sku_drafts(skus: list[Any]) -> list[SkuDraft]:
+    return [SkuDraft(
+        id=input_id(getattr(s, "id", None), "Sku", f"skus.{i}.id"),
+        specs=[(input_id(sp.attribute_id, "Attribute", f"skus.{i}.specs") or 0, sp.value)
+               for sp in s.specs or []],
+        code=s.code, price=s.price, market_price=s.market_price, cost_price=s.cost_price,
+        barcode=s.barcode, weight_grams=s.weight_grams, image_url=s.image_url,
+    ) for i, s in enumerate(skus)]
+
+
+def _attribute_values(attributes: list[Any]) -> list[tuple[int, list[str]]]:
+    return [(input_id(a.attribute_id, "Attribute", f"attributes.{i}.attributeId") or 0,
+             list(a.values)) for i, a in enumerate(attributes)]
+
+
+def _images(images: list[Any]) -> list[tuple[str, str | None]]:
+    return [(i.url, i.alt) for i in images]
+
+
+async def product_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId") or 0
+        if ctx.viewer.merchant_id is not None and ctx.viewer.merchant_id != merchant_id:
+            raise DomainError(ErrorCode.MERCHANT_MISMATCH,
+                              "You can only create products of your own merchant.", "merchantId")
+        draft = ProductDraft(
+            title=data.title, subtitle=data.subtitle,
+            brand_id=input_id(data.brand_id, "Brand", "brandId") or 0,
+            category_id=input_id(data.category_id, "Category", "categoryId") or 0,
+            merchant_id=merchant_id,
+            shipping_template_id=input_id(data.shipping_template_id, "ShippingTemplate",
+                                          "shippingTemplateId"),
+            tags=list(data.tags or []), attributes=_attribute_values(data.attributes or []),
+            images=_images(data.images or []),
+            description_mobile_html=data.description_mobile_html,
+            description_pc_html=data.description_pc_html, after_sales=data.after_sales,
+            skus=_sku_drafts(data.skus or []),
+        )
+        return await products.create_product(s, draft)
+
+    return await mutate(ctx, run)
+
+
+def _patch(data: Any) -> ProductPatch:
+    patch = ProductPatch()
+    simple = ("title", "subtitle", "description_mobile_html", "description_pc_html",
+              "after_sales")
+    for name in simple:
+        value = getattr(data, name)
+        if value is not GRAPHQL_UNSET:
+            setattr(patch, name, value)
+    converters: dict[str, Any] = {
+        "brand_id": lambda v: input_id(v, "Brand", "brandId"),
+        "category_id": lambda v: input_id(v, "Category", "categoryId"),
+        "shipping_template_id": lambda v: input_id(v, "ShippingTemplate", "shippingTemplateId"),
+        "tags": lambda v: list(v or []),
+        "attributes": lambda v: _attribute_values(v or []),
+        "images": lambda v: _images(v or []),
+        "skus": lambda v: _sku_drafts(v or []),
+    }
+    for name, convert in converters.items():
+        value = getattr(data, name)
+        if value is not GRAPHQL_UNSET:
+            setattr(patch, name, convert(value))
+    return patch
+
+
+async def _own_product(ctx: Context, session: Any, global_id: str) -> int:
+    """Merchant staff may only touch their merchant's products (checked before any write)."""
+    pk = input_id(global_id, "Product", "id") or 0
+    if ctx.viewer.merchant_id is not None:
+        product = await session.get(Product, pk)
+        if product is None or product.merchant_id != ctx.viewer.merchant_id:
+            raise DomainError(ErrorCode.NOT_FOUND, "Product not found.", "id")
+    return pk
+
+
+async def product_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        pk = await _own_product(ctx, s, global_id)
+        return await products.update_product(s, pk, _patch(data))
+
+    return await mutate(ctx, run)
+
+
+async def product_list(ctx: Context, global_id: str, list_at: Any, delist_at: Any
+                       ) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        pk = await _own_product(ctx, s, global_id)
+        return await products.list_product(s, pk, ctx.now, list_at, delist_at)
+
+    return await mutate(ctx, run)
+
+
+async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        pk = await _own_product(ctx, s, global_id)
+        return await products.delist_product(s, pk, ctx.now)
+
+    return await mutate(ctx, run)
+
+
+# --- simple admin lists -----------------------------------------------------------------------------
+
+
+async def category_roots(session: Any) -> list[Category]:
+    from sqlalchemy import select
+
+    stmt = select(Category).where(Category.parent_id.is_(None)).order_by(Category.position,
+                                                                         Category.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def all_brands(session: Any) -> list[Any]:
+    from sqlalchemy import select
+
+    from models.catalog import Brand
+
+    return list((await session.scalars(select(Brand).order_by(Brand.name))).all())
+
+
+async def all_merchants(session: Any) -> list[Any]:
+    from sqlalchemy import select
+
+    from models.catalog import Merchant
+
+    return list((await session.scalars(select(Merchant).order_by(Merchant.id))).all())

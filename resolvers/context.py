@@ -1,0 +1,80 @@
+"""The per-request context: one AsyncSession, the clock's "now" for the whole request, the
+viewer, the sales channel, and lazily created dataloaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from functools import cached_property
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.settings import Settings
+
+T = TypeVar("T")
+
+
+class Channel(StrEnum):
+    APP = "APP"
+    H5 = "H5"
+    MINI_PROGRAM = "MINI_PROGRAM"
+    WEB = "WEB"
+
+
+class Permission(StrEnum):
+    MANAGE_CATALOG = "MANAGE_CATALOG"
+    MANAGE_INVENTORY = "MANAGE_INVENTORY"
+    MANAGE_ORDERS = "MANAGE_ORDERS"
+    MANAGE_PROMOTIONS = "MANAGE_PROMOTIONS"
+    MANAGE_COUPONS = "MANAGE_COUPONS"
+    MANAGE_CMS = "MANAGE_CMS"
+    MANAGE_STAFF = "MANAGE_STAFF"
+    VIEW_REPORTS = "VIEW_REPORTS"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking. Until accounts land, staff means the static admin token."""
+
+    staff_id: str | None = None
+    permissions: frozenset[Permission] = frozenset()
+    merchant_id: int | None = None
+    customer_id: int | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_id is not None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+ANONYMOUS = Viewer()
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    now: datetime
+    viewer: Viewer
+    channel: Channel
+    settings: Settings
+    request_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def read(self, run: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a read on the request's session. Loaders dispatch concurrently but an
+        AsyncSession allows one operation at a time, so reads queue on a lock."""
+        async with self._lock:
+            return await run(self.session)
+
+    @cached_property
+    def loaders(self) -> Any:
+        from resolvers.loaders import Loaders
+
+        return Loaders(self)

@@ -1,0 +1,193 @@
+"""One aiodataloader DataLoader per lookup, created fresh per request (so nothing is cached across
+requests and no request sees another's data). A list of N parents costs one query per relation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.catalog import (
+    Attribute,
+    Brand,
+    Category,
+    DisplayCategory,
+    Merchant,
+    Product,
+    ProductAttributeValue,
+    ShippingTemplate,
+    Sku,
+)
+from models.inventory import StockLevel, Warehouse
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def sellable_quantity_of_sku() -> Any:
+    """Σ over warehouses of max(0, on_hand − reserved − safety_stock), as a scalar subquery."""
+    units = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+    return (select(func.coalesce(func.sum(case((units > 0, units), else_=0)), 0))
+            .where(StockLevel.sku_id == Sku.id).scalar_subquery())
+
+
+def _loader(ctx: Context, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
+            ) -> DataLoader:
+    async def batch(keys: list[Any]) -> list[Any]:
+        return await ctx.read(lambda session: fetch(session, list(keys)))
+
+    return DataLoader(batch, max_batch_size=1000)
+
+
+def _by_id(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[list[Any]]]:
+    async def fetch(session: AsyncSession, ids: list[int]) -> list[Any]:
+        rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
+        found = {row.id: row for row in rows}
+        return [found.get(i) for i in ids]
+
+    return fetch
+
+
+def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) -> list[list[Any]]:
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return [groups.get(k, []) for k in keys]
+
+
+async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
+    stmt = (select(Sku, sellable_quantity_of_sku().label("sellable")).where(where)
+            .order_by(Sku.product_id, Sku.position, Sku.id))
+    skus = []
+    for sku, sellable in (await session.execute(stmt)).all():
+        sku.sellable_quantity = int(sellable)
+        skus.append(sku)
+    return skus
+
+
+async def _fetch_skus_by_product(session: AsyncSession, product_ids: list[int]) -> list[list[Sku]]:
+    skus = await _skus_with_stock(session, Sku.product_id.in_(product_ids) & Sku.enabled)
+    return _grouped(skus, lambda s: s.product_id, product_ids)
+
+
+async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[Sku | None]:
+    found = {s.id: s for s in await _skus_with_stock(session, Sku.id.in_(ids))}
+    return [found.get(i) for i in ids]
+
+
+async def _fetch_children(session: AsyncSession, parent_ids: list[int]) -> list[list[Category]]:
+    rows = (await session.scalars(select(Category).where(Category.parent_id.in_(parent_ids))
+                                  .order_by(Category.position, Category.id))).all()
+    return _grouped(rows, lambda c: c.parent_id, parent_ids)
+
+
+async def _fetch_leafness(session: AsyncSession, ids: list[int]) -> list[bool]:
+    parents = set((await session.scalars(
+        select(Category.parent_id).where(Category.parent_id.in_(ids)).distinct())).all())
+    return [i not in parents for i in ids]
+
+
+async def _fetch_attributes_by_category(session: AsyncSession,
+                                        ids: list[int]) -> list[list[Attribute]]:
+    rows = (await session.scalars(select(Attribute).where(Attribute.category_id.in_(ids))
+                                  .order_by(Attribute.position, Attribute.id))).all()
+    return _grouped(rows, lambda a: a.category_id, ids)
+
+
+async def _fetch_attribute_values(session: AsyncSession,
+                                  product_ids: list[int]) -> list[list[Any]]:
+    stmt = (select(ProductAttributeValue, Attribute)
+            .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
+            .where(ProductAttributeValue.product_id.in_(product_ids))
+            .order_by(ProductAttributeValue.product_id, ProductAttributeValue.position))
+    rows = (await session.execute(stmt)).all()
+    return _grouped([tuple(r) for r in rows], lambda r: r[0].product_id, product_ids)
+
+
+async def _fetch_stock_levels(session: AsyncSession, sku_ids: list[int]) -> list[list[StockLevel]]:
+    rows = (await session.scalars(select(StockLevel).where(StockLevel.sku_id.in_(sku_ids))
+                                  .order_by(StockLevel.sku_id, StockLevel.warehouse_id))).all()
+    return _grouped(rows, lambda s: s.sku_id, sku_ids)
+
+
+async def _fetch_display_tree(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
+    rows = list((await session.scalars(
+        select(DisplayCategory).order_by(DisplayCategory.position, DisplayCategory.id))).all())
+    return [rows for _ in keys]
+
+
+class Loaders:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _make(self, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
+              ) -> DataLoader:
+        return _loader(self.ctx, fetch)
+
+    @cached_property
+    def brand(self) -> DataLoader:
+        return self._make(_by_id(Brand))
+
+    @cached_property
+    def merchant(self) -> DataLoader:
+        return self._make(_by_id(Merchant))
+
+    @cached_property
+    def category(self) -> DataLoader:
+        return self._make(_by_id(Category))
+
+    @cached_property
+    def category_children(self) -> DataLoader:
+        return self._make(_fetch_children)
+
+    @cached_property
+    def category_is_leaf(self) -> DataLoader:
+        return self._make(_fetch_leafness)
+
+    @cached_property
+    def attributes_by_category(self) -> DataLoader:
+        return self._make(_fetch_attributes_by_category)
+
+    @cached_property
+    def attribute(self) -> DataLoader:
+        return self._make(_by_id(Attribute))
+
+    @cached_property
+    def product(self) -> DataLoader:
+        return self._make(_by_id(Product))
+
+    @cached_property
+    def skus_by_product(self) -> DataLoader:
+        return self._make(_fetch_skus_by_product)
+
+    @cached_property
+    def sku(self) -> DataLoader:
+        return self._make(_fetch_skus_by_id)
+
+    @cached_property
+    def attribute_values_by_product(self) -> DataLoader:
+        return self._make(_fetch_attribute_values)
+
+    @cached_property
+    def shipping_template(self) -> DataLoader:
+        return self._make(_by_id(ShippingTemplate))
+
+    @cached_property
+    def warehouse(self) -> DataLoader:
+        return self._make(_by_id(Warehouse))
+
+    @cached_property
+    def stock_levels_by_sku(self) -> DataLoader:
+        return self._make(_fetch_stock_levels)
+
+    @cached_property
+    def display_tree(self) -> DataLoader:
+        return self._make(_fetch_display_tree)

@@ -1,0 +1,32 @@
+"""The shape of the API: root Query and Mutation merged from every domain, and the executable
+schema with its extensions (parse and validation caches, error masking)."""
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.catalog import CatalogMutation, CatalogQuery
+from schema.errors import MaskUnexpectedErrors
+from schema.inventory import Warehouse
+from schema.scalars import SCALAR_OVERRIDES
+
+Query = merge_types("Query", (CatalogQuery,))
+Mutation = merge_types("Mutation", (CatalogMutation,))
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Warehouse],
+        scalar_overrides=SCALAR_OVERRIDES,
+        # Parsing and validating the same operation text on every request is pure waste:
+        # both results are cached by the query text.
+        extensions=[ParserCache(maxsize=1024), ValidationCache(maxsize=1024),
+                    MaskUnexpectedErrors],
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,62 @@
+"""Scalars: Decimal money strings and timezone-aware DateTime."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import strawberry
+
+
+def _parse_decimal(value: Any) -> Decimal:
+    # Unparseable text becomes NaN so the service answers with a field-level INVALID_PRICE user
+    # error (a business message a form can show) instead of a bare coercion error.
+    if isinstance(value, bool):
+        return Decimal("NaN")
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return Decimal("NaN")
+
+
+DecimalScalar = strawberry.scalar(
+    Decimal,
+    name="Decimal",
+    description="A decimal amount as a string, e.g. \"129.00\" (money has two places).",
+    serialize=lambda v: f"{v:.2f}" if isinstance(v, Decimal) else str(v),
+    parse_value=_parse_decimal,
+)
+
+
+def _parse_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("DateTime must be an ISO-8601 string")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    # A time without a zone is taken as UTC: every time in Zhongtai is UTC.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _serialize_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+DateTimeScalar = strawberry.scalar(
+    datetime,
+    name="DateTime",
+    description="An ISO-8601 date-time; answers are always UTC (\"Z\").",
+    serialize=_serialize_datetime,
+    parse_value=_parse_datetime,
+)
+
+DateScalar = strawberry.scalar(
+    date,
+    name="Date",
+    description="An ISO-8601 calendar date (UTC).",
+    serialize=lambda v: v.isoformat(),
+    parse_value=lambda v: date.fromisoformat(v),
+)
+
+SCALAR_OVERRIDES: dict[object, Any] = {
+    Decimal: DecimalScalar,
+    datetime: DateTimeScalar,
+    date: DateScalar,
+}

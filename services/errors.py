@@ -1,0 +1,77 @@
+"""Typed domain errors with stable codes; resolvers turn them into `userErrors`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # generic
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_ID = "INVALID_ID"
+    DUPLICATE_NAME = "DUPLICATE_NAME"
+    INVALID_PRICE = "INVALID_PRICE"
+    INVALID_URL = "INVALID_URL"
+    # catalog
+    CATEGORY_TOO_DEEP = "CATEGORY_TOO_DEEP"
+    CATEGORY_NOT_LEAF = "CATEGORY_NOT_LEAF"
+    CATEGORY_HAS_PRODUCTS = "CATEGORY_HAS_PRODUCTS"
+    CATEGORY_HAS_CHILDREN = "CATEGORY_HAS_CHILDREN"
+    CATEGORY_CYCLE = "CATEGORY_CYCLE"
+    BRAND_IN_USE = "BRAND_IN_USE"
+    MISSING_REQUIRED_ATTRIBUTE = "MISSING_REQUIRED_ATTRIBUTE"
+    INVALID_ATTRIBUTE = "INVALID_ATTRIBUTE"
+    INVALID_ATTRIBUTE_VALUE = "INVALID_ATTRIBUTE_VALUE"
+    SKU_SPEC_MISMATCH = "SKU_SPEC_MISMATCH"
+    DUPLICATE_SKU_SPEC = "DUPLICATE_SKU_SPEC"
+    DUPLICATE_SKU_CODE = "DUPLICATE_SKU_CODE"
+    NO_SKUS = "NO_SKUS"
+    MERCHANT_MISMATCH = "MERCHANT_MISMATCH"
+    INVALID_STATUS_TRANSITION = "INVALID_STATUS_TRANSITION"
+    INVALID_SCHEDULE = "INVALID_SCHEDULE"
+
+
+@dataclass
+class Violation:
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+
+class DomainError(Exception):
+    """One or more rule violations. Raised before anything is written, or inside a transaction
+    that the caller rolls back, so a refused request never leaves a partial write."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.violations = [Violation(code, message, field)]
+
+    @classmethod
+    def many(cls, violations: list[Violation]) -> DomainError:
+        first = violations[0]
+        error = cls(first.code, first.message, first.field)
+        error.violations = list(violations)
+        return error
+
+    @property
+    def code(self) -> ErrorCode:
+        return self.violations[0].code
+
+
+class Violations:
+    """Collects every violation of a request so the client can fix them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Violation] = []
+
+    def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        self.items.append(Violation(code, message, field))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise DomainError.many(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)

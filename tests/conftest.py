@@ -1,0 +1,187 @@
+"""Test harness: databases (SQLite always; PostgreSQL when reachable), an injectable clock,
+and an API client that sends the client teams' operations exactly as written."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import create_app
+from cli import migrate
+from core.clock import FixedClock
+from core.db import StatementCounter, create_engine, create_session_factory, current_counter
+from core.settings import Settings
+from models import Base
+from tests.contract import operation
+
+ADMIN_TOKEN = "test-admin-token"
+PG_URL = os.environ.get("ZT_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
+T0 = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
+
+
+def _pg_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason (shown in the skip message)."""
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(PG_URL.replace("+asyncpg", ""))
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 5432), timeout=1).close()
+    except OSError as exc:
+        return f"PostgreSQL not reachable at {parsed.hostname}:{parsed.port} ({exc})"
+    return None
+
+
+PG_DOWN = _pg_reachable()
+if os.environ.get("ZT_REQUIRE_PG") and PG_DOWN:
+    raise RuntimeError(f"ZT_REQUIRE_PG is set but {PG_DOWN}")
+
+
+def in_thread(fn: Any, *args: Any) -> Any:
+    """Run blocking setup (alembic uses asyncio.run) off the test event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    in_thread(migrate, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    if PG_DOWN:
+        pytest.skip(f"PostgreSQL tests skipped: {PG_DOWN}. Start it or set ZT_TEST_PG_URL.")
+
+    async def reset() -> None:
+        engine = create_engine(PG_URL)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    in_thread(asyncio.run, reset())
+    in_thread(migrate, PG_URL)
+    return PG_URL
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database: every test that takes it runs on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        eng = create_engine(f"sqlite+aiosqlite:///{path}")
+    else:
+        eng = create_engine(request.getfixturevalue("pg_migrated"), pool_size=5)
+        await truncate_all(eng)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """SQLite only, for rules whose behaviour cannot differ between databases."""
+    path = tmp_path / "test.db"
+    shutil.copy(sqlite_template, path)
+    eng = create_engine(f"sqlite+aiosqlite:///{path}")
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> Any:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+class Api:
+    """Sends GraphQL to the in-process ASGI app. `op` runs a named operation of the contract
+    documents exactly as the client teams wrote it."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, *,
+                   operation: str | None = None, token: str | None = None,
+                   channel: str | None = None, headers: dict[str, str] | None = None
+                   ) -> dict[str, Any]:
+        h = dict(headers or {})
+        if token:
+            h["authorization"] = f"Bearer {token}"
+        if channel:
+            h["x-channel"] = channel
+        body: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation:
+            body["operationName"] = operation
+        response = await self.client.post("/graphql", json=body, headers=h)
+        assert response.status_code < 500, response.text
+        return response.json()
+
+    async def op(self, name: str, variables: dict[str, Any] | None = None, **kw: Any
+                 ) -> dict[str, Any]:
+        return await self.post(operation(name), variables, operation=name, **kw)
+
+    async def ok(self, name: str, variables: dict[str, Any] | None = None, **kw: Any
+                 ) -> dict[str, Any]:
+        """Run an operation and insist on no GraphQL errors and no userErrors."""
+        result = await self.op(name, variables, **kw)
+        assert "errors" not in result, result["errors"]
+        for payload in (result.get("data") or {}).values():
+            if isinstance(payload, dict) and payload.get("userErrors"):
+                raise AssertionError(payload["userErrors"])
+        return result["data"]
+
+    async def admin(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.ok(name, variables, token=ADMIN_TOKEN)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite+aiosqlite://", admin_token=ADMIN_TOKEN)
+
+
+@pytest.fixture
+async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings=settings, clock=clock, engine=engine)
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Api(client)
+
+
+class counting:
+    """Counts SQL statements sent inside the block (the same hook the app uses per request)."""
+
+    def __enter__(self) -> StatementCounter:
+        self.counter = StatementCounter()
+        self.token = current_counter.set(self.counter)
+        return self.counter
+
+    def __exit__(self, *exc: object) -> None:
+        current_counter.reset(self.token)
