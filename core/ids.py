@@ -2,12 +2,14 @@
 
 import base64
 import binascii
+from functools import lru_cache
 
 
 class InvalidGlobalId(ValueError):
     pass
 
 
+@lru_cache(maxsize=65536)  # ids are rendered for every object of every page: memoize
 def encode_id(type_name: str, pk: int) -> str:
     raw = f"{type_name}:{pk}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -23,7 +25,9 @@ def decode_id(global_id: str) -> tuple[str, int]:
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidGlobalId("Invalid ID.") from exc
     type_name, sep, pk = raw.partition(":")
-    if not sep or not type_name.isalpha() or not pk.isdigit() or len(pk) > 18:
+    # ASCII digits only ("²".isdigit() is True) and within BIGINT.
+    if not sep or not type_name.isalpha() or not (pk.isascii() and pk.isdigit()) \
+            or len(pk) > 19 or int(pk) >= 2**63:
         raise InvalidGlobalId("Invalid ID.")
     return type_name, int(pk)
 
@@ -46,6 +50,6 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidGlobalId("Invalid cursor.") from exc
     prefix, _, offset = raw.partition(":")
-    if prefix != "o" or not offset.isdigit() or len(offset) > 9:
+    if prefix != "o" or not (offset.isascii() and offset.isdigit()) or len(offset) > 9:
         raise InvalidGlobalId("Invalid cursor.")
     return int(offset)

@@ -1,6 +1,8 @@
 """Money is integer minor units (分/cents) inside; Decimal strings at the API edge."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 MAX_MINOR = 10**12  # ten billion in major units: far above any real price, far below int64
 
@@ -34,3 +36,24 @@ def from_minor(minor: int) -> Decimal:
 def percent_of(minor: int, percent: Decimal) -> int:
     """`percent`% of an amount, rounded half up to the minor unit."""
     return int((Decimal(minor) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """A presentable amount: what the API shows for any minor-unit integer."""
+
+    amount: Decimal
+    currency_code: str
+
+
+def money(minor: int | None, currency: str | None = None) -> Money | None:
+    if minor is None:
+        return None
+    return Money(from_minor(minor), currency or _currency())
+
+
+@lru_cache(maxsize=1)  # one currency per deployment; read once
+def _currency() -> str:
+    from core.settings import get_settings
+
+    return get_settings().currency

@@ -1,10 +1,12 @@
 """Declarative base, constraint naming, and a timezone-safe datetime column type."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.ids import encode_id
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -50,3 +52,14 @@ def id_column() -> Mapped[int]:
 
 
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class NodeMixin:
+    """Objects exposed as Relay nodes: `global_id` is their opaque API id."""
+
+    node_type: ClassVar[str]
+    id: Any
+
+    @property
+    def global_id(self) -> str:
+        return encode_id(self.node_type, self.id)

@@ -20,7 +20,9 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, id_column
+from core.money import Money, money
+from core.values import Image
+from models.base import ID_TYPE, Base, NodeMixin, id_column
 
 
 class AttributeKind(StrEnum):
@@ -53,8 +55,9 @@ def _enum(cls: type[StrEnum], name: str) -> SAEnum:
     return SAEnum(cls, name=name, native_enum=False, create_constraint=True, length=20)
 
 
-class Merchant(Base):
+class Merchant(NodeMixin, Base):
     __tablename__ = "merchants"
+    node_type = "Merchant"
 
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -62,8 +65,9 @@ class Merchant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Brand(Base):
+class Brand(NodeMixin, Base):
     __tablename__ = "brands"
+    node_type = "Brand"
 
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -72,10 +76,11 @@ class Brand(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Category(Base):
+class Category(NodeMixin, Base):
     """Backend category (基础类目). `path` is the materialized path of ids, e.g. "1/5/12/"."""
 
     __tablename__ = "categories"
+    node_type = "Category"
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
         CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
@@ -96,8 +101,9 @@ class Category(Base):
         return [int(part) for part in self.path.split("/") if part][:-1]
 
 
-class Attribute(Base):
+class Attribute(NodeMixin, Base):
     __tablename__ = "attributes"
+    node_type = "Attribute"
     __table_args__ = (UniqueConstraint("category_id", "name"),)
 
     id: Mapped[int] = id_column()
@@ -114,10 +120,11 @@ class Attribute(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DisplayCategory(Base):
+class DisplayCategory(NodeMixin, Base):
     """Front-end navigation category (前台类目); `channels` empty means every channel."""
 
     __tablename__ = "display_categories"
+    node_type = "DisplayCategory"
 
     id: Mapped[int] = id_column()
     parent_id: Mapped[int | None] = mapped_column(
@@ -153,8 +160,9 @@ class DisplayCategoryBrand(Base):
     )
 
 
-class ShippingTemplate(Base):
+class ShippingTemplate(NodeMixin, Base):
     __tablename__ = "shipping_templates"
+    node_type = "ShippingTemplate"
 
     id: Mapped[int] = id_column()
     merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"), index=True)
@@ -166,10 +174,11 @@ class ShippingTemplate(Base):
     free_over: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class Product(Base):
+class Product(NodeMixin, Base):
     """SPU. price_min/price_max are derived from enabled SKUs, kept for sorting and filtering."""
 
     __tablename__ = "products"
+    node_type = "Product"
     __table_args__ = (
         Index("ix_products_listing", "status", "category_id"),
         Index("ix_products_brand", "brand_id"),
@@ -202,6 +211,11 @@ class Product(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @property
+    def thumbnail(self) -> Image | None:
+        first = self.images[0] if self.images else None
+        return Image(first["url"], first.get("alt")) if first else None
+
     def is_listed_at(self, at: datetime) -> bool:
         return (
             self.status == ProductStatus.LISTED
@@ -211,7 +225,8 @@ class Product(Base):
 
 
 class ProductAttributeValue(Base):
-    """Search index of a product's attribute values: KEY/GENERAL values and its SKUs' SALES values."""
+    """Search index of a product's attribute values: KEY/GENERAL values plus its SKUs'
+    SALES values."""
 
     __tablename__ = "product_attribute_values"
     __table_args__ = (Index("ix_pav_attribute_value", "attribute_id", "value"),)
@@ -226,11 +241,12 @@ class ProductAttributeValue(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Sku(Base):
+class Sku(NodeMixin, Base):
     """A sellable variant. `specs` = [{attributeId, name, value}] in attribute order;
     `spec_key` is the canonical combination that must be unique within the product."""
 
     __tablename__ = "skus"
+    node_type = "Sku"
     __table_args__ = (
         UniqueConstraint("product_id", "spec_key"),
         UniqueConstraint("merchant_id", "code"),
@@ -256,3 +272,14 @@ class Sku(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Filled by the loaders from stock levels (Σ max(0, on_hand − reserved − safety_stock)).
+    sellable_quantity = 0
+
+    @property
+    def price_money(self) -> Money:
+        return money(self.price)  # type: ignore[return-value]
+
+    @property
+    def market_price_money(self) -> Money | None:
+        return money(self.market_price)

@@ -8,7 +8,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, id_column
+from models.base import ID_TYPE, Base, NodeMixin, id_column
 
 
 class MovementType(StrEnum):
@@ -20,8 +20,9 @@ class MovementType(StrEnum):
     ADJUSTMENT = "ADJUSTMENT"
 
 
-class Warehouse(Base):
+class Warehouse(NodeMixin, Base):
     __tablename__ = "warehouses"
+    node_type = "Warehouse"
 
     id: Mapped[int] = id_column()
     merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"), index=True)

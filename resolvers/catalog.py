@@ -36,7 +36,7 @@ from services.errors import DomainError, ErrorCode
 from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
 from services.search import ProductQuery, ProductSort
 
-# --- display categories ------------------------------------------------------------------------
+# --- display categories --------------------------------------------------------------------------
 
 
 @dataclass
@@ -136,19 +136,36 @@ async def _resolve_display_filter(ctx: Context, q: ProductQuery) -> ProductQuery
     return q
 
 
-async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | None
-                ) -> Page[Product]:
+SKU_FIELDS = frozenset({"skus", "priceRange", "marketPrice", "sellableQuantity",
+                        "salesAttributes"})
+
+
+async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | None,
+                wanted: frozenset[str] = frozenset()) -> Page[Product]:
     offset, limit = page_window(ctx, first, after)
     q = await _resolve_display_filter(ctx, q)
-    items, total = await ctx.read(lambda s: search.find_products(s, q, offset, limit))
-    for item in items:  # prime the loader so `node`-style lookups reuse the rows
-        ctx.loaders.product.prime(item.id, item)
-    return Page(items, offset, total, q)
+    with_brands = "brand" in wanted
+    page = await ctx.read(lambda s: search.find_products(s, q, offset, limit, with_brands))
+    for i, item in enumerate(page.products):
+        ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
+        if page.brands is not None:
+            item.prefetched_brand = page.brands[i]  # type: ignore[attr-defined]
+    if wanted & SKU_FIELDS and page.products:
+        await prefetch_skus(ctx, page.products)
+    return Page(page.products, offset, page.total, q)
+
+
+async def prefetch_skus(ctx: Context, items: list[Product]) -> None:
+    """Load the page's SKUs in one batch (the statement the loader would send) and attach
+    them, so every card resolves synchronously: no task or future per product field."""
+    skus = await ctx.loaders.skus_by_product.load_many([p.id for p in items])
+    for product, product_skus in zip(items, skus, strict=True):
+        product.prefetched_skus = product_skus  # type: ignore[attr-defined]
 
 
 async def display_category_products(ctx: Context, node: DisplayCategory, first: int | None,
-                                    after: str | None, sort: ProductSort, filter_: Any
-                                    ) -> Page[Product]:
+                                    after: str | None, sort: ProductSort, filter_: Any,
+                                    wanted: frozenset[str] = frozenset()) -> Page[Product]:
     q = product_query(ctx, filter_, sort)
     tree = await display_tree(ctx)
     subtree = tree.subtree_ids(node.id)
@@ -157,16 +174,18 @@ async def display_category_products(ctx: Context, node: DisplayCategory, first: 
         subtree = [i for i in subtree if i in set(q.display_category_ids)] or [-1]
         q.extra_display_root = None  # type: ignore[attr-defined]
     q.display_category_ids = subtree
-    return await _page(ctx, q, first, after)
+    return await _page(ctx, q, first, after, wanted)
 
 
 async def search_products(ctx: Context, text: str | None, filter_: Any, first: int | None,
-                          after: str | None, sort: ProductSort) -> Page[Product]:
-    return await _page(ctx, product_query(ctx, filter_, sort, text), first, after)
+                          after: str | None, sort: ProductSort,
+                          wanted: frozenset[str] = frozenset()) -> Page[Product]:
+    return await _page(ctx, product_query(ctx, filter_, sort, text), first, after, wanted)
 
 
 async def admin_products(ctx: Context, filter_: Any, first: int | None,
-                         after: str | None) -> Page[Product]:
+                         after: str | None, wanted: frozenset[str] = frozenset()
+                         ) -> Page[Product]:
     q = ProductQuery(sort=ProductSort.NEWEST, status_at=ctx.now)
     if filter_ is not None:
         q.text = filter_.query
@@ -178,7 +197,7 @@ async def admin_products(ctx: Context, filter_: Any, first: int | None,
                           if filter_.category_id else [])
     if ctx.viewer.merchant_id is not None:
         q.merchant_id = ctx.viewer.merchant_id
-    return await _page(ctx, q, first, after)
+    return await _page(ctx, q, first, after, wanted)
 
 
 async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], list[Any]]:
@@ -188,7 +207,7 @@ async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], l
     return brands, attributes, prices
 
 
-# --- single objects --------------------------------------------------------------------------------
+# --- single objects ------------------------------------------------------------------------------
 
 
 def is_visible(ctx: Context, product: Product | None) -> bool:
@@ -308,7 +327,7 @@ async def sales_attributes(ctx: Context, product: Product) -> list[SalesAttribut
     return list(views.values())
 
 
-# --- admin mutations ------------------------------------------------------------------------------
+# --- admin mutations -----------------------------------------------------------------------------
 
 
 def _brand_data(data: Any) -> catalog.BrandData:
@@ -537,7 +556,7 @@ async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
     return await mutate(ctx, run)
 
 
-# --- simple admin lists -----------------------------------------------------------------------------
+# --- simple admin lists --------------------------------------------------------------------------
 
 
 async def category_roots(session: Any) -> list[Category]:

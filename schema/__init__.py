@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.errors import MaskUnexpectedErrors
+from schema.execution import FastLeafExecutionContext
 from schema.inventory import Warehouse
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -26,6 +27,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[ParserCache(maxsize=1024), ValidationCache(maxsize=1024),
                     MaskUnexpectedErrors],
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=FastLeafExecutionContext,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -9,6 +10,7 @@ from typing import Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 import models as m
 from core.ids import encode_id
@@ -46,17 +48,67 @@ def _gid(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(encode_id(type_name, pk))
 
 
-# --- taxonomy types --------------------------------------------------------------------------------
+def _selected_names(selections: list[Any]) -> set[str]:
+    """Field names in a selection set, looking through fragments."""
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            names.add(selection.name)
+        else:
+            names |= _selected_names(selection.selections)
+    return names
+
+
+def _children(selections: list[Any], name: str) -> list[Any]:
+    found: list[Any] = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                found.extend(selection.selections)
+        else:
+            found.extend(_children(selection.selections, name))
+    return found
+
+
+def node_fields(info: Info) -> frozenset[str]:
+    """What a connection's clients ask of each node (under edges.node and nodes)."""
+    top = info.selected_fields[0].selections
+    nodes = _children(_children(top, "edges"), "node") + _children(top, "nodes")
+    return frozenset(_selected_names(nodes))
+
+
+def _with_skus(product: Any, info: Info, compute: Callable[[list[Any]], Any]) -> Any:
+    """Answer from SKUs prefetched for the page synchronously; otherwise via the loader."""
+    skus = getattr(product, "prefetched_skus", None)
+    if skus is not None:
+        return compute(skus)
+
+    async def later() -> Any:
+        return compute(await info.context.loaders.skus_by_product.load(product.id))
+
+    return later()
+
+
+def _price_range(skus: list[Any]) -> PriceRange | None:
+    if not skus:
+        return None
+    prices = [s.price for s in skus]
+    return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
+
+
+def _market_price(skus: list[Any]) -> Money | None:
+    if not skus:
+        return None
+    return money(min(skus, key=lambda s: (s.price, s.position)).market_price)
+
+
+# --- taxonomy types ------------------------------------------------------------------------------
 
 
 @strawberry.type
 class Merchant(Node):
     name: str
     self_operated: bool
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("Merchant", self.id)  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -68,10 +120,6 @@ class Brand(Node):
     name: str
     logo_url: str | None
     country: str | None
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("Brand", self.id)  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -88,10 +136,6 @@ class Attribute(Node):
     filterable: bool
     allow_custom_values: bool
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("Attribute", self.id)  # type: ignore[arg-type]
-
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Attribute)
@@ -102,10 +146,6 @@ class Category(Node):
     name: str
     level: int
     position: int
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("Category", self.id)  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -138,10 +178,6 @@ class ShippingTemplate(Node):
     name: str
     kind: ShippingKind  # type: ignore[valid-type]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("ShippingTemplate", self.id)  # type: ignore[arg-type]
-
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.ShippingTemplate)
@@ -163,7 +199,7 @@ class ShippingTemplate(Node):
         return money(self.free_over)  # type: ignore[arg-type]
 
 
-# --- products ----------------------------------------------------------------------------------------
+# --- products ------------------------------------------------------------------------------------
 
 
 @strawberry.type
@@ -205,10 +241,6 @@ class Sku(Node):
     weight_grams: int | None
     enabled: bool
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("Sku", self.id)  # type: ignore[arg-type]
-
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Sku)
@@ -217,21 +249,15 @@ class Sku(Node):
     def specs(self) -> list[SkuSpec]:
         return [SkuSpec(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
 
-    @strawberry.field
-    def price(self) -> Money:
-        return money(self.price)  # type: ignore[arg-type,return-value]
-
-    @strawberry.field
-    def market_price(self) -> Money | None:
-        return money(self.market_price)  # type: ignore[arg-type]
+    price_money: Money = strawberry.field(name="price")
+    market_price_money: Money | None = strawberry.field(name="marketPrice")
 
     @strawberry.field(extensions=staff_only(), description="Staff only; never shown to customers.")
     def cost_price(self) -> Money | None:
         return money(self.cost_price)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Σ over warehouses of max(0, onHand − reserved − safetyStock).")
-    def sellable_quantity(self) -> int:
-        return getattr(self, "sellable_quantity", 0)
+    sellable_quantity: int = strawberry.field(
+        description="Σ over warehouses of max(0, onHand − reserved − safetyStock).")
 
     @strawberry.field
     def image(self) -> Image | None:
@@ -257,10 +283,6 @@ class Product(Node):
     delist_at: datetime | None
     created_at: datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("Product", self.id)  # type: ignore[arg-type]
-
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Product)
@@ -269,18 +291,16 @@ class Product(Node):
     def status(self, info: Info) -> ProductStatus:  # type: ignore[valid-type]
         return product_rules.effective_status(self, info.context.now)  # type: ignore[arg-type]
 
-    @strawberry.field
-    def thumbnail(self) -> Image | None:
-        images = self.images  # type: ignore[attr-defined]
-        return Image(url=images[0]["url"], alt=images[0].get("alt")) if images else None
+    thumbnail: Image | None = strawberry.field(description="The first gallery image.")
 
     @strawberry.field
     def images(self) -> list[Image]:
         return [Image(url=i["url"], alt=i.get("alt")) for i in self.images]  # type: ignore[attr-defined]
 
     @strawberry.field
-    async def brand(self, info: Info) -> Brand:
-        return await info.context.loaders.brand.load(self.brand_id)  # type: ignore[attr-defined]
+    def brand(self, info: Info) -> Brand:
+        brand = getattr(self, "prefetched_brand", None)
+        return brand or info.context.loaders.brand.load(self.brand_id)  # type: ignore[attr-defined]
 
     @strawberry.field
     async def merchant(self, info: Info) -> Merchant:
@@ -291,28 +311,20 @@ class Product(Node):
         return await info.context.loaders.category.load(self.category_id)  # type: ignore[attr-defined]
 
     @strawberry.field
-    async def skus(self, info: Info) -> list[Sku]:
-        return await info.context.loaders.skus_by_product.load(self.id)
+    def skus(self, info: Info) -> list[Sku]:
+        return _with_skus(self, info, lambda skus: skus)
 
     @strawberry.field(description="Lowest and highest SKU price.")
-    async def price_range(self, info: Info) -> PriceRange | None:
-        skus = await info.context.loaders.skus_by_product.load(self.id)
-        if not skus:
-            return None
-        prices = [s.price for s in skus]
-        return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
+    def price_range(self, info: Info) -> PriceRange | None:
+        return _with_skus(self, info, _price_range)
 
     @strawberry.field(description="Strike-through price of the cheapest SKU, if it has one.")
-    async def market_price(self, info: Info) -> Money | None:
-        skus = await info.context.loaders.skus_by_product.load(self.id)
-        if not skus:
-            return None
-        return money(min(skus, key=lambda s: (s.price, s.position)).market_price)
+    def market_price(self, info: Info) -> Money | None:
+        return _with_skus(self, info, _market_price)
 
     @strawberry.field
-    async def sellable_quantity(self, info: Info) -> int:
-        skus = await info.context.loaders.skus_by_product.load(self.id)
-        return sum(s.sellable_quantity for s in skus)
+    def sellable_quantity(self, info: Info) -> int:
+        return _with_skus(self, info, lambda skus: sum(s.sellable_quantity for s in skus))
 
     @strawberry.field(description="KEY and GENERAL attribute values.")
     async def attributes(self, info: Info) -> list[ProductAttribute]:
@@ -425,10 +437,6 @@ class DisplayCategory(Node):
     icon_url: str | None
     position: int
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return _gid("DisplayCategory", self.id)  # type: ignore[arg-type]
-
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.DisplayCategory)
@@ -447,10 +455,11 @@ class DisplayCategory(Node):
                        sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
                        filter: ProductFilter | None = None) -> ProductConnection:
         return await rc.display_category_products(  # type: ignore[return-value]
-            info.context, self, first, after, sort, filter)  # type: ignore[arg-type]
+            info.context, self, first, after, sort, filter,  # type: ignore[arg-type]
+            node_fields(info))
 
 
-# --- inputs -------------------------------------------------------------------------------------------
+# --- inputs --------------------------------------------------------------------------------------
 
 
 @strawberry.input
@@ -617,7 +626,7 @@ class ProductUpdateInput:
     skus: list[SkuInput] | None = strawberry.UNSET
 
 
-# --- payloads ----------------------------------------------------------------------------------------
+# --- payloads ------------------------------------------------------------------------------------
 
 
 @strawberry.type
@@ -674,7 +683,7 @@ def _deleted(result: Any, type_name: str) -> DeletePayload:
                          user_errors=user_errors(result.errors))
 
 
-# --- root fields ----------------------------------------------------------------------------------
+# --- root fields ---------------------------------------------------------------------------------
 
 
 
@@ -696,7 +705,7 @@ class CatalogQuery:
                        sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
                        ) -> ProductConnection:
         return await rc.search_products(info.context, query, filter, first,  # type: ignore[return-value]
-                                        after, sort)
+                                        after, sort, node_fields(info))
 
     @strawberry.field
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
@@ -714,7 +723,8 @@ class CatalogQuery:
     async def admin_products(self, info: Info, filter: AdminProductFilter | None = None,
                              first: int | None = 50, after: str | None = None
                              ) -> ProductConnection:
-        return await rc.admin_products(info.context, filter, first, after)  # type: ignore[return-value]
+        return await rc.admin_products(info.context, filter, first, after,  # type: ignore[return-value]
+                                       node_fields(info))
 
     @strawberry.field(description="Backend category roots (walk `children` for the tree).")
     async def categories(self, info: Info) -> list[Category]:

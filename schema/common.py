@@ -7,8 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from core.money import from_minor
-from core.settings import get_settings
+from core.money import money as core_money
 from resolvers.common import Page
 from services.errors import ErrorCode, Violation
 
@@ -20,22 +19,19 @@ UserErrorCode = strawberry.enum(
 
 @strawberry.interface(description="An object with a global, opaque ID (Relay).")
 class Node:
-    id: strawberry.ID
+    # A plain attribute read (models expose `global_id`): no resolver call per object.
+    global_id: strawberry.ID = strawberry.field(name="id")
 
 
-@strawberry.type
+@strawberry.type(description="An amount of the deployment's currency.")
 class Money:
     amount: Decimal
     currency_code: str
 
 
-_CURRENCY = get_settings().currency
-
-
 def money(minor: int | None) -> Money | None:
-    if minor is None:
-        return None
-    return Money(amount=from_minor(minor), currency_code=_CURRENCY)
+    """Money for the API; the objects are core.money.Money values, read field by field."""
+    return core_money(minor)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A business-rule failure: `field` is the input path it refers to.")

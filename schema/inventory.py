@@ -8,7 +8,6 @@ import strawberry
 from strawberry.types import Info
 
 import models as m
-from core.ids import encode_id
 from schema.common import Node
 
 
@@ -18,10 +17,6 @@ class Warehouse(Node):
     name: str
     region: str | None
     priority: int
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Warehouse", self.id))  # type: ignore[arg-type]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:

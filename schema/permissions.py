@@ -31,8 +31,8 @@ class StaffOnly(BasePermission):
 
 
 def requires(permission: Permission) -> list[FieldExtension]:
-    return [PermissionExtension(permissions=[Requires(permission)])]
+    return [PermissionExtension(permissions=[Requires(permission)], use_directives=False)]
 
 
 def staff_only() -> list[FieldExtension]:
-    return [PermissionExtension(permissions=[StaffOnly()])]
+    return [PermissionExtension(permissions=[StaffOnly()], use_directives=False)]

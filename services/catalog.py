@@ -42,7 +42,7 @@ async def get_or_fail(session: AsyncSession, model: type[T], pk: int | None,
     return obj
 
 
-# --- merchants ---------------------------------------------------------------------------------
+# --- merchants -----------------------------------------------------------------------------------
 
 async def create_merchant(session: AsyncSession, name: str, self_operated: bool) -> Merchant:
     v = Violations()
@@ -64,7 +64,7 @@ async def _name_taken(session: AsyncSession, model: type[Brand] | type[Merchant]
     return (await session.execute(stmt.limit(1))).first() is not None
 
 
-# --- brands ------------------------------------------------------------------------------------
+# --- brands --------------------------------------------------------------------------------------
 
 @dataclass
 class BrandData:
@@ -110,7 +110,7 @@ async def delete_brand(session: AsyncSession, brand_id: int) -> Brand:
     return brand
 
 
-# --- backend categories ------------------------------------------------------------------------
+# --- backend categories --------------------------------------------------------------------------
 
 async def create_category(session: AsyncSession, name: str, parent_id: int | None,
                           position: int = 0) -> Category:
@@ -234,7 +234,7 @@ async def lineage_attributes(session: AsyncSession, category: Category) -> list[
     return sorted(rows, key=lambda a: (order[a.category_id], a.position, a.id))
 
 
-# --- attributes --------------------------------------------------------------------------------
+# --- attributes ----------------------------------------------------------------------------------
 
 @dataclass
 class AttributeData:
@@ -280,7 +280,7 @@ async def create_attribute(session: AsyncSession, data: AttributeData) -> Attrib
     return attribute
 
 
-# --- display categories ------------------------------------------------------------------------
+# --- display categories --------------------------------------------------------------------------
 
 @dataclass
 class DisplayCategoryData:
@@ -390,7 +390,7 @@ async def delete_display_category(session: AsyncSession, node_id: int) -> Displa
     return node
 
 
-# --- shipping templates ------------------------------------------------------------------------
+# --- shipping templates --------------------------------------------------------------------------
 
 @dataclass
 class ShippingTemplateData:

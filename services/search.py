@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -67,15 +69,15 @@ def _like(token: str) -> str:
     return f"%{escaped}%"
 
 
-def _matches(column: ColumnElement[str] | object, token: str) -> ColumnElement[bool]:
-    return func.lower(column).like(_like(token), escape="\\")
+def _matches(column: Any, pattern: Any) -> ColumnElement[bool]:
+    return func.lower(column).like(pattern, escape="\\")
 
 
-def _brand_matches(token: str) -> ColumnElement[bool]:
-    return Product.brand_id.in_(select(Brand.id).where(_matches(Brand.name, token)))
+def _brand_matches(pattern: Any) -> ColumnElement[bool]:
+    return Product.brand_id.in_(select(Brand.id).where(_matches(Brand.name, pattern)))
 
 
-def listed_at(at: datetime) -> ColumnElement[bool]:
+def listed_at(at: Any) -> ColumnElement[bool]:
     return and_(
         Product.status == ProductStatus.LISTED,
         or_(Product.list_at.is_(None), Product.list_at <= at),
@@ -83,7 +85,7 @@ def listed_at(at: datetime) -> ColumnElement[bool]:
     )
 
 
-def _status_condition(status: EffectiveStatus, at: datetime) -> ColumnElement[bool]:
+def _status_condition(status: EffectiveStatus, at: Any) -> ColumnElement[bool]:
     listed = Product.status == ProductStatus.LISTED
     if status == EffectiveStatus.LISTED:
         return listed_at(at)
@@ -106,7 +108,7 @@ def _in_stock() -> ColumnElement[bool]:
     )
 
 
-def _in_categories(category_ids: list[int]) -> ColumnElement[bool]:
+def _in_categories(category_ids: Any) -> ColumnElement[bool]:
     root = aliased(Category)
     return Product.category_id.in_(
         select(Category.id).join(root, Category.path.startswith(root.path))
@@ -114,7 +116,7 @@ def _in_categories(category_ids: list[int]) -> ColumnElement[bool]:
     )
 
 
-def _in_display_categories(display_ids: list[int]) -> ColumnElement[bool]:
+def _in_display_categories(display_ids: Any) -> ColumnElement[bool]:
     """A display category shows the union of its mapped backend subtrees and brands."""
     root = aliased(Category)
     by_category = Product.category_id.in_(
@@ -130,7 +132,7 @@ def _in_display_categories(display_ids: list[int]) -> ColumnElement[bool]:
     return or_(by_category, by_brand)
 
 
-def _has_attribute_value(name: str, values: list[str]) -> ColumnElement[bool]:
+def _has_attribute_value(name: Any, values: Any) -> ColumnElement[bool]:
     return exists(
         select(literal(1)).select_from(ProductAttributeValue)
         .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
@@ -139,74 +141,141 @@ def _has_attribute_value(name: str, values: list[str]) -> ColumnElement[bool]:
     )
 
 
-def conditions(q: ProductQuery, skip: Iterable[str] = ()) -> list[ColumnElement[bool]]:
-    """WHERE terms for a query; `skip` leaves a filter out (facet counts ignore their own filter,
-    so a shopper sees how many results each other brand or value would give)."""
+class Shape(NamedTuple):
+    """Which filters a query uses: statements are built once per shape, with bind parameters
+    for the values (building SQLAlchemy expressions costs more than running a cached one)."""
+
+    visible: bool
+    status: EffectiveStatus | None
+    merchant: bool
+    tokens: int
+    categories: bool
+    display: bool
+    brands: bool
+    price_min: bool
+    price_max: bool
+    attributes: int
+    in_stock: bool
+
+
+def _active_attributes(q: ProductQuery) -> list[tuple[str, list[str]]]:
+    return [(name, values) for name, values in q.attributes if values]
+
+
+def shape_of(q: ProductQuery, skip: Iterable[str] = ()) -> Shape:
     skipped = set(skip)
+    return Shape(
+        visible=q.visible_at is not None,
+        status=q.status if q.status_at is not None else None,
+        merchant=q.merchant_id is not None, tokens=len(q.tokens),
+        categories=bool(q.category_ids), display=bool(q.display_category_ids),
+        brands=bool(q.brand_ids) and "brand" not in skipped,
+        price_min=q.price_min is not None and "price" not in skipped,
+        price_max=q.price_max is not None and "price" not in skipped,
+        attributes=0 if "attributes" in skipped else len(_active_attributes(q)),
+        in_stock=bool(q.in_stock),
+    )
+
+
+def parameters(q: ProductQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "visible_at": q.visible_at, "status_at": q.status_at, "merchant_id": q.merchant_id,
+        "category_ids": q.category_ids, "display_ids": q.display_category_ids,
+        "brand_ids": q.brand_ids, "price_min": q.price_min, "price_max": q.price_max,
+    }
+    for i, token in enumerate(q.tokens):
+        params[f"token{i}"] = _like(token)
+    for i, (name, values) in enumerate(_active_attributes(q)):
+        params[f"attr_name{i}"], params[f"attr_values{i}"] = name, values
+    return params
+
+
+@lru_cache(maxsize=512)
+def conditions_for(shape: Shape) -> tuple[ColumnElement[bool], ...]:
+    """WHERE terms of a shape. Facet counts leave their own filter out (the shape says so), so
+    a shopper sees how many results each other brand or value would give."""
     conds: list[ColumnElement[bool]] = []
-    if q.visible_at is not None:
-        conds.append(listed_at(q.visible_at))
-    if q.status is not None and q.status_at is not None:
-        conds.append(_status_condition(q.status, q.status_at))
-    if q.merchant_id is not None:
-        conds.append(Product.merchant_id == q.merchant_id)
-    for token in q.tokens:
-        conds.append(or_(_matches(Product.title, token), _matches(Product.subtitle, token),
-                         _brand_matches(token)))
-    if q.category_ids:
-        conds.append(_in_categories(q.category_ids))
-    if q.display_category_ids:
-        conds.append(_in_display_categories(q.display_category_ids))
-    if q.brand_ids and "brand" not in skipped:
-        conds.append(Product.brand_id.in_(q.brand_ids))
-    if "price" not in skipped:
-        if q.price_min is not None:
-            conds.append(Product.price_min >= q.price_min)
-        if q.price_max is not None:
-            conds.append(Product.price_min <= q.price_max)
-    if "attributes" not in skipped:
-        conds.extend(_has_attribute_value(name, values) for name, values in q.attributes if values)
-    if q.in_stock:
+    if shape.visible:
+        conds.append(listed_at(bindparam("visible_at")))
+    if shape.status is not None:
+        conds.append(_status_condition(shape.status, bindparam("status_at")))
+    if shape.merchant:
+        conds.append(Product.merchant_id == bindparam("merchant_id"))
+    for i in range(shape.tokens):
+        pattern = bindparam(f"token{i}")
+        conds.append(or_(_matches(Product.title, pattern), _matches(Product.subtitle, pattern),
+                         _brand_matches(pattern)))
+    if shape.categories:
+        conds.append(_in_categories(bindparam("category_ids", expanding=True)))
+    if shape.display:
+        conds.append(_in_display_categories(bindparam("display_ids", expanding=True)))
+    if shape.brands:
+        conds.append(Product.brand_id.in_(bindparam("brand_ids", expanding=True)))
+    if shape.price_min:
+        conds.append(Product.price_min >= bindparam("price_min"))
+    if shape.price_max:
+        conds.append(Product.price_min <= bindparam("price_max"))
+    for i in range(shape.attributes):
+        conds.append(_has_attribute_value(bindparam(f"attr_name{i}"),
+                                          bindparam(f"attr_values{i}", expanding=True)))
+    if shape.in_stock:
         conds.append(_in_stock())
-    return conds
+    return tuple(conds)
 
 
-def _relevance(tokens: list[str]) -> ColumnElement[int]:
+def _relevance(tokens: int) -> ColumnElement[int]:
     score: ColumnElement[int] = literal(0)
-    for token in tokens:
-        score = (score + case((_matches(Product.title, token), 3), else_=0)
-                 + case((_brand_matches(token), 2), else_=0)
-                 + case((_matches(Product.subtitle, token), 1), else_=0))
+    for i in range(tokens):
+        pattern = bindparam(f"token{i}")
+        score = (score + case((_matches(Product.title, pattern), 3), else_=0)
+                 + case((_brand_matches(pattern), 2), else_=0)
+                 + case((_matches(Product.subtitle, pattern), 1), else_=0))
     return score
 
 
-def _order_by(q: ProductQuery) -> list[ColumnElement[object]]:
-    if q.sort == ProductSort.PRICE_ASC:
+def _order_by(sort: ProductSort, tokens: int) -> list[ColumnElement[object]]:
+    if sort == ProductSort.PRICE_ASC:
         return [Product.price_min.asc(), Product.id.asc()]
-    if q.sort == ProductSort.PRICE_DESC:
+    if sort == ProductSort.PRICE_DESC:
         return [Product.price_min.desc(), Product.id.desc()]
-    if q.sort == ProductSort.NEWEST:
+    if sort == ProductSort.NEWEST:
         return [func.coalesce(Product.first_listed_at, Product.created_at).desc(),
                 Product.id.desc()]
-    if q.sort == ProductSort.RELEVANCE and q.tokens:
-        return [_relevance(q.tokens).desc(), Product.sales_count.desc(), Product.id.desc()]
+    if sort == ProductSort.RELEVANCE and tokens:
+        return [_relevance(tokens).desc(), Product.sales_count.desc(), Product.id.desc()]
     return [Product.sales_count.desc(), Product.id.desc()]
 
 
-async def find_products(session: AsyncSession, q: ProductQuery, offset: int,
-                        limit: int) -> tuple[list[Product], int]:
-    """One page of products and the total count, in one statement when the page is not empty."""
-    total_col = func.count().over().label("total")
-    stmt = (select(Product, total_col).where(*conditions(q)).order_by(*_order_by(q))
-            .offset(offset).limit(limit))
-    rows = (await session.execute(stmt)).all()
+@dataclass
+class ProductPage:
+    products: list[Product]
+    total: int
+    brands: list[Brand] | None = None  # each product's brand, when asked for
+
+
+@lru_cache(maxsize=512)
+def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool) -> Any:
+    stmt = select(Product, func.count().over().label("total"))
+    if with_brands:
+        stmt = stmt.add_columns(Brand).join(Brand, Brand.id == Product.brand_id)
+    return stmt.where(*conditions_for(shape)).order_by(*_order_by(sort, shape.tokens))
+
+
+async def find_products(session: AsyncSession, q: ProductQuery, offset: int, limit: int,
+                        with_brands: bool = False) -> ProductPage:
+    """One page of products with the total count (a window function) and, if asked, their
+    brands (a join): one statement whenever the page is not empty."""
+    shape = shape_of(q)
+    stmt = _page_statement(shape, q.sort, with_brands).offset(offset).limit(limit)
+    rows = (await session.execute(stmt, parameters(q))).all()
     if rows:
-        return [r[0] for r in rows], int(rows[0][1])
+        return ProductPage([r[0] for r in rows], int(rows[0][1]),
+                           [r[2] for r in rows] if with_brands else None)
     if offset == 0:
-        return [], 0
+        return ProductPage([], 0)
     total = await session.scalar(select(func.count()).select_from(Product)
-                                 .where(*conditions(q)))
-    return [], int(total or 0)
+                                 .where(*conditions_for(shape)), parameters(q))
+    return ProductPage([], int(total or 0))
 
 
 # --- facets --------------------------------------------------------------------------------------
@@ -239,9 +308,10 @@ class PriceBucket:
 async def brand_facets(session: AsyncSession, q: ProductQuery) -> list[BrandFacet]:
     count = func.count(Product.id)
     stmt = (select(Brand, count).join(Product, Product.brand_id == Brand.id)
-            .where(*conditions(q, skip={"brand"})).group_by(Brand.id)
+            .where(*conditions_for(shape_of(q, {"brand"}))).group_by(Brand.id)
             .order_by(count.desc(), Brand.name))
-    return [BrandFacet(brand, n) for brand, n in (await session.execute(stmt)).all()]
+    rows = (await session.execute(stmt, parameters(q))).all()
+    return [BrandFacet(brand, n) for brand, n in rows]
 
 
 async def attribute_facets(session: AsyncSession, q: ProductQuery) -> list[AttributeFacet]:
@@ -249,11 +319,12 @@ async def attribute_facets(session: AsyncSession, q: ProductQuery) -> list[Attri
     stmt = (select(Attribute.name, ProductAttributeValue.value, count)
             .join(ProductAttributeValue, ProductAttributeValue.attribute_id == Attribute.id)
             .join(Product, Product.id == ProductAttributeValue.product_id)
-            .where(Attribute.filterable.is_(True), *conditions(q, skip={"attributes"}))
+            .where(Attribute.filterable.is_(True),
+                   *conditions_for(shape_of(q, {"attributes"})))
             .group_by(Attribute.name, ProductAttributeValue.value)
             .order_by(Attribute.name, count.desc(), ProductAttributeValue.value))
     facets: dict[str, AttributeFacet] = {}
-    for name, value, n in (await session.execute(stmt)).all():
+    for name, value, n in (await session.execute(stmt, parameters(q))).all():
         facet = facets.setdefault(name, AttributeFacet(name, []))
         if len(facet.values) < FACET_VALUES_PER_ATTRIBUTE:
             facet.values.append(ValueCount(value, n))
@@ -271,14 +342,17 @@ def nice_step(span: int, buckets: int = PRICE_BUCKETS) -> int:
 
 
 async def price_buckets(session: AsyncSession, q: ProductQuery) -> list[PriceBucket]:
-    conds = conditions(q, skip={"price"})
+    conds = conditions_for(shape_of(q, {"price"}))
+    params = parameters(q)
     low, high = (await session.execute(
-        select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds))).one()
+        select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds),
+        params)).one()
     if low is None:
         return []
     step = nice_step(high - (low // 100 * 100) + 1)
     base = low // step * step
     index = ((Product.price_min - base) // step).label("bucket")
     rows = (await session.execute(
-        select(index, func.count()).where(*conds).group_by(index).order_by(index))).all()
+        select(index, func.count()).where(*conds).group_by(index).order_by(index),
+        params)).all()
     return [PriceBucket(base + int(i) * step, base + (int(i) + 1) * step - 1, n) for i, n in rows]

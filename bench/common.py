@@ -1,0 +1,92 @@
+"""Benchmark plumbing: fresh databases with demo data, timing and a table printer."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cli import migrate
+from core.db import create_engine, create_session_factory
+from seed import seed_demo
+
+PG_ADMIN_URL = "postgresql+asyncpg://127.0.0.1:5432/test"
+PG_BENCH_URL = "postgresql+asyncpg://127.0.0.1:5432/zhongtai_bench"
+
+
+async def fresh_postgres() -> str:
+    admin = create_engine(PG_ADMIN_URL)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("DROP DATABASE IF EXISTS zhongtai_bench WITH (FORCE)"))
+        await conn.execute(text("CREATE DATABASE zhongtai_bench"))
+    await admin.dispose()
+    return PG_BENCH_URL
+
+
+def fresh_sqlite(path: Path) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def prepare(url: str) -> AsyncEngine:
+    await asyncio.to_thread(migrate, url)
+    engine = create_engine(url)
+    async with create_session_factory(engine)() as session:
+        await seed_demo(session)
+    return engine
+
+
+async def timed(fn: Callable[[], Awaitable[object]], iterations: int,
+                warmup: int) -> list[float]:
+    for _ in range(warmup):
+        await fn()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        await fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+async def timed_pair(first: Callable[[], Awaitable[object]],
+                     second: Callable[[], Awaitable[object]], iterations: int,
+                     warmup: int) -> tuple[list[float], list[float]]:
+    """Time two contenders alternately, so drifts of a shared machine hit both alike."""
+    for _ in range(warmup):
+        await first()
+        await second()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(iterations):
+        for fn, samples in ((first, a), (second, b)):
+            start = time.perf_counter()
+            await fn()
+            samples.append((time.perf_counter() - start) * 1000)
+    return a, b
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {"p50": pct(samples, 0.50), "p95": pct(samples, 0.95), "p99": pct(samples, 0.99),
+            "mean": statistics.fmean(samples)}
+
+
+def print_table(headers: list[str], rows: list[list[object]]) -> None:
+    cells = [headers, *[[f"{c:.2f}" if isinstance(c, float) else str(c) for c in r]
+                        for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))

@@ -1,0 +1,50 @@
+"""The repository's artifacts stay in sync with the code: SDL, migrations, layering, lint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from core.settings import PROJECT_ROOT
+from models import Base
+from schema import schema
+from tests.conftest import in_thread
+
+
+def test_schema_graphql_matches_the_code() -> None:
+    committed = (PROJECT_ROOT / "schema.graphql").read_text(encoding="utf-8")
+    assert committed == schema.as_str() + "\n", (
+        "schema.graphql is stale: run `zhongtai export-schema` and commit the diff")
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    from cli import migrate
+
+    path = tmp_path / "m.db"
+    in_thread(migrate, f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == [], f"models differ from alembic head: {diff}"
+
+
+def test_layers_point_down() -> None:
+    result = subprocess.run([sys.executable, "-m", "importlinter.cli", "--config",
+                             str(PROJECT_ROOT / "pyproject.toml")],
+                            capture_output=True, text=True, cwd=PROJECT_ROOT)
+    if result.returncode != 0 and "No module named" in result.stderr:
+        result = subprocess.run(["lint-imports"], capture_output=True, text=True,
+                                cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_is_clean() -> None:
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], capture_output=True,
+                            text=True, cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stdout
