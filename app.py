@@ -4,11 +4,11 @@ Nothing domain-specific lives here."""
 from __future__ import annotations
 
 import gc
-import hmac
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -30,6 +30,7 @@ from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import schema as default_schema
+from services.accounts import decode_access_token
 
 log = logging.getLogger("zhongtai.http")
 
@@ -122,14 +123,24 @@ def _channel(request: Request) -> Channel:
                          f"X-Channel must be one of {allowed}.") from exc
 
 
-def _viewer(request: Request, settings: Settings) -> Viewer:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+def _viewer(request: Request, settings: Settings, now: datetime) -> Viewer:
+    """The viewer from `Authorization: Bearer <access token>`; no header means a guest. A bad
+    or expired token is refused (401) rather than silently downgraded to a guest, so clients
+    know to refresh."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not token.strip():
         return ANONYMOUS
-    if hmac.compare_digest(token.strip(), settings.admin_token):
-        return Viewer(staff_id="admin-token", permissions=frozenset(Permission))
-    return ANONYMOUS
+    claims = decode_access_token(settings, token.strip(), now) if scheme.lower() == "bearer" \
+        else None
+    kind, _, raw_id = (claims or {}).get("sub", "").partition(":")
+    if kind == "customer" and raw_id.isdigit():
+        return Viewer(customer_id=int(raw_id))
+    if kind == "staff" and raw_id.isdigit():
+        assert claims is not None
+        granted = frozenset(Permission(p) for p in claims.get("perms", [])
+                            if p in Permission.__members__)
+        return Viewer(staff_id=int(raw_id), permissions=granted, merchant_id=claims.get("mid"))
+    raise BadRequest(ApiErrorCode.UNAUTHENTICATED, "Invalid or expired access token.", 401)
 
 
 def _format_error(error: GraphQLError, request_failed: bool) -> dict[str, Any]:
@@ -164,15 +175,18 @@ class GraphQLEndpoint:
             context = self._context(request, request_id)
         except BadRequest as bad:
             body = {"errors": [{"message": str(bad), "extensions": {"code": bad.code.value}}]}
+            if bad.status == 401:
+                headers = {**headers, "www-authenticate": 'Bearer error="invalid_token"'}
             return _json(body, bad.status, media, headers)
         return await self._execute(request, context, query, variables, operation, media,
                                    headers)
 
     def _context(self, request: Request, request_id: str) -> Context:
-        channel, viewer = _channel(request), _viewer(request, self.settings)
-        return Context(session=request.app.state.session_factory(), now=self.clock.now(),
-                       viewer=viewer, channel=channel, settings=self.settings,
-                       request_id=request_id)
+        now = self.clock.now()
+        channel, viewer = _channel(request), _viewer(request, self.settings, now)
+        return Context(session=request.app.state.session_factory(), now=now, viewer=viewer,
+                       channel=channel, settings=self.settings, request_id=request_id,
+                       client=request.client.host if request.client else "unknown")
 
     async def _execute(self, request: Request, context: Context, query: str,
                        variables: dict[str, Any] | None, operation: str | None, media: str,
@@ -192,7 +206,10 @@ class GraphQLEndpoint:
         finally:
             current_counter.reset(token)
             await context.session.close()
-        failed = result.data is None and bool(result.errors)
+        # A request error (parse, validation, variables) has no path; once execution started
+        # the response carries `data`, even when a field error nulled all of it.
+        failed = result.data is None and bool(result.errors) and \
+            all(e.path is None for e in result.errors)
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [_format_error(e, failed) for e in result.errors]
@@ -206,6 +223,7 @@ class GraphQLEndpoint:
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
                engine: AsyncEngine | None = None, schema: Any = None) -> Starlette:
     settings = settings or get_settings()
+    settings.check_secure()
     clock = clock or SystemClock()
 
     @asynccontextmanager

@@ -1,4 +1,4 @@
-"""The `zhongtai` command: migrate, seed-demo, serve, export-schema."""
+"""The `zhongtai` command: migrate, seed-demo, create-admin, serve, export-schema."""
 
 from __future__ import annotations
 
@@ -34,6 +34,24 @@ async def _seed(url: str, products_per_leaf: int | None) -> bool:
         await engine.dispose()
 
 
+async def _create_admin(url: str, email: str, password: str) -> str:
+    from core.db import create_engine, create_session_factory
+    from services.accounts import ensure_admin
+    from services.errors import DomainError
+
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            try:
+                staff, created = await ensure_admin(session, email, password)
+            except DomainError as error:
+                return f"refused: {error.violations[0].message}"
+            await session.commit()
+            return f"{'created' if created else 'updated'} admin {staff.email} (id {staff.id})"
+    finally:
+        await engine.dispose()
+
+
 def export_schema(path: Path) -> None:
     from schema import schema
 
@@ -58,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--reload", action="store_true")
+    admin = sub.add_parser("create-admin", help="create (or reset) a staff user with every "
+                           "permission; idempotent on the email")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
     export = sub.add_parser("export-schema", help="write the SDL to schema.graphql")
     export.add_argument("--out", type=Path, default=PROJECT_ROOT / "schema.graphql")
     args = parser.parse_args(argv)
@@ -70,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         print("demo data loaded" if created else "demo data already present")
     elif args.command == "serve":
         serve(args.host, args.port, args.workers, args.reload)
+    elif args.command == "create-admin":
+        message = asyncio.run(_create_admin(settings.database_url, args.email, args.password))
+        print(message)
+        return 1 if message.startswith("refused") else 0
     elif args.command == "export-schema":
         export_schema(args.out)
         print(f"wrote {args.out}")

@@ -7,7 +7,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ADMIN_TOKEN = "dev-admin-token"
+DEFAULT_JWT_SECRET = "dev-only-secret-change-me-in-production!"
 
 
 class Settings(BaseSettings):
@@ -17,7 +17,11 @@ class Settings(BaseSettings):
     environment: str = "development"  # "production" turns on the secure defaults
     currency: str = "CNY"
     graphiql: bool = True
-    admin_token: str = DEFAULT_ADMIN_TOKEN
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    login_max_failures: int = 5  # per account; an address gets 4× as many
+    login_lock_minutes: int = 15
     sql_echo: bool = False
     db_pool_size: int = 10
     max_page_size: int = 100
@@ -30,6 +34,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    def check_secure(self) -> None:
+        """Refuse to run in production with development secrets."""
+        if self.is_production and (self.jwt_secret == DEFAULT_JWT_SECRET
+                                   or len(self.jwt_secret) < 32):
+            raise RuntimeError("JWT_SECRET must be set to a private value of 32+ characters "
+                               "in production")
 
 
 @lru_cache

@@ -1,6 +1,9 @@
 """SQLAlchemy 2.0 typed models, one module per domain. Import them all so metadata is complete."""
 
+from models.accounts import Address, Customer, LoginThrottle, RefreshToken, Role, Staff, StaffRole
+from models.audit import AuditEntry
 from models.base import Base
+from models.cart import Cart, CartLine
 from models.catalog import (
     Attribute,
     Brand,
@@ -17,18 +20,28 @@ from models.catalog import (
 from models.inventory import StockLevel, StockMovement, Warehouse
 
 __all__ = [
+    "Address",
     "Attribute",
+    "AuditEntry",
     "Base",
     "Brand",
+    "Cart",
+    "CartLine",
     "Category",
+    "Customer",
     "DisplayCategory",
     "DisplayCategoryBrand",
     "DisplayCategoryCategory",
+    "LoginThrottle",
     "Merchant",
     "Product",
     "ProductAttributeValue",
+    "RefreshToken",
+    "Role",
     "ShippingTemplate",
     "Sku",
+    "Staff",
+    "StaffRole",
     "StockLevel",
     "StockMovement",
     "Warehouse",

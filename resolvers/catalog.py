@@ -14,12 +14,16 @@ from core.money import InvalidMoney, to_minor
 from models.catalog import (
     Attribute,
     AttributeKind,
+    Brand,
     Category,
     DisplayCategory,
+    Merchant,
     Product,
+    ShippingTemplate,
     Sku,
 )
 from resolvers.common import (
+    Change,
     MutationResult,
     Page,
     input_id,
@@ -211,7 +215,9 @@ async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], l
 
 
 def is_visible(ctx: Context, product: Product | None) -> bool:
-    return product is not None and (ctx.viewer.is_staff or product.is_listed_at(ctx.now))
+    """Staff see their merchants' products in any state; everyone sees listed ones."""
+    return product is not None and (ctx.viewer.owns_merchant(product.merchant_id)
+                                    or product.is_listed_at(ctx.now))
 
 
 async def product_by_id(ctx: Context, global_id: str) -> Product | None:
@@ -233,7 +239,7 @@ async def _product_node(ctx: Context, pk: int) -> Product | None:
 
 async def _sku_node(ctx: Context, pk: int) -> Sku | None:
     sku = await ctx.loaders.sku.load(pk)
-    if sku is None or not (sku.enabled or ctx.viewer.is_staff):
+    if sku is None or not (sku.enabled or ctx.viewer.owns_merchant(sku.merchant_id)):
         return None
     return sku if await _product_node(ctx, sku.product_id) else None
 
@@ -335,7 +341,8 @@ def _brand_data(data: Any) -> catalog.BrandData:
 
 
 async def brand_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: catalog.create_brand(s, _brand_data(data)))
+    return await mutate(ctx, lambda s: catalog.create_brand(s, _brand_data(data)),
+                        Change("brand.create", Brand))
 
 
 async def brand_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
@@ -343,19 +350,20 @@ async def brand_update(ctx: Context, global_id: str, data: Any) -> MutationResul
         return await catalog.update_brand(s, input_id(global_id, "Brand", "id") or 0,
                                           _brand_data(data))
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("brand.update", Brand, global_id))
 
 
 async def brand_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
         return await catalog.delete_brand(s, input_id(global_id, "Brand", "id") or 0)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("brand.delete", Brand, global_id))
 
 
 async def merchant_create(ctx: Context, data: Any) -> MutationResult[Any]:
     return await mutate(ctx, lambda s: catalog.create_merchant(s, data.name,
-                                                               bool(data.self_operated)))
+                                                               bool(data.self_operated)),
+                        Change("merchant.create", Merchant))
 
 
 async def category_create(ctx: Context, data: Any) -> MutationResult[Any]:
@@ -363,7 +371,7 @@ async def category_create(ctx: Context, data: Any) -> MutationResult[Any]:
         parent = input_id(data.parent_id, "Category", "parentId")
         return await catalog.create_category(s, data.name, parent, data.position or 0)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("category.create", Category))
 
 
 async def category_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
@@ -374,14 +382,14 @@ async def category_update(ctx: Context, global_id: str, data: Any) -> MutationRe
                                              name=data.name, parent_id=parent,
                                              position=data.position)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("category.update", Category, global_id))
 
 
 async def category_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
         return await catalog.delete_category(s, input_id(global_id, "Category", "id") or 0)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("category.delete", Category, global_id))
 
 
 async def attribute_create(ctx: Context, data: Any) -> MutationResult[Any]:
@@ -394,7 +402,7 @@ async def attribute_create(ctx: Context, data: Any) -> MutationResult[Any]:
             filterable=bool(data.filterable), allow_custom_values=bool(data.allow_custom_values),
         ))
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("attribute.create", Attribute))
 
 
 def _display_data(data: Any) -> catalog.DisplayCategoryData:
@@ -418,7 +426,8 @@ def _display_data(data: Any) -> catalog.DisplayCategoryData:
 
 
 async def display_category_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: _create_display(s, data))
+    return await mutate(ctx, lambda s: _create_display(s, data),
+                        Change("display_category.create", DisplayCategory))
 
 
 async def _create_display(session: Any, data: Any) -> DisplayCategory:
@@ -431,7 +440,8 @@ async def display_category_update(ctx: Context, global_id: str, data: Any
         node_id = input_id(global_id, "DisplayCategory", "id") or 0
         return await catalog.update_display_category(s, node_id, _display_data(data))
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run,
+                        Change("display_category.update", DisplayCategory, global_id))
 
 
 async def display_category_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
@@ -439,7 +449,8 @@ async def display_category_delete(ctx: Context, global_id: str) -> MutationResul
         node_id = input_id(global_id, "DisplayCategory", "id") or 0
         return await catalog.delete_display_category(s, node_id)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run,
+                        Change("display_category.delete", DisplayCategory, global_id))
 
 
 async def shipping_template_create(ctx: Context, data: Any) -> MutationResult[Any]:
@@ -451,7 +462,7 @@ async def shipping_template_create(ctx: Context, data: Any) -> MutationResult[An
             flat_fee=data.flat_fee, free_over=data.free_over,
         ))
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("shipping_template.create", ShippingTemplate))
 
 
 def _sku_drafts(skus: list[Any]) -> list[SkuDraft]:
@@ -494,7 +505,7 @@ async def product_create(ctx: Context, data: Any) -> MutationResult[Any]:
         )
         return await products.create_product(s, draft)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("product.create", Product))
 
 
 def _patch(data: Any) -> ProductPatch:
@@ -536,7 +547,7 @@ async def product_update(ctx: Context, global_id: str, data: Any) -> MutationRes
         pk = await _own_product(ctx, s, global_id)
         return await products.update_product(s, pk, _patch(data))
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("product.update", Product, global_id))
 
 
 async def product_list(ctx: Context, global_id: str, list_at: Any, delist_at: Any
@@ -545,7 +556,7 @@ async def product_list(ctx: Context, global_id: str, list_at: Any, delist_at: An
         pk = await _own_product(ctx, s, global_id)
         return await products.list_product(s, pk, ctx.now, list_at, delist_at)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("product.list", Product, global_id))
 
 
 async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
@@ -553,7 +564,7 @@ async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
         pk = await _own_product(ctx, s, global_id)
         return await products.delist_product(s, pk, ctx.now)
 
-    return await mutate(ctx, run)
+    return await mutate(ctx, run, Change("product.delist", Product, global_id))
 
 
 # --- simple admin lists --------------------------------------------------------------------------
@@ -581,3 +592,11 @@ async def all_merchants(session: Any) -> list[Any]:
     from models.catalog import Merchant
 
     return list((await session.scalars(select(Merchant).order_by(Merchant.id))).all())
+
+
+async def product_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        pk = await _own_product(ctx, s, global_id)
+        return await products.delete_product(s, pk)
+
+    return await mutate(ctx, run, Change("product.delete", Product, global_id))

@@ -10,8 +10,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import InvalidGlobalId, decode_cursor, decode_id, decode_id_of, encode_cursor
+from models.base import Base
 from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
+from services import audit
 from services.errors import DomainError, ErrorCode, Violation
 
 T = TypeVar("T")
@@ -24,11 +26,16 @@ class MutationResult(Generic[T]):
     errors: list[Violation]
 
 
-async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]) -> MutationResult[T]:
+async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]],
+                 change: Change | None = None) -> MutationResult[T]:
     """Run one business operation in one transaction: commit on success; on a rule violation
-    roll back everything, so a refused request never leaves a partial write."""
+    roll back everything, so a refused request never leaves a partial write. Admin changes
+    (`change` given) write their audit entry inside the same transaction."""
     try:
+        before, target_id = await _before(ctx, change)
         value = await run(ctx.session)
+        if change is not None:
+            await _audit(ctx, change, target_id, before, value)
         await ctx.session.commit()
     except DomainError as error:
         await ctx.session.rollback()
@@ -37,6 +44,36 @@ async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]) -> M
         await ctx.session.rollback()
         raise
     return MutationResult(value, [])
+
+
+@dataclass
+class Change:
+    """An admin mutation about to happen: its action name, the model it changes and, unless it
+    creates, the global id of the target (so `before` can be captured)."""
+
+    action: str
+    model: type[Base]
+    global_id: str | None = None
+
+
+async def _before(ctx: Context, change: Change | None) -> tuple[dict[str, Any] | None,
+                                                                 int | None]:
+    if change is None or change.global_id is None:
+        return None, None
+    target_id = input_id(change.global_id, change.model.node_type, "id")  # type: ignore[attr-defined]
+    target = await ctx.session.get(change.model, target_id)
+    return await audit.snapshot(ctx.session, target), target_id
+
+
+async def _audit(ctx: Context, change: Change, target_id: int | None,
+                 before: dict[str, Any] | None, value: Any) -> None:
+    deleted = change.action.endswith(".delete")
+    await audit.record(
+        ctx.session, actor_id=ctx.viewer.staff_id, action=change.action,
+        target_type=change.model.node_type,  # type: ignore[attr-defined]
+        target_id=target_id if target_id is not None else getattr(value, "id", None),
+        before=before, after=None if deleted else await audit.snapshot(ctx.session, value),
+        request_id=ctx.request_id)
 
 
 def input_id(global_id: str | None, type_name: str, field: str) -> int | None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
+from services.accounts import Permission
 
 T = TypeVar("T")
 
@@ -25,22 +26,12 @@ class Channel(StrEnum):
     WEB = "WEB"
 
 
-class Permission(StrEnum):
-    MANAGE_CATALOG = "MANAGE_CATALOG"
-    MANAGE_INVENTORY = "MANAGE_INVENTORY"
-    MANAGE_ORDERS = "MANAGE_ORDERS"
-    MANAGE_PROMOTIONS = "MANAGE_PROMOTIONS"
-    MANAGE_COUPONS = "MANAGE_COUPONS"
-    MANAGE_CMS = "MANAGE_CMS"
-    MANAGE_STAFF = "MANAGE_STAFF"
-    VIEW_REPORTS = "VIEW_REPORTS"
-
-
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking. Until accounts land, staff means the static admin token."""
+    """Who is asking, from the access token: a customer, a staff member (with the permissions
+    and merchant the token carries) or an anonymous guest."""
 
-    staff_id: str | None = None
+    staff_id: int | None = None
     permissions: frozenset[Permission] = frozenset()
     merchant_id: int | None = None
     customer_id: int | None = None
@@ -48,6 +39,14 @@ class Viewer:
     @property
     def is_staff(self) -> bool:
         return self.staff_id is not None
+
+    @property
+    def is_customer(self) -> bool:
+        return self.customer_id is not None
+
+    def owns_merchant(self, merchant_id: int | None) -> bool:
+        """Platform staff see every merchant; merchant staff only their own."""
+        return self.is_staff and (self.merchant_id is None or self.merchant_id == merchant_id)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -64,6 +63,7 @@ class Context:
     channel: Channel
     settings: Settings
     request_id: str
+    client: str = "unknown"  # the caller's address, for login throttling
     extra: dict[str, Any] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

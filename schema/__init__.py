@@ -6,14 +6,15 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.accounts import AccountsMutation, AccountsQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import Warehouse
 from schema.scalars import SCALAR_OVERRIDES
 
-Query = merge_types("Query", (CatalogQuery,))
-Mutation = merge_types("Mutation", (CatalogMutation,))
+Query = merge_types("Query", (CatalogQuery, AccountsQuery))
+Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation))
 
 
 def build_schema() -> strawberry.Schema:

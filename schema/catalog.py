@@ -21,7 +21,7 @@ from resolvers.context import Permission as PermissionEnum
 from schema.common import Image, Money, Node, PageInfo, UserError, money, page_info, user_errors
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
-from schema.permissions import requires, staff_only
+from schema.permissions import requires, staff_of_merchant, staff_only
 from schema.promotions import Promotion
 from services import products as product_rules
 from services import search
@@ -252,7 +252,8 @@ class Sku(Node):
     price_money: Money = strawberry.field(name="price")
     market_price_money: Money | None = strawberry.field(name="marketPrice")
 
-    @strawberry.field(extensions=staff_only(), description="Staff only; never shown to customers.")
+    @strawberry.field(extensions=staff_of_merchant(),
+                      description="Staff of the merchant only; never shown to customers.")
     def cost_price(self) -> Money | None:
         return money(self.cost_price)  # type: ignore[arg-type]
 
@@ -268,7 +269,7 @@ class Sku(Node):
     async def product(self, info: Info) -> Product:
         return await info.context.loaders.product.load(self.product_id)  # type: ignore[attr-defined]
 
-    @strawberry.field(extensions=staff_only())
+    @strawberry.field(extensions=staff_of_merchant())
     async def stock_levels(self, info: Info) -> list[StockLevel]:
         return await info.context.loaders.stock_levels_by_sku.load(self.id)
 
@@ -828,3 +829,8 @@ class CatalogMutation:
     async def product_delist(self, info: Info, id: strawberry.ID) -> ProductPayload:
         r = await rc.product_delist(info.context, id)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(extensions=requires(MANAGE_CATALOG),
+                         description="Only never-listed, never-stocked products; else delist.")
+    async def product_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return _deleted(await rc.product_delete(info.context, id), "Product")

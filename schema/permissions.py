@@ -1,4 +1,5 @@
-"""One declarative permission mechanism for every admin field and mutation."""
+"""One declarative permission mechanism for every admin field and mutation, plus the list of
+mutations that are public on purpose (a test fails for any mutation that is neither)."""
 
 from typing import Any
 
@@ -7,6 +8,11 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from resolvers.context import Permission
+
+# Mutations anyone may call: sign-up, login, token refresh/revoke, and guest cart operations.
+PUBLIC_MUTATIONS = frozenset({
+    "customerRegister", "tokenCreate", "tokenRefresh", "tokenRevoke", "staffTokenCreate",
+})
 
 
 class Requires(BasePermission):
@@ -22,7 +28,18 @@ class Requires(BasePermission):
         return info.context.viewer.can(self.permission)
 
 
-class StaffOnly(BasePermission):
+class StaffOfMerchant(BasePermission):
+    """Staff-only data (cost prices, stock levels): platform staff, or staff of the merchant
+    the object belongs to."""
+
+    error_extensions = {"code": "FORBIDDEN"}
+    message = "Only staff of this merchant can see this field."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.viewer.owns_merchant(getattr(source, "merchant_id", None))
+
+
+class Staff(BasePermission):
     error_extensions = {"code": "FORBIDDEN"}
     message = "Only staff can see this field."
 
@@ -30,9 +47,29 @@ class StaffOnly(BasePermission):
         return info.context.viewer.is_staff
 
 
+class Customer(BasePermission):
+    error_extensions = {"code": "UNAUTHENTICATED"}
+    message = "Log in as a customer first."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.viewer.is_customer
+
+
+def _guard(permission: BasePermission) -> list[FieldExtension]:
+    return [PermissionExtension(permissions=[permission], use_directives=False)]
+
+
 def requires(permission: Permission) -> list[FieldExtension]:
-    return [PermissionExtension(permissions=[Requires(permission)], use_directives=False)]
+    return _guard(Requires(permission))
+
+
+def staff_of_merchant() -> list[FieldExtension]:
+    return _guard(StaffOfMerchant())
 
 
 def staff_only() -> list[FieldExtension]:
-    return [PermissionExtension(permissions=[StaffOnly()], use_directives=False)]
+    return _guard(Staff())
+
+
+def customer_only() -> list[FieldExtension]:
+    return _guard(Customer())

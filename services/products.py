@@ -432,3 +432,24 @@ async def delist_product(session: AsyncSession, product_id: int, now: datetime) 
     product.list_at = product.delist_at = None
     await session.flush()
     return product
+
+
+async def delete_product(session: AsyncSession, product_id: int) -> Product:
+    """Only a product that was never listed and never stocked can be deleted; anything that
+    may sit in carts, orders or the stock ledger is delisted instead."""
+    from models.inventory import StockMovement
+
+    product = await get_or_fail(session, Product, product_id, "id")
+    sku_ids = list((await session.scalars(select(Sku.id).where(Sku.product_id == product.id)))
+                   .all())
+    stocked = sku_ids and await session.scalar(select(func.count()).where(
+        StockMovement.sku_id.in_(sku_ids)))
+    if product.first_listed_at is not None or stocked:
+        raise DomainError(ErrorCode.PRODUCT_IN_USE,
+                          "This product was listed or stocked; delist it instead.", "id")
+    await session.execute(delete(ProductAttributeValue)
+                          .where(ProductAttributeValue.product_id == product.id))
+    await session.execute(delete(Sku).where(Sku.product_id == product.id))
+    await session.delete(product)
+    await session.flush()
+    return product

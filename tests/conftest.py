@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,10 @@ from cli import migrate
 from core.clock import FixedClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
 from core.settings import Settings
-from models import Base
+from models import Base, Role, Staff, StaffRole
+from services.accounts import Permission, access_token, hash_password
 from tests.contract import operation
 
-ADMIN_TOKEN = "test-admin-token"
 PG_URL = os.environ.get("ZT_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
 T0 = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 
@@ -123,8 +124,9 @@ class Api:
     """Sends GraphQL to the in-process ASGI app. `op` runs a named operation of the contract
     documents exactly as the client teams wrote it."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, admin_token: str = "") -> None:
         self.client = client
+        self.admin_token = admin_token  # a platform admin holding every permission
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *,
                    operation: str | None = None, token: str | None = None,
@@ -140,6 +142,7 @@ class Api:
             body["operationName"] = operation
         response = await self.client.post("/graphql", json=body, headers=h)
         assert response.status_code < 500, response.text
+        self.last_status = response.status_code
         return response.json()
 
     async def op(self, name: str, variables: dict[str, Any] | None = None, **kw: Any
@@ -157,12 +160,38 @@ class Api:
         return result["data"]
 
     async def admin(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        return await self.ok(name, variables, token=ADMIN_TOKEN)
+        return await self.ok(name, variables, token=self.admin_token)
 
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url="sqlite+aiosqlite://", admin_token=ADMIN_TOKEN)
+    # Tokens outlive the clock jumps tests make; token expiry has its own tests.
+    return Settings(database_url="sqlite+aiosqlite://", access_token_minutes=60 * 24 * 365)
+
+
+@lru_cache(maxsize=1)
+def _known_hash() -> str:
+    return hash_password(STAFF_PASSWORD)
+
+
+STAFF_PASSWORD = "staff-pass-1"
+
+
+async def make_staff(engine: AsyncEngine, settings: Settings, clock: FixedClock, *,
+                     email: str, permissions: list[str], merchant_id: int | None = None
+                     ) -> tuple[int, str]:
+    """A staff member with a role holding `permissions`; returns (id, access token). The
+    password is STAFF_PASSWORD (hashed once per test run: argon2 is slow on purpose)."""
+    async with create_session_factory(engine)() as session:
+        role = Role(name=f"role-{email}", permissions=permissions)
+        staff = Staff(email=email, name=email.split("@")[0], password_hash=_known_hash(),
+                      merchant_id=merchant_id, is_active=True)
+        session.add_all([role, staff])
+        await session.flush()
+        session.add(StaffRole(staff_id=staff.id, role_id=role.id))
+        await session.commit()
+        claims = {"perms": sorted(permissions), "mid": merchant_id}
+        return staff.id, access_token(settings, f"staff:{staff.id}", clock.now(), claims)
 
 
 @pytest.fixture
@@ -170,9 +199,11 @@ async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> Asy
     app = create_app(settings=settings, clock=clock, engine=engine)
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    _, token = await make_staff(engine, settings, clock, email="admin@test.example",
+                                permissions=[p.value for p in Permission])
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Api(client)
+        yield Api(client, token)
 
 
 class counting:

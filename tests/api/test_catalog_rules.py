@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
-from tests.conftest import ADMIN_TOKEN, Api
+from tests.conftest import Api
 
 
 async def refused(api: Api, op: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
-    result = await api.op(op, variables, token=ADMIN_TOKEN)
+    result = await api.op(op, variables, token=api.admin_token)
     assert "errors" not in result, result
     payload = next(iter(result["data"].values()))
     assert payload["userErrors"], payload
@@ -139,13 +139,13 @@ async def test_category_with_products_or_children_cannot_be_deleted(api: Api) ->
     await add_product(api, c, "a", phone_input(c, "A", "Apple", ["1.00"], code="A"))
     delete = ("mutation($id: ID!) { categoryDelete(id: $id) { deletedId "
               "userErrors { field code } } }")
-    with_children = await api.post(delete, {"id": c.categories["phones"]}, token=ADMIN_TOKEN)
+    with_children = await api.post(delete, {"id": c.categories["phones"]}, token=api.admin_token)
     assert with_children["data"]["categoryDelete"]["userErrors"] == [
         {"field": "id", "code": "CATEGORY_HAS_CHILDREN"}]
-    with_products = await api.post(delete, {"id": c.categories["phone"]}, token=ADMIN_TOKEN)
+    with_products = await api.post(delete, {"id": c.categories["phone"]}, token=api.admin_token)
     assert with_products["data"]["categoryDelete"]["userErrors"] == [
         {"field": "id", "code": "CATEGORY_HAS_PRODUCTS"}]
-    empty = await api.post(delete, {"id": c.categories["tees"]}, token=ADMIN_TOKEN)
+    empty = await api.post(delete, {"id": c.categories["tees"]}, token=api.admin_token)
     assert empty["data"]["categoryDelete"] == {"deletedId": c.categories["tees"],
                                                "userErrors": []}
     tree = await api.post("{ categories { name children { name } } }")
@@ -166,14 +166,14 @@ async def test_category_move_keeps_depth_limit_and_refuses_cycles(api: Api) -> N
     move = ("mutation($id: ID!, $p: ID) { categoryUpdate(id: $id, input: {parentId: $p}) "
             "{ category { level ancestors { name } } userErrors { code } } }")
     cycle = await api.post(move, {"id": c.categories["digital"], "p": c.categories["phone"]},
-                           token=ADMIN_TOKEN)
+                           token=api.admin_token)
     assert cycle["data"]["categoryUpdate"]["userErrors"] == [{"code": "CATEGORY_CYCLE"}]
     # digital (3 levels deep) under tees (level 2) would reach level 5.
     deep = await api.post(move, {"id": c.categories["digital"], "p": c.categories["tees"]},
-                          token=ADMIN_TOKEN)
+                          token=api.admin_token)
     assert deep["data"]["categoryUpdate"]["userErrors"] == [{"code": "CATEGORY_TOO_DEEP"}]
     moved = await api.post(move, {"id": c.categories["phones"], "p": c.categories["apparel"]},
-                           token=ADMIN_TOKEN)
+                           token=api.admin_token)
     assert moved["data"]["categoryUpdate"]["category"]["level"] == 2
     leaf = await api.post("query($id: ID!) { node(id: $id) { ... on Category { level "
                           "ancestors { name } } } }", {"id": c.categories["phone"]})
@@ -186,14 +186,14 @@ async def test_brand_update_and_delete(api: Api) -> None:
     await add_product(api, c, "a", phone_input(c, "A", "Apple", ["1.00"], code="A"))
     upd = ("mutation($id: ID!, $n: String!) { brandUpdate(id: $id, input: {name: $n}) "
            "{ brand { name } userErrors { code } } }")
-    dup = await api.post(upd, {"id": c.brands["Nike"], "n": "APPLE"}, token=ADMIN_TOKEN)
+    dup = await api.post(upd, {"id": c.brands["Nike"], "n": "APPLE"}, token=api.admin_token)
     assert dup["data"]["brandUpdate"]["userErrors"] == [{"code": "DUPLICATE_NAME"}]
-    ok = await api.post(upd, {"id": c.brands["Nike"], "n": "Nike Inc"}, token=ADMIN_TOKEN)
+    ok = await api.post(upd, {"id": c.brands["Nike"], "n": "Nike Inc"}, token=api.admin_token)
     assert ok["data"]["brandUpdate"]["brand"]["name"] == "Nike Inc"
     delete = "mutation($id: ID!) { brandDelete(id: $id) { deletedId userErrors { code } } }"
-    used = await api.post(delete, {"id": c.brands["Apple"]}, token=ADMIN_TOKEN)
+    used = await api.post(delete, {"id": c.brands["Apple"]}, token=api.admin_token)
     assert used["data"]["brandDelete"]["userErrors"] == [{"code": "BRAND_IN_USE"}]
-    gone = await api.post(delete, {"id": c.brands["Nike"]}, token=ADMIN_TOKEN)
+    gone = await api.post(delete, {"id": c.brands["Nike"]}, token=api.admin_token)
     assert gone["data"]["brandDelete"]["deletedId"] == c.brands["Nike"]
     # The APP-only display category mapped Nike; the mapping went with the brand.
     names = [b["name"] for b in (await api.post("{ brands { name } }"))["data"]["brands"]]
@@ -206,20 +206,20 @@ async def test_display_category_update_and_delete(api: Api) -> None:
            "id: $id, input: $input) { displayCategory { name channels } userErrors { code } } }")
     res = await api.post(upd, {"id": c.display["digital"], "input": {"name": "数码",
                                                                       "channels": ["H5"]}},
-                         token=ADMIN_TOKEN)
+                         token=api.admin_token)
     assert res["data"]["displayCategoryUpdate"]["displayCategory"] == {"name": "数码",
                                                                        "channels": ["H5"]}
     web = await api.ok("DisplayCategoryTree", channel="WEB")
     assert web["displayCategories"] == []  # the H5-only node and its subtree left WEB
     cycle = await api.post(upd, {"id": c.display["digital"],
-                                 "input": {"parentId": c.display["phones"]}}, token=ADMIN_TOKEN)
+                                 "input": {"parentId": c.display["phones"]}}, token=api.admin_token)
     assert cycle["data"]["displayCategoryUpdate"]["userErrors"] == [{"code": "CATEGORY_CYCLE"}]
     delete = ("mutation($id: ID!) { displayCategoryDelete(id: $id) { deletedId "
               "userErrors { code } } }")
-    parent = await api.post(delete, {"id": c.display["digital"]}, token=ADMIN_TOKEN)
+    parent = await api.post(delete, {"id": c.display["digital"]}, token=api.admin_token)
     assert parent["data"]["displayCategoryDelete"]["userErrors"] == [
         {"code": "CATEGORY_HAS_CHILDREN"}]
-    leaf = await api.post(delete, {"id": c.display["phones"]}, token=ADMIN_TOKEN)
+    leaf = await api.post(delete, {"id": c.display["phones"]}, token=api.admin_token)
     assert leaf["data"]["displayCategoryDelete"]["deletedId"] == c.display["phones"]
 
 

@@ -139,3 +139,12 @@ async def test_health_endpoints(api: Api) -> None:
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
     ready = await api.client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "up"
+
+
+async def test_field_error_that_nulls_the_root_still_answers_data(api: Api) -> None:
+    response = await api.client.post(
+        "/graphql", json={"query": 'mutation { brandCreate(input: {name: "x"}) { brand { id } } }'},
+        headers={"accept": "application/graphql-response+json"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -1,0 +1,104 @@
+"""Accounts: customers and their addresses, staff and roles, refresh tokens, login throttling."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from models.base import ID_TYPE, Base, NodeMixin, id_column
+
+
+class Customer(NodeMixin, Base):
+    __tablename__ = "customers"
+    node_type = "Customer"
+
+    id: Mapped[int] = id_column()
+    name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    member_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by the orders domain on the first paid order: "new customer" means this is null.
+    first_paid_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Address(NodeMixin, Base):
+    __tablename__ = "addresses"
+    node_type = "Address"
+    __table_args__ = (Index("ix_addresses_customer", "customer_id", "created_at"),)
+
+    id: Mapped[int] = id_column()
+    customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(20))
+    province: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(40))
+    district: Mapped[str | None] = mapped_column(String(40))
+    line1: Mapped[str] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Role(NodeMixin, Base):
+    __tablename__ = "roles"
+    node_type = "Role"
+
+    id: Mapped[int] = id_column()
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    permissions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Staff(NodeMixin, Base):
+    __tablename__ = "staff"
+    node_type = "Staff"
+
+    id: Mapped[int] = id_column()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    merchant_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffRole(Base):
+    __tablename__ = "staff_roles"
+
+    staff_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("staff.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    role_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("roles.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class RefreshToken(Base):
+    """One row per issued refresh token. Tokens of one login form a family: using a token
+    rotates it (marks it used, issues the next); presenting a used one again revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_family", "family"),)
+
+    id: Mapped[int] = id_column()
+    family: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(40))  # "customer:12" or "staff:3"
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginThrottle(Base):
+    """Failed logins per key ("login:…" or "ip:…"), shared by every process through the DB."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = id_column()
+    key: Mapped[str] = mapped_column(String(300))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,37 @@
+"""Carts: one open cart per customer; guests address theirs by an unguessable token."""
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from models.base import ID_TYPE, Base, id_column
+
+
+class Cart(Base):
+    __tablename__ = "carts"
+    __table_args__ = (Index("ix_carts_customer", "customer_id", "is_open"),)
+
+    id: Mapped[int] = id_column()
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # the guest's handle
+    customer_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(20), default="WEB")
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CartLine(Base):
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),
+        Index("ix_cart_lines_cart", "cart_id", "sku_id", unique=True),
+    )
+
+    id: Mapped[int] = id_column()
+    cart_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("carts.id", ondelete="CASCADE"))
+    sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    selected: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,169 @@
+"""Accounts glue: registration, login and tokens, the customer's own addresses, staff, roles
+and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from models.accounts import Address, Customer, Role, Staff, StaffRole
+from models.audit import AuditEntry
+from resolvers.common import (
+    Change,
+    MutationResult,
+    Page,
+    input_id,
+    input_ids,
+    mutate,
+    page_window,
+    query_id,
+)
+from resolvers.context import Context
+from services import accounts
+from services.errors import DomainError, ErrorCode
+
+
+def _require_customer(ctx: Context) -> int:
+    if ctx.viewer.customer_id is None:
+        raise DomainError(ErrorCode.FORBIDDEN, "Log in as a customer first.", None)
+    return ctx.viewer.customer_id
+
+
+async def register(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        customer = await accounts.register_customer(session, accounts.Registration(
+            name=data.name, password=data.password, email=data.email, phone=data.phone))
+        tokens = await accounts.issue_tokens(session, ctx.settings, f"customer:{customer.id}",
+                                             ctx.now)
+        return customer, tokens
+
+    return await mutate(ctx, run)
+
+
+async def token_create(ctx: Context, login: str, password: str,
+                       guest_cart_id: str | None) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: accounts.login_customer(
+        s, ctx.settings, login, password, ctx.now, ctx.client, guest_cart_id))
+
+
+async def staff_token_create(ctx: Context, email: str, password: str) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: accounts.login_staff(s, ctx.settings, email, password,
+                                                            ctx.now, ctx.client))
+
+
+async def token_refresh(ctx: Context, refresh_token: str) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: accounts.refresh_tokens(s, ctx.settings, refresh_token,
+                                                               ctx.now))
+
+
+async def token_revoke(ctx: Context, refresh_token: str) -> MutationResult[Any]:
+    async def run(session: Any) -> bool:
+        await accounts.revoke_family_of(session, refresh_token, ctx.now)
+        return True
+
+    return await mutate(ctx, run)
+
+
+async def me(ctx: Context) -> Customer | None:
+    if ctx.viewer.customer_id is None:
+        return None
+    return await ctx.read(lambda s: s.get(Customer, ctx.viewer.customer_id))
+
+
+async def addresses_of(ctx: Context, customer: Customer) -> list[Address]:
+    if ctx.viewer.customer_id != customer.id and not ctx.viewer.is_staff:
+        return []
+    stmt = (select(Address).where(Address.customer_id == customer.id)
+            .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc()))
+    return list(await ctx.read(lambda s: s.scalars(stmt)))
+
+
+def _address_data(data: Any) -> accounts.AddressData:
+    return accounts.AddressData(name=data.name, phone=data.phone, province=data.province,
+                                city=data.city, district=data.district, line1=data.line1,
+                                postal_code=data.postal_code)
+
+
+async def address_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.create_address(session, _require_customer(ctx),
+                                             _address_data(data))
+
+    return await mutate(ctx, run)
+
+
+async def address_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.update_address(session, _require_customer(ctx),
+                                             input_id(global_id, "Address", "id") or 0,
+                                             _address_data(data))
+
+    return await mutate(ctx, run)
+
+
+async def address_set_default(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.set_default_address(session, _require_customer(ctx),
+                                                  input_id(global_id, "Address", "id") or 0)
+
+    return await mutate(ctx, run)
+
+
+async def address_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.delete_address(session, _require_customer(ctx),
+                                             input_id(global_id, "Address", "id") or 0)
+
+    return await mutate(ctx, run)
+
+
+async def role_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    permissions = [p.value for p in data.permissions]
+    return await mutate(ctx, lambda s: accounts.create_role(s, data.name, permissions),
+                        Change("role.create", Role))
+
+
+async def staff_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId")
+        if ctx.viewer.merchant_id is not None and merchant_id != ctx.viewer.merchant_id:
+            raise DomainError(ErrorCode.FORBIDDEN,
+                              "Merchant staff can only add staff to their own merchant.",
+                              "merchantId")
+        return await accounts.create_staff(session, accounts.StaffData(
+            email=data.email, name=data.name, password=data.password,
+            role_ids=input_ids(data.role_ids, "Role", "roleIds"), merchant_id=merchant_id))
+
+    return await mutate(ctx, run, Change("staff.create", Staff))
+
+
+async def staff_roles(ctx: Context, staff: Staff) -> list[Role]:
+    stmt = select(Role).join(StaffRole, StaffRole.role_id == Role.id).where(
+        StaffRole.staff_id == staff.id).order_by(Role.id)
+    return list(await ctx.read(lambda s: s.scalars(stmt)))
+
+
+async def audit_log(ctx: Context, filter_: Any, first: int | None,
+                    after: str | None) -> Page[AuditEntry]:
+    offset, limit = page_window(ctx, first, after)
+    stmt = select(AuditEntry)
+    if filter_ is not None:
+        if filter_.actor_id:
+            stmt = stmt.where(AuditEntry.actor_id == query_id(filter_.actor_id, "Staff")[1])
+        if filter_.target_id:
+            kind, pk = query_id(filter_.target_id)
+            stmt = stmt.where(AuditEntry.target_type == kind, AuditEntry.target_id == pk)
+        if filter_.target_type:
+            stmt = stmt.where(AuditEntry.target_type == filter_.target_type)
+        if filter_.since:
+            stmt = stmt.where(AuditEntry.created_at >= filter_.since)
+        if filter_.until:
+            stmt = stmt.where(AuditEntry.created_at < filter_.until)
+    from sqlalchemy import func
+
+    page_stmt = stmt.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
+    total_stmt = select(func.count()).select_from(stmt.subquery())
+    items = list(await ctx.read(lambda s: s.scalars(page_stmt)))
+    total = await ctx.read(lambda s: s.scalar(total_stmt))
+    return Page(items, offset, int(total or 0))

@@ -1,0 +1,323 @@
+"""Accounts API: sign-up, login and tokens, the customer's profile and addresses, staff, roles
+and the audit log (DOMAIN.md §9)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+import models as m
+from core.ids import encode_id
+from resolvers import accounts as ra
+from resolvers.context import Permission as PermissionEnum
+from schema.catalog import Merchant, Permission
+from schema.common import Node, PageInfo, UserError, page_info, user_errors
+from schema.permissions import customer_only, requires
+
+MANAGE_STAFF = PermissionEnum.MANAGE_STAFF
+
+
+@strawberry.type
+class Address(Node):
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str | None
+    line1: str
+    postal_code: str | None
+    is_default: bool
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        return isinstance(obj, m.Address)
+
+
+@strawberry.type
+class Customer(Node):
+    name: str
+    email: str | None
+    phone: str | None
+    member_level: int
+    created_at: datetime
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        return isinstance(obj, m.Customer)
+
+    @strawberry.field(description="No paid order yet (promotion and coupon audiences).")
+    def is_new_customer(self) -> bool:
+        return self.first_paid_at is None  # type: ignore[attr-defined]
+
+    @strawberry.field
+    async def addresses(self, info: Info) -> list[Address]:
+        return await ra.addresses_of(info.context, self)  # type: ignore[arg-type,return-value]
+
+
+@strawberry.type
+class Role(Node):
+    name: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        return isinstance(obj, m.Role)
+
+    @strawberry.field
+    def permissions(self) -> list[Permission]:  # type: ignore[valid-type]
+        return [PermissionEnum(p) for p in self.permissions]  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class Staff(Node):
+    email: str
+    name: str
+    is_active: bool
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        return isinstance(obj, m.Staff)
+
+    @strawberry.field
+    async def merchant(self, info: Info) -> Merchant | None:
+        mid = self.merchant_id  # type: ignore[attr-defined]
+        return await info.context.loaders.merchant.load(mid) if mid else None
+
+    @strawberry.field
+    async def roles(self, info: Info) -> list[Role]:
+        return await ra.staff_roles(info.context, self)  # type: ignore[arg-type,return-value]
+
+
+@strawberry.type
+class AuditEntry(Node):
+    action: str
+    target_type: str
+    before: JSON | None
+    after: JSON | None
+    request_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Info) -> bool:
+        return isinstance(obj, m.AuditEntry)
+
+    @strawberry.field(description="Global id of the changed object.")
+    def target_id(self) -> strawberry.ID | None:
+        pk = self.target_id  # type: ignore[attr-defined]
+        return strawberry.ID(encode_id(self.target_type, pk)) if pk is not None else None
+
+    @strawberry.field
+    async def actor(self, info: Info) -> Staff | None:
+        actor_id = self.actor_id  # type: ignore[attr-defined]
+        if actor_id is None:
+            return None
+        return await info.context.read(lambda s: s.get(m.Staff, actor_id))
+
+
+@strawberry.type
+class AuditEntryEdge:
+    cursor: str
+    node: AuditEntry
+
+
+@strawberry.type
+class AuditEntryConnection:
+    @strawberry.field
+    def total_count(self) -> int:
+        return self.total  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        return page_info(self)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def edges(self) -> list[AuditEntryEdge]:
+        return [AuditEntryEdge(cursor=self.cursor(i), node=e)  # type: ignore[attr-defined]
+                for i, e in enumerate(self.items)]  # type: ignore[attr-defined]
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CustomerRegisterInput:
+    name: str
+    password: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@strawberry.input(description="All fields optional here; required ones are checked as rules "
+                  "(so a form gets field-level userErrors).")
+class AddressInput:
+    name: str | None = None
+    phone: str | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    line1: str | None = None
+    postal_code: str | None = None
+
+
+@strawberry.input
+class StaffCreateInput:
+    email: str
+    name: str
+    password: str
+    role_ids: list[strawberry.ID]
+    merchant_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class RoleInput:
+    name: str
+    permissions: list[Permission]  # type: ignore[valid-type]
+
+
+@strawberry.input
+class AuditLogFilter:
+    actor_id: strawberry.ID | None = None
+    target_type: str | None = None
+    target_id: strawberry.ID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# --- payloads ------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class CustomerRegisterPayload:
+    customer: Customer | None
+    access_token: str | None
+    refresh_token: str | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TokenPayload:
+    access_token: str | None
+    refresh_token: str | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TokenRevokePayload:
+    revoked: bool
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AddressPayload:
+    address: Address | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AddressDeletePayload:
+    deleted_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class StaffPayload:
+    staff: Staff | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RolePayload:
+    role: Role | None
+    user_errors: list[UserError]
+
+
+def _tokens(result: Any) -> TokenPayload:
+    tokens = result.value
+    return TokenPayload(access_token=tokens.access_token if tokens else None,
+                        refresh_token=tokens.refresh_token if tokens else None,
+                        user_errors=user_errors(result.errors))
+
+
+def _address(result: Any) -> AddressPayload:
+    return AddressPayload(address=result.value, user_errors=user_errors(result.errors))
+
+
+# --- root fields ---------------------------------------------------------------------------------
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(description="The logged-in customer; null for guests and staff.")
+    async def me(self, info: Info) -> Customer | None:
+        return await ra.me(info.context)  # type: ignore[return-value]
+
+    @strawberry.field(extensions=requires(MANAGE_STAFF))
+    async def audit_log(self, info: Info, filter: AuditLogFilter | None = None,
+                        first: int | None = 50, after: str | None = None
+                        ) -> AuditEntryConnection:
+        return await ra.audit_log(info.context, filter, first, after)  # type: ignore[return-value]
+
+
+@strawberry.type
+class AccountsMutation:
+    @strawberry.mutation
+    async def customer_register(self, info: Info,
+                                input: CustomerRegisterInput) -> CustomerRegisterPayload:
+        r = await ra.register(info.context, input)
+        customer, tokens = r.value if r.value else (None, None)
+        return CustomerRegisterPayload(
+            customer=customer, access_token=tokens.access_token if tokens else None,
+            refresh_token=tokens.refresh_token if tokens else None,
+            user_errors=user_errors(r.errors))
+
+    @strawberry.mutation(description="Customer login by phone or email. A guest cart id, if "
+                         "given, is merged into the customer's cart.")
+    async def token_create(self, info: Info, login: str, password: str,
+                           guest_cart_id: str | None = None) -> TokenPayload:
+        return _tokens(await ra.token_create(info.context, login, password, guest_cart_id))
+
+    @strawberry.mutation(description="Staff login by email.")
+    async def staff_token_create(self, info: Info, email: str, password: str) -> TokenPayload:
+        return _tokens(await ra.staff_token_create(info.context, email, password))
+
+    @strawberry.mutation(description="Spend a refresh token for a new access + refresh pair. "
+                         "A refresh token works once; reuse revokes the whole login.")
+    async def token_refresh(self, info: Info, refresh_token: str) -> TokenPayload:
+        return _tokens(await ra.token_refresh(info.context, refresh_token))
+
+    @strawberry.mutation(description="Log out: revoke the refresh token's whole login.")
+    async def token_revoke(self, info: Info, refresh_token: str) -> TokenRevokePayload:
+        r = await ra.token_revoke(info.context, refresh_token)
+        return TokenRevokePayload(revoked=bool(r.value), user_errors=user_errors(r.errors))
+
+    @strawberry.mutation(extensions=customer_only())
+    async def address_create(self, info: Info, input: AddressInput) -> AddressPayload:
+        return _address(await ra.address_create(info.context, input))
+
+    @strawberry.mutation(extensions=customer_only())
+    async def address_update(self, info: Info, id: strawberry.ID,
+                             input: AddressInput) -> AddressPayload:
+        return _address(await ra.address_update(info.context, id, input))
+
+    @strawberry.mutation(extensions=customer_only())
+    async def address_set_default(self, info: Info, id: strawberry.ID) -> AddressPayload:
+        return _address(await ra.address_set_default(info.context, id))
+
+    @strawberry.mutation(extensions=customer_only())
+    async def address_delete(self, info: Info, id: strawberry.ID) -> AddressDeletePayload:
+        r = await ra.address_delete(info.context, id)
+        deleted = strawberry.ID(encode_id("Address", r.value.id)) if r.value else None
+        return AddressDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))
+
+    @strawberry.mutation(extensions=requires(MANAGE_STAFF))
+    async def staff_create(self, info: Info, input: StaffCreateInput) -> StaffPayload:
+        r = await ra.staff_create(info.context, input)
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(extensions=requires(MANAGE_STAFF))
+    async def role_create(self, info: Info, input: RoleInput) -> RolePayload:
+        r = await ra.role_create(info.context, input)
+        return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

@@ -1,0 +1,499 @@
+"""Accounts (DOMAIN.md §9): customers, addresses, staff and roles, login with JWT access tokens
+and rotating refresh tokens, brute-force throttling, and the guest-cart hand-over at login."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.settings import Settings
+from models.accounts import (
+    Address,
+    Customer,
+    LoginThrottle,
+    RefreshToken,
+    Role,
+    Staff,
+    StaffRole,
+)
+from models.cart import Cart, CartLine
+from models.catalog import Merchant
+from services import validation as check
+from services.errors import DomainError, ErrorCode, Violations
+
+
+class Permission(StrEnum):
+    MANAGE_CATALOG = "MANAGE_CATALOG"
+    MANAGE_INVENTORY = "MANAGE_INVENTORY"
+    MANAGE_ORDERS = "MANAGE_ORDERS"
+    MANAGE_PROMOTIONS = "MANAGE_PROMOTIONS"
+    MANAGE_COUPONS = "MANAGE_COUPONS"
+    MANAGE_CMS = "MANAGE_CMS"
+    MANAGE_STAFF = "MANAGE_STAFF"
+    VIEW_REPORTS = "VIEW_REPORTS"
+
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# A hash to verify against when the login is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-1")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+CN_MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+POSTAL_CODE = re.compile(r"^\d{6}$")
+MAX_CART_QUANTITY = 99
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_policy(v: Violations, password: str, field: str = "password") -> None:
+    if not (8 <= len(password) <= 128) or not re.search(r"[A-Za-z]", password) \
+            or not re.search(r"\d", password):
+        v.add(ErrorCode.WEAK_PASSWORD,
+              "Use 8–128 characters with at least one letter and one digit.", field)
+
+
+def normalize_phone(v: Violations, phone: str | None, field: str) -> str | None:
+    if phone is None or not phone.strip():
+        return None
+    cleaned = re.sub(r"[\s-]", "", phone)
+    if not (CN_MOBILE.match(cleaned) or E164.match(cleaned)):
+        v.add(ErrorCode.INVALID_PHONE, "Give a mainland mobile number or +country number.",
+              field)
+        return None
+    return cleaned[-11:] if CN_MOBILE.match(cleaned) else cleaned
+
+
+def normalize_email(v: Violations, email: str | None, field: str) -> str | None:
+    if email is None or not email.strip():
+        return None
+    cleaned = email.strip().lower()
+    if len(cleaned) > 254 or not EMAIL.match(cleaned):
+        v.add(ErrorCode.INVALID_EMAIL, "Not a valid email address.", field)
+        return None
+    return cleaned
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+@dataclass
+class Registration:
+    name: str
+    password: str
+    email: str | None = None
+    phone: str | None = None
+
+
+async def register_customer(session: AsyncSession, data: Registration) -> Customer:
+    v = Violations()
+    name = check.text(v, data.name, "name", max_len=80)
+    email = normalize_email(v, data.email, "email")
+    phone = normalize_phone(v, data.phone, "phone")
+    if not data.email and not data.phone:
+        v.add(ErrorCode.INVALID_INPUT, "Give a phone number or an email address.", "phone")
+    check_password_policy(v, data.password)
+    v.raise_if_any()
+    for column, value, field in ((Customer.email, email, "email"),
+                                 (Customer.phone, phone, "phone")):
+        if value and await session.scalar(select(func.count()).where(column == value)):
+            raise DomainError(ErrorCode.DUPLICATE_ACCOUNT,
+                              f"An account with this {field} exists.", field)
+    customer = Customer(name=name, email=email, phone=phone,
+                        password_hash=hash_password(data.password), member_level=0)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+def _login_column(login: str) -> tuple[Any, str]:
+    cleaned = login.strip()
+    if "@" in cleaned:
+        return Customer.email, cleaned.lower()
+    digits = re.sub(r"[\s-]", "", cleaned)
+    return Customer.phone, digits[-11:] if CN_MOBILE.match(digits) else digits
+
+
+# --- throttling ----------------------------------------------------------------------------------
+
+async def _throttle(session: AsyncSession, key: str) -> LoginThrottle | None:
+    return await session.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
+
+
+async def ensure_not_locked(session: AsyncSession, keys: list[str], now: datetime) -> None:
+    rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
+    locked = [r.locked_until for r in rows if r.locked_until and r.locked_until > now]
+    if locked:
+        minutes = max(1, math.ceil((max(locked) - now).total_seconds() / 60))
+        raise DomainError(ErrorCode.LOGIN_LOCKED,
+                          f"Too many failed logins. Try again in {minutes} minute(s).", "login")
+
+
+async def record_failure(session: AsyncSession, key: str, limit: int, now: datetime,
+                         lock: timedelta) -> None:
+    row = await _throttle(session, key)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0)
+        session.add(row)
+    row.failures += 1
+    row.updated_at = now
+    if row.failures >= limit:
+        row.locked_until, row.failures = now + lock, 0
+    await session.flush()
+
+
+async def clear_failures(session: AsyncSession, key: str) -> None:
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str
+    subject: str
+
+
+def access_token(settings: Settings, subject: str, now: datetime,
+                 claims: dict[str, Any] | None = None) -> str:
+    payload = {"sub": subject, "iat": int(now.timestamp()), "typ": "access",
+               "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
+               **(claims or {})}
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_access_token(settings: Settings, token: str, now: datetime) -> dict[str, Any] | None:
+    """The claims of a valid, unexpired access token; None otherwise."""
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"],
+                            options={"verify_exp": False, "require": ["sub", "exp"]})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "access" or claims["exp"] <= now.timestamp():
+        return None
+    return claims
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def _issue_refresh(session: AsyncSession, settings: Settings, subject: str, family: str,
+                         now: datetime) -> str:
+    secret = secrets.token_urlsafe(32)
+    row = RefreshToken(family=family, subject=subject, secret_hash=_digest(secret),
+                       issued_at=now,
+                       expires_at=now + timedelta(days=settings.refresh_token_days))
+    session.add(row)
+    await session.flush()
+    return f"{row.id}.{secret}"
+
+
+async def _claims_for(session: AsyncSession, subject: str) -> dict[str, Any]:
+    """Staff tokens carry their permissions and merchant, so an admin request needs no
+    database read to authorize (a role change takes effect at the next refresh, ≤ 15 min)."""
+    kind, _, raw_id = subject.partition(":")
+    if kind != "staff":
+        return {}
+    staff = await session.get(Staff, int(raw_id))
+    if staff is None or not staff.is_active:
+        raise DomainError(ErrorCode.INVALID_TOKEN, "This account is disabled.", "refreshToken")
+    permissions = await staff_permissions(session, staff.id)
+    return {"perms": sorted(permissions), "mid": staff.merchant_id}
+
+
+async def issue_tokens(session: AsyncSession, settings: Settings, subject: str,
+                       now: datetime) -> Tokens:
+    claims = await _claims_for(session, subject)
+    refresh = await _issue_refresh(session, settings, subject, secrets.token_hex(16), now)
+    return Tokens(access_token(settings, subject, now, claims), refresh, subject)
+
+
+async def refresh_tokens(session: AsyncSession, settings: Settings, presented: str,
+                         now: datetime) -> Tokens:
+    """Rotate: the presented token is spent and a new pair issued. A spent token presented
+    again means it leaked: the whole family is revoked and the caller must log in again."""
+    raw_id, _, secret = presented.partition(".")
+    row = await session.get(RefreshToken, int(raw_id)) if raw_id.isdigit() else None
+    invalid = DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.",
+                          "refreshToken")
+    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+        raise invalid
+    if row.used_at is not None:
+        await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
+                                                         RefreshToken.revoked_at.is_(None))
+                              .values(revoked_at=now))
+        await session.commit()  # the revocation must stick although the request fails
+        raise DomainError(ErrorCode.TOKEN_REUSED,
+                          "This refresh token was already used; log in again.", "refreshToken")
+    if row.revoked_at is not None or row.expires_at <= now:
+        raise invalid
+    row.used_at = now
+    claims = await _claims_for(session, row.subject)
+    refresh = await _issue_refresh(session, settings, row.subject, row.family, now)
+    return Tokens(access_token(settings, row.subject, now, claims), refresh, row.subject)
+
+
+async def revoke_family_of(session: AsyncSession, presented: str, now: datetime) -> None:
+    raw_id, _, _ = presented.partition(".")
+    if raw_id.isdigit() and (row := await session.get(RefreshToken, int(raw_id))):
+        await session.execute(update(RefreshToken).where(RefreshToken.family == row.family)
+                              .values(revoked_at=now))
+
+
+async def _login(session: AsyncSession, settings: Settings, keys: list[str], account: Any,
+                 password: str, now: datetime) -> None:
+    """Throttled password check shared by customers and staff."""
+    await ensure_not_locked(session, keys, now)
+    ok = verify_password(account.password_hash if account else _DUMMY_HASH, password)
+    if not ok or account is None or not getattr(account, "is_active", True):
+        lock = timedelta(minutes=settings.login_lock_minutes)
+        await record_failure(session, keys[0], settings.login_max_failures, now, lock)
+        for key in keys[1:]:
+            await record_failure(session, key, settings.login_max_failures * 4, now, lock)
+        await session.commit()  # failures count even though the request is refused
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong login or password.", "login")
+    await clear_failures(session, keys[0])
+
+
+async def login_customer(session: AsyncSession, settings: Settings, login: str, password: str,
+                         now: datetime, client: str, guest_cart_token: str | None = None
+                         ) -> Tokens:
+    column, value = _login_column(login)
+    customer = await session.scalar(select(Customer).where(column == value))
+    await _login(session, settings, [f"login:{value}", f"ip:{client}"], customer, password, now)
+    assert customer is not None
+    if guest_cart_token:
+        await attach_guest_cart(session, customer.id, guest_cart_token)
+    return await issue_tokens(session, settings, f"customer:{customer.id}", now)
+
+
+async def login_staff(session: AsyncSession, settings: Settings, email: str, password: str,
+                      now: datetime, client: str) -> Tokens:
+    value = email.strip().lower()
+    staff = await session.scalar(select(Staff).where(Staff.email == value))
+    await _login(session, settings, [f"staff:{value}", f"ip:{client}"], staff, password, now)
+    assert staff is not None
+    return await issue_tokens(session, settings, f"staff:{staff.id}", now)
+
+
+# --- guest cart hand-over ------------------------------------------------------------------------
+
+async def attach_guest_cart(session: AsyncSession, customer_id: int, token: str) -> Cart | None:
+    """At login a guest cart becomes the customer's: merged into their open cart (quantities
+    add, capped at 99) or, if they have none, simply taken over. Unknown tokens are ignored:
+    a stale cart id must never block a login."""
+    guest = await session.scalar(select(Cart).where(Cart.token == token, Cart.is_open.is_(True),
+                                                    Cart.customer_id.is_(None)))
+    if guest is None:
+        return None
+    own = await session.scalar(select(Cart).where(Cart.customer_id == customer_id,
+                                                  Cart.is_open.is_(True)))
+    if own is None:
+        guest.customer_id = customer_id
+        await session.flush()
+        return guest
+    lines = {line.sku_id: line for line in (await session.scalars(
+        select(CartLine).where(CartLine.cart_id == own.id))).all()}
+    for line in (await session.scalars(select(CartLine).where(CartLine.cart_id == guest.id))):
+        if line.sku_id in lines:
+            kept = lines[line.sku_id]
+            kept.quantity = min(MAX_CART_QUANTITY, kept.quantity + line.quantity)
+            await session.delete(line)
+        else:
+            line.cart_id = own.id
+    guest.is_open = False
+    await session.flush()
+    return own
+
+
+# --- addresses -----------------------------------------------------------------------------------
+
+@dataclass
+class AddressData:
+    name: str | None = None
+    phone: str | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    line1: str | None = None
+    postal_code: str | None = None
+
+
+def _clean_address(data: AddressData, current: Address | None) -> dict[str, Any]:
+    v = Violations()
+
+    def pick(name: str) -> Any:
+        value = getattr(data, name)
+        return value if value is not None else (getattr(current, name) if current else None)
+
+    if not pick("phone"):
+        v.add(ErrorCode.INVALID_PHONE, "A phone number is required.", "phone")
+    fields = {
+        "name": check.text(v, pick("name"), "name", max_len=60),
+        "phone": normalize_phone(v, pick("phone"), "phone"),
+        "province": check.text(v, pick("province"), "province", max_len=40),
+        "city": check.text(v, pick("city"), "city", max_len=40),
+        "district": check.text(v, pick("district"), "district", max_len=40, required=False),
+        "line1": check.text(v, pick("line1"), "line1", max_len=200),
+        "postal_code": pick("postal_code") or None,
+    }
+    if fields["postal_code"] and not POSTAL_CODE.match(fields["postal_code"]):
+        v.add(ErrorCode.INVALID_POSTAL_CODE, "A postal code has six digits.", "postalCode")
+    v.raise_if_any()
+    return fields
+
+
+async def _own_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
+    address = await session.get(Address, address_id)
+    if address is None or address.customer_id != customer_id:
+        raise DomainError(ErrorCode.NOT_FOUND, "Address not found.", "id")
+    return address
+
+
+async def create_address(session: AsyncSession, customer_id: int, data: AddressData) -> Address:
+    fields = _clean_address(data, None)
+    has_any = await session.scalar(select(func.count()).where(
+        Address.customer_id == customer_id))
+    address = Address(customer_id=customer_id, is_default=not has_any, **fields)
+    session.add(address)
+    await session.flush()
+    return address
+
+
+async def update_address(session: AsyncSession, customer_id: int, address_id: int,
+                         data: AddressData) -> Address:
+    address = await _own_address(session, customer_id, address_id)
+    for key, value in _clean_address(data, address).items():
+        setattr(address, key, value)
+    await session.flush()
+    return address
+
+
+async def set_default_address(session: AsyncSession, customer_id: int,
+                              address_id: int) -> Address:
+    address = await _own_address(session, customer_id, address_id)
+    await session.execute(update(Address).where(Address.customer_id == customer_id)
+                          .values(is_default=False))
+    address.is_default = True
+    await session.flush()
+    return address
+
+
+async def delete_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
+    """Deleting the default promotes the most recently added remaining address."""
+    address = await _own_address(session, customer_id, address_id)
+    was_default = address.is_default
+    await session.delete(address)
+    await session.flush()
+    if was_default:
+        newest = await session.scalar(select(Address).where(Address.customer_id == customer_id)
+                                      .order_by(Address.created_at.desc(), Address.id.desc())
+                                      .limit(1))
+        if newest is not None:
+            newest.is_default = True
+            await session.flush()
+    return address
+
+
+# --- staff and roles -----------------------------------------------------------------------------
+
+async def create_role(session: AsyncSession, name: str, permissions: list[str]) -> Role:
+    v = Violations()
+    clean = check.text(v, name, "name", max_len=60)
+    unknown = [p for p in permissions if p not in Permission.__members__]
+    if unknown or not permissions:
+        v.add(ErrorCode.INVALID_PERMISSION, "Give at least one known permission.",
+              "permissions")
+    v.raise_if_any()
+    if await session.scalar(select(func.count()).where(func.lower(Role.name)
+                                                       == (clean or "").lower())):
+        raise DomainError(ErrorCode.DUPLICATE_NAME, f"Role '{clean}' exists.", "name")
+    role = Role(name=clean, permissions=sorted(set(permissions)))
+    session.add(role)
+    await session.flush()
+    return role
+
+
+@dataclass
+class StaffData:
+    email: str
+    name: str
+    password: str
+    role_ids: list[int]
+    merchant_id: int | None = None
+
+
+async def create_staff(session: AsyncSession, data: StaffData) -> Staff:
+    v = Violations()
+    email = normalize_email(v, data.email, "email")
+    if not data.email:
+        v.add(ErrorCode.INVALID_EMAIL, "An email address is required.", "email")
+    name = check.text(v, data.name, "name", max_len=80)
+    check_password_policy(v, data.password)
+    v.raise_if_any()
+    if await session.scalar(select(func.count()).where(Staff.email == email)):
+        raise DomainError(ErrorCode.DUPLICATE_ACCOUNT, "A staff member with this email exists.",
+                          "email")
+    if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
+    roles = (await session.scalars(select(Role.id).where(Role.id.in_(data.role_ids)))).all()
+    if len(set(roles)) != len(set(data.role_ids)):
+        raise DomainError(ErrorCode.NOT_FOUND, "Role not found.", "roleIds")
+    staff = Staff(email=email, name=name, password_hash=hash_password(data.password),
+                  merchant_id=data.merchant_id, is_active=True)
+    session.add(staff)
+    await session.flush()
+    session.add_all(StaffRole(staff_id=staff.id, role_id=r) for r in sorted(set(roles)))
+    await session.flush()
+    return staff
+
+
+async def staff_permissions(session: AsyncSession, staff_id: int) -> set[str]:
+    rows = (await session.scalars(select(Role.permissions).join(
+        StaffRole, StaffRole.role_id == Role.id).where(StaffRole.staff_id == staff_id))).all()
+    return {p for perms in rows for p in perms}
+
+
+async def ensure_admin(session: AsyncSession, email: str, password: str) -> tuple[Staff, bool]:
+    """Bootstrap: a staff member with every permission; idempotent on the email (the
+    password is reset to the one given). Returns (staff, created)."""
+    role = await session.scalar(select(Role).where(Role.name == "Administrator"))
+    if role is None:
+        role = Role(name="Administrator", permissions=sorted(p.value for p in Permission))
+        session.add(role)
+        await session.flush()
+    existing = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if existing is not None:
+        v = Violations()
+        check_password_policy(v, password)
+        v.raise_if_any()
+        existing.password_hash, existing.is_active = hash_password(password), True
+        if not await session.get(StaffRole, (existing.id, role.id)):
+            session.add(StaffRole(staff_id=existing.id, role_id=role.id))
+        await session.flush()
+        return existing, False
+    staff = await create_staff(session, StaffData(email=email, name="Administrator",
+                                                  password=password, role_ids=[role.id]))
+    return staff, True

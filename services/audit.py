@@ -1,0 +1,66 @@
+"""The audit log (DOMAIN.md §9): who changed what, with before/after, in the change's own
+transaction. Snapshots are the row's columns as JSON (secrets left out), plus SKUs for
+products, so a reviewer sees the whole product as it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.audit import AuditEntry
+from models.base import Base
+from models.catalog import Product, Sku
+
+SECRET_COLUMNS = {"password_hash", "secret_hash"}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def columns_of(obj: Base) -> dict[str, Any]:
+    mapper = inspect(obj).mapper
+    return {attr.key: _jsonable(getattr(obj, attr.key)) for attr in mapper.column_attrs
+            if attr.key not in SECRET_COLUMNS}
+
+
+async def snapshot(session: AsyncSession, obj: Base | None) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    data = columns_of(obj)
+    if isinstance(obj, Product):
+        skus = (await session.scalars(select(Sku).where(Sku.product_id == obj.id)
+                                      .order_by(Sku.position, Sku.id))).all()
+        data["skus"] = [columns_of(s) for s in skus]
+    return data
+
+
+@dataclass
+class Change:
+    """What an admin mutation is about to do; `target_id` is None for creations."""
+
+    action: str
+    model: type[Base]
+    target_id: int | None = None
+
+
+async def record(session: AsyncSession, *, actor_id: int | None, action: str, target_type: str,
+                 target_id: int | None, before: dict[str, Any] | None,
+                 after: dict[str, Any] | None, request_id: str | None) -> AuditEntry:
+    entry = AuditEntry(actor_id=actor_id, action=action, target_type=target_type,
+                       target_id=target_id, before=before, after=after, request_id=request_id)
+    session.add(entry)
+    await session.flush()
+    return entry
