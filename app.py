@@ -3,6 +3,7 @@ Nothing domain-specific lives here."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import uuid
@@ -31,6 +32,7 @@ from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import schema as default_schema
 from services.accounts import decode_access_token
+from services.inventory import sweep_expired
 
 log = logging.getLogger("zhongtai.http")
 
@@ -220,6 +222,22 @@ class GraphQLEndpoint:
         return _json(body, status, media, headers)
 
 
+async def run_sweeper(factory: Any, clock: Clock, interval: float) -> None:
+    """Expire overdue reservations every `interval` seconds. Every process may run one: the
+    sweep claims rows with SKIP LOCKED, so each reservation expires exactly once."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with factory() as session:
+                swept = await sweep_expired(session, clock.now())
+            if swept:
+                log.info("sweeper expired %d reservation(s)", swept)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep sweeping; the next run retries what this one missed
+            log.exception("reservation sweep failed")
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
                engine: AsyncEngine | None = None, schema: Any = None) -> Starlette:
     settings = settings or get_settings()
@@ -236,7 +254,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         # generations so collections under load only walk request garbage.
         gc.collect()
         gc.freeze()
+        sweeper = (asyncio.create_task(run_sweeper(app.state.session_factory, clock,
+                                                   settings.sweeper_interval_seconds))
+                   if settings.sweeper_interval_seconds > 0 else None)
         yield
+        if sweeper is not None:
+            sweeper.cancel()
         if own_engine:
             await app.state.engine.dispose()
 

@@ -1,4 +1,4 @@
-"""The `zhongtai` command: migrate, seed-demo, create-admin, serve, export-schema."""
+"""The `zhongtai` command: migrate, seed-demo, create-admin, sweep, serve, export-schema."""
 
 from __future__ import annotations
 
@@ -52,6 +52,25 @@ async def _create_admin(url: str, email: str, password: str) -> str:
         await engine.dispose()
 
 
+async def _sweep(url: str) -> int:
+    from core.clock import utcnow
+    from core.db import create_engine, create_session_factory
+    from services.inventory import sweep_expired
+
+    engine = create_engine(url)
+    total = 0
+    try:
+        factory = create_session_factory(engine)
+        while True:  # batches until nothing is left to expire
+            async with factory() as session:
+                swept = await sweep_expired(session, utcnow())
+            total += swept
+            if swept == 0:
+                return total
+    finally:
+        await engine.dispose()
+
+
 def export_schema(path: Path) -> None:
     from schema import schema
 
@@ -80,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                            "permission; idempotent on the email")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
+    sub.add_parser("sweep", help="expire overdue stock reservations once (for cron); safe "
+                   "to run beside the in-app sweeper and in many processes")
     export = sub.add_parser("export-schema", help="write the SDL to schema.graphql")
     export.add_argument("--out", type=Path, default=PROJECT_ROOT / "schema.graphql")
     args = parser.parse_args(argv)
@@ -96,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         message = asyncio.run(_create_admin(settings.database_url, args.email, args.password))
         print(message)
         return 1 if message.startswith("refused") else 0
+    elif args.command == "sweep":
+        print(f"expired {asyncio.run(_sweep(settings.database_url))} reservation(s)")
     elif args.command == "export-schema":
         export_schema(args.out)
         print(f"wrote {args.out}")

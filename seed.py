@@ -256,7 +256,7 @@ async def _stock(session: AsyncSession, rng: random.Random, product_id: int,
             quantity = rng.choice([0, 0, 3, 20, 50, 120])
             if quantity:
                 await inventory.receive_stock(session, sku_id, warehouse_id, quantity,
-                                              "demo opening stock", "seed",
+                                              "demo opening stock", None,
                                               safety_stock=rng.choice([0, 0, 2, 5]))
 
 

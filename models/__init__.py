@@ -17,7 +17,13 @@ from models.catalog import (
     ShippingTemplate,
     Sku,
 )
-from models.inventory import StockLevel, StockMovement, Warehouse
+from models.inventory import (
+    Reservation,
+    ReservationLine,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
 
 __all__ = [
     "Address",
@@ -37,6 +43,8 @@ __all__ = [
     "Product",
     "ProductAttributeValue",
     "RefreshToken",
+    "Reservation",
+    "ReservationLine",
     "Role",
     "ShippingTemplate",
     "Sku",

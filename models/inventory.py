@@ -71,7 +71,53 @@ class StockMovement(Base):
         SAEnum(MovementType, name="movement_type", native_enum=False, create_constraint=True,
                length=20)
     )
-    quantity: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(BigInteger)  # signed: what on_hand changed by
     reason: Mapped[str | None] = mapped_column(String(300))
-    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ID_TYPE)  # staff id; None for the system
+    # What caused it, e.g. "shipment:42" or "transfer:7"; makes consumption idempotent.
+    reference: Mapped[str | None] = mapped_column(String(80), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReservationStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    COMMITTED = "COMMITTED"
+    CONSUMED = "CONSUMED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
+
+
+class Reservation(Base):
+    """Stock held for an owner (e.g. "payment:12"): ACTIVE → COMMITTED (paid) → CONSUMED
+    (shipped), or ACTIVE → RELEASED (cancelled) / EXPIRED (timeout). One per owner."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (Index("ix_reservations_expiry", "status", "expires_at"),)
+
+    id: Mapped[int] = id_column()
+    owner: Mapped[str] = mapped_column(String(80), unique=True)
+    status: Mapped[ReservationStatus] = mapped_column(
+        SAEnum(ReservationStatus, name="reservation_status", native_enum=False,
+               create_constraint=True, length=20), default=ReservationStatus.ACTIVE)
+    expires_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReservationLine(Base):
+    """Units of one SKU held in one warehouse; `consumed` of them already shipped."""
+
+    __tablename__ = "reservation_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("consumed BETWEEN 0 AND quantity", name="consumed_range"),
+        Index("ix_reservation_lines_reservation", "reservation_id"),
+    )
+
+    id: Mapped[int] = id_column()
+    reservation_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("reservations.id", ondelete="CASCADE"))
+    sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
+    warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    consumed: Mapped[int] = mapped_column(Integer, default=0)

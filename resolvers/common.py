@@ -54,14 +54,16 @@ class Change:
     action: str
     model: type[Base]
     global_id: str | None = None
+    # What to snapshot as "before" when it is not the target row itself (e.g. stock levels).
+    before: Callable[[AsyncSession], Awaitable[Any]] | None = None
 
 
-async def _before(ctx: Context, change: Change | None) -> tuple[dict[str, Any] | None,
-                                                                 int | None]:
+async def _before(ctx: Context, change: Change | None) -> tuple[Any, int | None]:
     if change is None or change.global_id is None:
         return None, None
     target_id = input_id(change.global_id, change.model.node_type, "id")  # type: ignore[attr-defined]
-    target = await ctx.session.get(change.model, target_id)
+    target = (await change.before(ctx.session) if change.before
+              else await ctx.session.get(change.model, target_id))
     return await audit.snapshot(ctx.session, target), target_id
 
 

@@ -10,11 +10,11 @@ from schema.accounts import AccountsMutation, AccountsQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
-from schema.inventory import Warehouse
+from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.scalars import SCALAR_OVERRIDES
 
-Query = merge_types("Query", (CatalogQuery, AccountsQuery))
-Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation))
+Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery))
+Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation))
 
 
 def build_schema() -> strawberry.Schema:

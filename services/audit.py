@@ -36,9 +36,11 @@ def columns_of(obj: Base) -> dict[str, Any]:
             if attr.key not in SECRET_COLUMNS}
 
 
-async def snapshot(session: AsyncSession, obj: Base | None) -> dict[str, Any] | None:
+async def snapshot(session: AsyncSession, obj: Any) -> dict[str, Any] | None:
     if obj is None:
         return None
+    if isinstance(obj, tuple | list):  # an operation on several rows (e.g. a transfer)
+        return {"items": [await snapshot(session, item) for item in obj]}
     data = columns_of(obj)
     if isinstance(obj, Product):
         skus = (await session.scalars(select(Sku).where(Sku.product_id == obj.id)

@@ -1,43 +1,452 @@
-"""Inventory rules (DOMAIN.md §2). on_hand changes only through stock movements (the ledger)."""
+"""Inventory rules (DOMAIN.md §2): warehouses, the stock ledger, and reservations that never
+oversell.
+
+Correctness lives in the database. Every change of a stock level is one conditional UPDATE
+(`… SET reserved = reserved + q WHERE on_hand - reserved - safety_stock >= q`): under any
+concurrency, in any number of processes, a reservation either fits the stock as committed at
+that instant or changes nothing, and the CHECK `reserved <= on_hand` backs it up. Rows are
+always touched in (sku, warehouse) order, so two transactions never wait on each other in a
+cycle; the sweeper claims expired reservations with SKIP LOCKED where the database has it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from models.inventory import MovementType, StockLevel, StockMovement, Warehouse
-from services.errors import DomainError, ErrorCode
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.catalog import Merchant, Sku
+from models.inventory import (
+    MovementType,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
+from services import events
+from services import validation as check
+from services.errors import DomainError, ErrorCode, Violations
+
+T = TypeVar("T")
+DEFAULT_TTL = timedelta(minutes=30)
+MANUAL_TYPES = (MovementType.INBOUND, MovementType.ADJUSTMENT, MovementType.RETURN)
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+# --- warehouses ----------------------------------------------------------------------------------
+
+@dataclass
+class WarehouseData:
+    merchant_id: int | None = None
+    code: str | None = None
+    name: str | None = None
+    region: str | None = None
+    priority: int | None = None
 
 
 async def create_warehouse(session: AsyncSession, merchant_id: int, code: str, name: str,
                            region: str | None = None, priority: int = 0) -> Warehouse:
-    taken = await session.scalar(select(Warehouse.id).where(Warehouse.code == code))
-    if taken:
-        raise DomainError(ErrorCode.DUPLICATE_NAME, f"Warehouse code '{code}' exists.", "code")
-    warehouse = Warehouse(merchant_id=merchant_id, code=code, name=name, region=region,
-                          priority=priority)
+    warehouse = Warehouse(merchant_id=merchant_id, priority=priority)
+    await _apply_warehouse(session, warehouse, WarehouseData(merchant_id, code, name, region,
+                                                             priority))
     session.add(warehouse)
     await session.flush()
     return warehouse
 
 
-async def receive_stock(session: AsyncSession, sku_id: int, warehouse_id: int, quantity: int,
-                        reason: str, actor_id: str | None,
-                        safety_stock: int | None = None) -> StockLevel:
-    """INBOUND: a purchase receipt adds `quantity` to on_hand and writes the ledger entry."""
-    if quantity <= 0:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Inbound quantity must be positive.",
-                          "quantity")
-    level = await session.get(StockLevel, (sku_id, warehouse_id), with_for_update=True)
+async def update_warehouse(session: AsyncSession, warehouse_id: int,
+                           data: WarehouseData) -> Warehouse:
+    warehouse = await session.get(Warehouse, warehouse_id)
+    if warehouse is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Warehouse not found.", "id")
+    await _apply_warehouse(session, warehouse, data)
+    await session.flush()
+    return warehouse
+
+
+async def _apply_warehouse(session: AsyncSession, warehouse: Warehouse,
+                           data: WarehouseData) -> None:
+    v = Violations()
+    code = check.text(v, data.code, "code", max_len=40) if data.code is not None \
+        or warehouse.id is None else None
+    name = check.text(v, data.name, "name", max_len=120) if data.name is not None \
+        or warehouse.id is None else None
+    v.raise_if_any()
+    if warehouse.id is None and await session.get(Merchant, data.merchant_id) is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
+    if code is not None:
+        taken = await session.scalar(select(Warehouse.id).where(
+            func.upper(Warehouse.code) == code.upper(), Warehouse.id != (warehouse.id or 0)))
+        if taken:
+            raise DomainError(ErrorCode.DUPLICATE_NAME, f"Warehouse code '{code}' exists.",
+                              "code")
+        warehouse.code = code.upper()
+    if name is not None:
+        warehouse.name = name
+    if data.region is not None:
+        warehouse.region = data.region.strip() or None
+    if data.priority is not None:
+        warehouse.priority = data.priority
+
+
+# --- the ledger ----------------------------------------------------------------------------------
+
+async def _level(session: AsyncSession, sku_id: int, warehouse_id: int) -> StockLevel:
+    """The stock level, created at zero on first use, locked for this transaction."""
+    level = await session.get(StockLevel, (sku_id, warehouse_id), with_for_update=True,
+                              populate_existing=True)
     if level is None:
         level = StockLevel(sku_id=sku_id, warehouse_id=warehouse_id, on_hand=0, reserved=0,
                            safety_stock=0)
         session.add(level)
-    level.on_hand += quantity
+        await session.flush()
+    return level
+
+
+async def _check_pair(session: AsyncSession, sku_id: int, warehouse_id: int,
+                      field: str = "warehouseId") -> tuple[Sku, Warehouse]:
+    sku = await session.get(Sku, sku_id)
+    if sku is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "SKU not found.", "skuId")
+    warehouse = await session.get(Warehouse, warehouse_id)
+    if warehouse is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Warehouse not found.", field)
+    if warehouse.merchant_id != sku.merchant_id:
+        raise DomainError(ErrorCode.MERCHANT_MISMATCH,
+                          "The warehouse belongs to another merchant than the SKU.", field)
+    return sku, warehouse
+
+
+def _write_movement(session: AsyncSession, level: StockLevel, kind: MovementType, quantity: int,
+                    reason: str | None, actor_id: int | None, reference: str | None) -> None:
+    session.add(StockMovement(sku_id=level.sku_id, warehouse_id=level.warehouse_id, type=kind,
+                              quantity=quantity, reason=reason, actor_id=actor_id,
+                              reference=reference))
+    events.emit(session, "stock.changed", sku_id=level.sku_id,
+                warehouse_id=level.warehouse_id, on_hand=level.on_hand,
+                reserved=level.reserved, safety_stock=level.safety_stock)
+
+
+def _change_on_hand(level: StockLevel, delta: int, field: str = "quantity") -> None:
+    if level.on_hand + delta < level.reserved:
+        raise DomainError(ErrorCode.INSUFFICIENT_STOCK,
+                          f"On hand would be {level.on_hand + delta}, below the "
+                          f"{level.reserved} reserved.", field)
+    level.on_hand += delta
+
+
+async def move_stock(session: AsyncSession, *, sku_id: int, warehouse_id: int, quantity: int,
+                     kind: MovementType, reason: str | None, actor_id: int | None,
+                     safety_stock: int | None = None, reference: str | None = None
+                     ) -> StockLevel:
+    """A manual ledger entry: INBOUND (> 0), RETURN (> 0) or ADJUSTMENT (±, a stock-take)."""
+    v = Violations()
+    if kind not in MANUAL_TYPES:
+        v.add(ErrorCode.INVALID_INPUT, "Use INBOUND, ADJUSTMENT or RETURN here; transfers and "
+              "shipments have their own operations.", "type")
+    if quantity == 0 or (kind != MovementType.ADJUSTMENT and quantity < 0):
+        v.add(ErrorCode.INVALID_INPUT, "INBOUND and RETURN add stock (quantity > 0); an "
+              "ADJUSTMENT is a non-zero signed delta.", "quantity")
+    if safety_stock is not None and safety_stock < 0:
+        v.add(ErrorCode.INVALID_INPUT, "Must not be negative.", "safetyStock")
+    clean_reason = check.text(v, reason, "reason", max_len=300,
+                              required=kind == MovementType.ADJUSTMENT)
+    v.raise_if_any()
+    await _check_pair(session, sku_id, warehouse_id)
+    level = await _level(session, sku_id, warehouse_id)
+    _change_on_hand(level, quantity)
     if safety_stock is not None:
         level.safety_stock = safety_stock
-    session.add(StockMovement(sku_id=sku_id, warehouse_id=warehouse_id,
-                              type=MovementType.INBOUND, quantity=quantity, reason=reason,
-                              actor_id=actor_id))
+    _write_movement(session, level, kind, quantity, clean_reason, actor_id, reference)
     await session.flush()
     return level
+
+
+async def receive_stock(session: AsyncSession, sku_id: int, warehouse_id: int, quantity: int,
+                        reason: str, actor_id: int | None,
+                        safety_stock: int | None = None) -> StockLevel:
+    return await move_stock(session, sku_id=sku_id, warehouse_id=warehouse_id,
+                            quantity=quantity, kind=MovementType.INBOUND, reason=reason,
+                            actor_id=actor_id, safety_stock=safety_stock)
+
+
+async def transfer_stock(session: AsyncSession, *, sku_id: int, from_warehouse_id: int,
+                         to_warehouse_id: int, quantity: int, reason: str | None,
+                         actor_id: int | None) -> tuple[StockLevel, StockLevel]:
+    """TRANSFER_OUT and TRANSFER_IN in one transaction; only unreserved units can leave."""
+    if quantity <= 0:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Transfer a positive quantity.", "quantity")
+    if from_warehouse_id == to_warehouse_id:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Pick two different warehouses.",
+                          "toWarehouseId")
+    await _check_pair(session, sku_id, from_warehouse_id, "fromWarehouseId")
+    await _check_pair(session, sku_id, to_warehouse_id, "toWarehouseId")
+    # Lock both rows in warehouse order, whichever direction the transfer goes.
+    first, second = sorted((from_warehouse_id, to_warehouse_id))
+    levels = {w: await _level(session, sku_id, w) for w in (first, second)}
+    source, target = levels[from_warehouse_id], levels[to_warehouse_id]
+    _change_on_hand(source, -quantity)
+    target.on_hand += quantity
+    reference = f"transfer:{from_warehouse_id}->{to_warehouse_id}"
+    _write_movement(session, source, MovementType.TRANSFER_OUT, -quantity, reason, actor_id,
+                    reference)
+    _write_movement(session, target, MovementType.TRANSFER_IN, quantity, reason, actor_id,
+                    reference)
+    await session.flush()
+    return source, target
+
+
+# --- reservations --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Allocation:
+    sku_id: int
+    warehouse_id: int
+    quantity: int
+
+
+def plan_allocation(needed: dict[int, int],
+                    candidates: dict[int, list[tuple[int, int, int]]]) -> list[Allocation] | None:
+    """Where to take each SKU from. `candidates[sku]` = [(priority, warehouse, sellable)].
+    The highest-priority warehouse that can serve the whole line wins; if none can, the line
+    is split over warehouses by priority. None when the stock is not there."""
+    plan: list[Allocation] = []
+    for sku_id in sorted(needed):
+        want = needed[sku_id]
+        ordered = sorted(candidates.get(sku_id, []), key=lambda c: (-c[0], c[1]))
+        whole = next((c for c in ordered if c[2] >= want), None)
+        if whole is not None:
+            plan.append(Allocation(sku_id, whole[1], want))
+            continue
+        for _, warehouse_id, sellable in ordered:
+            take = min(want, sellable)
+            if take > 0:
+                plan.append(Allocation(sku_id, warehouse_id, take))
+                want -= take
+        if want > 0:
+            return None
+    return plan
+
+
+async def _candidates(session: AsyncSession, sku_ids: list[int]
+                      ) -> dict[int, list[tuple[int, int, int]]]:
+    sellable = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+    rows = (await session.execute(
+        select(StockLevel.sku_id, Warehouse.priority, StockLevel.warehouse_id, sellable)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.sku_id.in_(sku_ids)))).all()
+    found: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for sku_id, priority, warehouse_id, units in rows:
+        found[sku_id].append((priority, warehouse_id, int(units)))
+    return found
+
+
+async def _hold(session: AsyncSession, allocation: Allocation) -> bool:
+    """The atomic step: take the units only if they are still there."""
+    result = await session.execute(
+        update(StockLevel)
+        .where(StockLevel.sku_id == allocation.sku_id,
+               StockLevel.warehouse_id == allocation.warehouse_id,
+               StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+               >= allocation.quantity)
+        .values(reserved=StockLevel.reserved + allocation.quantity)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner: str,
+                  now: datetime, ttl: timedelta = DEFAULT_TTL, attempts: int = 3
+                  ) -> Reservation:
+    """Hold stock for every (sku, quantity) line, all or nothing. Idempotent per owner: asking
+    again returns the existing reservation and never holds twice."""
+    existing = await session.scalar(select(Reservation).where(Reservation.owner == owner))
+    if existing is not None:
+        return existing
+    needed: dict[int, int] = defaultdict(int)
+    for sku_id, quantity in lines:
+        if quantity <= 0:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Reserve a positive quantity.",
+                              "quantity")
+        needed[sku_id] += quantity
+    for _ in range(attempts):
+        plan = plan_allocation(needed, await _candidates(session, sorted(needed)))
+        if plan is None:
+            break
+        savepoint = await session.begin_nested()
+        held = True
+        for allocation in sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id)):
+            if not await _hold(session, allocation):
+                held = False  # someone took the units since we looked: plan again
+                break
+        if not held:
+            await savepoint.rollback()
+            continue
+        reservation = Reservation(owner=owner, status=ReservationStatus.ACTIVE,
+                                  expires_at=now + ttl, created_at=now, updated_at=now)
+        session.add(reservation)
+        await session.flush()
+        session.add_all(ReservationLine(reservation_id=reservation.id, sku_id=a.sku_id,
+                                        warehouse_id=a.warehouse_id, quantity=a.quantity)
+                        for a in plan)
+        await savepoint.commit()
+        for allocation in plan:
+            events.emit(session, "stock.reserved", sku_id=allocation.sku_id,
+                        warehouse_id=allocation.warehouse_id, quantity=allocation.quantity)
+        return reservation
+    raise DomainError(ErrorCode.INSUFFICIENT_STOCK, "Not enough stock for this order.", "lines")
+
+
+async def _owned(session: AsyncSession, owner: str) -> Reservation:
+    reservation = await session.scalar(select(Reservation).where(Reservation.owner == owner)
+                                       .with_for_update())
+    if reservation is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"No reservation for {owner}.", "owner")
+    return reservation
+
+
+async def lines_of(session: AsyncSession, reservation_id: int) -> list[ReservationLine]:
+    return list((await session.scalars(
+        select(ReservationLine).where(ReservationLine.reservation_id == reservation_id)
+        .order_by(ReservationLine.sku_id, ReservationLine.warehouse_id))).all())
+
+
+async def commit(session: AsyncSession, owner: str, now: datetime) -> Reservation:
+    """Payment arrived: the hold no longer expires. Idempotent."""
+    reservation = await _owned(session, owner)
+    if reservation.status in (ReservationStatus.COMMITTED, ReservationStatus.CONSUMED):
+        return reservation
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise DomainError(ErrorCode.RESERVATION_CLOSED,
+                          f"The reservation is {reservation.status.value}.", "owner")
+    reservation.status, reservation.updated_at = ReservationStatus.COMMITTED, now
+    await session.flush()
+    return reservation
+
+
+async def _unhold(session: AsyncSession, line: ReservationLine, units: int) -> None:
+    await session.execute(
+        update(StockLevel)
+        .where(StockLevel.sku_id == line.sku_id, StockLevel.warehouse_id == line.warehouse_id)
+        .values(reserved=StockLevel.reserved - units)
+        .execution_options(synchronize_session=False))
+
+
+async def release(session: AsyncSession, owner: str, now: datetime,
+                  status: ReservationStatus = ReservationStatus.RELEASED) -> Reservation:
+    """Give back what is still held (cancellation, or EXPIRED by the sweeper). Idempotent."""
+    reservation = await _owned(session, owner)
+    if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED,
+                              ReservationStatus.CONSUMED):
+        return reservation
+    for line in await lines_of(session, reservation.id):
+        if line.quantity > line.consumed:
+            await _unhold(session, line, line.quantity - line.consumed)
+            events.emit(session, "stock.released", sku_id=line.sku_id,
+                        warehouse_id=line.warehouse_id, quantity=line.quantity - line.consumed)
+    reservation.status, reservation.updated_at = status, now
+    await session.flush()
+    return reservation
+
+
+async def consume(session: AsyncSession, owner: str, shipment: str,
+                  items: Sequence[tuple[int, int, int]], now: datetime,
+                  actor_id: int | None = None) -> Reservation:
+    """Ship (sku, warehouse, quantity) items of a committed reservation: reserved and on_hand
+    both drop and a SHIPMENT movement is written. Idempotent per shipment reference."""
+    reservation = await _owned(session, owner)
+    if reservation.status != ReservationStatus.COMMITTED:
+        if reservation.status == ReservationStatus.CONSUMED:
+            return reservation
+        raise DomainError(ErrorCode.RESERVATION_CLOSED,
+                          f"Only a paid (COMMITTED) reservation ships; this one is "
+                          f"{reservation.status.value}.", "owner")
+    reference = f"shipment:{shipment}"
+    if await session.scalar(select(func.count()).where(StockMovement.reference == reference)):
+        return reservation
+    lines = {(line.sku_id, line.warehouse_id): line
+             for line in await lines_of(session, reservation.id)}
+    for sku_id, warehouse_id, quantity in sorted(items):
+        line = lines.get((sku_id, warehouse_id))
+        if line is None or quantity <= 0 or line.consumed + quantity > line.quantity:
+            raise DomainError(ErrorCode.INVALID_INPUT,
+                              "Ship only units reserved in that warehouse.", "lines")
+        level = await _level(session, sku_id, warehouse_id)
+        level.reserved -= quantity
+        level.on_hand -= quantity
+        line.consumed += quantity
+        _write_movement(session, level, MovementType.SHIPMENT, -quantity, None, actor_id,
+                        reference)
+    if all(line.consumed == line.quantity for line in lines.values()):
+        reservation.status = ReservationStatus.CONSUMED
+    reservation.updated_at = now
+    await session.flush()
+    return reservation
+
+
+# --- expiry --------------------------------------------------------------------------------------
+
+ExpiryHook = Callable[[AsyncSession, Reservation], Awaitable[None]]
+expiry_hooks: list[ExpiryHook] = []  # e.g. the orders domain cancels the owning order
+
+
+async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) -> int:
+    """Expire ACTIVE reservations past their time, each exactly once even with many sweepers
+    at work: rows are claimed with SKIP LOCKED, and the status flip is conditional. Hooks run
+    in the same transaction (cancel the order, return coupons)."""
+    stmt = (select(Reservation).where(Reservation.status == ReservationStatus.ACTIVE,
+                                      Reservation.expires_at <= now)
+            .order_by(Reservation.id).limit(batch))
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    expired = 0
+    for reservation in (await session.scalars(stmt)).all():
+        claimed = await session.execute(
+            update(Reservation).where(Reservation.id == reservation.id,
+                                      Reservation.status == ReservationStatus.ACTIVE)
+            .values(status=ReservationStatus.EXPIRED, updated_at=now)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        for line in await lines_of(session, reservation.id):
+            if line.quantity > line.consumed:
+                await _unhold(session, line, line.quantity - line.consumed)
+        await session.refresh(reservation)
+        for hook in expiry_hooks:
+            await hook(session, reservation)
+        expired += 1
+    await session.commit()
+    return expired
+
+
+# --- retries -------------------------------------------------------------------------------------
+
+def is_retryable(error: DBAPIError) -> bool:
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return code in RETRYABLE_SQLSTATES
+
+
+async def in_transaction(factory: async_sessionmaker[AsyncSession],
+                         work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 5) -> T:
+    """Run `work` in its own transaction and commit, retrying (with jitter) when PostgreSQL
+    reports a serialization failure or a deadlock, so those never reach the caller."""
+    for attempt in range(1, attempts + 1):
+        async with factory() as session:
+            try:
+                result = await work(session)
+                await session.commit()
+                return result
+            except DBAPIError as error:
+                await session.rollback()
+                if attempt == attempts or not is_retryable(error):
+                    raise
+        await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

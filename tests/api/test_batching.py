@@ -44,7 +44,7 @@ async def seed_listing(engine: AsyncEngine, count: int, brands: int = 5) -> int:
             await products.list_product(s, product.id, utcnow().replace(year=2020))
             for sku_id in (await s.scalars(select(Sku.id).where(Sku.product_id == product.id))):
                 for w in warehouses:
-                    await inventory.receive_stock(s, sku_id, w.id, 5, "opening", "test")
+                    await inventory.receive_stock(s, sku_id, w.id, 5, "opening", None)
         await s.commit()
         return node.id
 

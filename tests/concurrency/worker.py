@@ -1,0 +1,94 @@
+"""A separate OS process hammering the reservation service, for the concurrency tests and the
+benchmark. Prints one JSON line: counts of outcomes and latencies (ms).
+
+    python -m tests.concurrency.worker reserve URL --skus 1 --attempts 250 --concurrency 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from core.clock import utcnow
+from core.db import create_engine, create_session_factory
+from services import inventory
+from services.errors import DomainError
+
+
+async def _reserve_many(url: str, skus: list[int], attempts: int, concurrency: int,
+                        prefix: str, start_at: float, quantity: int) -> dict[str, Any]:
+    engine = create_engine(url, pool_size=concurrency)
+    factory = create_session_factory(engine)
+    outcomes: dict[str, int] = {"ok": 0, "insufficient": 0}
+    errors: list[str] = []
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(attempts):
+        queue.put_nowait(i)
+
+    async def one(i: int) -> None:
+        lines = [(sku, quantity) for sku in skus]
+        start = time.perf_counter()
+        try:
+            await inventory.in_transaction(
+                factory, lambda s: inventory.reserve(s, lines, f"{prefix}-{i}", utcnow()))
+            outcomes["ok"] += 1
+        except DomainError as error:
+            key = "insufficient" if error.code == "INSUFFICIENT_STOCK" else error.code
+            outcomes[key] = outcomes.get(key, 0) + 1
+        except Exception as error:  # anything else is a failure the test reports
+            errors.append(f"{type(error).__name__}: {error}"[:300])
+        latencies.append((time.perf_counter() - start) * 1000)
+
+    async def runner() -> None:
+        while not queue.empty():
+            await one(queue.get_nowait())
+
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    began = time.perf_counter()
+    await asyncio.gather(*(runner() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    await engine.dispose()
+    return {**outcomes, "errors": errors, "latencies": latencies, "seconds": elapsed}
+
+
+async def _sweep(url: str, start_at: float) -> dict[str, Any]:
+    engine = create_engine(url)
+    factory = create_session_factory(engine)
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    total = 0
+    while True:
+        async with factory() as session:
+            swept = await inventory.sweep_expired(session, utcnow(), batch=10)
+        total += swept
+        if swept == 0:
+            break
+    await engine.dispose()
+    return {"expired": total}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["reserve", "sweep"])
+    parser.add_argument("url")
+    parser.add_argument("--skus", default="1")
+    parser.add_argument("--attempts", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--prefix", default="w")
+    parser.add_argument("--quantity", type=int, default=1)
+    parser.add_argument("--start-at", type=float, default=0.0)
+    args = parser.parse_args()
+    if args.mode == "reserve":
+        skus = [int(s) for s in args.skus.split(",")]
+        result = asyncio.run(_reserve_many(args.url, skus, args.attempts, args.concurrency,
+                                           args.prefix, args.start_at, args.quantity))
+    else:
+        result = asyncio.run(_sweep(args.url, args.start_at))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
