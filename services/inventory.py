@@ -282,6 +282,16 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
         if plan is None:
             break
         savepoint = await session.begin_nested()
+        # Write our own rows first and touch the (hot, shared) stock rows last: a row lock
+        # taken by the UPDATE is then held only until commit, not while we insert.
+        reservation = Reservation(owner=owner, status=ReservationStatus.ACTIVE,
+                                  expires_at=now + ttl, created_at=now, updated_at=now)
+        session.add(reservation)
+        await session.flush()
+        session.add_all(ReservationLine(reservation_id=reservation.id, sku_id=a.sku_id,
+                                        warehouse_id=a.warehouse_id, quantity=a.quantity)
+                        for a in plan)
+        await session.flush()
         held = True
         for allocation in sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id)):
             if not await _hold(session, allocation):
@@ -290,13 +300,6 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
         if not held:
             await savepoint.rollback()
             continue
-        reservation = Reservation(owner=owner, status=ReservationStatus.ACTIVE,
-                                  expires_at=now + ttl, created_at=now, updated_at=now)
-        session.add(reservation)
-        await session.flush()
-        session.add_all(ReservationLine(reservation_id=reservation.id, sku_id=a.sku_id,
-                                        warehouse_id=a.warehouse_id, quantity=a.quantity)
-                        for a in plan)
         await savepoint.commit()
         for allocation in plan:
             events.emit(session, "stock.reserved", sku_id=allocation.sku_id,
