@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
 from models.catalog import AttributeKind, AttributeValueType, Merchant, ShippingKind
-from services import catalog, inventory, products
+from services import accounts, catalog, inventory, products
 
 SELF_OPERATED = "中台自营 Zhongtai Self-operated"
 PRODUCTS_PER_LEAF = 24
@@ -132,8 +132,23 @@ async def seed_demo(session: AsyncSession, products_per_leaf: int = PRODUCTS_PER
                                      merchants[leaf.merchant].id, templates[leaf.merchant])
             await _stock(session, rng, product.id, warehouses[leaf.merchant])
             await _list(session, rng, product, now)
+    await _accounts(session)
     await session.commit()
     return True
+
+
+DEMO_ADMIN = ("admin@zhongtai.example", "admin-pass-1")
+DEMO_CUSTOMER = ("13800138000", "customer-pass-1")
+
+
+async def _accounts(session: AsyncSession) -> None:
+    """A demo admin and customer, so GraphiQL can be tried at once (demo data only)."""
+    await accounts.ensure_admin(session, *DEMO_ADMIN)
+    customer = await accounts.register_customer(session, accounts.Registration(
+        name="演示用户 Demo", phone=DEMO_CUSTOMER[0], password=DEMO_CUSTOMER[1]))
+    await accounts.create_address(session, customer.id, accounts.AddressData(
+        name="演示用户", phone=DEMO_CUSTOMER[0], province="上海", city="上海市", district="浦东新区",
+        line1="世纪大道 100 号", postal_code="200120"))
 
 
 async def _shipping_templates(session: AsyncSession, merchants: list) -> list[int]:

@@ -6,7 +6,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from models import Brand, Category, DisplayCategory, Merchant, Product, Sku, StockLevel
+from models import (
+    Brand,
+    Category,
+    Customer,
+    DisplayCategory,
+    Merchant,
+    Product,
+    Sku,
+    Staff,
+    StockLevel,
+)
 from seed import seed_demo
 
 
@@ -33,3 +43,4 @@ async def test_seed_demo_is_realistic_and_idempotent(sqlite_engine: AsyncEngine)
         titles = (await s.scalars(select(Product.title))).all()
         assert any(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in titles)
         assert any(any(ch.isascii() and ch.isalpha() for ch in t) for t in titles)
+        assert await count(s, Staff) == 1 and await count(s, Customer) == 1
