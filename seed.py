@@ -147,8 +147,8 @@ async def _accounts(session: AsyncSession) -> None:
     customer = await accounts.register_customer(session, accounts.Registration(
         name="演示用户 Demo", phone=DEMO_CUSTOMER[0], password=DEMO_CUSTOMER[1]))
     await accounts.create_address(session, customer.id, accounts.AddressData(
-        name="演示用户", phone=DEMO_CUSTOMER[0], province="上海", city="上海市", district="浦东新区",
-        line1="世纪大道 100 号", postal_code="200120"))
+        name="演示用户", phone=DEMO_CUSTOMER[0], province="上海", city="上海市",
+        district="浦东新区", line1="世纪大道 100 号", postal_code="200120"))
 
 
 async def _shipping_templates(session: AsyncSession, merchants: list) -> list[int]:
