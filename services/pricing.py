@@ -1,0 +1,640 @@
+"""Price calculation (DOMAIN.md §4 and §6): one pure, synchronous, deterministic function over
+plain data — no ORM objects, no I/O — that the cart, the checkout preview and order placement
+all call, so the price a customer sees is the price they pay.
+
+Order of application: ITEM promotions → ORDER promotions → merchant coupons → platform coupon
+(coupon stages are pass-through until coupons land) → shipping. An order-level discount is
+spread over its eligible lines in proportion to their amounts by the largest-remainder method,
+so line discounts always sum exactly to the discount and no line goes below zero. Percentages
+round half up to the minor unit. All money is integer minor units."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from core.money import from_minor, percent_of
+
+
+class PromotionKind(StrEnum):
+    SINGLE_PRODUCT = "SINGLE_PRODUCT"
+    MULTI_BUY = "MULTI_BUY"
+    BUNDLE = "BUNDLE"
+    DEPOSIT = "DEPOSIT"
+    FULL_REDUCTION = "FULL_REDUCTION"
+    SPEND_GIFT = "SPEND_GIFT"
+    GIFT = "GIFT"
+
+
+class Level(StrEnum):
+    ITEM = "ITEM"
+    ORDER = "ORDER"
+    GIFT = "GIFT"
+
+
+LEVEL = {PromotionKind.SINGLE_PRODUCT: Level.ITEM, PromotionKind.MULTI_BUY: Level.ITEM,
+         PromotionKind.BUNDLE: Level.ITEM, PromotionKind.DEPOSIT: Level.ITEM,
+         PromotionKind.FULL_REDUCTION: Level.ORDER, PromotionKind.SPEND_GIFT: Level.ORDER,
+         PromotionKind.GIFT: Level.GIFT}
+
+
+class ShippingKind(StrEnum):
+    FREE = "FREE"
+    FLAT = "FLAT"
+    BY_PIECE = "BY_PIECE"
+    BY_WEIGHT = "BY_WEIGHT"
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Empty includes mean "everything"; exclusions always win."""
+
+    sku_ids: frozenset[int] = frozenset()
+    product_ids: frozenset[int] = frozenset()
+    category_ids: frozenset[int] = frozenset()  # any level: descendants are included
+    brand_ids: frozenset[int] = frozenset()
+    excluded_product_ids: frozenset[int] = frozenset()
+
+    def covers(self, line: Line) -> bool:
+        if line.product_id in self.excluded_product_ids:
+            return False
+        if not (self.sku_ids or self.product_ids or self.category_ids or self.brand_ids):
+            return True
+        return (line.sku_id in self.sku_ids or line.product_id in self.product_ids
+                or line.brand_id in self.brand_ids
+                or bool(self.category_ids.intersection(line.category_path)))
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str = "ALL"  # ALL | NEW_CUSTOMERS | MIN_MEMBER_LEVEL
+    min_member_level: int = 0
+
+    def admits(self, customer: Customer) -> bool:
+        if self.kind == "NEW_CUSTOMERS":
+            return customer.is_new
+        if self.kind == "MIN_MEMBER_LEVEL":
+            return customer.member_level >= self.min_member_level
+        return True
+
+
+@dataclass(frozen=True)
+class GiftItem:
+    sku_id: int
+    quantity: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Tier:
+    threshold: int
+    amount: int = 0  # FULL_REDUCTION
+    gifts: tuple[GiftItem, ...] = ()  # SPEND_GIFT
+
+
+@dataclass(frozen=True)
+class Promotion:
+    id: int
+    name: str
+    kind: PromotionKind
+    starts_at: datetime
+    ends_at: datetime
+    scope: Scope = Scope()
+    audience: Audience = Audience()
+    channels: frozenset[str] = frozenset()  # empty = every channel
+    combinable: bool = True  # with the other level (DEPOSIT never is)
+    per_customer_limit: int | None = None
+    # SINGLE_PRODUCT
+    special_price: int | None = None
+    percent_off: Decimal | None = None  # also MULTI_BUY "from the Nth unit, X% off"
+    promotion_stock_left: int | None = None  # flash sale: units left at this price
+    # MULTI_BUY
+    from_nth_unit: int | None = None
+    units: int | None = None
+    units_price: int | None = None
+    # BUNDLE
+    bundle: tuple[tuple[int, int], ...] = ()  # (sku, quantity per set)
+    bundle_price: int | None = None
+    # DEPOSIT (per unit)
+    deposit: int | None = None
+    deposit_worth: int | None = None
+    # FULL_REDUCTION / SPEND_GIFT
+    tiers: tuple[Tier, ...] = ()
+    every_step: int | None = None
+    every_amount: int | None = None
+    every_cap: int | None = None
+    # GIFT
+    gifts: tuple[GiftItem, ...] = ()
+
+    @property
+    def level(self) -> Level:
+        return LEVEL[self.kind]
+
+    @property
+    def combines(self) -> bool:
+        return self.combinable and self.kind != PromotionKind.DEPOSIT
+
+
+@dataclass(frozen=True)
+class ShippingRule:
+    id: int
+    kind: ShippingKind
+    first_fee: int = 0
+    additional_fee: int = 0
+    flat_fee: int = 0
+    free_over: int | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    sku_id: int
+    product_id: int
+    merchant_id: int
+    quantity: int
+    unit_price: int
+    category_path: tuple[int, ...] = ()
+    brand_id: int = 0
+    weight_grams: int = 0
+    shipping: ShippingRule | None = None
+    available: bool = True
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Customer:
+    member_level: int = 0
+    is_new: bool = True
+    bought: Mapping[int, int] = field(default_factory=dict)  # units bought per promotion
+
+
+@dataclass(frozen=True)
+class PricingInput:
+    lines: Sequence[Line]
+    promotions: Sequence[Promotion] = ()
+    customer: Customer = Customer()
+    channel: str = "WEB"
+    now: datetime | None = None
+    # line id → the ITEM promotion the customer picked (0 = none, to join order-level offers)
+    choices: Mapping[str, int] = field(default_factory=dict)
+    gift_stock: Mapping[int, int] = field(default_factory=dict)  # sku → sellable units
+
+
+# --- outputs -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Discount:
+    source: str  # PROMOTION | COUPON
+    source_id: int
+    label: str
+    amount: int
+
+
+@dataclass
+class LineResult:
+    line_id: str
+    quantity: int
+    unit_price: int
+    subtotal: int
+    available: bool
+    discounts: list[Discount] = field(default_factory=list)
+    item_promotion: int | None = None
+    order_promotion: int | None = None
+    item_choices: list[int] = field(default_factory=list)  # ITEM promotions the line may take
+    notices: list[str] = field(default_factory=list)
+    deposit_due: int | None = None  # presale: payable now; the rest in the balance window
+    balance_due: int | None = None
+
+    @property
+    def discount(self) -> int:
+        return sum(d.amount for d in self.discounts)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.discount if self.available else 0
+
+    def promotion_discount(self) -> int:
+        return sum(d.amount for d in self.discounts if d.source == "PROMOTION")
+
+
+@dataclass
+class GiftResult:
+    sku_id: int
+    quantity: int
+    promotion_id: int
+
+
+@dataclass
+class MerchantResult:
+    merchant_id: int
+    subtotal: int
+    promotion_discount: int
+    coupon_discount: int
+    shipping: int
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.promotion_discount - self.coupon_discount + self.shipping
+
+
+@dataclass
+class PricingResult:
+    lines: list[LineResult]
+    gifts: list[GiftResult]
+    merchants: list[MerchantResult]
+    explanations: list[str]
+
+    @property
+    def subtotal(self) -> int:
+        return sum(m.subtotal for m in self.merchants)
+
+    @property
+    def promotion_discount(self) -> int:
+        return sum(m.promotion_discount for m in self.merchants)
+
+    @property
+    def coupon_discount(self) -> int:
+        return sum(m.coupon_discount for m in self.merchants)
+
+    @property
+    def shipping(self) -> int:
+        return sum(m.shipping for m in self.merchants)
+
+    @property
+    def total(self) -> int:
+        return sum(m.total for m in self.merchants)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` over `weights` proportionally by the largest-remainder method: shares are
+    whole minor units, sum exactly to `total`, and none exceeds its weight when
+    total ≤ sum(weights). Ties go to the earlier weight."""
+    whole = sum(weights)
+    if total <= 0 or whole <= 0:
+        return [0] * len(weights)
+    raw = [total * w for w in weights]
+    shares = [r // whole for r in raw]
+    left = total - sum(shares)
+    for i in sorted(range(len(weights)), key=lambda i: (-(raw[i] % whole), i))[:left]:
+        shares[i] += 1
+    return shares
+
+
+def yuan(minor: int) -> str:
+    """Amounts in labels: 300 not 300.00, 9.9 not 9.90."""
+    text = f"{from_minor(minor):f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _percent_label(percent: Decimal) -> str:
+    tenths = (Decimal(100) - percent) / 10  # 30% off → 7折, 15% off → 8.5折
+    return f"{tenths.normalize():f}折"
+
+
+def tag_of(p: Promotion) -> str:
+    """The short storefront label of a promotion, e.g. 满300减30, 第2件5折."""
+    if p.kind == PromotionKind.SINGLE_PRODUCT:
+        return "限时秒杀" if p.promotion_stock_left is not None else "直降"
+    if p.kind == PromotionKind.MULTI_BUY:
+        if p.from_nth_unit and p.percent_off is not None:
+            return f"第{p.from_nth_unit}件{_percent_label(p.percent_off)}"
+        return f"{p.units}件{yuan(p.units_price or 0)}元"
+    if p.kind == PromotionKind.BUNDLE:
+        return f"套装{yuan(p.bundle_price or 0)}元"
+    if p.kind == PromotionKind.DEPOSIT:
+        return f"定金{yuan(p.deposit or 0)}抵{yuan(p.deposit_worth or p.deposit or 0)}"
+    if p.kind == PromotionKind.FULL_REDUCTION:
+        if p.every_step:
+            return f"每满{yuan(p.every_step)}减{yuan(p.every_amount or 0)}"
+        return "，".join(f"满{yuan(t.threshold)}减{yuan(t.amount)}" for t in p.tiers)
+    if p.kind == PromotionKind.SPEND_GIFT:
+        return "，".join(f"满{yuan(t.threshold)}赠" for t in p.tiers)
+    return "买赠"
+
+
+def applies(p: Promotion, line: Line, customer: Customer, channel: str,
+            now: datetime | None) -> bool:
+    in_time = now is None or p.starts_at <= now < p.ends_at
+    return (in_time and (not p.channels or channel in p.channels)
+            and p.audience.admits(customer) and p.scope.covers(line))
+
+
+# --- the stages ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Work:
+    """Per-evaluation state: results by line and what promotions have left to give."""
+
+    lines: dict[str, Line]
+    results: dict[str, LineResult]
+    limit_left: dict[int, int]
+    stock_left: dict[int, int]
+    explanations: list[str]
+
+
+def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
+    """Units of a line that may get promotion `p`: the per-customer limit (units in paid
+    orders count) and flash-sale stock are shared across the cart's lines, in line order."""
+    units = wanted
+    if p.id in w.limit_left:
+        units = min(units, w.limit_left[p.id])
+        w.limit_left[p.id] -= units
+        if units < wanted:
+            note = f"{wanted - units} unit(s) over the limit of {p.name} at full price"
+            line.notices.append(note)
+            w.explanations.append(note)
+    if p.id in w.stock_left:
+        allowed = min(units, w.stock_left[p.id])
+        w.stock_left[p.id] -= allowed
+        if allowed < units:
+            note = f"{units - allowed} unit(s) beyond the {p.name} stock at full price"
+            line.notices.append(note)
+            w.explanations.append(note)
+        units = allowed
+    return units
+
+
+def _discount(result: LineResult, p: Promotion, amount: int) -> None:
+    if amount > 0:
+        result.discounts.append(Discount("PROMOTION", p.id, tag_of(p), amount))
+
+
+def _single_product(w: _Work, p: Promotion, line: Line) -> None:
+    result = w.results[line.id]
+    units = _capped_units(w, p, line.quantity, result)
+    if p.special_price is not None:
+        per_unit = max(0, line.unit_price - p.special_price)
+    else:
+        per_unit = percent_of(line.unit_price, p.percent_off or Decimal(0))
+    _discount(result, p, min(per_unit, line.unit_price) * units)
+
+
+def _multi_buy(w: _Work, p: Promotion, lines: list[Line]) -> None:
+    """Per product: from the Nth unit X% off, or every N units for a fixed price. The
+    discounted units are the cheapest ones (shoppers would otherwise game the order)."""
+    by_product: dict[int, list[Line]] = defaultdict(list)
+    for line in lines:
+        by_product[line.product_id].append(line)
+    for product_lines in by_product.values():
+        units: list[tuple[int, str]] = []  # (price, line id), one entry per unit
+        for line in product_lines:
+            eligible = _capped_units(w, p, line.quantity, w.results[line.id])
+            units.extend([(line.unit_price, line.id)] * eligible)
+        units.sort(key=lambda u: -u[0])
+        off: dict[str, int] = defaultdict(int)
+        if p.from_nth_unit and p.percent_off is not None:
+            for price, line_id in units[p.from_nth_unit - 1:]:
+                off[line_id] += percent_of(price, p.percent_off)
+        elif p.units and p.units_price is not None:
+            full_sets = len(units) // p.units
+            # Sets are formed from the cheapest units, keeping the dearest at full price.
+            in_sets = units[len(units) - full_sets * p.units:]
+            for s in range(full_sets):
+                group = in_sets[s * p.units:(s + 1) * p.units]
+                saving = sum(price for price, _ in group) - p.units_price
+                shares = allocate(max(0, saving), [price for price, _ in group])
+                for (_, line_id), share in zip(group, shares, strict=True):
+                    off[line_id] += share
+        for line_id, amount in off.items():
+            _discount(w.results[line_id], p, amount)
+
+
+def _bundle(w: _Work, p: Promotion, lines: list[Line]) -> None:
+    by_sku: dict[int, list[Line]] = defaultdict(list)
+    for line in lines:
+        by_sku[line.sku_id].append(line)
+    if not p.bundle or any(sku not in by_sku for sku, _ in p.bundle) or p.bundle_price is None:
+        return
+    sets = min(sum(x.quantity for x in by_sku[sku]) // qty for sku, qty in p.bundle)
+    if sets <= 0:
+        return
+    components = [(by_sku[sku][0], qty * sets) for sku, qty in p.bundle]
+    base = [line.unit_price * units for line, units in components]
+    saving = max(0, sum(base) - p.bundle_price * sets)
+    for (line, _), share in zip(components, allocate(saving, base), strict=True):
+        _discount(w.results[line.id], p, share)
+    w.explanations.append(f"{tag_of(p)} × {sets}")
+
+
+def _deposit(w: _Work, p: Promotion, line: Line) -> None:
+    result = w.results[line.id]
+    deposit = p.deposit or 0
+    worth = max(deposit, p.deposit_worth or deposit)
+    _discount(result, p, min(line.unit_price, worth - deposit) * line.quantity)
+    result.deposit_due = deposit * line.quantity
+    result.balance_due = max(0, result.total - result.deposit_due)
+
+
+def _order_discount(p: Promotion, subtotal: int) -> int:
+    if p.every_step:
+        amount = (subtotal // p.every_step) * (p.every_amount or 0)
+        return min(amount, p.every_cap) if p.every_cap is not None else amount
+    reached = [t for t in p.tiers if subtotal >= t.threshold]
+    return max(reached, key=lambda t: t.threshold).amount if reached else 0
+
+
+def _order_stage(w: _Work, p: Promotion, lines: list[Line], gifts: list[GiftResult],
+                 gift_stock: dict[int, int]) -> None:
+    if not lines:
+        return
+    amounts = [w.results[line.id].total for line in lines]
+    subtotal = sum(amounts)
+    if p.kind == PromotionKind.FULL_REDUCTION:
+        amount = min(subtotal, _order_discount(p, subtotal))
+        if amount > 0:
+            for line, share in zip(lines, allocate(amount, amounts), strict=True):
+                _discount(w.results[line.id], p, share)
+                w.results[line.id].order_promotion = p.id
+            w.explanations.append(f"{tag_of(p)} applied: −{yuan(amount)}")
+        elif p.tiers:
+            gap = min(t.threshold for t in p.tiers) - subtotal
+            w.explanations.append(f"Add {yuan(gap)} more for {tag_of(p)}")
+        return
+    reached = [t for t in p.tiers if subtotal >= t.threshold]
+    if reached:
+        tier = max(reached, key=lambda t: t.threshold)
+        for line in lines:
+            w.results[line.id].order_promotion = p.id
+        _give(w, p, [(g, g.quantity) for g in tier.gifts], gifts, gift_stock)
+
+
+def _give(w: _Work, p: Promotion, items: list[tuple[GiftItem, int]], gifts: list[GiftResult],
+          gift_stock: dict[int, int]) -> None:
+    """Gifts need stock: each is given as far as stock allows; the rest is explained."""
+    for gift, quantity in items:
+        available = gift_stock.get(gift.sku_id, 0)
+        given = min(quantity, available)
+        gift_stock[gift.sku_id] = available - given
+        if given:
+            gifts.append(GiftResult(gift.sku_id, given, p.id))
+        if given < quantity:
+            w.explanations.append(f"Gift {gift.name or gift.sku_id} out of stock "
+                                  f"({quantity - given} not given)")
+
+
+def _shipping(rule: ShippingRule | None, lines: list[Line], payable: int) -> int:
+    if rule is None or rule.kind == ShippingKind.FREE:
+        return 0
+    if rule.free_over is not None and payable >= rule.free_over:
+        return 0
+    if rule.kind == ShippingKind.FLAT:
+        return rule.flat_fee
+    if rule.kind == ShippingKind.BY_PIECE:
+        pieces = sum(line.quantity for line in lines)
+        return rule.first_fee + rule.additional_fee * max(0, pieces - 1)
+    grams = sum(line.weight_grams * line.quantity for line in lines)
+    kilos = max(1, math.ceil(grams / 1000))
+    return rule.first_fee + rule.additional_fee * (kilos - 1)
+
+
+def _merchants(w: _Work, lines: list[Line]) -> list[MerchantResult]:
+    """Per merchant: amounts of its lines; shipping per template over the merchant's payable
+    subtotal, the highest fee among its templates (运费取最高)."""
+    by_merchant: dict[int, list[Line]] = defaultdict(list)
+    for line in lines:
+        by_merchant[line.merchant_id].append(line)
+    merchants = []
+    for merchant_id in sorted(by_merchant):
+        group = by_merchant[merchant_id]
+        results = [w.results[line.id] for line in group]
+        subtotal = sum(r.subtotal for r in results)
+        promo = sum(r.promotion_discount() for r in results)
+        coupon = sum(r.discount - r.promotion_discount() for r in results)
+        payable = subtotal - promo - coupon
+        by_rule: dict[int | None, list[Line]] = defaultdict(list)
+        rules: dict[int | None, ShippingRule | None] = {}
+        for line in group:
+            key = line.shipping.id if line.shipping else None
+            by_rule[key].append(line)
+            rules[key] = line.shipping
+        fee = max((_shipping(rules[k], ls, payable) for k, ls in by_rule.items()), default=0)
+        merchants.append(MerchantResult(merchant_id, subtotal, promo, coupon, fee))
+    return merchants
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def _evaluate(data: PricingInput, picks: Mapping[str, int]) -> PricingResult:
+    """Price the cart with each line's ITEM promotion fixed by `picks` (0 = none)."""
+    lines = [ln for ln in data.lines if ln.available]
+    promotions = {p.id: p for p in data.promotions}
+    w = _Work(
+        lines={ln.id: ln for ln in lines},
+        results={ln.id: LineResult(ln.id, ln.quantity, ln.unit_price,
+                                   ln.unit_price * ln.quantity, ln.available)
+                 for ln in data.lines},
+        limit_left={p.id: max(0, p.per_customer_limit - data.customer.bought.get(p.id, 0))
+                    for p in data.promotions if p.per_customer_limit is not None},
+        stock_left={p.id: max(0, p.promotion_stock_left) for p in data.promotions
+                    if p.promotion_stock_left is not None},
+        explanations=[],
+    )
+    # ITEM stage, promotion by promotion (lines of one promotion are priced together).
+    item_lines: dict[int, list[Line]] = defaultdict(list)
+    for line in lines:
+        pick = picks.get(line.id, 0)
+        if pick:
+            item_lines[pick].append(line)
+            w.results[line.id].item_promotion = pick
+    for promotion_id in sorted(item_lines):
+        p = promotions[promotion_id]
+        group = item_lines[promotion_id]
+        if p.kind == PromotionKind.SINGLE_PRODUCT:
+            for line in group:
+                _single_product(w, p, line)
+        elif p.kind == PromotionKind.MULTI_BUY:
+            _multi_buy(w, p, group)
+        elif p.kind == PromotionKind.BUNDLE:
+            _bundle(w, p, group)
+        elif p.kind == PromotionKind.DEPOSIT:
+            for line in group:
+                _deposit(w, p, line)
+    # ORDER stage: each line joins at most one order-level promotion, if its ITEM
+    # promotion (and the order one) may combine across levels.
+    gifts: list[GiftResult] = []
+    gift_stock = dict(data.gift_stock)
+    taken: set[str] = set()
+    order_promotions = sorted((p for p in data.promotions if p.level == Level.ORDER),
+                              key=lambda p: p.id)
+    for p in order_promotions:
+        eligible = []
+        for line in lines:
+            item = promotions.get(picks.get(line.id, 0))
+            if line.id in taken or not applies(p, line, data.customer, data.channel, data.now):
+                continue
+            if item is not None and not (item.combines and p.combines):
+                continue
+            eligible.append(line)
+        taken.update(line.id for line in eligible)
+        _order_stage(w, p, eligible, gifts, gift_stock)
+    # GIFT stage: buying a product adds all its gift SKUs, per unit bought.
+    for p in sorted((p for p in data.promotions if p.level == Level.GIFT), key=lambda p: p.id):
+        units = 0
+        for line in lines:
+            item = promotions.get(picks.get(line.id, 0))
+            if applies(p, line, data.customer, data.channel, data.now) and \
+                    (item is None or item.kind != PromotionKind.DEPOSIT):
+                units += line.quantity
+        if units:
+            _give(w, p, [(g, g.quantity * units) for g in p.gifts], gifts, gift_stock)
+    for result in w.results.values():
+        if result.deposit_due is not None:  # the balance after every discount
+            result.balance_due = max(0, result.total - result.deposit_due)
+    return PricingResult([w.results[ln.id] for ln in data.lines], gifts,
+                         _merchants(w, lines), w.explanations)
+
+
+def _item_candidates(data: PricingInput) -> dict[str, list[int]]:
+    candidates: dict[str, list[int]] = {}
+    for line in data.lines:
+        if not line.available:
+            continue
+        candidates[line.id] = sorted(
+            p.id for p in data.promotions
+            if p.level == Level.ITEM and applies(p, line, data.customer, data.channel,
+                                                 data.now))
+    return candidates
+
+
+def price(data: PricingInput) -> PricingResult:
+    """Price a cart. Where a line's ITEM promotion and the order-level offers cannot combine,
+    the default is whichever gives the lower payable total; a customer's valid choice (an
+    ITEM promotion id, or 0 for none) is kept."""
+    candidates = _item_candidates(data)
+    fixed = {line_id: pick for line_id, pick in data.choices.items()
+             if line_id in candidates and (pick == 0 or pick in candidates[line_id])}
+    # Start from each line's first candidate, then improve one line at a time.
+    picks = {line_id: fixed.get(line_id, options[0] if options else 0)
+             for line_id, options in candidates.items()}
+    best = _evaluate(data, picks)
+    for _ in range(3):
+        improved = False
+        for line_id, options in candidates.items():
+            if line_id in fixed or not options:
+                continue
+            for option in [0, *options]:
+                if option == picks[line_id]:
+                    continue
+                trial = {**picks, line_id: option}
+                result = _evaluate(data, trial)
+                if result.total < best.total:
+                    picks, best, improved = trial, result, True
+        if not improved:
+            break
+    for line in best.lines:
+        line.item_choices = candidates.get(line.line_id, [])
+    return best
