@@ -24,6 +24,7 @@ from models.inventory import (
     StockMovement,
     Warehouse,
 )
+from models.promotions import Promotion, PromotionScope
 
 __all__ = [
     "Address",
@@ -42,6 +43,8 @@ __all__ = [
     "Merchant",
     "Product",
     "ProductAttributeValue",
+    "Promotion",
+    "PromotionScope",
     "RefreshToken",
     "Reservation",
     "ReservationLine",

@@ -34,4 +34,6 @@ class CartLine(Base):
     sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The ITEM promotion the shopper picked for this line (0 = none); null = the default.
+    promotion_choice: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

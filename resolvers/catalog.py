@@ -141,7 +141,8 @@ async def _resolve_display_filter(ctx: Context, q: ProductQuery) -> ProductQuery
 
 
 SKU_FIELDS = frozenset({"skus", "priceRange", "marketPrice", "sellableQuantity",
-                        "salesAttributes"})
+                        "salesAttributes", "promotions", "promotionTags"})
+PROMOTION_FIELDS = frozenset({"promotions", "promotionTags", "priceRange"})
 
 
 async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | None,
@@ -156,7 +157,50 @@ async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | N
             item.prefetched_brand = page.brands[i]  # type: ignore[attr-defined]
     if wanted & SKU_FIELDS and page.products:
         await prefetch_skus(ctx, page.products)
+    if wanted & PROMOTION_FIELDS and page.products:
+        rules = await live_rules(ctx)
+        for product in page.products:
+            product.prefetched_promotions = _matching(ctx, rules, product,  # type: ignore[attr-defined]
+                                                      product.prefetched_skus)  # type: ignore[attr-defined]
     return Page(page.products, offset, page.total, q)
+
+
+async def live_rules(ctx: Context) -> list[Any]:
+    """The running promotions as pricing rules, converted once per request."""
+    if "live_rules" not in ctx.extra:
+        from services.promotions import as_rule
+
+        rows = await ctx.loaders.live_promotions.load("all")
+        ctx.extra["live_rules"] = [as_rule(p) for p in rows]
+    return ctx.extra["live_rules"]
+
+
+def _matching(ctx: Context, rules: list[Any], product: Product, skus: list[Sku]) -> list[Any]:
+    from services.promotions import for_product
+
+    path = getattr(product, "category_path_ids", ())
+    return for_product(rules, product, skus, path, ctx.channel.value, ctx.now)
+
+
+async def product_promotions(ctx: Context, product: Product) -> list[Any]:
+    """Pricing rules of the promotions shown on a product (prefetched on pages)."""
+    prefetched = getattr(product, "prefetched_promotions", None)
+    if prefetched is not None:
+        return prefetched
+    rules = await live_rules(ctx)
+    if not rules:
+        return []
+    skus = await ctx.loaders.skus_by_product.load(product.id)
+    category = await ctx.loaders.category.load(product.category_id)
+    product.category_path_ids = tuple(  # type: ignore[attr-defined]
+        [*category.ancestor_ids, category.id]) if category else ()
+    return _matching(ctx, rules, product, skus)
+
+
+def promotional_price(product: Product, rules: list[Any], sku: Sku) -> int:
+    from services.promotions import promotional_unit_price
+
+    return promotional_unit_price(rules, product, sku, getattr(product, "category_path_ids", ()))
 
 
 async def prefetch_skus(ctx: Context, items: list[Product]) -> None:
@@ -255,7 +299,19 @@ def _loaded(name: str) -> Any:
     return fetch
 
 
+async def _promotion_node(ctx: Context, pk: int) -> Any:
+    """Activated promotions are public; drafts and cancelled ones are for staff."""
+    from models.promotions import PromotionState
+
+    promotion = await ctx.loaders.promotion.load(pk)
+    if promotion is None or not (ctx.viewer.is_staff
+                                 or promotion.state == PromotionState.ACTIVATED):
+        return None
+    return promotion
+
+
 _NODE_FETCHERS = {
+    "Promotion": _promotion_node,
     "Product": _product_node,
     "Sku": _sku_node,
     "DisplayCategory": _display_node,

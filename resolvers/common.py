@@ -24,6 +24,7 @@ log = logging.getLogger("zhongtai.mutations")
 class MutationResult(Generic[T]):
     value: T | None
     errors: list[Violation]
+    error: DomainError | None = None  # the refusal itself, for payloads that show more
 
 
 async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]],
@@ -39,7 +40,7 @@ async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]],
         await ctx.session.commit()
     except DomainError as error:
         await ctx.session.rollback()
-        return MutationResult(None, error.violations)
+        return MutationResult(None, error.violations, error)
     except BaseException:
         await ctx.session.rollback()
         raise

@@ -24,6 +24,7 @@ from models.catalog import (
     Sku,
 )
 from models.inventory import StockLevel, Warehouse
+from models.promotions import Promotion
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -191,3 +192,20 @@ class Loaders:
     @cached_property
     def display_tree(self) -> DataLoader:
         return self._make(_fetch_display_tree)
+
+    @cached_property
+    def promotion(self) -> DataLoader:
+        return self._make(_by_id(Promotion))
+
+    @cached_property
+    def live_promotions(self) -> DataLoader:
+        """Every promotion running at the request's "now", with scopes: one statement."""
+        now = self.ctx.now
+
+        async def fetch(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
+            from services.promotions import live_promotions
+
+            rows = await live_promotions(session, now)
+            return [rows for _ in keys]
+
+        return self._make(fetch)

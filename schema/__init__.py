@@ -11,10 +11,12 @@ from schema.catalog import CatalogMutation, CatalogQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
+from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.scalars import SCALAR_OVERRIDES
 
-Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery))
-Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation))
+Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery))
+Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
+                                   PromotionsMutation))
 
 
 def build_schema() -> strawberry.Schema:

@@ -96,6 +96,22 @@ def _price_range(skus: list[Any]) -> PriceRange | None:
     return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
 
 
+def _promotional_range(product: Any, rules: list[Any], skus: list[Any]) -> PriceRange | None:
+    if not skus:
+        return None
+    prices = [rc.promotional_price(product, rules, s) for s in skus]
+    return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
+
+
+def _tags(rules: list[Any]) -> list[str]:
+    """Item-level labels first (直降 before 满300减30), then order-level, then gifts."""
+    from services.pricing import Level, tag_of
+
+    rank = {Level.ITEM: 0, Level.ORDER: 1, Level.GIFT: 2}
+    ordered = sorted(rules, key=lambda r: (rank[r.level], r.id))
+    return list(dict.fromkeys(tag_of(r) for r in ordered))
+
+
 def _market_price(skus: list[Any]) -> Money | None:
     if not skus:
         return None
@@ -315,9 +331,20 @@ class Product(Node):
     def skus(self, info: Info) -> list[Sku]:
         return _with_skus(self, info, lambda skus: skus)
 
-    @strawberry.field(description="Lowest and highest SKU price.")
+    @strawberry.field(description="Lowest and highest SKU price, after a running "
+                      "single-product promotion.")
     def price_range(self, info: Info) -> PriceRange | None:
-        return _with_skus(self, info, _price_range)
+        rules = getattr(self, "prefetched_promotions", None)
+        skus = getattr(self, "prefetched_skus", None)
+        if rules is not None and skus is not None:
+            return _promotional_range(self, rules, skus)
+
+        async def later() -> PriceRange | None:
+            found = await rc.product_promotions(info.context, self)  # type: ignore[arg-type]
+            return _promotional_range(
+                self, found, await info.context.loaders.skus_by_product.load(self.id))
+
+        return later()
 
     @strawberry.field(description="Strike-through price of the cheapest SKU, if it has one.")
     def market_price(self, info: Info) -> Money | None:
@@ -342,12 +369,22 @@ class Product(Node):
         return (mobile or pc) if platform == Platform.MOBILE else (pc or mobile)
 
     @strawberry.field(description="Short labels of the promotions that apply, e.g. 满300减30.")
-    def promotion_tags(self) -> list[str]:
-        return []
+    def promotion_tags(self, info: Info) -> list[str]:
+        rules = getattr(self, "prefetched_promotions", None)
+        if rules is not None:
+            return _tags(rules)
 
-    @strawberry.field
-    def promotions(self) -> list[Promotion]:
-        return []
+        async def later() -> list[str]:
+            return _tags(await rc.product_promotions(info.context, self))  # type: ignore[arg-type]
+
+        return later()  # type: ignore[return-value]
+
+    @strawberry.field(description="Promotions running now that apply to this product.")
+    async def promotions(self, info: Info) -> list[Promotion]:
+        rules = await rc.product_promotions(info.context, self)  # type: ignore[arg-type]
+        rows = await info.context.loaders.live_promotions.load("all")
+        wanted = {r.id for r in rules}
+        return [p for p in rows if p.id in wanted]
 
     @strawberry.field
     def claimable_coupons(self) -> list[CouponTemplate]:

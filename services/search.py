@@ -255,7 +255,9 @@ class ProductPage:
 
 @lru_cache(maxsize=512)
 def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool) -> Any:
-    stmt = select(Product, func.count().over().label("total"))
+    # The category path rides along (promotion scopes by category need it).
+    stmt = (select(Product, func.count().over().label("total"), Category.path)
+            .join(Category, Category.id == Product.category_id))
     if with_brands:
         stmt = stmt.add_columns(Brand).join(Brand, Brand.id == Product.brand_id)
     return stmt.where(*conditions_for(shape)).order_by(*_order_by(sort, shape.tokens))
@@ -268,9 +270,11 @@ async def find_products(session: AsyncSession, q: ProductQuery, offset: int, lim
     shape = shape_of(q)
     stmt = _page_statement(shape, q.sort, with_brands).offset(offset).limit(limit)
     rows = (await session.execute(stmt, parameters(q))).all()
+    for row in rows:
+        row[0].category_path_ids = tuple(int(x) for x in row[2].split("/") if x)
     if rows:
         return ProductPage([r[0] for r in rows], int(rows[0][1]),
-                           [r[2] for r in rows] if with_brands else None)
+                           [r[3] for r in rows] if with_brands else None)
     if offset == 0:
         return ProductPage([], 0)
     total = await session.scalar(select(func.count()).select_from(Product)

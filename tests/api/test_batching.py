@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.clock import FixedClock
 from core.db import create_session_factory
 from models.catalog import AttributeKind, AttributeValueType, Sku
 from services import catalog, inventory, products
 from tests.conftest import Api
 
-# display tree; product page with its total (window) and brands (join); SKUs with stock
-CATEGORY_PAGE_MAX_STATEMENTS = 3
+# display tree; product page with its total (window), brands and category paths (joins);
+# SKUs with stock; the promotions running now (with their scopes)
+CATEGORY_PAGE_MAX_STATEMENTS = 4
 
 
 async def seed_listing(engine: AsyncEngine, count: int, brands: int = 5) -> int:
@@ -75,5 +78,48 @@ async def test_product_detail_statements_are_bounded(api: Api, engine: AsyncEngi
     await seed_listing(engine, 3)
     result = await api.op("ProductDetail", {"id": encode_id("Product", 1)})
     assert result["data"]["product"]["title"] == "P0"
-    # product, brand, category, ancestors, SKUs, attribute values
-    assert result["extensions"]["sqlStatements"] <= 6
+    # product, brand, category, ancestors, SKUs, attribute values, live promotions
+    assert result["extensions"]["sqlStatements"] <= 7
+
+
+async def add_promotions(engine: AsyncEngine, now: datetime) -> None:
+    """A running 满300减30 over everything and a 10%-off on product 1."""
+    from datetime import timedelta
+
+    from models.promotions import PromotionType
+    from services import promotions
+
+    async with create_session_factory(engine)() as s:
+        for name, kind, rules, scope in [
+            ("满减", PromotionType.FULL_REDUCTION,
+             {"tiers": [{"threshold": Decimal(300), "amount": Decimal(30)}]},
+             promotions.ScopeData()),
+            ("九折", PromotionType.SINGLE_PRODUCT, {"percent_off": Decimal(10)},
+             promotions.ScopeData(product_ids=[1]))]:
+            promotion = await promotions.create_promotion(s, promotions.PromotionData(
+                name=name, type=kind, starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=1), rules=rules, scope=scope), now)
+            await promotions.activate(s, promotion.id, now)
+        await s.commit()
+
+
+async def test_statement_count_stays_constant_with_promotions(api: Api, engine: AsyncEngine,
+                                                              clock: FixedClock) -> None:
+    from core.ids import encode_id
+
+    node_id = await seed_listing(engine, 60)
+    await add_promotions(engine, clock.now())
+    counts = []
+    for first in (10, 50):
+        result = await api.op("CategoryPage", {"id": encode_id("DisplayCategory", node_id),
+                                               "first": first, "sort": "PRICE_ASC"})
+        assert "errors" not in result, result
+        edges = result["data"]["displayCategory"]["products"]["edges"]
+        assert all("满300减30" in e["node"]["promotionTags"] for e in edges)
+        counts.append(result["extensions"]["sqlStatements"])
+        first_card = edges[0]["node"]
+        # P0 costs 10.00 per SKU; with 10% off its range starts at 9.00
+        assert first_card["title"] == "P0"
+        assert first_card["priceRange"]["min"]["amount"] == "9.00"
+        assert first_card["promotionTags"] == ["直降", "满300减30"]
+    assert counts[0] == counts[1] <= CATEGORY_PAGE_MAX_STATEMENTS

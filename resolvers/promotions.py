@@ -1,0 +1,155 @@
+"""Promotions glue: admin create/update/activate/cancel with conflict answers, the admin list,
+and what storefronts see of live promotions (tags, price ranges)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from strawberry import UNSET
+
+from models.promotions import Promotion, PromotionState, PromotionType
+from resolvers.common import Change, MutationResult, Page, input_id, input_ids, mutate, page_window
+from resolvers.context import Context
+from services import promotions
+from services.errors import DomainError, ErrorCode
+
+RULE_FIELDS = {PromotionType.SINGLE_PRODUCT: "single_product",
+               PromotionType.MULTI_BUY: "multi_buy", PromotionType.BUNDLE: "bundle",
+               PromotionType.DEPOSIT: "deposit", PromotionType.FULL_REDUCTION: "full_reduction",
+               PromotionType.SPEND_GIFT: "spend_gift", PromotionType.GIFT: "gift"}
+
+
+def _items(items: list[Any] | None, path: str) -> list[dict[str, Any]]:
+    return [{"sku_id": input_id(i.sku_id, "Sku", f"{path}.{n}.skuId"), "quantity": i.quantity}
+            for n, i in enumerate(items or [])]
+
+
+def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
+    """The rule shape of the input; exactly the one matching the type must be given."""
+    name = RULE_FIELDS[kind]
+    given = [f for f in RULE_FIELDS.values() if getattr(rules, f, None) not in (None, UNSET)]
+    if given != [name]:
+        camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])
+        raise DomainError(ErrorCode.INVALID_RULE,
+                          f"A {kind.value} promotion takes rules.{camel} (and only it).",
+                          "rules")
+    r = getattr(rules, name)
+    if kind == PromotionType.BUNDLE:
+        return {"skus": _items(r.skus, "rules.bundle.skus"), "price": r.price}
+    if kind == PromotionType.GIFT:
+        return {"gifts": _items(r.gifts, "rules.gift.gifts")}
+    if kind == PromotionType.SPEND_GIFT:
+        return {"tiers": [{"threshold": t.threshold,
+                           "gifts": _items(t.gifts, f"rules.spendGift.tiers.{i}.gifts")}
+                          for i, t in enumerate(r.tiers or [])]}
+    if kind == PromotionType.FULL_REDUCTION:
+        every = r.every
+        return {"tiers": [{"threshold": t.threshold, "amount": t.amount}
+                          for t in r.tiers or []],
+                "every": None if every is None else {"step": every.step, "amount": every.amount,
+                                                     "cap": every.cap}}
+    return {key: value for key, value in vars(r).items()}
+
+
+def promotion_data(data: Any) -> promotions.PromotionData:
+    kind = PromotionType(data.type.value)
+    scope = data.scope
+    audience = data.audience
+    return promotions.PromotionData(
+        name=data.name, type=kind, starts_at=data.starts_at, ends_at=data.ends_at,
+        rules=_rules(kind, data.rules),
+        channels=[c.value for c in data.channels or []],
+        per_customer_limit=data.per_customer_limit,
+        combinable=data.combinable if data.combinable is not None else True,
+        audience=audience.kind.value if audience else "ALL",
+        min_member_level=(audience.min_member_level or 0) if audience else 0,
+        scope=promotions.ScopeData(
+            sku_ids=input_ids(scope.sku_ids, "Sku", "scope.skuIds") if scope else [],
+            product_ids=input_ids(scope.product_ids, "Product", "scope.productIds")
+            if scope else [],
+            category_ids=input_ids(scope.category_ids, "Category", "scope.categoryIds")
+            if scope else [],
+            brand_ids=input_ids(scope.brand_ids, "Brand", "scope.brandIds") if scope else [],
+            excluded_product_ids=input_ids(scope.excluded_product_ids, "Product",
+                                           "scope.excludedProductIds") if scope else []),
+        merchant_id=input_id(data.merchant_id, "Merchant", "merchantId"),
+    )
+
+
+def conflicts_of(result: MutationResult[Any]) -> list[promotions.Conflict]:
+    error = result.error
+    return list(error.conflicts) if isinstance(error, promotions.PromotionConflict) else []
+
+
+async def promotion_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: promotions.create_promotion(s, promotion_data(data),
+                                                                   ctx.now),
+                        Change("promotion.create", Promotion))
+
+
+async def promotion_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await promotions.update_promotion(
+            session, input_id(global_id, "Promotion", "id") or 0, promotion_data(data), ctx.now)
+
+    return await mutate(ctx, run, Change("promotion.update", Promotion, global_id))
+
+
+async def promotion_activate(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await promotions.activate(session, input_id(global_id, "Promotion", "id") or 0,
+                                         ctx.now)
+
+    return await mutate(ctx, run, Change("promotion.activate", Promotion, global_id))
+
+
+async def promotion_cancel(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await promotions.cancel(session, input_id(global_id, "Promotion", "id") or 0,
+                                       ctx.now)
+
+    return await mutate(ctx, run, Change("promotion.cancel", Promotion, global_id))
+
+
+async def promotion_conflicts(ctx: Context, data: Any) -> list[promotions.Conflict]:
+    """A draft's conflicts without saving it; an invalid draft has none to show."""
+    try:
+        draft = promotion_data(data)
+        return await ctx.read(lambda s: promotions.preview_conflicts(s, draft, ctx.now))
+    except DomainError:
+        return []
+    finally:
+        await ctx.session.rollback()
+
+
+async def admin_promotions(ctx: Context, filter_: Any, first: int | None,
+                           after: str | None) -> Page[Promotion]:
+    offset, limit = page_window(ctx, first, after)
+    stmt = select(Promotion)
+    if filter_ is not None and filter_.type is not None:
+        stmt = stmt.where(Promotion.type == PromotionType(filter_.type.value))
+    if filter_ is not None and filter_.status is not None:
+        stmt = stmt.where(*_status_filter(filter_.status.value, ctx))
+    if ctx.viewer.merchant_id is not None:
+        stmt = stmt.where(Promotion.merchant_id == ctx.viewer.merchant_id)
+    total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(
+        stmt.subquery())))
+    items = list(await ctx.read(lambda s: s.scalars(
+        stmt.order_by(Promotion.id.desc()).offset(offset).limit(limit))))
+    return Page(items, offset, int(total or 0))
+
+
+def _status_filter(status: str, ctx: Context) -> list[Any]:
+    activated = Promotion.state == PromotionState.ACTIVATED
+    return {
+        "DRAFT": [Promotion.state == PromotionState.DRAFT],
+        "CANCELLED": [Promotion.state == PromotionState.CANCELLED],
+        "SCHEDULED": [activated, Promotion.starts_at > ctx.now],
+        "ACTIVE": [activated, Promotion.starts_at <= ctx.now, Promotion.ends_at > ctx.now],
+        "ENDED": [activated, Promotion.ends_at <= ctx.now],
+    }[status]
+
+
+async def promotion_by_id(ctx: Context, pk: int) -> Promotion | None:
+    return await ctx.loaders.promotion.load(pk)
