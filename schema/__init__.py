@@ -7,6 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountsMutation, AccountsQuery
+from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
@@ -14,9 +15,10 @@ from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.scalars import SCALAR_OVERRIDES
 
-Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery))
+Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
+                             CartQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
-                                   PromotionsMutation))
+                                   PromotionsMutation, CartMutation))
 
 
 def build_schema() -> strawberry.Schema:

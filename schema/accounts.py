@@ -4,7 +4,7 @@ and the audit log (DOMAIN.md §9)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,7 +18,11 @@ from schema.catalog import Merchant, Permission
 from schema.common import Node, PageInfo, UserError, page_info, user_errors
 from schema.permissions import customer_only, requires
 
+if TYPE_CHECKING:
+    from schema.cart import Cart
+
 MANAGE_STAFF = PermissionEnum.MANAGE_STAFF
+CartRef = Annotated["Cart", strawberry.lazy("schema.cart")]
 
 
 @strawberry.type
@@ -56,6 +60,12 @@ class Customer(Node):
     @strawberry.field
     async def addresses(self, info: Info) -> list[Address]:
         return await ra.addresses_of(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="The customer's open cart (created on first use).")
+    async def cart(self, info: Info) -> CartRef | None:
+        from resolvers.cart import my_cart
+
+        return await my_cart(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type

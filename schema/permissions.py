@@ -12,6 +12,8 @@ from resolvers.context import Permission
 # Mutations anyone may call: sign-up, login, token refresh/revoke, and guest cart operations.
 PUBLIC_MUTATIONS = frozenset({
     "customerRegister", "tokenCreate", "tokenRefresh", "tokenRevoke", "staffTokenCreate",
+    # carts: guests own theirs by token; a customer's cart answers to its owner only
+    "cartCreate", "cartLinesAdd", "cartLinesUpdate", "cartLinesRemove", "cartPromotionSelect",
 })
 
 

@@ -1,0 +1,104 @@
+"""Cart glue: find or create carts (guests by token, customers by account), change lines, and
+answer with the cart as the pricing function prices it now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.accounts import Customer
+from models.cart import Cart
+from resolvers.common import MutationResult, input_id, mutate
+from resolvers.context import Context
+from services import cart as carts
+from services.errors import DomainError, ErrorCode
+
+
+async def view(ctx: Context, cart: Cart) -> carts.CartView:
+    async def run(session: Any) -> carts.CartView:
+        customer = await session.get(Customer, ctx.viewer.customer_id) \
+            if ctx.viewer.customer_id else None
+        return await carts.evaluate(session, cart, ctx.now, ctx.channel.value, customer)
+
+    return await ctx.read(run)
+
+
+async def cart_by_token(ctx: Context, token: str) -> carts.CartView | None:
+    try:
+        cart = await ctx.read(lambda s: carts.cart_for(s, token, ctx.viewer.customer_id))
+    except DomainError:
+        return None
+    return await view(ctx, cart)
+
+
+async def my_cart(ctx: Context) -> carts.CartView | None:
+    """The customer's open cart, created on first use."""
+    if ctx.viewer.customer_id is None:
+        return None
+    cart = await ctx.read(lambda s: carts.open_cart_of(s, ctx.viewer.customer_id or 0,
+                                                       ctx.channel.value))
+    await ctx.session.commit()
+    return await view(ctx, cart)
+
+
+def _lines(lines: list[Any] | None) -> list[tuple[int, int]]:
+    return [(input_id(line.sku_id, "Sku", f"lines.{i}.skuId") or 0, line.quantity)
+            for i, line in enumerate(lines or [])]
+
+
+async def _answer(ctx: Context, result: MutationResult[Cart]) -> MutationResult[Any]:
+    if result.value is None:
+        return MutationResult(None, result.errors, result.error)
+    return MutationResult(await view(ctx, result.value), [])
+
+
+async def cart_create(ctx: Context, lines: list[Any] | None) -> MutationResult[Any]:
+    """A guest gets a new cart; a logged-in customer gets their open cart, lines added."""
+    async def run(session: Any) -> Cart:
+        cart = (await carts.open_cart_of(session, ctx.viewer.customer_id, ctx.channel.value)
+                if ctx.viewer.customer_id else
+                await carts.new_guest_cart(session, ctx.channel.value))
+        await carts.add_lines(session, cart, _lines(lines), ctx.now)
+        return cart
+
+    return await _answer(ctx, await mutate(ctx, run))
+
+
+async def _change(ctx: Context, token: str, change: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Cart:
+        cart = await carts.cart_for(session, token, ctx.viewer.customer_id)
+        await change(session, cart)
+        return cart
+
+    return await _answer(ctx, await mutate(ctx, run))
+
+
+async def lines_add(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
+    return await _change(ctx, token, lambda s, cart: carts.add_lines(s, cart, _lines(lines),
+                                                                      ctx.now))
+
+
+async def lines_update(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
+    changes = [(input_id(line.id, "CartLine", f"lines.{i}.id") or 0, line.quantity,
+                line.selected) for i, line in enumerate(lines)]
+    return await _change(ctx, token, lambda s, cart: carts.update_lines(s, cart, changes,
+                                                                         ctx.now))
+
+
+async def lines_remove(ctx: Context, token: str, line_ids: list[str]) -> MutationResult[Any]:
+    ids = [input_id(g, "CartLine", f"lineIds.{i}") or 0 for i, g in enumerate(line_ids)]
+    return await _change(ctx, token, lambda s, cart: carts.remove_lines(s, cart, ids, ctx.now))
+
+
+async def promotion_select(ctx: Context, token: str, line_global_id: str,
+                           promotion_global_id: str) -> MutationResult[Any]:
+    async def change(session: Any, cart: Cart) -> None:
+        line_id = input_id(line_global_id, "CartLine", "lineId") or 0
+        promotion_id = input_id(promotion_global_id, "Promotion", "promotionId") or 0
+        current = await carts.evaluate(session, cart, ctx.now, ctx.channel.value, None)
+        result = next((r for r in current.result.lines if r.line_id == str(line_id)), None)
+        if result is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such line in this cart.", "lineId")
+        await carts.choose_promotion(session, cart, line_id, promotion_id,
+                                     result.item_choices)
+
+    return await _change(ctx, token, change)

@@ -1,0 +1,224 @@
+"""The cart (DOMAIN.md §3): one open cart per customer, guest carts addressed by an unguessable
+token; lines of 1..99 units with a `selected` flag; each read re-evaluates availability and
+prices the selected, available lines with the shared pricing function."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts import Customer
+from models.cart import Cart, CartLine
+from models.catalog import Category, Product, ShippingTemplate, Sku
+from models.inventory import StockLevel
+from services import pricing, promotions
+from services.errors import DomainError, ErrorCode
+
+MAX_QUANTITY = 99
+MAX_LINES = 100
+
+
+class LineStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    DELISTED = "DELISTED"
+    SKU_DISABLED = "SKU_DISABLED"
+
+
+async def open_cart_of(session: AsyncSession, customer_id: int, channel: str) -> Cart:
+    """The customer's one open cart, created on first use."""
+    cart = await session.scalar(select(Cart).where(Cart.customer_id == customer_id,
+                                                   Cart.is_open.is_(True)).order_by(Cart.id))
+    if cart is None:
+        cart = Cart(token=secrets.token_urlsafe(24), customer_id=customer_id, channel=channel,
+                    is_open=True)
+        session.add(cart)
+        await session.flush()
+    return cart
+
+
+async def new_guest_cart(session: AsyncSession, channel: str) -> Cart:
+    cart = Cart(token=secrets.token_urlsafe(24), channel=channel, is_open=True)
+    session.add(cart)
+    await session.flush()
+    return cart
+
+
+async def cart_for(session: AsyncSession, token: str, customer_id: int | None) -> Cart:
+    """A cart by its token. A customer's cart is theirs alone; a guest cart is its token's."""
+    cart = await session.scalar(select(Cart).where(Cart.token == token, Cart.is_open.is_(True)))
+    if cart is None or (cart.customer_id is not None and cart.customer_id != customer_id):
+        raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
+    return cart
+
+
+def _check_quantity(quantity: int, field_name: str) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise DomainError(ErrorCode.INVALID_QUANTITY,
+                          f"A line holds 1 to {MAX_QUANTITY} units.", field_name)
+
+
+async def add_lines(session: AsyncSession, cart: Cart, lines: Sequence[tuple[int, int]],
+                    now: datetime) -> None:
+    """Adding a SKU already in the cart adds to its quantity (still at most 99)."""
+    existing = {line.sku_id: line for line in (await session.scalars(
+        select(CartLine).where(CartLine.cart_id == cart.id))).all()}
+    for i, (sku_id, quantity) in enumerate(lines):
+        _check_quantity(quantity, f"lines.{i}.quantity")
+        sku = await session.get(Sku, sku_id)
+        product = await session.get(Product, sku.product_id) if sku else None
+        if sku is None or product is None or not sku.enabled or not product.is_listed_at(now):
+            raise DomainError(ErrorCode.PRODUCT_UNAVAILABLE,
+                              "This product is not on sale.", f"lines.{i}.skuId")
+        line = existing.get(sku_id)
+        if line is None:
+            if len(existing) >= MAX_LINES:
+                raise DomainError(ErrorCode.INVALID_QUANTITY,
+                                  f"A cart holds at most {MAX_LINES} lines.", "lines")
+            line = CartLine(cart_id=cart.id, sku_id=sku_id, quantity=0, selected=True)
+            session.add(line)
+            existing[sku_id] = line
+        _check_quantity(line.quantity + quantity, f"lines.{i}.quantity")
+        line.quantity += quantity
+    cart.updated_at = now
+    await session.flush()
+
+
+async def _line(session: AsyncSession, cart: Cart, line_id: int, field_name: str) -> CartLine:
+    line = await session.get(CartLine, line_id)
+    if line is None or line.cart_id != cart.id:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such line in this cart.", field_name)
+    return line
+
+
+async def update_lines(session: AsyncSession, cart: Cart,
+                       changes: Sequence[tuple[int, int | None, bool | None]],
+                       now: datetime) -> None:
+    for i, (line_id, quantity, selected) in enumerate(changes):
+        line = await _line(session, cart, line_id, f"lines.{i}.id")
+        if quantity is not None:
+            _check_quantity(quantity, f"lines.{i}.quantity")
+            line.quantity = quantity
+        if selected is not None:
+            line.selected = selected
+    cart.updated_at = now
+    await session.flush()
+
+
+async def remove_lines(session: AsyncSession, cart: Cart, line_ids: Sequence[int],
+                       now: datetime) -> None:
+    for i, line_id in enumerate(line_ids):
+        await session.delete(await _line(session, cart, line_id, f"lineIds.{i}"))
+    cart.updated_at = now
+    await session.flush()
+
+
+async def choose_promotion(session: AsyncSession, cart: Cart, line_id: int,
+                           promotion_id: int, candidates: list[int]) -> None:
+    """Keep the shopper's pick among the line's choices (0 = none: join order offers)."""
+    line = await _line(session, cart, line_id, "lineId")
+    if promotion_id != 0 and promotion_id not in candidates:
+        raise DomainError(ErrorCode.PROMOTION_NOT_APPLICABLE,
+                          "That promotion is not one of this line's choices.", "promotionId")
+    line.promotion_choice = promotion_id
+    await session.flush()
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LineView:
+    line: CartLine
+    sku: Sku
+    product: Product
+    status: LineStatus
+    sellable: int
+
+
+@dataclass
+class CartView:
+    cart: Cart
+    lines: list[LineView]
+    result: pricing.PricingResult
+    rules: dict[int, pricing.Promotion] = field(default_factory=dict)
+
+    def result_of(self, line: CartLine) -> pricing.LineResult:
+        return next(r for r in self.result.lines if r.line_id == str(line.id))
+
+
+def status_of(sku: Sku, product: Product, quantity: int, sellable: int,
+              now: datetime) -> LineStatus:
+    if not sku.enabled:
+        return LineStatus.SKU_DISABLED
+    if not product.is_listed_at(now):
+        return LineStatus.DELISTED
+    return LineStatus.INSUFFICIENT_STOCK if sellable < quantity else LineStatus.AVAILABLE
+
+
+async def _sellable(session: AsyncSession, sku_ids: list[int]) -> dict[int, int]:
+    if not sku_ids:
+        return {}
+    units = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+    rows = (await session.execute(
+        select(StockLevel.sku_id, func.sum(units))
+        .where(StockLevel.sku_id.in_(sku_ids), units > 0).group_by(StockLevel.sku_id))).all()
+    return {sku_id: int(total) for sku_id, total in rows}
+
+
+async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: str,
+                   customer: Customer | None) -> CartView:
+    """Re-read every line (availability, stock, live promotions) and price the cart."""
+    lines = list((await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id)
+                                        .order_by(CartLine.id))).all())
+    skus = {s.id: s for s in (await session.scalars(
+        select(Sku).where(Sku.id.in_([ln.sku_id for ln in lines])))).all()}
+    products = {p.id: p for p in (await session.scalars(
+        select(Product).where(Product.id.in_({s.product_id for s in skus.values()})))).all()}
+    paths = dict((await session.execute(select(Category.id, Category.path).where(
+        Category.id.in_({p.category_id for p in products.values()})))).all())
+    templates = {t.id: t for t in (await session.scalars(select(ShippingTemplate).where(
+        ShippingTemplate.id.in_({p.shipping_template_id for p in products.values()
+                                 if p.shipping_template_id})))).all()}
+    rules = [promotions.as_rule(p) for p in await promotions.live_promotions(session, now)]
+    gift_skus = sorted({g.sku_id for r in rules for g in r.gifts}
+                       | {g.sku_id for r in rules for t in r.tiers for g in t.gifts})
+    sellable = await _sellable(session, sorted(set(skus) | set(gift_skus)))
+    views, priced = [], []
+    for line in lines:
+        sku = skus[line.sku_id]
+        product = products[sku.product_id]
+        status = status_of(sku, product, line.quantity, sellable.get(sku.id, 0), now)
+        views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0)))
+        template = templates.get(product.shipping_template_id or 0)
+        priced.append(pricing.Line(
+            id=str(line.id), sku_id=sku.id, product_id=product.id,
+            merchant_id=product.merchant_id, quantity=line.quantity, unit_price=sku.price,
+            category_path=tuple(int(x) for x in paths.get(product.category_id, "").split("/")
+                                if x),
+            brand_id=product.brand_id, weight_grams=sku.weight_grams or 0,
+            shipping=_shipping_rule(template), title=product.title,
+            available=status == LineStatus.AVAILABLE and line.selected))
+    who = pricing.Customer(member_level=customer.member_level,
+                           is_new=customer.first_paid_at is None) if customer \
+        else pricing.Customer()
+    choices = {str(line.id): line.promotion_choice for line in lines
+               if line.promotion_choice is not None}
+    result = pricing.price(pricing.PricingInput(
+        lines=priced, promotions=rules, customer=who, channel=channel, now=now,
+        choices=choices, gift_stock={s: sellable.get(s, 0) for s in gift_skus}))
+    return CartView(cart, views, result, {r.id: r for r in rules})
+
+
+def _shipping_rule(template: ShippingTemplate | None) -> pricing.ShippingRule | None:
+    if template is None:
+        return None
+    return pricing.ShippingRule(template.id, pricing.ShippingKind(template.kind.value),
+                                template.first_fee, template.additional_fee,
+                                template.flat_fee, template.free_over)
