@@ -94,11 +94,15 @@ async def promotion_select(ctx: Context, token: str, line_global_id: str,
     async def change(session: Any, cart: Cart) -> None:
         line_id = input_id(line_global_id, "CartLine", "lineId") or 0
         promotion_id = input_id(promotion_global_id, "Promotion", "promotionId") or 0
-        current = await carts.evaluate(session, cart, ctx.now, ctx.channel.value, None)
-        result = next((r for r in current.result.lines if r.line_id == str(line_id)), None)
-        if result is None:
+        customer = await session.get(Customer, ctx.viewer.customer_id) \
+            if ctx.viewer.customer_id else None
+        current = await carts.evaluate(session, cart, ctx.now, ctx.channel.value, customer)
+        item = next((i for i in current.lines if i.line.id == line_id), None)
+        if item is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such line in this cart.", "lineId")
-        await carts.choose_promotion(session, cart, line_id, promotion_id,
-                                     result.item_choices)
+        items = current.result_of(item.line).item_choices
+        orders = [c for c in current.choices_of(item, ctx.channel.value, ctx.now)
+                  if c not in items]
+        await carts.choose_promotion(session, cart, line_id, promotion_id, items, orders)
 
     return await _change(ctx, token, change)

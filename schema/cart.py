@@ -84,12 +84,12 @@ class CartLine:
         chosen = result.item_promotion or result.order_promotion
         return await info.context.loaders.promotion.load(chosen) if chosen else None
 
-    @strawberry.field(description="Item-level promotions the shopper may switch between.")
+    @strawberry.field(description="Promotions the shopper may switch between for this line "
+                      "(item-level ones, and the order-level offer they exclude).")
     async def promotion_choices(self, info: Info) -> list[Promotion]:
-        result = self.view.result_of(self.item.line)  # type: ignore[attr-defined]
-        if len(result.item_choices) < 1:
-            return []
-        found = await info.context.loaders.promotion.load_many(result.item_choices)
+        ctx = info.context
+        ids = self.view.choices_of(self.item, ctx.channel.value, ctx.now)  # type: ignore[attr-defined]
+        found = await ctx.loaders.promotion.load_many(ids)
         return [p for p in found if p is not None]
 
     @strawberry.field

@@ -120,13 +120,18 @@ async def remove_lines(session: AsyncSession, cart: Cart, line_ids: Sequence[int
 
 
 async def choose_promotion(session: AsyncSession, cart: Cart, line_id: int,
-                           promotion_id: int, candidates: list[int]) -> None:
-    """Keep the shopper's pick among the line's choices (0 = none: join order offers)."""
+                           promotion_id: int, item_choices: list[int],
+                           order_choices: list[int]) -> None:
+    """Keep the shopper's pick among the line's choices; picking an order-level offer is
+    stored as 0: the line takes no item promotion and joins that offer."""
     line = await _line(session, cart, line_id, "lineId")
-    if promotion_id != 0 and promotion_id not in candidates:
+    if promotion_id in item_choices:
+        line.promotion_choice = promotion_id
+    elif promotion_id in order_choices:
+        line.promotion_choice = 0
+    else:
         raise DomainError(ErrorCode.PROMOTION_NOT_APPLICABLE,
                           "That promotion is not one of this line's choices.", "promotionId")
-    line.promotion_choice = promotion_id
     await session.flush()
 
 
@@ -140,6 +145,7 @@ class LineView:
     product: Product
     status: LineStatus
     sellable: int
+    priced: pricing.Line | None = None
 
 
 @dataclass
@@ -148,9 +154,24 @@ class CartView:
     lines: list[LineView]
     result: pricing.PricingResult
     rules: dict[int, pricing.Promotion] = field(default_factory=dict)
+    customer: pricing.Customer = field(default_factory=pricing.Customer)
 
     def result_of(self, line: CartLine) -> pricing.LineResult:
         return next(r for r in self.result.lines if r.line_id == str(line.id))
+
+    def choices_of(self, item: LineView, channel: str, now: datetime) -> list[int]:
+        """Promotions the shopper may pick for a line: its item-level candidates and, when one
+        of them cannot combine with order-level offers, the order-level offer it would join
+        instead (picking that one means: no item promotion)."""
+        result = self.result_of(item.line)
+        items = list(result.item_choices)
+        if not items or item.priced is None:
+            return []
+        clash = any(not self.rules[i].combines for i in items)
+        orders = [r.id for r in self.rules.values()
+                  if r.level == pricing.Level.ORDER and clash
+                  and pricing.applies(r, item.priced, self.customer, channel, now)]
+        return items + orders if len(items) + len(orders) > 1 else items
 
 
 def status_of(sku: Sku, product: Product, quantity: int, sellable: int,
@@ -195,7 +216,6 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
         sku = skus[line.sku_id]
         product = products[sku.product_id]
         status = status_of(sku, product, line.quantity, sellable.get(sku.id, 0), now)
-        views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0)))
         template = templates.get(product.shipping_template_id or 0)
         priced.append(pricing.Line(
             id=str(line.id), sku_id=sku.id, product_id=product.id,
@@ -205,6 +225,7 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
             brand_id=product.brand_id, weight_grams=sku.weight_grams or 0,
             shipping=_shipping_rule(template), title=product.title,
             available=status == LineStatus.AVAILABLE and line.selected))
+        views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0), priced[-1]))
     who = pricing.Customer(member_level=customer.member_level,
                            is_new=customer.first_paid_at is None) if customer \
         else pricing.Customer()
@@ -213,7 +234,7 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
     result = pricing.price(pricing.PricingInput(
         lines=priced, promotions=rules, customer=who, channel=channel, now=now,
         choices=choices, gift_stock={s: sellable.get(s, 0) for s in gift_skus}))
-    return CartView(cart, views, result, {r.id: r for r in rules})
+    return CartView(cart, views, result, {r.id: r for r in rules}, who)
 
 
 def _shipping_rule(template: ShippingTemplate | None) -> pricing.ShippingRule | None:

@@ -126,7 +126,9 @@ async def test_promotions_choices_and_engine_numbers(api: Api, engine: AsyncEngi
     line_a, line_b = cart["lines"]
     # Non-combinable, so A takes one: its direct price (119 + B 300 alone, under 400: 419) or
     # 满400减30 together with B (420 − 30 = 390). The lower total is the default.
-    assert line_a["promotionChoices"] == [{"id": item, "name": "A 直降", "type": "SINGLE_PRODUCT"}]
+    assert line_a["promotionChoices"] == [
+        {"id": item, "name": "A 直降", "type": "SINGLE_PRODUCT"},
+        {"id": full, "name": "满400减30", "type": "FULL_REDUCTION"}]
     assert line_a["promotion"]["id"] == full
     assert amount(cart["cost"]["promotionDiscount"]) == "30.00"
     assert amount(cart["cost"]["total"]) == "390.00"
@@ -160,6 +162,11 @@ async def test_promotions_choices_and_engine_numbers(api: Api, engine: AsyncEngi
     assert amount(switched["cost"]["total"]) == "419.00"
     kept = (await api.ok("GuestCart", {"id": cart["id"]}))["cart"]
     assert kept["lines"][0]["promotion"]["id"] == item
+    back = (await api.ok("CartPromotionSelect", {"cartId": cart["id"], "lineId": line_a["id"],
+                                                 "promotionId": full}))[
+        "cartPromotionSelect"]["cart"]
+    assert back["lines"][0]["promotion"]["id"] == full
+    assert amount(back["cost"]["total"]) == "390.00"
     wrong = await api.op("CartPromotionSelect", {"cartId": cart["id"], "lineId": line_b["id"],
                                                  "promotionId": item})
     assert wrong["data"]["cartPromotionSelect"]["userErrors"][0]["code"] == \
