@@ -17,6 +17,7 @@ from models.catalog import (
     ShippingTemplate,
     Sku,
 )
+from models.coupons import Coupon, CouponClaimCount, CouponCode, CouponTemplate
 from models.inventory import (
     Reservation,
     ReservationLine,
@@ -35,6 +36,10 @@ __all__ = [
     "Cart",
     "CartLine",
     "Category",
+    "Coupon",
+    "CouponClaimCount",
+    "CouponCode",
+    "CouponTemplate",
     "Customer",
     "DisplayCategory",
     "DisplayCategoryBrand",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import product
 
 from core.money import from_minor, percent_of
 
@@ -177,9 +178,28 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class CouponRule:
+    """A customer's coupon as pricing sees it. `merchant_id` None = issued by the platform."""
+
+    id: int
+    name: str
+    kind: str  # CASH | THRESHOLD | PERCENT
+    amount: int = 0
+    percent_off: Decimal | None = None
+    min_spend: int = 0
+    max_discount: int | None = None
+    scope: Scope = Scope()
+    merchant_id: int | None = None
+    combines_with_promotions: bool = True
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PricingInput:
     lines: Sequence[Line]
     promotions: Sequence[Promotion] = ()
+    coupons: Sequence[CouponRule] = ()  # the customer's usable-in-time coupons
+    coupon_ids: Sequence[int] | None = None  # None: the recommended set; []: no coupon
     customer: Customer = Customer()
     channel: str = "WEB"
     now: datetime | None = None
@@ -247,11 +267,23 @@ class MerchantResult:
 
 
 @dataclass
+class CouponOption:
+    """What one coupon would do on this cart on its own: a discount, or why it cannot."""
+
+    coupon_id: int
+    discount: int
+    reason: str | None  # None when usable
+    shortfall: int = 0  # how much more spend the threshold needs
+
+
+@dataclass
 class PricingResult:
     lines: list[LineResult]
     gifts: list[GiftResult]
     merchants: list[MerchantResult]
     explanations: list[str]
+    coupons_applied: list[int] = field(default_factory=list)
+    coupon_options: list[CouponOption] = field(default_factory=list)
 
     @property
     def subtotal(self) -> int:
@@ -525,11 +557,68 @@ def _merchants(w: _Work, lines: list[Line]) -> list[MerchantResult]:
     return merchants
 
 
+# --- coupons -------------------------------------------------------------------------------------
+
+
+def _coupon_lines(w: _Work, c: CouponRule, lines: list[Line]) -> list[Line]:
+    """Lines a coupon may discount: in scope, of its merchant (merchant coupons), not presale
+    deposits, and — unless it combines with promotions — without an ORDER promotion."""
+    eligible = []
+    for line in lines:
+        result = w.results[line.id]
+        if not c.scope.covers(line) or result.deposit_due is not None:
+            continue
+        if c.merchant_id is not None and line.merchant_id != c.merchant_id:
+            continue
+        if not c.combines_with_promotions and result.order_promotion is not None:
+            continue
+        eligible.append(line)
+    return eligible
+
+
+def coupon_value(c: CouponRule, subtotal: int) -> int:
+    """The discount of a coupon on an eligible subtotal (0 below its threshold)."""
+    if subtotal <= 0 or subtotal < c.min_spend:
+        return 0
+    if c.kind == "PERCENT":
+        value = percent_of(subtotal, c.percent_off or Decimal(0))
+        if c.max_discount is not None:
+            value = min(value, c.max_discount)
+    else:
+        value = c.amount
+    return min(value, subtotal)
+
+
+def _apply_coupon(w: _Work, c: CouponRule, lines: list[Line]) -> int:
+    eligible = _coupon_lines(w, c, lines)
+    amounts = [w.results[line.id].total for line in eligible]
+    value = coupon_value(c, sum(amounts))
+    for line, share in zip(eligible, allocate(value, amounts), strict=True):
+        if share:
+            w.results[line.id].discounts.append(Discount("COUPON", c.id, c.name, share))
+    if value:
+        w.explanations.append(f"Coupon {c.name}: −{yuan(value)}")
+    return value
+
+
+def _option(w: _Work, c: CouponRule, lines: list[Line]) -> CouponOption:
+    eligible = _coupon_lines(w, c, lines)
+    if not eligible:
+        return CouponOption(c.id, 0, "OUT_OF_SCOPE")
+    subtotal = sum(w.results[line.id].total for line in eligible)
+    if subtotal < c.min_spend:
+        return CouponOption(c.id, 0, "BELOW_THRESHOLD", c.min_spend - subtotal)
+    value = coupon_value(c, subtotal)
+    return CouponOption(c.id, value, None if value else "NO_DISCOUNT")
+
+
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-def _evaluate(data: PricingInput, picks: Mapping[str, int]) -> PricingResult:
-    """Price the cart with each line's ITEM promotion fixed by `picks` (0 = none)."""
+def _evaluate(data: PricingInput, picks: Mapping[str, int],
+              coupon_ids: Sequence[int] = ()) -> PricingResult:
+    """Price the cart with each line's ITEM promotion fixed by `picks` (0 = none) and the
+    given coupons (merchant coupons first, then the platform's)."""
     lines = [ln for ln in data.lines if ln.available]
     promotions = {p.id: p for p in data.promotions}
     w = _Work(
@@ -591,11 +680,16 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int]) -> PricingResult:
                 units += line.quantity
         if units:
             _give(w, p, [(g, g.quantity * units) for g in p.gifts], gifts, gift_stock)
+    coupons = {c.id: c for c in data.coupons}
+    options = [_option(w, c, lines) for c in data.coupons]
+    chosen = sorted((coupons[i] for i in coupon_ids if i in coupons),
+                    key=lambda c: (c.merchant_id is None, c.merchant_id or 0))
+    applied = [c.id for c in chosen if _apply_coupon(w, c, lines)]
     for result in w.results.values():
         if result.deposit_due is not None:  # the balance after every discount
             result.balance_due = max(0, result.total - result.deposit_due)
     return PricingResult([w.results[ln.id] for ln in data.lines], gifts,
-                         _merchants(w, lines), w.explanations)
+                         _merchants(w, lines), w.explanations, applied, options)
 
 
 def _item_candidates(data: PricingInput) -> dict[str, list[int]]:
@@ -635,6 +729,44 @@ def price(data: PricingInput) -> PricingResult:
                     picks, best, improved = trial, result, True
         if not improved:
             break
+    if data.coupons and data.coupon_ids != []:
+        best = _with_coupons(data, picks, best)
     for line in best.lines:
         line.item_choices = candidates.get(line.line_id, [])
+    return best
+
+
+def valid_coupon_set(coupons: Sequence[CouponRule]) -> bool:
+    """At most one platform coupon, and at most one coupon per merchant."""
+    issuers = [c.merchant_id for c in coupons]
+    return len(issuers) == len(set(issuers))
+
+
+def _with_coupons(data: PricingInput, picks: Mapping[str, int],
+                  base: PricingResult) -> PricingResult:
+    """The customer's coupons if they chose (an invalid set is refused by the caller), else
+    the set with the largest total discount — every combination of one coupon per issuer is
+    tried, so a big merchant coupon that drops the order under the platform coupon's
+    threshold does not win by greed. Ties go to the set that expires soonest."""
+    if data.coupon_ids is not None:
+        return _evaluate(data, picks, list(data.coupon_ids))
+    usable = {o.coupon_id: o.discount for o in base.coupon_options if o.reason is None}
+    by_issuer: dict[int | None, list[CouponRule]] = defaultdict(list)
+    for c in data.coupons:
+        if c.id in usable:
+            by_issuer[c.merchant_id].append(c)
+    options = [[None, *sorted(group, key=lambda c: -usable[c.id])[:5]]
+               for group in by_issuer.values()]
+    best, best_key = base, (0, 0.0)
+    for combo in product(*options):
+        ids = [c.id for c in combo if c is not None]
+        if not ids:
+            continue
+        result = _evaluate(data, picks, ids)
+        expiry = min((c.valid_until.timestamp() for c in combo
+                      if c is not None and c.valid_until), default=float("inf"))
+        key = (result.coupon_discount, -expiry)
+        if key > best_key:
+            best, best_key = result, key
+    best.coupon_options = base.coupon_options
     return best
