@@ -32,6 +32,7 @@ from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import schema as default_schema
 from services.accounts import decode_access_token
+from services.coupons import expire as expire_coupons
 from services.inventory import sweep_expired
 
 log = logging.getLogger("zhongtai.http")
@@ -230,6 +231,9 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float) -> None:
         try:
             async with factory() as session:
                 swept = await sweep_expired(session, clock.now())
+            async with factory() as session:  # AVAILABLE coupons past validity → EXPIRED
+                await expire_coupons(session, clock.now())
+                await session.commit()
             if swept:
                 log.info("sweeper expired %d reservation(s)", swept)
         except asyncio.CancelledError:

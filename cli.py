@@ -55,6 +55,7 @@ async def _create_admin(url: str, email: str, password: str) -> str:
 async def _sweep(url: str) -> int:
     from core.clock import utcnow
     from core.db import create_engine, create_session_factory
+    from services.coupons import expire as expire_coupons
     from services.inventory import sweep_expired
 
     engine = create_engine(url)
@@ -66,6 +67,9 @@ async def _sweep(url: str) -> int:
                 swept = await sweep_expired(session, utcnow())
             total += swept
             if swept == 0:
+                async with factory() as session:
+                    await expire_coupons(session, utcnow())
+                    await session.commit()
                 return total
     finally:
         await engine.dispose()

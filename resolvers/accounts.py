@@ -20,7 +20,7 @@ from resolvers.common import (
     query_id,
 )
 from resolvers.context import Context
-from services import accounts
+from services import accounts, coupons
 from services.errors import DomainError, ErrorCode
 
 
@@ -34,6 +34,7 @@ async def register(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
         customer = await accounts.register_customer(session, accounts.Registration(
             name=data.name, password=data.password, email=data.email, phone=data.phone))
+        await coupons.issue_on_registration(session, customer, ctx.now)
         tokens = await accounts.issue_tokens(session, ctx.settings, f"customer:{customer.id}",
                                              ctx.now)
         return customer, tokens

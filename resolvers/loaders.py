@@ -194,6 +194,12 @@ class Loaders:
         return self._make(_fetch_display_tree)
 
     @cached_property
+    def coupon_template(self) -> DataLoader:
+        from models.coupons import CouponTemplate
+
+        return self._make(_by_id(CouponTemplate))
+
+    @cached_property
     def promotion(self) -> DataLoader:
         return self._make(_by_id(Promotion))
 

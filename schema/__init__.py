@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogMutation, CatalogQuery
+from schema.coupons import CouponsMutation, CouponsQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
@@ -16,9 +17,9 @@ from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
-                             CartQuery))
+                             CartQuery, CouponsQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
-                                   PromotionsMutation, CartMutation))
+                                   PromotionsMutation, CartMutation, CouponsMutation))
 
 
 def build_schema() -> strawberry.Schema:

@@ -20,9 +20,12 @@ from schema.permissions import customer_only, requires
 
 if TYPE_CHECKING:
     from schema.cart import Cart
+    from schema.coupons import Coupon, CouponStatus
 
 MANAGE_STAFF = PermissionEnum.MANAGE_STAFF
 CartRef = Annotated["Cart", strawberry.lazy("schema.cart")]
+CouponRef = Annotated["Coupon", strawberry.lazy("schema.coupons")]
+CouponStatusRef = Annotated["CouponStatus", strawberry.lazy("schema.coupons")]
 
 
 @strawberry.type
@@ -60,6 +63,13 @@ class Customer(Node):
     @strawberry.field
     async def addresses(self, info: Info) -> list[Address]:
         return await ra.addresses_of(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="The customer's coupons (default: the usable ones).")
+    async def coupons(self, info: Info,
+                      status: CouponStatusRef | None = None) -> list[CouponRef]:
+        from resolvers.coupons import wallet
+
+        return await wallet(info.context, status.value if status else None)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The customer's open cart (created on first use).")
     async def cart(self, info: Info) -> CartRef | None:

@@ -13,7 +13,7 @@ from core.ids import encode_id
 from resolvers import cart as rcart
 from resolvers.context import Channel as ChannelEnum
 from schema.common import Money, UserError, money, user_errors
-from schema.coupons import CouponTemplate
+from schema.coupons import Coupon
 from schema.promotions import Promotion
 from services.cart import LineStatus
 
@@ -116,13 +116,6 @@ class CartGift:
         return await info.context.loaders.promotion.load(self.promotion_id)  # type: ignore[attr-defined]
 
 
-@strawberry.type(description="A customer's coupon (issued by the coupons domain).")
-class Coupon:
-    id: strawberry.ID
-    template: CouponTemplate
-    valid_until: str | None
-
-
 @strawberry.type
 class UsableCoupon:
     coupon: Coupon
@@ -134,6 +127,7 @@ class UsableCoupon:
 class UnusableCoupon:
     coupon: Coupon
     reason: str
+    code: str
 
 
 @strawberry.type
@@ -171,10 +165,20 @@ class Cart:
     def gifts(self) -> list[CartGift]:
         return self.result.gifts  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field(description="Usable coupons with the best pre-selected; unusable ones "
-                      "with the reason. Empty until the coupons domain lands.")
+    @strawberry.field(description="Usable coupons with the recommended set pre-selected; "
+                      "unusable ones with the reason.")
     def coupons(self) -> CartCoupons:
-        return CartCoupons(usable=[], unusable=[])
+        view = self  # the CartView
+        applied = set(view.result.coupons_applied)  # type: ignore[attr-defined]
+        usable, unusable = [], []
+        for entry in view.coupons:  # type: ignore[attr-defined]
+            if entry.reason is None:
+                usable.append(UsableCoupon(coupon=entry.coupon, discount=money(entry.discount),  # type: ignore[arg-type]
+                                           recommended=entry.coupon.id in applied))
+            else:
+                unusable.append(UnusableCoupon(coupon=entry.coupon, reason=entry.text,
+                                               code=entry.reason))
+        return CartCoupons(usable=usable, unusable=unusable)
 
     @strawberry.field
     def cost(self) -> CartCost:

@@ -15,6 +15,7 @@ from strawberry.types.nodes import SelectedField
 import models as m
 from core.ids import encode_id
 from resolvers import catalog as rc
+from resolvers import coupons as rc_coupons
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
@@ -386,9 +387,9 @@ class Product(Node):
         wanted = {r.id for r in rules}
         return [p for p in rows if p.id in wanted]
 
-    @strawberry.field
-    def claimable_coupons(self) -> list[CouponTemplate]:
-        return []
+    @strawberry.field(description="Coupon batches a shopper can claim for this product now.")
+    async def claimable_coupons(self, info: Info) -> list[CouponTemplate]:
+        return await rc_coupons.claimable_for_product(info.context, self)  # type: ignore[return-value]
 
 
 # --- connections and facets ----------------------------------------------------------------------

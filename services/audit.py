@@ -39,8 +39,12 @@ def columns_of(obj: Base) -> dict[str, Any]:
 async def snapshot(session: AsyncSession, obj: Any) -> dict[str, Any] | None:
     if obj is None:
         return None
-    if isinstance(obj, tuple | list):  # an operation on several rows (e.g. a transfer)
-        return {"items": [await snapshot(session, item) for item in obj]}
+    if isinstance(obj, tuple | list):
+        if all(isinstance(item, str) for item in obj):  # e.g. generated codes: never log them
+            return {"count": len(obj)}
+        return {"items": [await snapshot(session, item) for item in obj]}  # e.g. a transfer
+    if isinstance(obj, int | str | bool):
+        return {"result": obj}
     data = columns_of(obj)
     if isinstance(obj, Product):
         skus = (await session.scalars(select(Sku).where(Sku.product_id == obj.id)

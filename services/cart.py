@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.accounts import Customer
 from models.cart import Cart, CartLine
 from models.catalog import Category, Product, ShippingTemplate, Sku
+from models.coupons import Coupon, CouponStatus, CouponTemplate
 from models.inventory import StockLevel
-from services import pricing, promotions
+from services import coupons, pricing, promotions
 from services.errors import DomainError, ErrorCode
 
 MAX_QUANTITY = 99
@@ -149,12 +150,33 @@ class LineView:
 
 
 @dataclass
+class CouponEntry:
+    """A coupon of the customer as this cart sees it: a discount, or why it cannot be used."""
+
+    coupon: Coupon
+    template: CouponTemplate
+    discount: int = 0
+    reason: str | None = None  # OUT_OF_SCOPE | BELOW_THRESHOLD | NOT_YET_VALID | …
+    text: str = ""
+
+
+REASON_TEXT = {
+    "OUT_OF_SCOPE": "No item in the cart is eligible",
+    "NO_DISCOUNT": "Nothing to discount",
+    "NOT_YET_VALID": "Not valid yet",
+    "EXPIRED": "Expired",
+    "AUDIENCE": "Not for this account",
+}
+
+
+@dataclass
 class CartView:
     cart: Cart
     lines: list[LineView]
     result: pricing.PricingResult
     rules: dict[int, pricing.Promotion] = field(default_factory=dict)
     customer: pricing.Customer = field(default_factory=pricing.Customer)
+    coupons: list[CouponEntry] = field(default_factory=list)
 
     def result_of(self, line: CartLine) -> pricing.LineResult:
         return next(r for r in self.result.lines if r.line_id == str(line.id))
@@ -231,10 +253,46 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
         else pricing.Customer()
     choices = {str(line.id): line.promotion_choice for line in lines
                if line.promotion_choice is not None}
+    wallet = await _wallet(session, customer, who, now)
+    usable = [coupons.as_rule(e.coupon, e.template) for e in wallet if e.reason is None]
     result = pricing.price(pricing.PricingInput(
         lines=priced, promotions=rules, customer=who, channel=channel, now=now,
-        choices=choices, gift_stock={s: sellable.get(s, 0) for s in gift_skus}))
-    return CartView(cart, views, result, {r.id: r for r in rules}, who)
+        choices=choices, gift_stock={s: sellable.get(s, 0) for s in gift_skus},
+        coupons=usable))
+    options = {o.coupon_id: o for o in result.coupon_options}
+    for entry in wallet:
+        option = options.get(entry.coupon.id)
+        if entry.reason is None and option is not None:
+            entry.discount, entry.reason = option.discount, option.reason
+            if option.reason == "BELOW_THRESHOLD":
+                entry.text = f"Spend ¥{pricing.yuan(option.shortfall)} more to use it"
+        if entry.reason and not entry.text:
+            entry.text = REASON_TEXT.get(entry.reason, entry.reason)
+    return CartView(cart, views, result, {r.id: r for r in rules}, who, wallet)
+
+
+async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing.Customer,
+                  now: datetime) -> list[CouponEntry]:
+    """The customer's AVAILABLE coupons; those outside their validity or audience are listed
+    with the reason, the rest are priced."""
+    if customer is None:
+        return []
+    rows = (await session.execute(
+        select(Coupon, CouponTemplate).join(CouponTemplate,
+                                            CouponTemplate.id == Coupon.template_id)
+        .where(Coupon.customer_id == customer.id, Coupon.status == CouponStatus.AVAILABLE)
+        .order_by(Coupon.valid_until, Coupon.id))).all()
+    entries = []
+    for coupon, template in rows:
+        entry = CouponEntry(coupon, template)
+        if coupon.valid_from > now:
+            entry.reason = "NOT_YET_VALID"
+        elif coupon.valid_until <= now:
+            entry.reason = "EXPIRED"
+        elif not pricing.Audience(template.audience, template.min_member_level).admits(who):
+            entry.reason = "AUDIENCE"
+        entries.append(entry)
+    return entries
 
 
 def _shipping_rule(template: ShippingTemplate | None) -> pricing.ShippingRule | None:

@@ -55,6 +55,38 @@ async def _reserve_many(url: str, skus: list[int], attempts: int, concurrency: i
     return {**outcomes, "errors": errors, "latencies": latencies, "seconds": elapsed}
 
 
+async def _coupon_calls(url: str, mode: str, template: int, customers: list[int], times: int,
+                        code: str, start_at: float, concurrency: int) -> dict[str, Any]:
+    """Each customer claims (or redeems `code`) `times` times, all calls concurrent."""
+    from services import coupons
+
+    engine = create_engine(url, pool_size=concurrency)
+    factory = create_session_factory(engine)
+    outcomes: dict[str, int] = {}
+    errors: list[str] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(customer_id: int) -> None:
+        async with gate:
+            try:
+                if mode == "claim":
+                    await inventory.in_transaction(
+                        factory, lambda s: coupons.claim(s, template, customer_id, utcnow()))
+                else:
+                    await inventory.in_transaction(
+                        factory, lambda s: coupons.redeem_code(s, code, customer_id, utcnow()))
+                outcomes["ok"] = outcomes.get("ok", 0) + 1
+            except DomainError as error:
+                outcomes[error.code] = outcomes.get(error.code, 0) + 1
+            except Exception as error:
+                errors.append(f"{type(error).__name__}: {error}"[:300])
+
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    await asyncio.gather(*(one(c) for c in customers for _ in range(times)))
+    await engine.dispose()
+    return {**outcomes, "errors": errors}
+
+
 async def _sweep(url: str, start_at: float) -> dict[str, Any]:
     engine = create_engine(url)
     factory = create_session_factory(engine)
@@ -72,7 +104,7 @@ async def _sweep(url: str, start_at: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["reserve", "sweep"])
+    parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem"])
     parser.add_argument("url")
     parser.add_argument("--skus", default="1")
     parser.add_argument("--attempts", type=int, default=100)
@@ -80,11 +112,20 @@ def main() -> None:
     parser.add_argument("--prefix", default="w")
     parser.add_argument("--quantity", type=int, default=1)
     parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument("--template", type=int, default=0)
+    parser.add_argument("--customers", default="")  # "first-last"
+    parser.add_argument("--times", type=int, default=1)
+    parser.add_argument("--code", default="")
     args = parser.parse_args()
     if args.mode == "reserve":
         skus = [int(s) for s in args.skus.split(",")]
         result = asyncio.run(_reserve_many(args.url, skus, args.attempts, args.concurrency,
                                            args.prefix, args.start_at, args.quantity))
+    elif args.mode in ("claim", "redeem"):
+        first, last = (int(x) for x in args.customers.split("-"))
+        result = asyncio.run(_coupon_calls(args.url, args.mode, args.template,
+                                           list(range(first, last + 1)), args.times, args.code,
+                                           args.start_at, args.concurrency))
     else:
         result = asyncio.run(_sweep(args.url, args.start_at))
     print(json.dumps(result))

@@ -1,0 +1,151 @@
+"""Coupons glue: template admin, claiming, issuing, codes, the customer's wallet, statistics,
+and the coupons a product page may offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from models.coupons import CouponStatus, CouponTemplate, CouponType, Distribution
+from resolvers.common import Change, MutationResult, Page, input_id, input_ids, mutate, page_window
+from resolvers.context import Context, Permission
+from services import coupons
+from services.errors import DomainError, ErrorCode
+
+
+def _customer(ctx: Context) -> int:
+    if ctx.viewer.customer_id is None:
+        raise DomainError(ErrorCode.FORBIDDEN, "Log in to get coupons.", None)
+    return ctx.viewer.customer_id
+
+
+def template_data(data: Any) -> coupons.TemplateData:
+    scope = data.scope
+    validity = data.validity
+    audience = data.audience
+    return coupons.TemplateData(
+        name=data.name, type=CouponType(data.type.value), total_quantity=data.total_quantity,
+        distribution=Distribution(data.distribution.value), amount=data.amount,
+        percent_off=data.percent_off, min_spend=data.min_spend,
+        max_discount=data.max_discount,
+        scope={} if scope is None else {
+            "SKU": input_ids(scope.sku_ids, "Sku", "scope.skuIds"),
+            "PRODUCT": input_ids(scope.product_ids, "Product", "scope.productIds"),
+            "CATEGORY": input_ids(scope.category_ids, "Category", "scope.categoryIds"),
+            "BRAND": input_ids(scope.brand_ids, "Brand", "scope.brandIds"),
+            "EXCLUDED_PRODUCT": input_ids(scope.excluded_product_ids, "Product",
+                                          "scope.excludedProductIds")},
+        merchant_id=input_id(data.merchant_id, "Merchant", "merchantId"),
+        valid_from=validity.starts_at if validity else None,
+        valid_until=validity.ends_at if validity else None,
+        days_after_claim=validity.days_after_claim if validity else None,
+        claim_starts_at=data.claim_starts_at, claim_ends_at=data.claim_ends_at,
+        per_customer_limit=data.per_customer_limit or 1,
+        audience=audience.kind.value if audience else "ALL",
+        min_member_level=(audience.min_member_level or 0) if audience else 0,
+        combines_with_promotions=data.combines_with_promotions
+        if data.combines_with_promotions is not None else True,
+        on_registration=bool(data.on_registration))
+
+
+async def template_create(ctx: Context, data: Any) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: coupons.create_template(s, template_data(data)),
+                        Change("coupon_template.create", CouponTemplate))
+
+
+async def template_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await coupons.update_template(
+            session, input_id(global_id, "CouponTemplate", "id") or 0, template_data(data),
+            ctx.now)
+
+    return await mutate(ctx, run, Change("coupon_template.update", CouponTemplate, global_id))
+
+
+async def template_void(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await coupons.void_template(session,
+                                           input_id(global_id, "CouponTemplate", "id") or 0)
+
+    return await mutate(ctx, run, Change("coupon_template.void", CouponTemplate, global_id))
+
+
+async def claim(ctx: Context, template_global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        template_id = input_id(template_global_id, "CouponTemplate", "templateId") or 0
+        return await coupons.claim(session, template_id, _customer(ctx), ctx.now)
+
+    return await mutate(ctx, run)
+
+
+async def issue(ctx: Context, template_global_id: str,
+                customer_ids: list[str]) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await coupons.issue(
+            session, input_id(template_global_id, "CouponTemplate", "templateId") or 0,
+            input_ids(customer_ids, "Customer", "customerIds"), ctx.now)
+
+    return await mutate(ctx, run, Change("coupon.issue", CouponTemplate, template_global_id))
+
+
+async def generate_codes(ctx: Context, template_global_id: str,
+                         count: int) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await coupons.generate_codes(
+            session, input_id(template_global_id, "CouponTemplate", "templateId") or 0, count)
+
+    return await mutate(ctx, run, Change("coupon.codes_generate", CouponTemplate,
+                                         template_global_id))
+
+
+async def redeem(ctx: Context, code: str) -> MutationResult[Any]:
+    return await mutate(ctx, lambda s: coupons.redeem_code(s, code, _customer(ctx), ctx.now))
+
+
+async def templates(ctx: Context, claimable_only: bool | None, first: int | None,
+                    after: str | None) -> Page[CouponTemplate]:
+    """Storefronts see claimable batches only; staff with MANAGE_COUPONS see all."""
+    offset, limit = page_window(ctx, first, after)
+    stmt = select(CouponTemplate)
+    if claimable_only or not ctx.viewer.can(Permission.MANAGE_COUPONS):
+        stmt = stmt.where(coupons.claimable_condition(ctx.now))
+    total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(
+        stmt.subquery())))
+    items = list(await ctx.read(lambda s: s.scalars(
+        stmt.order_by(CouponTemplate.id.desc()).offset(offset).limit(limit))))
+    return Page(items, offset, int(total or 0))
+
+
+async def wallet(ctx: Context, status: str | None) -> list[Any]:
+    if ctx.viewer.customer_id is None:
+        return []
+    wanted = CouponStatus(status) if status else None
+    return await ctx.read(lambda s: coupons.wallet(s, ctx.viewer.customer_id or 0, wanted,
+                                                   ctx.now))
+
+
+async def template_stats(ctx: Context, template: CouponTemplate) -> coupons.Stats:
+    return await ctx.read(lambda s: coupons.stats(s, template.id))
+
+
+async def claimable_for_product(ctx: Context, product: Any) -> list[CouponTemplate]:
+    """Claimable PUBLIC batches whose scope covers the product (one read per request)."""
+    if "claimable_templates" not in ctx.extra:
+        stmt = select(CouponTemplate).where(coupons.claimable_condition(ctx.now)).order_by(
+            CouponTemplate.id)
+        ctx.extra["claimable_templates"] = list(await ctx.read(lambda s: s.scalars(stmt)))
+    from services.pricing import Line
+
+    skus = await ctx.loaders.skus_by_product.load(product.id)
+    category = await ctx.loaders.category.load(product.category_id)
+    path = tuple([*category.ancestor_ids, category.id]) if category else ()
+    shown = []
+    for template in ctx.extra["claimable_templates"]:
+        rule = coupons.as_rule_scope(template)
+        if any(rule.covers(Line(id="", sku_id=s.id, product_id=product.id,
+                                merchant_id=product.merchant_id, quantity=1,
+                                unit_price=s.price, category_path=path,
+                                brand_id=product.brand_id)) for s in skus):
+            shown.append(template)
+    return shown
