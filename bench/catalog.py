@@ -63,6 +63,9 @@ SELECT s.id, s.product_id, s.spec_text, s.price, s.market_price, s.position,
 FROM skus s WHERE s.enabled AND s.product_id IN ({ids}) ORDER BY s.product_id, s.position"""
 BASE_BRANDS = "SELECT id, name FROM brands WHERE id IN ({ids})"
 BASE_NODE = "SELECT id, name FROM display_categories WHERE id = :node"
+BASE_PROMOTIONS = """
+SELECT id, type, rules, scope, channels, audience FROM promotions
+WHERE state = 'ACTIVATED' AND starts_at <= :now AND ends_at > :now ORDER BY id"""
 
 
 def _money(minor: int | None) -> dict[str, str] | None:
@@ -81,6 +84,9 @@ async def baseline(engine: AsyncEngine, node_id: int) -> bytes:
         brand_ids = ",".join({str(r.brand_id) for r in rows}) or "0"
         brands = {b.id: b.name for b in (await conn.execute(
             text(BASE_BRANDS.format(ids=brand_ids)))).all()}
+        # The same data as the GraphQL page: running promotions for the cards' tags (the demo
+        # has none, so every card's tags are empty on both sides).
+        live = (await conn.execute(text(BASE_PROMOTIONS), {"now": now})).all()
     by_product: dict[int, list[Any]] = {}
     for s in skus:
         by_product.setdefault(s.product_id, []).append(s)
@@ -95,7 +101,8 @@ async def baseline(engine: AsyncEngine, node_id: int) -> bytes:
             "thumbnail": {"url": images[0]["url"]} if images else None,
             "brand": {"id": encode_id("Brand", r.brand_id), "name": brands[r.brand_id]},
             "priceRange": {"min": _money(min(prices)), "max": _money(max(prices))},
-            "marketPrice": _money(cheapest.market_price), "promotionTags": [],
+            "marketPrice": _money(cheapest.market_price),
+            "promotionTags": [] if not live else sorted({p.type for p in live}),
             "sellableQuantity": sum(int(s.sellable) for s in product_skus),
             "skus": [{"id": encode_id("Sku", s.id), "specText": s.spec_text,
                       "price": _money(s.price), "sellableQuantity": int(s.sellable)}
