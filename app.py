@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -219,7 +220,11 @@ class GraphQLEndpoint:
         if not failed:
             body["data"] = result.data
         body["extensions"] = {**(result.extensions or {}), "sqlStatements": counter.count}
+        if self.settings.sql_echo:  # debugging aid: which statements a request sent
+            body["extensions"]["sql"] = [s.split()[0:6] for s in counter.statements]
         status = 400 if failed and media == GRAPHQL_RESPONSE else 200
+        if request.method == "GET" and status == 200 and not result.errors:
+            return _cacheable(request, body, media, headers)
         return _json(body, status, media, headers)
 
 
@@ -240,6 +245,21 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float) -> None:
             raise
         except Exception:  # keep sweeping; the next run retries what this one missed
             log.exception("reservation sweep failed")
+
+
+def _cacheable(request: Request, body: dict[str, Any], media: str,
+               headers: dict[str, str]) -> Response:
+    """GET answers carry an ETag made from the answer itself (the page and every product it
+    shows), so a client revalidates cheaply and can never be served a stale page; 304 when
+    If-None-Match matches. Answers for a logged-in viewer are private."""
+    data = {k: v for k, v in body.items() if k != "extensions"}
+    etag = '"' + hashlib.sha256(orjson.dumps(data)).hexdigest()[:32] + '"'
+    private = bool(request.headers.get("authorization"))
+    cache = {"etag": etag, "cache-control": ("private" if private else "public")
+             + ", max-age=0, must-revalidate", "vary": "Authorization, X-Channel"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers={**headers, **cache})
+    return _json(body, 200, media, {**headers, **cache})
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,

@@ -17,6 +17,7 @@ from models.catalog import (
     ShippingTemplate,
     Sku,
 )
+from models.cms import Page, PageModule, PageVersion
 from models.coupons import Coupon, CouponClaimCount, CouponCode, CouponTemplate
 from models.inventory import (
     Reservation,
@@ -46,6 +47,9 @@ __all__ = [
     "DisplayCategoryCategory",
     "LoginThrottle",
     "Merchant",
+    "Page",
+    "PageModule",
+    "PageVersion",
     "Product",
     "ProductAttributeValue",
     "Promotion",

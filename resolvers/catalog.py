@@ -155,14 +155,31 @@ async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | N
         ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
         if page.brands is not None:
             item.prefetched_brand = page.brands[i]  # type: ignore[attr-defined]
-    if wanted & SKU_FIELDS and page.products:
-        await prefetch_skus(ctx, page.products)
-    if wanted & PROMOTION_FIELDS and page.products:
+    await prepare_cards(ctx, page.products, wanted)
+    return Page(page.products, offset, page.total, q)
+
+
+async def prepare_cards(ctx: Context, items: list[Product], wanted: frozenset[str]) -> None:
+    """Attach what product cards ask for (SKUs with stock, brands, running promotions) in
+    one batch per relation, so the cards resolve synchronously."""
+    if not items:
+        return
+    if wanted & SKU_FIELDS:
+        await prefetch_skus(ctx, items)
+    if "brand" in wanted and any(not hasattr(p, "prefetched_brand") for p in items):
+        brands = await ctx.loaders.brand.load_many([p.brand_id for p in items])
+        for product, brand in zip(items, brands, strict=True):
+            product.prefetched_brand = brand  # type: ignore[attr-defined]
+    if wanted & PROMOTION_FIELDS:
         rules = await live_rules(ctx)
-        for product in page.products:
+        missing = [p for p in items if not hasattr(p, "category_path_ids")]
+        categories = await ctx.loaders.category.load_many([p.category_id for p in missing])
+        for product, category in zip(missing, categories, strict=True):
+            product.category_path_ids = tuple(  # type: ignore[attr-defined]
+                [*category.ancestor_ids, category.id]) if category else ()
+        for product in items:
             product.prefetched_promotions = _matching(ctx, rules, product,  # type: ignore[attr-defined]
                                                       product.prefetched_skus)  # type: ignore[attr-defined]
-    return Page(page.products, offset, page.total, q)
 
 
 async def live_rules(ctx: Context) -> list[Any]:

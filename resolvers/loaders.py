@@ -74,6 +74,18 @@ async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
     return skus
 
 
+async def _fetch_products(session: AsyncSession, ids: list[int]) -> list[Product | None]:
+    """Products with their category path (promotion scopes need it) in one statement."""
+    rows = (await session.execute(
+        select(Product, Category.path).join(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(ids)))).all()
+    found = {}
+    for product, path in rows:
+        product.category_path_ids = tuple(int(x) for x in path.split("/") if x)
+        found[product.id] = product
+    return [found.get(i) for i in ids]
+
+
 async def _fetch_skus_by_product(session: AsyncSession, product_ids: list[int]) -> list[list[Sku]]:
     skus = await _skus_with_stock(session, Sku.product_id.in_(product_ids) & Sku.enabled)
     return _grouped(skus, lambda s: s.product_id, product_ids)
@@ -163,7 +175,7 @@ class Loaders:
 
     @cached_property
     def product(self) -> DataLoader:
-        return self._make(_by_id(Product))
+        return self._make(_fetch_products)
 
     @cached_property
     def skus_by_product(self) -> DataLoader:

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogMutation, CatalogQuery
+from schema.cms import MODULE_TYPES, CmsMutation, CmsQuery
 from schema.coupons import CouponsMutation, CouponsQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
@@ -17,16 +18,17 @@ from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
-                             CartQuery, CouponsQuery))
+                             CartQuery, CouponsQuery, CmsQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
-                                   PromotionsMutation, CartMutation, CouponsMutation))
+                                   PromotionsMutation, CartMutation, CouponsMutation,
+                                   CmsMutation))
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Warehouse],
+        types=[Warehouse, *MODULE_TYPES],
         scalar_overrides=SCALAR_OVERRIDES,
         # Parsing and validating the same operation text on every request is pure waste:
         # both results are cached by the query text.

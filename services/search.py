@@ -5,6 +5,7 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,19 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -53,6 +66,7 @@ class ProductQuery:
     price_max: int | None = None
     attributes: list[tuple[str, list[str]]] = field(default_factory=list)
     in_stock: bool | None = None
+    tag: str | None = None
     merchant_id: int | None = None
     status: EffectiveStatus | None = None
     visible_at: datetime | None = None  # storefronts: only products LISTED at this moment
@@ -156,6 +170,7 @@ class Shape(NamedTuple):
     price_max: bool
     attributes: int
     in_stock: bool
+    tag: bool = False
 
 
 def _active_attributes(q: ProductQuery) -> list[tuple[str, list[str]]]:
@@ -173,7 +188,7 @@ def shape_of(q: ProductQuery, skip: Iterable[str] = ()) -> Shape:
         price_min=q.price_min is not None and "price" not in skipped,
         price_max=q.price_max is not None and "price" not in skipped,
         attributes=0 if "attributes" in skipped else len(_active_attributes(q)),
-        in_stock=bool(q.in_stock),
+        in_stock=bool(q.in_stock), tag=bool(q.tag),
     )
 
 
@@ -182,6 +197,7 @@ def parameters(q: ProductQuery) -> dict[str, Any]:
         "visible_at": q.visible_at, "status_at": q.status_at, "merchant_id": q.merchant_id,
         "category_ids": q.category_ids, "display_ids": q.display_category_ids,
         "brand_ids": q.brand_ids, "price_min": q.price_min, "price_max": q.price_max,
+        "tag_pattern": _tag_pattern(q.tag) if q.tag else None,
     }
     for i, token in enumerate(q.tokens):
         params[f"token{i}"] = _like(token)
@@ -220,7 +236,15 @@ def conditions_for(shape: Shape) -> tuple[ColumnElement[bool], ...]:
                                           bindparam(f"attr_values{i}", expanding=True)))
     if shape.in_stock:
         conds.append(_in_stock())
+    if shape.tag:
+        conds.append(cast(Product.tags, String).like(bindparam("tag_pattern"), escape="!"))
     return tuple(conds)
+
+
+def _tag_pattern(tag: str) -> str:
+    """Tags are a JSON list: match the tag's own JSON string (quotes included) in its text."""
+    encoded = json.dumps(tag.strip())
+    return "%" + encoded.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
 
 def _relevance(tokens: int) -> ColumnElement[int]:

@@ -166,7 +166,8 @@ class Api:
 @pytest.fixture
 def settings() -> Settings:
     # Tokens outlive the clock jumps tests make; token expiry has its own tests.
-    return Settings(database_url="sqlite+aiosqlite://", access_token_minutes=60 * 24 * 365)
+    return Settings(database_url="sqlite+aiosqlite://", access_token_minutes=60 * 24 * 365,
+                    sql_echo=bool(os.environ.get('ZT_SQL_DEBUG')))
 
 
 @lru_cache(maxsize=1)
