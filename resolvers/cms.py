@@ -202,3 +202,12 @@ async def ranking_items(view: ModuleView) -> list[Any]:
     shows no items (never an error) until the orders issue feeds it."""
     del view
     return []
+
+
+async def versions(ctx: Context, global_id: str) -> list[Any]:
+    from models.cms import PageVersion
+
+    _, pk = query_id(global_id, "Page")
+    stmt = select(PageVersion).where(PageVersion.page_id == pk).order_by(
+        PageVersion.version.desc())
+    return list(await ctx.read(lambda s: s.scalars(stmt)))

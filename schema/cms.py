@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from core.ids import encode_id
@@ -357,6 +358,14 @@ class PageInput:
     channels: list[ChannelRef] | None = None
 
 
+@strawberry.type(description="A saved state of a page: what it said and when.")
+class PageVersion:
+    version: int
+    saved_at: datetime
+    snapshot: JSON = strawberry.field(description="Title, channels, status, publish window and "
+                                      "modules as saved.")
+
+
 @strawberry.type
 class PagePayload:
     page: Page | None
@@ -383,6 +392,11 @@ class CmsQuery:
                       description="Any page, drafts too, as it would show at `at`.")
     async def page_preview(self, info: Info, id: strawberry.ID, at: datetime) -> Page | None:
         return await rcms.preview(info.context, id, at)  # type: ignore[return-value]
+
+    @strawberry.field(extensions=requires(MANAGE_CMS),
+                      description="Every saved version, newest first: what was live when.")
+    async def page_versions(self, info: Info, id: strawberry.ID) -> list[PageVersion]:
+        return await rcms.versions(info.context, id)  # type: ignore[return-value]
 
     @strawberry.field(extensions=requires(MANAGE_CMS))
     async def pages(self, info: Info, first: int | None = 50,

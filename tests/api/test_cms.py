@@ -238,4 +238,11 @@ async def test_update_replaces_modules_and_versions_grow(api: Api, engine: Async
     page = result["data"]["pageUpdate"]["page"]
     assert page["modules"] == [{"__typename": "RichTextModule"}]
     assert page["version"] == 3  # created, published, updated
+    versions = await api.post("query($id: ID!) { pageVersions(id: $id) { version savedAt "
+                              "snapshot } }", {"id": page_id}, token=api.admin_token)
+    history = versions["data"]["pageVersions"]
+    assert [v["version"] for v in history] == [3, 2, 1]
+    assert history[1]["snapshot"]["status"] == "PUBLISHED"
+    assert len(history[1]["snapshot"]["modules"]) == 8  # what was live before the update
+    assert history[0]["snapshot"]["modules"][0]["type"] == "RICH_TEXT"
     assert c.products
