@@ -15,7 +15,7 @@ from core.ids import encode_id
 from resolvers import accounts as ra
 from resolvers.context import Permission as PermissionEnum
 from schema.catalog import Merchant, Permission
-from schema.common import Node, PageInfo, UserError, page_info, user_errors
+from schema.common import Connection, Node, UserError, user_errors
 from schema.permissions import customer_only, requires
 
 if TYPE_CHECKING:
@@ -137,28 +137,6 @@ class AuditEntry(Node):
         return await info.context.read(lambda s: s.get(m.Staff, actor_id))
 
 
-@strawberry.type
-class AuditEntryEdge:
-    cursor: str
-    node: AuditEntry
-
-
-@strawberry.type
-class AuditEntryConnection:
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def edges(self) -> list[AuditEntryEdge]:
-        return [AuditEntryEdge(cursor=self.cursor(i), node=e)  # type: ignore[attr-defined]
-                for i, e in enumerate(self.items)]  # type: ignore[attr-defined]
-
-
 # --- inputs --------------------------------------------------------------------------------------
 
 
@@ -277,7 +255,7 @@ class AccountsQuery:
     @strawberry.field(extensions=requires(MANAGE_STAFF))
     async def audit_log(self, info: Info, filter: AuditLogFilter | None = None,
                         first: int | None = 50, after: str | None = None
-                        ) -> AuditEntryConnection:
+                        ) -> Connection[AuditEntry]:
         return await ra.audit_log(info.context, filter, first, after)  # type: ignore[return-value]
 
 

@@ -14,7 +14,7 @@ from core.ids import encode_id
 from resolvers import cms as rcms
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import PageInfo, UserError, page_info, user_errors
+from schema.common import Connection, UserError, user_errors
 from schema.permissions import requires
 
 if TYPE_CHECKING:
@@ -229,28 +229,6 @@ class Page:
         return await rcms.modules(self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
-class PageEdge:
-    cursor: str
-    node: Page
-
-
-@strawberry.type
-class PageConnection:
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def edges(self) -> list[PageEdge]:
-        return [PageEdge(cursor=self.cursor(i), node=p)  # type: ignore[attr-defined]
-                for i, p in enumerate(self.items)]  # type: ignore[attr-defined]
-
-
 # --- inputs --------------------------------------------------------------------------------------
 
 
@@ -400,7 +378,7 @@ class CmsQuery:
 
     @strawberry.field(extensions=requires(MANAGE_CMS))
     async def pages(self, info: Info, first: int | None = 50,
-                    after: str | None = None) -> PageConnection:
+                    after: str | None = None) -> Connection[Page]:
         return await rcms.admin_pages(info.context, first, after)  # type: ignore[return-value]
 
 

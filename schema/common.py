@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
+from typing import Generic, TypeVar
 
 import strawberry
 
@@ -62,6 +63,32 @@ def page_info(page: Page[object]) -> PageInfo:
         start_cursor=page.cursor(0) if count else None,
         end_cursor=page.cursor(count - 1) if count else None,
     )
+
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+# Root: resolvers.common.Page.
+@strawberry.type(description="A page of nodes with Relay cursors and the total count.")
+class Connection(Generic[T]):
+    @strawberry.field
+    def total_count(self) -> int:
+        return self.total  # type: ignore[attr-defined,no-any-return]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        return page_info(self)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        return [Edge(cursor=self.cursor(i), node=item)  # type: ignore[attr-defined]
+                for i, item in enumerate(self.items)]  # type: ignore[attr-defined]
 
 
 @strawberry.type

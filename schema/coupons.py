@@ -16,7 +16,14 @@ from models.coupons import CouponType as CouponTypeEnum
 from models.coupons import Distribution as DistributionEnum
 from resolvers import coupons as rco
 from resolvers.context import Permission
-from schema.common import Money, Node, PageInfo, UserError, money, page_info, user_errors
+from schema.common import (
+    Connection,
+    Money,
+    Node,
+    UserError,
+    money,
+    user_errors,
+)
 from schema.permissions import customer_only, requires
 from services import coupons as rules
 
@@ -106,28 +113,6 @@ class Coupon(Node):
         return await info.context.loaders.coupon_template.load(self.template_id)  # type: ignore[attr-defined]
 
 
-@strawberry.type
-class CouponTemplateEdge:
-    cursor: str
-    node: CouponTemplate
-
-
-@strawberry.type
-class CouponTemplateConnection:
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def edges(self) -> list[CouponTemplateEdge]:
-        return [CouponTemplateEdge(cursor=self.cursor(i), node=t)  # type: ignore[attr-defined]
-                for i, t in enumerate(self.items)]  # type: ignore[attr-defined]
-
-
 @strawberry.input(description="{ startsAt, endsAt } or { daysAfterClaim }.")
 class CouponValidityInput:
     starts_at: datetime | None = None
@@ -198,7 +183,7 @@ class CouponsQuery:
                       "batch for staff with MANAGE_COUPONS.")
     async def coupon_templates(self, info: Info, filter: CouponTemplateFilter | None = None,
                                first: int | None = 20, after: str | None = None
-                               ) -> CouponTemplateConnection:
+                               ) -> Connection[CouponTemplate]:
         claimable = filter.claimable if filter else None
         return await rco.templates(info.context, claimable, first, after)  # type: ignore[return-value]
 

@@ -14,7 +14,7 @@ import models as m
 from models.inventory import MovementType as MovementTypeEnum
 from resolvers import inventory as ri
 from resolvers.context import Permission
-from schema.common import Node, PageInfo, UserError, page_info, user_errors
+from schema.common import Connection, Node, UserError, user_errors
 from schema.permissions import requires
 
 if TYPE_CHECKING:
@@ -87,52 +87,6 @@ class StockMovement:
         if actor_id is None:
             return None
         return await info.context.read(lambda s: s.get(m.Staff, actor_id))
-
-
-@strawberry.type
-class StockLevelEdge:
-    cursor: str
-    node: StockLevel
-
-
-@strawberry.type
-class StockMovementEdge:
-    cursor: str
-    node: StockMovement
-
-
-def _edges(page: Any, edge: Any) -> list[Any]:
-    return [edge(cursor=page.cursor(i), node=item) for i, item in enumerate(page.items)]
-
-
-@strawberry.type
-class StockLevelConnection:
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def edges(self) -> list[StockLevelEdge]:
-        return _edges(self, StockLevelEdge)
-
-
-@strawberry.type
-class StockMovementConnection:
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def edges(self) -> list[StockMovementEdge]:
-        return _edges(self, StockMovementEdge)
 
 
 @strawberry.input
@@ -214,14 +168,14 @@ class InventoryQuery:
     @strawberry.field(extensions=requires(MANAGE_INVENTORY))
     async def stock_levels(self, info: Info, filter: StockLevelFilter | None = None,
                            first: int | None = 50, after: str | None = None
-                           ) -> StockLevelConnection:
+                           ) -> Connection[StockLevel]:
         return await ri.stock_levels(info.context, filter, first, after)  # type: ignore[return-value]
 
     @strawberry.field(extensions=requires(MANAGE_INVENTORY),
                       description="The ledger, newest first.")
     async def stock_movements(self, info: Info, filter: StockMovementFilter | None = None,
                               first: int | None = 50, after: str | None = None
-                              ) -> StockMovementConnection:
+                              ) -> Connection[StockMovement]:
         return await ri.stock_movements(info.context, filter, first, after)  # type: ignore[return-value]
 
 

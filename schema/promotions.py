@@ -16,7 +16,7 @@ from models.promotions import PromotionType as PromotionTypeEnum
 from resolvers import promotions as rp
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import Node, PageInfo, UserError, page_info, user_errors
+from schema.common import Connection, Node, UserError, user_errors
 from schema.permissions import requires
 from services import pricing
 from services import promotions as rules
@@ -102,28 +102,6 @@ class PromotionConflict:
     async def products(self, info: Info) -> list[ProductRef]:
         loaded = await info.context.loaders.product.load_many(list(self.product_ids))  # type: ignore[attr-defined]
         return [p for p in loaded if p is not None]
-
-
-@strawberry.type
-class PromotionEdge:
-    cursor: str
-    node: Promotion
-
-
-@strawberry.type
-class PromotionConnection:
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def edges(self) -> list[PromotionEdge]:
-        return [PromotionEdge(cursor=self.cursor(i), node=p)  # type: ignore[attr-defined]
-                for i, p in enumerate(self.items)]  # type: ignore[attr-defined]
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -272,7 +250,7 @@ class PromotionsQuery:
     @strawberry.field(extensions=requires(MANAGE_PROMOTIONS))
     async def promotions(self, info: Info, filter: PromotionFilter | None = None,
                          first: int | None = 50, after: str | None = None
-                         ) -> PromotionConnection:
+                         ) -> Connection[Promotion]:
         return await rp.admin_promotions(info.context, filter, first, after)  # type: ignore[return-value]
 
 
