@@ -32,6 +32,7 @@ from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import schema as default_schema
+from schema.limits import Cost, QueryTooComplex, actual_cost, analyse
 from services.accounts import decode_access_token
 from services.coupons import expire as expire_coupons
 from services.inventory import sweep_expired
@@ -44,9 +45,10 @@ MAX_BODY_BYTES = 1_000_000
 
 
 class BadRequest(Exception):
-    def __init__(self, code: ApiErrorCode, message: str, status: int = 400) -> None:
+    def __init__(self, code: ApiErrorCode, message: str, status: int = 400,
+                 **extensions: Any) -> None:
         super().__init__(message)
-        self.code, self.status = code, status
+        self.code, self.status, self.extensions = code, status, extensions
 
 
 def _json(data: Any, status: int = 200, media_type: str = JSON,
@@ -176,14 +178,25 @@ class GraphQLEndpoint:
         try:
             query, variables, operation = _check_params(await _read_params(request))
             _require_operation_name(query, operation)
+            cost = self._cost(query, operation, variables)
             context = self._context(request, request_id)
         except BadRequest as bad:
-            body = {"errors": [{"message": str(bad), "extensions": {"code": bad.code.value}}]}
+            body = {"errors": [{"message": str(bad),
+                                "extensions": {"code": bad.code.value, **bad.extensions}}]}
             if bad.status == 401:
                 headers = {**headers, "www-authenticate": 'Bearer error="invalid_token"'}
             return _json(body, bad.status, media, headers)
         return await self._execute(request, context, query, variables, operation, media,
-                                   headers)
+                                   headers, cost)
+
+    def _cost(self, query: str, operation: str | None,
+              variables: dict[str, Any] | None) -> Cost | None:
+        """Refuse over-limit documents before anything runs (no SQL is ever sent for them)."""
+        try:
+            return analyse(self.schema._schema, query, operation, variables)
+        except QueryTooComplex as too_much:
+            raise BadRequest(ApiErrorCode.QUERY_TOO_COMPLEX, str(too_much),
+                             limit=too_much.limit) from too_much
 
     def _context(self, request: Request, request_id: str) -> Context:
         now = self.clock.now()
@@ -194,7 +207,7 @@ class GraphQLEndpoint:
 
     async def _execute(self, request: Request, context: Context, query: str,
                        variables: dict[str, Any] | None, operation: str | None, media: str,
-                       headers: dict[str, str]) -> Response:
+                       headers: dict[str, str], cost: Cost | None = None) -> Response:
         allowed = ({OperationType.QUERY} if request.method == "GET"
                    else {OperationType.QUERY, OperationType.MUTATION})
         counter = StatementCounter()
@@ -220,6 +233,10 @@ class GraphQLEndpoint:
         if not failed:
             body["data"] = result.data
         body["extensions"] = {**(result.extensions or {}), "sqlStatements": counter.count}
+        if cost is not None:
+            body["extensions"]["cost"] = {"requested": cost.requested,
+                                          "actual": actual_cost(result.data),
+                                          "maximum": cost.maximum}
         if self.settings.sql_echo:  # debugging aid: which statements a request sent
             body["extensions"]["sql"] = [s.split()[0:6] for s in counter.statements]
         status = 400 if failed and media == GRAPHQL_RESPONSE else 200

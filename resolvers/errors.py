@@ -16,6 +16,7 @@ class ApiErrorCode(StrEnum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
 
 def api_error(code: ApiErrorCode, message: str) -> GraphQLError:

@@ -46,7 +46,7 @@ async def test_malformed_cursors(api: Api, cursor: str) -> None:
     assert code_of(result) == "INVALID_CURSOR"
 
 
-@pytest.mark.parametrize("first", [101, -1, 100000])
+@pytest.mark.parametrize("first", [101, -1])
 async def test_first_is_capped_with_a_clear_error(api: Api, first: int) -> None:
     result = await api.post(PAGE, {"first": first})
     assert code_of(result) == "INVALID_PAGINATION"
