@@ -67,7 +67,7 @@ class _Walk:
         if depth > MAX_DEPTH:
             raise QueryTooComplex("maxDepth", f"The query is deeper than {MAX_DEPTH} levels.")
         total = 0
-        for selection in selections.selections:
+        for selection in selections.selections or ():
             if isinstance(selection, FieldNode):
                 total += self._field(selection, parent, depth, spreading)
             elif isinstance(selection, InlineFragmentNode):
@@ -105,7 +105,7 @@ class _Walk:
     def _page_size(self, node: FieldNode, definition: Any) -> int:
         if "first" not in definition.args:
             return 1
-        for argument in node.arguments:
+        for argument in node.arguments or ():
             if argument.name.value == "first":
                 value = (self.variables.get(argument.value.name.value)
                          if isinstance(argument.value, VariableNode)
