@@ -7,6 +7,7 @@ import asyncio
 import gc
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -26,6 +29,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from core import metrics
 from core.clock import Clock, SystemClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
 from core.settings import Settings, get_settings
@@ -41,7 +45,6 @@ log = logging.getLogger("zhongtai.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-MAX_BODY_BYTES = 1_000_000
 
 
 class BadRequest(Exception):
@@ -61,7 +64,7 @@ def _wants_graphql_response(request: Request) -> bool:
     return GRAPHQL_RESPONSE in request.headers.get("accept", "")
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
+async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
         for key in ("variables", "extensions"):
@@ -69,7 +72,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
                 params[key] = _decode_json(params[key], key)
         return params
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
+    if len(body) > max_body:
         raise BadRequest(ApiErrorCode.BAD_REQUEST, "Request body too large.", 413)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type == "application/graphql":
@@ -104,12 +107,23 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, s
 
 
 @lru_cache(maxsize=1024)
-def _operation_count(query: str) -> int:
+def _operations(query: str) -> tuple[str | None, ...]:
+    """The names of the document's operations (None for an anonymous one)."""
     try:
         document = parse(query)
     except GraphQLError:
-        return 0  # the schema reports the syntax error with its location
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        return ()  # the schema reports the syntax error with its location
+    return tuple(d.name.value if d.name else None for d in document.definitions
+                 if isinstance(d, OperationDefinitionNode))
+
+
+def _operation_count(query: str) -> int:
+    return len(_operations(query))
+
+
+def _operation_label(query: str, operation: str | None) -> str:
+    names = _operations(query)
+    return operation or (names[0] if len(names) == 1 and names[0] else "anonymous")
 
 
 def _require_operation_name(query: str, operation: str | None) -> None:
@@ -172,11 +186,12 @@ class GraphQLEndpoint:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         media = GRAPHQL_RESPONSE if _wants_graphql_response(request) else JSON
         headers = {"x-request-id": request_id}
-        if (request.method == "GET" and self.settings.graphiql and "query" not in
+        if (request.method == "GET" and self.settings.graphiql_enabled and "query" not in
                 request.query_params and "text/html" in request.headers.get("accept", "")):
             return HTMLResponse(self.ide_html)
         try:
-            query, variables, operation = _check_params(await _read_params(request))
+            query, variables, operation = _check_params(
+                await _read_params(request, self.settings.max_body_bytes))
             _require_operation_name(query, operation)
             cost = self._cost(query, operation, variables)
             context = self._context(request, request_id)
@@ -193,8 +208,12 @@ class GraphQLEndpoint:
               variables: dict[str, Any] | None) -> Cost | None:
         """Refuse over-limit documents before anything runs (no SQL is ever sent for them)."""
         try:
-            return analyse(self.schema._schema, query, operation, variables)
+            return analyse(self.schema._schema, query, operation, variables,
+                           self.settings.introspection_enabled)
         except QueryTooComplex as too_much:
+            if too_much.limit == "introspection":
+                raise BadRequest(ApiErrorCode.INTROSPECTION_DISABLED, str(too_much)) \
+                    from too_much
             raise BadRequest(ApiErrorCode.QUERY_TOO_COMPLEX, str(too_much),
                              limit=too_much.limit) from too_much
 
@@ -212,10 +231,16 @@ class GraphQLEndpoint:
                    else {OperationType.QUERY, OperationType.MUTATION})
         counter = StatementCounter()
         token = current_counter.set(counter)
+        started = time.perf_counter()
         try:
-            result = await self.schema.execute(
+            result = await asyncio.wait_for(self.schema.execute(
                 query, variable_values=variables, context_value=context,
-                operation_name=operation, allowed_operation_types=allowed)
+                operation_name=operation, allowed_operation_types=allowed),
+                timeout=self.settings.request_timeout_seconds)
+        except TimeoutError:
+            body = {"errors": [{"message": "The request took too long and was stopped.",
+                                "extensions": {"code": ApiErrorCode.TIMEOUT.value}}]}
+            return _json(body, 503, media, headers)
         except InvalidOperationTypeError:
             body = {"errors": [{"message": "Mutations must be sent with POST.",
                                 "extensions": {"code": ApiErrorCode.BAD_REQUEST.value}}]}
@@ -227,9 +252,12 @@ class GraphQLEndpoint:
         # the response carries `data`, even when a field error nulled all of it.
         failed = result.data is None and bool(result.errors) and \
             all(e.path is None for e in result.errors)
+        errors = [_format_error(e, failed) for e in result.errors or []]
+        _observe(_operation_label(query, operation), failed, errors, counter.count,
+                 time.perf_counter() - started)
         body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [_format_error(e, failed) for e in result.errors]
+        if errors:
+            body["errors"] = errors
         if not failed:
             body["data"] = result.data
         body["extensions"] = {**(result.extensions or {}), "sqlStatements": counter.count}
@@ -253,6 +281,8 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float) -> None:
         try:
             async with factory() as session:
                 swept = await sweep_expired(session, clock.now())
+            metrics.SWEEPS.inc()
+            metrics.EXPIRED.inc(swept)
             async with factory() as session:  # AVAILABLE coupons past validity → EXPIRED
                 await expire_coupons(session, clock.now())
                 await session.commit()
@@ -262,6 +292,15 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float) -> None:
             raise
         except Exception:  # keep sweeping; the next run retries what this one missed
             log.exception("reservation sweep failed")
+
+
+def _observe(name: str, failed: bool, errors: list[dict[str, Any]], statements: int,
+             seconds: float) -> None:
+    metrics.REQUESTS.labels(name, "error" if failed else "ok").inc()
+    metrics.LATENCY.labels(name).observe(seconds)
+    metrics.SQL_STATEMENTS.observe(statements)
+    for error in errors:
+        metrics.ERRORS.labels(error["extensions"]["code"]).inc()
 
 
 def _cacheable(request: Request, body: dict[str, Any], media: str,
@@ -304,6 +343,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         if own_engine:
             await app.state.engine.dispose()
 
+    async def metrics_endpoint(_: Request) -> Response:
+        payload, media = metrics.render()
+        return Response(payload, media_type=media)
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -321,8 +364,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                             allow_methods=["GET", "POST"],
+                             allow_headers=["authorization", "content-type", "x-channel",
+                                            "x-request-id"],
+                             expose_headers=["x-request-id", "etag"])] \
+        if settings.cors_origins else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 app = create_app()

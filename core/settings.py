@@ -16,7 +16,11 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite+aiosqlite:///{Path.cwd() / 'zhongtai.db'}")
     environment: str = "development"  # "production" turns on the secure defaults
     currency: str = "CNY"
-    graphiql: bool = True
+    graphiql: bool | None = None  # default: on, except in production
+    introspection: bool | None = None  # default: on, except in production
+    cors_origins: list[str] = []  # browsers allowed to call the API cross-origin
+    max_body_bytes: int = 1_000_000
+    request_timeout_seconds: float = 30.0
     jwt_secret: str = DEFAULT_JWT_SECRET
     access_token_minutes: int = 15
     refresh_token_days: int = 30
@@ -36,6 +40,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
 
     def check_secure(self) -> None:
         """Refuse to run in production with development secrets."""

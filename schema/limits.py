@@ -58,8 +58,9 @@ def _parse(query: str) -> DocumentNode | None:
 
 class _Walk:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
-                 variables: dict[str, Any]) -> None:
+                 variables: dict[str, Any], introspection: bool = True) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
+        self.introspection = introspection
         self.aliases = 0
 
     def cost(self, selections: SelectionSetNode, parent: Any, depth: int,
@@ -92,6 +93,8 @@ class _Walk:
             if self.aliases > MAX_ALIASES:
                 raise QueryTooComplex("maxAliases", f"More than {MAX_ALIASES} aliases.")
         name = node.name.value
+        if name in ("__schema", "__type") and not self.introspection:
+            raise QueryTooComplex("introspection", "Introspection is disabled here.")
         if name.startswith("__"):
             return 0
         fields = getattr(parent, "fields", {}) if parent is not None else {}
@@ -118,7 +121,7 @@ class _Walk:
 
 
 def analyse(schema: GraphQLSchema, query: str, operation_name: str | None,
-            variables: dict[str, Any] | None) -> Cost | None:
+            variables: dict[str, Any] | None, introspection: bool = True) -> Cost | None:
     """The cost of the operation; raises QueryTooComplex over a limit. None when the text
     does not parse or names no operation (execution answers those with its own errors)."""
     document = _parse(query)
@@ -135,7 +138,7 @@ def analyse(schema: GraphQLSchema, query: str, operation_name: str | None,
         chosen.operation.value)
     if root is None or not is_object_type(root):
         return None
-    walk = _Walk(schema, fragments, variables or {})
+    walk = _Walk(schema, fragments, variables or {}, introspection)
     requested = walk.cost(chosen.selection_set, root, 1, ())
     if requested > MAX_COST:
         raise QueryTooComplex("maxCost", f"The query would cost {requested}, over the maximum "

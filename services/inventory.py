@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core import metrics
 from models.catalog import Merchant, Sku
 from models.inventory import (
     MovementType,
@@ -301,10 +302,12 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
             await savepoint.rollback()
             continue
         await savepoint.commit()
+        metrics.RESERVATIONS.labels("reserved").inc()
         for allocation in plan:
             events.emit(session, "stock.reserved", sku_id=allocation.sku_id,
                         warehouse_id=allocation.warehouse_id, quantity=allocation.quantity)
         return reservation
+    metrics.RESERVATIONS.labels("insufficient").inc()
     raise DomainError(ErrorCode.INSUFFICIENT_STOCK, "Not enough stock for this order.", "lines")
 
 

@@ -1,0 +1,21 @@
+"""Prometheus metrics. In-process counters per worker; with several workers, run them under
+prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR) so /metrics sums them."""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+REQUESTS = Counter("zhongtai_graphql_requests_total", "GraphQL requests",
+                   ["operation", "status"])
+ERRORS = Counter("zhongtai_graphql_errors_total", "GraphQL errors by code", ["code"])
+LATENCY = Histogram("zhongtai_graphql_request_seconds", "GraphQL request latency",
+                    ["operation"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+SQL_STATEMENTS = Histogram("zhongtai_sql_statements_per_request", "SQL statements per request",
+                           buckets=(0, 1, 2, 3, 4, 5, 8, 12, 20, 50))
+RESERVATIONS = Counter("zhongtai_reservations_total", "Stock reservation outcomes",
+                       ["outcome"])
+SWEEPS = Counter("zhongtai_sweeper_runs_total", "Reservation sweeper runs")
+EXPIRED = Counter("zhongtai_reservations_expired_total", "Reservations expired by the sweeper")
+
+
+def render() -> tuple[bytes, str]:
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,82 @@
+"""Operations (issue 9, part): /metrics exposes the listed series after a few requests, and
+production mode turns GraphiQL and introspection off, honours a CORS allow-list, limits the
+body size and stops slow requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import create_app
+from core.clock import FixedClock
+from core.db import create_session_factory
+from core.settings import Settings
+from tests.conftest import Api
+
+
+async def test_metrics_after_a_few_requests(api: Api) -> None:
+    await api.post("{ brands { name } }", operation=None)
+    await api.post("query Named { brands { name } }")
+    await api.post("{ nope }")
+    scraped = await api.client.get("/metrics")
+    assert scraped.status_code == 200
+    text = scraped.text
+    for series in ("zhongtai_graphql_requests_total", "zhongtai_graphql_errors_total",
+                   "zhongtai_graphql_request_seconds_bucket",
+                   "zhongtai_sql_statements_per_request_bucket",
+                   "zhongtai_reservations_total", "zhongtai_sweeper_runs_total"):
+        assert series in text, series
+    assert 'zhongtai_graphql_requests_total{operation="Named",status="ok"}' in text
+    assert 'zhongtai_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"}' in text
+
+
+@pytest.fixture
+async def production(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(environment="production", jwt_secret="p" * 40,
+                        cors_origins=["https://shop.example"], max_body_bytes=2000,
+                        request_timeout_seconds=0.2)
+    app = create_app(settings=settings, clock=clock, engine=engine)
+    app.state.session_factory = create_session_factory(engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as client:
+        yield client
+
+
+async def test_production_turns_off_graphiql_and_introspection(
+        production: httpx.AsyncClient) -> None:
+    page = await production.get("/graphql", headers={"accept": "text/html"})
+    assert "graphiql" not in page.text.lower()
+    introspect = await production.post("/graphql",
+                                       json={"query": "{ __schema { types { name } } }"})
+    assert introspect.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+    typename = await production.post("/graphql", json={"query": "{ __typename }"})
+    assert typename.json()["data"] == {"__typename": "Query"}
+
+
+async def test_production_cors_and_body_limit(production: httpx.AsyncClient) -> None:
+    allowed = await production.options("/graphql", headers={
+        "origin": "https://shop.example", "access-control-request-method": "POST"})
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    denied = await production.options("/graphql", headers={
+        "origin": "https://evil.example", "access-control-request-method": "POST"})
+    assert "access-control-allow-origin" not in denied.headers
+    big = await production.post("/graphql", json={"query": "{ brands { name } }",
+                                                  "variables": {"x": "y" * 5000}})
+    assert big.status_code == 413
+
+
+async def test_slow_requests_are_stopped(production: httpx.AsyncClient, monkeypatch) -> None:
+    from resolvers import catalog
+
+    async def slow(session):
+        await asyncio.sleep(1)
+        return []
+
+    monkeypatch.setattr(catalog, "all_brands", slow)
+    response = await production.post("/graphql", json={"query": "{ brands { name } }"})
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
