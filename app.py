@@ -29,7 +29,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from core import metrics
+from core import logs, metrics
 from core.clock import Clock, SystemClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
 from core.settings import Settings, get_settings
@@ -253,8 +253,14 @@ class GraphQLEndpoint:
         failed = result.data is None and bool(result.errors) and \
             all(e.path is None for e in result.errors)
         errors = [_format_error(e, failed) for e in result.errors or []]
-        _observe(_operation_label(query, operation), failed, errors, counter.count,
-                 time.perf_counter() - started)
+        label, seconds = _operation_label(query, operation), time.perf_counter() - started
+        _observe(label, failed, errors, counter.count, seconds)
+        logs.ACCESS.info("graphql", extra={
+            "request_id": context.request_id, "operation": label,
+            "duration_ms": round(seconds * 1000, 2), "cost": cost.requested if cost else None,
+            "sql_statements": counter.count, "errors": [e["extensions"]["code"] for e in errors],
+            "staff_id": context.viewer.staff_id, "customer_id": context.viewer.customer_id,
+            "channel": context.channel.value})
         body: dict[str, Any] = {}
         if errors:
             body["errors"] = errors
@@ -322,6 +328,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
                engine: AsyncEngine | None = None, schema: Any = None) -> Starlette:
     settings = settings or get_settings()
     settings.check_secure()
+    logs.configure(settings.log_level)
     clock = clock or SystemClock()
 
     @asynccontextmanager

@@ -80,3 +80,15 @@ async def test_slow_requests_are_stopped(production: httpx.AsyncClient, monkeypa
     response = await production.post("/graphql", json={"query": "{ brands { name } }"})
     assert response.status_code == 503
     assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
+async def test_access_log_line_per_request(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="zhongtai.access"):
+        await api.client.post("/graphql", json={"query": "query Brands { brands { name } }"},
+                              headers={"x-request-id": "req-log-1"})
+    record = next(r for r in caplog.records if r.name == "zhongtai.access")
+    assert (record.request_id, record.operation, record.sql_statements) == ("req-log-1",
+                                                                             "Brands", 1)
+    assert record.cost == 2 and record.errors == [] and record.duration_ms > 0
