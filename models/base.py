@@ -1,9 +1,11 @@
 """Declarative base, constraint naming, and a timezone-safe datetime column type."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.ids import encode_id
@@ -35,6 +37,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(cls: type[StrEnum], name: str) -> SAEnum:
+    """Enums are stored as VARCHAR with a CHECK, so adding a value never needs an ALTER TYPE
+    on PostgreSQL."""
+    return SAEnum(cls, name=name, native_enum=False, create_constraint=True, length=20)
 
 
 class Base(DeclarativeBase):

@@ -16,13 +16,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.money import Money, money
 from core.values import Image
-from models.base import ID_TYPE, Base, NodeMixin, id_column
+from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
 
 
 class AttributeKind(StrEnum):
@@ -49,10 +48,6 @@ class ShippingKind(StrEnum):
     BY_PIECE = "BY_PIECE"
     BY_WEIGHT = "BY_WEIGHT"
 
-
-def _enum(cls: type[StrEnum], name: str) -> SAEnum:
-    # Stored as VARCHAR with a CHECK so adding a value never needs an ALTER TYPE on PostgreSQL.
-    return SAEnum(cls, name=name, native_enum=False, create_constraint=True, length=20)
 
 
 class Merchant(NodeMixin, Base):
@@ -109,9 +104,9 @@ class Attribute(NodeMixin, Base):
     id: Mapped[int] = id_column()
     category_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("categories.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[AttributeKind] = mapped_column(_enum(AttributeKind, "attribute_kind"))
+    kind: Mapped[AttributeKind] = mapped_column(enum_column(AttributeKind, "attribute_kind"))
     value_type: Mapped[AttributeValueType] = mapped_column(
-        _enum(AttributeValueType, "attribute_value_type")
+        enum_column(AttributeValueType, "attribute_value_type")
     )
     options: Mapped[list[Any]] = mapped_column(JSON, default=list)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -167,7 +162,7 @@ class ShippingTemplate(NodeMixin, Base):
     id: Mapped[int] = id_column()
     merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[ShippingKind] = mapped_column(_enum(ShippingKind, "shipping_kind"))
+    kind: Mapped[ShippingKind] = mapped_column(enum_column(ShippingKind, "shipping_kind"))
     first_fee: Mapped[int] = mapped_column(BigInteger, default=0)
     additional_fee: Mapped[int] = mapped_column(BigInteger, default=0)
     flat_fee: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -195,7 +190,7 @@ class Product(NodeMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     subtitle: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[ProductStatus] = mapped_column(
-        _enum(ProductStatus, "product_status"), default=ProductStatus.DRAFT
+        enum_column(ProductStatus, "product_status"), default=ProductStatus.DRAFT
     )
     list_at: Mapped[datetime | None] = mapped_column()
     delist_at: Mapped[datetime | None] = mapped_column()

@@ -15,11 +15,10 @@ from sqlalchemy import (
     Integer,
     String,
 )
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, NodeMixin, id_column
+from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
 
 
 class CouponType(StrEnum):
@@ -42,9 +41,6 @@ class CouponStatus(StrEnum):
     VOID = "VOID"
 
 
-def _enum(cls: type[StrEnum], name: str) -> SAEnum:
-    return SAEnum(cls, name=name, native_enum=False, create_constraint=True, length=20)
-
 
 class CouponTemplate(NodeMixin, Base):
     __tablename__ = "coupon_templates"
@@ -56,7 +52,7 @@ class CouponTemplate(NodeMixin, Base):
 
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(120))
-    type: Mapped[CouponType] = mapped_column(_enum(CouponType, "coupon_type"))
+    type: Mapped[CouponType] = mapped_column(enum_column(CouponType, "coupon_type"))
     amount: Mapped[int | None] = mapped_column(BigInteger)  # CASH / THRESHOLD
     percent_off: Mapped[str | None] = mapped_column(String(10))  # PERCENT
     min_spend: Mapped[int | None] = mapped_column(BigInteger)
@@ -71,7 +67,7 @@ class CouponTemplate(NodeMixin, Base):
     total_quantity: Mapped[int] = mapped_column(Integer)
     issued_count: Mapped[int] = mapped_column(Integer, default=0)
     per_customer_limit: Mapped[int] = mapped_column(Integer, default=1)
-    distribution: Mapped[Distribution] = mapped_column(_enum(Distribution, "distribution"))
+    distribution: Mapped[Distribution] = mapped_column(enum_column(Distribution, "distribution"))
     audience: Mapped[str] = mapped_column(String(20), default="ALL")
     min_member_level: Mapped[int] = mapped_column(Integer, default=0)
     combines_with_promotions: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -90,7 +86,7 @@ class Coupon(NodeMixin, Base):
     template_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("coupon_templates.id"),
                                              index=True)
     customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
-    status: Mapped[CouponStatus] = mapped_column(_enum(CouponStatus, "coupon_status"),
+    status: Mapped[CouponStatus] = mapped_column(enum_column(CouponStatus, "coupon_status"),
                                                  default=CouponStatus.AVAILABLE)
     source: Mapped[str] = mapped_column(String(20))  # CLAIM | ISSUE | CODE | REGISTRATION
     valid_from: Mapped[datetime] = mapped_column()

@@ -4,11 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, NodeMixin, id_column
+from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
 
 
 class MovementType(StrEnum):
@@ -68,8 +67,7 @@ class StockMovement(Base):
     sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
     warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
     type: Mapped[MovementType] = mapped_column(
-        SAEnum(MovementType, name="movement_type", native_enum=False, create_constraint=True,
-               length=20)
+        enum_column(MovementType, "movement_type")
     )
     quantity: Mapped[int] = mapped_column(BigInteger)  # signed: what on_hand changed by
     reason: Mapped[str | None] = mapped_column(String(300))
@@ -97,8 +95,7 @@ class Reservation(Base):
     id: Mapped[int] = id_column()
     owner: Mapped[str] = mapped_column(String(80), unique=True)
     status: Mapped[ReservationStatus] = mapped_column(
-        SAEnum(ReservationStatus, name="reservation_status", native_enum=False,
-               create_constraint=True, length=20), default=ReservationStatus.ACTIVE)
+        enum_column(ReservationStatus, "reservation_status"), default=ReservationStatus.ACTIVE)
     expires_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,11 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, NodeMixin, id_column
+from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
 
 
 class PromotionType(StrEnum):
@@ -40,9 +39,6 @@ class ScopeKind(StrEnum):
     EXCLUDED_PRODUCT = "EXCLUDED_PRODUCT"
 
 
-def _enum(cls: type[StrEnum], name: str) -> SAEnum:
-    return SAEnum(cls, name=name, native_enum=False, create_constraint=True, length=20)
-
 
 class Promotion(NodeMixin, Base):
     __tablename__ = "promotions"
@@ -56,9 +52,9 @@ class Promotion(NodeMixin, Base):
 
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(120))
-    type: Mapped[PromotionType] = mapped_column(_enum(PromotionType, "promotion_type"))
+    type: Mapped[PromotionType] = mapped_column(enum_column(PromotionType, "promotion_type"))
     level: Mapped[str] = mapped_column(String(10))  # ITEM | ORDER | GIFT
-    state: Mapped[PromotionState] = mapped_column(_enum(PromotionState, "promotion_state"),
+    state: Mapped[PromotionState] = mapped_column(enum_column(PromotionState, "promotion_state"),
                                                   default=PromotionState.DRAFT)
     starts_at: Mapped[datetime] = mapped_column()
     ends_at: Mapped[datetime] = mapped_column()
@@ -82,5 +78,5 @@ class PromotionScope(Base):
 
     promotion_id: Mapped[int] = mapped_column(
         ID_TYPE, ForeignKey("promotions.id", ondelete="CASCADE"), primary_key=True)
-    kind: Mapped[ScopeKind] = mapped_column(_enum(ScopeKind, "scope_kind"), primary_key=True)
+    kind: Mapped[ScopeKind] = mapped_column(enum_column(ScopeKind, "scope_kind"), primary_key=True)
     target_id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
