@@ -1,7 +1,8 @@
 """Query limits, checked on the document before anything executes (so a refused query never
 reaches the database): depth, aliases, tokens, fragment cycles and a calculated cost in the
-manner of Shopify's — every field costs 1, and a connection's selection is multiplied by its
-`first` (or the argument's default). Introspection fields are free."""
+manner of Shopify's — every field costs 1, a connection's selection is multiplied by its
+`first` (or the argument's default) and a plain list's by an estimate of 10. Introspection
+fields are free."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
     is_object_type,
     parse,
     value_from_ast_untyped,
@@ -31,6 +34,7 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5000
 MAX_COST = 20_000
 DEFAULT_PAGE = 20
+LIST_ESTIMATE = 10  # a plain list of objects (a product's SKUs) is costed as this many
 
 
 class QueryTooComplex(Exception):
@@ -103,11 +107,13 @@ class _Walk:
             return 1
         named = get_named_type(definition.type)
         inner = self.cost(node.selection_set, named, depth + 1, spreading)
+        if getattr(parent, "name", "").endswith("Connection"):
+            return 1 + inner  # edges/nodes: the connection's `first` already counted them
         return 1 + inner * self._page_size(node, definition)
 
     def _page_size(self, node: FieldNode, definition: Any) -> int:
         if "first" not in definition.args:
-            return 1
+            return LIST_ESTIMATE if is_list_type(get_nullable_type(definition.type)) else 1
         for argument in node.arguments or ():
             if argument.name.value == "first":
                 value = (self.variables.get(argument.value.name.value)
