@@ -50,6 +50,11 @@ class ShippingKind(StrEnum):
 
 
 
+def path_ids(path: str | None) -> tuple[int, ...]:
+    """The ids in a materialized path such as "1/5/12/"."""
+    return tuple(int(part) for part in (path or "").split("/") if part)
+
+
 class Merchant(NodeMixin, Base):
     __tablename__ = "merchants"
     node_type = "Merchant"
@@ -91,9 +96,14 @@ class Category(NodeMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
+    def path_ids(self) -> tuple[int, ...]:
+        """Ids from the root down to this category."""
+        return path_ids(self.path)
+
+    @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to the parent."""
-        return [int(part) for part in self.path.split("/") if part][:-1]
+        return list(self.path_ids[:-1])
 
 
 class Attribute(NodeMixin, Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models.accounts import Address, Customer, Role, Staff, StaffRole
 from models.audit import AuditEntry
@@ -161,8 +161,6 @@ async def audit_log(ctx: Context, filter_: Any, first: int | None,
             stmt = stmt.where(AuditEntry.created_at >= filter_.since)
         if filter_.until:
             stmt = stmt.where(AuditEntry.created_at < filter_.until)
-    from sqlalchemy import func
-
     page_stmt = stmt.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
     total_stmt = select(func.count()).select_from(stmt.subquery())
     items = list(await ctx.read(lambda s: s.scalars(page_stmt)))

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inputs
 
 from core.money import InvalidMoney, to_minor
@@ -22,6 +23,7 @@ from models.catalog import (
     ShippingTemplate,
     Sku,
 )
+from models.promotions import PromotionState
 from resolvers.common import (
     Change,
     MutationResult,
@@ -38,6 +40,7 @@ from services import catalog, products, search
 from services.catalog import UNSET
 from services.errors import DomainError, ErrorCode
 from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
+from services.promotions import as_rule, for_product, promotional_unit_price
 from services.search import ProductQuery, ProductSort
 
 # --- display categories --------------------------------------------------------------------------
@@ -175,8 +178,7 @@ async def prepare_cards(ctx: Context, items: list[Product], wanted: frozenset[st
         missing = [p for p in items if not hasattr(p, "category_path_ids")]
         categories = await ctx.loaders.category.load_many([p.category_id for p in missing])
         for product, category in zip(missing, categories, strict=True):
-            product.category_path_ids = tuple(  # type: ignore[attr-defined]
-                [*category.ancestor_ids, category.id]) if category else ()
+            product.category_path_ids = category.path_ids if category else ()  # type: ignore[attr-defined]
         for product in items:
             product.prefetched_promotions = _matching(ctx, rules, product,  # type: ignore[attr-defined]
                                                       product.prefetched_skus)  # type: ignore[attr-defined]
@@ -185,16 +187,12 @@ async def prepare_cards(ctx: Context, items: list[Product], wanted: frozenset[st
 async def live_rules(ctx: Context) -> list[Any]:
     """The running promotions as pricing rules, converted once per request."""
     if "live_rules" not in ctx.extra:
-        from services.promotions import as_rule
-
         rows = await ctx.loaders.live_promotions.load("all")
         ctx.extra["live_rules"] = [as_rule(p) for p in rows]
     return ctx.extra["live_rules"]
 
 
 def _matching(ctx: Context, rules: list[Any], product: Product, skus: list[Sku]) -> list[Any]:
-    from services.promotions import for_product
-
     path = getattr(product, "category_path_ids", ())
     return for_product(rules, product, skus, path, ctx.channel.value, ctx.now)
 
@@ -209,14 +207,11 @@ async def product_promotions(ctx: Context, product: Product) -> list[Any]:
         return []
     skus = await ctx.loaders.skus_by_product.load(product.id)
     category = await ctx.loaders.category.load(product.category_id)
-    product.category_path_ids = tuple(  # type: ignore[attr-defined]
-        [*category.ancestor_ids, category.id]) if category else ()
+    product.category_path_ids = category.path_ids if category else ()  # type: ignore[attr-defined]
     return _matching(ctx, rules, product, skus)
 
 
 def promotional_price(product: Product, rules: list[Any], sku: Sku) -> int:
-    from services.promotions import promotional_unit_price
-
     return promotional_unit_price(rules, product, sku, getattr(product, "category_path_ids", ()))
 
 
@@ -318,8 +313,6 @@ def _loaded(name: str) -> Any:
 
 async def _promotion_node(ctx: Context, pk: int) -> Any:
     """Activated promotions are public; drafts and cancelled ones are for staff."""
-    from models.promotions import PromotionState
-
     promotion = await ctx.loaders.promotion.load(pk)
     if promotion is None or not (ctx.viewer.is_staff
                                  or promotion.state == PromotionState.ACTIVATED):
@@ -352,7 +345,7 @@ async def category_ancestors(ctx: Context, category: Category) -> list[Category]
 
 async def category_attributes(ctx: Context, category: Category) -> list[Attribute]:
     """Own and inherited attribute definitions, root first."""
-    ids = [*category.ancestor_ids, category.id]
+    ids = list(category.path_ids)
     groups = await ctx.loaders.attributes_by_category.load_many(ids)
     return [a for group in groups for a in group]
 
@@ -644,26 +637,16 @@ async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
 
 
 async def category_roots(session: Any) -> list[Category]:
-    from sqlalchemy import select
-
     stmt = select(Category).where(Category.parent_id.is_(None)).order_by(Category.position,
                                                                          Category.id)
     return list((await session.scalars(stmt)).all())
 
 
 async def all_brands(session: Any) -> list[Any]:
-    from sqlalchemy import select
-
-    from models.catalog import Brand
-
     return list((await session.scalars(select(Brand).order_by(Brand.name))).all())
 
 
 async def all_merchants(session: Any) -> list[Any]:
-    from sqlalchemy import select
-
-    from models.catalog import Merchant
-
     return list((await session.scalars(select(Merchant).order_by(Merchant.id))).all())
 
 

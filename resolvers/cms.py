@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from models.catalog import Product
-from models.cms import Page, PageModule
+from models.cms import Page, PageModule, PageVersion
 from resolvers import catalog as rc
 from resolvers.common import Change, MutationResult, input_id, mutate, page_window, query_id
 from resolvers.common import Page as Window
@@ -205,8 +205,6 @@ async def ranking_items(view: ModuleView) -> list[Any]:
 
 
 async def versions(ctx: Context, global_id: str) -> list[Any]:
-    from models.cms import PageVersion
-
     _, pk = query_id(global_id, "Page")
     stmt = select(PageVersion).where(PageVersion.page_id == pk).order_by(
         PageVersion.version.desc())

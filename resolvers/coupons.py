@@ -12,6 +12,8 @@ from resolvers.common import Change, MutationResult, Page, input_id, input_ids, 
 from resolvers.context import Context, Permission
 from services import coupons
 from services.errors import DomainError, ErrorCode
+from services.pricing import scope_from_json
+from services.promotions import sku_line
 
 
 def _customer(ctx: Context) -> int:
@@ -135,17 +137,8 @@ async def claimable_for_product(ctx: Context, product: Any) -> list[CouponTempla
         stmt = select(CouponTemplate).where(coupons.claimable_condition(ctx.now)).order_by(
             CouponTemplate.id)
         ctx.extra["claimable_templates"] = list(await ctx.read(lambda s: s.scalars(stmt)))
-    from services.pricing import Line
-
     skus = await ctx.loaders.skus_by_product.load(product.id)
     category = await ctx.loaders.category.load(product.category_id)
-    path = tuple([*category.ancestor_ids, category.id]) if category else ()
-    shown = []
-    for template in ctx.extra["claimable_templates"]:
-        rule = coupons.as_rule_scope(template)
-        if any(rule.covers(Line(id="", sku_id=s.id, product_id=product.id,
-                                merchant_id=product.merchant_id, quantity=1,
-                                unit_price=s.price, category_path=path,
-                                brand_id=product.brand_id)) for s in skus):
-            shown.append(template)
-    return shown
+    lines = [sku_line(product, s, category.path_ids if category else ()) for s in skus]
+    return [t for t in ctx.extra["claimable_templates"]
+            if any(scope_from_json(t.scope).covers(line) for line in lines)]

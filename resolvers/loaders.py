@@ -22,6 +22,7 @@ from models.catalog import (
     ProductAttributeValue,
     ShippingTemplate,
     Sku,
+    path_ids,
 )
 from models.inventory import StockLevel, Warehouse
 from models.promotions import Promotion
@@ -81,7 +82,7 @@ async def _fetch_products(session: AsyncSession, ids: list[int]) -> list[Product
         .where(Product.id.in_(ids)))).all()
     found = {}
     for product, path in rows:
-        product.category_path_ids = tuple(int(x) for x in path.split("/") if x)
+        product.category_path_ids = path_ids(path)
         found[product.id] = product
     return [found.get(i) for i in ids]
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Customer
 from models.cart import Cart, CartLine
-from models.catalog import Category, Product, ShippingTemplate, Sku
+from models.catalog import Category, Product, ShippingTemplate, Sku, path_ids
 from models.coupons import Coupon, CouponStatus, CouponTemplate
 from models.inventory import StockLevel
 from services import coupons, pricing, promotions
@@ -70,10 +70,14 @@ async def add_lines(session: AsyncSession, cart: Cart, lines: Sequence[tuple[int
     """Adding a SKU already in the cart adds to its quantity (still at most 99)."""
     existing = {line.sku_id: line for line in (await session.scalars(
         select(CartLine).where(CartLine.cart_id == cart.id))).all()}
+    skus = {s.id: s for s in (await session.scalars(
+        select(Sku).where(Sku.id.in_({sku_id for sku_id, _ in lines})))).all()}
+    products = {p.id: p for p in (await session.scalars(
+        select(Product).where(Product.id.in_({s.product_id for s in skus.values()})))).all()}
     for i, (sku_id, quantity) in enumerate(lines):
         _check_quantity(quantity, f"lines.{i}.quantity")
-        sku = await session.get(Sku, sku_id)
-        product = await session.get(Product, sku.product_id) if sku else None
+        sku = skus.get(sku_id)
+        product = products.get(sku.product_id) if sku else None
         if sku is None or product is None or not sku.enabled or not product.is_listed_at(now):
             raise DomainError(ErrorCode.PRODUCT_UNAVAILABLE,
                               "This product is not on sale.", f"lines.{i}.skuId")
@@ -242,8 +246,7 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
         priced.append(pricing.Line(
             id=str(line.id), sku_id=sku.id, product_id=product.id,
             merchant_id=product.merchant_id, quantity=line.quantity, unit_price=sku.price,
-            category_path=tuple(int(x) for x in paths.get(product.category_id, "").split("/")
-                                if x),
+            category_path=path_ids(paths.get(product.category_id)),
             brand_id=product.brand_id, weight_grams=sku.weight_grams or 0,
             shipping=_shipping_rule(template), title=product.title,
             available=status == LineStatus.AVAILABLE and line.selected))

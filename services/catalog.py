@@ -228,7 +228,7 @@ async def delete_category(session: AsyncSession, category_id: int) -> Category:
 
 async def lineage_attributes(session: AsyncSession, category: Category) -> list[Attribute]:
     """Attributes defined on the category and inherited from its ancestors, root first."""
-    ids = [*category.ancestor_ids, category.id]
+    ids = list(category.path_ids)
     rows = (await session.scalars(select(Attribute).where(Attribute.category_id.in_(ids)))).all()
     order = {cid: i for i, cid in enumerate(ids)}
     return sorted(rows, key=lambda a: (order[a.category_id], a.position, a.id))
@@ -261,7 +261,7 @@ async def create_attribute(session: AsyncSession, data: AttributeData) -> Attrib
               "options")
     v.raise_if_any()
     # Attributes are inherited down the tree: a name may appear once along any root-to-leaf path.
-    lineage = [*category.ancestor_ids, category.id]
+    lineage = list(category.path_ids)
     clash = await session.scalar(
         select(func.count()).select_from(Attribute).join(Category)
         .where(func.lower(Attribute.name) == name.lower())

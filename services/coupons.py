@@ -443,18 +443,12 @@ async def expire(session: AsyncSession, now: datetime) -> int:
 # --- for pricing and statistics ------------------------------------------------------------------
 
 
-def as_rule_scope(t: CouponTemplate) -> pricing.Scope:
-    scope = t.scope or {}
-    return pricing.Scope(**{name: frozenset(scope.get(key, [])) for name, key in (
-        ("sku_ids", "SKU"), ("product_ids", "PRODUCT"), ("category_ids", "CATEGORY"),
-        ("brand_ids", "BRAND"), ("excluded_product_ids", "EXCLUDED_PRODUCT"))})
-
-
 def as_rule(coupon: Coupon, t: CouponTemplate) -> pricing.CouponRule:
     return pricing.CouponRule(
         id=coupon.id, name=t.name, kind=t.type.value, amount=t.amount or 0,
         percent_off=Decimal(t.percent_off) if t.percent_off else None,
-        min_spend=t.min_spend or 0, max_discount=t.max_discount, scope=as_rule_scope(t),
+        min_spend=t.min_spend or 0, max_discount=t.max_discount,
+        scope=pricing.scope_from_json(t.scope),
         merchant_id=t.merchant_id, combines_with_promotions=t.combines_with_promotions,
         valid_until=coupon.valid_until)
 

@@ -74,6 +74,16 @@ class Scope:
                 or bool(self.category_ids.intersection(line.category_path)))
 
 
+SCOPE_KEYS = (("sku_ids", "SKU"), ("product_ids", "PRODUCT"), ("category_ids", "CATEGORY"),
+              ("brand_ids", "BRAND"), ("excluded_product_ids", "EXCLUDED_PRODUCT"))
+
+
+def scope_from_json(stored: Mapping[str, Sequence[int]] | None) -> Scope:
+    """A scope as promotions and coupon templates store it ({"SKU": [..], "BRAND": [..], …})."""
+    stored = stored or {}
+    return Scope(**{name: frozenset(stored.get(key, ())) for name, key in SCOPE_KEYS})
+
+
 @dataclass(frozen=True)
 class Audience:
     kind: str = "ALL"  # ALL | NEW_CUSTOMERS | MIN_MEMBER_LEVEL

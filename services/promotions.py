@@ -471,7 +471,6 @@ async def live_promotions(session: AsyncSession, now: datetime) -> list[Promotio
 
 def as_rule(p: Promotion) -> pricing.Promotion:
     """The pricing engine's view of a stored promotion."""
-    scope = p.scope or {}
     r = p.rules or {}
     kw: dict[str, Any] = {}
     kind = pricing.PromotionKind(p.type.value)
@@ -501,16 +500,14 @@ def as_rule(p: Promotion) -> pricing.Promotion:
         kw = {"gifts": tuple(pricing.GiftItem(s, q) for s, q in r["gifts"])}
     return pricing.Promotion(
         id=p.id, name=p.name, kind=kind, starts_at=p.starts_at, ends_at=p.ends_at,
-        scope=pricing.Scope(**{name: frozenset(scope.get(kind_.value, [])) for name, kind_ in (
-            ("sku_ids", ScopeKind.SKU), ("product_ids", ScopeKind.PRODUCT),
-            ("category_ids", ScopeKind.CATEGORY), ("brand_ids", ScopeKind.BRAND),
-            ("excluded_product_ids", ScopeKind.EXCLUDED_PRODUCT))}),
+        scope=pricing.scope_from_json(p.scope),
         audience=pricing.Audience(p.audience, p.min_member_level),
         channels=frozenset(p.channels or []), combinable=p.combinable,
         per_customer_limit=p.per_customer_limit, **kw)
 
 
-def _line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pricing.Line:
+def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pricing.Line:
+    """One unit of a SKU as the pricing rules see it (for matching scopes)."""
     return pricing.Line(id="", sku_id=sku.id, product_id=product.id,
                         merchant_id=product.merchant_id, quantity=1, unit_price=sku.price,
                         category_path=category_path, brand_id=product.brand_id)
@@ -522,7 +519,7 @@ def for_product(rules: list[pricing.Promotion], product: Product, skus: list[Sku
     """The promotions a product card shows: those covering any of its SKUs for this channel
     and shopper (a guest counts as a new customer at level 0)."""
     who = customer or pricing.Customer()
-    lines = [_line(product, sku, category_path) for sku in skus]
+    lines = [sku_line(product, sku, category_path) for sku in skus]
     return [rule for rule in rules
             if any(pricing.applies(rule, line, who, channel, now) for line in lines)]
 
@@ -531,7 +528,7 @@ def promotional_unit_price(rules: list[pricing.Promotion], product: Product, sku
                            category_path: tuple[int, ...]) -> int:
     """A SKU's unit price under the single-product promotion covering it (price ranges)."""
     best = sku.price
-    line = _line(product, sku, category_path)
+    line = sku_line(product, sku, category_path)
     for rule in rules:
         if rule.kind != pricing.PromotionKind.SINGLE_PRODUCT or not rule.scope.covers(line) \
                 or rule.promotion_stock_left == 0:

@@ -39,6 +39,7 @@ from models.catalog import (
     ProductAttributeValue,
     ProductStatus,
     Sku,
+    path_ids,
 )
 from models.inventory import StockLevel
 from services.products import EffectiveStatus
@@ -295,7 +296,7 @@ async def find_products(session: AsyncSession, q: ProductQuery, offset: int, lim
     stmt = _page_statement(shape, q.sort, with_brands).offset(offset).limit(limit)
     rows = (await session.execute(stmt, parameters(q))).all()
     for row in rows:
-        row[0].category_path_ids = tuple(int(x) for x in row[2].split("/") if x)
+        row[0].category_path_ids = path_ids(row[2])
     if rows:
         return ProductPage([r[0] for r in rows], int(rows[0][1]),
                            [r[3] for r in rows] if with_brands else None)

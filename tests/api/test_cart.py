@@ -208,3 +208,23 @@ async def test_customer_carts_are_private(api: Api, engine: AsyncEngine,
     again = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 1}]},
                           token=alice))["cartCreate"]["cart"]
     assert again["id"] == mine["id"] and again["lines"][0]["quantity"] == 2  # one open cart
+
+
+async def test_disabled_sku_line_stays_visible_outside_the_totals(api: Api,
+                                                                  engine: AsyncEngine) -> None:
+    c, sku_a, sku_b, _ = await shop(api, engine)
+    cart = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 1},
+                                                  {"skuId": sku_b, "quantity": 1}]}))[
+        "cartCreate"]["cart"]
+    # The merchant replaces B's only SKU with another colour: the old SKU is disabled.
+    await api.admin("ProductUpdate", {"id": c.products["B"]["id"], "input": {"skus": [{
+        "code": "B-new", "price": "300.00",
+        "specs": [{"attributeId": c.attributes["colour"], "value": "白"},
+                  {"attributeId": c.attributes["storage"], "value": "128GB"}]}]}})
+    cart = (await api.ok("GuestCart", {"id": cart["id"]}))["cart"]
+    assert [ln["status"] for ln in cart["lines"]] == ["AVAILABLE", "SKU_DISABLED"]
+    assert "No longer available" in cart["lines"][1]["notices"]
+    assert amount(cart["cost"]["total"]) == "120.00"
+    refused = await api.op("CartLinesAdd", {"cartId": cart["id"], "lines": [
+        {"skuId": sku_b, "quantity": 1}]})
+    assert refused["data"]["cartLinesAdd"]["userErrors"][0]["code"] == "PRODUCT_UNAVAILABLE"
