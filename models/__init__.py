@@ -26,6 +26,16 @@ from models.inventory import (
     StockMovement,
     Warehouse,
 )
+from models.orders import (
+    Order,
+    OrderDiscount,
+    OrderLine,
+    Payment,
+    Refund,
+    RefundLine,
+    Shipment,
+    ShipmentLine,
+)
 from models.promotions import Promotion, PromotionScope
 
 __all__ = [
@@ -47,17 +57,25 @@ __all__ = [
     "DisplayCategoryCategory",
     "LoginThrottle",
     "Merchant",
+    "Order",
+    "OrderDiscount",
+    "OrderLine",
     "Page",
     "PageModule",
     "PageVersion",
+    "Payment",
     "Product",
     "ProductAttributeValue",
     "Promotion",
     "PromotionScope",
     "RefreshToken",
+    "Refund",
+    "RefundLine",
     "Reservation",
     "ReservationLine",
     "Role",
+    "Shipment",
+    "ShipmentLine",
     "ShippingTemplate",
     "Sku",
     "Staff",

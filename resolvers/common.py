@@ -57,6 +57,8 @@ class Change:
     global_id: str | None = None
     # What to snapshot as "before" when it is not the target row itself (e.g. stock levels).
     before: Callable[[AsyncSession], Awaitable[Any]] | None = None
+    # The changed row inside what the operation returns, when it returns more than the row.
+    subject: Callable[[Any], Any] | None = None
 
 
 async def _before(ctx: Context, change: Change | None) -> tuple[Any, int | None]:
@@ -71,6 +73,7 @@ async def _before(ctx: Context, change: Change | None) -> tuple[Any, int | None]
 async def _audit(ctx: Context, change: Change, target_id: int | None,
                  before: dict[str, Any] | None, value: Any) -> None:
     deleted = change.action.endswith(".delete")
+    value = change.subject(value) if change.subject else value
     await audit.record(
         ctx.session, actor_id=ctx.viewer.staff_id, action=change.action,
         target_type=change.model.node_type,  # type: ignore[attr-defined]

@@ -228,3 +228,57 @@ class Loaders:
             return [rows for _ in keys]
 
         return self._make(fetch)
+
+    # --- orders ----------------------------------------------------------------------------------
+
+    @cached_property
+    def customer(self) -> DataLoader:
+        from models.accounts import Customer
+
+        return self._make(_by_id(Customer))
+
+    @cached_property
+    def payment(self) -> DataLoader:
+        from models.orders import Payment
+
+        return self._make(_by_id(Payment))
+
+    @cached_property
+    def order(self) -> DataLoader:
+        from models.orders import Order
+
+        return self._make(_by_id(Order))
+
+    @cached_property
+    def orders_by_payment(self) -> DataLoader:
+        from models.orders import Order
+
+        return self._make(_children_of(Order, Order.payment_id, Order.id))
+
+    @cached_property
+    def lines_by_order(self) -> DataLoader:
+        from models.orders import OrderLine
+
+        return self._make(_children_of(OrderLine, OrderLine.order_id, OrderLine.id))
+
+    @cached_property
+    def shipments_by_order(self) -> DataLoader:
+        from models.orders import Shipment
+
+        return self._make(_children_of(Shipment, Shipment.order_id, Shipment.id))
+
+    @cached_property
+    def refunds_by_order(self) -> DataLoader:
+        from models.orders import Refund
+
+        return self._make(_children_of(Refund, Refund.order_id, Refund.id))
+
+
+def _children_of(model: Any, parent: Any, order_by: Any
+                 ) -> Callable[[AsyncSession, list[int]], Awaitable[list[list[Any]]]]:
+    async def fetch(session: AsyncSession, parent_ids: list[int]) -> list[list[Any]]:
+        rows = (await session.scalars(select(model).where(parent.in_(parent_ids))
+                                      .order_by(order_by))).all()
+        return _grouped(rows, lambda row: getattr(row, parent.key), parent_ids)
+
+    return fetch

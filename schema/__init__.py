@@ -14,14 +14,15 @@ from schema.coupons import CouponsMutation, CouponsQuery
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
+from schema.orders import OrdersMutation, OrdersQuery
 from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
-                             CartQuery, CouponsQuery, CmsQuery))
+                             CartQuery, CouponsQuery, CmsQuery, OrdersQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
                                    PromotionsMutation, CartMutation, CouponsMutation,
-                                   CmsMutation))
+                                   CmsMutation, OrdersMutation))
 
 
 def build_schema() -> strawberry.Schema:

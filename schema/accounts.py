@@ -21,11 +21,14 @@ from schema.permissions import customer_only, requires
 if TYPE_CHECKING:
     from schema.cart import Cart
     from schema.coupons import Coupon, CouponStatus
+    from schema.orders import Order, OrderFilter
 
 MANAGE_STAFF = PermissionEnum.MANAGE_STAFF
 CartRef = Annotated["Cart", strawberry.lazy("schema.cart")]
 CouponRef = Annotated["Coupon", strawberry.lazy("schema.coupons")]
 CouponStatusRef = Annotated["CouponStatus", strawberry.lazy("schema.coupons")]
+OrderRef = Annotated["Order", strawberry.lazy("schema.orders")]
+OrderFilterRef = Annotated["OrderFilter", strawberry.lazy("schema.orders")]
 
 
 @strawberry.type
@@ -70,6 +73,15 @@ class Customer(Node):
         from resolvers.coupons import wallet
 
         return await wallet(info.context, status.value if status else None)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Newest first.")
+    async def orders(self, info: Info, filter: OrderFilterRef | None = None,
+                     first: int | None = 10, after: str | None = None
+                     ) -> Connection[OrderRef]:
+        from resolvers.orders import customer_orders
+
+        return await customer_orders(info.context, self.id, filter.status if filter else None,  # type: ignore[attr-defined,return-value]
+                                     first, after)
 
     @strawberry.field(description="The customer's open cart (created on first use).")
     async def cart(self, info: Info) -> CartRef | None:

@@ -57,6 +57,21 @@ class Customer(BasePermission):
         return info.context.viewer.is_customer
 
 
+class CustomerOrStaff(BasePermission):
+    """Customers act on their own objects (the resolver checks ownership); staff need the
+    permission."""
+
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        self.message = f"Log in as a customer, or as staff with {permission.value}."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return viewer.is_customer or viewer.can(self.permission)
+
+
 def _guard(permission: BasePermission) -> list[FieldExtension]:
     return [PermissionExtension(permissions=[permission], use_directives=False)]
 
@@ -75,3 +90,7 @@ def staff_only() -> list[FieldExtension]:
 
 def customer_only() -> list[FieldExtension]:
     return _guard(Customer())
+
+
+def customer_or_staff(permission: Permission) -> list[FieldExtension]:
+    return _guard(CustomerOrStaff(permission))

@@ -365,7 +365,7 @@ def _clean_address(data: AddressData, current: Address | None) -> dict[str, Any]
     return fields
 
 
-async def _own_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
+async def own_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
     address = await session.get(Address, address_id)
     if address is None or address.customer_id != customer_id:
         raise DomainError(ErrorCode.NOT_FOUND, "Address not found.", "id")
@@ -384,7 +384,7 @@ async def create_address(session: AsyncSession, customer_id: int, data: AddressD
 
 async def update_address(session: AsyncSession, customer_id: int, address_id: int,
                          data: AddressData) -> Address:
-    address = await _own_address(session, customer_id, address_id)
+    address = await own_address(session, customer_id, address_id)
     for key, value in _clean_address(data, address).items():
         setattr(address, key, value)
     await session.flush()
@@ -393,7 +393,7 @@ async def update_address(session: AsyncSession, customer_id: int, address_id: in
 
 async def set_default_address(session: AsyncSession, customer_id: int,
                               address_id: int) -> Address:
-    address = await _own_address(session, customer_id, address_id)
+    address = await own_address(session, customer_id, address_id)
     await session.execute(update(Address).where(Address.customer_id == customer_id)
                           .values(is_default=False))
     address.is_default = True
@@ -403,7 +403,7 @@ async def set_default_address(session: AsyncSession, customer_id: int,
 
 async def delete_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
     """Deleting the default promotes the most recently added remaining address."""
-    address = await _own_address(session, customer_id, address_id)
+    address = await own_address(session, customer_id, address_id)
     was_default = address.is_default
     await session.delete(address)
     await session.flush()

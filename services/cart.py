@@ -18,7 +18,7 @@ from models.cart import Cart, CartLine
 from models.catalog import Category, Product, ShippingTemplate, Sku, path_ids
 from models.coupons import Coupon, CouponStatus, CouponTemplate
 from models.inventory import StockLevel
-from services import coupons, pricing, promotions
+from services import coupons, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
 
 MAX_QUANTITY = 99
@@ -220,8 +220,10 @@ async def _sellable(session: AsyncSession, sku_ids: list[int]) -> dict[int, int]
 
 
 async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: str,
-                   customer: Customer | None) -> CartView:
-    """Re-read every line (availability, stock, live promotions) and price the cart."""
+                   customer: Customer | None, coupon_ids: Sequence[int] | None = None
+                   ) -> CartView:
+    """Re-read every line (availability, stock, live promotions) and price the cart with
+    the recommended coupons, or with `coupon_ids` when the shopper chose."""
     lines = list((await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id)
                                         .order_by(CartLine.id))).all())
     skus = {s.id: s for s in (await session.scalars(
@@ -252,8 +254,9 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
             available=status == LineStatus.AVAILABLE and line.selected))
         views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0), priced[-1]))
     who = pricing.Customer(member_level=customer.member_level,
-                           is_new=customer.first_paid_at is None) if customer \
-        else pricing.Customer()
+                           is_new=customer.first_paid_at is None,
+                           bought=await orders.units_bought(session, customer.id)) \
+        if customer else pricing.Customer()
     choices = {str(line.id): line.promotion_choice for line in lines
                if line.promotion_choice is not None}
     wallet = await _wallet(session, customer, who, now)
@@ -261,7 +264,7 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
     result = pricing.price(pricing.PricingInput(
         lines=priced, promotions=rules, customer=who, channel=channel, now=now,
         choices=choices, gift_stock={s: sellable.get(s, 0) for s in gift_skus},
-        coupons=usable))
+        coupons=usable, coupon_ids=coupon_ids))
     options = {o.coupon_id: o for o in result.coupon_options}
     for entry in wallet:
         option = options.get(entry.coupon.id)

@@ -319,6 +319,24 @@ async def _owned(session: AsyncSession, owner: str) -> Reservation:
     return reservation
 
 
+async def lock_reservation(session: AsyncSession, owner: str, *, missing_ok: bool = False
+                           ) -> Reservation | None:
+    """Take the reservation's row lock first: callers that go on to lock what it belongs to
+    (a payment, its orders) then lock in the same order as the sweeper does."""
+    if missing_ok:
+        return await session.scalar(select(Reservation).where(Reservation.owner == owner)
+                                    .with_for_update())
+    return await _owned(session, owner)
+
+
+async def held_in(session: AsyncSession, owner: str, warehouse_id: int) -> dict[int, int]:
+    """Units per SKU the owner's reservation still holds (unshipped) in one warehouse."""
+    reservation = await _owned(session, owner)
+    return {line.sku_id: line.quantity - line.consumed
+            for line in await lines_of(session, reservation.id)
+            if line.warehouse_id == warehouse_id and line.quantity > line.consumed}
+
+
 async def lines_of(session: AsyncSession, reservation_id: int) -> list[ReservationLine]:
     return list((await session.scalars(
         select(ReservationLine).where(ReservationLine.reservation_id == reservation_id)
@@ -361,6 +379,38 @@ async def release(session: AsyncSession, owner: str, now: datetime,
     reservation.status, reservation.updated_at = status, now
     await session.flush()
     return reservation
+
+
+async def release_units(session: AsyncSession, owner: str, sku_id: int, units: int,
+                        now: datetime) -> None:
+    """Give back `units` of one SKU still held (not shipped) by a reservation: part of an
+    order cancelled or refunded before shipping. The rest of the reservation stands."""
+    reservation = await _owned(session, owner)
+    if reservation.status not in (ReservationStatus.ACTIVE, ReservationStatus.COMMITTED):
+        raise DomainError(ErrorCode.RESERVATION_CLOSED,
+                          f"The reservation is {reservation.status.value}.", "owner")
+    lines = [ln for ln in await lines_of(session, reservation.id) if ln.sku_id == sku_id]
+    if sum(ln.quantity - ln.consumed for ln in lines) < units:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Fewer units are held than released.",
+                          "quantity")
+    left = units
+    for line in lines:
+        take = min(left, line.quantity - line.consumed)
+        if take > 0:
+            await _unhold(session, line, take)
+            line.quantity -= take
+            left -= take
+            if line.quantity == 0:  # nothing of it was shipped: the line goes
+                await session.delete(line)
+            events.emit(session, "stock.released", sku_id=line.sku_id,
+                        warehouse_id=line.warehouse_id, quantity=take)
+    await session.flush()
+    remaining = await lines_of(session, reservation.id)
+    if all(ln.consumed == ln.quantity for ln in remaining):
+        reservation.status = (ReservationStatus.CONSUMED if any(ln.consumed for ln in remaining)
+                              else ReservationStatus.RELEASED)
+    reservation.updated_at = now
+    await session.flush()
 
 
 async def consume(session: AsyncSession, owner: str, shipment: str,

@@ -243,6 +243,9 @@ class LineResult:
     notices: list[str] = field(default_factory=list)
     deposit_due: int | None = None  # presale: payable now; the rest in the balance window
     balance_due: int | None = None
+    # units given a promotion that has a per-customer limit or flash stock: what an order
+    # records and what checkout claims from the promotion's stock
+    promotion_units: dict[int, int] = field(default_factory=dict)
 
     @property
     def discount(self) -> int:
@@ -406,6 +409,8 @@ def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
             line.notices.append(note)
             w.explanations.append(note)
         units = allowed
+    if p.id in w.limit_left or p.id in w.stock_left:
+        line.promotion_units[p.id] = line.promotion_units.get(p.id, 0) + units
     return units
 
 

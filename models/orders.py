@@ -1,0 +1,216 @@
+"""Checkout and orders (DOMAIN.md §7): one payment per checkout grouping one order per merchant;
+order lines are snapshots; shipments per warehouse; after-sales refunds per line and quantity."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for the money
+    PAID = "PAID"
+    EXPIRED = "EXPIRED"  # not paid in time
+    CANCELLED = "CANCELLED"  # the customer or an admin cancelled before payment
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    PAID = "PAID"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    REFUNDED = "REFUNDED"
+
+
+class RefundStatus(StrEnum):
+    REFUND_REQUESTED = "REFUND_REQUESTED"
+    REFUNDED = "REFUNDED"
+    REJECTED = "REJECTED"
+
+
+class Payment(NodeMixin, Base):
+    """What the customer pays once for every order of a checkout. The idempotency key is
+    unique per customer: the same key returns this payment, never a second one."""
+
+    __tablename__ = "payments"
+    node_type = "Payment"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key"),
+        Index("ix_payments_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))  # the checkout input the key covers
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, "payment_status"),
+                                                  default=PaymentStatus.PENDING)
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    provider: Mapped[str | None] = mapped_column(String(20))
+    transaction_id: Mapped[str | None] = mapped_column(String(100))
+    # Money that arrived after the payment was cancelled/expired: kept, to be paid back.
+    needs_refund: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime] = mapped_column()
+    paid_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def reservation_owner(self) -> str:
+        return f"payment:{self.id}"
+
+
+class Order(NodeMixin, Base):
+    __tablename__ = "orders"
+    node_type = "Order"
+    __table_args__ = (
+        Index("ix_orders_customer", "customer_id", "created_at"),
+        Index("ix_orders_merchant", "merchant_id", "created_at"),
+        Index("ix_orders_paid_at", "paid_at"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= total",
+                        name="refund_within_total"),
+    )
+
+    id: Mapped[int] = id_column()
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    payment_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("payments.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
+    merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"),
+                                                default=OrderStatus.PENDING_PAYMENT)
+    channel: Mapped[str] = mapped_column(String(20))
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    promotion_discount: Mapped[int] = mapped_column(BigInteger)
+    coupon_discount: Mapped[int] = mapped_column(BigInteger)
+    shipping: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    address: Mapped[dict[str, Any]] = mapped_column(JSON)  # snapshot at checkout
+    note: Mapped[str | None] = mapped_column(String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column()
+    shipped_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def coupon_owner(self) -> str:
+        return f"order:{self.id}"
+
+
+class OrderLine(NodeMixin, Base):
+    """A snapshot: later catalog or promotion changes never alter it."""
+
+    __tablename__ = "order_lines"
+    node_type = "OrderLine"
+    __table_args__ = (
+        CheckConstraint("shipped_quantity + released_quantity <= quantity",
+                        name="shipped_within_quantity"),
+        CheckConstraint("refunded_quantity <= quantity", name="refunded_within_quantity"),
+    )
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("products.id"))
+    sku_code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    spec_text: Mapped[str] = mapped_column(String(400))
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)  # payable: what a refund pays back from
+    # [{source, sourceId, label, amount}] exactly as the pricing function gave them
+    discounts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # {promotion id: units at that promotion's price} for per-customer limits and flash stock
+    promotion_units: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_gift: Mapped[bool] = mapped_column(Boolean, default=False)
+    shipped_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    released_quantity: Mapped[int] = mapped_column(Integer, default=0)  # refunded before shipping
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    requested_quantity: Mapped[int] = mapped_column(Integer, default=0)  # in open refunds
+
+
+class Shipment(NodeMixin, Base):
+    __tablename__ = "shipments"
+    node_type = "Shipment"
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)
+    warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
+    carrier: Mapped[str] = mapped_column(String(60))
+    tracking_number: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="SHIPPED")  # SHIPPED | DELIVERED
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShipmentLine(Base):
+    __tablename__ = "shipment_lines"
+
+    id: Mapped[int] = id_column()
+    shipment_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("shipments.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("order_lines.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Refund(NodeMixin, Base):
+    __tablename__ = "refunds"
+    node_type = "Refund"
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status"),
+                                                 default=RefundStatus.REFUND_REQUESTED)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+    restocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+
+class RefundLine(Base):
+    __tablename__ = "refund_lines"
+
+    id: Mapped[int] = id_column()
+    refund_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("refunds.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("order_lines.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderDiscount(Base):
+    """Each promotion and coupon an order got, with its amount: coupon and promotion
+    statistics are plain sums over these rows."""
+
+    __tablename__ = "order_discounts"
+    __table_args__ = (Index("ix_order_discounts_source", "source", "source_id"),
+                      Index("ix_order_discounts_template", "coupon_template_id"))
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # PROMOTION | COUPON
+    source_id: Mapped[int] = mapped_column(ID_TYPE)  # promotion id or coupon id
+    coupon_template_id: Mapped[int | None] = mapped_column(ID_TYPE)
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,239 @@
+"""Checkout and order glue: decode inputs, run the checkout and order services in one
+transaction each, answer with rows for the schema to shape."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.money import InvalidMoney, to_minor
+from models.orders import Order, OrderStatus, Payment, Refund, Shipment
+from resolvers.common import Change, MutationResult, Page, input_id, mutate, page_window, query_id
+from resolvers.context import Context, Permission
+from services import checkout, orders
+from services.errors import DomainError, ErrorCode, Violation
+
+T = TypeVar("T")
+
+
+# --- checkout ------------------------------------------------------------------------------------
+
+
+def checkout_request(data: Any) -> checkout.CheckoutRequest:
+    expected = None
+    if data.expected_total is not None:
+        try:
+            expected = to_minor(Decimal(data.expected_total))
+        except InvalidMoney as exc:
+            raise DomainError(ErrorCode.INVALID_PRICE, f"Amount {exc}.", "expectedTotal") \
+                from exc
+    coupon_ids = None if data.coupon_ids is None else tuple(
+        input_id(g, "Coupon", f"couponIds.{i}") or 0 for i, g in enumerate(data.coupon_ids))
+    return checkout.CheckoutRequest(
+        cart_token=str(data.cart_id), address_id=input_id(data.address_id, "Address",
+                                                          "addressId") or 0,
+        coupon_ids=coupon_ids, expected_total=expected, note=data.note)
+
+
+async def preview(ctx: Context, data: Any) -> MutationResult[checkout.Quote]:
+    """A read: priced like the real thing, nothing written."""
+    try:
+        request = checkout_request(data)
+        quote = await ctx.read(lambda s: checkout.quote(
+            s, ctx.viewer.customer_id or 0, request, ctx.now, ctx.channel.value))
+    except DomainError as error:
+        return MutationResult(None, error.violations, error)
+    return MutationResult(quote, [])
+
+
+async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]:
+    ttl = timedelta(minutes=ctx.settings.reservation_ttl_minutes)
+
+    async def run(session: AsyncSession) -> Payment:
+        return await checkout.complete(session, ctx.viewer.customer_id or 0,
+                                       checkout_request(data), key, ctx.now,
+                                       ctx.channel.value, ttl)
+
+    # Two first attempts with one key racing on a database without row locks (SQLite): the
+    # loser hits the unique key and, tried again, finds the winner's payment.
+    return await _retrying_conflicts(ctx, run)
+
+
+async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
+                              ) -> MutationResult[T]:
+    for attempt in range(3):
+        try:
+            return await mutate(ctx, run)
+        except IntegrityError:
+            await ctx.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- payment -------------------------------------------------------------------------------------
+
+
+async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transaction_id: str,
+                          amount: Decimal) -> MutationResult[Payment]:
+    confirmation: list[orders.Confirmation] = []
+
+    async def run(session: AsyncSession) -> Payment:
+        payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
+        try:
+            minor = to_minor(Decimal(amount))
+        except InvalidMoney as exc:
+            raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH, f"Amount {exc}.",
+                              "amount") from exc
+        found = await orders.confirm_payment(session, payment_id, ctx.viewer.customer_id,
+                                             provider, transaction_id.strip(), minor, ctx.now)
+        confirmation.append(found)
+        return found.payment
+
+    result = await mutate(ctx, run)
+    if result.value is not None and confirmation and confirmation[0].late:
+        # Recorded (and committed) for refund, but the orders are not revived: say so.
+        result.errors = [Violation(ErrorCode.PAYMENT_CLOSED,
+                                   f"This payment is {result.value.status.value}; the money "
+                                   "is recorded and will be refunded.", "paymentId")]
+    return result
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+def _order_id(global_id: str) -> int:
+    return input_id(global_id, "Order", "id") or 0
+
+
+def _scope(ctx: Context) -> dict[str, Any]:
+    """Who acts: a customer on their own orders, or staff (merchant staff on theirs)."""
+    if ctx.viewer.is_staff:
+        return {"staff": True, "merchant_id": ctx.viewer.merchant_id}
+    return {"customer_id": ctx.viewer.customer_id}
+
+
+async def cancel(ctx: Context, global_id: str, reason: str | None) -> MutationResult[Order]:
+    change = Change("order.cancel", Order, global_id) if ctx.viewer.is_staff else None
+    return await mutate(ctx, lambda s: orders.cancel(s, _order_id(global_id), reason, ctx.now,
+                                                     **_scope(ctx)), change)
+
+
+async def confirm_receipt(ctx: Context, global_id: str) -> MutationResult[Order]:
+    return await mutate(ctx, lambda s: orders.confirm_receipt(
+        s, _order_id(global_id), ctx.viewer.customer_id or 0, ctx.now))
+
+
+@dataclass
+class Shipped:
+    shipment: Shipment
+    order: Order
+
+
+async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
+    async def run(session: AsyncSession) -> Shipped:
+        wanted = None if data.lines is None else [
+            (input_id(line.order_line_id, "OrderLine", f"lines.{i}.orderLineId") or 0,
+             line.quantity) for i, line in enumerate(data.lines)]
+        shipment, order = await orders.ship(
+            session, _order_id(data.order_id),
+            input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0, wanted,
+            data.carrier, data.tracking_number, ctx.now, actor_id=ctx.viewer.staff_id,
+            merchant_id=ctx.viewer.merchant_id)
+        return Shipped(shipment, order)
+
+    return await mutate(ctx, run, Change("order.ship", Order, data.order_id,
+                                                subject=lambda done: done.order))
+
+
+async def refund_request(ctx: Context, order_gid: str, lines: list[Any],
+                         reason: str) -> MutationResult[Refund]:
+    async def run(session: AsyncSession) -> Refund:
+        wanted = [(input_id(line.order_line_id, "OrderLine", f"lines.{i}.orderLineId") or 0,
+                   line.quantity) for i, line in enumerate(lines)]
+        return await orders.request_refund(session, _order_id(order_gid),
+                                           ctx.viewer.customer_id or 0, wanted, reason,
+                                           ctx.now)
+
+    return await mutate(ctx, run)
+
+
+@dataclass
+class Decided:
+    refund: Refund
+    order: Order | None = None
+
+
+async def refund_approve(ctx: Context, global_id: str, restock: bool) -> MutationResult[Decided]:
+    async def run(session: AsyncSession) -> Decided:
+        refund, order = await orders.approve_refund(
+            session, input_id(global_id, "Refund", "id") or 0, restock, ctx.now,
+            actor_id=ctx.viewer.staff_id, merchant_id=ctx.viewer.merchant_id)
+        return Decided(refund, order)
+
+    return await mutate(ctx, run, Change("refund.approve", Refund, global_id,
+                                                subject=lambda done: done.refund))
+
+
+async def refund_reject(ctx: Context, global_id: str, reason: str) -> MutationResult[Decided]:
+    async def run(session: AsyncSession) -> Decided:
+        return Decided(await orders.reject_refund(
+            session, input_id(global_id, "Refund", "id") or 0, reason, ctx.now,
+            merchant_id=ctx.viewer.merchant_id))
+
+    return await mutate(ctx, run, Change("refund.reject", Refund, global_id,
+                                                subject=lambda done: done.refund))
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+async def customer_orders(ctx: Context, customer_id: int, status: OrderStatus | None,
+                          first: int | None, after: str | None) -> Page[Order]:
+    """A customer's own orders; staff with MANAGE_ORDERS see them too (their merchant's)."""
+    f = orders.OrderFilter(status=status, customer_id=customer_id)
+    if ctx.viewer.customer_id != customer_id:
+        if not ctx.viewer.can(Permission.MANAGE_ORDERS):
+            return Page([], 0, 0)
+        f.merchant_id = ctx.viewer.merchant_id
+    return await _page(ctx, f, first, after)
+
+
+async def admin_orders(ctx: Context, f: Any, first: int | None, after: str | None
+                       ) -> Page[Order]:
+    found = orders.OrderFilter()
+    if f is not None:
+        found = orders.OrderFilter(
+            status=f.status,
+            customer_id=query_id(f.customer_id, "Customer")[1] if f.customer_id else None,
+            merchant_id=query_id(f.merchant_id, "Merchant")[1] if f.merchant_id else None,
+            number=f.number, created_from=f.created_from, created_to=f.created_to)
+    if ctx.viewer.merchant_id is not None:  # merchant staff see their own orders only
+        if found.merchant_id not in (None, ctx.viewer.merchant_id):
+            return Page([], 0, 0)
+        found.merchant_id = ctx.viewer.merchant_id
+    return await _page(ctx, found, first, after)
+
+
+async def _page(ctx: Context, f: orders.OrderFilter, first: int | None,
+                after: str | None) -> Page[Order]:
+    offset, limit = page_window(ctx, first, after)
+    rows, total = await ctx.read(lambda s: orders.find_orders(s, f, offset, limit))
+    return Page(rows, offset, total)
+
+
+async def order(ctx: Context, global_id: str) -> Order | None:
+    """The owner sees their order; staff see their merchant's; anyone else sees nothing."""
+    found = await ctx.loaders.order.load(query_id(global_id, "Order")[1])
+    if found is None:
+        return None
+    if ctx.viewer.is_staff and ctx.viewer.can(Permission.MANAGE_ORDERS) \
+            and ctx.viewer.owns_merchant(found.merchant_id):
+        return found  # type: ignore[no-any-return]
+    return found if found.customer_id == ctx.viewer.customer_id else None

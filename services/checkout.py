@@ -1,0 +1,238 @@
+"""Checkout (DOMAIN.md §7): price the selected available lines of a customer's cart with the
+one pricing function, then — in the caller's single transaction — create one order per
+merchant under one payment, reserve stock, take flash-sale stock, lock coupons and empty
+the checked-out cart lines. Any refusal raises before commit, so nothing is left behind.
+
+Locks, in order: the customer row (one checkout per customer at a time: idempotency keys,
+per-customer promotion limits and coupons stay exact), then stock levels, then promotion
+stock, then coupons — the order every other flow releases them in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.money import from_minor
+from models.accounts import Address, Customer
+from models.cart import CartLine
+from models.catalog import Product, Sku
+from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentStatus
+from services import accounts, coupons, inventory, pricing, promotions
+from services import cart as carts
+from services.errors import DomainError, ErrorCode
+
+MAX_KEY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    cart_token: str
+    address_id: int
+    coupon_ids: tuple[int, ...] | None = None  # None: the recommended set; (): none
+    expected_total: int | None = None
+    note: str | None = None
+
+    def digest(self) -> str:
+        """What an idempotency key promises: the same key always means this same request."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Quote:
+    customer: Customer
+    address: Address
+    view: carts.CartView
+    lines: list[carts.LineView]  # the selected, available lines that check out
+
+    @property
+    def result(self) -> pricing.PricingResult:
+        return self.view.result
+
+
+async def quote(session: AsyncSession, customer_id: int, request: CheckoutRequest,
+                now: datetime, channel: str) -> Quote:
+    """The priced checkout, exactly as it would be placed now."""
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
+    cart = await carts.cart_for(session, request.cart_token, customer_id)
+    if cart.customer_id != customer_id:
+        raise DomainError(ErrorCode.NOT_FOUND, "Log in first: a guest cart merges into yours "
+                          "when you do.", "cartId")
+    address = await accounts.own_address(session, customer_id, request.address_id)
+    view = await carts.evaluate(session, cart, now, channel, customer,
+                                None if request.coupon_ids is None
+                                else list(request.coupon_ids))
+    lines = [item for item in view.lines
+             if item.line.selected and item.status == carts.LineStatus.AVAILABLE]
+    if not lines:
+        raise DomainError(ErrorCode.EMPTY_CHECKOUT,
+                          "Select at least one available line to check out.", "cartId")
+    _check_coupons(view, request.coupon_ids)
+    return Quote(customer, address, view, lines)
+
+
+def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None:
+    if not chosen:
+        return
+    entries = {e.coupon.id: e for e in view.coupons}
+    rules = [coupons.as_rule(entries[c].coupon, entries[c].template)
+             for c in chosen if c in entries]
+    if len(set(chosen)) != len(chosen) or not pricing.valid_coupon_set(rules):
+        raise DomainError(ErrorCode.COUPON_UNUSABLE, "Use at most one platform coupon and "
+                          "one coupon per merchant.", "couponIds")
+    for i, coupon_id in enumerate(chosen):
+        if coupon_id not in view.result.coupons_applied:
+            entry = entries.get(coupon_id)
+            why = entry.text if entry and entry.text else "It is not one of your usable coupons"
+            raise DomainError(ErrorCode.COUPON_UNUSABLE, f"{why}.", f"couponIds.{i}")
+
+
+async def complete(session: AsyncSession, customer_id: int, request: CheckoutRequest,
+                   idempotency_key: str, now: datetime, channel: str,
+                   ttl: timedelta) -> Payment:
+    """Place the checkout, or return what this key placed before."""
+    key = idempotency_key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise DomainError(ErrorCode.INVALID_INPUT,
+                          f"Send an idempotency key of 1 to {MAX_KEY_LENGTH} characters.",
+                          "idempotencyKey")
+    await session.execute(select(Customer.id).where(Customer.id == customer_id)
+                          .with_for_update())
+    digest = request.digest()
+    placed = await session.scalar(select(Payment).where(Payment.customer_id == customer_id,
+                                                        Payment.idempotency_key == key))
+    if placed is not None:
+        if placed.request_hash != digest:
+            raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "This idempotency key was "
+                              "used for a different checkout.", "idempotencyKey")
+        return placed
+    q = await quote(session, customer_id, request, now, channel)
+    total = q.result.total
+    if request.expected_total is not None and request.expected_total != total:
+        raise DomainError(ErrorCode.PRICE_CHANGED,
+                          f"The total is now ¥{from_minor(total)}; review and confirm again.",
+                          "expectedTotal")
+    payment = Payment(customer_id=customer_id, idempotency_key=key, request_hash=digest,
+                      status=PaymentStatus.PENDING, amount_due=total, expires_at=now + ttl,
+                      created_at=now)
+    session.add(payment)
+    await session.flush()
+    orders, lines = await _place_orders(session, q, payment, channel, request.note, now)
+    await inventory.reserve(session, [(ln.sku_id, ln.quantity) for ln in lines],
+                            payment.reservation_owner, now, ttl)
+    await _claim_promotion_stock(session, lines)
+    await _lock_coupons(session, q, payment, orders, now)
+    await session.execute(delete(CartLine).where(CartLine.id.in_([i.line.id for i in q.lines])))
+    await session.flush()
+    return payment
+
+
+async def _claim_promotion_stock(session: AsyncSession, lines: list[OrderLine]) -> None:
+    for line in lines:
+        for promotion_id, units in sorted(line.promotion_units.items()):
+            if not await promotions.claim_stock(session, int(promotion_id), units):
+                raise DomainError(ErrorCode.PROMOTION_SOLD_OUT,
+                                  f"The offer on {line.title} just sold out; the price has "
+                                  "changed.", "cartId")
+
+
+async def _lock_coupons(session: AsyncSession, q: Quote, payment: Payment,
+                        orders: dict[int, Order], now: datetime) -> None:
+    """A merchant coupon belongs to that merchant's order; the platform coupon, spread over
+    every order, to the payment."""
+    templates = {e.coupon.id: e.template for e in q.view.coupons}
+    for coupon_id in sorted(q.result.coupons_applied):
+        merchant_id = templates[coupon_id].merchant_id
+        owner = payment.reservation_owner if merchant_id is None \
+            else orders[merchant_id].coupon_owner
+        await coupons.lock(session, [coupon_id], q.customer.id, owner, now)
+
+
+def _address_snapshot(address: Address) -> dict[str, Any]:
+    return {"name": address.name, "phone": address.phone, "province": address.province,
+            "city": address.city, "district": address.district, "line1": address.line1,
+            "postalCode": address.postal_code}
+
+
+async def _place_orders(session: AsyncSession, q: Quote, payment: Payment, channel: str,
+                        note: str | None, now: datetime
+                        ) -> tuple[dict[int, Order], list[OrderLine]]:
+    """One order per merchant, numbered from the payment; every line a snapshot."""
+    note = (note or "").strip()[:500] or None
+    orders: dict[int, Order] = {}
+    for index, m in enumerate(q.result.merchants, start=1):
+        orders[m.merchant_id] = Order(
+            number=f"{now:%Y%m%d}{payment.id:08d}{index:02d}", payment_id=payment.id,
+            customer_id=q.customer.id, merchant_id=m.merchant_id, channel=channel,
+            subtotal=m.subtotal, promotion_discount=m.promotion_discount,
+            coupon_discount=m.coupon_discount, shipping=m.shipping, total=m.total,
+            address=_address_snapshot(q.address), note=note, created_at=now)
+    session.add_all(orders.values())
+    await session.flush()
+    results = {r.line_id: r for r in q.result.lines}
+    lines = [_snapshot(orders[item.product.merchant_id], item, results[str(item.line.id)])
+             for item in q.lines]
+    lines += await _gift_lines(session, q.result.gifts, orders)
+    session.add_all(lines)
+    session.add_all(_discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons}))
+    await session.flush()
+    return orders, lines
+
+
+def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> OrderLine:
+    thumbnail = item.product.thumbnail
+    return OrderLine(
+        order_id=order.id, sku_id=item.sku.id, product_id=item.product.id,
+        sku_code=item.sku.code, title=item.product.title, spec_text=item.sku.spec_text,
+        image_url=item.sku.image_url or (thumbnail.url if thumbnail else None),
+        unit_price=r.unit_price, quantity=r.quantity, subtotal=r.subtotal,
+        discount=r.discount, total=r.total,
+        discounts=[{"source": d.source, "sourceId": d.source_id, "label": d.label,
+                    "amount": d.amount} for d in r.discounts],
+        promotion_units={str(k): v for k, v in r.promotion_units.items()})
+
+
+async def _gift_lines(session: AsyncSession, gifts: list[pricing.GiftResult],
+                      orders: dict[int, Order]) -> list[OrderLine]:
+    """Gifts ship with the order of the merchant selling them (or the first order)."""
+    if not gifts:
+        return []
+    skus = {s.id: s for s in (await session.scalars(
+        select(Sku).where(Sku.id.in_([g.sku_id for g in gifts])))).all()}
+    products = {p.id: p for p in (await session.scalars(
+        select(Product).where(Product.id.in_([s.product_id for s in skus.values()])))).all()}
+    first = next(iter(orders.values()))
+    lines = []
+    for gift in gifts:
+        sku = skus[gift.sku_id]
+        product = products[sku.product_id]
+        order = orders.get(product.merchant_id, first)
+        lines.append(OrderLine(
+            order_id=order.id, sku_id=sku.id, product_id=product.id, sku_code=sku.code,
+            title=product.title, spec_text=sku.spec_text, image_url=sku.image_url,
+            unit_price=0, quantity=gift.quantity, subtotal=0, discount=0, total=0,
+            discounts=[{"source": "PROMOTION", "sourceId": gift.promotion_id, "label": "赠品",
+                        "amount": 0}],
+            promotion_units={}, is_gift=True))
+    return lines
+
+
+def _discount_rows(lines: list[OrderLine], templates: dict[int, int]) -> list[OrderDiscount]:
+    """Per order, each promotion's and coupon's total (gifts count as an order for the
+    promotion that gave them)."""
+    totals: dict[tuple[int, str, int], int] = defaultdict(int)
+    for line in lines:
+        for d in line.discounts:
+            totals[(line.order_id, d["source"], d["sourceId"])] += d["amount"]
+    return [OrderDiscount(order_id=order_id, source=source, source_id=source_id,
+                          coupon_template_id=templates.get(source_id)
+                          if source == "COUPON" else None, amount=amount)
+            for (order_id, source, source_id), amount in sorted(totals.items())]

@@ -1,0 +1,598 @@
+"""Orders after checkout (DOMAIN.md §7): the state machine, payment confirmation, expiry and
+cancellation, shipments, after-sales refunds, and the queries over orders.
+
+Locks are always taken in one order — reservation, then payment, then orders — the order the
+reservation sweeper uses, so a payment confirmation racing its own expiry waits instead of
+deadlocking."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.money import from_minor
+from models.accounts import Customer
+from models.catalog import Product
+from models.inventory import MovementType, Reservation, ReservationStatus
+from models.orders import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundLine,
+    RefundStatus,
+    Shipment,
+    ShipmentLine,
+)
+from services import coupons, inventory, payments, promotions
+from services.errors import DomainError, ErrorCode
+
+S = OrderStatus
+
+# --- the state machine, as data ------------------------------------------------------------------
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.REFUNDED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.REFUNDED}),
+    S.SHIPPED: frozenset({S.COMPLETED, S.REFUNDED}),
+    S.COMPLETED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+# What may be done to an order in each state, beyond moving it (asking for a refund leaves
+# the order's status alone).
+ACTIONS: dict[str, frozenset[OrderStatus]] = {
+    "pay": frozenset({S.PENDING_PAYMENT}),
+    "cancel before payment": frozenset({S.PENDING_PAYMENT}),
+    "cancel after payment": frozenset({S.PAID}),
+    "ship": frozenset({S.PAID, S.PARTIALLY_SHIPPED}),
+    "confirm receipt": frozenset({S.SHIPPED}),
+    "request a refund": frozenset({S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED}),
+    "decide a refund": frozenset({S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED}),
+}
+
+_STAMPS = {S.PAID: "paid_at", S.SHIPPED: "shipped_at", S.COMPLETED: "completed_at",
+           S.CANCELLED: "cancelled_at"}
+
+
+def ensure_can(order: Order, action: str) -> None:
+    if order.status not in ACTIONS[action]:
+        raise DomainError(ErrorCode.INVALID_ORDER_STATE,
+                          f"Cannot {action}: order {order.number} is {order.status.value}.",
+                          "id")
+
+
+def move(order: Order, to: OrderStatus, now: datetime) -> None:
+    """The only place an order's status changes."""
+    if to not in TRANSITIONS[order.status]:
+        raise DomainError(ErrorCode.INVALID_ORDER_STATE,
+                          f"Order {order.number} cannot go from {order.status.value} to "
+                          f"{to.value}.", "id")
+    order.status = to
+    stamp = _STAMPS.get(to)
+    if stamp and getattr(order, stamp) is None:
+        setattr(order, stamp, now)
+
+
+# --- loading with locks --------------------------------------------------------------------------
+
+
+async def _payment(session: AsyncSession, payment_id: int) -> Payment:
+    payment = await session.scalar(select(Payment).where(Payment.id == payment_id)
+                                   .with_for_update())
+    if payment is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
+    return payment
+
+
+async def orders_of_payment(session: AsyncSession, payment_id: int) -> list[Order]:
+    return list((await session.scalars(select(Order).where(Order.payment_id == payment_id)
+                                       .order_by(Order.id).with_for_update())).all())
+
+
+async def lines_of(session: AsyncSession, order_ids: Sequence[int]) -> list[OrderLine]:
+    return list((await session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids))
+                                       .order_by(OrderLine.id))).all())
+
+
+async def _lock_chain(session: AsyncSession, order_id: int, *, customer_id: int | None = None,
+                      merchant_id: int | None = None, staff: bool = False
+                      ) -> tuple[Payment, Order]:
+    """The order (visible to this customer, or to staff of its merchant), locked after its
+    reservation and payment. A customer never learns that someone else's order exists."""
+    found = await session.get(Order, order_id)
+    visible = found is not None and (
+        (staff and (merchant_id is None or found.merchant_id == merchant_id))
+        or (customer_id is not None and found.customer_id == customer_id))
+    if found is None or not visible:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such order.", "id")
+    await inventory.lock_reservation(session, f"payment:{found.payment_id}")
+    payment = await _payment(session, found.payment_id)
+    order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update()
+                                 .execution_options(populate_existing=True))
+    assert order is not None
+    return payment, order
+
+
+# --- payment -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Confirmation:
+    payment: Payment
+    late: bool  # arrived after the payment was closed: kept and flagged for refund
+
+
+async def confirm_payment(session: AsyncSession, payment_id: int, customer_id: int | None,
+                          provider_name: str, transaction_id: str, amount: int,
+                          now: datetime) -> Confirmation:
+    """Idempotent by transaction id. The amount must equal the amount due. Money for a payment
+    that expired or was cancelled is recorded and flagged for refund; it never revives the
+    orders."""
+    gateway = payments.provider(provider_name)
+    if not gateway.verify(transaction_id, amount):
+        raise DomainError(ErrorCode.INVALID_INPUT, "The provider does not confirm this "
+                          "transaction.", "transactionId")
+    await inventory.lock_reservation(session, f"payment:{payment_id}", missing_ok=True)
+    payment = await _payment(session, payment_id)
+    if customer_id is not None and payment.customer_id != customer_id:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
+    if payment.transaction_id == transaction_id:
+        return Confirmation(payment, payment.needs_refund)
+    if payment.transaction_id is not None:
+        raise DomainError(ErrorCode.PAYMENT_ALREADY_PAID,
+                          "This payment was already confirmed by another transaction.",
+                          "transactionId")
+    if amount != payment.amount_due:
+        raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH,
+                          f"The amount due is {from_minor(payment.amount_due)}.", "amount")
+    if payment.status == PaymentStatus.PENDING and payment.expires_at <= now:
+        await close_unpaid(session, payment, PaymentStatus.EXPIRED, "Not paid in time.", now)
+    payment.provider, payment.transaction_id = gateway.name, transaction_id
+    payment.amount_paid, payment.paid_at = amount, now
+    if payment.status != PaymentStatus.PENDING:
+        payment.needs_refund = True
+        await session.flush()
+        return Confirmation(payment, True)
+    await _mark_paid(session, payment, now)
+    return Confirmation(payment, False)
+
+
+async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> None:
+    payment.status = PaymentStatus.PAID
+    await inventory.commit(session, payment.reservation_owner, now)
+    await coupons.use(session, payment.reservation_owner, now)
+    orders = await orders_of_payment(session, payment.id)
+    for order in orders:
+        ensure_can(order, "pay")
+        move(order, S.PAID, now)
+        await coupons.use(session, order.coupon_owner, now)
+    await session.execute(update(Customer).where(Customer.id == payment.customer_id,
+                                                 Customer.first_paid_at.is_(None))
+                          .values(first_paid_at=now))
+    sold: dict[int, int] = defaultdict(int)
+    for line in await lines_of(session, [o.id for o in orders]):
+        if not line.is_gift:
+            sold[line.product_id] += line.quantity
+    for product_id in sorted(sold):
+        await session.execute(update(Product).where(Product.id == product_id)
+                              .values(sales_count=Product.sales_count + sold[product_id])
+                              .execution_options(synchronize_session=False))
+    await session.flush()
+
+
+# --- closing unpaid payments ---------------------------------------------------------------------
+
+
+async def _return_promotion_stock(session: AsyncSession, lines: Sequence[OrderLine]) -> None:
+    for line in lines:
+        for promotion_id, units in sorted((line.promotion_units or {}).items()):
+            await promotions.return_stock(session, int(promotion_id), int(units))
+
+
+async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentStatus,
+                       reason: str, now: datetime, *, release_stock: bool = True) -> None:
+    """Cancel every order of an unpaid payment in this transaction: stock released (the
+    sweeper has already done it for an expired one), coupons back to AVAILABLE if still
+    valid, flash-sale stock returned."""
+    if release_stock:
+        await inventory.release(session, payment.reservation_owner, now,
+                                status=ReservationStatus.EXPIRED
+                                if status == PaymentStatus.EXPIRED
+                                else ReservationStatus.RELEASED)
+    payment.status = status
+    orders = await orders_of_payment(session, payment.id)
+    for order in orders:
+        move(order, S.CANCELLED, now)
+        order.cancel_reason = reason
+    # stock, then promotion stock, then coupons: the order checkout takes them in
+    await _return_promotion_stock(session, await lines_of(session, [o.id for o in orders]))
+    for order in orders:
+        await coupons.release(session, order.coupon_owner, now)
+    await coupons.release(session, payment.reservation_owner, now)
+    await session.flush()
+
+
+async def on_reservation_expired(session: AsyncSession, reservation: Reservation) -> None:
+    """Sweeper hook: the stock is already released; cancel the payment's orders."""
+    if not reservation.owner.startswith("payment:"):
+        return
+    payment = await _payment(session, int(reservation.owner.split(":", 1)[1]))
+    if payment.status == PaymentStatus.PENDING:
+        await close_unpaid(session, payment, PaymentStatus.EXPIRED, "Not paid in time.",
+                           reservation.updated_at, release_stock=False)
+
+
+inventory.expiry_hooks.append(on_reservation_expired)
+
+
+async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: datetime, *,
+                 customer_id: int | None = None, staff: bool = False,
+                 merchant_id: int | None = None) -> Order:
+    """A customer cancels before payment (the whole checkout goes: it was paid for as one);
+    an admin also before shipment, refunding the order through the provider."""
+    payment, order = await _lock_chain(session, order_id, customer_id=customer_id,
+                                       merchant_id=merchant_id, staff=staff)
+    note = (reason or "").strip()[:500] or None
+    if order.status == S.PENDING_PAYMENT:
+        await close_unpaid(session, payment, PaymentStatus.CANCELLED,
+                           note or "Cancelled before payment.", now)
+        await session.refresh(order)
+        return order
+    if not staff:
+        raise DomainError(ErrorCode.INVALID_ORDER_STATE,
+                          f"Order {order.number} is {order.status.value}: ask for a refund "
+                          "instead.", "id")
+    ensure_can(order, "cancel after payment")
+    lines = await lines_of(session, [order.id])
+    for line in lines:
+        held = line.quantity - line.shipped_quantity - line.released_quantity
+        if held:
+            await inventory.release_units(session, payment.reservation_owner, line.sku_id,
+                                          held, now)
+            line.released_quantity += held
+        line.refunded_quantity = line.quantity
+    await _pay_back(payment, order, order.total - order.refunded_amount, f"cancel:{order.id}")
+    move(order, S.CANCELLED, now)
+    order.cancel_reason = note or "Cancelled by the merchant."
+    await _return_promotion_stock(session, lines)
+    await _return_coupons(session, payment, order, now)
+    await session.flush()
+    return order
+
+
+async def _pay_back(payment: Payment, order: Order, amount: int, reference: str) -> None:
+    if amount > 0:
+        payments.provider(payment.provider or "TEST").refund(payment.transaction_id or "",
+                                                             amount, reference)
+    order.refunded_amount += amount
+    payment.amount_refunded += amount
+
+
+async def _return_coupons(session: AsyncSession, payment: Payment, order: Order,
+                          now: datetime) -> None:
+    """A fully refunded (or cancelled) order gives its merchant coupon back; the platform
+    coupon comes back once every order it was spread over is closed."""
+    await coupons.return_after_full_refund(session, order.coupon_owner, now)
+    siblings = await session.scalars(select(Order.status).where(Order.payment_id == payment.id,
+                                                                Order.id != order.id))
+    if all(s in (S.CANCELLED, S.REFUNDED) for s in siblings):
+        await coupons.return_after_full_refund(session, payment.reservation_owner, now)
+
+
+# --- shipment and receipt ------------------------------------------------------------------------
+
+
+def _outstanding(line: OrderLine) -> int:
+    return line.quantity - line.shipped_quantity - line.released_quantity
+
+
+def _settle_shipping(order: Order, lines: Sequence[OrderLine], now: datetime) -> None:
+    shipped = sum(line.shipped_quantity for line in lines)
+    if order.status not in (S.PAID, S.PARTIALLY_SHIPPED) or not shipped:
+        return
+    target = S.SHIPPED if not any(_outstanding(line) for line in lines) \
+        else S.PARTIALLY_SHIPPED
+    if target != order.status or target == S.PARTIALLY_SHIPPED:
+        move(order, target, now)
+
+
+async def ship(session: AsyncSession, order_id: int, warehouse_id: int,
+               wanted: Sequence[tuple[int, int]] | None, carrier: str, tracking_number: str,
+               now: datetime, *, actor_id: int | None, merchant_id: int | None
+               ) -> tuple[Shipment, Order]:
+    """Ship units held for the order in one warehouse (all of them when no lines are named):
+    the reservation is consumed and SHIPMENT movements are written."""
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if not carrier or not tracking_number or len(carrier) > 60 or len(tracking_number) > 60:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give a carrier and a tracking number "
+                          "(at most 60 characters each).",
+                          "carrier" if not carrier else "trackingNumber")
+    payment, order = await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True)
+    ensure_can(order, "ship")
+    lines = {line.id: line for line in await lines_of(session, [order.id])}
+    held = await inventory.held_in(session, payment.reservation_owner, warehouse_id)
+    plan = _shipment_plan(lines, held, wanted)
+    shipment = Shipment(order_id=order.id, warehouse_id=warehouse_id, carrier=carrier,
+                        tracking_number=tracking_number, created_at=now)
+    session.add(shipment)
+    await session.flush()
+    by_sku: dict[int, int] = defaultdict(int)
+    for line_id, quantity in plan:
+        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=line_id,
+                                 quantity=quantity))
+        lines[line_id].shipped_quantity += quantity
+        by_sku[lines[line_id].sku_id] += quantity
+    await inventory.consume(session, payment.reservation_owner, str(shipment.id),
+                            [(sku, warehouse_id, q) for sku, q in by_sku.items()], now,
+                            actor_id)
+    _settle_shipping(order, list(lines.values()), now)
+    await session.flush()
+    return shipment, order
+
+
+def _shipment_plan(lines: dict[int, OrderLine], held: dict[int, int],
+                   wanted: Sequence[tuple[int, int]] | None) -> list[tuple[int, int]]:
+    left = dict(held)
+    plan: list[tuple[int, int]] = []
+    if wanted is None:
+        for line in lines.values():
+            quantity = min(_outstanding(line), left.get(line.sku_id, 0))
+            if quantity > 0:
+                plan.append((line.id, quantity))
+                left[line.sku_id] -= quantity
+    else:
+        for i, (line_id, quantity) in enumerate(wanted):
+            line = lines.get(line_id)
+            field = f"lines.{i}"
+            if line is None:
+                raise DomainError(ErrorCode.NOT_FOUND, "No such line in this order.",
+                                  f"{field}.orderLineId")
+            if not 1 <= quantity <= _outstanding(line) - sum(q for lid, q in plan
+                                                             if lid == line_id):
+                raise DomainError(ErrorCode.INVALID_SHIPMENT,
+                                  f"Ship 1 to {_outstanding(line)} unit(s) of this line.",
+                                  f"{field}.quantity")
+            if left.get(line.sku_id, 0) < quantity:
+                raise DomainError(ErrorCode.INVALID_SHIPMENT,
+                                  "Those units are not held in this warehouse.",
+                                  f"{field}.quantity")
+            left[line.sku_id] -= quantity
+            plan.append((line_id, quantity))
+    if not plan:
+        raise DomainError(ErrorCode.INVALID_SHIPMENT,
+                          "Nothing of this order is held in that warehouse.", "warehouseId")
+    return plan
+
+
+async def confirm_receipt(session: AsyncSession, order_id: int, customer_id: int,
+                          now: datetime) -> Order:
+    _, order = await _lock_chain(session, order_id, customer_id=customer_id)
+    ensure_can(order, "confirm receipt")
+    move(order, S.COMPLETED, now)
+    await session.flush()
+    return order
+
+
+async def complete_delivered(session: AsyncSession, now: datetime, after_days: int) -> int:
+    """Orders shipped more than `after_days` ago complete on their own (as if received)."""
+    stmt = (select(Order).where(Order.status == S.SHIPPED,
+                                Order.shipped_at <= now - timedelta(days=after_days))
+            .order_by(Order.id).limit(500))
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    orders = (await session.scalars(stmt)).all()
+    for order in orders:
+        move(order, S.COMPLETED, now)
+    await session.commit()
+    return len(orders)
+
+
+# --- after-sales refunds -------------------------------------------------------------------------
+
+
+async def _claimed_amounts(session: AsyncSession, line_ids: Sequence[int]) -> dict[int, int]:
+    """Money already refunded or asked for, per order line (rejected requests don't count)."""
+    rows = (await session.execute(
+        select(RefundLine.order_line_id, func.sum(RefundLine.amount))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(RefundLine.order_line_id.in_(line_ids), Refund.status != RefundStatus.REJECTED)
+        .group_by(RefundLine.order_line_id))).all()
+    return {line_id: int(total) for line_id, total in rows}
+
+
+def refund_share(line: OrderLine, quantity: int, claimed: int) -> int:
+    """What `quantity` units of a line pay back: their share of the line's payable amount
+    (so discounts come back in proportion); the last units take whatever is left, so a line
+    refunded in parts pays back exactly its payable amount."""
+    remaining_units = line.quantity - line.refunded_quantity - line.requested_quantity
+    if quantity >= remaining_units:
+        return line.total - claimed
+    return min(line.total * quantity // line.quantity, line.total - claimed)
+
+
+async def request_refund(session: AsyncSession, order_id: int, customer_id: int,
+                         wanted: Sequence[tuple[int, int]], reason: str,
+                         now: datetime) -> Refund:
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.",
+                          "reason")
+    if not wanted:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Name at least one line.", "lines")
+    _, order = await _lock_chain(session, order_id, customer_id=customer_id)
+    ensure_can(order, "request a refund")
+    lines = {line.id: line for line in await lines_of(session, [order.id])}
+    claimed = await _claimed_amounts(session, list(lines))
+    refund = Refund(order_id=order.id, status=RefundStatus.REFUND_REQUESTED, amount=0,
+                    reason=reason, created_at=now)
+    session.add(refund)
+    await session.flush()
+    for i, (line_id, quantity) in enumerate(wanted):
+        line = lines.get(line_id)
+        if line is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No such line in this order.",
+                              f"lines.{i}.orderLineId")
+        open_units = line.quantity - line.refunded_quantity - line.requested_quantity
+        if not 1 <= quantity <= open_units:
+            raise DomainError(ErrorCode.INVALID_QUANTITY,
+                              f"Between 1 and {open_units} unit(s) of this line can still be "
+                              "refunded.", f"lines.{i}.quantity")
+        amount = refund_share(line, quantity, claimed.get(line.id, 0))
+        claimed[line.id] = claimed.get(line.id, 0) + amount
+        line.requested_quantity += quantity
+        refund.amount += amount
+        session.add(RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity,
+                               amount=amount))
+    every_unit = all(ln.refunded_quantity + ln.requested_quantity == ln.quantity
+                     for ln in lines.values())
+    if every_unit and not any(ln.shipped_quantity for ln in lines.values()):
+        refund.amount += order.shipping  # nothing was sent: the shipping fee comes back too
+    await session.flush()
+    return refund
+
+
+async def _refund_for_staff(session: AsyncSession, refund_id: int, merchant_id: int | None
+                            ) -> tuple[Refund, Payment, Order]:
+    refund = await session.get(Refund, refund_id)
+    if refund is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such refund.", "id")
+    payment, order = await _lock_chain(session, refund.order_id, merchant_id=merchant_id,
+                                       staff=True)
+    refund = await session.scalar(select(Refund).where(Refund.id == refund_id)
+                                  .with_for_update().execution_options(populate_existing=True))
+    assert refund is not None
+    if refund.status != RefundStatus.REFUND_REQUESTED:
+        raise DomainError(ErrorCode.INVALID_REFUND_STATE,
+                          f"This refund is already {refund.status.value}.", "id")
+    ensure_can(order, "decide a refund")
+    return refund, payment, order
+
+
+async def _refund_lines(session: AsyncSession, refund_id: int) -> list[RefundLine]:
+    return list((await session.scalars(select(RefundLine).where(RefundLine.refund_id == refund_id)
+                                       .order_by(RefundLine.id))).all())
+
+
+async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, now: datetime,
+                         *, actor_id: int | None, merchant_id: int | None
+                         ) -> tuple[Refund, Order]:
+    """Pay the refund back. Units not shipped yet leave the reservation; shipped units come
+    back into the warehouse they left (a RETURN movement) when `restock`."""
+    refund, payment, order = await _refund_for_staff(session, refund_id, merchant_id)
+    lines = {line.id: line for line in await lines_of(session, [order.id])}
+    for item in await _refund_lines(session, refund.id):
+        line = lines[item.order_line_id]
+        from_held = min(item.quantity, _outstanding(line))
+        if from_held:
+            await inventory.release_units(session, payment.reservation_owner, line.sku_id,
+                                          from_held, now)
+            line.released_quantity += from_held
+        returned = item.quantity - from_held
+        if returned and restock:
+            await inventory.move_stock(
+                session, sku_id=line.sku_id, warehouse_id=await _shipped_from(session, line),
+                quantity=returned, kind=MovementType.RETURN, reason=refund.reason[:300],
+                actor_id=actor_id, reference=f"refund:{refund.id}")
+            refund.restocked = True
+        line.refunded_quantity += item.quantity
+        line.requested_quantity -= item.quantity
+    refund.status, refund.decided_at = RefundStatus.REFUNDED, now
+    await _pay_back(payment, order, refund.amount, f"refund:{refund.id}")
+    if all(line.refunded_quantity == line.quantity for line in lines.values()):
+        move(order, S.REFUNDED, now)
+        await _return_coupons(session, payment, order, now)
+    else:
+        _settle_shipping(order, list(lines.values()), now)
+    await session.flush()
+    return refund, order
+
+
+async def _shipped_from(session: AsyncSession, line: OrderLine) -> int:
+    warehouse_id = await session.scalar(
+        select(Shipment.warehouse_id).join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+        .where(ShipmentLine.order_line_id == line.id).order_by(Shipment.id.desc()).limit(1))
+    assert warehouse_id is not None  # a shipped unit has a shipment
+    return int(warehouse_id)
+
+
+async def reject_refund(session: AsyncSession, refund_id: int, reason: str, now: datetime, *,
+                        merchant_id: int | None) -> Refund:
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.",
+                          "reason")
+    refund, _, order = await _refund_for_staff(session, refund_id, merchant_id)
+    lines = {line.id: line for line in await lines_of(session, [order.id])}
+    for item in await _refund_lines(session, refund.id):
+        lines[item.order_line_id].requested_quantity -= item.quantity
+    refund.status, refund.decided_at, refund.reject_reason = RefundStatus.REJECTED, now, reason
+    await session.flush()
+    return refund
+
+
+# --- queries -------------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderFilter:
+    status: OrderStatus | None = None
+    customer_id: int | None = None
+    merchant_id: int | None = None
+    number: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None  # inclusive
+
+
+def _conditions(f: OrderFilter) -> list[Any]:
+    found: list[Any] = []
+    if f.status is not None:
+        found.append(Order.status == f.status)
+    if f.customer_id is not None:
+        found.append(Order.customer_id == f.customer_id)
+    if f.merchant_id is not None:
+        found.append(Order.merchant_id == f.merchant_id)
+    if f.number:
+        found.append(Order.number == f.number.strip())
+    if f.created_from is not None:
+        found.append(Order.created_at >= datetime.combine(f.created_from, time(),
+                                                          tzinfo=UTC))
+    if f.created_to is not None:
+        found.append(Order.created_at < datetime.combine(f.created_to + timedelta(days=1),
+                                                         time(), tzinfo=UTC))
+    return found
+
+
+async def find_orders(session: AsyncSession, f: OrderFilter, offset: int, limit: int
+                      ) -> tuple[list[Order], int]:
+    """Newest first; one statement for the page, one for the count."""
+    where = _conditions(f)
+    total = await session.scalar(select(func.count()).select_from(Order).where(*where)) or 0
+    rows = (await session.scalars(select(Order).where(*where)
+                                  .order_by(Order.created_at.desc(), Order.id.desc())
+                                  .offset(offset).limit(limit))).all()
+    return list(rows), int(total)
+
+
+async def units_bought(session: AsyncSession, customer_id: int) -> dict[int, int]:
+    """Units the customer got at each limited or flash promotion's price, in orders not
+    cancelled (paid or still payable: a second unpaid order cannot dodge a limit)."""
+    rows = (await session.scalars(
+        select(OrderLine.promotion_units).join(Order, Order.id == OrderLine.order_id)
+        .where(Order.customer_id == customer_id, Order.status != S.CANCELLED))).all()
+    bought: dict[int, int] = defaultdict(int)
+    for units in rows:
+        for promotion_id, quantity in (units or {}).items():
+            bought[int(promotion_id)] += int(quantity)
+    return dict(bought)
+

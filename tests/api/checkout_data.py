@@ -1,0 +1,90 @@
+"""Shared set-up for checkout and order tests: a shop, a customer with an address and a cart,
+and the few operations the contract documents do not carry (confirm receipt)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.db import create_session_factory
+from core.ids import decode_id
+from models import StockLevel
+from tests.api.test_cart import shop
+from tests.api.test_coupons import customer
+from tests.conftest import Api
+
+ADDRESS = {"name": "张三", "phone": "13800138000", "province": "上海市", "city": "上海市",
+           "district": "浦东新区", "line1": "世纪大道 100 号", "postalCode": "200120"}
+
+CONFIRM_RECEIPT = """
+mutation ConfirmReceipt($id: ID!) {
+  orderConfirmReceipt(id: $id) { order { id status } userErrors { field code message } }
+}"""
+
+ORDER_DETAIL = """
+query OrderDetail($id: ID!) {
+  order(id: $id) {
+    id number status total { amount } refundedAmount { amount }
+    lines { id quantity total { amount } discounts { amount { amount } label sourceId }
+            shippedQuantity refundedQuantity isGift }
+    payment { id status amountDue { amount } amountRefunded { amount } needsRefund }
+  }
+}"""
+
+
+@dataclass
+class Shopper:
+    token: str
+    cart_id: str
+    address_id: str
+
+
+@dataclass
+class Shop:
+    sku_a: str  # Phone A, 120.00
+    sku_b: str  # Phone B, 300.00
+    warehouse: str
+    merchant: str
+
+
+async def open_shop(api: Api, engine: AsyncEngine) -> Shop:
+    c, sku_a, sku_b, warehouse = await shop(api, engine)
+    return Shop(sku_a, sku_b, warehouse, c.merchant)
+
+
+async def shopper(api: Api, phone: str, lines: list[tuple[str, int]]) -> Shopper:
+    token = await customer(api, phone)
+    address = (await api.ok("AddressCreate", {"input": {**ADDRESS, "phone": phone}},
+                            token=token))["addressCreate"]["address"]["id"]
+    cart = (await api.ok("CartCreate", {"lines": [{"skuId": s, "quantity": q}
+                                                  for s, q in lines]}, token=token))
+    return Shopper(token, cart["cartCreate"]["cart"]["id"], address)
+
+
+def checkout_input(who: Shopper, **extra: Any) -> dict[str, Any]:
+    return {"cartId": who.cart_id, "addressId": who.address_id, **extra}
+
+
+async def place(api: Api, who: Shopper, key: str = "key-1", **extra: Any) -> dict[str, Any]:
+    done = await api.ok("CheckoutComplete", {"input": checkout_input(who, **extra),
+                                             "idempotencyKey": key}, token=who.token)
+    return done["checkoutComplete"]["payment"]  # type: ignore[no-any-return]
+
+
+async def pay(api: Api, who: Shopper, payment: dict[str, Any], txn: str = "txn-1"
+              ) -> dict[str, Any]:
+    paid = await api.ok("PaymentConfirm", {"paymentId": payment["id"], "transactionId": txn,
+                                           "amount": payment["amountDue"]["amount"]},
+                        token=who.token)
+    return paid["paymentConfirm"]["payment"]  # type: ignore[no-any-return]
+
+
+async def stock_of(engine: AsyncEngine, sku: str) -> tuple[int, int]:
+    """(on hand, reserved) over every warehouse."""
+    async with create_session_factory(engine)() as s:
+        levels = (await s.scalars(select(StockLevel).where(
+            StockLevel.sku_id == decode_id(sku)[1]))).all()
+        return sum(x.on_hand for x in levels), sum(x.reserved for x in levels)

@@ -1,0 +1,191 @@
+"""Checkout (DOMAIN.md §7, issue 7) through the storefront operations as written: the whole
+journey, preview = placement, idempotency keys, refusals that change nothing, snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.db import create_session_factory
+from models import Coupon, Order, OrderLine, Payment, Reservation, StockMovement
+from models.coupons import CouponStatus
+from services import coupons
+from services.errors import DomainError, ErrorCode
+from tests.api.checkout_data import (
+    CONFIRM_RECEIPT,
+    checkout_input,
+    open_shop,
+    pay,
+    place,
+    shopper,
+    stock_of,
+)
+from tests.api.test_coupons import create_template, template
+from tests.api.test_promotions import live, reduction
+from tests.conftest import Api
+
+
+async def count(engine: AsyncEngine, model: Any) -> int:
+    async with create_session_factory(engine)() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_storefront_journey_as_written(api: Api, engine: AsyncEngine) -> None:
+    """register → browse → cart with a promotion and a coupon → preview → complete → pay →
+    see the order → the admin ships → the customer confirms receipt."""
+    shop = await open_shop(api, engine)
+    await live(api, reduction("满400减20", amount="20", threshold="400"))
+    coupon_template = await create_template(api, template())  # 满200减20
+    found = await api.ok("Search", {"query": "Phone"})
+    assert {e["node"]["title"] for e in found["products"]["edges"]} >= {"Phone A", "Phone B"}
+    who = await shopper(api, "13900001111", [(shop.sku_a, 2), (shop.sku_b, 1)])
+    coupon = (await api.ok("CouponClaim", {"templateId": coupon_template}, token=who.token))[
+        "couponClaim"]["coupon"]["id"]
+    cart = (await api.ok("MyCart", token=who.token))["me"]["cart"]
+    assert cart["cost"]["total"]["amount"] == "500.00"  # 540 − 20 (满400减20) − 20 (coupon)
+
+    preview = (await api.ok("CheckoutPreview", {"input": checkout_input(who)},
+                            token=who.token))["checkoutPreview"]
+    assert preview["cost"] == {"subtotal": {"amount": "540.00"},
+                               "promotionDiscount": {"amount": "20.00"},
+                               "couponDiscount": {"amount": "20.00"},
+                               "shipping": {"amount": "0.00"},
+                               "total": {"amount": "500.00", "currencyCode": "CNY"}}
+    [merchant_order] = preview["merchantOrders"]
+    assert [(ln["sku"]["id"], ln["quantity"]) for ln in merchant_order["lines"]] == [
+        (shop.sku_a, 2), (shop.sku_b, 1)]
+    assert sum(float(ln["total"]["amount"]) for ln in merchant_order["lines"]) == 500.0
+
+    payment = await place(api, who, expectedTotal="500.00")
+    assert payment["status"] == "PENDING"
+    assert payment["amountDue"]["amount"] == "500.00"
+    assert payment["expiresAt"] == "2026-04-10T08:30:00Z"  # 30 minutes to pay
+    [order] = payment["orders"]
+    assert order["status"] == "PENDING_PAYMENT" and order["total"]["amount"] == "500.00"
+    assert (await api.ok("MyCart", token=who.token))["me"]["cart"]["lines"] == []
+    assert await stock_of(engine, shop.sku_a) == (10, 2)
+
+    paid = await pay(api, who, payment)
+    assert paid["status"] == "PAID"
+    assert [o["status"] for o in paid["orders"]] == ["PAID"]
+    async with create_session_factory(engine)() as s:
+        assert (await s.get(Coupon, int(_pk(coupon)))).status == CouponStatus.USED
+
+    mine = (await api.ok("MyOrders", token=who.token))["me"]["orders"]
+    assert mine["totalCount"] == 1
+    node = mine["edges"][0]["node"]
+    assert node["status"] == "PAID" and node["merchant"]["name"]
+    assert [(ln["title"], ln["quantity"], ln["unitPrice"]["amount"]) for ln in node["lines"]] == [
+        ("Phone A", 2, "120.00"), ("Phone B", 1, "300.00")]
+
+    admin = (await api.admin("AdminOrders", {"filter": {"status": "PAID"}}))["adminOrders"]
+    assert [e["node"]["number"] for e in admin["edges"]] == [order["number"]]
+    assert [ln["sku"]["code"] for ln in admin["edges"][0]["node"]["lines"]] == ["A-0", "B-0"]
+    shipped = (await api.admin("OrderShip", {"input": {
+        "orderId": order["id"], "warehouseId": shop.warehouse, "carrier": "SF",
+        "trackingNumber": "SF1001"}}))["orderShip"]
+    assert shipped["order"]["status"] == "SHIPPED"
+    assert await stock_of(engine, shop.sku_a) == (8, 0)
+    seen = (await api.ok("MyOrders", token=who.token))["me"]["orders"]["edges"][0]["node"]
+    assert seen["shipments"] == [{"id": shipped["shipment"]["id"], "status": "SHIPPED",
+                                  "warehouse": {"name": "W1"}, "carrier": "SF",
+                                  "trackingNumber": "SF1001"}]
+    received = await api.post(CONFIRM_RECEIPT, {"id": order["id"]}, token=who.token)
+    assert received["data"]["orderConfirmReceipt"]["order"]["status"] == "COMPLETED"
+    async with create_session_factory(engine)() as s:
+        shipments = (await s.scalars(select(StockMovement.quantity).where(
+            StockMovement.type == "SHIPMENT"))).all()
+        assert sorted(shipments) == [-2, -1]
+
+
+def _pk(global_id: str) -> int:
+    from core.ids import decode_id
+
+    return decode_id(global_id)[1]
+
+
+async def test_same_key_returns_the_same_payment_and_reserves_once(api: Api,
+                                                                   engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900001112", [(shop.sku_a, 1)])
+    first = await place(api, who, key="same")
+    again = await place(api, who, key="same")
+    assert again["id"] == first["id"]
+    assert again["orders"] == first["orders"]
+    assert await count(engine, Payment) == 1 and await count(engine, Reservation) == 1
+    assert await stock_of(engine, shop.sku_a) == (10, 1)
+
+
+async def test_key_reused_for_a_different_checkout_is_refused(api: Api,
+                                                              engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900001113", [(shop.sku_a, 1)])
+    await place(api, who, key="k")
+    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
+        {"skuId": shop.sku_b, "quantity": 1}]}, token=who.token)
+    reused = await api.op("CheckoutComplete", {"input": checkout_input(who, note="again"),
+                                               "idempotencyKey": "k"}, token=who.token)
+    assert reused["data"]["checkoutComplete"]["userErrors"][0]["code"] == \
+        "IDEMPOTENCY_KEY_REUSED"
+    assert await count(engine, Payment) == 1
+
+
+async def test_expected_total_mismatch_refuses_with_the_new_total(api: Api,
+                                                                  engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900001114", [(shop.sku_a, 1)])
+    refused = await api.op("CheckoutComplete", {"input": checkout_input(
+        who, expectedTotal="99.00"), "idempotencyKey": "k"}, token=who.token)
+    error = refused["data"]["checkoutComplete"]["userErrors"][0]
+    assert error["code"] == "PRICE_CHANGED" and "120.00" in error["message"]
+    assert error["field"] == "expectedTotal"
+    assert refused["data"]["checkoutComplete"]["payment"] is None
+    assert await count(engine, Payment) == 0 and await count(engine, Order) == 0
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+    assert len((await api.ok("MyCart", token=who.token))["me"]["cart"]["lines"]) == 1
+
+
+async def test_unavailable_lines_stay_in_the_cart(api: Api, engine: AsyncEngine) -> None:
+    """Checkout takes the selected available lines; the rest stay for later."""
+    shop = await open_shop(api, engine)
+    other = await shopper(api, "13900001116", [(shop.sku_a, 6)])
+    await place(api, other)  # 6 of 10 A are held: 5 more cannot be had
+    who = await shopper(api, "13900001115", [(shop.sku_a, 5), (shop.sku_b, 1)])
+    payment = await place(api, who)
+    assert payment["amountDue"]["amount"] == "300.00"
+    lines = (await api.ok("MyCart", token=who.token))["me"]["cart"]["lines"]
+    assert [(ln["quantity"], ln["status"]) for ln in lines] == [(5, "INSUFFICIENT_STOCK")]
+
+
+async def test_a_late_refusal_changes_nothing(api: Api, engine: AsyncEngine,
+                                              monkeypatch: Any) -> None:
+    """The coupon is taken by another checkout between pricing and locking: the payment,
+    orders, reservation and cart changes written before it all roll back."""
+    shop = await open_shop(api, engine)
+    coupon_template = await create_template(api, template())
+    who = await shopper(api, "13900001117", [(shop.sku_a, 2)])
+    await api.ok("CouponClaim", {"templateId": coupon_template}, token=who.token)
+
+    async def taken(*args: Any, **kw: Any) -> None:
+        raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.",
+                          "couponIds")
+
+    monkeypatch.setattr(coupons, "lock", taken)
+    refused = await api.op("CheckoutComplete", {"input": checkout_input(who),
+                                                "idempotencyKey": "k"}, token=who.token)
+    assert refused["data"]["checkoutComplete"]["userErrors"][0]["code"] == "COUPON_UNUSABLE"
+    for model in (Payment, Order, OrderLine, Reservation):
+        assert await count(engine, model) == 0, model
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+    assert len((await api.ok("MyCart", token=who.token))["me"]["cart"]["lines"]) == 1
+
+
+async def test_guests_must_log_in_to_check_out(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    cart = (await api.ok("CartCreate", {"lines": [{"skuId": shop.sku_a, "quantity": 1}]}))
+    refused = await api.op("CheckoutComplete", {"input": {
+        "cartId": cart["cartCreate"]["cart"]["id"], "addressId": "x"}, "idempotencyKey": "k"})
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await count(engine, Payment) == 0
