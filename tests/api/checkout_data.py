@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id
 from models import StockLevel
+from services import inventory
+from tests.api.catalog_data import add_product, phone_input
 from tests.api.test_cart import shop
 from tests.api.test_coupons import customer
 from tests.conftest import Api
@@ -48,11 +50,29 @@ class Shop:
     sku_b: str  # Phone B, 300.00
     warehouse: str
     merchant: str
+    sku_c: str = ""  # Phone C, 200.00, sold by the other merchant (free shipping)
+    warehouse_c: str = ""
+    other_merchant: str = ""
 
 
-async def open_shop(api: Api, engine: AsyncEngine) -> Shop:
+async def open_shop(api: Api, engine: AsyncEngine, *, two_merchants: bool = False) -> Shop:
     c, sku_a, sku_b, warehouse = await shop(api, engine)
-    return Shop(sku_a, sku_b, warehouse, c.merchant)
+    found = Shop(sku_a, sku_b, warehouse, c.merchant)
+    if two_merchants:
+        data = phone_input(c, "Phone C", "Apple", ["200.00"], code="C")
+        data.update(merchantId=c.other_merchant, shippingTemplateId=None)
+        product = await add_product(api, c, "C", data)
+        detail = await api.ok("ProductDetail", {"id": product["id"]})
+        found.sku_c = detail["product"]["skus"][0]["id"]
+        found.warehouse_c = (await api.admin("WarehouseCreate", {"input": {
+            "code": "W2", "name": "W2", "merchantId": c.other_merchant}}))[
+            "warehouseCreate"]["warehouse"]["id"]
+        found.other_merchant = c.other_merchant
+        async with create_session_factory(engine)() as s:
+            await inventory.receive_stock(s, decode_id(found.sku_c)[1],
+                                          decode_id(found.warehouse_c)[1], 10, "stock", None)
+            await s.commit()
+    return found
 
 
 async def shopper(api: Api, phone: str, lines: list[tuple[str, int]]) -> Shopper:
