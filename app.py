@@ -37,9 +37,8 @@ from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import schema as default_schema
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse
+from services import housekeeping
 from services.accounts import decode_access_token
-from services.coupons import expire as expire_coupons
-from services.inventory import sweep_expired
 
 log = logging.getLogger("zhongtai.http")
 
@@ -279,21 +278,19 @@ class GraphQLEndpoint:
         return _json(body, status, media, headers)
 
 
-async def run_sweeper(factory: Any, clock: Clock, interval: float) -> None:
-    """Expire overdue reservations every `interval` seconds. Every process may run one: the
-    sweep claims rows with SKIP LOCKED, so each reservation expires exactly once."""
+async def run_sweeper(factory: Any, clock: Clock, interval: float, settings: Settings) -> None:
+    """Expire overdue reservations (and their unpaid orders) every `interval` seconds. Every
+    process may run one: the sweep claims rows with SKIP LOCKED, so each expires once."""
     while True:
         await asyncio.sleep(interval)
         try:
-            async with factory() as session:
-                swept = await sweep_expired(session, clock.now())
+            swept = await housekeeping.sweep(factory, clock.now(),
+                                             settings.auto_complete_days)
             metrics.SWEEPS.inc()
-            metrics.EXPIRED.inc(swept)
-            async with factory() as session:  # AVAILABLE coupons past validity → EXPIRED
-                await expire_coupons(session, clock.now())
-                await session.commit()
-            if swept:
-                log.info("sweeper expired %d reservation(s)", swept)
+            metrics.EXPIRED.inc(swept.expired)
+            if swept.expired or swept.completed:
+                log.info("sweeper expired %d reservation(s), completed %d order(s)",
+                         swept.expired, swept.completed)
         except asyncio.CancelledError:
             raise
         except Exception:  # keep sweeping; the next run retries what this one missed
@@ -342,7 +339,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         gc.collect()
         gc.freeze()
         sweeper = (asyncio.create_task(run_sweeper(app.state.session_factory, clock,
-                                                   settings.sweeper_interval_seconds))
+                                                   settings.sweeper_interval_seconds,
+                                                   settings))
                    if settings.sweeper_interval_seconds > 0 else None)
         yield
         if sweeper is not None:

@@ -55,22 +55,13 @@ async def _create_admin(url: str, email: str, password: str) -> str:
 async def _sweep(url: str) -> int:
     from core.clock import utcnow
     from core.db import create_engine, create_session_factory
-    from services.coupons import expire as expire_coupons
-    from services.inventory import sweep_expired
+    from services import housekeeping
 
     engine = create_engine(url)
-    total = 0
     try:
-        factory = create_session_factory(engine)
-        while True:  # batches until nothing is left to expire
-            async with factory() as session:
-                swept = await sweep_expired(session, utcnow())
-            total += swept
-            if swept == 0:
-                async with factory() as session:
-                    await expire_coupons(session, utcnow())
-                    await session.commit()
-                return total
+        swept = await housekeeping.sweep(create_session_factory(engine), utcnow(),
+                                         get_settings().auto_complete_days)
+        return swept.expired
     finally:
         await engine.dispose()
 

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     login_max_failures: int = 5  # per account; an address gets 4× as many
     login_lock_minutes: int = 15
-    reservation_ttl_minutes: int = 30
+    reservation_ttl_minutes: int = 30  # also the time a customer has to pay
+    report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
+    auto_complete_days: int = 10  # shipped orders complete on their own after this
     sweeper_interval_seconds: float = 30.0  # 0 turns the in-app sweeper off (use cron)
     sql_echo: bool = False
     db_pool_size: int = 10

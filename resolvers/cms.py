@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from resolvers import catalog as rc
 from resolvers.common import Change, MutationResult, input_id, mutate, page_window, query_id
 from resolvers.common import Page as Window
 from resolvers.context import Context
-from services import cms, coupons, search
+from services import cms, coupons, reports, search
 from services.search import ProductQuery, ProductSort
 
 CARD_FIELDS = frozenset({"brand", "skus", "priceRange", "marketPrice", "sellableQuantity",
@@ -198,10 +198,29 @@ async def coupon_templates(view: ModuleView) -> list[Any]:
 
 
 async def ranking_items(view: ModuleView) -> list[Any]:
-    """Top sellers by paid units over the last N days. Orders do not exist yet, so a ranking
-    shows no items (never an error) until the orders issue feeds it."""
-    del view
-    return []
+    """Top sellers by paid units over the last N days (listed products only), optionally
+    within a display category."""
+    ctx, config = view.ctx, view.module.config
+    limit = config.get("limit") or 10
+    within = None
+    if config.get("displayCategoryId"):
+        within = [p.id for p in await _rule_products(ctx, {
+            "displayCategoryId": config["displayCategoryId"], "limit": 1000})]
+    since = ctx.now - timedelta(days=config.get("days") or 30)
+    top = await ctx.read(lambda s: reports.best_sellers(s, since, limit * 2, within))
+    products = await ctx.loaders.product.load_many([pid for pid, _ in top])
+    shown = [(p, units) for p, (_, units) in zip(products, top, strict=True)
+             if p is not None and p.is_listed_at(ctx.now)][:limit]
+    await rc.prepare_cards(ctx, [p for p, _ in shown], CARD_FIELDS)
+    return [RankingEntry(rank, units, product)
+            for rank, (product, units) in enumerate(shown, start=1)]
+
+
+@dataclass
+class RankingEntry:
+    rank: int
+    units_sold: int
+    product: Product
 
 
 async def versions(ctx: Context, global_id: str) -> list[Any]:

@@ -16,10 +16,11 @@ from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.orders import OrdersMutation, OrdersQuery
 from schema.promotions import PromotionsMutation, PromotionsQuery
+from schema.reports import ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
 
 Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
-                             CartQuery, CouponsQuery, CmsQuery, OrdersQuery))
+                             CartQuery, CouponsQuery, CmsQuery, OrdersQuery, ReportsQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
                                    PromotionsMutation, CartMutation, CouponsMutation,
                                    CmsMutation, OrdersMutation))

@@ -24,12 +24,14 @@ from services.promotions import PromotionStatus as PromotionStatusEnum
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, Product
+    from schema.reports import PromotionStats
 
 MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS
 PromotionType = strawberry.enum(PromotionTypeEnum)
 PromotionStatus = strawberry.enum(PromotionStatusEnum)
 ProductRef = Annotated["Product", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
+PromotionStatsRef = Annotated["PromotionStats", strawberry.lazy("schema.reports")]
 
 
 @strawberry.enum
@@ -66,6 +68,13 @@ class Promotion(Node):
     @strawberry.field
     def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
         return rules.status_of(self, info.context.now)  # type: ignore[arg-type]
+
+    @strawberry.field(extensions=requires(Permission.VIEW_REPORTS),
+                      description="Over paid orders: how many used it, what it cost, their GMV.")
+    async def stats(self, info: Info) -> PromotionStatsRef:
+        from resolvers.reports import promotion_stats
+
+        return await promotion_stats(info.context, self.id)  # type: ignore[attr-defined,return-value]
 
     @strawberry.field(description="Short storefront label, e.g. 满300减30 or 第2件5折.")
     def tag(self) -> str:
@@ -246,6 +255,12 @@ class PromotionsQuery:
     async def promotion_conflicts(self, info: Info,
                                   input: PromotionInput) -> list[PromotionConflict]:
         return await rp.promotion_conflicts(info.context, input)  # type: ignore[return-value]
+
+    @strawberry.field(extensions=requires(MANAGE_PROMOTIONS))
+    async def promotion(self, info: Info, id: strawberry.ID) -> Promotion | None:
+        from resolvers.common import query_id
+
+        return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])  # type: ignore[no-any-return]
 
     @strawberry.field(extensions=requires(MANAGE_PROMOTIONS))
     async def promotions(self, info: Info, filter: PromotionFilter | None = None,

@@ -30,7 +30,7 @@ from models.coupons import (
     CouponType,
     Distribution,
 )
-from services import pricing
+from services import pricing, reports
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
 from services.pricing import yuan
@@ -476,12 +476,13 @@ class Stats:
 
 async def stats(session: AsyncSession, template_id: int) -> Stats:
     """Counted from the coupons themselves (not from counters that can drift); discount cost
-    and order GMV come from order data, which the orders issue adds (0 until then)."""
+    and order GMV from the paid orders that used a coupon of the batch."""
     rows = dict((await session.execute(
         select(Coupon.source, func.count()).where(Coupon.template_id == template_id)
         .group_by(Coupon.source))).all())
     used = await session.scalar(select(func.count()).select_from(Coupon).where(
         Coupon.template_id == template_id, Coupon.status == CouponStatus.USED)) or 0
     issued = sum(rows.values())
+    orders = await reports.discount_stats(session, coupon_template_id=template_id)
     return Stats(issued=issued, claimed=rows.get("CLAIM", 0) + rows.get("CODE", 0), used=used,
-                 discount_cost=0, order_gmv=0)
+                 discount_cost=orders.discount_cost, order_gmv=orders.order_gmv)

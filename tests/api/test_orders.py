@@ -62,7 +62,7 @@ async def discounted_order(api: Api, engine: AsyncEngine, phone: str = "13900002
 
 
 async def test_payment_is_idempotent_by_transaction_id(api: Api, engine: AsyncEngine) -> None:
-    shop, who, payment = await discounted_order(api, engine)
+    _, who, payment = await discounted_order(api, engine)
     assert (await pay(api, who, payment, "t-1"))["status"] == "PAID"
     assert (await pay(api, who, payment, "t-1"))["status"] == "PAID"  # the provider retried
     other = await api.op("PaymentConfirm", {"paymentId": payment["id"], "transactionId": "t-2",

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from core.clock import utcnow
@@ -102,9 +103,72 @@ async def _sweep(url: str, start_at: float) -> dict[str, Any]:
     return {"expired": total}
 
 
+CHECKOUT = """
+mutation CheckoutComplete($input: CheckoutInput!, $idempotencyKey: String!) {
+  checkoutComplete(input: $input, idempotencyKey: $idempotencyKey) {
+    payment { id status amountDue { amount } orders { id number } }
+    userErrors { field code message }
+  }
+}"""
+
+
+async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: str | None,
+                          repeat: int, concurrency: int, start_at: float) -> dict[str, Any]:
+    """This process is one API server (the app in-process) taking checkoutComplete calls
+    through GraphQL: each planned customer checks out `repeat` times (same key each time)."""
+    import httpx
+
+    from app import create_app
+    from core.settings import Settings
+    from services.accounts import access_token
+
+    plan = json.loads(Path(plan_path).read_text())
+    settings = Settings(database_url=url, sweeper_interval_seconds=0, db_pool_size=concurrency,
+                        log_level="WARNING")
+    app = create_app(settings=settings)
+    outcomes: dict[str, int] = {}
+    errors: list[str] = []
+    payments: list[str] = []
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(client: httpx.AsyncClient, customer: dict[str, Any]) -> None:
+        token = access_token(settings, f"customer:{customer['id']}", utcnow())
+        data: dict[str, Any] = {"cartId": customer["cart"], "addressId": customer["address"]}
+        if expected is not None:
+            data["expectedTotal"] = expected
+        async with gate:
+            start = time.perf_counter()
+            response = await client.post("/graphql", json={"query": CHECKOUT, "variables": {
+                "input": data, "idempotencyKey": f"{key_prefix}-{customer['id']}"}},
+                headers={"authorization": f"Bearer {token}"})
+            latencies.append((time.perf_counter() - start) * 1000)
+        body = response.json() if response.status_code < 500 else {}
+        if response.status_code >= 500 or "errors" in body:
+            errors.append(f"{response.status_code}: {response.text[:300]}")
+            return
+        answer = body["data"]["checkoutComplete"]
+        if answer["userErrors"]:
+            code = answer["userErrors"][0]["code"]
+            outcomes[code] = outcomes.get(code, 0) + 1
+        else:
+            outcomes["ok"] = outcomes.get("ok", 0) + 1
+            payments.append(answer["payment"]["id"])
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            began = time.perf_counter()
+            await asyncio.gather(*(one(client, c) for c in plan for _ in range(repeat)))
+            elapsed = time.perf_counter() - began
+    return {**outcomes, "errors": errors, "payments": payments, "latencies": latencies,
+            "seconds": elapsed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem"])
+    parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem", "checkout"])
     parser.add_argument("url")
     parser.add_argument("--skus", default="1")
     parser.add_argument("--attempts", type=int, default=100)
@@ -116,6 +180,10 @@ def main() -> None:
     parser.add_argument("--customers", default="")  # "first-last"
     parser.add_argument("--times", type=int, default=1)
     parser.add_argument("--code", default="")
+    parser.add_argument("--plan", default="")  # checkout: JSON [{id, cart, address}]
+    parser.add_argument("--key", default="k")
+    parser.add_argument("--expected", default=None)
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     if args.mode == "reserve":
         skus = [int(s) for s in args.skus.split(",")]
@@ -126,6 +194,9 @@ def main() -> None:
         result = asyncio.run(_coupon_calls(args.url, args.mode, args.template,
                                            list(range(first, last + 1)), args.times, args.code,
                                            args.start_at, args.concurrency))
+    elif args.mode == "checkout":
+        result = asyncio.run(_checkout_calls(args.url, args.plan, args.key, args.expected,
+                                             args.repeat, args.concurrency, args.start_at))
     else:
         result = asyncio.run(_sweep(args.url, args.start_at))
     print(json.dumps(result))

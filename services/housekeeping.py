@@ -1,0 +1,37 @@
+"""The periodic work every process may run (and cron may call through `zhongtai sweep`):
+expire overdue reservations with their unpaid orders, expire coupons past validity, and
+complete orders shipped long enough ago. Each step is safe to run in many processes at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services import coupons, inventory, orders
+
+BATCH = 100
+
+
+@dataclass
+class Swept:
+    expired: int = 0  # reservations (each with its unpaid payment and orders)
+    completed: int = 0  # orders completed as received
+
+
+async def sweep(factory: async_sessionmaker[AsyncSession], now: datetime,
+                auto_complete_days: int) -> Swept:
+    done = Swept()
+    while True:  # batches until nothing overdue is left
+        async with factory() as session:
+            expired = await inventory.sweep_expired(session, now, BATCH)
+        done.expired += expired
+        if expired < BATCH:
+            break
+    async with factory() as session:
+        await coupons.expire(session, now)
+        await session.commit()
+    async with factory() as session:
+        done.completed = await orders.complete_delivered(session, now, auto_complete_days)
+    return done
