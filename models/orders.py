@@ -29,6 +29,12 @@ class PaymentStatus(StrEnum):
     CANCELLED = "CANCELLED"  # the customer or an admin cancelled before payment
 
 
+class PaymentKind(StrEnum):
+    FULL = "FULL"  # everything at checkout
+    DEPOSIT = "DEPOSIT"  # presale: the deposit at checkout
+    BALANCE = "BALANCE"  # presale: the rest, payable in the balance window
+
+
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "PENDING_PAYMENT"
     PAID = "PAID"
@@ -58,10 +64,15 @@ class Payment(NodeMixin, Base):
 
     id: Mapped[int] = id_column()
     customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
-    idempotency_key: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(120))
     request_hash: Mapped[str] = mapped_column(String(64))  # the checkout input the key covers
     status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, "payment_status"),
                                                   default=PaymentStatus.PENDING)
+    kind: Mapped[PaymentKind] = mapped_column(enum_column(PaymentKind, "payment_kind"),
+                                              default=PaymentKind.FULL)
+    # a balance payment: the deposit payment whose reservation and coupons it settles
+    deposit_payment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("payments.id"))
+    opens_at: Mapped[datetime | None] = mapped_column()  # a balance: payable from then
     amount_due: Mapped[int] = mapped_column(BigInteger)
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -75,7 +86,9 @@ class Payment(NodeMixin, Base):
 
     @property
     def reservation_owner(self) -> str:
-        return f"payment:{self.id}"
+        """Stock and the platform coupon are held in the name of the checkout's first
+        payment (for a presale, the deposit)."""
+        return f"payment:{self.deposit_payment_id or self.id}"
 
 
 class Order(NodeMixin, Base):
@@ -92,6 +105,10 @@ class Order(NodeMixin, Base):
     id: Mapped[int] = id_column()
     number: Mapped[str] = mapped_column(String(32), unique=True)
     payment_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("payments.id"), index=True)
+    # presale: the deposit paid through `payment_id`, the rest through the balance payment
+    deposit_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_payment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("payments.id"),
+                                                           index=True)
     customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
     merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
     status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"),

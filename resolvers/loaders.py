@@ -256,6 +256,12 @@ class Loaders:
         return self._make(_children_of(Order, Order.payment_id, Order.id))
 
     @cached_property
+    def orders_by_balance(self) -> DataLoader:
+        from models.orders import Order
+
+        return self._make(_children_of(Order, Order.balance_payment_id, Order.id))
+
+    @cached_property
     def lines_by_order(self) -> DataLoader:
         from models.orders import OrderLine
 

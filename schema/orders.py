@@ -15,6 +15,7 @@ from strawberry.types import Info
 import models as m
 from core.ids import encode_id
 from models.orders import OrderStatus as OrderStatusEnum
+from models.orders import PaymentKind as PaymentKindEnum
 from models.orders import PaymentStatus as PaymentStatusEnum
 from models.orders import RefundStatus as RefundStatusEnum
 from resolvers import orders as ro
@@ -37,6 +38,7 @@ MANAGE_ORDERS = Permission.MANAGE_ORDERS
 OrderStatus = strawberry.enum(OrderStatusEnum)
 PaymentStatus = strawberry.enum(PaymentStatusEnum)
 RefundStatus = strawberry.enum(RefundStatusEnum)
+PaymentKind = strawberry.enum(PaymentKindEnum)
 
 
 @strawberry.enum
@@ -285,9 +287,20 @@ class Order(Node):
     async def refunds(self, info: Info) -> list[Refund]:
         return await info.context.loaders.refunds_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="What the customer paid at checkout (a presale: the "
+                      "deposit).")
     async def payment(self, info: Info) -> Payment:
         return await info.context.loaders.payment.load(self.payment_id)  # type: ignore[attr-defined,no-any-return]
+
+    @strawberry.field(description="A presale's balance payment.")
+    async def balance_payment(self, info: Info) -> Payment | None:
+        if self.balance_payment_id is None:  # type: ignore[attr-defined]
+            return None
+        return await info.context.loaders.payment.load(self.balance_payment_id)  # type: ignore[attr-defined,no-any-return]
+
+    @strawberry.field
+    def deposit_amount(self) -> Money:
+        return money(self.deposit_amount)  # type: ignore[attr-defined,arg-type,return-value]
 
 
 @strawberry.type(description="One payment for every order of a checkout (pay once).")
@@ -315,9 +328,20 @@ class Payment(Node):
     def amount_refunded(self) -> Money:
         return money(self.amount_refunded)  # type: ignore[arg-type,return-value]
 
+    @strawberry.field(description="DEPOSIT and BALANCE for a presale (定金预售).")
+    def kind(self) -> PaymentKind:  # type: ignore[valid-type]
+        return self.kind  # type: ignore[attr-defined,no-any-return]
+
+    @strawberry.field(description="A balance: payable from then until expiresAt.")
+    def opens_at(self) -> datetime | None:
+        return self.opens_at  # type: ignore[attr-defined,no-any-return]
+
     @strawberry.field
     async def orders(self, info: Info) -> list[Order]:
-        return await info.context.loaders.orders_by_payment.load(self.id)  # type: ignore[attr-defined,no-any-return]
+        loaders = info.context.loaders
+        by = loaders.orders_by_balance if self.kind == PaymentKindEnum.BALANCE \
+            else loaders.orders_by_payment  # type: ignore[attr-defined]
+        return await by.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
 
 # --- inputs and payloads -------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from core.money import from_minor
 from models.accounts import Address, Customer
 from models.cart import CartLine
 from models.catalog import Product, Sku
-from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentStatus
+from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
+from models.promotions import Promotion as PromotionRow
 from services import accounts, coupons, inventory, pricing, promotions
 from services import cart as carts
 from services.errors import DomainError, ErrorCode
@@ -120,12 +121,16 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
         raise DomainError(ErrorCode.PRICE_CHANGED,
                           f"The total is now ¥{from_minor(total)}; review and confirm again.",
                           "expectedTotal")
+    presale = await _deposit_terms(session, q)
     payment = Payment(customer_id=customer_id, idempotency_key=key, request_hash=digest,
-                      status=PaymentStatus.PENDING, amount_due=total, expires_at=now + ttl,
-                      created_at=now)
+                      status=PaymentStatus.PENDING, expires_at=now + ttl, created_at=now,
+                      kind=PaymentKind.DEPOSIT if presale else PaymentKind.FULL,
+                      amount_due=presale.deposit if presale else total)
     session.add(payment)
     await session.flush()
     orders, lines = await _place_orders(session, q, payment, channel, request.note, now)
+    if presale:
+        await _open_balance(session, payment, list(orders.values()), presale, now)
     await inventory.reserve(session, [(ln.sku_id, ln.quantity) for ln in lines],
                             payment.reservation_owner, now, ttl)
     await _claim_promotion_stock(session, lines)
@@ -133,6 +138,48 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
     await session.execute(delete(CartLine).where(CartLine.id.in_([i.line.id for i in q.lines])))
     await session.flush()
     return payment
+
+
+@dataclass(frozen=True)
+class DepositTerms:
+    deposit: int  # payable now
+    opens_at: datetime  # the balance window
+    closes_at: datetime
+
+
+async def _deposit_terms(session: AsyncSession, q: Quote) -> DepositTerms | None:
+    """A presale checks out on its own (one presale promotion, nothing else): its deposit is
+    paid now, the rest in the promotion's balance window."""
+    results = {r.line_id: r for r in q.result.lines}
+    mine = [results[str(item.line.id)] for item in q.lines]
+    presale = [r for r in mine if r.deposit_due is not None]
+    if not presale:
+        return None
+    promotion_ids = {r.item_promotion for r in presale}
+    if len(presale) != len(mine) or len(promotion_ids) != 1 or q.result.gifts:
+        raise DomainError(ErrorCode.PRESALE_ALONE, "Check out a presale on its own: deselect "
+                          "the other lines.", "cartId")
+    promotion = await session.get(PromotionRow, promotion_ids.pop())
+    assert promotion is not None
+    return DepositTerms(sum(r.deposit_due or 0 for r in presale),
+                        datetime.fromisoformat(promotion.rules["balanceStartsAt"]),
+                        datetime.fromisoformat(promotion.rules["balanceEndsAt"]))
+
+
+async def _open_balance(session: AsyncSession, deposit: Payment, orders: list[Order],
+                        terms: DepositTerms, now: datetime) -> None:
+    """The balance is a payment of its own, payable once the deposit is in and the window
+    is open; the orders stay PENDING_PAYMENT until it is paid."""
+    balance = Payment(customer_id=deposit.customer_id, kind=PaymentKind.BALANCE,
+                      idempotency_key=f"{deposit.idempotency_key}#balance",
+                      request_hash=deposit.request_hash, status=PaymentStatus.PENDING,
+                      deposit_payment_id=deposit.id, opens_at=terms.opens_at,
+                      expires_at=terms.closes_at, created_at=now,
+                      amount_due=sum(o.total - o.deposit_amount for o in orders))
+    session.add(balance)
+    await session.flush()
+    for order in orders:
+        order.balance_payment_id = balance.id
 
 
 async def _claim_promotion_stock(session: AsyncSession, lines: list[OrderLine]) -> None:
@@ -174,12 +221,16 @@ async def _place_orders(session: AsyncSession, q: Quote, payment: Payment, chann
             customer_id=q.customer.id, merchant_id=m.merchant_id, channel=channel,
             subtotal=m.subtotal, promotion_discount=m.promotion_discount,
             coupon_discount=m.coupon_discount, shipping=m.shipping, total=m.total,
-            address=_address_snapshot(q.address), note=note, created_at=now)
+            address=_address_snapshot(q.address), note=note, created_at=now,
+            deposit_amount=0, refunded_amount=0)
     session.add_all(orders.values())
     await session.flush()
     results = {r.line_id: r for r in q.result.lines}
     lines = [_snapshot(orders[item.product.merchant_id], item, results[str(item.line.id)])
              for item in q.lines]
+    for item in q.lines:
+        due = results[str(item.line.id)].deposit_due
+        orders[item.product.merchant_id].deposit_amount += due or 0
     lines += await _gift_lines(session, q.result.gifts, orders)
     session.add_all(lines)
     session.add_all(_discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons}))

@@ -329,6 +329,17 @@ async def lock_reservation(session: AsyncSession, owner: str, *, missing_ok: boo
     return await _owned(session, owner)
 
 
+async def extend(session: AsyncSession, owner: str, until: datetime, now: datetime) -> None:
+    """Keep an ACTIVE hold until `until` (a presale's balance window): it still expires —
+    releasing the stock — if nobody commits it by then."""
+    reservation = await _owned(session, owner)
+    if reservation.status != ReservationStatus.ACTIVE:
+        raise DomainError(ErrorCode.RESERVATION_CLOSED,
+                          f"The reservation is {reservation.status.value}.", "owner")
+    reservation.expires_at, reservation.updated_at = until, now
+    await session.flush()
+
+
 async def held_in(session: AsyncSession, owner: str, warehouse_id: int) -> dict[int, int]:
     """Units per SKU the owner's reservation still holds (unshipped) in one warehouse."""
     reservation = await _owned(session, owner)

@@ -25,6 +25,7 @@ from models.orders import (
     OrderLine,
     OrderStatus,
     Payment,
+    PaymentKind,
     PaymentStatus,
     Refund,
     RefundLine,
@@ -89,14 +90,18 @@ def move(order: Order, to: OrderStatus, now: datetime) -> None:
 
 async def _payment(session: AsyncSession, payment_id: int) -> Payment:
     payment = await session.scalar(select(Payment).where(Payment.id == payment_id)
-                                   .with_for_update())
+                                   .with_for_update()
+                                   .execution_options(populate_existing=True))
     if payment is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
     return payment
 
 
-async def orders_of_payment(session: AsyncSession, payment_id: int) -> list[Order]:
-    return list((await session.scalars(select(Order).where(Order.payment_id == payment_id)
+async def orders_of_payment(session: AsyncSession, payment: Payment) -> list[Order]:
+    """The orders a payment pays for (a presale's balance pays for its deposit's orders)."""
+    column = Order.balance_payment_id if payment.kind == PaymentKind.BALANCE \
+        else Order.payment_id
+    return list((await session.scalars(select(Order).where(column == payment.id)
                                        .order_by(Order.id).with_for_update())).all())
 
 
@@ -143,16 +148,19 @@ async def confirm_payment(session: AsyncSession, payment_id: int, customer_id: i
     if not gateway.verify(transaction_id, amount):
         raise DomainError(ErrorCode.INVALID_INPUT, "The provider does not confirm this "
                           "transaction.", "transactionId")
-    await inventory.lock_reservation(session, f"payment:{payment_id}", missing_ok=True)
-    payment = await _payment(session, payment_id)
-    if customer_id is not None and payment.customer_id != customer_id:
+    found = await session.get(Payment, payment_id)
+    if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
+    await inventory.lock_reservation(session, found.reservation_owner, missing_ok=True)
+    payment = await _payment(session, payment_id)
     if payment.transaction_id == transaction_id:
         return Confirmation(payment, payment.needs_refund)
     if payment.transaction_id is not None:
         raise DomainError(ErrorCode.PAYMENT_ALREADY_PAID,
                           "This payment was already confirmed by another transaction.",
                           "transactionId")
+    if payment.kind == PaymentKind.BALANCE and payment.status == PaymentStatus.PENDING:
+        await _ensure_balance_due(session, payment, now)
     if amount != payment.amount_due:
         raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH,
                           f"The amount due is {from_minor(payment.amount_due)}.", "amount")
@@ -168,11 +176,29 @@ async def confirm_payment(session: AsyncSession, payment_id: int, customer_id: i
     return Confirmation(payment, False)
 
 
+async def _ensure_balance_due(session: AsyncSession, balance: Payment, now: datetime) -> None:
+    deposit = await session.get(Payment, balance.deposit_payment_id)
+    if deposit is None or deposit.status != PaymentStatus.PAID:
+        raise DomainError(ErrorCode.BALANCE_NOT_DUE, "Pay the deposit first.", "paymentId")
+    if balance.opens_at is not None and now < balance.opens_at:
+        raise DomainError(ErrorCode.BALANCE_NOT_DUE,
+                          f"The balance is payable from {balance.opens_at.isoformat()}.",
+                          "paymentId")
+
+
 async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> None:
     payment.status = PaymentStatus.PAID
+    if payment.kind == PaymentKind.DEPOSIT:
+        # The stock stays held (not committed) until the balance window closes.
+        balance = await session.scalar(select(Payment).where(
+            Payment.deposit_payment_id == payment.id))
+        assert balance is not None
+        await inventory.extend(session, payment.reservation_owner, balance.expires_at, now)
+        await session.flush()
+        return
     await inventory.commit(session, payment.reservation_owner, now)
     await coupons.use(session, payment.reservation_owner, now)
-    orders = await orders_of_payment(session, payment.id)
+    orders = await orders_of_payment(session, payment)
     for order in orders:
         ensure_can(order, "pay")
         move(order, S.PAID, now)
@@ -211,10 +237,11 @@ async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentS
                                 if status == PaymentStatus.EXPIRED
                                 else ReservationStatus.RELEASED)
     payment.status = status
-    orders = await orders_of_payment(session, payment.id)
+    orders = await orders_of_payment(session, payment)
     for order in orders:
         move(order, S.CANCELLED, now)
         order.cancel_reason = reason
+    await _close_balances(session, orders, status)
     # stock, then promotion stock, then coupons: the order checkout takes them in
     await _return_promotion_stock(session, await lines_of(session, [o.id for o in orders]))
     for order in orders:
@@ -223,13 +250,35 @@ async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentS
     await session.flush()
 
 
+async def _close_balances(session: AsyncSession, orders: Sequence[Order],
+                          status: PaymentStatus) -> None:
+    """A presale cancelled before its deposit is paid takes its balance payment along."""
+    for balance_id in sorted({o.balance_payment_id for o in orders if o.balance_payment_id}):
+        balance = await _payment(session, balance_id)
+        if balance.status == PaymentStatus.PENDING:
+            balance.status = status
+
+
+async def _closing(session: AsyncSession, payment: Payment, order: Order) -> Payment:
+    """The payment still open for an unpaid order: its own, or — deposit paid — the balance
+    (closing that forfeits the deposit)."""
+    if payment.status == PaymentStatus.PAID and order.balance_payment_id:
+        return await _payment(session, order.balance_payment_id)
+    return payment
+
+
 async def on_reservation_expired(session: AsyncSession, reservation: Reservation) -> None:
     """Sweeper hook: the stock is already released; cancel the payment's orders."""
     if not reservation.owner.startswith("payment:"):
         return
     payment = await _payment(session, int(reservation.owner.split(":", 1)[1]))
+    reason = "Not paid in time."
+    if payment.kind == PaymentKind.DEPOSIT and payment.status == PaymentStatus.PAID:
+        payment = await _payment(session, (await session.scalars(select(Payment.id).where(
+            Payment.deposit_payment_id == payment.id))).one())
+        reason = "The balance was not paid in time; the deposit is forfeited."
     if payment.status == PaymentStatus.PENDING:
-        await close_unpaid(session, payment, PaymentStatus.EXPIRED, "Not paid in time.",
+        await close_unpaid(session, payment, PaymentStatus.EXPIRED, reason,
                            reservation.updated_at, release_stock=False)
 
 
@@ -245,8 +294,8 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
                                        merchant_id=merchant_id, staff=staff)
     note = (reason or "").strip()[:500] or None
     if order.status == S.PENDING_PAYMENT:
-        await close_unpaid(session, payment, PaymentStatus.CANCELLED,
-                           note or "Cancelled before payment.", now)
+        await close_unpaid(session, await _closing(session, payment, order),
+                           PaymentStatus.CANCELLED, note or "Cancelled before payment.", now)
         await session.refresh(order)
         return order
     if not staff:

@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-11-23 21:37:06.556922
+Create Date: 2026-11-23 21:52:52.745696
 """
 from collections.abc import Sequence
 
@@ -23,9 +23,12 @@ def upgrade() -> None:
     op.create_table('payments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('idempotency_key', sa.String(length=100), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=120), nullable=False),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status', sa.Enum('PENDING', 'PAID', 'EXPIRED', 'CANCELLED', name='payment_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('kind', sa.Enum('FULL', 'DEPOSIT', 'BALANCE', name='payment_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('deposit_payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('opens_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('amount_due', sa.BigInteger(), nullable=False),
     sa.Column('amount_paid', sa.BigInteger(), nullable=False),
     sa.Column('amount_refunded', sa.BigInteger(), nullable=False),
@@ -36,6 +39,7 @@ def upgrade() -> None:
     sa.Column('paid_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_payments_customer_id_customers')),
+    sa.ForeignKeyConstraint(['deposit_payment_id'], ['payments.id'], name=op.f('fk_payments_deposit_payment_id_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
     sa.UniqueConstraint('customer_id', 'idempotency_key', name=op.f('uq_payments_customer_id_idempotency_key'))
     )
@@ -46,6 +50,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('number', sa.String(length=32), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('deposit_amount', sa.BigInteger(), nullable=False),
+    sa.Column('balance_payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('merchant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('status', sa.Enum('PENDING_PAYMENT', 'PAID', 'PARTIALLY_SHIPPED', 'SHIPPED', 'COMPLETED', 'CANCELLED', 'REFUNDED', name='order_status', native_enum=False, create_constraint=True, length=20), nullable=False),
@@ -65,6 +71,7 @@ def upgrade() -> None:
     sa.Column('completed_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('refunded_amount >= 0 AND refunded_amount <= total', name=op.f('ck_orders_refund_within_total')),
+    sa.ForeignKeyConstraint(['balance_payment_id'], ['payments.id'], name=op.f('fk_orders_balance_payment_id_payments')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_orders_customer_id_customers')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_orders_merchant_id_merchants')),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_orders_payment_id_payments')),
@@ -72,6 +79,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('number', name=op.f('uq_orders_number'))
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_orders_balance_payment_id'), ['balance_payment_id'], unique=False)
         batch_op.create_index('ix_orders_customer', ['customer_id', 'created_at'], unique=False)
         batch_op.create_index('ix_orders_merchant', ['merchant_id', 'created_at'], unique=False)
         batch_op.create_index('ix_orders_paid_at', ['paid_at'], unique=False)
@@ -217,6 +225,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orders_paid_at')
         batch_op.drop_index('ix_orders_merchant')
         batch_op.drop_index('ix_orders_customer')
+        batch_op.drop_index(batch_op.f('ix_orders_balance_payment_id'))
 
     op.drop_table('orders')
     with op.batch_alter_table('payments', schema=None) as batch_op:

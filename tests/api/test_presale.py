@@ -1,0 +1,122 @@
+"""Presale (定金预售, DOMAIN.md §4 DEPOSIT and §7; issue 7): the deposit is paid at checkout, the
+balance in the promotion's balance window; an unpaid balance forfeits the deposit and releases
+the stock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import FixedClock
+from core.db import create_session_factory
+from services import inventory
+from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
+from tests.api.test_promotions import APRIL, live
+from tests.conftest import Api
+
+PRESALE_ORDER = """
+query Presale($id: ID!) {
+  order(id: $id) {
+    status total { amount } depositAmount { amount } cancelReason
+    payment { id kind status amountDue { amount } }
+    balancePayment { id kind status amountDue { amount } opensAt expiresAt }
+  }
+}"""
+
+
+async def presale(api: Api, engine: AsyncEngine, phone: str = "13900004441"
+                  ) -> tuple[Shop, Shopper, dict[str, Any]]:
+    """Phone A (120.00) on presale: deposit 50 worth 100, balance 2026-05-02 … 05-15."""
+    shop = await open_shop(api, engine)
+    await live(api, {"name": "A 预售", "type": "DEPOSIT", "startsAt": APRIL[0],
+                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_a]},
+                     "rules": {"deposit": {"deposit": "50", "depositWorth": "100",
+                                           "balanceStartsAt": "2026-05-02T00:00:00Z",
+                                           "balanceEndsAt": "2026-05-15T00:00:00Z"}}})
+    who = await shopper(api, phone, [(shop.sku_a, 1)])
+    return shop, who, await place(api, who)
+
+
+async def order_of(api: Api, who: Shopper, payment: dict[str, Any]) -> dict[str, Any]:
+    found = await api.post(PRESALE_ORDER, {"id": payment["orders"][0]["id"]}, token=who.token)
+    assert "errors" not in found, found
+    return found["data"]["order"]  # type: ignore[no-any-return]
+
+
+async def pay_balance(api: Api, who: Shopper, balance: dict[str, Any]) -> dict[str, Any]:
+    return await api.op("PaymentConfirm", {"paymentId": balance["id"], "transactionId": "bal",
+                                           "amount": balance["amountDue"]["amount"]},
+                        token=who.token)
+
+
+async def test_deposit_now_balance_in_its_window(api: Api, engine: AsyncEngine,
+                                                 clock: FixedClock) -> None:
+    shop, who, deposit = await presale(api, engine)
+    # 120 − (100 − 50) = 70, + 10 shipping (under 99): 80 in all, 50 now, 30 later
+    assert deposit["amountDue"]["amount"] == "50.00"
+    order = await order_of(api, who, deposit)
+    assert order["total"]["amount"] == "80.00" and order["depositAmount"]["amount"] == "50.00"
+    assert order["payment"]["kind"] == "DEPOSIT"
+    balance = order["balancePayment"]
+    assert (balance["kind"], balance["amountDue"]["amount"], balance["opensAt"],
+            balance["expiresAt"]) == ("BALANCE", "30.00", "2026-05-02T00:00:00Z",
+                                      "2026-05-15T00:00:00Z")
+    early = await pay_balance(api, who, balance)
+    assert early["data"]["paymentConfirm"]["userErrors"][0]["code"] == "BALANCE_NOT_DUE"
+
+    await pay(api, who, deposit)
+    order = await order_of(api, who, deposit)
+    assert order["status"] == "PENDING_PAYMENT" and order["payment"]["status"] == "PAID"
+    still_early = await pay_balance(api, who, balance)
+    assert still_early["data"]["paymentConfirm"]["userErrors"][0]["code"] == "BALANCE_NOT_DUE"
+
+    clock.set(datetime(2026, 5, 3, tzinfo=UTC))  # the deposit's 30 minutes are long gone…
+    async with create_session_factory(engine)() as s:
+        assert await inventory.sweep_expired(s, clock.now()) == 0  # …but the stock is held
+    assert await stock_of(engine, shop.sku_a) == (10, 1)
+    paid = await pay_balance(api, who, balance)
+    assert paid["data"]["paymentConfirm"]["userErrors"] == []
+    order = await order_of(api, who, deposit)
+    assert order["status"] == "PAID" and order["balancePayment"]["status"] == "PAID"
+    clock.set(datetime(2026, 5, 20, tzinfo=UTC))
+    async with create_session_factory(engine)() as s:  # paid: committed, never expires
+        assert await inventory.sweep_expired(s, clock.now()) == 0
+    assert await stock_of(engine, shop.sku_a) == (10, 1)
+
+
+async def test_unpaid_balance_forfeits_the_deposit_and_frees_the_stock(
+        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    shop, who, deposit = await presale(api, engine)
+    await pay(api, who, deposit)
+    clock.set(datetime(2026, 5, 15, 0, 1, tzinfo=UTC))
+    async with create_session_factory(engine)() as s:
+        assert await inventory.sweep_expired(s, clock.now()) == 1
+    order = await order_of(api, who, deposit)
+    assert order["status"] == "CANCELLED" and "forfeited" in order["cancelReason"]
+    assert order["payment"]["status"] == "PAID"  # the deposit is kept
+    assert order["balancePayment"]["status"] == "EXPIRED"
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+
+
+async def test_a_presale_checks_out_on_its_own(api: Api, engine: AsyncEngine) -> None:
+    shop, who, _ = await presale(api, engine)
+    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
+        {"skuId": shop.sku_a, "quantity": 1}, {"skuId": shop.sku_b, "quantity": 1}]},
+        token=who.token)
+    mixed = await api.op("CheckoutComplete", {"input": {
+        "cartId": who.cart_id, "addressId": who.address_id}, "idempotencyKey": "mixed"},
+        token=who.token)
+    assert mixed["data"]["checkoutComplete"]["userErrors"][0]["code"] == "PRESALE_ALONE"
+
+
+async def test_cancelling_after_the_deposit_forfeits_it(api: Api, engine: AsyncEngine) -> None:
+    shop, who, deposit = await presale(api, engine)
+    await pay(api, who, deposit)
+    done = await api.ok("OrderCancel", {"id": deposit["orders"][0]["id"]}, token=who.token)
+    assert done["orderCancel"]["order"]["status"] == "CANCELLED"
+    order = await order_of(api, who, deposit)
+    assert order["payment"]["status"] == "PAID"
+    assert order["balancePayment"]["status"] == "CANCELLED"
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
