@@ -398,3 +398,52 @@ async def test_my_orders_filters_by_status(api: Api, engine: AsyncEngine) -> Non
     assert [e["node"]["id"] for e in pending["edges"]] == [payment["orders"][0]["id"]]
     page = (await api.ok("MyOrders", {"first": 1}, token=who.token))["me"]["orders"]
     assert page["totalCount"] == 2 and page["pageInfo"]["hasNextPage"] is True
+
+
+async def test_admin_order_filters(api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    shop, who, payment = await discounted_order(api, engine)
+    clock.advance(days=2)
+    other = await shopper(api, "13900002297", [(shop.sku_b, 1)])
+    later = await place(api, other)
+    await pay(api, other, later)
+
+    async def numbers(**f: Any) -> list[str]:
+        found = (await api.admin("AdminOrders", {"filter": f}))["adminOrders"]
+        return [e["node"]["number"] for e in found["edges"]]
+
+    first, second = payment["orders"][0]["number"], later["orders"][0]["number"]
+    assert await numbers() == [second, first]  # newest first
+    assert await numbers(number=first) == [first]
+    assert await numbers(status="PAID") == [second]
+    assert await numbers(createdFrom="2026-04-11") == [second]
+    assert await numbers(createdTo="2026-04-10") == [first]
+    customer_id = (await api.admin("AdminOrders", {"filter": {"number": second}}))[
+        "adminOrders"]["edges"][0]["node"]["customer"]["id"]
+    assert await numbers(customerId=customer_id) == [second]
+    assert await numbers(merchantId=shop.merchant) == [second, first]
+    assert who.token != other.token
+
+
+async def test_order_lists_cost_the_same_statements_at_any_page_size(
+        api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900002296", [(shop.sku_a, 1)])
+    for n in range(6):
+        await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
+            {"skuId": shop.sku_b if n % 2 else shop.sku_a, "quantity": 1}]}, token=who.token)
+        await pay(api, who, await place(api, who, key=f"k{n}"))
+        await api.admin("OrderShip", {"input": {
+            "orderId": (await api.ok("MyOrders", {"first": 1}, token=who.token))["me"][
+                "orders"]["edges"][0]["node"]["id"],
+            "warehouseId": shop.warehouse, "carrier": "SF", "trackingNumber": f"T{n}"}})
+    counts = []
+    for first in (2, 6):
+        mine = await api.op("MyOrders", {"first": first}, token=who.token)
+        admin = await api.op("AdminOrders", {"first": first}, token=api.admin_token)
+        assert len(mine["data"]["me"]["orders"]["edges"]) == first
+        assert len(admin["data"]["adminOrders"]["edges"]) == first
+        counts.append((mine["extensions"]["sqlStatements"],
+                       admin["extensions"]["sqlStatements"]))
+    assert counts[0] == counts[1], counts
+    # MyOrders: viewer, orders + count, merchants, lines, shipments, warehouses
+    assert counts[0][0] <= 8 and counts[0][1] <= 8, counts
