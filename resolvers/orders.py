@@ -56,9 +56,12 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
     ttl = timedelta(minutes=ctx.settings.reservation_ttl_minutes)
 
     async def run(session: AsyncSession) -> Payment:
-        return await checkout.complete(session, ctx.viewer.customer_id or 0,
-                                       checkout_request(data), key, ctx.now,
-                                       ctx.channel.value, ttl)
+        placed = await checkout.complete(session, ctx.viewer.customer_id or 0,
+                                         checkout_request(data), key, ctx.now,
+                                         ctx.channel.value, ttl)
+        if placed.orders is not None:  # the answer needs no second look at them
+            ctx.loaders.orders_by_payment.prime(placed.payment.id, placed.orders)
+        return placed.payment
 
     # Two first attempts with one key racing on a database without row locks (SQLite): the
     # loser hits the unique key and, tried again, finds the winner's payment.

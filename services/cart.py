@@ -219,6 +219,23 @@ async def _sellable(session: AsyncSession, sku_ids: list[int]) -> dict[int, int]
     return {sku_id: int(total) for sku_id, total in rows}
 
 
+async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> tuple[
+        dict[int, Sku], dict[int, Product], dict[int, str], dict[int, ShippingTemplate]]:
+    """Each line's SKU, product, category path and shipping template: one statement."""
+    rows = (await session.execute(
+        select(Sku, Product, Category.path, ShippingTemplate)
+        .join(Product, Product.id == Sku.product_id)
+        .join(Category, Category.id == Product.category_id)
+        .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
+        .where(Sku.id.in_(sku_ids)))).all() if sku_ids else []
+    skus, products, paths, templates = {}, {}, {}, {}
+    for sku, product, path, template in rows:
+        skus[sku.id], products[product.id], paths[product.category_id] = sku, product, path
+        if template is not None:
+            templates[template.id] = template
+    return skus, products, paths, templates
+
+
 async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: str,
                    customer: Customer | None, coupon_ids: Sequence[int] | None = None
                    ) -> CartView:
@@ -226,15 +243,7 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
     the recommended coupons, or with `coupon_ids` when the shopper chose."""
     lines = list((await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id)
                                         .order_by(CartLine.id))).all())
-    skus = {s.id: s for s in (await session.scalars(
-        select(Sku).where(Sku.id.in_([ln.sku_id for ln in lines])))).all()}
-    products = {p.id: p for p in (await session.scalars(
-        select(Product).where(Product.id.in_({s.product_id for s in skus.values()})))).all()}
-    paths = dict((await session.execute(select(Category.id, Category.path).where(
-        Category.id.in_({p.category_id for p in products.values()})))).all())
-    templates = {t.id: t for t in (await session.scalars(select(ShippingTemplate).where(
-        ShippingTemplate.id.in_({p.shipping_template_id for p in products.values()
-                                 if p.shipping_template_id})))).all()}
+    skus, products, paths, templates = await _line_facts(session, [ln.sku_id for ln in lines])
     rules = [promotions.as_rule(p) for p in await promotions.live_promotions(session, now)]
     gift_skus = sorted({g.sku_id for r in rules for g in r.gifts}
                        | {g.sku_id for r in rules for t in r.tiers for g in t.gifts})
@@ -253,10 +262,11 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
             shipping=_shipping_rule(template), title=product.title,
             available=status == LineStatus.AVAILABLE and line.selected))
         views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0), priced[-1]))
+    limited = any(r.per_customer_limit for r in rules)  # else what was bought is moot
     who = pricing.Customer(member_level=customer.member_level,
                            is_new=customer.first_paid_at is None,
-                           bought=await orders.units_bought(session, customer.id)) \
-        if customer else pricing.Customer()
+                           bought=await orders.units_bought(session, customer.id)
+                           if limited else {}) if customer else pricing.Customer()
     choices = {str(line.id): line.promotion_choice for line in lines
                if line.promotion_choice is not None}
     wallet = await _wallet(session, customer, who, now)

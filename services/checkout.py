@@ -4,8 +4,9 @@ merchant under one payment, reserve stock, take flash-sale stock, lock coupons a
 the checked-out cart lines. Any refusal raises before commit, so nothing is left behind.
 
 Locks, in order: the customer row (one checkout per customer at a time: idempotency keys,
-per-customer promotion limits and coupons stay exact), then stock levels, then promotion
-stock, then coupons — the order every other flow releases them in."""
+per-customer promotion limits and coupons stay exact), the customer's coupons, then the
+shared rows — stock levels, then promotion stock — as late as possible, in the order every
+release path (cancellation, the sweeper) takes them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
@@ -58,9 +59,9 @@ class Quote:
 
 
 async def quote(session: AsyncSession, customer_id: int, request: CheckoutRequest,
-                now: datetime, channel: str) -> Quote:
+                now: datetime, channel: str, customer: Customer | None = None) -> Quote:
     """The priced checkout, exactly as it would be placed now."""
-    customer = await session.get(Customer, customer_id)
+    customer = customer or await session.get(Customer, customer_id)
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
     cart = await carts.cart_for(session, request.cart_token, customer_id)
@@ -98,15 +99,15 @@ def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None
 
 async def complete(session: AsyncSession, customer_id: int, request: CheckoutRequest,
                    idempotency_key: str, now: datetime, channel: str,
-                   ttl: timedelta) -> Payment:
+                   ttl: timedelta) -> Placed:
     """Place the checkout, or return what this key placed before."""
     key = idempotency_key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise DomainError(ErrorCode.INVALID_INPUT,
                           f"Send an idempotency key of 1 to {MAX_KEY_LENGTH} characters.",
                           "idempotencyKey")
-    await session.execute(select(Customer.id).where(Customer.id == customer_id)
-                          .with_for_update())
+    customer = await session.scalar(select(Customer).where(Customer.id == customer_id)
+                                    .with_for_update())
     digest = request.digest()
     placed = await session.scalar(select(Payment).where(Payment.customer_id == customer_id,
                                                         Payment.idempotency_key == key))
@@ -114,8 +115,8 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
         if placed.request_hash != digest:
             raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "This idempotency key was "
                               "used for a different checkout.", "idempotencyKey")
-        return placed
-    q = await quote(session, customer_id, request, now, channel)
+        return Placed(placed)
+    q = await quote(session, customer_id, request, now, channel, customer)
     total = q.result.total
     if request.expected_total is not None and request.expected_total != total:
         raise DomainError(ErrorCode.PRICE_CHANGED,
@@ -131,13 +132,19 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
     orders, lines = await _place_orders(session, q, payment, channel, request.note, now)
     if presale:
         await _open_balance(session, payment, list(orders.values()), presale, now)
-    await inventory.reserve(session, [(ln.sku_id, ln.quantity) for ln in lines],
-                            payment.reservation_owner, now, ttl)
-    await _claim_promotion_stock(session, lines)
     await _lock_coupons(session, q, payment, orders, now)
     await session.execute(delete(CartLine).where(CartLine.id.in_([i.line.id for i in q.lines])))
-    await session.flush()
-    return payment
+    # The shared, hot rows last, so their locks are held for the least time before commit.
+    await inventory.reserve(session, [(ln.sku_id, ln.quantity) for ln in lines],
+                            payment.reservation_owner, now, ttl, new_owner=True)
+    await _claim_promotion_stock(session, lines)
+    return Placed(payment, list(orders.values()))
+
+
+@dataclass
+class Placed:
+    payment: Payment
+    orders: list[Order] | None = None  # None: placed before (the key was seen)
 
 
 @dataclass(frozen=True)
@@ -232,10 +239,20 @@ async def _place_orders(session: AsyncSession, q: Quote, payment: Payment, chann
         due = results[str(item.line.id)].deposit_due
         orders[item.product.merchant_id].deposit_amount += due or 0
     lines += await _gift_lines(session, q.result.gifts, orders)
-    session.add_all(lines)
-    session.add_all(_discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons}))
-    await session.flush()
+    # Plain bulk inserts: nothing here needs the new rows' ids back.
+    await session.execute(insert(OrderLine).values([_row(line) for line in lines]))
+    discounts = _discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons})
+    if discounts:
+        await session.execute(insert(OrderDiscount).values([_row(d) for d in discounts]))
     return orders, lines
+
+
+_UNTOUCHED = {"is_gift": False, "shipped_quantity": 0, "released_quantity": 0,
+              "refunded_quantity": 0, "requested_quantity": 0}
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key != "id"}
 
 
 def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> OrderLine:
@@ -248,7 +265,7 @@ def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> Orde
         discount=r.discount, total=r.total,
         discounts=[{"source": d.source, "sourceId": d.source_id, "label": d.label,
                     "amount": d.amount} for d in r.discounts],
-        promotion_units={str(k): v for k, v in r.promotion_units.items()})
+        promotion_units={str(k): v for k, v in r.promotion_units.items()}, **_UNTOUCHED)
 
 
 async def _gift_lines(session: AsyncSession, gifts: list[pricing.GiftResult],
@@ -272,7 +289,7 @@ async def _gift_lines(session: AsyncSession, gifts: list[pricing.GiftResult],
             unit_price=0, quantity=gift.quantity, subtotal=0, discount=0, total=0,
             discounts=[{"source": "PROMOTION", "sourceId": gift.promotion_id, "label": "赠品",
                         "amount": 0}],
-            promotion_units={}, is_gift=True))
+            promotion_units={}, **{**_UNTOUCHED, "is_gift": True}))
     return lines
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -265,50 +265,67 @@ async def _hold(session: AsyncSession, allocation: Allocation) -> bool:
 
 
 async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner: str,
-                  now: datetime, ttl: timedelta = DEFAULT_TTL, attempts: int = 3
-                  ) -> Reservation:
+                  now: datetime, ttl: timedelta = DEFAULT_TTL, attempts: int = 3, *,
+                  new_owner: bool = False) -> Reservation:
     """Hold stock for every (sku, quantity) line, all or nothing. Idempotent per owner: asking
-    again returns the existing reservation and never holds twice."""
-    existing = await session.scalar(select(Reservation).where(Reservation.owner == owner))
-    if existing is not None:
-        return existing
+    again returns the existing reservation and never holds twice (`new_owner`: the caller just
+    created the owner, so there is nothing to look up; the unique owner still guards)."""
+    if not new_owner:
+        existing = await session.scalar(select(Reservation).where(Reservation.owner == owner))
+        if existing is not None:
+            return existing
     needed: dict[int, int] = defaultdict(int)
     for sku_id, quantity in lines:
         if quantity <= 0:
             raise DomainError(ErrorCode.INVALID_INPUT, "Reserve a positive quantity.",
                               "quantity")
         needed[sku_id] += quantity
+    reservation = Reservation(owner=owner, status=ReservationStatus.ACTIVE,
+                              expires_at=now + ttl, created_at=now, updated_at=now)
+    session.add(reservation)
+    await session.flush()
     for _ in range(attempts):
         plan = plan_allocation(needed, await _candidates(session, sorted(needed)))
         if plan is None:
             break
-        savepoint = await session.begin_nested()
-        # Write our own rows first and touch the (hot, shared) stock rows last: a row lock
-        # taken by the UPDATE is then held only until commit, not while we insert.
-        reservation = Reservation(owner=owner, status=ReservationStatus.ACTIVE,
-                                  expires_at=now + ttl, created_at=now, updated_at=now)
-        session.add(reservation)
-        await session.flush()
-        session.add_all(ReservationLine(reservation_id=reservation.id, sku_id=a.sku_id,
-                                        warehouse_id=a.warehouse_id, quantity=a.quantity)
-                        for a in plan)
-        await session.flush()
-        held = True
-        for allocation in sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id)):
-            if not await _hold(session, allocation):
-                held = False  # someone took the units since we looked: plan again
-                break
-        if not held:
-            await savepoint.rollback()
-            continue
-        await savepoint.commit()
-        metrics.RESERVATIONS.labels("reserved").inc()
-        for allocation in plan:
-            events.emit(session, "stock.reserved", sku_id=allocation.sku_id,
-                        warehouse_id=allocation.warehouse_id, quantity=allocation.quantity)
-        return reservation
+        # Our own rows first, the (hot, shared) stock rows last: a row lock taken by the
+        # UPDATE is then held only until commit, not while we insert.
+        await session.execute(insert(ReservationLine).values([
+            {"reservation_id": reservation.id, "sku_id": a.sku_id,
+             "warehouse_id": a.warehouse_id, "quantity": a.quantity, "consumed": 0}
+            for a in plan]))
+        if await _hold_all(session, plan):
+            metrics.RESERVATIONS.labels("reserved").inc()
+            for allocation in plan:
+                events.emit(session, "stock.reserved", sku_id=allocation.sku_id,
+                            warehouse_id=allocation.warehouse_id,
+                            quantity=allocation.quantity)
+            return reservation
+        # Someone took the units since we looked: forget this plan and make another.
+        await session.execute(delete(ReservationLine).where(
+            ReservationLine.reservation_id == reservation.id))
+    await session.delete(reservation)  # nothing held: leave nothing behind either
+    await session.flush()
     metrics.RESERVATIONS.labels("insufficient").inc()
     raise DomainError(ErrorCode.INSUFFICIENT_STOCK, "Not enough stock for this order.", "lines")
+
+
+async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:
+    """All of the plan or none of it: a hold that fails undoes the ones before it (no
+    savepoint round trips on the usual, successful path)."""
+    held: list[Allocation] = []
+    for allocation in sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id)):
+        if not await _hold(session, allocation):
+            for done in held:
+                await session.execute(
+                    update(StockLevel)
+                    .where(StockLevel.sku_id == done.sku_id,
+                           StockLevel.warehouse_id == done.warehouse_id)
+                    .values(reserved=StockLevel.reserved - done.quantity)
+                    .execution_options(synchronize_session=False))
+            return False
+        held.append(allocation)
+    return True
 
 
 async def _owned(session: AsyncSession, owner: str) -> Reservation:

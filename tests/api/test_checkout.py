@@ -189,3 +189,22 @@ async def test_guests_must_log_in_to_check_out(api: Api, engine: AsyncEngine) ->
         "cartId": cart["cartCreate"]["cart"]["id"], "addressId": "x"}, "idempotencyKey": "k"})
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await count(engine, Payment) == 0
+
+
+async def test_checkout_statements(api: Api, engine: AsyncEngine) -> None:
+    """A 3-line, one-merchant checkout with a promotion and a coupon: reads (customer lock,
+    key, cart, address, lines, SKUs, promotions, stock, coupons), five inserts, the coupon
+    lock, the cart update, the reservation (plan, lines, one hold per SKU) and the answer's
+    merchant. Adding lines adds only stock holds."""
+    shop = await open_shop(api, engine)
+    await live(api, reduction("满400减20", amount="20", threshold="400"))
+    tid = await create_template(api, template())
+    who = await shopper(api, "13900001118", [(shop.sku_a, 2), (shop.sku_b, 1)])
+    await api.ok("CouponClaim", {"templateId": tid}, token=who.token)
+    done = await api.op("CheckoutComplete", {"input": checkout_input(who),
+                                             "idempotencyKey": "k"}, token=who.token)
+    assert done["data"]["checkoutComplete"]["userErrors"] == []
+    assert done["extensions"]["sqlStatements"] <= 21, done["extensions"]
+    again = await api.op("CheckoutComplete", {"input": checkout_input(who),
+                                              "idempotencyKey": "k"}, token=who.token)
+    assert again["extensions"]["sqlStatements"] <= 4  # lock, key, the answer's orders, merchant
