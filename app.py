@@ -7,6 +7,7 @@ import asyncio
 import gc
 import hashlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -38,7 +39,9 @@ from resolvers.errors import ApiErrorCode
 from schema import schema as default_schema
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse
 from services import housekeeping
+from services import persisted_queries as persisted
 from services.accounts import decode_access_token
+from services.rate_limits import Decision, LocalBuckets, RedisBuckets
 
 log = logging.getLogger("zhongtai.http")
 
@@ -189,19 +192,80 @@ class GraphQLEndpoint:
                 request.query_params and "text/html" in request.headers.get("accept", "")):
             return HTMLResponse(self.ide_html)
         try:
-            query, variables, operation = _check_params(
-                await _read_params(request, self.settings.max_body_bytes))
+            params = await _read_params(request, self.settings.max_body_bytes)
+            params = await self._persisted(request, params)
+            query, variables, operation = _check_params(params)
             _require_operation_name(query, operation)
             cost = self._cost(query, operation, variables)
             context = self._context(request, request_id)
+            throttle = await self._throttle(request, context, cost)
         except BadRequest as bad:
             body = {"errors": [{"message": str(bad),
                                 "extensions": {"code": bad.code.value, **bad.extensions}}]}
             if bad.status == 401:
                 headers = {**headers, "www-authenticate": 'Bearer error="invalid_token"'}
-            return _json(body, bad.status, media, headers)
+            if bad.status == 429:
+                headers = {**headers, "retry-after": str(math.ceil(
+                    bad.extensions.get("retryAfter", 1)))}
+            status = bad.status
+            if bad.code == ApiErrorCode.PERSISTED_QUERY_NOT_FOUND and media == JSON:
+                status = 200  # what Apollo clients expect before they register the query
+            return _json(body, status, media, headers)
         return await self._execute(request, context, query, variables, operation, media,
-                                   headers, cost)
+                                   headers, cost, throttle)
+
+    async def _persisted(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
+        """Apollo automatic persisted queries, and the allow-list in production: only
+        operations registered by `zhongtai persist-operations` run."""
+        store = request.app.state.persisted_queries
+        extensions = params.get("extensions")
+        wanted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        query = params.get("query")
+        if wanted is None:
+            if self.settings.allow_list_only and isinstance(query, str):
+                entry = await store.get(persisted.digest(query))
+                if entry is None or not entry.allowed:
+                    raise BadRequest(ApiErrorCode.OPERATION_NOT_ALLOWED,
+                                     "Only registered operations are accepted.")
+            return params
+        key = wanted.get("sha256Hash") if isinstance(wanted, dict) else None
+        if not isinstance(key, str) or wanted.get("version", 1) != 1:
+            raise BadRequest(ApiErrorCode.BAD_REQUEST,
+                             "persistedQuery needs version 1 and a sha256Hash.")
+        if isinstance(query, str) and query:
+            if persisted.digest(query) != key:
+                raise BadRequest(ApiErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
+                                 "provided sha does not match query")
+            entry = await store.get(key)
+            if self.settings.allow_list_only:
+                if entry is None or not entry.allowed:
+                    raise BadRequest(ApiErrorCode.OPERATION_NOT_ALLOWED,
+                                     "Only registered operations are accepted.")
+            elif entry is None:
+                await store.put(key, query)
+            return params
+        entry = await store.get(key)
+        if entry is None or (self.settings.allow_list_only and not entry.allowed):
+            raise BadRequest(ApiErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
+        return {**params, "query": entry.query}
+
+    async def _throttle(self, request: Request, context: Context,
+                        cost: Cost | None) -> Decision | None:
+        limiter = request.app.state.limiter
+        if limiter is None or cost is None:
+            return None
+        viewer = context.viewer
+        client = (f"customer:{viewer.customer_id}" if viewer.customer_id else
+                  f"staff:{viewer.staff_id}" if viewer.staff_id else f"ip:{context.client}")
+        decision = await limiter.take(client, cost.requested)
+        if not decision.allowed:
+            metrics.ERRORS.labels(ApiErrorCode.RATE_LIMITED.value).inc()
+            raise BadRequest(ApiErrorCode.RATE_LIMITED,
+                             f"Too much at once: this query costs {cost.requested} points and "
+                             f"{int(decision.available)} are left; retry later.", 429,
+                             retryAfter=round(decision.retry_after, 2),
+                             cost=cost.requested, available=int(decision.available))
+        return decision
 
     def _cost(self, query: str, operation: str | None,
               variables: dict[str, Any] | None) -> Cost | None:
@@ -225,7 +289,8 @@ class GraphQLEndpoint:
 
     async def _execute(self, request: Request, context: Context, query: str,
                        variables: dict[str, Any] | None, operation: str | None, media: str,
-                       headers: dict[str, str], cost: Cost | None = None) -> Response:
+                       headers: dict[str, str], cost: Cost | None = None,
+                       throttle: Decision | None = None) -> Response:
         allowed = ({OperationType.QUERY} if request.method == "GET"
                    else {OperationType.QUERY, OperationType.MUTATION})
         counter = StatementCounter()
@@ -270,6 +335,12 @@ class GraphQLEndpoint:
             body["extensions"]["cost"] = {"requested": cost.requested,
                                           "actual": actual_cost(result.data),
                                           "maximum": cost.maximum}
+            if throttle is not None:
+                limiter = request.app.state.limiter
+                body["extensions"]["cost"]["throttleStatus"] = {
+                    "maximumAvailable": limiter.capacity,
+                    "currentlyAvailable": int(throttle.available),
+                    "restoreRate": limiter.rate}
         if self.settings.sql_echo:  # debugging aid: which statements a request sent
             body["extensions"]["sql"] = [s.split()[0:6] for s in counter.statements]
         status = 400 if failed and media == GRAPHQL_RESPONSE else 200
@@ -321,6 +392,28 @@ def _cacheable(request: Request, body: dict[str, Any], media: str,
     return _json(body, 200, media, {**headers, **cache})
 
 
+def _redis(settings: Settings) -> Any:
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return Redis.from_url(settings.redis_url)
+
+
+def _shared_state(settings: Settings, redis: Any, app: Starlette) -> tuple[Any, Any]:
+    """Persisted queries and rate-limit buckets: in Redis when configured (shared by every
+    process), else the database and process memory."""
+    store = persisted.CachedStore(
+        persisted.RedisStore(redis) if redis is not None
+        else persisted.DatabaseStore(lambda: app.state.session_factory))
+    limiter = None
+    if settings.rate_limit > 0:
+        limiter = (RedisBuckets(redis, settings.rate_limit, settings.rate_limit_refill_per_second)
+                   if redis is not None else
+                   LocalBuckets(settings.rate_limit, settings.rate_limit_refill_per_second))
+    return store, limiter
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
                engine: AsyncEngine | None = None, schema: Any = None) -> Starlette:
     settings = settings or get_settings()
@@ -347,6 +440,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
             sweeper.cancel()
         if own_engine:
             await app.state.engine.dispose()
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
 
     async def metrics_endpoint(_: Request) -> Response:
         payload, media = metrics.render()
@@ -377,7 +472,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
                                             "x-request-id"],
                              expose_headers=["x-request-id", "etag"])] \
         if settings.cors_origins else []
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    built = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    built.state.redis = redis = _redis(settings)
+    built.state.persisted_queries, built.state.limiter = _shared_state(settings, redis, built)
+    return built
 
 
 app = create_app()

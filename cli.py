@@ -72,6 +72,33 @@ def export_schema(path: Path) -> None:
     path.write_text(schema.as_str() + "\n", encoding="utf-8")
 
 
+DEFAULT_OPERATIONS = sorted((PROJECT_ROOT / "tests" / "contract").glob("*.graphql"))
+
+
+async def _persist_operations(settings: object, paths: list[Path]) -> int:
+    """Register every named operation of the client files on the allow-list (in Redis when
+    REDIS_URL is set, else the database): exactly the text clients send (each operation
+    with the fragments it uses, printed)."""
+    from app import _redis
+    from core.db import create_engine, create_session_factory
+    from schema.documents import split_operations
+    from services import persisted_queries
+
+    operations: dict[str, str] = {}
+    for path in paths:
+        operations.update(split_operations(path.read_text(encoding="utf-8")))
+    redis = _redis(settings)  # type: ignore[arg-type]
+    engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
+    try:
+        store = (persisted_queries.RedisStore(redis) if redis is not None
+                 else persisted_queries.DatabaseStore(lambda: create_session_factory(engine)))
+        return await persisted_queries.allow(store, operations)
+    finally:
+        await engine.dispose()
+        if redis is not None:
+            await redis.aclose()
+
+
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
@@ -96,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--password", required=True)
     sub.add_parser("sweep", help="expire overdue stock reservations once (for cron); safe "
                    "to run beside the in-app sweeper and in many processes")
+    persist = sub.add_parser("persist-operations", help="put the client operation files' "
+                             "operations on the allow-list (PERSISTED_QUERIES_ONLY)")
+    persist.add_argument("paths", nargs="*", type=Path, default=DEFAULT_OPERATIONS)
     export = sub.add_parser("export-schema", help="write the SDL to schema.graphql")
     export.add_argument("--out", type=Path, default=PROJECT_ROOT / "schema.graphql")
     args = parser.parse_args(argv)
@@ -114,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if message.startswith("refused") else 0
     elif args.command == "sweep":
         print(f"expired {asyncio.run(_sweep(settings.database_url))} reservation(s)")
+    elif args.command == "persist-operations":
+        count = asyncio.run(_persist_operations(settings, args.paths))
+        print(f"allow-listed {count} operation(s)")
     elif args.command == "export-schema":
         export_schema(args.out)
         print(f"wrote {args.out}")

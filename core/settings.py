@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
     auto_complete_days: int = 10  # shipped orders complete on their own after this
     sweeper_interval_seconds: float = 30.0  # 0 turns the in-app sweeper off (use cron)
+    redis_url: str | None = None  # shared persisted queries and rate limits when set
+    persisted_queries_only: bool | None = None  # allow-list mode; default: on in production
+    # cost points per client bucket; default: off, 100k in production
+    rate_limit_capacity: int | None = None
+    rate_limit_refill_per_second: float = 10_000.0
     sql_echo: bool = False
     db_pool_size: int = 10
     max_page_size: int = 100
@@ -46,6 +51,17 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def allow_list_only(self) -> bool:
+        return self.persisted_queries_only if self.persisted_queries_only is not None \
+            else self.is_production
+
+    @property
+    def rate_limit(self) -> int:
+        if self.rate_limit_capacity is not None:
+            return self.rate_limit_capacity
+        return 100_000 if self.is_production else 0
 
     @property
     def introspection_enabled(self) -> bool:

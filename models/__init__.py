@@ -26,6 +26,7 @@ from models.inventory import (
     StockMovement,
     Warehouse,
 )
+from models.operations import PersistedQuery
 from models.orders import (
     Order,
     OrderDiscount,
@@ -64,6 +65,7 @@ __all__ = [
     "PageModule",
     "PageVersion",
     "Payment",
+    "PersistedQuery",
     "Product",
     "ProductAttributeValue",
     "Promotion",

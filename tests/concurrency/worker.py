@@ -123,8 +123,9 @@ async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: s
     from services.accounts import access_token
 
     plan = json.loads(Path(plan_path).read_text())
-    settings = Settings(database_url=url, sweeper_interval_seconds=0, db_pool_size=concurrency,
-                        log_level="WARNING")
+    # The default pool (10 + 10 overflow), as deployed: callers beyond it queue for a
+    # connection, and two processes stay well inside PostgreSQL's 100 connections.
+    settings = Settings(database_url=url, sweeper_interval_seconds=0, log_level="WARNING")
     app = create_app(settings=settings)
     outcomes: dict[str, int] = {}
     errors: list[str] = []
@@ -166,9 +167,35 @@ async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: s
             "seconds": elapsed}
 
 
+async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, query: str,
+                           start_at: float) -> dict[str, Any]:
+    """This process is one API server sharing rate-limit buckets through Redis: send the
+    same anonymous query `times` times and count what was let through."""
+    import httpx
+
+    from app import create_app
+    from core.settings import Settings
+
+    settings = Settings(database_url=url, sweeper_interval_seconds=0, redis_url=redis_url,
+                        rate_limit_capacity=capacity, rate_limit_refill_per_second=0.001,
+                        log_level="WARNING")
+    app = create_app(settings=settings)
+    statuses: dict[str, int] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            for _ in range(times):
+                response = await client.post("/graphql", json={"query": query})
+                statuses[str(response.status_code)] = statuses.get(
+                    str(response.status_code), 0) + 1
+    return {"statuses": statuses, "errors": []}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem", "checkout"])
+    parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem", "checkout",
+                                         "throttle"])
     parser.add_argument("url")
     parser.add_argument("--skus", default="1")
     parser.add_argument("--attempts", type=int, default=100)
@@ -184,6 +211,9 @@ def main() -> None:
     parser.add_argument("--key", default="k")
     parser.add_argument("--expected", default=None)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--capacity", type=int, default=0)
+    parser.add_argument("--query", default="")
     args = parser.parse_args()
     if args.mode == "reserve":
         skus = [int(s) for s in args.skus.split(",")]
@@ -194,6 +224,9 @@ def main() -> None:
         result = asyncio.run(_coupon_calls(args.url, args.mode, args.template,
                                            list(range(first, last + 1)), args.times, args.code,
                                            args.start_at, args.concurrency))
+    elif args.mode == "throttle":
+        result = asyncio.run(_throttled_calls(args.url, args.redis, args.capacity, args.times,
+                                              args.query, args.start_at))
     elif args.mode == "checkout":
         result = asyncio.run(_checkout_calls(args.url, args.plan, args.key, args.expected,
                                              args.repeat, args.concurrency, args.start_at))
