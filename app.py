@@ -36,6 +36,7 @@ from core.db import StatementCounter, create_engine, create_session_factory, cur
 from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
+from schema import build_schema
 from schema import schema as default_schema
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse
 from services import housekeeping
@@ -459,7 +460,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
-    endpoint = GraphQLEndpoint(schema or default_schema, settings, clock)
+    if schema is None:
+        schema = build_schema(tracing=True) if settings.otel_tracing else default_schema
+    endpoint = GraphQLEndpoint(schema, settings, clock)
     routes = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz),

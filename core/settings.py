@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     # cost points per client bucket; default: off, 100k in production
     rate_limit_capacity: int | None = None
     rate_limit_refill_per_second: float = 10_000.0
+    otel_tracing: bool = False  # OpenTelemetry spans (install the otel extra, set an exporter)
     sql_echo: bool = False
     db_pool_size: int = 10
     max_page_size: int = 100

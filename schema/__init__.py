@@ -1,6 +1,8 @@
 """The shape of the API: root Query and Mutation merged from every domain, and the executable
 schema with its extensions (parse and validation caches, error masking)."""
 
+from typing import Any
+
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
@@ -26,7 +28,17 @@ Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, Inventory
                                    CmsMutation, OrdersMutation))
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(tracing: bool = False) -> strawberry.Schema:
+    """`tracing`: OpenTelemetry spans per operation and resolver (needs the `otel` extra)."""
+    extensions: list[Any] = [ParserCache(maxsize=1024), ValidationCache(maxsize=1024),
+                             MaskUnexpectedErrors]
+    if tracing:
+        try:
+            from strawberry.extensions.tracing import OpenTelemetryExtension
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise RuntimeError("OTEL_TRACING needs the otel extra: pip install '.[otel]'") \
+                from exc
+        extensions.append(OpenTelemetryExtension)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -34,8 +46,7 @@ def build_schema() -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         # Parsing and validating the same operation text on every request is pure waste:
         # both results are cached by the query text.
-        extensions=[ParserCache(maxsize=1024), ValidationCache(maxsize=1024),
-                    MaskUnexpectedErrors],
+        extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
         execution_context_class=FastLeafExecutionContext,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 import httpx
@@ -113,3 +114,30 @@ async def test_rate_limit_by_query_cost(api: Api, engine: AsyncEngine, clock: Fi
         assert body["extensions"]["code"] == "RATE_LIMITED"
         assert body["extensions"]["retryAfter"] > 0
         assert int(refused.headers["retry-after"]) >= 1
+
+
+@cache
+def span_exporter() -> Any:
+    """One global tracer provider per process (OpenTelemetry allows setting it once)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+async def test_opentelemetry_spans_when_enabled(engine: AsyncEngine, clock: FixedClock,
+                                                settings: Settings) -> None:
+    exporter = span_exporter()
+    exporter.clear()
+    async with client(engine, clock, settings, otel_tracing=True) as c:
+        answer = await c.post("/graphql", json={"query": TREE,
+                                                "operationName": "DisplayCategoryTree"})
+        assert "data" in answer.json()
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert any("DisplayCategoryTree" in name for name in names), names
