@@ -24,13 +24,12 @@ from bench.common import fresh_postgres, pct, print_table
 from cli import migrate
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
-from core.ids import encode_id
-from models import Address, Cart, CartLine, Customer, Sku, Warehouse
-from models.coupons import CouponType, Distribution
+from models import Sku, Warehouse
 from models.promotions import PromotionType
-from services import coupons, inventory, promotions
+from services import inventory, promotions
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import run_workers
+from tests.concurrency.shoppers import make_shoppers
 
 
 async def catalog(url: str) -> list[int]:
@@ -59,28 +58,9 @@ async def shoppers(url: str, skus: list[int], count: int, tag: str, series: int,
     engine = create_engine(url)
     now = utcnow()
     async with create_session_factory(engine)() as s:
-        template = await coupons.create_template(s, coupons.TemplateData(
-            name=f"券{tag}", type=CouponType.CASH, amount=Decimal(1), total_quantity=count,
-            distribution=Distribution.SYSTEM, valid_from=now - timedelta(days=1),
-            valid_until=now + timedelta(days=1)))
-        people = [Customer(name=f"{tag}{i}", phone=f"1{series:02d}{i:08d}",
-                           password_hash="x") for i in range(count)]
-        s.add_all(people)
-        await s.flush()
-        await coupons.issue(s, template.id, [c.id for c in people], now)
-        plan = []
-        for i, c in enumerate(people):
-            address = Address(customer_id=c.id, name="n", phone="13800138000", province="p",
-                              city="c", line1="l", is_default=True)
-            cart = Cart(token=f"bench-{tag}-{c.id}", customer_id=c.id, channel="WEB",
-                        is_open=True)
-            s.add_all([address, cart])
-            await s.flush()
-            s.add_all(CartLine(cart_id=cart.id, sku_id=skus[(i + k) % len(skus)], quantity=1,
-                               selected=True) for k in (0, 7))
-            plan.append({"id": c.id, "cart": cart.token,
-                         "address": encode_id("Address", address.id)})
-        await s.commit()
+        plan = await make_shoppers(s, count, f"1{series:02d}",
+                                   lambda i: [skus[i % len(skus)], skus[(i + 7) % len(skus)]],
+                                   now)
     await engine.dispose()
     halves = [plan[::2], plan[1::2]]
     paths = []

@@ -17,13 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from core.ids import encode_id
 from models import (
-    Address,
-    Cart,
-    CartLine,
     Coupon,
-    Customer,
     Order,
     OrderDiscount,
     OrderLine,
@@ -34,11 +29,12 @@ from models import (
     StockLevel,
     Warehouse,
 )
-from models.coupons import CouponStatus, CouponType, Distribution
+from models.coupons import CouponStatus
 from models.promotions import PromotionType
-from services import coupons, inventory, promotions
+from services import inventory, promotions
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import run_workers
+from tests.concurrency.shoppers import make_shoppers
 
 pytestmark = pytest.mark.pg
 
@@ -65,27 +61,8 @@ async def flash_sale(engine: AsyncEngine, tmp_path: Path, customers: int) -> Sal
             rules={"special_price": Decimal(5), "promotion_stock": 50},
             scope=promotions.ScopeData(sku_ids=[SKU])), now)
         await promotions.activate(s, promotion.id, now)
-        template = await coupons.create_template(s, coupons.TemplateData(
-            name="1元券", type=CouponType.CASH, amount=Decimal(1), total_quantity=customers,
-            distribution=Distribution.SYSTEM, per_customer_limit=1,
-            valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=1)))
-        people = [Customer(name=f"c{i}", phone=f"139{i:08d}", password_hash="x")
-                  for i in range(customers)]
-        s.add_all(people)
-        await s.flush()
-        await coupons.issue(s, template.id, [c.id for c in people], now)
-        plan = []
-        for c in people:
-            address = Address(customer_id=c.id, name="n", phone="13800138000", province="p",
-                              city="c", line1="l", is_default=True)
-            cart = Cart(token=f"cart-{c.id}-flash-sale-token", customer_id=c.id, channel="WEB",
-                        is_open=True)
-            s.add_all([address, cart])
-            await s.flush()
-            s.add(CartLine(cart_id=cart.id, sku_id=SKU, quantity=1, selected=True))
-            plan.append({"id": c.id, "cart": cart.token,
-                         "address": encode_id("Address", address.id)})
         await s.commit()
+        plan = await make_shoppers(s, customers, "139", lambda _: [SKU], now)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     return Sale(promotion.id, path)
