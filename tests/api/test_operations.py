@@ -36,9 +36,11 @@ async def test_metrics_after_a_few_requests(api: Api) -> None:
 
 @pytest.fixture
 async def production(engine: AsyncEngine, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
+    # The allow-list (on by default in production) has its own tests; these send ad-hoc
+    # queries to test the other production defaults.
     settings = Settings(environment="production", jwt_secret="p" * 40,
                         cors_origins=["https://shop.example"], max_body_bytes=2000,
-                        request_timeout_seconds=0.2)
+                        request_timeout_seconds=0.2, persisted_queries_only=False)
     app = create_app(settings=settings, clock=clock, engine=engine)
     app.state.session_factory = create_session_factory(engine)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -55,6 +57,13 @@ async def test_production_turns_off_graphiql_and_introspection(
     assert introspect.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
     typename = await production.post("/graphql", json={"query": "{ __typename }"})
     assert typename.json()["data"] == {"__typename": "Query"}
+
+
+def test_production_defaults_the_allow_list_and_rate_limits_on() -> None:
+    production = Settings(environment="production", jwt_secret="p" * 40)
+    assert production.allow_list_only and production.rate_limit == 100_000
+    development = Settings()
+    assert not development.allow_list_only and development.rate_limit == 0
 
 
 async def test_production_cors_and_body_limit(production: httpx.AsyncClient) -> None:
