@@ -44,10 +44,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
+                  lock_timeout_ms: int = 5000) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("postgresql"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+        # A row lock awaited longer than this fails fast (SQLSTATE 55P03, retried or answered
+        # "try again") instead of queueing requests behind a hot row until they time out.
+        kwargs["connect_args"] = {"server_settings": {"lock_timeout": str(lock_timeout_ms)}}
     engine = create_async_engine(url, **kwargs)
     sync_engine: Engine = engine.sync_engine
     if url.startswith("sqlite"):

@@ -3,13 +3,15 @@ transaction each, answer with rows for the schema to shape."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import InvalidMoney, to_minor
@@ -18,6 +20,7 @@ from resolvers.common import Change, MutationResult, Page, input_id, mutate, pag
 from resolvers.context import Context, Permission
 from services import checkout, orders
 from services.errors import DomainError, ErrorCode, Violation
+from services.inventory import is_retryable
 
 T = TypeVar("T")
 
@@ -70,6 +73,9 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
 
 async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
                               ) -> MutationResult[T]:
+    """Also retried: deadlocks, serialization failures and lock waits past LOCK_TIMEOUT
+    (a crowd on one hot row); if they persist, the shopper is asked to try again — a user
+    error, never a 5xx."""
     for attempt in range(3):
         try:
             return await mutate(ctx, run)
@@ -77,7 +83,14 @@ async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaita
             await ctx.session.rollback()
             if attempt == 2:
                 raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        except DBAPIError as error:
+            await ctx.session.rollback()
+            if not is_retryable(error):
+                raise
+        await asyncio.sleep(random.uniform(0, 0.05 * 2 ** attempt))
+    busy = Violation(ErrorCode.TRY_AGAIN, "Many shoppers are checking out these items right "
+                     "now; please try again in a moment.", None)
+    return MutationResult(None, [busy])
 
 
 # --- payment -------------------------------------------------------------------------------------

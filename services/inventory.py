@@ -40,7 +40,8 @@ from services.errors import DomainError, ErrorCode, Violations
 T = TypeVar("T")
 DEFAULT_TTL = timedelta(minutes=30)
 MANUAL_TYPES = (MovementType.INBOUND, MovementType.ADJUSTMENT, MovementType.RETURN)
-RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+# serialization failure, deadlock detected, lock wait over LOCK_TIMEOUT: try again later
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 # --- warehouses ----------------------------------------------------------------------------------

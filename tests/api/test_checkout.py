@@ -208,3 +208,30 @@ async def test_checkout_statements(api: Api, engine: AsyncEngine) -> None:
     again = await api.op("CheckoutComplete", {"input": checkout_input(who),
                                               "idempotencyKey": "k"}, token=who.token)
     assert again["extensions"]["sqlStatements"] <= 4  # lock, key, the answer's orders, merchant
+
+
+async def test_a_crowd_on_a_hot_row_is_a_user_error(api: Api, engine: AsyncEngine,
+                                                    monkeypatch: Any) -> None:
+    """Lock waits past LOCK_TIMEOUT (and deadlocks) are retried, then answered TRY_AGAIN."""
+    from sqlalchemy.exc import DBAPIError
+
+    from services import checkout
+
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900001119", [(shop.sku_a, 1)])
+    calls = []
+
+    class LockNotAvailable(Exception):
+        sqlstate = "55P03"
+
+    async def crowded(*args: Any, **kw: Any) -> None:
+        calls.append(1)
+        raise DBAPIError("UPDATE stock_levels …", {}, LockNotAvailable())
+
+    monkeypatch.setattr(checkout, "complete", crowded)
+    busy = await api.op("CheckoutComplete", {"input": checkout_input(who),
+                                             "idempotencyKey": "k"}, token=who.token)
+    assert api.last_status == 200
+    assert busy["data"]["checkoutComplete"]["userErrors"][0]["code"] == "TRY_AGAIN"
+    assert len(calls) == 3
+    assert await count(engine, Payment) == 0

@@ -46,3 +46,31 @@ async def test_two_processes_share_one_bucket(pg_migrated: str) -> None:
     refused = [r["statuses"].get("429", 0) for r in results]
     assert sum(allowed) == 10, results  # one shared bucket (alone, each would allow 8)
     assert sum(refused) == 6 and all(a > 0 for a in allowed), results
+
+
+async def test_persisted_queries_are_shared_through_redis(pg_migrated: str) -> None:
+    """A query registered through one API process is found by hash in another."""
+    import httpx
+
+    from app import create_app
+    from core.settings import Settings
+    from services.persisted_queries import digest
+
+    client = await _redis_or_skip()
+    await client.flushdb()  # type: ignore[attr-defined]
+    await client.aclose()  # type: ignore[attr-defined]
+    query = operation("DisplayCategoryTree")
+    wanted = {"persistedQuery": {"version": 1, "sha256Hash": digest(query)}}
+    settings = Settings(database_url=pg_migrated, sweeper_interval_seconds=0,
+                        redis_url=REDIS_URL)
+    first, second = create_app(settings=settings), create_app(settings=settings)
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        a = httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://a")
+        b = httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://b")
+        async with a, b:
+            missing = await b.post("/graphql", json={"extensions": wanted})
+            assert missing.json()["errors"][0]["extensions"]["code"] == \
+                "PERSISTED_QUERY_NOT_FOUND"
+            await a.post("/graphql", json={"query": query, "extensions": wanted})
+            found = await b.post("/graphql", json={"extensions": wanted})
+            assert "displayCategories" in found.json()["data"]
