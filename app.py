@@ -184,6 +184,16 @@ class GraphQLEndpoint:
     def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
         self.schema, self.settings, self.clock = schema, settings, clock
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql")
+        self._admission: asyncio.Semaphore | None = None
+
+    @property
+    def admission(self) -> asyncio.Semaphore:
+        """At most as many executions as the pool has connections: the rest wait here, in
+        arrival order, holding nothing — the pool's own wait is not fair, and under overload
+        an unlucky request could starve there until it timed out."""
+        if self._admission is None:
+            self._admission = asyncio.Semaphore(2 * self.settings.db_pool_size)
+        return self._admission
 
     async def handle(self, request: Request) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -268,6 +278,10 @@ class GraphQLEndpoint:
                              cost=cost.requested, available=int(decision.available))
         return decision
 
+    async def _admitted(self, work: Any) -> Any:
+        async with self.admission:
+            return await work
+
     def _cost(self, query: str, operation: str | None,
               variables: dict[str, Any] | None) -> Cost | None:
         """Refuse over-limit documents before anything runs (no SQL is ever sent for them)."""
@@ -298,9 +312,9 @@ class GraphQLEndpoint:
         token = current_counter.set(counter)
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(self.schema.execute(
+            result = await asyncio.wait_for(self._admitted(self.schema.execute(
                 query, variable_values=variables, context_value=context,
-                operation_name=operation, allowed_operation_types=allowed),
+                operation_name=operation, allowed_operation_types=allowed)),
                 timeout=self.settings.request_timeout_seconds)
         except TimeoutError:
             body = {"errors": [{"message": "The request took too long and was stopped.",
