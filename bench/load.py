@@ -136,7 +136,10 @@ async def run_load(world: World, seconds: float, connections: int) -> tuple[Tall
     tally = Tally()
     names = [n for n, w in MIX for _ in range(w)]
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # A fresh connection per request: with uvicorn's shared socket, long-lived keep-alive
+    # connections can all land on one worker and leave the other idle (runs of 2 workers then
+    # measured 1); new connections are spread by the kernel, as a load balancer would.
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", limits=limits,
                                  timeout=60) as client:
         async def user_loop(n: int) -> None:
