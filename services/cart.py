@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Customer
 from models.cart import Cart, CartLine
 from models.catalog import Category, Product, ShippingTemplate, Sku, path_ids
 from models.coupons import Coupon, CouponStatus, CouponTemplate
-from models.inventory import StockLevel
-from services import coupons, orders, pricing, promotions
+from services import coupons, inventory, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
 
 MAX_QUANTITY = 99
@@ -181,6 +180,8 @@ class CartView:
     rules: dict[int, pricing.Promotion] = field(default_factory=dict)
     customer: pricing.Customer = field(default_factory=pricing.Customer)
     coupons: list[CouponEntry] = field(default_factory=list)
+    # per SKU [(priority, warehouse, sellable)] as read for this evaluation
+    stock: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     def result_of(self, line: CartLine) -> pricing.LineResult:
         return next(r for r in self.result.lines if r.line_id == str(line.id))
@@ -209,16 +210,6 @@ def status_of(sku: Sku, product: Product, quantity: int, sellable: int,
     return LineStatus.INSUFFICIENT_STOCK if sellable < quantity else LineStatus.AVAILABLE
 
 
-async def _sellable(session: AsyncSession, sku_ids: list[int]) -> dict[int, int]:
-    if not sku_ids:
-        return {}
-    units = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-    rows = (await session.execute(
-        select(StockLevel.sku_id, func.sum(units))
-        .where(StockLevel.sku_id.in_(sku_ids), units > 0).group_by(StockLevel.sku_id))).all()
-    return {sku_id: int(total) for sku_id, total in rows}
-
-
 async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> tuple[
         dict[int, Sku], dict[int, Product], dict[int, str], dict[int, ShippingTemplate]]:
     """Each line's SKU, product, category path and shipping template: one statement."""
@@ -236,18 +227,32 @@ async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> tuple[
     return skus, products, paths, templates
 
 
+async def cart_with_lines(session: AsyncSession, token: str, customer_id: int | None
+                          ) -> tuple[Cart, list[CartLine]]:
+    """`cart_for` and the cart's lines in one statement."""
+    rows = (await session.execute(
+        select(Cart, CartLine).outerjoin(CartLine, CartLine.cart_id == Cart.id)
+        .where(Cart.token == token, Cart.is_open.is_(True)).order_by(CartLine.id))).all()
+    if not rows or (rows[0][0].customer_id is not None
+                    and rows[0][0].customer_id != customer_id):
+        raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
+    return rows[0][0], [line for _, line in rows if line is not None]
+
+
 async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: str,
-                   customer: Customer | None, coupon_ids: Sequence[int] | None = None
-                   ) -> CartView:
+                   customer: Customer | None, coupon_ids: Sequence[int] | None = None,
+                   lines: list[CartLine] | None = None) -> CartView:
     """Re-read every line (availability, stock, live promotions) and price the cart with
     the recommended coupons, or with `coupon_ids` when the shopper chose."""
-    lines = list((await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id)
-                                        .order_by(CartLine.id))).all())
+    if lines is None:
+        lines = list((await session.scalars(select(CartLine).where(
+            CartLine.cart_id == cart.id).order_by(CartLine.id))).all())
     skus, products, paths, templates = await _line_facts(session, [ln.sku_id for ln in lines])
     rules = [promotions.as_rule(p) for p in await promotions.live_promotions(session, now)]
     gift_skus = sorted({g.sku_id for r in rules for g in r.gifts}
                        | {g.sku_id for r in rules for t in r.tiers for g in t.gifts})
-    sellable = await _sellable(session, sorted(set(skus) | set(gift_skus)))
+    stock = await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
+    sellable = {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
     views, priced = [], []
     for line in lines:
         sku = skus[line.sku_id]
@@ -284,7 +289,7 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
                 entry.text = f"Spend ¥{pricing.yuan(option.shortfall)} more to use it"
         if entry.reason and not entry.text:
             entry.text = REASON_TEXT.get(entry.reason, entry.reason)
-    return CartView(cart, views, result, {r.id: r for r in rules}, who, wallet)
+    return CartView(cart, views, result, {r.id: r for r in rules}, who, wallet, stock)
 
 
 async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing.Customer,

@@ -64,14 +64,14 @@ async def quote(session: AsyncSession, customer_id: int, request: CheckoutReques
     customer = customer or await session.get(Customer, customer_id)
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
-    cart = await carts.cart_for(session, request.cart_token, customer_id)
+    cart, cart_lines = await carts.cart_with_lines(session, request.cart_token, customer_id)
     if cart.customer_id != customer_id:
         raise DomainError(ErrorCode.NOT_FOUND, "Log in first: a guest cart merges into yours "
                           "when you do.", "cartId")
     address = await accounts.own_address(session, customer_id, request.address_id)
     view = await carts.evaluate(session, cart, now, channel, customer,
                                 None if request.coupon_ids is None
-                                else list(request.coupon_ids))
+                                else list(request.coupon_ids), cart_lines)
     lines = [item for item in view.lines
              if item.line.selected and item.status == carts.LineStatus.AVAILABLE]
     if not lines:
@@ -108,9 +108,14 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
                           "idempotencyKey")
     customer = await session.scalar(select(Customer).where(Customer.id == customer_id)
                                     .with_for_update())
-    digest = request.digest()
+    if customer is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
+    # Looked up only once the lock is ours, in a statement of its own: under READ COMMITTED
+    # it then sees the payment a concurrent call with the same key has just committed (a
+    # join locked together with the customer would read it from the older snapshot).
     placed = await session.scalar(select(Payment).where(Payment.customer_id == customer_id,
                                                         Payment.idempotency_key == key))
+    digest = request.digest()
     if placed is not None:
         if placed.request_hash != digest:
             raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "This idempotency key was "
@@ -136,7 +141,8 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
     await session.execute(delete(CartLine).where(CartLine.id.in_([i.line.id for i in q.lines])))
     # The shared, hot rows last, so their locks are held for the least time before commit.
     await inventory.reserve(session, [(ln.sku_id, ln.quantity) for ln in lines],
-                            payment.reservation_owner, now, ttl, new_owner=True)
+                            payment.reservation_owner, now, ttl, new_owner=True,
+                            stock=q.view.stock)
     await _claim_promotion_stock(session, lines)
     return Placed(payment, list(orders.values()))
 

@@ -239,8 +239,10 @@ def plan_allocation(needed: dict[int, int],
     return plan
 
 
-async def _candidates(session: AsyncSession, sku_ids: list[int]
-                      ) -> dict[int, list[tuple[int, int, int]]]:
+async def candidates(session: AsyncSession, sku_ids: list[int]
+                     ) -> dict[int, list[tuple[int, int, int]]]:
+    """Per SKU: [(warehouse priority, warehouse, sellable units)] — what a reservation plans
+    from, and (summed) what a cart shows as available."""
     sellable = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
     rows = (await session.execute(
         select(StockLevel.sku_id, Warehouse.priority, StockLevel.warehouse_id, sellable)
@@ -267,10 +269,12 @@ async def _hold(session: AsyncSession, allocation: Allocation) -> bool:
 
 async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner: str,
                   now: datetime, ttl: timedelta = DEFAULT_TTL, attempts: int = 3, *,
-                  new_owner: bool = False) -> Reservation:
+                  new_owner: bool = False,
+                  stock: dict[int, list[tuple[int, int, int]]] | None = None) -> Reservation:
     """Hold stock for every (sku, quantity) line, all or nothing. Idempotent per owner: asking
     again returns the existing reservation and never holds twice (`new_owner`: the caller just
-    created the owner, so there is nothing to look up; the unique owner still guards)."""
+    created the owner, so there is nothing to look up; the unique owner still guards;
+    `stock`: the caller's fresh `candidates` read, used for the first plan)."""
     if not new_owner:
         existing = await session.scalar(select(Reservation).where(Reservation.owner == owner))
         if existing is not None:
@@ -286,7 +290,9 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
     session.add(reservation)
     await session.flush()
     for _ in range(attempts):
-        plan = plan_allocation(needed, await _candidates(session, sorted(needed)))
+        found = stock if stock is not None else await candidates(session, sorted(needed))
+        stock = None  # a retry looks again: someone took units since
+        plan = plan_allocation(needed, found)
         if plan is None:
             break
         # Our own rows first, the (hot, shared) stock rows last: a row lock taken by the
