@@ -13,6 +13,12 @@ SQL_STATEMENTS = Histogram("zhongtai_sql_statements_per_request", "SQL statement
                            buckets=(0, 1, 2, 3, 4, 5, 8, 12, 20, 50))
 RESERVATIONS = Counter("zhongtai_reservations_total", "Stock reservation outcomes",
                        ["outcome"])
+CHECKOUTS = Counter("zhongtai_checkouts_total",
+                    "checkoutComplete outcomes: placed, replayed (same key) or the refusal code",
+                    ["outcome"])
+PAYMENTS = Counter("zhongtai_payments_total",
+                   "paymentConfirm outcomes: paid, late (recorded for refund) or the refusal code",
+                   ["outcome"])
 SWEEPS = Counter("zhongtai_sweeper_runs_total", "Reservation sweeper runs")
 EXPIRED = Counter("zhongtai_reservations_expired_total", "Reservations expired by the sweeper")
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import metrics
 from core.money import InvalidMoney, to_minor
 from models.orders import Order, OrderStatus, Payment, Refund, Shipment
 from resolvers.common import Change, MutationResult, Page, input_id, mutate, page_window, query_id
@@ -58,17 +59,27 @@ async def preview(ctx: Context, data: Any) -> MutationResult[checkout.Quote]:
 async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]:
     ttl = timedelta(minutes=ctx.settings.reservation_ttl_minutes)
 
+    replayed = False
+
     async def run(session: AsyncSession) -> Payment:
+        nonlocal replayed
         placed = await checkout.complete(session, ctx.viewer.customer_id or 0,
                                          checkout_request(data), key, ctx.now,
                                          ctx.channel.value, ttl)
         if placed.orders is not None:  # the answer needs no second look at them
             ctx.loaders.orders_by_payment.prime(placed.payment.id, placed.orders)
+        replayed = placed.orders is None
         return placed.payment
 
     # Two first attempts with one key racing on a database without row locks (SQLite): the
     # loser hits the unique key and, tried again, finds the winner's payment.
-    return await _retrying_conflicts(ctx, run)
+    result = await _retrying_conflicts(ctx, run)
+    metrics.CHECKOUTS.labels(_outcome(result, "replayed" if replayed else "placed")).inc()
+    return result
+
+
+def _outcome(result: MutationResult[Any], success: str) -> str:
+    return result.errors[0].code.value if result.errors else success
 
 
 async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
@@ -113,8 +124,11 @@ async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transac
         return found.payment
 
     result = await mutate(ctx, run)
-    if result.value is not None and confirmation and confirmation[0].late:
+    late = result.value is not None and bool(confirmation) and confirmation[0].late
+    metrics.PAYMENTS.labels(_outcome(result, "late" if late else "paid")).inc()
+    if late:
         # Recorded (and committed) for refund, but the orders are not revived: say so.
+        assert result.value is not None
         result.errors = [Violation(ErrorCode.PAYMENT_CLOSED,
                                    f"This payment is {result.value.status.value}; the money "
                                    "is recorded and will be refunded.", "paymentId")]

@@ -208,6 +208,9 @@ async def test_checkout_statements(api: Api, engine: AsyncEngine) -> None:
     again = await api.op("CheckoutComplete", {"input": checkout_input(who),
                                               "idempotencyKey": "k"}, token=who.token)
     assert again["extensions"]["sqlStatements"] <= 4  # lock, key, the answer's orders, merchant
+    scraped = (await api.client.get("/metrics")).text
+    for outcome in ("placed", "replayed"):
+        assert f'zhongtai_checkouts_total{{outcome="{outcome}"}}' in scraped
 
 
 async def test_a_crowd_on_a_hot_row_is_a_user_error(api: Api, engine: AsyncEngine,

@@ -68,6 +68,9 @@ async def test_payment_is_idempotent_by_transaction_id(api: Api, engine: AsyncEn
     other = await api.op("PaymentConfirm", {"paymentId": payment["id"], "transactionId": "t-2",
                                             "amount": "500.00"}, token=who.token)
     assert other["data"]["paymentConfirm"]["userErrors"][0]["code"] == "PAYMENT_ALREADY_PAID"
+    scraped = (await api.client.get("/metrics")).text
+    for outcome in ("paid", "PAYMENT_ALREADY_PAID"):
+        assert f'zhongtai_payments_total{{outcome="{outcome}"}}' in scraped
     async with create_session_factory(engine)() as s:
         sold = (await s.scalars(select(Product.sales_count).order_by(Product.id))).all()
     assert sorted(sold) == [1, 2]  # counted once: 2 A and 1 B, though confirmed twice
