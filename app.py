@@ -180,6 +180,28 @@ def _format_error(error: GraphQLError, request_failed: bool) -> dict[str, Any]:
     return formatted
 
 
+class _Resilient:
+    """The persisted-query store as the endpoint uses it: when it is unreachable (Redis or
+    the database down) a lookup finds nothing — APQ clients resend the full query; the
+    allow-list refuses, failing closed — and a registration is skipped. Never a 500."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    async def get(self, key: str) -> Any:
+        try:
+            return await self.store.get(key)
+        except Exception:
+            log.warning("persisted-query store unavailable", exc_info=True)
+            return None
+
+    async def put(self, key: str, query: str) -> None:
+        try:
+            await self.store.put(key, query)
+        except Exception:
+            log.warning("persisted-query store unavailable; not registered", exc_info=True)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
         self.schema, self.settings, self.clock = schema, settings, clock
@@ -228,7 +250,7 @@ class GraphQLEndpoint:
     async def _persisted(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         """Apollo automatic persisted queries, and the allow-list in production: only
         operations registered by `zhongtai persist-operations` run."""
-        store = request.app.state.persisted_queries
+        store = _Resilient(request.app.state.persisted_queries)
         extensions = params.get("extensions")
         wanted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         query = params.get("query")
@@ -268,7 +290,11 @@ class GraphQLEndpoint:
         viewer = context.viewer
         client = (f"customer:{viewer.customer_id}" if viewer.customer_id else
                   f"staff:{viewer.staff_id}" if viewer.staff_id else f"ip:{context.client}")
-        decision = await limiter.take(client, cost.requested)
+        try:
+            decision = await limiter.take(client, cost.requested)
+        except Exception:  # the shared store is down: serve rather than refuse everyone
+            log.warning("rate limiter unavailable; request let through", exc_info=True)
+            return None
         if not decision.allowed:
             metrics.ERRORS.labels(ApiErrorCode.RATE_LIMITED.value).inc()
             raise BadRequest(ApiErrorCode.RATE_LIMITED,

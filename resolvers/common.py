@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import InvalidGlobalId, decode_cursor, decode_id, decode_id_of, encode_cursor
@@ -15,6 +18,7 @@ from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
 from services import audit
 from services.errors import DomainError, ErrorCode, Violation
+from services.inventory import is_retryable
 
 T = TypeVar("T")
 log = logging.getLogger("zhongtai.mutations")
@@ -27,24 +31,39 @@ class MutationResult(Generic[T]):
     error: DomainError | None = None  # the refusal itself, for payloads that show more
 
 
+ATTEMPTS = 3
+
+
 async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]],
                  change: Change | None = None) -> MutationResult[T]:
     """Run one business operation in one transaction: commit on success; on a rule violation
     roll back everything, so a refused request never leaves a partial write. Admin changes
-    (`change` given) write their audit entry inside the same transaction."""
-    try:
-        before, target_id = await _before(ctx, change)
-        value = await run(ctx.session)
-        if change is not None:
-            await _audit(ctx, change, target_id, before, value)
-        await ctx.session.commit()
-    except DomainError as error:
-        await ctx.session.rollback()
-        return MutationResult(None, error.violations, error)
-    except BaseException:
-        await ctx.session.rollback()
-        raise
-    return MutationResult(value, [])
+    (`change` given) write their audit entry inside the same transaction. A deadlock, a
+    serialization failure or a lock wait past LOCK_TIMEOUT (a crowd on one hot row) is tried
+    again; if it persists, the caller is asked to try again later — a user error, not a 5xx."""
+    for attempt in range(ATTEMPTS):
+        try:
+            before, target_id = await _before(ctx, change)
+            value = await run(ctx.session)
+            if change is not None:
+                await _audit(ctx, change, target_id, before, value)
+            await ctx.session.commit()
+        except DomainError as error:
+            await ctx.session.rollback()
+            return MutationResult(None, error.violations, error)
+        except DBAPIError as error:
+            await ctx.session.rollback()
+            if isinstance(error, IntegrityError) or not is_retryable(error):
+                raise
+            await asyncio.sleep(random.uniform(0, 0.05 * 2 ** attempt))
+            continue
+        except BaseException:
+            await ctx.session.rollback()
+            raise
+        return MutationResult(value, [])
+    busy = Violation(ErrorCode.TRY_AGAIN, "Many people are changing the same things right "
+                     "now; please try again in a moment.", None)
+    return MutationResult(None, [busy])
 
 
 @dataclass

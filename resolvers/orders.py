@@ -3,15 +3,13 @@ transaction each, answer with rows for the schema to shape."""
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
@@ -21,7 +19,6 @@ from resolvers.common import Change, MutationResult, Page, input_id, mutate, pag
 from resolvers.context import Context, Permission
 from services import checkout, orders
 from services.errors import DomainError, ErrorCode, Violation
-from services.inventory import is_retryable
 
 T = TypeVar("T")
 
@@ -84,9 +81,8 @@ def _outcome(result: MutationResult[Any], success: str) -> str:
 
 async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
                               ) -> MutationResult[T]:
-    """Also retried: deadlocks, serialization failures and lock waits past LOCK_TIMEOUT
-    (a crowd on one hot row); if they persist, the shopper is asked to try again — a user
-    error, never a 5xx."""
+    """`mutate` retries lock trouble itself; here also a unique-key clash, which for a
+    checkout means a racing call with the same key won (its payment is found next time)."""
     for attempt in range(3):
         try:
             return await mutate(ctx, run)
@@ -94,14 +90,7 @@ async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaita
             await ctx.session.rollback()
             if attempt == 2:
                 raise
-        except DBAPIError as error:
-            await ctx.session.rollback()
-            if not is_retryable(error):
-                raise
-        await asyncio.sleep(random.uniform(0, 0.05 * 2 ** attempt))
-    busy = Violation(ErrorCode.TRY_AGAIN, "Many shoppers are checking out these items right "
-                     "now; please try again in a moment.", None)
-    return MutationResult(None, [busy])
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --- payment -------------------------------------------------------------------------------------
@@ -124,7 +113,7 @@ async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transac
         return found.payment
 
     result = await mutate(ctx, run)
-    late = result.value is not None and bool(confirmation) and confirmation[0].late
+    late = result.value is not None and bool(confirmation) and confirmation[-1].late
     metrics.PAYMENTS.labels(_outcome(result, "late" if late else "paid")).inc()
     if late:
         # Recorded (and committed) for refund, but the orders are not revived: say so.

@@ -32,6 +32,13 @@ class CartDiscount:
     source_id: strawberry.ID | None
 
 
+def discount_of(amount: int, label: str, source: str, source_id: int) -> CartDiscount:
+    """One discount as every price breakdown shows it (cart lines, checkout, order lines)."""
+    kind = "Promotion" if source == "PROMOTION" else "Coupon"
+    return CartDiscount(amount=money(amount), label=label,  # type: ignore[arg-type]
+                        source_id=strawberry.ID(encode_id(kind, source_id)))
+
+
 @strawberry.type
 class CartLineCost:
     subtotal: Money
@@ -70,10 +77,7 @@ class CartLine:
     @strawberry.field
     def cost(self) -> CartLineCost:
         result = self.view.result_of(self.item.line)  # type: ignore[attr-defined]
-        discounts = [CartDiscount(amount=money(d.amount), label=d.label,  # type: ignore[arg-type]
-                                  source_id=strawberry.ID(encode_id(
-                                      "Promotion" if d.source == "PROMOTION" else "Coupon",
-                                      d.source_id)))
+        discounts = [discount_of(d.amount, d.label, d.source, d.source_id)
                      for d in result.discounts]
         return CartLineCost(subtotal=money(result.subtotal), discounts=discounts,  # type: ignore[arg-type]
                             total=money(result.total))  # type: ignore[arg-type]

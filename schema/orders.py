@@ -20,7 +20,7 @@ from models.orders import PaymentStatus as PaymentStatusEnum
 from models.orders import RefundStatus as RefundStatusEnum
 from resolvers import orders as ro
 from resolvers.context import Permission
-from schema.cart import CartCost, CartDiscount
+from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import Connection, Money, Node, UserError, money, user_errors
 from schema.permissions import customer_only, customer_or_staff, requires
 
@@ -47,11 +47,8 @@ class PaymentProvider(Enum):
 
 
 def _discounts(items: list[dict[str, Any]]) -> list[CartDiscount]:
-    return [CartDiscount(amount=money(d["amount"]), label=d["label"],  # type: ignore[arg-type]
-                         source_id=strawberry.ID(encode_id(
-                             "Promotion" if d["source"] == "PROMOTION" else "Coupon",
-                             d["sourceId"])))
-            for d in items]
+    """An order line's stored discounts (snapshot dicts)."""
+    return [discount_of(d["amount"], d["label"], d["source"], d["sourceId"]) for d in items]
 
 
 # --- checkout ------------------------------------------------------------------------------------
@@ -110,9 +107,8 @@ async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
             lines.append(CheckoutLine(
                 sku=item.sku, quantity=r.quantity, unit_price=money(r.unit_price),  # type: ignore[arg-type]
                 subtotal=money(r.subtotal),  # type: ignore[arg-type]
-                discounts=_discounts([{"amount": d.amount, "label": d.label,
-                                       "source": d.source, "sourceId": d.source_id}
-                                      for d in r.discounts]),
+                discounts=[discount_of(d.amount, d.label, d.source, d.source_id)
+                           for d in r.discounts],
                 total=money(r.total)))  # type: ignore[arg-type]
         found.append(CheckoutMerchantOrder(
             merchant=await loaders.merchant.load(mr.merchant_id), lines=lines,
@@ -311,6 +307,10 @@ class Payment(Node):
     transaction_id: str | None
     needs_refund: bool = strawberry.field(description="Money arrived after the payment "
                                           "closed: it is kept on record to be paid back.")
+    kind: PaymentKind = strawberry.field(  # type: ignore[valid-type]
+        description="DEPOSIT and BALANCE for a presale (定金预售).")
+    opens_at: datetime | None = strawberry.field(
+        description="A balance: payable from then until expiresAt.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -327,14 +327,6 @@ class Payment(Node):
     @strawberry.field
     def amount_refunded(self) -> Money:
         return money(self.amount_refunded)  # type: ignore[arg-type,return-value]
-
-    @strawberry.field(description="DEPOSIT and BALANCE for a presale (定金预售).")
-    def kind(self) -> PaymentKind:  # type: ignore[valid-type]
-        return self.kind  # type: ignore[attr-defined,no-any-return]
-
-    @strawberry.field(description="A balance: payable from then until expiresAt.")
-    def opens_at(self) -> datetime | None:
-        return self.opens_at  # type: ignore[attr-defined,no-any-return]
 
     @strawberry.field
     async def orders(self, info: Info) -> list[Order]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
@@ -210,10 +210,11 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
     for line in await lines_of(session, [o.id for o in orders]):
         if not line.is_gift:
             sold[line.product_id] += line.quantity
-    for product_id in sorted(sold):
-        await session.execute(update(Product).where(Product.id == product_id)
-                              .values(sales_count=Product.sales_count + sold[product_id])
-                              .execution_options(synchronize_session=False))
+    if sold:  # one statement however many products the payment covers
+        await session.execute(
+            update(Product).where(Product.id.in_(sorted(sold)))
+            .values(sales_count=Product.sales_count + case(sold, value=Product.id, else_=0))
+            .execution_options(synchronize_session=False))
     await session.flush()
 
 
@@ -460,6 +461,14 @@ async def _claimed_amounts(session: AsyncSession, line_ids: Sequence[int]) -> di
     return {line_id: int(total) for line_id, total in rows}
 
 
+def _reason(reason: str) -> str:
+    cleaned = reason.strip()
+    if not cleaned or len(cleaned) > 500:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.",
+                          "reason")
+    return cleaned
+
+
 def refund_share(line: OrderLine, quantity: int, claimed: int) -> int:
     """What `quantity` units of a line pay back: their share of the line's payable amount
     (so discounts come back in proportion); the last units take whatever is left, so a line
@@ -473,10 +482,7 @@ def refund_share(line: OrderLine, quantity: int, claimed: int) -> int:
 async def request_refund(session: AsyncSession, order_id: int, customer_id: int,
                          wanted: Sequence[tuple[int, int]], reason: str,
                          now: datetime) -> Refund:
-    reason = reason.strip()
-    if not reason or len(reason) > 500:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.",
-                          "reason")
+    reason = _reason(reason)
     if not wanted:
         raise DomainError(ErrorCode.INVALID_INPUT, "Name at least one line.", "lines")
     _, order = await _lock_chain(session, order_id, customer_id=customer_id)
@@ -577,10 +583,7 @@ async def _shipped_from(session: AsyncSession, line: OrderLine) -> int:
 
 async def reject_refund(session: AsyncSession, refund_id: int, reason: str, now: datetime, *,
                         merchant_id: int | None) -> Refund:
-    reason = reason.strip()
-    if not reason or len(reason) > 500:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.",
-                          "reason")
+    reason = _reason(reason)
     refund, _, order = await _refund_for_staff(session, refund_id, merchant_id)
     lines = {line.id: line for line in await lines_of(session, [order.id])}
     for item in await _refund_lines(session, refund.id):

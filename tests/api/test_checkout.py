@@ -23,7 +23,7 @@ from tests.api.checkout_data import (
     stock_of,
 )
 from tests.api.test_coupons import create_template, template
-from tests.api.test_promotions import live, reduction
+from tests.api.test_promotions import APRIL, live, reduction
 from tests.conftest import Api
 
 
@@ -238,3 +238,46 @@ async def test_a_crowd_on_a_hot_row_is_a_user_error(api: Api, engine: AsyncEngin
     assert busy["data"]["checkoutComplete"]["userErrors"][0]["code"] == "TRY_AGAIN"
     assert len(calls) == 3
     assert await count(engine, Payment) == 0
+
+
+async def test_per_customer_limits_count_units_in_earlier_orders(api: Api,
+                                                                 engine: AsyncEngine) -> None:
+    """DOMAIN §4: a per-customer limit counts the units already bought at the promotion's
+    price; units of a cancelled order no longer count."""
+    shop = await open_shop(api, engine)
+    await live(api, {"name": "A 限购", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
+                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_a]},
+                     "perCustomerLimit": 1,
+                     "rules": {"singleProduct": {"specialPrice": "100.00"}}})
+    who = await shopper(api, "13900001120", [(shop.sku_a, 1)])
+    first = await place(api, who, key="first")
+    assert first["amountDue"]["amount"] == "100.00"
+    await pay(api, who, first)
+    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
+        {"skuId": shop.sku_a, "quantity": 1}]}, token=who.token)
+    second = await place(api, who, key="second")
+    assert second["amountDue"]["amount"] == "120.00"  # the limit was used by the first order
+    await api.ok("OrderCancel", {"id": second["orders"][0]["id"]}, token=who.token)
+    other = await shopper(api, "13900001121", [(shop.sku_a, 1)])
+    unpaid = await place(api, other, key="unpaid")
+    await api.ok("OrderCancel", {"id": unpaid["orders"][0]["id"]}, token=other.token)
+    await api.ok("CartLinesAdd", {"cartId": other.cart_id, "lines": [
+        {"skuId": shop.sku_a, "quantity": 1}]}, token=other.token)
+    again = await place(api, other, key="again")
+    assert again["amountDue"]["amount"] == "100.00"  # the cancelled order gave the unit back
+
+
+async def test_a_paid_order_ends_new_customer_offers(api: Api, engine: AsyncEngine) -> None:
+    """DOMAIN §4/§9: a new customer is one without a paid order."""
+    shop = await open_shop(api, engine)
+    await live(api, {"name": "新人价", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
+                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_b]},
+                     "audience": {"kind": "NEW_CUSTOMERS"},
+                     "rules": {"singleProduct": {"specialPrice": "250.00"}}})
+    who = await shopper(api, "13900001122", [(shop.sku_b, 1)])
+    first = await place(api, who, key="first")
+    assert first["amountDue"]["amount"] == "250.00"
+    await pay(api, who, first)
+    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
+        {"skuId": shop.sku_b, "quantity": 1}]}, token=who.token)
+    assert (await place(api, who, key="second"))["amountDue"]["amount"] == "300.00"
