@@ -17,7 +17,16 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -30,9 +39,10 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from core import logs, metrics
+from core import changes, logs, metrics
 from core.clock import Clock, SystemClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
+from core.response_cache import CachedAnswer, ResponseCache, Schedule
 from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
@@ -43,6 +53,7 @@ from services import housekeeping
 from services import persisted_queries as persisted
 from services.accounts import decode_access_token
 from services.rate_limits import Decision, LocalBuckets, RedisBuckets
+from services.schedule import next_scheduled_change
 
 log = logging.getLogger("zhongtai.http")
 
@@ -136,6 +147,51 @@ def _require_operation_name(query: str, operation: str | None) -> None:
                          "Must provide operationName: the document has several operations.")
 
 
+# Root fields whose answers are the same for every guest and customer on a channel: catalog,
+# navigation and CMS. Anything personal (me, cart, orders, wallet) or staff-only is absent.
+PUBLIC_ROOTS = frozenset({"displayCategories", "displayCategory", "products", "product",
+                          "categories", "brands", "page", "__typename"})
+
+
+@lru_cache(maxsize=1024)
+def _is_public_query(query: str, operation: str | None) -> bool:
+    """A query (not a mutation) whose root fields are all PUBLIC_ROOTS."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    chosen = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+              and (operation is None or (d.name is not None and d.name.value == operation))]
+    if len(chosen) != 1 or chosen[0].operation.value != "query":
+        return False
+    roots = _root_fields(chosen[0].selection_set, fragments, set())
+    return roots is not None and roots <= PUBLIC_ROOTS
+
+
+def _root_fields(selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode],
+                 seen: set[str]) -> set[str] | None:
+    names: set[str] = set()
+    for node in selections.selections:
+        if isinstance(node, FieldNode):
+            names.add(node.name.value)
+            continue
+        if isinstance(node, FragmentSpreadNode):
+            fragment = fragments.get(node.name.value)
+            if fragment is None or node.name.value in seen:
+                return None  # left for validation to refuse
+            seen.add(node.name.value)
+            inner = _root_fields(fragment.selection_set, fragments, seen)
+        else:
+            assert isinstance(node, InlineFragmentNode)
+            inner = _root_fields(node.selection_set, fragments, seen)
+        if inner is None:
+            return None
+        names |= inner
+    return names
+
+
 def _channel(request: Request) -> Channel:
     raw = request.headers.get("x-channel", Channel.WEB.value).strip().upper()
     try:
@@ -207,6 +263,8 @@ class GraphQLEndpoint:
         self.schema, self.settings, self.clock = schema, settings, clock
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql")
         self._admission: asyncio.Semaphore | None = None
+        self.cache = (ResponseCache(settings.response_cache_entries)
+                      if settings.response_cache_entries > 0 else None)
 
     @property
     def admission(self) -> asyncio.Semaphore:
@@ -232,6 +290,7 @@ class GraphQLEndpoint:
             cost = self._cost(query, operation, variables)
             context = self._context(request, request_id)
             throttle = await self._throttle(request, context, cost)
+            cache_key = self._cache_key(context, query, operation, variables)
         except BadRequest as bad:
             body = {"errors": [{"message": str(bad),
                                 "extensions": {"code": bad.code.value, **bad.extensions}}]}
@@ -244,8 +303,50 @@ class GraphQLEndpoint:
             if bad.code == ApiErrorCode.PERSISTED_QUERY_NOT_FOUND and media == JSON:
                 status = 200  # what Apollo clients expect before they register the query
             return _json(body, status, media, headers)
+        if cache_key is not None:
+            feed = _feed(request)
+            entry = self.cache.get(cache_key, feed.generation, context.now) \
+                if self.cache is not None and feed.live else None
+            if entry is not None:
+                await context.session.close()
+                return self._respond(request, context, query, operation, media, headers,
+                                     entry.data, [], 0, 0.0, cost, throttle,
+                                     entry.actual_cost, "hit")
         return await self._execute(request, context, query, variables, operation, media,
-                                   headers, cost, throttle)
+                                   headers, cost, throttle, cache_key)
+
+    def _cache_key(self, context: Context, query: str, operation: str | None,
+                   variables: dict[str, Any] | None) -> tuple[Any, ...] | None:
+        """Public browse queries from guests and customers are answered from the response
+        cache; the key is everything such an answer depends on besides data and time."""
+        if self.cache is None or context.viewer.is_staff or not _is_public_query(query,
+                                                                                 operation):
+            return None
+        return (query, operation, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
+                context.channel)
+
+    async def _remember(self, request: Request, key: tuple[Any, ...], generation: int,
+                        context: Context, data: Any, actual: int) -> None:
+        """Keep an answer unless something changed while it was computed."""
+        assert self.cache is not None
+        feed, now = _feed(request), context.now
+        schedule = self.cache.schedule
+        if schedule is None or not schedule.covers(generation, now):
+            token = current_counter.set(None)  # the cache's own bookkeeping, not the request's
+            try:
+                async with request.app.state.session_factory() as session:
+                    schedule = Schedule(generation, now,
+                                        await next_scheduled_change(session, now))
+            except Exception:
+                log.warning("schedule lookup failed; answer not cached", exc_info=True)
+                return
+            finally:
+                current_counter.reset(token)
+            self.cache.schedule = schedule
+        until = min((m for m in (schedule.next_change, context.answer_expires)
+                     if m is not None), default=None)
+        if feed.live and feed.generation == generation:
+            self.cache.put(key, CachedAnswer(data, actual, generation, now, until))
 
     async def _persisted(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         """Apollo automatic persisted queries, and the allow-list in production: only
@@ -331,9 +432,12 @@ class GraphQLEndpoint:
     async def _execute(self, request: Request, context: Context, query: str,
                        variables: dict[str, Any] | None, operation: str | None, media: str,
                        headers: dict[str, str], cost: Cost | None = None,
-                       throttle: Decision | None = None) -> Response:
+                       throttle: Decision | None = None,
+                       cache_key: tuple[Any, ...] | None = None) -> Response:
         allowed = ({OperationType.QUERY} if request.method == "GET"
                    else {OperationType.QUERY, OperationType.MUTATION})
+        # read before any row, so an answer is never tagged newer than what it saw
+        generation = _feed(request).generation if cache_key is not None else 0
         counter = StatementCounter()
         token = current_counter.set(counter)
         started = time.perf_counter()
@@ -358,23 +462,43 @@ class GraphQLEndpoint:
         failed = result.data is None and bool(result.errors) and \
             all(e.path is None for e in result.errors)
         errors = [_format_error(e, failed) for e in result.errors or []]
-        label, seconds = _operation_label(query, operation), time.perf_counter() - started
-        _observe(label, failed, errors, counter.count, seconds)
+        actual = actual_cost(result.data) if cost is not None else 0
+        cache_status = "bypass"
+        if cache_key is not None:
+            cache_status = "miss"
+            if not errors and result.data is not None and context.answer_cacheable:
+                await self._remember(request, cache_key, generation, context, result.data,
+                                     actual)
+        extensions = dict(result.extensions or {})
+        if self.settings.sql_echo:  # debugging aid: which statements a request sent
+            extensions["sql"] = [s.split()[0:6] for s in counter.statements]
+        return self._respond(request, context, query, operation, media, headers,
+                             None if failed else result.data, errors, counter.count,
+                             time.perf_counter() - started, cost, throttle, actual,
+                             cache_status, extensions, failed)
+
+    def _respond(self, request: Request, context: Context, query: str, operation: str | None,
+                 media: str, headers: dict[str, str], data: Any, errors: list[dict[str, Any]],
+                 statements: int, seconds: float, cost: Cost | None,
+                 throttle: Decision | None, actual: int, cache_status: str,
+                 extensions: dict[str, Any] | None = None, failed: bool = False) -> Response:
+        label = _operation_label(query, operation)
+        _observe(label, failed, errors, statements, seconds)
+        metrics.RESPONSE_CACHE.labels(cache_status).inc()
         logs.ACCESS.info("graphql", extra={
             "request_id": context.request_id, "operation": label,
             "duration_ms": round(seconds * 1000, 2), "cost": cost.requested if cost else None,
-            "sql_statements": counter.count, "errors": [e["extensions"]["code"] for e in errors],
+            "sql_statements": statements, "errors": [e["extensions"]["code"] for e in errors],
             "staff_id": context.viewer.staff_id, "customer_id": context.viewer.customer_id,
-            "channel": context.channel.value})
+            "channel": context.channel.value, "cache": cache_status})
         body: dict[str, Any] = {}
         if errors:
             body["errors"] = errors
         if not failed:
-            body["data"] = result.data
-        body["extensions"] = {**(result.extensions or {}), "sqlStatements": counter.count}
+            body["data"] = data
+        body["extensions"] = {**(extensions or {}), "sqlStatements": statements}
         if cost is not None:
-            body["extensions"]["cost"] = {"requested": cost.requested,
-                                          "actual": actual_cost(result.data),
+            body["extensions"]["cost"] = {"requested": cost.requested, "actual": actual,
                                           "maximum": cost.maximum}
             if throttle is not None:
                 limiter = request.app.state.limiter
@@ -382,10 +506,9 @@ class GraphQLEndpoint:
                     "maximumAvailable": limiter.capacity,
                     "currentlyAvailable": int(throttle.available),
                     "restoreRate": limiter.rate}
-        if self.settings.sql_echo:  # debugging aid: which statements a request sent
-            body["extensions"]["sql"] = [s.split()[0:6] for s in counter.statements]
+        headers = {**headers, "x-cache": cache_status}
         status = 400 if failed and media == GRAPHQL_RESPONSE else 200
-        if request.method == "GET" and status == 200 and not result.errors:
+        if request.method == "GET" and status == 200 and not errors:
             return _cacheable(request, body, media, headers)
         return _json(body, status, media, headers)
 
@@ -433,6 +556,11 @@ def _cacheable(request: Request, body: dict[str, Any], media: str,
     return _json(body, 200, media, {**headers, **cache})
 
 
+def _feed(request: Request) -> changes.ChangeFeed:
+    """The change feed of the database the app's sessions use."""
+    return changes.feed_of(request.app.state.session_factory.kw["bind"])
+
+
 def _redis(settings: Settings) -> Any:
     if not settings.redis_url:
         return None
@@ -476,9 +604,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
                                                    settings.sweeper_interval_seconds,
                                                    settings))
                    if settings.sweeper_interval_seconds > 0 else None)
+        listener = await changes.start_listening(app.state.engine)
         yield
-        if sweeper is not None:
-            sweeper.cancel()
+        for task in (sweeper, listener):
+            if task is not None:
+                task.cancel()
         if own_engine:
             await app.state.engine.dispose()
         if app.state.redis is not None:

@@ -1,13 +1,20 @@
 """Load test: a realistic storefront mix against a running server (uvicorn, 1 and 2 workers)
 on PostgreSQL with the demo data, for a bounded time. Virtual users are logged-in customers;
-each request is drawn from: 70% browse (CategoryPage 35, ProductDetail 20, Search 15), 20%
-cart (CartLinesAdd 10, MyCart 10), 10% checkout (CheckoutComplete of the user's cart). Prints
-throughput and p50/p95/p99 per operation, errors, and SQL statements per checkout.
+each request is drawn from the mix:
+
+- `storefront` (default): 70% browse (CategoryPage 35, ProductDetail 20, Search 15), 20% cart
+  (CartLinesAdd 10, MyCart 10), 10% checkout (CheckoutComplete of the user's cart);
+- `category`: CategoryPage only, any listing category, 24 products a page.
+
+Prints throughput and p50/p95/p99 per operation, errors, how many answers came from the
+response cache, and SQL statements per checkout. `--no-cache` runs the server with
+RESPONSE_CACHE_ENTRIES=0, to see what the cache is worth.
 
 The load generator runs on the same 2-core machine as the server and the database, so it takes
 CPU from them: the numbers are a floor for what the server can do.
 
-    .venv/bin/python -m bench.load [--seconds 30] [--connections 16]
+    .venv/bin/python -m bench.load [--mix storefront|category] [--seconds 30]
+                                   [--connections 16] [--no-cache]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import httpx
 from sqlalchemy import select
 
 from bench.common import fresh_postgres, pct, prepare, print_table
+from bench.http import RawClient
 from core.clock import utcnow
 from core.db import create_session_factory
 from core.ids import encode_id
@@ -39,8 +47,11 @@ from tests.contract import operation
 
 SECRET = "load-test-secret-load-test-secret-0123456789"
 PORT = 8765
-MIX = [("CategoryPage", 35), ("ProductDetail", 20), ("Search", 15), ("CartLinesAdd", 10),
-       ("MyCart", 10), ("CheckoutComplete", 10)]
+MIXES = {
+    "storefront": [("CategoryPage", 35), ("ProductDetail", 20), ("Search", 15),
+                   ("CartLinesAdd", 10), ("MyCart", 10), ("CheckoutComplete", 10)],
+    "category": [("CategoryPage", 1)],
+}
 WORDS = ["手机", "Phone", "耳机", "T恤", "Pro", "蓝牙", "运动", "笔记本"]
 
 
@@ -57,6 +68,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    cache_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     checkout_statements: list[int] = field(default_factory=list)
 
 
@@ -92,7 +104,7 @@ async def build_world(url: str, users: int) -> World:
                  world_users)
 
 
-async def one_request(client: httpx.AsyncClient, world: World, user: dict[str, Any],
+async def one_request(client: RawClient, world: World, user: dict[str, Any],
                       name: str, rng: random.Random, tally: Tally) -> None:
     headers = {"authorization": f"Bearer {user['token']}"}
     variables: dict[str, Any]
@@ -105,8 +117,8 @@ async def one_request(client: httpx.AsyncClient, world: World, user: dict[str, A
     elif name == "CartLinesAdd" or (name == "CheckoutComplete" and not user["items"]):
         # a checkout needs something in the cart: an empty one adds a line instead
         if user["cart"] is None:
-            cart = await client.post("/graphql", headers=headers, json={
-                "query": operation("MyCart"), "operationName": "MyCart"})
+            cart = await client.post("/graphql", {
+                "query": operation("MyCart"), "operationName": "MyCart"}, headers)
             user["cart"] = cart.json()["data"]["me"]["cart"]["id"]
         name, variables = "CartLinesAdd", {"cartId": user["cart"], "lines": [
             {"skuId": rng.choice(world.skus), "quantity": 1}]}
@@ -118,10 +130,12 @@ async def one_request(client: httpx.AsyncClient, world: World, user: dict[str, A
         variables = {"input": {"cartId": user["cart"], "addressId": user["address"]},
                      "idempotencyKey": f"load-{user['n']}-{rng.random()}"}
     started = time.perf_counter()
-    response = await client.post("/graphql", headers=headers, json={
-        "query": operation(name), "variables": variables, "operationName": name})
+    response = await client.post("/graphql", {
+        "query": operation(name), "variables": variables, "operationName": name}, headers)
     tally.latencies[name].append((time.perf_counter() - started) * 1000)
-    body = response.json() if response.status_code < 500 else {}
+    body: Any = response.json() if response.status_code < 500 else {}
+    if response.headers.get("x-cache") == "hit":
+        tally.cache_hits[name] += 1
     if response.status_code >= 500 or "errors" in body:
         tally.errors[name] += 1
         return
@@ -132,30 +146,32 @@ async def one_request(client: httpx.AsyncClient, world: World, user: dict[str, A
         tally.checkout_statements.append(body["extensions"]["sqlStatements"])
 
 
-async def run_load(world: World, seconds: float, connections: int) -> tuple[Tally, float]:
+async def run_load(world: World, mix: list[tuple[str, int]], seconds: float,
+                   connections: int) -> tuple[Tally, float]:
     tally = Tally()
-    names = [n for n, w in MIX for _ in range(w)]
+    names = [n for n, w in mix for _ in range(w)]
     deadline = time.perf_counter() + seconds
     # A fresh connection per request: with uvicorn's shared socket, long-lived keep-alive
     # connections can all land on one worker and leave the other idle (runs of 2 workers then
     # measured 1); new connections are spread by the kernel, as a load balancer would.
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", limits=limits,
-                                 timeout=60) as client:
-        async def user_loop(n: int) -> None:
-            rng = random.Random(n)
-            user = world.users[n]
-            while time.perf_counter() < deadline:
-                await one_request(client, world, user, rng.choice(names), rng, tally)
+    client = RawClient("127.0.0.1", PORT)
 
-        began = time.perf_counter()
-        await asyncio.gather(*(user_loop(n) for n in range(connections)))
-        return tally, time.perf_counter() - began
+    async def user_loop(n: int) -> None:
+        rng = random.Random(n)
+        user = world.users[n]
+        while time.perf_counter() < deadline:
+            await one_request(client, world, user, rng.choice(names), rng, tally)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(user_loop(n) for n in range(connections)))
+    return tally, time.perf_counter() - began
 
 
-def start_server(url: str, workers: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, workers: int, cache: bool) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING",
            "ACCESS_TOKEN_MINUTES": "600", "PYTHONPATH": str(PROJECT_ROOT)}
+    if not cache:
+        env["RESPONSE_CACHE_ENTRIES"] = "0"
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app:app", "--port", str(PORT), "--workers",
          str(workers), "--log-level", "warning", "--no-access-log"],
@@ -174,18 +190,22 @@ async def wait_ready() -> None:
     raise RuntimeError("the server did not come up")
 
 
-def report(workers: int, tally: Tally, elapsed: float) -> list[list[object]]:
+def report(workers: int, mix: list[tuple[str, int]], tally: Tally,
+           elapsed: float) -> list[list[object]]:
     rows: list[list[object]] = []
-    for name, _ in [*MIX]:
+    for name, _ in mix:
         samples = tally.latencies.get(name, [])
         if samples:
             rows.append([workers, name, len(samples), round(len(samples) / elapsed, 1),
                          pct(samples, 0.5), pct(samples, 0.95), pct(samples, 0.99),
-                         tally.errors.get(name, 0), tally.refused.get(name, 0)])
+                         tally.errors.get(name, 0), tally.refused.get(name, 0),
+                         f"{100 * tally.cache_hits.get(name, 0) / len(samples):.0f}%"])
     everything = [x for v in tally.latencies.values() for x in v]
-    rows.append([workers, "all", len(everything), round(len(everything) / elapsed, 1),
-                 pct(everything, 0.5), pct(everything, 0.95), pct(everything, 0.99),
-                 sum(tally.errors.values()), sum(tally.refused.values())])
+    if len(rows) > 1:
+        rows.append([workers, "all", len(everything), round(len(everything) / elapsed, 1),
+                     pct(everything, 0.5), pct(everything, 0.95), pct(everything, 0.99),
+                     sum(tally.errors.values()), sum(tally.refused.values()),
+                     f"{100 * sum(tally.cache_hits.values()) / len(everything):.0f}%"])
     return rows
 
 
@@ -193,26 +213,31 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--mix", choices=sorted(MIXES), default="storefront")
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    mix = MIXES[args.mix]
     rows: list[list[object]] = []
     statements: dict[int, list[int]] = {}
-    for workers in (1, 2):
+    for workers in args.workers:
         url = await fresh_postgres()
         world = await build_world(url, args.connections)
-        server = start_server(url, workers)
+        server = start_server(url, workers, not args.no_cache)
         try:
             await wait_ready()
-            await run_load(world, 3, args.connections)  # warm up (caches, pools, JIT-less)
-            tally, elapsed = await run_load(world, args.seconds, args.connections)
+            await run_load(world, mix, 3, args.connections)  # warm up (caches, pools)
+            tally, elapsed = await run_load(world, mix, args.seconds, args.connections)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        rows += report(workers, tally, elapsed)
+        rows += report(workers, mix, tally, elapsed)
         statements[workers] = tally.checkout_statements
-    print(f"Storefront mix, {args.connections} connections, {args.seconds:.0f} s per run, "
-          "PostgreSQL, demo data, uvicorn on this machine (load generator on it too)")
+    print(f"{args.mix} mix, {args.connections} connections, {args.seconds:.0f} s per run, "
+          f"response cache {'off' if args.no_cache else 'on'}, PostgreSQL, demo data, "
+          "uvicorn on this machine (load generator on it too)")
     print_table(["workers", "operation", "requests", "per second", "p50 ms", "p95 ms",
-                 "p99 ms", "errors", "userErrors"], rows)
+                 "p99 ms", "errors", "userErrors", "cached"], rows)
     for workers, counts in statements.items():
         if counts:
             print(f"checkoutComplete SQL statements ({workers} worker(s)): "

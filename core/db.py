@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from core import changes
+
 
 @dataclass
 class StatementCounter:
@@ -47,16 +49,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
                   lock_timeout_ms: int = 5000) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
+    origin = changes.new_origin()
     if url.startswith("postgresql"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
         # A row lock awaited longer than this fails fast (SQLSTATE 55P03, retried or answered
         # "try again") instead of queueing requests behind a hot row until they time out.
-        kwargs["connect_args"] = {"server_settings": {"lock_timeout": str(lock_timeout_ms)}}
+        # The application name tells the change triggers whose write it was (core.changes).
+        kwargs["connect_args"] = {"server_settings": {"lock_timeout": str(lock_timeout_ms),
+                                                      "application_name": origin}}
     engine = create_async_engine(url, **kwargs)
     sync_engine: Engine = engine.sync_engine
     if url.startswith("sqlite"):
         event.listen(sync_engine, "connect", _sqlite_pragmas)
     event.listen(sync_engine, "before_cursor_execute", _count_statement)
+    # SQLite serves one process, so its own writes are all there is to hear; PostgreSQL's
+    # feed goes live once `changes.listen` hears the other processes.
+    changes.watch(sync_engine, live=url.startswith("sqlite"), origin=origin)
     return engine
 
 

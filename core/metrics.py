@@ -19,6 +19,9 @@ CHECKOUTS = Counter("zhongtai_checkouts_total",
 PAYMENTS = Counter("zhongtai_payments_total",
                    "paymentConfirm outcomes: paid, late (recorded for refund) or the refusal code",
                    ["outcome"])
+RESPONSE_CACHE = Counter("zhongtai_response_cache_total",
+                         "Answers by response cache outcome: hit, miss (public, computed) or "
+                         "bypass (personal, staff or a mutation)", ["outcome"])
 SWEEPS = Counter("zhongtai_sweeper_runs_total", "Reservation sweeper runs")
 EXPIRED = Counter("zhongtai_reservations_expired_total", "Reservations expired by the sweeper")
 

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     db_pool_size: int = 10
     max_page_size: int = 100
+    response_cache_entries: int = 4096  # public browse answers kept per process; 0: off
     log_level: str = "INFO"
 
     @property

@@ -162,8 +162,12 @@ async def _prefetch_products(ctx: Context, views: list[ModuleView]) -> None:
 
 
 def live_slides(view: ModuleView) -> list[dict[str, Any]]:
-    return [s for s in view.module.config.get("slides", [])
-            if cms.slide_live(s, view.ctx.now)]
+    slides = view.module.config.get("slides", [])
+    for slide in slides:  # a slide's window lives in JSON: tell the response cache
+        for moment in (slide.get("startsAt"), slide.get("endsAt")):
+            if moment is not None:
+                view.ctx.changes_at(datetime.fromisoformat(moment))
+    return [s for s in slides if cms.slide_live(s, view.ctx.now)]
 
 
 async def module_products(view: ModuleView) -> list[Product]:
@@ -201,6 +205,7 @@ async def ranking_items(view: ModuleView) -> list[Any]:
     """Top sellers by paid units over the last N days (listed products only), optionally
     within a display category."""
     ctx, config = view.ctx, view.module.config
+    ctx.not_cacheable()  # paid orders over a rolling window: nothing the cache can watch
     limit = config.get("limit") or 10
     within = None
     if config.get("displayCategoryId"):

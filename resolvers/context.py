@@ -65,7 +65,21 @@ class Context:
     request_id: str
     client: str = "unknown"  # the caller's address, for login throttling
     extra: dict[str, Any] = field(default_factory=dict)
+    # For the response cache: a moment at which the answer changes by itself (a window
+    # kept in JSON the schedule query cannot see), or False when it depends on data the
+    # cache does not watch (orders, rolling time).
+    answer_expires: datetime | None = None
+    answer_cacheable: bool = True
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def changes_at(self, moment: datetime | None) -> None:
+        """The answer being built changes by itself at `moment` (ignored if past)."""
+        if moment is not None and moment > self.now and (
+                self.answer_expires is None or moment < self.answer_expires):
+            self.answer_expires = moment
+
+    def not_cacheable(self) -> None:
+        self.answer_cacheable = False
 
     async def read(self, run: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read on the request's session. Loaders dispatch concurrently but an

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
 from cli import migrate
+from core import changes
 from core.clock import FixedClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
 from core.settings import Settings
@@ -202,9 +203,15 @@ async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> Asy
     app.state.session_factory = create_session_factory(engine)
     _, token = await make_staff(engine, settings, clock, email="admin@test.example",
                                 permissions=[p.value for p in Permission])
+    # The harness sends no lifespan events: hear other processes' commits as serving does.
+    listener = await changes.start_listening(engine)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Api(client, token)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(client, token)
+    finally:
+        if listener is not None:
+            listener.cancel()
 
 
 class counting:

@@ -1,0 +1,66 @@
+"""Whole answers to public browse queries, kept in process memory (LRU by entry count).
+
+An entry is served only while nothing it could depend on has changed: the change feed's
+generation is the one it was computed under, and the request's "now" lies between the time it
+was computed and the next scheduled change (a listing, promotion, coupon batch or CMS window
+opening or closing) — so a clock moved back or forward never meets an answer from another
+time. Staff and personal data never come here (the endpoint decides what is public)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    data: Any  # the `data` of the answer; shared between requests, never mutated
+    actual_cost: int
+    generation: int
+    computed_at: datetime
+    valid_until: datetime | None  # the next scheduled change; None: nothing scheduled
+
+    def fresh(self, generation: int, now: datetime) -> bool:
+        return (generation == self.generation and self.computed_at <= now
+                and (self.valid_until is None or now < self.valid_until))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The next scheduled change after `computed_at`, as read under `generation`."""
+
+    generation: int
+    computed_at: datetime
+    next_change: datetime | None
+
+    def covers(self, generation: int, now: datetime) -> bool:
+        return (generation == self.generation and self.computed_at <= now
+                and (self.next_change is None or now < self.next_change))
+
+
+class ResponseCache:
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Any, CachedAnswer] = OrderedDict()
+        self.schedule: Schedule | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Any, generation: int, now: datetime) -> CachedAnswer | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if not entry.fresh(generation, now):
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: Any, entry: CachedAnswer) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)

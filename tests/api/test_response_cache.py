@@ -1,0 +1,203 @@
+"""The response cache: public browse answers are served from memory until a write or a
+scheduled change could alter them — never stale, never someone else's."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core import changes
+from core.clock import FixedClock
+from core.db import create_engine
+from models import Base
+from tests.api.test_cart import shop
+from tests.api.test_coupons import customer
+from tests.conftest import Api
+
+
+async def category_page(api: Api, display_id: str, **kw: Any) -> tuple[dict[str, Any], int]:
+    """The page's data and how many SQL statements answering it took (0: from cache)."""
+    result = await api.op("CategoryPage", {"id": display_id, "first": 24}, **kw)
+    assert "errors" not in result, result
+    return result["data"], result["extensions"]["sqlStatements"]
+
+
+def titles(data: dict[str, Any]) -> list[str]:
+    return [e["node"]["title"] for e in data["displayCategory"]["products"]["edges"]]
+
+
+def sellable(data: dict[str, Any]) -> dict[str, int]:
+    return {e["node"]["title"]: e["node"]["sellableQuantity"]
+            for e in data["displayCategory"]["products"]["edges"]}
+
+
+async def cached_shop(api: Api, engine: AsyncEngine) -> tuple[Any, str, str, str]:
+    c, sku_a, _sku_b, warehouse = await shop(api, engine)
+    phones = c.display["phones"]
+    first, statements = await category_page(api, phones)
+    assert statements > 0 and sorted(titles(first)) == ["Phone A", "Phone B"]
+    again, statements = await category_page(api, phones)
+    assert statements == 0 and again == first
+    return c, sku_a, warehouse, phones
+
+
+async def test_a_repeated_public_query_is_answered_from_memory(api: Api,
+                                                               engine: AsyncEngine) -> None:
+    _c, _, _, phones = await cached_shop(api, engine)
+    response = await api.client.post("/graphql", json={
+        "query": "query { brands { id name } }"})
+    assert response.headers["x-cache"] == "miss"
+    response = await api.client.post("/graphql", json={
+        "query": "query { brands { id name } }"})
+    assert response.headers["x-cache"] == "hit"
+    assert response.json()["extensions"]["sqlStatements"] == 0
+    assert response.json()["extensions"]["cost"]["actual"] > 0
+    # another channel, other variables: other answers
+    _, statements = await category_page(api, phones, channel="APP")
+    assert statements > 0
+    result = await api.op("CategoryPage", {"id": phones, "first": 1})
+    assert result["extensions"]["sqlStatements"] > 0
+    assert len(result["data"]["displayCategory"]["products"]["edges"]) == 1
+    # a customer sees what a guest sees: one entry serves both
+    token = await customer(api, "13900000001")
+    _, statements = await category_page(api, phones, token=token)
+    assert statements == 0
+
+
+async def test_catalog_and_stock_writes_are_seen_at_once(api: Api, engine: AsyncEngine) -> None:
+    c, sku_a, warehouse, phones = await cached_shop(api, engine)
+    await api.admin("ProductUpdate", {"id": c.products["A"]["id"],
+                                      "input": {"title": "Phone A2"}})
+    data, statements = await category_page(api, phones)
+    assert statements > 0 and "Phone A2" in titles(data)
+    await api.admin("StockMove", {"input": {"skuId": sku_a, "warehouseId": warehouse,
+                                            "quantity": -4, "type": "ADJUSTMENT",
+                                            "reason": "count"}})
+    data, _ = await category_page(api, phones)
+    assert sellable(data)["Phone A2"] == 6
+    await api.admin("ProductDelist", {"id": c.products["A"]["id"]})
+    data, _ = await category_page(api, phones)
+    assert titles(data) == ["Phone B"]
+
+
+async def test_personal_writes_leave_public_answers_cached(api: Api,
+                                                          engine: AsyncEngine) -> None:
+    _, sku_a, _, phones = await cached_shop(api, engine)
+    await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 1}]})
+    await customer(api, "13900000002")
+    _, statements = await category_page(api, phones)
+    assert statements == 0
+
+
+async def test_a_scheduled_listing_appears_when_its_time_comes(api: Api, engine: AsyncEngine,
+                                                             clock: FixedClock) -> None:
+    c, _, _, phones = await cached_shop(api, engine)
+    await api.admin("ProductDelist", {"id": c.products["A"]["id"]})
+    listing = clock.now().replace(microsecond=0)
+    listing = listing.replace(hour=listing.hour + 1)
+    await api.admin("ProductList", {"id": c.products["A"]["id"],
+                                    "listAt": listing.isoformat()})
+    before, _ = await category_page(api, phones)
+    assert titles(before) == ["Phone B"]
+    assert (await category_page(api, phones))[1] == 0  # cached until the listing time
+    clock.advance(minutes=59)
+    assert (await category_page(api, phones))[1] == 0
+    clock.advance(minutes=1)  # no write happened: the schedule alone ends the entry
+    after, statements = await category_page(api, phones)
+    assert statements > 0 and sorted(titles(after)) == ["Phone A", "Phone B"]
+    clock.advance(minutes=-30)  # a clock moved back never meets an answer from later
+    back, statements = await category_page(api, phones)
+    assert statements > 0 and titles(back) == ["Phone B"]
+
+
+async def test_staff_and_personal_queries_are_never_cached(api: Api,
+                                                           engine: AsyncEngine) -> None:
+    _, _, _, phones = await cached_shop(api, engine)
+    for _ in range(2):
+        _, statements = await category_page(api, phones, token=api.admin_token)
+        assert statements > 0
+    token = await customer(api, "13900000003")
+    for _ in range(2):
+        result = await api.op("MyCart", token=token)
+        assert result["extensions"]["sqlStatements"] > 0
+    # a public root beside a personal one makes the whole query personal
+    mixed = "query { brands { id } me { id } }"
+    for _ in range(2):
+        result = await api.post(mixed, token=token)
+        assert result["extensions"]["sqlStatements"] > 0
+
+
+@pytest.mark.pg
+async def test_another_process_commit_reaches_this_cache(api: Api, engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serves one process; other processes' writes are PostgreSQL's case")
+    _c, _, _, phones = await cached_shop(api, engine)
+    other = create_engine(engine.url.render_as_string(hide_password=False))  # another pool
+    try:
+        async with other.begin() as conn:
+            await conn.execute(text("UPDATE products SET title = 'Renamed' WHERE title = "
+                                    "'Phone B'"))
+        for _ in range(200):  # the notification arrives at commit, within milliseconds
+            data, _ = await category_page(api, phones)
+            if "Renamed" in titles(data):
+                break
+            await asyncio.sleep(0.01)
+        assert "Renamed" in titles(data)
+    finally:
+        await other.dispose()
+
+
+@pytest.mark.pg
+async def test_while_deaf_to_other_processes_nothing_is_served(api: Api,
+                                                              engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has other processes to hear")
+    _, _, _, phones = await cached_shop(api, engine)
+    feed = changes.feed_of(engine)
+    async with engine.connect() as conn:  # cut the listener's connection
+        await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+            "'%LISTEN%' AND pid <> pg_backend_pid()"))
+    for _ in range(200):
+        if not feed.live:
+            break
+        await asyncio.sleep(0.01)
+    assert not feed.live
+    _, statements = await category_page(api, phones)
+    assert statements > 0
+    for _ in range(500):  # it reconnects by itself
+        if feed.live:
+            break
+        await asyncio.sleep(0.01)
+    assert feed.live
+    await category_page(api, phones)
+    assert (await category_page(api, phones))[1] == 0
+
+
+@pytest.mark.pg
+async def test_every_public_table_tells_other_processes(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the notification triggers are PostgreSQL's")
+    async with engine.connect() as conn:
+        notifying = set((await conn.scalars(text(
+            "SELECT DISTINCT event_object_table FROM information_schema.triggers "
+            "WHERE trigger_name = 'zhongtai_changes'"))).all())
+    assert notifying == set(Base.metadata.tables) - changes.PRIVATE_TABLES
+
+
+def test_writes_to_public_tables_are_told_from_private_ones() -> None:
+    assert changes.writes_public_data("UPDATE stock_levels SET reserved = 1")
+    assert changes.writes_public_data('INSERT INTO "products" (title) VALUES ($1)')
+    assert changes.writes_public_data("TRUNCATE carts, products RESTART IDENTITY")
+    assert changes.writes_public_data("WITH x AS (SELECT 1) UPDATE skus SET price = 1")
+    assert changes.writes_public_data("VACUUM")  # unknown: counted as public, never missed
+    assert not changes.writes_public_data("UPDATE carts SET updated_at = now()")
+    assert not changes.writes_public_data(
+        "INSERT INTO cart_lines (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET quantity = 2")
+    assert not changes.writes_public_data("INSERT INTO order_lines (id) VALUES (1)")
+    assert not changes.writes_public_data("SELECT * FROM products FOR UPDATE")
+    assert not changes.writes_public_data("  savepoint sa_1")
