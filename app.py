@@ -594,7 +594,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.engine = engine or create_engine(settings.database_url, echo=settings.sql_echo,
-                                                   pool_size=settings.db_pool_size)
+                                                   pool_size=settings.db_pool_size,
+                                                   sqlite_shared=settings.workers > 1)
         app.state.session_factory = create_session_factory(app.state.engine)
         # Start-up objects (schema, caches, modules) live forever: move them out of the GC's
         # generations so collections under load only walk request garbage.

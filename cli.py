@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -102,6 +103,7 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
+    os.environ["WORKERS"] = str(workers)  # the workers inherit it: caches know they share
     uvicorn.run("app:app", host=host, port=port, workers=workers, reload=reload,
                 log_level="info", proxy_headers=True)
 

@@ -16,6 +16,8 @@ import asyncio
 import logging
 import re
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -47,17 +49,31 @@ _DIRTY = "zhongtai_public_write"
 
 class ChangeFeed:
     def __init__(self, live: bool = True, origin: str = "") -> None:
-        self.generation = 0
+        self.generation = 0  # moves on every public write
+        self.epoch = 0  # moves when what changed is unknown (every table may have)
+        self.tables: dict[str, int] = defaultdict(int)  # moves per public table written
         self.live = live  # False while another process's commits could go unheard
         self.origin = origin  # this engine's application name in notifications
+        self.memo: dict[str, Any] = {}  # snapshots kept against `version` (e.g. promotions)
 
-    def heard(self, origin: str) -> None:
-        """A commit notified by PostgreSQL; this engine's own were counted at checkin."""
-        if origin != self.origin:
-            self.bump()
-
-    def bump(self) -> None:
+    def bump(self, tables: Iterable[str] | None = None) -> None:
         self.generation += 1
+        if tables is None:
+            self.epoch += 1
+        else:
+            for table in tables:
+                self.tables[table] += 1
+
+    def version(self, *tables: str) -> tuple[int, ...]:
+        """Equal while none of `tables` was written (as far as this feed heard)."""
+        return (self.epoch, *(self.tables[t] for t in tables))
+
+    def heard(self, payload: str) -> None:
+        """A commit notified by PostgreSQL ("origin table"); this engine's own were counted
+        at checkin."""
+        origin, _, table = payload.partition(" ")
+        if origin != self.origin:
+            self.bump([table] if table else None)
 
 
 _feeds: WeakKeyDictionary[Engine, ChangeFeed] = WeakKeyDictionary()
@@ -67,20 +83,30 @@ def new_origin() -> str:
     return f"zhongtai-{uuid.uuid4().hex[:16]}"
 
 
-def writes_public_data(statement: str) -> bool:
+def public_tables_written(statement: str) -> frozenset[str] | None:
+    """The public tables a statement writes: empty for reads and private writes, None when
+    it writes but the tables are not read off the text (TRUNCATE of a list, DDL) — counted
+    as every table, so no change is ever missed."""
     head = statement.lstrip()[:9].upper()
     if head.startswith(_NOT_WRITES):
-        return False
+        return frozenset()
     # "SET" is no table: it follows ON CONFLICT DO UPDATE
-    tables = [t for t in _WRITTEN.findall(statement) if t.upper() != "SET"]
-    # A write whose tables are not read off the text (TRUNCATE of a list, DDL) counts as
-    # public: never miss one.
-    return not tables or any(t.lower() not in PRIVATE_TABLES for t in tables)
+    tables = [t.lower() for t in _WRITTEN.findall(statement) if t.upper() != "SET"]
+    if not tables:
+        return None
+    return frozenset(t for t in tables if t not in PRIVATE_TABLES)
+
+
+def writes_public_data(statement: str) -> bool:
+    return public_tables_written(statement) != frozenset()
 
 
 def _mark(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-    if writes_public_data(statement):
-        conn.info[_DIRTY] = True
+    written = public_tables_written(statement)
+    if written == frozenset():
+        return
+    dirty = conn.info.get(_DIRTY, frozenset())
+    conn.info[_DIRTY] = None if written is None or dirty is None else dirty | written
 
 
 def watch(engine: Engine, live: bool, origin: str = "") -> ChangeFeed:
@@ -88,17 +114,22 @@ def watch(engine: Engine, live: bool, origin: str = "") -> ChangeFeed:
     feed = _feeds[engine] = ChangeFeed(live, origin)
 
     def checkin(_dbapi: Any, record: Any) -> None:
-        if record.info.pop(_DIRTY, False):
-            feed.bump()
+        if _DIRTY in record.info:
+            feed.bump(record.info.pop(_DIRTY))
 
     event.listen(engine, "after_cursor_execute", _mark)
     event.listen(engine.pool, "checkin", checkin)
     return feed
 
 
+_DEAF = ChangeFeed(live=False)
+
+
 def feed_of(engine: Any) -> ChangeFeed:
-    """The feed of an engine made by `core.db.create_engine` (sync or async)."""
-    return _feeds[getattr(engine, "sync_engine", engine)]
+    """The feed of an engine made by `core.db.create_engine` (sync or async; or of a
+    connection's engine). Any other engine gets a feed that is never live: no caching."""
+    engine = getattr(engine, "sync_engine", engine)
+    return _feeds.get(getattr(engine, "engine", engine), _DEAF)
 
 
 async def listen(feed: ChangeFeed, database_url: str, retry_seconds: float = 1.0) -> None:
@@ -113,7 +144,7 @@ async def listen(feed: ChangeFeed, database_url: str, retry_seconds: float = 1.0
         try:
             conn = await asyncpg.connect(dsn)
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-            await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, origin: feed.heard(origin))
+            await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: feed.heard(payload))
             feed.bump()
             feed.live = True
             try:

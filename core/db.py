@@ -47,7 +47,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
-                  lock_timeout_ms: int = 5000) -> AsyncEngine:
+                  lock_timeout_ms: int = 5000, sqlite_shared: bool = False) -> AsyncEngine:
+    """`sqlite_shared`: other processes write this SQLite file too (several workers), so
+    nothing read from it may be kept between requests — SQLite cannot tell us of their
+    commits."""
     kwargs: dict[str, Any] = {"echo": echo}
     origin = changes.new_origin()
     if url.startswith("postgresql"):
@@ -64,7 +67,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
     event.listen(sync_engine, "before_cursor_execute", _count_statement)
     # SQLite serves one process, so its own writes are all there is to hear; PostgreSQL's
     # feed goes live once `changes.listen` hears the other processes.
-    changes.watch(sync_engine, live=url.startswith("sqlite"), origin=origin)
+    changes.watch(sync_engine, live=url.startswith("sqlite") and not sqlite_shared,
+                  origin=origin)
     return engine
 
 

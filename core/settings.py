@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     max_page_size: int = 100
     response_cache_entries: int = 4096  # public browse answers kept per process; 0: off
+    workers: int = 1  # processes serving this database here (set by `zhongtai serve`)
     log_level: str = "INFO"
 
     @property

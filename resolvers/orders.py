@@ -65,6 +65,8 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
                                          ctx.channel.value, ttl)
         if placed.orders is not None:  # the answer needs no second look at them
             ctx.loaders.orders_by_payment.prime(placed.payment.id, placed.orders)
+            for merchant in placed.merchants:
+                ctx.loaders.merchant.prime(merchant.id, merchant)
         replayed = placed.orders is None
         return placed.payment
 

@@ -368,8 +368,12 @@ def _clean_address(data: AddressData, current: Address | None) -> dict[str, Any]
 async def own_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
     address = await session.get(Address, address_id)
     if address is None or address.customer_id != customer_id:
-        raise DomainError(ErrorCode.NOT_FOUND, "Address not found.", "id")
+        raise address_not_found()
     return address
+
+
+def address_not_found() -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, "Address not found.", "id")
 
 
 async def create_address(session: AsyncSession, customer_id: int, data: AddressData) -> Address:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from models.accounts import Customer
+from models.accounts import Address, Customer
 from models.cart import Cart, CartLine
-from models.catalog import Category, Product, ShippingTemplate, Sku, path_ids
+from models.catalog import Category, Merchant, Product, ShippingTemplate, Sku, path_ids
 from models.coupons import Coupon, CouponStatus, CouponTemplate
 from services import coupons, inventory, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
@@ -182,6 +183,7 @@ class CartView:
     coupons: list[CouponEntry] = field(default_factory=list)
     # per SKU [(priority, warehouse, sellable)] as read for this evaluation
     stock: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    merchants: dict[int, Merchant] = field(default_factory=dict)  # the lines' sellers
 
     def result_of(self, line: CartLine) -> pricing.LineResult:
         return next(r for r in self.result.lines if r.line_id == str(line.id))
@@ -210,33 +212,54 @@ def status_of(sku: Sku, product: Product, quantity: int, sellable: int,
     return LineStatus.INSUFFICIENT_STOCK if sellable < quantity else LineStatus.AVAILABLE
 
 
-async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> tuple[
-        dict[int, Sku], dict[int, Product], dict[int, str], dict[int, ShippingTemplate]]:
-    """Each line's SKU, product, category path and shipping template: one statement."""
+@dataclass
+class LineFacts:
+    skus: dict[int, Sku] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    paths: dict[int, str] = field(default_factory=dict)  # category id → path
+    templates: dict[int, ShippingTemplate] = field(default_factory=dict)
+    merchants: dict[int, Merchant] = field(default_factory=dict)
+
+
+async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
+    """Each line's SKU, product, category path, shipping template and merchant: one
+    statement."""
     rows = (await session.execute(
-        select(Sku, Product, Category.path, ShippingTemplate)
+        select(Sku, Product, Category.path, ShippingTemplate, Merchant)
         .join(Product, Product.id == Sku.product_id)
         .join(Category, Category.id == Product.category_id)
         .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
+        .outerjoin(Merchant, Merchant.id == Product.merchant_id)
         .where(Sku.id.in_(sku_ids)))).all() if sku_ids else []
-    skus, products, paths, templates = {}, {}, {}, {}
-    for sku, product, path, template in rows:
-        skus[sku.id], products[product.id], paths[product.category_id] = sku, product, path
+    facts = LineFacts()
+    for sku, product, path, template, merchant in rows:
+        facts.skus[sku.id], facts.products[product.id] = sku, product
+        facts.paths[product.category_id] = path
         if template is not None:
-            templates[template.id] = template
-    return skus, products, paths, templates
+            facts.templates[template.id] = template
+        if merchant is not None:
+            facts.merchants[merchant.id] = merchant
+    return facts
 
 
-async def cart_with_lines(session: AsyncSession, token: str, customer_id: int | None
-                          ) -> tuple[Cart, list[CartLine]]:
-    """`cart_for` and the cart's lines in one statement."""
-    rows = (await session.execute(
-        select(Cart, CartLine).outerjoin(CartLine, CartLine.cart_id == Cart.id)
-        .where(Cart.token == token, Cart.is_open.is_(True)).order_by(CartLine.id))).all()
+async def cart_with_lines(session: AsyncSession, token: str, customer_id: int | None,
+                          address_id: int | None = None
+                          ) -> tuple[Cart, list[CartLine], Address | None]:
+    """`cart_for` and the cart's lines in one statement — and, for a checkout, the
+    customer's address `address_id` (None when it is not theirs) riding along in it."""
+    address = aliased(Address)
+    joined = address_id is not None and customer_id is not None
+    stmt = (select(Cart, CartLine, address if joined else literal(None))
+            .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+            .where(Cart.token == token, Cart.is_open.is_(True)).order_by(CartLine.id))
+    if joined:
+        stmt = stmt.outerjoin(address, and_(address.id == address_id,
+                                            address.customer_id == customer_id))
+    rows = (await session.execute(stmt)).all()
     if not rows or (rows[0][0].customer_id is not None
                     and rows[0][0].customer_id != customer_id):
         raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
-    return rows[0][0], [line for _, line in rows if line is not None]
+    return rows[0][0], [line for _, line, _ in rows if line is not None], rows[0][2]
 
 
 async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: str,
@@ -247,7 +270,8 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
     if lines is None:
         lines = list((await session.scalars(select(CartLine).where(
             CartLine.cart_id == cart.id).order_by(CartLine.id))).all())
-    skus, products, paths, templates = await _line_facts(session, [ln.sku_id for ln in lines])
+    facts = await _line_facts(session, [ln.sku_id for ln in lines])
+    skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
     rules = [promotions.as_rule(p) for p in await promotions.live_promotions(session, now)]
     gift_skus = sorted({g.sku_id for r in rules for g in r.gifts}
                        | {g.sku_id for r in rules for t in r.tiers for g in t.gifts})
@@ -289,7 +313,8 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
                 entry.text = f"Spend ¥{pricing.yuan(option.shortfall)} more to use it"
         if entry.reason and not entry.text:
             entry.text = REASON_TEXT.get(entry.reason, entry.reason)
-    return CartView(cart, views, result, {r.id: r for r in rules}, who, wallet, stock)
+    return CartView(cart, views, result, {r.id: r for r in rules}, who, wallet, stock,
+                    facts.merchants)
 
 
 async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing.Customer,

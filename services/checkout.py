@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.money import from_minor
 from models.accounts import Address, Customer
 from models.cart import CartLine
-from models.catalog import Product, Sku
+from models.catalog import Merchant, Product, Sku
 from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
 from models.promotions import Promotion as PromotionRow
 from services import accounts, coupons, inventory, pricing, promotions
@@ -64,11 +64,13 @@ async def quote(session: AsyncSession, customer_id: int, request: CheckoutReques
     customer = customer or await session.get(Customer, customer_id)
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
-    cart, cart_lines = await carts.cart_with_lines(session, request.cart_token, customer_id)
+    cart, cart_lines, address = await carts.cart_with_lines(
+        session, request.cart_token, customer_id, request.address_id)
     if cart.customer_id != customer_id:
         raise DomainError(ErrorCode.NOT_FOUND, "Log in first: a guest cart merges into yours "
                           "when you do.", "cartId")
-    address = await accounts.own_address(session, customer_id, request.address_id)
+    if address is None:
+        raise accounts.address_not_found()
     view = await carts.evaluate(session, cart, now, channel, customer,
                                 None if request.coupon_ids is None
                                 else list(request.coupon_ids), cart_lines)
@@ -144,13 +146,14 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
                             payment.reservation_owner, now, ttl, new_owner=True,
                             stock=q.view.stock)
     await _claim_promotion_stock(session, lines)
-    return Placed(payment, list(orders.values()))
+    return Placed(payment, list(orders.values()), list(q.view.merchants.values()))
 
 
 @dataclass
 class Placed:
     payment: Payment
     orders: list[Order] | None = None  # None: placed before (the key was seen)
+    merchants: list[Merchant] = field(default_factory=list)  # the orders' sellers, as read
 
 
 @dataclass(frozen=True)

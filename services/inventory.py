@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import BigInteger, Integer, column, delete, func, insert, select, update, values
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -318,21 +318,42 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
 
 
 async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:
-    """All of the plan or none of it: a hold that fails undoes the ones before it (no
-    savepoint round trips on the usual, successful path)."""
-    held: list[Allocation] = []
-    for allocation in sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id)):
-        if not await _hold(session, allocation):
-            for done in held:
-                await session.execute(
-                    update(StockLevel)
-                    .where(StockLevel.sku_id == done.sku_id,
-                           StockLevel.warehouse_id == done.warehouse_id)
-                    .values(reserved=StockLevel.reserved - done.quantity)
-                    .execution_options(synchronize_session=False))
-            return False
-        held.append(allocation)
-    return True
+    """All of the plan or none of it, in one statement: every row is taken only if its
+    units are still there; when some were not, the ones taken are given back (no savepoint
+    round trips on the usual, successful path). Rows are listed in (sku, warehouse) order,
+    the order every other holder locks them in."""
+    if len(plan) == 1:
+        return await _hold(session, plan[0])
+    ordered = sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id))
+    wanted = _rows(ordered)
+    taken = await session.execute(
+        update(StockLevel)
+        .where(StockLevel.sku_id == wanted.c.sku_id,
+               StockLevel.warehouse_id == wanted.c.warehouse_id,
+               StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+               >= wanted.c.quantity)
+        .values(reserved=StockLevel.reserved + wanted.c.quantity)
+        .returning(StockLevel.sku_id, StockLevel.warehouse_id)
+        .execution_options(synchronize_session=False))
+    held = {(row.sku_id, row.warehouse_id) for row in taken}
+    if len(held) == len(ordered):
+        return True
+    back = _rows([a for a in ordered if (a.sku_id, a.warehouse_id) in held])
+    if held:
+        await session.execute(
+            update(StockLevel)
+            .where(StockLevel.sku_id == back.c.sku_id,
+                   StockLevel.warehouse_id == back.c.warehouse_id)
+            .values(reserved=StockLevel.reserved - back.c.quantity)
+            .execution_options(synchronize_session=False))
+    return False
+
+
+def _rows(allocations: list[Allocation]) -> Any:
+    # a CTE: SQLite takes `WITH wanted(...) AS (VALUES ...)`, not an aliased VALUES in FROM
+    return values(column("sku_id", BigInteger), column("warehouse_id", BigInteger),
+                  column("quantity", Integer), name="wanted").data(
+        [(a.sku_id, a.warehouse_id, a.quantity) for a in allocations]).cte("wanted")
 
 
 async def _owned(session: AsyncSession, owner: str) -> Reservation:

@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, exists, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core import changes
 from core.money import InvalidMoney, percent_of, to_minor
 from models.catalog import Brand, Category, Merchant, Product, Sku
 from models.promotions import (
@@ -461,12 +462,35 @@ async def return_stock(session: AsyncSession, promotion_id: int, units: int) -> 
 # --- for pricing and storefronts -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Running:
+    version: tuple[int, ...]
+    read_at: datetime
+    rows: tuple[Promotion, ...]  # activated and not ended at `read_at`, detached
+
+
 async def live_promotions(session: AsyncSession, now: datetime) -> list[Promotion]:
-    """Every promotion running now, with its scope (one statement)."""
-    stmt = (select(Promotion).where(Promotion.state == PromotionState.ACTIVATED,
-                                    Promotion.starts_at <= now, Promotion.ends_at > now)
-            .order_by(Promotion.id))
-    return list((await session.scalars(stmt)).all())
+    """Every promotion running now, with its scope. Read once and kept (detached, never
+    written through) until the promotions table is written in any process, so pricing a
+    cart or a page costs no statement for them; a clock before the read re-reads."""
+    feed = changes.feed_of(session.bind)
+    version = feed.version("promotions")
+    known: _Running | None = feed.memo.get("running_promotions")
+    if known is None or not feed.live or known.version != version or now < known.read_at:
+        # A session already holding promotions may have changed them: read for it alone.
+        shareable = not any(isinstance(o, Promotion)
+                            for o in session.sync_session.identity_map.values())
+        stmt = (select(Promotion).where(Promotion.state == PromotionState.ACTIVATED,
+                                        Promotion.ends_at > now)
+                .order_by(Promotion.id))
+        rows = tuple((await session.scalars(stmt)).all())
+        known = _Running(version, now, rows)
+        if shareable:
+            for row in rows:
+                session.expunge(row)  # shared between requests: no session may flush it
+            if feed.live and feed.version("promotions") == version:
+                feed.memo["running_promotions"] = known
+    return [p for p in known.rows if p.starts_at <= now < p.ends_at]
 
 
 def as_rule(p: Promotion) -> pricing.Promotion:

@@ -214,6 +214,13 @@ async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> Asy
             listener.cancel()
 
 
+def forget_kept_reads(api: Api) -> None:
+    """Drop what is kept between requests (the running promotions), so a statement count
+    measures a cold request and does not depend on what ran before."""
+    transport = api.client._transport
+    changes.feed_of(transport.app.state.engine).memo.clear()  # type: ignore[attr-defined]
+
+
 class counting:
     """Counts SQL statements sent inside the block (the same hook the app uses per request)."""
 

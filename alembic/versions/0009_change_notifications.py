@@ -5,9 +5,10 @@ Revises: 0008
 Create Date: 2026-11-23
 
 Statement triggers on the tables public (browse) answers read NOTIFY `zhongtai_changes` with
-the writer's application name (each API engine sets its own, so a process skips the
-notifications of its own writes, which it has counted already); notifications are delivered at commit, so each API process drops cached
-answers exactly when another's write becomes visible. SQLite serves one process and needs
+"<the writer's application name> <table>" (each API engine sets its own, so a process skips
+the notifications of its own writes, which it has counted already). Notifications are
+delivered at commit, so each API process drops cached answers when another's write becomes
+visible. SQLite serves one process and needs
 none. A table added later that public answers read needs the trigger too (a test checks).
 """
 from collections.abc import Sequence
@@ -33,7 +34,8 @@ def upgrade() -> None:
     op.execute("""
         CREATE FUNCTION zhongtai_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            PERFORM pg_notify('zhongtai_changes', current_setting('application_name'));
+            PERFORM pg_notify('zhongtai_changes',
+                              current_setting('application_name') || ' ' || TG_TABLE_NAME);
             RETURN NULL;
         END $$""")
     for table in PUBLIC_TABLES:

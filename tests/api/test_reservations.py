@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
@@ -41,6 +41,27 @@ async def test_reserve_is_all_or_nothing(engine: AsyncEngine, clock: FixedClock)
     assert await levels(engine) == before
     async with create_session_factory(engine)() as s:
         assert await s.scalar(select(func.count()).select_from(Reservation)) == 0
+
+
+async def test_a_hold_that_fails_midway_gives_back_what_it_took(engine: AsyncEngine,
+                                                                clock: FixedClock) -> None:
+    """All rows are held in one statement; when one is short (someone took its units after
+    the plan was made) the others are given back before the next plan, and with nothing to
+    plan from nothing stays held."""
+    sku_a, sku_b, *_ = await stocked(engine)
+    before = await levels(engine)
+    stale = {sku_a: [(0, 1, 5)], sku_b: [(0, 1, 5)]}  # what the caller read earlier
+    async with create_session_factory(engine)() as s:
+        await s.execute(update(StockLevel).where(StockLevel.sku_id == sku_b)
+                        .values(reserved=StockLevel.on_hand))  # sold out since
+        with pytest.raises(DomainError) as refused:
+            await inventory.reserve(s, [(sku_a, 2), (sku_b, 2)], "order:9", clock.now(),
+                                    new_owner=True, stock=stale)
+        assert refused.value.code == "INSUFFICIENT_STOCK"
+        await s.commit()
+    after = await levels(engine)
+    assert after[(sku_a, 1)] == before[(sku_a, 1)]  # the units of A were given back
+    assert all(after[(sku_b, w)][1] == after[(sku_b, w)][0] for w in (1, 2))
 
 
 async def test_reserve_splits_and_is_idempotent_per_owner(engine: AsyncEngine,
