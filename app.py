@@ -268,11 +268,14 @@ class GraphQLEndpoint:
 
     @property
     def admission(self) -> asyncio.Semaphore:
-        """At most as many executions as the pool has connections: the rest wait here, in
-        arrival order, holding nothing — the pool's own wait is not fair, and under overload
-        an unlucky request could starve there until it timed out."""
+        """At most DB_POOL_SIZE executions at once: the rest wait here, in arrival order,
+        holding nothing — the pool's own wait is not fair, and under overload an unlucky
+        request could starve there until it timed out. Not more: a transaction holding hot
+        stock rows waits for the event loop between its last statement and COMMIT, behind
+        every other running execution; at 2 × the pool, 64 concurrent checkouts on two
+        processes made lock convoys that hit the 5 s lock timeout (bench/checkout.py)."""
         if self._admission is None:
-            self._admission = asyncio.Semaphore(2 * self.settings.db_pool_size)
+            self._admission = asyncio.Semaphore(self.settings.db_pool_size)
         return self._admission
 
     async def handle(self, request: Request) -> Response:

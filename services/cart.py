@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models.accounts import Address, Customer
 from models.cart import Cart, CartLine
@@ -221,16 +220,18 @@ class LineFacts:
     merchants: dict[int, Merchant] = field(default_factory=dict)
 
 
+_LINE_FACTS = (select(Sku, Product, Category.path, ShippingTemplate, Merchant)
+               .join(Product, Product.id == Sku.product_id)
+               .join(Category, Category.id == Product.category_id)
+               .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
+               .outerjoin(Merchant, Merchant.id == Product.merchant_id)
+               .where(Sku.id.in_(bindparam("skus", expanding=True))))
+
+
 async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
     """Each line's SKU, product, category path, shipping template and merchant: one
     statement."""
-    rows = (await session.execute(
-        select(Sku, Product, Category.path, ShippingTemplate, Merchant)
-        .join(Product, Product.id == Sku.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
-        .outerjoin(Merchant, Merchant.id == Product.merchant_id)
-        .where(Sku.id.in_(sku_ids)))).all() if sku_ids else []
+    rows = (await session.execute(_LINE_FACTS, {"skus": sku_ids})).all() if sku_ids else []
     facts = LineFacts()
     for sku, product, path, template, merchant in rows:
         facts.skus[sku.id], facts.products[product.id] = sku, product
@@ -242,20 +243,30 @@ async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
     return facts
 
 
+# Built once: constructing a statement costs more Python than the answer's round trip.
+_CART = (select(Cart, CartLine, literal(None))
+         .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+         .where(Cart.token == bindparam("token"), Cart.is_open.is_(True))
+         .order_by(CartLine.id))
+_CART_WITH_ADDRESS = (select(Cart, CartLine, Address)
+                      .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+                      .outerjoin(Address, and_(Address.id == bindparam("address_id"),
+                                               Address.customer_id == bindparam("customer_id")))
+                      .where(Cart.token == bindparam("token"), Cart.is_open.is_(True))
+                      .order_by(CartLine.id))
+
+
 async def cart_with_lines(session: AsyncSession, token: str, customer_id: int | None,
                           address_id: int | None = None
                           ) -> tuple[Cart, list[CartLine], Address | None]:
     """`cart_for` and the cart's lines in one statement — and, for a checkout, the
     customer's address `address_id` (None when it is not theirs) riding along in it."""
-    address = aliased(Address)
-    joined = address_id is not None and customer_id is not None
-    stmt = (select(Cart, CartLine, address if joined else literal(None))
-            .outerjoin(CartLine, CartLine.cart_id == Cart.id)
-            .where(Cart.token == token, Cart.is_open.is_(True)).order_by(CartLine.id))
-    if joined:
-        stmt = stmt.outerjoin(address, and_(address.id == address_id,
-                                            address.customer_id == customer_id))
-    rows = (await session.execute(stmt)).all()
+    if address_id is not None and customer_id is not None:
+        stmt = _CART_WITH_ADDRESS
+        params = {"token": token, "address_id": address_id, "customer_id": customer_id}
+    else:
+        stmt, params = _CART, {"token": token}
+    rows = (await session.execute(stmt, params)).all()
     if not rows or (rows[0][0].customer_id is not None
                     and rows[0][0].customer_id != customer_id):
         raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
@@ -317,17 +328,20 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
                     facts.merchants)
 
 
+_WALLET = (select(Coupon, CouponTemplate)
+           .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+           .where(Coupon.customer_id == bindparam("customer"),
+                  Coupon.status == CouponStatus.AVAILABLE)
+           .order_by(Coupon.valid_until, Coupon.id))
+
+
 async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing.Customer,
                   now: datetime) -> list[CouponEntry]:
     """The customer's AVAILABLE coupons; those outside their validity or audience are listed
     with the reason, the rest are priced."""
     if customer is None:
         return []
-    rows = (await session.execute(
-        select(Coupon, CouponTemplate).join(CouponTemplate,
-                                            CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.customer_id == customer.id, Coupon.status == CouponStatus.AVAILABLE)
-        .order_by(Coupon.valid_until, Coupon.id))).all()
+    rows = (await session.execute(_WALLET, {"customer": customer.id})).all()
     entries = []
     for coupon, template in rows:
         entry = CouponEntry(coupon, template)

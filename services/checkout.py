@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
@@ -99,6 +99,12 @@ def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None
             raise DomainError(ErrorCode.COUPON_UNUSABLE, f"{why}.", f"couponIds.{i}")
 
 
+# Built once: they run in every checkout.
+_LOCK_CUSTOMER = select(Customer).where(Customer.id == bindparam("customer")).with_for_update()
+_BY_KEY = select(Payment).where(Payment.customer_id == bindparam("customer"),
+                                Payment.idempotency_key == bindparam("key"))
+
+
 async def complete(session: AsyncSession, customer_id: int, request: CheckoutRequest,
                    idempotency_key: str, now: datetime, channel: str,
                    ttl: timedelta) -> Placed:
@@ -108,15 +114,13 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
         raise DomainError(ErrorCode.INVALID_INPUT,
                           f"Send an idempotency key of 1 to {MAX_KEY_LENGTH} characters.",
                           "idempotencyKey")
-    customer = await session.scalar(select(Customer).where(Customer.id == customer_id)
-                                    .with_for_update())
+    customer = await session.scalar(_LOCK_CUSTOMER, {"customer": customer_id})
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
     # Looked up only once the lock is ours, in a statement of its own: under READ COMMITTED
     # it then sees the payment a concurrent call with the same key has just committed (a
     # join locked together with the customer would read it from the older snapshot).
-    placed = await session.scalar(select(Payment).where(Payment.customer_id == customer_id,
-                                                        Payment.idempotency_key == key))
+    placed = await session.scalar(_BY_KEY, {"customer": customer_id, "key": key})
     digest = request.digest()
     if placed is not None:
         if placed.request_hash != digest:
@@ -248,13 +252,18 @@ async def _place_orders(session: AsyncSession, q: Quote, payment: Payment, chann
         due = results[str(item.line.id)].deposit_due
         orders[item.product.merchant_id].deposit_amount += due or 0
     lines += await _gift_lines(session, q.result.gifts, orders)
-    # Plain bulk inserts: nothing here needs the new rows' ids back.
-    await session.execute(insert(OrderLine).values([_row(line) for line in lines]))
+    # Plain bulk inserts (one statement each, compiled once): nothing here needs the new
+    # rows' ids back.
+    await session.execute(_INSERT_LINES, [_row(line) for line in lines])
     discounts = _discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons})
     if discounts:
-        await session.execute(insert(OrderDiscount).values([_row(d) for d in discounts]))
+        await session.execute(_INSERT_DISCOUNTS, [_row(d) for d in discounts])
     return orders, lines
 
+
+# render_nulls: rows with None in different columns still go in one batch, one statement
+_INSERT_LINES = insert(OrderLine).execution_options(render_nulls=True)
+_INSERT_DISCOUNTS = insert(OrderDiscount).execution_options(render_nulls=True)
 
 _UNTOUCHED = {"is_gift": False, "shipped_quantity": 0, "released_quantity": 0,
               "refunded_quantity": 0, "requested_quantity": 0}

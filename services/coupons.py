@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -387,16 +387,20 @@ def status_at(coupon: Coupon, now: datetime) -> CouponStatus:
     return coupon.status
 
 
+_LOCK = (update(Coupon)
+         .where(Coupon.id == bindparam("coupon_id"), Coupon.customer_id == bindparam("customer"),
+                Coupon.status == CouponStatus.AVAILABLE, Coupon.valid_from <= bindparam("now"),
+                Coupon.valid_until > bindparam("now"))
+         .values(status=CouponStatus.LOCKED, locked_by=bindparam("owner"))
+         .execution_options(synchronize_session=False))  # built once: it runs per checkout
+
+
 async def lock(session: AsyncSession, coupon_ids: list[int], customer_id: int, owner: str,
                now: datetime) -> None:
     """AVAILABLE → LOCKED for an unpaid order; all or nothing."""
     for coupon_id in sorted(coupon_ids):
-        locked = await session.execute(
-            update(Coupon).where(Coupon.id == coupon_id, Coupon.customer_id == customer_id,
-                                 Coupon.status == CouponStatus.AVAILABLE,
-                                 Coupon.valid_from <= now, Coupon.valid_until > now)
-            .values(status=CouponStatus.LOCKED, locked_by=owner)
-            .execution_options(synchronize_session=False))
+        locked = await session.execute(_LOCK, {"coupon_id": coupon_id, "customer": customer_id,
+                                               "now": now, "owner": owner})
         if locked.rowcount != 1:
             raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.",
                               "couponIds")

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Integer, column, delete, func, insert, select, update, values
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -239,15 +250,17 @@ def plan_allocation(needed: dict[int, int],
     return plan
 
 
+_CANDIDATES = (select(StockLevel.sku_id, Warehouse.priority, StockLevel.warehouse_id,
+                      StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock)
+               .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+               .where(StockLevel.sku_id.in_(bindparam("skus", expanding=True))))
+
+
 async def candidates(session: AsyncSession, sku_ids: list[int]
                      ) -> dict[int, list[tuple[int, int, int]]]:
     """Per SKU: [(warehouse priority, warehouse, sellable units)] — what a reservation plans
     from, and (summed) what a cart shows as available."""
-    sellable = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-    rows = (await session.execute(
-        select(StockLevel.sku_id, Warehouse.priority, StockLevel.warehouse_id, sellable)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.sku_id.in_(sku_ids)))).all()
+    rows = (await session.execute(_CANDIDATES, {"skus": sku_ids})).all()
     found: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
     for sku_id, priority, warehouse_id, units in rows:
         found[sku_id].append((priority, warehouse_id, int(units)))
@@ -297,10 +310,10 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
             break
         # Our own rows first, the (hot, shared) stock rows last: a row lock taken by the
         # UPDATE is then held only until commit, not while we insert.
-        await session.execute(insert(ReservationLine).values([
+        await session.execute(insert(ReservationLine), [
             {"reservation_id": reservation.id, "sku_id": a.sku_id,
              "warehouse_id": a.warehouse_id, "quantity": a.quantity, "consumed": 0}
-            for a in plan]))
+            for a in plan])
         if await _hold_all(session, plan):
             metrics.RESERVATIONS.labels("reserved").inc()
             for allocation in plan:
