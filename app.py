@@ -349,7 +349,9 @@ class GraphQLEndpoint:
         until = min((m for m in (schedule.next_change, context.answer_expires)
                      if m is not None), default=None)
         if feed.live and feed.generation == generation:
-            self.cache.put(key, CachedAnswer(data, actual, generation, now, until))
+            # kept as its JSON: a fraction of the objects' memory, and no work to send again
+            self.cache.put(key, CachedAnswer(orjson.Fragment(orjson.dumps(data)), actual,
+                                             generation, now, until))
 
     async def _persisted(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         """Apollo automatic persisted queries, and the allow-list in production: only

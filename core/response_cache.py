@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    data: Any  # the `data` of the answer; shared between requests, never mutated
+    data: Any  # the `data` of the answer, serialized (an orjson.Fragment)
     actual_cost: int
     generation: int
     computed_at: datetime

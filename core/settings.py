@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     db_pool_size: int = 10
     max_page_size: int = 100
-    response_cache_entries: int = 4096  # public browse answers kept per process; 0: off
+    response_cache_entries: int = 1024  # public browse answers kept per process; 0: off
     workers: int = 1  # processes serving this database here (set by `zhongtai serve`)
     log_level: str = "INFO"
 

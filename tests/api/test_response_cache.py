@@ -219,3 +219,32 @@ async def test_a_sqlite_file_shared_by_workers_keeps_nothing(tmp_path: Any) -> N
     finally:
         await alone.dispose()
         await shared.dispose()
+
+
+async def test_a_cached_get_answer_keeps_its_etag(api: Api, engine: AsyncEngine) -> None:
+    await cached_shop(api, engine)
+    params = {"query": "query Brands { brands { id name } }"}
+    first = await api.client.get("/graphql", params=params)
+    second = await api.client.get("/graphql", params=params)
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.json()["data"] == second.json()["data"]
+    revalidated = await api.client.get("/graphql", params=params,
+                                       headers={"if-none-match": second.headers["etag"]})
+    assert revalidated.status_code == 304
+
+
+def test_the_least_recently_used_answer_goes_first() -> None:
+    from datetime import UTC, datetime
+
+    from core.response_cache import CachedAnswer, ResponseCache
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    cache = ResponseCache(max_entries=2)
+    for key in ("a", "b"):
+        cache.put(key, CachedAnswer({"k": key}, 1, 0, now, None))
+    assert cache.get("a", 0, now) is not None  # "a" is now the most recent
+    cache.put("c", CachedAnswer({"k": "c"}, 1, 0, now, None))
+    assert len(cache) == 2 and cache.get("b", 0, now) is None
+    assert cache.get("a", 1, now) is None  # another generation: gone
+    assert cache.get("c", 0, now.replace(year=2025)) is None  # before it was computed: gone
