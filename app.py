@@ -25,7 +25,6 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    parse,
 )
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,18 +41,18 @@ from strawberry.types.graphql import OperationType
 from core import changes, logs, metrics
 from core.clock import Clock, SystemClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
-from core.response_cache import CachedAnswer, ResponseCache, Schedule
+from core.response_cache import CachedAnswer, ResponseCache
 from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import build_schema
 from schema import schema as default_schema
-from schema.limits import Cost, QueryTooComplex, actual_cost, analyse
+from schema.limits import Cost, QueryTooComplex, actual_cost, analyse, parse_document
 from services import housekeeping
 from services import persisted_queries as persisted
 from services.accounts import decode_access_token
 from services.rate_limits import Decision, LocalBuckets, RedisBuckets
-from services.schedule import next_scheduled_change
+from services.schedule import SCHEDULED_TABLES, next_scheduled_change
 
 log = logging.getLogger("zhongtai.http")
 
@@ -124,8 +123,10 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, s
 def _operations(query: str) -> tuple[str | None, ...]:
     """The names of the document's operations (None for an anonymous one)."""
     try:
-        document = parse(query)
-    except GraphQLError:
+        document = parse_document(query)
+    except QueryTooComplex:
+        return ()  # the cost check refuses it, with its code
+    if document is None:
         return ()  # the schema reports the syntax error with its location
     return tuple(d.name.value if d.name else None for d in document.definitions
                  if isinstance(d, OperationDefinitionNode))
@@ -155,10 +156,10 @@ PUBLIC_ROOTS = frozenset({"displayCategories", "displayCategory", "products", "p
 
 @lru_cache(maxsize=1024)
 def _is_public_query(query: str, operation: str | None) -> bool:
-    """A query (not a mutation) whose root fields are all PUBLIC_ROOTS."""
-    try:
-        document = parse(query)
-    except GraphQLError:
+    """A query (not a mutation) whose root fields are all PUBLIC_ROOTS (asked after the
+    cost check, which parsed the document and refused one too large)."""
+    document = parse_document(query)
+    if document is None:
         return False
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
@@ -308,8 +309,9 @@ class GraphQLEndpoint:
             return _json(body, status, media, headers)
         if cache_key is not None:
             feed = _feed(request)
+            assert self.cache is not None  # a key is made only when there is a cache
             entry = self.cache.get(cache_key, feed.generation, context.now) \
-                if self.cache is not None and feed.live else None
+                if feed.live else None
             if entry is not None:
                 await context.session.close()
                 return self._respond(request, context, query, operation, media, headers,
@@ -333,25 +335,27 @@ class GraphQLEndpoint:
         """Keep an answer unless something changed while it was computed."""
         assert self.cache is not None
         feed, now = _feed(request), context.now
+        # The schedule changes only with the tables that hold windows, not with stock.
+        version = feed.version(*SCHEDULED_TABLES)
         schedule = self.cache.schedule
-        if schedule is None or not schedule.covers(generation, now):
+        if schedule is None or not schedule.holds(version, now):
             token = current_counter.set(None)  # the cache's own bookkeeping, not the request's
             try:
                 async with request.app.state.session_factory() as session:
-                    schedule = Schedule(generation, now,
-                                        await next_scheduled_change(session, now))
+                    schedule = changes.Kept(version, now,
+                                            await next_scheduled_change(session, now))
             except Exception:
                 log.warning("schedule lookup failed; answer not cached", exc_info=True)
                 return
             finally:
                 current_counter.reset(token)
             self.cache.schedule = schedule
-        until = min((m for m in (schedule.next_change, context.answer_expires)
-                     if m is not None), default=None)
+        until = min((m for m in (schedule.until, context.answer_expires) if m is not None),
+                    default=None)
         if feed.live and feed.generation == generation:
             # kept as its JSON: a fraction of the objects' memory, and no work to send again
             self.cache.put(key, CachedAnswer(orjson.Fragment(orjson.dumps(data)), actual,
-                                             generation, now, until))
+                                             changes.Kept(generation, now, until)))
 
     async def _persisted(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         """Apollo automatic persisted queries, and the allow-list in production: only

@@ -18,6 +18,9 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -76,6 +79,21 @@ class ChangeFeed:
             self.bump([table] if table else None)
 
 
+@dataclass(frozen=True)
+class Kept:
+    """When something read from the database may be used again: while the feed's version
+    is the one it was read under, from the moment it was read (a clock set back reads
+    again) until `until` (a scheduled change), if any."""
+
+    version: Any
+    read_at: datetime
+    until: datetime | None = None
+
+    def holds(self, version: Any, now: datetime) -> bool:
+        return (version == self.version and self.read_at <= now
+                and (self.until is None or now < self.until))
+
+
 _feeds: WeakKeyDictionary[Engine, ChangeFeed] = WeakKeyDictionary()
 
 
@@ -83,6 +101,7 @@ def new_origin() -> str:
     return f"zhongtai-{uuid.uuid4().hex[:16]}"
 
 
+@lru_cache(maxsize=4096)  # runs on every statement; the texts repeat
 def public_tables_written(statement: str) -> frozenset[str] | None:
     """The public tables a statement writes: empty for reads and private writes, None when
     it writes but the tables are not read off the text (TRUNCATE of a list, DDL) — counted

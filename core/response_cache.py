@@ -13,38 +13,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.changes import Kept
+
 
 @dataclass(frozen=True)
 class CachedAnswer:
     data: Any  # the `data` of the answer, serialized (an orjson.Fragment)
     actual_cost: int
-    generation: int
-    computed_at: datetime
-    valid_until: datetime | None  # the next scheduled change; None: nothing scheduled
-
-    def fresh(self, generation: int, now: datetime) -> bool:
-        return (generation == self.generation and self.computed_at <= now
-                and (self.valid_until is None or now < self.valid_until))
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """The next scheduled change after `computed_at`, as read under `generation`."""
-
-    generation: int
-    computed_at: datetime
-    next_change: datetime | None
-
-    def covers(self, generation: int, now: datetime) -> bool:
-        return (generation == self.generation and self.computed_at <= now
-                and (self.next_change is None or now < self.next_change))
+    kept: Kept  # under the feed's generation, until the next scheduled change
 
 
 class ResponseCache:
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[Any, CachedAnswer] = OrderedDict()
-        self.schedule: Schedule | None = None
+        # the next scheduled change, read under the scheduled tables' version
+        self.schedule: Kept | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -53,7 +37,7 @@ class ResponseCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if not entry.fresh(generation, now):
+        if not entry.kept.holds(generation, now):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)

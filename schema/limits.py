@@ -50,7 +50,9 @@ class Cost:
 
 
 @lru_cache(maxsize=1024)
-def _parse(query: str) -> DocumentNode | None:
+def parse_document(query: str) -> DocumentNode | None:
+    """The document, parsed once per text for every check that reads it (None: a syntax
+    error, which execution reports with its location)."""
     try:
         return parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as error:
@@ -130,7 +132,7 @@ def analyse(schema: GraphQLSchema, query: str, operation_name: str | None,
             variables: dict[str, Any] | None, introspection: bool = True) -> Cost | None:
     """The cost of the operation; raises QueryTooComplex over a limit. None when the text
     does not parse or names no operation (execution answers those with its own errors)."""
-    document = _parse(query)
+    document = parse_document(query)
     if document is None:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]

@@ -462,35 +462,29 @@ async def return_stock(session: AsyncSession, promotion_id: int, units: int) -> 
 # --- for pricing and storefronts -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Running:
-    version: tuple[int, ...]
-    read_at: datetime
-    rows: tuple[Promotion, ...]  # activated and not ended at `read_at`, detached
-
-
 async def live_promotions(session: AsyncSession, now: datetime) -> list[Promotion]:
     """Every promotion running now, with its scope. Read once and kept (detached, never
     written through) until the promotions table is written in any process, so pricing a
     cart or a page costs no statement for them; a clock before the read re-reads."""
     feed = changes.feed_of(session.bind)
     version = feed.version("promotions")
-    known: _Running | None = feed.memo.get("running_promotions")
-    if known is None or not feed.live or known.version != version or now < known.read_at:
+    kept: tuple[changes.Kept, tuple[Promotion, ...]] | None = feed.memo.get("promotions")
+    if kept is not None and feed.live and kept[0].holds(version, now):
+        rows = kept[1]
+    else:
         # A session already holding promotions may have changed them: read for it alone.
         shareable = not any(isinstance(o, Promotion)
                             for o in session.sync_session.identity_map.values())
         stmt = (select(Promotion).where(Promotion.state == PromotionState.ACTIVATED,
-                                        Promotion.ends_at > now)
+                                        Promotion.ends_at > now)  # running now or later
                 .order_by(Promotion.id))
         rows = tuple((await session.scalars(stmt)).all())
-        known = _Running(version, now, rows)
         if shareable:
             for row in rows:
                 session.expunge(row)  # shared between requests: no session may flush it
             if feed.live and feed.version("promotions") == version:
-                feed.memo["running_promotions"] = known
-    return [p for p in known.rows if p.starts_at <= now < p.ends_at]
+                feed.memo["promotions"] = (changes.Kept(version, now), rows)
+    return [p for p in rows if p.starts_at <= now < p.ends_at]
 
 
 def as_rule(p: Promotion) -> pricing.Promotion:

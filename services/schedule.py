@@ -20,6 +20,8 @@ SCHEDULED = (
     PageModule.starts_at, PageModule.ends_at,
 )
 
+SCHEDULED_TABLES = tuple(sorted({column.class_.__tablename__ for column in SCHEDULED}))
+
 
 async def next_scheduled_change(session: AsyncSession, after: datetime) -> datetime | None:
     moments = union_all(*(select(column.label("at")).where(column > after)

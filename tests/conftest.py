@@ -214,11 +214,10 @@ async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> Asy
             listener.cancel()
 
 
-def forget_kept_reads(api: Api) -> None:
+def forget_kept_reads(engine: AsyncEngine) -> None:
     """Drop what is kept between requests (the running promotions), so a statement count
     measures a cold request and does not depend on what ran before."""
-    transport = api.client._transport
-    changes.feed_of(transport.app.state.engine).memo.clear()  # type: ignore[attr-defined]
+    changes.feed_of(engine).memo.clear()
 
 
 class counting:

@@ -242,9 +242,53 @@ def test_the_least_recently_used_answer_goes_first() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     cache = ResponseCache(max_entries=2)
     for key in ("a", "b"):
-        cache.put(key, CachedAnswer({"k": key}, 1, 0, now, None))
+        cache.put(key, CachedAnswer({"k": key}, 1, changes.Kept(0, now)))
     assert cache.get("a", 0, now) is not None  # "a" is now the most recent
-    cache.put("c", CachedAnswer({"k": "c"}, 1, 0, now, None))
+    cache.put("c", CachedAnswer({"k": "c"}, 1, changes.Kept(0, now)))
     assert len(cache) == 2 and cache.get("b", 0, now) is None
     assert cache.get("a", 1, now) is None  # another generation: gone
     assert cache.get("c", 0, now.replace(year=2025)) is None  # before it was computed: gone
+
+
+async def test_running_promotions_are_kept_until_written_and_never_for_an_earlier_clock(
+        engine: AsyncEngine, clock: FixedClock) -> None:
+    """Pricing's running promotions are read once; a promotion write (here or, on
+    PostgreSQL, heard from another process) or a clock set before the read reads again."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from core.db import create_session_factory
+    from models.promotions import PromotionType
+    from services import promotions
+    from tests.conftest import counting
+
+    listener = await changes.start_listening(engine)
+    now, factory = clock.now(), create_session_factory(engine)
+
+    async def add(name: str, starts: timedelta, ends: timedelta) -> int:
+        async with factory() as s:
+            made = await promotions.create_promotion(s, promotions.PromotionData(
+                name=name, type=PromotionType.FULL_REDUCTION, starts_at=now + starts,
+                ends_at=now + ends,
+                rules={"tiers": [{"threshold": Decimal(20), "amount": Decimal(2)}]}),
+                now - timedelta(hours=3))
+            await promotions.activate(s, made.id, now - timedelta(hours=3))
+            await s.commit()
+            return made.id
+
+    async def running(at: Any) -> tuple[list[int], int]:
+        async with factory() as s:
+            with counting() as counted:
+                found = await promotions.live_promotions(s, at)
+            return [p.id for p in found], counted.count
+
+    try:
+        early = await add("早场", -timedelta(hours=2), -timedelta(hours=1))
+        assert await running(now) == ([], 1)
+        assert await running(now) == ([], 0)  # kept
+        assert await running(now - timedelta(minutes=90)) == ([early], 1)  # clock set back
+        late = await add("晚场", -timedelta(minutes=1), timedelta(hours=1))
+        assert await running(now) == ([late], 1)  # the write dropped what was kept
+    finally:
+        if listener is not None:
+            listener.cancel()
