@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app import create_app
 from cli import migrate
@@ -27,7 +27,9 @@ from models import Base, Role, Staff, StaffRole
 from services.accounts import Permission, access_token, hash_password
 from tests.contract import operation
 
-PG_URL = os.environ.get("ZT_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
+# A database of the suite's own (created if missing, dropped at the end): the server may be
+# shared, so the suite never touches a database it did not create.
+PG_URL = os.environ.get("ZT_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/zhongtai_test")
 T0 = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 
 
@@ -65,11 +67,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated() -> Iterator[str]:
     if PG_DOWN:
         pytest.skip(f"PostgreSQL tests skipped: {PG_DOWN}. Start it or set ZT_TEST_PG_URL.")
 
     async def reset() -> None:
+        await _create_database(PG_URL)
         engine = create_engine(PG_URL)
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -78,7 +81,32 @@ def pg_migrated() -> str:
 
     in_thread(asyncio.run, reset())
     in_thread(migrate, PG_URL)
-    return PG_URL
+    yield PG_URL
+    in_thread(asyncio.run, _drop_database(PG_URL))
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """The server's maintenance database and the name of ours."""
+    base, _, name = url.rpartition("/")
+    return f"{base}/postgres", name
+
+
+async def _create_database(url: str) -> None:
+    admin_url, name = _admin_url(url)
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        if not await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                 {"n": name}):
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+
+
+async def _drop_database(url: str) -> None:
+    admin_url, name = _admin_url(url)
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
