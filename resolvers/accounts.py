@@ -20,6 +20,7 @@ from resolvers.common import (
     query_id,
 )
 from resolvers.context import Context
+from resolvers.ownership import audit_entries_about
 from services import accounts, coupons
 from services.errors import DomainError, ErrorCode
 
@@ -149,6 +150,8 @@ async def audit_log(ctx: Context, filter_: Any, first: int | None,
                     after: str | None) -> Page[AuditEntry]:
     offset, limit = page_window(ctx, first, after)
     stmt = select(AuditEntry)
+    if ctx.viewer.merchant_id is not None:
+        stmt = stmt.where(audit_entries_about(ctx.viewer.merchant_id))
     if filter_ is not None:
         if filter_.actor_id:
             stmt = stmt.where(AuditEntry.actor_id == query_id(filter_.actor_id, "Staff")[1])

@@ -78,15 +78,21 @@ async def lines_add(ctx: Context, token: str, lines: list[Any]) -> MutationResul
 
 
 async def lines_update(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
-    changes = [(input_id(line.id, "CartLine", f"lines.{i}.id") or 0, line.quantity,
-                line.selected) for i, line in enumerate(lines)]
-    return await _change(ctx, token, lambda s, cart: carts.update_lines(s, cart, changes,
-                                                                         ctx.now))
+    async def change(session: Any, cart: Cart) -> Any:
+        # Decoded inside the mutation, so a malformed id is a user error, not a 500.
+        changes = [(input_id(line.id, "CartLine", f"lines.{i}.id") or 0, line.quantity,
+                    line.selected) for i, line in enumerate(lines)]
+        return await carts.update_lines(session, cart, changes, ctx.now)
+
+    return await _change(ctx, token, change)
 
 
 async def lines_remove(ctx: Context, token: str, line_ids: list[str]) -> MutationResult[Any]:
-    ids = [input_id(g, "CartLine", f"lineIds.{i}") or 0 for i, g in enumerate(line_ids)]
-    return await _change(ctx, token, lambda s, cart: carts.remove_lines(s, cart, ids, ctx.now))
+    async def change(session: Any, cart: Cart) -> Any:
+        ids = [input_id(g, "CartLine", f"lineIds.{i}") or 0 for i, g in enumerate(line_ids)]
+        return await carts.remove_lines(session, cart, ids, ctx.now)
+
+    return await _change(ctx, token, change)
 
 
 async def promotion_select(ctx: Context, token: str, line_global_id: str,

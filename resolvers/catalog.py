@@ -646,8 +646,12 @@ async def all_brands(session: Any) -> list[Any]:
     return list((await session.scalars(select(Brand).order_by(Brand.name))).all())
 
 
-async def all_merchants(session: Any) -> list[Any]:
-    return list((await session.scalars(select(Merchant).order_by(Merchant.id))).all())
+async def merchants_for(ctx: Context) -> list[Any]:
+    """Every merchant for platform staff; merchant staff see their own."""
+    stmt = select(Merchant).order_by(Merchant.id)
+    if ctx.viewer.merchant_id is not None:
+        stmt = stmt.where(Merchant.id == ctx.viewer.merchant_id)
+    return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
 async def product_delete(ctx: Context, global_id: str) -> MutationResult[Any]:

@@ -107,11 +107,15 @@ async def redeem(ctx: Context, code: str) -> MutationResult[Any]:
 
 async def templates(ctx: Context, claimable_only: bool | None, first: int | None,
                     after: str | None) -> Page[CouponTemplate]:
-    """Storefronts see claimable batches only; staff with MANAGE_COUPONS see all."""
+    """Storefronts see claimable batches only (the coupon center is public); staff with
+    MANAGE_COUPONS see every batch they issue: all for the platform, their own for a
+    merchant's staff."""
     offset, limit = page_window(ctx, first, after)
     stmt = select(CouponTemplate)
     if claimable_only or not ctx.viewer.can(Permission.MANAGE_COUPONS):
         stmt = stmt.where(coupons.claimable_condition(ctx.now))
+    elif ctx.viewer.merchant_id is not None:
+        stmt = stmt.where(CouponTemplate.merchant_id == ctx.viewer.merchant_id)
     total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(
         stmt.subquery())))
     items = list(await ctx.read(lambda s: s.scalars(
@@ -141,4 +145,4 @@ async def claimable_for_product(ctx: Context, product: Any) -> list[CouponTempla
     category = await ctx.loaders.category.load(product.category_id)
     lines = [sku_line(product, s, category.path_ids if category else ()) for s in skus]
     return [t for t in ctx.extra["claimable_templates"]
-            if any(scope_from_json(t.scope).covers(line) for line in lines)]
+            if any(scope_from_json(t.scope, t.merchant_id).covers(line) for line in lines)]

@@ -17,6 +17,7 @@ from schema.errors import MaskUnexpectedErrors
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.orders import OrdersMutation, OrdersQuery
+from schema.policy import apply_policy
 from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.reports import ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
@@ -26,6 +27,8 @@ Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, Promo
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
                                    PromotionsMutation, CartMutation, CouponsMutation,
                                    CmsMutation, OrdersMutation))
+# Every root field answers to the one authorization table (schema/policy.py).
+POLICY_COVERAGE = apply_policy(Query, Mutation)
 
 
 def build_schema(tracing: bool = False) -> strawberry.Schema:

@@ -16,7 +16,6 @@ from resolvers import accounts as ra
 from resolvers.context import Permission as PermissionEnum
 from schema.catalog import Merchant, Permission
 from schema.common import Connection, Node, UserError, user_errors
-from schema.permissions import customer_only, requires
 
 if TYPE_CHECKING:
     from schema.cart import Cart
@@ -264,7 +263,7 @@ class AccountsQuery:
     async def me(self, info: Info) -> Customer | None:
         return await ra.me(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_STAFF))
+    @strawberry.field
     async def audit_log(self, info: Info, filter: AuditLogFilter | None = None,
                         first: int | None = 50, after: str | None = None
                         ) -> Connection[AuditEntry]:
@@ -303,31 +302,31 @@ class AccountsMutation:
         r = await ra.token_revoke(info.context, refresh_token)
         return TokenRevokePayload(revoked=bool(r.value), user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=customer_only())
+    @strawberry.mutation
     async def address_create(self, info: Info, input: AddressInput) -> AddressPayload:
         return _address(await ra.address_create(info.context, input))
 
-    @strawberry.mutation(extensions=customer_only())
+    @strawberry.mutation
     async def address_update(self, info: Info, id: strawberry.ID,
                              input: AddressInput) -> AddressPayload:
         return _address(await ra.address_update(info.context, id, input))
 
-    @strawberry.mutation(extensions=customer_only())
+    @strawberry.mutation
     async def address_set_default(self, info: Info, id: strawberry.ID) -> AddressPayload:
         return _address(await ra.address_set_default(info.context, id))
 
-    @strawberry.mutation(extensions=customer_only())
+    @strawberry.mutation
     async def address_delete(self, info: Info, id: strawberry.ID) -> AddressDeletePayload:
         r = await ra.address_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Address", r.value.id)) if r.value else None
         return AddressDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=requires(MANAGE_STAFF))
+    @strawberry.mutation
     async def staff_create(self, info: Info, input: StaffCreateInput) -> StaffPayload:
         r = await ra.staff_create(info.context, input)
         return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_STAFF))
+    @strawberry.mutation
     async def role_create(self, info: Info, input: RoleInput) -> RolePayload:
         r = await ra.role_create(info.context, input)
         return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

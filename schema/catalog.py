@@ -22,7 +22,7 @@ from resolvers.context import Permission as PermissionEnum
 from schema.common import Image, Money, Node, PageInfo, UserError, money, page_info, user_errors
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
-from schema.permissions import requires, staff_of_merchant, staff_only
+from schema.permissions import staff_of_merchant
 from schema.promotions import Promotion
 from services import products as product_rules
 from services import search
@@ -758,7 +758,7 @@ class CatalogQuery:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         return await rc.nodes(info.context, list(ids))
 
-    @strawberry.field(extensions=requires(MANAGE_CATALOG))
+    @strawberry.field
     async def admin_products(self, info: Info, filter: AdminProductFilter | None = None,
                              first: int | None = 50, after: str | None = None
                              ) -> ProductConnection:
@@ -773,55 +773,55 @@ class CatalogQuery:
     async def brands(self, info: Info) -> list[Brand]:
         return await info.context.read(rc.all_brands)
 
-    @strawberry.field(extensions=staff_only())
+    @strawberry.field
     async def merchants(self, info: Info) -> list[Merchant]:
-        return await info.context.read(rc.all_merchants)
+        return await rc.merchants_for(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def brand_create(self, info: Info, input: BrandInput) -> BrandPayload:
         r = await rc.brand_create(info.context, input)
         return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def brand_update(self, info: Info, id: strawberry.ID, input: BrandInput) -> BrandPayload:
         r = await rc.brand_update(info.context, id, input)
         return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def brand_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
         return _deleted(await rc.brand_delete(info.context, id), "Brand")
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def category_create(self, info: Info, input: CategoryInput) -> CategoryPayload:
         r = await rc.category_create(info.context, input)
         return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def category_update(self, info: Info, id: strawberry.ID,
                               input: CategoryUpdateInput) -> CategoryPayload:
         r = await rc.category_update(info.context, id, input)
         return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
         return _deleted(await rc.category_delete(info.context, id), "Category")
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def attribute_create(self, info: Info, input: AttributeInput) -> AttributePayload:
         r = await rc.attribute_create(info.context, input)
         return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def display_category_create(self, info: Info,
                                       input: DisplayCategoryInput) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
         return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
                                       user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def display_category_update(self, info: Info, id: strawberry.ID,
                                       input: DisplayCategoryUpdateInput
                                       ) -> DisplayCategoryPayload:
@@ -829,46 +829,44 @@ class CatalogMutation:
         return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
                                       user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def display_category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
         return _deleted(await rc.display_category_delete(info.context, id), "DisplayCategory")
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def merchant_create(self, info: Info, input: MerchantInput) -> MerchantPayload:
         r = await rc.merchant_create(info.context, input)
         return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def shipping_template_create(self, info: Info, input: ShippingTemplateInput
                                        ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
         return ShippingTemplatePayload(shipping_template=r.value,  # type: ignore[arg-type]
                                        user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def product_create(self, info: Info, input: ProductInput) -> ProductPayload:
         r = await rc.product_create(info.context, input)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def product_update(self, info: Info, id: strawberry.ID,
                              input: ProductUpdateInput) -> ProductPayload:
         r = await rc.product_update(info.context, id, input)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG),
-                         description="List now, or schedule with listAt / delistAt.")
+    @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
     async def product_list(self, info: Info, id: strawberry.ID, list_at: datetime | None = None,
                            delist_at: datetime | None = None) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG))
+    @strawberry.mutation
     async def product_delist(self, info: Info, id: strawberry.ID) -> ProductPayload:
         r = await rc.product_delist(info.context, id)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_CATALOG),
-                         description="Only never-listed, never-stocked products; else delist.")
+    @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
     async def product_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
         return _deleted(await rc.product_delete(info.context, id), "Product")

@@ -15,7 +15,6 @@ from resolvers import cms as rcms
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
 from schema.common import Connection, UserError, user_errors
-from schema.permissions import requires
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, DisplayCategory, Product, ProductSort
@@ -366,17 +365,15 @@ class CmsQuery:
     async def page(self, info: Info, slug: str) -> Page | None:
         return await rcms.storefront_page(info.context, slug)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_CMS),
-                      description="Any page, drafts too, as it would show at `at`.")
+    @strawberry.field(description="Any page, drafts too, as it would show at `at`.")
     async def page_preview(self, info: Info, id: strawberry.ID, at: datetime) -> Page | None:
         return await rcms.preview(info.context, id, at)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_CMS),
-                      description="Every saved version, newest first: what was live when.")
+    @strawberry.field(description="Every saved version, newest first: what was live when.")
     async def page_versions(self, info: Info, id: strawberry.ID) -> list[PageVersion]:
         return await rcms.versions(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_CMS))
+    @strawberry.field
     async def pages(self, info: Info, first: int | None = 50,
                     after: str | None = None) -> Connection[Page]:
         return await rcms.admin_pages(info.context, first, after)  # type: ignore[return-value]
@@ -384,26 +381,25 @@ class CmsQuery:
 
 @strawberry.type
 class CmsMutation:
-    @strawberry.mutation(extensions=requires(MANAGE_CMS))
+    @strawberry.mutation
     async def page_create(self, info: Info, input: PageInput) -> PagePayload:
         return _payload(await rcms.page_create(info.context, input))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CMS),
-                         description="Replaces the title, channels and all modules at once.")
+    @strawberry.mutation(description="Replaces the title, channels and all modules at once.")
     async def page_update(self, info: Info, id: strawberry.ID, input: PageInput) -> PagePayload:
         return _payload(await rcms.page_update(info.context, id, input))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CMS))
+    @strawberry.mutation
     async def page_publish(self, info: Info, id: strawberry.ID,
                            starts_at: datetime | None = None,
                            ends_at: datetime | None = None) -> PagePayload:
         return _payload(await rcms.page_publish(info.context, id, starts_at, ends_at))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CMS))
+    @strawberry.mutation
     async def page_unpublish(self, info: Info, id: strawberry.ID) -> PagePayload:
         return _payload(await rcms.page_unpublish(info.context, id))
 
-    @strawberry.mutation(extensions=requires(MANAGE_CMS))
+    @strawberry.mutation
     async def page_delete(self, info: Info, id: strawberry.ID) -> PageDeletePayload:
         r = await rcms.page_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Page", r.value.id)) if r.value else None

@@ -24,7 +24,7 @@ from schema.common import (
     money,
     user_errors,
 )
-from schema.permissions import customer_only, requires
+from schema.permissions import requires
 from services import coupons as rules
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ class CouponsQuery:
         claimable = filter.claimable if filter else None
         return await rco.templates(info.context, claimable, first, after)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_COUPONS))
+    @strawberry.field
     async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate | None:
         from resolvers.common import query_id
 
@@ -197,40 +197,38 @@ class CouponsQuery:
 
 @strawberry.type
 class CouponsMutation:
-    @strawberry.mutation(extensions=requires(MANAGE_COUPONS))
+    @strawberry.mutation
     async def coupon_template_create(self, info: Info,
                                      input: CouponTemplateInput) -> CouponTemplatePayload:
         return _template(await rco.template_create(info.context, input))
 
-    @strawberry.mutation(extensions=requires(MANAGE_COUPONS),
-                         description="Until customers can get it.")
+    @strawberry.mutation(description="Until customers can get it.")
     async def coupon_template_update(self, info: Info, id: strawberry.ID,
                                      input: CouponTemplateInput) -> CouponTemplatePayload:
         return _template(await rco.template_update(info.context, id, input))
 
-    @strawberry.mutation(extensions=requires(MANAGE_COUPONS),
-                         description="Stop the batch; unused coupons become VOID.")
+    @strawberry.mutation(description="Stop the batch; unused coupons become VOID.")
     async def coupon_template_void(self, info: Info, id: strawberry.ID) -> CouponTemplatePayload:
         return _template(await rco.template_void(info.context, id))
 
-    @strawberry.mutation(extensions=requires(MANAGE_COUPONS))
+    @strawberry.mutation
     async def coupon_issue(self, info: Info, template_id: strawberry.ID,
                            customer_ids: list[strawberry.ID]) -> CouponIssuePayload:
         r = await rco.issue(info.context, template_id, list(customer_ids))
         return CouponIssuePayload(issued_count=r.value or 0, user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=requires(MANAGE_COUPONS))
+    @strawberry.mutation
     async def coupon_codes_generate(self, info: Info, template_id: strawberry.ID,
                                     count: int) -> CouponCodesPayload:
         r = await rco.generate_codes(info.context, template_id, count)
         return CouponCodesPayload(codes=r.value or [], user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(extensions=customer_only())
+    @strawberry.mutation
     async def coupon_claim(self, info: Info, template_id: strawberry.ID) -> CouponPayload:
         r = await rco.claim(info.context, template_id)
         return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=customer_only())
+    @strawberry.mutation
     async def coupon_redeem_code(self, info: Info, code: str) -> CouponPayload:
         r = await rco.redeem(info.context, code)
         return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

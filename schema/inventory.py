@@ -15,7 +15,6 @@ from models.inventory import MovementType as MovementTypeEnum
 from resolvers import inventory as ri
 from resolvers.context import Permission
 from schema.common import Connection, Node, UserError, user_errors
-from schema.permissions import requires
 
 if TYPE_CHECKING:
     from schema.accounts import Staff
@@ -161,18 +160,17 @@ class StockTransferPayload:
 
 @strawberry.type
 class InventoryQuery:
-    @strawberry.field(extensions=requires(MANAGE_INVENTORY))
+    @strawberry.field
     async def warehouses(self, info: Info) -> list[Warehouse]:
         return await ri.warehouses(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_INVENTORY))
+    @strawberry.field
     async def stock_levels(self, info: Info, filter: StockLevelFilter | None = None,
                            first: int | None = 50, after: str | None = None
                            ) -> Connection[StockLevel]:
         return await ri.stock_levels(info.context, filter, first, after)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_INVENTORY),
-                      description="The ledger, newest first.")
+    @strawberry.field(description="The ledger, newest first.")
     async def stock_movements(self, info: Info, filter: StockMovementFilter | None = None,
                               first: int | None = 50, after: str | None = None
                               ) -> Connection[StockMovement]:
@@ -181,24 +179,23 @@ class InventoryQuery:
 
 @strawberry.type
 class InventoryMutation:
-    @strawberry.mutation(extensions=requires(MANAGE_INVENTORY))
+    @strawberry.mutation
     async def warehouse_create(self, info: Info, input: WarehouseInput) -> WarehousePayload:
         r = await ri.warehouse_create(info.context, input)
         return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_INVENTORY))
+    @strawberry.mutation
     async def warehouse_update(self, info: Info, id: strawberry.ID,
                                input: WarehouseUpdateInput) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
         return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_INVENTORY),
-                         description="A ledger entry: onHand changes only through these.")
+    @strawberry.mutation(description="A ledger entry: onHand changes only through these.")
     async def stock_move(self, info: Info, input: StockMoveInput) -> StockMovePayload:
         r = await ri.stock_move(info.context, input)
         return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(extensions=requires(MANAGE_INVENTORY))
+    @strawberry.mutation
     async def stock_transfer(self, info: Info, input: StockTransferInput) -> StockTransferPayload:
         r = await ri.stock_transfer(info.context, input)
         source, target = r.value if r.value else (None, None)

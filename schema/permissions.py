@@ -1,5 +1,5 @@
-"""One declarative permission mechanism for every admin field and mutation, plus the list of
-mutations that are public on purpose (a test fails for any mutation that is neither)."""
+"""Guards on fields of types (cost prices, stock, statistics). Root fields and mutations are
+guarded by the authorization policy, schema/policy.py."""
 
 from typing import Any
 
@@ -8,13 +8,6 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from resolvers.context import Permission
-
-# Mutations anyone may call: sign-up, login, token refresh/revoke, and guest cart operations.
-PUBLIC_MUTATIONS = frozenset({
-    "customerRegister", "tokenCreate", "tokenRefresh", "tokenRevoke", "staffTokenCreate",
-    # carts: guests own theirs by token; a customer's cart answers to its owner only
-    "cartCreate", "cartLinesAdd", "cartLinesUpdate", "cartLinesRemove", "cartPromotionSelect",
-})
 
 
 class Requires(BasePermission):
@@ -41,37 +34,6 @@ class StaffOfMerchant(BasePermission):
         return info.context.viewer.owns_merchant(getattr(source, "merchant_id", None))
 
 
-class Staff(BasePermission):
-    error_extensions = {"code": "FORBIDDEN"}
-    message = "Only staff can see this field."
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.viewer.is_staff
-
-
-class Customer(BasePermission):
-    error_extensions = {"code": "UNAUTHENTICATED"}
-    message = "Log in as a customer first."
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.viewer.is_customer
-
-
-class CustomerOrStaff(BasePermission):
-    """Customers act on their own objects (the resolver checks ownership); staff need the
-    permission."""
-
-    error_extensions = {"code": "FORBIDDEN"}
-
-    def __init__(self, permission: Permission) -> None:
-        self.permission = permission
-        self.message = f"Log in as a customer, or as staff with {permission.value}."
-
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
-        return viewer.is_customer or viewer.can(self.permission)
-
-
 def _guard(permission: BasePermission) -> list[FieldExtension]:
     return [PermissionExtension(permissions=[permission], use_directives=False)]
 
@@ -82,15 +44,3 @@ def requires(permission: Permission) -> list[FieldExtension]:
 
 def staff_of_merchant() -> list[FieldExtension]:
     return _guard(StaffOfMerchant())
-
-
-def staff_only() -> list[FieldExtension]:
-    return _guard(Staff())
-
-
-def customer_only() -> list[FieldExtension]:
-    return _guard(Customer())
-
-
-def customer_or_staff(permission: Permission) -> list[FieldExtension]:
-    return _guard(CustomerOrStaff(permission))

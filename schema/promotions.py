@@ -250,19 +250,18 @@ def _payload(result: Any) -> PromotionPayload:
 
 @strawberry.type
 class PromotionsQuery:
-    @strawberry.field(extensions=requires(MANAGE_PROMOTIONS),
-                      description="Conflicts a draft would have, without saving it.")
+    @strawberry.field(description="Conflicts a draft would have, without saving it.")
     async def promotion_conflicts(self, info: Info,
                                   input: PromotionInput) -> list[PromotionConflict]:
         return await rp.promotion_conflicts(info.context, input)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=requires(MANAGE_PROMOTIONS))
+    @strawberry.field
     async def promotion(self, info: Info, id: strawberry.ID) -> Promotion | None:
         from resolvers.common import query_id
 
         return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])  # type: ignore[no-any-return]
 
-    @strawberry.field(extensions=requires(MANAGE_PROMOTIONS))
+    @strawberry.field
     async def promotions(self, info: Info, filter: PromotionFilter | None = None,
                          first: int | None = 50, after: str | None = None
                          ) -> Connection[Promotion]:
@@ -271,21 +270,19 @@ class PromotionsQuery:
 
 @strawberry.type
 class PromotionsMutation:
-    @strawberry.mutation(extensions=requires(MANAGE_PROMOTIONS),
-                         description="Saved as a DRAFT; refused when it conflicts.")
+    @strawberry.mutation(description="Saved as a DRAFT; refused when it conflicts.")
     async def promotion_create(self, info: Info, input: PromotionInput) -> PromotionPayload:
         return _payload(await rp.promotion_create(info.context, input))
 
-    @strawberry.mutation(extensions=requires(MANAGE_PROMOTIONS),
-                         description="While DRAFT or SCHEDULED.")
+    @strawberry.mutation(description="While DRAFT or SCHEDULED.")
     async def promotion_update(self, info: Info, id: strawberry.ID,
                                input: PromotionInput) -> PromotionPayload:
         return _payload(await rp.promotion_update(info.context, id, input))
 
-    @strawberry.mutation(extensions=requires(MANAGE_PROMOTIONS))
+    @strawberry.mutation
     async def promotion_activate(self, info: Info, id: strawberry.ID) -> PromotionPayload:
         return _payload(await rp.promotion_activate(info.context, id))
 
-    @strawberry.mutation(extensions=requires(MANAGE_PROMOTIONS))
+    @strawberry.mutation
     async def promotion_cancel(self, info: Info, id: strawberry.ID) -> PromotionPayload:
         return _payload(await rp.promotion_cancel(info.context, id))

@@ -23,6 +23,7 @@ from models.catalog import (
     Product,
     ShippingKind,
     ShippingTemplate,
+    Sku,
 )
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
@@ -421,3 +422,21 @@ async def create_shipping_template(session: AsyncSession,
     session.add(template)
     await session.flush()
     return template
+
+
+async def ensure_funded_by(session: AsyncSession, merchant_id: int | None, sku_ids: list[int],
+                           product_ids: list[int], field_name: str) -> None:
+    """A discount funded by a merchant names only that merchant's SKUs and products: nobody,
+    platform staff included, makes one merchant pay for a discount on another's goods. The
+    platform (None) funds discounts on anyone's."""
+    if merchant_id is None:
+        return
+    foreign = 0
+    for model, ids in ((Sku, sku_ids), (Product, product_ids)):
+        if ids:
+            foreign += await session.scalar(select(func.count()).where(
+                model.id.in_(set(ids)), model.merchant_id != merchant_id)) or 0
+    if foreign:
+        raise DomainError(ErrorCode.MERCHANT_MISMATCH,
+                          f"{foreign} of the named SKUs/products belong to another merchant; "
+                          "a merchant funds discounts on its own goods only.", field_name)

@@ -30,7 +30,7 @@ from models.coupons import (
     CouponType,
     Distribution,
 )
-from services import pricing, reports
+from services import catalog, pricing, reports
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
 from services.pricing import yuan
@@ -119,6 +119,9 @@ async def _apply_template(session: AsyncSession, template: CouponTemplate,
     v.raise_if_any()
     if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
+    await catalog.ensure_funded_by(session, data.merchant_id, list(data.scope.get("SKU", [])),
+                                   [*data.scope.get("PRODUCT", []),
+                                    *data.scope.get("EXCLUDED_PRODUCT", [])], "scope")
     template.name, template.type = name or "", data.type
     template.amount = amount if data.type != CouponType.PERCENT else None
     template.percent_off = str(data.percent_off) if data.type == CouponType.PERCENT else None
@@ -452,7 +455,7 @@ def as_rule(coupon: Coupon, t: CouponTemplate) -> pricing.CouponRule:
         id=coupon.id, name=t.name, kind=t.type.value, amount=t.amount or 0,
         percent_off=Decimal(t.percent_off) if t.percent_off else None,
         min_spend=t.min_spend or 0, max_discount=t.max_discount,
-        scope=pricing.scope_from_json(t.scope),
+        scope=pricing.scope_from_json(t.scope, t.merchant_id),
         merchant_id=t.merchant_id, combines_with_promotions=t.combines_with_promotions,
         valid_until=coupon.valid_until)
 

@@ -63,9 +63,13 @@ class Scope:
     category_ids: frozenset[int] = frozenset()  # any level: descendants are included
     brand_ids: frozenset[int] = frozenset()
     excluded_product_ids: frozenset[int] = frozenset()
+    # A merchant-funded discount reaches that merchant's goods only, whatever else it names.
+    merchant_id: int | None = None
 
     def covers(self, line: Line) -> bool:
         if line.product_id in self.excluded_product_ids:
+            return False
+        if self.merchant_id is not None and line.merchant_id != self.merchant_id:
             return False
         if not (self.sku_ids or self.product_ids or self.category_ids or self.brand_ids):
             return True
@@ -78,10 +82,13 @@ SCOPE_KEYS = (("sku_ids", "SKU"), ("product_ids", "PRODUCT"), ("category_ids", "
               ("brand_ids", "BRAND"), ("excluded_product_ids", "EXCLUDED_PRODUCT"))
 
 
-def scope_from_json(stored: Mapping[str, Sequence[int]] | None) -> Scope:
-    """A scope as promotions and coupon templates store it ({"SKU": [..], "BRAND": [..], …})."""
+def scope_from_json(stored: Mapping[str, Sequence[int]] | None,
+                    merchant_id: int | None = None) -> Scope:
+    """A scope as promotions and coupon templates store it ({"SKU": [..], "BRAND": [..], …}),
+    limited to the funding merchant's goods when a merchant pays for it."""
     stored = stored or {}
-    return Scope(**{name: frozenset(stored.get(key, ())) for name, key in SCOPE_KEYS})
+    return Scope(**{name: frozenset(stored.get(key, ())) for name, key in SCOPE_KEYS},
+                 merchant_id=merchant_id)
 
 
 @dataclass(frozen=True)

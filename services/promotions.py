@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, literal, or_, select, update
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,7 +28,7 @@ from models.promotions import (
     PromotionType,
     ScopeKind,
 )
-from services import pricing
+from services import catalog, pricing
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
 
@@ -264,6 +264,9 @@ async def validate(session: AsyncSession, data: PromotionData) -> tuple[dict[str
                               where)
     if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
+    await catalog.ensure_funded_by(session, data.merchant_id,
+                                   s.sku_ids + _gift_skus(data.type, rules),
+                                   s.product_ids + s.excluded_product_ids, "scope")
     return rules, stock
 
 
@@ -382,10 +385,13 @@ def _covers(promotion_id: int) -> Any:
     in_category = Product.category_id.in_(
         select(Category.id).join(root, Category.path.startswith(root.path))
         .where(root.id.in_(ids(ScopeKind.CATEGORY))))
+    # A merchant-funded promotion reaches its merchant's products only (pricing.Scope).
+    funder = select(Promotion.merchant_id).where(Promotion.id == promotion_id).scalar_subquery()
     return and_(
         or_(~includes, Sku.id.in_(ids(ScopeKind.SKU)), Product.id.in_(ids(ScopeKind.PRODUCT)),
             Product.brand_id.in_(ids(ScopeKind.BRAND)), in_category),
-        Product.id.not_in(ids(ScopeKind.EXCLUDED_PRODUCT)))
+        Product.id.not_in(ids(ScopeKind.EXCLUDED_PRODUCT)),
+        Product.merchant_id == func.coalesce(funder, Product.merchant_id))
 
 
 async def shared_products(session: AsyncSession, a: int, b: int) -> list[Product]:
@@ -518,7 +524,7 @@ def as_rule(p: Promotion) -> pricing.Promotion:
         kw = {"gifts": tuple(pricing.GiftItem(s, q) for s, q in r["gifts"])}
     return pricing.Promotion(
         id=p.id, name=p.name, kind=kind, starts_at=p.starts_at, ends_at=p.ends_at,
-        scope=pricing.scope_from_json(p.scope),
+        scope=pricing.scope_from_json(p.scope, p.merchant_id),
         audience=pricing.Audience(p.audience, p.min_member_level),
         channels=frozenset(p.channels or []), combinable=p.combinable,
         per_customer_limit=p.per_customer_limit, **kw)

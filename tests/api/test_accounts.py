@@ -237,7 +237,7 @@ async def test_merchant_staff_see_and_change_only_their_merchant(
     assert [e["node"]["title"] for e in listing["adminProducts"]["edges"]] == ["Theirs"]
     update = await api.op("ProductUpdate", {"id": mine["id"], "input": {"title": "Hacked"}},
                           token=token)
-    assert update["data"]["productUpdate"]["userErrors"][0]["code"] == "NOT_FOUND"
+    assert update["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
     read = await api.post("query($id: ID!) { product(id: $id) { title } }", {"id": mine["id"]},
                           token=token)
     assert read["data"]["product"] is None  # another merchant's draft stays invisible
@@ -284,25 +284,6 @@ async def test_staff_and_roles_as_written(api: Api) -> None:
         "email": "editor@example.com", "name": "E2", "password": "editor-pass-1",
         "roleIds": []}}, token=api.admin_token)
     assert duplicate["data"]["staffCreate"]["userErrors"][0]["code"] == "DUPLICATE_ACCOUNT"
-
-
-async def test_every_mutation_is_guarded_or_explicitly_public() -> None:
-    from strawberry.permission import PermissionExtension
-
-    from schema import schema
-    from schema.permissions import PUBLIC_MUTATIONS
-
-    mutation_type = schema.schema_converter.type_map["Mutation"].definition
-    unguarded = []
-    for field in mutation_type.fields:
-        guarded = any(isinstance(e, PermissionExtension) for e in field.extensions)
-        name = field.graphql_name or schema.config.name_converter.apply_naming_config(
-            field.python_name)
-        if not guarded and name not in PUBLIC_MUTATIONS:
-            unguarded.append(name)
-        assert not (guarded and name in PUBLIC_MUTATIONS), f"{name} is both public and guarded"
-    assert unguarded == [], f"mutations with no permission and not declared public: {unguarded}"
-    assert len(mutation_type.fields) > 20
 
 
 async def test_login_merges_the_guest_cart(api: Api, engine: AsyncEngine) -> None:

@@ -155,7 +155,7 @@ async def test_warehouse_rules_and_merchant_scope(api: Api, engine: AsyncEngine,
                                      merchant_id=decode_id(c.other_merchant)[1])
     foreign = await api.op("StockMove", {"input": {
         "skuId": sku, "warehouseId": sh, "quantity": 5, "type": "INBOUND"}}, token=shop_token)
-    assert foreign["data"]["stockMove"]["userErrors"][0]["code"] == "NOT_FOUND"
+    assert foreign["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
     listing = await api.post("{ warehouses { code } }", token=shop_token)
     assert listing["data"]["warehouses"] == [{"code": "B-01"}]
 

@@ -381,7 +381,7 @@ async def test_orders_are_seen_by_their_owner_and_their_merchant_only(
     refused = await api.op("OrderShip", {"input": {
         "orderId": order_id, "warehouseId": shop.warehouse, "carrier": "SF",
         "trackingNumber": "1"}}, token=other)
-    assert refused["data"]["orderShip"]["userErrors"][0]["code"] == "NOT_FOUND"
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
     customer = await api.op("OrderShip", {"input": {
         "orderId": order_id, "warehouseId": shop.warehouse, "carrier": "SF",
         "trackingNumber": "1"}}, token=who.token)
