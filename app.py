@@ -47,6 +47,7 @@ from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import build_schema
 from schema import schema as default_schema
+from schema.execution import timed_out
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse, parse_document
 from services import housekeeping
 from services import persisted_queries as persisted
@@ -450,15 +451,17 @@ class GraphQLEndpoint:
         counter = StatementCounter()
         token = current_counter.set(counter)
         started = time.perf_counter()
+        timeout = self.settings.request_timeout_seconds
+        # wait_for stops a request only while it awaits; the deadline, checked between
+        # fields, stops one that holds the event loop (schema/execution.py).
+        context.deadline = time.monotonic() + timeout
         try:
             result = await asyncio.wait_for(self._admitted(self.schema.execute(
                 query, variable_values=variables, context_value=context,
                 operation_name=operation, allowed_operation_types=allowed)),
-                timeout=self.settings.request_timeout_seconds)
+                timeout=timeout)
         except TimeoutError:
-            body = {"errors": [{"message": "The request took too long and was stopped.",
-                                "extensions": {"code": ApiErrorCode.TIMEOUT.value}}]}
-            return _json(body, 503, media, headers)
+            return _timed_out(media, headers)
         except InvalidOperationTypeError:
             body = {"errors": [{"message": "Mutations must be sent with POST.",
                                 "extensions": {"code": ApiErrorCode.BAD_REQUEST.value}}]}
@@ -466,6 +469,8 @@ class GraphQLEndpoint:
         finally:
             current_counter.reset(token)
             await context.session.close()
+        if timed_out(result.errors):
+            return _timed_out(media, headers)
         # A request error (parse, validation, variables) has no path; once execution started
         # the response carries `data`, even when a field error nulled all of it.
         failed = result.data is None and bool(result.errors) and \
@@ -548,6 +553,15 @@ def _observe(name: str, failed: bool, errors: list[dict[str, Any]], statements: 
     metrics.SQL_STATEMENTS.observe(statements)
     for error in errors:
         metrics.ERRORS.labels(error["extensions"]["code"]).inc()
+
+
+def _timed_out(media: str, headers: dict[str, str]) -> Response:
+    """503, not 504: the server itself gave up (no gateway involved), and a retry later may
+    well succeed. No partial data: the answer would be arbitrary, cut wherever time ran out."""
+    metrics.ERRORS.labels(ApiErrorCode.TIMEOUT.value).inc()
+    body = {"errors": [{"message": "The request took too long and was stopped.",
+                        "extensions": {"code": ApiErrorCode.TIMEOUT.value}}]}
+    return _json(body, 503, media, headers)
 
 
 def _cacheable(request: Request, body: dict[str, Any], media: str,

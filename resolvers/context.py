@@ -70,6 +70,8 @@ class Context:
     # cache does not watch (orders, rolling time).
     answer_expires: datetime | None = None
     answer_cacheable: bool = True
+    # time.monotonic() past which a query's execution stops (schema/execution.py)
+    deadline: float | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def changes_at(self, moment: datetime | None) -> None:

@@ -7,19 +7,29 @@ calls the resolver, checks for awaitables and walks the completion chain. For a 
 that reduces to `getattr` plus the type's serializer. The same holds for a plain field of an
 object type without an `is_type_of` check (Money, Image…): `getattr`, then its sub-selection.
 The result, the null checks and the error handling are the same as graphql-core's (errors are
-still located and propagated)."""
+still located and propagated).
+
+It also keeps the request's deadline. `asyncio.wait_for` can only stop a request while it
+awaits: a long synchronous stretch (completing a large list, CPU-heavy resolvers) holds the
+event loop and the timeout cannot fire. Execution is a sequence of field resolutions, so a
+query checks the clock every CHECK_EVERY fields and, once past its deadline, unwinds the
+whole operation with one TIMEOUT error."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLError,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     is_leaf_type,
     is_object_type,
 )
+from graphql.language import OperationType
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -30,6 +40,23 @@ class _Plan(NamedTuple):
     object_type: GraphQLObjectType | None
     non_null: bool
     return_type: Any
+
+
+CHECK_EVERY = 64  # fields between two clock reads: a read costs about as much as a field
+
+
+class DeadlineExceeded(GraphQLError):
+    """The request's deadline passed during execution (`context.deadline`, a
+    `time.monotonic()` value): never a field's error, it stops the whole operation."""
+
+    def __init__(self) -> None:
+        super().__init__("The request took too long and was stopped.",
+                         extensions={"code": "TIMEOUT"})
+
+
+def timed_out(errors: Iterable[GraphQLError] | None) -> bool:
+    return any(isinstance(e, DeadlineExceeded) or isinstance(e.original_error, DeadlineExceeded)
+               for e in errors or ())
 
 
 _NOT_FAST = None
@@ -57,8 +84,30 @@ def _plan(parent_type: GraphQLObjectType, field_name: str, schema_id: int,
 
 
 class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Queries only: a mutation that committed must still answer with its payload.
+        query = self.operation.operation == OperationType.QUERY
+        self._deadline: float | None = getattr(self.context_value, "deadline", None) \
+            if query else None
+        self._ticks = CHECK_EVERY
+
+    def _check_deadline(self) -> None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise DeadlineExceeded()  # ticks stay at 0: every later field raises too
+        self._ticks = CHECK_EVERY
+
+    def handle_field_error(self, raw_error: Exception, return_type: Any,
+                           field_details_list: Any, path: Path) -> None:
+        if isinstance(raw_error, DeadlineExceeded):
+            raise raw_error  # past nullable fields too, up to the operation: no partial data
+        super().handle_field_error(raw_error, return_type, field_details_list, path)
+
     def execute_field(self, parent_type: GraphQLObjectType, source: Any,
                       field_details_list: Any, path: Path, position_context: Any) -> Any:
+        self._ticks -= 1
+        if self._ticks <= 0:
+            self._check_deadline()
         first = field_details_list[0].node
         if first.arguments:
             return super().execute_field(parent_type, source, field_details_list, path,

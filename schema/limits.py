@@ -1,14 +1,14 @@
 """Query limits, checked on the document before anything executes (so a refused query never
-reaches the database): depth, aliases, tokens, fragment cycles and a calculated cost in the
-manner of Shopify's — every field costs 1, a connection's selection is multiplied by its
-`first` (or the argument's default) and a plain list's by an estimate of 10. Introspection
-fields are free."""
+reaches the database): depth, aliases, tokens, fragment spreads and cycles, and a calculated
+cost in the manner of Shopify's — every field costs 1, a connection's selection is multiplied
+by its `first` (or the argument's default) and a plain list's by an estimate of 10.
+Introspection fields are free. Every check is one walk, linear in the document's size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from graphql import (
     DocumentNode,
@@ -33,6 +33,10 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 MAX_COST = 20_000
+# Fragment spreads as the operation runs them: every use counts, and so do the spreads inside
+# the fragment used. Bounds what anything expanding fragments (validation, `selected_fields`)
+# can meet, whatever the document's size.
+MAX_FRAGMENT_SPREADS = 200
 DEFAULT_PAGE = 20
 LIST_ESTIMATE = 10  # a plain list of objects (a product's SKUs) is costed as this many
 
@@ -49,6 +53,16 @@ class Cost:
     maximum: int = MAX_COST
 
 
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """What a selection set holds with its fragments expanded: cost, depth (selection sets
+    nested below it), aliases and fragment spreads."""
+    cost: int = 0
+    depth: int = 0
+    aliases: int = 0
+    spreads: int = 0
+
+
 @lru_cache(maxsize=1024)
 def parse_document(query: str) -> DocumentNode | None:
     """The document, parsed once per text for every check that reads it (None: a syntax
@@ -62,56 +76,93 @@ def parse_document(query: str) -> DocumentNode | None:
         return None  # a syntax error: execution reports it with its location
 
 
+def _too_deep() -> NoReturn:
+    raise QueryTooComplex("maxDepth", f"The query is deeper than {MAX_DEPTH} levels.")
+
+
+def _check(cost: int, aliases: int, spreads: int) -> None:
+    """Refuse as soon as a running total passes its limit: totals only grow on the way up
+    (parts add, pages multiply by ≥ 1), so the walk never counts on into huge numbers."""
+    if aliases > MAX_ALIASES:
+        raise QueryTooComplex("maxAliases", f"More than {MAX_ALIASES} aliases.")
+    if spreads > MAX_FRAGMENT_SPREADS:
+        raise QueryTooComplex("maxFragmentSpreads", "More than "
+                              f"{MAX_FRAGMENT_SPREADS} fragment spreads, counting each use.")
+    if cost > MAX_COST:
+        raise QueryTooComplex("maxCost", f"The query would cost at least {cost}, over the "
+                              f"maximum of {MAX_COST}. Ask for fewer items (first) or fields.")
+
+
 class _Walk:
+    """One pass over the operation in which each fragment is walked once: its tally is kept
+    and reused at every further spread, so the walk is linear in the document's size (a
+    fragment spreading the next twice, 31 deep, was 2^31 re-walks)."""
+
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
                  variables: dict[str, Any], introspection: bool = True) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
         self.introspection = introspection
-        self.aliases = 0
+        self.walked: dict[str, _Tally] = {}
+        self.open: list[str] = []  # fragments being walked: spreading one again is a cycle
 
-    def cost(self, selections: SelectionSetNode, parent: Any, depth: int,
-             spreading: tuple[str, ...]) -> int:
-        if depth > MAX_DEPTH:
-            raise QueryTooComplex("maxDepth", f"The query is deeper than {MAX_DEPTH} levels.")
-        total = 0
-        for selection in selections.selections or ():
+    def selections(self, node: SelectionSetNode, parent: Any, level: int) -> _Tally:
+        """`level` (1: the operation's selection set) only refuses depth early; the tally's
+        depth is relative, so a fragment's is valid wherever it is spread."""
+        if level > MAX_DEPTH:
+            _too_deep()
+        cost = depth = aliases = spreads = 0
+        for selection in node.selections or ():
             if isinstance(selection, FieldNode):
-                total += self._field(selection, parent, depth, spreading)
+                part = self._field(selection, parent, level)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.cost(selection.selection_set, target, depth, spreading)
+                part = self.selections(selection.selection_set, target, level)
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name in spreading:
-                    raise QueryTooComplex("fragmentCycle", f"Fragment {name} spreads itself.")
-                fragment = self.fragments.get(name)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.cost(fragment.selection_set, target, depth,
-                                       (*spreading, name))
-        return total
+                part = self._spread(selection.name.value, level)
+            else:  # pragma: no cover - there are three kinds of selection
+                continue
+            cost, aliases = cost + part.cost, aliases + part.aliases
+            spreads, depth = spreads + part.spreads, max(depth, part.depth)
+            _check(cost, aliases, spreads)
+        return _Tally(cost, depth, aliases, spreads)
 
-    def _field(self, node: FieldNode, parent: Any, depth: int,
-               spreading: tuple[str, ...]) -> int:
-        if node.alias is not None:
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise QueryTooComplex("maxAliases", f"More than {MAX_ALIASES} aliases.")
+    def _spread(self, name: str, level: int) -> _Tally:
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return _Tally(spreads=1)  # an unknown fragment: validation refuses it
+        if name in self.open:
+            raise QueryTooComplex("fragmentCycle", f"Fragment {name} spreads itself.")
+        tally = self.walked.get(name)
+        if tally is None:
+            # Each open fragment is one more spread: refuse a long chain before recursing on.
+            if len(self.open) >= MAX_FRAGMENT_SPREADS:
+                _check(0, 0, len(self.open) + 1)
+            self.open.append(name)
+            target = self.schema.get_type(fragment.type_condition.name.value)
+            tally = self.walked[name] = self.selections(fragment.selection_set, target, level)
+            self.open.pop()
+        elif level + tally.depth > MAX_DEPTH:
+            _too_deep()
+        return _Tally(tally.cost, tally.depth, tally.aliases, tally.spreads + 1)
+
+    def _field(self, node: FieldNode, parent: Any, level: int) -> _Tally:
+        aliases = 0 if node.alias is None else 1
         name = node.name.value
         if name in ("__schema", "__type") and not self.introspection:
             raise QueryTooComplex("introspection", "Introspection is disabled here.")
         if name.startswith("__"):
-            return 0
+            return _Tally(aliases=aliases)
         fields = getattr(parent, "fields", {}) if parent is not None else {}
         definition = fields.get(name)
         if definition is None or node.selection_set is None:
-            return 1
-        named = get_named_type(definition.type)
-        inner = self.cost(node.selection_set, named, depth + 1, spreading)
+            return _Tally(cost=1, aliases=aliases)
+        inner = self.selections(node.selection_set, get_named_type(definition.type), level + 1)
         if getattr(parent, "name", "").endswith("Connection"):
-            return 1 + inner  # edges/nodes: the connection's `first` already counted them
-        return 1 + inner * self._page_size(node, definition)
+            cost = 1 + inner.cost  # edges/nodes: the connection's `first` already counted them
+        else:
+            cost = 1 + inner.cost * self._page_size(node, definition)
+        return _Tally(cost, 1 + inner.depth, inner.aliases + aliases, inner.spreads)
 
     def _page_size(self, node: FieldNode, definition: Any) -> int:
         if "first" not in definition.args:
@@ -147,10 +198,12 @@ def analyse(schema: GraphQLSchema, query: str, operation_name: str | None,
     if root is None or not is_object_type(root):
         return None
     walk = _Walk(schema, fragments, variables or {}, introspection)
-    requested = walk.cost(chosen.selection_set, root, 1, ())
-    if requested > MAX_COST:
-        raise QueryTooComplex("maxCost", f"The query would cost {requested}, over the maximum "
-                              f"of {MAX_COST}. Ask for fewer items (first) or fields.")
+    try:
+        requested = walk.selections(chosen.selection_set, root, 1).cost
+    except RecursionError:
+        requested = None  # inline fragments nested hundreds deep: the stack ran out
+    if requested is None:  # raised outside the handler, so the deep frames are let go
+        raise QueryTooComplex("maxDepth", "The query is nested too deeply.")
     return Cost(requested)
 
 

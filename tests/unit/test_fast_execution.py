@@ -3,12 +3,14 @@ including null propagation and error locations."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import Enum
+from types import SimpleNamespace
 
 import strawberry
 
-from schema.execution import FastLeafExecutionContext
+from schema.execution import FastLeafExecutionContext, timed_out
 
 
 @strawberry.enum
@@ -82,3 +84,43 @@ def test_fast_path_matches_graphql_core() -> None:
     assert fast["data"]["items"][2]["tag"] is None
     assert ("Cannot return null for non-nullable field Item.name.", ("items", 1, "name")) \
         in fast["errors"]
+
+
+@strawberry.type
+class Busy:
+    @strawberry.field
+    def work(self) -> int:
+        deadline = time.perf_counter() + 0.002  # 2 ms of CPU: the event loop is held
+        while time.perf_counter() < deadline:
+            pass
+        return 1
+
+    label: str | None = "x"
+
+
+@strawberry.type
+class BusyQuery:
+    @strawberry.field
+    def busy(self) -> list[Busy | None]:
+        return [Busy() for _ in range(500)]  # 1 s of work in all
+
+
+def test_a_query_past_its_deadline_stops_between_fields() -> None:
+    schema = strawberry.Schema(query=BusyQuery,
+                               execution_context_class=FastLeafExecutionContext)
+    started = time.perf_counter()
+    result = schema.execute_sync("{ busy { work label } }",
+                                 context_value=SimpleNamespace(deadline=time.monotonic() + 0.1))
+    elapsed = time.perf_counter() - started
+    # One error for the whole operation, not one per nullable item; no partial data.
+    assert result.data is None and timed_out(result.errors) and len(result.errors or ()) == 1
+    assert (result.errors or [])[0].extensions == {"code": "TIMEOUT"}
+    # stopped within CHECK_EVERY fields (≤ 64 × 2 ms) of the deadline, not after 1 s
+    assert elapsed < 0.1 + 0.3, elapsed
+
+
+def test_no_deadline_no_stop() -> None:
+    schema = strawberry.Schema(query=BusyQuery,
+                               execution_context_class=FastLeafExecutionContext)
+    result = schema.execute_sync("{ busy { label } }", context_value=SimpleNamespace(deadline=None))
+    assert result.errors is None and len((result.data or {})["busy"]) == 500
