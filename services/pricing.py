@@ -10,6 +10,7 @@ round half up to the minor unit. All money is integer minor units."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from itertools import product
 
 from core.money import from_minor, percent_of
 
@@ -294,6 +294,7 @@ class CouponOption:
     discount: int
     reason: str | None  # None when usable
     shortfall: int = 0  # how much more spend the threshold needs
+    lines: frozenset[str] = frozenset()  # ids of the lines it may discount
 
 
 @dataclass
@@ -631,16 +632,18 @@ def _option(w: _Work, c: CouponRule, lines: list[Line]) -> CouponOption:
     if subtotal < c.min_spend:
         return CouponOption(c.id, 0, "BELOW_THRESHOLD", c.min_spend - subtotal)
     value = coupon_value(c, subtotal)
-    return CouponOption(c.id, value, None if value else "NO_DISCOUNT")
+    return CouponOption(c.id, value, None if value else "NO_DISCOUNT",
+                        lines=frozenset(line.id for line in eligible))
 
 
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-def _evaluate(data: PricingInput, picks: Mapping[str, int],
-              coupon_ids: Sequence[int] = ()) -> PricingResult:
+def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence[int] = (),
+              with_options: bool = True) -> PricingResult:
     """Price the cart with each line's ITEM promotion fixed by `picks` (0 = none) and the
-    given coupons (merchant coupons first, then the platform's)."""
+    given coupons (merchant coupons first, then the platform's); `with_options` also says
+    what each coupon would do on its own (the coupon search needs that only once)."""
     lines = [ln for ln in data.lines if ln.available]
     promotions = {p.id: p for p in data.promotions}
     w = _Work(
@@ -703,7 +706,7 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int],
         if units:
             _give(w, p, [(g, g.quantity * units) for g in p.gifts], gifts, gift_stock)
     coupons = {c.id: c for c in data.coupons}
-    options = [_option(w, c, lines) for c in data.coupons]
+    options = [_option(w, c, lines) for c in data.coupons] if with_options else []
     chosen = sorted((coupons[i] for i in coupon_ids if i in coupons),
                     key=lambda c: (c.merchant_id is None, c.merchant_id or 0))
     applied = [c.id for c in chosen if _apply_coupon(w, c, lines)]
@@ -767,28 +770,144 @@ def valid_coupon_set(coupons: Sequence[CouponRule]) -> bool:
 def _with_coupons(data: PricingInput, picks: Mapping[str, int],
                   base: PricingResult) -> PricingResult:
     """The customer's coupons if they chose (an invalid set is refused by the caller), else
-    the set with the largest total discount — every combination of one coupon per issuer is
-    tried, so a big merchant coupon that drops the order under the platform coupon's
-    threshold does not win by greed. Ties go to the set that expires soonest."""
+    the recommended set: the largest total discount, ties to the set that expires soonest."""
     if data.coupon_ids is not None:
         return _evaluate(data, picks, list(data.coupon_ids))
-    usable = {o.coupon_id: o.discount for o in base.coupon_options if o.reason is None}
+    best = _CouponSearch(data, picks, base).run()
+    best.coupon_options = base.coupon_options
+    return best
+
+
+# Pricing runs one recommendation may spend. Below it the answer is provably the best set (the
+# search is exact when it finishes); a cart of 64 runs prices in a few milliseconds.
+COUPON_SEARCH_BUDGET = 64
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """One issuer's option: one of its coupons, or none."""
+
+    coupon: CouponRule | None
+    value: int  # the coupon's discount on this cart on its own (0: none)
+    position: int  # 0 = none, then by value: its place in the exhaustive search's order
+    lines: frozenset[str] = frozenset()  # the lines it may discount
+
+
+def _issuer_choices(data: PricingInput, base: PricingResult) -> list[list[_Choice]]:
+    """Per issuer (the platform, each merchant): no coupon, then its five most valuable
+    usable coupons."""
+    usable = {o.coupon_id: o for o in base.coupon_options if o.reason is None}
     by_issuer: dict[int | None, list[CouponRule]] = defaultdict(list)
     for c in data.coupons:
         if c.id in usable:
             by_issuer[c.merchant_id].append(c)
-    options = [[None, *sorted(group, key=lambda c: -usable[c.id])[:5]]
-               for group in by_issuer.values()]
-    best, best_key = base, (0, 0.0)
-    for combo in product(*options):
-        ids = [c.id for c in combo if c is not None]
-        if not ids:
-            continue
-        result = _evaluate(data, picks, ids)
-        expiry = min((c.valid_until.timestamp() for c in combo
-                      if c is not None and c.valid_until), default=float("inf"))
-        key = (result.coupon_discount, -expiry)
-        if key > best_key:
-            best, best_key = result, key
-    best.coupon_options = base.coupon_options
-    return best
+    return [[_Choice(None, 0, 0),
+             *(_Choice(c, usable[c.id].discount, n, usable[c.id].lines) for n, c in
+               enumerate(sorted(group, key=lambda c: -usable[c.id].discount)[:5], start=1))]
+            for group in by_issuer.values()]
+
+
+SetKey = tuple[int, float, tuple[int, ...]]
+
+
+def set_key(discount: int, combo: Sequence[_Choice]) -> SetKey:
+    """Bigger is better: the discount, then the soonest expiry, then the set the exhaustive
+    search (one option per issuer, issuers in wallet order) would meet first."""
+    expiry = min((c.coupon.valid_until.timestamp() for c in combo
+                  if c.coupon is not None and c.coupon.valid_until), default=math.inf)
+    return discount, -expiry, tuple(-c.position for c in combo)
+
+
+class _CouponSearch:
+    """Branch and bound over one option per issuer, within COUPON_SEARCH_BUDGET pricing runs
+    (trying every set costs 6^issuers runs: hours for 8 shops).
+
+    A merchant coupon only touches its merchant's lines and merchant coupons go first, so in
+    any set each one gives exactly its discount on its own; the platform coupon goes last, on
+    amounts the merchant coupons lowered, so it gives at most its own discount (thresholds,
+    percentages and caps only shrink with the amount). The sum of the options' own discounts
+    is therefore a bound on a set's discount, and sets are visited in falling bound order
+    until no bound can beat the best priced set — the answer of the exhaustive search, which
+    this equals whenever it finishes within the budget (always when the sets number fewer).
+    A visited set is priced only if its tighter `_cap` could still win. The extreme sets come
+    first (`_seeds`), so a search cut short keeps at least the best of them; the sets after
+    them give up a little merchant discount to reach a platform threshold."""
+
+    def __init__(self, data: PricingInput, picks: Mapping[str, int], base: PricingResult):
+        self.data, self.picks = data, picks
+        self.issuers = [sorted(choices, key=lambda c: (-c.value, c.position))
+                        for choices in _issuer_choices(data, base)]
+        self.amounts = {r.line_id: r.total for r in base.lines}
+        self.best, self.best_key = base, (0, 0.0, ())
+        self.priced: set[tuple[int, ...]] = set()
+
+    def run(self) -> PricingResult:
+        for at in self._seeds():
+            self._consider(at)
+        top = tuple(0 for _ in self.issuers)
+        heap = [(-self._bound(top), top, 0)]
+        visits = 0
+        while heap and len(self.priced) < COUPON_SEARCH_BUDGET \
+                and visits < 4 * COUPON_SEARCH_BUDGET:
+            negated, at, pivot = heapq.heappop(heap)
+            visits += 1
+            bound = -negated
+            if bound <= 0 or bound < self.best_key[0]:
+                break  # every set left is bounded by this one
+            for i in range(pivot, len(at)):  # one step down; see `_step`
+                if at[i] + 1 < len(self.issuers[i]):
+                    step = self.issuers[i][at[i]].value - self.issuers[i][at[i] + 1].value
+                    heapq.heappush(heap, (step - bound, _step(at, i), i))
+            self._consider(at)
+        return self.best
+
+    def _seeds(self) -> list[tuple[int, ...]]:
+        """Each merchant's most valuable coupon with each platform option (the greedy sets),
+        then each platform coupon alone (one whose threshold every merchant coupon breaks)."""
+        platform = next((i for i, choices in enumerate(self.issuers)
+                         if choices[0].coupon is not None
+                         and choices[0].coupon.merchant_id is None), None)
+        top = tuple(0 for _ in self.issuers)
+        if platform is None:
+            return [top]
+        alone = tuple(len(choices) - 1 for choices in self.issuers)  # "none" sorts last
+        return [*((*top[:platform], n, *top[platform + 1:])
+                  for n in range(len(self.issuers[platform]))),
+                *((*alone[:platform], n, *alone[platform + 1:])
+                  for n in range(len(self.issuers[platform]) - 1))]
+
+    def _combo(self, at: tuple[int, ...]) -> list[_Choice]:
+        return [self.issuers[i][n] for i, n in enumerate(at)]
+
+    def _bound(self, at: tuple[int, ...]) -> int:
+        return sum(c.value for c in self._combo(at))
+
+    def _cap(self, combo: list[_Choice]) -> int:
+        """A tighter bound: the platform coupon is valued on its lines' amounts less the
+        merchant coupons that fall wholly on them (those lower its amount by exactly their
+        discount; the others by something from zero up)."""
+        platform = next((c for c in combo if c.coupon is not None
+                         and c.coupon.merchant_id is None), None)
+        merchants = sum(c.value for c in combo if c is not platform)
+        if platform is None or platform.coupon is None:
+            return merchants
+        left = sum(self.amounts[line_id] for line_id in platform.lines) - sum(
+            c.value for c in combo if c is not platform and c.lines <= platform.lines)
+        return merchants + coupon_value(platform.coupon, left)
+
+    def _consider(self, at: tuple[int, ...]) -> None:
+        combo = self._combo(at)
+        ids = [c.coupon.id for c in combo if c.coupon is not None]
+        if not ids or at in self.priced or set_key(self._cap(combo), combo) <= self.best_key:
+            return
+        self.priced.add(at)
+        result = _evaluate(self.data, self.picks, ids, with_options=False)
+        key = set_key(result.coupon_discount, combo)
+        if key > self.best_key:
+            self.best, self.best_key = result, key
+
+
+def _step(at: tuple[int, ...], issuer: int) -> tuple[int, ...]:
+    """`at` with `issuer` on its next option. Stepping only issuers from the last one that
+    stepped reaches every set exactly once (its parent: its last stepped issuer undone)."""
+    return (*at[:issuer], at[issuer] + 1, *at[issuer + 1:])

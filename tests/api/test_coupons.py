@@ -4,6 +4,7 @@ the lifecycle."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,8 @@ from core.db import create_session_factory
 from core.ids import decode_id
 from models import Coupon
 from models.coupons import CouponStatus
-from services import coupons
+from services import coupons, inventory, pricing
+from tests.api.catalog_data import add_product, phone_input
 from tests.api.test_cart import shop
 from tests.conftest import Api
 
@@ -188,6 +190,78 @@ async def test_cart_lists_usable_and_unusable_coupons(api: Api, engine: AsyncEng
     assert cart["cost"]["couponDiscount"]["amount"] == "20.00"
     assert cart["cost"]["total"]["amount"] == "220.00"
     assert c.products
+
+
+async def shops_with_coupons(api: Api, engine: AsyncEngine, shops: int
+                             ) -> tuple[list[str], list[str]]:
+    """`shops` merchants, each selling one phone (100.00 + 1.00 × its number, in stock) and
+    issuing six coupons worth 3.00 + 0.10 × its number + 0.01 × k (CASH, 满50 and capped 10%
+    in turn), plus three platform coupons: 无门槛5元, 3% off (at most 4元) and a 满<whole
+    cart>减(3 × shops + 5) that any merchant coupon breaks — tests/unit/pricing_shops.py's
+    cart, through the operations. Returns the SKUs and the coupon templates."""
+    c, *_ = await shop(api, engine)
+    skus, templates = [], []
+    for m in range(1, shops + 1):
+        merchant = (await api.admin("MerchantCreate", {"input": {
+            "name": f"Shop {m}", "selfOperated": False}}))["merchantCreate"]["merchant"]["id"]
+        data = phone_input(c, f"Phone {m}", "Apple", [f"{100 + m}.00"], code=f"S{m}")
+        data.update(merchantId=merchant, shippingTemplateId=None)
+        product = await add_product(api, c, f"S{m}", data)
+        sku = (await api.ok("ProductDetail", {"id": product["id"]}))["product"]["skus"][0]["id"]
+        warehouse = (await api.admin("WarehouseCreate", {"input": {
+            "code": f"W-S{m}", "name": f"W-S{m}", "merchantId": merchant}}))[
+            "warehouseCreate"]["warehouse"]["id"]
+        async with create_session_factory(engine)() as s:
+            await inventory.receive_stock(s, decode_id(sku)[1], decode_id(warehouse)[1], 10,
+                                          "stock", None)
+            await s.commit()
+        skus.append(sku)
+        for k in range(6):
+            value = f"{(300 + 10 * m + k) / 100:.2f}"
+            kind = [{"type": "CASH", "amount": value, "minSpend": None},
+                    {"type": "THRESHOLD", "amount": value, "minSpend": "50"},
+                    {"type": "PERCENT", "amount": None, "percentOff": "10",
+                     "maxDiscount": value, "minSpend": None}][k % 3]
+            templates.append(await create_template(
+                api, template(f"S{m}-{k}", merchantId=merchant, **kind)))
+    whole = sum(100 + m for m in range(1, shops + 1))
+    for data in (template("无门槛5元", type="CASH", amount="5", minSpend=None),
+                 template("3%", type="PERCENT", amount=None, percentOff="3", maxDiscount="4",
+                          minSpend=None),
+                 template("满整单", amount=str(3 * shops + 5), minSpend=str(whole))):
+        templates.append(await create_template(api, data))
+    return skus, templates
+
+
+async def test_six_shops_with_six_coupons_each_price_within_the_budget(
+        api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue "Hostile input and faults never cost a worker": trying every coupon set took
+    6^6 × 4 pricing runs for this cart (100 s); the search spends at most its budget."""
+    skus, templates = await shops_with_coupons(api, engine, 6)
+    token = await customer(api, "13800138000")
+    for tid in templates:
+        await api.ok("CouponClaim", {"templateId": tid}, token=token)
+    await api.ok("CartCreate", {"lines": [{"skuId": s, "quantity": 1} for s in skus]},
+                 token=token)
+    runs = [0]
+    evaluate = pricing._evaluate
+
+    def counting(*args: Any, **kwargs: Any) -> pricing.PricingResult:
+        runs[0] += 1
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(pricing, "_evaluate", counting)
+    start = time.perf_counter()
+    cart = (await api.ok("MyCart", token=token))["me"]["cart"]
+    elapsed = time.perf_counter() - start
+    print(f"MyCart, 6 shops × 6 coupons + 3: {elapsed * 1000:.1f} ms, {runs[0]} pricing runs")
+    assert len(cart["coupons"]["usable"]) == 39
+    assert runs[0] <= pricing.COUPON_SEARCH_BUDGET + 1
+    recommended = sorted(u["coupon"]["template"]["name"] for u in cart["coupons"]["usable"]
+                         if u["recommended"])
+    assert recommended == sorted(["无门槛5元", *(f"S{m}-5" for m in range(1, 7))])
+    # Σ (3.00 + 0.10 m + 0.05) for m = 1…6 = 20.40, plus 5
+    assert cart["cost"]["couponDiscount"]["amount"] == "25.40"
 
 
 async def test_product_shows_claimable_coupons(api: Api, engine: AsyncEngine) -> None:
