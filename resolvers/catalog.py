@@ -1,9 +1,8 @@
-"""Catalog glue: storefront reads (display tree, listings, search, detail, nodes) and admin
+"""Catalog glue: storefront reads (display tree, listings, search, detail) and admin
 mutations mapped onto services.catalog / services.products / services.search."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,6 @@ from models.catalog import (
     ShippingTemplate,
     Sku,
 )
-from models.promotions import PromotionState
 from resolvers.common import (
     Change,
     MutationResult,
@@ -280,63 +278,6 @@ async def product_by_id(ctx: Context, global_id: str) -> Product | None:
     _, pk = query_id(global_id, "Product")
     product = await ctx.loaders.product.load(pk)
     return product if is_visible(ctx, product) else None
-
-
-async def node(ctx: Context, global_id: str) -> Any:
-    kind, pk = query_id(global_id)
-    fetch = _NODE_FETCHERS.get(kind)
-    return await fetch(ctx, pk) if fetch else None
-
-
-async def _product_node(ctx: Context, pk: int) -> Product | None:
-    product = await ctx.loaders.product.load(pk)
-    return product if is_visible(ctx, product) else None
-
-
-async def _sku_node(ctx: Context, pk: int) -> Sku | None:
-    sku = await ctx.loaders.sku.load(pk)
-    if sku is None or not (sku.enabled or ctx.viewer.owns_merchant(sku.merchant_id)):
-        return None
-    return sku if await _product_node(ctx, sku.product_id) else None
-
-
-async def _display_node(ctx: Context, pk: int) -> DisplayCategory | None:
-    return (await display_tree(ctx)).nodes.get(pk)
-
-
-def _loaded(name: str) -> Any:
-    async def fetch(ctx: Context, pk: int) -> Any:
-        return await getattr(ctx.loaders, name).load(pk)
-
-    return fetch
-
-
-async def _promotion_node(ctx: Context, pk: int) -> Any:
-    """Activated promotions are public; drafts and cancelled ones are for staff."""
-    promotion = await ctx.loaders.promotion.load(pk)
-    if promotion is None or not (ctx.viewer.is_staff
-                                 or promotion.state == PromotionState.ACTIVATED):
-        return None
-    return promotion
-
-
-_NODE_FETCHERS = {
-    "Promotion": _promotion_node,
-    "Product": _product_node,
-    "Sku": _sku_node,
-    "DisplayCategory": _display_node,
-    "Brand": _loaded("brand"),
-    "Category": _loaded("category"),
-    "Merchant": _loaded("merchant"),
-    "Attribute": _loaded("attribute"),
-}
-
-
-async def nodes(ctx: Context, global_ids: list[str]) -> list[Any]:
-    if len(global_ids) > ctx.settings.max_page_size:
-        raise api_error(ApiErrorCode.INVALID_PAGINATION,
-                        f"At most {ctx.settings.max_page_size} ids per request.")
-    return list(await asyncio.gather(*(node(ctx, g) for g in global_ids)))
 
 
 async def category_ancestors(ctx: Context, category: Category) -> list[Category]:

@@ -213,6 +213,12 @@ class Loaders:
         return self._make(_by_id(CouponTemplate))
 
     @cached_property
+    def coupon(self) -> DataLoader:
+        from models.coupons import Coupon
+
+        return self._make(_by_id(Coupon))
+
+    @cached_property
     def promotion(self) -> DataLoader:
         return self._make(_by_id(Promotion))
 
@@ -228,6 +234,32 @@ class Loaders:
             return [rows for _ in keys]
 
         return self._make(fetch)
+
+    # --- accounts --------------------------------------------------------------------------------
+
+    @cached_property
+    def address(self) -> DataLoader:
+        from models.accounts import Address
+
+        return self._make(_by_id(Address))
+
+    @cached_property
+    def staff(self) -> DataLoader:
+        from models.accounts import Staff
+
+        return self._make(_by_id(Staff))
+
+    @cached_property
+    def role(self) -> DataLoader:
+        from models.accounts import Role
+
+        return self._make(_by_id(Role))
+
+    @cached_property
+    def audit_entry(self) -> DataLoader:
+        from models.audit import AuditEntry
+
+        return self._make(_by_id(AuditEntry))
 
     # --- orders ----------------------------------------------------------------------------------
 
@@ -248,6 +280,24 @@ class Loaders:
         from models.orders import Order
 
         return self._make(_by_id(Order))
+
+    @cached_property
+    def order_line(self) -> DataLoader:
+        from models.orders import OrderLine
+
+        return self._make(_by_id(OrderLine))
+
+    @cached_property
+    def shipment(self) -> DataLoader:
+        from models.orders import Shipment
+
+        return self._make(_by_id(Shipment))
+
+    @cached_property
+    def refund(self) -> DataLoader:
+        from models.orders import Refund
+
+        return self._make(_by_id(Refund))
 
     @cached_property
     def orders_by_payment(self) -> DataLoader:

@@ -16,6 +16,7 @@ import models as m
 from core.ids import encode_id
 from resolvers import catalog as rc
 from resolvers import coupons as rc_coupons
+from resolvers import nodes as rn
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
@@ -752,11 +753,11 @@ class CatalogQuery:
 
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        return await rc.node(info.context, id)
+        return await rn.node(info.context, id)
 
     @strawberry.field
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        return await rc.nodes(info.context, list(ids))
+        return await rn.nodes(info.context, list(ids))
 
     @strawberry.field
     async def admin_products(self, info: Info, filter: AdminProductFilter | None = None,
