@@ -230,16 +230,38 @@ async def issue_tokens(session: AsyncSession, settings: Settings, subject: str,
     return Tokens(access_token(settings, subject, now, claims), refresh, subject)
 
 
+# "<id>.<secret>": ASCII digits (a BIGINT id) and token_urlsafe characters, nothing else.
+_PRESENTED = re.compile(r"([0-9]{1,19})\.([A-Za-z0-9_-]{1,128})")
+_MAX_ID = 2**63 - 1
+# Compared against when the id is unknown, so an unknown id costs what a wrong secret does.
+_NO_DIGEST = "0" * 64
+
+
+def _invalid_token() -> DomainError:
+    return DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.",
+                       "refreshToken")
+
+
+async def _presented_token(session: AsyncSession, presented: str) -> RefreshToken:
+    """The row of a refresh token whose secret matches, checked in constant time before
+    anything else happens. A malformed token, an unknown id and a wrong secret are all the
+    same INVALID_TOKEN: the answer never tells which part was wrong."""
+    match = _PRESENTED.fullmatch(presented)
+    if match is None or int(match[1]) > _MAX_ID:
+        raise _invalid_token()
+    row = await session.get(RefreshToken, int(match[1]))
+    expected = row.secret_hash if row is not None else _NO_DIGEST
+    if not hmac.compare_digest(expected, _digest(match[2])) or row is None:
+        raise _invalid_token()
+    return row
+
+
 async def refresh_tokens(session: AsyncSession, settings: Settings, presented: str,
                          now: datetime) -> Tokens:
     """Rotate: the presented token is spent and a new pair issued. A spent token presented
-    again means it leaked: the whole family is revoked and the caller must log in again."""
-    raw_id, _, secret = presented.partition(".")
-    row = await session.get(RefreshToken, int(raw_id)) if raw_id.isdigit() else None
-    invalid = DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.",
-                          "refreshToken")
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
-        raise invalid
+    again (with its secret) means it leaked: the whole family is revoked and the caller must
+    log in again."""
+    row = await _presented_token(session, presented)
     if row.used_at is not None:
         await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
                                                          RefreshToken.revoked_at.is_(None))
@@ -248,7 +270,7 @@ async def refresh_tokens(session: AsyncSession, settings: Settings, presented: s
         raise DomainError(ErrorCode.TOKEN_REUSED,
                           "This refresh token was already used; log in again.", "refreshToken")
     if row.revoked_at is not None or row.expires_at <= now:
-        raise invalid
+        raise _invalid_token()
     row.used_at = now
     claims = await _claims_for(session, row.subject)
     refresh = await _issue_refresh(session, settings, row.subject, row.family, now)
@@ -256,10 +278,12 @@ async def refresh_tokens(session: AsyncSession, settings: Settings, presented: s
 
 
 async def revoke_family_of(session: AsyncSession, presented: str, now: datetime) -> None:
-    raw_id, _, _ = presented.partition(".")
-    if raw_id.isdigit() and (row := await session.get(RefreshToken, int(raw_id))):
-        await session.execute(update(RefreshToken).where(RefreshToken.family == row.family)
-                              .values(revoked_at=now))
+    """Log out: revoke the token's whole login. Only the holder of the secret may; anything
+    else is INVALID_TOKEN, exactly as tokenRefresh answers it."""
+    row = await _presented_token(session, presented)
+    await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
+                                                     RefreshToken.revoked_at.is_(None))
+                          .values(revoked_at=now))
 
 
 async def _login(session: AsyncSession, settings: Settings, keys: list[str], account: Any,
