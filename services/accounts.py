@@ -3,15 +3,19 @@ and rotating refresh tokens, brute-force throttling, and the guest-cart hand-ove
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
+import os
 import re
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
@@ -33,6 +37,8 @@ from models.cart import Cart, CartLine
 from models.catalog import Merchant
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
+
+T = TypeVar("T")
 
 
 class Permission(StrEnum):
@@ -57,6 +63,8 @@ MAX_CART_QUANTITY = 99
 
 
 def hash_password(password: str) -> str:
+    """Blocking (~0.2–0.5 s of CPU): for the CLI, seeding and tests. Request code awaits
+    hash_password_async."""
     return _hasher.hash(password)
 
 
@@ -65,6 +73,26 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# argon2 is slow on purpose; run on the event loop it would stall every request of the
+# worker. A few threads (argon2-cffi releases the GIL) keep the loop free; calls beyond them
+# wait in the pool's queue, not in new threads, and a request cancelled while waiting (its
+# timeout) is dropped from the queue before it costs anything.
+_HASH_THREADS = max(1, min(4, os.cpu_count() or 1))
+_hash_pool = ThreadPoolExecutor(max_workers=_HASH_THREADS, thread_name_prefix="argon2")
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, fn, *args)
+
+
+async def hash_password_async(password: str) -> str:
+    return await _off_loop(hash_password, password)
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    return await _off_loop(verify_password, password_hash, password)
 
 
 def check_password_policy(v: Violations, password: str, field: str = "password") -> None:
@@ -120,7 +148,7 @@ async def register_customer(session: AsyncSession, data: Registration) -> Custom
             raise DomainError(ErrorCode.DUPLICATE_ACCOUNT,
                               f"An account with this {field} exists.", field)
     customer = Customer(name=name, email=email, phone=phone,
-                        password_hash=hash_password(data.password), member_level=0)
+                        password_hash=await hash_password_async(data.password), member_level=0)
     session.add(customer)
     await session.flush()
     return customer
@@ -290,7 +318,8 @@ async def _login(session: AsyncSession, settings: Settings, keys: list[str], acc
                  password: str, now: datetime) -> None:
     """Throttled password check shared by customers and staff."""
     await ensure_not_locked(session, keys, now)
-    ok = verify_password(account.password_hash if account else _DUMMY_HASH, password)
+    ok = await verify_password_async(account.password_hash if account else _DUMMY_HASH,
+                                     password)
     if not ok or account is None or not getattr(account, "is_active", True):
         lock = timedelta(minutes=settings.login_lock_minutes)
         await record_failure(session, keys[0], settings.login_max_failures, now, lock)
@@ -489,7 +518,7 @@ async def create_staff(session: AsyncSession, data: StaffData) -> Staff:
     roles = (await session.scalars(select(Role.id).where(Role.id.in_(data.role_ids)))).all()
     if len(set(roles)) != len(set(data.role_ids)):
         raise DomainError(ErrorCode.NOT_FOUND, "Role not found.", "roleIds")
-    staff = Staff(email=email, name=name, password_hash=hash_password(data.password),
+    staff = Staff(email=email, name=name, password_hash=await hash_password_async(data.password),
                   merchant_id=data.merchant_id, is_active=True)
     session.add(staff)
     await session.flush()
@@ -517,7 +546,8 @@ async def ensure_admin(session: AsyncSession, email: str, password: str) -> tupl
         v = Violations()
         check_password_policy(v, password)
         v.raise_if_any()
-        existing.password_hash, existing.is_active = hash_password(password), True
+        existing.password_hash = await hash_password_async(password)
+        existing.is_active = True
         if not await session.get(StaffRole, (existing.id, role.id)):
             session.add(StaffRole(staff_id=existing.id, role_id=role.id))
         await session.flush()
