@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, case, delete, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
@@ -163,35 +163,75 @@ def _login_column(login: str) -> tuple[Any, str]:
 
 
 # --- throttling ----------------------------------------------------------------------------------
+# Every login attempt is counted *before* its password is checked, with one atomic upsert per
+# key, and committed at once: however many requests and processes race on one account, at most
+# LOGIN_MAX_FAILURES of them get a password checked per window (an address: 4× as many).
 
-async def _throttle(session: AsyncSession, key: str) -> LoginThrottle | None:
-    return await session.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
+@dataclass(frozen=True)
+class ThrottleKey:
+    key: str  # "login:…", "staff:…" or "ip:…"
+    limit: int
 
 
-async def ensure_not_locked(session: AsyncSession, keys: list[str], now: datetime) -> None:
-    rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
-    locked = [r.locked_until for r in rows if r.locked_until and r.locked_until > now]
-    if locked:
-        minutes = max(1, math.ceil((max(locked) - now).total_seconds() / 60))
+def _login_keys(settings: Settings, account_key: str, client: str) -> list[ThrottleKey]:
+    return [ThrottleKey(account_key, settings.login_max_failures),
+            ThrottleKey(f"ip:{client}", settings.login_max_failures * 4)]
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite both have it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(LoginThrottle)
+
+
+async def _count_attempt(session: AsyncSession, key: ThrottleKey, now: datetime,
+                         window: timedelta) -> datetime | None:
+    """Count one attempt on `key`; the time it is locked until, if it is. The attempt past
+    the limit starts the lock; a lock that ran out, or a count idle for a whole window,
+    starts over. All in one statement, so concurrent attempts each see their own count."""
+    row = LoginThrottle
+    stale = or_(row.locked_until <= now,
+                and_(row.locked_until.is_(None), row.updated_at <= now - window))
+    lock_until = literal(now + window, row.locked_until.type)
+    stmt = _upsert(session).values(key=key.key, failures=1, updated_at=now)
+    stmt = stmt.on_conflict_do_update(index_elements=[row.key], set_={
+        "failures": case((stale, 1), (row.failures > key.limit, row.failures),
+                         else_=row.failures + 1),
+        "locked_until": case((stale, null()),
+                             (and_(row.locked_until.is_(None), row.failures >= key.limit),
+                              lock_until),
+                             else_=row.locked_until),
+        "updated_at": now,
+    }).returning(row.locked_until)
+    locked_until: datetime | None = await session.scalar(stmt)
+    return locked_until if locked_until is not None and locked_until > now else None
+
+
+async def count_login_attempt(session: AsyncSession, keys: list[ThrottleKey], now: datetime,
+                              window: timedelta) -> None:
+    """Count the attempt on every key and commit it (a refused login rolls back, the count
+    must stay), then refuse if any key is locked."""
+    locks = [until for key in keys if (until := await _count_attempt(session, key, now, window))]
+    await session.commit()
+    if locks:
+        minutes = max(1, math.ceil((max(locks) - now).total_seconds() / 60))
         raise DomainError(ErrorCode.LOGIN_LOCKED,
                           f"Too many failed logins. Try again in {minutes} minute(s).", "login")
 
 
-async def record_failure(session: AsyncSession, key: str, limit: int, now: datetime,
-                         lock: timedelta) -> None:
-    row = await _throttle(session, key)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0)
-        session.add(row)
-    row.failures += 1
-    row.updated_at = now
-    if row.failures >= limit:
-        row.locked_until, row.failures = now + lock, 0
-    await session.flush()
-
-
-async def clear_failures(session: AsyncSession, key: str) -> None:
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+async def forgive_login_attempt(session: AsyncSession, keys: list[ThrottleKey]) -> None:
+    """A successful login: the account starts over (unless a concurrent attempt locked it
+    meanwhile), and the address gets back the attempt it spent."""
+    account, *others = keys
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account.key,
+                                                      LoginThrottle.locked_until.is_(None)))
+    for key in others:
+        await session.execute(update(LoginThrottle).where(
+            LoginThrottle.key == key.key, LoginThrottle.failures > 0,
+            LoginThrottle.locked_until.is_(None)).values(failures=LoginThrottle.failures - 1))
 
 
 # --- tokens --------------------------------------------------------------------------------------
@@ -314,29 +354,27 @@ async def revoke_family_of(session: AsyncSession, presented: str, now: datetime)
                           .values(revoked_at=now))
 
 
-async def _login(session: AsyncSession, settings: Settings, keys: list[str], account: Any,
-                 password: str, now: datetime) -> None:
-    """Throttled password check shared by customers and staff."""
-    await ensure_not_locked(session, keys, now)
+async def _login(session: AsyncSession, settings: Settings, keys: list[ThrottleKey],
+                 find: Any, password: str, now: datetime) -> Any:
+    """The throttled password check shared by customers and staff: the attempt is counted
+    first; an unknown login costs a hash check too, so timing does not reveal accounts."""
+    await count_login_attempt(session, keys, now, timedelta(minutes=settings.login_lock_minutes))
+    account = await session.scalar(find)
     ok = await verify_password_async(account.password_hash if account else _DUMMY_HASH,
                                      password)
     if not ok or account is None or not getattr(account, "is_active", True):
-        lock = timedelta(minutes=settings.login_lock_minutes)
-        await record_failure(session, keys[0], settings.login_max_failures, now, lock)
-        for key in keys[1:]:
-            await record_failure(session, key, settings.login_max_failures * 4, now, lock)
-        await session.commit()  # failures count even though the request is refused
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong login or password.", "login")
-    await clear_failures(session, keys[0])
+    await forgive_login_attempt(session, keys)
+    return account
 
 
 async def login_customer(session: AsyncSession, settings: Settings, login: str, password: str,
                          now: datetime, client: str, guest_cart_token: str | None = None
                          ) -> Tokens:
     column, value = _login_column(login)
-    customer = await session.scalar(select(Customer).where(column == value))
-    await _login(session, settings, [f"login:{value}", f"ip:{client}"], customer, password, now)
-    assert customer is not None
+    keys = _login_keys(settings, f"login:{value}", client)
+    customer = await _login(session, settings, keys, select(Customer).where(column == value),
+                            password, now)
     if guest_cart_token:
         await attach_guest_cart(session, customer.id, guest_cart_token)
     return await issue_tokens(session, settings, f"customer:{customer.id}", now)
@@ -345,9 +383,9 @@ async def login_customer(session: AsyncSession, settings: Settings, login: str, 
 async def login_staff(session: AsyncSession, settings: Settings, email: str, password: str,
                       now: datetime, client: str) -> Tokens:
     value = email.strip().lower()
-    staff = await session.scalar(select(Staff).where(Staff.email == value))
-    await _login(session, settings, [f"staff:{value}", f"ip:{client}"], staff, password, now)
-    assert staff is not None
+    keys = _login_keys(settings, f"staff:{value}", client)
+    staff = await _login(session, settings, keys, select(Staff).where(Staff.email == value),
+                         password, now)
     return await issue_tokens(session, settings, f"staff:{staff.id}", now)
 
 
