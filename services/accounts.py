@@ -224,14 +224,18 @@ async def count_login_attempt(session: AsyncSession, keys: list[ThrottleKey], no
 
 async def forgive_login_attempt(session: AsyncSession, keys: list[ThrottleKey]) -> None:
     """A successful login: the account starts over (unless a concurrent attempt locked it
-    meanwhile), and the address gets back the attempt it spent."""
+    meanwhile), and the address gets back the attempt it spent; rows left at zero go, so
+    addresses that only ever log in leave nothing behind."""
     account, *others = keys
+    unlocked = LoginThrottle.locked_until.is_(None)
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account.key,
-                                                      LoginThrottle.locked_until.is_(None)))
+                                                      unlocked))
     for key in others:
         await session.execute(update(LoginThrottle).where(
-            LoginThrottle.key == key.key, LoginThrottle.failures > 0,
-            LoginThrottle.locked_until.is_(None)).values(failures=LoginThrottle.failures - 1))
+            LoginThrottle.key == key.key, LoginThrottle.failures > 0, unlocked)
+            .values(failures=LoginThrottle.failures - 1))
+        await session.execute(delete(LoginThrottle).where(
+            LoginThrottle.key == key.key, LoginThrottle.failures <= 0, unlocked))
 
 
 # --- tokens --------------------------------------------------------------------------------------

@@ -9,7 +9,11 @@ from collections import Counter
 
 import pytest
 from argon2.exceptions import VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.db import create_session_factory
+from models.accounts import LoginThrottle
 from services import accounts
 from tests.conftest import Api
 
@@ -105,11 +109,13 @@ async def test_a_successful_login_starts_the_account_over(api: Api,
         assert await log_in(api, PASSWORD) == "ok"
 
 
-async def test_successful_logins_do_not_use_up_the_address(api: Api,
-                                                           hasher: FakeHasher) -> None:
+async def test_successful_logins_do_not_use_up_the_address(
+        api: Api, hasher: FakeHasher, engine: AsyncEngine) -> None:
     await register(api)
     for _ in range(25):  # past the address's 20: only failures count against it
         assert await log_in(api, PASSWORD) == "ok"
+    async with create_session_factory(engine)() as s:  # and they leave no rows behind
+        assert await s.scalar(select(func.count()).select_from(LoginThrottle)) == 0
 
 
 async def test_an_address_is_locked_after_twenty_failures_on_any_accounts(
