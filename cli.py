@@ -7,8 +7,9 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from core.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, Settings, get_settings
 
 
 def migrate(url: str | None = None) -> None:
@@ -100,12 +101,19 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
             await redis.aclose()
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn takes the client address from X-Forwarded-For only when the connection comes
+    from a trusted proxy (FORWARDED_ALLOW_IPS), and then the nearest address no trusted proxy
+    added, so a client cannot choose the address its logins are counted under."""
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
     os.environ["WORKERS"] = str(workers)  # the workers inherit it: caches know they share
     uvicorn.run("app:app", host=host, port=port, workers=workers, reload=reload,
-                log_level="info", proxy_headers=True)
+                log_level="info", **proxy_options(get_settings()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     login_max_failures: int = 5  # per account; an address gets 4× as many
     login_lock_minutes: int = 15
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks, "*"
+    # for any, "" for none); everyone else is known by the address they connect from, which
+    # is what login throttling and rate limits count.
+    forwarded_allow_ips: str = "127.0.0.1"
     reservation_ttl_minutes: int = 30  # also the time a customer has to pay
     report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
     auto_complete_days: int = 10  # shipped orders complete on their own after this

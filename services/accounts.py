@@ -3,20 +3,24 @@ and rotating refresh tokens, brute-force throttling, and the guest-cart hand-ove
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
+import os
 import re
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, case, delete, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
@@ -33,6 +37,8 @@ from models.cart import Cart, CartLine
 from models.catalog import Merchant
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
+
+T = TypeVar("T")
 
 
 class Permission(StrEnum):
@@ -57,6 +63,8 @@ MAX_CART_QUANTITY = 99
 
 
 def hash_password(password: str) -> str:
+    """Blocking (~0.2–0.5 s of CPU): for the CLI, seeding and tests. Request code awaits
+    hash_password_async."""
     return _hasher.hash(password)
 
 
@@ -65,6 +73,26 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# argon2 is slow on purpose; run on the event loop it would stall every request of the
+# worker. A few threads (argon2-cffi releases the GIL) keep the loop free; calls beyond them
+# wait in the pool's queue, not in new threads, and a request cancelled while waiting (its
+# timeout) is dropped from the queue before it costs anything.
+_HASH_THREADS = max(1, min(4, os.cpu_count() or 1))
+_hash_pool = ThreadPoolExecutor(max_workers=_HASH_THREADS, thread_name_prefix="argon2")
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_hash_pool, fn, *args)
+
+
+async def hash_password_async(password: str) -> str:
+    return await _off_loop(hash_password, password)
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    return await _off_loop(verify_password, password_hash, password)
 
 
 def check_password_policy(v: Violations, password: str, field: str = "password") -> None:
@@ -120,7 +148,7 @@ async def register_customer(session: AsyncSession, data: Registration) -> Custom
             raise DomainError(ErrorCode.DUPLICATE_ACCOUNT,
                               f"An account with this {field} exists.", field)
     customer = Customer(name=name, email=email, phone=phone,
-                        password_hash=hash_password(data.password), member_level=0)
+                        password_hash=await hash_password_async(data.password), member_level=0)
     session.add(customer)
     await session.flush()
     return customer
@@ -135,35 +163,79 @@ def _login_column(login: str) -> tuple[Any, str]:
 
 
 # --- throttling ----------------------------------------------------------------------------------
+# Every login attempt is counted *before* its password is checked, with one atomic upsert per
+# key, and committed at once: however many requests and processes race on one account, at most
+# LOGIN_MAX_FAILURES of them get a password checked per window (an address: 4× as many).
 
-async def _throttle(session: AsyncSession, key: str) -> LoginThrottle | None:
-    return await session.scalar(select(LoginThrottle).where(LoginThrottle.key == key))
+@dataclass(frozen=True)
+class ThrottleKey:
+    key: str  # "login:…", "staff:…" or "ip:…"
+    limit: int
 
 
-async def ensure_not_locked(session: AsyncSession, keys: list[str], now: datetime) -> None:
-    rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
-    locked = [r.locked_until for r in rows if r.locked_until and r.locked_until > now]
-    if locked:
-        minutes = max(1, math.ceil((max(locked) - now).total_seconds() / 60))
+def _login_keys(settings: Settings, account_key: str, client: str) -> list[ThrottleKey]:
+    return [ThrottleKey(account_key, settings.login_max_failures),
+            ThrottleKey(f"ip:{client}", settings.login_max_failures * 4)]
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite both have it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(LoginThrottle)
+
+
+async def _count_attempt(session: AsyncSession, key: ThrottleKey, now: datetime,
+                         window: timedelta) -> datetime | None:
+    """Count one attempt on `key`; the time it is locked until, if it is. The attempt past
+    the limit starts the lock; a lock that ran out, or a count idle for a whole window,
+    starts over. All in one statement, so concurrent attempts each see their own count."""
+    row = LoginThrottle
+    stale = or_(row.locked_until <= now,
+                and_(row.locked_until.is_(None), row.updated_at <= now - window))
+    lock_until = literal(now + window, row.locked_until.type)
+    stmt = _upsert(session).values(key=key.key, failures=1, updated_at=now)
+    stmt = stmt.on_conflict_do_update(index_elements=[row.key], set_={
+        "failures": case((stale, 1), (row.failures > key.limit, row.failures),
+                         else_=row.failures + 1),
+        "locked_until": case((stale, null()),
+                             (and_(row.locked_until.is_(None), row.failures >= key.limit),
+                              lock_until),
+                             else_=row.locked_until),
+        "updated_at": now,
+    }).returning(row.locked_until)
+    locked_until: datetime | None = await session.scalar(stmt)
+    return locked_until if locked_until is not None and locked_until > now else None
+
+
+async def count_login_attempt(session: AsyncSession, keys: list[ThrottleKey], now: datetime,
+                              window: timedelta) -> None:
+    """Count the attempt on every key and commit it (a refused login rolls back, the count
+    must stay), then refuse if any key is locked."""
+    locks = [until for key in keys if (until := await _count_attempt(session, key, now, window))]
+    await session.commit()
+    if locks:
+        minutes = max(1, math.ceil((max(locks) - now).total_seconds() / 60))
         raise DomainError(ErrorCode.LOGIN_LOCKED,
                           f"Too many failed logins. Try again in {minutes} minute(s).", "login")
 
 
-async def record_failure(session: AsyncSession, key: str, limit: int, now: datetime,
-                         lock: timedelta) -> None:
-    row = await _throttle(session, key)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0)
-        session.add(row)
-    row.failures += 1
-    row.updated_at = now
-    if row.failures >= limit:
-        row.locked_until, row.failures = now + lock, 0
-    await session.flush()
-
-
-async def clear_failures(session: AsyncSession, key: str) -> None:
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+async def forgive_login_attempt(session: AsyncSession, keys: list[ThrottleKey]) -> None:
+    """A successful login: the account starts over (unless a concurrent attempt locked it
+    meanwhile), and the address gets back the attempt it spent; rows left at zero go, so
+    addresses that only ever log in leave nothing behind."""
+    account, *others = keys
+    unlocked = LoginThrottle.locked_until.is_(None)
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account.key,
+                                                      unlocked))
+    for key in others:
+        await session.execute(update(LoginThrottle).where(
+            LoginThrottle.key == key.key, LoginThrottle.failures > 0, unlocked)
+            .values(failures=LoginThrottle.failures - 1))
+        await session.execute(delete(LoginThrottle).where(
+            LoginThrottle.key == key.key, LoginThrottle.failures <= 0, unlocked))
 
 
 # --- tokens --------------------------------------------------------------------------------------
@@ -230,16 +302,38 @@ async def issue_tokens(session: AsyncSession, settings: Settings, subject: str,
     return Tokens(access_token(settings, subject, now, claims), refresh, subject)
 
 
+# "<id>.<secret>": ASCII digits (a BIGINT id) and token_urlsafe characters, nothing else.
+_PRESENTED = re.compile(r"([0-9]{1,19})\.([A-Za-z0-9_-]{1,128})")
+_MAX_ID = 2**63 - 1
+# Compared against when the id is unknown, so an unknown id costs what a wrong secret does.
+_NO_DIGEST = "0" * 64
+
+
+def _invalid_token() -> DomainError:
+    return DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.",
+                       "refreshToken")
+
+
+async def _presented_token(session: AsyncSession, presented: str) -> RefreshToken:
+    """The row of a refresh token whose secret matches, checked in constant time before
+    anything else happens. A malformed token, an unknown id and a wrong secret are all the
+    same INVALID_TOKEN: the answer never tells which part was wrong."""
+    match = _PRESENTED.fullmatch(presented)
+    if match is None or int(match[1]) > _MAX_ID:
+        raise _invalid_token()
+    row = await session.get(RefreshToken, int(match[1]))
+    expected = row.secret_hash if row is not None else _NO_DIGEST
+    if not hmac.compare_digest(expected, _digest(match[2])) or row is None:
+        raise _invalid_token()
+    return row
+
+
 async def refresh_tokens(session: AsyncSession, settings: Settings, presented: str,
                          now: datetime) -> Tokens:
     """Rotate: the presented token is spent and a new pair issued. A spent token presented
-    again means it leaked: the whole family is revoked and the caller must log in again."""
-    raw_id, _, secret = presented.partition(".")
-    row = await session.get(RefreshToken, int(raw_id)) if raw_id.isdigit() else None
-    invalid = DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.",
-                          "refreshToken")
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
-        raise invalid
+    again (with its secret) means it leaked: the whole family is revoked and the caller must
+    log in again."""
+    row = await _presented_token(session, presented)
     if row.used_at is not None:
         await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
                                                          RefreshToken.revoked_at.is_(None))
@@ -248,7 +342,7 @@ async def refresh_tokens(session: AsyncSession, settings: Settings, presented: s
         raise DomainError(ErrorCode.TOKEN_REUSED,
                           "This refresh token was already used; log in again.", "refreshToken")
     if row.revoked_at is not None or row.expires_at <= now:
-        raise invalid
+        raise _invalid_token()
     row.used_at = now
     claims = await _claims_for(session, row.subject)
     refresh = await _issue_refresh(session, settings, row.subject, row.family, now)
@@ -256,34 +350,35 @@ async def refresh_tokens(session: AsyncSession, settings: Settings, presented: s
 
 
 async def revoke_family_of(session: AsyncSession, presented: str, now: datetime) -> None:
-    raw_id, _, _ = presented.partition(".")
-    if raw_id.isdigit() and (row := await session.get(RefreshToken, int(raw_id))):
-        await session.execute(update(RefreshToken).where(RefreshToken.family == row.family)
-                              .values(revoked_at=now))
+    """Log out: revoke the token's whole login. Only the holder of the secret may; anything
+    else is INVALID_TOKEN, exactly as tokenRefresh answers it."""
+    row = await _presented_token(session, presented)
+    await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
+                                                     RefreshToken.revoked_at.is_(None))
+                          .values(revoked_at=now))
 
 
-async def _login(session: AsyncSession, settings: Settings, keys: list[str], account: Any,
-                 password: str, now: datetime) -> None:
-    """Throttled password check shared by customers and staff."""
-    await ensure_not_locked(session, keys, now)
-    ok = verify_password(account.password_hash if account else _DUMMY_HASH, password)
+async def _login(session: AsyncSession, settings: Settings, keys: list[ThrottleKey],
+                 find: Any, password: str, now: datetime) -> Any:
+    """The throttled password check shared by customers and staff: the attempt is counted
+    first; an unknown login costs a hash check too, so timing does not reveal accounts."""
+    await count_login_attempt(session, keys, now, timedelta(minutes=settings.login_lock_minutes))
+    account = await session.scalar(find)
+    ok = await verify_password_async(account.password_hash if account else _DUMMY_HASH,
+                                     password)
     if not ok or account is None or not getattr(account, "is_active", True):
-        lock = timedelta(minutes=settings.login_lock_minutes)
-        await record_failure(session, keys[0], settings.login_max_failures, now, lock)
-        for key in keys[1:]:
-            await record_failure(session, key, settings.login_max_failures * 4, now, lock)
-        await session.commit()  # failures count even though the request is refused
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong login or password.", "login")
-    await clear_failures(session, keys[0])
+    await forgive_login_attempt(session, keys)
+    return account
 
 
 async def login_customer(session: AsyncSession, settings: Settings, login: str, password: str,
                          now: datetime, client: str, guest_cart_token: str | None = None
                          ) -> Tokens:
     column, value = _login_column(login)
-    customer = await session.scalar(select(Customer).where(column == value))
-    await _login(session, settings, [f"login:{value}", f"ip:{client}"], customer, password, now)
-    assert customer is not None
+    keys = _login_keys(settings, f"login:{value}", client)
+    customer = await _login(session, settings, keys, select(Customer).where(column == value),
+                            password, now)
     if guest_cart_token:
         await attach_guest_cart(session, customer.id, guest_cart_token)
     return await issue_tokens(session, settings, f"customer:{customer.id}", now)
@@ -292,9 +387,9 @@ async def login_customer(session: AsyncSession, settings: Settings, login: str, 
 async def login_staff(session: AsyncSession, settings: Settings, email: str, password: str,
                       now: datetime, client: str) -> Tokens:
     value = email.strip().lower()
-    staff = await session.scalar(select(Staff).where(Staff.email == value))
-    await _login(session, settings, [f"staff:{value}", f"ip:{client}"], staff, password, now)
-    assert staff is not None
+    keys = _login_keys(settings, f"staff:{value}", client)
+    staff = await _login(session, settings, keys, select(Staff).where(Staff.email == value),
+                         password, now)
     return await issue_tokens(session, settings, f"staff:{staff.id}", now)
 
 
@@ -465,7 +560,7 @@ async def create_staff(session: AsyncSession, data: StaffData) -> Staff:
     roles = (await session.scalars(select(Role.id).where(Role.id.in_(data.role_ids)))).all()
     if len(set(roles)) != len(set(data.role_ids)):
         raise DomainError(ErrorCode.NOT_FOUND, "Role not found.", "roleIds")
-    staff = Staff(email=email, name=name, password_hash=hash_password(data.password),
+    staff = Staff(email=email, name=name, password_hash=await hash_password_async(data.password),
                   merchant_id=data.merchant_id, is_active=True)
     session.add(staff)
     await session.flush()
@@ -493,7 +588,8 @@ async def ensure_admin(session: AsyncSession, email: str, password: str) -> tupl
         v = Violations()
         check_password_policy(v, password)
         v.raise_if_any()
-        existing.password_hash, existing.is_active = hash_password(password), True
+        existing.password_hash = await hash_password_async(password)
+        existing.is_active = True
         if not await session.get(StaffRole, (existing.id, role.id)):
             session.add(StaffRole(staff_id=existing.id, role_id=role.id))
         await session.flush()

@@ -330,3 +330,49 @@ async def test_staff_login_is_throttled_too(api: Api, engine: AsyncEngine, setti
     clock.advance(minutes=16)
     ok = await api.post(query, {"p": STAFF_PASSWORD})
     assert ok["data"]["staffTokenCreate"]["accessToken"]
+
+
+REFRESH = ("mutation($t: String!) { tokenRefresh(refreshToken: $t) { accessToken refreshToken "
+           "userErrors { field code message } } }")
+REVOKE = ("mutation($t: String!) { tokenRevoke(refreshToken: $t) { revoked "
+          "userErrors { field code message } } }")
+
+
+async def test_a_wrong_secret_neither_revokes_nor_refreshes(api: Api) -> None:
+    token = (await register(api))["refreshToken"]
+    token_id, _, secret = token.partition(".")
+    forged = f"{token_id}.{'A' * len(secret)}"
+    unknown = f"{int(token_id) + 1000}.{secret}"
+    for mutation, field in ((REVOKE, "tokenRevoke"), (REFRESH, "tokenRefresh")):
+        refused = (await api.post(mutation, {"t": forged}))["data"][field]
+        # Word for word what an unknown token gets: the answer tells nothing about the id.
+        assert refused == (await api.post(mutation, {"t": unknown}))["data"][field]
+        assert refused["userErrors"][0]["code"] == "INVALID_TOKEN"
+    # Nothing happened to the login: the real token still rotates.
+    rotated = (await api.post(REFRESH, {"t": token}))["data"]["tokenRefresh"]
+    assert rotated["userErrors"] == [] and rotated["refreshToken"]
+
+
+async def test_a_spent_token_with_a_wrong_secret_revokes_nothing(api: Api) -> None:
+    spent = (await register(api))["refreshToken"]
+    current = (await api.post(REFRESH, {"t": spent}))["data"]["tokenRefresh"]["refreshToken"]
+    spent_id = spent.partition(".")[0]
+    guess = (await api.post(REFRESH, {"t": f"{spent_id}.not-the-secret"}))["data"][
+        "tokenRefresh"]
+    assert guess["userErrors"][0]["code"] == "INVALID_TOKEN"  # not TOKEN_REUSED
+    assert (await api.post(REVOKE, {"t": f"{spent_id}.not-the-secret"}))["data"][
+        "tokenRevoke"]["revoked"] is False
+    still = (await api.post(REFRESH, {"t": current}))["data"]["tokenRefresh"]
+    assert still["userErrors"] == [] and still["refreshToken"]
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "1.", ".x", "1.x.y", "-1.x", " 1.x", "1.x\n",
+                                 "9223372036854775808.x", "99999999999999999999999999.x",
+                                 "٣.x", "².x", "1." + "x" * 200])
+async def test_malformed_refresh_tokens_are_user_errors(api: Api, bad: str) -> None:
+    for mutation, field in ((REVOKE, "tokenRevoke"), (REFRESH, "tokenRefresh")):
+        result = await api.post(mutation, {"t": bad})
+        assert "errors" not in result, result  # never INTERNAL_ERROR
+        assert result["data"][field]["userErrors"][0]["code"] == "INVALID_TOKEN"
+    revoked = await api.post(REVOKE, {"t": bad})
+    assert revoked["data"]["tokenRevoke"]["revoked"] is False

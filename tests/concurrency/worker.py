@@ -192,10 +192,66 @@ async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, 
     return {"statuses": statuses, "errors": []}
 
 
+LOGINS = {
+    "customer": "mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) "
+                "{ accessToken userErrors { code } } }",
+    "staff": "mutation($l: String!, $p: String!) { staffTokenCreate(email: $l, password: $p) "
+             "{ accessToken userErrors { code } } }",
+}
+
+
+async def _login_calls(url: str, kind: str, login: str, password: str, times: int,
+                       client: str, start_at: float) -> dict[str, Any]:
+    """This process is one API server taking `times` concurrent logins from `client`; it
+    counts the passwords it actually checked (the real argon2 hasher, wrapped)."""
+    import threading
+
+    import httpx
+
+    from app import create_app
+    from core.settings import Settings
+    from services import accounts
+
+    checked = 0
+    count_lock = threading.Lock()
+    real = accounts._hasher
+
+    class CountingHasher:
+        def verify(self, password_hash: str, password: str) -> bool:
+            nonlocal checked
+            with count_lock:
+                checked += 1
+            return real.verify(password_hash, password)
+
+    accounts._hasher = CountingHasher()  # type: ignore[assignment]
+    settings = Settings(database_url=url, sweeper_interval_seconds=0, log_level="WARNING")
+    app = create_app(settings=settings)
+    outcomes: dict[str, int] = {}
+    errors: list[str] = []
+
+    async def one(http: httpx.AsyncClient) -> None:
+        response = await http.post("/graphql", json={"query": LOGINS[kind], "variables": {
+            "l": login, "p": password}})
+        body = response.json() if response.status_code < 500 else {}
+        if response.status_code >= 500 or "errors" in body:
+            errors.append(f"{response.status_code}: {response.text[:300]}")
+            return
+        answer = next(iter(body["data"].values()))
+        code = answer["userErrors"][0]["code"] if answer["userErrors"] else "ok"
+        outcomes[code] = outcomes.get(code, 0) + 1
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=(client, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            await asyncio.gather(*(one(http) for _ in range(times)))
+    return {**outcomes, "checked": checked, "errors": errors}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem", "checkout",
-                                         "throttle"])
+                                         "throttle", "login"])
     parser.add_argument("url")
     parser.add_argument("--skus", default="1")
     parser.add_argument("--attempts", type=int, default=100)
@@ -214,6 +270,10 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--capacity", type=int, default=0)
     parser.add_argument("--query", default="")
+    parser.add_argument("--kind", default="customer")  # login: customer or staff
+    parser.add_argument("--login", default="")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--client", default="127.0.0.1")
     args = parser.parse_args()
     if args.mode == "reserve":
         skus = [int(s) for s in args.skus.split(",")]
@@ -227,6 +287,9 @@ def main() -> None:
     elif args.mode == "throttle":
         result = asyncio.run(_throttled_calls(args.url, args.redis, args.capacity, args.times,
                                               args.query, args.start_at))
+    elif args.mode == "login":
+        result = asyncio.run(_login_calls(args.url, args.kind, args.login, args.password,
+                                          args.times, args.client, args.start_at))
     elif args.mode == "checkout":
         result = asyncio.run(_checkout_calls(args.url, args.plan, args.key, args.expected,
                                              args.repeat, args.concurrency, args.start_at))
