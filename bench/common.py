@@ -15,7 +15,8 @@ from cli import migrate
 from core.db import create_engine, create_session_factory
 from seed import seed_demo
 
-PG_ADMIN_URL = "postgresql+asyncpg://127.0.0.1:5432/postgres"  # the maintenance database, to create and drop ours
+# the maintenance database, to create and drop ours
+PG_ADMIN_URL = "postgresql+asyncpg://127.0.0.1:5432/postgres"
 PG_BENCH_URL = "postgresql+asyncpg://127.0.0.1:5432/zhongtai_bench"
 
 
