@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     login_max_failures: int = 5  # per account; an address gets 4× as many
     login_lock_minutes: int = 15
+    # While no change listener is live (PostgreSQL link lost; SQLite shared by workers), how
+    # long a staff member's token version read from the database is trusted (core/access.py).
+    staff_recheck_seconds: float = 5.0
     reservation_ttl_minutes: int = 30  # also the time a customer has to pay
     report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
     auto_complete_days: int = 10  # shipped orders complete on their own after this
