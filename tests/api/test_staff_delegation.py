@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
@@ -286,3 +287,33 @@ async def test_another_process_refuses_a_deactivated_staff_member(
         if listener is not None:
             listener.cancel()
         await other_engine.dispose()
+
+
+@pytest.mark.pg
+async def test_while_deaf_to_other_processes_versions_are_read_again(
+        api: Api, engine: AsyncEngine, settings: Settings) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has other processes to hear")
+    await staff(api, "ed@example.com", [await role(api, "Editor", ["MANAGE_CATALOG"])])
+    access, _ = await login(api, "ed@example.com")
+    assert await status_with(api, access) == 200
+    settings.staff_recheck_seconds = 0  # while deaf, trust nothing kept
+    feed = changes.feed_of(engine)
+    other = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        async with engine.connect() as conn:  # cut the listener's connection
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+                "'%LISTEN%' AND pid <> pg_backend_pid()"))
+        for _ in range(200):
+            if not feed.live:
+                break
+            await asyncio.sleep(0.01)
+        assert not feed.live
+        async with other.begin() as conn:  # another process deactivates, unheard
+            await conn.execute(text("UPDATE staff SET is_active = false, "
+                                    "token_version = token_version + 1 WHERE email = :e"),
+                               {"e": "ed@example.com"})
+        assert await status_with(api, access) == 401
+    finally:
+        await other.dispose()
