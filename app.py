@@ -51,7 +51,7 @@ from schema.execution import timed_out
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse, parse_document
 from services import housekeeping
 from services import persisted_queries as persisted
-from services.accounts import decode_access_token
+from services.accounts import decode_access_token, staff_standing
 from services.rate_limits import Decision, LocalBuckets, RedisBuckets
 from services.schedule import SCHEDULED_TABLES, next_scheduled_change
 
@@ -220,8 +220,36 @@ def _viewer(request: Request, settings: Settings, now: datetime) -> Viewer:
         assert claims is not None
         granted = frozenset(Permission(p) for p in claims.get("perms", [])
                             if p in Permission.__members__)
-        return Viewer(staff_id=int(raw_id), permissions=granted, merchant_id=claims.get("mid"))
+        version = claims.get("ver", 0)
+        return Viewer(staff_id=int(raw_id), permissions=granted, merchant_id=claims.get("mid"),
+                      token_version=version if isinstance(version, int) else -1)
     raise BadRequest(ApiErrorCode.UNAUTHENTICATED, "Invalid or expired access token.", 401)
+
+
+async def _ensure_staff_standing(request: Request, viewer: Viewer, settings: Settings) -> None:
+    """A staff token issued before the staff member's roles or status last changed is refused
+    (401: the client refreshes, and gets the current permissions or is told it is disabled).
+    Judged from this process's map (core/access.py): one read per staff member, then none
+    while the change listener is live."""
+    if viewer.staff_id is None:
+        return
+    feed = _feed(request)
+    standing = feed.staff_access.trusted(viewer.staff_id, feed.live, feed.hearing,
+                                         settings.staff_recheck_seconds) \
+        if feed.origin else None  # an engine not made by create_engine: nothing is kept
+    if standing is None:
+        hearing = feed.hearing  # before the read: a reconnection meanwhile makes it stale
+        counted = current_counter.set(None)  # bookkeeping, not the request's statements
+        try:
+            async with request.app.state.session_factory() as session:
+                standing = await staff_standing(session, viewer.staff_id)
+        finally:
+            current_counter.reset(counted)
+        if feed.origin:
+            standing = feed.staff_access.learn(viewer.staff_id, standing, hearing)
+    if not standing.accepts(viewer.token_version):
+        raise BadRequest(ApiErrorCode.UNAUTHENTICATED,
+                         "This access token was revoked: refresh it or log in again.", 401)
 
 
 def _format_error(error: GraphQLError, request_failed: bool) -> dict[str, Any]:
@@ -294,6 +322,7 @@ class GraphQLEndpoint:
             _require_operation_name(query, operation)
             cost = self._cost(query, operation, variables)
             context = self._context(request, request_id)
+            await _ensure_staff_standing(request, context.viewer, self.settings)
             throttle = await self._throttle(request, context, cost)
             cache_key = self._cache_key(context, query, operation, variables)
         except BadRequest as bad:

@@ -27,6 +27,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from core import access
+
 log = logging.getLogger("zhongtai.changes")
 
 CHANNEL = "zhongtai_changes"
@@ -58,6 +60,8 @@ class ChangeFeed:
         self.live = live  # False while another process's commits could go unheard
         self.origin = origin  # this engine's application name in notifications
         self.memo: dict[str, Any] = {}  # snapshots kept against `version` (e.g. promotions)
+        self.staff_access = access.StaffAccess()  # which staff tokens are still good
+        self.hearing = 0  # moves at every (re)connection of the listener
 
     def bump(self, tables: Iterable[str] | None = None) -> None:
         self.generation += 1
@@ -164,7 +168,10 @@ async def listen(feed: ChangeFeed, database_url: str, retry_seconds: float = 1.0
             conn = await asyncpg.connect(dsn)
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: feed.heard(payload))
+            await conn.add_listener(access.CHANNEL, lambda _c, _pid, _ch, payload:
+                                    feed.staff_access.heard(payload, feed.hearing))
             feed.bump()
+            feed.hearing += 1  # what was learnt before now may have missed a notification
             feed.live = True
             try:
                 while not lost.is_set() and not conn.is_closed():

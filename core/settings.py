@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # for any, "" for none); everyone else is known by the address they connect from, which
     # is what login throttling and rate limits count.
     forwarded_allow_ips: str = "127.0.0.1"
+    # While no change listener is live (PostgreSQL link lost; SQLite shared by workers), how
+    # long a staff member's token version read from the database is trusted (core/access.py).
+    staff_recheck_seconds: float = 5.0
     reservation_ttl_minutes: int = 30  # also the time a customer has to pay
     report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
     auto_complete_days: int = 10  # shipped orders complete on their own after this

@@ -44,12 +44,17 @@ class Address(NodeMixin, Base):
 
 
 class Role(NodeMixin, Base):
+    """A set of permissions owned by the platform (merchant_id null) or by one merchant, whose
+    staff alone may see, change and assign it. Names are unique within an owner."""
+
     __tablename__ = "roles"
     node_type = "Role"
+    __table_args__ = (UniqueConstraint("merchant_id", "name"),)
 
     id: Mapped[int] = id_column()
-    name: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
     permissions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    merchant_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
 
 
 class Staff(NodeMixin, Base):
@@ -62,6 +67,10 @@ class Staff(NodeMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     merchant_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Moves on every change of what the staff member may do (roles, a role's permissions,
+    # (de)activation); access tokens carry the version they were issued under ("ver"), and
+    # one older than this is refused at the next request (core/access.py).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

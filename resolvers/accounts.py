@@ -120,24 +120,86 @@ async def address_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
     return await mutate(ctx, run)
 
 
+def actor_of(ctx: Context) -> accounts.Actor:
+    viewer = ctx.viewer
+    return accounts.Actor(staff_id=viewer.staff_id, merchant_id=viewer.merchant_id,
+                          permissions=frozenset(p.value for p in viewer.permissions))
+
+
+def _permissions(values: list[Any] | None) -> list[str] | None:
+    return None if values is None else [p.value for p in values]
+
+
 async def role_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    permissions = [p.value for p in data.permissions]
-    return await mutate(ctx, lambda s: accounts.create_role(s, data.name, permissions),
-                        Change("role.create", Role))
+    async def run(session: Any) -> Any:
+        return await accounts.create_role(session, actor_of(ctx), accounts.RoleData(
+            name=data.name, permissions=_permissions(data.permissions) or [],
+            merchant_id=input_id(data.merchant_id, "Merchant", "merchantId")))
+
+    return await mutate(ctx, run, Change("role.create", Role))
+
+
+async def role_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.update_role(session, actor_of(ctx),
+                                          input_id(global_id, "Role", "id") or 0, data.name,
+                                          _permissions(data.permissions))
+
+    return await mutate(ctx, run, Change("role.update", Role, global_id))
+
+
+async def role_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.delete_role(session, actor_of(ctx),
+                                          input_id(global_id, "Role", "id") or 0)
+
+    return await mutate(ctx, run, Change("role.delete", Role, global_id))
 
 
 async def staff_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId")
-        if ctx.viewer.merchant_id is not None and merchant_id != ctx.viewer.merchant_id:
-            raise DomainError(ErrorCode.FORBIDDEN,
-                              "Merchant staff can only add staff to their own merchant.",
-                              "merchantId")
-        return await accounts.create_staff(session, accounts.StaffData(
+        return await accounts.create_staff(session, actor_of(ctx), accounts.StaffData(
             email=data.email, name=data.name, password=data.password,
-            role_ids=input_ids(data.role_ids, "Role", "roleIds"), merchant_id=merchant_id))
+            role_ids=input_ids(data.role_ids, "Role", "roleIds"),
+            merchant_id=input_id(data.merchant_id, "Merchant", "merchantId")))
 
     return await mutate(ctx, run, Change("staff.create", Staff))
+
+
+async def staff_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        role_ids = None if data.role_ids is None else input_ids(data.role_ids, "Role",
+                                                                "roleIds")
+        return await accounts.update_staff(session, actor_of(ctx),
+                                           input_id(global_id, "Staff", "id") or 0, data.name,
+                                           role_ids)
+
+    return await mutate(ctx, run, Change("staff.update", Staff, global_id))
+
+
+async def staff_set_active(ctx: Context, global_id: str, active: bool) -> MutationResult[Any]:
+    async def run(session: Any) -> Any:
+        return await accounts.set_staff_active(session, actor_of(ctx),
+                                               input_id(global_id, "Staff", "id") or 0, active,
+                                               ctx.now)
+
+    action = "staff.activate" if active else "staff.deactivate"
+    return await mutate(ctx, run, Change(action, Staff, global_id))
+
+
+async def staff_list(ctx: Context, first: int | None, after: str | None) -> Page[Staff]:
+    offset, limit = page_window(ctx, first, after)
+    stmt = accounts.staff_visible_to(actor_of(ctx))
+    page_stmt = stmt.order_by(Staff.id).offset(offset).limit(limit)
+    total_stmt = select(func.count()).select_from(stmt.subquery())
+    items = list(await ctx.read(lambda s: s.scalars(page_stmt)))
+    total = await ctx.read(lambda s: s.scalar(total_stmt))
+    return Page(items, offset, int(total or 0))
+
+
+async def role_list(ctx: Context) -> list[Role]:
+    stmt = accounts.roles_visible_to(actor_of(ctx)).order_by(Role.id)
+    return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
 async def staff_roles(ctx: Context, staff: Staff) -> list[Role]:

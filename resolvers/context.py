@@ -35,6 +35,7 @@ class Viewer:
     permissions: frozenset[Permission] = frozenset()
     merchant_id: int | None = None
     customer_id: int | None = None
+    token_version: int = 0  # of a staff token: refused once the staff member's moved on
 
     @property
     def is_staff(self) -> bool:

@@ -89,13 +89,19 @@ class Customer(Node):
         return await my_cart(info.context)  # type: ignore[return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A set of permissions, owned by the platform or by one merchant "
+                 "(whose staff alone see and assign it).")
 class Role(Node):
     name: str
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Role)
+
+    @strawberry.field(description="The owner; null for a platform role.")
+    async def merchant(self, info: Info) -> Merchant | None:
+        mid = self.merchant_id  # type: ignore[attr-defined]
+        return await info.context.loaders.merchant.load(mid) if mid else None
 
     @strawberry.field
     def permissions(self) -> list[Permission]:  # type: ignore[valid-type]
@@ -180,10 +186,26 @@ class StaffCreateInput:
     merchant_id: strawberry.ID | None = None
 
 
+@strawberry.input(description="Staff give only roles within their own permissions and merchant.")
+class StaffUpdateInput:
+    name: str | None = None
+    role_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Replaces the whole role set when given.")
+
+
 @strawberry.input
 class RoleInput:
     name: str
     permissions: list[Permission]  # type: ignore[valid-type]
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The owner (platform staff only; merchant staff always own "
+        "theirs). Omitted: a platform role.")
+
+
+@strawberry.input(description="Omitted fields keep their value.")
+class RoleUpdateInput:
+    name: str | None = None
+    permissions: list[Permission] | None = None  # type: ignore[valid-type]
 
 
 @strawberry.input
@@ -243,6 +265,12 @@ class RolePayload:
     user_errors: list[UserError]
 
 
+@strawberry.type
+class RoleDeletePayload:
+    deleted_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+
 def _tokens(result: Any) -> TokenPayload:
     tokens = result.value
     return TokenPayload(access_token=tokens.access_token if tokens else None,
@@ -268,6 +296,16 @@ class AccountsQuery:
                         first: int | None = 50, after: str | None = None
                         ) -> Connection[AuditEntry]:
         return await ra.audit_log(info.context, filter, first, after)  # type: ignore[return-value]
+
+    @strawberry.field(description="Staff accounts, oldest first; merchant staff see their "
+                      "merchant's only.")
+    async def staff(self, info: Info, first: int | None = 50,
+                    after: str | None = None) -> Connection[Staff]:
+        return await ra.staff_list(info.context, first, after)  # type: ignore[return-value]
+
+    @strawberry.field(description="Roles; merchant staff see their merchant's only.")
+    async def roles(self, info: Info) -> list[Role]:
+        return await ra.role_list(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -326,7 +364,38 @@ class AccountsMutation:
         r = await ra.staff_create(info.context, input)
         return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
+    @strawberry.mutation(description="Change a staff member's name or roles; their current "
+                         "access tokens are refused from the next request (they refresh).")
+    async def staff_update(self, info: Info, id: strawberry.ID,
+                           input: StaffUpdateInput) -> StaffPayload:
+        r = await ra.staff_update(info.context, id, input)
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Lock a staff member out at once: access tokens refused "
+                         "from the next request, logins revoked. Not oneself.")
+    async def staff_deactivate(self, info: Info, id: strawberry.ID) -> StaffPayload:
+        r = await ra.staff_set_active(info.context, id, False)
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Let a deactivated staff member log in again.")
+    async def staff_activate(self, info: Info, id: strawberry.ID) -> StaffPayload:
+        r = await ra.staff_set_active(info.context, id, True)
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
     @strawberry.mutation
     async def role_create(self, info: Info, input: RoleInput) -> RolePayload:
         r = await ra.role_create(info.context, input)
         return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Rename a role or replace its permissions; holders' "
+                         "current access tokens are refused from the next request.")
+    async def role_update(self, info: Info, id: strawberry.ID,
+                          input: RoleUpdateInput) -> RolePayload:
+        r = await ra.role_update(info.context, id, input)
+        return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Refused (ROLE_IN_USE) while any staff member holds it.")
+    async def role_delete(self, info: Info, id: strawberry.ID) -> RoleDeletePayload:
+        r = await ra.role_delete(info.context, id)
+        deleted = strawberry.ID(encode_id("Role", r.value.id)) if r.value else None
+        return RoleDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))

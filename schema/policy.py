@@ -153,8 +153,17 @@ POLICY: dict[str, Rule] = {
     "addressDelete": customers(),
     "auditLog": staff(P.MANAGE_STAFF, own("filter.actorId", "Staff"),
                       scope="entries about their merchant's resources only"),
-    "staffCreate": staff(P.MANAGE_STAFF, funder()),
-    "roleCreate": staff(P.MANAGE_STAFF),
+    # delegation: nobody grants what they do not hold (services/accounts.py checks the
+    # permissions); merchant staff manage their merchant's staff and roles only
+    "staff": staff(P.MANAGE_STAFF, scope=MINE),
+    "roles": staff(P.MANAGE_STAFF, scope=MINE),
+    "staffCreate": staff(P.MANAGE_STAFF, funder(), own("input.roleIds", "Role")),
+    "staffUpdate": staff(P.MANAGE_STAFF, own("id", "Staff"), own("input.roleIds", "Role")),
+    "staffDeactivate": staff(P.MANAGE_STAFF, own("id", "Staff")),
+    "staffActivate": staff(P.MANAGE_STAFF, own("id", "Staff")),
+    "roleCreate": staff(P.MANAGE_STAFF, own("input.merchantId", "Merchant")),
+    "roleUpdate": staff(P.MANAGE_STAFF, own("id", "Role")),
+    "roleDelete": staff(P.MANAGE_STAFF, own("id", "Role")),
     # --- catalog: platform-wide data ----------------------------------------------------------
     "brandCreate": platform(P.MANAGE_CATALOG),
     "brandUpdate": platform(P.MANAGE_CATALOG),

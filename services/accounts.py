@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, case, delete, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import access
 from core.settings import Settings
 from models.accounts import (
     Address,
@@ -283,16 +284,20 @@ async def _issue_refresh(session: AsyncSession, settings: Settings, subject: str
 
 
 async def _claims_for(session: AsyncSession, subject: str) -> dict[str, Any]:
-    """Staff tokens carry their permissions and merchant, so an admin request needs no
-    database read to authorize (a role change takes effect at the next refresh, ≤ 15 min)."""
+    """Staff tokens carry their permissions, merchant and token version, so an admin request
+    needs no database read to authorize; a change to what they may do moves the version and
+    the token is refused at its next request (core/access.py)."""
     kind, _, raw_id = subject.partition(":")
     if kind != "staff":
         return {}
+    # The version is read before the permissions: a role change committing in between then
+    # yields a token already too old, never new version with old permissions.
     staff = await session.get(Staff, int(raw_id))
     if staff is None or not staff.is_active:
         raise DomainError(ErrorCode.INVALID_TOKEN, "This account is disabled.", "refreshToken")
+    version = staff.token_version
     permissions = await staff_permissions(session, staff.id)
-    return {"perms": sorted(permissions), "mid": staff.merchant_id}
+    return {"perms": sorted(permissions), "mid": staff.merchant_id, "ver": version}
 
 
 async def issue_tokens(session: AsyncSession, settings: Settings, subject: str,
@@ -517,22 +522,173 @@ async def delete_address(session: AsyncSession, customer_id: int, address_id: in
 
 
 # --- staff and roles -----------------------------------------------------------------------------
+# Delegation (DOMAIN.md §9): nobody grants a permission they do not hold, nor reaches outside
+# their own merchant. Merchant staff see only their merchant's staff and roles (anything else is
+# NOT_FOUND); platform staff see all. Nobody changes a role or a staff member wider than
+# themselves either: narrowing the Administrator role is as much an escalation of power over
+# others as granting it. The system actor (`zhongtai create-admin`) is unrestricted.
 
-async def create_role(session: AsyncSession, name: str, permissions: list[str]) -> Role:
-    v = Violations()
-    clean = check.text(v, name, "name", max_len=60)
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes staff and roles: a staff member, with the permissions and merchant their
+    token carries (tokens are refused once those change: core/access.py), or the system."""
+
+    staff_id: int | None
+    permissions: frozenset[str]
+    merchant_id: int | None = None
+    system: bool = False
+
+    def sees(self, merchant_id: int | None) -> bool:
+        """Staff and roles of `merchant_id` (None: the platform's) are visible to this actor."""
+        return self.system or self.merchant_id is None or self.merchant_id == merchant_id
+
+    def lacking(self, permissions: Any) -> list[str]:
+        return [] if self.system else sorted(set(permissions) - self.permissions)
+
+
+SYSTEM = Actor(staff_id=None, permissions=frozenset(p.value for p in Permission), system=True)
+
+
+def _ensure_grantable(actor: Actor, permissions: Any, field: str) -> None:
+    if lacking := actor.lacking(permissions):
+        raise DomainError(ErrorCode.FORBIDDEN, f"You cannot grant {', '.join(lacking)}: "
+                          "you do not hold it yourself.", field)
+
+
+def _ensure_not_wider(actor: Actor, permissions: Any, what: str) -> None:
+    if lacking := actor.lacking(permissions):
+        raise DomainError(ErrorCode.FORBIDDEN, f"{what} holds {', '.join(lacking)}, which you "
+                          "do not: only someone holding it may change it.", "id")
+
+
+def role_not_found(field: str = "id") -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, "Role not found.", field)
+
+
+def staff_not_found() -> DomainError:
+    return DomainError(ErrorCode.NOT_FOUND, "Staff member not found.", "id")
+
+
+async def _visible_role(session: AsyncSession, actor: Actor, role_id: int) -> Role:
+    role = await session.get(Role, role_id)
+    if role is None or not actor.sees(role.merchant_id):
+        raise role_not_found()
+    return role
+
+
+async def _visible_staff(session: AsyncSession, actor: Actor, staff_id: int) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    if staff is None or not actor.sees(staff.merchant_id):
+        raise staff_not_found()
+    return staff
+
+
+def _clean_permissions(v: Violations, permissions: list[str]) -> list[str]:
     unknown = [p for p in permissions if p not in Permission.__members__]
     if unknown or not permissions:
         v.add(ErrorCode.INVALID_PERMISSION, "Give at least one known permission.",
               "permissions")
+    return sorted(set(permissions))
+
+
+async def _ensure_unique_role_name(session: AsyncSession, name: str, owner: int | None,
+                                   role_id: int | None = None) -> None:
+    stmt = select(func.count()).where(func.lower(Role.name) == name.lower(),
+                                      Role.merchant_id.is_(None) if owner is None
+                                      else Role.merchant_id == owner)
+    if role_id is not None:
+        stmt = stmt.where(Role.id != role_id)
+    if await session.scalar(stmt):
+        raise DomainError(ErrorCode.DUPLICATE_NAME, f"Role '{name}' exists.", "name")
+
+
+async def _role_owner(session: AsyncSession, actor: Actor, merchant_id: int | None
+                      ) -> int | None:
+    """Merchant staff's roles are their merchant's; platform staff choose (None: platform)."""
+    if actor.merchant_id is not None and not actor.system:
+        if merchant_id not in (None, actor.merchant_id):
+            raise DomainError(ErrorCode.FORBIDDEN, "Merchant staff create roles for their own "
+                              "merchant only.", "merchantId")
+        return actor.merchant_id
+    if merchant_id is not None and await session.get(Merchant, merchant_id) is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
+    return merchant_id
+
+
+@dataclass
+class RoleData:
+    name: str
+    permissions: list[str]
+    merchant_id: int | None = None  # the owner; merchant staff always own theirs
+
+
+async def create_role(session: AsyncSession, actor: Actor, data: RoleData) -> Role:
+    v = Violations()
+    name = check.text(v, data.name, "name", max_len=60)
+    permissions = _clean_permissions(v, data.permissions)
     v.raise_if_any()
-    if await session.scalar(select(func.count()).where(func.lower(Role.name)
-                                                       == (clean or "").lower())):
-        raise DomainError(ErrorCode.DUPLICATE_NAME, f"Role '{clean}' exists.", "name")
-    role = Role(name=clean, permissions=sorted(set(permissions)))
+    _ensure_grantable(actor, permissions, "permissions")
+    owner = await _role_owner(session, actor, data.merchant_id)
+    await _ensure_unique_role_name(session, name or "", owner)
+    role = Role(name=name, permissions=permissions, merchant_id=owner)
     session.add(role)
     await session.flush()
     return role
+
+
+async def update_role(session: AsyncSession, actor: Actor, role_id: int, name: str | None,
+                      permissions: list[str] | None) -> Role:
+    """Rename and/or replace the permission set; a new set moves the token version of every
+    holder, so their next request with an older token is refused and they refresh."""
+    role = await _visible_role(session, actor, role_id)
+    v = Violations()
+    clean_name = check.text(v, name, "name", max_len=60) if name is not None else role.name
+    clean = _clean_permissions(v, permissions) if permissions is not None else role.permissions
+    v.raise_if_any()
+    _ensure_not_wider(actor, role.permissions, f"Role '{role.name}'")
+    _ensure_grantable(actor, clean, "permissions")
+    await _ensure_unique_role_name(session, clean_name or "", role.merchant_id, role.id)
+    changed = set(clean) != set(role.permissions)
+    role.name, role.permissions = clean_name or role.name, list(clean)
+    await session.flush()
+    if changed:
+        holders = (await session.scalars(select(StaffRole.staff_id).where(
+            StaffRole.role_id == role.id))).all()
+        await bump_token_versions(session, holders)
+    return role
+
+
+async def delete_role(session: AsyncSession, actor: Actor, role_id: int) -> Role:
+    """Refused while any staff member holds the role: detaching it would silently take
+    permissions away; the admin reassigns first."""
+    role = await _visible_role(session, actor, role_id)
+    _ensure_not_wider(actor, role.permissions, f"Role '{role.name}'")
+    holders = await session.scalar(select(func.count()).where(StaffRole.role_id == role.id))
+    if holders:
+        raise DomainError(ErrorCode.ROLE_IN_USE, f"Role '{role.name}' is held by {holders} "
+                          "staff member(s); take it from them first.", "id")
+    await session.delete(role)
+    await session.flush()
+    return role
+
+
+async def _assignable_roles(session: AsyncSession, actor: Actor, role_ids: list[int],
+                            staff_merchant_id: int | None) -> list[Role]:
+    """The roles `actor` may give a staff member of `staff_merchant_id`: ones the actor can see
+    (merchant staff: their merchant's), owned by the platform or by the staff member's own
+    merchant, and holding no permission the actor lacks."""
+    wanted = set(role_ids)
+    roles = list((await session.scalars(select(Role).where(Role.id.in_(wanted))
+                                        .order_by(Role.id))).all())
+    if len(roles) != len(wanted) or not all(actor.sees(r.merchant_id) for r in roles):
+        raise role_not_found("roleIds")
+    for role in roles:
+        if role.merchant_id is not None and role.merchant_id != staff_merchant_id:
+            raise DomainError(ErrorCode.FORBIDDEN, f"Role '{role.name}' belongs to a merchant "
+                              "this staff member does not work for.", "roleIds")
+    _ensure_grantable(actor, {p for r in roles for p in r.permissions}, "roleIds")
+    return roles
 
 
 @dataclass
@@ -544,7 +700,12 @@ class StaffData:
     merchant_id: int | None = None
 
 
-async def create_staff(session: AsyncSession, data: StaffData) -> Staff:
+async def create_staff(session: AsyncSession, actor: Actor, data: StaffData) -> Staff:
+    if not actor.system and actor.merchant_id is not None \
+            and data.merchant_id != actor.merchant_id:
+        raise DomainError(ErrorCode.FORBIDDEN,
+                          "Merchant staff can only add staff to their own merchant.",
+                          "merchantId")
     v = Violations()
     email = normalize_email(v, data.email, "email")
     if not data.email:
@@ -557,16 +718,89 @@ async def create_staff(session: AsyncSession, data: StaffData) -> Staff:
                           "email")
     if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
-    roles = (await session.scalars(select(Role.id).where(Role.id.in_(data.role_ids)))).all()
-    if len(set(roles)) != len(set(data.role_ids)):
-        raise DomainError(ErrorCode.NOT_FOUND, "Role not found.", "roleIds")
+    roles = await _assignable_roles(session, actor, data.role_ids, data.merchant_id)
     staff = Staff(email=email, name=name, password_hash=await hash_password_async(data.password),
                   merchant_id=data.merchant_id, is_active=True)
     session.add(staff)
     await session.flush()
-    session.add_all(StaffRole(staff_id=staff.id, role_id=r) for r in sorted(set(roles)))
+    session.add_all(StaffRole(staff_id=staff.id, role_id=r.id) for r in roles)
     await session.flush()
     return staff
+
+
+async def update_staff(session: AsyncSession, actor: Actor, staff_id: int, name: str | None,
+                       role_ids: list[int] | None) -> Staff:
+    """Rename and/or replace the role set; a new set moves the staff member's token version."""
+    staff = await _visible_staff(session, actor, staff_id)
+    _ensure_not_wider(actor, await staff_permissions(session, staff.id), "This staff member")
+    if name is not None:
+        v = Violations()
+        staff.name = check.text(v, name, "name", max_len=80) or staff.name
+        v.raise_if_any()
+    if role_ids is not None:
+        roles = await _assignable_roles(session, actor, role_ids, staff.merchant_id)
+        held = set((await session.scalars(select(StaffRole.role_id).where(
+            StaffRole.staff_id == staff.id))).all())
+        if held != {r.id for r in roles}:
+            await session.execute(delete(StaffRole).where(StaffRole.staff_id == staff.id))
+            session.add_all(StaffRole(staff_id=staff.id, role_id=r.id) for r in roles)
+            await bump_token_versions(session, [staff.id])
+    await session.flush()
+    return staff
+
+
+async def set_staff_active(session: AsyncSession, actor: Actor, staff_id: int, active: bool,
+                           now: datetime) -> Staff:
+    """Deactivation refuses the staff member's access tokens from their next request on, and
+    revokes their logins (refresh tokens), so reactivation does not bring old sessions back.
+    Nobody deactivates themselves: the last administrator can never lock everyone out."""
+    staff = await _visible_staff(session, actor, staff_id)
+    if not active and staff.id == actor.staff_id:
+        raise DomainError(ErrorCode.FORBIDDEN, "You cannot deactivate yourself.", "id")
+    _ensure_not_wider(actor, await staff_permissions(session, staff.id), "This staff member")
+    if staff.is_active == active:
+        return staff
+    staff.is_active = active
+    if not active:
+        await session.execute(update(RefreshToken).where(
+            RefreshToken.subject == f"staff:{staff.id}", RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now))
+    await bump_token_versions(session, [staff.id])
+    return staff
+
+
+async def bump_token_versions(session: AsyncSession, staff_ids: Any) -> None:
+    """Move the token version of `staff_ids` in this transaction; at commit this process's map
+    learns the new versions (core/access.py) and, on PostgreSQL, a trigger tells the others."""
+    ids = sorted(set(staff_ids))
+    if not ids:
+        return
+    await session.flush()
+    await session.execute(update(Staff).where(Staff.id.in_(ids))
+                          .values(token_version=Staff.token_version + 1))
+    rows = await session.execute(select(Staff.id, Staff.token_version, Staff.is_active)
+                                 .where(Staff.id.in_(ids)))
+    changed = access.pending(session.sync_session)
+    for staff_id, version, active in rows:
+        changed[staff_id] = access.Standing(version, active)
+
+
+async def staff_standing(session: AsyncSession, staff_id: int) -> access.Standing:
+    """What the database says of a staff member's tokens (an unknown id accepts none)."""
+    row = (await session.execute(select(Staff.token_version, Staff.is_active)
+                                 .where(Staff.id == staff_id))).first()
+    return access.Standing(row[0], row[1]) if row else access.Standing(0, False)
+
+
+def staff_visible_to(actor: Actor) -> Any:
+    """The staff an actor may list: merchant staff their merchant's, platform staff all."""
+    stmt = select(Staff)
+    return stmt if actor.sees(None) else stmt.where(Staff.merchant_id == actor.merchant_id)
+
+
+def roles_visible_to(actor: Actor) -> Any:
+    stmt = select(Role)
+    return stmt if actor.sees(None) else stmt.where(Role.merchant_id == actor.merchant_id)
 
 
 async def staff_permissions(session: AsyncSession, staff_id: int) -> set[str]:
@@ -578,7 +812,8 @@ async def staff_permissions(session: AsyncSession, staff_id: int) -> set[str]:
 async def ensure_admin(session: AsyncSession, email: str, password: str) -> tuple[Staff, bool]:
     """Bootstrap: a staff member with every permission; idempotent on the email (the
     password is reset to the one given). Returns (staff, created)."""
-    role = await session.scalar(select(Role).where(Role.name == "Administrator"))
+    role = await session.scalar(select(Role).where(Role.name == "Administrator",
+                                                   Role.merchant_id.is_(None)))
     if role is None:
         role = Role(name="Administrator", permissions=sorted(p.value for p in Permission))
         session.add(role)
@@ -592,8 +827,9 @@ async def ensure_admin(session: AsyncSession, email: str, password: str) -> tupl
         existing.is_active = True
         if not await session.get(StaffRole, (existing.id, role.id)):
             session.add(StaffRole(staff_id=existing.id, role_id=role.id))
-        await session.flush()
+        # a reset: tokens issued under the old password or roles are refused from now on
+        await bump_token_versions(session, [existing.id])
         return existing, False
-    staff = await create_staff(session, StaffData(email=email, name="Administrator",
-                                                  password=password, role_ids=[role.id]))
+    staff = await create_staff(session, SYSTEM, StaffData(
+        email=email, name="Administrator", password=password, role_ids=[role.id]))
     return staff, True

@@ -1,6 +1,6 @@
 """The audit log (DOMAIN.md §9): who changed what, with before/after, in the change's own
 transaction. Snapshots are the row's columns as JSON (secrets left out), plus SKUs for
-products, so a reviewer sees the whole product as it was."""
+products and role ids for staff, so a reviewer sees the whole object as it was."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.accounts import Staff, StaffRole
 from models.audit import AuditEntry
 from models.base import Base
 from models.catalog import Product, Sku
@@ -50,6 +51,9 @@ async def snapshot(session: AsyncSession, obj: Any) -> dict[str, Any] | None:
         skus = (await session.scalars(select(Sku).where(Sku.product_id == obj.id)
                                       .order_by(Sku.position, Sku.id))).all()
         data["skus"] = [columns_of(s) for s in skus]
+    if isinstance(obj, Staff):  # what a staff member may do is their roles
+        data["role_ids"] = sorted((await session.scalars(select(StaffRole.role_id).where(
+            StaffRole.staff_id == obj.id))).all())
     return data
 
 

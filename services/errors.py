@@ -75,6 +75,7 @@ class ErrorCode(StrEnum):
     TOKEN_REUSED = "TOKEN_REUSED"
     INVALID_PERMISSION = "INVALID_PERMISSION"
     FORBIDDEN = "FORBIDDEN"
+    ROLE_IN_USE = "ROLE_IN_USE"
 
 
 @dataclass
