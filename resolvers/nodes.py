@@ -19,6 +19,7 @@ from resolvers.catalog import display_tree, is_visible
 from resolvers.common import query_id
 from resolvers.context import Context, Permission
 from resolvers.errors import ApiErrorCode, api_error
+from resolvers.ownership import OWNED_TYPES, owners_of
 from services.coupons import claimable
 
 Load = Callable[[Context, int], Awaitable[Any]]
@@ -81,8 +82,8 @@ async def load_display_category(ctx: Context, pk: int) -> Any:
 
 
 async def merchant_visible(ctx: Context, merchant: Any) -> bool:
-    """Staff only: platform staff see every merchant, merchant staff their own."""
-    return ctx.viewer.owns_merchant(merchant.id)
+    """A shop's name is public (storefronts show it through Product.merchant)."""
+    return True
 
 
 async def shipping_template_visible(ctx: Context, template: Any) -> bool:
@@ -172,20 +173,23 @@ async def staff_visible(ctx: Context, staff: Any) -> bool:
 
 
 async def role_visible(ctx: Context, role: Any) -> bool:
-    """Roles are one shared catalogue of permission sets (no merchant of their own) that
-    every MANAGE_STAFF holder assigns in staffCreate."""
-    return ctx.viewer.is_staff and ctx.viewer.can(Permission.MANAGE_STAFF)
+    """MANAGE_STAFF holders: platform staff see every role, merchant staff their merchant's
+    (as the `roles` list)."""
+    return ctx.viewer.can(Permission.MANAGE_STAFF) and (
+        ctx.viewer.merchant_id is None or role.merchant_id == ctx.viewer.merchant_id)
 
 
 async def audit_entry_visible(ctx: Context, entry: Any) -> bool:
-    """MANAGE_STAFF holders: platform staff see every entry, merchant staff the entries
-    their merchant's staff made."""
+    """MANAGE_STAFF holders: platform staff see every entry, merchant staff the entries about
+    their merchant's resources (as `auditLog`: never another party's cost prices or stock)."""
     if not (ctx.viewer.is_staff and ctx.viewer.can(Permission.MANAGE_STAFF)):
         return False
     if ctx.viewer.merchant_id is None:
         return True
-    actor = await ctx.loaders.staff.load(entry.actor_id) if entry.actor_id else None
-    return actor is not None and actor.merchant_id == ctx.viewer.merchant_id
+    if entry.target_type not in OWNED_TYPES or entry.target_id is None:
+        return False
+    owners = await owners_of(ctx, entry.target_type, {entry.target_id})
+    return owners.get(entry.target_id) == ctx.viewer.merchant_id
 
 
 # --- inventory -----------------------------------------------------------------------------------

@@ -28,9 +28,8 @@ OWNER_COLUMNS: dict[str, tuple[Any, Any]] = {
     "CouponTemplate": (CouponTemplate.id, CouponTemplate.merchant_id),
     "Order": (Order.id, Order.merchant_id),
     "Staff": (Staff.id, Staff.merchant_id),
+    "Role": (Role.id, Role.merchant_id),
 }
-if hasattr(Role, "merchant_id"):
-    OWNER_COLUMNS["Role"] = (Role.id, Role.merchant_id)
 
 
 def _owner_select(type_name: str) -> Any:

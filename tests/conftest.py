@@ -213,7 +213,7 @@ async def make_staff(engine: AsyncEngine, settings: Settings, clock: FixedClock,
     """A staff member with a role holding `permissions`; returns (id, access token). The
     password is STAFF_PASSWORD (hashed once per test run: argon2 is slow on purpose)."""
     async with create_session_factory(engine)() as session:
-        role = Role(name=f"role-{email}", permissions=permissions)
+        role = Role(name=f"role-{email}", permissions=permissions, merchant_id=merchant_id)
         staff = Staff(email=email, name=email.split("@")[0], password_hash=_known_hash(),
                       merchant_id=merchant_id, is_active=True)
         session.add_all([role, staff])

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id, encode_id
 from core.settings import Settings
-from models import Order, Product, ShippingTemplate
+from models import Order, Product, Role, ShippingTemplate
 from models.orders import OrderLine, Refund, RefundLine
 from schema import schema
 from schema.policy import POLICY, Actor, Rule
@@ -179,7 +179,7 @@ async def build_world(api: Api, engine: AsyncEngine, settings: Settings,
                               permissions=[], merchant_id=m) for m in (a, b)]
     ids["Staff"] = (encode_id("Staff", staff[0][0]), encode_id("Staff", staff[1][0]))
     async with create_session_factory(engine)() as s:
-        for model in (Product, ShippingTemplate, Order):
+        for model in (Product, ShippingTemplate, Order, Role):
             ids[model.node_type] = (await _first_of(s, model, a), await _first_of(s, model, b))
         refunds = []
         for merchant in (a, b):
