@@ -373,3 +373,21 @@ def apply_policy(*root_types: Any) -> Coverage:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+# --- the table as the README shows it ---------------------------------------------------------
+
+def policy_markdown() -> str:
+    """The README's permission table, made from POLICY (a test keeps the two equal)."""
+    rows = ["| field | who may call | merchant staff name only their own | merchant staff see |",
+            "|---|---|---|---|"]
+    for name in sorted(POLICY):
+        rule = POLICY[name]
+        targets = ", ".join(f"`{t.path}`" + (" (required)" if t.required else "")
+                            for t in rule.targets)
+        rows.append(f"| `{name}` | {rule.describe()} | {targets} | {rule.scope} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # python -m schema.policy: print the README table
+    print(policy_markdown(), end="")

@@ -304,3 +304,13 @@ def test_generated_calls_point_every_target_at_the_chosen_merchant(name: str) ->
     _, values = call_for(name, rule, world, 1)
     flat = repr(values)
     assert "-A'" not in flat and all(f"{t.type}-B" in flat for t in rule.targets)
+
+
+def test_the_readme_shows_the_policy_table_as_the_code_has_it() -> None:
+    from pathlib import Path
+
+    from schema.policy import policy_markdown
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("<!-- policy:start -->\n")[1].split("<!-- policy:end -->")[0]
+    assert shown == policy_markdown(), "run `python -m schema.policy` and paste it into README"
