@@ -4,6 +4,7 @@ and an API client that sends the client teams' operations exactly as written."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -29,7 +30,10 @@ from tests.contract import operation
 
 # A database of the suite's own (created if missing, dropped at the end): the server may be
 # shared, so the suite never touches a database it did not create.
-PG_URL = os.environ.get("ZT_TEST_PG_URL", "postgresql+asyncpg://127.0.0.1:5432/zhongtai_test")
+# Named after the checkout, so two checkouts on one machine never drop each other's database.
+_CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+PG_URL = os.environ.get("ZT_TEST_PG_URL",
+                        f"postgresql+asyncpg://127.0.0.1:5432/zhongtai_test_{_CHECKOUT}")
 T0 = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 
 
