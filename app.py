@@ -38,6 +38,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+import exports
 from core import changes, logs, metrics
 from core.clock import Clock, SystemClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
@@ -691,6 +692,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *exports.routes(settings, clock),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                              allow_methods=["GET", "POST"],

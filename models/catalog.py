@@ -62,6 +62,8 @@ class Merchant(NodeMixin, Base):
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(120), unique=True)
     self_operated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the platform's commission on the merchant's sales, in basis points (500 = 5%)
+    commission_rate: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

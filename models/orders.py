@@ -73,6 +73,11 @@ class Payment(NodeMixin, Base):
     # a balance payment: the deposit payment whose reservation and coupons it settles
     deposit_payment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("payments.id"))
     opens_at: Mapped[datetime | None] = mapped_column()  # a balance: payable from then
+    # A sub-order's own payment (拆单, paid alone): the one order it covers and the checkout's
+    # combined payment, whose reservation and platform coupon it settles. No FK to orders:
+    # orders point at payments already, and a cycle would need deferred constraints.
+    order_id: Mapped[int | None] = mapped_column(ID_TYPE, index=True)
+    combined_payment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("payments.id"))
     amount_due: Mapped[int] = mapped_column(BigInteger)
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -88,7 +93,7 @@ class Payment(NodeMixin, Base):
     def reservation_owner(self) -> str:
         """Stock and the platform coupon are held in the name of the checkout's first
         payment (for a presale, the deposit)."""
-        return f"payment:{self.deposit_payment_id or self.id}"
+        return f"payment:{self.deposit_payment_id or self.combined_payment_id or self.id}"
 
 
 class Order(NodeMixin, Base):
@@ -128,10 +133,23 @@ class Order(NodeMixin, Base):
     shipped_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # Set when the order was paid on its own: its units moved out of the checkout's shared
+    # reservation into one of its own, so its siblings' holds can still expire.
+    own_reservation: Mapped[str | None] = mapped_column(String(80))
 
     @property
     def coupon_owner(self) -> str:
         return f"order:{self.id}"
+
+    @property
+    def stock_owner(self) -> str:
+        """Whose reservation holds this order's units."""
+        return self.own_reservation or f"payment:{self.payment_id}"
+
+    @property
+    def payment_number(self) -> str:
+        """The out-trade-no the order is paid under when paid on its own."""
+        return f"P{self.number}"
 
 
 class OrderLine(NodeMixin, Base):
@@ -157,8 +175,13 @@ class OrderLine(NodeMixin, Base):
     quantity: Mapped[int] = mapped_column(Integer)
     subtotal: Mapped[int] = mapped_column(BigInteger)
     discount: Mapped[int] = mapped_column(BigInteger)
+    # `discount` split by who funds it (settlement): the merchant, or the platform (owed to
+    # the merchant by the platform)
+    merchant_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    platform_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     total: Mapped[int] = mapped_column(BigInteger)  # payable: what a refund pays back from
-    # [{source, sourceId, label, amount}] exactly as the pricing function gave them
+    # [{source, sourceId, label, amount, funder}] as the pricing function gave them (funder:
+    # the funding merchant's id, null for the platform)
     discounts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # {promotion id: units at that promotion's price} for per-customer limits and flash stock
     promotion_units: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

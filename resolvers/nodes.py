@@ -143,6 +143,9 @@ async def payment_visible(ctx: Context, payment: Any) -> bool:
     if not (ctx.viewer.is_staff and ctx.viewer.can(Permission.MANAGE_ORDERS)):
         return False
     loaders = ctx.loaders
+    if payment.order_id is not None:  # a sub-order's own payment
+        order = await loaders.order.load(payment.order_id)
+        return order is not None and order.merchant_id == ctx.viewer.merchant_id
     paid = loaders.orders_by_balance if payment.kind == PaymentKind.BALANCE \
         else loaders.orders_by_payment
     return any(o.merchant_id == ctx.viewer.merchant_id for o in await paid.load(payment.id))

@@ -126,6 +126,12 @@ async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transac
     return result
 
 
+async def payment_start(ctx: Context, order_gid: str) -> MutationResult[Payment]:
+    return await mutate(ctx, lambda s: orders.start_order_payment(
+        s, input_id(order_gid, "Order", "orderId") or 0, ctx.viewer.customer_id or 0,
+        ctx.now))
+
+
 # --- orders --------------------------------------------------------------------------------------
 
 

@@ -21,9 +21,11 @@ from schema.policy import apply_policy
 from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.reports import ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
+from schema.settlement import SettlementQuery
 
 Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
-                             CartQuery, CouponsQuery, CmsQuery, OrdersQuery, ReportsQuery))
+                             CartQuery, CouponsQuery, CmsQuery, OrdersQuery, ReportsQuery,
+                             SettlementQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
                                    PromotionsMutation, CartMutation, CouponsMutation,
                                    CmsMutation, OrdersMutation))

@@ -169,6 +169,15 @@ class OrderLine(Node):
     def subtotal(self) -> Money:
         return money(self.subtotal)  # type: ignore[arg-type,return-value]
 
+    @strawberry.field(description="The part of the discount the merchant funds.")
+    def merchant_funded_discount(self) -> Money:
+        return money(self.merchant_discount)  # type: ignore[attr-defined,return-value]
+
+    @strawberry.field(description="The part of the discount the platform funds (owed to "
+                      "the merchant in settlement).")
+    def platform_funded_discount(self) -> Money:
+        return money(self.platform_discount)  # type: ignore[attr-defined,return-value]
+
     @strawberry.field(description="Each promotion and coupon on this line, with its amount.")
     def discounts(self) -> list[CartDiscount]:
         return _discounts(self.discounts)  # type: ignore[arg-type]
@@ -217,6 +226,8 @@ class Refund(Node):
 @strawberry.type
 class Order(Node):
     number: str
+    payment_number: str = strawberry.field(description="The out-trade-no this sub-order is "
+                                           "paid under on its own (orderPaymentStart).")
     status: OrderStatus  # type: ignore[valid-type]
     channel: str
     note: str | None
@@ -298,7 +309,8 @@ class Order(Node):
         return money(self.deposit_amount)  # type: ignore[attr-defined,arg-type,return-value]
 
 
-@strawberry.type(description="One payment for every order of a checkout (pay once).")
+@strawberry.type(description="A checkout's combined payment for all its orders (合并付款), or "
+                 "one sub-order's own payment (orderPaymentStart).")
 class Payment(Node):
     status: PaymentStatus  # type: ignore[valid-type]
     expires_at: datetime
@@ -327,9 +339,18 @@ class Payment(Node):
     def amount_refunded(self) -> Money:
         return money(self.amount_refunded)  # type: ignore[arg-type,return-value]
 
+    @strawberry.field(description="A sub-order's own payment: the one order it covers "
+                      "(null for a checkout's combined payment).")
+    async def order(self, info: Info) -> Order | None:
+        if self.order_id is None:  # type: ignore[attr-defined]
+            return None
+        return await info.context.loaders.order.load(self.order_id)  # type: ignore[attr-defined,no-any-return]
+
     @strawberry.field
     async def orders(self, info: Info) -> list[Order]:
         loaders = info.context.loaders
+        if self.order_id is not None:  # type: ignore[attr-defined]
+            return [await loaders.order.load(self.order_id)]  # type: ignore[attr-defined]
         by = loaders.orders_by_balance if self.kind == PaymentKindEnum.BALANCE \
             else loaders.orders_by_payment  # type: ignore[attr-defined]
         return await by.load(self.id)  # type: ignore[attr-defined,no-any-return]
@@ -382,6 +403,12 @@ class CheckoutCompletePayload:
 
 @strawberry.type
 class PaymentConfirmPayload:
+    payment: Payment | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderPaymentStartPayload:
     payment: Payment | None
     user_errors: list[UserError]
 
@@ -464,9 +491,18 @@ class OrdersMutation:
                                      amount)
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
+    @strawberry.mutation(description="A payment for one unpaid sub-order alone (the same "
+                         "one if asked again). Paying it closes the checkout's combined "
+                         "payment; the other sub-orders stay payable on their own.")
+    async def order_payment_start(self, info: Info,
+                                  order_id: strawberry.ID) -> OrderPaymentStartPayload:
+        r = await ro.payment_start(info.context, order_id)
+        return OrderPaymentStartPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
     @strawberry.mutation(description="Customers: "
-                         "before payment (the whole checkout is cancelled). Staff: also after "
-                         "payment, before shipment (the order is refunded).")
+                         "before payment (that sub-order only; its siblings stay payable, a "
+                         "presale goes as a whole). Staff: also after payment, before "
+                         "shipment (the order is refunded).")
     async def order_cancel(self, info: Info, id: strawberry.ID,
                            reason: str | None = None) -> OrderPayload:
         r = await ro.cancel(info.context, id, reason)

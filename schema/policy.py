@@ -250,6 +250,7 @@ POLICY: dict[str, Rule] = {
     "checkoutPreview": customers(),
     "checkoutComplete": customers(),
     "paymentConfirm": customers(),
+    "orderPaymentStart": customers(),  # their own unpaid sub-order (the service checks)
     "orderConfirmReceipt": customers(),
     "orderRefundRequest": customers(),
     "orderCancel": customers_or_staff(P.MANAGE_ORDERS, own("id", "Order")),
@@ -260,6 +261,8 @@ POLICY: dict[str, Rule] = {
     "refundReject": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     # --- reports ------------------------------------------------------------------------------
     "salesReport": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
+    # the CSV export (exports.py) applies this same rule
+    "settlementStatement": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
 }
 
 

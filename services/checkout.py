@@ -281,8 +281,10 @@ def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> Orde
         image_url=item.sku.image_url or (thumbnail.url if thumbnail else None),
         unit_price=r.unit_price, quantity=r.quantity, subtotal=r.subtotal,
         discount=r.discount, total=r.total,
+        merchant_discount=sum(d.amount for d in r.discounts if d.funder is not None),
+        platform_discount=sum(d.amount for d in r.discounts if d.funder is None),
         discounts=[{"source": d.source, "sourceId": d.source_id, "label": d.label,
-                    "amount": d.amount} for d in r.discounts],
+                    "amount": d.amount, "funder": d.funder} for d in r.discounts],
         promotion_units={str(k): v for k, v in r.promotion_units.items()}, **_UNTOUCHED)
 
 
@@ -305,6 +307,7 @@ async def _gift_lines(session: AsyncSession, gifts: list[pricing.GiftResult],
             order_id=order.id, sku_id=sku.id, product_id=product.id, sku_code=sku.code,
             title=product.title, spec_text=sku.spec_text, image_url=sku.image_url,
             unit_price=0, quantity=gift.quantity, subtotal=0, discount=0, total=0,
+            merchant_discount=0, platform_discount=0,
             discounts=[{"source": "PROMOTION", "sourceId": gift.promotion_id, "label": "赠品",
                         "amount": 0}],
             promotion_units={}, **{**_UNTOUCHED, "is_gift": True}))

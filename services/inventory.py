@@ -482,6 +482,46 @@ async def release_units(session: AsyncSession, owner: str, sku_id: int, units: i
     await session.flush()
 
 
+async def split_off(session: AsyncSession, owner: str, new_owner: str,
+                    items: Sequence[tuple[int, int]], now: datetime) -> Reservation:
+    """Move (sku, units) out of an ACTIVE reservation into a new, COMMITTED one: one order of
+    a checkout paid on its own. The units stay reserved (stock levels do not change); what
+    is left keeps its expiry, and a reservation left empty is RELEASED (nothing to expire)."""
+    source = await _owned(session, owner)
+    if source.status != ReservationStatus.ACTIVE:
+        raise DomainError(ErrorCode.RESERVATION_CLOSED,
+                          f"The reservation is {source.status.value}.", "owner")
+    moved = Reservation(owner=new_owner, status=ReservationStatus.COMMITTED,
+                        expires_at=source.expires_at, created_at=now, updated_at=now)
+    session.add(moved)
+    await session.flush()
+    needed: dict[int, int] = defaultdict(int)
+    for sku_id, units in items:
+        needed[sku_id] += units
+    lines = await lines_of(session, source.id)
+    for sku_id, units in sorted(needed.items()):
+        for line in (ln for ln in lines if ln.sku_id == sku_id and units > 0):
+            take = min(units, line.quantity - line.consumed)
+            if take <= 0:
+                continue
+            session.add(ReservationLine(reservation_id=moved.id, sku_id=sku_id,
+                                        warehouse_id=line.warehouse_id, quantity=take,
+                                        consumed=0))
+            line.quantity -= take
+            units -= take
+            if line.quantity == 0:
+                await session.delete(line)
+        if units:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Fewer units are held than moved.",
+                              "quantity")
+    await session.flush()
+    if not await lines_of(session, source.id):
+        source.status = ReservationStatus.RELEASED
+    source.updated_at = now
+    await session.flush()
+    return moved
+
+
 async def consume(session: AsyncSession, owner: str, shipment: str,
                   items: Sequence[tuple[int, int, int]], now: datetime,
                   actor_id: int | None = None) -> Reservation:

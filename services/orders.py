@@ -98,10 +98,15 @@ async def _payment(session: AsyncSession, payment_id: int) -> Payment:
 
 
 async def orders_of_payment(session: AsyncSession, payment: Payment) -> list[Order]:
-    """The orders a payment pays for (a presale's balance pays for its deposit's orders)."""
-    column = Order.balance_payment_id if payment.kind == PaymentKind.BALANCE \
-        else Order.payment_id
-    return list((await session.scalars(select(Order).where(column == payment.id)
+    """The orders a payment pays for (a presale's balance pays for its deposit's orders; a
+    sub-order's own payment for that order only)."""
+    if payment.order_id is not None:
+        where = Order.id == payment.order_id
+    elif payment.kind == PaymentKind.BALANCE:
+        where = Order.balance_payment_id == payment.id
+    else:
+        where = Order.payment_id == payment.id
+    return list((await session.scalars(select(Order).where(where)
                                        .order_by(Order.id).with_for_update())).all())
 
 
@@ -196,9 +201,14 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
         await inventory.extend(session, payment.reservation_owner, balance.expires_at, now)
         await session.flush()
         return
-    await inventory.commit(session, payment.reservation_owner, now)
+    if payment.order_id is not None:
+        orders = await _paid_alone(session, payment, now)
+    else:
+        await inventory.commit(session, payment.reservation_owner, now)
+        orders = await orders_of_payment(session, payment)
+        await _close_own_payments(session, orders, PaymentStatus.CANCELLED)
+    # the platform coupon is used once any order it was spread over is paid
     await coupons.use(session, payment.reservation_owner, now)
-    orders = await orders_of_payment(session, payment)
     for order in orders:
         ensure_can(order, "pay")
         move(order, S.PAID, now)
@@ -218,6 +228,101 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
     await session.flush()
 
 
+# --- sub-orders paid on their own ----------------------------------------------------------------
+#
+# A checkout's combined payment (合并付款) captures all its orders at once, and only while every
+# one of them is still unpaid: paying or cancelling any sub-order on its own closes it (status
+# CANCELLED: superseded), so money for it afterwards is recorded and flagged for refund. Each
+# unpaid sub-order can then be paid through a payment of its own (`start_order_payment`). Every
+# path takes the checkout's reservation lock first, so the two can never both capture an order.
+
+
+async def start_order_payment(session: AsyncSession, order_id: int, customer_id: int,
+                              now: datetime) -> Payment:
+    """The payment for one unpaid sub-order alone (the same one if asked again)."""
+    combined, order = await _lock_chain(session, order_id, customer_id=customer_id)
+    ensure_can(order, "pay")
+    if combined.kind != PaymentKind.FULL:
+        raise DomainError(ErrorCode.INVALID_ORDER_STATE, "A presale order is paid through its "
+                          "deposit and balance payments.", "orderId")
+    if combined.expires_at <= now:
+        raise DomainError(ErrorCode.PAYMENT_CLOSED, f"Order {order.number} was not paid in "
+                          "time.", "orderId")
+    found = await session.scalar(select(Payment).where(Payment.order_id == order.id))
+    if found is not None:
+        return found
+    payment = Payment(customer_id=customer_id, idempotency_key=order.payment_number,
+                      request_hash=combined.request_hash, status=PaymentStatus.PENDING,
+                      kind=PaymentKind.FULL, order_id=order.id, combined_payment_id=combined.id,
+                      amount_due=order.total, expires_at=combined.expires_at, created_at=now)
+    session.add(payment)
+    await session.flush()
+    return payment
+
+
+async def _paid_alone(session: AsyncSession, payment: Payment, now: datetime) -> list[Order]:
+    """One sub-order's own payment arrived: its units leave the checkout's reservation for a
+    committed one of their own (its siblings' still expire), and the combined payment can no
+    longer capture."""
+    assert payment.combined_payment_id is not None
+    combined = await _payment(session, payment.combined_payment_id)
+    orders = await orders_of_payment(session, payment)
+    for order in orders:
+        ensure_can(order, "pay")
+        lines = await lines_of(session, [order.id])
+        order.own_reservation = f"order:{order.id}"
+        await inventory.split_off(session, payment.reservation_owner, order.own_reservation,
+                                  [(line.sku_id, line.quantity) for line in lines], now)
+    if combined.status == PaymentStatus.PENDING:
+        combined.status = PaymentStatus.CANCELLED
+    return orders
+
+
+async def _close_own_payments(session: AsyncSession, orders: Sequence[Order],
+                              status: PaymentStatus) -> None:
+    """Sub-orders settled otherwise (paid together, cancelled): their own payments close."""
+    await session.execute(update(Payment).where(
+        Payment.order_id.in_([o.id for o in orders]), Payment.status == PaymentStatus.PENDING)
+        .values(status=status).execution_options(synchronize_session="fetch"))
+
+
+async def _captured_by(session: AsyncSession, payment: Payment, order: Order) -> Payment:
+    """The payment the order's money came through: its own, or the checkout's."""
+    alone = await session.scalar(select(Payment).where(Payment.order_id == order.id,
+                                                       Payment.status == PaymentStatus.PAID))
+    return alone or payment
+
+
+async def _cancel_alone(session: AsyncSession, combined: Payment, order: Order, reason: str,
+                        now: datetime) -> None:
+    """One unpaid sub-order goes; its siblings stay payable. Only its stock, promotion stock
+    and merchant coupon are released. The platform coupon, spread over every sibling, stays
+    with them (their prices keep its share) and comes back only when none is left to pay
+    and none was paid."""
+    lines = await lines_of(session, [order.id])
+    for line in lines:
+        await inventory.release_units(session, combined.reservation_owner, line.sku_id,
+                                      line.quantity, now)
+    move(order, S.CANCELLED, now)
+    order.cancel_reason = reason
+    await _close_own_payments(session, [order], PaymentStatus.CANCELLED)
+    if combined.status == PaymentStatus.PENDING:
+        combined.status = PaymentStatus.CANCELLED  # it covered this order: superseded
+    await _return_promotion_stock(session, lines)
+    await coupons.release(session, order.coupon_owner, now)
+    await _release_platform_coupon_when_done(session, combined, now)
+    await session.flush()
+
+
+async def _release_platform_coupon_when_done(session: AsyncSession, combined: Payment,
+                                             now: datetime) -> None:
+    """LOCKED → AVAILABLE once no sibling is left unpaid (a coupon already USED stays)."""
+    unpaid = await session.scalar(select(func.count()).select_from(Order).where(
+        Order.payment_id == combined.id, Order.status == S.PENDING_PAYMENT))
+    if not unpaid:
+        await coupons.release(session, combined.reservation_owner, now)
+
+
 # --- closing unpaid payments ---------------------------------------------------------------------
 
 
@@ -229,19 +334,29 @@ async def _return_promotion_stock(session: AsyncSession, lines: Sequence[OrderLi
 
 async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentStatus,
                        reason: str, now: datetime, *, release_stock: bool = True) -> None:
-    """Cancel every order of an unpaid payment in this transaction: stock released (the
+    """Cancel every still unpaid order of a checkout in this transaction: stock released (the
     sweeper has already done it for an expired one), coupons back to AVAILABLE if still
-    valid, flash-sale stock returned."""
+    valid, flash-sale stock returned. A sub-order's own payment shares its checkout's
+    deadline, so closing it closes the checkout's other unpaid orders too. Orders already
+    paid on their own hold their stock elsewhere and are left alone."""
+    if payment.order_id is not None:
+        if payment.status == PaymentStatus.PENDING:
+            payment.status = status
+        assert payment.combined_payment_id is not None
+        payment = await _payment(session, payment.combined_payment_id)
     if release_stock:
         await inventory.release(session, payment.reservation_owner, now,
                                 status=ReservationStatus.EXPIRED
                                 if status == PaymentStatus.EXPIRED
                                 else ReservationStatus.RELEASED)
-    payment.status = status
-    orders = await orders_of_payment(session, payment)
+    if payment.status == PaymentStatus.PENDING:
+        payment.status = status
+    orders = [o for o in await orders_of_payment(session, payment)
+              if o.status == S.PENDING_PAYMENT]
     for order in orders:
         move(order, S.CANCELLED, now)
         order.cancel_reason = reason
+    await _close_own_payments(session, orders, status)
     await _close_balances(session, orders, status)
     # stock, then promotion stock, then coupons: the order checkout takes them in
     await _return_promotion_stock(session, await lines_of(session, [o.id for o in orders]))
@@ -278,7 +393,9 @@ async def on_reservation_expired(session: AsyncSession, reservation: Reservation
         payment = await _payment(session, (await session.scalars(select(Payment.id).where(
             Payment.deposit_payment_id == payment.id))).one())
         reason = "The balance was not paid in time; the deposit is forfeited."
-    if payment.status == PaymentStatus.PENDING:
+    # a combined payment superseded by a sibling paid or cancelled alone is no longer
+    # PENDING, yet its other sub-orders were held by this reservation: they go too
+    if payment.status == PaymentStatus.PENDING or payment.kind == PaymentKind.FULL:
         await close_unpaid(session, payment, PaymentStatus.EXPIRED, reason,
                            reservation.updated_at, release_stock=False)
 
@@ -289,11 +406,14 @@ inventory.expiry_hooks.append(on_reservation_expired)
 async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: datetime, *,
                  customer_id: int | None = None, staff: bool = False,
                  merchant_id: int | None = None) -> Order:
-    """A customer cancels before payment (the whole checkout goes: it was paid for as one);
-    an admin also before shipment, refunding the order through the provider."""
+    """A customer cancels an unpaid sub-order (its siblings stay payable; a presale goes as
+    a whole); an admin also before shipment, refunding the order through the provider."""
     payment, order = await _lock_chain(session, order_id, customer_id=customer_id,
                                        merchant_id=merchant_id, staff=staff)
     note = (reason or "").strip()[:500] or None
+    if order.status == S.PENDING_PAYMENT and payment.kind == PaymentKind.FULL:
+        await _cancel_alone(session, payment, order, note or "Cancelled before payment.", now)
+        return order
     if order.status == S.PENDING_PAYMENT:
         await close_unpaid(session, await _closing(session, payment, order),
                            PaymentStatus.CANCELLED, note or "Cancelled before payment.", now)
@@ -308,11 +428,11 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
     for line in lines:
         held = line.quantity - line.shipped_quantity - line.released_quantity
         if held:
-            await inventory.release_units(session, payment.reservation_owner, line.sku_id,
-                                          held, now)
+            await inventory.release_units(session, order.stock_owner, line.sku_id, held, now)
             line.released_quantity += held
         line.refunded_quantity = line.quantity
-    await _pay_back(payment, order, order.total - order.refunded_amount, f"cancel:{order.id}")
+    await _pay_back(await _captured_by(session, payment, order), order,
+                    order.total - order.refunded_amount, f"cancel:{order.id}")
     move(order, S.CANCELLED, now)
     order.cancel_reason = note or "Cancelled by the merchant."
     await _return_promotion_stock(session, lines)
@@ -368,10 +488,10 @@ async def ship(session: AsyncSession, order_id: int, warehouse_id: int,
         raise DomainError(ErrorCode.INVALID_INPUT, "Give a carrier and a tracking number "
                           "(at most 60 characters each).",
                           "carrier" if not carrier else "trackingNumber")
-    payment, order = await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True)
+    _, order = await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True)
     ensure_can(order, "ship")
     lines = {line.id: line for line in await lines_of(session, [order.id])}
-    held = await inventory.held_in(session, payment.reservation_owner, warehouse_id)
+    held = await inventory.held_in(session, order.stock_owner, warehouse_id)
     plan = _shipment_plan(lines, held, wanted)
     shipment = Shipment(order_id=order.id, warehouse_id=warehouse_id, carrier=carrier,
                         tracking_number=tracking_number, created_at=now)
@@ -383,7 +503,7 @@ async def ship(session: AsyncSession, order_id: int, warehouse_id: int,
                                  quantity=quantity))
         lines[line_id].shipped_quantity += quantity
         by_sku[lines[line_id].sku_id] += quantity
-    await inventory.consume(session, payment.reservation_owner, str(shipment.id),
+    await inventory.consume(session, order.stock_owner, str(shipment.id),
                             [(sku, warehouse_id, q) for sku, q in by_sku.items()], now,
                             actor_id)
     _settle_shipping(order, list(lines.values()), now)
@@ -550,7 +670,7 @@ async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, n
         line = lines[item.order_line_id]
         from_held = min(item.quantity, _outstanding(line))
         if from_held:
-            await inventory.release_units(session, payment.reservation_owner, line.sku_id,
+            await inventory.release_units(session, order.stock_owner, line.sku_id,
                                           from_held, now)
             line.released_quantity += from_held
         returned = item.quantity - from_held
@@ -563,7 +683,8 @@ async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, n
         line.refunded_quantity += item.quantity
         line.requested_quantity -= item.quantity
     refund.status, refund.decided_at = RefundStatus.REFUNDED, now
-    await _pay_back(payment, order, refund.amount, f"refund:{refund.id}")
+    await _pay_back(await _captured_by(session, payment, order), order, refund.amount,
+                    f"refund:{refund.id}")
     if all(line.refunded_quantity == line.quantity for line in lines.values()):
         move(order, S.REFUNDED, now)
         await _return_coupons(session, payment, order, now)

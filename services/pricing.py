@@ -234,6 +234,7 @@ class Discount:
     source_id: int
     label: str
     amount: int
+    funder: int | None = None  # the merchant paying for it; None: the platform (settlement)
 
 
 @dataclass
@@ -424,7 +425,8 @@ def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
 
 def _discount(result: LineResult, p: Promotion, amount: int) -> None:
     if amount > 0:
-        result.discounts.append(Discount("PROMOTION", p.id, tag_of(p), amount))
+        result.discounts.append(Discount("PROMOTION", p.id, tag_of(p), amount,
+                                         p.scope.merchant_id))
 
 
 def _single_product(w: _Work, p: Promotion, line: Line) -> None:
@@ -618,7 +620,8 @@ def _apply_coupon(w: _Work, c: CouponRule, lines: list[Line]) -> int:
     value = coupon_value(c, sum(amounts))
     for line, share in zip(eligible, allocate(value, amounts), strict=True):
         if share:
-            w.results[line.id].discounts.append(Discount("COUPON", c.id, c.name, share))
+            w.results[line.id].discounts.append(Discount("COUPON", c.id, c.name, share,
+                                                            c.merchant_id))
     if value:
         w.explanations.append(f"Coupon {c.name}: −{yuan(value)}")
     return value

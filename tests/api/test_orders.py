@@ -178,13 +178,17 @@ async def test_customer_cancels_before_payment(api: Api, engine: AsyncEngine) ->
     cancelled = await api.ok("OrderCancel", {"id": payment["orders"][0]["id"],
                                              "reason": "changed my mind"}, token=who.token)
     assert cancelled["orderCancel"]["order"]["status"] == "CANCELLED"
-    for order in payment["orders"]:  # paid as one, cancelled as one
-        assert (await detail(api, who, order["id"]))["status"] == "CANCELLED"
+    # that sub-order only (DOMAIN §7): its sibling stays payable, holding its stock and the
+    # platform coupon spread over both
+    assert (await detail(api, who, payment["orders"][1]["id"]))["status"] == "PENDING_PAYMENT"
     assert await stock_of(engine, shop.sku_a) == (10, 0)
-    assert await stock_of(engine, shop.sku_c) == (10, 0)
-    assert await coupon_status(engine) == [CouponStatus.AVAILABLE]
+    assert await stock_of(engine, shop.sku_c) == (10, 1)
+    assert await coupon_status(engine) == [CouponStatus.LOCKED]
     again = await api.op("OrderCancel", {"id": payment["orders"][0]["id"]}, token=who.token)
     assert again["data"]["orderCancel"]["userErrors"][0]["code"] == "INVALID_ORDER_STATE"
+    await api.ok("OrderCancel", {"id": payment["orders"][1]["id"]}, token=who.token)
+    assert await stock_of(engine, shop.sku_c) == (10, 0)
+    assert await coupon_status(engine) == [CouponStatus.AVAILABLE]  # none left to pay
 
 
 async def test_admin_cancels_a_paid_order_and_refunds_it(api: Api, engine: AsyncEngine) -> None:

@@ -1,0 +1,89 @@
+"""CSV downloads over HTTP: GET with a Bearer token, answering the same figures as their
+GraphQL query under the same authorization rule (schema/policy.py POLICY)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core.clock import Clock
+from core.ids import InvalidGlobalId, decode_id
+from core.money import from_minor
+from core.settings import Settings
+from resolvers.errors import ApiErrorCode
+from schema.policy import POLICY
+from services import settlement
+from services.errors import DomainError
+
+
+def _refused(code: ApiErrorCode, message: str, status: int) -> Response:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]},
+                        status_code=status)
+
+
+def _merchant_id(raw: str) -> int | None:
+    try:
+        kind, pk = decode_id(raw)
+    except InvalidGlobalId:
+        return None
+    return pk if kind == "Merchant" else None
+
+
+def statement_csv(st: settlement.Statement, merchant_gid: str) -> str:
+    """One header row and one row of figures, amounts in yuan as the API gives them."""
+    amounts = settlement.figures(st)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["merchantId", "from", "to", "commissionRate", "paidOrders", *amounts])
+    writer.writerow([merchant_gid, st.start.isoformat(), st.end.isoformat(),
+                     st.commission_rate, st.paid_orders,
+                     *(str(from_minor(v)) for v in amounts.values())])
+    return out.getvalue()
+
+
+def routes(settings: Settings, clock: Clock) -> list[Route]:
+    async def settlement_csv(request: Request) -> Response:
+        # the token and staff-standing checks are the GraphQL endpoint's own
+        from app import BadRequest, _ensure_staff_standing, _viewer
+
+        try:
+            viewer = _viewer(request, settings, clock.now())
+            await _ensure_staff_standing(request, viewer, settings)
+        except BadRequest as refused:
+            return _refused(refused.code, str(refused), refused.status)
+        refusal = POLICY["settlementStatement"].refusal(viewer)
+        if refusal is not None:
+            code = ApiErrorCode(refusal.extensions["code"])  # type: ignore[index]
+            return _refused(code, refusal.message,
+                            401 if code == ApiErrorCode.UNAUTHENTICATED else 403)
+        params = request.query_params
+        merchant_gid = params.get("merchantId", "")
+        merchant_id = _merchant_id(merchant_gid)
+        if merchant_id is None:
+            return _refused(ApiErrorCode.INVALID_ID, "Expected an ID of a Merchant.", 400)
+        if viewer.merchant_id is not None and merchant_id != viewer.merchant_id:
+            return _refused(ApiErrorCode.FORBIDDEN, "`merchantId` must name a Merchant of "
+                            "your own merchant.", 403)
+        try:
+            start, end = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
+        except (KeyError, ValueError):
+            return _refused(ApiErrorCode.BAD_REQUEST, "Give `from` and `to` as YYYY-MM-DD.",
+                            400)
+        try:
+            async with request.app.state.session_factory() as session:
+                found = await settlement.statement(session, merchant_id, start, end,
+                                                   ZoneInfo(settings.report_timezone))
+        except DomainError as error:
+            return _refused(ApiErrorCode.BAD_REQUEST, error.violations[0].message, 400)
+        name = f"settlement-{merchant_id}-{start.isoformat()}-{end.isoformat()}.csv"
+        return Response(statement_csv(found, merchant_gid), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{name}"',
+                                 "cache-control": "no-store"})
+
+    return [Route("/exports/settlement.csv", settlement_csv, methods=["GET"])]
