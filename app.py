@@ -330,7 +330,9 @@ class GraphQLEndpoint:
             await _ensure_staff_standing(request, context.viewer, self.settings)
             throttle = await self._throttle(request, context, cost)
             cache_key = self._cache_key(context, query, operation, variables)
-        except BadRequest as bad:
+        except BadRequest as bad:  # refused before execution: one line, like any client error
+            log.info("request refused %s (request %s): %s", bad.code.value, request_id, bad)
+            metrics.ERRORS.labels(bad.code.value).inc()
             body = {"errors": [{"message": str(bad),
                                 "extensions": {"code": bad.code.value, **bad.extensions}}]}
             if bad.status == 401:
@@ -450,7 +452,6 @@ class GraphQLEndpoint:
                         type(exc).__name__, exc)
             return None
         if not decision.allowed:
-            metrics.ERRORS.labels(ApiErrorCode.RATE_LIMITED.value).inc()
             raise BadRequest(ApiErrorCode.RATE_LIMITED,
                              f"Too much at once: this query costs {cost.requested} points and "
                              f"{int(decision.available)} are left; retry later.", 429,
