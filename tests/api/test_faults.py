@@ -352,6 +352,18 @@ async def test_an_unexpected_error_logs_its_traceback_once(
     assert caplog.text.count("Traceback") == 1
 
 
+async def test_a_request_refused_before_execution_logs_one_line(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    aliases = " ".join(f"a{i}: brands {{ name }}" for i in range(40))
+    with caplog.at_level(logging.DEBUG):
+        response = await api.client.post("/graphql", json={"query": f"{{ {aliases} }}"},
+                                          headers={"x-request-id": "req-big"})
+    assert code_of(response) == "QUERY_TOO_COMPLEX"
+    lines = [r for r in caplog.records if r.name.startswith("zhongtai")]
+    assert len(lines) == 1 and "QUERY_TOO_COMPLEX" in lines[0].getMessage()
+    assert "req-big" in lines[0].getMessage() and lines[0].exc_info is None
+
+
 # --- 6. metrics: the operation label is bounded ---------------------------------------------
 
 def operation_labels() -> set[str]:
@@ -371,3 +383,46 @@ async def test_client_chosen_operation_names_do_not_mint_metric_labels(api: Api)
         name = "Op" + secrets.token_hex(8)
         await api.post(f"query {name} {{ brands {{ name }} }}", operation=name)
     assert operation_labels() - before <= {"other"}
+
+
+# --- Redis up: a read-through cache in front of the database --------------------------------
+
+REDIS_UP = "redis://127.0.0.1:6379/0"
+
+
+async def test_redis_caches_persisted_queries_read_through(engine: AsyncEngine) -> None:
+    import uuid
+
+    from redis.asyncio import Redis
+
+    from core.faults import Degradation
+    from services.persisted_queries import DatabaseStore, Entry, RedisCache, digest
+
+    client = Redis.from_url(REDIS_UP, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        pytest.skip(f"Redis not reachable at {REDIS_UP} ({exc})")
+    record = DatabaseStore(lambda: create_session_factory(engine))
+    cache = RedisCache(client, record, Degradation("redis"))
+    cache.PREFIX = f"zt:test-h7:{uuid.uuid4().hex}:"  # keys of this test only (shared Redis)
+    key = digest(BRANDS)
+    try:
+        await cache.put(key, BRANDS)
+        assert await client.exists(cache.PREFIX + key) == 0  # written to the record only
+        assert await cache.get(key) == Entry(BRANDS, False, None)
+        assert 0 < await client.ttl(cache.PREFIX + key) <= RedisCache.TTL_SECONDS
+        await cache.put(key, BRANDS, allowed=True, name="Brands")  # drops the stale copy
+        assert await client.exists(cache.PREFIX + key) == 0
+        assert await cache.get(key) == Entry(BRANDS, True, "Brands")
+
+        class Unreachable:
+            async def get(self, key: str) -> Any:
+                raise AssertionError("a cached entry needs no database read")
+
+        cache.record = Unreachable()  # type: ignore[assignment]
+        assert await cache.get(key) == Entry(BRANDS, True, "Brands")
+    finally:
+        await client.delete(cache.PREFIX + key)
+        await client.aclose()
