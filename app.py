@@ -151,10 +151,6 @@ def _operation_name(query: str, operation: str | None) -> str | None:
     return operation or (names[0] if len(names) == 1 and names[0] else None)
 
 
-def _operation_label(query: str, operation: str | None) -> str:
-    return _operation_name(query, operation) or "anonymous"
-
-
 def _require_operation_name(query: str, operation: str | None) -> None:
     # The GraphQL spec demands a name when a document holds several operations; never guess.
     if operation is None and _operation_count(query) > 1:

@@ -64,6 +64,15 @@ async def test_an_unknown_operation_name_is_a_bad_request(api: Api) -> None:
     assert named.json()["data"] == {"brands": []}
 
 
+@pytest.mark.parametrize("operation_name", [None, "F"])
+async def test_a_document_without_operations_is_a_bad_request(api: Api,
+                                                              operation_name: str | None) -> None:
+    response = await api.client.post("/graphql", json={
+        "query": "fragment F on Query { brands { name } }", "operationName": operation_name})
+    assert response.status_code == 400, response.text
+    assert code_of(response) in ("BAD_REQUEST", "GRAPHQL_VALIDATION_FAILED")
+
+
 @pytest.mark.parametrize("params", [
     {"extensions": [1]}, {"extensions": "persistedQuery"}, {"extensions": 5},
     {"variables": "x"}, {"variables": [1]}, {"variables": 2},
