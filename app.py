@@ -35,31 +35,38 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 import exports
+from cli import DEFAULT_OPERATIONS
 from core import changes, logs, metrics
 from core.clock import Clock, SystemClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
+from core.faults import RETRY_AFTER_SECONDS, Degradation, is_unavailable
 from core.response_cache import CachedAnswer, ResponseCache
 from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
 from schema import build_schema
 from schema import schema as default_schema
+from schema.documents import split_operations
 from schema.execution import timed_out
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse, parse_document
 from services import housekeeping
 from services import persisted_queries as persisted
 from services.accounts import decode_access_token, staff_standing
-from services.rate_limits import Decision, LocalBuckets, RedisBuckets
+from services.rate_limits import Decision, FallbackBuckets, LocalBuckets, RedisBuckets
 from services.schedule import SCHEDULED_TABLES, next_scheduled_change
 
 log = logging.getLogger("zhongtai.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# /readyz gives each dependency this long (checked at once), so it answers within 2 s even
+# when one of them accepts connections and never replies.
+READY_DATABASE_SECONDS = 1.5
+READY_REDIS_SECONDS = 0.5
 
 
 class BadRequest(Exception):
@@ -85,6 +92,8 @@ async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
         for key in ("variables", "extensions"):
             if params.get(key):
                 params[key] = _decode_json(params[key], key)
+            elif key in params:
+                del params[key]  # `?variables=` says there are none
         return params
     body = await request.body()
     if len(body) > max_body:
@@ -138,9 +147,9 @@ def _operation_count(query: str) -> int:
     return len(_operations(query))
 
 
-def _operation_label(query: str, operation: str | None) -> str:
+def _operation_name(query: str, operation: str | None) -> str | None:
     names = _operations(query)
-    return operation or (names[0] if len(names) == 1 and names[0] else "anonymous")
+    return operation or (names[0] if len(names) == 1 and names[0] else None)
 
 
 def _require_operation_name(query: str, operation: str | None) -> None:
@@ -148,6 +157,12 @@ def _require_operation_name(query: str, operation: str | None) -> None:
     if operation is None and _operation_count(query) > 1:
         raise BadRequest(ApiErrorCode.GRAPHQL_VALIDATION_FAILED,
                          "Must provide operationName: the document has several operations.")
+    # An operationName the document does not define is the client's mistake (else strawberry
+    # raises and the server would answer a 500). An unparsable document names nothing: the
+    # schema reports its syntax error.
+    if operation is not None and _operations(query) and operation not in _operations(query):
+        raise BadRequest(ApiErrorCode.BAD_REQUEST,
+                         f"The document has no operation named {operation[:100]!r}.")
 
 
 # Root fields whose answers are the same for every guest and customer on a channel: catalog,
@@ -267,28 +282,6 @@ def _format_error(error: GraphQLError, request_failed: bool) -> dict[str, Any]:
     return formatted
 
 
-class _Resilient:
-    """The persisted-query store as the endpoint uses it: when it is unreachable (Redis or
-    the database down) a lookup finds nothing — APQ clients resend the full query; the
-    allow-list refuses, failing closed — and a registration is skipped. Never a 500."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    async def get(self, key: str) -> Any:
-        try:
-            return await self.store.get(key)
-        except Exception:
-            log.warning("persisted-query store unavailable", exc_info=True)
-            return None
-
-    async def put(self, key: str, query: str) -> None:
-        try:
-            await self.store.put(key, query)
-        except Exception:
-            log.warning("persisted-query store unavailable; not registered", exc_info=True)
-
-
 class GraphQLEndpoint:
     def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
         self.schema, self.settings, self.clock = schema, settings, clock
@@ -296,6 +289,7 @@ class GraphQLEndpoint:
         self._admission: asyncio.Semaphore | None = None
         self.cache = (ResponseCache(settings.response_cache_entries)
                       if settings.response_cache_entries > 0 else None)
+        self.operations = persisted.KnownOperations(_contract_operation_names())
 
     @property
     def admission(self) -> asyncio.Semaphore:
@@ -313,6 +307,13 @@ class GraphQLEndpoint:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         media = GRAPHQL_RESPONSE if _wants_graphql_response(request) else JSON
         headers = {"x-request-id": request_id}
+        try:
+            return await self._handle(request, request_id, media, headers)
+        except Exception as exc:  # outside execution (stores, staff check): never plain text
+            return _failure(exc, request_id, media, headers)
+
+    async def _handle(self, request: Request, request_id: str, media: str,
+                      headers: dict[str, str]) -> Response:
         if (request.method == "GET" and self.settings.graphiql_enabled and "query" not in
                 request.query_params and "text/html" in request.headers.get("accept", "")):
             return HTMLResponse(self.ide_html)
@@ -326,7 +327,9 @@ class GraphQLEndpoint:
             await _ensure_staff_standing(request, context.viewer, self.settings)
             throttle = await self._throttle(request, context, cost)
             cache_key = self._cache_key(context, query, operation, variables)
-        except BadRequest as bad:
+        except BadRequest as bad:  # refused before execution: one line, like any client error
+            log.info("request refused %s (request %s): %s", bad.code.value, request_id, bad)
+            metrics.ERRORS.labels(bad.code.value).inc()
             body = {"errors": [{"message": str(bad),
                                 "extensions": {"code": bad.code.value, **bad.extensions}}]}
             if bad.status == 401:
@@ -344,7 +347,7 @@ class GraphQLEndpoint:
             entry = self.cache.get(cache_key, feed.generation, context.now) \
                 if feed.live else None
             if entry is not None:
-                await context.session.close()
+                await _close(context.session)
                 return self._respond(request, context, query, operation, media, headers,
                                      entry.data, [], 0, 0.0, cost, throttle,
                                      entry.actual_cost, "hit")
@@ -375,8 +378,9 @@ class GraphQLEndpoint:
                 async with request.app.state.session_factory() as session:
                     schedule = changes.Kept(version, now,
                                             await next_scheduled_change(session, now))
-            except Exception:
-                log.warning("schedule lookup failed; answer not cached", exc_info=True)
+            except Exception as exc:
+                log.warning("schedule lookup failed; answer not cached",
+                            exc_info=not is_unavailable(exc))
                 return
             finally:
                 current_counter.reset(token)
@@ -391,9 +395,11 @@ class GraphQLEndpoint:
     async def _persisted(self, request: Request, params: dict[str, Any]) -> dict[str, Any]:
         """Apollo automatic persisted queries, and the allow-list in production: only
         operations registered by `zhongtai persist-operations` run."""
-        store = _Resilient(request.app.state.persisted_queries)
+        store = request.app.state.persisted_queries
         extensions = params.get("extensions")
-        wanted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        if extensions is not None and not isinstance(extensions, dict):
+            raise BadRequest(ApiErrorCode.BAD_REQUEST, "`extensions` must be a JSON object.")
+        wanted = extensions.get("persistedQuery") if extensions else None
         query = params.get("query")
         if wanted is None:
             if self.settings.allow_list_only and isinstance(query, str):
@@ -401,6 +407,7 @@ class GraphQLEndpoint:
                 if entry is None or not entry.allowed:
                     raise BadRequest(ApiErrorCode.OPERATION_NOT_ALLOWED,
                                      "Only registered operations are accepted.")
+                self.operations.learn([entry.name])
             return params
         key = wanted.get("sha256Hash") if isinstance(wanted, dict) else None
         if not isinstance(key, str) or wanted.get("version", 1) != 1:
@@ -417,10 +424,14 @@ class GraphQLEndpoint:
                                      "Only registered operations are accepted.")
             elif entry is None:
                 await store.put(key, query)
+            if entry is not None and entry.allowed:
+                self.operations.learn([entry.name])
             return params
         entry = await store.get(key)
         if entry is None or (self.settings.allow_list_only and not entry.allowed):
             raise BadRequest(ApiErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
+        if entry.allowed:
+            self.operations.learn([entry.name])
         return {**params, "query": entry.query}
 
     async def _throttle(self, request: Request, context: Context,
@@ -433,11 +444,11 @@ class GraphQLEndpoint:
                   f"staff:{viewer.staff_id}" if viewer.staff_id else f"ip:{context.client}")
         try:
             decision = await limiter.take(client, cost.requested)
-        except Exception:  # the shared store is down: serve rather than refuse everyone
-            log.warning("rate limiter unavailable; request let through", exc_info=True)
+        except Exception as exc:  # the limiter itself failed: serve rather than refuse everyone
+            log.warning("rate limiter failed (%s: %s); request let through",
+                        type(exc).__name__, exc)
             return None
         if not decision.allowed:
-            metrics.ERRORS.labels(ApiErrorCode.RATE_LIMITED.value).inc()
             raise BadRequest(ApiErrorCode.RATE_LIMITED,
                              f"Too much at once: this query costs {cost.requested} points and "
                              f"{int(decision.available)} are left; retry later.", 429,
@@ -496,9 +507,13 @@ class GraphQLEndpoint:
             body = {"errors": [{"message": "Mutations must be sent with POST.",
                                 "extensions": {"code": ApiErrorCode.BAD_REQUEST.value}}]}
             return _json(body, 405, media, {**headers, "allow": "POST"})
+        except CannotGetOperationTypeError:  # no such operation (checked earlier; kept safe)
+            body = {"errors": [{"message": "The document has no such operation.",
+                                "extensions": {"code": ApiErrorCode.BAD_REQUEST.value}}]}
+            return _json(body, 400, media, headers)
         finally:
             current_counter.reset(token)
-            await context.session.close()
+            await _close(context.session)
         if timed_out(result.errors):
             return _timed_out(media, headers)
         # A request error (parse, validation, variables) has no path; once execution started
@@ -526,11 +541,11 @@ class GraphQLEndpoint:
                  statements: int, seconds: float, cost: Cost | None,
                  throttle: Decision | None, actual: int, cache_status: str,
                  extensions: dict[str, Any] | None = None, failed: bool = False) -> Response:
-        label = _operation_label(query, operation)
-        _observe(label, failed, errors, statements, seconds)
+        name = _operation_name(query, operation)
+        _observe(self.operations.label(name), failed, errors, statements, seconds)
         metrics.RESPONSE_CACHE.labels(cache_status).inc()
         logs.ACCESS.info("graphql", extra={
-            "request_id": context.request_id, "operation": label,
+            "request_id": context.request_id, "operation": (name or "anonymous")[:100],
             "duration_ms": round(seconds * 1000, 2), "cost": cost.requested if cost else None,
             "sql_statements": statements, "errors": [e["extensions"]["code"] for e in errors],
             "staff_id": context.viewer.staff_id, "customer_id": context.viewer.customer_id,
@@ -552,6 +567,9 @@ class GraphQLEndpoint:
                     "restoreRate": limiter.rate}
         headers = {**headers, "x-cache": cache_status}
         status = 400 if failed and media == GRAPHQL_RESPONSE else 200
+        if any(e["extensions"]["code"] == ApiErrorCode.SERVICE_UNAVAILABLE for e in errors):
+            status = 503  # the database is unreachable: whatever else it asked, retry later
+            headers["retry-after"] = str(RETRY_AFTER_SECONDS)
         if request.method == "GET" and status == 200 and not errors:
             return _cacheable(request, body, media, headers)
         return _json(body, status, media, headers)
@@ -572,8 +590,11 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float, settings: Set
                          swept.expired, swept.completed)
         except asyncio.CancelledError:
             raise
-        except Exception:  # keep sweeping; the next run retries what this one missed
-            log.exception("reservation sweep failed")
+        except Exception as exc:  # keep sweeping; the next run retries what this one missed
+            if is_unavailable(exc):  # one line per run, not a traceback every 30 s
+                log.warning("reservation sweep skipped: database unavailable (%s)", exc)
+            else:
+                log.exception("reservation sweep failed")
 
 
 def _observe(name: str, failed: bool, errors: list[dict[str, Any]], statements: int,
@@ -583,6 +604,45 @@ def _observe(name: str, failed: bool, errors: list[dict[str, Any]], statements: 
     metrics.SQL_STATEMENTS.observe(statements)
     for error in errors:
         metrics.ERRORS.labels(error["extensions"]["code"]).inc()
+
+
+async def _close(session: Any) -> None:
+    """Give the connection back; closing a session whose database just went away raises,
+    and that must not turn the answer already made (or a 503) into a 500."""
+    try:
+        await session.close()
+    except Exception as exc:
+        log.warning("closing a session failed (%s: %s)", type(exc).__name__, exc,
+                    exc_info=not is_unavailable(exc))
+
+
+def _failure(exc: Exception, request_id: str, media: str, headers: dict[str, str]) -> Response:
+    """A request that failed outside GraphQL execution: 503 when the database cannot be
+    reached, else a masked 500 (the traceback logged once) — JSON either way."""
+    if is_unavailable(exc):
+        log.warning("database unavailable (request %s): %s: %s", request_id,
+                    type(exc).__name__, exc)
+        code, status = ApiErrorCode.SERVICE_UNAVAILABLE, 503
+        message = "The service is temporarily unavailable; please retry shortly."
+        headers = {**headers, "retry-after": str(RETRY_AFTER_SECONDS)}
+    else:
+        log.error("unexpected error (request %s)", request_id, exc_info=exc)
+        code, status = ApiErrorCode.INTERNAL_ERROR, 500
+        message = f"Internal error. Quote request id {request_id} when reporting it."
+    metrics.ERRORS.labels(code.value).inc()
+    body = {"errors": [{"message": message,
+                        "extensions": {"code": code.value, "requestId": request_id}}]}
+    return _json(body, status, media, headers)
+
+
+@lru_cache(maxsize=1)
+def _contract_operation_names() -> frozenset[str]:
+    """The client teams' operation names (the documents `persist-operations` registers by
+    default): labels the metrics may use without any registration."""
+    names: set[str] = set()
+    for path in DEFAULT_OPERATIONS:
+        names.update(split_operations(path.read_text(encoding="utf-8")))
+    return frozenset(names)
 
 
 def _timed_out(media: str, headers: dict[str, str]) -> Response:
@@ -619,21 +679,81 @@ def _redis(settings: Settings) -> Any:
         return None
     from redis.asyncio import Redis
 
-    return Redis.from_url(settings.redis_url)
+    # Short timeouts: Redis is a cache, and a stalled one must cost a request little.
+    return Redis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout_seconds,
+                          socket_connect_timeout=settings.redis_timeout_seconds)
 
 
-def _shared_state(settings: Settings, redis: Any, app: Starlette) -> tuple[Any, Any]:
-    """Persisted queries and rate-limit buckets: in Redis when configured (shared by every
-    process), else the database and process memory."""
-    store = persisted.CachedStore(
-        persisted.RedisStore(redis) if redis is not None
-        else persisted.DatabaseStore(lambda: app.state.session_factory))
-    limiter = None
+def _shared_state(settings: Settings, redis: Any, app: Starlette,
+                  health: Degradation) -> tuple[Any, Any]:
+    """Persisted queries live in the database, cached in Redis when configured; rate-limit
+    buckets live in Redis when configured (shared by every process), falling back to
+    process memory while it is down, else in process memory."""
+    record = persisted.DatabaseStore(lambda: app.state.session_factory)
+    store = persisted.CachedStore(record if redis is None
+                                  else persisted.RedisCache(redis, record, health))
+    limiter: Any = None
     if settings.rate_limit > 0:
-        limiter = (RedisBuckets(redis, settings.rate_limit, settings.rate_limit_refill_per_second)
-                   if redis is not None else
-                   LocalBuckets(settings.rate_limit, settings.rate_limit_refill_per_second))
+        local = LocalBuckets(settings.rate_limit, settings.rate_limit_refill_per_second)
+        limiter = local if redis is None else FallbackBuckets(
+            RedisBuckets(redis, settings.rate_limit, settings.rate_limit_refill_per_second),
+            local, health)
     return store, limiter
+
+
+async def _database_state(engine: AsyncEngine) -> str:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # down, refused or frozen: not ready, say why in one line
+        log.warning("readiness: database %s: %s", type(exc).__name__, exc)
+        return "down"
+    return "ok"
+
+
+async def _redis_state(redis: Any, health: Degradation) -> str:
+    if redis is None:
+        return "off"
+    try:
+        await redis.ping()
+    except Exception as exc:
+        health.failed("readiness", exc)
+        return "down"
+    health.succeeded()
+    return "ok"
+
+
+_abandoned: set[asyncio.Task[str]] = set()  # checks left to finish in the background
+
+
+async def _bounded(check: Any, seconds: float) -> str:
+    """The check's answer, or "down" after `seconds`. Not wait_for: that waits for the
+    cancelled check to clean up, and giving back a connection to a frozen server hangs too."""
+    task = asyncio.ensure_future(check)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        return task.result()
+    log.warning("readiness: no answer within %.1f s", seconds)
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_abandoned.discard)
+    return "down"
+
+
+async def readiness(engine: AsyncEngine, redis: Any, health: Degradation) -> dict[str, str]:
+    """Each dependency's state, both checked at once, each within its own short timeout."""
+    database, cache = await asyncio.gather(
+        _bounded(_database_state(engine), READY_DATABASE_SECONDS),
+        _bounded(_redis_state(redis, health), READY_REDIS_SECONDS))
+    return {"database": database, "redis": cache}
+
+
+async def _learn_registered_names(store: Any, known: persisted.KnownOperations) -> None:
+    """The allow-listed names, for the metrics' labels (best effort: learnt as used too)."""
+    try:
+        known.learn(await asyncio.wait_for(store.allowed_names(), READY_DATABASE_SECONDS))
+    except Exception as exc:
+        log.warning("registered operation names not loaded (%s: %s)", type(exc).__name__, exc)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None,
@@ -646,9 +766,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own_engine = engine is None
-        app.state.engine = engine or create_engine(settings.database_url, echo=settings.sql_echo,
-                                                   pool_size=settings.db_pool_size,
-                                                   sqlite_shared=settings.workers > 1)
+        app.state.engine = engine or create_engine(
+            settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
+            sqlite_shared=settings.workers > 1,
+            connect_timeout=settings.db_connect_timeout_seconds)
         app.state.session_factory = create_session_factory(app.state.engine)
         # Start-up objects (schema, caches, modules) live forever: move them out of the GC's
         # generations so collections under load only walk request garbage.
@@ -659,6 +780,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
                                                    settings))
                    if settings.sweeper_interval_seconds > 0 else None)
         listener = await changes.start_listening(app.state.engine)
+        await _learn_registered_names(persisted.DatabaseStore(lambda: app.state.session_factory),
+                                      endpoint.operations)
         yield
         for task in (sweeper, listener):
             if task is not None:
@@ -676,13 +799,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        try:
-            async with request.app.state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:  # the database is down: not ready, say why
-            log.warning("readiness check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
+        """Ready while the database answers. Redis is only a cache (the API works without
+        it, degraded): its state is reported but never makes the process unready."""
+        state = await readiness(request.app.state.engine, request.app.state.redis,
+                                request.app.state.redis_health)
+        ready = state["database"] == "ok"
+        return JSONResponse({"status": "ok" if ready else "unavailable", **state},
+                            status_code=200 if ready else 503)
 
     if schema is None:
         schema = build_schema(tracing=True) if settings.otel_tracing else default_schema
@@ -702,7 +825,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         if settings.cors_origins else []
     built = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     built.state.redis = redis = _redis(settings)
-    built.state.persisted_queries, built.state.limiter = _shared_state(settings, redis, built)
+    built.state.redis_health = health = Degradation("redis")
+    built.state.persisted_queries, built.state.limiter = _shared_state(settings, redis, built,
+                                                                       health)
     return built
 
 

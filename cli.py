@@ -78,11 +78,12 @@ DEFAULT_OPERATIONS = sorted((PROJECT_ROOT / "tests" / "contract").glob("*.graphq
 
 
 async def _persist_operations(settings: object, paths: list[Path]) -> int:
-    """Register every named operation of the client files on the allow-list (in Redis when
-    REDIS_URL is set, else the database): exactly the text clients send (each operation
-    with the fragments it uses, printed)."""
+    """Register every named operation of the client files on the allow-list, in the database
+    (the store of record): exactly the text clients send (each operation with the fragments
+    it uses, printed). With REDIS_URL set, their cached copies there are dropped as well."""
     from app import _redis
     from core.db import create_engine, create_session_factory
+    from core.faults import Degradation
     from schema.documents import split_operations
     from services import persisted_queries
 
@@ -92,8 +93,10 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
     redis = _redis(settings)  # type: ignore[arg-type]
     engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
     try:
-        store = (persisted_queries.RedisStore(redis) if redis is not None
-                 else persisted_queries.DatabaseStore(lambda: create_session_factory(engine)))
+        store: persisted_queries.Store = persisted_queries.DatabaseStore(
+            lambda: create_session_factory(engine))
+        if redis is not None:
+            store = persisted_queries.RedisCache(redis, store, Degradation("redis"))
         return await persisted_queries.allow(store, operations)
     finally:
         await engine.dispose()

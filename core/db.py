@@ -47,10 +47,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
-                  lock_timeout_ms: int = 5000, sqlite_shared: bool = False) -> AsyncEngine:
+                  lock_timeout_ms: int = 5000, sqlite_shared: bool = False,
+                  connect_timeout: float = 5.0) -> AsyncEngine:
     """`sqlite_shared`: other processes write this SQLite file too (several workers), so
     nothing read from it may be kept between requests — SQLite cannot tell us of their
-    commits."""
+    commits. `connect_timeout` bounds opening a PostgreSQL connection only (a server that
+    accepts and never answers); statements keep no time limit of their own here."""
     kwargs: dict[str, Any] = {"echo": echo}
     origin = changes.new_origin()
     if url.startswith("postgresql"):
@@ -59,7 +61,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
         # "try again") instead of queueing requests behind a hot row until they time out.
         # The application name tells the change triggers whose write it was (core.changes).
         kwargs["connect_args"] = {"server_settings": {"lock_timeout": str(lock_timeout_ms),
-                                                      "application_name": origin}}
+                                                      "application_name": origin},
+                                  "timeout": connect_timeout}
     engine = create_async_engine(url, **kwargs)
     sync_engine: Engine = engine.sync_engine
     if url.startswith("sqlite"):

@@ -1,7 +1,7 @@
 """Prometheus metrics. In-process counters per worker; with several workers, run them under
 prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR) so /metrics sums them."""
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 REQUESTS = Counter("zhongtai_graphql_requests_total", "GraphQL requests",
                    ["operation", "status"])
@@ -24,6 +24,12 @@ RESPONSE_CACHE = Counter("zhongtai_response_cache_total",
                          "bypass (personal, staff or a mutation)", ["outcome"])
 SWEEPS = Counter("zhongtai_sweeper_runs_total", "Reservation sweeper runs")
 EXPIRED = Counter("zhongtai_reservations_expired_total", "Reservations expired by the sweeper")
+DEPENDENCY_ERRORS = Counter("zhongtai_dependency_errors_total",
+                            "Failed calls to an optional dependency (Redis), by what it was for",
+                            ["dependency", "use"])
+DEGRADED = Gauge("zhongtai_degraded",
+                 "1 while an optional dependency is down and the API works without it",
+                 ["dependency"], multiprocess_mode="max")
 
 
 def render() -> tuple[bytes, str]:

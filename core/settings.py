@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
     auto_complete_days: int = 10  # shipped orders complete on their own after this
     sweeper_interval_seconds: float = 30.0  # 0 turns the in-app sweeper off (use cron)
-    redis_url: str | None = None  # shared persisted queries and rate limits when set
+    # a cache of persisted queries and the shared rate-limit buckets; optional (see README)
+    redis_url: str | None = None
+    redis_timeout_seconds: float = 0.5  # per Redis call; past it Redis counts as down
     persisted_queries_only: bool | None = None  # allow-list mode; default: on in production
     # cost points per client bucket; default: off, 100k in production
     rate_limit_capacity: int | None = None
@@ -45,6 +47,8 @@ class Settings(BaseSettings):
     otel_tracing: bool = False  # OpenTelemetry spans (install the otel extra, set an exporter)
     sql_echo: bool = False
     db_pool_size: int = 10
+    # a PostgreSQL connection attempt gives up after this (then 503): never the default 60 s
+    db_connect_timeout_seconds: float = 5.0
     max_page_size: int = 100
     response_cache_entries: int = 1024  # public browse answers kept per process; 0: off
     workers: int = 1  # processes serving this database here (set by `zhongtai serve`)

@@ -23,6 +23,7 @@ class ApiErrorCode(StrEnum):
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
     OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
     RATE_LIMITED = "RATE_LIMITED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"  # the database cannot be reached: retry later
 
 
 def api_error(code: ApiErrorCode, message: str) -> GraphQLError:

@@ -13,7 +13,7 @@ from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.cms import MODULE_TYPES, CmsMutation, CmsQuery
 from schema.coupons import CouponsMutation, CouponsQuery
-from schema.errors import MaskUnexpectedErrors
+from schema.errors import MaskUnexpectedErrors, ZhongtaiSchema
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.orders import OrdersMutation, OrdersQuery
@@ -44,7 +44,7 @@ def build_schema(tracing: bool = False) -> strawberry.Schema:
             raise RuntimeError("OTEL_TRACING needs the otel extra: pip install '.[otel]'") \
                 from exc
         extensions.append(OpenTelemetryExtension)
-    return strawberry.Schema(
+    return ZhongtaiSchema(  # logs errors as schema/errors.py says
         query=Query,
         mutation=Mutation,
         types=[Warehouse, *MODULE_TYPES],

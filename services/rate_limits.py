@@ -1,13 +1,16 @@
 """Rate limits by query cost (a token bucket per client, like Shopify's): each request takes
 its calculated cost from the client's bucket, which refills at a steady rate. In Redis when
 REDIS_URL is set — one bucket shared by every API process, updated atomically by a Lua script
-on Redis's own clock — otherwise in process memory (one bucket per process)."""
+on Redis's own clock — otherwise in process memory (one bucket per process). Redis is never
+required: while it is down each process falls back to its own buckets (FallbackBuckets)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from core.faults import Degradation
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,25 @@ class RedisBuckets:
         allowed, left, wait = await self.script(keys=[self.PREFIX + client],
                                                 args=[self.capacity, self.rate, cost])
         return Decision(bool(int(allowed)), float(left), float(wait))
+
+
+class FallbackBuckets:
+    """The shared buckets, or this process's own while Redis is down: a limit that is
+    per-process for a while beats refusing or letting through everyone."""
+
+    USE = "rate_limit"
+
+    def __init__(self, shared: Limiter, local: LocalBuckets, health: Degradation) -> None:
+        self.shared, self.local, self.health = shared, local, health
+        self.capacity, self.rate = shared.capacity, shared.rate
+
+    async def take(self, client: str, cost: int) -> Decision:
+        if self.health.usable:
+            try:
+                decision = await self.shared.take(client, cost)
+            except Exception as exc:  # Redis down: one log line, a metric, local buckets
+                self.health.failed(self.USE, exc)
+            else:
+                self.health.succeeded()
+                return decision
+        return await self.local.take(client, cost)

@@ -144,37 +144,41 @@ async def test_opentelemetry_spans_when_enabled(engine: AsyncEngine, clock: Fixe
 
 
 class Down:
-    """A shared store that cannot be reached (Redis down)."""
+    """A store or limiter that cannot be reached: refused connections."""
 
     capacity, rate = 100, 1.0
 
     async def get(self, key: str) -> Any:
-        raise ConnectionError("redis down")
+        raise ConnectionRefusedError("connection refused")
 
     async def put(self, *args: Any, **kw: Any) -> None:
-        raise ConnectionError("redis down")
+        raise ConnectionRefusedError("connection refused")
 
     async def take(self, client: str, cost: int) -> Any:
-        raise ConnectionError("redis down")
+        raise ConnectionRefusedError("connection refused")
 
 
 async def test_a_store_that_is_down_never_makes_a_500(engine: AsyncEngine, clock: FixedClock,
                                                       settings: Settings) -> None:
+    """The persisted-query store of record is the database: unreachable, the answer is 503
+    SERVICE_UNAVAILABLE with Retry-After (JSON, never a plain-text 500); a limiter that
+    fails lets requests through."""
     for allow_list in (False, True):
         app = create_app(settings=settings.model_copy(
             update={"persisted_queries_only": allow_list}), clock=clock, engine=engine)
         app.state.engine, app.state.session_factory = engine, create_session_factory(engine)
-        app.state.persisted_queries = app.state.limiter = Down()
+        app.state.limiter = Down()
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://test") as c:
             plain = await c.post("/graphql", json={"query": TREE})
+            app.state.persisted_queries = Down()
             registering = await c.post("/graphql", json={"query": TREE,
                                                           "extensions": apq(digest(TREE))})
             by_hash = await c.post("/graphql", json={"extensions": apq(digest(TREE))})
-        assert max(r.status_code for r in (plain, registering, by_hash)) < 500
-        code = by_hash.json()["errors"][0]["extensions"]["code"]
-        assert code == "PERSISTED_QUERY_NOT_FOUND"  # the client falls back to the full text
+        for answer in (registering, by_hash):
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+            assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         if allow_list:  # fails closed: nothing unregistered runs
             assert plain.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
-        else:  # the limiter is down too: requests are served
-            assert "data" in plain.json() and "data" in registering.json()
+        else:  # the limiter is down: requests are served
+            assert "data" in plain.json()
