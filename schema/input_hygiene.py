@@ -8,8 +8,9 @@ ID, Decimal, DateTime, Date) — is checked before anything runs:
 * no longer than where it lands: a stored field's limit is its column's String(n), read from
   the model; JSON/Text and unstored text have explicit limits (INPUT_LIMITS); lists of
   strings are bounded in items too;
-* Decimal amounts below 10^15 in magnitude: beyond, minor units overflow BigInteger, and
-  Decimal arithmetic itself overflows on exponents like 1e999999999.
+* Decimal exponents within ±1000: no amount is near, and beyond, Decimal arithmetic
+  overflows (1e999999 × 100) or converting to an int holds the event loop (1e900000: 48 s).
+  Amounts merely too large for money (1e30) stay the services' user errors on their field.
 
 A refusal names the argument path (`input.lines.0.note`); the endpoint answers BAD_USER_INPUT
 with HTTP 400. The document's part (its literals, where each variable is used) is worked out
@@ -83,7 +84,7 @@ from schema.limits import QueryTooComplex, parse_document
 
 # Unicode category Cc except \t \n \r, and the surrogate block (never valid alone in UTF-8).
 REFUSED_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-MAX_DECIMAL_DIGITS = 15  # integer digits: 10^15 major units is 10^17 minor, inside int64
+MAX_DECIMAL_EXPONENT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ def column(attribute: Any, items: int | None = None) -> Limit:
 SEARCH = Limit(200)  # a search box, not a document
 CURSOR = Limit(200)  # our cursors are a few dozen characters
 PASSWORD = Limit(200)  # the policy allows 8–128; argon2 hashes whatever it is given
-TOKEN = Limit(200)  # refresh tokens are "<id>.<secret>"
+TOKEN = Limit(500)  # refresh tokens are "<id>.<secret>", ~50 characters
 COUPON_CODE = Limit(64)  # stored only as its hash
 URL = Limit(500)  # what services.validation.url accepts
 SHORT_TEXT = Limit(200)  # labels, titles and alt text kept inside JSON
@@ -298,8 +299,8 @@ def _check_decimal(text: str, path: str) -> None:
         amount = Decimal(text.strip())
     except (InvalidOperation, ValueError):
         return  # not a number: the services answer INVALID_PRICE where it is read
-    if amount.is_finite() and amount and amount.adjusted() >= MAX_DECIMAL_DIGITS:
-        raise InputRefused(path, f"must be below 10^{MAX_DECIMAL_DIGITS} in magnitude.")
+    if amount.is_finite() and amount and abs(amount.adjusted()) > MAX_DECIMAL_EXPONENT:
+        raise InputRefused(path, f"the exponent must be within ±{MAX_DECIMAL_EXPONENT}.")
 
 
 # --- the document's part, worked out once per text ---------------------------------------------
