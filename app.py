@@ -52,6 +52,7 @@ from schema import build_schema
 from schema import schema as default_schema
 from schema.documents import split_operations
 from schema.execution import timed_out
+from schema.input_hygiene import InputRefused, check_inputs
 from schema.limits import Cost, QueryTooComplex, actual_cost, analyse, parse_document
 from services import housekeeping
 from services import persisted_queries as persisted
@@ -323,6 +324,7 @@ class GraphQLEndpoint:
             query, variables, operation = _check_params(params)
             _require_operation_name(query, operation)
             cost = self._cost(query, operation, variables)
+            self._check_inputs(query, operation, variables)
             context = self._context(request, request_id)
             await _ensure_staff_standing(request, context.viewer, self.settings)
             throttle = await self._throttle(request, context, cost)
@@ -472,6 +474,17 @@ class GraphQLEndpoint:
                     from too_much
             raise BadRequest(ApiErrorCode.QUERY_TOO_COMPLEX, str(too_much),
                              limit=too_much.limit) from too_much
+
+    def _check_inputs(self, query: str, operation: str | None,
+                      variables: dict[str, Any] | None) -> None:
+        """Refuse control characters, over-long text and absurd amounts before anything runs
+        (schema/input_hygiene.py)."""
+        try:
+            check_inputs(self.schema._schema, query, operation, variables)
+        except InputRefused as refused:
+            extra = {} if refused.limit is None else {"limit": refused.limit}
+            raise BadRequest(ApiErrorCode.BAD_USER_INPUT, str(refused), argument=refused.path,
+                             **extra) from refused
 
     def _context(self, request: Request, request_id: str) -> Context:
         now = self.clock.now()

@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 MAX_MINOR = 10**12  # ten billion in major units: far above any real price, far below int64
+_MAX_AMOUNT = Decimal(MAX_MINOR) / 100
 
 
 class InvalidMoney(ValueError):
@@ -18,15 +19,16 @@ def to_minor(amount: Decimal) -> int:
             raise InvalidMoney("must be a decimal amount such as 129.00")
         if amount < 0:
             raise InvalidMoney("must not be negative")
+        # Compared before any arithmetic: 1e999999 × 100 overflows the Decimal context, and
+        # int(Decimal("1e900000")) held the event loop for 48 s.
+        if amount > _MAX_AMOUNT:
+            raise InvalidMoney("is too large")
         minor = amount * 100
         if minor != minor.to_integral_value():
             raise InvalidMoney("must have at most two decimal places")
     except InvalidOperation as exc:
         raise InvalidMoney("must be a decimal amount such as 129.00") from exc
-    value = int(minor)
-    if value > MAX_MINOR:
-        raise InvalidMoney("is too large")
-    return value
+    return int(minor)
 
 
 def from_minor(minor: int) -> Decimal:

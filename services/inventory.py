@@ -51,6 +51,7 @@ from services.errors import DomainError, ErrorCode, Violations
 T = TypeVar("T")
 DEFAULT_TTL = timedelta(minutes=30)
 MANUAL_TYPES = (MovementType.INBOUND, MovementType.ADJUSTMENT, MovementType.RETURN)
+MAX_ON_HAND = 2**31 - 1  # stock_levels.on_hand is an INTEGER column
 # serialization failure, deadlock detected, lock wait over LOCK_TIMEOUT: try again later
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
@@ -154,6 +155,11 @@ def _change_on_hand(level: StockLevel, delta: int, field: str = "quantity") -> N
         raise DomainError(ErrorCode.INSUFFICIENT_STOCK,
                           f"On hand would be {level.on_hand + delta}, below the "
                           f"{level.reserved} reserved.", field)
+    # Each quantity is an Int32, but their sum is not: the INTEGER column would overflow.
+    if level.on_hand + delta > MAX_ON_HAND:
+        raise DomainError(ErrorCode.INVALID_INPUT,
+                          f"On hand would be {level.on_hand + delta}, over the {MAX_ON_HAND} "
+                          "a stock level can hold.", field)
     level.on_hand += delta
 
 
@@ -208,7 +214,7 @@ async def transfer_stock(session: AsyncSession, *, sku_id: int, from_warehouse_i
     levels = {w: await _level(session, sku_id, w) for w in (first, second)}
     source, target = levels[from_warehouse_id], levels[to_warehouse_id]
     _change_on_hand(source, -quantity)
-    target.on_hand += quantity
+    _change_on_hand(target, quantity)
     reference = f"transfer:{from_warehouse_id}->{to_warehouse_id}"
     _write_movement(session, source, MovementType.TRANSFER_OUT, -quantity, reason, actor_id,
                     reference)

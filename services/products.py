@@ -33,6 +33,7 @@ from services.errors import DomainError, ErrorCode, Violations
 
 MAX_SKUS = 200
 MAX_IMAGES = 30
+MAX_SPEC_TEXT = Sku.spec_key.property.columns[0].type.length  # spec_text is as long
 
 
 class EffectiveStatus(StrEnum):
@@ -308,9 +309,14 @@ def _check_sku(v: Violations, sku: SkuDraft, sales: list[Attribute],
     if len(v.items) > before or price is None:
         return None
     specs = [{"attributeId": a.id, "name": a.name, "value": given[a.id].strip()} for a in sales]
+    spec_key = ";".join(f"{s['attributeId']}={s['value']}" for s in specs)
+    # Each value fits its 200 characters, but several joined may not fit their columns.
+    if len(spec_key) > MAX_SPEC_TEXT:
+        v.add(ErrorCode.INVALID_ATTRIBUTE_VALUE, f"The specs together must stay within "
+              f"{MAX_SPEC_TEXT} characters.", f"{path}.specs")
+        return None
     return _CleanSku(
-        draft=sku, specs=specs,
-        spec_key=";".join(f"{s['attributeId']}={s['value']}" for s in specs),
+        draft=sku, specs=specs, spec_key=spec_key,
         spec_text=" ".join(s["value"] for s in specs),
         price=price, market_price=market, cost_price=cost,
     )
