@@ -704,12 +704,14 @@ def _shared_state(settings: Settings, redis: Any, app: Starlette,
     process memory while it is down, else in process memory."""
     record = persisted.DatabaseStore(lambda: app.state.session_factory)
     store = persisted.CachedStore(record if redis is None
-                                  else persisted.RedisCache(redis, record, health))
+                                  else persisted.RedisCache(redis, record, health,
+                                                            settings.redis_key_prefix))
     limiter: Any = None
     if settings.rate_limit > 0:
         local = LocalBuckets(settings.rate_limit, settings.rate_limit_refill_per_second)
         limiter = local if redis is None else FallbackBuckets(
-            RedisBuckets(redis, settings.rate_limit, settings.rate_limit_refill_per_second),
+            RedisBuckets(redis, settings.rate_limit, settings.rate_limit_refill_per_second,
+                         settings.redis_key_prefix),
             local, health)
     return store, limiter
 

@@ -96,7 +96,8 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
         store: persisted_queries.Store = persisted_queries.DatabaseStore(
             lambda: create_session_factory(engine))
         if redis is not None:
-            store = persisted_queries.RedisCache(redis, store, Degradation("redis"))
+            store = persisted_queries.RedisCache(redis, store, Degradation("redis"),
+                                                 settings.redis_key_prefix)  # type: ignore[attr-defined]
         return await persisted_queries.allow(store, operations)
     finally:
         await engine.dispose()

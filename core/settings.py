@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     sweeper_interval_seconds: float = 30.0  # 0 turns the in-app sweeper off (use cron)
     # a cache of persisted queries and the shared rate-limit buckets; optional (see README)
     redis_url: str | None = None
+    # Every key this deployment writes to Redis starts with it: deployments (and test runs)
+    # sharing one Redis never meet, and nobody needs to flush what others keep there.
+    redis_key_prefix: str = "zt:"
     redis_timeout_seconds: float = 0.5  # per Redis call; past it Redis counts as down
     persisted_queries_only: bool | None = None  # allow-list mode; default: on in production
     # cost points per client bucket; default: off, 100k in production

@@ -76,12 +76,13 @@ class RedisCache:
     while Redis was down shows its old state at most that long). Any Redis failure is
     reported to `health` and the lookup goes to the record."""
 
-    PREFIX = "zt:pq:"
     TTL_SECONDS = 3600
     USE = "persisted_queries"
 
-    def __init__(self, client: Any, record: Store, health: Degradation) -> None:
+    def __init__(self, client: Any, record: Store, health: Degradation,
+                 prefix: str = "zt:") -> None:
         self.client, self.record, self.health = client, record, health
+        self.prefix = f"{prefix}pq:"
 
     async def get(self, key: str) -> Entry | None:
         cached = await self._cached(key)
@@ -95,10 +96,10 @@ class RedisCache:
     async def put(self, key: str, query: str, *, allowed: bool = False,
                   name: str | None = None) -> None:
         await self.record.put(key, query, allowed=allowed, name=name)
-        await self._redis("delete", self.PREFIX + key)  # the next get reads the record
+        await self._redis("delete", self.prefix + key)  # the next get reads the record
 
     async def _cached(self, key: str) -> Entry | None:
-        found = await self._redis("hgetall", self.PREFIX + key)
+        found = await self._redis("hgetall", self.prefix + key)
         if not found or b"query" not in found:
             return None
         return Entry(found[b"query"].decode(), found.get(b"allowed") == b"1",
@@ -107,8 +108,8 @@ class RedisCache:
     async def _keep(self, key: str, entry: Entry) -> None:
         mapping = {"query": entry.query, "allowed": "1" if entry.allowed else "0",
                    "name": entry.name or ""}
-        if await self._redis("hset", self.PREFIX + key, mapping=mapping) is not None:
-            await self._redis("expire", self.PREFIX + key, self.TTL_SECONDS)
+        if await self._redis("hset", self.prefix + key, mapping=mapping) is not None:
+            await self._redis("expire", self.prefix + key, self.TTL_SECONDS)
 
     async def _redis(self, command: str, *args: Any, **kwargs: Any) -> Any:
         """One Redis call; None when Redis is down (skipped while it is known to be)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,6 +18,22 @@ from tests.contract import operation
 pytestmark = pytest.mark.pg
 
 REDIS_URL = os.environ.get("ZT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """Keys of this run only: the Redis is shared, so nothing else is read, flushed or left."""
+    from redis.asyncio import Redis
+
+    mine = f"zt:test:{uuid.uuid4().hex}:"
+    yield mine
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{mine}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 async def _redis_or_skip() -> object:
@@ -32,14 +50,14 @@ async def _redis_or_skip() -> object:
     return client
 
 
-async def test_two_processes_share_one_bucket(pg_migrated: str) -> None:
+async def test_two_processes_share_one_bucket(pg_migrated: str, prefix: str) -> None:
     client = await _redis_or_skip()
-    await client.flushdb()  # type: ignore[attr-defined]
     await client.aclose()  # type: ignore[attr-defined]
     query = operation("DisplayCategoryTree")
     cost = analyse(schema._schema, query, None, None, True).requested  # type: ignore[union-attr]
     capacity = 10 * cost + cost // 2  # room for exactly ten
-    command = ["throttle", pg_migrated, "--redis", REDIS_URL, "--capacity", str(capacity),
+    command = ["throttle", pg_migrated, "--redis", REDIS_URL, "--redis-prefix", prefix,
+               "--capacity", str(capacity),
                "--times", "8", "--query", query]
     results = await run_workers(command, command)
     allowed = [r["statuses"].get("200", 0) for r in results]
@@ -48,7 +66,8 @@ async def test_two_processes_share_one_bucket(pg_migrated: str) -> None:
     assert sum(refused) == 6 and all(a > 0 for a in allowed), results
 
 
-async def test_persisted_queries_are_shared_through_redis(pg_migrated: str) -> None:
+async def test_persisted_queries_are_shared_through_redis(pg_migrated: str,
+                                                        prefix: str) -> None:
     """A query registered through one API process is found by hash in another."""
     import httpx
 
@@ -57,12 +76,11 @@ async def test_persisted_queries_are_shared_through_redis(pg_migrated: str) -> N
     from services.persisted_queries import digest
 
     client = await _redis_or_skip()
-    await client.flushdb()  # type: ignore[attr-defined]
     await client.aclose()  # type: ignore[attr-defined]
     query = operation("DisplayCategoryTree")
     wanted = {"persistedQuery": {"version": 1, "sha256Hash": digest(query)}}
     settings = Settings(database_url=pg_migrated, sweeper_interval_seconds=0,
-                        redis_url=REDIS_URL)
+                        redis_url=REDIS_URL, redis_key_prefix=prefix)
     first, second = create_app(settings=settings), create_app(settings=settings)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         a = httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://a")

@@ -168,7 +168,7 @@ async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: s
 
 
 async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, query: str,
-                           start_at: float) -> dict[str, Any]:
+                           start_at: float, redis_prefix: str = "zt:") -> dict[str, Any]:
     """This process is one API server sharing rate-limit buckets through Redis: send the
     same anonymous query `times` times and count what was let through."""
     import httpx
@@ -177,8 +177,8 @@ async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, 
     from core.settings import Settings
 
     settings = Settings(database_url=url, sweeper_interval_seconds=0, redis_url=redis_url,
-                        rate_limit_capacity=capacity, rate_limit_refill_per_second=0.001,
-                        log_level="WARNING")
+                        redis_key_prefix=redis_prefix, rate_limit_capacity=capacity,
+                        rate_limit_refill_per_second=0.001, log_level="WARNING")
     app = create_app(settings=settings)
     statuses: dict[str, int] = {}
     async with app.router.lifespan_context(app):
@@ -268,6 +268,7 @@ def main() -> None:
     parser.add_argument("--expected", default=None)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-prefix", default="zt:")
     parser.add_argument("--capacity", type=int, default=0)
     parser.add_argument("--query", default="")
     parser.add_argument("--kind", default="customer")  # login: customer or staff
@@ -286,7 +287,7 @@ def main() -> None:
                                            args.start_at, args.concurrency))
     elif args.mode == "throttle":
         result = asyncio.run(_throttled_calls(args.url, args.redis, args.capacity, args.times,
-                                              args.query, args.start_at))
+                                              args.query, args.start_at, args.redis_prefix))
     elif args.mode == "login":
         result = asyncio.run(_login_calls(args.url, args.kind, args.login, args.password,
                                           args.times, args.client, args.start_at))
