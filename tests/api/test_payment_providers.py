@@ -30,7 +30,6 @@ from tests.fakes import alipay as fa
 from tests.fakes import wechatpay as fw
 from tests.fakes.keys import private_pem, public_pem
 
-
 JWT_SECRET = "p" * 40  # production refuses the default; tokens work in both apps
 
 
