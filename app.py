@@ -48,6 +48,7 @@ from core.response_cache import CachedAnswer, ResponseCache
 from core.settings import Settings, get_settings
 from resolvers.context import ANONYMOUS, Channel, Context, Permission, Viewer
 from resolvers.errors import ApiErrorCode
+from resolvers.payments_http import payment_routes
 from schema import build_schema
 from schema import schema as default_schema
 from schema.documents import split_operations
@@ -595,7 +596,7 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float, settings: Set
         await asyncio.sleep(interval)
         try:
             swept = await housekeeping.sweep(factory, clock.now(),
-                                             settings.auto_complete_days)
+                                             settings.auto_complete_days, settings.currency)
             metrics.SWEEPS.inc()
             metrics.EXPIRED.inc(swept.expired)
             if swept.expired or swept.completed:
@@ -831,6 +832,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         *exports.routes(settings, clock),
+        *payment_routes(settings, clock),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                              allow_methods=["GET", "POST"],

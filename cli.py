@@ -57,12 +57,14 @@ async def _create_admin(url: str, email: str, password: str) -> str:
 async def _sweep(url: str) -> int:
     from core.clock import utcnow
     from core.db import create_engine, create_session_factory
-    from services import housekeeping
+    from services import housekeeping, payments
 
     engine = create_engine(url)
+    payments.configure(get_settings())  # the providers asked before payments expire
     try:
         swept = await housekeeping.sweep(create_session_factory(engine), utcnow(),
-                                         get_settings().auto_complete_days)
+                                         get_settings().auto_complete_days,
+                                         get_settings().currency)
         return swept.expired
     finally:
         await engine.dispose()

@@ -56,6 +56,34 @@ class Settings(BaseSettings):
     response_cache_entries: int = 1024  # public browse answers kept per process; 0: off
     workers: int = 1  # processes serving this database here (set by `zhongtai serve`)
     log_level: str = "INFO"
+    # Payment providers (services/payments.py): each is enabled when its ids and keys are set.
+    # Keys are PEM text or a path to a PEM file. Notifications come back to
+    # PAYMENT_NOTIFY_BASE_URL + /payments/alipay/notify or /payments/wechatpay/notify.
+    payment_notify_base_url: str = ""
+    payment_timeout_seconds: float = 5.0  # each call to a provider; then PROVIDER_UNAVAILABLE
+    alipay_app_id: str = ""
+    alipay_app_private_key: str = ""  # ours: signs requests (RSA2)
+    alipay_public_key: str = ""  # Alipay's: verifies responses and notifications
+    alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    wechatpay_mchid: str = ""
+    wechatpay_appid: str = ""
+    wechatpay_apiv3_key: str = ""  # 32 bytes: decrypts notification resources (AES-256-GCM)
+    wechatpay_private_key: str = ""  # the merchant API key: signs requests
+    wechatpay_cert_serial: str = ""  # serial number of the merchant API certificate
+    wechatpay_platform_public_key: str = ""  # WeChat Pay's: verifies responses, notifications
+    wechatpay_platform_serial: str = ""  # when set, Wechatpay-Serial must name this key
+    wechatpay_gateway_url: str = "https://api.mch.weixin.qq.com"
+
+    @property
+    def alipay_enabled(self) -> bool:
+        return bool(self.alipay_app_id and self.alipay_app_private_key
+                    and self.alipay_public_key)
+
+    @property
+    def wechatpay_enabled(self) -> bool:
+        return bool(self.wechatpay_mchid and self.wechatpay_appid and self.wechatpay_apiv3_key
+                    and self.wechatpay_private_key and self.wechatpay_cert_serial
+                    and self.wechatpay_platform_public_key)
 
     @property
     def is_sqlite(self) -> bool:

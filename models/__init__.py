@@ -37,6 +37,7 @@ from models.orders import (
     Shipment,
     ShipmentLine,
 )
+from models.payments import PaymentTrade, ProviderRefund
 from models.promotions import Promotion, PromotionScope
 
 __all__ = [
@@ -65,11 +66,13 @@ __all__ = [
     "PageModule",
     "PageVersion",
     "Payment",
+    "PaymentTrade",
     "PersistedQuery",
     "Product",
     "ProductAttributeValue",
     "Promotion",
     "PromotionScope",
+    "ProviderRefund",
     "RefreshToken",
     "Refund",
     "RefundLine",

@@ -60,6 +60,8 @@ class Payment(NodeMixin, Base):
     __table_args__ = (
         UniqueConstraint("customer_id", "idempotency_key"),
         Index("ix_payments_status_expires", "status", "expires_at"),
+        # one provider transaction pays one payment, never several
+        Index("uq_payments_provider_transaction", "provider", "transaction_id", unique=True),
     )
 
     id: Mapped[int] = id_column()

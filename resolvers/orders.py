@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import metrics
 from core.money import InvalidMoney, to_minor
 from models.orders import Order, OrderStatus, Payment, Refund, Shipment
+from resolvers import payments as payment_resolvers
 from resolvers.common import Change, MutationResult, Page, input_id, mutate, page_window, query_id
 from resolvers.context import Context, Permission
 from services import checkout, orders
@@ -147,6 +148,12 @@ def _scope(ctx: Context) -> dict[str, Any]:
 
 
 async def cancel(ctx: Context, global_id: str, reason: str | None) -> MutationResult[Order]:
+    try:  # money may be on its way: the provider is asked, and its trade closed, first
+        refused = await payment_resolvers.settle_before_cancel(ctx, _order_id(global_id))
+    except DomainError as error:
+        refused = error.violations
+    if refused:
+        return MutationResult(None, refused)
     change = Change("order.cancel", Order, global_id) if ctx.viewer.is_staff else None
     return await mutate(ctx, lambda s: orders.cancel(s, _order_id(global_id), reason, ctx.now,
                                                      **_scope(ctx)), change)

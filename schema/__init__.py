@@ -17,6 +17,7 @@ from schema.errors import MaskUnexpectedErrors, ZhongtaiSchema
 from schema.execution import FastLeafExecutionContext
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.orders import OrdersMutation, OrdersQuery
+from schema.payments import PaymentsMutation
 from schema.policy import apply_policy
 from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.reports import ReportsQuery
@@ -28,7 +29,7 @@ Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, Promo
                              SettlementQuery))
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
                                    PromotionsMutation, CartMutation, CouponsMutation,
-                                   CmsMutation, OrdersMutation))
+                                   CmsMutation, OrdersMutation, PaymentsMutation))
 # Every root field answers to the one authorization table (schema/policy.py).
 POLICY_COVERAGE = apply_policy(Query, Mutation)
 

@@ -214,6 +214,8 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
     ("CheckoutInput", "note"): column(Order.note),
     ("Mutation.checkoutComplete", "idempotencyKey"): column(Payment.idempotency_key),
     ("Mutation.paymentConfirm", "transactionId"): column(Payment.transaction_id),
+    ("Mutation.paymentRecordOffline", "reference"): column(Payment.transaction_id),
+    ("Mutation.paymentStart", "openid"): Limit(128),  # WeChat openids: 28; passed on, not stored
     ("Mutation.orderCancel", "reason"): column(Order.cancel_reason),
     ("Mutation.orderRefundRequest", "reason"): column(Refund.reason),
     ("Mutation.refundReject", "reason"): column(Refund.reject_reason),

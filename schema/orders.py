@@ -482,8 +482,8 @@ class OrdersMutation:
         return CheckoutCompletePayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="The TEST provider confirms "
-                         "by mutation; idempotent by transactionId; amount must equal "
-                         "amountDue.")
+                         "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
+                         "idempotent by transactionId; amount must equal amountDue.")
     async def payment_confirm(self, info: Info, payment_id: strawberry.ID,
                               provider: PaymentProvider, transaction_id: str,
                               amount: Decimal) -> PaymentConfirmPayload:

@@ -251,6 +251,7 @@ POLICY: dict[str, Rule] = {
     "checkoutComplete": customers(),
     "paymentConfirm": customers(),
     "orderPaymentStart": customers(),  # their own unpaid sub-order (the service checks)
+    "paymentStart": customers(),
     "orderConfirmReceipt": customers(),
     "orderRefundRequest": customers(),
     "orderCancel": customers_or_staff(P.MANAGE_ORDERS, own("id", "Order")),
@@ -259,6 +260,8 @@ POLICY: dict[str, Rule] = {
                        own("input.warehouseId", "Warehouse")),
     "refundApprove": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     "refundReject": staff(P.MANAGE_ORDERS, own("id", "Refund")),
+    # A payment can span several merchants' orders: only the platform records money for it.
+    "paymentRecordOffline": platform(P.MANAGE_ORDERS),
     # --- reports ------------------------------------------------------------------------------
     "salesReport": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
     # the CSV export (exports.py) applies this same rule

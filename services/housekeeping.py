@@ -1,5 +1,6 @@
 """The periodic work every process may run (and cron may call through `zhongtai sweep`):
-expire overdue reservations with their unpaid orders, expire coupons past validity, and
+ask the payment providers about overdue payments they hold open trades for, expire overdue
+reservations with their unpaid orders, expire coupons past validity, and
 complete orders shipped long enough ago. Each step is safe to run in many processes at once."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services import coupons, inventory, orders
+from services import coupons, inventory, orders, trades
 
 BATCH = 100
 
@@ -21,8 +22,10 @@ class Swept:
 
 
 async def sweep(factory: async_sessionmaker[AsyncSession], now: datetime,
-                auto_complete_days: int) -> Swept:
+                auto_complete_days: int, currency: str = "CNY") -> Swept:
     done = Swept()
+    # A payment taken in time whose notification has not come yet must not be cancelled.
+    await trades.settle_before_expiry(factory, currency, now)
     while True:  # batches until nothing overdue is left
         async with factory() as session:
             expired = await inventory.sweep_expired(session, now, BATCH)

@@ -33,7 +33,7 @@ from models.orders import (
     Shipment,
     ShipmentLine,
 )
-from services import coupons, inventory, payments, promotions
+from services import coupons, inventory, ledger, payments, promotions
 from services.errors import DomainError, ErrorCode
 
 S = OrderStatus
@@ -146,32 +146,50 @@ class Confirmation:
 async def confirm_payment(session: AsyncSession, payment_id: int, customer_id: int | None,
                           provider_name: str, transaction_id: str, amount: int,
                           now: datetime) -> Confirmation:
-    """Idempotent by transaction id. The amount must equal the amount due. Money for a payment
-    that expired or was cancelled is recorded and flagged for refund; it never revives the
-    orders."""
+    """The customer-facing confirmation: the TEST provider only (absent in production). Real
+    providers confirm through their signed notifications (services/trades.py)."""
     gateway = payments.provider(provider_name)
+    if not isinstance(gateway, payments.TestProvider):
+        raise DomainError(ErrorCode.PAYMENT_PROVIDER_DISABLED, f"{provider_name} payments are "
+                          "confirmed by the provider's signed notification only.", "provider")
     if not gateway.verify(transaction_id, amount):
         raise DomainError(ErrorCode.INVALID_INPUT, "The provider does not confirm this "
                           "transaction.", "transactionId")
+    return await record_payment(session, payment_id, gateway.name, transaction_id, amount, now,
+                                customer_id=customer_id)
+
+
+async def record_payment(session: AsyncSession, payment_id: int, provider_name: str,
+                         transaction_id: str, amount: int, now: datetime, *,
+                         customer_id: int | None = None, paid_at: datetime | None = None
+                         ) -> Confirmation:
+    """Money the provider vouches for (the caller has verified it). Idempotent by (provider,
+    transaction id); one transaction pays one payment. The amount must equal the amount due.
+    Paid in time means by the provider's clock (`paid_at`): a notification or a query that
+    comes after the deadline for money taken before it still pays. Money for a payment that
+    expired or was cancelled is recorded and flagged for refund; it never revives the
+    orders."""
     found = await session.get(Payment, payment_id)
     if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
     await inventory.lock_reservation(session, found.reservation_owner, missing_ok=True)
     payment = await _payment(session, payment_id)
-    if payment.transaction_id == transaction_id:
+    if payment.transaction_id == transaction_id and payment.provider == provider_name:
         return Confirmation(payment, payment.needs_refund)
     if payment.transaction_id is not None:
         raise DomainError(ErrorCode.PAYMENT_ALREADY_PAID,
                           "This payment was already confirmed by another transaction.",
                           "transactionId")
+    await _ensure_unused(session, provider_name, transaction_id)
     if payment.kind == PaymentKind.BALANCE and payment.status == PaymentStatus.PENDING:
         await _ensure_balance_due(session, payment, now)
     if amount != payment.amount_due:
         raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH,
                           f"The amount due is {from_minor(payment.amount_due)}.", "amount")
-    if payment.status == PaymentStatus.PENDING and payment.expires_at <= now:
+    paid_at = min(paid_at or now, now)
+    if payment.status == PaymentStatus.PENDING and payment.expires_at <= paid_at:
         await close_unpaid(session, payment, PaymentStatus.EXPIRED, "Not paid in time.", now)
-    payment.provider, payment.transaction_id = gateway.name, transaction_id
+    payment.provider, payment.transaction_id = provider_name, transaction_id
     payment.amount_paid, payment.paid_at = amount, now
     if payment.status != PaymentStatus.PENDING:
         payment.needs_refund = True
@@ -179,6 +197,16 @@ async def confirm_payment(session: AsyncSession, payment_id: int, customer_id: i
         return Confirmation(payment, True)
     await _mark_paid(session, payment, now)
     return Confirmation(payment, False)
+
+
+async def _ensure_unused(session: AsyncSession, provider_name: str, transaction_id: str
+                         ) -> None:
+    """The unique index also says so; this says it as a user error before any write."""
+    taken = await session.scalar(select(Payment.id).where(
+        Payment.provider == provider_name, Payment.transaction_id == transaction_id))
+    if taken is not None:
+        raise DomainError(ErrorCode.DUPLICATE_TRANSACTION, "This transaction already paid "
+                          "another payment.", "transactionId")
 
 
 async def _ensure_balance_due(session: AsyncSession, balance: Payment, now: datetime) -> None:
@@ -431,8 +459,8 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
             await inventory.release_units(session, order.stock_owner, line.sku_id, held, now)
             line.released_quantity += held
         line.refunded_quantity = line.quantity
-    await _pay_back(await _captured_by(session, payment, order), order,
-                    order.total - order.refunded_amount, f"cancel:{order.id}")
+    await _pay_back(session, await _captured_by(session, payment, order), order,
+                    order.total - order.refunded_amount, f"cancel-{order.id}", now)
     move(order, S.CANCELLED, now)
     order.cancel_reason = note or "Cancelled by the merchant."
     await _return_promotion_stock(session, lines)
@@ -441,12 +469,12 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
     return order
 
 
-async def _pay_back(payment: Payment, order: Order, amount: int, reference: str) -> None:
-    if amount > 0:
-        payments.provider(payment.provider or "TEST").refund(payment.transaction_id or "",
-                                                             amount, reference)
+async def _pay_back(session: AsyncSession, payment: Payment, order: Order, amount: int,
+                    reference: str, now: datetime) -> None:
+    """Through the provider that took the money, on its refund ledger (never more than it
+    captured); a provider that is down refuses the whole operation, to be tried again."""
+    await ledger.pay_back(session, payment, amount, reference, now)
     order.refunded_amount += amount
-    payment.amount_refunded += amount
 
 
 async def _return_coupons(session: AsyncSession, payment: Payment, order: Order,
@@ -683,8 +711,8 @@ async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, n
         line.refunded_quantity += item.quantity
         line.requested_quantity -= item.quantity
     refund.status, refund.decided_at = RefundStatus.REFUNDED, now
-    await _pay_back(await _captured_by(session, payment, order), order, refund.amount,
-                    f"refund:{refund.id}")
+    await _pay_back(session, await _captured_by(session, payment, order), order,
+                    refund.amount, f"refund-{refund.id}", now)
     if all(line.refunded_quantity == line.quantity for line in lines.values()):
         move(order, S.REFUNDED, now)
         await _return_coupons(session, payment, order, now)

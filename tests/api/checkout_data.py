@@ -94,8 +94,9 @@ async def place(api: Api, who: Shopper, key: str = "key-1", **extra: Any) -> dic
     return done["checkoutComplete"]["payment"]  # type: ignore[no-any-return]
 
 
-async def pay(api: Api, who: Shopper, payment: dict[str, Any], txn: str = "txn-1"
+async def pay(api: Api, who: Shopper, payment: dict[str, Any], txn: str | None = None
               ) -> dict[str, Any]:
+    txn = txn or f"txn-{payment['id']}"  # one transaction pays one payment
     paid = await api.ok("PaymentConfirm", {"paymentId": payment["id"], "transactionId": txn,
                                            "amount": payment["amountDue"]["amount"]},
                         token=who.token)

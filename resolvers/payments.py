@@ -1,0 +1,101 @@
+"""Payment glue: starting a payment at Alipay or WeChat Pay, staff recording an offline
+payment, and settling a payment's open trades before its order is cancelled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import metrics
+from core.db import create_session_factory
+from core.money import InvalidMoney, to_minor
+from models.orders import Order, OrderStatus, Payment
+from resolvers.common import Change, MutationResult, input_id, mutate
+from resolvers.context import Context
+from services import payments, trades
+from services.errors import DomainError, ErrorCode, Violation
+
+
+@dataclass
+class StartedPayment:
+    payment: Payment
+    provider: str
+    channel: str
+    out_trade_no: str
+    started: payments.Started
+
+
+async def payment_start(ctx: Context, payment_gid: str, provider: str, channel: str | None,
+                        openid: str | None) -> MutationResult[StartedPayment]:
+    """The trade is written (and committed) first; the provider is called with no lock held.
+    A provider that is down answers PROVIDER_UNAVAILABLE: the same call later reuses the
+    trade."""
+    chosen = channel or ctx.channel.value
+
+    async def run(session: AsyncSession) -> trades.Opened:
+        payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
+        return await trades.open_trade(session, payment_id, ctx.viewer.customer_id or 0,
+                                       provider, chosen, ctx.settings.currency, ctx.now,
+                                       openid=(openid or "").strip() or None,
+                                       payer_ip=ctx.client)
+
+    opened = await mutate(ctx, run)
+    if opened.value is None:
+        return MutationResult(None, opened.errors, opened.error)
+    try:
+        started = await payments.provider(provider).start(opened.value.request)
+    except DomainError as error:
+        metrics.PAYMENTS.labels(f"start:{error.code.value}").inc()
+        return MutationResult(None, error.violations, error)
+    payment = await ctx.session.get(Payment, opened.value.trade.payment_id)
+    assert payment is not None
+    return MutationResult(StartedPayment(payment, provider, chosen,
+                                         opened.value.request.out_trade_no, started), [])
+
+
+async def payment_record_offline(ctx: Context, payment_gid: str, reference: str,
+                                 amount: Decimal) -> MutationResult[Payment]:
+    """Platform staff record a bank transfer; audited like every admin change."""
+    confirmation: list[bool] = []
+
+    async def run(session: AsyncSession) -> Payment:
+        payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
+        try:
+            minor = to_minor(Decimal(amount))
+        except InvalidMoney as exc:
+            raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH, f"Amount {exc}.",
+                              "amount") from exc
+        found = await trades.record_offline(session, payment_id, reference, minor, ctx.now)
+        confirmation.append(found.late)
+        return found.payment
+
+    result = await mutate(ctx, run, Change("payment.record_offline", Payment, payment_gid))
+    if result.value is not None and confirmation and confirmation[-1]:
+        result.errors = [Violation(ErrorCode.PAYMENT_CLOSED,
+                                   f"This payment is {result.value.status.value}; the money "
+                                   "is recorded and will be refunded.", "paymentId")]
+    return result
+
+
+async def settle_before_cancel(ctx: Context, order_id: int) -> list[Violation]:
+    """Before an unpaid order is cancelled: its open trades are asked about and closed at the
+    provider (services/trades.py). Only for the order's owner or its merchant's staff; anyone
+    else gets NOT_FOUND from the cancel itself."""
+    order = await ctx.session.get(Order, order_id)
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+        return []
+    visible = order.customer_id == ctx.viewer.customer_id or (
+        ctx.viewer.is_staff and ctx.viewer.owns_merchant(order.merchant_id))
+    if not visible:
+        return []
+    ids = [i for i in (order.payment_id, order.balance_payment_id) if i is not None]
+    try:
+        await trades.settle_before_cancel(create_session_factory(ctx.session.bind), ids,
+                                          ctx.settings.currency, ctx.now)
+    except DomainError as error:
+        return error.violations
+    finally:
+        await ctx.session.rollback()  # end the read; the cancel sees what settling wrote
+    return []

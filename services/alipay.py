@@ -1,0 +1,194 @@
+"""Alipay (支付宝) open API, RSA2: requests are signed with our app private key over the sorted
+`k=v&…` string of every non-empty parameter but `sign`; Alipay's answers are verified with its
+public key over the raw `<method>_response` JSON, its notifications over the sorted string
+without `sign` and `sign_type`.
+
+APP pays with a signed order string handed to the SDK (alipay.trade.app.pay); WEB and H5 open
+a signed gateway URL (alipay.trade.page.pay / alipay.trade.wap.pay). Refunds
+(alipay.trade.refund) are synchronous: the answer says whether the money went back, so there is
+no refund notification to wait for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from core.money import InvalidMoney, from_minor, to_minor
+from core.settings import Settings
+from services.errors import DomainError, ErrorCode
+from services.payments import (
+    APP,
+    H5,
+    WEB,
+    NotificationRejected,
+    Paid,
+    RefundNotice,
+    RefundRequest,
+    RefundResult,
+    Started,
+    TradeRequest,
+    TradeState,
+    http_client,
+    private_key,
+    public_key,
+    refused,
+    rsa_sign,
+    rsa_verify,
+    unavailable,
+)
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay's timestamps are Beijing time, no zone
+_METHODS = {APP: ("alipay.trade.app.pay", "QUICK_MSECURITY_PAY"),
+            WEB: ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
+            H5: ("alipay.trade.wap.pay", "QUICK_WAP_WAY")}
+_PAID = {"TRADE_SUCCESS", "TRADE_FINISHED"}
+NOTIFY_PATH = "/payments/alipay/notify"
+
+
+def signing_string(params: Mapping[str, str], *, exclude: tuple[str, ...] = ("sign",)) -> str:
+    return "&".join(f"{k}={params[k]}" for k in sorted(params)
+                    if k not in exclude and params[k] not in ("", None))
+
+
+def beijing(moment: datetime) -> str:
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_beijing(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+
+
+def yuan(amount: int) -> str:
+    return f"{from_minor(amount):.2f}"
+
+
+def fen(text: str) -> int:
+    try:
+        return to_minor(Decimal(text))
+    except (InvalidOperation, InvalidMoney) as exc:
+        raise NotificationRejected(f"bad amount {text!r}") from exc
+
+
+class AlipayProvider:
+    name = "ALIPAY"
+
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+                 ) -> None:
+        self.settings, self.transport = settings, transport
+        self.app_id = settings.alipay_app_id
+        self.gateway = settings.alipay_gateway_url
+        self._key = private_key(settings.alipay_app_private_key)
+        self._alipay_key = public_key(settings.alipay_public_key)
+
+    # --- requests ------------------------------------------------------------------------------
+
+    def _signed(self, method: str, biz: dict[str, Any], *, notify: bool = False,
+                now: datetime | None = None) -> dict[str, str]:
+        params = {"app_id": self.app_id, "method": method, "format": "JSON",
+                  "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
+                  "timestamp": beijing(now or datetime.now(BEIJING)),
+                  "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":"))}
+        if notify and self.settings.payment_notify_base_url:
+            params["notify_url"] = self.settings.payment_notify_base_url.rstrip("/") \
+                + NOTIFY_PATH
+        params["sign"] = rsa_sign(self._key, signing_string(params))
+        return params
+
+    async def _call(self, method: str, biz: dict[str, Any]) -> dict[str, Any]:
+        """POST to the gateway; the answer's signature is checked before it is believed."""
+        try:
+            async with http_client(self.settings, self.transport) as client:
+                response = await client.post(self.gateway, data=self._signed(method, biz))
+        except httpx.HTTPError as exc:
+            raise unavailable(self.name, exc) from exc
+        if response.status_code >= 500:
+            raise unavailable(self.name, f"HTTP {response.status_code}")
+        return self._verified_answer(method, response.text)
+
+    def _verified_answer(self, method: str, text: str) -> dict[str, Any]:
+        key = method.replace(".", "_") + "_response"
+        try:
+            document = json.loads(text)
+            start = text.index(f'"{key}"')
+            start = text.index("{", start)
+            node, end = json.JSONDecoder().raw_decode(text, start)
+            raw = text[start:end]
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise unavailable(self.name, f"unreadable answer to {method}") from exc
+        if not rsa_verify(self._alipay_key, raw, str(document.get("sign", ""))):
+            raise unavailable(self.name, f"unsigned or forged answer to {method}")
+        return node  # type: ignore[no-any-return]
+
+    # --- the provider interface -----------------------------------------------------------
+
+    async def start(self, trade: TradeRequest) -> Started:
+        method, product = _METHODS.get(trade.channel, _METHODS[WEB])
+        biz = {"out_trade_no": trade.out_trade_no, "total_amount": yuan(trade.amount),
+               "subject": trade.subject, "product_code": product,
+               "time_expire": beijing(trade.expires_at)}
+        if trade.currency != "CNY":
+            raise DomainError(ErrorCode.PAYMENT_PROVIDER_DISABLED,
+                              "Alipay takes CNY here.", "provider")
+        params = self._signed(method, biz, notify=True)
+        if trade.channel == APP:
+            return Started(order_string=urlencode(params))
+        return Started(url=f"{self.gateway}?{urlencode(params)}")
+
+    async def query(self, out_trade_no: str) -> TradeState:
+        node = await self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
+        if node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return TradeState(None, closed=False)  # the customer never opened it: unpaid
+        self._ensure_ok(node)
+        if node.get("trade_status") in _PAID:
+            paid_at = node.get("send_pay_date")
+            return TradeState(Paid(
+                out_trade_no=node["out_trade_no"], transaction_id=node["trade_no"],
+                amount=fen(node["total_amount"]), currency=node.get("trans_currency") or "CNY",
+                paid_at=parse_beijing(paid_at) if paid_at else datetime.now(BEIJING),
+                app_id=self.app_id))
+        return TradeState(None, closed=node.get("trade_status") == "TRADE_CLOSED")
+
+    async def close(self, out_trade_no: str) -> None:
+        node = await self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
+        if node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return  # never opened by the customer: nothing to close
+        self._ensure_ok(node)
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        node = await self._call("alipay.trade.refund", {
+            "trade_no": request.transaction_id, "refund_amount": yuan(request.amount),
+            "out_request_no": request.reference, "refund_reason": request.reason[:256]})
+        if node.get("sub_code") in ("ACQ.SYSTEM_ERROR", "ACQ.REFUND_CHARGE_ERROR"):
+            raise unavailable(self.name, node.get("sub_msg"))  # the same out_request_no retries
+        self._ensure_ok(node)
+        return RefundResult("SUCCEEDED", node.get("trade_no"))
+
+    def _ensure_ok(self, node: Mapping[str, Any]) -> None:
+        if node.get("code") != "10000":
+            if node.get("code") == "20000":  # Alipay's "service unavailable"
+                raise unavailable(self.name, node.get("sub_msg"))
+            raise refused(self.name, f"{node.get('sub_code')} {node.get('sub_msg')}")
+
+    def read_notification(self, headers: Mapping[str, str], body: bytes
+                          ) -> Paid | RefundNotice | None:
+        params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        if params.get("sign_type", "RSA2") != "RSA2" or not rsa_verify(
+                self._alipay_key, signing_string(params, exclude=("sign", "sign_type")),
+                params.get("sign", "")):
+            raise NotificationRejected("bad signature")
+        if params.get("app_id") != self.app_id:
+            raise NotificationRejected(f"for another app {params.get('app_id')!r}")
+        if params.get("trade_status") not in _PAID:
+            return None  # e.g. TRADE_CLOSED after a full refund: genuine, nothing to do
+        return Paid(out_trade_no=params["out_trade_no"], transaction_id=params["trade_no"],
+                    amount=fen(params["total_amount"]),
+                    currency=params.get("trans_currency") or "CNY",
+                    paid_at=parse_beijing(params["gmt_payment"]) if params.get("gmt_payment")
+                    else datetime.now(BEIJING), app_id=params["app_id"])

@@ -1,0 +1,198 @@
+"""Payments at Alipay and WeChat Pay: opening a trade for a channel, believing a provider's
+signed word that it was paid, asking before an unpaid payment expires, closing before it is
+cancelled.
+
+No database lock is held while a provider is called, except for refunds (services/ledger.py):
+a trade row is written first, the provider called after, so a slow provider never blocks a
+checkout."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.inventory import ReservationStatus
+from models.orders import Order, Payment, PaymentStatus
+from models.payments import PaymentTrade, TradeStatus
+from services import inventory, ledger, orders, payments
+from services.errors import DomainError, ErrorCode
+
+log = logging.getLogger("zhongtai.payments")
+T = TypeVar("T")
+# While the provider cannot be asked, an expiring payment's stock is held this much longer,
+# for at most HOLD_LIMIT past its deadline; then it is cancelled anyway (money that turns up
+# later is recorded and flagged for refund, like any late payment).
+HOLD_STEP = timedelta(minutes=5)
+HOLD_LIMIT = timedelta(hours=1)
+
+
+def out_trade_no(payment_id: int, provider: str, channel: str) -> str:
+    """Ours, unique per payment, provider and channel (WeChat allows [0-9A-Za-z_-], ≤32)."""
+    return f"ZT{payment_id:08d}-{provider[:2]}-{channel}"[:32]
+
+
+# --- starting a payment ---------------------------------------------------------------------
+
+
+@dataclass
+class Opened:
+    trade: PaymentTrade
+    request: payments.TradeRequest
+
+
+async def open_trade(session: AsyncSession, payment_id: int, customer_id: int, provider: str,
+                     channel: str, currency: str, now: datetime, *, openid: str | None = None,
+                     payer_ip: str | None = None) -> Opened:
+    """The customer's own payment, still payable: its trade for this provider and channel
+    (made once, reused when the customer comes back)."""
+    payments.provider(provider)  # enabled here, or refused before anything is written
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.customer_id != customer_id:
+        raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
+    if payment.status != PaymentStatus.PENDING or payment.expires_at <= now:
+        raise DomainError(ErrorCode.PAYMENT_CLOSED, f"This payment is "
+                          f"{payment.status.value if payment.expires_at > now else 'EXPIRED'}.",
+                          "paymentId")
+    number = out_trade_no(payment.id, provider, channel)
+    trade = await session.scalar(select(PaymentTrade).where(PaymentTrade.out_trade_no == number))
+    if trade is None:
+        trade = PaymentTrade(payment_id=payment.id, provider=provider, channel=channel,
+                             out_trade_no=number, status=TradeStatus.OPEN, created_at=now)
+        session.add(trade)
+        await session.flush()
+    return Opened(trade, payments.TradeRequest(
+        out_trade_no=number, amount=payment.amount_due, currency=currency,
+        subject=await _subject(session, payment), channel=channel,
+        expires_at=payment.expires_at, openid=openid, payer_ip=payer_ip))
+
+
+async def _subject(session: AsyncSession, payment: Payment) -> str:
+    numbers = (await session.scalars(select(Order.number).where(
+        (Order.payment_id == payment.id) | (Order.balance_payment_id == payment.id))
+        .order_by(Order.id))).all()
+    return ("Zhongtai " + " ".join(numbers))[:120]
+
+
+# --- believing a provider ---------------------------------------------------------------------
+
+
+async def accept(session: AsyncSession, provider: str, paid: payments.Paid, currency: str,
+                 now: datetime) -> orders.Confirmation:
+    """A verified payment (notification or query) for one of our trades: amount and currency
+    checked, then recorded exactly once. Anything wrong is a DomainError: nothing changes."""
+    trade = await session.scalar(select(PaymentTrade).where(
+        PaymentTrade.out_trade_no == paid.out_trade_no, PaymentTrade.provider == provider))
+    if trade is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"No trade {paid.out_trade_no}.", "outTradeNo")
+    if paid.currency != currency:
+        raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH,
+                          f"Paid in {paid.currency}, due in {currency}.", "currency")
+    confirmed = await orders.record_payment(session, trade.payment_id, provider,
+                                            paid.transaction_id, paid.amount, now,
+                                            paid_at=paid.paid_at)
+    trade.status = TradeStatus.PAID
+    await session.flush()
+    return confirmed
+
+
+async def refund_settled(session: AsyncSession, provider: str, notice: payments.RefundNotice,
+                         now: datetime) -> None:
+    await ledger.settle(session, provider, notice, now)
+
+
+async def record_offline(session: AsyncSession, payment_id: int, reference: str, amount: int,
+                         now: datetime) -> orders.Confirmation:
+    """Staff saw a bank transfer arrive: the reference is the bank's."""
+    reference = reference.strip()
+    if not reference or len(reference) > 100:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give the transfer's reference (at most "
+                          "100 characters).", "reference")
+    return await orders.record_payment(session, payment_id, payments.OFFLINE.name, reference,
+                                       amount, now)
+
+
+# --- before expiry and before cancellation ------------------------------------------------------
+
+Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], Awaitable[T]]
+
+
+async def _open_trades(session: AsyncSession, where: list[object]) -> list[PaymentTrade]:
+    return list((await session.scalars(
+        select(PaymentTrade).join(Payment, Payment.id == PaymentTrade.payment_id)
+        .where(PaymentTrade.status == TradeStatus.OPEN,
+               PaymentTrade.provider.in_([p for p in payments.REMOTE
+                                          if p in payments.PROVIDERS]), *where)
+        .order_by(PaymentTrade.id).limit(100))).all())
+
+
+async def settle_trade(factory: async_sessionmaker[AsyncSession], trade: PaymentTrade,
+                       currency: str, now: datetime) -> bool:
+    """Ask the provider: paid → record it (True); unpaid → close it there, so it can no
+    longer be paid, and mark it closed. Raises PROVIDER_UNAVAILABLE when it can't answer."""
+    gateway = payments.provider(trade.provider)
+    state = await gateway.query(trade.out_trade_no)
+    if state.paid is not None:
+        paid = state.paid
+        await inventory.in_transaction(
+            factory, lambda s: accept(s, trade.provider, paid, currency, now))
+        return True
+    if not state.closed:
+        await gateway.close(trade.out_trade_no)
+    await inventory.in_transaction(factory, lambda s: _mark(s, trade.id, TradeStatus.CLOSED))
+    return False
+
+
+async def _mark(session: AsyncSession, trade_id: int, status: TradeStatus) -> None:
+    trade = await session.get(PaymentTrade, trade_id)
+    if trade is not None and trade.status == TradeStatus.OPEN:
+        trade.status = status
+
+
+async def settle_before_expiry(factory: async_sessionmaker[AsyncSession], currency: str,
+                               now: datetime) -> int:
+    """Sweeper step, before reservations expire: every open trade of a payment past its
+    deadline is asked about. Money taken in time pays the orders (the sweep then finds the
+    reservation committed and leaves them alone); the rest is closed at the provider. A
+    provider that can't be asked holds the stock a little longer (HOLD_STEP, up to
+    HOLD_LIMIT) rather than cancel what may have been paid."""
+    async with factory() as session:
+        due = await _open_trades(session, [Payment.status == PaymentStatus.PENDING,
+                                           Payment.expires_at <= now])
+    paid = 0
+    for trade in due:
+        try:
+            paid += await settle_trade(factory, trade, currency, now)
+        except DomainError as error:
+            log.warning("trade %s not settled before expiry: %s", trade.out_trade_no,
+                        error.violations[0].message)
+            if error.code == ErrorCode.PROVIDER_UNAVAILABLE:
+                await inventory.in_transaction(factory, lambda s, t=trade: _hold(s, t, now))
+    return paid
+
+
+async def _hold(session: AsyncSession, trade: PaymentTrade, now: datetime) -> None:
+    payment = await session.get(Payment, trade.payment_id)
+    if payment is None or now >= payment.expires_at + HOLD_LIMIT:
+        return
+    reservation = await inventory.lock_reservation(session, payment.reservation_owner,
+                                                   missing_ok=True)
+    if reservation is not None and reservation.status == ReservationStatus.ACTIVE:
+        await inventory.extend(session, payment.reservation_owner, now + HOLD_STEP, now)
+
+
+async def settle_before_cancel(factory: async_sessionmaker[AsyncSession], payment_ids:
+                               list[int], currency: str, now: datetime) -> None:
+    """Before an unpaid order is cancelled, its open trades are settled: a paid one pays the
+    order (which then can't be cancelled as unpaid), the others are closed at the provider so
+    no money can arrive after the cancellation. PROVIDER_UNAVAILABLE refuses the cancel."""
+    async with factory() as session:
+        trades = await _open_trades(session, [Payment.id.in_(payment_ids),
+                                              Payment.status == PaymentStatus.PENDING])
+    for trade in trades:
+        await settle_trade(factory, trade, currency, now)
