@@ -414,16 +414,16 @@ async def test_redis_caches_persisted_queries_read_through(engine: AsyncEngine) 
         await client.aclose()
         pytest.skip(f"Redis not reachable at {REDIS_UP} ({exc})")
     record = DatabaseStore(lambda: create_session_factory(engine))
-    cache = RedisCache(client, record, Degradation("redis"))
-    cache.PREFIX = f"zt:test-h7:{uuid.uuid4().hex}:"  # keys of this test only (shared Redis)
+    # keys of this test only (the Redis is shared)
+    cache = RedisCache(client, record, Degradation("redis"), f"zt:test:{uuid.uuid4().hex}:")
     key = digest(BRANDS)
     try:
         await cache.put(key, BRANDS)
-        assert await client.exists(cache.PREFIX + key) == 0  # written to the record only
+        assert await client.exists(cache.prefix + key) == 0  # written to the record only
         assert await cache.get(key) == Entry(BRANDS, False, None)
-        assert 0 < await client.ttl(cache.PREFIX + key) <= RedisCache.TTL_SECONDS
+        assert 0 < await client.ttl(cache.prefix + key) <= RedisCache.TTL_SECONDS
         await cache.put(key, BRANDS, allowed=True, name="Brands")  # drops the stale copy
-        assert await client.exists(cache.PREFIX + key) == 0
+        assert await client.exists(cache.prefix + key) == 0
         assert await cache.get(key) == Entry(BRANDS, True, "Brands")
 
         class Unreachable:
@@ -433,5 +433,5 @@ async def test_redis_caches_persisted_queries_read_through(engine: AsyncEngine) 
         cache.record = Unreachable()  # type: ignore[assignment]
         assert await cache.get(key) == Entry(BRANDS, True, "Brands")
     finally:
-        await client.delete(cache.PREFIX + key)
+        await client.delete(cache.prefix + key)
         await client.aclose()
