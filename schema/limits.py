@@ -37,6 +37,10 @@ MAX_COST = 20_000
 # the fragment used. Bounds what anything expanding fragments (validation, `selected_fields`)
 # can meet, whatever the document's size.
 MAX_FRAGMENT_SPREADS = 200
+# One response name asked this often in one selection set (inline fragments included): the
+# overlapping-fields rule of validation compares such fields pairwise, so 400 × `brands { id }`
+# (under every other limit) cost ~2 s of CPU before this bound.
+MAX_REPEATED_FIELD = 10
 DEFAULT_PAGE = 20
 LIST_ESTIMATE = 10  # a plain list of objects (a product's SKUs) is costed as this many
 
@@ -93,6 +97,13 @@ def _check(cost: int, aliases: int, spreads: int) -> None:
                               f"maximum of {MAX_COST}. Ask for fewer items (first) or fields.")
 
 
+def _count_name(names: dict[str, int], name: str) -> None:
+    names[name] = names.get(name, 0) + 1
+    if names[name] > MAX_REPEATED_FIELD:
+        raise QueryTooComplex("maxRepeatedField", f"`{name}` is asked for more than "
+                              f"{MAX_REPEATED_FIELD} times in one selection set.")
+
+
 class _Walk:
     """One pass over the operation in which each fragment is walked once: its tally is kept
     and reused at every further spread, so the walk is linear in the document's size (a
@@ -105,19 +116,23 @@ class _Walk:
         self.walked: dict[str, _Tally] = {}
         self.open: list[str] = []  # fragments being walked: spreading one again is a cycle
 
-    def selections(self, node: SelectionSetNode, parent: Any, level: int) -> _Tally:
+    def selections(self, node: SelectionSetNode, parent: Any, level: int,
+                   names: dict[str, int] | None = None) -> _Tally:
         """`level` (1: the operation's selection set) only refuses depth early; the tally's
-        depth is relative, so a fragment's is valid wherever it is spread."""
+        depth is relative, so a fragment's is valid wherever it is spread. `names` counts the
+        response names of the set an inline fragment belongs to."""
         if level > MAX_DEPTH:
             _too_deep()
+        names = {} if names is None else names
         cost = depth = aliases = spreads = 0
         for selection in node.selections or ():
             if isinstance(selection, FieldNode):
+                _count_name(names, (selection.alias or selection.name).value)
                 part = self._field(selection, parent, level)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                part = self.selections(selection.selection_set, target, level)
+                part = self.selections(selection.selection_set, target, level, names)
             elif isinstance(selection, FragmentSpreadNode):
                 part = self._spread(selection.name.value, level)
             else:  # pragma: no cover - there are three kinds of selection
