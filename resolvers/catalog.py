@@ -367,10 +367,22 @@ async def brand_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
     return await mutate(ctx, run, Change("brand.delete", Brand, global_id))
 
 
+def _merchant_data(data: Any) -> catalog.MerchantData:
+    return catalog.MerchantData(name=data.name, self_operated=bool(data.self_operated),
+                                commission_rate=data.commission_rate or 0)
+
+
 async def merchant_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: catalog.create_merchant(s, data.name,
-                                                               bool(data.self_operated)),
+    return await mutate(ctx, lambda s: catalog.create_merchant(s, _merchant_data(data)),
                         Change("merchant.create", Merchant))
+
+
+async def merchant_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
+    async def run(s: Any) -> Any:
+        return await catalog.update_merchant(s, input_id(global_id, "Merchant", "id") or 0,
+                                             _merchant_data(data))
+
+    return await mutate(ctx, run, Change("merchant.update", Merchant, global_id))
 
 
 async def category_create(ctx: Context, data: Any) -> MutationResult[Any]:

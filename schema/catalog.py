@@ -20,6 +20,7 @@ from resolvers import nodes as rn
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
+from resolvers.errors import ApiErrorCode, api_error
 from schema.common import Image, Money, Node, PageInfo, UserError, money, page_info, user_errors
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
@@ -127,6 +128,12 @@ def _market_price(skus: list[Any]) -> Money | None:
 class Merchant(Node):
     name: str
     self_operated: bool
+
+    @strawberry.field(description="Basis points; staff of this merchant and the platform only.")
+    def commission_rate(self, info: Info) -> int:
+        if not info.context.viewer.owns_merchant(self.id):
+            raise api_error(ApiErrorCode.FORBIDDEN, "Only staff of this merchant can see this.")
+        return self.commission_rate  # type: ignore[attr-defined,no-any-return]
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -587,6 +594,9 @@ class DisplayCategoryUpdateInput:
 class MerchantInput:
     name: str
     self_operated: bool | None = False
+    commission_rate: int | None = strawberry.field(
+        default=0, description="The platform's commission on the merchant's goods sold, in "
+        "basis points (500 = 5%; 0–10000); see settlementStatement.")
 
 
 @strawberry.input
@@ -837,6 +847,12 @@ class CatalogMutation:
     @strawberry.mutation
     async def merchant_create(self, info: Info, input: MerchantInput) -> MerchantPayload:
         r = await rc.merchant_create(info.context, input)
+        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
+    async def merchant_update(self, info: Info, id: strawberry.ID,
+                              input: MerchantInput) -> MerchantPayload:
+        r = await rc.merchant_update(info.context, id, input)
         return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation

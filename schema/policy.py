@@ -176,6 +176,7 @@ POLICY: dict[str, Rule] = {
     "displayCategoryUpdate": platform(P.MANAGE_CATALOG),
     "displayCategoryDelete": platform(P.MANAGE_CATALOG),
     "merchantCreate": platform(P.MANAGE_CATALOG),
+    "merchantUpdate": platform(P.MANAGE_CATALOG),  # the commission rate is the platform's
     "merchants": staff(None, scope="their own merchant only"),
     # --- catalog: a merchant's products -------------------------------------------------------
     "adminProducts": staff(P.MANAGE_CATALOG, own("filter.merchantId", "Merchant"), scope=MINE),

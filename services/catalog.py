@@ -45,16 +45,43 @@ async def get_or_fail(session: AsyncSession, model: type[T], pk: int | None,
 
 # --- merchants -----------------------------------------------------------------------------------
 
-async def create_merchant(session: AsyncSession, name: str, self_operated: bool) -> Merchant:
-    v = Violations()
-    clean = check.text(v, name, "name", max_len=120)
-    v.raise_if_any()
-    if await _name_taken(session, Merchant, clean):
-        raise DomainError(ErrorCode.DUPLICATE_NAME, "A merchant with this name exists.", "name")
-    merchant = Merchant(name=clean, self_operated=self_operated)
+MAX_COMMISSION_RATE = 10_000  # basis points: 100%
+
+
+@dataclass
+class MerchantData:
+    name: str
+    self_operated: bool = False
+    commission_rate: int = 0  # basis points of the merchant's goods sold (settlement)
+
+
+async def create_merchant(session: AsyncSession, data: MerchantData) -> Merchant:
+    merchant = Merchant()
+    await _write_merchant(session, merchant, data)
     session.add(merchant)
     await session.flush()
     return merchant
+
+
+async def update_merchant(session: AsyncSession, merchant_id: int,
+                          data: MerchantData) -> Merchant:
+    merchant = await get_or_fail(session, Merchant, merchant_id, "id")
+    await _write_merchant(session, merchant, data)
+    await session.flush()
+    return merchant
+
+
+async def _write_merchant(session: AsyncSession, merchant: Merchant, data: MerchantData) -> None:
+    v = Violations()
+    clean = check.text(v, data.name, "name", max_len=120)
+    if not 0 <= data.commission_rate <= MAX_COMMISSION_RATE:
+        v.add(ErrorCode.INVALID_INPUT, "A commission rate is 0–10000 basis points.",
+              "commissionRate")
+    v.raise_if_any()
+    if await _name_taken(session, Merchant, clean, merchant.id):
+        raise DomainError(ErrorCode.DUPLICATE_NAME, "A merchant with this name exists.", "name")
+    merchant.name, merchant.self_operated = clean or "", data.self_operated
+    merchant.commission_rate = data.commission_rate
 
 
 async def _name_taken(session: AsyncSession, model: type[Brand] | type[Merchant], name: str | None,

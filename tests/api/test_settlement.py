@@ -8,14 +8,11 @@ import csv
 import io
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from core.db import create_session_factory
 from core.ids import decode_id
 from core.settings import Settings
-from models import Merchant
 from resolvers.context import Permission
 from tests.api.checkout_data import Shop, open_shop, pay, place, shopper
 from tests.api.test_coupons import create_template, template
@@ -26,11 +23,15 @@ from tests.conftest import Api, make_staff
 DAY = {"from": "2026-04-10", "to": "2026-04-10"}  # T0 is 2026-04-10 16:00 in Shanghai
 
 
-async def commission(engine: AsyncEngine, merchant: str, basis_points: int) -> None:
-    async with create_session_factory(engine)() as s:
-        await s.execute(update(Merchant).where(Merchant.id == decode_id(merchant)[1])
-                        .values(commission_rate=basis_points))
-        await s.commit()
+async def commission(api: Api, merchant: str, basis_points: int) -> None:
+    """The platform sets a merchant's rate (merchantUpdate keeps the name)."""
+    found = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { name "
+                           "selfOperated } } }", {"id": merchant}, token=api.admin_token)
+    current = found["data"]["node"]
+    done = await api.admin("MerchantUpdate", {"id": merchant, "input": {
+        "name": current["name"], "selfOperated": current["selfOperated"],
+        "commissionRate": basis_points}})
+    assert done["merchantUpdate"]["merchant"]["commissionRate"] == basis_points
 
 
 async def sold_and_partly_refunded(api: Api, engine: AsyncEngine) -> Shop:
@@ -46,8 +47,8 @@ async def sold_and_partly_refunded(api: Api, engine: AsyncEngine) -> Shop:
     Refund of 1 A: 213.17 × 1/2 = 106.585 → 106.58 (floor, the last unit takes the rest);
     the platform's share on it: 16.83 × 1/2 = 8.415 → 8.41 no longer owed."""
     shop = await open_shop(api, engine, two_merchants=True)
-    await commission(engine, shop.merchant, 500)
-    await commission(engine, shop.other_merchant, 300)
+    await commission(api, shop.merchant, 500)
+    await commission(api, shop.other_merchant, 300)
     await live(api, {"name": "C 特价", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
                      "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_c]},
                      "merchantId": shop.other_merchant,
@@ -169,3 +170,29 @@ async def test_csv_equals_the_query(api: Api, engine: AsyncEngine) -> None:
                                                                DAY["to"])
         assert int(row["commissionRate"]) == query["commissionRate"]
         assert int(row["paidOrders"]) == query["paidOrders"]
+
+
+async def test_commission_rates_are_the_platforms_to_set(api: Api, engine: AsyncEngine,
+                                                         settings: Settings,
+                                                         clock: FixedClock) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    update = {"name": "自营 Self", "selfOperated": True}
+    for rate in (-1, 10_001):
+        refused = await api.op("MerchantUpdate", {"id": shop.merchant, "input": {
+            **update, "commissionRate": rate}}, token=api.admin_token)
+        assert [e["code"] for e in refused["data"]["merchantUpdate"]["userErrors"]] == [
+            "INVALID_INPUT"]
+    _, own = await make_staff(engine, settings, clock, email="boss@m1.example",
+                              permissions=["MANAGE_CATALOG"],
+                              merchant_id=decode_id(shop.merchant)[1])
+    raise_own = await api.op("MerchantUpdate", {"id": shop.merchant, "input": {
+        **update, "commissionRate": 0}}, token=own)
+    assert raise_own["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # a merchant's staff read their own rate, not another merchant's
+    await commission(api, shop.merchant, 450)
+    mine = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { "
+                          "commissionRate } } }", {"id": shop.merchant}, token=own)
+    assert mine["data"]["node"] == {"commissionRate": 450}
+    theirs = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { "
+                            "commissionRate } } }", {"id": shop.other_merchant}, token=own)
+    assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
