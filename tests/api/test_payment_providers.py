@@ -292,6 +292,32 @@ async def test_refund_ledger_adds_partial_refunds_and_never_passes_the_capture(
             {"SUCCEEDED"}
 
 
+async def test_money_paid_twice_goes_back_through_the_second_provider(
+        api: Api, engine: AsyncEngine, fakes: Fakes, clock: FixedClock) -> None:
+    """The customer opened both an Alipay and a WeChat trade and paid both: the first
+    notification pays the orders, the second money is refunded at once, exactly once."""
+    who, payment = await checkout(api, engine, "13900007009")
+    alipay = await start(api, who, payment, "ALIPAY", "APP")
+    fakes.alipay.open(alipay["orderString"])
+    first = alipay["outTradeNo"]
+    second = (await start(api, who, payment, "WECHATPAY", "APP"))["outTradeNo"]
+    fakes.alipay.pay(first, clock.now())
+    fakes.wechat.pay(second, clock.now())
+    assert await alipay_notify(api, fakes.alipay.notification(first)) == "success"
+    signed = fakes.wechat.notification(second)
+    for _ in range(2):  # WeChat retries: answered success, refunded once
+        assert await wechat_notify(api, signed) == 204
+    assert await status(api, who, payment) == ("PAID", "PAID", False)
+    trade = fakes.wechat.trades[second]
+    assert list(trade.refunds.values()) == [due(payment)]
+    async with create_session_factory(engine)() as s:
+        paid = await s.get(Payment, decode_id(payment["id"])[1])
+        assert paid is not None and paid.provider == "ALIPAY" and paid.amount_refunded == 0
+        rows = (await s.scalars(select(ProviderRefund))).all()
+        assert [(r.provider, r.transaction_id, r.amount) for r in rows] == [
+            ("WECHATPAY", trade.transaction_id, due(payment))]
+
+
 async def test_alipay_refunds_are_synchronous(
         api: Api, engine: AsyncEngine, fakes: Fakes, clock: FixedClock) -> None:
     who, payment = await checkout(api, engine)
