@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 
 from sqlalchemy import text
@@ -33,10 +34,13 @@ async def _admin(statement: str) -> None:
     await engine.dispose()
 
 
+CAUSE = re.compile(r"^[\w.]+(Error|Exception)\b.*")
+
+
 def _signature(finding: Finding) -> str:
-    """What tells two findings apart: the status, codes and the last line of the cause."""
-    last = [line for line in finding.detail.strip().splitlines() if line.strip()][-1:]
-    return f"HTTP {finding.status} {sorted(set(finding.codes))} {last[0] if last else ''}"
+    """What tells two findings apart: the status, codes and the last exception line."""
+    causes = [m.group(0)[:120] for m in map(CAUSE.match, finding.detail.splitlines()) if m]
+    return f"HTTP {finding.status} {sorted(set(finding.codes))} {causes[-1] if causes else ''}"
 
 
 def report(tally: Tally) -> None:
