@@ -34,10 +34,15 @@ async def my_cart(ctx: Context) -> carts.CartView | None:
     """The customer's open cart, created on first use."""
     if ctx.viewer.customer_id is None:
         return None
-    cart = await ctx.read(lambda s: carts.open_cart_of(s, ctx.viewer.customer_id or 0,
-                                                       ctx.channel.value))
-    await ctx.session.commit()
-    return await view(ctx, cart)
+    customer_id = ctx.viewer.customer_id
+
+    async def opened(session: Any) -> Any:
+        # committed under the read lock: sibling fields read through the same session
+        cart = await carts.open_cart_of(session, customer_id, ctx.channel.value)
+        await session.commit()
+        return cart
+
+    return await view(ctx, await ctx.read(opened))
 
 
 def _lines(lines: list[Any] | None) -> list[tuple[int, int]]:

@@ -4,6 +4,7 @@ viewer, the sales channel, and lazily created dataloaders."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,6 +75,7 @@ class Context:
     # time.monotonic() past which a query's execution stops (schema/execution.py)
     deadline: float | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _settled: bool = False  # execution is over: no read may touch the session any more
 
     def changes_at(self, moment: datetime | None) -> None:
         """The answer being built changes by itself at `moment` (ignored if past)."""
@@ -86,12 +88,51 @@ class Context:
 
     async def read(self, run: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read on the request's session. Loaders dispatch concurrently but an
-        AsyncSession allows one operation at a time, so reads queue on a lock."""
+        AsyncSession allows one operation at a time, so reads queue on a lock.
+
+        A read is never cut off half-way: when a non-null field fails, graphql-core cancels
+        its siblings, and a statement cancelled in flight leaves the connection busy ("another
+        operation is in progress") for the next read, the request's close (a 500) and the
+        pool (a connection left idle in transaction). The read finishes, then the
+        cancellation goes on."""
         async with self._lock:
-            return await run(self.session)
+            if self._settled:
+                raise RequestFinished()
+            task = asyncio.ensure_future(run(self.session))
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                await _finish(task)
+                raise
+
+    async def settle(self) -> None:
+        """Once execution is over, wait for the read in flight and refuse any later one, so
+        the session can be closed. A dataloader's batch runs in a task of its own: when the
+        field that asked is cancelled, the batch goes on, and would otherwise read on the
+        session while it is closed, or after (a connection the pool never gets back)."""
+        self._settled = True
+        async with self._lock:
+            pass
 
     @cached_property
     def loaders(self) -> Any:
         from resolvers.loaders import Loaders
 
         return Loaders(self)
+
+
+class RequestFinished(RuntimeError):
+    """A read asked for after the request's execution was over (an orphaned loader batch)."""
+
+    def __init__(self) -> None:
+        super().__init__("The request is over: its session takes no more reads.")
+
+
+async def _finish(task: asyncio.Future[Any]) -> None:
+    """Wait for `task` however often the waiter is cancelled meanwhile; its outcome is the
+    cancelled caller's no more (retrieved, so it is not reported as never retrieved)."""
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()

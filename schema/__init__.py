@@ -14,7 +14,7 @@ from schema.catalog import CatalogMutation, CatalogQuery
 from schema.cms import MODULE_TYPES, CmsMutation, CmsQuery
 from schema.coupons import CouponsMutation, CouponsQuery
 from schema.errors import MaskUnexpectedErrors, ZhongtaiSchema
-from schema.execution import FastLeafExecutionContext
+from schema.execution import FastLeafExecutionContext, SettleReads
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.orders import OrdersMutation, OrdersQuery
 from schema.payments import PaymentsMutation
@@ -37,7 +37,7 @@ POLICY_COVERAGE = apply_policy(Query, Mutation)
 def build_schema(tracing: bool = False) -> strawberry.Schema:
     """`tracing`: OpenTelemetry spans per operation and resolver (needs the `otel` extra)."""
     extensions: list[Any] = [ParserCache(maxsize=1024), ValidationCache(maxsize=1024),
-                             MaskUnexpectedErrors]
+                             MaskUnexpectedErrors, SettleReads]
     if tracing:
         try:
             from strawberry.extensions.tracing import OpenTelemetryExtension

@@ -18,7 +18,7 @@ whole operation with one TIMEOUT error."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -31,6 +31,7 @@ from graphql import (
 )
 from graphql.language import OperationType
 from graphql.pyutils import Path, Undefined
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 
@@ -143,3 +144,14 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
+
+
+class SettleReads(SchemaExtension):
+    """After execution, let the request's reads settle before the session is closed: a field
+    that fails cancels its siblings, but their loaders' batches run on (Context.settle)."""
+
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        settle = getattr(self.execution_context.context, "settle", None)
+        if settle is not None:
+            await settle()

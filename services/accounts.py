@@ -174,6 +174,19 @@ class ThrottleKey:
     limit: int
 
 
+THROTTLE_KEY_LENGTH = 300  # login_throttles.key
+
+
+def _account_key(kind: str, login: str) -> str:
+    """The throttle key of a login. One too long for the column (no account has such a login,
+    but the attempt still counts) goes by its digest: the whole text could not be stored."""
+    key = f"{kind}:{login}"
+    if len(key) <= THROTTLE_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(login.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{kind}:sha256:{digest}"
+
+
 def _login_keys(settings: Settings, account_key: str, client: str) -> list[ThrottleKey]:
     return [ThrottleKey(account_key, settings.login_max_failures),
             ThrottleKey(f"ip:{client}", settings.login_max_failures * 4)]
@@ -381,7 +394,7 @@ async def login_customer(session: AsyncSession, settings: Settings, login: str, 
                          now: datetime, client: str, guest_cart_token: str | None = None
                          ) -> Tokens:
     column, value = _login_column(login)
-    keys = _login_keys(settings, f"login:{value}", client)
+    keys = _login_keys(settings, _account_key("login", value), client)
     customer = await _login(session, settings, keys, select(Customer).where(column == value),
                             password, now)
     if guest_cart_token:
@@ -392,7 +405,7 @@ async def login_customer(session: AsyncSession, settings: Settings, login: str, 
 async def login_staff(session: AsyncSession, settings: Settings, email: str, password: str,
                       now: datetime, client: str) -> Tokens:
     value = email.strip().lower()
-    keys = _login_keys(settings, f"staff:{value}", client)
+    keys = _login_keys(settings, _account_key("staff", value), client)
     staff = await _login(session, settings, keys, select(Staff).where(Staff.email == value),
                          password, now)
     return await issue_tokens(session, settings, f"staff:{staff.id}", now)

@@ -228,3 +228,19 @@ async def test_disabled_sku_line_stays_visible_outside_the_totals(api: Api,
     refused = await api.op("CartLinesAdd", {"cartId": cart["id"], "lines": [
         {"skuId": sku_b, "quantity": 1}]})
     assert refused["data"]["cartLinesAdd"]["userErrors"][0]["code"] == "PRODUCT_UNAVAILABLE"
+
+
+async def test_my_cart_beside_other_reads(api: Api, engine: AsyncEngine) -> None:
+    """The customer's cart is created and committed under the read lock: committing beside
+    sibling fields reading through the same session broke their reads (schema fuzzer)."""
+    _, sku_a, _, _ = await shop(api, engine)
+    token = (await api.ok("Register", {"input": {"name": "A", "phone": "13800138000",
+                                                 "password": "secret-pass-9"}}))[
+        "customerRegister"]["accessToken"]
+    siblings = " ".join(f'n{i}: node(id: "{sku_a}") {{ id }}' for i in range(6))
+    result = await api.post(f"{{ {siblings} me {{ cart {{ id lines {{ id }} }} "
+                            f"addresses {{ id }} }} }}", token=token)
+    assert "errors" not in result, result["errors"]
+    assert result["data"]["me"]["cart"]["lines"] == []
+    assert (await api.ok("MyCart", token=token))["me"]["cart"]["id"] == \
+        result["data"]["me"]["cart"]["id"]

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.api.catalog_data import add_product, build_catalog, phone_input
 from tests.conftest import Api
 
 PRODUCT = "query($id: ID!) { product(id: $id) { id } }"
@@ -150,3 +152,20 @@ async def test_field_error_that_nulls_the_root_still_answers_data(api: Api) -> N
     body = response.json()
     # a guest is asked to log in
     assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_failing_field_leaves_its_siblings_reads_whole(api: Api,
+                                                               engine: AsyncEngine) -> None:
+    """Found by the schema fuzzer: when a non-null field fails, graphql-core cancels its
+    siblings, and a statement cancelled in flight left the connection busy: the next read or
+    the request's close failed ("another operation is in progress", a 500) and the pool lost
+    the connection. A read now finishes before the cancellation goes on."""
+    c = await build_catalog(api)
+    product = await add_product(api, c, "A", phone_input(c, "Phone A", "Apple", ["500.00"],
+                                                         code="A"))
+    siblings = " ".join(f'p{i}: product(id: "{product["id"]}") {{ title skus {{ id }} }}'
+                        for i in range(8))
+    for _ in range(10):
+        result = await api.post(f'{{ {siblings} products(after: "junk") {{ totalCount }} }}')
+        assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_CURSOR"]
+    assert getattr(engine.pool, "checkedout", lambda: 0)() == 0

@@ -125,3 +125,17 @@ async def test_an_address_is_locked_after_twenty_failures_on_any_accounts(
         result = await api.op("Login", {"login": f"1390013{n // 4:04d}", "password": "x"})
         assert result["data"]["tokenCreate"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
     assert await log_in(api, PASSWORD) == "LOGIN_LOCKED"
+
+
+async def test_an_over_long_login_is_counted_not_a_crash(api: Api, hasher: FakeHasher) -> None:
+    """Found by the schema fuzzer: a login longer than the throttle key's column (300) was an
+    INTERNAL_ERROR. It is an unknown login like any other, counted under its digest."""
+    login = "1" * 1000
+    for _ in range(5):
+        result = await api.op("Login", {"login": login, "password": "wrong-pass-1"})
+        assert result["data"]["tokenCreate"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
+    result = await api.op("Login", {"login": login, "password": "wrong-pass-1"})
+    assert result["data"]["tokenCreate"]["userErrors"][0]["code"] == "LOGIN_LOCKED"
+    staff = await api.post('mutation($e: String!) { staffTokenCreate(email: $e, password: "x") '
+                           '{ userErrors { code } } }', {"e": "a" * 400 + "@b.cn"})
+    assert staff["data"]["staffTokenCreate"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"

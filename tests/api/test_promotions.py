@@ -241,3 +241,22 @@ async def test_promotion_admin_needs_the_permission(api: Api) -> None:
     await catalog(api)
     result = await api.op("PromotionCreate", {"input": reduction("x")})
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # a guest: log in first
+
+
+async def test_conflict_preview_beside_other_fields_leaves_their_reads_alone(api: Api) -> None:
+    """Found by the schema fuzzer: the preview rolled the whole session back while sibling
+    fields of the same query were reading through it ("another operation is in progress",
+    a 500). The draft is undone in its own savepoint now."""
+    c = await catalog(api)
+    pid = c.products["A"]["id"]
+    siblings = " ".join(f'p{i}: product(id: "{pid}") {{ title promotionTags }}' for i in range(6))
+    for rules in ('{ bundle: { price: "0", skus: [] } }',  # invalid: no conflicts to show
+                  '{ singleProduct: { specialPrice: "450.00" } }'):
+        query = f"""{{ {siblings}
+          promotionConflicts(input: {{ name: "x", type: SINGLE_PRODUCT,
+            startsAt: "{APRIL[0]}", endsAt: "{APRIL[1]}", rules: {rules},
+            scope: {{ productIds: ["{pid}"] }} }}) {{ promotion {{ id }} }}
+          promotions {{ totalCount }} }}"""
+        result = await api.post(query, token=api.admin_token)
+        assert "errors" not in result, result["errors"]
+        assert result["data"]["p5"]["title"] == "Phone A"
