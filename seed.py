@@ -117,7 +117,8 @@ async def seed_demo(session: AsyncSession, products_per_leaf: int = PRODUCTS_PER
     if await already_seeded(session):
         return False
     rng = random.Random(20261123)
-    merchants = [await catalog.create_merchant(session, n, s) for n, s in MERCHANTS]
+    merchants = [await catalog.create_merchant(session, catalog.MerchantData(n, s))
+                 for n, s in MERCHANTS]
     brands = {n: await catalog.create_brand(session, catalog.BrandData(
         n, IMG.format(f"brand-{i}"), c)) for i, (n, c) in enumerate(BRANDS)}
     templates = await _shipping_templates(session, merchants)

@@ -22,7 +22,7 @@ from tests.concurrency.conftest import run_workers
 async def hot_sku(url: str) -> int:
     engine = create_engine(url)
     async with create_session_factory(engine)() as s:
-        merchant = await catalog.create_merchant(s, "M", True)
+        merchant = await catalog.create_merchant(s, catalog.MerchantData("M", True))
         warehouses = [await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}",
                                                        priority=i) for i in range(2)]
         brand = await catalog.create_brand(s, catalog.BrandData("B"))

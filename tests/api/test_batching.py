@@ -25,7 +25,7 @@ async def seed_listing(engine: AsyncEngine, count: int, brands: int = 5) -> int:
     from core.clock import utcnow
 
     async with create_session_factory(engine)() as s:
-        merchant = await catalog.create_merchant(s, "M", True)
+        merchant = await catalog.create_merchant(s, catalog.MerchantData("M", True))
         warehouses = [await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}")
                       for i in range(2)]
         brand_rows = [await catalog.create_brand(s, catalog.BrandData(f"B{i}"))

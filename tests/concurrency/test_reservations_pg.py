@@ -25,7 +25,7 @@ async def make_skus(engine: AsyncEngine, stock: list[list[int]]) -> list[int]:
     from decimal import Decimal
 
     async with create_session_factory(engine)() as s:
-        merchant = await catalog.create_merchant(s, "M", True)
+        merchant = await catalog.create_merchant(s, catalog.MerchantData("M", True))
         warehouses = [await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}",
                                                        priority=10 - i)
                       for i in range(max(len(x) for x in stock))]
