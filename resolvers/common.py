@@ -7,12 +7,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import InvalidGlobalId, decode_cursor, decode_id, decode_id_of, encode_cursor
+from core.money import InvalidMoney, to_minor
 from models.base import Base
 from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
@@ -109,6 +111,14 @@ def input_id(global_id: str | None, type_name: str, field: str) -> int | None:
         return decode_id_of(global_id, type_name)
     except InvalidGlobalId as exc:
         raise DomainError(ErrorCode.INVALID_ID, str(exc), field) from exc
+
+
+def paid_amount(amount: Any) -> int:
+    """A payment's amount in minor units; a malformed one never matches what is due."""
+    try:
+        return to_minor(Decimal(amount))
+    except InvalidMoney as exc:
+        raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH, f"Amount {exc}.", "amount") from exc
 
 
 def input_ids(global_ids: list[str] | None, type_name: str, field: str) -> list[int]:

@@ -16,7 +16,16 @@ from core import metrics
 from core.money import InvalidMoney, to_minor
 from models.orders import Order, OrderStatus, Payment, Refund, Shipment
 from resolvers import payments as payment_resolvers
-from resolvers.common import Change, MutationResult, Page, input_id, mutate, page_window, query_id
+from resolvers.common import (
+    Change,
+    MutationResult,
+    Page,
+    input_id,
+    mutate,
+    page_window,
+    paid_amount,
+    query_id,
+)
 from resolvers.context import Context, Permission
 from services import checkout, orders
 from services.errors import DomainError, ErrorCode, Violation
@@ -105,11 +114,7 @@ async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transac
 
     async def run(session: AsyncSession) -> Payment:
         payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
-        try:
-            minor = to_minor(Decimal(amount))
-        except InvalidMoney as exc:
-            raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH, f"Amount {exc}.",
-                              "amount") from exc
+        minor = paid_amount(amount)
         found = await orders.confirm_payment(session, payment_id, ctx.viewer.customer_id,
                                              provider, transaction_id.strip(), minor, ctx.now)
         confirmation.append(found)

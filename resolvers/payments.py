@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
 from core.db import create_session_factory
-from core.money import InvalidMoney, to_minor
 from models.orders import Order, OrderStatus, Payment
-from resolvers.common import Change, MutationResult, input_id, mutate
+from resolvers.common import Change, MutationResult, input_id, mutate, paid_amount
 from resolvers.context import Context
 from services import payments, trades
 from services.errors import DomainError, ErrorCode, Violation
@@ -62,11 +61,7 @@ async def payment_record_offline(ctx: Context, payment_gid: str, reference: str,
 
     async def run(session: AsyncSession) -> Payment:
         payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
-        try:
-            minor = to_minor(Decimal(amount))
-        except InvalidMoney as exc:
-            raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH, f"Amount {exc}.",
-                              "amount") from exc
+        minor = paid_amount(amount)
         found = await trades.record_offline(session, payment_id, reference, minor, ctx.now)
         confirmation.append(found.late)
         return found.payment
