@@ -472,8 +472,17 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
 async def _pay_back(session: AsyncSession, payment: Payment, order: Order, amount: int,
                     reference: str, now: datetime) -> None:
     """Through the provider that took the money, on its refund ledger (never more than it
-    captured); a provider that is down refuses the whole operation, to be tried again."""
-    await ledger.pay_back(session, payment, amount, reference, now)
+    captured); a provider that is down refuses the whole operation, to be tried again. A
+    presale order's money came in two payments: the balance is paid back first, then the
+    deposit, each on its own transaction."""
+    left = amount
+    if order.balance_payment_id is not None:
+        balance = await _payment(session, order.balance_payment_id)
+        if balance.status == PaymentStatus.PAID:
+            part = min(left, balance.amount_paid - balance.amount_refunded)
+            await ledger.pay_back(session, balance, part, f"{reference}-balance", now)
+            left -= part
+    await ledger.pay_back(session, payment, left, reference, now)
     order.refunded_amount += amount
 
 

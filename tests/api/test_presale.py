@@ -120,3 +120,31 @@ async def test_cancelling_after_the_deposit_forfeits_it(api: Api, engine: AsyncE
     assert order["payment"]["status"] == "PAID"
     assert order["balancePayment"]["status"] == "CANCELLED"
     assert await stock_of(engine, shop.sku_a) == (10, 0)
+
+
+async def test_a_paid_presale_is_refunded_across_balance_and_deposit(
+        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    """80.00 came in two payments (50 deposit, 30 balance): cancelling after payment pays
+    back all of it, the balance's 30 on its transaction and the deposit's 50 on its own."""
+    from sqlalchemy import select
+
+    from core.ids import decode_id
+    from models import Payment
+    from models.payments import ProviderRefund
+
+    _, who, deposit = await presale(api, engine, "13900004442")
+    await pay(api, who, deposit)
+    clock.set(datetime(2026, 5, 3, tzinfo=UTC))
+    balance = (await order_of(api, who, deposit))["balancePayment"]
+    assert (await pay_balance(api, who, balance))["data"]["paymentConfirm"]["userErrors"] == []
+    done = await api.admin("OrderCancel", {"id": deposit["orders"][0]["id"],
+                                           "reason": "out of stock"})
+    assert done["orderCancel"]["userErrors"] == []
+    async with create_session_factory(engine)() as s:
+        rows = (await s.scalars(select(ProviderRefund).order_by(ProviderRefund.id))).all()
+        assert [r.amount for r in rows] == [3000, 5000]
+        for gid, refunded in ((balance["id"], 3000), (deposit["id"], 5000)):
+            payment = await s.get(Payment, decode_id(gid)[1])
+            assert payment is not None and payment.amount_refunded == refunded
+    order = await order_of(api, who, deposit)
+    assert order["status"] == "CANCELLED"
