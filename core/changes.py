@@ -155,6 +155,9 @@ def feed_of(engine: Any) -> ChangeFeed:
     return _feeds.get(getattr(engine, "engine", engine), _DEAF)
 
 
+LISTENER_NAME = "zhongtai-listener"
+
+
 async def listen(feed: ChangeFeed, database_url: str, retry_seconds: float = 1.0) -> None:
     """Hear other processes' commits (PostgreSQL); reconnect for ever when the link drops.
     Every (re)connection moves the generation: what happened while deaf is unknown."""
@@ -165,7 +168,8 @@ async def listen(feed: ChangeFeed, database_url: str, retry_seconds: float = 1.0
     while True:
         lost = asyncio.Event()
         try:
-            conn = await asyncpg.connect(dsn)
+            conn = await asyncpg.connect(  # named, so operators (and tests) can tell it
+                dsn, server_settings={"application_name": LISTENER_NAME})
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: feed.heard(payload))
             await conn.add_listener(access.CHANNEL, lambda _c, _pid, _ch, payload:

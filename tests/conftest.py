@@ -262,3 +262,18 @@ class counting:
 
     def __exit__(self, *exc: object) -> None:
         current_counter.reset(self.token)
+
+
+async def cut_listener(engine: AsyncEngine) -> None:
+    """Kill the change listener's connection to this test database, and nothing else (the
+    server is shared: only our own database's listener), then wait, with a deadline that
+    tolerates a loaded machine, until the feed knows it is deaf."""
+    async with engine.connect() as conn:
+        await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = :listener"),
+            {"listener": changes.LISTENER_NAME})
+    feed = changes.feed_of(engine)
+    deadline = asyncio.get_running_loop().time() + 10
+    while feed.live and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)

@@ -16,7 +16,7 @@ from core.db import create_engine
 from models import Base
 from tests.api.test_cart import shop
 from tests.api.test_coupons import customer
-from tests.conftest import Api
+from tests.conftest import Api, cut_listener
 
 
 async def category_page(api: Api, display_id: str, **kw: Any) -> tuple[dict[str, Any], int]:
@@ -163,14 +163,7 @@ async def test_while_deaf_to_other_processes_nothing_is_served(api: Api,
         pytest.skip("only PostgreSQL has other processes to hear")
     _, _, _, phones = await cached_shop(api, engine)
     feed = changes.feed_of(engine)
-    async with engine.connect() as conn:  # cut the listener's connection
-        await conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
-            "'%LISTEN%' AND pid <> pg_backend_pid()"))
-    for _ in range(200):
-        if not feed.live:
-            break
-        await asyncio.sleep(0.01)
+    await cut_listener(engine)
     assert not feed.live
     _, statements = await category_page(api, phones)
     assert statements > 0

@@ -20,7 +20,7 @@ from core.db import create_engine, create_session_factory
 from core.ids import decode_id, encode_id
 from core.settings import Settings
 from services.accounts import Permission
-from tests.conftest import Api, make_staff
+from tests.conftest import Api, cut_listener, make_staff
 
 ALL = [p.value for p in Permission]
 PASSWORD = "staff-pass-22"
@@ -304,14 +304,7 @@ async def test_while_deaf_to_other_processes_versions_are_read_again(
     feed = changes.feed_of(engine)
     other = create_engine(engine.url.render_as_string(hide_password=False))
     try:
-        async with engine.connect() as conn:  # cut the listener's connection
-            await conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
-                "'%LISTEN%' AND pid <> pg_backend_pid()"))
-        for _ in range(200):
-            if not feed.live:
-                break
-            await asyncio.sleep(0.01)
+        await cut_listener(engine)
         assert not feed.live
         async with other.begin() as conn:  # another process deactivates, unheard
             await conn.execute(text("UPDATE staff SET is_active = false, "
