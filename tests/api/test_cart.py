@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
@@ -244,3 +245,21 @@ async def test_my_cart_beside_other_reads(api: Api, engine: AsyncEngine) -> None
     assert result["data"]["me"]["cart"]["lines"] == []
     assert (await api.ok("MyCart", token=token))["me"]["cart"]["id"] == \
         result["data"]["me"]["cart"]["id"]
+
+
+@pytest.mark.parametrize("bad", ["not-an-id", "Q2FydExpbmU6eA==", "UHJvZHVjdDox", "12345"])
+async def test_a_malformed_line_id_is_a_user_error(api: Api, engine: AsyncEngine,
+                                                   bad: str) -> None:
+    """Hostile input: a line id that is no id, or the id of something else, is the client's
+    mistake (INVALID_ID on the line), never an internal error; the cart is unchanged."""
+    _, sku_a, _, _ = await shop(api, engine)
+    cart = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 1}]}))[
+        "cartCreate"]["cart"]
+    update = await api.op("CartLinesUpdate", {"cartId": cart["id"],
+                                              "lines": [{"id": bad, "quantity": 2}]})
+    remove = await api.op("CartLinesRemove", {"cartId": cart["id"], "lineIds": [bad]})
+    for result, field in ((update, "cartLinesUpdate"), (remove, "cartLinesRemove")):
+        assert "errors" not in result, result
+        assert [e["code"] for e in result["data"][field]["userErrors"]] == ["INVALID_ID"]
+    after = (await api.ok("GuestCart", {"id": cart["id"]}))["cart"]
+    assert [line["quantity"] for line in after["lines"]] == [1]
