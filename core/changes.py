@@ -40,7 +40,8 @@ CHANNEL = "zhongtai_changes"
 PRIVATE_TABLES = frozenset({
     "addresses", "audit_log", "cart_lines", "carts", "coupon_claim_counts", "coupon_codes",
     "coupons", "customers", "login_throttles", "order_discounts", "order_lines", "orders",
-    "payments", "persisted_queries", "refresh_tokens", "refund_lines", "refunds",
+    "payment_trades", "payments", "persisted_queries", "provider_refunds", "refresh_tokens",
+    "refund_lines", "refunds",
     "reservation_lines", "reservations", "roles",
     "shipment_lines", "shipments", "staff", "staff_roles", "stock_movements",
     "alembic_version",
