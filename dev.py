@@ -2,12 +2,14 @@
 """The two commands a newcomer needs (Python 3.11+, nothing else):
 
     python3 dev.py serve   # install, migrate, load demo data, serve GraphiQL on :8000
+    python3 dev.py serve --port 8001 --host 0.0.0.0   # options go to `zhongtai serve`
     python3 dev.py test    # install test tools, run the whole suite
 
 A virtual environment is made in .venv and re-installed only when pyproject.toml changes."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import subprocess
@@ -39,14 +41,37 @@ def ensure_installed(extra: str) -> None:
     stamp.write_text(digest)
 
 
+def graphiql_url(args: list[str]) -> str:
+    """Where the server will answer, from the --host/--port passed on to `zhongtai serve`
+    (same defaults); a wildcard host is shown as loopback, an address a browser can open."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", default="8000")
+    known, _ = parser.parse_known_args(args)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(known.host, known.host)
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal in a URL
+    return f"http://{host}:{known.port}/graphql"
+
+
 def serve(args: list[str]) -> int:
     ensure_installed("")
     zhongtai = BIN / "zhongtai"
     for step in (["migrate"], ["seed-demo"]):
         if run(zhongtai, *step) != 0:
             return 1
-    print("GraphiQL: http://127.0.0.1:8000/graphql", flush=True)
-    return run(zhongtai, "serve", *args)
+    print(f"GraphiQL: {graphiql_url(args)}", flush=True)
+    return replace_with(zhongtai, "serve", *args)
+
+
+def replace_with(program: Path, *args: str) -> int:
+    """Become the server rather than wait for it, so a signal aimed at dev.py (Ctrl-C, kill,
+    a supervisor) reaches the server itself and never leaves it orphaned on its port.
+    Windows has no exec that keeps the pid: there the child runs in the foreground."""
+    if os.name == "posix":
+        os.chdir(ROOT)  # as `run` does: the demo database is ./zhongtai.db
+        os.execv(program, [str(program), *args])  # does not return
+    return run(program, *args)
 
 
 def test(args: list[str]) -> int:

@@ -7,14 +7,23 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
-from models.catalog import AttributeKind, AttributeValueType, Merchant, ShippingKind
-from services import accounts, catalog, inventory, products
+from core.ids import encode_id
+from models.catalog import (
+    AttributeKind,
+    AttributeValueType,
+    DisplayCategory,
+    Merchant,
+    ShippingKind,
+)
+from models.coupons import CouponType, Distribution
+from services import accounts, catalog, cms, coupons, inventory, products
 
 SELF_OPERATED = "中台自营 Zhongtai Self-operated"
 PRODUCTS_PER_LEAF = 24
@@ -112,8 +121,10 @@ async def already_seeded(session: AsyncSession) -> bool:
     return bool(found)
 
 
-async def seed_demo(session: AsyncSession, products_per_leaf: int = PRODUCTS_PER_LEAF) -> bool:
-    """Create the demo data once; return False when it was already there."""
+async def seed_demo(session: AsyncSession, products_per_leaf: int = PRODUCTS_PER_LEAF,
+                    now: datetime | None = None) -> bool:
+    """Create the demo data once; return False when it was already there. `now` is when
+    products are listed and the home page published (tests pass their fixed clock)."""
     if await already_seeded(session):
         return False
     rng = random.Random(20261123)
@@ -125,7 +136,7 @@ async def seed_demo(session: AsyncSession, products_per_leaf: int = PRODUCTS_PER
     leaves = await _categories(session)
     warehouses = await _warehouses(session, merchants)
     await _display_categories(session, leaves, brands)
-    now = utcnow()
+    now = now or utcnow()
     for leaf in LEAVES:
         category, attributes = leaves[leaf.path[2]]
         for n in range(products_per_leaf):
@@ -134,8 +145,47 @@ async def seed_demo(session: AsyncSession, products_per_leaf: int = PRODUCTS_PER
             await _stock(session, rng, product.id, warehouses[leaf.merchant])
             await _list(session, rng, product, now)
     await _accounts(session)
+    await _home_page(session, now)
     await session.commit()
     return True
+
+
+async def _home_page(session: AsyncSession, now: datetime) -> None:
+    """A published `home` page for every channel, so `page(slug: "home")` shows the CMS at
+    work in the demo: its modules name display categories and coupons, and resolve to the
+    live catalog when asked."""
+    roots = [node for node in await session.scalars(
+        select(DisplayCategory).where(DisplayCategory.parent_id.is_(None))
+        .order_by(DisplayCategory.position)) if not node.channels]  # every channel's tree
+    templates = [await coupons.create_template(session, coupons.TemplateData(
+        name=name, type=CouponType.THRESHOLD, total_quantity=1000,
+        distribution=Distribution.PUBLIC, amount=Decimal(amount), min_spend=Decimal(spend),
+        days_after_claim=30)) for name, amount, spend in DEMO_COUPONS]
+    await session.flush()
+
+    def link(node: DisplayCategory) -> dict[str, str]:
+        return {"type": "DISPLAY_CATEGORY", "targetId": encode_id("DisplayCategory", node.id)}
+
+    modules = [
+        cms.ModuleData("bannerCarousel", {"slides": [
+            {"imageUrl": IMG.format(f"banner-{i}"), "link": link(node)}
+            for i, node in enumerate(roots[:3])]}),
+        cms.ModuleData("iconGrid", {"icons": [
+            {"label": node.name.split()[0], "iconUrl": node.icon_url, "link": link(node)}
+            for node in roots]}),
+        cms.ModuleData("productList", {"title": "为你推荐 Picked for you", "rule": {
+            "displayCategoryId": encode_id("DisplayCategory", roots[0].id),
+            "sort": "SALES_DESC", "limit": 10}}),
+        cms.ModuleData("couponCenter", {"templateIds": [
+            encode_id("CouponTemplate", t.id) for t in templates]}),
+        cms.ModuleData("ranking", {"title": "热销榜 Best sellers", "days": 30, "limit": 10}),
+    ]
+    page = await cms.create_page(session, cms.PageData("home", "首页 Home", [], modules), now)
+    await session.flush()
+    await cms.publish(session, page.id, None, None, now)
+
+
+DEMO_COUPONS = [("满200减20 20 off 200", "20", "200"), ("满500减60 60 off 500", "60", "500")]
 
 
 DEMO_ADMIN = ("admin@zhongtai.example", "admin-pass-1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.accounts import Address, Customer, Role, Staff, StaffRole
 from models.audit import AuditEntry
@@ -13,10 +13,11 @@ from resolvers.common import (
     Change,
     MutationResult,
     Page,
+    PageArgs,
+    counted_page,
     input_id,
     input_ids,
     mutate,
-    page_window,
     query_id,
 )
 from resolvers.context import Context
@@ -187,14 +188,9 @@ async def staff_set_active(ctx: Context, global_id: str, active: bool) -> Mutati
     return await mutate(ctx, run, Change(action, Staff, global_id))
 
 
-async def staff_list(ctx: Context, first: int | None, after: str | None) -> Page[Staff]:
-    offset, limit = page_window(ctx, first, after)
+async def staff_list(ctx: Context, args: PageArgs) -> Page[Staff]:
     stmt = accounts.staff_visible_to(actor_of(ctx))
-    page_stmt = stmt.order_by(Staff.id).offset(offset).limit(limit)
-    total_stmt = select(func.count()).select_from(stmt.subquery())
-    items = list(await ctx.read(lambda s: s.scalars(page_stmt)))
-    total = await ctx.read(lambda s: s.scalar(total_stmt))
-    return Page(items, offset, int(total or 0))
+    return await counted_page(ctx, stmt, [Staff.id], args)
 
 
 async def role_list(ctx: Context) -> list[Role]:
@@ -208,9 +204,7 @@ async def staff_roles(ctx: Context, staff: Staff) -> list[Role]:
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
-async def audit_log(ctx: Context, filter_: Any, first: int | None,
-                    after: str | None) -> Page[AuditEntry]:
-    offset, limit = page_window(ctx, first, after)
+async def audit_log(ctx: Context, filter_: Any, args: PageArgs) -> Page[AuditEntry]:
     stmt = select(AuditEntry)
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.where(audit_entries_about(ctx.viewer.merchant_id))
@@ -226,8 +220,4 @@ async def audit_log(ctx: Context, filter_: Any, first: int | None,
             stmt = stmt.where(AuditEntry.created_at >= filter_.since)
         if filter_.until:
             stmt = stmt.where(AuditEntry.created_at < filter_.until)
-    page_stmt = stmt.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
-    total_stmt = select(func.count()).select_from(stmt.subquery())
-    items = list(await ctx.read(lambda s: s.scalars(page_stmt)))
-    total = await ctx.read(lambda s: s.scalar(total_stmt))
-    return Page(items, offset, int(total or 0))
+    return await counted_page(ctx, stmt, [AuditEntry.id.desc()], args)

@@ -26,6 +26,7 @@ from resolvers.common import (
     Change,
     MutationResult,
     Page,
+    PageArgs,
     input_id,
     input_ids,
     mutate,
@@ -146,18 +147,21 @@ SKU_FIELDS = frozenset({"skus", "priceRange", "marketPrice", "sellableQuantity",
 PROMOTION_FIELDS = frozenset({"promotions", "promotionTags", "priceRange"})
 
 
-async def _page(ctx: Context, q: ProductQuery, first: int | None, after: str | None,
+async def _page(ctx: Context, q: ProductQuery, args: PageArgs,
                 wanted: frozenset[str] = frozenset()) -> Page[Product]:
-    offset, limit = page_window(ctx, first, after)
+    window = page_window(ctx, args)
     q = await _resolve_display_filter(ctx, q)
+    if window.needs_total:  # `last` alone: the page ends at the total, counted first
+        window = window.within(await ctx.read(lambda s: search.count_products(s, q)))
     with_brands = "brand" in wanted
-    page = await ctx.read(lambda s: search.find_products(s, q, offset, limit, with_brands))
+    page = await ctx.read(lambda s: search.find_products(s, q, window.offset, window.limit,
+                                                         with_brands))
     for i, item in enumerate(page.products):
         ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
         if page.brands is not None:
             item.prefetched_brand = page.brands[i]  # type: ignore[attr-defined]
     await prepare_cards(ctx, page.products, wanted)
-    return Page(page.products, offset, page.total, q)
+    return Page(page.products, window.offset, page.total, q)
 
 
 async def prepare_cards(ctx: Context, items: list[Product], wanted: frozenset[str]) -> None:
@@ -221,8 +225,8 @@ async def prefetch_skus(ctx: Context, items: list[Product]) -> None:
         product.prefetched_skus = product_skus  # type: ignore[attr-defined]
 
 
-async def display_category_products(ctx: Context, node: DisplayCategory, first: int | None,
-                                    after: str | None, sort: ProductSort, filter_: Any,
+async def display_category_products(ctx: Context, node: DisplayCategory, args: PageArgs,
+                                    sort: ProductSort, filter_: Any,
                                     wanted: frozenset[str] = frozenset()) -> Page[Product]:
     q = product_query(ctx, filter_, sort)
     tree = await display_tree(ctx)
@@ -232,18 +236,17 @@ async def display_category_products(ctx: Context, node: DisplayCategory, first: 
         subtree = [i for i in subtree if i in set(q.display_category_ids)] or [-1]
         q.extra_display_root = None  # type: ignore[attr-defined]
     q.display_category_ids = subtree
-    return await _page(ctx, q, first, after, wanted)
+    return await _page(ctx, q, args, wanted)
 
 
-async def search_products(ctx: Context, text: str | None, filter_: Any, first: int | None,
-                          after: str | None, sort: ProductSort,
+async def search_products(ctx: Context, text: str | None, filter_: Any, args: PageArgs,
+                          sort: ProductSort,
                           wanted: frozenset[str] = frozenset()) -> Page[Product]:
-    return await _page(ctx, product_query(ctx, filter_, sort, text), first, after, wanted)
+    return await _page(ctx, product_query(ctx, filter_, sort, text), args, wanted)
 
 
-async def admin_products(ctx: Context, filter_: Any, first: int | None,
-                         after: str | None, wanted: frozenset[str] = frozenset()
-                         ) -> Page[Product]:
+async def admin_products(ctx: Context, filter_: Any, args: PageArgs,
+                         wanted: frozenset[str] = frozenset()) -> Page[Product]:
     q = ProductQuery(sort=ProductSort.NEWEST, status_at=ctx.now)
     if filter_ is not None:
         q.text = filter_.query
@@ -255,7 +258,7 @@ async def admin_products(ctx: Context, filter_: Any, first: int | None,
                           if filter_.category_id else [])
     if ctx.viewer.merchant_id is not None:
         q.merchant_id = ctx.viewer.merchant_id
-    return await _page(ctx, q, first, after, wanted)
+    return await _page(ctx, q, args, wanted)
 
 
 async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], list[Any]]:

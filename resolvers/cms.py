@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.catalog import Product
 from models.cms import Page, PageModule, PageVersion
 from resolvers import catalog as rc
-from resolvers.common import Change, MutationResult, input_id, mutate, page_window, query_id
+from resolvers.common import (
+    Change,
+    MutationResult,
+    PageArgs,
+    counted_page,
+    input_id,
+    mutate,
+    query_id,
+)
 from resolvers.common import Page as Window
 from resolvers.context import Context
 from services import cms, coupons, reports, search
@@ -125,12 +133,10 @@ async def preview(ctx: Context, global_id: str, at: datetime) -> PageView | None
     return PageView(page, at_ctx)
 
 
-async def admin_pages(ctx: Context, first: int | None, after: str | None) -> Window[Any]:
-    offset, limit = page_window(ctx, first, after)
-    total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(Page)))
-    rows = list(await ctx.read(lambda s: s.scalars(
-        select(Page).order_by(Page.id.desc()).offset(offset).limit(limit))))
-    return Window([PageView(p, ctx, only_live=False) for p in rows], offset, int(total or 0))
+async def admin_pages(ctx: Context, args: PageArgs) -> Window[Any]:
+    rows = await counted_page(ctx, select(Page), [Page.id.desc()], args)
+    return Window([PageView(p, ctx, only_live=False) for p in rows.items], rows.offset,
+                  rows.total)
 
 
 async def modules(view: PageView) -> list[ModuleView]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,19 +156,81 @@ class Page(Generic[T]):
         return encode_cursor(self.offset + index)
 
 
-def page_window(ctx: Context, first: int | None, after: str | None) -> tuple[int, int]:
-    """(offset, limit) from Relay arguments; `first` is capped with a clear error."""
-    maximum = ctx.settings.max_page_size
-    limit = maximum if first is None else first
-    if limit < 0 or limit > maximum:
+@dataclass(frozen=True)
+class PageArgs:
+    """A connection's Relay arguments; `default` is the page size when neither `first` nor
+    `last` is given."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    default: int = 20
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Rows [offset, offset + limit) of the ordered list. `tail` is set for `last` without
+    `before`: the window then ends at the total, known only once counted (`within`)."""
+
+    offset: int
+    limit: int
+    tail: int | None = None
+
+    @property
+    def needs_total(self) -> bool:
+        return self.tail is not None
+
+    def within(self, total: int) -> Slice:
+        if self.tail is None:
+            return self
+        start = max(self.offset, total - self.tail)
+        return Slice(start, max(0, total - start))
+
+
+def page_window(ctx: Context, args: PageArgs) -> Slice:
+    """The rows Relay arguments ask for: `first` after a cursor, or `last` before one (or
+    before the end). Sizes are capped with a clear error; `first` and `last` together are
+    refused (the page they mean is ambiguous)."""
+    if args.first is not None and args.last is not None:
         raise api_error(ApiErrorCode.INVALID_PAGINATION,
-                        f"`first` must be between 0 and {maximum}; got {first}.")
-    offset = 0
-    if after is not None:
-        try:
-            offset = decode_cursor(after) + 1
-        except InvalidGlobalId as exc:
-            raise api_error(ApiErrorCode.INVALID_CURSOR,
-                            "Invalid cursor: pass an endCursor or edge cursor from a previous "
-                            "page.") from exc
-    return offset, limit
+                        "Pass `first` (with `after`) or `last` (with `before`), not both.")
+    start = 0 if args.after is None else _cursor(args.after) + 1
+    end = None if args.before is None else _cursor(args.before)
+    if args.last is not None:
+        size = _size(ctx, "last", args.last)
+        if end is None:
+            return Slice(start, 0, tail=size)
+        offset = max(start, end - size)
+        return Slice(offset, max(0, end - offset))
+    size = _size(ctx, "first", args.default if args.first is None else args.first)
+    return Slice(start, size if end is None else max(0, min(size, end - start)))
+
+
+def _size(ctx: Context, name: str, value: int) -> int:
+    maximum = ctx.settings.max_page_size
+    if value < 0 or value > maximum:
+        raise api_error(ApiErrorCode.INVALID_PAGINATION,
+                        f"`{name}` must be between 0 and {maximum}; got {value}.")
+    return value
+
+
+def _cursor(cursor: str) -> int:
+    try:
+        return decode_cursor(cursor)
+    except InvalidGlobalId as exc:
+        raise api_error(ApiErrorCode.INVALID_CURSOR,
+                        "Invalid cursor: pass a startCursor, endCursor or edge cursor from a "
+                        "previous page.") from exc
+
+
+async def counted_page(ctx: Context, stmt: Any, order: list[Any], args: PageArgs) -> Page[Any]:
+    """A page of `stmt` in `order`: one statement counts, one fetches. The count goes first
+    because `last` without `before` ends the window at the total."""
+    window = page_window(ctx, args)
+    total = int(await ctx.read(lambda s: s.scalar(
+        select(func.count()).select_from(stmt.subquery()))) or 0)
+    window = window.within(total)
+    items = list(await ctx.read(lambda s: s.scalars(
+        stmt.order_by(*order).offset(window.offset).limit(window.limit))))
+    return Page(items, window.offset, total)

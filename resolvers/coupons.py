@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.coupons import CouponStatus, CouponTemplate, CouponType, Distribution
-from resolvers.common import Change, MutationResult, Page, input_id, input_ids, mutate, page_window
+from resolvers.common import (
+    Change,
+    MutationResult,
+    Page,
+    PageArgs,
+    counted_page,
+    input_id,
+    input_ids,
+    mutate,
+)
 from resolvers.context import Context, Permission
 from services import coupons
 from services.errors import DomainError, ErrorCode
@@ -105,22 +114,17 @@ async def redeem(ctx: Context, code: str) -> MutationResult[Any]:
     return await mutate(ctx, lambda s: coupons.redeem_code(s, code, _customer(ctx), ctx.now))
 
 
-async def templates(ctx: Context, claimable_only: bool | None, first: int | None,
-                    after: str | None) -> Page[CouponTemplate]:
+async def templates(ctx: Context, claimable_only: bool | None,
+                    args: PageArgs) -> Page[CouponTemplate]:
     """Storefronts see claimable batches only (the coupon center is public); staff with
     MANAGE_COUPONS see every batch they issue: all for the platform, their own for a
     merchant's staff."""
-    offset, limit = page_window(ctx, first, after)
     stmt = select(CouponTemplate)
     if claimable_only or not ctx.viewer.can(Permission.MANAGE_COUPONS):
         stmt = stmt.where(coupons.claimable_condition(ctx.now))
     elif ctx.viewer.merchant_id is not None:
         stmt = stmt.where(CouponTemplate.merchant_id == ctx.viewer.merchant_id)
-    total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(
-        stmt.subquery())))
-    items = list(await ctx.read(lambda s: s.scalars(
-        stmt.order_by(CouponTemplate.id.desc()).offset(offset).limit(limit))))
-    return Page(items, offset, int(total or 0))
+    return await counted_page(ctx, stmt, [CouponTemplate.id.desc()], args)
 
 
 async def wallet(ctx: Context, status: str | None) -> list[Any]:

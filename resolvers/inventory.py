@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.catalog import Sku
 from models.inventory import MovementType, StockLevel, StockMovement, Warehouse
-from resolvers.common import Change, MutationResult, Page, input_id, mutate, page_window, query_id
+from resolvers.common import (
+    Change,
+    MutationResult,
+    Page,
+    PageArgs,
+    counted_page,
+    input_id,
+    mutate,
+    query_id,
+)
 from resolvers.context import Context
 from services import inventory
 from services.errors import DomainError, ErrorCode
@@ -93,18 +102,7 @@ async def warehouses(ctx: Context) -> list[Warehouse]:
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
-async def _page(ctx: Context, stmt: Any, order: list[Any], first: int | None,
-                after: str | None) -> Page[Any]:
-    offset, limit = page_window(ctx, first, after)
-    total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(
-        stmt.subquery())))
-    items = list(await ctx.read(lambda s: s.scalars(
-        stmt.order_by(*order).offset(offset).limit(limit))))
-    return Page(items, offset, int(total or 0))
-
-
-async def stock_levels(ctx: Context, filter_: Any, first: int | None,
-                       after: str | None) -> Page[StockLevel]:
+async def stock_levels(ctx: Context, filter_: Any, args: PageArgs) -> Page[StockLevel]:
     stmt = select(StockLevel)
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id).where(
@@ -120,11 +118,10 @@ async def stock_levels(ctx: Context, filter_: Any, first: int | None,
                               == query_id(filter_.warehouse_id, "Warehouse")[1])
     order = [(StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock).asc(),
              StockLevel.sku_id, StockLevel.warehouse_id]
-    return await _page(ctx, stmt, order, first, after)
+    return await counted_page(ctx, stmt, order, args)
 
 
-async def stock_movements(ctx: Context, filter_: Any, first: int | None,
-                          after: str | None) -> Page[StockMovement]:
+async def stock_movements(ctx: Context, filter_: Any, args: PageArgs) -> Page[StockMovement]:
     stmt = select(StockMovement)
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.join(Warehouse, Warehouse.id == StockMovement.warehouse_id).where(
@@ -137,4 +134,4 @@ async def stock_movements(ctx: Context, filter_: Any, first: int | None,
                               == query_id(filter_.warehouse_id, "Warehouse")[1])
         if filter_.type:
             stmt = stmt.where(StockMovement.type == MovementType(filter_.type.value))
-    return await _page(ctx, stmt, [StockMovement.id.desc()], first, after)
+    return await counted_page(ctx, stmt, [StockMovement.id.desc()], args)

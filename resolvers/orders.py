@@ -20,6 +20,7 @@ from resolvers.common import (
     Change,
     MutationResult,
     Page,
+    PageArgs,
     input_id,
     mutate,
     page_window,
@@ -234,18 +235,17 @@ async def refund_reject(ctx: Context, global_id: str, reason: str) -> MutationRe
 
 
 async def customer_orders(ctx: Context, customer_id: int, status: OrderStatus | None,
-                          first: int | None, after: str | None) -> Page[Order]:
+                          args: PageArgs) -> Page[Order]:
     """A customer's own orders; staff with MANAGE_ORDERS see them too (their merchant's)."""
     f = orders.OrderFilter(status=status, customer_id=customer_id)
     if ctx.viewer.customer_id != customer_id:
         if not ctx.viewer.can(Permission.MANAGE_ORDERS):
             return Page([], 0, 0)
         f.merchant_id = ctx.viewer.merchant_id
-    return await _page(ctx, f, first, after)
+    return await _page(ctx, f, args)
 
 
-async def admin_orders(ctx: Context, f: Any, first: int | None, after: str | None
-                       ) -> Page[Order]:
+async def admin_orders(ctx: Context, f: Any, args: PageArgs) -> Page[Order]:
     found = orders.OrderFilter()
     if f is not None:
         found = orders.OrderFilter(
@@ -257,14 +257,16 @@ async def admin_orders(ctx: Context, f: Any, first: int | None, after: str | Non
         if found.merchant_id not in (None, ctx.viewer.merchant_id):
             return Page([], 0, 0)
         found.merchant_id = ctx.viewer.merchant_id
-    return await _page(ctx, found, first, after)
+    return await _page(ctx, found, args)
 
 
-async def _page(ctx: Context, f: orders.OrderFilter, first: int | None,
-                after: str | None) -> Page[Order]:
-    offset, limit = page_window(ctx, first, after)
-    rows, total = await ctx.read(lambda s: orders.find_orders(s, f, offset, limit))
-    return Page(rows, offset, total)
+async def _page(ctx: Context, f: orders.OrderFilter, args: PageArgs) -> Page[Order]:
+    window = page_window(ctx, args)
+    if window.needs_total:  # `last` alone: the page ends at the total, counted first
+        window = window.within(await ctx.read(lambda s: orders.count_orders(s, f)))
+    rows, total = await ctx.read(lambda s: orders.find_orders(s, f, window.offset,
+                                                              window.limit))
+    return Page(rows, window.offset, total)
 
 
 async def order(ctx: Context, global_id: str) -> Order | None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from strawberry import UNSET
 
 from models.promotions import Promotion, PromotionState, PromotionType
-from resolvers.common import Change, MutationResult, Page, input_id, input_ids, mutate, page_window
+from resolvers.common import (
+    Change,
+    MutationResult,
+    Page,
+    PageArgs,
+    counted_page,
+    input_id,
+    input_ids,
+    mutate,
+)
 from resolvers.context import Context
 from services import promotions
 from services.errors import DomainError, ErrorCode
@@ -123,9 +132,7 @@ async def promotion_conflicts(ctx: Context, data: Any) -> list[promotions.Confli
         return []
 
 
-async def admin_promotions(ctx: Context, filter_: Any, first: int | None,
-                           after: str | None) -> Page[Promotion]:
-    offset, limit = page_window(ctx, first, after)
+async def admin_promotions(ctx: Context, filter_: Any, args: PageArgs) -> Page[Promotion]:
     stmt = select(Promotion)
     if filter_ is not None and filter_.type is not None:
         stmt = stmt.where(Promotion.type == PromotionType(filter_.type.value))
@@ -133,11 +140,7 @@ async def admin_promotions(ctx: Context, filter_: Any, first: int | None,
         stmt = stmt.where(*_status_filter(filter_.status.value, ctx))
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.where(Promotion.merchant_id == ctx.viewer.merchant_id)
-    total = await ctx.read(lambda s: s.scalar(select(func.count()).select_from(
-        stmt.subquery())))
-    items = list(await ctx.read(lambda s: s.scalars(
-        stmt.order_by(Promotion.id.desc()).offset(offset).limit(limit))))
-    return Page(items, offset, int(total or 0))
+    return await counted_page(ctx, stmt, [Promotion.id.desc()], args)
 
 
 def _status_filter(status: str, ctx: Context) -> list[Any]:

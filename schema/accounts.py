@@ -15,7 +15,7 @@ from core.ids import encode_id
 from resolvers import accounts as ra
 from resolvers.context import Permission as PermissionEnum
 from schema.catalog import Merchant, Permission
-from schema.common import Connection, Node, UserError, user_errors
+from schema.common import Connection, Node, UserError, page_args, user_errors
 
 if TYPE_CHECKING:
     from schema.cart import Cart
@@ -75,12 +75,12 @@ class Customer(Node):
 
     @strawberry.field(description="Newest first.")
     async def orders(self, info: Info, filter: OrderFilterRef | None = None,
-                     first: int | None = 10, after: str | None = None
-                     ) -> Connection[OrderRef]:
+                     first: int | None = None, after: str | None = None,
+                     last: int | None = None, before: str | None = None) -> Connection[OrderRef]:
         from resolvers.orders import customer_orders
 
         return await customer_orders(info.context, self.id, filter.status if filter else None,  # type: ignore[attr-defined,return-value]
-                                     first, after)
+                                     page_args(info, first, after, last, before))
 
     @strawberry.field(description="The customer's open cart (created on first use).")
     async def cart(self, info: Info) -> CartRef | None:
@@ -293,15 +293,17 @@ class AccountsQuery:
 
     @strawberry.field
     async def audit_log(self, info: Info, filter: AuditLogFilter | None = None,
-                        first: int | None = 50, after: str | None = None
-                        ) -> Connection[AuditEntry]:
-        return await ra.audit_log(info.context, filter, first, after)  # type: ignore[return-value]
+                        first: int | None = None, after: str | None = None,
+                        last: int | None = None, before: str | None = None
+                       ) -> Connection[AuditEntry]:
+        return await ra.audit_log(info.context, filter,
+                                  page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Staff accounts, oldest first; merchant staff see their "
                       "merchant's only.")
-    async def staff(self, info: Info, first: int | None = 50,
-                    after: str | None = None) -> Connection[Staff]:
-        return await ra.staff_list(info.context, first, after)  # type: ignore[return-value]
+    async def staff(self, info: Info, first: int | None = None, after: str | None = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Staff]:
+        return await ra.staff_list(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Roles; merchant staff see their merchant's only.")
     async def roles(self, info: Info) -> list[Role]:

@@ -21,7 +21,17 @@ from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
 from resolvers.errors import ApiErrorCode, api_error
-from schema.common import Image, Money, Node, PageInfo, UserError, money, page_info, user_errors
+from schema.common import (
+    Image,
+    Money,
+    Node,
+    PageInfo,
+    UserError,
+    money,
+    page_args,
+    page_info,
+    user_errors,
+)
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
 from schema.permissions import staff_of_merchant
@@ -498,11 +508,13 @@ class DisplayCategory(Node):
 
     @strawberry.field(description="Listed products of the mapped categories and brands, "
                       "including those of child display categories.")
-    async def products(self, info: Info, first: int | None = 20, after: str | None = None,
+    async def products(self, info: Info, first: int | None = None, after: str | None = None,
                        sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
-                       filter: ProductFilter | None = None) -> ProductConnection:
+                       filter: ProductFilter | None = None, last: int | None = None,
+                       before: str | None = None) -> ProductConnection:
         return await rc.display_category_products(  # type: ignore[return-value]
-            info.context, self, first, after, sort, filter,  # type: ignore[arg-type]
+            info.context, self, page_args(info, first, after, last, before),
+            sort, filter,  # type: ignore[arg-type]
             node_fields(info))
 
 
@@ -750,12 +762,14 @@ class CatalogQuery:
 
     @strawberry.field(description="Search and browse listed products.")
     async def products(self, info: Info, query: str | None = None,
-                       filter: ProductFilter | None = None, first: int | None = 20,
+                       filter: ProductFilter | None = None, first: int | None = None,
                        after: str | None = None,
                        sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
+                       last: int | None = None, before: str | None = None,
                        ) -> ProductConnection:
-        return await rc.search_products(info.context, query, filter, first,  # type: ignore[return-value]
-                                        after, sort, node_fields(info))
+        return await rc.search_products(  # type: ignore[return-value]
+            info.context, query, filter, page_args(info, first, after, last, before), sort,  # type: ignore[arg-type]
+            node_fields(info))
 
     @strawberry.field
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
@@ -771,10 +785,11 @@ class CatalogQuery:
 
     @strawberry.field
     async def admin_products(self, info: Info, filter: AdminProductFilter | None = None,
-                             first: int | None = 50, after: str | None = None
-                             ) -> ProductConnection:
-        return await rc.admin_products(info.context, filter, first, after,  # type: ignore[return-value]
-                                       node_fields(info))
+                             first: int | None = None, after: str | None = None,
+                             last: int | None = None, before: str | None = None
+                            ) -> ProductConnection:
+        return await rc.admin_products(  # type: ignore[return-value]
+            info.context, filter, page_args(info, first, after, last, before), node_fields(info))
 
     @strawberry.field(description="Backend category roots (walk `children` for the tree).")
     async def categories(self, info: Info) -> list[Category]:

@@ -14,7 +14,7 @@ from core.ids import encode_id
 from resolvers import cms as rcms
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import Connection, UserError, user_errors
+from schema.common import Connection, UserError, page_args, user_errors
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, DisplayCategory, Product, ProductSort
@@ -374,9 +374,9 @@ class CmsQuery:
         return await rcms.versions(info.context, id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def pages(self, info: Info, first: int | None = 50,
-                    after: str | None = None) -> Connection[Page]:
-        return await rcms.admin_pages(info.context, first, after)  # type: ignore[return-value]
+    async def pages(self, info: Info, first: int | None = None, after: str | None = None,
+                    last: int | None = None, before: str | None = None) -> Connection[Page]:
+        return await rcms.admin_pages(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
 from core.money import money as core_money
-from resolvers.common import Page
+from resolvers.common import Page, PageArgs
 from services.errors import ErrorCode, Violation
 
 UserErrorCode = strawberry.enum(
@@ -53,6 +53,28 @@ class PageInfo:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
+
+
+# Page size of each connection when neither `first` nor `last` is given ("Type.field"); the
+# query cost check reads the same table. Others get DEFAULT_PAGE_SIZE.
+PAGE_SIZES: dict[str, int] = {
+    "Customer.orders": 10, "Query.adminProducts": 50, "Query.auditLog": 50, "Query.staff": 50,
+    "Query.stockLevels": 50, "Query.stockMovements": 50, "Query.promotions": 50,
+    "Query.pages": 50, "Query.adminOrders": 50,
+}
+DEFAULT_PAGE_SIZE = 20
+
+
+def page_size(type_name: str, field_name: str) -> int:
+    return PAGE_SIZES.get(f"{type_name}.{field_name}", DEFAULT_PAGE_SIZE)
+
+
+def page_args(info: Any, first: int | None, after: str | None, last: int | None,
+              before: str | None) -> PageArgs:
+    """A connection field's Relay arguments with its default page size (looked up by the
+    GraphQL type and field resolving, the names the cost check sees)."""
+    parent = info._raw_info.parent_type.name  # strawberry's Info does not expose it
+    return PageArgs(first, after, last, before, page_size(parent, info.field_name))
 
 
 def page_info(page: Page[object]) -> PageInfo:

@@ -22,6 +22,7 @@ from schema.common import (
     Node,
     UserError,
     money,
+    page_args,
     user_errors,
 )
 from schema.permissions import requires
@@ -182,10 +183,12 @@ class CouponsQuery:
     @strawberry.field(description="Claimable batches for storefronts (coupon center); every "
                       "batch for staff with MANAGE_COUPONS.")
     async def coupon_templates(self, info: Info, filter: CouponTemplateFilter | None = None,
-                               first: int | None = 20, after: str | None = None
+                               first: int | None = None, after: str | None = None,
+                               last: int | None = None, before: str | None = None
                                ) -> Connection[CouponTemplate]:
         claimable = filter.claimable if filter else None
-        return await rco.templates(info.context, claimable, first, after)  # type: ignore[return-value]
+        return await rco.templates(info.context, claimable,
+                                   page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field
     async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate | None:

@@ -107,6 +107,7 @@ def column(attribute: Any, items: int | None = None) -> Limit:
 # accepts where it has a rule of its own (so a form still gets that rule's userError).
 SEARCH = Limit(200)  # a search box, not a document
 CURSOR = Limit(200)  # our cursors are a few dozen characters
+CURSOR_ARGUMENTS = ("after", "before")  # every connection's Relay cursors
 PASSWORD = Limit(200)  # the policy allows 8–128; argon2 hashes whatever it is given
 TOKEN = Limit(500)  # refresh tokens are "<id>.<secret>", ~50 characters
 COUPON_CODE = Limit(64)  # stored only as its hash
@@ -231,8 +232,8 @@ GENERIC = Limit(10_000)
 
 
 def limit_of(owner: str, name: str) -> Limit | None:
-    """The limit of an input field or argument; every connection's `after` is a cursor."""
-    return INPUT_LIMITS.get((owner, name)) or (CURSOR if name == "after" else None)
+    """The limit of an input field or argument; connections' `after`/`before` are cursors."""
+    return INPUT_LIMITS.get((owner, name)) or (CURSOR if name in CURSOR_ARGUMENTS else None)
 
 
 class InputRefused(Exception):

@@ -14,7 +14,7 @@ import models as m
 from models.inventory import MovementType as MovementTypeEnum
 from resolvers import inventory as ri
 from resolvers.context import Permission
-from schema.common import Connection, Node, UserError, user_errors
+from schema.common import Connection, Node, UserError, page_args, user_errors
 
 if TYPE_CHECKING:
     from schema.accounts import Staff
@@ -166,15 +166,19 @@ class InventoryQuery:
 
     @strawberry.field
     async def stock_levels(self, info: Info, filter: StockLevelFilter | None = None,
-                           first: int | None = 50, after: str | None = None
-                           ) -> Connection[StockLevel]:
-        return await ri.stock_levels(info.context, filter, first, after)  # type: ignore[return-value]
+                           first: int | None = None, after: str | None = None,
+                           last: int | None = None, before: str | None = None
+                          ) -> Connection[StockLevel]:
+        return await ri.stock_levels(info.context, filter,
+                                     page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="The ledger, newest first.")
     async def stock_movements(self, info: Info, filter: StockMovementFilter | None = None,
-                              first: int | None = 50, after: str | None = None
-                              ) -> Connection[StockMovement]:
-        return await ri.stock_movements(info.context, filter, first, after)  # type: ignore[return-value]
+                              first: int | None = None, after: str | None = None,
+                              last: int | None = None, before: str | None = None
+                             ) -> Connection[StockMovement]:
+        return await ri.stock_movements(info.context, filter,
+                                        page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -29,6 +29,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from schema.common import DEFAULT_PAGE_SIZE, page_size
+
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
@@ -41,7 +43,7 @@ MAX_FRAGMENT_SPREADS = 200
 # overlapping-fields rule of validation compares such fields pairwise, so 400 × `brands { id }`
 # (under every other limit) cost ~2 s of CPU before this bound.
 MAX_REPEATED_FIELD = 10
-DEFAULT_PAGE = 20
+DEFAULT_PAGE = DEFAULT_PAGE_SIZE  # a `first`/`last` given as null or a missing variable
 LIST_ESTIMATE = 10  # a plain list of objects (a product's SKUs) is costed as this many
 
 
@@ -176,22 +178,25 @@ class _Walk:
         if getattr(parent, "name", "").endswith("Connection"):
             cost = 1 + inner.cost  # edges/nodes: the connection's `first` already counted them
         else:
-            cost = 1 + inner.cost * self._page_size(node, definition)
+            cost = 1 + inner.cost * self._page_size(node, definition,
+                                                    getattr(parent, "name", ""))
         return _Tally(cost, 1 + inner.depth, inner.aliases + aliases, inner.spreads)
 
-    def _page_size(self, node: FieldNode, definition: Any) -> int:
+    def _page_size(self, node: FieldNode, definition: Any, parent: str) -> int:
         if "first" not in definition.args:
             return LIST_ESTIMATE if is_list_type(get_nullable_type(definition.type)) else 1
-        for argument in node.arguments or ():
-            if argument.name.value == "first":
-                value = (self.variables.get(argument.value.name.value)
-                         if isinstance(argument.value, VariableNode)
-                         else value_from_ast_untyped(argument.value))
-                # Not an Int32 at all: validation refuses it with its own message.
-                valid = isinstance(value, int) and -(2**31) <= value < 2**31
-                return max(1, value) if valid else DEFAULT_PAGE
-        default = definition.args["first"].default_value
-        return default if isinstance(default, int) and default > 0 else DEFAULT_PAGE
+        sizes = [self._size(argument.value) for argument in node.arguments or ()
+                 if argument.name.value in ("first", "last")]
+        if sizes:
+            return max(sizes)  # both given is refused, but never cheaper than either
+        return page_size(parent, node.name.value)
+
+    def _size(self, value_node: Any) -> int:
+        value = (self.variables.get(value_node.name.value)
+                 if isinstance(value_node, VariableNode) else value_from_ast_untyped(value_node))
+        # Not an Int32 at all: validation refuses it with its own message.
+        valid = isinstance(value, int) and -(2**31) <= value < 2**31
+        return max(1, value) if valid else DEFAULT_PAGE
 
 
 def analyse(schema: GraphQLSchema, query: str, operation_name: str | None,

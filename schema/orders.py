@@ -21,7 +21,7 @@ from models.orders import RefundStatus as RefundStatusEnum
 from resolvers import orders as ro
 from resolvers.context import Permission
 from schema.cart import CartCost, CartDiscount, discount_of
-from schema.common import Connection, Money, Node, UserError, money, user_errors
+from schema.common import Connection, Money, Node, UserError, money, page_args, user_errors
 
 if TYPE_CHECKING:
     from schema.accounts import Customer
@@ -466,9 +466,10 @@ class OrdersQuery:
 
     @strawberry.field(description="Newest first. Merchant staff see their merchant's only.")
     async def admin_orders(self, info: Info, filter: AdminOrderFilter | None = None,
-                           first: int | None = 50, after: str | None = None
-                           ) -> Connection[Order]:
-        return await ro.admin_orders(info.context, filter, first, after)  # type: ignore[return-value]
+                           first: int | None = None, after: str | None = None,
+                           last: int | None = None, before: str | None = None) -> Connection[Order]:
+        return await ro.admin_orders(info.context, filter,
+                                     page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -16,7 +16,7 @@ from models.promotions import PromotionType as PromotionTypeEnum
 from resolvers import promotions as rp
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import Connection, Node, UserError, user_errors
+from schema.common import Connection, Node, UserError, page_args, user_errors
 from schema.permissions import requires
 from services import pricing
 from services import promotions as rules
@@ -263,9 +263,11 @@ class PromotionsQuery:
 
     @strawberry.field
     async def promotions(self, info: Info, filter: PromotionFilter | None = None,
-                         first: int | None = 50, after: str | None = None
-                         ) -> Connection[Promotion]:
-        return await rp.admin_promotions(info.context, filter, first, after)  # type: ignore[return-value]
+                         first: int | None = None, after: str | None = None,
+                         last: int | None = None, before: str | None = None
+                        ) -> Connection[Promotion]:
+        return await rp.admin_promotions(info.context, filter,
+                                         page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type

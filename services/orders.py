@@ -786,12 +786,16 @@ def _conditions(f: OrderFilter) -> list[Any]:
 async def find_orders(session: AsyncSession, f: OrderFilter, offset: int, limit: int
                       ) -> tuple[list[Order], int]:
     """Newest first; one statement for the page, one for the count."""
-    where = _conditions(f)
-    total = await session.scalar(select(func.count()).select_from(Order).where(*where)) or 0
-    rows = (await session.scalars(select(Order).where(*where)
+    total = await count_orders(session, f)
+    rows = (await session.scalars(select(Order).where(*_conditions(f))
                                   .order_by(Order.created_at.desc(), Order.id.desc())
                                   .offset(offset).limit(limit))).all()
-    return list(rows), int(total)
+    return list(rows), total
+
+
+async def count_orders(session: AsyncSession, f: OrderFilter) -> int:
+    return int(await session.scalar(
+        select(func.count()).select_from(Order).where(*_conditions(f))) or 0)
 
 
 async def units_bought(session: AsyncSession, customer_id: int) -> dict[int, int]:

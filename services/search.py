@@ -300,11 +300,15 @@ async def find_products(session: AsyncSession, q: ProductQuery, offset: int, lim
     if rows:
         return ProductPage([r[0] for r in rows], int(rows[0][1]),
                            [r[3] for r in rows] if with_brands else None)
-    if offset == 0:
+    if offset == 0 and limit > 0:
         return ProductPage([], 0)
+    return ProductPage([], await count_products(session, q))
+
+
+async def count_products(session: AsyncSession, q: ProductQuery) -> int:
     total = await session.scalar(select(func.count()).select_from(Product)
-                                 .where(*conditions_for(shape)), parameters(q))
-    return ProductPage([], int(total or 0))
+                                 .where(*conditions_for(shape_of(q))), parameters(q))
+    return int(total or 0)
 
 
 # --- facets --------------------------------------------------------------------------------------
