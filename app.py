@@ -21,6 +21,7 @@ from schema import schema as default_schema
 from web import health
 from web.cors import cors_middleware
 from web.endpoint import GraphQLEndpoint
+from web.graphiql import asset_routes
 from web.lifespan import lifespan
 from web.stores import redis_client, shared_state
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
         *health.routes(),
+        *(asset_routes() if settings.graphiql_enabled else []),
         *exports.routes(settings, clock),
         *payment_routes(settings, clock),
     ]

@@ -12,7 +12,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -31,6 +30,7 @@ from web import request as parse
 from web.admission import Admission
 from web.caching import CacheStep, Key
 from web.etag import cacheable
+from web.graphiql import graphiql_html
 from web.media import json_response, negotiate
 from web.rate_limit import throttle, throttle_status
 from web.stores import feed
@@ -43,7 +43,7 @@ log = logging.getLogger("zhongtai.http")
 class GraphQLEndpoint:
     def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
         self.schema, self.settings, self.clock = schema, settings, clock
-        self.ide_html = get_graphql_ide_html(graphql_ide="graphiql")
+        self.ide_html = graphiql_html()
         self.admission = Admission(settings.db_pool_size)
         self.caching = CacheStep(settings.response_cache_entries)
         self.operations = persisted.KnownOperations(persisted_step.contract_operation_names())
