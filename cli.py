@@ -83,16 +83,16 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
     """Register every named operation of the client files on the allow-list, in the database
     (the store of record): exactly the text clients send (each operation with the fragments
     it uses, printed). With REDIS_URL set, their cached copies there are dropped as well."""
-    from app import _redis
     from core.db import create_engine, create_session_factory
     from core.faults import Degradation
     from schema.documents import split_operations
     from services import persisted_queries
+    from web.stores import redis_client
 
     operations: dict[str, str] = {}
     for path in paths:
         operations.update(split_operations(path.read_text(encoding="utf-8")))
-    redis = _redis(settings)  # type: ignore[arg-type]
+    redis = redis_client(settings)  # type: ignore[arg-type]
     engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
     try:
         store: persisted_queries.Store = persisted_queries.DatabaseStore(

@@ -20,6 +20,9 @@ from resolvers.errors import ApiErrorCode
 from schema.policy import POLICY
 from services import settlement
 from services.errors import DomainError
+from web.errors import BadRequest
+from web.viewer import ensure_staff_standing
+from web.viewer import viewer as viewer_of
 
 
 def _refused(code: ApiErrorCode, message: str, status: int) -> Response:
@@ -50,11 +53,9 @@ def statement_csv(st: settlement.Statement, merchant_gid: str) -> str:
 def routes(settings: Settings, clock: Clock) -> list[Route]:
     async def settlement_csv(request: Request) -> Response:
         # the token and staff-standing checks are the GraphQL endpoint's own
-        from app import BadRequest, _ensure_staff_standing, _viewer
-
         try:
-            viewer = _viewer(request, settings, clock.now())
-            await _ensure_staff_standing(request, viewer, settings)
+            viewer = viewer_of(request, settings, clock.now())
+            await ensure_staff_standing(request, viewer, settings)
         except BadRequest as refused:
             return _refused(refused.code, str(refused), refused.status)
         refusal = POLICY["settlementStatement"].refusal(viewer)

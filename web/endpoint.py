@@ -1,0 +1,189 @@
+"""The GraphQL endpoint: GraphiQL for browsers, else the pipeline — read the request, resolve
+persisted queries, refuse what is too costly or ill-formed, identify the viewer, throttle,
+answer from the response cache or execute (admitted, with a deadline), then respond."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from core.clock import Clock
+from core.db import StatementCounter, current_counter
+from core.faults import is_unavailable
+from core.settings import Settings
+from resolvers.context import Context
+from schema.execution import timed_out
+from schema.limits import Cost, actual_cost
+from services import persisted_queries as persisted
+from services.rate_limits import Decision
+from web import checks, errors
+from web import persisted as persisted_step
+from web import request as parse
+from web.admission import Admission
+from web.caching import CacheStep, Key
+from web.etag import cacheable
+from web.graphiql import graphiql_html
+from web.media import json_response, negotiate
+from web.rate_limit import throttle, throttle_status
+from web.stores import feed
+from web.telemetry import observe
+from web.viewer import channel, ensure_staff_standing, viewer
+
+log = logging.getLogger("zhongtai.http")
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
+        self.schema, self.settings, self.clock = schema, settings, clock
+        self.ide_html = graphiql_html()
+        self.admission = Admission(settings.db_pool_size)
+        self.caching = CacheStep(settings.response_cache_entries)
+        self.operations = persisted.KnownOperations(persisted_step.contract_operation_names())
+
+    async def handle(self, request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        media = negotiate(request)
+        headers = {"x-request-id": request_id}
+        try:
+            return await self._handle(request, request_id, media, headers)
+        except Exception as exc:  # outside execution (stores, staff check): never plain text
+            return errors.failure(exc, request_id, media, headers)
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (request.method == "GET" and self.settings.graphiql_enabled
+                and "query" not in request.query_params
+                and "text/html" in request.headers.get("accept", ""))
+
+    async def _handle(self, request: Request, request_id: str, media: str,
+                      headers: dict[str, str]) -> Response:
+        if self._wants_ide(request):
+            return HTMLResponse(self.ide_html)
+        try:
+            params = await parse.read_params(request, self.settings.max_body_bytes)
+            params = await persisted_step.resolve(request, params, self.settings,
+                                                  self.operations)
+            query, variables, operation = parse.check_params(params)
+            parse.require_operation_name(query, operation)
+            cost = checks.cost(self.schema._schema, query, operation, variables,
+                               self.settings.introspection_enabled)
+            checks.inputs(self.schema._schema, query, operation, variables)
+            context = self._context(request, request_id)
+            await ensure_staff_standing(request, context.viewer, self.settings)
+            decision = await throttle(request.app.state.limiter, context, cost)
+            cache_key = self.caching.key(context, query, operation, variables)
+        except errors.BadRequest as bad:
+            return errors.refused(bad, request_id, media, headers)
+        if cache_key is not None:
+            entry = self.caching.lookup(request, cache_key, context)
+            if entry is not None:
+                await _close(context.session)
+                return self._respond(request, context, query, operation, media, headers,
+                                     entry.data, [], 0, 0.0, cost, decision,
+                                     entry.actual_cost, "hit")
+        return await self._execute(request, context, query, variables, operation, media,
+                                   headers, cost, decision, cache_key)
+
+    def _context(self, request: Request, request_id: str) -> Context:
+        now = self.clock.now()
+        on, who = channel(request), viewer(request, self.settings, now)
+        return Context(session=request.app.state.session_factory(), now=now, viewer=who,
+                       channel=on, settings=self.settings, request_id=request_id,
+                       client=request.client.host if request.client else "unknown")
+
+    async def _execute(self, request: Request, context: Context, query: str,
+                       variables: dict[str, Any] | None, operation: str | None, media: str,
+                       headers: dict[str, str], cost: Cost | None = None,
+                       decision: Decision | None = None,
+                       cache_key: Key | None = None) -> Response:
+        allowed = ({OperationType.QUERY} if request.method == "GET"
+                   else {OperationType.QUERY, OperationType.MUTATION})
+        # read before any row, so an answer is never tagged newer than what it saw
+        generation = feed(request).generation if cache_key is not None else 0
+        counter = StatementCounter()
+        token = current_counter.set(counter)
+        started = time.perf_counter()
+        timeout = self.settings.request_timeout_seconds
+        # wait_for stops a request only while it awaits; the deadline, checked between
+        # fields, stops one that holds the event loop (schema/execution.py).
+        context.deadline = time.monotonic() + timeout
+        try:
+            result = await asyncio.wait_for(self.admission.run(self.schema.execute(
+                query, variable_values=variables, context_value=context,
+                operation_name=operation, allowed_operation_types=allowed)),
+                timeout=timeout)
+        except TimeoutError:
+            return errors.timed_out(media, headers)
+        except InvalidOperationTypeError:
+            return errors.mutation_over_get(media, headers)
+        except CannotGetOperationTypeError:  # no such operation (checked earlier; kept safe)
+            return errors.no_such_operation(media, headers)
+        finally:
+            current_counter.reset(token)
+            await _close(context.session)
+        if timed_out(result.errors):
+            return errors.timed_out(media, headers)
+        # A request error (parse, validation, variables) has no path; once execution started
+        # the response carries `data`, even when a field error nulled all of it.
+        failed = result.data is None and bool(result.errors) and \
+            all(e.path is None for e in result.errors)
+        formatted = [errors.format_error(e, failed) for e in result.errors or []]
+        actual = actual_cost(result.data) if cost is not None else 0
+        cache_status = "bypass"
+        if cache_key is not None:
+            cache_status = "miss"
+            if not formatted and result.data is not None and context.answer_cacheable:
+                await self.caching.remember(request, cache_key, generation, context,
+                                            result.data, actual)
+        extensions = dict(result.extensions or {})
+        if self.settings.sql_echo:  # debugging aid: which statements a request sent
+            extensions["sql"] = [s.split()[0:6] for s in counter.statements]
+        return self._respond(request, context, query, operation, media, headers,
+                             None if failed else result.data, formatted, counter.count,
+                             time.perf_counter() - started, cost, decision, actual,
+                             cache_status, extensions, failed)
+
+    def _respond(self, request: Request, context: Context, query: str, operation: str | None,
+                 media: str, headers: dict[str, str], data: Any,
+                 formatted: list[dict[str, Any]], statements: int, seconds: float,
+                 cost: Cost | None, decision: Decision | None, actual: int,
+                 cache_status: str, extensions: dict[str, Any] | None = None,
+                 failed: bool = False) -> Response:
+        name = parse.operation_name(query, operation)
+        observe(self.operations.label(name), context, name, failed, formatted, statements,
+                seconds, cost, cache_status)
+        body: dict[str, Any] = {}
+        if formatted:
+            body["errors"] = formatted
+        if not failed:
+            body["data"] = data
+        body["extensions"] = {**(extensions or {}), "sqlStatements": statements}
+        if cost is not None:
+            body["extensions"]["cost"] = {"requested": cost.requested, "actual": actual,
+                                          "maximum": cost.maximum}
+            if decision is not None:
+                body["extensions"]["cost"]["throttleStatus"] = throttle_status(
+                    request.app.state.limiter, decision)
+        status, headers = errors.answer_status(failed, media, formatted,
+                                               {**headers, "x-cache": cache_status})
+        if request.method == "GET" and status == 200 and not formatted:
+            return cacheable(request, body, media, headers)
+        return json_response(body, status, media, headers)
+
+
+async def _close(session: Any) -> None:
+    """Give the connection back; closing a session whose database just went away raises,
+    and that must not turn the answer already made (or a 503) into a 500."""
+    try:
+        await session.close()
+    except Exception as exc:
+        log.warning("closing a session failed (%s: %s)", type(exc).__name__, exc,
+                    exc_info=not is_unavailable(exc))
+
