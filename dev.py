@@ -4,7 +4,9 @@
     python3 dev.py serve   # install, migrate, load demo data, serve GraphiQL on :8000
     python3 dev.py test    # install test tools, run the whole suite
 
-A virtual environment is made in .venv and re-installed only when pyproject.toml changes."""
+A virtual environment is made in .venv and installed from the lock files (requirements.lock
+for serve, requirements-test.lock for test: every package pinned, with hashes), re-installed only
+when pyproject.toml or the lock changes. See README "Dependencies" to refresh the locks."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+LOCKS = {"": "requirements.lock", "test": "requirements-test.lock"}
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
@@ -29,13 +32,18 @@ def ensure_installed(extra: str) -> None:
         sys.exit("Zhongtai needs Python 3.11 or newer.")
     if not PYTHON.exists():
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extra.encode()).hexdigest()
+    lock = ROOT / LOCKS[extra]
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + lock.read_bytes()
+                            + extra.encode()).hexdigest()
     stamp = VENV / f".installed-{extra or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    spec = f".[{extra}]" if extra else "."
-    subprocess.check_call([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"])
-    subprocess.check_call([str(PYTHON), "-m", "pip", "install", "-q", "-e", spec], cwd=ROOT)
+    pip = [str(PYTHON), "-m", "pip", "install", "-q"]
+    subprocess.check_call([*pip, "--upgrade", "pip"])
+    # Exactly the locked versions (hash-checked), then the project itself without resolving
+    # anything: what runs here is what ran in CI.
+    subprocess.check_call([*pip, "-r", str(lock)], cwd=ROOT)
+    subprocess.check_call([*pip, "--no-deps", "-e", "."], cwd=ROOT)
     stamp.write_text(digest)
 
 
