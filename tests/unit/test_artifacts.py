@@ -83,3 +83,7 @@ def test_lock_files_pin_what_pyproject_asks_for() -> None:
                 stale.append(f"{lock}: {spec} (locked: {pinned})")
     assert not stale, "refresh the locks (README \"Dependencies\"):\n" + "\n".join(stale)
 
+
+def test_pre_commit_runs_the_locked_ruff() -> None:
+    config = (PROJECT_ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert f'"ruff=={_pins("requirements-test.lock")["ruff"]}"' in config
