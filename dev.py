@@ -6,7 +6,10 @@
 
 A virtual environment is made in .venv and installed from the lock files (requirements.lock
 for serve, requirements-test.lock for test: every package pinned, with hashes), re-installed only
-when pyproject.toml or the lock changes. See README "Dependencies" to refresh the locks."""
+when pyproject.toml or the lock changes. See README "Dependencies" to refresh the locks.
+
+`test` runs the suite on pytest-xdist workers (one per core, each with its own databases);
+ZT_TEST_WORKERS=N picks the number, 0 runs in one process, and an explicit -n wins."""
 
 from __future__ import annotations
 
@@ -57,9 +60,18 @@ def serve(args: list[str]) -> int:
     return run(zhongtai, "serve", *args)
 
 
+def workers(args: list[str]) -> list[str]:
+    """pytest-xdist's -n, unless the caller chose (-n/--numprocesses, -p no:xdist)."""
+    chosen = os.environ.get("ZT_TEST_WORKERS", "auto")
+    if chosen == "0" or any(a == "-n" or a.startswith(("-n", "--numprocesses")) or
+                            a == "no:xdist" for a in args):
+        return []
+    return ["-n", chosen]
+
+
 def test(args: list[str]) -> int:
     ensure_installed("test")
-    code = run(PYTHON, "-m", "pytest", *args)
+    code = run(PYTHON, "-m", "pytest", *workers(args), *args)
     return 0 if code == 5 else code  # 5 = nothing collected (e.g. a -k that matched nothing)
 
 

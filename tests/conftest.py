@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app import create_app
@@ -30,10 +30,15 @@ from tests.contract import operation
 
 # A database of the suite's own (created if missing, dropped at the end): the server may be
 # shared, so the suite never touches a database it did not create.
-# Named after the checkout, so two checkouts on one machine never drop each other's database.
+# Named after the checkout, so two checkouts on one machine never drop each other's database,
+# and after the pytest-xdist worker (gw0, gw1, …), so parallel workers never share one.
 _CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 PG_URL = os.environ.get("ZT_TEST_PG_URL",
                         f"postgresql+asyncpg://127.0.0.1:5432/zhongtai_test_{_CHECKOUT}")
+if _WORKER:
+    _url = make_url(PG_URL)
+    PG_URL = _url.set(database=f"{_url.database}_{_WORKER}").render_as_string(hide_password=False)
 T0 = datetime(2026, 4, 10, 8, 0, tzinfo=UTC)
 
 
