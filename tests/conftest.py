@@ -118,10 +118,22 @@ async def _drop_database(url: str) -> None:
     await engine.dispose()
 
 
+# Children before parents, then every sequence back to 1 (what TRUNCATE … RESTART IDENTITY
+# did). DELETE, not TRUNCATE: TRUNCATE makes new files for 46 tables and their indexes and
+# syncs them at commit, 0.07–0.5 s a test on this machine against ~5 ms; the few rows a test
+# leaves cost DELETE nothing. Both fire the same statement triggers.
+_EMPTY_ALL = "; ".join(
+    [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
+    + ["SELECT setval(c.oid, 1, false) FROM pg_class c "
+       "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"])
+
+
 async def truncate_all(engine: AsyncEngine) -> None:
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    """Empty every table of a PostgreSQL test database and restart its ids at 1."""
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        raw = await conn.get_raw_connection()
+        # One round trip: asyncpg's simple-query protocol takes several statements at once.
+        await raw.driver_connection.execute(_EMPTY_ALL)  # type: ignore[union-attr]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
