@@ -136,7 +136,7 @@ async def truncate_all(engine: AsyncEngine) -> None:
         await raw.driver_connection.execute(_EMPTY_ALL)  # type: ignore[union-attr]
 
 
-# Which database runs a test that takes `engine` (README "Which database runs which test"):
+# Which database runs a test that takes `engine` (README "Tests"):
 # PostgreSQL, production's database, runs every one of them, so every rule is proven there.
 # SQLite, the newcomer's default, runs only those marked `sqlite_too` (the contract operations
 # and the rules whose code or SQL differs on SQLite): elsewhere a second run on SQLite doubled
@@ -153,6 +153,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             or metafunc.definition.get_closest_marker("sqlite_too"))
     metafunc.parametrize("engine", [SQLITE, POSTGRESQL] if both else [POSTGRESQL],
                          indirect=True)
+
+
+# On pytest-xdist workers the longest tests (the fuzzer: ~30 s alone; the concurrency tests,
+# each several OS processes) go first, so they overlap the many short ones instead of
+# leaving one worker running them alone at the end.
+SLOW_FIRST = ("tests/fuzz/", "tests/concurrency/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if _WORKER:
+        items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
 
 
 @pytest.fixture
