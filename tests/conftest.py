@@ -1,5 +1,6 @@
-"""Test harness: databases (SQLite always; PostgreSQL when reachable), an injectable clock,
-and an API client that sends the client teams' operations exactly as written."""
+"""Test harness: databases (PostgreSQL when reachable, one per xdist worker; SQLite for the
+tests marked sqlite_too, or for all when PostgreSQL is not there), an injectable clock, and an
+API client that sends the client teams' operations exactly as written."""
 
 from __future__ import annotations
 
