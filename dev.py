@@ -5,7 +5,12 @@
     python3 dev.py serve --port 8001 --host 0.0.0.0   # options go to `zhongtai serve`
     python3 dev.py test    # install test tools, run the whole suite
 
-A virtual environment is made in .venv and re-installed only when pyproject.toml changes."""
+A virtual environment is made in .venv and installed from the lock files (requirements.lock
+for serve, requirements-test.lock for test: every package pinned, with hashes), re-installed only
+when pyproject.toml or the lock changes. See README "Dependencies" to refresh the locks.
+
+`test` runs the suite on pytest-xdist workers (one per core, each with its own databases);
+ZT_TEST_WORKERS=N picks the number, 0 runs in one process, and an explicit -n wins."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
+LOCKS = {"": "requirements.lock", "test": "requirements-test.lock"}
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
@@ -31,13 +37,18 @@ def ensure_installed(extra: str) -> None:
         sys.exit("Zhongtai needs Python 3.11 or newer.")
     if not PYTHON.exists():
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extra.encode()).hexdigest()
+    lock = ROOT / LOCKS[extra]
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + lock.read_bytes()
+                            + extra.encode()).hexdigest()
     stamp = VENV / f".installed-{extra or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    spec = f".[{extra}]" if extra else "."
-    subprocess.check_call([str(PYTHON), "-m", "pip", "install", "-q", "--upgrade", "pip"])
-    subprocess.check_call([str(PYTHON), "-m", "pip", "install", "-q", "-e", spec], cwd=ROOT)
+    pip = [str(PYTHON), "-m", "pip", "install", "-q"]
+    subprocess.check_call([*pip, "--upgrade", "pip"])
+    # Exactly the locked versions (hash-checked), then the project itself without resolving
+    # anything: what runs here is what ran in CI.
+    subprocess.check_call([*pip, "-r", str(lock)], cwd=ROOT)
+    subprocess.check_call([*pip, "--no-deps", "-e", "."], cwd=ROOT)
     stamp.write_text(digest)
 
 
@@ -74,9 +85,18 @@ def replace_with(program: Path, *args: str) -> int:
     return run(program, *args)
 
 
+def workers(args: list[str]) -> list[str]:
+    """pytest-xdist's -n, unless the caller chose (-n/--numprocesses, -p no:xdist)."""
+    chosen = os.environ.get("ZT_TEST_WORKERS", "auto")
+    if chosen == "0" or any(a == "-n" or a.startswith(("-n", "--numprocesses")) or
+                            a == "no:xdist" for a in args):
+        return []
+    return ["-n", chosen]
+
+
 def test(args: list[str]) -> int:
     ensure_installed("test")
-    code = run(PYTHON, "-m", "pytest", *args)
+    code = run(PYTHON, "-m", "pytest", *workers(args), *args)
     return 0 if code == 5 else code  # 5 = nothing collected (e.g. a -k that matched nothing)
 
 

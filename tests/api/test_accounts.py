@@ -24,6 +24,7 @@ async def register(api: Api, phone: str = "13800138000", email: str | None = Non
     return data["customerRegister"]
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_register_login_me_address_flow(api: Api) -> None:
     registered = await register(api, email="ming@example.com")
     assert registered["customer"]["name"] == "小明" and registered["accessToken"]
@@ -263,6 +264,7 @@ async def test_merchant_staff_cannot_see_other_merchants_cost_prices(
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_staff_and_roles_as_written(api: Api) -> None:
     role = await api.admin("RoleCreate", {"input": {"name": "Catalog editor",
                                                     "permissions": ["MANAGE_CATALOG"]}})

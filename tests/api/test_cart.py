@@ -54,6 +54,7 @@ def amount(money: dict[str, Any]) -> str:
     return money["amount"]
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_guest_cart_flow_as_written(api: Api, engine: AsyncEngine) -> None:
     _, sku_a, sku_b, _ = await shop(api, engine)
     created = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 2}]}))[

@@ -3,8 +3,13 @@ and PostgreSQL, with the answers DOMAIN.md §1 requires."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.api.catalog_data import add_product, build_catalog, phone_input
 from tests.conftest import Api
+
+# Also on SQLite: the storefront's browse operations as written: the newcomer's demo runs on SQLite.
+pytestmark = pytest.mark.sqlite_too
 
 
 async def _stocked_catalog(api: Api):

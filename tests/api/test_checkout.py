@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +33,7 @@ async def count(engine: AsyncEngine, model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_storefront_journey_as_written(api: Api, engine: AsyncEngine) -> None:
     """register → browse → cart with a promotion and a coupon → preview → complete → pay →
     see the order → the admin ships → the customer confirms receipt."""

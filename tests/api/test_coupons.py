@@ -44,6 +44,7 @@ async def customer(api: Api, phone: str) -> str:
         "customerRegister"]["accessToken"]
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_coupon_center_claim_and_wallet_as_written(api: Api) -> None:
     tid = await create_template(api, template())
     await create_template(api, template("hidden", distribution="SYSTEM"))
@@ -114,6 +115,7 @@ async def test_codes_are_single_use_and_shown_once(api: Api, engine: AsyncEngine
         assert all(codes[0].replace("-", "") not in h for h in stored)  # only hashes kept
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_issue_and_stats_as_written(api: Api) -> None:
     tid = await create_template(api, template("补偿券", distribution="SYSTEM", totalQuantity=2))
     ids = []

@@ -17,6 +17,9 @@ from models.accounts import LoginThrottle
 from services import accounts
 from tests.conftest import Api
 
+# Also on SQLite: the attempt counter is SQLite's own INSERT … ON CONFLICT there.
+pytestmark = pytest.mark.sqlite_too
+
 PASSWORD = "secret-pass-9"
 LOGIN = "13800138000"
 

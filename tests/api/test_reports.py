@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
@@ -37,6 +38,7 @@ async def sales(api: Api, engine: AsyncEngine, clock: FixedClock) -> dict[str, A
     return {"shop": shop, "promotion": promotion, "template": tid}
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_sales_report_as_written(api: Api, engine: AsyncEngine,
                                        clock: FixedClock) -> None:
     await sales(api, engine, clock)

@@ -17,6 +17,9 @@ from services import events, inventory
 from services.errors import DomainError
 from tests.api.test_batching import seed_listing
 
+# Also on SQLite: SQLite's expiry sweep claims rows without SKIP LOCKED, and its times are naive.
+pytestmark = pytest.mark.sqlite_too
+
 
 async def stocked(engine: AsyncEngine) -> tuple[int, int, int, int]:
     """Two SKUs; each with 5 units in warehouse 1 (priority 0) and 5 in warehouse 2."""

@@ -48,3 +48,42 @@ def test_ruff_is_clean() -> None:
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], capture_output=True,
                             text=True, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stdout
+
+
+def _pins(lock: str) -> dict[str, str]:
+    """name -> version of every `name==version` line of a lock file."""
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (PROJECT_ROOT / lock).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith((" ", "#")) and "==" in line:
+            name, _, rest = line.partition("==")
+            pins[canonicalize_name(name.split("[")[0])] = rest.split()[0].split(";")[0]
+    return pins
+
+
+def test_lock_files_pin_what_pyproject_asks_for() -> None:
+    """dev.py installs the locks, not pyproject: a dependency added or tightened there without
+    refreshing the locks (README "Dependencies") would silently not be installed."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    wanted = {"requirements.lock": project["dependencies"],
+              "requirements-test.lock": project["dependencies"]
+              + project["optional-dependencies"]["test"]}
+    stale = []
+    for lock, requirements in wanted.items():
+        pins = _pins(lock)
+        for spec in map(Requirement, requirements):
+            pinned = pins.get(canonicalize_name(spec.name))
+            if pinned is None or not spec.specifier.contains(pinned, prereleases=True):
+                stale.append(f"{lock}: {spec} (locked: {pinned})")
+    assert not stale, "refresh the locks (README \"Dependencies\"):\n" + "\n".join(stale)
+
+
+def test_pre_commit_runs_the_locked_ruff() -> None:
+    config = (PROJECT_ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert f'"ruff=={_pins("requirements-test.lock")["ruff"]}"' in config
