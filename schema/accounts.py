@@ -291,18 +291,39 @@ class AccountsQuery:
     async def me(self, info: Info) -> Customer | None:
         return await ra.me(info.context)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def audit_log(self, info: Info, filter: AuditLogFilter | None = None,
-                        first: int | None = None, after: str | None = None,
-                        last: int | None = None, before: str | None = None
-                       ) -> Connection[AuditEntry]:
+    @strawberry.field(description="Audit entries of admin mutations; merchant staff see entries "
+                      "about their merchant's resources only.")
+    async def audit_log(
+        self,
+        info: Info,
+        filter: Annotated[AuditLogFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[AuditEntry]:
         return await ra.audit_log(info.context, filter,
                                   page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Staff accounts, oldest first; merchant staff see their "
                       "merchant's only.")
-    async def staff(self, info: Info, first: int | None = None, after: str | None = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Staff]:
+    async def staff(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Staff]:
         return await ra.staff_list(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="Roles; merchant staff see their merchant's only.")
@@ -312,9 +333,13 @@ class AccountsQuery:
 
 @strawberry.type
 class AccountsMutation:
-    @strawberry.mutation
-    async def customer_register(self, info: Info,
-                                input: CustomerRegisterInput) -> CustomerRegisterPayload:
+    @strawberry.mutation(description="Register a customer account by phone or email and password.")
+    async def customer_register(
+        self,
+        info: Info,
+        input: Annotated[CustomerRegisterInput, strawberry.argument(
+            description="The new account.")],
+    ) -> CustomerRegisterPayload:
         r = await ra.register(info.context, input)
         customer, tokens = r.value if r.value else (None, None)
         return CustomerRegisterPayload(
@@ -324,80 +349,161 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Customer login by phone or email. A guest cart id, if "
                          "given, is merged into the customer's cart.")
-    async def token_create(self, info: Info, login: str, password: str,
-                           guest_cart_id: str | None = None) -> TokenPayload:
+    async def token_create(
+        self,
+        info: Info,
+        login: Annotated[str, strawberry.argument(description="Phone number or email.")],
+        password: Annotated[str, strawberry.argument(description="The customer's password.")],
+        guest_cart_id: Annotated[str | None, strawberry.argument(
+            description="A guest cart to merge into the customer's cart.")] = None,
+    ) -> TokenPayload:
         return _tokens(await ra.token_create(info.context, login, password, guest_cart_id))
 
     @strawberry.mutation(description="Staff login by email.")
-    async def staff_token_create(self, info: Info, email: str, password: str) -> TokenPayload:
+    async def staff_token_create(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The staff member's email.")],
+        password: Annotated[str, strawberry.argument(description="The staff member's password.")],
+    ) -> TokenPayload:
         return _tokens(await ra.staff_token_create(info.context, email, password))
 
     @strawberry.mutation(description="Spend a refresh token for a new access + refresh pair. "
                          "A refresh token works once; reuse revokes the whole login.")
-    async def token_refresh(self, info: Info, refresh_token: str) -> TokenPayload:
+    async def token_refresh(
+        self,
+        info: Info,
+        refresh_token: Annotated[str, strawberry.argument(
+            description="The refresh token from the last token pair.")],
+    ) -> TokenPayload:
         return _tokens(await ra.token_refresh(info.context, refresh_token))
 
     @strawberry.mutation(description="Log out: revoke the refresh token's whole login.")
-    async def token_revoke(self, info: Info, refresh_token: str) -> TokenRevokePayload:
+    async def token_revoke(
+        self,
+        info: Info,
+        refresh_token: Annotated[str, strawberry.argument(
+            description="The refresh token of the login to end.")],
+    ) -> TokenRevokePayload:
         r = await ra.token_revoke(info.context, refresh_token)
         return TokenRevokePayload(revoked=bool(r.value), user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def address_create(self, info: Info, input: AddressInput) -> AddressPayload:
+    @strawberry.mutation(description="Add an address for the logged-in customer; their first "
+                         "address becomes the default.")
+    async def address_create(
+        self,
+        info: Info,
+        input: Annotated[AddressInput, strawberry.argument(description="The new address.")],
+    ) -> AddressPayload:
         return _address(await ra.address_create(info.context, input))
 
-    @strawberry.mutation
-    async def address_update(self, info: Info, id: strawberry.ID,
-                             input: AddressInput) -> AddressPayload:
+    @strawberry.mutation(description="Change one of the logged-in customer's addresses.")
+    async def address_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the address.")],
+        input: Annotated[AddressInput, strawberry.argument(
+            description="The address's new values.")],
+    ) -> AddressPayload:
         return _address(await ra.address_update(info.context, id, input))
 
-    @strawberry.mutation
-    async def address_set_default(self, info: Info, id: strawberry.ID) -> AddressPayload:
+    @strawberry.mutation(description="Make one of the logged-in customer's addresses the default.")
+    async def address_set_default(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the address.")],
+    ) -> AddressPayload:
         return _address(await ra.address_set_default(info.context, id))
 
-    @strawberry.mutation
-    async def address_delete(self, info: Info, id: strawberry.ID) -> AddressDeletePayload:
+    @strawberry.mutation(description="Delete one of the logged-in customer's addresses; deleting "
+                         "the default promotes the most recent.")
+    async def address_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the address.")],
+    ) -> AddressDeletePayload:
         r = await ra.address_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Address", r.value.id)) if r.value else None
         return AddressDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def staff_create(self, info: Info, input: StaffCreateInput) -> StaffPayload:
+    @strawberry.mutation(description="Create a staff account; nobody grants a permission they do "
+                         "not hold (staff with MANAGE_STAFF).")
+    async def staff_create(
+        self,
+        info: Info,
+        input: Annotated[StaffCreateInput, strawberry.argument(
+            description="The new staff account.")],
+    ) -> StaffPayload:
         r = await ra.staff_create(info.context, input)
         return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Change a staff member's name or roles; their current "
                          "access tokens are refused from the next request (they refresh).")
-    async def staff_update(self, info: Info, id: strawberry.ID,
-                           input: StaffUpdateInput) -> StaffPayload:
+    async def staff_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the staff member.")],
+        input: Annotated[StaffUpdateInput, strawberry.argument(
+            description="The new name or roles.")],
+    ) -> StaffPayload:
         r = await ra.staff_update(info.context, id, input)
         return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Lock a staff member out at once: access tokens refused "
                          "from the next request, logins revoked. Not oneself.")
-    async def staff_deactivate(self, info: Info, id: strawberry.ID) -> StaffPayload:
+    async def staff_deactivate(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the staff member.")],
+    ) -> StaffPayload:
         r = await ra.staff_set_active(info.context, id, False)
         return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Let a deactivated staff member log in again.")
-    async def staff_activate(self, info: Info, id: strawberry.ID) -> StaffPayload:
+    async def staff_activate(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the staff member.")],
+    ) -> StaffPayload:
         r = await ra.staff_set_active(info.context, id, True)
         return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def role_create(self, info: Info, input: RoleInput) -> RolePayload:
+    @strawberry.mutation(description="Create a role (a set of permissions); nobody grants a "
+                         "permission they do not hold (staff with MANAGE_STAFF).")
+    async def role_create(
+        self,
+        info: Info,
+        input: Annotated[RoleInput, strawberry.argument(description="The new role.")],
+    ) -> RolePayload:
         r = await ra.role_create(info.context, input)
         return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Rename a role or replace its permissions; holders' "
                          "current access tokens are refused from the next request.")
-    async def role_update(self, info: Info, id: strawberry.ID,
-                          input: RoleUpdateInput) -> RolePayload:
+    async def role_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the role.")],
+        input: Annotated[RoleUpdateInput, strawberry.argument(
+            description="The role's new name or permissions.")],
+    ) -> RolePayload:
         r = await ra.role_update(info.context, id, input)
         return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Refused (ROLE_IN_USE) while any staff member holds it.")
-    async def role_delete(self, info: Info, id: strawberry.ID) -> RoleDeletePayload:
+    async def role_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the role.")],
+    ) -> RoleDeletePayload:
         r = await ra.role_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Role", r.value.id)) if r.value else None
         return RoleDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))

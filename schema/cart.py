@@ -233,34 +233,71 @@ def _payload(result: Any) -> CartPayload:
 @strawberry.type
 class CartQuery:
     @strawberry.field(description="A cart by its id (guests keep it; customers may use it too).")
-    async def cart(self, info: Info, id: strawberry.ID) -> Cart | None:
+    async def cart(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+    ) -> Cart | None:
         return await rcart.cart_by_token(info.context, id)  # type: ignore[return-value]
 
 
 @strawberry.type
 class CartMutation:
-    @strawberry.mutation
-    async def cart_create(self, info: Info, input: CartCreateInput) -> CartPayload:
+    @strawberry.mutation(description="Create a cart, optionally with lines; a guest keeps its id "
+                         "(unguessable) as the handle.")
+    async def cart_create(
+        self,
+        info: Info,
+        input: Annotated[CartCreateInput, strawberry.argument(
+            description="The lines to start with.")],
+    ) -> CartPayload:
         return _payload(await rcart.cart_create(info.context, input.lines))
 
-    @strawberry.mutation
-    async def cart_lines_add(self, info: Info, cart_id: strawberry.ID,
-                             lines: list[CartLineInput]) -> CartPayload:
+    @strawberry.mutation(description="Add SKUs to a cart; quantities of a SKU already in the cart "
+                         "add up (1..99 per line).")
+    async def cart_lines_add(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        lines: Annotated[list[CartLineInput], strawberry.argument(
+            description="SKUs and quantities to add.")],
+    ) -> CartPayload:
         return _payload(await rcart.lines_add(info.context, cart_id, lines))
 
-    @strawberry.mutation
-    async def cart_lines_update(self, info: Info, cart_id: strawberry.ID,
-                                lines: list[CartLineUpdateInput]) -> CartPayload:
+    @strawberry.mutation(description="Change the quantity or `selected` flag of cart lines.")
+    async def cart_lines_update(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        lines: Annotated[list[CartLineUpdateInput], strawberry.argument(
+            description="Lines by id with their new quantity or `selected` flag.")],
+    ) -> CartPayload:
         return _payload(await rcart.lines_update(info.context, cart_id, lines))
 
-    @strawberry.mutation
-    async def cart_lines_remove(self, info: Info, cart_id: strawberry.ID,
-                                line_ids: list[strawberry.ID]) -> CartPayload:
+    @strawberry.mutation(description="Remove lines from a cart.")
+    async def cart_lines_remove(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        line_ids: Annotated[list[strawberry.ID], strawberry.argument(
+            description="Relay global ids of the lines to remove.")],
+    ) -> CartPayload:
         return _payload(await rcart.lines_remove(info.context, cart_id, list(line_ids)))
 
     @strawberry.mutation(description="Switch the line's promotion among its promotionChoices.")
-    async def cart_promotion_select(self, info: Info, cart_id: strawberry.ID,
-                                    line_id: strawberry.ID,
-                                    promotion_id: strawberry.ID) -> CartPayload:
+    async def cart_promotion_select(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        line_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the cart line.")],
+        promotion_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of one of the line's promotionChoices.")],
+    ) -> CartPayload:
         return _payload(await rcart.promotion_select(info.context, cart_id, line_id,
                                                      promotion_id))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -756,8 +756,14 @@ class CatalogQuery:
     async def display_categories(self, info: Info) -> list[DisplayCategory]:
         return await rc.display_category_roots(info.context)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def display_category(self, info: Info, id: strawberry.ID) -> DisplayCategory | None:
+    @strawberry.field(description="A display (storefront navigation) category by its global id; "
+                      "null if unknown.")
+    async def display_category(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the display category.")],
+    ) -> DisplayCategory | None:
         return await rc.display_category(info.context, id)  # type: ignore[return-value]
 
     @strawberry.field(description="Search and browse listed products.")
@@ -771,23 +777,50 @@ class CatalogQuery:
             info.context, query, filter, page_args(info, first, after, last, before), sort,  # type: ignore[arg-type]
             node_fields(info))
 
-    @strawberry.field
-    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+    @strawberry.field(description="A product by its global id; null when unknown or not visible "
+                      "to the caller (storefronts see LISTED products only).")
+    async def product(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+    ) -> Product | None:
         return await rc.product_by_id(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(description="Any object by its Relay global id; null when unknown or not "
+                      "visible to the caller.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Relay global id.")],
+    ) -> Node | None:
         return await rn.node(info.context, id)
 
-    @strawberry.field
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    @strawberry.field(description="Objects by their Relay global ids, in the order asked; null "
+                      "where unknown or not visible.")
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Relay global ids.")],
+    ) -> list[Node | None]:
         return await rn.nodes(info.context, list(ids))
 
-    @strawberry.field
-    async def admin_products(self, info: Info, filter: AdminProductFilter | None = None,
-                             first: int | None = None, after: str | None = None,
-                             last: int | None = None, before: str | None = None
-                            ) -> ProductConnection:
+    @strawberry.field(description="Products in every status for the admin catalog; merchant staff "
+                      "see their merchant's only.")
+    async def admin_products(
+        self,
+        info: Info,
+        filter: Annotated[AdminProductFilter | None, strawberry.argument(
+            description="Narrow the result; merchant staff may name only their merchant.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> ProductConnection:
         return await rc.admin_products(  # type: ignore[return-value]
             info.context, filter, page_args(info, first, after, last, before), node_fields(info))
 
@@ -795,110 +828,216 @@ class CatalogQuery:
     async def categories(self, info: Info) -> list[Category]:
         return await info.context.read(rc.category_roots)
 
-    @strawberry.field
+    @strawberry.field(description="Every brand.")
     async def brands(self, info: Info) -> list[Brand]:
         return await info.context.read(rc.all_brands)
 
-    @strawberry.field
+    @strawberry.field(description="Merchants; merchant staff see their own merchant only.")
     async def merchants(self, info: Info) -> list[Merchant]:
         return await rc.merchants_for(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation
-    async def brand_create(self, info: Info, input: BrandInput) -> BrandPayload:
+    @strawberry.mutation(description="Create a brand (platform staff with MANAGE_CATALOG).")
+    async def brand_create(
+        self,
+        info: Info,
+        input: Annotated[BrandInput, strawberry.argument(description="The new brand.")],
+    ) -> BrandPayload:
         r = await rc.brand_create(info.context, input)
         return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def brand_update(self, info: Info, id: strawberry.ID, input: BrandInput) -> BrandPayload:
+    @strawberry.mutation(description="Change a brand's name, logo or country (platform staff with "
+                         "MANAGE_CATALOG).")
+    async def brand_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the brand.")],
+        input: Annotated[BrandInput, strawberry.argument(description="The brand's new values.")],
+    ) -> BrandPayload:
         r = await rc.brand_update(info.context, id, input)
         return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def brand_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(description="Delete a brand (platform staff with MANAGE_CATALOG; "
+                         "audited).")
+    async def brand_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the brand.")],
+    ) -> DeletePayload:
         return _deleted(await rc.brand_delete(info.context, id), "Brand")
 
-    @strawberry.mutation
-    async def category_create(self, info: Info, input: CategoryInput) -> CategoryPayload:
+    @strawberry.mutation(description="Create a backend category, at most 4 levels deep (platform "
+                         "staff with MANAGE_CATALOG).")
+    async def category_create(
+        self,
+        info: Info,
+        input: Annotated[CategoryInput, strawberry.argument(description="The new category.")],
+    ) -> CategoryPayload:
         r = await rc.category_create(info.context, input)
         return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def category_update(self, info: Info, id: strawberry.ID,
-                              input: CategoryUpdateInput) -> CategoryPayload:
+    @strawberry.mutation(description="Change a backend category (platform staff with "
+                         "MANAGE_CATALOG).")
+    async def category_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the category.")],
+        input: Annotated[CategoryUpdateInput, strawberry.argument(
+            description="The category's new values.")],
+    ) -> CategoryPayload:
         r = await rc.category_update(info.context, id, input)
         return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(description="Delete a backend category; refused while it has products or "
+                         "children (platform staff with MANAGE_CATALOG).")
+    async def category_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the category.")],
+    ) -> DeletePayload:
         return _deleted(await rc.category_delete(info.context, id), "Category")
 
-    @strawberry.mutation
-    async def attribute_create(self, info: Info, input: AttributeInput) -> AttributePayload:
+    @strawberry.mutation(description="Define an attribute on a backend category, inherited by its "
+                         "descendants (platform staff with MANAGE_CATALOG).")
+    async def attribute_create(
+        self,
+        info: Info,
+        input: Annotated[AttributeInput, strawberry.argument(
+            description="The attribute definition.")],
+    ) -> AttributePayload:
         r = await rc.attribute_create(info.context, input)
         return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def display_category_create(self, info: Info,
-                                      input: DisplayCategoryInput) -> DisplayCategoryPayload:
+    @strawberry.mutation(description="Create a display (storefront navigation) category (platform "
+                         "staff with MANAGE_CATALOG).")
+    async def display_category_create(
+        self,
+        info: Info,
+        input: Annotated[DisplayCategoryInput, strawberry.argument(
+            description="The new display category.")],
+    ) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
         return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
                                       user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def display_category_update(self, info: Info, id: strawberry.ID,
-                                      input: DisplayCategoryUpdateInput
-                                      ) -> DisplayCategoryPayload:
+    @strawberry.mutation(description="Change or move a display category (platform staff with "
+                         "MANAGE_CATALOG).")
+    async def display_category_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the display category.")],
+        input: Annotated[DisplayCategoryUpdateInput, strawberry.argument(
+            description="The display category's new values.")],
+    ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
         return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
                                       user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def display_category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(description="Delete a display category (platform staff with "
+                         "MANAGE_CATALOG; audited).")
+    async def display_category_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the display category.")],
+    ) -> DeletePayload:
         return _deleted(await rc.display_category_delete(info.context, id), "DisplayCategory")
 
-    @strawberry.mutation
-    async def merchant_create(self, info: Info, input: MerchantInput) -> MerchantPayload:
+    @strawberry.mutation(description="Create a merchant: the self-operated platform merchant or a "
+                         "third-party shop (platform staff with MANAGE_CATALOG).")
+    async def merchant_create(
+        self,
+        info: Info,
+        input: Annotated[MerchantInput, strawberry.argument(description="The new merchant.")],
+    ) -> MerchantPayload:
         r = await rc.merchant_create(info.context, input)
         return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
-    async def merchant_update(self, info: Info, id: strawberry.ID,
-                              input: MerchantInput) -> MerchantPayload:
+    async def merchant_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the merchant.")],
+        input: Annotated[MerchantInput, strawberry.argument(
+            description="The merchant's new values.")],
+    ) -> MerchantPayload:
         r = await rc.merchant_update(info.context, id, input)
         return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def shipping_template_create(self, info: Info, input: ShippingTemplateInput
-                                       ) -> ShippingTemplatePayload:
+    @strawberry.mutation(description="Create a shipping template for a merchant (staff with "
+                         "MANAGE_CATALOG; merchant staff for their merchant only).")
+    async def shipping_template_create(
+        self,
+        info: Info,
+        input: Annotated[ShippingTemplateInput, strawberry.argument(
+            description="The new shipping template.")],
+    ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
         return ShippingTemplatePayload(shipping_template=r.value,  # type: ignore[arg-type]
                                        user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def product_create(self, info: Info, input: ProductInput) -> ProductPayload:
+    @strawberry.mutation(description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
+                         "with MANAGE_CATALOG; merchant staff for their merchant only).")
+    async def product_create(
+        self,
+        info: Info,
+        input: Annotated[ProductInput, strawberry.argument(
+            description="The new product with its SKUs.")],
+    ) -> ProductPayload:
         r = await rc.product_create(info.context, input)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def product_update(self, info: Info, id: strawberry.ID,
-                             input: ProductUpdateInput) -> ProductPayload:
+    @strawberry.mutation(description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
+                         "merchant staff their merchant's only).")
+    async def product_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+        input: Annotated[ProductUpdateInput, strawberry.argument(
+            description="The product's new values.")],
+    ) -> ProductPayload:
         r = await rc.product_update(info.context, id, input)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
-    async def product_list(self, info: Info, id: strawberry.ID, list_at: datetime | None = None,
-                           delist_at: datetime | None = None) -> ProductPayload:
+    async def product_list(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+        list_at: Annotated[datetime | None, strawberry.argument(
+            description="When to list (ISO-8601, UTC); omitted = now.")] = None,
+        delist_at: Annotated[datetime | None, strawberry.argument(
+            description="When to delist again (ISO-8601, UTC); omitted = never.")] = None,
+    ) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def product_delist(self, info: Info, id: strawberry.ID) -> ProductPayload:
+    @strawberry.mutation(description="Take a product off sale now: storefronts stop seeing it and "
+                         "its cart lines become unavailable.")
+    async def product_delist(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+    ) -> ProductPayload:
         r = await rc.product_delist(info.context, id)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
-    async def product_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    async def product_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+    ) -> DeletePayload:
         return _deleted(await rc.product_delete(info.context, id), "Product")

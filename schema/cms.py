@@ -362,45 +362,102 @@ def _payload(result: Any) -> PagePayload:
 @strawberry.type
 class CmsQuery:
     @strawberry.field(description="The published page for the request's channel, now.")
-    async def page(self, info: Info, slug: str) -> Page | None:
+    async def page(
+        self,
+        info: Info,
+        slug: Annotated[str, strawberry.argument(description="The page's slug, e.g. \"home\".")],
+    ) -> Page | None:
         return await rcms.storefront_page(info.context, slug)  # type: ignore[return-value]
 
     @strawberry.field(description="Any page, drafts too, as it would show at `at`.")
-    async def page_preview(self, info: Info, id: strawberry.ID, at: datetime) -> Page | None:
+    async def page_preview(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+        at: Annotated[datetime, strawberry.argument(
+            description="The moment to preview (ISO-8601, UTC).")],
+    ) -> Page | None:
         return await rcms.preview(info.context, id, at)  # type: ignore[return-value]
 
     @strawberry.field(description="Every saved version, newest first: what was live when.")
-    async def page_versions(self, info: Info, id: strawberry.ID) -> list[PageVersion]:
+    async def page_versions(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+    ) -> list[PageVersion]:
         return await rcms.versions(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def pages(self, info: Info, first: int | None = None, after: str | None = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Page]:
+    @strawberry.field(description="CMS pages in every status (platform staff with MANAGE_CMS).")
+    async def pages(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Page]:
         return await rcms.admin_pages(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type
 class CmsMutation:
-    @strawberry.mutation
-    async def page_create(self, info: Info, input: PageInput) -> PagePayload:
+    @strawberry.mutation(description="Create a CMS page as a DRAFT (platform staff with "
+                         "MANAGE_CMS).")
+    async def page_create(
+        self,
+        info: Info,
+        input: Annotated[PageInput, strawberry.argument(
+            description="The new page with its modules.")],
+    ) -> PagePayload:
         return _payload(await rcms.page_create(info.context, input))
 
     @strawberry.mutation(description="Replaces the title, channels and all modules at once.")
-    async def page_update(self, info: Info, id: strawberry.ID, input: PageInput) -> PagePayload:
+    async def page_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+        input: Annotated[PageInput, strawberry.argument(
+            description="The page's title, channels and modules.")],
+    ) -> PagePayload:
         return _payload(await rcms.page_update(info.context, id, input))
 
-    @strawberry.mutation
-    async def page_publish(self, info: Info, id: strawberry.ID,
-                           starts_at: datetime | None = None,
-                           ends_at: datetime | None = None) -> PagePayload:
+    @strawberry.mutation(description="Publish a page, optionally within a window (platform staff "
+                         "with MANAGE_CMS).")
+    async def page_publish(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+        starts_at: Annotated[datetime | None, strawberry.argument(
+            description="Start of the publish window (ISO-8601, UTC); omitted = now.")] = None,
+        ends_at: Annotated[datetime | None, strawberry.argument(
+            description="End of the publish window (ISO-8601, UTC); omitted = open-ended.")] = None,
+    ) -> PagePayload:
         return _payload(await rcms.page_publish(info.context, id, starts_at, ends_at))
 
-    @strawberry.mutation
-    async def page_unpublish(self, info: Info, id: strawberry.ID) -> PagePayload:
+    @strawberry.mutation(description="Take a page back to DRAFT (platform staff with MANAGE_CMS).")
+    async def page_unpublish(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+    ) -> PagePayload:
         return _payload(await rcms.page_unpublish(info.context, id))
 
-    @strawberry.mutation
-    async def page_delete(self, info: Info, id: strawberry.ID) -> PageDeletePayload:
+    @strawberry.mutation(description="Delete a CMS page (platform staff with MANAGE_CMS; audited).")
+    async def page_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+    ) -> PageDeletePayload:
         r = await rcms.page_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Page", r.value.id)) if r.value else None
         return PageDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))

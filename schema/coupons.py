@@ -182,16 +182,32 @@ def _template(result: Any) -> CouponTemplatePayload:
 class CouponsQuery:
     @strawberry.field(description="Claimable batches for storefronts (coupon center); every "
                       "batch for staff with MANAGE_COUPONS.")
-    async def coupon_templates(self, info: Info, filter: CouponTemplateFilter | None = None,
-                               first: int | None = None, after: str | None = None,
-                               last: int | None = None, before: str | None = None
-                               ) -> Connection[CouponTemplate]:
+    async def coupon_templates(
+        self,
+        info: Info,
+        filter: Annotated[CouponTemplateFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 20).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[CouponTemplate]:
         claimable = filter.claimable if filter else None
         return await rco.templates(info.context, claimable,
                                    page_args(info, first, after, last, before))  # type: ignore[return-value]
 
-    @strawberry.field
-    async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate | None:
+    @strawberry.field(description="A coupon template (batch) by its global id (staff with "
+                      "MANAGE_COUPONS).")
+    async def coupon_template(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+    ) -> CouponTemplate | None:
         from resolvers.common import query_id
 
         return await info.context.loaders.coupon_template.load(
@@ -200,38 +216,77 @@ class CouponsQuery:
 
 @strawberry.type
 class CouponsMutation:
-    @strawberry.mutation
-    async def coupon_template_create(self, info: Info,
-                                     input: CouponTemplateInput) -> CouponTemplatePayload:
+    @strawberry.mutation(description="Create a coupon template (a batch) (staff with "
+                         "MANAGE_COUPONS; merchant staff for their merchant only).")
+    async def coupon_template_create(
+        self,
+        info: Info,
+        input: Annotated[CouponTemplateInput, strawberry.argument(
+            description="The new coupon template.")],
+    ) -> CouponTemplatePayload:
         return _template(await rco.template_create(info.context, input))
 
     @strawberry.mutation(description="Until customers can get it.")
-    async def coupon_template_update(self, info: Info, id: strawberry.ID,
-                                     input: CouponTemplateInput) -> CouponTemplatePayload:
+    async def coupon_template_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+        input: Annotated[CouponTemplateInput, strawberry.argument(
+            description="The template's new values.")],
+    ) -> CouponTemplatePayload:
         return _template(await rco.template_update(info.context, id, input))
 
     @strawberry.mutation(description="Stop the batch; unused coupons become VOID.")
-    async def coupon_template_void(self, info: Info, id: strawberry.ID) -> CouponTemplatePayload:
+    async def coupon_template_void(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+    ) -> CouponTemplatePayload:
         return _template(await rco.template_void(info.context, id))
 
-    @strawberry.mutation
-    async def coupon_issue(self, info: Info, template_id: strawberry.ID,
-                           customer_ids: list[strawberry.ID]) -> CouponIssuePayload:
+    @strawberry.mutation(description="Push coupons of a SYSTEM template to customers (staff with "
+                         "MANAGE_COUPONS).")
+    async def coupon_issue(
+        self,
+        info: Info,
+        template_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+        customer_ids: Annotated[list[strawberry.ID], strawberry.argument(
+            description="Relay global ids of the customers to issue to.")],
+    ) -> CouponIssuePayload:
         r = await rco.issue(info.context, template_id, list(customer_ids))
         return CouponIssuePayload(issued_count=r.value or 0, user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def coupon_codes_generate(self, info: Info, template_id: strawberry.ID,
-                                    count: int) -> CouponCodesPayload:
+    @strawberry.mutation(description="Generate single-use redeemable codes (卡密) for a CODE "
+                         "template (staff with MANAGE_COUPONS).")
+    async def coupon_codes_generate(
+        self,
+        info: Info,
+        template_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+        count: Annotated[int, strawberry.argument(description="How many codes to generate.")],
+    ) -> CouponCodesPayload:
         r = await rco.generate_codes(info.context, template_id, count)
         return CouponCodesPayload(codes=r.value or [], user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def coupon_claim(self, info: Info, template_id: strawberry.ID) -> CouponPayload:
+    @strawberry.mutation(description="Claim a coupon of a PUBLIC template for the logged-in "
+                         "customer.")
+    async def coupon_claim(
+        self,
+        info: Info,
+        template_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+    ) -> CouponPayload:
         r = await rco.claim(info.context, template_id)
         return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def coupon_redeem_code(self, info: Info, code: str) -> CouponPayload:
+    @strawberry.mutation(description="Redeem a code (卡密) for a coupon of the logged-in customer.")
+    async def coupon_redeem_code(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description="The redeemable code as printed.")],
+    ) -> CouponPayload:
         r = await rco.redeem(info.context, code)
         return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

@@ -160,47 +160,91 @@ class StockTransferPayload:
 
 @strawberry.type
 class InventoryQuery:
-    @strawberry.field
+    @strawberry.field(description="Warehouses; merchant staff see their merchant's only.")
     async def warehouses(self, info: Info) -> list[Warehouse]:
         return await ri.warehouses(info.context)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def stock_levels(self, info: Info, filter: StockLevelFilter | None = None,
-                           first: int | None = None, after: str | None = None,
-                           last: int | None = None, before: str | None = None
-                          ) -> Connection[StockLevel]:
+    @strawberry.field(description="Stock levels per SKU and warehouse; merchant staff see their "
+                      "merchant's only.")
+    async def stock_levels(
+        self,
+        info: Info,
+        filter: Annotated[StockLevelFilter | None, strawberry.argument(
+            description="Narrow the result, e.g. `lowStock: true`.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[StockLevel]:
         return await ri.stock_levels(info.context, filter,
                                      page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="The ledger, newest first.")
-    async def stock_movements(self, info: Info, filter: StockMovementFilter | None = None,
-                              first: int | None = None, after: str | None = None,
-                              last: int | None = None, before: str | None = None
-                             ) -> Connection[StockMovement]:
+    async def stock_movements(
+        self,
+        info: Info,
+        filter: Annotated[StockMovementFilter | None, strawberry.argument(
+            description="Narrow the result, e.g. to one SKU.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[StockMovement]:
         return await ri.stock_movements(info.context, filter,
                                         page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type
 class InventoryMutation:
-    @strawberry.mutation
-    async def warehouse_create(self, info: Info, input: WarehouseInput) -> WarehousePayload:
+    @strawberry.mutation(description="Create a warehouse (staff with MANAGE_INVENTORY; merchant "
+                         "staff for their merchant only).")
+    async def warehouse_create(
+        self,
+        info: Info,
+        input: Annotated[WarehouseInput, strawberry.argument(description="The new warehouse.")],
+    ) -> WarehousePayload:
         r = await ri.warehouse_create(info.context, input)
         return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def warehouse_update(self, info: Info, id: strawberry.ID,
-                               input: WarehouseUpdateInput) -> WarehousePayload:
+    @strawberry.mutation(description="Change a warehouse (staff with MANAGE_INVENTORY; merchant "
+                         "staff their merchant's only).")
+    async def warehouse_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the warehouse.")],
+        input: Annotated[WarehouseUpdateInput, strawberry.argument(
+            description="The warehouse's new values.")],
+    ) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
         return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="A ledger entry: onHand changes only through these.")
-    async def stock_move(self, info: Info, input: StockMoveInput) -> StockMovePayload:
+    async def stock_move(
+        self,
+        info: Info,
+        input: Annotated[StockMoveInput, strawberry.argument(
+            description="SKU, warehouse, signed quantity, type and reason.")],
+    ) -> StockMovePayload:
         r = await ri.stock_move(info.context, input)
         return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def stock_transfer(self, info: Info, input: StockTransferInput) -> StockTransferPayload:
+    @strawberry.mutation(description="Move stock between two warehouses as a "
+                         "TRANSFER_OUT/TRANSFER_IN pair of ledger entries.")
+    async def stock_transfer(
+        self,
+        info: Info,
+        input: Annotated[StockTransferInput, strawberry.argument(
+            description="SKU, both warehouses, quantity and reason.")],
+    ) -> StockTransferPayload:
         r = await ri.stock_transfer(info.context, input)
         source, target = r.value if r.value else (None, None)
         return StockTransferPayload(from_=source, to=target,  # type: ignore[arg-type]

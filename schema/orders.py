@@ -446,7 +446,12 @@ def _refund_payload(result: Any) -> RefundPayload:
 @strawberry.type
 class OrdersQuery:
     @strawberry.field(description="Priced exactly as checkoutComplete would place it now.")
-    async def checkout_preview(self, info: Info, input: CheckoutInput) -> CheckoutPreview:
+    async def checkout_preview(
+        self,
+        info: Info,
+        input: Annotated[CheckoutInput, strawberry.argument(
+            description="What to check out: cart, address, coupons and promotion choices.")],
+    ) -> CheckoutPreview:
         result = await ro.preview(info.context, input)
         quote = result.value
         if quote is None:
@@ -461,13 +466,29 @@ class OrdersQuery:
 
     @strawberry.field(description="An order of the logged-in customer, or of the staff "
                       "member's merchant; null for anyone else.")
-    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    async def order(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the order.")],
+    ) -> Order | None:
         return await ro.order(info.context, id)  # type: ignore[return-value]
 
     @strawberry.field(description="Newest first. Merchant staff see their merchant's only.")
-    async def admin_orders(self, info: Info, filter: AdminOrderFilter | None = None,
-                           first: int | None = None, after: str | None = None,
-                           last: int | None = None, before: str | None = None) -> Connection[Order]:
+    async def admin_orders(
+        self,
+        info: Info,
+        filter: Annotated[AdminOrderFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Order]:
         return await ro.admin_orders(info.context, filter,
                                      page_args(info, first, after, last, before))  # type: ignore[return-value]
 
@@ -477,17 +498,33 @@ class OrdersMutation:
     @strawberry.mutation(description="Places one order per "
                          "merchant under one payment. The same idempotencyKey returns the "
                          "same payment; reused for a different checkout it is refused.")
-    async def checkout_complete(self, info: Info, input: CheckoutInput,
-                                idempotency_key: str) -> CheckoutCompletePayload:
+    async def checkout_complete(
+        self,
+        info: Info,
+        input: Annotated[CheckoutInput, strawberry.argument(
+            description="What to check out: cart, address, coupons, promotion choices and the "
+                        "expected total.")],
+        idempotency_key: Annotated[str, strawberry.argument(
+            description="A client-made key unique per checkout attempt; resend it on retries.")],
+    ) -> CheckoutCompletePayload:
         r = await ro.complete(info.context, input, idempotency_key)
         return CheckoutCompletePayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="The TEST provider confirms "
                          "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
                          "idempotent by transactionId; amount must equal amountDue.")
-    async def payment_confirm(self, info: Info, payment_id: strawberry.ID,
-                              provider: PaymentProvider, transaction_id: str,
-                              amount: Decimal) -> PaymentConfirmPayload:
+    async def payment_confirm(
+        self,
+        info: Info,
+        payment_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the payment.")],
+        provider: Annotated[PaymentProvider, strawberry.argument(
+            description="The provider that took the money (TEST only here).")],
+        transaction_id: Annotated[str, strawberry.argument(
+            description="The provider's transaction id.")],
+        amount: Annotated[Decimal, strawberry.argument(
+            description="Amount paid in yuan, as a Decimal string; must equal amountDue.")],
+    ) -> PaymentConfirmPayload:
         r = await ro.payment_confirm(info.context, payment_id, provider.value, transaction_id,
                                      amount)
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
@@ -495,8 +532,12 @@ class OrdersMutation:
     @strawberry.mutation(description="A payment for one unpaid sub-order alone (the same "
                          "one if asked again). Paying it closes the checkout's combined "
                          "payment; the other sub-orders stay payable on their own.")
-    async def order_payment_start(self, info: Info,
-                                  order_id: strawberry.ID) -> OrderPaymentStartPayload:
+    async def order_payment_start(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the unpaid sub-order.")],
+    ) -> OrderPaymentStartPayload:
         r = await ro.payment_start(info.context, order_id)
         return OrderPaymentStartPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
@@ -504,24 +545,49 @@ class OrdersMutation:
                          "before payment (that sub-order only; its siblings stay payable, a "
                          "presale goes as a whole). Staff: also after payment, before "
                          "shipment (the order is refunded).")
-    async def order_cancel(self, info: Info, id: strawberry.ID,
-                           reason: str | None = None) -> OrderPayload:
+    async def order_cancel(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the (sub-)order.")],
+        reason: Annotated[str | None, strawberry.argument(
+            description="Why, for the order's history.")] = None,
+    ) -> OrderPayload:
         r = await ro.cancel(info.context, id, reason)
         return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def order_confirm_receipt(self, info: Info, id: strawberry.ID) -> OrderPayload:
+    @strawberry.mutation(description="The customer confirms a shipped order arrived.")
+    async def order_confirm_receipt(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the order.")],
+    ) -> OrderPayload:
         r = await ro.confirm_receipt(info.context, id)
         return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def order_refund_request(self, info: Info, order_id: strawberry.ID,
-                                   lines: list[RefundLineInput], reason: str) -> RefundPayload:
+    @strawberry.mutation(description="Ask for an after-sales refund of some lines and quantities "
+                         "of the customer's order.")
+    async def order_refund_request(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the order.")],
+        lines: Annotated[list[RefundLineInput], strawberry.argument(
+            description="Order lines and quantities to refund.")],
+        reason: Annotated[str, strawberry.argument(description="The customer's reason.")],
+    ) -> RefundPayload:
         r = await ro.refund_request(info.context, order_id, lines, reason)
         return RefundPayload(refund=r.value, order=None, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def order_ship(self, info: Info, input: ShipmentInput) -> OrderShipPayload:
+    @strawberry.mutation(description="Record a shipment of an order's lines (staff with "
+                         "MANAGE_ORDERS; merchant staff their merchant's orders only).")
+    async def order_ship(
+        self,
+        info: Info,
+        input: Annotated[ShipmentInput, strawberry.argument(
+            description="The order, lines and parcel details.")],
+    ) -> OrderShipPayload:
         r = await ro.ship(info.context, input)
         shipped = r.value
         return OrderShipPayload(shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
@@ -530,10 +596,23 @@ class OrdersMutation:
 
     @strawberry.mutation(description="Pays the refund "
                          "back; restock puts shipped units back in their warehouse.")
-    async def refund_approve(self, info: Info, id: strawberry.ID,
-                             restock: bool = True) -> RefundPayload:
+    async def refund_approve(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the refund.")],
+        restock: Annotated[bool, strawberry.argument(
+            description="Put the shipped units back in their warehouse.")] = True,
+    ) -> RefundPayload:
         return _refund_payload(await ro.refund_approve(info.context, id, restock))
 
-    @strawberry.mutation
-    async def refund_reject(self, info: Info, id: strawberry.ID, reason: str) -> RefundPayload:
+    @strawberry.mutation(description="Refuse a refund request with a reason (staff with "
+                         "MANAGE_ORDERS).")
+    async def refund_reject(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the refund.")],
+        reason: Annotated[str, strawberry.argument(description="Why, shown to the customer.")],
+    ) -> RefundPayload:
         return _refund_payload(await ro.refund_reject(info.context, id, reason))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -91,7 +92,15 @@ class PaymentsMutation:
     @strawberry.mutation(description="Platform staff record money that came by bank "
                          "transfer (audited); the reference is the bank's. Idempotent by "
                          "reference; amount must equal amountDue.")
-    async def payment_record_offline(self, info: Info, payment_id: strawberry.ID,
-                                     reference: str, amount: Decimal) -> PaymentConfirmPayload:
+    async def payment_record_offline(
+        self,
+        info: Info,
+        payment_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the payment.")],
+        reference: Annotated[str, strawberry.argument(
+            description="The bank's transfer reference.")],
+        amount: Annotated[Decimal, strawberry.argument(
+            description="Amount received in yuan, as a Decimal string; must equal amountDue.")],
+    ) -> PaymentConfirmPayload:
         r = await rp.payment_record_offline(info.context, payment_id, reference, amount)
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

@@ -251,21 +251,41 @@ def _payload(result: Any) -> PromotionPayload:
 @strawberry.type
 class PromotionsQuery:
     @strawberry.field(description="Conflicts a draft would have, without saving it.")
-    async def promotion_conflicts(self, info: Info,
-                                  input: PromotionInput) -> list[PromotionConflict]:
+    async def promotion_conflicts(
+        self,
+        info: Info,
+        input: Annotated[PromotionInput, strawberry.argument(
+            description="The draft promotion to test.")],
+    ) -> list[PromotionConflict]:
         return await rp.promotion_conflicts(info.context, input)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def promotion(self, info: Info, id: strawberry.ID) -> Promotion | None:
+    @strawberry.field(description="A promotion by its global id (staff with MANAGE_PROMOTIONS; "
+                      "merchant staff their merchant's only).")
+    async def promotion(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+    ) -> Promotion | None:
         from resolvers.common import query_id
 
         return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def promotions(self, info: Info, filter: PromotionFilter | None = None,
-                         first: int | None = None, after: str | None = None,
-                         last: int | None = None, before: str | None = None
-                        ) -> Connection[Promotion]:
+    @strawberry.field(description="Promotions; merchant staff see their merchant's only.")
+    async def promotions(
+        self,
+        info: Info,
+        filter: Annotated[PromotionFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Promotion]:
         return await rp.admin_promotions(info.context, filter,
                                          page_args(info, first, after, last, before))  # type: ignore[return-value]
 
@@ -273,18 +293,40 @@ class PromotionsQuery:
 @strawberry.type
 class PromotionsMutation:
     @strawberry.mutation(description="Saved as a DRAFT; refused when it conflicts.")
-    async def promotion_create(self, info: Info, input: PromotionInput) -> PromotionPayload:
+    async def promotion_create(
+        self,
+        info: Info,
+        input: Annotated[PromotionInput, strawberry.argument(description="The new promotion.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_create(info.context, input))
 
     @strawberry.mutation(description="While DRAFT or SCHEDULED.")
-    async def promotion_update(self, info: Info, id: strawberry.ID,
-                               input: PromotionInput) -> PromotionPayload:
+    async def promotion_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+        input: Annotated[PromotionInput, strawberry.argument(
+            description="The promotion's new values.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_update(info.context, id, input))
 
-    @strawberry.mutation
-    async def promotion_activate(self, info: Info, id: strawberry.ID) -> PromotionPayload:
+    @strawberry.mutation(description="Schedule or start a DRAFT promotion; refused when it "
+                         "conflicts with another of the same level.")
+    async def promotion_activate(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_activate(info.context, id))
 
-    @strawberry.mutation
-    async def promotion_cancel(self, info: Info, id: strawberry.ID) -> PromotionPayload:
+    @strawberry.mutation(description="Cancel a promotion: it stops applying to carts and new "
+                         "orders.")
+    async def promotion_cancel(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_cancel(info.context, id))

@@ -83,8 +83,15 @@ class ReportsQuery:
     @strawberry.field(description="Days are "
                       "calendar days in the business time zone; both ends inclusive. Merchant "
                       "staff get their merchant's figures.")
-    async def sales_report(self, info: Info, from_: Annotated[date, strawberry.argument(
-                           name="from")], to: date,
-                           merchant_id: strawberry.ID | None = None) -> SalesReport:
+    async def sales_report(
+        self,
+        info: Info,
+        from_: Annotated[date, strawberry.argument(
+            name="from", description="First day of the range (inclusive).")],
+        to: Annotated[date, strawberry.argument(description="Last day of the range (inclusive).")],
+        merchant_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Relay global id of one merchant; omitted = the platform (merchant staff "
+                        "get their own).")] = None,
+    ) -> SalesReport:
         return await rr.sales_report(info.context, from_, to, merchant_id)  # type: ignore[return-value]
 

@@ -66,7 +66,13 @@ class SettlementStatement:
 class SettlementQuery:
     @strawberry.field(description="Days are calendar days in the business time zone; both "
                       "ends inclusive. Merchant staff ask for their own merchant only.")
-    async def settlement_statement(self, info: Info, merchant_id: strawberry.ID,
-                                   from_: Annotated[date, strawberry.argument(name="from")],
-                                   to: date) -> SettlementStatement:
+    async def settlement_statement(
+        self,
+        info: Info,
+        merchant_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the merchant settled.")],
+        from_: Annotated[date, strawberry.argument(
+            name="from", description="First day of the period (inclusive).")],
+        to: Annotated[date, strawberry.argument(description="Last day of the period (inclusive).")],
+    ) -> SettlementStatement:
         return await rs.statement(info.context, merchant_id, from_, to)  # type: ignore[return-value]
