@@ -34,15 +34,15 @@ CustomerRef = Annotated["Customer", strawberry.lazy("schema.accounts")]
 WarehouseRef = Annotated["Warehouse", strawberry.lazy("schema.inventory")]
 MANAGE_ORDERS = Permission.MANAGE_ORDERS
 
-OrderStatus = strawberry.enum(OrderStatusEnum)
-PaymentStatus = strawberry.enum(PaymentStatusEnum)
-RefundStatus = strawberry.enum(RefundStatusEnum)
-PaymentKind = strawberry.enum(PaymentKindEnum)
+OrderStatus = strawberry.enum(OrderStatusEnum, description="Where an order is in its lifecycle.")
+PaymentStatus = strawberry.enum(PaymentStatusEnum, description="Where a payment is.")
+RefundStatus = strawberry.enum(RefundStatusEnum, description="Where a refund request is.")
+PaymentKind = strawberry.enum(PaymentKindEnum, description="What a payment pays for.")
 
 
-@strawberry.enum
+@strawberry.enum(description="A provider that confirms by mutation.")
 class PaymentProvider(Enum):
-    TEST = "TEST"
+    TEST = strawberry.enum_value("TEST", description="The test provider (not in production).")
 
 
 def _discounts(items: list[dict[str, Any]]) -> list[CartDiscount]:
@@ -56,41 +56,50 @@ def _discounts(items: list[dict[str, Any]]) -> list[CartDiscount]:
 @strawberry.input(description="couponIds omitted = the recommended set; [] = none. "
                   "expectedTotal: the total the shopper saw; a different total refuses.")
 class CheckoutInput:
-    cart_id: strawberry.ID
-    address_id: strawberry.ID
-    coupon_ids: list[strawberry.ID] | None = None
-    expected_total: Decimal | None = None
-    note: str | None = None
+    cart_id: strawberry.ID = strawberry.field(
+        description="The cart's `id` (its unguessable token); its selected available lines are "
+                    "checked out.")
+    address_id: strawberry.ID = strawberry.field(
+        description="Relay global id of one of the customer's addresses.")
+    coupon_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of the customer's coupons to use.")
+    expected_total: Decimal | None = strawberry.field(
+        default=None, description="The total the shopper saw, in yuan (Decimal string).")
+    note: str | None = strawberry.field(default=None, description="A note for the merchant.")
 
 
-@strawberry.type
+@strawberry.type(description="A line of a checkout preview.")
 class CheckoutLine:
-    sku: SkuRef
-    quantity: int
-    unit_price: Money
-    subtotal: Money
-    discounts: list[CartDiscount]
-    total: Money
+    sku: SkuRef = strawberry.field(description="The SKU.")
+    quantity: int = strawberry.field(description="Units.")
+    unit_price: Money = strawberry.field(description="Base unit price (Money in yuan).")
+    subtotal: Money = strawberry.field(description="Base amount (unit price × quantity).")
+    discounts: list[CartDiscount] = strawberry.field(description="Each discount with its source.")
+    total: Money = strawberry.field(description="What the line costs after discounts.")
 
 
-@strawberry.type
+@strawberry.type(description="The order one merchant would get from this checkout; all Money in "
+                 "yuan.")
 class CheckoutMerchantOrder:
-    merchant: MerchantRef
-    lines: list[CheckoutLine]
-    subtotal: Money
-    promotion_discount: Money
-    coupon_discount: Money
-    shipping: Money
-    total: Money
+    merchant: MerchantRef = strawberry.field(description="The merchant.")
+    lines: list[CheckoutLine] = strawberry.field(description="The merchant's lines.")
+    subtotal: Money = strawberry.field(description="Base amount before discounts.")
+    promotion_discount: Money = strawberry.field(description="Total promotion discount.")
+    coupon_discount: Money = strawberry.field(description="Total coupon discount.")
+    shipping: Money = strawberry.field(description="The merchant's shipping fee.")
+    total: Money = strawberry.field(description="What the customer pays for this order.")
 
 
-@strawberry.type
+@strawberry.type(description="The checkout as it would be placed now, split per merchant.")
 class CheckoutPreview:
-    merchant_orders: list[CheckoutMerchantOrder]
-    cost: CartCost | None
-    explanations: list[str]
+    merchant_orders: list[CheckoutMerchantOrder] = strawberry.field(
+        description="One order per merchant.")
+    cost: CartCost | None = strawberry.field(
+        description="Totals over all the orders; null when the checkout cannot be priced.")
+    explanations: list[str] = strawberry.field(description="Human-readable notes on the pricing.")
     coupon_ids: list[strawberry.ID] = strawberry.field(description="The coupons applied.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the checkout could not be placed as it is.")
 
 
 async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
@@ -127,27 +136,29 @@ def _cost(result: Any) -> CartCost:
 # --- orders --------------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="The shipping address as it was at checkout.")
 class OrderAddress:
-    name: str
-    phone: str
-    province: str
-    city: str
-    district: str | None
-    line1: str
-    postal_code: str | None
+    name: str = strawberry.field(description="Recipient's name.")
+    phone: str = strawberry.field(description="Recipient's phone number.")
+    province: str = strawberry.field(description="Province (省).")
+    city: str = strawberry.field(description="City (市).")
+    district: str | None = strawberry.field(description="District (区/县), if any.")
+    line1: str = strawberry.field(description="Street address.")
+    postal_code: str | None = strawberry.field(description="Postal code, if given.")
 
 
 @strawberry.type(description="A snapshot taken at checkout: later catalog or promotion "
                  "changes never alter it.")
 class OrderLine(Node):
-    title: str
-    spec_text: str
-    image_url: str | None
-    quantity: int
-    is_gift: bool
-    shipped_quantity: int
-    refunded_quantity: int
+    title: str = strawberry.field(description="Product title at checkout.")
+    spec_text: str = strawberry.field(
+        description="SKU spec text at checkout, e.g. \"Black / 256GB\".")
+    image_url: str | None = strawberry.field(description="Image at checkout.")
+    quantity: int = strawberry.field(description="Units ordered.")
+    is_gift: bool = strawberry.field(
+        description="Whether a promotion added it as a gift (price 0).")
+    shipped_quantity: int = strawberry.field(description="Units shipped so far.")
+    refunded_quantity: int = strawberry.field(description="Units refunded so far.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -157,15 +168,15 @@ class OrderLine(Node):
     async def sku(self, info: Info) -> SkuRef | None:
         return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Merchant SKU code.")
     def sku_code(self) -> str:
         return self.sku_code  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Base unit price at checkout (Money in yuan).")
     def unit_price(self) -> Money:
         return money(self.unit_price)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Base amount (unit price × quantity, Money in yuan).")
     def subtotal(self) -> Money:
         return money(self.subtotal)  # type: ignore[arg-type,return-value]
 
@@ -188,30 +199,32 @@ class OrderLine(Node):
         return money(self.total)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A parcel shipped from one warehouse.")
 class Shipment(Node):
-    carrier: str
-    tracking_number: str
-    status: str
-    created_at: datetime
+    carrier: str = strawberry.field(description="The carrier.")
+    tracking_number: str = strawberry.field(description="The carrier's tracking number.")
+    status: str = strawberry.field(description="The parcel's status.")
+    created_at: datetime = strawberry.field(description="When it was shipped (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Shipment)
 
-    @strawberry.field
+    @strawberry.field(description="The warehouse it left.")
     async def warehouse(self, info: Info) -> WarehouseRef:
         return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined,no-any-return]
 
 
-@strawberry.type
+@strawberry.type(description="An after-sales refund request and its outcome.")
 class Refund(Node):
-    status: RefundStatus  # type: ignore[valid-type]
-    reason: str
-    reject_reason: str | None
-    restocked: bool
-    created_at: datetime
-    decided_at: datetime | None
+    status: RefundStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the request is.")
+    reason: str = strawberry.field(description="The customer's reason.")
+    reject_reason: str | None = strawberry.field(description="Why staff rejected it.")
+    restocked: bool = strawberry.field(description="Whether the units went back to stock.")
+    created_at: datetime = strawberry.field(description="When it was requested (ISO-8601, UTC).")
+    decided_at: datetime | None = strawberry.field(
+        description="When it was approved or rejected (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -223,73 +236,78 @@ class Refund(Node):
         return money(self.amount)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A merchant's (sub-)order; visible to its customer and to staff of "
+                 "its merchant.")
 class Order(Node):
-    number: str
+    number: str = strawberry.field(description="Human-readable order number.")
     payment_number: str = strawberry.field(description="The out-trade-no this sub-order is "
                                            "paid under on its own (orderPaymentStart).")
-    status: OrderStatus  # type: ignore[valid-type]
-    channel: str
-    note: str | None
-    cancel_reason: str | None
-    created_at: datetime
-    paid_at: datetime | None
-    shipped_at: datetime | None
-    completed_at: datetime | None
-    cancelled_at: datetime | None
+    status: OrderStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the order is in its lifecycle.")
+    channel: str = strawberry.field(description="The channel it was placed on.")
+    note: str | None = strawberry.field(description="The customer's note.")
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled, if it was.")
+    created_at: datetime = strawberry.field(description="When it was placed (ISO-8601, UTC).")
+    paid_at: datetime | None = strawberry.field(description="When it was paid (ISO-8601, UTC).")
+    shipped_at: datetime | None = strawberry.field(
+        description="When it was shipped (ISO-8601, UTC).")
+    completed_at: datetime | None = strawberry.field(
+        description="When it was completed (ISO-8601, UTC).")
+    cancelled_at: datetime | None = strawberry.field(
+        description="When it was cancelled (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Order)
 
-    @strawberry.field
+    @strawberry.field(description="The merchant selling.")
     async def merchant(self, info: Info) -> MerchantRef:
         return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="The customer buying.")
     async def customer(self, info: Info) -> CustomerRef:
         return await info.context.loaders.customer.load(self.customer_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="The shipping address as it was at checkout.")
     def address(self) -> OrderAddress:
         a = self.address  # type: ignore[attr-defined]
         return OrderAddress(name=a["name"], phone=a["phone"], province=a["province"],
                             city=a["city"], district=a.get("district"), line1=a["line1"],
                             postal_code=a.get("postalCode"))
 
-    @strawberry.field
+    @strawberry.field(description="Base amount before discounts (Money in yuan).")
     def subtotal(self) -> Money:
         return money(self.subtotal)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Total promotion discount (Money in yuan).")
     def promotion_discount(self) -> Money:
         return money(self.promotion_discount)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Total coupon discount (Money in yuan).")
     def coupon_discount(self) -> Money:
         return money(self.coupon_discount)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Shipping fee (Money in yuan).")
     def shipping(self) -> Money:
         return money(self.shipping)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="What the customer pays (Money in yuan).")
     def total(self) -> Money:
         return money(self.total)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Refunded so far (Money in yuan).")
     def refunded_amount(self) -> Money:
         return money(self.refunded_amount)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="The lines, as snapshots taken at checkout.")
     async def lines(self, info: Info) -> list[OrderLine]:
         return await info.context.loaders.lines_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Parcels shipped.")
     async def shipments(self, info: Info) -> list[Shipment]:
         return await info.context.loaders.shipments_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Refund requests and their outcome.")
     async def refunds(self, info: Info) -> list[Refund]:
         return await info.context.loaders.refunds_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
@@ -304,7 +322,7 @@ class Order(Node):
             return None
         return await info.context.loaders.payment.load(self.balance_payment_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Deposit of a presale order (Money in yuan); zero otherwise.")
     def deposit_amount(self) -> Money:
         return money(self.deposit_amount)  # type: ignore[attr-defined,arg-type,return-value]
 
@@ -312,10 +330,12 @@ class Order(Node):
 @strawberry.type(description="A checkout's combined payment for all its orders (合并付款), or "
                  "one sub-order's own payment (orderPaymentStart).")
 class Payment(Node):
-    status: PaymentStatus  # type: ignore[valid-type]
-    expires_at: datetime
-    paid_at: datetime | None
-    transaction_id: str | None
+    status: PaymentStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the payment is.")
+    expires_at: datetime = strawberry.field(
+        description="When an unpaid payment expires and its orders are cancelled (ISO-8601, UTC).")
+    paid_at: datetime | None = strawberry.field(description="When it was paid (ISO-8601, UTC).")
+    transaction_id: str | None = strawberry.field(description="The provider's transaction id.")
     needs_refund: bool = strawberry.field(description="Money arrived after the payment "
                                           "closed: it is kept on record to be paid back.")
     kind: PaymentKind = strawberry.field(  # type: ignore[valid-type]
@@ -327,15 +347,15 @@ class Payment(Node):
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Payment)
 
-    @strawberry.field
+    @strawberry.field(description="What is to pay (Money in yuan).")
     def amount_due(self) -> Money:
         return money(self.amount_due)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="What has been paid (Money in yuan).")
     def amount_paid(self) -> Money:
         return money(self.amount_paid)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="What has been refunded (Money in yuan).")
     def amount_refunded(self) -> Money:
         return money(self.amount_refunded)  # type: ignore[arg-type,return-value]
 
@@ -346,7 +366,7 @@ class Payment(Node):
             return None
         return await info.context.loaders.order.load(self.order_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="The orders it pays.")
     async def orders(self, info: Info) -> list[Order]:
         loaders = info.context.loaders
         if self.order_id is not None:  # type: ignore[attr-defined]
@@ -359,78 +379,99 @@ class Payment(Node):
 # --- inputs and payloads -------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a customer's orders.")
 class OrderFilter:
-    status: OrderStatus | None = None  # type: ignore[valid-type]
+    status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only orders in this status.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows adminOrders; every given condition must hold.")
 class AdminOrderFilter:
-    status: OrderStatus | None = None  # type: ignore[valid-type]
-    merchant_id: strawberry.ID | None = None
-    customer_id: strawberry.ID | None = None
-    number: str | None = None
-    created_from: date | None = None
+    status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only orders in this status.")
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the merchant (merchant staff: their own "
+                                  "only).")
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the customer.")
+    number: str | None = strawberry.field(default=None, description="The order number.")
+    created_from: date | None = strawberry.field(
+        default=None, description="Only orders created on or after this day (UTC).")
     created_to: date | None = strawberry.field(default=None, description="Inclusive.")
 
 
-@strawberry.input
+@strawberry.input(description="Units of an order line in a parcel.")
 class ShipmentLineInput:
-    order_line_id: strawberry.ID
-    quantity: int
+    order_line_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the order line.")
+    quantity: int = strawberry.field(description="Units.")
 
 
 @strawberry.input(description="lines omitted = everything of the order held in the warehouse.")
 class ShipmentInput:
-    order_id: strawberry.ID
-    warehouse_id: strawberry.ID
-    carrier: str
-    tracking_number: str
-    lines: list[ShipmentLineInput] | None = None
+    order_id: strawberry.ID = strawberry.field(description="Relay global id of the order.")
+    warehouse_id: strawberry.ID = strawberry.field(description="Relay global id of the warehouse.")
+    carrier: str = strawberry.field(description="The carrier.")
+    tracking_number: str = strawberry.field(description="The carrier's tracking number.")
+    lines: list[ShipmentLineInput] | None = strawberry.field(
+        default=None, description="Order lines and quantities in the parcel.")
 
 
-@strawberry.input
+@strawberry.input(description="Units of an order line to refund.")
 class RefundLineInput:
-    order_line_id: strawberry.ID
-    quantity: int
+    order_line_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the order line.")
+    quantity: int = strawberry.field(description="Units to refund.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of checkoutComplete.")
 class CheckoutCompletePayload:
-    payment: Payment | None
-    user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        description="The combined payment of the orders placed; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of confirming or recording a payment.")
 class PaymentConfirmPayload:
-    payment: Payment | None
-    user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        description="The payment after the confirmation; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of orderPaymentStart.")
 class OrderPaymentStartPayload:
-    payment: Payment | None
-    user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        description="The sub-order's own payment; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of an order mutation.")
 class OrderPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = strawberry.field(
+        description="The order after the change; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of orderShip.")
 class OrderShipPayload:
-    shipment: Shipment | None
-    order: Order | None
-    user_errors: list[UserError]
+    shipment: Shipment | None = strawberry.field(
+        description="The shipment recorded; null when refused.")
+    order: Order | None = strawberry.field(description="The order after the shipment.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a refund mutation.")
 class RefundPayload:
-    refund: Refund | None
-    order: Order | None
-    user_errors: list[UserError]
+    refund: Refund | None = strawberry.field(
+        description="The refund after the change; null when refused.")
+    order: Order | None = strawberry.field(description="The order after the change.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _refund_payload(result: Any) -> RefundPayload:
