@@ -30,7 +30,7 @@ OrderRef = Annotated["Order", strawberry.lazy("schema.orders")]
 OrderFilterRef = Annotated["OrderFilter", strawberry.lazy("schema.orders")]
 
 
-@strawberry.type(description="A postal address of a customer (visible to that customer only).")
+@strawberry.type(description="A postal address of a customer; customers see only their own.")
 class Address(Node):
     name: str = strawberry.field(description="Recipient's name.")
     phone: str = strawberry.field(description="Recipient's phone number.")

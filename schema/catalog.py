@@ -431,7 +431,7 @@ class Product(Node):
 # --- connections and facets ----------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="A product of a connection with its cursor.")
 class ProductEdge:
     cursor: str = strawberry.field(
         description="Opaque cursor of this edge, for `after` / `before`.")

@@ -104,7 +104,7 @@ class CouponTemplate(Node):
         return await rco.template_stats(info.context, self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type(description="A coupon owned by a customer (visible to that customer only).")
+@strawberry.type(description="A coupon owned by a customer; customers see only their own.")
 class Coupon(Node):
     valid_from: datetime = strawberry.field(description="Start of validity (ISO-8601, UTC).")
     valid_until: datetime = strawberry.field(description="End of validity (ISO-8601, UTC).")

@@ -236,8 +236,8 @@ class Refund(Node):
         return money(self.amount)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type(description="A merchant's (sub-)order; visible to its customer and to staff of "
-                 "its merchant.")
+@strawberry.type(description="One merchant's (sub-)order; customers see their own, merchant "
+                 "staff their merchant's.")
 class Order(Node):
     number: str = strawberry.field(description="Human-readable order number.")
     payment_number: str = strawberry.field(description="The out-trade-no this sub-order is "
