@@ -7,6 +7,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.base import get_object_definition
 
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.cart import CartMutation, CartQuery
@@ -30,6 +31,11 @@ Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, Promo
 Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
                                    PromotionsMutation, CartMutation, CouponsMutation,
                                    CmsMutation, OrdersMutation, PaymentsMutation))
+# merge_types takes no description; these are what GraphiQL shows for the two roots.
+get_object_definition(Query, strict=True).description = (
+    "Reads: storefront browsing (public), the customer's own data and admin queries.")
+get_object_definition(Mutation, strict=True).description = (
+    "Changes; business-rule failures come back as userErrors in each payload.")
 # Every root field answers to the one authorization table (schema/policy.py).
 POLICY_COVERAGE = apply_policy(Query, Mutation)
 

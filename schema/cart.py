@@ -22,14 +22,16 @@ if TYPE_CHECKING:
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
-CartLineStatus = strawberry.enum(LineStatus, name="CartLineStatus")
+CartLineStatus = strawberry.enum(LineStatus, name="CartLineStatus",
+                                 description="Whether a cart line can be bought now.")
 
 
-@strawberry.type
+@strawberry.type(description="One discount on a line, with its source.")
 class CartDiscount:
-    amount: Money
-    label: str
-    source_id: strawberry.ID | None
+    amount: Money = strawberry.field(description="The discount (Money in yuan).")
+    label: str = strawberry.field(description="Human-readable label, e.g. \"满300减30\".")
+    source_id: strawberry.ID | None = strawberry.field(
+        description="Relay global id of the promotion or coupon that gave it.")
 
 
 def discount_of(amount: int, label: str, source: str, source_id: int) -> CartDiscount:
@@ -39,42 +41,42 @@ def discount_of(amount: int, label: str, source: str, source_id: int) -> CartDis
                         source_id=strawberry.ID(encode_id(kind, source_id)))
 
 
-@strawberry.type
+@strawberry.type(description="A cart line's amounts; all Money in yuan.")
 class CartLineCost:
-    subtotal: Money
-    discounts: list[CartDiscount]
-    total: Money
+    subtotal: Money = strawberry.field(description="Base amount (unit price × quantity).")
+    discounts: list[CartDiscount] = strawberry.field(description="Each discount with its source.")
+    total: Money = strawberry.field(description="What the line costs after discounts.")
 
 
-@strawberry.type
+@strawberry.type(description="A SKU and quantity in a cart.")
 class CartLine:
     """Root: (CartView, LineView)."""
 
-    @strawberry.field
+    @strawberry.field(description="Relay global id of the line.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("CartLine", self.item.line.id))  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Units, 1..99.")
     def quantity(self) -> int:
         return self.item.line.quantity  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Only selected lines go to checkout.")
     def selected(self) -> bool:
         return self.item.line.selected  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Whether the line can be bought now.")
     def status(self) -> CartLineStatus:  # type: ignore[valid-type]
         return self.item.status  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The SKU.")
     def sku(self) -> SkuRef:
         return self.item.sku  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The SKU's base unit price (Money in yuan).")
     def unit_price(self) -> Money:
         return money(self.item.sku.price)  # type: ignore[attr-defined,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="The line's amounts after its promotions and coupons.")
     def cost(self) -> CartLineCost:
         result = self.view.result_of(self.item.line)  # type: ignore[attr-defined]
         discounts = [discount_of(d.amount, d.label, d.source, d.source_id)
@@ -96,7 +98,8 @@ class CartLine:
         found = await ctx.loaders.promotion.load_many(ids)
         return [p for p in found if p is not None]
 
-    @strawberry.field
+    @strawberry.field(description="Human-readable notes, e.g. \"2 units over the limit at full "
+                      "price\".")
     def notices(self) -> list[str]:
         notes = list(self.view.result_of(self.item.line).notices)  # type: ignore[attr-defined]
         status = self.item.status  # type: ignore[attr-defined]
@@ -107,49 +110,52 @@ class CartLine:
         return notes
 
 
-@strawberry.type
+@strawberry.type(description="A gift SKU a promotion adds to the cart.")
 class CartGift:
-    quantity: int
+    quantity: int = strawberry.field(description="Units of the gift.")
 
-    @strawberry.field
+    @strawberry.field(description="The gift SKU.")
     async def sku(self, info: Info) -> SkuRef:
         return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The promotion granting it.")
     async def promotion(self, info: Info) -> Promotion:
         return await info.context.loaders.promotion.load(self.promotion_id)  # type: ignore[attr-defined]
 
 
-@strawberry.type
+@strawberry.type(description="A coupon of the customer that applies.")
 class UsableCoupon:
-    coupon: Coupon
-    discount: Money
-    recommended: bool
+    coupon: Coupon = strawberry.field(description="The coupon.")
+    discount: Money = strawberry.field(description="What it would take off (Money in yuan).")
+    recommended: bool = strawberry.field(description="Whether it is in the recommended set.")
 
 
-@strawberry.type
+@strawberry.type(description="A coupon of the customer that does not apply, with why.")
 class UnusableCoupon:
-    coupon: Coupon
-    reason: str
-    code: str
+    coupon: Coupon = strawberry.field(description="The coupon.")
+    reason: str = strawberry.field(description="Why not, for the customer.")
+    code: str = strawberry.field(description="Why not, as a stable code.")
 
 
-@strawberry.type
+@strawberry.type(description="The customer's coupons for this cart.")
 class CartCoupons:
-    usable: list[UsableCoupon]
-    unusable: list[UnusableCoupon]
+    usable: list[UsableCoupon] = strawberry.field(
+        description="Coupons that apply, with the recommended set marked.")
+    unusable: list[UnusableCoupon] = strawberry.field(
+        description="Coupons that do not apply, each with the reason.")
 
 
-@strawberry.type
+@strawberry.type(description="A cart's totals; all Money in yuan.")
 class CartCost:
-    subtotal: Money
-    promotion_discount: Money
-    coupon_discount: Money
-    shipping: Money
-    total: Money
+    subtotal: Money = strawberry.field(description="Base amount before discounts.")
+    promotion_discount: Money = strawberry.field(description="Total promotion discount.")
+    coupon_discount: Money = strawberry.field(description="Total coupon discount.")
+    shipping: Money = strawberry.field(description="Shipping fees.")
+    total: Money = strawberry.field(description="What the customer pays.")
 
 
-@strawberry.type
+@strawberry.type(description="A shopping cart, re-evaluated on every read (availability, "
+                 "promotions, prices).")
 class Cart:
     """Root: services.cart.CartView."""
 
@@ -157,15 +163,16 @@ class Cart:
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.cart.token)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The channel the cart prices for.")
     def channel(self) -> ChannelRef:
         return ChannelEnum(self.cart.channel)  # type: ignore[attr-defined,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Every line, unavailable ones too (they are excluded from "
+                      "totals).")
     def lines(self) -> list[CartLine]:
         return [_Line(self, item) for item in self.lines]  # type: ignore[attr-defined,misc]
 
-    @strawberry.field
+    @strawberry.field(description="Gift SKUs the promotions add (at price 0).")
     def gifts(self) -> list[CartGift]:
         return self.result.gifts  # type: ignore[attr-defined,no-any-return]
 
@@ -184,7 +191,7 @@ class Cart:
                                                code=entry.reason))
         return CartCoupons(usable=usable, unusable=unusable)
 
-    @strawberry.field
+    @strawberry.field(description="Totals over the selected available lines.")
     def cost(self) -> CartCost:
         r = self.result  # type: ignore[attr-defined]
         return CartCost(subtotal=money(r.subtotal),  # type: ignore[arg-type]
@@ -192,7 +199,8 @@ class Cart:
                         coupon_discount=money(r.coupon_discount),  # type: ignore[arg-type]
                         shipping=money(r.shipping), total=money(r.total))  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="Human-readable notes on the pricing, e.g. \"满300减30 "
+                      "applied\".")
     def explanations(self) -> list[str]:
         return self.result.explanations  # type: ignore[attr-defined,no-any-return]
 
@@ -202,28 +210,32 @@ class _Line:
         self.view, self.item = view, item
 
 
-@strawberry.input
+@strawberry.input(description="A SKU to add.")
 class CartLineInput:
-    sku_id: strawberry.ID
-    quantity: int = 1
+    sku_id: strawberry.ID = strawberry.field(description="Relay global id of the SKU.")
+    quantity: int = strawberry.field(default=1, description="Units to add (a line holds 1..99).")
 
 
-@strawberry.input
+@strawberry.input(description="A change to a cart line; omitted fields keep their value.")
 class CartLineUpdateInput:
-    id: strawberry.ID
-    quantity: int | None = None
-    selected: bool | None = None
+    id: strawberry.ID = strawberry.field(description="Relay global id of the line.")
+    quantity: int | None = strawberry.field(default=None, description="New quantity, 1..99.")
+    selected: bool | None = strawberry.field(
+        default=None, description="Whether the line goes to checkout.")
 
 
-@strawberry.input
+@strawberry.input(description="A new cart.")
 class CartCreateInput:
-    lines: list[CartLineInput] | None = None
+    lines: list[CartLineInput] | None = strawberry.field(
+        default=None, description="Lines to start with.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a cart mutation.")
 class CartPayload:
-    cart: Cart | None
-    user_errors: list[UserError]
+    cart: Cart | None = strawberry.field(
+        description="The cart after the change; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _payload(result: Any) -> CartPayload:
@@ -233,34 +245,71 @@ def _payload(result: Any) -> CartPayload:
 @strawberry.type
 class CartQuery:
     @strawberry.field(description="A cart by its id (guests keep it; customers may use it too).")
-    async def cart(self, info: Info, id: strawberry.ID) -> Cart | None:
+    async def cart(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+    ) -> Cart | None:
         return await rcart.cart_by_token(info.context, id)  # type: ignore[return-value]
 
 
 @strawberry.type
 class CartMutation:
-    @strawberry.mutation
-    async def cart_create(self, info: Info, input: CartCreateInput) -> CartPayload:
+    @strawberry.mutation(description="Create a cart, optionally with lines; a guest keeps its id "
+                         "(unguessable) as the handle.")
+    async def cart_create(
+        self,
+        info: Info,
+        input: Annotated[CartCreateInput, strawberry.argument(
+            description="The lines to start with.")],
+    ) -> CartPayload:
         return _payload(await rcart.cart_create(info.context, input.lines))
 
-    @strawberry.mutation
-    async def cart_lines_add(self, info: Info, cart_id: strawberry.ID,
-                             lines: list[CartLineInput]) -> CartPayload:
+    @strawberry.mutation(description="Add SKUs to a cart; quantities of a SKU already in the cart "
+                         "add up (1..99 per line).")
+    async def cart_lines_add(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        lines: Annotated[list[CartLineInput], strawberry.argument(
+            description="SKUs and quantities to add.")],
+    ) -> CartPayload:
         return _payload(await rcart.lines_add(info.context, cart_id, lines))
 
-    @strawberry.mutation
-    async def cart_lines_update(self, info: Info, cart_id: strawberry.ID,
-                                lines: list[CartLineUpdateInput]) -> CartPayload:
+    @strawberry.mutation(description="Change the quantity or `selected` flag of cart lines.")
+    async def cart_lines_update(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        lines: Annotated[list[CartLineUpdateInput], strawberry.argument(
+            description="Lines by id with their new quantity or `selected` flag.")],
+    ) -> CartPayload:
         return _payload(await rcart.lines_update(info.context, cart_id, lines))
 
-    @strawberry.mutation
-    async def cart_lines_remove(self, info: Info, cart_id: strawberry.ID,
-                                line_ids: list[strawberry.ID]) -> CartPayload:
+    @strawberry.mutation(description="Remove lines from a cart.")
+    async def cart_lines_remove(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        line_ids: Annotated[list[strawberry.ID], strawberry.argument(
+            description="Relay global ids of the lines to remove.")],
+    ) -> CartPayload:
         return _payload(await rcart.lines_remove(info.context, cart_id, list(line_ids)))
 
     @strawberry.mutation(description="Switch the line's promotion among its promotionChoices.")
-    async def cart_promotion_select(self, info: Info, cart_id: strawberry.ID,
-                                    line_id: strawberry.ID,
-                                    promotion_id: strawberry.ID) -> CartPayload:
+    async def cart_promotion_select(
+        self,
+        info: Info,
+        cart_id: Annotated[strawberry.ID, strawberry.argument(
+            description="The cart's `id` (its unguessable token).")],
+        line_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the cart line.")],
+        promotion_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of one of the line's promotionChoices.")],
+    ) -> CartPayload:
         return _payload(await rcart.promotion_select(info.context, cart_id, line_id,
                                                      promotion_id))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -40,21 +40,23 @@ from services import products as product_rules
 from services import search
 
 Channel = strawberry.enum(ChannelEnum, description="Sales channel, from the X-Channel header.")
-Permission = strawberry.enum(PermissionEnum)
-ProductSort = strawberry.enum(search.ProductSort)
+Permission = strawberry.enum(PermissionEnum, description="A permission a role grants to staff.")
+ProductSort = strawberry.enum(search.ProductSort, description="Order of a product listing.")
 ProductStatus = strawberry.enum(product_rules.EffectiveStatus, name="ProductStatus",
                                 description="DRAFT → LISTED ⇄ DELISTED; SCHEDULED is LISTED "
                                 "with a listAt still in the future.")
-AttributeKind = strawberry.enum(m.catalog.AttributeKind)
-AttributeValueType = strawberry.enum(m.catalog.AttributeValueType)
-ShippingKind = strawberry.enum(m.catalog.ShippingKind)
+AttributeKind = strawberry.enum(m.catalog.AttributeKind, description="What an attribute is for.")
+AttributeValueType = strawberry.enum(m.catalog.AttributeValueType,
+                                     description="The kind of value an attribute takes.")
+ShippingKind = strawberry.enum(m.catalog.ShippingKind,
+                               description="How a shipping template charges.")
 MANAGE_CATALOG = PermissionEnum.MANAGE_CATALOG
 
 
-@strawberry.enum
+@strawberry.enum(description="Which rich-text description of a product.")
 class Platform(Enum):
-    MOBILE = "MOBILE"
-    PC = "PC"
+    MOBILE = strawberry.enum_value("MOBILE", description="For mobile clients.")
+    PC = strawberry.enum_value("PC", description="For desktop web.")
 
 
 def _gid(type_name: str, pk: int) -> strawberry.ID:
@@ -134,10 +136,11 @@ def _market_price(skus: list[Any]) -> Money | None:
 # --- taxonomy types ------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="A seller: the self-operated platform merchant or a third-party shop.")
 class Merchant(Node):
-    name: str
-    self_operated: bool
+    name: str = strawberry.field(description="Display name.")
+    self_operated: bool = strawberry.field(
+        description="Whether it is the platform's own (自营) merchant.")
 
     @strawberry.field(description="Basis points; staff of this merchant and the platform only.")
     def commission_rate(self, info: Info) -> int:
@@ -150,26 +153,32 @@ class Merchant(Node):
         return isinstance(obj, m.Merchant)
 
 
-@strawberry.type
+@strawberry.type(description="A brand.")
 class Brand(Node):
-    name: str
-    logo_url: str | None
-    country: str | None
+    name: str = strawberry.field(description="Unique name.")
+    logo_url: str | None = strawberry.field(description="Logo image, if any.")
+    country: str | None = strawberry.field(description="Country of origin, if known.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Brand)
 
 
-@strawberry.type
+@strawberry.type(description="An attribute definition on a backend category, inherited by its "
+                 "descendants.")
 class Attribute(Node):
-    name: str
-    kind: AttributeKind  # type: ignore[valid-type]
-    value_type: AttributeValueType  # type: ignore[valid-type]
-    options: list[str]
-    required: bool
-    filterable: bool
-    allow_custom_values: bool
+    name: str = strawberry.field(description="Display name, e.g. \"Colour\".")
+    kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
+        description="KEY identifies the product, SALES forms SKUs, GENERAL describes.")
+    value_type: AttributeValueType = strawberry.field(  # type: ignore[valid-type]
+        description="Options to choose from, free text or a number.")
+    options: list[str] = strawberry.field(
+        description="The allowed values when valueType is OPTIONS.")
+    required: bool = strawberry.field(description="Whether products must give a value.")
+    filterable: bool = strawberry.field(
+        description="Whether storefront search offers it as a facet and filter.")
+    allow_custom_values: bool = strawberry.field(
+        description="Whether values outside `options` are accepted.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -178,15 +187,15 @@ class Attribute(Node):
 
 @strawberry.type(description="Backend category (基础类目): at most 4 levels; products on leaves.")
 class Category(Node):
-    name: str
-    level: int
-    position: int
+    name: str = strawberry.field(description="Display name.")
+    level: int = strawberry.field(description="Depth in the tree: 1 for a root, at most 4.")
+    position: int = strawberry.field(description="Sort order among siblings.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Category)
 
-    @strawberry.field
+    @strawberry.field(description="The parent category; null for a root.")
     async def parent(self, info: Info) -> Category | None:
         pid = self.parent_id  # type: ignore[attr-defined]
         return await info.context.loaders.category.load(pid) if pid else None
@@ -195,11 +204,11 @@ class Category(Node):
     async def ancestors(self, info: Info) -> list[Category]:
         return await rc.category_ancestors(info.context, self)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="Direct subcategories.")
     async def children(self, info: Info) -> list[Category]:
         return await info.context.loaders.category_children.load(self.id)
 
-    @strawberry.field
+    @strawberry.field(description="Whether it has no children (products bind to leaves only).")
     async def is_leaf(self, info: Info) -> bool:
         return await info.context.loaders.category_is_leaf.load(self.id)
 
@@ -208,28 +217,30 @@ class Category(Node):
         return await rc.category_attributes(info.context, self)  # type: ignore[arg-type]
 
 
-@strawberry.type
+@strawberry.type(description="How a merchant charges for shipping.")
 class ShippingTemplate(Node):
-    name: str
-    kind: ShippingKind  # type: ignore[valid-type]
+    name: str = strawberry.field(description="Display name.")
+    kind: ShippingKind = strawberry.field(  # type: ignore[valid-type]
+        description="FREE, FLAT, BY_PIECE or BY_WEIGHT.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.ShippingTemplate)
 
-    @strawberry.field
+    @strawberry.field(description="Fee for the first unit or kg (Money in yuan).")
     def first_fee(self) -> Money:
         return money(self.first_fee)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Fee for each additional unit or kg (Money in yuan).")
     def additional_fee(self) -> Money:
         return money(self.additional_fee)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Fee for FLAT (Money in yuan).")
     def flat_fee(self) -> Money:
         return money(self.flat_fee)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Free shipping from this merchant subtotal (Money in yuan); "
+                      "null = never.")
     def free_over(self) -> Money | None:
         return money(self.free_over)  # type: ignore[arg-type]
 
@@ -237,55 +248,60 @@ class ShippingTemplate(Node):
 # --- products ------------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="A SKU's value for one SALES attribute.")
 class SkuSpec:
-    name: str
-    value: str
+    name: str = strawberry.field(description="The attribute's name.")
+    value: str = strawberry.field(description="The value.")
 
 
-@strawberry.type
+@strawberry.type(description="Lowest and highest price over SKUs (Money in yuan).")
 class PriceRange:
-    min: Money
-    max: Money
+    min: Money = strawberry.field(description="Lowest price.")
+    max: Money = strawberry.field(description="Highest price.")
 
 
-@strawberry.type
+@strawberry.type(description="A key or general attribute value of a product.")
 class ProductAttribute:
-    name: str
-    kind: AttributeKind  # type: ignore[valid-type]
-    values: list[str]
+    name: str = strawberry.field(description="The attribute's name.")
+    kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
+        description="KEY or GENERAL.")
+    values: list[str] = strawberry.field(description="The product's values.")
 
 
-@strawberry.type
+@strawberry.type(description="A value of a SALES attribute.")
 class SalesAttributeValue:
-    value: str
-    image_url: str | None
+    value: str = strawberry.field(description="The value, e.g. \"Black\".")
+    image_url: str | None = strawberry.field(
+        description="An image for the value (e.g. per colour).")
 
 
-@strawberry.type
+@strawberry.type(description="A SALES attribute of a product with the values its SKUs use.")
 class SalesAttribute:
-    name: str
-    values: list[SalesAttributeValue]
+    name: str = strawberry.field(description="The attribute's name, e.g. \"Colour\".")
+    values: list[SalesAttributeValue] = strawberry.field(description="The values its SKUs use.")
 
 
-@strawberry.type
+@strawberry.type(description="A SKU: one sellable variant of a product.")
 class Sku(Node):
-    code: str
-    barcode: str | None
-    spec_text: str
-    weight_grams: int | None
-    enabled: bool
+    code: str = strawberry.field(description="Merchant SKU code (unique per merchant).")
+    barcode: str | None = strawberry.field(description="Barcode, if any.")
+    spec_text: str = strawberry.field(
+        description="Its SALES attribute values as text, e.g. \"Black / 256GB\".")
+    weight_grams: int | None = strawberry.field(description="Weight in grams.")
+    enabled: bool = strawberry.field(description="Whether it is still sold.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Sku)
 
-    @strawberry.field
+    @strawberry.field(description="Its SALES attribute values.")
     def specs(self) -> list[SkuSpec]:
         return [SkuSpec(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
 
-    price_money: Money = strawberry.field(name="price")
-    market_price_money: Money | None = strawberry.field(name="marketPrice")
+    price_money: Money = strawberry.field(name="price", description="Unit price (Money in yuan).")
+    market_price_money: Money | None = strawberry.field(name="marketPrice",
+                                                        description="Strike-through market price "
+                                                                    "(Money in yuan).")
 
     @strawberry.field(extensions=staff_of_merchant(),
                       description="Staff of the merchant only; never shown to customers.")
@@ -295,58 +311,60 @@ class Sku(Node):
     sellable_quantity: int = strawberry.field(
         description="Σ over warehouses of max(0, onHand − reserved − safetyStock).")
 
-    @strawberry.field
+    @strawberry.field(description="Its image (e.g. per colour).")
     def image(self) -> Image | None:
         url = self.image_url  # type: ignore[attr-defined]
         return Image(url=url) if url else None
 
-    @strawberry.field
+    @strawberry.field(description="Its product.")
     async def product(self, info: Info) -> Product:
         return await info.context.loaders.product.load(self.product_id)  # type: ignore[attr-defined]
 
-    @strawberry.field(extensions=staff_of_merchant())
+    @strawberry.field(extensions=staff_of_merchant(), description="Stock per warehouse.")
     async def stock_levels(self, info: Info) -> list[StockLevel]:
         return await info.context.loaders.stock_levels_by_sku.load(self.id)
 
 
 @strawberry.type(description="A product (SPU). Storefronts only ever see products LISTED now.")
 class Product(Node):
-    title: str
-    subtitle: str | None
-    tags: list[str]
-    after_sales: str | None
-    list_at: datetime | None
-    delist_at: datetime | None
-    created_at: datetime
+    title: str = strawberry.field(description="Title.")
+    subtitle: str | None = strawberry.field(description="Selling point.")
+    tags: list[str] = strawberry.field(description="Tags, e.g. for CMS product-list rules.")
+    after_sales: str | None = strawberry.field(description="After-sales terms.")
+    list_at: datetime | None = strawberry.field(
+        description="Scheduled listing time (ISO-8601, UTC).")
+    delist_at: datetime | None = strawberry.field(
+        description="Scheduled delisting time (ISO-8601, UTC).")
+    created_at: datetime = strawberry.field(description="When it was created (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Product)
 
-    @strawberry.field
+    @strawberry.field(description="Status now.")
     def status(self, info: Info) -> ProductStatus:  # type: ignore[valid-type]
         return product_rules.effective_status(self, info.context.now)  # type: ignore[arg-type]
 
     thumbnail: Image | None = strawberry.field(description="The first gallery image.")
 
-    @strawberry.field
+    @strawberry.field(description="Gallery images.")
     def images(self) -> list[Image]:
         return [Image(url=i["url"], alt=i.get("alt")) for i in self.images]  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Brand.")
     def brand(self, info: Info) -> Brand:
         brand = getattr(self, "prefetched_brand", None)
         return brand or info.context.loaders.brand.load(self.brand_id)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The merchant selling it.")
     async def merchant(self, info: Info) -> Merchant:
         return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Its leaf backend category.")
     async def category(self, info: Info) -> Category:
         return await info.context.loaders.category.load(self.category_id)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Its SKUs.")
     def skus(self, info: Info) -> list[Sku]:
         return _with_skus(self, info, lambda skus: skus)
 
@@ -369,7 +387,7 @@ class Product(Node):
     def market_price(self, info: Info) -> Money | None:
         return _with_skus(self, info, _market_price)
 
-    @strawberry.field
+    @strawberry.field(description="Units sellable now over all SKUs and warehouses.")
     def sellable_quantity(self, info: Info) -> int:
         return _with_skus(self, info, lambda skus: sum(s.sellable_quantity for s in skus))
 
@@ -413,67 +431,70 @@ class Product(Node):
 # --- connections and facets ----------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="A product of a connection with its cursor.")
 class ProductEdge:
-    cursor: str
-    node: Product
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this edge, for `after` / `before`.")
+    node: Product = strawberry.field(description="The object at this edge.")
 
 
-@strawberry.type
+@strawberry.type(description="How many listed products of a search have a brand.")
 class BrandFacet:
-    brand: Brand
-    count: int
+    brand: Brand = strawberry.field(description="The brand.")
+    count: int = strawberry.field(description="Number of products.")
 
 
-@strawberry.type
+@strawberry.type(description="A value with the number of products having it.")
 class FacetValue:
-    value: str
-    count: int
+    value: str = strawberry.field(description="The value.")
+    count: int = strawberry.field(description="Number of products.")
 
 
-@strawberry.type
+@strawberry.type(description="Counts of listed products per value of one filterable attribute.")
 class AttributeFacet:
-    name: str
-    values: list[FacetValue]
+    name: str = strawberry.field(description="The attribute's name.")
+    values: list[FacetValue] = strawberry.field(description="Each value with its product count.")
 
 
-@strawberry.type
+@strawberry.type(description="A price band of a search with its product count.")
 class PriceBucket:
-    count: int
+    count: int = strawberry.field(description="Number of products.")
 
-    @strawberry.field
+    @strawberry.field(description="Lower bound (Money in yuan).")
     def min(self) -> Money:
         return money(self.min)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Upper bound (Money in yuan).")
     def max(self) -> Money:
         return money(self.max)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="Counts to refine a product search.")
 class ProductFacets:
-    brands: list[BrandFacet]
-    attributes: list[AttributeFacet]
-    price_buckets: list[PriceBucket]
+    brands: list[BrandFacet] = strawberry.field(description="Product counts per brand.")
+    attributes: list[AttributeFacet] = strawberry.field(
+        description="Product counts per value of each filterable attribute.")
+    price_buckets: list[PriceBucket] = strawberry.field(
+        description="Product counts per price band.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of products with Relay cursors and the total count.")
 class ProductConnection:
-    @strawberry.field
+    @strawberry.field(description="How many nodes match in all, across pages.")
     def total_count(self) -> int:
         return self.total  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Where this page sits, for fetching the next or previous one.")
     def page_info(self) -> PageInfo:
         return page_info(self)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="The nodes of this page, each with its cursor.")
     def edges(self) -> list[ProductEdge]:
         page: Page[m.Product] = self  # type: ignore[assignment]
         return [ProductEdge(cursor=page.cursor(i), node=p)  # type: ignore[arg-type]
                 for i, p in enumerate(page.items)]
 
-    @strawberry.field
+    @strawberry.field(description="The nodes of this page, without cursors.")
     def nodes(self) -> list[Product]:
         return self.items  # type: ignore[attr-defined]
 
@@ -490,19 +511,19 @@ class ProductConnection:
 
 @strawberry.type(description="Front-end navigation category (前台类目), per channel.")
 class DisplayCategory(Node):
-    name: str
-    icon_url: str | None
-    position: int
+    name: str = strawberry.field(description="Display name.")
+    icon_url: str | None = strawberry.field(description="Icon image, if any.")
+    position: int = strawberry.field(description="Sort order among siblings.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.DisplayCategory)
 
-    @strawberry.field
+    @strawberry.field(description="Channels it shows on; empty = all.")
     def channels(self) -> list[Channel]:  # type: ignore[valid-type]
         return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Direct subcategories.")
     async def children(self, info: Info) -> list[DisplayCategory]:
         return await rc.display_category_children(info.context, self)  # type: ignore[arg-type]
 
@@ -521,222 +542,297 @@ class DisplayCategory(Node):
 # --- inputs --------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Products having one of the values of an attribute.")
 class AttributeFilterInput:
-    name: str
-    values: list[str]
+    name: str = strawberry.field(description="The attribute's name.")
+    values: list[str] = strawberry.field(description="Any of these values matches.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a product search; every given condition must hold.")
 class ProductFilter:
     category_id: strawberry.ID | None = strawberry.field(
         default=None, description="A Category (descendants included) or a DisplayCategory.")
-    brand_ids: list[strawberry.ID] | None = None
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    attributes: list[AttributeFilterInput] | None = None
-    in_stock: bool | None = None
+    brand_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of brands; any matches.")
+    price_min: Decimal | None = strawberry.field(
+        default=None, description="Lowest price in yuan (Decimal string).")
+    price_max: Decimal | None = strawberry.field(
+        default=None, description="Highest price in yuan (Decimal string).")
+    attributes: list[AttributeFilterInput] | None = strawberry.field(
+        default=None, description="Attribute values to match.")
+    in_stock: bool | None = strawberry.field(
+        default=None, description="Only products with sellable stock.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows adminProducts; every given condition must hold.")
 class AdminProductFilter:
-    query: str | None = None
-    status: ProductStatus | None = None  # type: ignore[valid-type]
-    merchant_id: strawberry.ID | None = None
-    brand_id: strawberry.ID | None = None
-    category_id: strawberry.ID | None = None
+    query: str | None = strawberry.field(
+        default=None, description="Words to find in title, subtitle and brand.")
+    status: ProductStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only products in this status.")
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the merchant (merchant staff: their own "
+                                  "only).")
+    brand_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the brand.")
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a backend category.")
 
 
-@strawberry.input
+@strawberry.input(description="A brand's values.")
 class BrandInput:
-    name: str
-    logo_url: str | None = None
-    country: str | None = None
+    name: str = strawberry.field(description="Unique name.")
+    logo_url: str | None = strawberry.field(default=None, description="Logo image URL.")
+    country: str | None = strawberry.field(default=None, description="Country of origin.")
 
 
-@strawberry.input
+@strawberry.input(description="A new backend category.")
 class CategoryInput:
-    name: str
-    parent_id: strawberry.ID | None = None
-    position: int | None = None
+    name: str = strawberry.field(description="Display name.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the parent; omitted = a root.")
+    position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
 
 
-@strawberry.input
+@strawberry.input(description="A backend category's new values; omitted fields keep their value.")
 class CategoryUpdateInput:
-    name: str | None = None
-    parent_id: strawberry.ID | None = strawberry.UNSET
-    position: int | None = None
+    name: str | None = strawberry.field(default=None, description="Display name.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global id of the new parent.")
+    position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
 
 
-@strawberry.input
+@strawberry.input(description="A new attribute definition.")
 class AttributeInput:
-    category_id: strawberry.ID
-    name: str
-    kind: AttributeKind  # type: ignore[valid-type]
-    value_type: AttributeValueType  # type: ignore[valid-type]
-    options: list[str] | None = None
-    required: bool | None = False
-    filterable: bool | None = False
-    allow_custom_values: bool | None = False
+    category_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the backend category it hangs on.")
+    name: str = strawberry.field(description="Display name.")
+    kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
+        description="KEY, SALES or GENERAL.")
+    value_type: AttributeValueType = strawberry.field(  # type: ignore[valid-type]
+        description="OPTIONS, TEXT or NUMBER.")
+    options: list[str] | None = strawberry.field(
+        default=None, description="The allowed values for OPTIONS.")
+    required: bool | None = strawberry.field(
+        default=False, description="Whether products must give a value.")
+    filterable: bool | None = strawberry.field(
+        default=False, description="Whether storefront search offers it as a facet and filter.")
+    allow_custom_values: bool | None = strawberry.field(
+        default=False, description="Whether values outside `options` are accepted.")
 
 
-@strawberry.input
+@strawberry.input(description="A new display category.")
 class DisplayCategoryInput:
-    name: str
-    parent_id: strawberry.ID | None = None
-    icon_url: str | None = None
-    position: int | None = None
-    channels: list[Channel] | None = None  # type: ignore[valid-type]
-    category_ids: list[strawberry.ID] | None = None
-    brand_ids: list[strawberry.ID] | None = None
+    name: str = strawberry.field(description="Display name.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the parent; omitted = a root.")
+    icon_url: str | None = strawberry.field(default=None, description="Icon image URL.")
+    position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
+    channels: list[Channel] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Channels it shows on; omitted = all.")
+    category_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of backend categories whose products it shows.")
+    brand_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of brands whose products it shows.")
 
 
-@strawberry.input
+@strawberry.input(description="A display category's new values; omitted fields keep their value.")
 class DisplayCategoryUpdateInput:
-    name: str | None = strawberry.UNSET
-    parent_id: strawberry.ID | None = strawberry.UNSET
-    icon_url: str | None = strawberry.UNSET
-    position: int | None = strawberry.UNSET
-    channels: list[Channel] | None = strawberry.UNSET  # type: ignore[valid-type]
-    category_ids: list[strawberry.ID] | None = strawberry.UNSET
-    brand_ids: list[strawberry.ID] | None = strawberry.UNSET
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global id of the new parent.")
+    icon_url: str | None = strawberry.field(default=strawberry.UNSET, description="Icon image URL.")
+    position: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Sort order among siblings.")
+    channels: list[Channel] | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET, description="Channels it shows on.")
+    category_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global ids of backend categories whose "
+                                              "products it shows.")
+    brand_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global ids of brands whose products it shows.")
 
 
-@strawberry.input
+@strawberry.input(description="A merchant's values.")
 class MerchantInput:
-    name: str
-    self_operated: bool | None = False
+    name: str = strawberry.field(description="Display name.")
+    self_operated: bool | None = strawberry.field(
+        default=False, description="Whether it is the platform's own (自营) merchant.")
     commission_rate: int | None = strawberry.field(
         default=0, description="The platform's commission on the merchant's goods sold, in "
         "basis points (500 = 5%; 0–10000); see settlementStatement.")
 
 
-@strawberry.input
+@strawberry.input(description="A new shipping template.")
 class ShippingTemplateInput:
-    merchant_id: strawberry.ID
-    name: str
-    kind: ShippingKind  # type: ignore[valid-type]
-    first_fee: Decimal | None = None
-    additional_fee: Decimal | None = None
-    flat_fee: Decimal | None = None
-    free_over: Decimal | None = None
+    merchant_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the merchant (merchant staff: their own).")
+    name: str = strawberry.field(description="Display name.")
+    kind: ShippingKind = strawberry.field(  # type: ignore[valid-type]
+        description="FREE, FLAT, BY_PIECE or BY_WEIGHT.")
+    first_fee: Decimal | None = strawberry.field(
+        default=None, description="Fee for the first unit or kg, in yuan (Decimal string).")
+    additional_fee: Decimal | None = strawberry.field(
+        default=None, description="Fee for each additional unit or kg, in yuan (Decimal string).")
+    flat_fee: Decimal | None = strawberry.field(
+        default=None, description="Fee for FLAT, in yuan (Decimal string).")
+    free_over: Decimal | None = strawberry.field(
+        default=None, description="Free shipping from this merchant subtotal, in yuan (Decimal "
+                                  "string).")
 
 
-@strawberry.input
+@strawberry.input(description="A product's values for one attribute.")
 class ProductAttributeInput:
-    attribute_id: strawberry.ID
-    values: list[str]
+    attribute_id: strawberry.ID = strawberry.field(description="Relay global id of the attribute.")
+    values: list[str] = strawberry.field(description="The values.")
 
 
-@strawberry.input
+@strawberry.input(description="An image.")
 class ImageInput:
-    url: str
-    alt: str | None = None
+    url: str = strawberry.field(description="The image's URL.")
+    alt: str | None = strawberry.field(default=None, description="Alternative text.")
 
 
-@strawberry.input
+@strawberry.input(description="A SKU's value for one SALES attribute.")
 class SkuSpecInput:
-    attribute_id: strawberry.ID
-    value: str
+    attribute_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the SALES attribute.")
+    value: str = strawberry.field(description="The value.")
 
 
-@strawberry.input
+@strawberry.input(description="A SKU of a product.")
 class SkuInput:
     id: strawberry.ID | None = strawberry.field(
         default=None, description="On update: the SKU to change (omit to add a new SKU).")
-    specs: list[SkuSpecInput] | None = None
-    code: str = ""
-    barcode: str | None = None
-    price: Decimal | None = None
-    market_price: Decimal | None = None
-    cost_price: Decimal | None = None
-    weight_grams: int | None = None
-    image_url: str | None = None
+    specs: list[SkuSpecInput] | None = strawberry.field(
+        default=None, description="One value per SALES attribute of the product.")
+    code: str = strawberry.field(default="", description="Merchant SKU code (unique per merchant).")
+    barcode: str | None = strawberry.field(default=None, description="Barcode.")
+    price: Decimal | None = strawberry.field(
+        default=None, description="Unit price in yuan (Decimal string).")
+    market_price: Decimal | None = strawberry.field(
+        default=None, description="Strike-through market price in yuan (Decimal string).")
+    cost_price: Decimal | None = strawberry.field(
+        default=None, description="Cost price in yuan (Decimal string); never shown to customers.")
+    weight_grams: int | None = strawberry.field(default=None, description="Weight in grams.")
+    image_url: str | None = strawberry.field(default=None, description="Image URL.")
 
 
-@strawberry.input
+@strawberry.input(description="A new product with its SKUs.")
 class ProductInput:
-    title: str
-    brand_id: strawberry.ID
-    category_id: strawberry.ID
-    merchant_id: strawberry.ID
-    skus: list[SkuInput]
-    subtitle: str | None = None
-    shipping_template_id: strawberry.ID | None = None
-    tags: list[str] | None = None
-    attributes: list[ProductAttributeInput] | None = None
-    images: list[ImageInput] | None = None
-    description_mobile_html: str | None = None
-    description_pc_html: str | None = None
-    after_sales: str | None = None
+    title: str = strawberry.field(description="Title.")
+    brand_id: strawberry.ID = strawberry.field(description="Relay global id of the brand.")
+    category_id: strawberry.ID = strawberry.field(
+        description="Relay global id of a leaf backend category.")
+    merchant_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the merchant (merchant staff: their own).")
+    skus: list[SkuInput] = strawberry.field(
+        description="The SKUs, one per combination of SALES attribute values.")
+    subtitle: str | None = strawberry.field(default=None, description="Selling point.")
+    shipping_template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the merchant's shipping template.")
+    tags: list[str] | None = strawberry.field(default=None, description="Tags.")
+    attributes: list[ProductAttributeInput] | None = strawberry.field(
+        default=None, description="Key and general attribute values.")
+    images: list[ImageInput] | None = strawberry.field(default=None, description="Gallery images.")
+    description_mobile_html: str | None = strawberry.field(
+        default=None, description="Rich-text description for mobile (HTML).")
+    description_pc_html: str | None = strawberry.field(
+        default=None, description="Rich-text description for desktop (HTML).")
+    after_sales: str | None = strawberry.field(default=None, description="After-sales terms.")
 
 
 @strawberry.input(description="Omitted fields keep their value. `skus`, when given, is the full "
                   "list: SKUs with an id are updated, others added, missing ones disabled.")
 class ProductUpdateInput:
-    title: str | None = strawberry.UNSET
-    subtitle: str | None = strawberry.UNSET
-    brand_id: strawberry.ID | None = strawberry.UNSET
-    category_id: strawberry.ID | None = strawberry.UNSET
-    shipping_template_id: strawberry.ID | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
-    attributes: list[ProductAttributeInput] | None = strawberry.UNSET
-    images: list[ImageInput] | None = strawberry.UNSET
-    description_mobile_html: str | None = strawberry.UNSET
-    description_pc_html: str | None = strawberry.UNSET
-    after_sales: str | None = strawberry.UNSET
-    skus: list[SkuInput] | None = strawberry.UNSET
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="Title.")
+    subtitle: str | None = strawberry.field(default=strawberry.UNSET, description="Selling point.")
+    brand_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global id of the brand.")
+    category_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global id of a leaf backend category.")
+    shipping_template_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Relay global id of the merchant's shipping "
+                                              "template.")
+    tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Tags.")
+    attributes: list[ProductAttributeInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Key and general attribute values.")
+    images: list[ImageInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="Gallery images.")
+    description_mobile_html: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Rich-text description for mobile (HTML).")
+    description_pc_html: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Rich-text description for desktop (HTML).")
+    after_sales: str | None = strawberry.field(
+        default=strawberry.UNSET, description="After-sales terms.")
+    skus: list[SkuInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The full list of SKUs.")
 
 
 # --- payloads ------------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="Result of a brand mutation.")
 class BrandPayload:
-    brand: Brand | None
-    user_errors: list[UserError]
+    brand: Brand | None = strawberry.field(description="The brand as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a category mutation.")
 class CategoryPayload:
-    category: Category | None
-    user_errors: list[UserError]
+    category: Category | None = strawberry.field(
+        description="The category as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of attributeCreate.")
 class AttributePayload:
-    attribute: Attribute | None
-    user_errors: list[UserError]
+    attribute: Attribute | None = strawberry.field(
+        description="The attribute as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a display category mutation.")
 class DisplayCategoryPayload:
-    display_category: DisplayCategory | None
-    user_errors: list[UserError]
+    display_category: DisplayCategory | None = strawberry.field(
+        description="The display category as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a merchant mutation.")
 class MerchantPayload:
-    merchant: Merchant | None
-    user_errors: list[UserError]
+    merchant: Merchant | None = strawberry.field(
+        description="The merchant as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of shippingTemplateCreate.")
 class ShippingTemplatePayload:
-    shipping_template: ShippingTemplate | None
-    user_errors: list[UserError]
+    shipping_template: ShippingTemplate | None = strawberry.field(
+        description="The template as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a product mutation.")
 class ProductPayload:
-    product: Product | None
-    user_errors: list[UserError]
+    product: Product | None = strawberry.field(
+        description="The product as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a deletion.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None
-    user_errors: list[UserError]
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description="Relay global id of the deleted object; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _deleted(result: Any, type_name: str) -> DeletePayload:
@@ -756,38 +852,83 @@ class CatalogQuery:
     async def display_categories(self, info: Info) -> list[DisplayCategory]:
         return await rc.display_category_roots(info.context)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def display_category(self, info: Info, id: strawberry.ID) -> DisplayCategory | None:
+    @strawberry.field(description="A display (storefront navigation) category by its global id; "
+                      "null if unknown.")
+    async def display_category(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the display category.")],
+    ) -> DisplayCategory | None:
         return await rc.display_category(info.context, id)  # type: ignore[return-value]
 
     @strawberry.field(description="Search and browse listed products.")
-    async def products(self, info: Info, query: str | None = None,
-                       filter: ProductFilter | None = None, first: int | None = None,
-                       after: str | None = None,
-                       sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
-                       last: int | None = None, before: str | None = None,
-                       ) -> ProductConnection:
+    async def products(
+        self,
+        info: Info,
+        query: Annotated[str | None, strawberry.argument(
+            description="Words to find in title, subtitle and brand; omit to browse.")] = None,
+        filter: Annotated[ProductFilter | None, strawberry.argument(
+            description="Narrow the result (brands, price, attributes, stock).")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 20).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        sort: Annotated[ProductSort | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Result order (default RELEVANCE).")] = search.ProductSort.RELEVANCE,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> ProductConnection:
         return await rc.search_products(  # type: ignore[return-value]
             info.context, query, filter, page_args(info, first, after, last, before), sort,  # type: ignore[arg-type]
             node_fields(info))
 
-    @strawberry.field
-    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+    @strawberry.field(description="A product by its global id; null when unknown or not visible "
+                      "to the caller (storefronts see LISTED products only).")
+    async def product(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+    ) -> Product | None:
         return await rc.product_by_id(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(description="Any object by its Relay global id; null when unknown or not "
+                      "visible to the caller.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Relay global id.")],
+    ) -> Node | None:
         return await rn.node(info.context, id)
 
-    @strawberry.field
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    @strawberry.field(description="Objects by their Relay global ids, in the order asked; null "
+                      "where unknown or not visible.")
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Relay global ids.")],
+    ) -> list[Node | None]:
         return await rn.nodes(info.context, list(ids))
 
-    @strawberry.field
-    async def admin_products(self, info: Info, filter: AdminProductFilter | None = None,
-                             first: int | None = None, after: str | None = None,
-                             last: int | None = None, before: str | None = None
-                            ) -> ProductConnection:
+    @strawberry.field(description="Products in every status for the admin catalog; merchant staff "
+                      "see their merchant's only.")
+    async def admin_products(
+        self,
+        info: Info,
+        filter: Annotated[AdminProductFilter | None, strawberry.argument(
+            description="Narrow the result; merchant staff may name only their merchant.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> ProductConnection:
         return await rc.admin_products(  # type: ignore[return-value]
             info.context, filter, page_args(info, first, after, last, before), node_fields(info))
 
@@ -795,110 +936,216 @@ class CatalogQuery:
     async def categories(self, info: Info) -> list[Category]:
         return await info.context.read(rc.category_roots)
 
-    @strawberry.field
+    @strawberry.field(description="Every brand.")
     async def brands(self, info: Info) -> list[Brand]:
         return await info.context.read(rc.all_brands)
 
-    @strawberry.field
+    @strawberry.field(description="Merchants; merchant staff see their own merchant only.")
     async def merchants(self, info: Info) -> list[Merchant]:
         return await rc.merchants_for(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation
-    async def brand_create(self, info: Info, input: BrandInput) -> BrandPayload:
+    @strawberry.mutation(description="Create a brand (platform staff with MANAGE_CATALOG).")
+    async def brand_create(
+        self,
+        info: Info,
+        input: Annotated[BrandInput, strawberry.argument(description="The new brand.")],
+    ) -> BrandPayload:
         r = await rc.brand_create(info.context, input)
         return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def brand_update(self, info: Info, id: strawberry.ID, input: BrandInput) -> BrandPayload:
+    @strawberry.mutation(description="Change a brand's name, logo or country (platform staff with "
+                         "MANAGE_CATALOG).")
+    async def brand_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the brand.")],
+        input: Annotated[BrandInput, strawberry.argument(description="The brand's new values.")],
+    ) -> BrandPayload:
         r = await rc.brand_update(info.context, id, input)
         return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def brand_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(description="Delete a brand (platform staff with MANAGE_CATALOG; "
+                         "audited).")
+    async def brand_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the brand.")],
+    ) -> DeletePayload:
         return _deleted(await rc.brand_delete(info.context, id), "Brand")
 
-    @strawberry.mutation
-    async def category_create(self, info: Info, input: CategoryInput) -> CategoryPayload:
+    @strawberry.mutation(description="Create a backend category, at most 4 levels deep (platform "
+                         "staff with MANAGE_CATALOG).")
+    async def category_create(
+        self,
+        info: Info,
+        input: Annotated[CategoryInput, strawberry.argument(description="The new category.")],
+    ) -> CategoryPayload:
         r = await rc.category_create(info.context, input)
         return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def category_update(self, info: Info, id: strawberry.ID,
-                              input: CategoryUpdateInput) -> CategoryPayload:
+    @strawberry.mutation(description="Change a backend category (platform staff with "
+                         "MANAGE_CATALOG).")
+    async def category_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the category.")],
+        input: Annotated[CategoryUpdateInput, strawberry.argument(
+            description="The category's new values.")],
+    ) -> CategoryPayload:
         r = await rc.category_update(info.context, id, input)
         return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(description="Delete a backend category; refused while it has products or "
+                         "children (platform staff with MANAGE_CATALOG).")
+    async def category_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the category.")],
+    ) -> DeletePayload:
         return _deleted(await rc.category_delete(info.context, id), "Category")
 
-    @strawberry.mutation
-    async def attribute_create(self, info: Info, input: AttributeInput) -> AttributePayload:
+    @strawberry.mutation(description="Define an attribute on a backend category, inherited by its "
+                         "descendants (platform staff with MANAGE_CATALOG).")
+    async def attribute_create(
+        self,
+        info: Info,
+        input: Annotated[AttributeInput, strawberry.argument(
+            description="The attribute definition.")],
+    ) -> AttributePayload:
         r = await rc.attribute_create(info.context, input)
         return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def display_category_create(self, info: Info,
-                                      input: DisplayCategoryInput) -> DisplayCategoryPayload:
+    @strawberry.mutation(description="Create a display (storefront navigation) category (platform "
+                         "staff with MANAGE_CATALOG).")
+    async def display_category_create(
+        self,
+        info: Info,
+        input: Annotated[DisplayCategoryInput, strawberry.argument(
+            description="The new display category.")],
+    ) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
         return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
                                       user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def display_category_update(self, info: Info, id: strawberry.ID,
-                                      input: DisplayCategoryUpdateInput
-                                      ) -> DisplayCategoryPayload:
+    @strawberry.mutation(description="Change or move a display category (platform staff with "
+                         "MANAGE_CATALOG).")
+    async def display_category_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the display category.")],
+        input: Annotated[DisplayCategoryUpdateInput, strawberry.argument(
+            description="The display category's new values.")],
+    ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
         return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
                                       user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def display_category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    @strawberry.mutation(description="Delete a display category (platform staff with "
+                         "MANAGE_CATALOG; audited).")
+    async def display_category_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the display category.")],
+    ) -> DeletePayload:
         return _deleted(await rc.display_category_delete(info.context, id), "DisplayCategory")
 
-    @strawberry.mutation
-    async def merchant_create(self, info: Info, input: MerchantInput) -> MerchantPayload:
+    @strawberry.mutation(description="Create a merchant: the self-operated platform merchant or a "
+                         "third-party shop (platform staff with MANAGE_CATALOG).")
+    async def merchant_create(
+        self,
+        info: Info,
+        input: Annotated[MerchantInput, strawberry.argument(description="The new merchant.")],
+    ) -> MerchantPayload:
         r = await rc.merchant_create(info.context, input)
         return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
-    async def merchant_update(self, info: Info, id: strawberry.ID,
-                              input: MerchantInput) -> MerchantPayload:
+    async def merchant_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the merchant.")],
+        input: Annotated[MerchantInput, strawberry.argument(
+            description="The merchant's new values.")],
+    ) -> MerchantPayload:
         r = await rc.merchant_update(info.context, id, input)
         return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def shipping_template_create(self, info: Info, input: ShippingTemplateInput
-                                       ) -> ShippingTemplatePayload:
+    @strawberry.mutation(description="Create a shipping template for a merchant (staff with "
+                         "MANAGE_CATALOG; merchant staff for their merchant only).")
+    async def shipping_template_create(
+        self,
+        info: Info,
+        input: Annotated[ShippingTemplateInput, strawberry.argument(
+            description="The new shipping template.")],
+    ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
         return ShippingTemplatePayload(shipping_template=r.value,  # type: ignore[arg-type]
                                        user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def product_create(self, info: Info, input: ProductInput) -> ProductPayload:
+    @strawberry.mutation(description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
+                         "with MANAGE_CATALOG; merchant staff for their merchant only).")
+    async def product_create(
+        self,
+        info: Info,
+        input: Annotated[ProductInput, strawberry.argument(
+            description="The new product with its SKUs.")],
+    ) -> ProductPayload:
         r = await rc.product_create(info.context, input)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def product_update(self, info: Info, id: strawberry.ID,
-                             input: ProductUpdateInput) -> ProductPayload:
+    @strawberry.mutation(description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
+                         "merchant staff their merchant's only).")
+    async def product_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+        input: Annotated[ProductUpdateInput, strawberry.argument(
+            description="The product's new values.")],
+    ) -> ProductPayload:
         r = await rc.product_update(info.context, id, input)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
-    async def product_list(self, info: Info, id: strawberry.ID, list_at: datetime | None = None,
-                           delist_at: datetime | None = None) -> ProductPayload:
+    async def product_list(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+        list_at: Annotated[datetime | None, strawberry.argument(
+            description="When to list (ISO-8601, UTC); omitted = now.")] = None,
+        delist_at: Annotated[datetime | None, strawberry.argument(
+            description="When to delist again (ISO-8601, UTC); omitted = never.")] = None,
+    ) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def product_delist(self, info: Info, id: strawberry.ID) -> ProductPayload:
+    @strawberry.mutation(description="Take a product off sale now: storefronts stop seeing it and "
+                         "its cart lines become unavailable.")
+    async def product_delist(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+    ) -> ProductPayload:
         r = await rc.product_delist(info.context, id)
         return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
-    async def product_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    async def product_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the product.")],
+    ) -> DeletePayload:
         return _deleted(await rc.product_delete(info.context, id), "Product")

@@ -28,24 +28,25 @@ SortRef = Annotated["ProductSort", strawberry.lazy("schema.catalog")]
 TemplateRef = Annotated["CouponTemplate", strawberry.lazy("schema.coupons")]
 
 
-@strawberry.enum
+@strawberry.enum(description="What a link points at.")
 class LinkType(Enum):
-    PRODUCT = "PRODUCT"
-    DISPLAY_CATEGORY = "DISPLAY_CATEGORY"
-    PAGE = "PAGE"
-    URL = "URL"
-    COUPON_TEMPLATE = "COUPON_TEMPLATE"
+    PRODUCT = strawberry.enum_value("PRODUCT", description="A product.")
+    DISPLAY_CATEGORY = strawberry.enum_value("DISPLAY_CATEGORY", description="A display category.")
+    PAGE = strawberry.enum_value("PAGE", description="A CMS page.")
+    URL = strawberry.enum_value("URL", description="An external URL.")
+    COUPON_TEMPLATE = strawberry.enum_value("COUPON_TEMPLATE", description="A coupon template.")
 
 
 GLOBAL_TYPE = {"PRODUCT": "Product", "DISPLAY_CATEGORY": "DisplayCategory", "PAGE": "Page",
                "COUPON_TEMPLATE": "CouponTemplate"}
 
 
-@strawberry.type
+@strawberry.type(description="A typed link target.")
 class Link:
-    type: LinkType
-    target_id: strawberry.ID | None
-    url: str | None
+    type: LinkType = strawberry.field(description="What it points at.")
+    target_id: strawberry.ID | None = strawberry.field(
+        description="Relay global id of the target (all types but URL).")
+    url: str | None = strawberry.field(description="The address, for URL links.")
 
 
 def _link(raw: dict[str, Any] | None) -> Link | None:
@@ -58,24 +59,24 @@ def _link(raw: dict[str, Any] | None) -> Link | None:
                 if target is not None else None)
 
 
-@strawberry.type
+@strawberry.type(description="One image of a banner carousel.")
 class BannerSlide:
-    image_url: str
-    link: Link | None
+    image_url: str = strawberry.field(description="The image.")
+    link: Link | None = strawberry.field(description="Where a tap leads, if anywhere.")
 
 
-@strawberry.type
+@strawberry.type(description="An icon with a label and a link.")
 class IconGridItem:
-    label: str
-    icon_url: str | None
-    link: Link | None
+    label: str = strawberry.field(description="The text under the icon.")
+    icon_url: str | None = strawberry.field(description="The icon image.")
+    link: Link | None = strawberry.field(description="Where a tap leads, if anywhere.")
 
 
-@strawberry.type
+@strawberry.type(description="A product's place in a ranking.")
 class RankingItem:
-    rank: int
-    units_sold: int
-    product: ProductRef
+    rank: int = strawberry.field(description="Place, from 1.")
+    units_sold: int = strawberry.field(description="Units sold in the period.")
+    product: ProductRef = strawberry.field(description="The product.")
 
 
 def _module_kind(kind: str) -> Any:
@@ -88,20 +89,22 @@ def _module_kind(kind: str) -> Any:
 
 @strawberry.interface(description="A page module; one type per module kind.")
 class PageModule:
-    @strawberry.field
+    @strawberry.field(description="Relay global id of the module.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("PageModule", self.module.id))  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="When the module starts showing (ISO-8601, UTC); null = with "
+                      "the page.")
     def starts_at(self) -> datetime | None:
         return self.module.starts_at  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="When the module stops showing (ISO-8601, UTC); null = with the "
+                      "page.")
     def ends_at(self) -> datetime | None:
         return self.module.ends_at  # type: ignore[attr-defined,no-any-return]
 
 
-@strawberry.type
+@strawberry.type(description="Images with link targets, shown in turn.")
 class BannerCarouselModule(PageModule):
     is_type_of = _module_kind("BANNER_CAROUSEL")
 
@@ -111,22 +114,22 @@ class BannerCarouselModule(PageModule):
                 for s in rcms.live_slides(self)]  # type: ignore[arg-type]
 
 
-@strawberry.type
+@strawberry.type(description="A grid of icons with labels and links.")
 class IconGridModule(PageModule):
     is_type_of = _module_kind("ICON_GRID")
 
-    @strawberry.field
+    @strawberry.field(description="The icons, in order.")
     def icons(self) -> list[IconGridItem]:
         return [IconGridItem(label=i["label"], icon_url=i.get("iconUrl"),
                              link=_link(i.get("link")))
                 for i in self.module.config.get("icons", [])]  # type: ignore[attr-defined]
 
 
-@strawberry.type
+@strawberry.type(description="Products chosen by hand or by a rule (listed ones only).")
 class ProductListModule(PageModule):
     is_type_of = _module_kind("PRODUCT_LIST")
 
-    @strawberry.field
+    @strawberry.field(description="Heading shown above the list.")
     def title(self) -> str | None:
         return self.module.config.get("title")  # type: ignore[attr-defined,no-any-return]
 
@@ -135,20 +138,20 @@ class ProductListModule(PageModule):
         return await rcms.module_products(self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A display-category subtree for navigation.")
 class CategoryNavModule(PageModule):
     is_type_of = _module_kind("CATEGORY_NAV")
 
-    @strawberry.field
+    @strawberry.field(description="The display categories shown.")
     async def categories(self) -> list[DisplayCategoryRef]:
         return await rcms.nav_categories(self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="Top sellers by units over the last days.")
 class RankingModule(PageModule):
     is_type_of = _module_kind("RANKING")
 
-    @strawberry.field
+    @strawberry.field(description="Heading shown above the ranking.")
     def title(self) -> str | None:
         return self.module.config.get("title")  # type: ignore[attr-defined,no-any-return]
 
@@ -157,7 +160,7 @@ class RankingModule(PageModule):
         return await rcms.ranking_items(self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="Coupon templates customers can claim.")
 class CouponCenterModule(PageModule):
     is_type_of = _module_kind("COUPON_CENTER")
 
@@ -166,11 +169,11 @@ class CouponCenterModule(PageModule):
         return await rcms.coupon_templates(self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="Rich text.")
 class RichTextModule(PageModule):
     is_type_of = _module_kind("RICH_TEXT")
 
-    @strawberry.field
+    @strawberry.field(description="The content (HTML).")
     def html(self) -> str:
         return self.module.config.get("html", "")  # type: ignore[attr-defined,no-any-return]
 
@@ -179,10 +182,10 @@ MODULE_TYPES = [BannerCarouselModule, IconGridModule, ProductListModule, Categor
                 RankingModule, CouponCenterModule, RichTextModule]
 
 
-@strawberry.enum
+@strawberry.enum(description="Whether a page can be shown.")
 class PageStatus(Enum):
-    DRAFT = "DRAFT"
-    PUBLISHED = "PUBLISHED"
+    DRAFT = strawberry.enum_value("DRAFT", description="Not shown to storefronts.")
+    PUBLISHED = strawberry.enum_value("PUBLISHED", description="Shown within its publish window.")
 
 
 @strawberry.type(description="A CMS page (root: the page as one viewer sees it at a moment).")
@@ -191,31 +194,31 @@ class Page:
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, rcms.PageView)
 
-    @strawberry.field
+    @strawberry.field(description="Relay global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("Page", self.page.id))  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="URL name, e.g. \"home\".")
     def slug(self) -> str:
         return self.page.slug  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Title.")
     def title(self) -> str:
         return self.page.title  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="DRAFT or PUBLISHED.")
     def status(self) -> PageStatus:
         return PageStatus(self.page.status)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Channels it shows on; empty = all.")
     def channels(self) -> list[ChannelRef]:
         return [ChannelEnum(c) for c in self.page.channels]  # type: ignore[attr-defined,misc]
 
-    @strawberry.field
+    @strawberry.field(description="Start of the publish window (ISO-8601, UTC).")
     def publish_starts_at(self) -> datetime | None:
         return self.page.publish_starts_at  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="End of the publish window (ISO-8601, UTC).")
     def publish_ends_at(self) -> datetime | None:
         return self.page.publish_ends_at  # type: ignore[attr-defined,no-any-return]
 
@@ -231,128 +234,180 @@ class Page:
 # --- inputs --------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="A typed link target: targetId for objects, url for URL.")
 class LinkInput:
-    type: LinkType
-    target_id: strawberry.ID | None = None
-    url: str | None = None
+    type: LinkType = strawberry.field(description="What it points at.")
+    target_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the target (all types but URL).")
+    url: str | None = strawberry.field(default=None, description="The address, for URL links.")
 
 
-@strawberry.input
+@strawberry.input(description="A banner slide.")
 class SlideInput:
-    image_url: str
-    link: LinkInput | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    image_url: str = strawberry.field(description="The image URL.")
+    link: LinkInput | None = strawberry.field(default=None, description="Where a tap leads.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the slide starts showing (ISO-8601, UTC).")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the slide stops showing (ISO-8601, UTC).")
 
 
-@strawberry.input
+@strawberry.input(description="A banner carousel module.")
 class BannerCarouselInput:
-    slides: list[SlideInput]
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    slides: list[SlideInput] = strawberry.field(description="The slides, in order.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
-@strawberry.input
+@strawberry.input(description="An icon of an icon grid.")
 class IconInput:
-    label: str
-    icon_url: str | None = None
-    link: LinkInput | None = None
+    label: str = strawberry.field(description="The text under the icon.")
+    icon_url: str | None = strawberry.field(default=None, description="The icon image URL.")
+    link: LinkInput | None = strawberry.field(default=None, description="Where a tap leads.")
 
 
-@strawberry.input
+@strawberry.input(description="An icon grid module.")
 class IconGridInput:
-    icons: list[IconInput]
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    icons: list[IconInput] = strawberry.field(description="The icons, in order.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
-@strawberry.input
+@strawberry.input(description="Which products a product list shows.")
 class ProductRuleInput:
-    display_category_id: strawberry.ID | None = None
-    brand_id: strawberry.ID | None = None
-    tag: str | None = None
-    sort: SortRef | None = None
-    limit: int | None = 10
+    display_category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a display category.")
+    brand_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a brand.")
+    tag: str | None = strawberry.field(default=None, description="A product tag.")
+    sort: SortRef | None = strawberry.field(default=None, description="Order of the products.")
+    limit: int | None = strawberry.field(default=10, description="Most products shown.")
 
 
 @strawberry.input(description="{ title, productIds } or { title, rule }.")
 class ProductListInput:
-    title: str | None = None
-    product_ids: list[strawberry.ID] | None = None
-    rule: ProductRuleInput | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    title: str | None = strawberry.field(default=None, description="Heading shown above the list.")
+    product_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of the products, in order.")
+    rule: ProductRuleInput | None = strawberry.field(
+        default=None, description="A rule choosing the products.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
-@strawberry.input
+@strawberry.input(description="A category navigation module.")
 class CategoryNavInput:
-    display_category_id: strawberry.ID
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    display_category_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the display category whose subtree is shown.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
-@strawberry.input
+@strawberry.input(description="A ranking module.")
 class RankingInput:
-    title: str | None = None
-    days: int | None = 30
-    limit: int | None = 10
-    display_category_id: strawberry.ID | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    title: str | None = strawberry.field(
+        default=None, description="Heading shown above the ranking.")
+    days: int | None = strawberry.field(
+        default=30, description="Units sold over the last this many days count.")
+    limit: int | None = strawberry.field(default=10, description="Most products shown.")
+    display_category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a display category to rank within.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
-@strawberry.input
+@strawberry.input(description="A coupon center module.")
 class CouponCenterInput:
-    template_ids: list[strawberry.ID]
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    template_ids: list[strawberry.ID] = strawberry.field(
+        description="Relay global ids of the coupon templates offered.")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
-@strawberry.input
+@strawberry.input(description="A rich-text module.")
 class RichTextInput:
-    html: str
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    html: str = strawberry.field(description="The content (HTML).")
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
+                                  "the page.")
 
 
 @strawberry.input(one_of=True, description="Exactly one module kind.")
 class ModuleInput:
-    banner_carousel: BannerCarouselInput | None = strawberry.UNSET
-    icon_grid: IconGridInput | None = strawberry.UNSET
-    product_list: ProductListInput | None = strawberry.UNSET
-    category_nav: CategoryNavInput | None = strawberry.UNSET
-    ranking: RankingInput | None = strawberry.UNSET
-    coupon_center: CouponCenterInput | None = strawberry.UNSET
-    rich_text: RichTextInput | None = strawberry.UNSET
+    banner_carousel: BannerCarouselInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A banner carousel.")
+    icon_grid: IconGridInput | None = strawberry.field(
+        default=strawberry.UNSET, description="An icon grid.")
+    product_list: ProductListInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A product list.")
+    category_nav: CategoryNavInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Category navigation.")
+    ranking: RankingInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A top-sellers ranking.")
+    coupon_center: CouponCenterInput | None = strawberry.field(
+        default=strawberry.UNSET, description="A coupon center.")
+    rich_text: RichTextInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Rich text.")
 
 
-@strawberry.input
+@strawberry.input(description="A page's values; the modules replace the page's modules.")
 class PageInput:
-    slug: str
-    title: str
-    modules: list[ModuleInput]
-    channels: list[ChannelRef] | None = None
+    slug: str = strawberry.field(description="URL name, unique.")
+    title: str = strawberry.field(description="Title.")
+    modules: list[ModuleInput] = strawberry.field(description="The modules, in display order.")
+    channels: list[ChannelRef] | None = strawberry.field(
+        default=None, description="Channels it shows on; omitted = all.")
 
 
 @strawberry.type(description="A saved state of a page: what it said and when.")
 class PageVersion:
-    version: int
-    saved_at: datetime
+    version: int = strawberry.field(
+        description="Version number, counting up from 1 with each save.")
+    saved_at: datetime = strawberry.field(description="When it was saved (ISO-8601, UTC).")
     snapshot: JSON = strawberry.field(description="Title, channels, status, publish window and "
                                       "modules as saved.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a page mutation.")
 class PagePayload:
-    page: Page | None
-    user_errors: list[UserError]
+    page: Page | None = strawberry.field(description="The page as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of pageDelete.")
 class PageDeletePayload:
-    deleted_id: strawberry.ID | None
-    user_errors: list[UserError]
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description="Relay global id of the deleted object; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _payload(result: Any) -> PagePayload:
@@ -362,45 +417,102 @@ def _payload(result: Any) -> PagePayload:
 @strawberry.type
 class CmsQuery:
     @strawberry.field(description="The published page for the request's channel, now.")
-    async def page(self, info: Info, slug: str) -> Page | None:
+    async def page(
+        self,
+        info: Info,
+        slug: Annotated[str, strawberry.argument(description="The page's slug, e.g. \"home\".")],
+    ) -> Page | None:
         return await rcms.storefront_page(info.context, slug)  # type: ignore[return-value]
 
     @strawberry.field(description="Any page, drafts too, as it would show at `at`.")
-    async def page_preview(self, info: Info, id: strawberry.ID, at: datetime) -> Page | None:
+    async def page_preview(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+        at: Annotated[datetime, strawberry.argument(
+            description="The moment to preview (ISO-8601, UTC).")],
+    ) -> Page | None:
         return await rcms.preview(info.context, id, at)  # type: ignore[return-value]
 
     @strawberry.field(description="Every saved version, newest first: what was live when.")
-    async def page_versions(self, info: Info, id: strawberry.ID) -> list[PageVersion]:
+    async def page_versions(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+    ) -> list[PageVersion]:
         return await rcms.versions(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def pages(self, info: Info, first: int | None = None, after: str | None = None,
-                    last: int | None = None, before: str | None = None) -> Connection[Page]:
+    @strawberry.field(description="CMS pages in every status (platform staff with MANAGE_CMS).")
+    async def pages(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Page]:
         return await rcms.admin_pages(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type
 class CmsMutation:
-    @strawberry.mutation
-    async def page_create(self, info: Info, input: PageInput) -> PagePayload:
+    @strawberry.mutation(description="Create a CMS page as a DRAFT (platform staff with "
+                         "MANAGE_CMS).")
+    async def page_create(
+        self,
+        info: Info,
+        input: Annotated[PageInput, strawberry.argument(
+            description="The new page with its modules.")],
+    ) -> PagePayload:
         return _payload(await rcms.page_create(info.context, input))
 
     @strawberry.mutation(description="Replaces the title, channels and all modules at once.")
-    async def page_update(self, info: Info, id: strawberry.ID, input: PageInput) -> PagePayload:
+    async def page_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+        input: Annotated[PageInput, strawberry.argument(
+            description="The page's title, channels and modules.")],
+    ) -> PagePayload:
         return _payload(await rcms.page_update(info.context, id, input))
 
-    @strawberry.mutation
-    async def page_publish(self, info: Info, id: strawberry.ID,
-                           starts_at: datetime | None = None,
-                           ends_at: datetime | None = None) -> PagePayload:
+    @strawberry.mutation(description="Publish a page, optionally within a window (platform staff "
+                         "with MANAGE_CMS).")
+    async def page_publish(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+        starts_at: Annotated[datetime | None, strawberry.argument(
+            description="Start of the publish window (ISO-8601, UTC); omitted = now.")] = None,
+        ends_at: Annotated[datetime | None, strawberry.argument(
+            description="End of the publish window (ISO-8601, UTC); omitted = open-ended.")] = None,
+    ) -> PagePayload:
         return _payload(await rcms.page_publish(info.context, id, starts_at, ends_at))
 
-    @strawberry.mutation
-    async def page_unpublish(self, info: Info, id: strawberry.ID) -> PagePayload:
+    @strawberry.mutation(description="Take a page back to DRAFT (platform staff with MANAGE_CMS).")
+    async def page_unpublish(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+    ) -> PagePayload:
         return _payload(await rcms.page_unpublish(info.context, id))
 
-    @strawberry.mutation
-    async def page_delete(self, info: Info, id: strawberry.ID) -> PageDeletePayload:
+    @strawberry.mutation(description="Delete a CMS page (platform staff with MANAGE_CMS; audited).")
+    async def page_delete(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the page.")],
+    ) -> PageDeletePayload:
         r = await rcms.page_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Page", r.value.id)) if r.value else None
         return PageDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))

@@ -21,13 +21,15 @@ UserErrorCode = strawberry.enum(
 @strawberry.interface(description="An object with a global, opaque ID (Relay).")
 class Node:
     # A plain attribute read (models expose `global_id`): no resolver call per object.
-    global_id: strawberry.ID = strawberry.field(name="id")
+    global_id: strawberry.ID = strawberry.field(name="id", description="Relay global id.")
 
 
 @strawberry.type(description="An amount of the deployment's currency.")
 class Money:
-    amount: Decimal
-    currency_code: str
+    amount: Decimal = strawberry.field(
+        description="The amount in yuan (major units), as a Decimal string, e.g. \"129.00\".")
+    currency_code: str = strawberry.field(
+        description="ISO 4217 code of the deployment's currency, e.g. \"CNY\".")
 
 
 def money(minor: int | None) -> Money | None:
@@ -37,9 +39,12 @@ def money(minor: int | None) -> Money | None:
 
 @strawberry.type(description="A business-rule failure: `field` is the input path it refers to.")
 class UserError:
-    field: str | None
-    code: UserErrorCode  # type: ignore[valid-type]
-    message: str
+    field: str | None = strawberry.field(
+        description="Input path it refers to, e.g. \"input.skus.0.price\"; null for the whole "
+                    "input.")
+    code: UserErrorCode = strawberry.field(  # type: ignore[valid-type]
+        description="Stable code to branch on.")
+    message: str = strawberry.field(description="Human-readable message a form can show.")
 
 
 def user_errors(violations: list[Violation]) -> list[UserError]:
@@ -47,12 +52,14 @@ def user_errors(violations: list[Violation]) -> list[UserError]:
             for v in violations]
 
 
-@strawberry.type
+@strawberry.type(description="Relay pagination state of a connection page.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more nodes follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether nodes precede this page.")
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first edge; null for an empty page.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last edge; null for an empty page.")
 
 
 # Page size of each connection when neither `first` nor `last` is given ("Type.field"); the
@@ -90,30 +97,31 @@ def page_info(page: Page[object]) -> PageInfo:
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="A node of a connection with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(
+        description="Opaque cursor of this edge, for `after` / `before`.")
+    node: T = strawberry.field(description="The object at this edge.")
 
 
 # Root: resolvers.common.Page.
 @strawberry.type(description="A page of nodes with Relay cursors and the total count.")
 class Connection(Generic[T]):
-    @strawberry.field
+    @strawberry.field(description="How many nodes match in all, across pages.")
     def total_count(self) -> int:
         return self.total  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Where this page sits, for fetching the next or previous one.")
     def page_info(self) -> PageInfo:
         return page_info(self)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="The nodes of this page, each with its cursor.")
     def edges(self) -> list[Edge[T]]:
         return [Edge(cursor=self.cursor(i), node=item)  # type: ignore[attr-defined]
                 for i, item in enumerate(self.items)]  # type: ignore[attr-defined]
 
 
-@strawberry.type
+@strawberry.type(description="An image.")
 class Image:
-    url: str
-    alt: str | None = None
+    url: str = strawberry.field(description="The image's URL.")
+    alt: str | None = strawberry.field(default=None, description="Alternative text.")

@@ -32,20 +32,21 @@ if TYPE_CHECKING:
     from schema.promotions import PromotionAudienceInput, PromotionScopeInput
 
 MANAGE_COUPONS = Permission.MANAGE_COUPONS
-CouponType = strawberry.enum(CouponTypeEnum)
-CouponStatus = strawberry.enum(CouponStatusEnum)
-CouponDistribution = strawberry.enum(DistributionEnum, name="CouponDistribution")
+CouponType = strawberry.enum(CouponTypeEnum, description="What a coupon gives.")
+CouponStatus = strawberry.enum(CouponStatusEnum, description="Lifecycle of a customer's coupon.")
+CouponDistribution = strawberry.enum(DistributionEnum, name="CouponDistribution",
+                                     description="How customers get coupons of a template.")
 ScopeInputRef = Annotated["PromotionScopeInput", strawberry.lazy("schema.promotions")]
 AudienceInputRef = Annotated["PromotionAudienceInput", strawberry.lazy("schema.promotions")]
 
 
-@strawberry.type
+@strawberry.type(description="Statistics of a coupon template.")
 class CouponStats:
-    issued: int
-    claimed: int
-    used: int
+    issued: int = strawberry.field(description="Coupons issued in all.")
+    claimed: int = strawberry.field(description="Coupons claimed by customers.")
+    used: int = strawberry.field(description="Coupons used in paid orders.")
 
-    @strawberry.field
+    @strawberry.field(description="Used ÷ issued, from 0 to 1.")
     def redemption_rate(self) -> float:
         return self.redemption_rate  # type: ignore[attr-defined,no-any-return]
 
@@ -58,18 +59,25 @@ class CouponStats:
         return money(self.order_gmv)  # type: ignore[attr-defined,arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A coupon batch (优惠券模板): what each coupon gives and how "
+                 "customers get it.")
 class CouponTemplate(Node):
-    name: str
-    type: CouponType  # type: ignore[valid-type]
-    distribution: CouponDistribution  # type: ignore[valid-type]
-    total_quantity: int
-    issued_count: int
-    per_customer_limit: int
-    combines_with_promotions: bool
-    days_after_claim: int | None
-    claim_starts_at: datetime | None
-    claim_ends_at: datetime | None
+    name: str = strawberry.field(description="Display name.")
+    type: CouponType = strawberry.field(  # type: ignore[valid-type]
+        description="CASH, THRESHOLD or PERCENT.")
+    distribution: CouponDistribution = strawberry.field(  # type: ignore[valid-type]
+        description="How customers get its coupons.")
+    total_quantity: int = strawberry.field(description="How many coupons the batch holds.")
+    issued_count: int = strawberry.field(description="How many have been issued.")
+    per_customer_limit: int = strawberry.field(description="Most coupons one customer may hold.")
+    combines_with_promotions: bool = strawberry.field(
+        description="If false, lines with an ORDER-level promotion are not eligible.")
+    days_after_claim: int | None = strawberry.field(
+        description="Validity in days after claim; null for a fixed window.")
+    claim_starts_at: datetime | None = strawberry.field(
+        description="Start of the claim window (ISO-8601, UTC).")
+    claim_ends_at: datetime | None = strawberry.field(
+        description="End of the claim window (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -79,11 +87,11 @@ class CouponTemplate(Node):
     def discount_text(self) -> str:
         return rules.discount_text(self)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="Minimum eligible spend (Money in yuan); null for none.")
     def min_spend(self) -> Money | None:
         return money(self.min_spend)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Coupons still to issue.")
     def remaining_quantity(self) -> int:
         return max(0, self.total_quantity - self.issued_count)
 
@@ -91,15 +99,15 @@ class CouponTemplate(Node):
     def valid_until(self) -> datetime | None:
         return self.valid_until  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field(extensions=requires(MANAGE_COUPONS))
+    @strawberry.field(extensions=requires(MANAGE_COUPONS), description="Usage statistics.")
     async def stats(self, info: Info) -> CouponStats:
         return await rco.template_stats(info.context, self)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A coupon owned by a customer; customers see only their own.")
 class Coupon(Node):
-    valid_from: datetime
-    valid_until: datetime
+    valid_from: datetime = strawberry.field(description="Start of validity (ISO-8601, UTC).")
+    valid_until: datetime = strawberry.field(description="End of validity (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -109,68 +117,92 @@ class Coupon(Node):
     def status(self, info: Info) -> CouponStatus:  # type: ignore[valid-type]
         return rules.status_at(self, info.context.now)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="The batch it belongs to.")
     async def template(self, info: Info) -> CouponTemplate:
         return await info.context.loaders.coupon_template.load(self.template_id)  # type: ignore[attr-defined]
 
 
 @strawberry.input(description="{ startsAt, endsAt } or { daysAfterClaim }.")
 class CouponValidityInput:
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    days_after_claim: int | None = None
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="Start of a fixed window (ISO-8601, UTC).")
+    ends_at: datetime | None = strawberry.field(
+        default=None, description="End of a fixed window (ISO-8601, UTC).")
+    days_after_claim: int | None = strawberry.field(
+        default=None, description="Days a coupon stays valid after it is claimed.")
 
 
-@strawberry.input
+@strawberry.input(description="A coupon template's values.")
 class CouponTemplateInput:
-    name: str
-    type: CouponType  # type: ignore[valid-type]
-    total_quantity: int
-    distribution: CouponDistribution  # type: ignore[valid-type]
-    validity: CouponValidityInput
-    amount: Decimal | None = None
-    percent_off: Decimal | None = None
-    min_spend: Decimal | None = None
-    max_discount: Decimal | None = None
-    scope: ScopeInputRef | None = None
+    name: str = strawberry.field(description="Display name.")
+    type: CouponType = strawberry.field(  # type: ignore[valid-type]
+        description="CASH, THRESHOLD or PERCENT.")
+    total_quantity: int = strawberry.field(description="How many coupons the batch holds.")
+    distribution: CouponDistribution = strawberry.field(  # type: ignore[valid-type]
+        description="PUBLIC, SYSTEM or CODE.")
+    validity: CouponValidityInput = strawberry.field(
+        description="A fixed window or days after claim.")
+    amount: Decimal | None = strawberry.field(
+        default=None, description="Discount in yuan (Decimal string) for CASH and THRESHOLD.")
+    percent_off: Decimal | None = strawberry.field(
+        default=None, description="Percent off (Decimal string, e.g. \"10\" = 10% off) for "
+                                  "PERCENT.")
+    min_spend: Decimal | None = strawberry.field(
+        default=None, description="Minimum eligible spend in yuan (Decimal string).")
+    max_discount: Decimal | None = strawberry.field(
+        default=None, description="Cap of a PERCENT discount in yuan (Decimal string).")
+    scope: ScopeInputRef | None = strawberry.field(
+        default=None, description="What it applies to; omitted = everything.")
     merchant_id: strawberry.ID | None = strawberry.field(
         default=None, description="The issuer who bears the cost; omitted = the platform.")
-    claim_starts_at: datetime | None = None
-    claim_ends_at: datetime | None = None
-    per_customer_limit: int | None = 1
-    audience: AudienceInputRef | None = None
-    combines_with_promotions: bool | None = True
+    claim_starts_at: datetime | None = strawberry.field(
+        default=None, description="Start of the claim window (ISO-8601, UTC).")
+    claim_ends_at: datetime | None = strawberry.field(
+        default=None, description="End of the claim window (ISO-8601, UTC).")
+    per_customer_limit: int | None = strawberry.field(
+        default=1, description="Most coupons one customer may hold.")
+    audience: AudienceInputRef | None = strawberry.field(
+        default=None, description="Who may get it; omitted = everyone.")
+    combines_with_promotions: bool | None = strawberry.field(
+        default=True, description="If false, lines with an ORDER-level promotion are not eligible.")
     on_registration: bool | None = strawberry.field(
         default=False, description="SYSTEM batches: give one to every new customer.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows couponTemplates.")
 class CouponTemplateFilter:
-    claimable: bool | None = None
+    claimable: bool | None = strawberry.field(
+        default=None, description="Only templates customers can claim now.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a coupon template mutation.")
 class CouponTemplatePayload:
-    coupon_template: CouponTemplate | None
-    user_errors: list[UserError]
+    coupon_template: CouponTemplate | None = strawberry.field(
+        description="The template as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of claiming or redeeming a coupon.")
 class CouponPayload:
-    coupon: Coupon | None
-    user_errors: list[UserError]
+    coupon: Coupon | None = strawberry.field(
+        description="The customer's new coupon; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of couponIssue.")
 class CouponIssuePayload:
-    issued_count: int
-    user_errors: list[UserError]
+    issued_count: int = strawberry.field(description="How many coupons were issued.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of couponCodesGenerate.")
 class CouponCodesPayload:
     codes: list[str] = strawberry.field(description="Shown once; only hashes are kept.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _template(result: Any) -> CouponTemplatePayload:
@@ -182,16 +214,32 @@ def _template(result: Any) -> CouponTemplatePayload:
 class CouponsQuery:
     @strawberry.field(description="Claimable batches for storefronts (coupon center); every "
                       "batch for staff with MANAGE_COUPONS.")
-    async def coupon_templates(self, info: Info, filter: CouponTemplateFilter | None = None,
-                               first: int | None = None, after: str | None = None,
-                               last: int | None = None, before: str | None = None
-                               ) -> Connection[CouponTemplate]:
+    async def coupon_templates(
+        self,
+        info: Info,
+        filter: Annotated[CouponTemplateFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 20).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[CouponTemplate]:
         claimable = filter.claimable if filter else None
         return await rco.templates(info.context, claimable,
                                    page_args(info, first, after, last, before))  # type: ignore[return-value]
 
-    @strawberry.field
-    async def coupon_template(self, info: Info, id: strawberry.ID) -> CouponTemplate | None:
+    @strawberry.field(description="A coupon template (batch) by its global id (staff with "
+                      "MANAGE_COUPONS).")
+    async def coupon_template(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+    ) -> CouponTemplate | None:
         from resolvers.common import query_id
 
         return await info.context.loaders.coupon_template.load(
@@ -200,38 +248,77 @@ class CouponsQuery:
 
 @strawberry.type
 class CouponsMutation:
-    @strawberry.mutation
-    async def coupon_template_create(self, info: Info,
-                                     input: CouponTemplateInput) -> CouponTemplatePayload:
+    @strawberry.mutation(description="Create a coupon template (a batch) (staff with "
+                         "MANAGE_COUPONS; merchant staff for their merchant only).")
+    async def coupon_template_create(
+        self,
+        info: Info,
+        input: Annotated[CouponTemplateInput, strawberry.argument(
+            description="The new coupon template.")],
+    ) -> CouponTemplatePayload:
         return _template(await rco.template_create(info.context, input))
 
     @strawberry.mutation(description="Until customers can get it.")
-    async def coupon_template_update(self, info: Info, id: strawberry.ID,
-                                     input: CouponTemplateInput) -> CouponTemplatePayload:
+    async def coupon_template_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+        input: Annotated[CouponTemplateInput, strawberry.argument(
+            description="The template's new values.")],
+    ) -> CouponTemplatePayload:
         return _template(await rco.template_update(info.context, id, input))
 
     @strawberry.mutation(description="Stop the batch; unused coupons become VOID.")
-    async def coupon_template_void(self, info: Info, id: strawberry.ID) -> CouponTemplatePayload:
+    async def coupon_template_void(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+    ) -> CouponTemplatePayload:
         return _template(await rco.template_void(info.context, id))
 
-    @strawberry.mutation
-    async def coupon_issue(self, info: Info, template_id: strawberry.ID,
-                           customer_ids: list[strawberry.ID]) -> CouponIssuePayload:
+    @strawberry.mutation(description="Push coupons of a SYSTEM template to customers (staff with "
+                         "MANAGE_COUPONS).")
+    async def coupon_issue(
+        self,
+        info: Info,
+        template_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+        customer_ids: Annotated[list[strawberry.ID], strawberry.argument(
+            description="Relay global ids of the customers to issue to.")],
+    ) -> CouponIssuePayload:
         r = await rco.issue(info.context, template_id, list(customer_ids))
         return CouponIssuePayload(issued_count=r.value or 0, user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def coupon_codes_generate(self, info: Info, template_id: strawberry.ID,
-                                    count: int) -> CouponCodesPayload:
+    @strawberry.mutation(description="Generate single-use redeemable codes (卡密) for a CODE "
+                         "template (staff with MANAGE_COUPONS).")
+    async def coupon_codes_generate(
+        self,
+        info: Info,
+        template_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+        count: Annotated[int, strawberry.argument(description="How many codes to generate.")],
+    ) -> CouponCodesPayload:
         r = await rco.generate_codes(info.context, template_id, count)
         return CouponCodesPayload(codes=r.value or [], user_errors=user_errors(r.errors))
 
-    @strawberry.mutation
-    async def coupon_claim(self, info: Info, template_id: strawberry.ID) -> CouponPayload:
+    @strawberry.mutation(description="Claim a coupon of a PUBLIC template for the logged-in "
+                         "customer.")
+    async def coupon_claim(
+        self,
+        info: Info,
+        template_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the coupon template.")],
+    ) -> CouponPayload:
         r = await rco.claim(info.context, template_id)
         return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def coupon_redeem_code(self, info: Info, code: str) -> CouponPayload:
+    @strawberry.mutation(description="Redeem a code (卡密) for a coupon of the logged-in customer.")
+    async def coupon_redeem_code(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description="The redeemable code as printed.")],
+    ) -> CouponPayload:
         r = await rco.redeem(info.context, code)
         return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

@@ -21,24 +21,26 @@ if TYPE_CHECKING:
     from schema.catalog import Sku
 
 MANAGE_INVENTORY = Permission.MANAGE_INVENTORY
-MovementType = strawberry.enum(MovementTypeEnum, name="StockMovementType")
+MovementType = strawberry.enum(MovementTypeEnum, name="StockMovementType",
+                               description="What moved stock.")
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 StaffRef = Annotated["Staff", strawberry.lazy("schema.accounts")]
 
 
 @strawberry.enum(description="Manual ledger entries; transfers and shipments have their own.")
 class StockMoveType(Enum):
-    INBOUND = "INBOUND"
-    ADJUSTMENT = "ADJUSTMENT"
-    RETURN = "RETURN"
+    INBOUND = strawberry.enum_value("INBOUND", description="A purchase receipt.")
+    ADJUSTMENT = strawberry.enum_value("ADJUSTMENT", description="A stock-take correction.")
+    RETURN = strawberry.enum_value("RETURN", description="Units returned to stock.")
 
 
-@strawberry.type
+@strawberry.type(description="A warehouse of a merchant.")
 class Warehouse(Node):
-    code: str
-    name: str
-    region: str | None
-    priority: int
+    code: str = strawberry.field(description="Unique code.")
+    name: str = strawberry.field(description="Display name.")
+    region: str | None = strawberry.field(description="Region it serves.")
+    priority: int = strawberry.field(
+        description="Allocation priority among the merchant's warehouses.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -47,36 +49,37 @@ class Warehouse(Node):
 
 @strawberry.type(description="available = onHand − reserved; low when available ≤ safetyStock.")
 class StockLevel:
-    on_hand: int
-    reserved: int
-    safety_stock: int
+    on_hand: int = strawberry.field(description="Units in the warehouse (the ledger's sum).")
+    reserved: int = strawberry.field(description="Units held by active and committed reservations.")
+    safety_stock: int = strawberry.field(description="Units kept back from storefronts.")
 
-    @strawberry.field
+    @strawberry.field(description="onHand − reserved.")
     def available(self) -> int:
         return self.on_hand - self.reserved
 
-    @strawberry.field
+    @strawberry.field(description="The warehouse.")
     async def warehouse(self, info: Info) -> Warehouse:
         return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The SKU.")
     async def sku(self, info: Info) -> SkuRef:
         return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined]
 
 
-@strawberry.type
+@strawberry.type(description="A stock ledger entry.")
 class StockMovement:
-    type: MovementType  # type: ignore[valid-type]
-    quantity: int
-    reason: str | None
-    reference: str | None
-    created_at: datetime
+    type: MovementType = strawberry.field(  # type: ignore[valid-type]
+        description="What moved the stock.")
+    quantity: int = strawberry.field(description="Signed change of onHand.")
+    reason: str | None = strawberry.field(description="Why.")
+    reference: str | None = strawberry.field(description="What it refers to, if anything.")
+    created_at: datetime = strawberry.field(description="When (ISO-8601, UTC).")
 
-    @strawberry.field
+    @strawberry.field(description="The warehouse.")
     async def warehouse(self, info: Info) -> Warehouse:
         return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="The SKU.")
     async def sku(self, info: Info) -> SkuRef:
         return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined]
 
@@ -88,119 +91,182 @@ class StockMovement:
         return await info.context.read(lambda s: s.get(m.Staff, actor_id))
 
 
-@strawberry.input
+@strawberry.input(description="A new warehouse.")
 class WarehouseInput:
-    code: str
-    name: str
-    region: str | None = None
-    priority: int | None = 0
+    code: str = strawberry.field(description="Unique code.")
+    name: str = strawberry.field(description="Display name.")
+    region: str | None = strawberry.field(default=None, description="Region it serves.")
+    priority: int | None = strawberry.field(
+        default=0, description="Allocation priority among the merchant's warehouses.")
     merchant_id: strawberry.ID | None = strawberry.field(
         default=None, description="Omitted by merchant staff: their own merchant.")
 
 
-@strawberry.input
+@strawberry.input(description="A warehouse's new values; omitted fields keep their value.")
 class WarehouseUpdateInput:
-    code: str | None = None
-    name: str | None = None
-    region: str | None = None
-    priority: int | None = None
+    code: str | None = strawberry.field(default=None, description="Unique code.")
+    name: str | None = strawberry.field(default=None, description="Display name.")
+    region: str | None = strawberry.field(default=None, description="Region it serves.")
+    priority: int | None = strawberry.field(
+        default=None, description="Allocation priority among the merchant's warehouses.")
 
 
-@strawberry.input
+@strawberry.input(description="A manual stock ledger entry.")
 class StockMoveInput:
-    sku_id: strawberry.ID
-    warehouse_id: strawberry.ID
+    sku_id: strawberry.ID = strawberry.field(description="Relay global id of the SKU.")
+    warehouse_id: strawberry.ID = strawberry.field(description="Relay global id of the warehouse.")
     quantity: int = strawberry.field(description="Signed change of onHand.")
-    type: StockMoveType
-    reason: str | None = None
-    safety_stock: int | None = None
+    type: StockMoveType = strawberry.field(description="INBOUND, ADJUSTMENT or RETURN.")
+    reason: str | None = strawberry.field(default=None, description="Why, for the ledger.")
+    safety_stock: int | None = strawberry.field(
+        default=None, description="A new safety stock, if given.")
 
 
-@strawberry.input
+@strawberry.input(description="A transfer between warehouses.")
 class StockTransferInput:
-    sku_id: strawberry.ID
-    from_warehouse_id: strawberry.ID
-    to_warehouse_id: strawberry.ID
-    quantity: int
-    reason: str | None = None
+    sku_id: strawberry.ID = strawberry.field(description="Relay global id of the SKU.")
+    from_warehouse_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the warehouse sending.")
+    to_warehouse_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the warehouse receiving.")
+    quantity: int = strawberry.field(description="Units to move.")
+    reason: str | None = strawberry.field(default=None, description="Why, for the ledger.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows stockLevels.")
 class StockLevelFilter:
-    low_stock: bool | None = None
-    sku_id: strawberry.ID | None = None
-    warehouse_id: strawberry.ID | None = None
+    low_stock: bool | None = strawberry.field(
+        default=None, description="Only levels with available ≤ safetyStock.")
+    sku_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a SKU.")
+    warehouse_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a warehouse.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows stockMovements.")
 class StockMovementFilter:
-    sku_id: strawberry.ID | None = None
-    warehouse_id: strawberry.ID | None = None
-    type: MovementType | None = None  # type: ignore[valid-type]
+    sku_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a SKU.")
+    warehouse_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of a warehouse.")
+    type: MovementType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only entries of this type.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a warehouse mutation.")
 class WarehousePayload:
-    warehouse: Warehouse | None
-    user_errors: list[UserError]
+    warehouse: Warehouse | None = strawberry.field(
+        description="The warehouse as saved; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of stockMove.")
 class StockMovePayload:
-    stock_level: StockLevel | None
-    user_errors: list[UserError]
+    stock_level: StockLevel | None = strawberry.field(
+        description="The stock level after the move; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of stockTransfer.")
 class StockTransferPayload:
-    from_: StockLevel | None = strawberry.field(name="from")
-    to: StockLevel | None
-    user_errors: list[UserError]
+    from_: StockLevel | None = strawberry.field(name="from",
+                                                description="The sending stock level after the "
+                                                            "transfer.")
+    to: StockLevel | None = strawberry.field(
+        description="The receiving stock level after the transfer.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 @strawberry.type
 class InventoryQuery:
-    @strawberry.field
+    @strawberry.field(description="Warehouses; merchant staff see their merchant's only.")
     async def warehouses(self, info: Info) -> list[Warehouse]:
         return await ri.warehouses(info.context)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def stock_levels(self, info: Info, filter: StockLevelFilter | None = None,
-                           first: int | None = None, after: str | None = None,
-                           last: int | None = None, before: str | None = None
-                          ) -> Connection[StockLevel]:
+    @strawberry.field(description="Stock levels per SKU and warehouse; merchant staff see their "
+                      "merchant's only.")
+    async def stock_levels(
+        self,
+        info: Info,
+        filter: Annotated[StockLevelFilter | None, strawberry.argument(
+            description="Narrow the result, e.g. `lowStock: true`.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[StockLevel]:
         return await ri.stock_levels(info.context, filter,
                                      page_args(info, first, after, last, before))  # type: ignore[return-value]
 
     @strawberry.field(description="The ledger, newest first.")
-    async def stock_movements(self, info: Info, filter: StockMovementFilter | None = None,
-                              first: int | None = None, after: str | None = None,
-                              last: int | None = None, before: str | None = None
-                             ) -> Connection[StockMovement]:
+    async def stock_movements(
+        self,
+        info: Info,
+        filter: Annotated[StockMovementFilter | None, strawberry.argument(
+            description="Narrow the result, e.g. to one SKU.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[StockMovement]:
         return await ri.stock_movements(info.context, filter,
                                         page_args(info, first, after, last, before))  # type: ignore[return-value]
 
 
 @strawberry.type
 class InventoryMutation:
-    @strawberry.mutation
-    async def warehouse_create(self, info: Info, input: WarehouseInput) -> WarehousePayload:
+    @strawberry.mutation(description="Create a warehouse (staff with MANAGE_INVENTORY; merchant "
+                         "staff for their merchant only).")
+    async def warehouse_create(
+        self,
+        info: Info,
+        input: Annotated[WarehouseInput, strawberry.argument(description="The new warehouse.")],
+    ) -> WarehousePayload:
         r = await ri.warehouse_create(info.context, input)
         return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def warehouse_update(self, info: Info, id: strawberry.ID,
-                               input: WarehouseUpdateInput) -> WarehousePayload:
+    @strawberry.mutation(description="Change a warehouse (staff with MANAGE_INVENTORY; merchant "
+                         "staff their merchant's only).")
+    async def warehouse_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the warehouse.")],
+        input: Annotated[WarehouseUpdateInput, strawberry.argument(
+            description="The warehouse's new values.")],
+    ) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
         return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="A ledger entry: onHand changes only through these.")
-    async def stock_move(self, info: Info, input: StockMoveInput) -> StockMovePayload:
+    async def stock_move(
+        self,
+        info: Info,
+        input: Annotated[StockMoveInput, strawberry.argument(
+            description="SKU, warehouse, signed quantity, type and reason.")],
+    ) -> StockMovePayload:
         r = await ri.stock_move(info.context, input)
         return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def stock_transfer(self, info: Info, input: StockTransferInput) -> StockTransferPayload:
+    @strawberry.mutation(description="Move stock between two warehouses as a "
+                         "TRANSFER_OUT/TRANSFER_IN pair of ledger entries.")
+    async def stock_transfer(
+        self,
+        info: Info,
+        input: Annotated[StockTransferInput, strawberry.argument(
+            description="SKU, both warehouses, quantity and reason.")],
+    ) -> StockTransferPayload:
         r = await ri.stock_transfer(info.context, input)
         source, target = r.value if r.value else (None, None)
         return StockTransferPayload(from_=source, to=target,  # type: ignore[arg-type]

@@ -34,15 +34,15 @@ CustomerRef = Annotated["Customer", strawberry.lazy("schema.accounts")]
 WarehouseRef = Annotated["Warehouse", strawberry.lazy("schema.inventory")]
 MANAGE_ORDERS = Permission.MANAGE_ORDERS
 
-OrderStatus = strawberry.enum(OrderStatusEnum)
-PaymentStatus = strawberry.enum(PaymentStatusEnum)
-RefundStatus = strawberry.enum(RefundStatusEnum)
-PaymentKind = strawberry.enum(PaymentKindEnum)
+OrderStatus = strawberry.enum(OrderStatusEnum, description="Where an order is in its lifecycle.")
+PaymentStatus = strawberry.enum(PaymentStatusEnum, description="Where a payment is.")
+RefundStatus = strawberry.enum(RefundStatusEnum, description="Where a refund request is.")
+PaymentKind = strawberry.enum(PaymentKindEnum, description="What a payment pays for.")
 
 
-@strawberry.enum
+@strawberry.enum(description="A provider that confirms by mutation.")
 class PaymentProvider(Enum):
-    TEST = "TEST"
+    TEST = strawberry.enum_value("TEST", description="The test provider (not in production).")
 
 
 def _discounts(items: list[dict[str, Any]]) -> list[CartDiscount]:
@@ -56,41 +56,50 @@ def _discounts(items: list[dict[str, Any]]) -> list[CartDiscount]:
 @strawberry.input(description="couponIds omitted = the recommended set; [] = none. "
                   "expectedTotal: the total the shopper saw; a different total refuses.")
 class CheckoutInput:
-    cart_id: strawberry.ID
-    address_id: strawberry.ID
-    coupon_ids: list[strawberry.ID] | None = None
-    expected_total: Decimal | None = None
-    note: str | None = None
+    cart_id: strawberry.ID = strawberry.field(
+        description="The cart's `id` (its unguessable token); its selected available lines are "
+                    "checked out.")
+    address_id: strawberry.ID = strawberry.field(
+        description="Relay global id of one of the customer's addresses.")
+    coupon_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of the customer's coupons to use.")
+    expected_total: Decimal | None = strawberry.field(
+        default=None, description="The total the shopper saw, in yuan (Decimal string).")
+    note: str | None = strawberry.field(default=None, description="A note for the merchant.")
 
 
-@strawberry.type
+@strawberry.type(description="A line of a checkout preview.")
 class CheckoutLine:
-    sku: SkuRef
-    quantity: int
-    unit_price: Money
-    subtotal: Money
-    discounts: list[CartDiscount]
-    total: Money
+    sku: SkuRef = strawberry.field(description="The SKU.")
+    quantity: int = strawberry.field(description="Units.")
+    unit_price: Money = strawberry.field(description="Base unit price (Money in yuan).")
+    subtotal: Money = strawberry.field(description="Base amount (unit price × quantity).")
+    discounts: list[CartDiscount] = strawberry.field(description="Each discount with its source.")
+    total: Money = strawberry.field(description="What the line costs after discounts.")
 
 
-@strawberry.type
+@strawberry.type(description="The order one merchant would get from this checkout; all Money in "
+                 "yuan.")
 class CheckoutMerchantOrder:
-    merchant: MerchantRef
-    lines: list[CheckoutLine]
-    subtotal: Money
-    promotion_discount: Money
-    coupon_discount: Money
-    shipping: Money
-    total: Money
+    merchant: MerchantRef = strawberry.field(description="The merchant.")
+    lines: list[CheckoutLine] = strawberry.field(description="The merchant's lines.")
+    subtotal: Money = strawberry.field(description="Base amount before discounts.")
+    promotion_discount: Money = strawberry.field(description="Total promotion discount.")
+    coupon_discount: Money = strawberry.field(description="Total coupon discount.")
+    shipping: Money = strawberry.field(description="The merchant's shipping fee.")
+    total: Money = strawberry.field(description="What the customer pays for this order.")
 
 
-@strawberry.type
+@strawberry.type(description="The checkout as it would be placed now, split per merchant.")
 class CheckoutPreview:
-    merchant_orders: list[CheckoutMerchantOrder]
-    cost: CartCost | None
-    explanations: list[str]
+    merchant_orders: list[CheckoutMerchantOrder] = strawberry.field(
+        description="One order per merchant.")
+    cost: CartCost | None = strawberry.field(
+        description="Totals over all the orders; null when the checkout cannot be priced.")
+    explanations: list[str] = strawberry.field(description="Human-readable notes on the pricing.")
     coupon_ids: list[strawberry.ID] = strawberry.field(description="The coupons applied.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the checkout could not be placed as it is.")
 
 
 async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
@@ -127,27 +136,29 @@ def _cost(result: Any) -> CartCost:
 # --- orders --------------------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="The shipping address as it was at checkout.")
 class OrderAddress:
-    name: str
-    phone: str
-    province: str
-    city: str
-    district: str | None
-    line1: str
-    postal_code: str | None
+    name: str = strawberry.field(description="Recipient's name.")
+    phone: str = strawberry.field(description="Recipient's phone number.")
+    province: str = strawberry.field(description="Province (省).")
+    city: str = strawberry.field(description="City (市).")
+    district: str | None = strawberry.field(description="District (区/县), if any.")
+    line1: str = strawberry.field(description="Street address.")
+    postal_code: str | None = strawberry.field(description="Postal code, if given.")
 
 
 @strawberry.type(description="A snapshot taken at checkout: later catalog or promotion "
                  "changes never alter it.")
 class OrderLine(Node):
-    title: str
-    spec_text: str
-    image_url: str | None
-    quantity: int
-    is_gift: bool
-    shipped_quantity: int
-    refunded_quantity: int
+    title: str = strawberry.field(description="Product title at checkout.")
+    spec_text: str = strawberry.field(
+        description="SKU spec text at checkout, e.g. \"Black / 256GB\".")
+    image_url: str | None = strawberry.field(description="Image at checkout.")
+    quantity: int = strawberry.field(description="Units ordered.")
+    is_gift: bool = strawberry.field(
+        description="Whether a promotion added it as a gift (price 0).")
+    shipped_quantity: int = strawberry.field(description="Units shipped so far.")
+    refunded_quantity: int = strawberry.field(description="Units refunded so far.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -157,15 +168,15 @@ class OrderLine(Node):
     async def sku(self, info: Info) -> SkuRef | None:
         return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Merchant SKU code.")
     def sku_code(self) -> str:
         return self.sku_code  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Base unit price at checkout (Money in yuan).")
     def unit_price(self) -> Money:
         return money(self.unit_price)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Base amount (unit price × quantity, Money in yuan).")
     def subtotal(self) -> Money:
         return money(self.subtotal)  # type: ignore[arg-type,return-value]
 
@@ -188,30 +199,32 @@ class OrderLine(Node):
         return money(self.total)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A parcel shipped from one warehouse.")
 class Shipment(Node):
-    carrier: str
-    tracking_number: str
-    status: str
-    created_at: datetime
+    carrier: str = strawberry.field(description="The carrier.")
+    tracking_number: str = strawberry.field(description="The carrier's tracking number.")
+    status: str = strawberry.field(description="The parcel's status.")
+    created_at: datetime = strawberry.field(description="When it was shipped (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Shipment)
 
-    @strawberry.field
+    @strawberry.field(description="The warehouse it left.")
     async def warehouse(self, info: Info) -> WarehouseRef:
         return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined,no-any-return]
 
 
-@strawberry.type
+@strawberry.type(description="An after-sales refund request and its outcome.")
 class Refund(Node):
-    status: RefundStatus  # type: ignore[valid-type]
-    reason: str
-    reject_reason: str | None
-    restocked: bool
-    created_at: datetime
-    decided_at: datetime | None
+    status: RefundStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the request is.")
+    reason: str = strawberry.field(description="The customer's reason.")
+    reject_reason: str | None = strawberry.field(description="Why staff rejected it.")
+    restocked: bool = strawberry.field(description="Whether the units went back to stock.")
+    created_at: datetime = strawberry.field(description="When it was requested (ISO-8601, UTC).")
+    decided_at: datetime | None = strawberry.field(
+        description="When it was approved or rejected (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -223,73 +236,78 @@ class Refund(Node):
         return money(self.amount)  # type: ignore[arg-type,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="One merchant's (sub-)order; customers see their own, merchant "
+                 "staff their merchant's.")
 class Order(Node):
-    number: str
+    number: str = strawberry.field(description="Human-readable order number.")
     payment_number: str = strawberry.field(description="The out-trade-no this sub-order is "
                                            "paid under on its own (orderPaymentStart).")
-    status: OrderStatus  # type: ignore[valid-type]
-    channel: str
-    note: str | None
-    cancel_reason: str | None
-    created_at: datetime
-    paid_at: datetime | None
-    shipped_at: datetime | None
-    completed_at: datetime | None
-    cancelled_at: datetime | None
+    status: OrderStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the order is in its lifecycle.")
+    channel: str = strawberry.field(description="The channel it was placed on.")
+    note: str | None = strawberry.field(description="The customer's note.")
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled, if it was.")
+    created_at: datetime = strawberry.field(description="When it was placed (ISO-8601, UTC).")
+    paid_at: datetime | None = strawberry.field(description="When it was paid (ISO-8601, UTC).")
+    shipped_at: datetime | None = strawberry.field(
+        description="When it was shipped (ISO-8601, UTC).")
+    completed_at: datetime | None = strawberry.field(
+        description="When it was completed (ISO-8601, UTC).")
+    cancelled_at: datetime | None = strawberry.field(
+        description="When it was cancelled (ISO-8601, UTC).")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Order)
 
-    @strawberry.field
+    @strawberry.field(description="The merchant selling.")
     async def merchant(self, info: Info) -> MerchantRef:
         return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="The customer buying.")
     async def customer(self, info: Info) -> CustomerRef:
         return await info.context.loaders.customer.load(self.customer_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="The shipping address as it was at checkout.")
     def address(self) -> OrderAddress:
         a = self.address  # type: ignore[attr-defined]
         return OrderAddress(name=a["name"], phone=a["phone"], province=a["province"],
                             city=a["city"], district=a.get("district"), line1=a["line1"],
                             postal_code=a.get("postalCode"))
 
-    @strawberry.field
+    @strawberry.field(description="Base amount before discounts (Money in yuan).")
     def subtotal(self) -> Money:
         return money(self.subtotal)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Total promotion discount (Money in yuan).")
     def promotion_discount(self) -> Money:
         return money(self.promotion_discount)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Total coupon discount (Money in yuan).")
     def coupon_discount(self) -> Money:
         return money(self.coupon_discount)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Shipping fee (Money in yuan).")
     def shipping(self) -> Money:
         return money(self.shipping)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="What the customer pays (Money in yuan).")
     def total(self) -> Money:
         return money(self.total)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Refunded so far (Money in yuan).")
     def refunded_amount(self) -> Money:
         return money(self.refunded_amount)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="The lines, as snapshots taken at checkout.")
     async def lines(self, info: Info) -> list[OrderLine]:
         return await info.context.loaders.lines_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Parcels shipped.")
     async def shipments(self, info: Info) -> list[Shipment]:
         return await info.context.loaders.shipments_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Refund requests and their outcome.")
     async def refunds(self, info: Info) -> list[Refund]:
         return await info.context.loaders.refunds_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
 
@@ -304,7 +322,7 @@ class Order(Node):
             return None
         return await info.context.loaders.payment.load(self.balance_payment_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Deposit of a presale order (Money in yuan); zero otherwise.")
     def deposit_amount(self) -> Money:
         return money(self.deposit_amount)  # type: ignore[attr-defined,arg-type,return-value]
 
@@ -312,10 +330,12 @@ class Order(Node):
 @strawberry.type(description="A checkout's combined payment for all its orders (合并付款), or "
                  "one sub-order's own payment (orderPaymentStart).")
 class Payment(Node):
-    status: PaymentStatus  # type: ignore[valid-type]
-    expires_at: datetime
-    paid_at: datetime | None
-    transaction_id: str | None
+    status: PaymentStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Where the payment is.")
+    expires_at: datetime = strawberry.field(
+        description="When an unpaid payment expires and its orders are cancelled (ISO-8601, UTC).")
+    paid_at: datetime | None = strawberry.field(description="When it was paid (ISO-8601, UTC).")
+    transaction_id: str | None = strawberry.field(description="The provider's transaction id.")
     needs_refund: bool = strawberry.field(description="Money arrived after the payment "
                                           "closed: it is kept on record to be paid back.")
     kind: PaymentKind = strawberry.field(  # type: ignore[valid-type]
@@ -327,15 +347,15 @@ class Payment(Node):
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Payment)
 
-    @strawberry.field
+    @strawberry.field(description="What is to pay (Money in yuan).")
     def amount_due(self) -> Money:
         return money(self.amount_due)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="What has been paid (Money in yuan).")
     def amount_paid(self) -> Money:
         return money(self.amount_paid)  # type: ignore[arg-type,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="What has been refunded (Money in yuan).")
     def amount_refunded(self) -> Money:
         return money(self.amount_refunded)  # type: ignore[arg-type,return-value]
 
@@ -346,7 +366,7 @@ class Payment(Node):
             return None
         return await info.context.loaders.order.load(self.order_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="The orders it pays.")
     async def orders(self, info: Info) -> list[Order]:
         loaders = info.context.loaders
         if self.order_id is not None:  # type: ignore[attr-defined]
@@ -359,78 +379,99 @@ class Payment(Node):
 # --- inputs and payloads -------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Narrows a customer's orders.")
 class OrderFilter:
-    status: OrderStatus | None = None  # type: ignore[valid-type]
+    status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only orders in this status.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows adminOrders; every given condition must hold.")
 class AdminOrderFilter:
-    status: OrderStatus | None = None  # type: ignore[valid-type]
-    merchant_id: strawberry.ID | None = None
-    customer_id: strawberry.ID | None = None
-    number: str | None = None
-    created_from: date | None = None
+    status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only orders in this status.")
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the merchant (merchant staff: their own "
+                                  "only).")
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Relay global id of the customer.")
+    number: str | None = strawberry.field(default=None, description="The order number.")
+    created_from: date | None = strawberry.field(
+        default=None, description="Only orders created on or after this day (UTC).")
     created_to: date | None = strawberry.field(default=None, description="Inclusive.")
 
 
-@strawberry.input
+@strawberry.input(description="Units of an order line in a parcel.")
 class ShipmentLineInput:
-    order_line_id: strawberry.ID
-    quantity: int
+    order_line_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the order line.")
+    quantity: int = strawberry.field(description="Units.")
 
 
 @strawberry.input(description="lines omitted = everything of the order held in the warehouse.")
 class ShipmentInput:
-    order_id: strawberry.ID
-    warehouse_id: strawberry.ID
-    carrier: str
-    tracking_number: str
-    lines: list[ShipmentLineInput] | None = None
+    order_id: strawberry.ID = strawberry.field(description="Relay global id of the order.")
+    warehouse_id: strawberry.ID = strawberry.field(description="Relay global id of the warehouse.")
+    carrier: str = strawberry.field(description="The carrier.")
+    tracking_number: str = strawberry.field(description="The carrier's tracking number.")
+    lines: list[ShipmentLineInput] | None = strawberry.field(
+        default=None, description="Order lines and quantities in the parcel.")
 
 
-@strawberry.input
+@strawberry.input(description="Units of an order line to refund.")
 class RefundLineInput:
-    order_line_id: strawberry.ID
-    quantity: int
+    order_line_id: strawberry.ID = strawberry.field(
+        description="Relay global id of the order line.")
+    quantity: int = strawberry.field(description="Units to refund.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of checkoutComplete.")
 class CheckoutCompletePayload:
-    payment: Payment | None
-    user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        description="The combined payment of the orders placed; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of confirming or recording a payment.")
 class PaymentConfirmPayload:
-    payment: Payment | None
-    user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        description="The payment after the confirmation; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of orderPaymentStart.")
 class OrderPaymentStartPayload:
-    payment: Payment | None
-    user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        description="The sub-order's own payment; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of an order mutation.")
 class OrderPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = strawberry.field(
+        description="The order after the change; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of orderShip.")
 class OrderShipPayload:
-    shipment: Shipment | None
-    order: Order | None
-    user_errors: list[UserError]
+    shipment: Shipment | None = strawberry.field(
+        description="The shipment recorded; null when refused.")
+    order: Order | None = strawberry.field(description="The order after the shipment.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a refund mutation.")
 class RefundPayload:
-    refund: Refund | None
-    order: Order | None
-    user_errors: list[UserError]
+    refund: Refund | None = strawberry.field(
+        description="The refund after the change; null when refused.")
+    order: Order | None = strawberry.field(description="The order after the change.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _refund_payload(result: Any) -> RefundPayload:
@@ -446,7 +487,12 @@ def _refund_payload(result: Any) -> RefundPayload:
 @strawberry.type
 class OrdersQuery:
     @strawberry.field(description="Priced exactly as checkoutComplete would place it now.")
-    async def checkout_preview(self, info: Info, input: CheckoutInput) -> CheckoutPreview:
+    async def checkout_preview(
+        self,
+        info: Info,
+        input: Annotated[CheckoutInput, strawberry.argument(
+            description="What to check out: cart, address, coupons and promotion choices.")],
+    ) -> CheckoutPreview:
         result = await ro.preview(info.context, input)
         quote = result.value
         if quote is None:
@@ -461,13 +507,29 @@ class OrdersQuery:
 
     @strawberry.field(description="An order of the logged-in customer, or of the staff "
                       "member's merchant; null for anyone else.")
-    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    async def order(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the order.")],
+    ) -> Order | None:
         return await ro.order(info.context, id)  # type: ignore[return-value]
 
     @strawberry.field(description="Newest first. Merchant staff see their merchant's only.")
-    async def admin_orders(self, info: Info, filter: AdminOrderFilter | None = None,
-                           first: int | None = None, after: str | None = None,
-                           last: int | None = None, before: str | None = None) -> Connection[Order]:
+    async def admin_orders(
+        self,
+        info: Info,
+        filter: Annotated[AdminOrderFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Order]:
         return await ro.admin_orders(info.context, filter,
                                      page_args(info, first, after, last, before))  # type: ignore[return-value]
 
@@ -477,17 +539,33 @@ class OrdersMutation:
     @strawberry.mutation(description="Places one order per "
                          "merchant under one payment. The same idempotencyKey returns the "
                          "same payment; reused for a different checkout it is refused.")
-    async def checkout_complete(self, info: Info, input: CheckoutInput,
-                                idempotency_key: str) -> CheckoutCompletePayload:
+    async def checkout_complete(
+        self,
+        info: Info,
+        input: Annotated[CheckoutInput, strawberry.argument(
+            description="What to check out: cart, address, coupons, promotion choices and the "
+                        "expected total.")],
+        idempotency_key: Annotated[str, strawberry.argument(
+            description="A client-made key unique per checkout attempt; resend it on retries.")],
+    ) -> CheckoutCompletePayload:
         r = await ro.complete(info.context, input, idempotency_key)
         return CheckoutCompletePayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
     @strawberry.mutation(description="The TEST provider confirms "
                          "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
                          "idempotent by transactionId; amount must equal amountDue.")
-    async def payment_confirm(self, info: Info, payment_id: strawberry.ID,
-                              provider: PaymentProvider, transaction_id: str,
-                              amount: Decimal) -> PaymentConfirmPayload:
+    async def payment_confirm(
+        self,
+        info: Info,
+        payment_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the payment.")],
+        provider: Annotated[PaymentProvider, strawberry.argument(
+            description="The provider that took the money (TEST only here).")],
+        transaction_id: Annotated[str, strawberry.argument(
+            description="The provider's transaction id.")],
+        amount: Annotated[Decimal, strawberry.argument(
+            description="Amount paid in yuan, as a Decimal string; must equal amountDue.")],
+    ) -> PaymentConfirmPayload:
         r = await ro.payment_confirm(info.context, payment_id, provider.value, transaction_id,
                                      amount)
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
@@ -495,8 +573,12 @@ class OrdersMutation:
     @strawberry.mutation(description="A payment for one unpaid sub-order alone (the same "
                          "one if asked again). Paying it closes the checkout's combined "
                          "payment; the other sub-orders stay payable on their own.")
-    async def order_payment_start(self, info: Info,
-                                  order_id: strawberry.ID) -> OrderPaymentStartPayload:
+    async def order_payment_start(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the unpaid sub-order.")],
+    ) -> OrderPaymentStartPayload:
         r = await ro.payment_start(info.context, order_id)
         return OrderPaymentStartPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
@@ -504,24 +586,49 @@ class OrdersMutation:
                          "before payment (that sub-order only; its siblings stay payable, a "
                          "presale goes as a whole). Staff: also after payment, before "
                          "shipment (the order is refunded).")
-    async def order_cancel(self, info: Info, id: strawberry.ID,
-                           reason: str | None = None) -> OrderPayload:
+    async def order_cancel(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the (sub-)order.")],
+        reason: Annotated[str | None, strawberry.argument(
+            description="Why, for the order's history.")] = None,
+    ) -> OrderPayload:
         r = await ro.cancel(info.context, id, reason)
         return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def order_confirm_receipt(self, info: Info, id: strawberry.ID) -> OrderPayload:
+    @strawberry.mutation(description="The customer confirms a shipped order arrived.")
+    async def order_confirm_receipt(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the order.")],
+    ) -> OrderPayload:
         r = await ro.confirm_receipt(info.context, id)
         return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def order_refund_request(self, info: Info, order_id: strawberry.ID,
-                                   lines: list[RefundLineInput], reason: str) -> RefundPayload:
+    @strawberry.mutation(description="Ask for an after-sales refund of some lines and quantities "
+                         "of the customer's order.")
+    async def order_refund_request(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the order.")],
+        lines: Annotated[list[RefundLineInput], strawberry.argument(
+            description="Order lines and quantities to refund.")],
+        reason: Annotated[str, strawberry.argument(description="The customer's reason.")],
+    ) -> RefundPayload:
         r = await ro.refund_request(info.context, order_id, lines, reason)
         return RefundPayload(refund=r.value, order=None, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation
-    async def order_ship(self, info: Info, input: ShipmentInput) -> OrderShipPayload:
+    @strawberry.mutation(description="Record a shipment of an order's lines (staff with "
+                         "MANAGE_ORDERS; merchant staff their merchant's orders only).")
+    async def order_ship(
+        self,
+        info: Info,
+        input: Annotated[ShipmentInput, strawberry.argument(
+            description="The order, lines and parcel details.")],
+    ) -> OrderShipPayload:
         r = await ro.ship(info.context, input)
         shipped = r.value
         return OrderShipPayload(shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
@@ -530,10 +637,23 @@ class OrdersMutation:
 
     @strawberry.mutation(description="Pays the refund "
                          "back; restock puts shipped units back in their warehouse.")
-    async def refund_approve(self, info: Info, id: strawberry.ID,
-                             restock: bool = True) -> RefundPayload:
+    async def refund_approve(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the refund.")],
+        restock: Annotated[bool, strawberry.argument(
+            description="Put the shipped units back in their warehouse.")] = True,
+    ) -> RefundPayload:
         return _refund_payload(await ro.refund_approve(info.context, id, restock))
 
-    @strawberry.mutation
-    async def refund_reject(self, info: Info, id: strawberry.ID, reason: str) -> RefundPayload:
+    @strawberry.mutation(description="Refuse a refund request with a reason (staff with "
+                         "MANAGE_ORDERS).")
+    async def refund_reject(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the refund.")],
+        reason: Annotated[str, strawberry.argument(description="Why, shown to the customer.")],
+    ) -> RefundPayload:
         return _refund_payload(await ro.refund_reject(info.context, id, reason))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -17,31 +18,31 @@ from schema.common import UserError, user_errors
 from schema.orders import Payment, PaymentConfirmPayload
 
 
-@strawberry.enum
+@strawberry.enum(description="A real payment provider.")
 class PaymentGateway(Enum):
-    ALIPAY = "ALIPAY"
-    WECHATPAY = "WECHATPAY"
+    ALIPAY = strawberry.enum_value("ALIPAY", description="Alipay (支付宝).")
+    WECHATPAY = strawberry.enum_value("WECHATPAY", description="WeChat Pay (微信支付).")
 
 
 @strawberry.type(description="What the WeChat app SDK (PayReq) takes, signed.")
 class WechatAppParams:
-    appid: str
-    partnerid: str
-    prepayid: str
-    package: str
-    noncestr: str
-    timestamp: str
-    sign: str
+    appid: str = strawberry.field(description="App id.")
+    partnerid: str = strawberry.field(description="Merchant id.")
+    prepayid: str = strawberry.field(description="Prepay id.")
+    package: str = strawberry.field(description="The package value for the SDK.")
+    noncestr: str = strawberry.field(description="Random string.")
+    timestamp: str = strawberry.field(description="Unix time in seconds.")
+    sign: str = strawberry.field(description="Signature.")
 
 
 @strawberry.type(description="What wx.requestPayment takes in the mini program, signed.")
 class WechatJsapiParams:
-    app_id: str
-    time_stamp: str
-    nonce_str: str
-    package: str
-    sign_type: str
-    pay_sign: str
+    app_id: str = strawberry.field(description="Mini program app id.")
+    time_stamp: str = strawberry.field(description="Unix time in seconds.")
+    nonce_str: str = strawberry.field(description="Random string.")
+    package: str = strawberry.field(description="The package value for wx.requestPayment.")
+    sign_type: str = strawberry.field(description="Signature algorithm.")
+    pay_sign: str = strawberry.field(description="Signature.")
 
 
 @strawberry.type(description="Exactly one of orderString (Alipay APP: hand it to the SDK), "
@@ -49,15 +50,24 @@ class WechatJsapiParams:
                  "jsapiParams (WeChat mini program) is set. The order is paid when the "
                  "provider's signed notification arrives: poll the payment's status.")
 class PaymentStartPayload:
-    payment: Payment | None = None
-    provider: PaymentGateway | None = None
-    channel: Channel | None = None  # type: ignore[valid-type]
-    out_trade_no: str | None = None
-    order_string: str | None = None
-    url: str | None = None
-    app_params: WechatAppParams | None = None
-    jsapi_params: WechatJsapiParams | None = None
-    user_errors: list[UserError] = strawberry.field(default_factory=list)
+    payment: Payment | None = strawberry.field(default=None, description="The payment being paid.")
+    provider: PaymentGateway | None = strawberry.field(
+        default=None, description="The provider asked.")
+    channel: Channel | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="The channel paying from.")
+    out_trade_no: str | None = strawberry.field(
+        default=None, description="Our trade number at the provider.")
+    order_string: str | None = strawberry.field(
+        default=None, description="Alipay APP: the signed order string for the SDK.")
+    url: str | None = strawberry.field(
+        default=None, description="Alipay WEB/H5 or WeChat H5: the page to open.")
+    app_params: WechatAppParams | None = strawberry.field(
+        default=None, description="WeChat APP: parameters for the SDK.")
+    jsapi_params: WechatJsapiParams | None = strawberry.field(
+        default=None, description="WeChat mini program: parameters for wx.requestPayment.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list,
+                                                    description="Business-rule failures; empty "
+                                                                "when the mutation succeeded.")
 
 
 def _payload(done: rp.StartedPayment) -> PaymentStartPayload:
@@ -79,9 +89,18 @@ class PaymentsMutation:
     @strawberry.mutation(description="Starts paying a payment at Alipay or WeChat Pay for a "
                          "channel (default: the X-Channel header). The mini program needs "
                          "the payer's openid. PROVIDER_UNAVAILABLE: try again shortly.")
-    async def payment_start(self, info: Info, payment_id: strawberry.ID,
-                            provider: PaymentGateway, channel: Channel | None = None,  # type: ignore[valid-type]
-                            openid: str | None = None) -> PaymentStartPayload:
+    async def payment_start(
+        self,
+        info: Info,
+        payment_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the payment.")],
+        provider: Annotated[PaymentGateway, strawberry.argument(
+            description="ALIPAY or WECHATPAY.")],
+        channel: Annotated[Channel | None, strawberry.argument(  # type: ignore[valid-type]
+            description="The channel paying from; default: the X-Channel header.")] = None,
+        openid: Annotated[str | None, strawberry.argument(
+            description="The payer's WeChat openid (mini program only).")] = None,
+    ) -> PaymentStartPayload:
         r = await rp.payment_start(info.context, payment_id, provider.value,
                                    channel.value if channel else None, openid)
         if r.value is None:
@@ -91,7 +110,15 @@ class PaymentsMutation:
     @strawberry.mutation(description="Platform staff record money that came by bank "
                          "transfer (audited); the reference is the bank's. Idempotent by "
                          "reference; amount must equal amountDue.")
-    async def payment_record_offline(self, info: Info, payment_id: strawberry.ID,
-                                     reference: str, amount: Decimal) -> PaymentConfirmPayload:
+    async def payment_record_offline(
+        self,
+        info: Info,
+        payment_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the payment.")],
+        reference: Annotated[str, strawberry.argument(
+            description="The bank's transfer reference.")],
+        amount: Annotated[Decimal, strawberry.argument(
+            description="Amount received in yuan, as a Decimal string; must equal amountDue.")],
+    ) -> PaymentConfirmPayload:
         r = await rp.payment_record_offline(info.context, payment_id, reference, amount)
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]

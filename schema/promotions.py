@@ -27,45 +27,51 @@ if TYPE_CHECKING:
     from schema.reports import PromotionStats
 
 MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS
-PromotionType = strawberry.enum(PromotionTypeEnum)
-PromotionStatus = strawberry.enum(PromotionStatusEnum)
+PromotionType = strawberry.enum(PromotionTypeEnum, description="The seven promotion types.")
+PromotionStatus = strawberry.enum(PromotionStatusEnum,
+                                  description="Where a promotion is in its lifecycle.")
 ProductRef = Annotated["Product", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
 PromotionStatsRef = Annotated["PromotionStats", strawberry.lazy("schema.reports")]
 
 
-@strawberry.enum
+@strawberry.enum(description="Who a promotion or coupon template is for.")
 class AudienceKind(Enum):
-    ALL = "ALL"
-    NEW_CUSTOMERS = "NEW_CUSTOMERS"
-    MIN_MEMBER_LEVEL = "MIN_MEMBER_LEVEL"
+    ALL = strawberry.enum_value("ALL", description="Every customer.")
+    NEW_CUSTOMERS = strawberry.enum_value("NEW_CUSTOMERS", description="Customers without a paid "
+                                          "order yet.")
+    MIN_MEMBER_LEVEL = strawberry.enum_value("MIN_MEMBER_LEVEL", description="Customers at or "
+                                             "above minMemberLevel.")
 
 
-@strawberry.enum
+@strawberry.enum(description="Level of a promotion: a line gets at most one of each.")
 class PromotionLevel(Enum):
-    ITEM = "ITEM"
-    ORDER = "ORDER"
-    GIFT = "GIFT"
+    ITEM = strawberry.enum_value("ITEM", description="Applies to a line's own units.")
+    ORDER = strawberry.enum_value("ORDER", description="Applies over the eligible subtotal.")
+    GIFT = strawberry.enum_value("GIFT", description="Adds gift SKUs.")
 
 
-@strawberry.type
+@strawberry.type(description="A promotion (促销).")
 class Promotion(Node):
-    name: str
-    type: PromotionType  # type: ignore[valid-type]
-    starts_at: datetime
-    ends_at: datetime
-    combinable: bool
-    per_customer_limit: int | None
+    name: str = strawberry.field(description="Display name.")
+    type: PromotionType = strawberry.field(  # type: ignore[valid-type]
+        description="One of the seven promotion types.")
+    starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
+    ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
+    combinable: bool = strawberry.field(
+        description="Whether it combines with promotions of the other levels.")
+    per_customer_limit: int | None = strawberry.field(
+        description="Units one customer may buy at the promotion price; null = no limit.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Promotion)
 
-    @strawberry.field
+    @strawberry.field(description="ITEM, ORDER or GIFT, from its type.")
     def level(self) -> PromotionLevel:
         return PromotionLevel(self.level)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Where it is in its lifecycle.")
     def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
         return rules.status_of(self, info.context.now)  # type: ignore[arg-type]
 
@@ -80,15 +86,15 @@ class Promotion(Node):
     def tag(self) -> str:
         return pricing.tag_of(rules.as_rule(self))  # type: ignore[arg-type]
 
-    @strawberry.field
+    @strawberry.field(description="Channels it applies on; empty = all.")
     def channels(self) -> list[ChannelRef]:
         return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined,misc]
 
-    @strawberry.field
+    @strawberry.field(description="Who it is for.")
     def audience(self) -> AudienceKind:
         return AudienceKind(self.audience)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Lowest member level for MIN_MEMBER_LEVEL.")
     def min_member_level(self) -> int:
         return self.min_member_level  # type: ignore[attr-defined]
 
@@ -96,14 +102,14 @@ class Promotion(Node):
     def promotion_stock(self) -> int | None:
         return self.stock  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Units sold at the promotion price (flash-sale stock).")
     def promotion_stock_sold(self) -> int:
         return self.stock_sold  # type: ignore[attr-defined]
 
 
-@strawberry.type
+@strawberry.type(description="A promotion that conflicts with the one saved.")
 class PromotionConflict:
-    @strawberry.field
+    @strawberry.field(description="The conflicting promotion.")
     async def promotion(self, info: Info) -> Promotion:
         return await info.context.loaders.promotion.load(self.promotion_id)  # type: ignore[attr-defined]
 
@@ -116,130 +122,173 @@ class PromotionConflict:
 # --- inputs --------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="Who a promotion or coupon template is for.")
 class PromotionAudienceInput:
-    kind: AudienceKind = AudienceKind.ALL
-    min_member_level: int | None = 0
+    kind: AudienceKind = strawberry.field(
+        default=AudienceKind.ALL, description="ALL, NEW_CUSTOMERS or MIN_MEMBER_LEVEL.")
+    min_member_level: int | None = strawberry.field(
+        default=0, description="Lowest member level for MIN_MEMBER_LEVEL.")
 
 
 @strawberry.input(description="Empty includes mean every product; exclusions always win.")
 class PromotionScopeInput:
-    sku_ids: list[strawberry.ID] | None = None
-    product_ids: list[strawberry.ID] | None = None
-    category_ids: list[strawberry.ID] | None = None
-    brand_ids: list[strawberry.ID] | None = None
-    excluded_product_ids: list[strawberry.ID] | None = None
+    sku_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of SKUs.")
+    product_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of products.")
+    category_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of backend categories (descendants included).")
+    brand_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of brands.")
+    excluded_product_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Relay global ids of products left out.")
 
 
-@strawberry.input
+@strawberry.input(description="SINGLE_PRODUCT: a special price or a percent off.")
 class SingleProductRuleInput:
-    special_price: Decimal | None = None
-    percent_off: Decimal | None = None
+    special_price: Decimal | None = strawberry.field(
+        default=None, description="Special unit price in yuan (Decimal string).")
+    percent_off: Decimal | None = strawberry.field(
+        default=None, description="Percent off (Decimal string, e.g. \"20\").")
     promotion_stock: int | None = strawberry.field(
         default=None, description="Flash sale: at most this many units sold at this price.")
 
 
 @strawberry.input(description="{ fromNthUnit, percentOff } or { units, price }.")
 class MultiBuyRuleInput:
-    from_nth_unit: int | None = None
-    percent_off: Decimal | None = None
-    units: int | None = None
-    price: Decimal | None = None
+    from_nth_unit: int | None = strawberry.field(
+        default=None, description="From this unit of the same product on, percentOff applies.")
+    percent_off: Decimal | None = strawberry.field(
+        default=None, description="Percent off (Decimal string, e.g. \"50\").")
+    units: int | None = strawberry.field(
+        default=None, description="Units sold together for `price`.")
+    price: Decimal | None = strawberry.field(
+        default=None, description="Price of `units` units in yuan (Decimal string).")
 
 
-@strawberry.input
+@strawberry.input(description="A SKU and a quantity.")
 class SkuQuantityInput:
-    sku_id: strawberry.ID
-    quantity: int = 1
+    sku_id: strawberry.ID = strawberry.field(description="Relay global id of the SKU.")
+    quantity: int = strawberry.field(default=1, description="Units.")
 
 
-@strawberry.input
+@strawberry.input(description="BUNDLE: all these SKUs together for one price.")
 class BundleRuleInput:
-    skus: list[SkuQuantityInput]
-    price: Decimal
+    skus: list[SkuQuantityInput] = strawberry.field(
+        description="The SKUs and quantities that make the bundle.")
+    price: Decimal = strawberry.field(
+        description="Bundle price in yuan (Decimal string), allocated over the lines by base "
+                    "price.")
 
 
-@strawberry.input
+@strawberry.input(description="DEPOSIT (定金预售): a deposit now, the balance in a later window.")
 class DepositRuleInput:
-    deposit: Decimal
-    deposit_worth: Decimal | None = None
-    balance_starts_at: datetime | None = None
-    balance_ends_at: datetime | None = None
+    deposit: Decimal = strawberry.field(description="Deposit in yuan (Decimal string).")
+    deposit_worth: Decimal | None = strawberry.field(
+        default=None, description="What the deposit counts for in yuan (定金膨胀); omitted = the "
+                                  "deposit.")
+    balance_starts_at: datetime | None = strawberry.field(
+        default=None, description="When the balance becomes payable (ISO-8601, UTC).")
+    balance_ends_at: datetime | None = strawberry.field(
+        default=None, description="When the balance window closes (ISO-8601, UTC).")
 
 
-@strawberry.input
+@strawberry.input(description="A spend tier: from threshold, amount off.")
 class TierInput:
-    threshold: Decimal
-    amount: Decimal
+    threshold: Decimal = strawberry.field(
+        description="Eligible subtotal to reach, in yuan (Decimal string).")
+    amount: Decimal = strawberry.field(description="Discount in yuan (Decimal string).")
 
 
-@strawberry.input
+@strawberry.input(description="\"Each full step, amount off\", up to a cap.")
 class EveryInput:
-    step: Decimal
-    amount: Decimal
-    cap: Decimal | None = None
+    step: Decimal = strawberry.field(description="Step in yuan (Decimal string), e.g. \"100\".")
+    amount: Decimal = strawberry.field(description="Discount per step in yuan (Decimal string).")
+    cap: Decimal | None = strawberry.field(
+        default=None, description="Largest total discount in yuan (Decimal string).")
 
 
 @strawberry.input(description="{ tiers } or { every: { step, amount, cap } }.")
 class FullReductionRuleInput:
-    tiers: list[TierInput] | None = None
-    every: EveryInput | None = None
+    tiers: list[TierInput] | None = strawberry.field(
+        default=None, description="Tiers over the eligible subtotal; the highest reached applies.")
+    every: EveryInput | None = strawberry.field(
+        default=None, description="\"Each full step\" reduction instead of tiers.")
 
 
-@strawberry.input
+@strawberry.input(description="A spend tier granting gifts.")
 class GiftTierInput:
-    threshold: Decimal
-    gifts: list[SkuQuantityInput]
+    threshold: Decimal = strawberry.field(
+        description="Eligible subtotal to reach, in yuan (Decimal string).")
+    gifts: list[SkuQuantityInput] = strawberry.field(description="Gift SKUs and quantities.")
 
 
-@strawberry.input
+@strawberry.input(description="SPEND_GIFT: gifts per tier (the highest reached).")
 class SpendGiftRuleInput:
-    tiers: list[GiftTierInput]
+    tiers: list[GiftTierInput] = strawberry.field(description="The tiers.")
 
 
-@strawberry.input
+@strawberry.input(description="GIFT: buying the product adds these gift SKUs.")
 class GiftRuleInput:
-    gifts: list[SkuQuantityInput]
+    gifts: list[SkuQuantityInput] = strawberry.field(description="Gift SKUs and quantities.")
 
 
 @strawberry.input(one_of=True, description="Exactly one: the shape of the promotion's type.")
 class PromotionRulesInput:
-    single_product: SingleProductRuleInput | None = strawberry.UNSET
-    multi_buy: MultiBuyRuleInput | None = strawberry.UNSET
-    bundle: BundleRuleInput | None = strawberry.UNSET
-    deposit: DepositRuleInput | None = strawberry.UNSET
-    full_reduction: FullReductionRuleInput | None = strawberry.UNSET
-    spend_gift: SpendGiftRuleInput | None = strawberry.UNSET
-    gift: GiftRuleInput | None = strawberry.UNSET
+    single_product: SingleProductRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="SINGLE_PRODUCT (单品直降).")
+    multi_buy: MultiBuyRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="MULTI_BUY (多买优惠).")
+    bundle: BundleRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="BUNDLE (套装).")
+    deposit: DepositRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="DEPOSIT (定金预售).")
+    full_reduction: FullReductionRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="FULL_REDUCTION (满减).")
+    spend_gift: SpendGiftRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="SPEND_GIFT (满赠).")
+    gift: GiftRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="GIFT (赠品).")
 
 
-@strawberry.input
+@strawberry.input(description="A promotion's values.")
 class PromotionInput:
-    name: str
-    type: PromotionType  # type: ignore[valid-type]
-    starts_at: datetime
-    ends_at: datetime
-    rules: PromotionRulesInput
-    channels: list[ChannelRef] | None = None
-    per_customer_limit: int | None = None
-    combinable: bool | None = True
-    audience: PromotionAudienceInput | None = None
-    scope: PromotionScopeInput | None = None
+    name: str = strawberry.field(description="Display name.")
+    type: PromotionType = strawberry.field(  # type: ignore[valid-type]
+        description="One of the seven promotion types.")
+    starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
+    ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
+    rules: PromotionRulesInput = strawberry.field(description="The type's rule.")
+    channels: list[ChannelRef] | None = strawberry.field(
+        default=None, description="Channels it applies on; omitted = all.")
+    per_customer_limit: int | None = strawberry.field(
+        default=None, description="Units one customer may buy at the promotion price.")
+    combinable: bool | None = strawberry.field(
+        default=True, description="Whether it combines with promotions of the other levels.")
+    audience: PromotionAudienceInput | None = strawberry.field(
+        default=None, description="Who it is for; omitted = everyone.")
+    scope: PromotionScopeInput | None = strawberry.field(
+        default=None, description="What it applies to; omitted = everything.")
     merchant_id: strawberry.ID | None = strawberry.field(
         default=None, description="Who funds it; omitted = the platform.")
 
 
-@strawberry.input
+@strawberry.input(description="Narrows promotions.")
 class PromotionFilter:
-    status: PromotionStatus | None = None  # type: ignore[valid-type]
-    type: PromotionType | None = None  # type: ignore[valid-type]
+    status: PromotionStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only promotions in this status.")
+    type: PromotionType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only promotions of this type.")
 
 
-@strawberry.type
+@strawberry.type(description="Result of a promotion mutation.")
 class PromotionPayload:
-    promotion: Promotion | None
-    conflicts: list[PromotionConflict]
-    user_errors: list[UserError]
+    promotion: Promotion | None = strawberry.field(
+        description="The promotion as saved; null when refused.")
+    conflicts: list[PromotionConflict] = strawberry.field(
+        description="Promotions it conflicts with, when refused for that.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.")
 
 
 def _payload(result: Any) -> PromotionPayload:
@@ -251,21 +300,41 @@ def _payload(result: Any) -> PromotionPayload:
 @strawberry.type
 class PromotionsQuery:
     @strawberry.field(description="Conflicts a draft would have, without saving it.")
-    async def promotion_conflicts(self, info: Info,
-                                  input: PromotionInput) -> list[PromotionConflict]:
+    async def promotion_conflicts(
+        self,
+        info: Info,
+        input: Annotated[PromotionInput, strawberry.argument(
+            description="The draft promotion to test.")],
+    ) -> list[PromotionConflict]:
         return await rp.promotion_conflicts(info.context, input)  # type: ignore[return-value]
 
-    @strawberry.field
-    async def promotion(self, info: Info, id: strawberry.ID) -> Promotion | None:
+    @strawberry.field(description="A promotion by its global id (staff with MANAGE_PROMOTIONS; "
+                      "merchant staff their merchant's only).")
+    async def promotion(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+    ) -> Promotion | None:
         from resolvers.common import query_id
 
         return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def promotions(self, info: Info, filter: PromotionFilter | None = None,
-                         first: int | None = None, after: str | None = None,
-                         last: int | None = None, before: str | None = None
-                        ) -> Connection[Promotion]:
+    @strawberry.field(description="Promotions; merchant staff see their merchant's only.")
+    async def promotions(
+        self,
+        info: Info,
+        filter: Annotated[PromotionFilter | None, strawberry.argument(
+            description="Narrow the result.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="Page size from the start or `after` (default 50).")] = None,
+        after: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page starts after this edge.")] = None,
+        last: Annotated[int | None, strawberry.argument(
+            description="Page size from the end or `before`.")] = None,
+        before: Annotated[str | None, strawberry.argument(
+            description="Cursor: the page ends before this edge.")] = None,
+    ) -> Connection[Promotion]:
         return await rp.admin_promotions(info.context, filter,
                                          page_args(info, first, after, last, before))  # type: ignore[return-value]
 
@@ -273,18 +342,40 @@ class PromotionsQuery:
 @strawberry.type
 class PromotionsMutation:
     @strawberry.mutation(description="Saved as a DRAFT; refused when it conflicts.")
-    async def promotion_create(self, info: Info, input: PromotionInput) -> PromotionPayload:
+    async def promotion_create(
+        self,
+        info: Info,
+        input: Annotated[PromotionInput, strawberry.argument(description="The new promotion.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_create(info.context, input))
 
     @strawberry.mutation(description="While DRAFT or SCHEDULED.")
-    async def promotion_update(self, info: Info, id: strawberry.ID,
-                               input: PromotionInput) -> PromotionPayload:
+    async def promotion_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+        input: Annotated[PromotionInput, strawberry.argument(
+            description="The promotion's new values.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_update(info.context, id, input))
 
-    @strawberry.mutation
-    async def promotion_activate(self, info: Info, id: strawberry.ID) -> PromotionPayload:
+    @strawberry.mutation(description="Schedule or start a DRAFT promotion; refused when it "
+                         "conflicts with another of the same level.")
+    async def promotion_activate(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_activate(info.context, id))
 
-    @strawberry.mutation
-    async def promotion_cancel(self, info: Info, id: strawberry.ID) -> PromotionPayload:
+    @strawberry.mutation(description="Cancel a promotion: it stops applying to carts and new "
+                         "orders.")
+    async def promotion_cancel(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the promotion.")],
+    ) -> PromotionPayload:
         return _payload(await rp.promotion_cancel(info.context, id))

@@ -18,17 +18,17 @@ if TYPE_CHECKING:
 ProductRef = Annotated["Product", strawberry.lazy("schema.catalog")]
 
 
-@strawberry.type
+@strawberry.type(description="One day of a sales report.")
 class SalesDay:
-    date: date
-    paid_orders: int
-    units: int
+    date: date = strawberry.field(description="The day.")
+    paid_orders: int = strawberry.field(description="Orders paid that day.")
+    units: int = strawberry.field(description="Units in those orders.")
 
     @strawberry.field(description="Σ payable of the orders paid that day.")
     def gmv(self) -> Money:
         return money(self.gmv)  # type: ignore[attr-defined,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="GMV ÷ paid orders (Money in yuan).")
     def average_order_value(self) -> Money:
         return money(self.average_order_value)  # type: ignore[attr-defined,return-value]
 
@@ -37,43 +37,44 @@ class SalesDay:
         return money(self.refunded)  # type: ignore[attr-defined,return-value]
 
 
-@strawberry.type
+@strawberry.type(description="A best-selling product of a report.")
 class TopProduct:
-    product: ProductRef | None
-    units: int
-    gmv: Money
+    product: ProductRef | None = strawberry.field(description="The product sold.")
+    units: int = strawberry.field(description="Units sold.")
+    gmv: Money = strawberry.field(description="Payable of those units (Money in yuan).")
 
 
-@strawberry.type
+@strawberry.type(description="Sales over a date range (staff with VIEW_REPORTS).")
 class SalesReport:
-    @strawberry.field
+    @strawberry.field(description="Figures per day.")
     def days(self) -> list[SalesDay]:
         return self.days  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field
+    @strawberry.field(description="Σ payable of paid orders (Money in yuan); refunds are not "
+                      "deducted.")
     def gmv(self) -> Money:
         return money(sum(d.gmv for d in self.days))  # type: ignore[attr-defined,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Orders paid in the range.")
     def paid_orders(self) -> int:
         return sum(d.paid_orders for d in self.days)  # type: ignore[attr-defined]
 
-    @strawberry.field
+    @strawberry.field(description="Best-selling products.")
     async def top_products(self, info: Info, limit: int = 10) -> list[TopProduct]:
         found = await rr.top_products(info.context, self, limit)  # type: ignore[arg-type]
         return [TopProduct(product=product, units=top.units, gmv=money(top.gmv))  # type: ignore[arg-type]
                 for product, top in found]
 
 
-@strawberry.type
+@strawberry.type(description="Statistics of a promotion.")
 class PromotionStats:
-    orders: int
+    orders: int = strawberry.field(description="Paid orders it applied to.")
 
-    @strawberry.field
+    @strawberry.field(description="Total discount it gave (Money in yuan).")
     def discount_cost(self) -> Money:
         return money(self.discount_cost)  # type: ignore[attr-defined,return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Payable of those orders (Money in yuan).")
     def order_gmv(self) -> Money:
         return money(self.order_gmv)  # type: ignore[attr-defined,return-value]
 
@@ -83,8 +84,15 @@ class ReportsQuery:
     @strawberry.field(description="Days are "
                       "calendar days in the business time zone; both ends inclusive. Merchant "
                       "staff get their merchant's figures.")
-    async def sales_report(self, info: Info, from_: Annotated[date, strawberry.argument(
-                           name="from")], to: date,
-                           merchant_id: strawberry.ID | None = None) -> SalesReport:
+    async def sales_report(
+        self,
+        info: Info,
+        from_: Annotated[date, strawberry.argument(
+            name="from", description="First day of the range (inclusive).")],
+        to: Annotated[date, strawberry.argument(description="Last day of the range (inclusive).")],
+        merchant_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Relay global id of one merchant; omitted = the platform (merchant staff "
+                        "get their own).")] = None,
+    ) -> SalesReport:
         return await rr.sales_report(info.context, from_, to, merchant_id)  # type: ignore[return-value]
 

@@ -28,12 +28,12 @@ def _money(name: str, description: str) -> Money:
 @strawberry.type(description="What the platform owes one merchant for a period: sales by "
                  "the day their order was paid, refunds by the day the money went back.")
 class SettlementStatement:
-    start: date = strawberry.field(name="from")
-    end: date = strawberry.field(name="to")
+    start: date = strawberry.field(name="from", description="First day (inclusive).")
+    end: date = strawberry.field(name="to", description="Last day (inclusive).")
     commission_rate: int = strawberry.field(description="Basis points (500 = 5%).")
-    paid_orders: int
+    paid_orders: int = strawberry.field(description="Orders paid in the period.")
 
-    @strawberry.field
+    @strawberry.field(description="The merchant.")
     async def merchant(self, info: Info) -> MerchantRef:
         return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined,no-any-return]
 
@@ -66,7 +66,13 @@ class SettlementStatement:
 class SettlementQuery:
     @strawberry.field(description="Days are calendar days in the business time zone; both "
                       "ends inclusive. Merchant staff ask for their own merchant only.")
-    async def settlement_statement(self, info: Info, merchant_id: strawberry.ID,
-                                   from_: Annotated[date, strawberry.argument(name="from")],
-                                   to: date) -> SettlementStatement:
+    async def settlement_statement(
+        self,
+        info: Info,
+        merchant_id: Annotated[strawberry.ID, strawberry.argument(
+            description="Relay global id of the merchant settled.")],
+        from_: Annotated[date, strawberry.argument(
+            name="from", description="First day of the period (inclusive).")],
+        to: Annotated[date, strawberry.argument(description="Last day of the period (inclusive).")],
+    ) -> SettlementStatement:
         return await rs.statement(info.context, merchant_id, from_, to)  # type: ignore[return-value]

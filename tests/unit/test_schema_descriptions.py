@@ -1,0 +1,69 @@
+"""Every type, field, argument of a root field and enum value of the API is described, so client
+developers (mobile, H5, mini-program, admin SPA) can read the API in GraphiQL.
+
+What is still undescribed is listed in schema_descriptions_todo.json next to this file. The list
+may only shrink: a new undescribed item fails the test, and so does an item on the list that has
+since been described (remove it from the list)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    specified_scalar_types,
+)
+
+from schema import schema
+
+TODO_FILE = Path(__file__).with_name("schema_descriptions_todo.json")
+
+
+def undescribed(gql: GraphQLSchema) -> set[str]:
+    """Coordinates ("Type", "Type.field", "Query.field(arg:)", "Enum.VALUE") lacking a
+    description; introspection types and the built-in scalars are left out."""
+    missing: set[str] = set()
+    roots = {t.name for t in (gql.query_type, gql.mutation_type, gql.subscription_type) if t}
+    for name, gtype in gql.type_map.items():
+        if name.startswith("__") or name in specified_scalar_types:
+            continue
+        if not (gtype.description or "").strip():
+            missing.add(name)
+        if isinstance(gtype, (GraphQLObjectType, GraphQLInterfaceType)):
+            for fname, field in gtype.fields.items():
+                if not (field.description or "").strip():
+                    missing.add(f"{name}.{fname}")
+                if name in roots:
+                    for aname, arg in field.args.items():
+                        if not (arg.description or "").strip():
+                            missing.add(f"{name}.{fname}({aname}:)")
+        elif isinstance(gtype, GraphQLInputObjectType):
+            for fname, ifield in gtype.fields.items():
+                if not (ifield.description or "").strip():
+                    missing.add(f"{name}.{fname}")
+        elif isinstance(gtype, GraphQLEnumType):
+            for vname, value in gtype.values.items():
+                if not (value.description or "").strip():
+                    missing.add(f"{name}.{vname}")
+        else:
+            assert isinstance(gtype, (GraphQLScalarType, GraphQLUnionType)), gtype
+    return missing
+
+
+def test_everything_in_the_schema_is_described() -> None:
+    allowed = set(json.loads(TODO_FILE.read_text(encoding="utf-8")))
+    missing = undescribed(schema._schema)
+    new = sorted(missing - allowed)
+    done = sorted(allowed - missing)
+    assert not new, (
+        f"{len(new)} schema elements lack a description (add `description=`): {new}")
+    assert not done, (
+        f"{len(done)} elements on {TODO_FILE.name} are described now or gone; remove them "
+        f"from the list: {done}")
