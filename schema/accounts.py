@@ -143,7 +143,7 @@ class AuditEntry(Node):
 
     @strawberry.field(description="Global id of the changed object.")
     def target_id(self) -> strawberry.ID | None:
-        pk = self.target_id  # type: ignore[attr-defined]
+        pk = self.target_id
         return strawberry.ID(encode_id(self.target_type, pk)) if pk is not None else None
 
     @strawberry.field
@@ -364,37 +364,37 @@ class AccountsMutation:
     @strawberry.mutation
     async def staff_create(self, info: Info, input: StaffCreateInput) -> StaffPayload:
         r = await ra.staff_create(info.context, input)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change a staff member's name or roles; their current "
                          "access tokens are refused from the next request (they refresh).")
     async def staff_update(self, info: Info, id: strawberry.ID,
                            input: StaffUpdateInput) -> StaffPayload:
         r = await ra.staff_update(info.context, id, input)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Lock a staff member out at once: access tokens refused "
                          "from the next request, logins revoked. Not oneself.")
     async def staff_deactivate(self, info: Info, id: strawberry.ID) -> StaffPayload:
         r = await ra.staff_set_active(info.context, id, False)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Let a deactivated staff member log in again.")
     async def staff_activate(self, info: Info, id: strawberry.ID) -> StaffPayload:
         r = await ra.staff_set_active(info.context, id, True)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def role_create(self, info: Info, input: RoleInput) -> RolePayload:
         r = await ra.role_create(info.context, input)
-        return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return RolePayload(role=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Rename a role or replace its permissions; holders' "
                          "current access tokens are refused from the next request.")
     async def role_update(self, info: Info, id: strawberry.ID,
                           input: RoleUpdateInput) -> RolePayload:
         r = await ra.role_update(info.context, id, input)
-        return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return RolePayload(role=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Refused (ROLE_IN_USE) while any staff member holds it.")
     async def role_delete(self, info: Info, id: strawberry.ID) -> RoleDeletePayload:

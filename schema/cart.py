@@ -159,7 +159,7 @@ class Cart:
 
     @strawberry.field
     def channel(self) -> ChannelRef:
-        return ChannelEnum(self.cart.channel)  # type: ignore[attr-defined,return-value]
+        return ChannelEnum(self.cart.channel)  # type: ignore[attr-defined]
 
     @strawberry.field
     def lines(self) -> list[CartLine]:
@@ -167,7 +167,7 @@ class Cart:
 
     @strawberry.field
     def gifts(self) -> list[CartGift]:
-        return self.result.gifts  # type: ignore[attr-defined,no-any-return]
+        return self.result.gifts  # type: ignore[attr-defined]
 
     @strawberry.field(description="Usable coupons with the recommended set pre-selected; "
                       "unusable ones with the reason.")
@@ -175,7 +175,7 @@ class Cart:
         view = self  # the CartView
         applied = set(view.result.coupons_applied)  # type: ignore[attr-defined]
         usable, unusable = [], []
-        for entry in view.coupons:  # type: ignore[attr-defined]
+        for entry in view.coupons:
             if entry.reason is None:
                 usable.append(UsableCoupon(coupon=entry.coupon, discount=money(entry.discount),  # type: ignore[arg-type]
                                            recommended=entry.coupon.id in applied))
@@ -194,7 +194,7 @@ class Cart:
 
     @strawberry.field
     def explanations(self) -> list[str]:
-        return self.result.explanations  # type: ignore[attr-defined,no-any-return]
+        return self.result.explanations  # type: ignore[attr-defined]
 
 
 class _Line:

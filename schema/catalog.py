@@ -143,7 +143,7 @@ class Merchant(Node):
     def commission_rate(self, info: Info) -> int:
         if not info.context.viewer.owns_merchant(self.id):
             raise api_error(ApiErrorCode.FORBIDDEN, "Only staff of this merchant can see this.")
-        return self.commission_rate  # type: ignore[attr-defined,no-any-return]
+        return self.commission_rate
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -290,7 +290,7 @@ class Sku(Node):
     @strawberry.field(extensions=staff_of_merchant(),
                       description="Staff of the merchant only; never shown to customers.")
     def cost_price(self) -> Money | None:
-        return money(self.cost_price)  # type: ignore[arg-type]
+        return money(self.cost_price)
 
     sellable_quantity: int = strawberry.field(
         description="Σ over warehouses of max(0, onHand − reserved − safetyStock).")
@@ -484,7 +484,7 @@ class ProductConnection:
         if q is None or q.visible_at is None:
             return None
         brands, attributes, prices = await rc.facets(info.context, q)
-        return ProductFacets(brands=brands, attributes=attributes,  # type: ignore[arg-type]
+        return ProductFacets(brands=brands, attributes=attributes,
                              price_buckets=prices)
 
 
@@ -801,7 +801,7 @@ class CatalogQuery:
 
     @strawberry.field
     async def merchants(self, info: Info) -> list[Merchant]:
-        return await rc.merchants_for(info.context)  # type: ignore[return-value]
+        return await rc.merchants_for(info.context)
 
 
 @strawberry.type
@@ -809,12 +809,12 @@ class CatalogMutation:
     @strawberry.mutation
     async def brand_create(self, info: Info, input: BrandInput) -> BrandPayload:
         r = await rc.brand_create(info.context, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def brand_update(self, info: Info, id: strawberry.ID, input: BrandInput) -> BrandPayload:
         r = await rc.brand_update(info.context, id, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def brand_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
@@ -823,13 +823,13 @@ class CatalogMutation:
     @strawberry.mutation
     async def category_create(self, info: Info, input: CategoryInput) -> CategoryPayload:
         r = await rc.category_create(info.context, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def category_update(self, info: Info, id: strawberry.ID,
                               input: CategoryUpdateInput) -> CategoryPayload:
         r = await rc.category_update(info.context, id, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def category_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:
@@ -838,13 +838,13 @@ class CatalogMutation:
     @strawberry.mutation
     async def attribute_create(self, info: Info, input: AttributeInput) -> AttributePayload:
         r = await rc.attribute_create(info.context, input)
-        return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def display_category_create(self, info: Info,
                                       input: DisplayCategoryInput) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
-        return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
+        return DisplayCategoryPayload(display_category=r.value,
                                       user_errors=user_errors(r.errors))
 
     @strawberry.mutation
@@ -852,7 +852,7 @@ class CatalogMutation:
                                       input: DisplayCategoryUpdateInput
                                       ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
-        return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
+        return DisplayCategoryPayload(display_category=r.value,
                                       user_errors=user_errors(r.errors))
 
     @strawberry.mutation
@@ -862,42 +862,42 @@ class CatalogMutation:
     @strawberry.mutation
     async def merchant_create(self, info: Info, input: MerchantInput) -> MerchantPayload:
         r = await rc.merchant_create(info.context, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
     async def merchant_update(self, info: Info, id: strawberry.ID,
                               input: MerchantInput) -> MerchantPayload:
         r = await rc.merchant_update(info.context, id, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def shipping_template_create(self, info: Info, input: ShippingTemplateInput
                                        ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
-        return ShippingTemplatePayload(shipping_template=r.value,  # type: ignore[arg-type]
+        return ShippingTemplatePayload(shipping_template=r.value,
                                        user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def product_create(self, info: Info, input: ProductInput) -> ProductPayload:
         r = await rc.product_create(info.context, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def product_update(self, info: Info, id: strawberry.ID,
                              input: ProductUpdateInput) -> ProductPayload:
         r = await rc.product_update(info.context, id, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
     async def product_list(self, info: Info, id: strawberry.ID, list_at: datetime | None = None,
                            delist_at: datetime | None = None) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def product_delist(self, info: Info, id: strawberry.ID) -> ProductPayload:
         r = await rc.product_delist(info.context, id)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
     async def product_delete(self, info: Info, id: strawberry.ID) -> DeletePayload:

@@ -94,11 +94,11 @@ class PageModule:
 
     @strawberry.field
     def starts_at(self) -> datetime | None:
-        return self.module.starts_at  # type: ignore[attr-defined,no-any-return]
+        return self.module.starts_at  # type: ignore[attr-defined]
 
     @strawberry.field
     def ends_at(self) -> datetime | None:
-        return self.module.ends_at  # type: ignore[attr-defined,no-any-return]
+        return self.module.ends_at  # type: ignore[attr-defined]
 
 
 @strawberry.type
@@ -128,7 +128,7 @@ class ProductListModule(PageModule):
 
     @strawberry.field
     def title(self) -> str | None:
-        return self.module.config.get("title")  # type: ignore[attr-defined,no-any-return]
+        return self.module.config.get("title")  # type: ignore[attr-defined]
 
     @strawberry.field(description="Listed products only, with current prices and stock.")
     async def products(self) -> list[ProductRef]:
@@ -141,7 +141,7 @@ class CategoryNavModule(PageModule):
 
     @strawberry.field
     async def categories(self) -> list[DisplayCategoryRef]:
-        return await rcms.nav_categories(self)  # type: ignore[arg-type,return-value]
+        return await rcms.nav_categories(self)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -150,11 +150,11 @@ class RankingModule(PageModule):
 
     @strawberry.field
     def title(self) -> str | None:
-        return self.module.config.get("title")  # type: ignore[attr-defined,no-any-return]
+        return self.module.config.get("title")  # type: ignore[attr-defined]
 
     @strawberry.field(description="Top sellers by paid units over the last N days.")
     async def items(self) -> list[RankingItem]:
-        return await rcms.ranking_items(self)  # type: ignore[arg-type,return-value]
+        return await rcms.ranking_items(self)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -163,7 +163,7 @@ class CouponCenterModule(PageModule):
 
     @strawberry.field(description="The listed batches that can be claimed now.")
     async def templates(self) -> list[TemplateRef]:
-        return await rcms.coupon_templates(self)  # type: ignore[arg-type,return-value]
+        return await rcms.coupon_templates(self)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -172,7 +172,7 @@ class RichTextModule(PageModule):
 
     @strawberry.field
     def html(self) -> str:
-        return self.module.config.get("html", "")  # type: ignore[attr-defined,no-any-return]
+        return self.module.config.get("html", "")  # type: ignore[attr-defined]
 
 
 MODULE_TYPES = [BannerCarouselModule, IconGridModule, ProductListModule, CategoryNavModule,
@@ -197,11 +197,11 @@ class Page:
 
     @strawberry.field
     def slug(self) -> str:
-        return self.page.slug  # type: ignore[attr-defined,no-any-return]
+        return self.page.slug  # type: ignore[attr-defined]
 
     @strawberry.field
     def title(self) -> str:
-        return self.page.title  # type: ignore[attr-defined,no-any-return]
+        return self.page.title  # type: ignore[attr-defined]
 
     @strawberry.field
     def status(self) -> PageStatus:
@@ -209,19 +209,19 @@ class Page:
 
     @strawberry.field
     def channels(self) -> list[ChannelRef]:
-        return [ChannelEnum(c) for c in self.page.channels]  # type: ignore[attr-defined,misc]
+        return [ChannelEnum(c) for c in self.page.channels]  # type: ignore[attr-defined]
 
     @strawberry.field
     def publish_starts_at(self) -> datetime | None:
-        return self.page.publish_starts_at  # type: ignore[attr-defined,no-any-return]
+        return self.page.publish_starts_at  # type: ignore[attr-defined]
 
     @strawberry.field
     def publish_ends_at(self) -> datetime | None:
-        return self.page.publish_ends_at  # type: ignore[attr-defined,no-any-return]
+        return self.page.publish_ends_at  # type: ignore[attr-defined]
 
     @strawberry.field(description="Saved versions so far (each save is kept).")
     def version(self) -> int:
-        return self.page.version  # type: ignore[attr-defined,no-any-return]
+        return self.page.version  # type: ignore[attr-defined]
 
     @strawberry.field(description="Modules valid at the page's moment, in order.")
     async def modules(self) -> list[PageModule]:
@@ -371,7 +371,7 @@ class CmsQuery:
 
     @strawberry.field(description="Every saved version, newest first: what was live when.")
     async def page_versions(self, info: Info, id: strawberry.ID) -> list[PageVersion]:
-        return await rcms.versions(info.context, id)  # type: ignore[return-value]
+        return await rcms.versions(info.context, id)
 
     @strawberry.field
     async def pages(self, info: Info, first: int | None = None, after: str | None = None,

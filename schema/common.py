@@ -13,7 +13,7 @@ from resolvers.common import Page, PageArgs
 from services.errors import ErrorCode, Violation
 
 UserErrorCode = strawberry.enum(
-    Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),  # type: ignore[misc]
+    Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),
     description="Stable codes for business-rule failures in mutation payloads.",
 )
 
@@ -101,7 +101,7 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     @strawberry.field
     def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined,no-any-return]
+        return self.total  # type: ignore[attr-defined]
 
     @strawberry.field
     def page_info(self) -> PageInfo:

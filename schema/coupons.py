@@ -47,15 +47,15 @@ class CouponStats:
 
     @strawberry.field
     def redemption_rate(self) -> float:
-        return self.redemption_rate  # type: ignore[attr-defined,no-any-return]
+        return self.redemption_rate
 
     @strawberry.field(description="Σ coupon discounts on paid orders (0 until orders exist).")
     def discount_cost(self) -> Money:
-        return money(self.discount_cost)  # type: ignore[attr-defined,arg-type,return-value]
+        return money(self.discount_cost)  # type: ignore[return-value]
 
     @strawberry.field(description="Σ payable of paid orders that used the batch.")
     def order_gmv(self) -> Money:
-        return money(self.order_gmv)  # type: ignore[attr-defined,arg-type,return-value]
+        return money(self.order_gmv)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -81,7 +81,7 @@ class CouponTemplate(Node):
 
     @strawberry.field
     def min_spend(self) -> Money | None:
-        return money(self.min_spend)  # type: ignore[attr-defined]
+        return money(self.min_spend)
 
     @strawberry.field
     def remaining_quantity(self) -> int:
@@ -89,7 +89,7 @@ class CouponTemplate(Node):
 
     @strawberry.field(description="End of a fixed validity window (null: N days after claim).")
     def valid_until(self) -> datetime | None:
-        return self.valid_until  # type: ignore[attr-defined,no-any-return]
+        return self.valid_until
 
     @strawberry.field(extensions=requires(MANAGE_COUPONS))
     async def stats(self, info: Info) -> CouponStats:
@@ -229,9 +229,9 @@ class CouponsMutation:
     @strawberry.mutation
     async def coupon_claim(self, info: Info, template_id: strawberry.ID) -> CouponPayload:
         r = await rco.claim(info.context, template_id)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def coupon_redeem_code(self, info: Info, code: str) -> CouponPayload:
         r = await rco.redeem(info.context, code)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))

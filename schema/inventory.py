@@ -186,22 +186,22 @@ class InventoryMutation:
     @strawberry.mutation
     async def warehouse_create(self, info: Info, input: WarehouseInput) -> WarehousePayload:
         r = await ri.warehouse_create(info.context, input)
-        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def warehouse_update(self, info: Info, id: strawberry.ID,
                                input: WarehouseUpdateInput) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
-        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="A ledger entry: onHand changes only through these.")
     async def stock_move(self, info: Info, input: StockMoveInput) -> StockMovePayload:
         r = await ri.stock_move(info.context, input)
-        return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation
     async def stock_transfer(self, info: Info, input: StockTransferInput) -> StockTransferPayload:
         r = await ri.stock_transfer(info.context, input)
         source, target = r.value if r.value else (None, None)
-        return StockTransferPayload(from_=source, to=target,  # type: ignore[arg-type]
+        return StockTransferPayload(from_=source, to=target,
                                     user_errors=user_errors(r.errors))

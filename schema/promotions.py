@@ -63,7 +63,7 @@ class Promotion(Node):
 
     @strawberry.field
     def level(self) -> PromotionLevel:
-        return PromotionLevel(self.level)  # type: ignore[attr-defined]
+        return PromotionLevel(self.level)
 
     @strawberry.field
     def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
@@ -82,15 +82,15 @@ class Promotion(Node):
 
     @strawberry.field
     def channels(self) -> list[ChannelRef]:
-        return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined,misc]
+        return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined]
 
     @strawberry.field
     def audience(self) -> AudienceKind:
-        return AudienceKind(self.audience)  # type: ignore[attr-defined]
+        return AudienceKind(self.audience)
 
     @strawberry.field
     def min_member_level(self) -> int:
-        return self.min_member_level  # type: ignore[attr-defined]
+        return self.min_member_level
 
     @strawberry.field(description="Flash-sale units at this price, and how many are sold.")
     def promotion_stock(self) -> int | None:
@@ -259,7 +259,7 @@ class PromotionsQuery:
     async def promotion(self, info: Info, id: strawberry.ID) -> Promotion | None:
         from resolvers.common import query_id
 
-        return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])  # type: ignore[no-any-return]
+        return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])
 
     @strawberry.field
     async def promotions(self, info: Info, filter: PromotionFilter | None = None,

@@ -26,15 +26,15 @@ class SalesDay:
 
     @strawberry.field(description="Σ payable of the orders paid that day.")
     def gmv(self) -> Money:
-        return money(self.gmv)  # type: ignore[attr-defined,return-value]
+        return money(self.gmv)  # type: ignore[return-value]
 
     @strawberry.field
     def average_order_value(self) -> Money:
-        return money(self.average_order_value)  # type: ignore[attr-defined,return-value]
+        return money(self.average_order_value)  # type: ignore[return-value]
 
     @strawberry.field(description="Refunded so far on those orders (not netted from GMV).")
     def refunded(self) -> Money:
-        return money(self.refunded)  # type: ignore[attr-defined,return-value]
+        return money(self.refunded)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -48,7 +48,7 @@ class TopProduct:
 class SalesReport:
     @strawberry.field
     def days(self) -> list[SalesDay]:
-        return self.days  # type: ignore[attr-defined,no-any-return]
+        return self.days
 
     @strawberry.field
     def gmv(self) -> Money:
@@ -71,11 +71,11 @@ class PromotionStats:
 
     @strawberry.field
     def discount_cost(self) -> Money:
-        return money(self.discount_cost)  # type: ignore[attr-defined,return-value]
+        return money(self.discount_cost)  # type: ignore[return-value]
 
     @strawberry.field
     def order_gmv(self) -> Money:
-        return money(self.order_gmv)  # type: ignore[attr-defined,return-value]
+        return money(self.order_gmv)  # type: ignore[return-value]
 
 
 @strawberry.type
