@@ -60,7 +60,7 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
             return _refused(refused.code, str(refused), refused.status)
         refusal = POLICY["settlementStatement"].refusal(viewer)
         if refusal is not None:
-            code = ApiErrorCode(refusal.extensions["code"])  # type: ignore[index]
+            code = ApiErrorCode(refusal.extensions["code"])
             return _refused(code, refusal.message,
                             401 if code == ApiErrorCode.UNAUTHENTICATED else 403)
         params = request.query_params

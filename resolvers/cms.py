@@ -180,7 +180,7 @@ async def module_products(view: ModuleView) -> list[Product]:
     """Listed products only, in the module's order, priced like any product card."""
     if not hasattr(view, "products"):
         await _prefetch_products(view.ctx, [view])
-    return view.products  # type: ignore[attr-defined,no-any-return]
+    return view.products  # type: ignore[attr-defined]
 
 
 async def _rule_products(ctx: Context, rule: dict[str, Any]) -> list[Product]:

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from services.accounts import Permission
+
+if TYPE_CHECKING:  # resolvers.loaders imports this module
+    from resolvers.loaders import Loaders
 
 T = TypeVar("T")
 
@@ -115,7 +118,7 @@ class Context:
             pass
 
     @cached_property
-    def loaders(self) -> Any:
+    def loaders(self) -> Loaders:
         from resolvers.loaders import Loaders
 
         return Loaders(self)

@@ -149,7 +149,7 @@ class AuditEntry(Node):
 
     @strawberry.field(description="Global id of the changed object.")
     def target_id(self) -> strawberry.ID | None:
-        pk = self.target_id  # type: ignore[attr-defined]
+        pk = self.target_id
         return strawberry.ID(encode_id(self.target_type, pk)) if pk is not None else None
 
     @strawberry.field(description="The staff member who did it.")
@@ -468,7 +468,7 @@ class AccountsMutation:
             description="The new staff account.")],
     ) -> StaffPayload:
         r = await ra.staff_create(info.context, input)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change a staff member's name or roles; their current "
                          "access tokens are refused from the next request (they refresh).")
@@ -481,7 +481,7 @@ class AccountsMutation:
             description="The new name or roles.")],
     ) -> StaffPayload:
         r = await ra.staff_update(info.context, id, input)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Lock a staff member out at once: access tokens refused "
                          "from the next request, logins revoked. Not oneself.")
@@ -492,7 +492,7 @@ class AccountsMutation:
             description="Relay global id of the staff member.")],
     ) -> StaffPayload:
         r = await ra.staff_set_active(info.context, id, False)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Let a deactivated staff member log in again.")
     async def staff_activate(
@@ -502,7 +502,7 @@ class AccountsMutation:
             description="Relay global id of the staff member.")],
     ) -> StaffPayload:
         r = await ra.staff_set_active(info.context, id, True)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Create a role (a set of permissions); nobody grants a "
                          "permission they do not hold (staff with MANAGE_STAFF).")
@@ -512,7 +512,7 @@ class AccountsMutation:
         input: Annotated[RoleInput, strawberry.argument(description="The new role.")],
     ) -> RolePayload:
         r = await ra.role_create(info.context, input)
-        return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return RolePayload(role=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Rename a role or replace its permissions; holders' "
                          "current access tokens are refused from the next request.")
@@ -525,7 +525,7 @@ class AccountsMutation:
             description="The role's new name or permissions.")],
     ) -> RolePayload:
         r = await ra.role_update(info.context, id, input)
-        return RolePayload(role=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return RolePayload(role=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Refused (ROLE_IN_USE) while any staff member holds it.")
     async def role_delete(

@@ -165,7 +165,7 @@ class Cart:
 
     @strawberry.field(description="The channel the cart prices for.")
     def channel(self) -> ChannelRef:
-        return ChannelEnum(self.cart.channel)  # type: ignore[attr-defined,return-value]
+        return ChannelEnum(self.cart.channel)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Every line, unavailable ones too (they are excluded from "
                       "totals).")
@@ -174,7 +174,7 @@ class Cart:
 
     @strawberry.field(description="Gift SKUs the promotions add (at price 0).")
     def gifts(self) -> list[CartGift]:
-        return self.result.gifts  # type: ignore[attr-defined,no-any-return]
+        return self.result.gifts  # type: ignore[attr-defined]
 
     @strawberry.field(description="Usable coupons with the recommended set pre-selected; "
                       "unusable ones with the reason.")
@@ -182,7 +182,7 @@ class Cart:
         view = self  # the CartView
         applied = set(view.result.coupons_applied)  # type: ignore[attr-defined]
         usable, unusable = [], []
-        for entry in view.coupons:  # type: ignore[attr-defined]
+        for entry in view.coupons:
             if entry.reason is None:
                 usable.append(UsableCoupon(coupon=entry.coupon, discount=money(entry.discount),  # type: ignore[arg-type]
                                            recommended=entry.coupon.id in applied))
@@ -202,7 +202,7 @@ class Cart:
     @strawberry.field(description="Human-readable notes on the pricing, e.g. \"满300减30 "
                       "applied\".")
     def explanations(self) -> list[str]:
-        return self.result.explanations  # type: ignore[attr-defined,no-any-return]
+        return self.result.explanations  # type: ignore[attr-defined]
 
 
 class _Line:

@@ -146,7 +146,7 @@ class Merchant(Node):
     def commission_rate(self, info: Info) -> int:
         if not info.context.viewer.owns_merchant(self.id):
             raise api_error(ApiErrorCode.FORBIDDEN, "Only staff of this merchant can see this.")
-        return self.commission_rate  # type: ignore[attr-defined,no-any-return]
+        return self.commission_rate
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -306,7 +306,7 @@ class Sku(Node):
     @strawberry.field(extensions=staff_of_merchant(),
                       description="Staff of the merchant only; never shown to customers.")
     def cost_price(self) -> Money | None:
-        return money(self.cost_price)  # type: ignore[arg-type]
+        return money(self.cost_price)
 
     sellable_quantity: int = strawberry.field(
         description="Σ over warehouses of max(0, onHand − reserved − safetyStock).")
@@ -505,7 +505,7 @@ class ProductConnection:
         if q is None or q.visible_at is None:
             return None
         brands, attributes, prices = await rc.facets(info.context, q)
-        return ProductFacets(brands=brands, attributes=attributes,  # type: ignore[arg-type]
+        return ProductFacets(brands=brands, attributes=attributes,
                              price_buckets=prices)
 
 
@@ -942,7 +942,7 @@ class CatalogQuery:
 
     @strawberry.field(description="Merchants; merchant staff see their own merchant only.")
     async def merchants(self, info: Info) -> list[Merchant]:
-        return await rc.merchants_for(info.context)  # type: ignore[return-value]
+        return await rc.merchants_for(info.context)
 
 
 @strawberry.type
@@ -954,7 +954,7 @@ class CatalogMutation:
         input: Annotated[BrandInput, strawberry.argument(description="The new brand.")],
     ) -> BrandPayload:
         r = await rc.brand_create(info.context, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change a brand's name, logo or country (platform staff with "
                          "MANAGE_CATALOG).")
@@ -966,7 +966,7 @@ class CatalogMutation:
         input: Annotated[BrandInput, strawberry.argument(description="The brand's new values.")],
     ) -> BrandPayload:
         r = await rc.brand_update(info.context, id, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Delete a brand (platform staff with MANAGE_CATALOG; "
                          "audited).")
@@ -986,7 +986,7 @@ class CatalogMutation:
         input: Annotated[CategoryInput, strawberry.argument(description="The new category.")],
     ) -> CategoryPayload:
         r = await rc.category_create(info.context, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change a backend category (platform staff with "
                          "MANAGE_CATALOG).")
@@ -999,7 +999,7 @@ class CatalogMutation:
             description="The category's new values.")],
     ) -> CategoryPayload:
         r = await rc.category_update(info.context, id, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Delete a backend category; refused while it has products or "
                          "children (platform staff with MANAGE_CATALOG).")
@@ -1020,7 +1020,7 @@ class CatalogMutation:
             description="The attribute definition.")],
     ) -> AttributePayload:
         r = await rc.attribute_create(info.context, input)
-        return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Create a display (storefront navigation) category (platform "
                          "staff with MANAGE_CATALOG).")
@@ -1031,7 +1031,7 @@ class CatalogMutation:
             description="The new display category.")],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
-        return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
+        return DisplayCategoryPayload(display_category=r.value,
                                       user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change or move a display category (platform staff with "
@@ -1045,7 +1045,7 @@ class CatalogMutation:
             description="The display category's new values.")],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
-        return DisplayCategoryPayload(display_category=r.value,  # type: ignore[arg-type]
+        return DisplayCategoryPayload(display_category=r.value,
                                       user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Delete a display category (platform staff with "
@@ -1066,7 +1066,7 @@ class CatalogMutation:
         input: Annotated[MerchantInput, strawberry.argument(description="The new merchant.")],
     ) -> MerchantPayload:
         r = await rc.merchant_create(info.context, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
     async def merchant_update(
@@ -1078,7 +1078,7 @@ class CatalogMutation:
             description="The merchant's new values.")],
     ) -> MerchantPayload:
         r = await rc.merchant_update(info.context, id, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Create a shipping template for a merchant (staff with "
                          "MANAGE_CATALOG; merchant staff for their merchant only).")
@@ -1089,7 +1089,7 @@ class CatalogMutation:
             description="The new shipping template.")],
     ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
-        return ShippingTemplatePayload(shipping_template=r.value,  # type: ignore[arg-type]
+        return ShippingTemplatePayload(shipping_template=r.value,
                                        user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
@@ -1101,7 +1101,7 @@ class CatalogMutation:
             description="The new product with its SKUs.")],
     ) -> ProductPayload:
         r = await rc.product_create(info.context, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
                          "merchant staff their merchant's only).")
@@ -1114,7 +1114,7 @@ class CatalogMutation:
             description="The product's new values.")],
     ) -> ProductPayload:
         r = await rc.product_update(info.context, id, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
     async def product_list(
@@ -1128,7 +1128,7 @@ class CatalogMutation:
             description="When to delist again (ISO-8601, UTC); omitted = never.")] = None,
     ) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Take a product off sale now: storefronts stop seeing it and "
                          "its cart lines become unavailable.")
@@ -1139,7 +1139,7 @@ class CatalogMutation:
             description="Relay global id of the product.")],
     ) -> ProductPayload:
         r = await rc.product_delist(info.context, id)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
     async def product_delete(

@@ -96,12 +96,12 @@ class PageModule:
     @strawberry.field(description="When the module starts showing (ISO-8601, UTC); null = with "
                       "the page.")
     def starts_at(self) -> datetime | None:
-        return self.module.starts_at  # type: ignore[attr-defined,no-any-return]
+        return self.module.starts_at  # type: ignore[attr-defined]
 
     @strawberry.field(description="When the module stops showing (ISO-8601, UTC); null = with the "
                       "page.")
     def ends_at(self) -> datetime | None:
-        return self.module.ends_at  # type: ignore[attr-defined,no-any-return]
+        return self.module.ends_at  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Images with link targets, shown in turn.")
@@ -131,7 +131,7 @@ class ProductListModule(PageModule):
 
     @strawberry.field(description="Heading shown above the list.")
     def title(self) -> str | None:
-        return self.module.config.get("title")  # type: ignore[attr-defined,no-any-return]
+        return self.module.config.get("title")  # type: ignore[attr-defined]
 
     @strawberry.field(description="Listed products only, with current prices and stock.")
     async def products(self) -> list[ProductRef]:
@@ -144,7 +144,7 @@ class CategoryNavModule(PageModule):
 
     @strawberry.field(description="The display categories shown.")
     async def categories(self) -> list[DisplayCategoryRef]:
-        return await rcms.nav_categories(self)  # type: ignore[arg-type,return-value]
+        return await rcms.nav_categories(self)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="Top sellers by units over the last days.")
@@ -153,11 +153,11 @@ class RankingModule(PageModule):
 
     @strawberry.field(description="Heading shown above the ranking.")
     def title(self) -> str | None:
-        return self.module.config.get("title")  # type: ignore[attr-defined,no-any-return]
+        return self.module.config.get("title")  # type: ignore[attr-defined]
 
     @strawberry.field(description="Top sellers by paid units over the last N days.")
     async def items(self) -> list[RankingItem]:
-        return await rcms.ranking_items(self)  # type: ignore[arg-type,return-value]
+        return await rcms.ranking_items(self)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="Coupon templates customers can claim.")
@@ -166,7 +166,7 @@ class CouponCenterModule(PageModule):
 
     @strawberry.field(description="The listed batches that can be claimed now.")
     async def templates(self) -> list[TemplateRef]:
-        return await rcms.coupon_templates(self)  # type: ignore[arg-type,return-value]
+        return await rcms.coupon_templates(self)  # type: ignore[arg-type]
 
 
 @strawberry.type(description="Rich text.")
@@ -175,7 +175,7 @@ class RichTextModule(PageModule):
 
     @strawberry.field(description="The content (HTML).")
     def html(self) -> str:
-        return self.module.config.get("html", "")  # type: ignore[attr-defined,no-any-return]
+        return self.module.config.get("html", "")  # type: ignore[attr-defined]
 
 
 MODULE_TYPES = [BannerCarouselModule, IconGridModule, ProductListModule, CategoryNavModule,
@@ -200,11 +200,11 @@ class Page:
 
     @strawberry.field(description="URL name, e.g. \"home\".")
     def slug(self) -> str:
-        return self.page.slug  # type: ignore[attr-defined,no-any-return]
+        return self.page.slug  # type: ignore[attr-defined]
 
     @strawberry.field(description="Title.")
     def title(self) -> str:
-        return self.page.title  # type: ignore[attr-defined,no-any-return]
+        return self.page.title  # type: ignore[attr-defined]
 
     @strawberry.field(description="DRAFT or PUBLISHED.")
     def status(self) -> PageStatus:
@@ -212,19 +212,19 @@ class Page:
 
     @strawberry.field(description="Channels it shows on; empty = all.")
     def channels(self) -> list[ChannelRef]:
-        return [ChannelEnum(c) for c in self.page.channels]  # type: ignore[attr-defined,misc]
+        return [ChannelEnum(c) for c in self.page.channels]  # type: ignore[attr-defined]
 
     @strawberry.field(description="Start of the publish window (ISO-8601, UTC).")
     def publish_starts_at(self) -> datetime | None:
-        return self.page.publish_starts_at  # type: ignore[attr-defined,no-any-return]
+        return self.page.publish_starts_at  # type: ignore[attr-defined]
 
     @strawberry.field(description="End of the publish window (ISO-8601, UTC).")
     def publish_ends_at(self) -> datetime | None:
-        return self.page.publish_ends_at  # type: ignore[attr-defined,no-any-return]
+        return self.page.publish_ends_at  # type: ignore[attr-defined]
 
     @strawberry.field(description="Saved versions so far (each save is kept).")
     def version(self) -> int:
-        return self.page.version  # type: ignore[attr-defined,no-any-return]
+        return self.page.version  # type: ignore[attr-defined]
 
     @strawberry.field(description="Modules valid at the page's moment, in order.")
     async def modules(self) -> list[PageModule]:
@@ -442,7 +442,7 @@ class CmsQuery:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the page.")],
     ) -> list[PageVersion]:
-        return await rcms.versions(info.context, id)  # type: ignore[return-value]
+        return await rcms.versions(info.context, id)
 
     @strawberry.field(description="CMS pages in every status (platform staff with MANAGE_CMS).")
     async def pages(

@@ -13,7 +13,7 @@ from resolvers.common import Page, PageArgs
 from services.errors import ErrorCode, Violation
 
 UserErrorCode = strawberry.enum(
-    Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),  # type: ignore[misc]
+    Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),
     description="Stable codes for business-rule failures in mutation payloads.",
 )
 
@@ -109,7 +109,7 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     @strawberry.field(description="How many nodes match in all, across pages.")
     def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined,no-any-return]
+        return self.total  # type: ignore[attr-defined]
 
     @strawberry.field(description="Where this page sits, for fetching the next or previous one.")
     def page_info(self) -> PageInfo:

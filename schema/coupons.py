@@ -48,15 +48,15 @@ class CouponStats:
 
     @strawberry.field(description="Used ÷ issued, from 0 to 1.")
     def redemption_rate(self) -> float:
-        return self.redemption_rate  # type: ignore[attr-defined,no-any-return]
+        return self.redemption_rate
 
     @strawberry.field(description="Σ coupon discounts on paid orders (0 until orders exist).")
     def discount_cost(self) -> Money:
-        return money(self.discount_cost)  # type: ignore[attr-defined,arg-type,return-value]
+        return money(self.discount_cost)  # type: ignore[return-value]
 
     @strawberry.field(description="Σ payable of paid orders that used the batch.")
     def order_gmv(self) -> Money:
-        return money(self.order_gmv)  # type: ignore[attr-defined,arg-type,return-value]
+        return money(self.order_gmv)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A coupon batch (优惠券模板): what each coupon gives and how "
@@ -89,7 +89,7 @@ class CouponTemplate(Node):
 
     @strawberry.field(description="Minimum eligible spend (Money in yuan); null for none.")
     def min_spend(self) -> Money | None:
-        return money(self.min_spend)  # type: ignore[attr-defined]
+        return money(self.min_spend)
 
     @strawberry.field(description="Coupons still to issue.")
     def remaining_quantity(self) -> int:
@@ -97,7 +97,7 @@ class CouponTemplate(Node):
 
     @strawberry.field(description="End of a fixed validity window (null: N days after claim).")
     def valid_until(self) -> datetime | None:
-        return self.valid_until  # type: ignore[attr-defined,no-any-return]
+        return self.valid_until
 
     @strawberry.field(extensions=requires(MANAGE_COUPONS), description="Usage statistics.")
     async def stats(self, info: Info) -> CouponStats:
@@ -312,7 +312,7 @@ class CouponsMutation:
             description="Relay global id of the coupon template.")],
     ) -> CouponPayload:
         r = await rco.claim(info.context, template_id)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Redeem a code (卡密) for a coupon of the logged-in customer.")
     async def coupon_redeem_code(
@@ -321,4 +321,4 @@ class CouponsMutation:
         code: Annotated[str, strawberry.argument(description="The redeemable code as printed.")],
     ) -> CouponPayload:
         r = await rco.redeem(info.context, code)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))

@@ -150,7 +150,7 @@ class SettleReads(SchemaExtension):
     """After execution, let the request's reads settle before the session is closed: a field
     that fails cancels its siblings, but their loaders' batches run on (Context.settle)."""
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         yield
         settle = getattr(self.execution_context.context, "settle", None)
         if settle is not None:

@@ -234,7 +234,7 @@ class InventoryMutation:
         input: Annotated[WarehouseInput, strawberry.argument(description="The new warehouse.")],
     ) -> WarehousePayload:
         r = await ri.warehouse_create(info.context, input)
-        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Change a warehouse (staff with MANAGE_INVENTORY; merchant "
                          "staff their merchant's only).")
@@ -247,7 +247,7 @@ class InventoryMutation:
             description="The warehouse's new values.")],
     ) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
-        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="A ledger entry: onHand changes only through these.")
     async def stock_move(
@@ -257,7 +257,7 @@ class InventoryMutation:
             description="SKU, warehouse, signed quantity, type and reason.")],
     ) -> StockMovePayload:
         r = await ri.stock_move(info.context, input)
-        return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))
 
     @strawberry.mutation(description="Move stock between two warehouses as a "
                          "TRANSFER_OUT/TRANSFER_IN pair of ledger entries.")
@@ -269,5 +269,5 @@ class InventoryMutation:
     ) -> StockTransferPayload:
         r = await ri.stock_transfer(info.context, input)
         source, target = r.value if r.value else (None, None)
-        return StockTransferPayload(from_=source, to=target,  # type: ignore[arg-type]
+        return StockTransferPayload(from_=source, to=target,
                                     user_errors=user_errors(r.errors))

@@ -166,11 +166,11 @@ class OrderLine(Node):
 
     @strawberry.field(description="The SKU as it is now (null if it was deleted).")
     async def sku(self, info: Info) -> SkuRef | None:
-        return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Merchant SKU code.")
     def sku_code(self) -> str:
-        return self.sku_code  # type: ignore[attr-defined,no-any-return]
+        return self.sku_code
 
     @strawberry.field(description="Base unit price at checkout (Money in yuan).")
     def unit_price(self) -> Money:
@@ -191,12 +191,12 @@ class OrderLine(Node):
 
     @strawberry.field(description="Each promotion and coupon on this line, with its amount.")
     def discounts(self) -> list[CartDiscount]:
-        return _discounts(self.discounts)  # type: ignore[arg-type]
+        return _discounts(self.discounts)
 
     @strawberry.field(description="What the customer paid for the line (refunds pay back "
                       "from it).")
     def total(self) -> Money:
-        return money(self.total)  # type: ignore[arg-type,return-value]
+        return money(self.total)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A parcel shipped from one warehouse.")
@@ -212,7 +212,7 @@ class Shipment(Node):
 
     @strawberry.field(description="The warehouse it left.")
     async def warehouse(self, info: Info) -> WarehouseRef:
-        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="An after-sales refund request and its outcome.")
@@ -233,7 +233,7 @@ class Refund(Node):
     @strawberry.field(description="The lines' payable share for the units, plus the shipping "
                       "fee when nothing was sent.")
     def amount(self) -> Money:
-        return money(self.amount)  # type: ignore[arg-type,return-value]
+        return money(self.amount)  # type: ignore[return-value]
 
 
 @strawberry.type(description="One merchant's (sub-)order; customers see their own, merchant "
@@ -262,15 +262,15 @@ class Order(Node):
 
     @strawberry.field(description="The merchant selling.")
     async def merchant(self, info: Info) -> MerchantRef:
-        return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The customer buying.")
     async def customer(self, info: Info) -> CustomerRef:
-        return await info.context.loaders.customer.load(self.customer_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.customer.load(self.customer_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The shipping address as it was at checkout.")
     def address(self) -> OrderAddress:
-        a = self.address  # type: ignore[attr-defined]
+        a = self.address
         return OrderAddress(name=a["name"], phone=a["phone"], province=a["province"],
                             city=a["city"], district=a.get("district"), line1=a["line1"],
                             postal_code=a.get("postalCode"))
@@ -301,30 +301,30 @@ class Order(Node):
 
     @strawberry.field(description="The lines, as snapshots taken at checkout.")
     async def lines(self, info: Info) -> list[OrderLine]:
-        return await info.context.loaders.lines_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.lines_by_order.load(self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Parcels shipped.")
     async def shipments(self, info: Info) -> list[Shipment]:
-        return await info.context.loaders.shipments_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.shipments_by_order.load(self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Refund requests and their outcome.")
     async def refunds(self, info: Info) -> list[Refund]:
-        return await info.context.loaders.refunds_by_order.load(self.id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.refunds_by_order.load(self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="What the customer paid at checkout (a presale: the "
                       "deposit).")
     async def payment(self, info: Info) -> Payment:
-        return await info.context.loaders.payment.load(self.payment_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.payment.load(self.payment_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="A presale's balance payment.")
     async def balance_payment(self, info: Info) -> Payment | None:
         if self.balance_payment_id is None:  # type: ignore[attr-defined]
             return None
-        return await info.context.loaders.payment.load(self.balance_payment_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.payment.load(self.balance_payment_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Deposit of a presale order (Money in yuan); zero otherwise.")
     def deposit_amount(self) -> Money:
-        return money(self.deposit_amount)  # type: ignore[attr-defined,arg-type,return-value]
+        return money(self.deposit_amount)  # type: ignore[arg-type,return-value]
 
 
 @strawberry.type(description="A checkout's combined payment for all its orders (合并付款), or "
@@ -364,7 +364,7 @@ class Payment(Node):
     async def order(self, info: Info) -> Order | None:
         if self.order_id is None:  # type: ignore[attr-defined]
             return None
-        return await info.context.loaders.order.load(self.order_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.order.load(self.order_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The orders it pays.")
     async def orders(self, info: Info) -> list[Order]:
@@ -372,8 +372,8 @@ class Payment(Node):
         if self.order_id is not None:  # type: ignore[attr-defined]
             return [await loaders.order.load(self.order_id)]  # type: ignore[attr-defined]
         by = loaders.orders_by_balance if self.kind == PaymentKindEnum.BALANCE \
-            else loaders.orders_by_payment  # type: ignore[attr-defined]
-        return await by.load(self.id)  # type: ignore[attr-defined,no-any-return]
+            else loaders.orders_by_payment
+        return await by.load(self.id)  # type: ignore[attr-defined]
 
 
 # --- inputs and payloads -------------------------------------------------------------------------

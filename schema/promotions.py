@@ -69,7 +69,7 @@ class Promotion(Node):
 
     @strawberry.field(description="ITEM, ORDER or GIFT, from its type.")
     def level(self) -> PromotionLevel:
-        return PromotionLevel(self.level)  # type: ignore[attr-defined]
+        return PromotionLevel(self.level)
 
     @strawberry.field(description="Where it is in its lifecycle.")
     def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
@@ -88,15 +88,15 @@ class Promotion(Node):
 
     @strawberry.field(description="Channels it applies on; empty = all.")
     def channels(self) -> list[ChannelRef]:
-        return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined,misc]
+        return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined]
 
     @strawberry.field(description="Who it is for.")
     def audience(self) -> AudienceKind:
-        return AudienceKind(self.audience)  # type: ignore[attr-defined]
+        return AudienceKind(self.audience)
 
     @strawberry.field(description="Lowest member level for MIN_MEMBER_LEVEL.")
     def min_member_level(self) -> int:
-        return self.min_member_level  # type: ignore[attr-defined]
+        return self.min_member_level
 
     @strawberry.field(description="Flash-sale units at this price, and how many are sold.")
     def promotion_stock(self) -> int | None:
@@ -318,7 +318,7 @@ class PromotionsQuery:
     ) -> Promotion | None:
         from resolvers.common import query_id
 
-        return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])  # type: ignore[no-any-return]
+        return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])
 
     @strawberry.field(description="Promotions; merchant staff see their merchant's only.")
     async def promotions(

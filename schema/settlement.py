@@ -20,9 +20,9 @@ MerchantRef = Annotated["Merchant", strawberry.lazy("schema.catalog")]
 
 def _money(name: str, description: str) -> Money:
     def resolve(root: strawberry.Parent[object]) -> Money:
-        return money(rs.figures(root)[name])  # type: ignore[arg-type,return-value]
+        return money(rs.figures(root)[name])  # type: ignore[return-value]
 
-    return strawberry.field(resolver=resolve, description=description)  # type: ignore[no-any-return]
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type(description="What the platform owes one merchant for a period: sales by "
@@ -35,7 +35,7 @@ class SettlementStatement:
 
     @strawberry.field(description="The merchant.")
     async def merchant(self, info: Info) -> MerchantRef:
-        return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined,no-any-return]
+        return await info.context.loaders.merchant.load(self.merchant_id)  # type: ignore[attr-defined]
 
     gross_sales: Money = _money("grossSales", "Base price × units of the paid orders' lines.")
     merchant_funded_discounts: Money = _money(

@@ -124,7 +124,7 @@ class AlipayProvider:
             raise unavailable(self.name, f"unreadable answer to {method}") from exc
         if not rsa_verify(self._alipay_key, raw, str(document.get("sign", ""))):
             raise unavailable(self.name, f"unsigned or forged answer to {method}")
-        return node  # type: ignore[no-any-return]
+        return node
 
     # --- the provider interface -----------------------------------------------------------
 

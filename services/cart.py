@@ -358,6 +358,6 @@ async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing
 def _shipping_rule(template: ShippingTemplate | None) -> pricing.ShippingRule | None:
     if template is None:
         return None
-    return pricing.ShippingRule(template.id, pricing.ShippingKind(template.kind.value),
+    return pricing.ShippingRule(template.id, template.kind,
                                 template.first_fee, template.additional_fee,
                                 template.flat_fee, template.free_over)

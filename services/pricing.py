@@ -21,15 +21,9 @@ from enum import StrEnum
 
 from core.money import from_minor, percent_of
 
-
-class PromotionKind(StrEnum):
-    SINGLE_PRODUCT = "SINGLE_PRODUCT"
-    MULTI_BUY = "MULTI_BUY"
-    BUNDLE = "BUNDLE"
-    DEPOSIT = "DEPOSIT"
-    FULL_REDUCTION = "FULL_REDUCTION"
-    SPEND_GIFT = "SPEND_GIFT"
-    GIFT = "GIFT"
+# The kinds are the stored ones (plain StrEnums, not ORM objects): one definition each.
+from models.catalog import ShippingKind
+from models.promotions import PromotionType
 
 
 class Level(StrEnum):
@@ -38,17 +32,10 @@ class Level(StrEnum):
     GIFT = "GIFT"
 
 
-LEVEL = {PromotionKind.SINGLE_PRODUCT: Level.ITEM, PromotionKind.MULTI_BUY: Level.ITEM,
-         PromotionKind.BUNDLE: Level.ITEM, PromotionKind.DEPOSIT: Level.ITEM,
-         PromotionKind.FULL_REDUCTION: Level.ORDER, PromotionKind.SPEND_GIFT: Level.ORDER,
-         PromotionKind.GIFT: Level.GIFT}
-
-
-class ShippingKind(StrEnum):
-    FREE = "FREE"
-    FLAT = "FLAT"
-    BY_PIECE = "BY_PIECE"
-    BY_WEIGHT = "BY_WEIGHT"
+LEVEL = {PromotionType.SINGLE_PRODUCT: Level.ITEM, PromotionType.MULTI_BUY: Level.ITEM,
+         PromotionType.BUNDLE: Level.ITEM, PromotionType.DEPOSIT: Level.ITEM,
+         PromotionType.FULL_REDUCTION: Level.ORDER, PromotionType.SPEND_GIFT: Level.ORDER,
+         PromotionType.GIFT: Level.GIFT}
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -122,7 +109,7 @@ class Tier:
 class Promotion:
     id: int
     name: str
-    kind: PromotionKind
+    kind: PromotionType
     starts_at: datetime
     ends_at: datetime
     scope: Scope = Scope()
@@ -158,7 +145,7 @@ class Promotion:
 
     @property
     def combines(self) -> bool:
-        return self.combinable and self.kind != PromotionKind.DEPOSIT
+        return self.combinable and self.kind != PromotionType.DEPOSIT
 
 
 @dataclass(frozen=True)
@@ -359,21 +346,21 @@ def _percent_label(percent: Decimal) -> str:
 
 def tag_of(p: Promotion) -> str:
     """The short storefront label of a promotion, e.g. 满300减30, 第2件5折."""
-    if p.kind == PromotionKind.SINGLE_PRODUCT:
+    if p.kind == PromotionType.SINGLE_PRODUCT:
         return "限时秒杀" if p.promotion_stock_left is not None else "直降"
-    if p.kind == PromotionKind.MULTI_BUY:
+    if p.kind == PromotionType.MULTI_BUY:
         if p.from_nth_unit and p.percent_off is not None:
             return f"第{p.from_nth_unit}件{_percent_label(p.percent_off)}"
         return f"{p.units}件{yuan(p.units_price or 0)}元"
-    if p.kind == PromotionKind.BUNDLE:
+    if p.kind == PromotionType.BUNDLE:
         return f"套装{yuan(p.bundle_price or 0)}元"
-    if p.kind == PromotionKind.DEPOSIT:
+    if p.kind == PromotionType.DEPOSIT:
         return f"定金{yuan(p.deposit or 0)}抵{yuan(p.deposit_worth or p.deposit or 0)}"
-    if p.kind == PromotionKind.FULL_REDUCTION:
+    if p.kind == PromotionType.FULL_REDUCTION:
         if p.every_step:
             return f"每满{yuan(p.every_step)}减{yuan(p.every_amount or 0)}"
         return "，".join(f"满{yuan(t.threshold)}减{yuan(t.amount)}" for t in p.tiers)
-    if p.kind == PromotionKind.SPEND_GIFT:
+    if p.kind == PromotionType.SPEND_GIFT:
         return "，".join(f"满{yuan(t.threshold)}赠" for t in p.tiers)
     return "买赠"
 
@@ -509,7 +496,7 @@ def _order_stage(w: _Work, p: Promotion, lines: list[Line], gifts: list[GiftResu
         return
     amounts = [w.results[line.id].total for line in lines]
     subtotal = sum(amounts)
-    if p.kind == PromotionKind.FULL_REDUCTION:
+    if p.kind == PromotionType.FULL_REDUCTION:
         amount = min(subtotal, _order_discount(p, subtotal))
         if amount > 0:
             for line, share in zip(lines, allocate(amount, amounts), strict=True):
@@ -670,14 +657,14 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence
     for promotion_id in sorted(item_lines):
         p = promotions[promotion_id]
         group = item_lines[promotion_id]
-        if p.kind == PromotionKind.SINGLE_PRODUCT:
+        if p.kind == PromotionType.SINGLE_PRODUCT:
             for line in group:
                 _single_product(w, p, line)
-        elif p.kind == PromotionKind.MULTI_BUY:
+        elif p.kind == PromotionType.MULTI_BUY:
             _multi_buy(w, p, group)
-        elif p.kind == PromotionKind.BUNDLE:
+        elif p.kind == PromotionType.BUNDLE:
             _bundle(w, p, group)
-        elif p.kind == PromotionKind.DEPOSIT:
+        elif p.kind == PromotionType.DEPOSIT:
             for line in group:
                 _deposit(w, p, line)
     # ORDER stage: each line joins at most one order-level promotion, if its ITEM
@@ -704,7 +691,7 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence
         for line in lines:
             item = promotions.get(picks.get(line.id, 0))
             if applies(p, line, data.customer, data.channel, data.now) and \
-                    (item is None or item.kind != PromotionKind.DEPOSIT):
+                    (item is None or item.kind != PromotionType.DEPOSIT):
                 units += line.quantity
         if units:
             _give(w, p, [(g, g.quantity * units) for g in p.gifts], gifts, gift_stock)

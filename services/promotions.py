@@ -32,7 +32,7 @@ from services import catalog, pricing
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
 
-LEVEL = {t: pricing.LEVEL[pricing.PromotionKind(t.value)].value for t in PromotionType}
+LEVEL = {t: pricing.LEVEL[t].value for t in PromotionType}
 MAX_SHARED_PRODUCTS = 20
 
 
@@ -497,26 +497,26 @@ def as_rule(p: Promotion) -> pricing.Promotion:
     """The pricing engine's view of a stored promotion."""
     r = p.rules or {}
     kw: dict[str, Any] = {}
-    kind = pricing.PromotionKind(p.type.value)
-    if kind == pricing.PromotionKind.SINGLE_PRODUCT:
+    kind = p.type
+    if kind == PromotionType.SINGLE_PRODUCT:
         kw = {"special_price": r.get("specialPrice"),
               "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None,
               "promotion_stock_left": (p.stock - p.stock_sold) if p.stock is not None
               else None}
-    elif kind == pricing.PromotionKind.MULTI_BUY:
+    elif kind == PromotionType.MULTI_BUY:
         kw = {"from_nth_unit": r.get("fromNthUnit"), "units": r.get("units"),
               "units_price": r.get("price"),
               "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None}
-    elif kind == pricing.PromotionKind.BUNDLE:
+    elif kind == PromotionType.BUNDLE:
         kw = {"bundle": tuple((s, q) for s, q in r["skus"]), "bundle_price": r["price"]}
-    elif kind == pricing.PromotionKind.DEPOSIT:
+    elif kind == PromotionType.DEPOSIT:
         kw = {"deposit": r["deposit"], "deposit_worth": r["depositWorth"]}
-    elif kind == pricing.PromotionKind.FULL_REDUCTION:
+    elif kind == PromotionType.FULL_REDUCTION:
         every = r.get("every")
         kw = ({"every_step": every["step"], "every_amount": every["amount"],
                "every_cap": every.get("cap")} if every else
               {"tiers": tuple(pricing.Tier(t, a) for t, a in r["tiers"])})
-    elif kind == pricing.PromotionKind.SPEND_GIFT:
+    elif kind == PromotionType.SPEND_GIFT:
         kw = {"tiers": tuple(pricing.Tier(t, gifts=tuple(pricing.GiftItem(s, q)
                                                          for s, q in gifts))
                              for t, gifts in r["tiers"])}
@@ -554,7 +554,7 @@ def promotional_unit_price(rules: list[pricing.Promotion], product: Product, sku
     best = sku.price
     line = sku_line(product, sku, category_path)
     for rule in rules:
-        if rule.kind != pricing.PromotionKind.SINGLE_PRODUCT or not rule.scope.covers(line) \
+        if rule.kind != PromotionType.SINGLE_PRODUCT or not rule.scope.covers(line) \
                 or rule.promotion_stock_left == 0:
             continue
         if rule.special_price is not None:

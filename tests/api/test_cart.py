@@ -18,7 +18,7 @@ from services.pricing import (
     Line,
     PricingInput,
     Promotion,
-    PromotionKind,
+    PromotionType,
     Scope,
     ShippingKind,
     ShippingRule,
@@ -144,9 +144,9 @@ async def test_promotions_choices_and_engine_numbers(api: Api, engine: AsyncEngi
     expected = price(PricingInput(
         lines=[Line("a", 1, 1, 1, 1, 12000, shipping=rule),
                Line("b", 2, 2, 1, 1, 30000, shipping=rule)],
-        promotions=[Promotion(1, "满400减30", PromotionKind.FULL_REDUCTION, start, end,
+        promotions=[Promotion(1, "满400减30", PromotionType.FULL_REDUCTION, start, end,
                               tiers=(Tier(40000, 3000),)),
-                    Promotion(2, "A 直降", PromotionKind.SINGLE_PRODUCT, start, end,
+                    Promotion(2, "A 直降", PromotionType.SINGLE_PRODUCT, start, end,
                               scope=Scope(product_ids=frozenset({1})), combinable=False,
                               special_price=11900)],
         now=datetime(2026, 4, 10, tzinfo=UTC)))

@@ -17,7 +17,7 @@ from services.pricing import (
     Line,
     PricingInput,
     Promotion,
-    PromotionKind,
+    PromotionType,
     Scope,
     ShippingKind,
     ShippingRule,
@@ -28,10 +28,10 @@ from services.pricing import (
 )
 
 NOW = datetime(2026, 4, 10, 12, tzinfo=UTC)
-K = PromotionKind
+K = PromotionType
 
 
-def promo(pid: int, kind: PromotionKind, **kw: Any) -> Promotion:
+def promo(pid: int, kind: PromotionType, **kw: Any) -> Promotion:
     kw.setdefault("starts_at", NOW - timedelta(days=1))
     kw.setdefault("ends_at", NOW + timedelta(days=1))
     return Promotion(id=pid, name=kw.pop("name", f"P{pid}"), kind=kind, **kw)

@@ -16,7 +16,7 @@ from services.pricing import (
     Line,
     PricingInput,
     Promotion,
-    PromotionKind,
+    PromotionType,
     Scope,
     ShippingKind,
     ShippingRule,
@@ -25,7 +25,7 @@ from services.pricing import (
 )
 from tests.unit.test_pricing import NOW, line, promo
 
-K = PromotionKind
+K = PromotionType
 
 
 def coupon(cid: int, kind: str = "CASH", **kw: object) -> CouponRule:

@@ -15,7 +15,7 @@ from services.pricing import (
     Line,
     PricingInput,
     Promotion,
-    PromotionKind,
+    PromotionType,
     Scope,
     ShippingKind,
     ShippingRule,
@@ -24,7 +24,7 @@ from services.pricing import (
 )
 from tests.unit.test_pricing import NOW
 
-K = PromotionKind
+K = PromotionType
 money = st.integers(min_value=0, max_value=200_000)
 sku_ids = st.integers(min_value=1, max_value=6)
 

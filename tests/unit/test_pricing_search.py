@@ -22,7 +22,7 @@ from services.pricing import (
     Line,
     PricingInput,
     PricingResult,
-    PromotionKind,
+    PromotionType,
     Scope,
     Tier,
     price,
@@ -165,7 +165,7 @@ def carts(draw: st.DrawFn, merchants: int, per_issuer: int) -> PricingInput:
         for _ in range(draw(st.integers(0, per_issuer))):
             wallet.append(draw(coupons_of(cid, issuer)))
             cid += 1
-    promotions = [promo(90, PromotionKind.FULL_REDUCTION,
+    promotions = [promo(90, PromotionType.FULL_REDUCTION,
                         tiers=(Tier(20000, 2000), Tier(40000, 5000)))] \
         if draw(st.booleans()) else []
     return PricingInput(lines=lines, promotions=promotions, coupons=wallet, now=NOW)
