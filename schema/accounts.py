@@ -108,7 +108,7 @@ class Role(Node):
 
     @strawberry.field(description="What it grants.")
     def permissions(self) -> list[Permission]:  # type: ignore[valid-type]
-        return [PermissionEnum(p) for p in self.permissions]  # type: ignore[attr-defined]
+        return [PermissionEnum(p) for p in self.permissions]
 
 
 @strawberry.type(description="A staff account of the platform or of one merchant.")

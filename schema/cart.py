@@ -170,7 +170,7 @@ class Cart:
     @strawberry.field(description="Every line, unavailable ones too (they are excluded from "
                       "totals).")
     def lines(self) -> list[CartLine]:
-        return [_Line(self, item) for item in self.lines]  # type: ignore[attr-defined,misc]
+        return [_Line(self, item) for item in self.lines]  # type: ignore[misc]
 
     @strawberry.field(description="Gift SKUs the promotions add (at price 0).")
     def gifts(self) -> list[CartGift]:

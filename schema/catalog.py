@@ -229,20 +229,20 @@ class ShippingTemplate(Node):
 
     @strawberry.field(description="Fee for the first unit or kg (Money in yuan).")
     def first_fee(self) -> Money:
-        return money(self.first_fee)  # type: ignore[arg-type,return-value]
+        return money(self.first_fee)  # type: ignore[return-value]
 
     @strawberry.field(description="Fee for each additional unit or kg (Money in yuan).")
     def additional_fee(self) -> Money:
-        return money(self.additional_fee)  # type: ignore[arg-type,return-value]
+        return money(self.additional_fee)  # type: ignore[return-value]
 
     @strawberry.field(description="Fee for FLAT (Money in yuan).")
     def flat_fee(self) -> Money:
-        return money(self.flat_fee)  # type: ignore[arg-type,return-value]
+        return money(self.flat_fee)  # type: ignore[return-value]
 
     @strawberry.field(description="Free shipping from this merchant subtotal (Money in yuan); "
                       "null = never.")
     def free_over(self) -> Money | None:
-        return money(self.free_over)  # type: ignore[arg-type]
+        return money(self.free_over)
 
 
 # --- products ------------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ class Sku(Node):
 
     @strawberry.field(description="Its SALES attribute values.")
     def specs(self) -> list[SkuSpec]:
-        return [SkuSpec(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
+        return [SkuSpec(name=s["name"], value=s["value"]) for s in self.specs]
 
     price_money: Money = strawberry.field(name="price", description="Unit price (Money in yuan).")
     market_price_money: Money | None = strawberry.field(name="marketPrice",
@@ -349,7 +349,7 @@ class Product(Node):
 
     @strawberry.field(description="Gallery images.")
     def images(self) -> list[Image]:
-        return [Image(url=i["url"], alt=i.get("alt")) for i in self.images]  # type: ignore[attr-defined]
+        return [Image(url=i["url"], alt=i.get("alt")) for i in self.images]
 
     @strawberry.field(description="Brand.")
     def brand(self, info: Info) -> Brand:
@@ -462,11 +462,11 @@ class PriceBucket:
 
     @strawberry.field(description="Lower bound (Money in yuan).")
     def min(self) -> Money:
-        return money(self.min)  # type: ignore[arg-type,return-value]
+        return money(self.min)  # type: ignore[return-value]
 
     @strawberry.field(description="Upper bound (Money in yuan).")
     def max(self) -> Money:
-        return money(self.max)  # type: ignore[arg-type,return-value]
+        return money(self.max)  # type: ignore[return-value]
 
 
 @strawberry.type(description="Counts to refine a product search.")
@@ -521,7 +521,7 @@ class DisplayCategory(Node):
 
     @strawberry.field(description="Channels it shows on; empty = all.")
     def channels(self) -> list[Channel]:  # type: ignore[valid-type]
-        return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined]
+        return [ChannelEnum(c) for c in self.channels]
 
     @strawberry.field(description="Direct subcategories.")
     async def children(self, info: Info) -> list[DisplayCategory]:

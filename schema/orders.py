@@ -174,11 +174,11 @@ class OrderLine(Node):
 
     @strawberry.field(description="Base unit price at checkout (Money in yuan).")
     def unit_price(self) -> Money:
-        return money(self.unit_price)  # type: ignore[arg-type,return-value]
+        return money(self.unit_price)  # type: ignore[return-value]
 
     @strawberry.field(description="Base amount (unit price × quantity, Money in yuan).")
     def subtotal(self) -> Money:
-        return money(self.subtotal)  # type: ignore[arg-type,return-value]
+        return money(self.subtotal)  # type: ignore[return-value]
 
     @strawberry.field(description="The part of the discount the merchant funds.")
     def merchant_funded_discount(self) -> Money:
@@ -277,27 +277,27 @@ class Order(Node):
 
     @strawberry.field(description="Base amount before discounts (Money in yuan).")
     def subtotal(self) -> Money:
-        return money(self.subtotal)  # type: ignore[arg-type,return-value]
+        return money(self.subtotal)  # type: ignore[return-value]
 
     @strawberry.field(description="Total promotion discount (Money in yuan).")
     def promotion_discount(self) -> Money:
-        return money(self.promotion_discount)  # type: ignore[arg-type,return-value]
+        return money(self.promotion_discount)  # type: ignore[return-value]
 
     @strawberry.field(description="Total coupon discount (Money in yuan).")
     def coupon_discount(self) -> Money:
-        return money(self.coupon_discount)  # type: ignore[arg-type,return-value]
+        return money(self.coupon_discount)  # type: ignore[return-value]
 
     @strawberry.field(description="Shipping fee (Money in yuan).")
     def shipping(self) -> Money:
-        return money(self.shipping)  # type: ignore[arg-type,return-value]
+        return money(self.shipping)  # type: ignore[return-value]
 
     @strawberry.field(description="What the customer pays (Money in yuan).")
     def total(self) -> Money:
-        return money(self.total)  # type: ignore[arg-type,return-value]
+        return money(self.total)  # type: ignore[return-value]
 
     @strawberry.field(description="Refunded so far (Money in yuan).")
     def refunded_amount(self) -> Money:
-        return money(self.refunded_amount)  # type: ignore[arg-type,return-value]
+        return money(self.refunded_amount)  # type: ignore[return-value]
 
     @strawberry.field(description="The lines, as snapshots taken at checkout.")
     async def lines(self, info: Info) -> list[OrderLine]:
@@ -324,7 +324,7 @@ class Order(Node):
 
     @strawberry.field(description="Deposit of a presale order (Money in yuan); zero otherwise.")
     def deposit_amount(self) -> Money:
-        return money(self.deposit_amount)  # type: ignore[arg-type,return-value]
+        return money(self.deposit_amount)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A checkout's combined payment for all its orders (合并付款), or "
@@ -349,15 +349,15 @@ class Payment(Node):
 
     @strawberry.field(description="What is to pay (Money in yuan).")
     def amount_due(self) -> Money:
-        return money(self.amount_due)  # type: ignore[arg-type,return-value]
+        return money(self.amount_due)  # type: ignore[return-value]
 
     @strawberry.field(description="What has been paid (Money in yuan).")
     def amount_paid(self) -> Money:
-        return money(self.amount_paid)  # type: ignore[arg-type,return-value]
+        return money(self.amount_paid)  # type: ignore[return-value]
 
     @strawberry.field(description="What has been refunded (Money in yuan).")
     def amount_refunded(self) -> Money:
-        return money(self.amount_refunded)  # type: ignore[arg-type,return-value]
+        return money(self.amount_refunded)  # type: ignore[return-value]
 
     @strawberry.field(description="A sub-order's own payment: the one order it covers "
                       "(null for a checkout's combined payment).")

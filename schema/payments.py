@@ -101,8 +101,9 @@ class PaymentsMutation:
         openid: Annotated[str | None, strawberry.argument(
             description="The payer's WeChat openid (mini program only).")] = None,
     ) -> PaymentStartPayload:
-        r = await rp.payment_start(info.context, payment_id, provider.value,
-                                   channel.value if channel else None, openid)
+        # names equal values here; mypy sees enum_value() definitions, not strings
+        r = await rp.payment_start(info.context, payment_id, provider.name,
+                                   channel.name if channel else None, openid)
         if r.value is None:
             return PaymentStartPayload(user_errors=user_errors(r.errors))
         return _payload(r.value)

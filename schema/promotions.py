@@ -88,7 +88,7 @@ class Promotion(Node):
 
     @strawberry.field(description="Channels it applies on; empty = all.")
     def channels(self) -> list[ChannelRef]:
-        return [ChannelEnum(c) for c in self.channels]  # type: ignore[attr-defined]
+        return [ChannelEnum(c) for c in self.channels]
 
     @strawberry.field(description="Who it is for.")
     def audience(self) -> AudienceKind:

@@ -53,11 +53,11 @@ class SalesReport:
     @strawberry.field(description="Σ payable of paid orders (Money in yuan); refunds are not "
                       "deducted.")
     def gmv(self) -> Money:
-        return money(sum(d.gmv for d in self.days))  # type: ignore[attr-defined,return-value]
+        return money(sum(d.gmv for d in self.days))  # type: ignore[return-value]
 
     @strawberry.field(description="Orders paid in the range.")
     def paid_orders(self) -> int:
-        return sum(d.paid_orders for d in self.days)  # type: ignore[attr-defined]
+        return sum(d.paid_orders for d in self.days)
 
     @strawberry.field(description="Best-selling products.")
     async def top_products(self, info: Info, limit: int = 10) -> list[TopProduct]:
