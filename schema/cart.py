@@ -12,7 +12,7 @@ from strawberry.types import Info
 from core.ids import encode_id
 from resolvers import cart as rcart
 from resolvers.context import Channel as ChannelEnum
-from schema.common import Money, UserError, money, user_errors
+from schema.common import Money, UserError, describe_values, money, user_errors
 from schema.coupons import Coupon
 from schema.promotions import Promotion
 from services.cart import LineStatus
@@ -24,6 +24,12 @@ SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
 CartLineStatus = strawberry.enum(LineStatus, name="CartLineStatus",
                                  description="Whether a cart line can be bought now.")
+describe_values(CartLineStatus, {
+    "AVAILABLE": "Can be bought now; counts towards the totals.",
+    "INSUFFICIENT_STOCK": "Less stock is sellable than the line's quantity.",
+    "DELISTED": "The product is not listed now.",
+    "SKU_DISABLED": "The merchant disabled this SKU.",
+})
 
 
 @strawberry.type(description="One discount on a line, with its source.")

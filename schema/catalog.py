@@ -27,6 +27,7 @@ from schema.common import (
     Node,
     PageInfo,
     UserError,
+    describe_values,
     money,
     page_args,
     page_info,
@@ -50,6 +51,52 @@ AttributeValueType = strawberry.enum(m.catalog.AttributeValueType,
                                      description="The kind of value an attribute takes.")
 ShippingKind = strawberry.enum(m.catalog.ShippingKind,
                                description="How a shipping template charges.")
+describe_values(Channel, {
+    "APP": "The mobile app.",
+    "H5": "The H5 mobile web store.",
+    "MINI_PROGRAM": "The mini-program.",
+    "WEB": "The desktop web store.",
+})
+describe_values(Permission, {
+    "MANAGE_CATALOG": "Manage products and SKUs; platform staff also brands, categories and "
+                      "attributes.",
+    "MANAGE_INVENTORY": "Manage warehouses and stock.",
+    "MANAGE_ORDERS": "Manage orders: shipping, cancelling, refund decisions.",
+    "MANAGE_PROMOTIONS": "Manage promotions.",
+    "MANAGE_COUPONS": "Manage coupon templates, issuing and codes.",
+    "MANAGE_CMS": "Manage CMS pages and their modules (platform staff).",
+    "MANAGE_STAFF": "Manage staff and roles.",
+    "VIEW_REPORTS": "Read sales reports, promotion statistics and settlement statements.",
+})
+describe_values(ProductSort, {
+    "RELEVANCE": "Best match of the search text first; best sellers first without text.",
+    "PRICE_ASC": "Lowest price first.",
+    "PRICE_DESC": "Highest price first.",
+    "SALES_DESC": "Best sellers first.",
+    "NEWEST": "Most recently listed first.",
+})
+describe_values(ProductStatus, {
+    "DRAFT": "Never listed; only staff see it.",
+    "SCHEDULED": "Listed, with a listAt still in the future.",
+    "LISTED": "On sale now.",
+    "DELISTED": "Taken off sale, or past its delistAt.",
+})
+describe_values(AttributeKind, {
+    "KEY": "Identifies the product, e.g. brand and model; required.",
+    "SALES": "A spec that forms SKUs, e.g. colour or storage.",
+    "GENERAL": "Descriptive, e.g. port type.",
+})
+describe_values(AttributeValueType, {
+    "OPTIONS": "One of the attribute's options.",
+    "TEXT": "Free text.",
+    "NUMBER": "A number.",
+})
+describe_values(ShippingKind, {
+    "FREE": "No shipping fee.",
+    "FLAT": "One flat fee.",
+    "BY_PIECE": "A fee for the first unit plus one for each additional unit.",
+    "BY_WEIGHT": "A fee for the first kg plus one for each additional kg.",
+})
 MANAGE_CATALOG = PermissionEnum.MANAGE_CATALOG
 
 

@@ -21,6 +21,7 @@ from schema.common import (
     Money,
     Node,
     UserError,
+    describe_values,
     money,
     page_args,
     user_errors,
@@ -36,6 +37,23 @@ CouponType = strawberry.enum(CouponTypeEnum, description="What a coupon gives.")
 CouponStatus = strawberry.enum(CouponStatusEnum, description="Lifecycle of a customer's coupon.")
 CouponDistribution = strawberry.enum(DistributionEnum, name="CouponDistribution",
                                      description="How customers get coupons of a template.")
+describe_values(CouponType, {
+    "CASH": "A fixed amount off, without a minimum spend.",
+    "THRESHOLD": "A fixed amount off once a minimum spend is reached (满减).",
+    "PERCENT": "A percentage off, with an optional minimum spend and maximum discount (折扣).",
+})
+describe_values(CouponStatus, {
+    "AVAILABLE": "Held by the customer and usable within its validity.",
+    "LOCKED": "Applied to an unpaid order.",
+    "USED": "Spent on a paid order.",
+    "EXPIRED": "Its validity ended before it was used.",
+    "VOID": "Its template was voided before it was used.",
+})
+describe_values(CouponDistribution, {
+    "PUBLIC": "Customers claim it themselves.",
+    "SYSTEM": "Issued by the system or an admin: on registration, in bulk, as compensation.",
+    "CODE": "Redeemed with single-use codes generated in bulk (卡密).",
+})
 ScopeInputRef = Annotated["PromotionScopeInput", strawberry.lazy("schema.promotions")]
 AudienceInputRef = Annotated["PromotionAudienceInput", strawberry.lazy("schema.promotions")]
 

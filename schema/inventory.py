@@ -14,7 +14,7 @@ import models as m
 from models.inventory import MovementType as MovementTypeEnum
 from resolvers import inventory as ri
 from resolvers.context import Permission
-from schema.common import Connection, Node, UserError, page_args, user_errors
+from schema.common import Connection, Node, UserError, describe_values, page_args, user_errors
 
 if TYPE_CHECKING:
     from schema.accounts import Staff
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 MANAGE_INVENTORY = Permission.MANAGE_INVENTORY
 MovementType = strawberry.enum(MovementTypeEnum, name="StockMovementType",
                                description="What moved stock.")
+describe_values(MovementType, {
+    "INBOUND": "A purchase receipt.",
+    "TRANSFER_OUT": "Units leaving this warehouse in a transfer.",
+    "TRANSFER_IN": "Units arriving in this warehouse from a transfer.",
+    "SHIPMENT": "Units shipped to a customer.",
+    "RETURN": "Units returned to stock.",
+    "ADJUSTMENT": "A stock-take correction.",
+})
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 StaffRef = Annotated["Staff", strawberry.lazy("schema.accounts")]
 

@@ -21,7 +21,16 @@ from models.orders import RefundStatus as RefundStatusEnum
 from resolvers import orders as ro
 from resolvers.context import Permission
 from schema.cart import CartCost, CartDiscount, discount_of
-from schema.common import Connection, Money, Node, UserError, money, page_args, user_errors
+from schema.common import (
+    Connection,
+    Money,
+    Node,
+    UserError,
+    describe_values,
+    money,
+    page_args,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from schema.accounts import Customer
@@ -38,6 +47,32 @@ OrderStatus = strawberry.enum(OrderStatusEnum, description="Where an order is in
 PaymentStatus = strawberry.enum(PaymentStatusEnum, description="Where a payment is.")
 RefundStatus = strawberry.enum(RefundStatusEnum, description="Where a refund request is.")
 PaymentKind = strawberry.enum(PaymentKindEnum, description="What a payment pays for.")
+describe_values(OrderStatus, {
+    "PENDING_PAYMENT": "Placed, waiting for payment; stock and coupons are held until it expires.",
+    "PAID": "Paid, nothing shipped yet.",
+    "PARTIALLY_SHIPPED": "Some units shipped, others still to ship.",
+    "SHIPPED": "Every unit shipped.",
+    "COMPLETED": "Received: confirmed by the customer, or automatically some days after "
+                 "shipping.",
+    "CANCELLED": "Cancelled by the customer, an admin or the payment timeout.",
+    "REFUNDED": "Fully refunded.",
+})
+describe_values(PaymentStatus, {
+    "PENDING": "Waiting for the money.",
+    "PAID": "Confirmed by the payment provider.",
+    "EXPIRED": "Not paid in time.",
+    "CANCELLED": "Cancelled by the customer or an admin before payment.",
+})
+describe_values(RefundStatus, {
+    "REFUND_REQUESTED": "Requested by the customer, waiting for a staff decision.",
+    "REFUNDED": "Approved and refunded.",
+    "REJECTED": "Rejected by staff.",
+})
+describe_values(PaymentKind, {
+    "FULL": "The whole amount, at checkout.",
+    "DEPOSIT": "A presale deposit, at checkout.",
+    "BALANCE": "The rest of a presale, payable in the balance window.",
+})
 
 
 @strawberry.enum(description="A provider that confirms by mutation.")

@@ -16,7 +16,7 @@ from models.promotions import PromotionType as PromotionTypeEnum
 from resolvers import promotions as rp
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import Connection, Node, UserError, page_args, user_errors
+from schema.common import Connection, Node, UserError, describe_values, page_args, user_errors
 from schema.permissions import requires
 from services import pricing
 from services import promotions as rules
@@ -30,6 +30,24 @@ MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS
 PromotionType = strawberry.enum(PromotionTypeEnum, description="The seven promotion types.")
 PromotionStatus = strawberry.enum(PromotionStatusEnum,
                                   description="Where a promotion is in its lifecycle.")
+describe_values(PromotionType, {
+    "SINGLE_PRODUCT": "Item level (单品直降): a special unit price or percent off, optionally "
+                      "with limited flash-sale stock.",
+    "MULTI_BUY": "Item level (多买优惠): from the Nth unit X% off, or N units for a fixed price.",
+    "BUNDLE": "Item level (套装): the listed SKUs together for a bundle price.",
+    "DEPOSIT": "Item level (定金预售): a deposit now, the balance in a later window; never "
+               "combines.",
+    "FULL_REDUCTION": "Order level (满减): money off by tiers of the eligible subtotal.",
+    "SPEND_GIFT": "Order level (满赠): gift SKUs by tiers of the eligible subtotal.",
+    "GIFT": "Gift level (赠品): buying the product adds gift SKUs.",
+})
+describe_values(PromotionStatus, {
+    "DRAFT": "Not activated yet; can still be edited.",
+    "SCHEDULED": "Activated; startsAt is still in the future.",
+    "ACTIVE": "Activated and between startsAt and endsAt: applies now.",
+    "ENDED": "Activated and past endsAt.",
+    "CANCELLED": "Cancelled by staff; no longer applies.",
+})
 ProductRef = Annotated["Product", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
 PromotionStatsRef = Annotated["PromotionStats", strawberry.lazy("schema.reports")]
