@@ -10,9 +10,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-import models as m
 from core.ids import encode_id
 from resolvers import accounts as ra
+from resolvers import records as m
 from resolvers.context import Permission as PermissionEnum
 from schema.catalog import Merchant, Permission
 from schema.common import Connection, Node, UserError, page_args, user_errors

@@ -12,11 +12,11 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-import models as m
 from core.ids import encode_id
 from resolvers import catalog as rc
 from resolvers import coupons as rc_coupons
 from resolvers import nodes as rn
+from resolvers import records as m
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
@@ -36,19 +36,17 @@ from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
 from schema.permissions import staff_of_merchant
 from schema.promotions import Promotion
-from services import products as product_rules
-from services import search
 
 Channel = strawberry.enum(ChannelEnum, description="Sales channel, from the X-Channel header.")
 Permission = strawberry.enum(PermissionEnum, description="A permission a role grants to staff.")
-ProductSort = strawberry.enum(search.ProductSort, description="Order of a product listing.")
-ProductStatus = strawberry.enum(product_rules.EffectiveStatus, name="ProductStatus",
+ProductSort = strawberry.enum(rc.ProductSort, description="Order of a product listing.")
+ProductStatus = strawberry.enum(rc.EffectiveStatus, name="ProductStatus",
                                 description="DRAFT → LISTED ⇄ DELISTED; SCHEDULED is LISTED "
                                 "with a listAt still in the future.")
-AttributeKind = strawberry.enum(m.catalog.AttributeKind, description="What an attribute is for.")
-AttributeValueType = strawberry.enum(m.catalog.AttributeValueType,
+AttributeKind = strawberry.enum(rc.AttributeKind, description="What an attribute is for.")
+AttributeValueType = strawberry.enum(rc.AttributeValueType,
                                      description="The kind of value an attribute takes.")
-ShippingKind = strawberry.enum(m.catalog.ShippingKind,
+ShippingKind = strawberry.enum(rc.ShippingKind,
                                description="How a shipping template charges.")
 MANAGE_CATALOG = PermissionEnum.MANAGE_CATALOG
 
@@ -116,15 +114,6 @@ def _promotional_range(product: Any, rules: list[Any], skus: list[Any]) -> Price
         return None
     prices = [rc.promotional_price(product, rules, s) for s in skus]
     return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
-
-
-def _tags(rules: list[Any]) -> list[str]:
-    """Item-level labels first (直降 before 满300减30), then order-level, then gifts."""
-    from services.pricing import Level, tag_of
-
-    rank = {Level.ITEM: 0, Level.ORDER: 1, Level.GIFT: 2}
-    ordered = sorted(rules, key=lambda r: (rank[r.level], r.id))
-    return list(dict.fromkeys(tag_of(r) for r in ordered))
 
 
 def _market_price(skus: list[Any]) -> Money | None:
@@ -343,7 +332,7 @@ class Product(Node):
 
     @strawberry.field(description="Status now.")
     def status(self, info: Info) -> ProductStatus:  # type: ignore[valid-type]
-        return product_rules.effective_status(self, info.context.now)  # type: ignore[arg-type]
+        return rc.effective_status(self, info.context.now)  # type: ignore[arg-type]
 
     thumbnail: Image | None = strawberry.field(description="The first gallery image.")
 
@@ -409,10 +398,10 @@ class Product(Node):
     def promotion_tags(self, info: Info) -> list[str]:
         rules = getattr(self, "prefetched_promotions", None)
         if rules is not None:
-            return _tags(rules)
+            return rc.tags_in_order(rules)
 
         async def later() -> list[str]:
-            return _tags(await rc.product_promotions(info.context, self))  # type: ignore[arg-type]
+            return rc.tags_in_order(await rc.product_promotions(info.context, self))  # type: ignore[arg-type]
 
         return later()  # type: ignore[return-value]
 
@@ -530,7 +519,7 @@ class DisplayCategory(Node):
     @strawberry.field(description="Listed products of the mapped categories and brands, "
                       "including those of child display categories.")
     async def products(self, info: Info, first: int | None = None, after: str | None = None,
-                       sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
+                       sort: ProductSort | None = rc.ProductSort.RELEVANCE,  # type: ignore[valid-type]
                        filter: ProductFilter | None = None, last: int | None = None,
                        before: str | None = None) -> ProductConnection:
         return await rc.display_category_products(  # type: ignore[return-value]
@@ -875,7 +864,7 @@ class CatalogQuery:
         after: Annotated[str | None, strawberry.argument(
             description="Cursor: the page starts after this edge.")] = None,
         sort: Annotated[ProductSort | None, strawberry.argument(  # type: ignore[valid-type]
-            description="Result order (default RELEVANCE).")] = search.ProductSort.RELEVANCE,
+            description="Result order (default RELEVANCE).")] = rc.ProductSort.RELEVANCE,
         last: Annotated[int | None, strawberry.argument(
             description="Page size from the end or `before`.")] = None,
         before: Annotated[str | None, strawberry.argument(

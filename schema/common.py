@@ -9,8 +9,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from core.money import money as core_money
-from resolvers.common import Page, PageArgs
-from services.errors import ErrorCode, Violation
+from resolvers.common import ErrorCode, Page, PageArgs, Violation
 
 UserErrorCode = strawberry.enum(
     Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
-from models.coupons import CouponStatus as CouponStatusEnum
-from models.coupons import CouponType as CouponTypeEnum
-from models.coupons import Distribution as DistributionEnum
 from resolvers import coupons as rco
+from resolvers import records as m
 from resolvers.context import Permission
+from resolvers.coupons import CouponStatus as CouponStatusEnum
+from resolvers.coupons import CouponType as CouponTypeEnum
+from resolvers.coupons import Distribution as DistributionEnum
 from schema.common import (
     Connection,
     Money,
@@ -26,7 +26,6 @@ from schema.common import (
     user_errors,
 )
 from schema.permissions import requires
-from services import coupons as rules
 
 if TYPE_CHECKING:
     from schema.promotions import PromotionAudienceInput, PromotionScopeInput
@@ -85,7 +84,7 @@ class CouponTemplate(Node):
 
     @strawberry.field(description="e.g. 满200减20, 8.5折 最高减50, 无门槛减10.")
     def discount_text(self) -> str:
-        return rules.discount_text(self)  # type: ignore[arg-type]
+        return rco.discount_text(self)  # type: ignore[arg-type]
 
     @strawberry.field(description="Minimum eligible spend (Money in yuan); null for none.")
     def min_spend(self) -> Money | None:
@@ -115,7 +114,7 @@ class Coupon(Node):
 
     @strawberry.field(description="EXPIRED as soon as the validity ends.")
     def status(self, info: Info) -> CouponStatus:  # type: ignore[valid-type]
-        return rules.status_at(self, info.context.now)  # type: ignore[arg-type]
+        return rco.status_at(self, info.context.now)  # type: ignore[arg-type]
 
     @strawberry.field(description="The batch it belongs to.")
     async def template(self, info: Info) -> CouponTemplate:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
-from models.inventory import MovementType as MovementTypeEnum
 from resolvers import inventory as ri
+from resolvers import records as m
 from resolvers.context import Permission
+from resolvers.inventory import MovementType as MovementTypeEnum
 from schema.common import Connection, Node, UserError, page_args, user_errors
 
 if TYPE_CHECKING:

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
 from core.ids import encode_id
-from models.orders import OrderStatus as OrderStatusEnum
-from models.orders import PaymentKind as PaymentKindEnum
-from models.orders import PaymentStatus as PaymentStatusEnum
-from models.orders import RefundStatus as RefundStatusEnum
 from resolvers import orders as ro
+from resolvers import records as m
 from resolvers.context import Permission
+from resolvers.orders import OrderStatus as OrderStatusEnum
+from resolvers.orders import PaymentKind as PaymentKindEnum
+from resolvers.orders import PaymentStatus as PaymentStatusEnum
+from resolvers.orders import RefundStatus as RefundStatusEnum
 from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import Connection, Money, Node, UserError, money, page_args, user_errors
 
