@@ -34,6 +34,7 @@ from schema.common import (
 )
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
+from schema.payloads import payload
 from schema.permissions import staff_of_merchant
 from schema.promotions import Promotion
 
@@ -942,8 +943,7 @@ class CatalogMutation:
         info: Info,
         input: Annotated[BrandInput, strawberry.argument(description="The new brand.")],
     ) -> BrandPayload:
-        r = await rc.brand_create(info.context, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
+        return payload(BrandPayload, brand=await rc.brand_create(info.context, input))
 
     @strawberry.mutation(description="Change a brand's name, logo or country (platform staff with "
                          "MANAGE_CATALOG).")
@@ -954,8 +954,7 @@ class CatalogMutation:
             description="Relay global id of the brand.")],
         input: Annotated[BrandInput, strawberry.argument(description="The brand's new values.")],
     ) -> BrandPayload:
-        r = await rc.brand_update(info.context, id, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
+        return payload(BrandPayload, brand=await rc.brand_update(info.context, id, input))
 
     @strawberry.mutation(description="Delete a brand (platform staff with MANAGE_CATALOG; "
                          "audited).")
@@ -974,8 +973,7 @@ class CatalogMutation:
         info: Info,
         input: Annotated[CategoryInput, strawberry.argument(description="The new category.")],
     ) -> CategoryPayload:
-        r = await rc.category_create(info.context, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
+        return payload(CategoryPayload, category=await rc.category_create(info.context, input))
 
     @strawberry.mutation(description="Change a backend category (platform staff with "
                          "MANAGE_CATALOG).")
@@ -987,8 +985,7 @@ class CatalogMutation:
         input: Annotated[CategoryUpdateInput, strawberry.argument(
             description="The category's new values.")],
     ) -> CategoryPayload:
-        r = await rc.category_update(info.context, id, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
+        return payload(CategoryPayload, category=await rc.category_update(info.context, id, input))
 
     @strawberry.mutation(description="Delete a backend category; refused while it has products or "
                          "children (platform staff with MANAGE_CATALOG).")
@@ -1008,8 +1005,7 @@ class CatalogMutation:
         input: Annotated[AttributeInput, strawberry.argument(
             description="The attribute definition.")],
     ) -> AttributePayload:
-        r = await rc.attribute_create(info.context, input)
-        return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))
+        return payload(AttributePayload, attribute=await rc.attribute_create(info.context, input))
 
     @strawberry.mutation(description="Create a display (storefront navigation) category (platform "
                          "staff with MANAGE_CATALOG).")
@@ -1020,8 +1016,7 @@ class CatalogMutation:
             description="The new display category.")],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
-        return DisplayCategoryPayload(display_category=r.value,
-                                      user_errors=user_errors(r.errors))
+        return payload(DisplayCategoryPayload, display_category=r)
 
     @strawberry.mutation(description="Change or move a display category (platform staff with "
                          "MANAGE_CATALOG).")
@@ -1034,8 +1029,7 @@ class CatalogMutation:
             description="The display category's new values.")],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
-        return DisplayCategoryPayload(display_category=r.value,
-                                      user_errors=user_errors(r.errors))
+        return payload(DisplayCategoryPayload, display_category=r)
 
     @strawberry.mutation(description="Delete a display category (platform staff with "
                          "MANAGE_CATALOG; audited).")
@@ -1054,8 +1048,7 @@ class CatalogMutation:
         info: Info,
         input: Annotated[MerchantInput, strawberry.argument(description="The new merchant.")],
     ) -> MerchantPayload:
-        r = await rc.merchant_create(info.context, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
+        return payload(MerchantPayload, merchant=await rc.merchant_create(info.context, input))
 
     @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
     async def merchant_update(
@@ -1066,8 +1059,7 @@ class CatalogMutation:
         input: Annotated[MerchantInput, strawberry.argument(
             description="The merchant's new values.")],
     ) -> MerchantPayload:
-        r = await rc.merchant_update(info.context, id, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
+        return payload(MerchantPayload, merchant=await rc.merchant_update(info.context, id, input))
 
     @strawberry.mutation(description="Create a shipping template for a merchant (staff with "
                          "MANAGE_CATALOG; merchant staff for their merchant only).")
@@ -1078,8 +1070,7 @@ class CatalogMutation:
             description="The new shipping template.")],
     ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
-        return ShippingTemplatePayload(shipping_template=r.value,
-                                       user_errors=user_errors(r.errors))
+        return payload(ShippingTemplatePayload, shipping_template=r)
 
     @strawberry.mutation(description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
                          "with MANAGE_CATALOG; merchant staff for their merchant only).")
@@ -1089,8 +1080,7 @@ class CatalogMutation:
         input: Annotated[ProductInput, strawberry.argument(
             description="The new product with its SKUs.")],
     ) -> ProductPayload:
-        r = await rc.product_create(info.context, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=await rc.product_create(info.context, input))
 
     @strawberry.mutation(description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
                          "merchant staff their merchant's only).")
@@ -1102,8 +1092,7 @@ class CatalogMutation:
         input: Annotated[ProductUpdateInput, strawberry.argument(
             description="The product's new values.")],
     ) -> ProductPayload:
-        r = await rc.product_update(info.context, id, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=await rc.product_update(info.context, id, input))
 
     @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
     async def product_list(
@@ -1117,7 +1106,7 @@ class CatalogMutation:
             description="When to delist again (ISO-8601, UTC); omitted = never.")] = None,
     ) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=r)
 
     @strawberry.mutation(description="Take a product off sale now: storefronts stop seeing it and "
                          "its cart lines become unavailable.")
@@ -1127,8 +1116,7 @@ class CatalogMutation:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the product.")],
     ) -> ProductPayload:
-        r = await rc.product_delist(info.context, id)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=await rc.product_delist(info.context, id))
 
     @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
     async def product_delete(

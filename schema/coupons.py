@@ -25,6 +25,7 @@ from schema.common import (
     page_args,
     user_errors,
 )
+from schema.payloads import payload
 from schema.permissions import requires
 
 if TYPE_CHECKING:
@@ -310,8 +311,7 @@ class CouponsMutation:
         template_id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the coupon template.")],
     ) -> CouponPayload:
-        r = await rco.claim(info.context, template_id)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))
+        return payload(CouponPayload, coupon=await rco.claim(info.context, template_id))
 
     @strawberry.mutation(description="Redeem a code (卡密) for a coupon of the logged-in customer.")
     async def coupon_redeem_code(
@@ -319,5 +319,4 @@ class CouponsMutation:
         info: Info,
         code: Annotated[str, strawberry.argument(description="The redeemable code as printed.")],
     ) -> CouponPayload:
-        r = await rco.redeem(info.context, code)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))
+        return payload(CouponPayload, coupon=await rco.redeem(info.context, code))

@@ -22,6 +22,7 @@ from resolvers.orders import PaymentStatus as PaymentStatusEnum
 from resolvers.orders import RefundStatus as RefundStatusEnum
 from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import Connection, Money, Node, UserError, money, page_args, user_errors
+from schema.payloads import payload
 
 if TYPE_CHECKING:
     from schema.accounts import Customer
@@ -549,7 +550,7 @@ class OrdersMutation:
             description="A client-made key unique per checkout attempt; resend it on retries.")],
     ) -> CheckoutCompletePayload:
         r = await ro.complete(info.context, input, idempotency_key)
-        return CheckoutCompletePayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(CheckoutCompletePayload, payment=r)
 
     @strawberry.mutation(description="The TEST provider confirms "
                          "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
@@ -580,7 +581,7 @@ class OrdersMutation:
             description="Relay global id of the unpaid sub-order.")],
     ) -> OrderPaymentStartPayload:
         r = await ro.payment_start(info.context, order_id)
-        return OrderPaymentStartPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(OrderPaymentStartPayload, payment=r)
 
     @strawberry.mutation(description="Customers: "
                          "before payment (that sub-order only; its siblings stay payable, a "
@@ -594,8 +595,7 @@ class OrdersMutation:
         reason: Annotated[str | None, strawberry.argument(
             description="Why, for the order's history.")] = None,
     ) -> OrderPayload:
-        r = await ro.cancel(info.context, id, reason)
-        return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(OrderPayload, order=await ro.cancel(info.context, id, reason))
 
     @strawberry.mutation(description="The customer confirms a shipped order arrived.")
     async def order_confirm_receipt(
@@ -604,8 +604,7 @@ class OrdersMutation:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the order.")],
     ) -> OrderPayload:
-        r = await ro.confirm_receipt(info.context, id)
-        return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(OrderPayload, order=await ro.confirm_receipt(info.context, id))
 
     @strawberry.mutation(description="Ask for an after-sales refund of some lines and quantities "
                          "of the customer's order.")
