@@ -10,6 +10,7 @@ from models.cart import Cart
 from resolvers.common import MutationResult, input_id, mutate
 from resolvers.context import Context
 from services import cart as carts
+from services.cart import LineStatus as LineStatus
 from services.errors import DomainError, ErrorCode
 
 

@@ -22,6 +22,8 @@ from models.catalog import (
     ShippingTemplate,
     Sku,
 )
+from models.catalog import AttributeValueType as AttributeValueType
+from models.catalog import ShippingKind as ShippingKind
 from resolvers.common import (
     Change,
     MutationResult,
@@ -38,7 +40,9 @@ from resolvers.errors import ApiErrorCode, api_error
 from services import catalog, products, search
 from services.catalog import UNSET
 from services.errors import DomainError, ErrorCode
+from services.pricing import Level, tag_of
 from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
+from services.products import effective_status as effective_status
 from services.promotions import as_rule, for_product, promotional_unit_price
 from services.search import ProductQuery, ProductSort
 
@@ -215,6 +219,14 @@ async def product_promotions(ctx: Context, product: Product) -> list[Any]:
 
 def promotional_price(product: Product, rules: list[Any], sku: Sku) -> int:
     return promotional_unit_price(rules, product, sku, getattr(product, "category_path_ids", ()))
+
+
+
+def tags_in_order(rules: list[Any]) -> list[str]:
+    """Item-level labels first (直降 before 满300减30), then order-level, then gifts."""
+    rank = {Level.ITEM: 0, Level.ORDER: 1, Level.GIFT: 2}
+    ordered = sorted(rules, key=lambda r: (rank[r.level], r.id))
+    return list(dict.fromkeys(tag_of(r) for r in ordered))
 
 
 async def prefetch_skus(ctx: Context, items: list[Product]) -> None:

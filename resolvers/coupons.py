@@ -20,6 +20,8 @@ from resolvers.common import (
 )
 from resolvers.context import Context, Permission
 from services import coupons
+from services.coupons import discount_text as discount_text
+from services.coupons import status_at as status_at
 from services.errors import DomainError, ErrorCode
 from services.pricing import scope_from_json
 from services.promotions import sku_line

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import metrics
 from core.money import InvalidMoney, to_minor
 from models.orders import Order, OrderStatus, Payment, Refund, Shipment
+from models.orders import PaymentKind as PaymentKind
+from models.orders import PaymentStatus as PaymentStatus
+from models.orders import RefundStatus as RefundStatus
 from resolvers import payments as payment_resolvers
 from resolvers.common import (
     Change,

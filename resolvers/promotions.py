@@ -22,11 +22,19 @@ from resolvers.common import (
 from resolvers.context import Context
 from services import promotions
 from services.errors import DomainError, ErrorCode
+from services.pricing import tag_of as _rule_tag
+from services.promotions import PromotionStatus as PromotionStatus
+from services.promotions import status_of as status_of
 
 RULE_FIELDS = {PromotionType.SINGLE_PRODUCT: "single_product",
                PromotionType.MULTI_BUY: "multi_buy", PromotionType.BUNDLE: "bundle",
                PromotionType.DEPOSIT: "deposit", PromotionType.FULL_REDUCTION: "full_reduction",
                PromotionType.SPEND_GIFT: "spend_gift", PromotionType.GIFT: "gift"}
+
+
+def tag_of(promotion: Promotion) -> str:
+    """Its short storefront label, e.g. 满300减30 or 第2件5折."""
+    return _rule_tag(promotions.as_rule(promotion))
 
 
 def _items(items: list[Any] | None, path: str) -> list[dict[str, Any]]:

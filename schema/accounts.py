@@ -10,12 +10,13 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-import models as m
 from core.ids import encode_id
 from resolvers import accounts as ra
+from resolvers import records as m
 from resolvers.context import Permission as PermissionEnum
 from schema.catalog import Merchant, Permission
 from schema.common import Connection, Node, UserError, page_args, user_errors
+from schema.payloads import payload
 
 if TYPE_CHECKING:
     from schema.cart import Cart
@@ -467,8 +468,7 @@ class AccountsMutation:
         input: Annotated[StaffCreateInput, strawberry.argument(
             description="The new staff account.")],
     ) -> StaffPayload:
-        r = await ra.staff_create(info.context, input)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
+        return payload(StaffPayload, staff=await ra.staff_create(info.context, input))
 
     @strawberry.mutation(description="Change a staff member's name or roles; their current "
                          "access tokens are refused from the next request (they refresh).")
@@ -480,8 +480,7 @@ class AccountsMutation:
         input: Annotated[StaffUpdateInput, strawberry.argument(
             description="The new name or roles.")],
     ) -> StaffPayload:
-        r = await ra.staff_update(info.context, id, input)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
+        return payload(StaffPayload, staff=await ra.staff_update(info.context, id, input))
 
     @strawberry.mutation(description="Lock a staff member out at once: access tokens refused "
                          "from the next request, logins revoked. Not oneself.")
@@ -491,8 +490,7 @@ class AccountsMutation:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the staff member.")],
     ) -> StaffPayload:
-        r = await ra.staff_set_active(info.context, id, False)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
+        return payload(StaffPayload, staff=await ra.staff_set_active(info.context, id, False))
 
     @strawberry.mutation(description="Let a deactivated staff member log in again.")
     async def staff_activate(
@@ -501,8 +499,7 @@ class AccountsMutation:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the staff member.")],
     ) -> StaffPayload:
-        r = await ra.staff_set_active(info.context, id, True)
-        return StaffPayload(staff=r.value, user_errors=user_errors(r.errors))
+        return payload(StaffPayload, staff=await ra.staff_set_active(info.context, id, True))
 
     @strawberry.mutation(description="Create a role (a set of permissions); nobody grants a "
                          "permission they do not hold (staff with MANAGE_STAFF).")
@@ -511,8 +508,7 @@ class AccountsMutation:
         info: Info,
         input: Annotated[RoleInput, strawberry.argument(description="The new role.")],
     ) -> RolePayload:
-        r = await ra.role_create(info.context, input)
-        return RolePayload(role=r.value, user_errors=user_errors(r.errors))
+        return payload(RolePayload, role=await ra.role_create(info.context, input))
 
     @strawberry.mutation(description="Rename a role or replace its permissions; holders' "
                          "current access tokens are refused from the next request.")
@@ -524,8 +520,7 @@ class AccountsMutation:
         input: Annotated[RoleUpdateInput, strawberry.argument(
             description="The role's new name or permissions.")],
     ) -> RolePayload:
-        r = await ra.role_update(info.context, id, input)
-        return RolePayload(role=r.value, user_errors=user_errors(r.errors))
+        return payload(RolePayload, role=await ra.role_update(info.context, id, input))
 
     @strawberry.mutation(description="Refused (ROLE_IN_USE) while any staff member holds it.")
     async def role_delete(

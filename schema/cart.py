@@ -11,11 +11,11 @@ from strawberry.types import Info
 
 from core.ids import encode_id
 from resolvers import cart as rcart
+from resolvers.cart import LineStatus
 from resolvers.context import Channel as ChannelEnum
 from schema.common import Money, UserError, describe_values, money, user_errors
 from schema.coupons import Coupon
 from schema.promotions import Promotion
-from services.cart import LineStatus
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, Sku

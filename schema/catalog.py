@@ -12,11 +12,11 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-import models as m
 from core.ids import encode_id
 from resolvers import catalog as rc
 from resolvers import coupons as rc_coupons
 from resolvers import nodes as rn
+from resolvers import records as m
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
@@ -35,21 +35,20 @@ from schema.common import (
 )
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
+from schema.payloads import payload
 from schema.permissions import staff_of_merchant
 from schema.promotions import Promotion
-from services import products as product_rules
-from services import search
 
 Channel = strawberry.enum(ChannelEnum, description="Sales channel, from the X-Channel header.")
 Permission = strawberry.enum(PermissionEnum, description="A permission a role grants to staff.")
-ProductSort = strawberry.enum(search.ProductSort, description="Order of a product listing.")
-ProductStatus = strawberry.enum(product_rules.EffectiveStatus, name="ProductStatus",
+ProductSort = strawberry.enum(rc.ProductSort, description="Order of a product listing.")
+ProductStatus = strawberry.enum(rc.EffectiveStatus, name="ProductStatus",
                                 description="DRAFT → LISTED ⇄ DELISTED; SCHEDULED is LISTED "
                                 "with a listAt still in the future.")
-AttributeKind = strawberry.enum(m.catalog.AttributeKind, description="What an attribute is for.")
-AttributeValueType = strawberry.enum(m.catalog.AttributeValueType,
+AttributeKind = strawberry.enum(rc.AttributeKind, description="What an attribute is for.")
+AttributeValueType = strawberry.enum(rc.AttributeValueType,
                                      description="The kind of value an attribute takes.")
-ShippingKind = strawberry.enum(m.catalog.ShippingKind,
+ShippingKind = strawberry.enum(rc.ShippingKind,
                                description="How a shipping template charges.")
 describe_values(Channel, {
     "APP": "The mobile app.",
@@ -163,15 +162,6 @@ def _promotional_range(product: Any, rules: list[Any], skus: list[Any]) -> Price
         return None
     prices = [rc.promotional_price(product, rules, s) for s in skus]
     return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
-
-
-def _tags(rules: list[Any]) -> list[str]:
-    """Item-level labels first (直降 before 满300减30), then order-level, then gifts."""
-    from services.pricing import Level, tag_of
-
-    rank = {Level.ITEM: 0, Level.ORDER: 1, Level.GIFT: 2}
-    ordered = sorted(rules, key=lambda r: (rank[r.level], r.id))
-    return list(dict.fromkeys(tag_of(r) for r in ordered))
 
 
 def _market_price(skus: list[Any]) -> Money | None:
@@ -390,7 +380,7 @@ class Product(Node):
 
     @strawberry.field(description="Status now.")
     def status(self, info: Info) -> ProductStatus:  # type: ignore[valid-type]
-        return product_rules.effective_status(self, info.context.now)  # type: ignore[arg-type]
+        return rc.effective_status(self, info.context.now)  # type: ignore[arg-type]
 
     thumbnail: Image | None = strawberry.field(description="The first gallery image.")
 
@@ -456,10 +446,10 @@ class Product(Node):
     def promotion_tags(self, info: Info) -> list[str]:
         rules = getattr(self, "prefetched_promotions", None)
         if rules is not None:
-            return _tags(rules)
+            return rc.tags_in_order(rules)
 
         async def later() -> list[str]:
-            return _tags(await rc.product_promotions(info.context, self))  # type: ignore[arg-type]
+            return rc.tags_in_order(await rc.product_promotions(info.context, self))  # type: ignore[arg-type]
 
         return later()  # type: ignore[return-value]
 
@@ -577,7 +567,7 @@ class DisplayCategory(Node):
     @strawberry.field(description="Listed products of the mapped categories and brands, "
                       "including those of child display categories.")
     async def products(self, info: Info, first: int | None = None, after: str | None = None,
-                       sort: ProductSort | None = search.ProductSort.RELEVANCE,  # type: ignore[valid-type]
+                       sort: ProductSort | None = rc.ProductSort.RELEVANCE,  # type: ignore[valid-type]
                        filter: ProductFilter | None = None, last: int | None = None,
                        before: str | None = None) -> ProductConnection:
         return await rc.display_category_products(  # type: ignore[return-value]
@@ -922,7 +912,7 @@ class CatalogQuery:
         after: Annotated[str | None, strawberry.argument(
             description="Cursor: the page starts after this edge.")] = None,
         sort: Annotated[ProductSort | None, strawberry.argument(  # type: ignore[valid-type]
-            description="Result order (default RELEVANCE).")] = search.ProductSort.RELEVANCE,
+            description="Result order (default RELEVANCE).")] = rc.ProductSort.RELEVANCE,
         last: Annotated[int | None, strawberry.argument(
             description="Page size from the end or `before`.")] = None,
         before: Annotated[str | None, strawberry.argument(
@@ -1000,8 +990,7 @@ class CatalogMutation:
         info: Info,
         input: Annotated[BrandInput, strawberry.argument(description="The new brand.")],
     ) -> BrandPayload:
-        r = await rc.brand_create(info.context, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
+        return payload(BrandPayload, brand=await rc.brand_create(info.context, input))
 
     @strawberry.mutation(description="Change a brand's name, logo or country (platform staff with "
                          "MANAGE_CATALOG).")
@@ -1012,8 +1001,7 @@ class CatalogMutation:
             description="Relay global id of the brand.")],
         input: Annotated[BrandInput, strawberry.argument(description="The brand's new values.")],
     ) -> BrandPayload:
-        r = await rc.brand_update(info.context, id, input)
-        return BrandPayload(brand=r.value, user_errors=user_errors(r.errors))
+        return payload(BrandPayload, brand=await rc.brand_update(info.context, id, input))
 
     @strawberry.mutation(description="Delete a brand (platform staff with MANAGE_CATALOG; "
                          "audited).")
@@ -1032,8 +1020,7 @@ class CatalogMutation:
         info: Info,
         input: Annotated[CategoryInput, strawberry.argument(description="The new category.")],
     ) -> CategoryPayload:
-        r = await rc.category_create(info.context, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
+        return payload(CategoryPayload, category=await rc.category_create(info.context, input))
 
     @strawberry.mutation(description="Change a backend category (platform staff with "
                          "MANAGE_CATALOG).")
@@ -1045,8 +1032,7 @@ class CatalogMutation:
         input: Annotated[CategoryUpdateInput, strawberry.argument(
             description="The category's new values.")],
     ) -> CategoryPayload:
-        r = await rc.category_update(info.context, id, input)
-        return CategoryPayload(category=r.value, user_errors=user_errors(r.errors))
+        return payload(CategoryPayload, category=await rc.category_update(info.context, id, input))
 
     @strawberry.mutation(description="Delete a backend category; refused while it has products or "
                          "children (platform staff with MANAGE_CATALOG).")
@@ -1066,8 +1052,7 @@ class CatalogMutation:
         input: Annotated[AttributeInput, strawberry.argument(
             description="The attribute definition.")],
     ) -> AttributePayload:
-        r = await rc.attribute_create(info.context, input)
-        return AttributePayload(attribute=r.value, user_errors=user_errors(r.errors))
+        return payload(AttributePayload, attribute=await rc.attribute_create(info.context, input))
 
     @strawberry.mutation(description="Create a display (storefront navigation) category (platform "
                          "staff with MANAGE_CATALOG).")
@@ -1078,8 +1063,7 @@ class CatalogMutation:
             description="The new display category.")],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
-        return DisplayCategoryPayload(display_category=r.value,
-                                      user_errors=user_errors(r.errors))
+        return payload(DisplayCategoryPayload, display_category=r)
 
     @strawberry.mutation(description="Change or move a display category (platform staff with "
                          "MANAGE_CATALOG).")
@@ -1092,8 +1076,7 @@ class CatalogMutation:
             description="The display category's new values.")],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
-        return DisplayCategoryPayload(display_category=r.value,
-                                      user_errors=user_errors(r.errors))
+        return payload(DisplayCategoryPayload, display_category=r)
 
     @strawberry.mutation(description="Delete a display category (platform staff with "
                          "MANAGE_CATALOG; audited).")
@@ -1112,8 +1095,7 @@ class CatalogMutation:
         info: Info,
         input: Annotated[MerchantInput, strawberry.argument(description="The new merchant.")],
     ) -> MerchantPayload:
-        r = await rc.merchant_create(info.context, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
+        return payload(MerchantPayload, merchant=await rc.merchant_create(info.context, input))
 
     @strawberry.mutation(description="Rename, or set the commission rate (platform staff).")
     async def merchant_update(
@@ -1124,8 +1106,7 @@ class CatalogMutation:
         input: Annotated[MerchantInput, strawberry.argument(
             description="The merchant's new values.")],
     ) -> MerchantPayload:
-        r = await rc.merchant_update(info.context, id, input)
-        return MerchantPayload(merchant=r.value, user_errors=user_errors(r.errors))
+        return payload(MerchantPayload, merchant=await rc.merchant_update(info.context, id, input))
 
     @strawberry.mutation(description="Create a shipping template for a merchant (staff with "
                          "MANAGE_CATALOG; merchant staff for their merchant only).")
@@ -1136,8 +1117,7 @@ class CatalogMutation:
             description="The new shipping template.")],
     ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
-        return ShippingTemplatePayload(shipping_template=r.value,
-                                       user_errors=user_errors(r.errors))
+        return payload(ShippingTemplatePayload, shipping_template=r)
 
     @strawberry.mutation(description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
                          "with MANAGE_CATALOG; merchant staff for their merchant only).")
@@ -1147,8 +1127,7 @@ class CatalogMutation:
         input: Annotated[ProductInput, strawberry.argument(
             description="The new product with its SKUs.")],
     ) -> ProductPayload:
-        r = await rc.product_create(info.context, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=await rc.product_create(info.context, input))
 
     @strawberry.mutation(description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
                          "merchant staff their merchant's only).")
@@ -1160,8 +1139,7 @@ class CatalogMutation:
         input: Annotated[ProductUpdateInput, strawberry.argument(
             description="The product's new values.")],
     ) -> ProductPayload:
-        r = await rc.product_update(info.context, id, input)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=await rc.product_update(info.context, id, input))
 
     @strawberry.mutation(description="List now, or schedule with listAt / delistAt.")
     async def product_list(
@@ -1175,7 +1153,7 @@ class CatalogMutation:
             description="When to delist again (ISO-8601, UTC); omitted = never.")] = None,
     ) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=r)
 
     @strawberry.mutation(description="Take a product off sale now: storefronts stop seeing it and "
                          "its cart lines become unavailable.")
@@ -1185,8 +1163,7 @@ class CatalogMutation:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the product.")],
     ) -> ProductPayload:
-        r = await rc.product_delist(info.context, id)
-        return ProductPayload(product=r.value, user_errors=user_errors(r.errors))
+        return payload(ProductPayload, product=await rc.product_delist(info.context, id))
 
     @strawberry.mutation(description="Only never-listed, never-stocked products; else delist.")
     async def product_delete(

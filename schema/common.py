@@ -10,8 +10,7 @@ import strawberry
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from core.money import money as core_money
-from resolvers.common import Page, PageArgs
-from services.errors import ErrorCode, Violation
+from resolvers.common import ErrorCode, Page, PageArgs, Violation
 
 E = TypeVar("E", bound=type[Enum])
 

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
-from models.coupons import CouponStatus as CouponStatusEnum
-from models.coupons import CouponType as CouponTypeEnum
-from models.coupons import Distribution as DistributionEnum
 from resolvers import coupons as rco
+from resolvers import records as m
 from resolvers.context import Permission
+from resolvers.coupons import CouponStatus as CouponStatusEnum
+from resolvers.coupons import CouponType as CouponTypeEnum
+from resolvers.coupons import Distribution as DistributionEnum
 from schema.common import (
     Connection,
     Money,
@@ -26,8 +26,8 @@ from schema.common import (
     page_args,
     user_errors,
 )
+from schema.payloads import payload
 from schema.permissions import requires
-from services import coupons as rules
 
 if TYPE_CHECKING:
     from schema.promotions import PromotionAudienceInput, PromotionScopeInput
@@ -103,7 +103,7 @@ class CouponTemplate(Node):
 
     @strawberry.field(description="e.g. 满200减20, 8.5折 最高减50, 无门槛减10.")
     def discount_text(self) -> str:
-        return rules.discount_text(self)  # type: ignore[arg-type]
+        return rco.discount_text(self)  # type: ignore[arg-type]
 
     @strawberry.field(description="Minimum eligible spend (Money in yuan); null for none.")
     def min_spend(self) -> Money | None:
@@ -133,7 +133,7 @@ class Coupon(Node):
 
     @strawberry.field(description="EXPIRED as soon as the validity ends.")
     def status(self, info: Info) -> CouponStatus:  # type: ignore[valid-type]
-        return rules.status_at(self, info.context.now)  # type: ignore[arg-type]
+        return rco.status_at(self, info.context.now)  # type: ignore[arg-type]
 
     @strawberry.field(description="The batch it belongs to.")
     async def template(self, info: Info) -> CouponTemplate:
@@ -329,8 +329,7 @@ class CouponsMutation:
         template_id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the coupon template.")],
     ) -> CouponPayload:
-        r = await rco.claim(info.context, template_id)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))
+        return payload(CouponPayload, coupon=await rco.claim(info.context, template_id))
 
     @strawberry.mutation(description="Redeem a code (卡密) for a coupon of the logged-in customer.")
     async def coupon_redeem_code(
@@ -338,5 +337,4 @@ class CouponsMutation:
         info: Info,
         code: Annotated[str, strawberry.argument(description="The redeemable code as printed.")],
     ) -> CouponPayload:
-        r = await rco.redeem(info.context, code)
-        return CouponPayload(coupon=r.value, user_errors=user_errors(r.errors))
+        return payload(CouponPayload, coupon=await rco.redeem(info.context, code))

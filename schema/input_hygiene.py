@@ -54,7 +54,7 @@ from graphql import (
     visit,
 )
 
-from models import (
+from resolvers.records import (
     Address,
     Attribute,
     AuditEntry,

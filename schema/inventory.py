@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
-from models.inventory import MovementType as MovementTypeEnum
 from resolvers import inventory as ri
+from resolvers import records as m
 from resolvers.context import Permission
+from resolvers.inventory import MovementType as MovementTypeEnum
 from schema.common import Connection, Node, UserError, describe_values, page_args, user_errors
+from schema.payloads import payload
 
 if TYPE_CHECKING:
     from schema.accounts import Staff
@@ -241,8 +242,7 @@ class InventoryMutation:
         info: Info,
         input: Annotated[WarehouseInput, strawberry.argument(description="The new warehouse.")],
     ) -> WarehousePayload:
-        r = await ri.warehouse_create(info.context, input)
-        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))
+        return payload(WarehousePayload, warehouse=await ri.warehouse_create(info.context, input))
 
     @strawberry.mutation(description="Change a warehouse (staff with MANAGE_INVENTORY; merchant "
                          "staff their merchant's only).")
@@ -255,7 +255,7 @@ class InventoryMutation:
             description="The warehouse's new values.")],
     ) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
-        return WarehousePayload(warehouse=r.value, user_errors=user_errors(r.errors))
+        return payload(WarehousePayload, warehouse=r)
 
     @strawberry.mutation(description="A ledger entry: onHand changes only through these.")
     async def stock_move(
@@ -264,8 +264,7 @@ class InventoryMutation:
         input: Annotated[StockMoveInput, strawberry.argument(
             description="SKU, warehouse, signed quantity, type and reason.")],
     ) -> StockMovePayload:
-        r = await ri.stock_move(info.context, input)
-        return StockMovePayload(stock_level=r.value, user_errors=user_errors(r.errors))
+        return payload(StockMovePayload, stock_level=await ri.stock_move(info.context, input))
 
     @strawberry.mutation(description="Move stock between two warehouses as a "
                          "TRANSFER_OUT/TRANSFER_IN pair of ledger entries.")

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
 from core.ids import encode_id
-from models.orders import OrderStatus as OrderStatusEnum
-from models.orders import PaymentKind as PaymentKindEnum
-from models.orders import PaymentStatus as PaymentStatusEnum
-from models.orders import RefundStatus as RefundStatusEnum
 from resolvers import orders as ro
+from resolvers import records as m
 from resolvers.context import Permission
+from resolvers.orders import OrderStatus as OrderStatusEnum
+from resolvers.orders import PaymentKind as PaymentKindEnum
+from resolvers.orders import PaymentStatus as PaymentStatusEnum
+from resolvers.orders import RefundStatus as RefundStatusEnum
 from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import (
     Connection,
@@ -31,6 +31,7 @@ from schema.common import (
     page_args,
     user_errors,
 )
+from schema.payloads import payload
 
 if TYPE_CHECKING:
     from schema.accounts import Customer
@@ -584,7 +585,7 @@ class OrdersMutation:
             description="A client-made key unique per checkout attempt; resend it on retries.")],
     ) -> CheckoutCompletePayload:
         r = await ro.complete(info.context, input, idempotency_key)
-        return CheckoutCompletePayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(CheckoutCompletePayload, payment=r)
 
     @strawberry.mutation(description="The TEST provider confirms "
                          "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
@@ -615,7 +616,7 @@ class OrdersMutation:
             description="Relay global id of the unpaid sub-order.")],
     ) -> OrderPaymentStartPayload:
         r = await ro.payment_start(info.context, order_id)
-        return OrderPaymentStartPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(OrderPaymentStartPayload, payment=r)
 
     @strawberry.mutation(description="Customers: "
                          "before payment (that sub-order only; its siblings stay payable, a "
@@ -629,8 +630,7 @@ class OrdersMutation:
         reason: Annotated[str | None, strawberry.argument(
             description="Why, for the order's history.")] = None,
     ) -> OrderPayload:
-        r = await ro.cancel(info.context, id, reason)
-        return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(OrderPayload, order=await ro.cancel(info.context, id, reason))
 
     @strawberry.mutation(description="The customer confirms a shipped order arrived.")
     async def order_confirm_receipt(
@@ -639,8 +639,7 @@ class OrdersMutation:
         id: Annotated[strawberry.ID, strawberry.argument(
             description="Relay global id of the order.")],
     ) -> OrderPayload:
-        r = await ro.confirm_receipt(info.context, id)
-        return OrderPayload(order=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(OrderPayload, order=await ro.confirm_receipt(info.context, id))
 
     @strawberry.mutation(description="Ask for an after-sales refund of some lines and quantities "
                          "of the customer's order.")

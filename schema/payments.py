@@ -16,6 +16,7 @@ from resolvers.context import Channel as ChannelEnum
 from schema.catalog import Channel
 from schema.common import UserError, user_errors
 from schema.orders import Payment, PaymentConfirmPayload
+from schema.payloads import payload
 
 
 @strawberry.enum(description="A real payment provider.")
@@ -122,4 +123,4 @@ class PaymentsMutation:
             description="Amount received in yuan, as a Decimal string; must equal amountDue.")],
     ) -> PaymentConfirmPayload:
         r = await rp.payment_record_offline(info.context, payment_id, reference, amount)
-        return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+        return payload(PaymentConfirmPayload, payment=r)

@@ -11,16 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-import models as m
-from models.promotions import PromotionType as PromotionTypeEnum
 from resolvers import promotions as rp
+from resolvers import records as m
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
+from resolvers.promotions import PromotionStatus as PromotionStatusEnum
+from resolvers.promotions import PromotionType as PromotionTypeEnum
 from schema.common import Connection, Node, UserError, describe_values, page_args, user_errors
 from schema.permissions import requires
-from services import pricing
-from services import promotions as rules
-from services.promotions import PromotionStatus as PromotionStatusEnum
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, Product
@@ -91,7 +89,7 @@ class Promotion(Node):
 
     @strawberry.field(description="Where it is in its lifecycle.")
     def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
-        return rules.status_of(self, info.context.now)  # type: ignore[arg-type]
+        return rp.status_of(self, info.context.now)  # type: ignore[arg-type]
 
     @strawberry.field(extensions=requires(Permission.VIEW_REPORTS),
                       description="Over paid orders: how many used it, what it cost, their GMV.")
@@ -102,7 +100,7 @@ class Promotion(Node):
 
     @strawberry.field(description="Short storefront label, e.g. 满300减30 or 第2件5折.")
     def tag(self) -> str:
-        return pricing.tag_of(rules.as_rule(self))  # type: ignore[arg-type]
+        return rp.tag_of(self)  # type: ignore[arg-type]
 
     @strawberry.field(description="Channels it applies on; empty = all.")
     def channels(self) -> list[ChannelRef]:
