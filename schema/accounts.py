@@ -15,7 +15,17 @@ from resolvers import accounts as ra
 from resolvers import records as m
 from resolvers.context import Permission as PermissionEnum
 from schema.catalog import Merchant, Permission
-from schema.common import Connection, Node, UserError, page_args, user_errors
+from schema.common import (
+    After,
+    Before,
+    Connection,
+    First50,
+    Last,
+    Node,
+    UserError,
+    page_args,
+    user_errors,
+)
 from schema.payloads import payload
 
 if TYPE_CHECKING:
@@ -329,14 +339,10 @@ class AccountsQuery:
         info: Info,
         filter: Annotated[AuditLogFilter | None, strawberry.argument(
             description="Narrow the result.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[AuditEntry]:
         return await ra.audit_log(info.context, filter,
                                   page_args(info, first, after, last, before))  # type: ignore[return-value]
@@ -346,14 +352,10 @@ class AccountsQuery:
     async def staff(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Staff]:
         return await ra.staff_list(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 

@@ -22,7 +22,12 @@ from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
 from resolvers.errors import ApiErrorCode, api_error
 from schema.common import (
+    After,
+    Before,
+    First20,
+    First50,
     Image,
+    Last,
     Money,
     Node,
     PageInfo,
@@ -907,16 +912,12 @@ class CatalogQuery:
             description="Words to find in title, subtitle and brand; omit to browse.")] = None,
         filter: Annotated[ProductFilter | None, strawberry.argument(
             description="Narrow the result (brands, price, attributes, stock).")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
+        first: First20 = None,
+        after: After = None,
         sort: Annotated[ProductSort | None, strawberry.argument(  # type: ignore[valid-type]
             description="Result order (default RELEVANCE).")] = rc.ProductSort.RELEVANCE,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        last: Last = None,
+        before: Before = None,
     ) -> ProductConnection:
         return await rc.search_products(  # type: ignore[return-value]
             info.context, query, filter, page_args(info, first, after, last, before), sort,  # type: ignore[arg-type]
@@ -957,14 +958,10 @@ class CatalogQuery:
         info: Info,
         filter: Annotated[AdminProductFilter | None, strawberry.argument(
             description="Narrow the result; merchant staff may name only their merchant.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> ProductConnection:
         return await rc.admin_products(  # type: ignore[return-value]
             info.context, filter, page_args(info, first, after, last, before), node_fields(info))

@@ -14,7 +14,16 @@ from core.ids import encode_id
 from resolvers import cms as rcms
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import Connection, UserError, page_args, user_errors
+from schema.common import (
+    After,
+    Before,
+    Connection,
+    First50,
+    Last,
+    UserError,
+    page_args,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, DisplayCategory, Product, ProductSort
@@ -448,14 +457,10 @@ class CmsQuery:
     async def pages(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Page]:
         return await rcms.admin_pages(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types.enum import StrawberryEnumDefinition
@@ -175,6 +175,18 @@ class PageInfo:
 
 # Page size of each connection when neither `first` nor `last` is given ("Type.field"); the
 # query cost check reads the same table. Others get DEFAULT_PAGE_SIZE.
+# The Relay window arguments every connection takes, described once.
+First50 = Annotated[int | None, strawberry.argument(
+    description="Page size from the start or `after` (default 50).")]
+First20 = Annotated[int | None, strawberry.argument(
+    description="Page size from the start or `after` (default 20).")]
+After = Annotated[str | None, strawberry.argument(
+    description="Cursor: the page starts after this edge.")]
+Last = Annotated[int | None, strawberry.argument(
+    description="Page size from the end or `before`.")]
+Before = Annotated[str | None, strawberry.argument(
+    description="Cursor: the page ends before this edge.")]
+
 PAGE_SIZES: dict[str, int] = {
     "Customer.orders": 10, "Query.adminProducts": 50, "Query.auditLog": 50, "Query.staff": 50,
     "Query.stockLevels": 50, "Query.stockMovements": 50, "Query.promotions": 50,

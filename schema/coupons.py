@@ -17,7 +17,11 @@ from resolvers.coupons import CouponStatus as CouponStatusEnum
 from resolvers.coupons import CouponType as CouponTypeEnum
 from resolvers.coupons import Distribution as DistributionEnum
 from schema.common import (
+    After,
+    Before,
     Connection,
+    First20,
+    Last,
     Money,
     Node,
     UserError,
@@ -237,14 +241,10 @@ class CouponsQuery:
         info: Info,
         filter: Annotated[CouponTemplateFilter | None, strawberry.argument(
             description="Narrow the result.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 20).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First20 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[CouponTemplate]:
         claimable = filter.claimable if filter else None
         return await rco.templates(info.context, claimable,

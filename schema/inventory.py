@@ -14,7 +14,18 @@ from resolvers import inventory as ri
 from resolvers import records as m
 from resolvers.context import Permission
 from resolvers.inventory import MovementType as MovementTypeEnum
-from schema.common import Connection, Node, UserError, describe_values, page_args, user_errors
+from schema.common import (
+    After,
+    Before,
+    Connection,
+    First50,
+    Last,
+    Node,
+    UserError,
+    describe_values,
+    page_args,
+    user_errors,
+)
 from schema.payloads import payload
 
 if TYPE_CHECKING:
@@ -202,14 +213,10 @@ class InventoryQuery:
         info: Info,
         filter: Annotated[StockLevelFilter | None, strawberry.argument(
             description="Narrow the result, e.g. `lowStock: true`.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[StockLevel]:
         return await ri.stock_levels(info.context, filter,
                                      page_args(info, first, after, last, before))  # type: ignore[return-value]
@@ -220,14 +227,10 @@ class InventoryQuery:
         info: Info,
         filter: Annotated[StockMovementFilter | None, strawberry.argument(
             description="Narrow the result, e.g. to one SKU.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[StockMovement]:
         return await ri.stock_movements(info.context, filter,
                                         page_args(info, first, after, last, before))  # type: ignore[return-value]

@@ -22,7 +22,11 @@ from resolvers.orders import PaymentStatus as PaymentStatusEnum
 from resolvers.orders import RefundStatus as RefundStatusEnum
 from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import (
+    After,
+    Before,
     Connection,
+    First50,
+    Last,
     Money,
     Node,
     UserError,
@@ -557,14 +561,10 @@ class OrdersQuery:
         info: Info,
         filter: Annotated[AdminOrderFilter | None, strawberry.argument(
             description="Narrow the result.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Order]:
         return await ro.admin_orders(info.context, filter,
                                      page_args(info, first, after, last, before))  # type: ignore[return-value]

@@ -17,7 +17,18 @@ from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
 from resolvers.promotions import PromotionStatus as PromotionStatusEnum
 from resolvers.promotions import PromotionType as PromotionTypeEnum
-from schema.common import Connection, Node, UserError, describe_values, page_args, user_errors
+from schema.common import (
+    After,
+    Before,
+    Connection,
+    First50,
+    Last,
+    Node,
+    UserError,
+    describe_values,
+    page_args,
+    user_errors,
+)
 from schema.permissions import requires
 
 if TYPE_CHECKING:
@@ -342,14 +353,10 @@ class PromotionsQuery:
         info: Info,
         filter: Annotated[PromotionFilter | None, strawberry.argument(
             description="Narrow the result.")] = None,
-        first: Annotated[int | None, strawberry.argument(
-            description="Page size from the start or `after` (default 50).")] = None,
-        after: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page starts after this edge.")] = None,
-        last: Annotated[int | None, strawberry.argument(
-            description="Page size from the end or `before`.")] = None,
-        before: Annotated[str | None, strawberry.argument(
-            description="Cursor: the page ends before this edge.")] = None,
+        first: First50 = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Promotion]:
         return await rp.admin_promotions(info.context, filter,
                                          page_args(info, first, after, last, before))  # type: ignore[return-value]
