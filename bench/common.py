@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,17 @@ async def fresh_postgres() -> str:
         await conn.execute(text("DROP DATABASE IF EXISTS zhongtai_bench WITH (FORCE)"))
         await conn.execute(text("CREATE DATABASE zhongtai_bench"))
     await admin.dispose()
+    # The server is shared: what the bench created goes when the bench ends.
+    atexit.register(lambda: asyncio.run(_drop_bench_database()))
     return PG_BENCH_URL
+
+
+async def _drop_bench_database() -> None:
+    admin = create_engine(PG_ADMIN_URL)
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("DROP DATABASE IF EXISTS zhongtai_bench WITH (FORCE)"))
+    await admin.dispose()
 
 
 def fresh_sqlite(path: Path) -> str:
