@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from models.accounts import Address, Customer, Role, Staff, StaffRole
 from models.audit import AuditEntry
+from resolvers import nodes
 from resolvers.common import (
     Change,
     MutationResult,
@@ -20,7 +21,7 @@ from resolvers.common import (
     mutate,
     query_id,
 )
-from resolvers.context import Context
+from resolvers.context import Context, Permission
 from resolvers.ownership import audit_entries_about
 from services import accounts, coupons
 from services.errors import DomainError, ErrorCode
@@ -75,7 +76,11 @@ async def me(ctx: Context) -> Customer | None:
 
 
 async def addresses_of(ctx: Context, customer: Customer) -> list[Address]:
-    if ctx.viewer.customer_id != customer.id and not ctx.viewer.is_staff:
+    """The address book follows the Address node's rule: the customer, or platform staff with
+    MANAGE_ORDERS. A merchant's staff reach a buyer through `Order.customer` and see the
+    address the order ships to, never the book."""
+    if not (nodes.is_customer(ctx, customer.id)
+            or nodes.platform_staff(ctx, Permission.MANAGE_ORDERS)):
         return []
     stmt = (select(Address).where(Address.customer_id == customer.id)
             .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc()))

@@ -18,6 +18,7 @@ from models.orders import Order, OrderStatus, Payment, Refund, Shipment
 from models.orders import PaymentKind as PaymentKind
 from models.orders import PaymentStatus as PaymentStatus
 from models.orders import RefundStatus as RefundStatus
+from resolvers import nodes
 from resolvers import payments as payment_resolvers
 from resolvers.common import (
     Change,
@@ -281,3 +282,16 @@ async def order(ctx: Context, global_id: str) -> Order | None:
             and ctx.viewer.owns_merchant(found.merchant_id):
         return found
     return found if found.customer_id == ctx.viewer.customer_id else None
+
+
+async def payment_orders(ctx: Context, payment: Payment) -> list[Order]:
+    """The orders a payment pays, as the viewer may see them: a checkout's combined payment
+    spans several merchants, and one merchant's staff never see another merchant's order."""
+    loaders = ctx.loaders
+    if payment.order_id is not None:
+        found = [await loaders.order.load(payment.order_id)]
+    elif payment.kind == PaymentKind.BALANCE:
+        found = await loaders.orders_by_balance.load(payment.id)
+    else:
+        found = await loaders.orders_by_payment.load(payment.id)
+    return [o for o in found if o is not None and await nodes.order_visible(ctx, o)]

@@ -408,12 +408,7 @@ class Payment(Node):
 
     @strawberry.field(description="The orders it pays.")
     async def orders(self, info: Info) -> list[Order]:
-        loaders = info.context.loaders
-        if self.order_id is not None:  # type: ignore[attr-defined]
-            return [await loaders.order.load(self.order_id)]  # type: ignore[attr-defined]
-        by = loaders.orders_by_balance if self.kind == PaymentKindEnum.BALANCE \
-            else loaders.orders_by_payment
-        return await by.load(self.id)  # type: ignore[attr-defined]
+        return await ro.payment_orders(info.context, self)  # type: ignore[arg-type,return-value]
 
 
 # --- inputs and payloads -------------------------------------------------------------------------

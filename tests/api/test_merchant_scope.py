@@ -16,7 +16,7 @@ from models import Product
 from models.coupons import CouponTemplate
 from models.promotions import Promotion
 from services.accounts import Permission
-from tests.api.checkout_data import Shop, open_shop, shopper
+from tests.api.checkout_data import Shop, open_shop, place, shopper
 from tests.api.test_coupons import template
 from tests.api.test_promotions import live, reduction
 from tests.conftest import Api, FixedClock, make_staff
@@ -165,3 +165,35 @@ async def test_a_merchants_promotion_reaches_its_own_goods_only(
     assert by_sku[shop.sku_a]["cost"]["discounts"] == []  # A's 480.00 is not B's to discount
     assert [d["amount"]["amount"] for d in by_sku[shop.sku_c]["cost"]["discounts"]] == ["20.00"]
     assert cart["cost"]["promotionDiscount"]["amount"] == "20.00"
+
+
+async def test_a_shared_checkout_shows_each_merchant_only_its_own_order_and_no_address_book(
+        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    """One checkout, orders of A and of B under one combined payment: A's staff reading
+    their order's payment see their order only, and the buyer's address book stays hidden
+    from them (the order carries the address it ships to)."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    who = await shopper(api, "13900000004", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    payment = await place(api, who)
+    _, a_staff = await make_staff(engine, settings, clock, email="orders@a.example",
+                                  permissions=["MANAGE_ORDERS"],
+                                  merchant_id=decode_id(shop.merchant)[1])
+    query = ("query($id: ID!) { order(id: $id) { id payment { orders { id } } "
+             "customer { addresses { id } } } }")
+    orders = [o["id"] for o in payment["orders"]]
+    async with create_session_factory(engine)() as s:
+        from models import Order
+
+        mine = [encode_id("Order", pk) for pk in (await s.scalars(select(Order.id).where(
+            Order.merchant_id == decode_id(shop.merchant)[1]))).all()]
+    seen = await api.post(query, {"id": mine[0]}, token=a_staff)
+    assert "errors" not in seen, seen
+    assert [o["id"] for o in seen["data"]["order"]["payment"]["orders"]] == mine
+    assert seen["data"]["order"]["customer"]["addresses"] == []
+    # the buyer and the platform see both orders and the book
+    own = await api.post(query, {"id": mine[0]}, token=who.token)
+    assert sorted(o["id"] for o in own["data"]["order"]["payment"]["orders"]) == sorted(orders)
+    assert len(own["data"]["order"]["customer"]["addresses"]) == 1
+    admin = await api.post(query, {"id": mine[0]}, token=api.admin_token)
+    assert len(admin["data"]["order"]["payment"]["orders"]) == 2
+    assert len(admin["data"]["order"]["customer"]["addresses"]) == 1
