@@ -39,16 +39,25 @@ async def pay_back(session: AsyncSession, payment: Payment, amount: int, referen
         raise DomainError(ErrorCode.REFUND_EXCEEDS_CAPTURED,
                           "That is more than is left of what the payment took.", "amount")
     await session.refresh(payment, ["amount_refunded"])
-    row = ProviderRefund(payment_id=payment.id, provider=provider.name,
-                         transaction_id=payment.transaction_id or "", reference=reference,
-                         amount=amount, status=ProviderRefundStatus.PENDING, created_at=now,
-                         updated_at=now)
+    return await refund_at_provider(session, payment.id, provider.name,
+                                    payment.transaction_id or "", None, reference, amount,
+                                    payment.amount_paid, now, reason)
+
+
+async def refund_at_provider(session: AsyncSession, payment_id: int, provider_name: str,
+                             transaction_id: str, out_trade_no: str | None, reference: str,
+                             amount: int, captured: int, now: datetime,
+                             reason: str = "") -> ProviderRefund:
+    """One ledger row, written before the provider is asked (our reference is its
+    idempotency key), then given the provider's answer."""
+    row = ProviderRefund(payment_id=payment_id, provider=provider_name,
+                         transaction_id=transaction_id, reference=reference, amount=amount,
+                         status=ProviderRefundStatus.PENDING, created_at=now, updated_at=now)
     session.add(row)
     await session.flush()
-    result = await provider.refund(payments.RefundRequest(
-        transaction_id=row.transaction_id, out_trade_no=None, reference=reference,
-        amount=amount, captured=payment.amount_paid, currency=get_settings().currency,
-        reason=reason))
+    result = await payments.provider(provider_name).refund(payments.RefundRequest(
+        transaction_id=transaction_id, out_trade_no=out_trade_no, reference=reference,
+        amount=amount, captured=captured, currency=get_settings().currency, reason=reason))
     row.status = ProviderRefundStatus(result.status)
     row.provider_refund_id = result.provider_refund_id
     await session.flush()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.inventory import ReservationStatus
 from models.orders import Order, Payment, PaymentStatus
-from models.payments import PaymentTrade, ProviderRefund, ProviderRefundStatus, TradeStatus
+from models.payments import PaymentTrade, ProviderRefund, TradeStatus
 from services import inventory, ledger, orders, payments
 from services.errors import DomainError, ErrorCode
 
@@ -96,7 +96,7 @@ async def accept(session: AsyncSession, provider: str, paid: payments.Paid, curr
     payment = await session.get(Payment, trade.payment_id)
     if payment is not None and payment.transaction_id is not None and (
             payment.provider, payment.transaction_id) != (provider, paid.transaction_id):
-        return await _refund_second_payment(session, trade, payment, paid, currency, now)
+        return await _refund_second_payment(session, trade, payment, paid, now)
     confirmed = await orders.record_payment(session, trade.payment_id, provider,
                                             paid.transaction_id, paid.amount, now,
                                             paid_at=paid.paid_at)
@@ -106,7 +106,7 @@ async def accept(session: AsyncSession, provider: str, paid: payments.Paid, curr
 
 
 async def _refund_second_payment(session: AsyncSession, trade: PaymentTrade, payment: Payment,
-                                 paid: payments.Paid, currency: str, now: datetime
+                                 paid: payments.Paid, now: datetime
                                  ) -> orders.Confirmation:
     """The customer paid the same payment twice (a second provider or channel): the first
     money pays the orders; this one goes straight back through the provider that took it, on
@@ -116,18 +116,9 @@ async def _refund_second_payment(session: AsyncSession, trade: PaymentTrade, pay
     asked = await session.scalar(select(ProviderRefund).where(
         ProviderRefund.provider == trade.provider, ProviderRefund.reference == reference))
     if asked is None:
-        row = ProviderRefund(payment_id=payment.id, provider=trade.provider,
-                             transaction_id=paid.transaction_id, reference=reference,
-                             amount=paid.amount, status=ProviderRefundStatus.PENDING,
-                             created_at=now, updated_at=now)
-        session.add(row)
-        await session.flush()
-        result = await payments.provider(trade.provider).refund(payments.RefundRequest(
-            transaction_id=paid.transaction_id, out_trade_no=trade.out_trade_no,
-            reference=reference, amount=paid.amount, captured=paid.amount, currency=currency,
-            reason="paid twice"))
-        row.status = ProviderRefundStatus(result.status)
-        row.provider_refund_id = result.provider_refund_id
+        await ledger.refund_at_provider(session, payment.id, trade.provider,
+                                        paid.transaction_id, trade.out_trade_no, reference,
+                                        paid.amount, paid.amount, now, "paid twice")
         log.warning("payment %s paid twice (%s %s): the second is refunded", payment.id,
                     trade.provider, paid.transaction_id)
     trade.status = TradeStatus.PAID
