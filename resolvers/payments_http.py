@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from core import metrics
+from core.bodies import read_body
 from core.clock import Clock
 from core.settings import Settings
 from services import inventory, payments, trades
@@ -49,7 +50,9 @@ async def _receive(request: Request, name: str, settings: Settings, clock: Clock
     if gateway is None:
         log.warning("%s notification, but %s is not configured here", name, name)
         return False
-    body = await request.body()
+    body = await read_body(request, settings.max_body_bytes)
+    if body is None:
+        return _refused(name, "the body is over MAX_BODY_BYTES")
     try:
         news = gateway.read_notification(request.headers, body)
     except payments.NotificationRejected as exc:

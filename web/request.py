@@ -10,6 +10,7 @@ import orjson
 from graphql import OperationDefinitionNode
 from starlette.requests import Request
 
+from core.bodies import read_body
 from resolvers.errors import ApiErrorCode
 from schema.limits import QueryTooComplex, parse_document
 from web.errors import BadRequest
@@ -25,8 +26,8 @@ async def read_params(request: Request, max_body: int) -> dict[str, Any]:
             elif key in params:
                 del params[key]  # `?variables=` says there are none
         return params
-    body = await request.body()
-    if len(body) > max_body:
+    body = await read_body(request, max_body)
+    if body is None:
         raise BadRequest(ApiErrorCode.BAD_REQUEST, "Request body too large.", 413)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type == "application/graphql":

@@ -424,3 +424,23 @@ async def test_one_transaction_pays_one_payment(api: Api, engine: AsyncEngine) -
                          token=other.token)
     assert again["data"]["paymentConfirm"]["userErrors"][0]["code"] == "DUPLICATE_TRANSACTION"
     assert await status(api, other, second) == ("PENDING_PAYMENT", "PENDING", False)
+
+
+async def test_an_oversized_notification_is_refused_unread(
+        api: Api, engine: AsyncEngine, fakes: Fakes, clock: FixedClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The notification endpoints are public: a body over MAX_BODY_BYTES is refused (the
+    provider would retry a genuine one) and changes nothing, whatever it holds."""
+    who, payment = await checkout(api, engine, "13900007010")
+    no = (await start(api, who, payment, "WECHATPAY", "APP"))["outTradeNo"]
+    fakes.wechat.pay(no, clock.now())
+    headers, body = fakes.wechat.notification(no)
+    padded = body + b" " * 1_000_001  # still valid JSON, now too long to read
+    assert await wechat_notify(api, (headers, padded)) == 400
+    assert await status(api, who, payment) == ("PENDING_PAYMENT", "PENDING", False)
+    huge = await api.client.post("/payments/alipay/notify", content=b"a=" + b"x" * 1_000_001,
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    assert huge.text == "failure"
+    # refused for its size, before any signature was read
+    assert sum("over MAX_BODY_BYTES" in r.getMessage() for r in caplog.records) == 2
+    assert await wechat_notify(api, (headers, body)) == 204  # the genuine one still pays
