@@ -86,8 +86,11 @@ async def accept(session: AsyncSession, provider: str, paid: payments.Paid, curr
                  now: datetime) -> orders.Confirmation:
     """A verified payment (notification or query) for one of our trades: amount and currency
     checked, then recorded exactly once. Anything wrong is a DomainError: nothing changes."""
+    # Locked: a provider retrying while the first notification is still being recorded
+    # waits for it, then finds it done (never two refunds of money paid twice).
     trade = await session.scalar(select(PaymentTrade).where(
-        PaymentTrade.out_trade_no == paid.out_trade_no, PaymentTrade.provider == provider))
+        PaymentTrade.out_trade_no == paid.out_trade_no, PaymentTrade.provider == provider)
+        .with_for_update())
     if trade is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"No trade {paid.out_trade_no}.", "outTradeNo")
     if paid.currency != currency:
