@@ -196,3 +196,7 @@ async def test_commission_rates_are_the_platforms_to_set(api: Api, engine: Async
     theirs = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { "
                             "commissionRate } } }", {"id": shop.other_merchant}, token=own)
     assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # every admin change is audited: the rate before and after
+    log = (await api.admin("AuditLog", {"first": 5}))["auditLog"]["edges"]
+    change = next(e["node"] for e in log if e["node"]["action"] == "merchant.update")
+    assert (change["before"]["commission_rate"], change["after"]["commission_rate"]) == (0, 450)
