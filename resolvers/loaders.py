@@ -12,6 +12,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.audit import AuditEntry
 from models.catalog import (
     Attribute,
     Brand,
@@ -26,6 +27,7 @@ from models.catalog import (
 )
 from models.inventory import StockLevel, Warehouse
 from models.promotions import Promotion
+from resolvers.ownership import audit_entries_about
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -147,6 +149,19 @@ class Loaders:
         return _loader(self.ctx, fetch)
 
     @cached_property
+    def audit_entry_about_viewers_merchant(self) -> DataLoader:
+        """Is the entry about the viewer's merchant: the auditLog list's own predicate, one
+        query per batch of entries."""
+        merchant_id = self.ctx.viewer.merchant_id or 0
+
+        async def fetch(session: AsyncSession, ids: list[int]) -> list[bool]:
+            found = set((await session.scalars(select(AuditEntry.id).where(
+                AuditEntry.id.in_(ids), audit_entries_about(merchant_id)))).all())
+            return [i in found for i in ids]
+
+        return self._make(fetch)
+
+    @cached_property
     def brand(self) -> DataLoader:
         return self._make(_by_id(Brand))
 
@@ -257,8 +272,6 @@ class Loaders:
 
     @cached_property
     def audit_entry(self) -> DataLoader:
-        from models.audit import AuditEntry
-
         return self._make(_by_id(AuditEntry))
 
     # --- orders ----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from resolvers.catalog import display_tree, is_visible
 from resolvers.common import query_id
 from resolvers.context import Context, Permission
 from resolvers.errors import ApiErrorCode, api_error
-from resolvers.ownership import OWNED_TYPES, owners_of
 from services.coupons import claimable
 
 Load = Callable[[Context, int], Awaitable[Any]]
@@ -189,10 +188,7 @@ async def audit_entry_visible(ctx: Context, entry: Any) -> bool:
         return False
     if ctx.viewer.merchant_id is None:
         return True
-    if entry.target_type not in OWNED_TYPES or entry.target_id is None:
-        return False
-    owners = await owners_of(ctx, entry.target_type, {entry.target_id})
-    return owners.get(entry.target_id) == ctx.viewer.merchant_id
+    return bool(await ctx.loaders.audit_entry_about_viewers_merchant.load(entry.id))
 
 
 # --- inventory -----------------------------------------------------------------------------------
