@@ -20,7 +20,6 @@ from resolvers import records as m
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
-from resolvers.errors import ApiErrorCode, api_error
 from schema.common import (
     After,
     Before,
@@ -184,10 +183,9 @@ class Merchant(Node):
     self_operated: bool = strawberry.field(
         description="Whether it is the platform's own (自营) merchant.")
 
-    @strawberry.field(description="Basis points; staff of this merchant and the platform only.")
-    def commission_rate(self, info: Info) -> int:
-        if not info.context.viewer.owns_merchant(self.id):
-            raise api_error(ApiErrorCode.FORBIDDEN, "Only staff of this merchant can see this.")
+    @strawberry.field(extensions=staff_of_merchant(),
+                      description="Basis points; staff of this merchant and the platform only.")
+    def commission_rate(self) -> int:
         return self.commission_rate
 
     @classmethod

@@ -7,6 +7,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
+from resolvers import records as m
 from resolvers.context import Permission
 
 
@@ -31,7 +32,14 @@ class StaffOfMerchant(BasePermission):
     message = "Only staff of this merchant can see this field."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.viewer.owns_merchant(getattr(source, "merchant_id", None))
+        return info.context.viewer.owns_merchant(merchant_of(source))
+
+
+def merchant_of(source: Any) -> int | None:
+    """The merchant an object belongs to; a merchant belongs to itself."""
+    if isinstance(source, m.Merchant):
+        return source.id
+    return getattr(source, "merchant_id", None)
 
 
 def _guard(permission: BasePermission) -> list[FieldExtension]:
