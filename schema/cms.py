@@ -243,6 +243,17 @@ class Page:
 # --- inputs --------------------------------------------------------------------------------------
 
 
+def shown_from() -> Any:
+    """A module's `startsAt`, declared once for every module input."""
+    return strawberry.field(default=None, description="When the module starts showing "
+                            "(ISO-8601, UTC); omitted = with the page.")
+
+
+def shown_until() -> Any:
+    return strawberry.field(default=None, description="When the module stops showing "
+                            "(ISO-8601, UTC); omitted = with the page.")
+
+
 @strawberry.input(description="A typed link target: targetId for objects, url for URL.")
 class LinkInput:
     type: LinkType = strawberry.field(description="What it points at.")
@@ -264,12 +275,8 @@ class SlideInput:
 @strawberry.input(description="A banner carousel module.")
 class BannerCarouselInput:
     slides: list[SlideInput] = strawberry.field(description="The slides, in order.")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(description="An icon of an icon grid.")
@@ -282,12 +289,8 @@ class IconInput:
 @strawberry.input(description="An icon grid module.")
 class IconGridInput:
     icons: list[IconInput] = strawberry.field(description="The icons, in order.")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(description="Which products a product list shows.")
@@ -308,24 +311,16 @@ class ProductListInput:
         default=None, description="Relay global ids of the products, in order.")
     rule: ProductRuleInput | None = strawberry.field(
         default=None, description="A rule choosing the products.")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(description="A category navigation module.")
 class CategoryNavInput:
     display_category_id: strawberry.ID = strawberry.field(
         description="Relay global id of the display category whose subtree is shown.")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(description="A ranking module.")
@@ -337,35 +332,23 @@ class RankingInput:
     limit: int | None = strawberry.field(default=10, description="Most products shown.")
     display_category_id: strawberry.ID | None = strawberry.field(
         default=None, description="Relay global id of a display category to rank within.")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(description="A coupon center module.")
 class CouponCenterInput:
     template_ids: list[strawberry.ID] = strawberry.field(
         description="Relay global ids of the coupon templates offered.")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(description="A rich-text module.")
 class RichTextInput:
     html: str = strawberry.field(description="The content (HTML).")
-    starts_at: datetime | None = strawberry.field(
-        default=None, description="When the module starts showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
-    ends_at: datetime | None = strawberry.field(
-        default=None, description="When the module stops showing (ISO-8601, UTC); omitted = with "
-                                  "the page.")
+    starts_at: datetime | None = shown_from()
+    ends_at: datetime | None = shown_until()
 
 
 @strawberry.input(one_of=True, description="Exactly one module kind.")
