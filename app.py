@@ -26,8 +26,12 @@ from web.lifespan import lifespan
 from web.stores import redis_client, shared_state
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None,
-               engine: AsyncEngine | None = None, schema: Any = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    schema: Any = None,
+) -> Starlette:
     settings = settings or get_settings()
     settings.check_secure()
     logs.configure(settings.log_level)
@@ -42,12 +46,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
         *exports.routes(settings, clock),
         *payment_routes(settings, clock),
     ]
-    built = Starlette(routes=routes, middleware=cors_middleware(settings),
-                      lifespan=lifespan(settings, clock, engine, endpoint.operations))
+    built = Starlette(
+        routes=routes,
+        middleware=cors_middleware(settings),
+        lifespan=lifespan(settings, clock, engine, endpoint.operations),
+    )
     built.state.redis = redis = redis_client(settings)
     built.state.redis_health = health_ = Degradation("redis")
-    built.state.persisted_queries, built.state.limiter = shared_state(settings, redis, built,
-                                                                      health_)
+    built.state.persisted_queries, built.state.limiter = shared_state(
+        settings, redis, built, health_
+    )
     return built
 
 

@@ -62,9 +62,12 @@ async def _sweep(url: str) -> int:
     engine = create_engine(url)
     payments.configure(get_settings())  # the providers asked before payments expire
     try:
-        swept = await housekeeping.sweep(create_session_factory(engine), utcnow(),
-                                         get_settings().auto_complete_days,
-                                         get_settings().currency)
+        swept = await housekeeping.sweep(
+            create_session_factory(engine),
+            utcnow(),
+            get_settings().auto_complete_days,
+            get_settings().currency,
+        )
         return swept.expired
     finally:
         await engine.dispose()
@@ -96,10 +99,15 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
     engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
     try:
         store: persisted_queries.Store = persisted_queries.DatabaseStore(
-            lambda: create_session_factory(engine))
+            lambda: create_session_factory(engine)
+        )
         if redis is not None:
-            store = persisted_queries.RedisCache(redis, store, Degradation("redis"),
-                                                 settings.redis_key_prefix)  # type: ignore[attr-defined]
+            store = persisted_queries.RedisCache(
+                redis,
+                store,
+                Degradation("redis"),
+                settings.redis_key_prefix,  # type: ignore[attr-defined]
+            )
         return await persisted_queries.allow(store, operations)
     finally:
         await engine.dispose()
@@ -118,8 +126,15 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     import uvicorn
 
     os.environ["WORKERS"] = str(workers)  # the workers inherit it: caches know they share
-    uvicorn.run("app:app", host=host, port=port, workers=workers, reload=reload,
-                log_level="info", **proxy_options(get_settings()))
+    uvicorn.run(
+        "app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level="info",
+        **proxy_options(get_settings()),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,14 +148,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1)
     run.add_argument("--reload", action="store_true")
-    admin = sub.add_parser("create-admin", help="create (or reset) a staff user with every "
-                           "permission; idempotent on the email")
+    admin = sub.add_parser(
+        "create-admin",
+        help="create (or reset) a staff user with every permission; idempotent on the email",
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
-    sub.add_parser("sweep", help="expire overdue stock reservations once (for cron); safe "
-                   "to run beside the in-app sweeper and in many processes")
-    persist = sub.add_parser("persist-operations", help="put the client operation files' "
-                             "operations on the allow-list (PERSISTED_QUERIES_ONLY)")
+    sub.add_parser(
+        "sweep",
+        help="expire overdue stock reservations once (for cron); safe "
+        "to run beside the in-app sweeper and in many processes",
+    )
+    persist = sub.add_parser(
+        "persist-operations",
+        help="put the client operation files' "
+        "operations on the allow-list (PERSISTED_QUERIES_ONLY)",
+    )
     persist.add_argument("paths", nargs="*", type=Path, default=DEFAULT_OPERATIONS)
     export = sub.add_parser("export-schema", help="write the SDL to schema.graphql")
     export.add_argument("--out", type=Path, default=PROJECT_ROOT / "schema.graphql")

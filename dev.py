@@ -38,8 +38,9 @@ def ensure_installed(extra: str) -> None:
     if not PYTHON.exists():
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
     lock = ROOT / LOCKS[extra]
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + lock.read_bytes()
-                            + extra.encode()).hexdigest()
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + lock.read_bytes() + extra.encode()
+    ).hexdigest()
     stamp = VENV / f".installed-{extra or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
@@ -88,8 +89,9 @@ def replace_with(program: Path, *args: str) -> int:
 def workers(args: list[str]) -> list[str]:
     """pytest-xdist's -n, unless the caller chose (-n/--numprocesses, -p no:xdist)."""
     chosen = os.environ.get("ZT_TEST_WORKERS", "auto")
-    if chosen == "0" or any(a == "-n" or a.startswith(("-n", "--numprocesses")) or
-                            a == "no:xdist" for a in args):
+    if chosen == "0" or any(
+        a == "-n" or a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in args
+    ):
         return []
     return ["-n", chosen]
 

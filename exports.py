@@ -26,8 +26,9 @@ from web.viewer import viewer as viewer_of
 
 
 def _refused(code: ApiErrorCode, message: str, status: int) -> Response:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]},
-                        status_code=status)
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status
+    )
 
 
 def _merchant_id(raw: str) -> int | None:
@@ -44,9 +45,16 @@ def statement_csv(st: settlement.Statement, merchant_gid: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["merchantId", "from", "to", "commissionRate", "paidOrders", *amounts])
-    writer.writerow([merchant_gid, st.start.isoformat(), st.end.isoformat(),
-                     st.commission_rate, st.paid_orders,
-                     *(str(from_minor(v)) for v in amounts.values())])
+    writer.writerow(
+        [
+            merchant_gid,
+            st.start.isoformat(),
+            st.end.isoformat(),
+            st.commission_rate,
+            st.paid_orders,
+            *(str(from_minor(v)) for v in amounts.values()),
+        ]
+    )
     return out.getvalue()
 
 
@@ -61,30 +69,39 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
         refusal = POLICY["settlementStatement"].refusal(viewer)
         if refusal is not None:
             code = ApiErrorCode(refusal.extensions["code"])
-            return _refused(code, refusal.message,
-                            401 if code == ApiErrorCode.UNAUTHENTICATED else 403)
+            return _refused(
+                code, refusal.message, 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
+            )
         params = request.query_params
         merchant_gid = params.get("merchantId", "")
         merchant_id = _merchant_id(merchant_gid)
         if merchant_id is None:
             return _refused(ApiErrorCode.INVALID_ID, "Expected an ID of a Merchant.", 400)
         if viewer.merchant_id is not None and merchant_id != viewer.merchant_id:
-            return _refused(ApiErrorCode.FORBIDDEN, "`merchantId` must name a Merchant of "
-                            "your own merchant.", 403)
+            return _refused(
+                ApiErrorCode.FORBIDDEN,
+                "`merchantId` must name a Merchant of your own merchant.",
+                403,
+            )
         try:
             start, end = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
         except (KeyError, ValueError):
-            return _refused(ApiErrorCode.BAD_REQUEST, "Give `from` and `to` as YYYY-MM-DD.",
-                            400)
+            return _refused(ApiErrorCode.BAD_REQUEST, "Give `from` and `to` as YYYY-MM-DD.", 400)
         try:
             async with request.app.state.session_factory() as session:
-                found = await settlement.statement(session, merchant_id, start, end,
-                                                   ZoneInfo(settings.report_timezone))
+                found = await settlement.statement(
+                    session, merchant_id, start, end, ZoneInfo(settings.report_timezone)
+                )
         except DomainError as error:
             return _refused(ApiErrorCode.BAD_REQUEST, error.violations[0].message, 400)
         name = f"settlement-{merchant_id}-{start.isoformat()}-{end.isoformat()}.csv"
-        return Response(statement_csv(found, merchant_gid), media_type="text/csv",
-                        headers={"content-disposition": f'attachment; filename="{name}"',
-                                 "cache-control": "no-store"})
+        return Response(
+            statement_csv(found, merchant_gid),
+            media_type="text/csv",
+            headers={
+                "content-disposition": f'attachment; filename="{name}"',
+                "cache-control": "no-store",
+            },
+        )
 
     return [Route("/exports/settlement.csv", settlement_csv, methods=["GET"])]

@@ -69,21 +69,25 @@ WHERE state = 'ACTIVATED' AND starts_at <= :now AND ends_at > :now ORDER BY id""
 
 
 def _money(minor: int | None) -> dict[str, str] | None:
-    return None if minor is None else {"amount": f"{from_minor(minor):.2f}",
-                                       "currencyCode": "CNY"}
+    return None if minor is None else {"amount": f"{from_minor(minor):.2f}", "currencyCode": "CNY"}
 
 
 async def baseline(engine: AsyncEngine, node_id: int) -> bytes:
     async with engine.connect() as conn:
         now = utcnow().replace(tzinfo=None) if engine.dialect.name == "sqlite" else utcnow()
         node = (await conn.execute(text(BASE_NODE), {"node": node_id})).one()
-        rows = (await conn.execute(text(BASE_PRODUCTS),
-                                   {"node": node_id, "now": now, "limit": PAGE_SIZE})).all()
+        rows = (
+            await conn.execute(
+                text(BASE_PRODUCTS), {"node": node_id, "now": now, "limit": PAGE_SIZE}
+            )
+        ).all()
         ids = ",".join(str(r.id) for r in rows) or "0"
         skus = (await conn.execute(text(BASE_SKUS.format(ids=ids)))).all()
         brand_ids = ",".join({str(r.brand_id) for r in rows}) or "0"
-        brands = {b.id: b.name for b in (await conn.execute(
-            text(BASE_BRANDS.format(ids=brand_ids)))).all()}
+        brands = {
+            b.id: b.name
+            for b in (await conn.execute(text(BASE_BRANDS.format(ids=brand_ids)))).all()
+        }
         # The same data as the GraphQL page: running promotions for the cards' tags (the demo
         # has none, so every card's tags are empty on both sides).
         live = (await conn.execute(text(BASE_PROMOTIONS), {"now": now})).all()
@@ -96,34 +100,68 @@ async def baseline(engine: AsyncEngine, node_id: int) -> bytes:
         images = orjson.loads(r.images) if isinstance(r.images, str) else r.images
         prices = [s.price for s in product_skus]
         cheapest = min(product_skus, key=lambda s: (s.price, s.position))
-        edges.append({"cursor": str(len(edges)), "node": {
-            "id": encode_id("Product", r.id), "title": r.title, "subtitle": r.subtitle,
-            "thumbnail": {"url": images[0]["url"]} if images else None,
-            "brand": {"id": encode_id("Brand", r.brand_id), "name": brands[r.brand_id]},
-            "priceRange": {"min": _money(min(prices)), "max": _money(max(prices))},
-            "marketPrice": _money(cheapest.market_price),
-            "promotionTags": [] if not live else sorted({p.type for p in live}),
-            "sellableQuantity": sum(int(s.sellable) for s in product_skus),
-            "skus": [{"id": encode_id("Sku", s.id), "specText": s.spec_text,
-                      "price": _money(s.price), "sellableQuantity": int(s.sellable)}
-                     for s in product_skus]}})
+        edges.append(
+            {
+                "cursor": str(len(edges)),
+                "node": {
+                    "id": encode_id("Product", r.id),
+                    "title": r.title,
+                    "subtitle": r.subtitle,
+                    "thumbnail": {"url": images[0]["url"]} if images else None,
+                    "brand": {"id": encode_id("Brand", r.brand_id), "name": brands[r.brand_id]},
+                    "priceRange": {"min": _money(min(prices)), "max": _money(max(prices))},
+                    "marketPrice": _money(cheapest.market_price),
+                    "promotionTags": [] if not live else sorted({p.type for p in live}),
+                    "sellableQuantity": sum(int(s.sellable) for s in product_skus),
+                    "skus": [
+                        {
+                            "id": encode_id("Sku", s.id),
+                            "specText": s.spec_text,
+                            "price": _money(s.price),
+                            "sellableQuantity": int(s.sellable),
+                        }
+                        for s in product_skus
+                    ],
+                },
+            }
+        )
     total = rows[0].total if rows else 0
-    return orjson.dumps({"data": {"displayCategory": {
-        "id": encode_id("DisplayCategory", node.id), "name": node.name,
-        "products": {"totalCount": total, "pageInfo": {"hasNextPage": total > len(rows),
-                                                       "endCursor": None}, "edges": edges}}}})
+    return orjson.dumps(
+        {
+            "data": {
+                "displayCategory": {
+                    "id": encode_id("DisplayCategory", node.id),
+                    "name": node.name,
+                    "products": {
+                        "totalCount": total,
+                        "pageInfo": {"hasNextPage": total > len(rows), "endCursor": None},
+                        "edges": edges,
+                    },
+                }
+            }
+        }
+    )
 
 
 async def graphql(engine: AsyncEngine, node_id: int, counter: StatementCounter) -> bytes:
     factory = create_session_factory(engine)
     async with factory() as session:
-        ctx = Context(session=session, now=utcnow(), viewer=ANONYMOUS, channel=Channel.WEB,
-                      settings=SETTINGS, request_id="bench")
+        ctx = Context(
+            session=session,
+            now=utcnow(),
+            viewer=ANONYMOUS,
+            channel=Channel.WEB,
+            settings=SETTINGS,
+            request_id="bench",
+        )
         token = current_counter.set(counter)
         try:
-            result = await schema.execute(QUERY, variable_values={
-                "id": encode_id("DisplayCategory", node_id), "first": PAGE_SIZE},
-                context_value=ctx, operation_name="CategoryPage")
+            result = await schema.execute(
+                QUERY,
+                variable_values={"id": encode_id("DisplayCategory", node_id), "first": PAGE_SIZE},
+                context_value=ctx,
+                operation_name="CategoryPage",
+            )
         finally:
             current_counter.reset(token)
     assert not result.errors, result.errors
@@ -132,8 +170,9 @@ async def graphql(engine: AsyncEngine, node_id: int, counter: StatementCounter) 
 
 async def pick_node(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return (await conn.execute(text(
-            "SELECT id FROM display_categories WHERE name = '手机数码'"))).scalar_one()
+        return (
+            await conn.execute(text("SELECT id FROM display_categories WHERE name = '手机数码'"))
+        ).scalar_one()
 
 
 async def measure(name: str, engine: AsyncEngine, iterations: int) -> list[object]:
@@ -143,10 +182,21 @@ async def measure(name: str, engine: AsyncEngine, iterations: int) -> list[objec
     statements = counter.count
     base_samples, gql_samples = await timed_pair(
         lambda: baseline(engine, node_id),
-        lambda: graphql(engine, node_id, StatementCounter()), iterations, 30)
+        lambda: graphql(engine, node_id, StatementCounter()),
+        iterations,
+        30,
+    )
     base, gql = summary(base_samples), summary(gql_samples)
-    return [name, gql["p50"], gql["p95"], base["p50"], base["p95"], statements,
-            gql["p50"] / base["p50"], gql["mean"] / base["mean"]]
+    return [
+        name,
+        gql["p50"],
+        gql["p95"],
+        base["p50"],
+        base["p95"],
+        statements,
+        gql["p50"] / base["p50"],
+        gql["mean"] / base["mean"],
+    ]
 
 
 async def main() -> None:
@@ -164,10 +214,23 @@ async def main() -> None:
             engine = await prepare(url)
             rows.append(await measure(name, engine, args.iterations))
             await engine.dispose()
-    print(f"CategoryPage, {PAGE_SIZE} products with SKUs, in-process, "
-          f"{args.iterations} iterations (ms)")
-    print_table(["database", "gql p50", "gql p95", "sql p50", "sql p95", "stmts/req",
-                 "ratio p50", "ratio mean"], rows)
+    print(
+        f"CategoryPage, {PAGE_SIZE} products with SKUs, in-process, "
+        f"{args.iterations} iterations (ms)"
+    )
+    print_table(
+        [
+            "database",
+            "gql p50",
+            "gql p95",
+            "sql p50",
+            "sql p95",
+            "stmts/req",
+            "ratio p50",
+            "ratio mean",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -41,26 +41,38 @@ async def catalog(url: str) -> list[int]:
         warehouse = await s.scalar(select(Warehouse.id).order_by(Warehouse.id))
         for sku in skus:
             await inventory.receive_stock(s, sku, warehouse, 100_000, "bench", None)
-        promotion = await promotions.create_promotion(s, promotions.PromotionData(
-            name="满20减2", type=PromotionType.FULL_REDUCTION, starts_at=now - timedelta(hours=1),
-            ends_at=now + timedelta(days=1),
-            rules={"tiers": [{"threshold": Decimal(20), "amount": Decimal(2)}]}), now)
+        promotion = await promotions.create_promotion(
+            s,
+            promotions.PromotionData(
+                name="满20减2",
+                type=PromotionType.FULL_REDUCTION,
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(days=1),
+                rules={"tiers": [{"threshold": Decimal(20), "amount": Decimal(2)}]},
+            ),
+            now,
+        )
         await promotions.activate(s, promotion.id, now)
         await s.commit()
     await engine.dispose()
     return skus
 
 
-async def shoppers(url: str, skus: list[int], count: int, tag: str, series: int,
-                   folder: Path) -> list[Path]:
+async def shoppers(
+    url: str, skus: list[int], count: int, tag: str, series: int, folder: Path
+) -> list[Path]:
     """`count` customers, each with a coupon, an address and a 2-line cart; the plan split
     into two halves (one per API process)."""
     engine = create_engine(url)
     now = utcnow()
     async with create_session_factory(engine)() as s:
-        plan = await make_shoppers(s, count, f"1{series:02d}",
-                                   lambda i: [skus[i % len(skus)], skus[(i + 7) % len(skus)]],
-                                   now)
+        plan = await make_shoppers(
+            s,
+            count,
+            f"1{series:02d}",
+            lambda i: [skus[i % len(skus)], skus[(i + 7) % len(skus)]],
+            now,
+        )
     await engine.dispose()
     halves = [plan[::2], plan[1::2]]
     paths = []
@@ -73,27 +85,54 @@ async def shoppers(url: str, skus: list[int], count: int, tag: str, series: int,
     return [whole, *paths]
 
 
-async def run(url: str, skus: list[int], total: int, processes: int, per_worker: int,
-              series: int, folder: Path) -> list[object]:
+async def run(
+    url: str,
+    skus: list[int],
+    total: int,
+    processes: int,
+    per_worker: int,
+    series: int,
+    folder: Path,
+) -> list[object]:
     tag = f"c{total}p{processes}"
     whole, *halves = await shoppers(url, skus, total * per_worker, tag, series, folder)
     plans = [whole] if processes == 1 else halves
-    commands = [["checkout", url, "--plan", str(plan), "--key", tag,
-                 "--concurrency", str(total // processes)] for plan in plans]
+    commands = [
+        [
+            "checkout",
+            url,
+            "--plan",
+            str(plan),
+            "--key",
+            tag,
+            "--concurrency",
+            str(total // processes),
+        ]
+        for plan in plans
+    ]
     results = await run_workers(*commands, delay=3.0)
     ok = sum(r.get("ok", 0) for r in results)
     refused = sum(v for r in results for k, v in r.items() if isinstance(v, int) and k != "ok")
     errors = sum(len(r["errors"]) for r in results)
     seconds = max(r["seconds"] for r in results)
     latencies = [lat for r in results for lat in r["latencies"]]
-    return [total, processes, ok, refused, errors, round(ok / seconds, 1),
-            pct(latencies, 0.5), pct(latencies, 0.99)]
+    return [
+        total,
+        processes,
+        ok,
+        refused,
+        errors,
+        round(ok / seconds, 1),
+        pct(latencies, 0.5),
+        pct(latencies, 0.99),
+    ]
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--per-worker", type=int, default=25,
-                        help="checkouts per concurrent caller")
+    parser.add_argument(
+        "--per-worker", type=int, default=25, help="checkouts per concurrent caller"
+    )
     args = parser.parse_args()
     url = await fresh_postgres()
     await asyncio.to_thread(migrate, url)
@@ -102,12 +141,28 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for total in (16, 64):
             for processes in (1, 2):
-                rows.append(await run(url, skus, total, processes, args.per_worker,
-                                      len(rows) + 10, Path(folder)))
-    print("checkoutComplete through GraphQL, PostgreSQL: 2-line carts, a 满减 promotion and a "
-          "coupon; each call a different customer")
-    print_table(["concurrency", "processes", "placed", "refused", "errors", "per second",
-                 "p50 ms", "p99 ms"], rows)
+                rows.append(
+                    await run(
+                        url, skus, total, processes, args.per_worker, len(rows) + 10, Path(folder)
+                    )
+                )
+    print(
+        "checkoutComplete through GraphQL, PostgreSQL: 2-line carts, a 满减 promotion and a "
+        "coupon; each call a different customer"
+    )
+    print_table(
+        [
+            "concurrency",
+            "processes",
+            "placed",
+            "refused",
+            "errors",
+            "per second",
+            "p50 ms",
+            "p99 ms",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,7 @@ async def prepare(url: str) -> AsyncEngine:
     return engine
 
 
-async def timed(fn: Callable[[], Awaitable[object]], iterations: int,
-                warmup: int) -> list[float]:
+async def timed(fn: Callable[[], Awaitable[object]], iterations: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         await fn()
     samples = []
@@ -67,9 +66,12 @@ async def timed(fn: Callable[[], Awaitable[object]], iterations: int,
     return samples
 
 
-async def timed_pair(first: Callable[[], Awaitable[object]],
-                     second: Callable[[], Awaitable[object]], iterations: int,
-                     warmup: int) -> tuple[list[float], list[float]]:
+async def timed_pair(
+    first: Callable[[], Awaitable[object]],
+    second: Callable[[], Awaitable[object]],
+    iterations: int,
+    warmup: int,
+) -> tuple[list[float], list[float]]:
     """Time two contenders alternately, so drifts of a shared machine hit both alike."""
     for _ in range(warmup):
         await first()
@@ -90,13 +92,16 @@ def pct(samples: list[float], q: float) -> float:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50": pct(samples, 0.50), "p95": pct(samples, 0.95), "p99": pct(samples, 0.99),
-            "mean": statistics.fmean(samples)}
+    return {
+        "p50": pct(samples, 0.50),
+        "p95": pct(samples, 0.95),
+        "p99": pct(samples, 0.99),
+        "mean": statistics.fmean(samples),
+    }
 
 
 def print_table(headers: list[str], rows: list[list[object]]) -> None:
-    cells = [headers, *[[f"{c:.2f}" if isinstance(c, float) else str(c) for c in r]
-                        for r in rows]]
+    cells = [headers, *[[f"{c:.2f}" if isinstance(c, float) else str(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))

@@ -55,19 +55,27 @@ def report(tally: Tally) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=2000)
-    parser.add_argument("--hygienic", action="store_true",
-                        help="no control characters, lone surrogates or over-long strings")
+    parser.add_argument(
+        "--hygienic",
+        action="store_true",
+        help="no control characters, lone surrogates or over-long strings",
+    )
     parser.add_argument("--products-per-leaf", type=int, default=24)
     args = parser.parse_args()
     asyncio.run(_admin("DROP DATABASE IF EXISTS zhongtai_fuzz WITH (FORCE)"))
     asyncio.run(_admin("CREATE DATABASE zhongtai_fuzz"))
     try:
         migrate(PG_FUZZ_URL)
-        tally = run_fuzz(PG_FUZZ_URL, examples=args.examples, hostile=not args.hygienic,
-                         products_per_leaf=args.products_per_leaf, refresh_every=100,
-                         on_progress=lambda t: print(f"... {t.sent} sent, "
-                                                     f"{len(t.findings)} findings",
-                                                     file=sys.stderr, flush=True))
+        tally = run_fuzz(
+            PG_FUZZ_URL,
+            examples=args.examples,
+            hostile=not args.hygienic,
+            products_per_leaf=args.products_per_leaf,
+            refresh_every=100,
+            on_progress=lambda t: print(
+                f"... {t.sent} sent, {len(t.findings)} findings", file=sys.stderr, flush=True
+            ),
+        )
     finally:
         asyncio.run(_admin("DROP DATABASE IF EXISTS zhongtai_fuzz WITH (FORCE)"))
     report(tally)

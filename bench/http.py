@@ -24,9 +24,11 @@ class RawClient:
     async def post(self, path: str, payload: object, headers: dict[str, str]) -> Response:
         body = orjson.dumps(payload)
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        request = (f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\n"
-                   f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
-                   f"connection: close\r\n{head}\r\n").encode() + body
+        request = (
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"connection: close\r\n{head}\r\n"
+        ).encode() + body
         reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             writer.write(request)

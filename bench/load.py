@@ -48,8 +48,14 @@ from tests.contract import operation
 SECRET = "load-test-secret-load-test-secret-0123456789"
 PORT = 8765
 MIXES = {
-    "storefront": [("CategoryPage", 35), ("ProductDetail", 20), ("Search", 15),
-                   ("CartLinesAdd", 10), ("MyCart", 10), ("CheckoutComplete", 10)],
+    "storefront": [
+        ("CategoryPage", 35),
+        ("ProductDetail", 20),
+        ("Search", 15),
+        ("CartLinesAdd", 10),
+        ("MyCart", 10),
+        ("CheckoutComplete", 10),
+    ],
     "category": [("CategoryPage", 1)],
 }
 WORDS = ["手机", "Phone", "耳机", "T恤", "Pro", "蓝牙", "运动", "笔记本"]
@@ -76,36 +82,74 @@ async def build_world(url: str, users: int) -> World:
     engine = await prepare(url)
     settings = Settings(jwt_secret=SECRET, access_token_minutes=600)
     async with create_session_factory(engine)() as s:
-        categories = [encode_id("DisplayCategory", i) for i in (await s.scalars(
-            select(DisplayCategory.id).where(DisplayCategory.parent_id.is_not(None)))).all()]
-        products = [encode_id("Product", i) for i in (await s.scalars(
-            select(Product.id).where(Product.status == ProductStatus.LISTED))).all()]
-        sku_rows = (await s.execute(
-            select(Sku.id, StockLevel.warehouse_id).join(Product, Product.id == Sku.product_id)
-            .join(StockLevel, StockLevel.sku_id == Sku.id)
-            .where(Product.status == ProductStatus.LISTED, Sku.enabled))).all()
+        categories = [
+            encode_id("DisplayCategory", i)
+            for i in (
+                await s.scalars(
+                    select(DisplayCategory.id).where(DisplayCategory.parent_id.is_not(None))
+                )
+            ).all()
+        ]
+        products = [
+            encode_id("Product", i)
+            for i in (
+                await s.scalars(select(Product.id).where(Product.status == ProductStatus.LISTED))
+            ).all()
+        ]
+        sku_rows = (
+            await s.execute(
+                select(Sku.id, StockLevel.warehouse_id)
+                .join(Product, Product.id == Sku.product_id)
+                .join(StockLevel, StockLevel.sku_id == Sku.id)
+                .where(Product.status == ProductStatus.LISTED, Sku.enabled)
+            )
+        ).all()
         for sku_id, warehouse_id in sku_rows:  # plenty to sell, through the ledger
             await inventory.receive_stock(s, sku_id, warehouse_id, 10_000, "load test", None)
-        people = [Customer(name=f"load{i}", phone=f"177{i:08d}", password_hash="x")
-                  for i in range(users)]
+        people = [
+            Customer(name=f"load{i}", phone=f"177{i:08d}", password_hash="x") for i in range(users)
+        ]
         s.add_all(people)
         await s.flush()
-        addresses = [Address(customer_id=c.id, name="n", phone="13800138000", province="p",
-                             city="c", line1="l", is_default=True) for c in people]
+        addresses = [
+            Address(
+                customer_id=c.id,
+                name="n",
+                phone="13800138000",
+                province="p",
+                city="c",
+                line1="l",
+                is_default=True,
+            )
+            for c in people
+        ]
         s.add_all(addresses)
         await s.commit()
         now = utcnow()
-        world_users = [{"token": access_token(settings, f"customer:{c.id}", now),
-                        "address": encode_id("Address", a.id), "cart": None, "n": 0,
-                        "items": 0}
-                       for c, a in zip(people, addresses, strict=True)]
+        world_users = [
+            {
+                "token": access_token(settings, f"customer:{c.id}", now),
+                "address": encode_id("Address", a.id),
+                "cart": None,
+                "n": 0,
+                "items": 0,
+            }
+            for c, a in zip(people, addresses, strict=True)
+        ]
     await engine.dispose()
-    return World(categories, products, sorted({encode_id("Sku", r[0]) for r in sku_rows}),
-                 world_users)
+    return World(
+        categories, products, sorted({encode_id("Sku", r[0]) for r in sku_rows}), world_users
+    )
 
 
-async def one_request(client: RawClient, world: World, user: dict[str, Any],
-                      name: str, rng: random.Random, tally: Tally) -> None:
+async def one_request(
+    client: RawClient,
+    world: World,
+    user: dict[str, Any],
+    name: str,
+    rng: random.Random,
+    tally: Tally,
+) -> None:
     headers = {"authorization": f"Bearer {user['token']}"}
     variables: dict[str, Any]
     if name == "CategoryPage":
@@ -117,21 +161,29 @@ async def one_request(client: RawClient, world: World, user: dict[str, Any],
     elif name == "CartLinesAdd" or (name == "CheckoutComplete" and not user["items"]):
         # a checkout needs something in the cart: an empty one adds a line instead
         if user["cart"] is None:
-            cart = await client.post("/graphql", {
-                "query": operation("MyCart"), "operationName": "MyCart"}, headers)
+            cart = await client.post(
+                "/graphql", {"query": operation("MyCart"), "operationName": "MyCart"}, headers
+            )
             user["cart"] = cart.json()["data"]["me"]["cart"]["id"]
-        name, variables = "CartLinesAdd", {"cartId": user["cart"], "lines": [
-            {"skuId": rng.choice(world.skus), "quantity": 1}]}
+        name, variables = (
+            "CartLinesAdd",
+            {"cartId": user["cart"], "lines": [{"skuId": rng.choice(world.skus), "quantity": 1}]},
+        )
         user["items"] += 1
     elif name == "MyCart":
         variables = {}
     else:
         user["n"], user["items"] = user["n"] + 1, 0
-        variables = {"input": {"cartId": user["cart"], "addressId": user["address"]},
-                     "idempotencyKey": f"load-{user['n']}-{rng.random()}"}
+        variables = {
+            "input": {"cartId": user["cart"], "addressId": user["address"]},
+            "idempotencyKey": f"load-{user['n']}-{rng.random()}",
+        }
     started = time.perf_counter()
-    response = await client.post("/graphql", {
-        "query": operation(name), "variables": variables, "operationName": name}, headers)
+    response = await client.post(
+        "/graphql",
+        {"query": operation(name), "variables": variables, "operationName": name},
+        headers,
+    )
     tally.latencies[name].append((time.perf_counter() - started) * 1000)
     body: Any = response.json() if response.status_code < 500 else {}
     if response.headers.get("x-cache") == "hit":
@@ -146,8 +198,9 @@ async def one_request(client: RawClient, world: World, user: dict[str, Any],
         tally.checkout_statements.append(body["extensions"]["sqlStatements"])
 
 
-async def run_load(world: World, mix: list[tuple[str, int]], seconds: float,
-                   connections: int) -> tuple[Tally, float]:
+async def run_load(
+    world: World, mix: list[tuple[str, int]], seconds: float, connections: int
+) -> tuple[Tally, float]:
     tally = Tally()
     names = [n for n, w in mix for _ in range(w)]
     deadline = time.perf_counter() + seconds
@@ -168,14 +221,35 @@ async def run_load(world: World, mix: list[tuple[str, int]], seconds: float,
 
 
 def start_server(url: str, workers: int, cache: bool) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET": SECRET, "LOG_LEVEL": "WARNING",
-           "ACCESS_TOKEN_MINUTES": "600", "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "JWT_SECRET": SECRET,
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_TOKEN_MINUTES": "600",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
     if not cache:
         env["RESPONSE_CACHE_ENTRIES"] = "0"
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--port", str(PORT), "--workers",
-         str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--port",
+            str(PORT),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def wait_ready() -> None:
@@ -190,22 +264,43 @@ async def wait_ready() -> None:
     raise RuntimeError("the server did not come up")
 
 
-def report(workers: int, mix: list[tuple[str, int]], tally: Tally,
-           elapsed: float) -> list[list[object]]:
+def report(
+    workers: int, mix: list[tuple[str, int]], tally: Tally, elapsed: float
+) -> list[list[object]]:
     rows: list[list[object]] = []
     for name, _ in mix:
         samples = tally.latencies.get(name, [])
         if samples:
-            rows.append([workers, name, len(samples), round(len(samples) / elapsed, 1),
-                         pct(samples, 0.5), pct(samples, 0.95), pct(samples, 0.99),
-                         tally.errors.get(name, 0), tally.refused.get(name, 0),
-                         f"{100 * tally.cache_hits.get(name, 0) / len(samples):.0f}%"])
+            rows.append(
+                [
+                    workers,
+                    name,
+                    len(samples),
+                    round(len(samples) / elapsed, 1),
+                    pct(samples, 0.5),
+                    pct(samples, 0.95),
+                    pct(samples, 0.99),
+                    tally.errors.get(name, 0),
+                    tally.refused.get(name, 0),
+                    f"{100 * tally.cache_hits.get(name, 0) / len(samples):.0f}%",
+                ]
+            )
     everything = [x for v in tally.latencies.values() for x in v]
     if len(rows) > 1:
-        rows.append([workers, "all", len(everything), round(len(everything) / elapsed, 1),
-                     pct(everything, 0.5), pct(everything, 0.95), pct(everything, 0.99),
-                     sum(tally.errors.values()), sum(tally.refused.values()),
-                     f"{100 * sum(tally.cache_hits.values()) / len(everything):.0f}%"])
+        rows.append(
+            [
+                workers,
+                "all",
+                len(everything),
+                round(len(everything) / elapsed, 1),
+                pct(everything, 0.5),
+                pct(everything, 0.95),
+                pct(everything, 0.99),
+                sum(tally.errors.values()),
+                sum(tally.refused.values()),
+                f"{100 * sum(tally.cache_hits.values()) / len(everything):.0f}%",
+            ]
+        )
     return rows
 
 
@@ -233,15 +328,32 @@ async def main() -> None:
             server.wait(timeout=30)
         rows += report(workers, mix, tally, elapsed)
         statements[workers] = tally.checkout_statements
-    print(f"{args.mix} mix, {args.connections} connections, {args.seconds:.0f} s per run, "
-          f"response cache {'off' if args.no_cache else 'on'}, PostgreSQL, demo data, "
-          "uvicorn on this machine (load generator on it too)")
-    print_table(["workers", "operation", "requests", "per second", "p50 ms", "p95 ms",
-                 "p99 ms", "errors", "userErrors", "cached"], rows)
+    print(
+        f"{args.mix} mix, {args.connections} connections, {args.seconds:.0f} s per run, "
+        f"response cache {'off' if args.no_cache else 'on'}, PostgreSQL, demo data, "
+        "uvicorn on this machine (load generator on it too)"
+    )
+    print_table(
+        [
+            "workers",
+            "operation",
+            "requests",
+            "per second",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+            "userErrors",
+            "cached",
+        ],
+        rows,
+    )
     for workers, counts in statements.items():
         if counts:
-            print(f"checkoutComplete SQL statements ({workers} worker(s)): "
-                  f"median {sorted(counts)[len(counts) // 2]}, max {max(counts)}")
+            print(
+                f"checkoutComplete SQL statements ({workers} worker(s)): "
+                f"median {sorted(counts)[len(counts) // 2]}, max {max(counts)}"
+            )
 
 
 if __name__ == "__main__":

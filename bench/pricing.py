@@ -22,6 +22,7 @@ def counted(fn: Callable[..., Any], calls: list[int]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
         return fn(*args, **kwargs)
+
     return wrapper
 
 
@@ -42,8 +43,13 @@ def measure(shops: int, iterations: int) -> list[object]:
         pricing.price(data)
         samples.append((time.perf_counter() - start) * 1000)
     stats = summary(samples)
-    return [f"{shops} shops × 6 coupons + 3", stats["p50"], stats["p95"], calls[0],
-            "yes" if optimal else "NO"]
+    return [
+        f"{shops} shops × 6 coupons + 3",
+        stats["p50"],
+        stats["p95"],
+        calls[0],
+        "yes" if optimal else "NO",
+    ]
 
 
 def main() -> None:

@@ -23,16 +23,28 @@ async def hot_sku(url: str) -> int:
     engine = create_engine(url)
     async with create_session_factory(engine)() as s:
         merchant = await catalog.create_merchant(s, catalog.MerchantData("M", True))
-        warehouses = [await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}",
-                                                       priority=i) for i in range(2)]
+        warehouses = [
+            await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}", priority=i)
+            for i in range(2)
+        ]
         brand = await catalog.create_brand(s, catalog.BrandData("B"))
         leaf = await catalog.create_category(s, "leaf", None)
-        colour = await catalog.create_attribute(s, catalog.AttributeData(
-            leaf.id, "colour", AttributeKind.SALES, AttributeValueType.OPTIONS, ["red"]))
-        product = await products.create_product(s, products.ProductDraft(
-            title="Hot", brand_id=brand.id, category_id=leaf.id, merchant_id=merchant.id,
-            skus=[products.SkuDraft(specs=[(colour.id, "red")], code="HOT",
-                                    price=Decimal(1))]))
+        colour = await catalog.create_attribute(
+            s,
+            catalog.AttributeData(
+                leaf.id, "colour", AttributeKind.SALES, AttributeValueType.OPTIONS, ["red"]
+            ),
+        )
+        product = await products.create_product(
+            s,
+            products.ProductDraft(
+                title="Hot",
+                brand_id=brand.id,
+                category_id=leaf.id,
+                merchant_id=merchant.id,
+                skus=[products.SkuDraft(specs=[(colour.id, "red")], code="HOT", price=Decimal(1))],
+            ),
+        )
         sku_id = (await s.scalars(select_sku(product.id))).one()
         for warehouse in warehouses:
             await inventory.receive_stock(s, sku_id, warehouse.id, 1_000_000, "bench", None)
@@ -47,26 +59,45 @@ def select_sku(product_id: int):
     return select(Sku.id).where(Sku.product_id == product_id)
 
 
-async def run(url: str, sku: int, total: int, processes: int, per_worker: int,
-              tag: str) -> list[object]:
+async def run(
+    url: str, sku: int, total: int, processes: int, per_worker: int, tag: str
+) -> list[object]:
     per_process = max(1, total // processes)
     attempts = per_worker * per_process
-    commands = [["reserve", url, "--skus", str(sku), "--attempts", str(attempts),
-                 "--concurrency", str(per_process), "--prefix", f"{tag}-{p}"]
-                for p in range(processes)]
+    commands = [
+        [
+            "reserve",
+            url,
+            "--skus",
+            str(sku),
+            "--attempts",
+            str(attempts),
+            "--concurrency",
+            str(per_process),
+            "--prefix",
+            f"{tag}-{p}",
+        ]
+        for p in range(processes)
+    ]
     results = await run_workers(*commands, delay=2.0)
     ok = sum(r["ok"] for r in results)
     errors = sum(len(r["errors"]) for r in results)
     seconds = max(r["seconds"] for r in results)
     latencies = [lat for r in results for lat in r["latencies"]]
-    return [total, processes, ok, errors, round(ok / seconds, 1), pct(latencies, 0.5),
-            pct(latencies, 0.99)]
+    return [
+        total,
+        processes,
+        ok,
+        errors,
+        round(ok / seconds, 1),
+        pct(latencies, 0.5),
+        pct(latencies, 0.99),
+    ]
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--per-worker", type=int, default=60,
-                        help="attempts per concurrent worker")
+    parser.add_argument("--per-worker", type=int, default=60, help="attempts per concurrent worker")
     args = parser.parse_args()
     url = await fresh_postgres()
     await asyncio.to_thread(migrate, url)
@@ -76,12 +107,16 @@ async def main() -> None:
         for processes in (1, 2):
             if processes > total:
                 continue
-            rows.append(await run(url, sku, total, processes, args.per_worker,
-                                  f"c{total}p{processes}"))
-    print("Reservations of 1 unit of one hot SKU (2 warehouses), PostgreSQL, each in its own "
-          "transaction")
-    print_table(["concurrency", "processes", "reserved", "errors", "per second", "p50 ms",
-                 "p99 ms"], rows)
+            rows.append(
+                await run(url, sku, total, processes, args.per_worker, f"c{total}p{processes}")
+            )
+    print(
+        "Reservations of 1 unit of one hot SKU (2 warehouses), PostgreSQL, each in its own "
+        "transaction"
+    )
+    print_table(
+        ["concurrency", "processes", "reserved", "errors", "per second", "p50 ms", "p99 ms"], rows
+    )
 
 
 if __name__ == "__main__":

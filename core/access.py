@@ -53,8 +53,9 @@ class StaffAccess:
     def __init__(self) -> None:
         self._known: dict[int, _Entry] = {}
 
-    def trusted(self, staff_id: int, live: bool, hearing: int,
-                recheck_seconds: float) -> Standing | None:
+    def trusted(
+        self, staff_id: int, live: bool, hearing: int, recheck_seconds: float
+    ) -> Standing | None:
         """The standing to judge a token by; None when it must be read again."""
         entry = self._known.get(staff_id)
         if entry is None:
@@ -77,8 +78,9 @@ class StaffAccess:
         """A committed change notified by PostgreSQL: "<id> <version> <true|false>"."""
         raw_id, raw_version, raw_active = [*payload.split(), "", "", ""][:3]
         if raw_id.isdigit() and raw_version.isdigit():
-            self.learn(int(raw_id), Standing(int(raw_version), raw_active in ("true", "t")),
-                       hearing)
+            self.learn(
+                int(raw_id), Standing(int(raw_version), raw_active in ("true", "t")), hearing
+            )
 
     def forget(self) -> None:
         self._known.clear()

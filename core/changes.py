@@ -37,19 +37,52 @@ CHANNEL = "zhongtai_changes"
 # stock figure is the stock_levels counters), staff, bookkeeping.
 # Writes to every other table (catalog, prices, stock, promotions, CMS, coupon batches) move
 # the generation; a table added later moves it too until it is listed here.
-PRIVATE_TABLES = frozenset({
-    "addresses", "audit_log", "cart_lines", "carts", "coupon_claim_counts", "coupon_codes",
-    "coupons", "customers", "login_throttles", "order_discounts", "order_lines", "orders",
-    "payment_trades", "payments", "persisted_queries", "provider_refunds", "refresh_tokens",
-    "refund_lines", "refunds",
-    "reservation_lines", "reservations", "roles",
-    "shipment_lines", "shipments", "staff", "staff_roles", "stock_movements",
-    "alembic_version",
-})
+PRIVATE_TABLES = frozenset(
+    {
+        "addresses",
+        "audit_log",
+        "cart_lines",
+        "carts",
+        "coupon_claim_counts",
+        "coupon_codes",
+        "coupons",
+        "customers",
+        "login_throttles",
+        "order_discounts",
+        "order_lines",
+        "orders",
+        "payment_trades",
+        "payments",
+        "persisted_queries",
+        "provider_refunds",
+        "refresh_tokens",
+        "refund_lines",
+        "refunds",
+        "reservation_lines",
+        "reservations",
+        "roles",
+        "shipment_lines",
+        "shipments",
+        "staff",
+        "staff_roles",
+        "stock_movements",
+        "alembic_version",
+    }
+)
 
 _WRITTEN = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
-_NOT_WRITES = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "SET", "SHOW",
-               "PRAGMA", "EXPLAIN")
+_NOT_WRITES = (
+    "SELECT",
+    "BEGIN",
+    "SAVEPOINT",
+    "RELEASE",
+    "ROLLBACK",
+    "COMMIT",
+    "SET",
+    "SHOW",
+    "PRAGMA",
+    "EXPLAIN",
+)
 _DIRTY = "zhongtai_public_write"
 
 
@@ -95,8 +128,11 @@ class Kept:
     until: datetime | None = None
 
     def holds(self, version: Any, now: datetime) -> bool:
-        return (version == self.version and self.read_at <= now
-                and (self.until is None or now < self.until))
+        return (
+            version == self.version
+            and self.read_at <= now
+            and (self.until is None or now < self.until)
+        )
 
 
 _feeds: WeakKeyDictionary[Engine, ChangeFeed] = WeakKeyDictionary()
@@ -164,17 +200,19 @@ async def listen(feed: ChangeFeed, database_url: str, retry_seconds: float = 1.0
     Every (re)connection moves the generation: what happened while deaf is unknown."""
     import asyncpg
 
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     while True:
         lost = asyncio.Event()
         try:
             conn = await asyncpg.connect(  # named, so operators (and tests) can tell it
-                dsn, server_settings={"application_name": LISTENER_NAME})
+                dsn, server_settings={"application_name": LISTENER_NAME}
+            )
             conn.add_termination_listener(lambda _c, lost=lost: lost.set())
             await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: feed.heard(payload))
-            await conn.add_listener(access.CHANNEL, lambda _c, _pid, _ch, payload:
-                                    feed.staff_access.heard(payload, feed.hearing))
+            await conn.add_listener(
+                access.CHANNEL,
+                lambda _c, _pid, _ch, payload: feed.staff_access.heard(payload, feed.hearing),
+            )
             feed.bump()
             feed.hearing += 1  # what was learnt before now may have missed a notification
             feed.live = True

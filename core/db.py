@@ -46,9 +46,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
-                  lock_timeout_ms: int = 5000, sqlite_shared: bool = False,
-                  connect_timeout: float = 5.0) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    lock_timeout_ms: int = 5000,
+    sqlite_shared: bool = False,
+    connect_timeout: float = 5.0,
+) -> AsyncEngine:
     """`sqlite_shared`: other processes write this SQLite file too (several workers), so
     nothing read from it may be kept between requests — SQLite cannot tell us of their
     commits. `connect_timeout` bounds opening a PostgreSQL connection only (a server that
@@ -60,9 +66,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
         # A row lock awaited longer than this fails fast (SQLSTATE 55P03, retried or answered
         # "try again") instead of queueing requests behind a hot row until they time out.
         # The application name tells the change triggers whose write it was (core.changes).
-        kwargs["connect_args"] = {"server_settings": {"lock_timeout": str(lock_timeout_ms),
-                                                      "application_name": origin},
-                                  "timeout": connect_timeout}
+        kwargs["connect_args"] = {
+            "server_settings": {"lock_timeout": str(lock_timeout_ms), "application_name": origin},
+            "timeout": connect_timeout,
+        }
     engine = create_async_engine(url, **kwargs)
     sync_engine: Engine = engine.sync_engine
     if url.startswith("sqlite"):
@@ -70,8 +77,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10,
     event.listen(sync_engine, "before_cursor_execute", _count_statement)
     # SQLite serves one process, so its own writes are all there is to hear; PostgreSQL's
     # feed goes live once `changes.listen` hears the other processes.
-    changes.watch(sync_engine, live=url.startswith("sqlite") and not sqlite_shared,
-                  origin=origin)
+    changes.watch(sync_engine, live=url.startswith("sqlite") and not sqlite_shared, origin=origin)
     return engine
 
 

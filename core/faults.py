@@ -34,8 +34,11 @@ def is_unavailable(error: BaseException) -> bool:
         if _connection_fault(current):
             return True
         orig = getattr(current, "orig", None)  # what SQLAlchemy wrapped
-        current = orig if isinstance(orig, BaseException) and id(orig) not in seen \
+        current = (
+            orig
+            if isinstance(orig, BaseException) and id(orig) not in seen
             else current.__cause__ or current.__context__
+        )
     return False
 
 
@@ -54,8 +57,9 @@ class Degradation:
     """The state of one optional dependency: up, or down since a failure and skipped until
     `retry_seconds` have passed (then one request tries it again)."""
 
-    def __init__(self, name: str, retry_seconds: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, name: str, retry_seconds: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.name, self.retry_seconds, self.clock = name, retry_seconds, clock
         self.down_since: float | None = None
         self._retry_at = 0.0
@@ -70,12 +74,19 @@ class Degradation:
         if self.down_since is None:
             self.down_since = self.clock()
             metrics.DEGRADED.labels(self.name).set(1)
-            log.warning("%s unavailable (%s: %s); degraded until it answers again",
-                        self.name, type(error).__name__, error)
+            log.warning(
+                "%s unavailable (%s: %s); degraded until it answers again",
+                self.name,
+                type(error).__name__,
+                error,
+            )
 
     def succeeded(self) -> None:
         if self.down_since is not None:
-            log.warning("%s answers again after %.1f s; no longer degraded", self.name,
-                        self.clock() - self.down_since)
+            log.warning(
+                "%s answers again after %.1f s; no longer degraded",
+                self.name,
+                self.clock() - self.down_since,
+            )
             self.down_since = None
             metrics.DEGRADED.labels(self.name).set(0)

@@ -26,8 +26,13 @@ def decode_id(global_id: str) -> tuple[str, int]:
         raise InvalidGlobalId("Invalid ID.") from exc
     type_name, sep, pk = raw.partition(":")
     # ASCII digits only ("²".isdigit() is True) and within BIGINT.
-    if not sep or not type_name.isalpha() or not (pk.isascii() and pk.isdigit()) \
-            or len(pk) > 19 or int(pk) >= 2**63:
+    if (
+        not sep
+        or not type_name.isalpha()
+        or not (pk.isascii() and pk.isdigit())
+        or len(pk) > 19
+        or int(pk) >= 2**63
+    ):
         raise InvalidGlobalId("Invalid ID.")
     return type_name, int(pk)
 

@@ -15,8 +15,12 @@ def configure(level: str = "INFO") -> None:
     if any(getattr(h, "zhongtai_json", False) for h in root.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                       rename_fields={"asctime": "time", "levelname": "level"}))
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level"},
+        )
+    )
     handler.zhongtai_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

@@ -76,14 +76,18 @@ class Settings(BaseSettings):
 
     @property
     def alipay_enabled(self) -> bool:
-        return bool(self.alipay_app_id and self.alipay_app_private_key
-                    and self.alipay_public_key)
+        return bool(self.alipay_app_id and self.alipay_app_private_key and self.alipay_public_key)
 
     @property
     def wechatpay_enabled(self) -> bool:
-        return bool(self.wechatpay_mchid and self.wechatpay_appid and self.wechatpay_apiv3_key
-                    and self.wechatpay_private_key and self.wechatpay_cert_serial
-                    and self.wechatpay_platform_public_key)
+        return bool(
+            self.wechatpay_mchid
+            and self.wechatpay_appid
+            and self.wechatpay_apiv3_key
+            and self.wechatpay_private_key
+            and self.wechatpay_cert_serial
+            and self.wechatpay_platform_public_key
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,8 +103,11 @@ class Settings(BaseSettings):
 
     @property
     def allow_list_only(self) -> bool:
-        return self.persisted_queries_only if self.persisted_queries_only is not None \
+        return (
+            self.persisted_queries_only
+            if self.persisted_queries_only is not None
             else self.is_production
+        )
 
     @property
     def rate_limit(self) -> int:
@@ -114,10 +121,12 @@ class Settings(BaseSettings):
 
     def check_secure(self) -> None:
         """Refuse to run in production with development secrets."""
-        if self.is_production and (self.jwt_secret == DEFAULT_JWT_SECRET
-                                   or len(self.jwt_secret) < 32):
-            raise RuntimeError("JWT_SECRET must be set to a private value of 32+ characters "
-                               "in production")
+        if self.is_production and (
+            self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32
+        ):
+            raise RuntimeError(
+                "JWT_SECRET must be set to a private value of 32+ characters in production"
+            )
 
 
 @lru_cache

@@ -77,10 +77,12 @@ class Staff(NodeMixin, Base):
 class StaffRole(Base):
     __tablename__ = "staff_roles"
 
-    staff_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("staff.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    role_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("roles.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class RefreshToken(Base):

@@ -49,7 +49,6 @@ class ShippingKind(StrEnum):
     BY_WEIGHT = "BY_WEIGHT"
 
 
-
 def path_ids(path: str | None) -> tuple[int, ...]:
     """The ids in a materialized path such as "1/5/12/"."""
     return tuple(int(part) for part in (path or "").split("/") if part)

@@ -41,13 +41,13 @@ class CouponStatus(StrEnum):
     VOID = "VOID"
 
 
-
 class CouponTemplate(NodeMixin, Base):
     __tablename__ = "coupon_templates"
     node_type = "CouponTemplate"
     __table_args__ = (
-        CheckConstraint("issued_count >= 0 AND issued_count <= total_quantity",
-                        name="issued_within_total"),
+        CheckConstraint(
+            "issued_count >= 0 AND issued_count <= total_quantity", name="issued_within_total"
+        ),
     )
 
     id: Mapped[int] = id_column()
@@ -79,15 +79,17 @@ class CouponTemplate(NodeMixin, Base):
 class Coupon(NodeMixin, Base):
     __tablename__ = "coupons"
     node_type = "Coupon"
-    __table_args__ = (Index("ix_coupons_customer", "customer_id", "status"),
-                      Index("ix_coupons_locked_by", "locked_by"))
+    __table_args__ = (
+        Index("ix_coupons_customer", "customer_id", "status"),
+        Index("ix_coupons_locked_by", "locked_by"),
+    )
 
     id: Mapped[int] = id_column()
-    template_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("coupon_templates.id"),
-                                             index=True)
+    template_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("coupon_templates.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
-    status: Mapped[CouponStatus] = mapped_column(enum_column(CouponStatus, "coupon_status"),
-                                                 default=CouponStatus.AVAILABLE)
+    status: Mapped[CouponStatus] = mapped_column(
+        enum_column(CouponStatus, "coupon_status"), default=CouponStatus.AVAILABLE
+    )
     source: Mapped[str] = mapped_column(String(20))  # CLAIM | ISSUE | CODE | REGISTRATION
     valid_from: Mapped[datetime] = mapped_column()
     valid_until: Mapped[datetime] = mapped_column()
@@ -102,8 +104,7 @@ class CouponCode(Base):
     __tablename__ = "coupon_codes"
 
     id: Mapped[int] = id_column()
-    template_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("coupon_templates.id"),
-                                             index=True)
+    template_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("coupon_templates.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     redeemed_by: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
     redeemed_at: Mapped[datetime | None] = mapped_column()
@@ -115,8 +116,8 @@ class CouponClaimCount(Base):
 
     __tablename__ = "coupon_claim_counts"
 
-    template_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("coupon_templates.id"),
-                                             primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"),
-                                             primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        ID_TYPE, ForeignKey("coupon_templates.id"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)

@@ -66,9 +66,7 @@ class StockMovement(Base):
     id: Mapped[int] = id_column()
     sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
     warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
-    type: Mapped[MovementType] = mapped_column(
-        enum_column(MovementType, "movement_type")
-    )
+    type: Mapped[MovementType] = mapped_column(enum_column(MovementType, "movement_type"))
     quantity: Mapped[int] = mapped_column(BigInteger)  # signed: what on_hand changed by
     reason: Mapped[str | None] = mapped_column(String(300))
     actor_id: Mapped[int | None] = mapped_column(ID_TYPE)  # staff id; None for the system
@@ -95,7 +93,8 @@ class Reservation(Base):
     id: Mapped[int] = id_column()
     owner: Mapped[str] = mapped_column(String(80), unique=True)
     status: Mapped[ReservationStatus] = mapped_column(
-        enum_column(ReservationStatus, "reservation_status"), default=ReservationStatus.ACTIVE)
+        enum_column(ReservationStatus, "reservation_status"), default=ReservationStatus.ACTIVE
+    )
     expires_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -113,7 +112,8 @@ class ReservationLine(Base):
 
     id: Mapped[int] = id_column()
     reservation_id: Mapped[int] = mapped_column(
-        ID_TYPE, ForeignKey("reservations.id", ondelete="CASCADE"))
+        ID_TYPE, ForeignKey("reservations.id", ondelete="CASCADE")
+    )
     sku_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("skus.id"))
     warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
     quantity: Mapped[int] = mapped_column(Integer)

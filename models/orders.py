@@ -68,10 +68,12 @@ class Payment(NodeMixin, Base):
     customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
     idempotency_key: Mapped[str] = mapped_column(String(120))
     request_hash: Mapped[str] = mapped_column(String(64))  # the checkout input the key covers
-    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, "payment_status"),
-                                                  default=PaymentStatus.PENDING)
-    kind: Mapped[PaymentKind] = mapped_column(enum_column(PaymentKind, "payment_kind"),
-                                              default=PaymentKind.FULL)
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
+    )
+    kind: Mapped[PaymentKind] = mapped_column(
+        enum_column(PaymentKind, "payment_kind"), default=PaymentKind.FULL
+    )
     # a balance payment: the deposit payment whose reservation and coupons it settles
     deposit_payment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("payments.id"))
     opens_at: Mapped[datetime | None] = mapped_column()  # a balance: payable from then
@@ -105,8 +107,9 @@ class Order(NodeMixin, Base):
         Index("ix_orders_customer", "customer_id", "created_at"),
         Index("ix_orders_merchant", "merchant_id", "created_at"),
         Index("ix_orders_paid_at", "paid_at"),
-        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= total",
-                        name="refund_within_total"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= total", name="refund_within_total"
+        ),
     )
 
     id: Mapped[int] = id_column()
@@ -114,12 +117,14 @@ class Order(NodeMixin, Base):
     payment_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("payments.id"), index=True)
     # presale: the deposit paid through `payment_id`, the rest through the balance payment
     deposit_amount: Mapped[int] = mapped_column(BigInteger, default=0)
-    balance_payment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("payments.id"),
-                                                           index=True)
+    balance_payment_id: Mapped[int | None] = mapped_column(
+        ID_TYPE, ForeignKey("payments.id"), index=True
+    )
     customer_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
     merchant_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("merchants.id"))
-    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"),
-                                                default=OrderStatus.PENDING_PAYMENT)
+    status: Mapped[OrderStatus] = mapped_column(
+        enum_column(OrderStatus, "order_status"), default=OrderStatus.PENDING_PAYMENT
+    )
     channel: Mapped[str] = mapped_column(String(20))
     subtotal: Mapped[int] = mapped_column(BigInteger)
     promotion_discount: Mapped[int] = mapped_column(BigInteger)
@@ -160,8 +165,9 @@ class OrderLine(NodeMixin, Base):
     __tablename__ = "order_lines"
     node_type = "OrderLine"
     __table_args__ = (
-        CheckConstraint("shipped_quantity + released_quantity <= quantity",
-                        name="shipped_within_quantity"),
+        CheckConstraint(
+            "shipped_quantity + released_quantity <= quantity", name="shipped_within_quantity"
+        ),
         CheckConstraint("refunded_quantity <= quantity", name="refunded_within_quantity"),
     )
 
@@ -222,8 +228,9 @@ class Refund(NodeMixin, Base):
 
     id: Mapped[int] = id_column()
     order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)
-    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status"),
-                                                 default=RefundStatus.REFUND_REQUESTED)
+    status: Mapped[RefundStatus] = mapped_column(
+        enum_column(RefundStatus, "refund_status"), default=RefundStatus.REFUND_REQUESTED
+    )
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(500))
     reject_reason: Mapped[str | None] = mapped_column(String(500))
@@ -247,8 +254,10 @@ class OrderDiscount(Base):
     statistics are plain sums over these rows."""
 
     __tablename__ = "order_discounts"
-    __table_args__ = (Index("ix_order_discounts_source", "source", "source_id"),
-                      Index("ix_order_discounts_template", "coupon_template_id"))
+    __table_args__ = (
+        Index("ix_order_discounts_source", "source", "source_id"),
+        Index("ix_order_discounts_template", "coupon_template_id"),
+    )
 
     id: Mapped[int] = id_column()
     order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)

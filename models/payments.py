@@ -36,8 +36,9 @@ class PaymentTrade(Base):
     provider: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(20))
     out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[TradeStatus] = mapped_column(enum_column(TradeStatus, "trade_status"),
-                                                default=TradeStatus.OPEN)
+    status: Mapped[TradeStatus] = mapped_column(
+        enum_column(TradeStatus, "trade_status"), default=TradeStatus.OPEN
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -47,8 +48,10 @@ class ProviderRefund(Base):
     conditional update in the same transaction as the row is written)."""
 
     __tablename__ = "provider_refunds"
-    __table_args__ = (UniqueConstraint("provider", "reference"),
-                      Index("ix_provider_refunds_transaction", "provider", "transaction_id"))
+    __table_args__ = (
+        UniqueConstraint("provider", "reference"),
+        Index("ix_provider_refunds_transaction", "provider", "transaction_id"),
+    )
 
     id: Mapped[int] = id_column()
     payment_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("payments.id"), index=True)
@@ -58,7 +61,8 @@ class ProviderRefund(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[ProviderRefundStatus] = mapped_column(
         enum_column(ProviderRefundStatus, "provider_refund_status"),
-        default=ProviderRefundStatus.PENDING)
+        default=ProviderRefundStatus.PENDING,
+    )
     provider_refund_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

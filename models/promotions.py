@@ -39,23 +39,24 @@ class ScopeKind(StrEnum):
     EXCLUDED_PRODUCT = "EXCLUDED_PRODUCT"
 
 
-
 class Promotion(NodeMixin, Base):
     __tablename__ = "promotions"
     node_type = "Promotion"
     __table_args__ = (
         Index("ix_promotions_window", "level", "state", "starts_at", "ends_at"),
         CheckConstraint("ends_at > starts_at", name="window"),
-        CheckConstraint("stock_sold >= 0 AND (stock IS NULL OR stock_sold <= stock)",
-                        name="stock_sold_range"),
+        CheckConstraint(
+            "stock_sold >= 0 AND (stock IS NULL OR stock_sold <= stock)", name="stock_sold_range"
+        ),
     )
 
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(120))
     type: Mapped[PromotionType] = mapped_column(enum_column(PromotionType, "promotion_type"))
     level: Mapped[str] = mapped_column(String(10))  # ITEM | ORDER | GIFT
-    state: Mapped[PromotionState] = mapped_column(enum_column(PromotionState, "promotion_state"),
-                                                  default=PromotionState.DRAFT)
+    state: Mapped[PromotionState] = mapped_column(
+        enum_column(PromotionState, "promotion_state"), default=PromotionState.DRAFT
+    )
     starts_at: Mapped[datetime] = mapped_column()
     ends_at: Mapped[datetime] = mapped_column()
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -77,6 +78,7 @@ class PromotionScope(Base):
     __table_args__ = (Index("ix_promotion_scopes_target", "kind", "target_id"),)
 
     promotion_id: Mapped[int] = mapped_column(
-        ID_TYPE, ForeignKey("promotions.id", ondelete="CASCADE"), primary_key=True)
+        ID_TYPE, ForeignKey("promotions.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[ScopeKind] = mapped_column(enum_column(ScopeKind, "scope_kind"), primary_key=True)
     target_id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)

@@ -35,30 +35,42 @@ def _require_customer(ctx: Context) -> int:
 
 async def register(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        customer = await accounts.register_customer(session, accounts.Registration(
-            name=data.name, password=data.password, email=data.email, phone=data.phone))
+        customer = await accounts.register_customer(
+            session,
+            accounts.Registration(
+                name=data.name, password=data.password, email=data.email, phone=data.phone
+            ),
+        )
         await coupons.issue_on_registration(session, customer, ctx.now)
-        tokens = await accounts.issue_tokens(session, ctx.settings, f"customer:{customer.id}",
-                                             ctx.now)
+        tokens = await accounts.issue_tokens(
+            session, ctx.settings, f"customer:{customer.id}", ctx.now
+        )
         return customer, tokens
 
     return await mutate(ctx, run)
 
 
-async def token_create(ctx: Context, login: str, password: str,
-                       guest_cart_id: str | None) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: accounts.login_customer(
-        s, ctx.settings, login, password, ctx.now, ctx.client, guest_cart_id))
+async def token_create(
+    ctx: Context, login: str, password: str, guest_cart_id: str | None
+) -> MutationResult[Any]:
+    return await mutate(
+        ctx,
+        lambda s: accounts.login_customer(
+            s, ctx.settings, login, password, ctx.now, ctx.client, guest_cart_id
+        ),
+    )
 
 
 async def staff_token_create(ctx: Context, email: str, password: str) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: accounts.login_staff(s, ctx.settings, email, password,
-                                                            ctx.now, ctx.client))
+    return await mutate(
+        ctx, lambda s: accounts.login_staff(s, ctx.settings, email, password, ctx.now, ctx.client)
+    )
 
 
 async def token_refresh(ctx: Context, refresh_token: str) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: accounts.refresh_tokens(s, ctx.settings, refresh_token,
-                                                               ctx.now))
+    return await mutate(
+        ctx, lambda s: accounts.refresh_tokens(s, ctx.settings, refresh_token, ctx.now)
+    )
 
 
 async def token_revoke(ctx: Context, refresh_token: str) -> MutationResult[Any]:
@@ -79,57 +91,74 @@ async def addresses_of(ctx: Context, customer: Customer) -> list[Address]:
     """The address book follows the Address node's rule: the customer, or platform staff with
     MANAGE_ORDERS. A merchant's staff reach a buyer through `Order.customer` and see the
     address the order ships to, never the book."""
-    if not (nodes.is_customer(ctx, customer.id)
-            or nodes.platform_staff(ctx, Permission.MANAGE_ORDERS)):
+    if not (
+        nodes.is_customer(ctx, customer.id) or nodes.platform_staff(ctx, Permission.MANAGE_ORDERS)
+    ):
         return []
-    stmt = (select(Address).where(Address.customer_id == customer.id)
-            .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc()))
+    stmt = (
+        select(Address)
+        .where(Address.customer_id == customer.id)
+        .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc())
+    )
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
 def _address_data(data: Any) -> accounts.AddressData:
-    return accounts.AddressData(name=data.name, phone=data.phone, province=data.province,
-                                city=data.city, district=data.district, line1=data.line1,
-                                postal_code=data.postal_code)
+    return accounts.AddressData(
+        name=data.name,
+        phone=data.phone,
+        province=data.province,
+        city=data.city,
+        district=data.district,
+        line1=data.line1,
+        postal_code=data.postal_code,
+    )
 
 
 async def address_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.create_address(session, _require_customer(ctx),
-                                             _address_data(data))
+        return await accounts.create_address(session, _require_customer(ctx), _address_data(data))
 
     return await mutate(ctx, run)
 
 
 async def address_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.update_address(session, _require_customer(ctx),
-                                             input_id(global_id, "Address", "id") or 0,
-                                             _address_data(data))
+        return await accounts.update_address(
+            session,
+            _require_customer(ctx),
+            input_id(global_id, "Address", "id") or 0,
+            _address_data(data),
+        )
 
     return await mutate(ctx, run)
 
 
 async def address_set_default(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.set_default_address(session, _require_customer(ctx),
-                                                  input_id(global_id, "Address", "id") or 0)
+        return await accounts.set_default_address(
+            session, _require_customer(ctx), input_id(global_id, "Address", "id") or 0
+        )
 
     return await mutate(ctx, run)
 
 
 async def address_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.delete_address(session, _require_customer(ctx),
-                                             input_id(global_id, "Address", "id") or 0)
+        return await accounts.delete_address(
+            session, _require_customer(ctx), input_id(global_id, "Address", "id") or 0
+        )
 
     return await mutate(ctx, run)
 
 
 def actor_of(ctx: Context) -> accounts.Actor:
     viewer = ctx.viewer
-    return accounts.Actor(staff_id=viewer.staff_id, merchant_id=viewer.merchant_id,
-                          permissions=frozenset(p.value for p in viewer.permissions))
+    return accounts.Actor(
+        staff_id=viewer.staff_id,
+        merchant_id=viewer.merchant_id,
+        permissions=frozenset(p.value for p in viewer.permissions),
+    )
 
 
 def _permissions(values: list[Any] | None) -> list[str] | None:
@@ -138,56 +167,73 @@ def _permissions(values: list[Any] | None) -> list[str] | None:
 
 async def role_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.create_role(session, actor_of(ctx), accounts.RoleData(
-            name=data.name, permissions=_permissions(data.permissions) or [],
-            merchant_id=input_id(data.merchant_id, "Merchant", "merchantId")))
+        return await accounts.create_role(
+            session,
+            actor_of(ctx),
+            accounts.RoleData(
+                name=data.name,
+                permissions=_permissions(data.permissions) or [],
+                merchant_id=input_id(data.merchant_id, "Merchant", "merchantId"),
+            ),
+        )
 
     return await mutate(ctx, run, Change("role.create", Role))
 
 
 async def role_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.update_role(session, actor_of(ctx),
-                                          input_id(global_id, "Role", "id") or 0, data.name,
-                                          _permissions(data.permissions))
+        return await accounts.update_role(
+            session,
+            actor_of(ctx),
+            input_id(global_id, "Role", "id") or 0,
+            data.name,
+            _permissions(data.permissions),
+        )
 
     return await mutate(ctx, run, Change("role.update", Role, global_id))
 
 
 async def role_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.delete_role(session, actor_of(ctx),
-                                          input_id(global_id, "Role", "id") or 0)
+        return await accounts.delete_role(
+            session, actor_of(ctx), input_id(global_id, "Role", "id") or 0
+        )
 
     return await mutate(ctx, run, Change("role.delete", Role, global_id))
 
 
 async def staff_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.create_staff(session, actor_of(ctx), accounts.StaffData(
-            email=data.email, name=data.name, password=data.password,
-            role_ids=input_ids(data.role_ids, "Role", "roleIds"),
-            merchant_id=input_id(data.merchant_id, "Merchant", "merchantId")))
+        return await accounts.create_staff(
+            session,
+            actor_of(ctx),
+            accounts.StaffData(
+                email=data.email,
+                name=data.name,
+                password=data.password,
+                role_ids=input_ids(data.role_ids, "Role", "roleIds"),
+                merchant_id=input_id(data.merchant_id, "Merchant", "merchantId"),
+            ),
+        )
 
     return await mutate(ctx, run, Change("staff.create", Staff))
 
 
 async def staff_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        role_ids = None if data.role_ids is None else input_ids(data.role_ids, "Role",
-                                                                "roleIds")
-        return await accounts.update_staff(session, actor_of(ctx),
-                                           input_id(global_id, "Staff", "id") or 0, data.name,
-                                           role_ids)
+        role_ids = None if data.role_ids is None else input_ids(data.role_ids, "Role", "roleIds")
+        return await accounts.update_staff(
+            session, actor_of(ctx), input_id(global_id, "Staff", "id") or 0, data.name, role_ids
+        )
 
     return await mutate(ctx, run, Change("staff.update", Staff, global_id))
 
 
 async def staff_set_active(ctx: Context, global_id: str, active: bool) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await accounts.set_staff_active(session, actor_of(ctx),
-                                               input_id(global_id, "Staff", "id") or 0, active,
-                                               ctx.now)
+        return await accounts.set_staff_active(
+            session, actor_of(ctx), input_id(global_id, "Staff", "id") or 0, active, ctx.now
+        )
 
     action = "staff.activate" if active else "staff.deactivate"
     return await mutate(ctx, run, Change(action, Staff, global_id))
@@ -204,8 +250,12 @@ async def role_list(ctx: Context) -> list[Role]:
 
 
 async def staff_roles(ctx: Context, staff: Staff) -> list[Role]:
-    stmt = select(Role).join(StaffRole, StaffRole.role_id == Role.id).where(
-        StaffRole.staff_id == staff.id).order_by(Role.id)
+    stmt = (
+        select(Role)
+        .join(StaffRole, StaffRole.role_id == Role.id)
+        .where(StaffRole.staff_id == staff.id)
+        .order_by(Role.id)
+    )
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 

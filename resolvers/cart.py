@@ -16,8 +16,9 @@ from services.errors import DomainError, ErrorCode
 
 async def view(ctx: Context, cart: Cart) -> carts.CartView:
     async def run(session: Any) -> carts.CartView:
-        customer = await session.get(Customer, ctx.viewer.customer_id) \
-            if ctx.viewer.customer_id else None
+        customer = (
+            await session.get(Customer, ctx.viewer.customer_id) if ctx.viewer.customer_id else None
+        )
         return await carts.evaluate(session, cart, ctx.now, ctx.channel.value, customer)
 
     return await ctx.read(run)
@@ -47,8 +48,10 @@ async def my_cart(ctx: Context) -> carts.CartView | None:
 
 
 def _lines(lines: list[Any] | None) -> list[tuple[int, int]]:
-    return [(input_id(line.sku_id, "Sku", f"lines.{i}.skuId") or 0, line.quantity)
-            for i, line in enumerate(lines or [])]
+    return [
+        (input_id(line.sku_id, "Sku", f"lines.{i}.skuId") or 0, line.quantity)
+        for i, line in enumerate(lines or [])
+    ]
 
 
 async def _answer(ctx: Context, result: MutationResult[Cart]) -> MutationResult[Any]:
@@ -59,10 +62,13 @@ async def _answer(ctx: Context, result: MutationResult[Cart]) -> MutationResult[
 
 async def cart_create(ctx: Context, lines: list[Any] | None) -> MutationResult[Any]:
     """A guest gets a new cart; a logged-in customer gets their open cart, lines added."""
+
     async def run(session: Any) -> Cart:
-        cart = (await carts.open_cart_of(session, ctx.viewer.customer_id, ctx.channel.value)
-                if ctx.viewer.customer_id else
-                await carts.new_guest_cart(session, ctx.channel.value))
+        cart = (
+            await carts.open_cart_of(session, ctx.viewer.customer_id, ctx.channel.value)
+            if ctx.viewer.customer_id
+            else await carts.new_guest_cart(session, ctx.channel.value)
+        )
         await carts.add_lines(session, cart, _lines(lines), ctx.now)
         return cart
 
@@ -79,15 +85,18 @@ async def _change(ctx: Context, token: str, change: Any) -> MutationResult[Any]:
 
 
 async def lines_add(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
-    return await _change(ctx, token, lambda s, cart: carts.add_lines(s, cart, _lines(lines),
-                                                                      ctx.now))
+    return await _change(
+        ctx, token, lambda s, cart: carts.add_lines(s, cart, _lines(lines), ctx.now)
+    )
 
 
 async def lines_update(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
     async def change(session: Any, cart: Cart) -> Any:
         # Decoded inside the mutation, so a malformed id is a user error, not a 500.
-        changes = [(input_id(line.id, "CartLine", f"lines.{i}.id") or 0, line.quantity,
-                    line.selected) for i, line in enumerate(lines)]
+        changes = [
+            (input_id(line.id, "CartLine", f"lines.{i}.id") or 0, line.quantity, line.selected)
+            for i, line in enumerate(lines)
+        ]
         return await carts.update_lines(session, cart, changes, ctx.now)
 
     return await _change(ctx, token, change)
@@ -101,20 +110,21 @@ async def lines_remove(ctx: Context, token: str, line_ids: list[str]) -> Mutatio
     return await _change(ctx, token, change)
 
 
-async def promotion_select(ctx: Context, token: str, line_global_id: str,
-                           promotion_global_id: str) -> MutationResult[Any]:
+async def promotion_select(
+    ctx: Context, token: str, line_global_id: str, promotion_global_id: str
+) -> MutationResult[Any]:
     async def change(session: Any, cart: Cart) -> None:
         line_id = input_id(line_global_id, "CartLine", "lineId") or 0
         promotion_id = input_id(promotion_global_id, "Promotion", "promotionId") or 0
-        customer = await session.get(Customer, ctx.viewer.customer_id) \
-            if ctx.viewer.customer_id else None
+        customer = (
+            await session.get(Customer, ctx.viewer.customer_id) if ctx.viewer.customer_id else None
+        )
         current = await carts.evaluate(session, cart, ctx.now, ctx.channel.value, customer)
         item = next((i for i in current.lines if i.line.id == line_id), None)
         if item is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such line in this cart.", "lineId")
         items = current.result_of(item.line).item_choices
-        orders = [c for c in current.choices_of(item, ctx.channel.value, ctx.now)
-                  if c not in items]
+        orders = [c for c in current.choices_of(item, ctx.channel.value, ctx.now) if c not in items]
         await carts.choose_promotion(session, cart, line_id, promotion_id, items, orders)
 
     return await _change(ctx, token, change)

@@ -106,8 +106,9 @@ async def display_category(ctx: Context, global_id: str) -> DisplayCategory | No
 # --- product listings ----------------------------------------------------------------------------
 
 
-def product_query(ctx: Context, filter_: Any, sort: ProductSort | None,
-                  text: str | None = None) -> ProductQuery:
+def product_query(
+    ctx: Context, filter_: Any, sort: ProductSort | None, text: str | None = None
+) -> ProductQuery:
     q = ProductQuery(text=text, sort=sort or ProductSort.RELEVANCE, visible_at=ctx.now)
     if filter_ is None:
         return q
@@ -119,8 +120,9 @@ def product_query(ctx: Context, filter_: Any, sort: ProductSort | None,
             q.display_category_ids = [-1]  # resolved by the caller (needs the display tree)
             q.extra_display_root = pk  # type: ignore[attr-defined]
         else:
-            raise api_error(ApiErrorCode.INVALID_ID, "categoryId must be a Category or a "
-                            "DisplayCategory ID.")
+            raise api_error(
+                ApiErrorCode.INVALID_ID, "categoryId must be a Category or a DisplayCategory ID."
+            )
     q.brand_ids = [query_id(b, "Brand")[1] for b in filter_.brand_ids or []]
     q.price_min = _filter_money(filter_.price_min, "priceMin")
     q.price_max = _filter_money(filter_.price_max, "priceMax")
@@ -146,20 +148,31 @@ async def _resolve_display_filter(ctx: Context, q: ProductQuery) -> ProductQuery
     return q
 
 
-SKU_FIELDS = frozenset({"skus", "priceRange", "marketPrice", "sellableQuantity",
-                        "salesAttributes", "promotions", "promotionTags"})
+SKU_FIELDS = frozenset(
+    {
+        "skus",
+        "priceRange",
+        "marketPrice",
+        "sellableQuantity",
+        "salesAttributes",
+        "promotions",
+        "promotionTags",
+    }
+)
 PROMOTION_FIELDS = frozenset({"promotions", "promotionTags", "priceRange"})
 
 
-async def _page(ctx: Context, q: ProductQuery, args: PageArgs,
-                wanted: frozenset[str] = frozenset()) -> Page[Product]:
+async def _page(
+    ctx: Context, q: ProductQuery, args: PageArgs, wanted: frozenset[str] = frozenset()
+) -> Page[Product]:
     window = page_window(ctx, args)
     q = await _resolve_display_filter(ctx, q)
     if window.needs_total:  # `last` alone: the page ends at the total, counted first
         window = window.within(await ctx.read(lambda s: search.count_products(s, q)))
     with_brands = "brand" in wanted
-    page = await ctx.read(lambda s: search.find_products(s, q, window.offset, window.limit,
-                                                         with_brands))
+    page = await ctx.read(
+        lambda s: search.find_products(s, q, window.offset, window.limit, with_brands)
+    )
     for i, item in enumerate(page.products):
         ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
         if page.brands is not None:
@@ -186,8 +199,12 @@ async def prepare_cards(ctx: Context, items: list[Product], wanted: frozenset[st
         for product, category in zip(missing, categories, strict=True):
             product.category_path_ids = category.path_ids if category else ()  # type: ignore[attr-defined]
         for product in items:
-            product.prefetched_promotions = _matching(ctx, rules, product,  # type: ignore[attr-defined]
-                                                      product.prefetched_skus)  # type: ignore[attr-defined]
+            product.prefetched_promotions = _matching(  # type: ignore[attr-defined]
+                ctx,
+                rules,
+                product,
+                product.prefetched_skus,  # type: ignore[attr-defined]
+            )
 
 
 async def live_rules(ctx: Context) -> list[Any]:
@@ -221,7 +238,6 @@ def promotional_price(product: Product, rules: list[Any], sku: Sku) -> int:
     return promotional_unit_price(rules, product, sku, getattr(product, "category_path_ids", ()))
 
 
-
 def tags_in_order(rules: list[Any]) -> list[str]:
     """Item-level labels first (直降 before 满300减30), then order-level, then gifts."""
     rank = {Level.ITEM: 0, Level.ORDER: 1, Level.GIFT: 2}
@@ -237,9 +253,14 @@ async def prefetch_skus(ctx: Context, items: list[Product]) -> None:
         product.prefetched_skus = product_skus  # type: ignore[attr-defined]
 
 
-async def display_category_products(ctx: Context, node: DisplayCategory, args: PageArgs,
-                                    sort: ProductSort, filter_: Any,
-                                    wanted: frozenset[str] = frozenset()) -> Page[Product]:
+async def display_category_products(
+    ctx: Context,
+    node: DisplayCategory,
+    args: PageArgs,
+    sort: ProductSort,
+    filter_: Any,
+    wanted: frozenset[str] = frozenset(),
+) -> Page[Product]:
     q = product_query(ctx, filter_, sort)
     tree = await display_tree(ctx)
     subtree = tree.subtree_ids(node.id)
@@ -251,23 +272,31 @@ async def display_category_products(ctx: Context, node: DisplayCategory, args: P
     return await _page(ctx, q, args, wanted)
 
 
-async def search_products(ctx: Context, text: str | None, filter_: Any, args: PageArgs,
-                          sort: ProductSort,
-                          wanted: frozenset[str] = frozenset()) -> Page[Product]:
+async def search_products(
+    ctx: Context,
+    text: str | None,
+    filter_: Any,
+    args: PageArgs,
+    sort: ProductSort,
+    wanted: frozenset[str] = frozenset(),
+) -> Page[Product]:
     return await _page(ctx, product_query(ctx, filter_, sort, text), args, wanted)
 
 
-async def admin_products(ctx: Context, filter_: Any, args: PageArgs,
-                         wanted: frozenset[str] = frozenset()) -> Page[Product]:
+async def admin_products(
+    ctx: Context, filter_: Any, args: PageArgs, wanted: frozenset[str] = frozenset()
+) -> Page[Product]:
     q = ProductQuery(sort=ProductSort.NEWEST, status_at=ctx.now)
     if filter_ is not None:
         q.text = filter_.query
         q.status = EffectiveStatus(filter_.status.value) if filter_.status else None
-        q.merchant_id = query_id(filter_.merchant_id, "Merchant")[1] if filter_.merchant_id \
-            else None
+        q.merchant_id = (
+            query_id(filter_.merchant_id, "Merchant")[1] if filter_.merchant_id else None
+        )
         q.brand_ids = [query_id(filter_.brand_id, "Brand")[1]] if filter_.brand_id else []
-        q.category_ids = ([query_id(filter_.category_id, "Category")[1]]
-                          if filter_.category_id else [])
+        q.category_ids = (
+            [query_id(filter_.category_id, "Category")[1]] if filter_.category_id else []
+        )
     if ctx.viewer.merchant_id is not None:
         q.merchant_id = ctx.viewer.merchant_id
     return await _page(ctx, q, args, wanted)
@@ -285,8 +314,9 @@ async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], l
 
 def is_visible(ctx: Context, product: Product | None) -> bool:
     """Staff see their merchants' products in any state; everyone sees listed ones."""
-    return product is not None and (ctx.viewer.owns_merchant(product.merchant_id)
-                                    or product.is_listed_at(ctx.now))
+    return product is not None and (
+        ctx.viewer.owns_merchant(product.merchant_id) or product.is_listed_at(ctx.now)
+    )
 
 
 async def product_by_id(ctx: Context, global_id: str) -> Product | None:
@@ -320,8 +350,9 @@ async def product_attributes(ctx: Context, product: Product) -> list[ProductAttr
     for value, attribute in rows:
         if attribute.kind == AttributeKind.SALES:
             continue
-        view = views.setdefault(attribute.id,
-                                ProductAttributeView(attribute.name, attribute.kind, []))
+        view = views.setdefault(
+            attribute.id, ProductAttributeView(attribute.name, attribute.kind, [])
+        )
         view.values.append(value.value)
     return list(views.values())
 
@@ -363,14 +394,16 @@ def _brand_data(data: Any) -> catalog.BrandData:
 
 
 async def brand_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: catalog.create_brand(s, _brand_data(data)),
-                        Change("brand.create", Brand))
+    return await mutate(
+        ctx, lambda s: catalog.create_brand(s, _brand_data(data)), Change("brand.create", Brand)
+    )
 
 
 async def brand_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
-        return await catalog.update_brand(s, input_id(global_id, "Brand", "id") or 0,
-                                          _brand_data(data))
+        return await catalog.update_brand(
+            s, input_id(global_id, "Brand", "id") or 0, _brand_data(data)
+        )
 
     return await mutate(ctx, run, Change("brand.update", Brand, global_id))
 
@@ -383,19 +416,26 @@ async def brand_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
 
 
 def _merchant_data(data: Any) -> catalog.MerchantData:
-    return catalog.MerchantData(name=data.name, self_operated=bool(data.self_operated),
-                                commission_rate=data.commission_rate or 0)
+    return catalog.MerchantData(
+        name=data.name,
+        self_operated=bool(data.self_operated),
+        commission_rate=data.commission_rate or 0,
+    )
 
 
 async def merchant_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: catalog.create_merchant(s, _merchant_data(data)),
-                        Change("merchant.create", Merchant))
+    return await mutate(
+        ctx,
+        lambda s: catalog.create_merchant(s, _merchant_data(data)),
+        Change("merchant.create", Merchant),
+    )
 
 
 async def merchant_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
-        return await catalog.update_merchant(s, input_id(global_id, "Merchant", "id") or 0,
-                                             _merchant_data(data))
+        return await catalog.update_merchant(
+            s, input_id(global_id, "Merchant", "id") or 0, _merchant_data(data)
+        )
 
     return await mutate(ctx, run, Change("merchant.update", Merchant, global_id))
 
@@ -410,11 +450,18 @@ async def category_create(ctx: Context, data: Any) -> MutationResult[Any]:
 
 async def category_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
-        parent: Any = (UNSET if data.parent_id is GRAPHQL_UNSET
-                       else input_id(data.parent_id, "Category", "parentId"))
-        return await catalog.update_category(s, input_id(global_id, "Category", "id") or 0,
-                                             name=data.name, parent_id=parent,
-                                             position=data.position)
+        parent: Any = (
+            UNSET
+            if data.parent_id is GRAPHQL_UNSET
+            else input_id(data.parent_id, "Category", "parentId")
+        )
+        return await catalog.update_category(
+            s,
+            input_id(global_id, "Category", "id") or 0,
+            name=data.name,
+            parent_id=parent,
+            position=data.position,
+        )
 
     return await mutate(ctx, run, Change("category.update", Category, global_id))
 
@@ -428,13 +475,19 @@ async def category_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
 
 async def attribute_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
-        return await catalog.create_attribute(s, catalog.AttributeData(
-            category_id=input_id(data.category_id, "Category", "categoryId") or 0,
-            name=data.name, kind=AttributeKind(data.kind.value),
-            value_type=catalog.AttributeValueType(data.value_type.value),
-            options=list(data.options or []), required=bool(data.required),
-            filterable=bool(data.filterable), allow_custom_values=bool(data.allow_custom_values),
-        ))
+        return await catalog.create_attribute(
+            s,
+            catalog.AttributeData(
+                category_id=input_id(data.category_id, "Category", "categoryId") or 0,
+                name=data.name,
+                kind=AttributeKind(data.kind.value),
+                value_type=catalog.AttributeValueType(data.value_type.value),
+                options=list(data.options or []),
+                required=bool(data.required),
+                filterable=bool(data.filterable),
+                allow_custom_values=bool(data.allow_custom_values),
+            ),
+        )
 
     return await mutate(ctx, run, Change("attribute.create", Attribute))
 
@@ -446,36 +499,39 @@ def _display_data(data: Any) -> catalog.DisplayCategoryData:
     parent = given(data.parent_id)
     return catalog.DisplayCategoryData(
         name=None if data.name is GRAPHQL_UNSET else data.name,
-        parent_id=parent if parent in (UNSET, None)
+        parent_id=parent
+        if parent in (UNSET, None)
         else input_id(parent, "DisplayCategory", "parentId"),
         icon_url=given(data.icon_url),
         position=None if data.position is GRAPHQL_UNSET else data.position,
-        channels=None if data.channels in (GRAPHQL_UNSET, None)
+        channels=None
+        if data.channels in (GRAPHQL_UNSET, None)
         else [c.value for c in data.channels],
-        category_ids=None if data.category_ids in (GRAPHQL_UNSET, None)
+        category_ids=None
+        if data.category_ids in (GRAPHQL_UNSET, None)
         else input_ids(data.category_ids, "Category", "categoryIds"),
-        brand_ids=None if data.brand_ids in (GRAPHQL_UNSET, None)
+        brand_ids=None
+        if data.brand_ids in (GRAPHQL_UNSET, None)
         else input_ids(data.brand_ids, "Brand", "brandIds"),
     )
 
 
 async def display_category_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: _create_display(s, data),
-                        Change("display_category.create", DisplayCategory))
+    return await mutate(
+        ctx, lambda s: _create_display(s, data), Change("display_category.create", DisplayCategory)
+    )
 
 
 async def _create_display(session: Any, data: Any) -> DisplayCategory:
     return await catalog.create_display_category(session, _display_data(data))
 
 
-async def display_category_update(ctx: Context, global_id: str, data: Any
-                                  ) -> MutationResult[Any]:
+async def display_category_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
         node_id = input_id(global_id, "DisplayCategory", "id") or 0
         return await catalog.update_display_category(s, node_id, _display_data(data))
 
-    return await mutate(ctx, run,
-                        Change("display_category.update", DisplayCategory, global_id))
+    return await mutate(ctx, run, Change("display_category.update", DisplayCategory, global_id))
 
 
 async def display_category_delete(ctx: Context, global_id: str) -> MutationResult[Any]:
@@ -483,35 +539,52 @@ async def display_category_delete(ctx: Context, global_id: str) -> MutationResul
         node_id = input_id(global_id, "DisplayCategory", "id") or 0
         return await catalog.delete_display_category(s, node_id)
 
-    return await mutate(ctx, run,
-                        Change("display_category.delete", DisplayCategory, global_id))
+    return await mutate(ctx, run, Change("display_category.delete", DisplayCategory, global_id))
 
 
 async def shipping_template_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
-        return await catalog.create_shipping_template(s, catalog.ShippingTemplateData(
-            merchant_id=input_id(data.merchant_id, "Merchant", "merchantId") or 0,
-            name=data.name, kind=catalog.ShippingKind(data.kind.value),
-            first_fee=data.first_fee, additional_fee=data.additional_fee,
-            flat_fee=data.flat_fee, free_over=data.free_over,
-        ))
+        return await catalog.create_shipping_template(
+            s,
+            catalog.ShippingTemplateData(
+                merchant_id=input_id(data.merchant_id, "Merchant", "merchantId") or 0,
+                name=data.name,
+                kind=catalog.ShippingKind(data.kind.value),
+                first_fee=data.first_fee,
+                additional_fee=data.additional_fee,
+                flat_fee=data.flat_fee,
+                free_over=data.free_over,
+            ),
+        )
 
     return await mutate(ctx, run, Change("shipping_template.create", ShippingTemplate))
 
 
 def _sku_drafts(skus: list[Any]) -> list[SkuDraft]:
-    return [SkuDraft(
-        id=input_id(getattr(s, "id", None), "Sku", f"skus.{i}.id"),
-        specs=[(input_id(sp.attribute_id, "Attribute", f"skus.{i}.specs") or 0, sp.value)
-               for sp in s.specs or []],
-        code=s.code, price=s.price, market_price=s.market_price, cost_price=s.cost_price,
-        barcode=s.barcode, weight_grams=s.weight_grams, image_url=s.image_url,
-    ) for i, s in enumerate(skus)]
+    return [
+        SkuDraft(
+            id=input_id(getattr(s, "id", None), "Sku", f"skus.{i}.id"),
+            specs=[
+                (input_id(sp.attribute_id, "Attribute", f"skus.{i}.specs") or 0, sp.value)
+                for sp in s.specs or []
+            ],
+            code=s.code,
+            price=s.price,
+            market_price=s.market_price,
+            cost_price=s.cost_price,
+            barcode=s.barcode,
+            weight_grams=s.weight_grams,
+            image_url=s.image_url,
+        )
+        for i, s in enumerate(skus)
+    ]
 
 
 def _attribute_values(attributes: list[Any]) -> list[tuple[int, list[str]]]:
-    return [(input_id(a.attribute_id, "Attribute", f"attributes.{i}.attributeId") or 0,
-             list(a.values)) for i, a in enumerate(attributes)]
+    return [
+        (input_id(a.attribute_id, "Attribute", f"attributes.{i}.attributeId") or 0, list(a.values))
+        for i, a in enumerate(attributes)
+    ]
 
 
 def _images(images: list[Any]) -> list[tuple[str, str | None]]:
@@ -522,19 +595,26 @@ async def product_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
         merchant_id = input_id(data.merchant_id, "Merchant", "merchantId") or 0
         if ctx.viewer.merchant_id is not None and ctx.viewer.merchant_id != merchant_id:
-            raise DomainError(ErrorCode.MERCHANT_MISMATCH,
-                              "You can only create products of your own merchant.", "merchantId")
+            raise DomainError(
+                ErrorCode.MERCHANT_MISMATCH,
+                "You can only create products of your own merchant.",
+                "merchantId",
+            )
         draft = ProductDraft(
-            title=data.title, subtitle=data.subtitle,
+            title=data.title,
+            subtitle=data.subtitle,
             brand_id=input_id(data.brand_id, "Brand", "brandId") or 0,
             category_id=input_id(data.category_id, "Category", "categoryId") or 0,
             merchant_id=merchant_id,
-            shipping_template_id=input_id(data.shipping_template_id, "ShippingTemplate",
-                                          "shippingTemplateId"),
-            tags=list(data.tags or []), attributes=_attribute_values(data.attributes or []),
+            shipping_template_id=input_id(
+                data.shipping_template_id, "ShippingTemplate", "shippingTemplateId"
+            ),
+            tags=list(data.tags or []),
+            attributes=_attribute_values(data.attributes or []),
             images=_images(data.images or []),
             description_mobile_html=data.description_mobile_html,
-            description_pc_html=data.description_pc_html, after_sales=data.after_sales,
+            description_pc_html=data.description_pc_html,
+            after_sales=data.after_sales,
             skus=_sku_drafts(data.skus or []),
         )
         return await products.create_product(s, draft)
@@ -544,8 +624,7 @@ async def product_create(ctx: Context, data: Any) -> MutationResult[Any]:
 
 def _patch(data: Any) -> ProductPatch:
     patch = ProductPatch()
-    simple = ("title", "subtitle", "description_mobile_html", "description_pc_html",
-              "after_sales")
+    simple = ("title", "subtitle", "description_mobile_html", "description_pc_html", "after_sales")
     for name in simple:
         value = getattr(data, name)
         if value is not GRAPHQL_UNSET:
@@ -584,8 +663,9 @@ async def product_update(ctx: Context, global_id: str, data: Any) -> MutationRes
     return await mutate(ctx, run, Change("product.update", Product, global_id))
 
 
-async def product_list(ctx: Context, global_id: str, list_at: Any, delist_at: Any
-                       ) -> MutationResult[Any]:
+async def product_list(
+    ctx: Context, global_id: str, list_at: Any, delist_at: Any
+) -> MutationResult[Any]:
     async def run(s: Any) -> Any:
         pk = await _own_product(ctx, s, global_id)
         return await products.list_product(s, pk, ctx.now, list_at, delist_at)
@@ -605,8 +685,11 @@ async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
 
 
 async def category_roots(session: Any) -> list[Category]:
-    stmt = select(Category).where(Category.parent_id.is_(None)).order_by(Category.position,
-                                                                         Category.id)
+    stmt = (
+        select(Category)
+        .where(Category.parent_id.is_(None))
+        .order_by(Category.position, Category.id)
+    )
     return list((await session.scalars(stmt)).all())
 
 

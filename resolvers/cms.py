@@ -27,8 +27,9 @@ from resolvers.context import Context
 from services import cms, coupons, reports, search
 from services.search import ProductQuery, ProductSort
 
-CARD_FIELDS = frozenset({"brand", "skus", "priceRange", "marketPrice", "sellableQuantity",
-                         "promotionTags"})
+CARD_FIELDS = frozenset(
+    {"brand", "skus", "priceRange", "marketPrice", "sellableQuantity", "promotionTags"}
+)
 
 
 @dataclass
@@ -58,8 +59,11 @@ def as_dict(value: Any) -> Any:
     if isinstance(value, list):
         return [as_dict(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        return {_camel(k): as_dict(v) for k, v in vars(value).items()
-                if v is not None and v is not UNSET}
+        return {
+            _camel(k): as_dict(v)
+            for k, v in vars(value).items()
+            if v is not None and v is not UNSET
+        }
     return value.value if hasattr(value, "value") and not isinstance(value, str) else value
 
 
@@ -67,32 +71,45 @@ def page_data(data: Any) -> cms.PageData:
     modules = []
     for module in data.modules:
         kind, config = next((k, v) for k, v in as_dict(module).items())
-        modules.append(cms.ModuleData(kind=kind, config=config,
-                                      starts_at=config.pop("startsAt", None),
-                                      ends_at=config.pop("endsAt", None)))
-    return cms.PageData(slug=data.slug, title=data.title,
-                        channels=[c.value for c in data.channels or []], modules=modules)
+        modules.append(
+            cms.ModuleData(
+                kind=kind,
+                config=config,
+                starts_at=config.pop("startsAt", None),
+                ends_at=config.pop("endsAt", None),
+            )
+        )
+    return cms.PageData(
+        slug=data.slug,
+        title=data.title,
+        channels=[c.value for c in data.channels or []],
+        modules=modules,
+    )
 
 
 async def page_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    result = await mutate(ctx, lambda s: cms.create_page(s, page_data(data), ctx.now),
-                          Change("page.create", Page))
+    result = await mutate(
+        ctx, lambda s: cms.create_page(s, page_data(data), ctx.now), Change("page.create", Page)
+    )
     return _viewed(ctx, result)
 
 
 async def page_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await cms.update_page(session, input_id(global_id, "Page", "id") or 0,
-                                     page_data(data), ctx.now)
+        return await cms.update_page(
+            session, input_id(global_id, "Page", "id") or 0, page_data(data), ctx.now
+        )
 
     return _viewed(ctx, await mutate(ctx, run, Change("page.update", Page, global_id)))
 
 
-async def page_publish(ctx: Context, global_id: str, starts: datetime | None,
-                       ends: datetime | None) -> MutationResult[Any]:
+async def page_publish(
+    ctx: Context, global_id: str, starts: datetime | None, ends: datetime | None
+) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await cms.publish(session, input_id(global_id, "Page", "id") or 0, starts, ends,
-                                 ctx.now)
+        return await cms.publish(
+            session, input_id(global_id, "Page", "id") or 0, starts, ends, ctx.now
+        )
 
     return _viewed(ctx, await mutate(ctx, run, Change("page.publish", Page, global_id)))
 
@@ -135,14 +152,16 @@ async def preview(ctx: Context, global_id: str, at: datetime) -> PageView | None
 
 async def admin_pages(ctx: Context, args: PageArgs) -> Window[Any]:
     rows = await counted_page(ctx, select(Page), [Page.id.desc()], args)
-    return Window([PageView(p, ctx, only_live=False) for p in rows.items], rows.offset,
-                  rows.total)
+    return Window([PageView(p, ctx, only_live=False) for p in rows.items], rows.offset, rows.total)
 
 
 async def modules(view: PageView) -> list[ModuleView]:
     rows = await view.ctx.read(lambda s: cms.modules_of(s, view.page.id))
-    shown = [ModuleView(m, view.ctx) for m in rows
-             if not view.only_live or cms.module_live(m, view.ctx.now)]
+    shown = [
+        ModuleView(m, view.ctx)
+        for m in rows
+        if not view.only_live or cms.module_live(m, view.ctx.now)
+    ]
     await _prefetch_products(view.ctx, [m for m in shown if m.module.type == "PRODUCT_LIST"])
     return shown
 
@@ -159,8 +178,11 @@ async def _prefetch_products(ctx: Context, views: list[ModuleView]) -> None:
     for v in views:
         config = v.module.config
         if config.get("productIds") is not None:
-            v.products = [found[pk] for pk in config["productIds"]  # type: ignore[attr-defined]
-                          if pk in found and found[pk].is_listed_at(ctx.now)]
+            v.products = [  # type: ignore[attr-defined]
+                found[pk]
+                for pk in config["productIds"]
+                if pk in found and found[pk].is_listed_at(ctx.now)
+            ]
         else:
             v.products = await _rule_products(ctx, config["rule"])  # type: ignore[attr-defined]
         everything.update((p.id, p) for p in v.products)  # type: ignore[attr-defined]
@@ -184,13 +206,19 @@ async def module_products(view: ModuleView) -> list[Product]:
 
 
 async def _rule_products(ctx: Context, rule: dict[str, Any]) -> list[Product]:
-    q = ProductQuery(visible_at=ctx.now, sort=ProductSort(rule.get("sort") or "SALES_DESC"),
-                     brand_ids=[rule["brandId"]] if rule.get("brandId") else [],
-                     tag=rule.get("tag"))
+    q = ProductQuery(
+        visible_at=ctx.now,
+        sort=ProductSort(rule.get("sort") or "SALES_DESC"),
+        brand_ids=[rule["brandId"]] if rule.get("brandId") else [],
+        tag=rule.get("tag"),
+    )
     if rule.get("displayCategoryId"):
         tree = await rc.display_tree(ctx)
-        q.display_category_ids = tree.subtree_ids(rule["displayCategoryId"]) \
-            if rule["displayCategoryId"] in tree.nodes else [-1]
+        q.display_category_ids = (
+            tree.subtree_ids(rule["displayCategoryId"])
+            if rule["displayCategoryId"] in tree.nodes
+            else [-1]
+        )
     found = await ctx.read(lambda s: search.find_products(s, q, 0, rule.get("limit") or 10))
     return found.products
 
@@ -215,16 +243,24 @@ async def ranking_items(view: ModuleView) -> list[Any]:
     limit = config.get("limit") or 10
     within = None
     if config.get("displayCategoryId"):
-        within = [p.id for p in await _rule_products(ctx, {
-            "displayCategoryId": config["displayCategoryId"], "limit": 1000})]
+        within = [
+            p.id
+            for p in await _rule_products(
+                ctx, {"displayCategoryId": config["displayCategoryId"], "limit": 1000}
+            )
+        ]
     since = ctx.now - timedelta(days=config.get("days") or 30)
     top = await ctx.read(lambda s: reports.best_sellers(s, since, limit * 2, within))
     products = await ctx.loaders.product.load_many([pid for pid, _ in top])
-    shown = [(p, units) for p, (_, units) in zip(products, top, strict=True)
-             if p is not None and p.is_listed_at(ctx.now)][:limit]
+    shown = [
+        (p, units)
+        for p, (_, units) in zip(products, top, strict=True)
+        if p is not None and p.is_listed_at(ctx.now)
+    ][:limit]
     await rc.prepare_cards(ctx, [p for p, _ in shown], CARD_FIELDS)
-    return [RankingEntry(rank, units, product)
-            for rank, (product, units) in enumerate(shown, start=1)]
+    return [
+        RankingEntry(rank, units, product) for rank, (product, units) in enumerate(shown, start=1)
+    ]
 
 
 @dataclass
@@ -236,6 +272,5 @@ class RankingEntry:
 
 async def versions(ctx: Context, global_id: str) -> list[Any]:
     _, pk = query_id(global_id, "Page")
-    stmt = select(PageVersion).where(PageVersion.page_id == pk).order_by(
-        PageVersion.version.desc())
+    stmt = select(PageVersion).where(PageVersion.page_id == pk).order_by(PageVersion.version.desc())
     return list(await ctx.read(lambda s: s.scalars(stmt)))

@@ -37,8 +37,9 @@ class MutationResult(Generic[T]):
 ATTEMPTS = 3
 
 
-async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]],
-                 change: Change | None = None) -> MutationResult[T]:
+async def mutate(
+    ctx: Context, run: Callable[[AsyncSession], Awaitable[T]], change: Change | None = None
+) -> MutationResult[T]:
     """Run one business operation in one transaction: commit on success; on a rule violation
     roll back everything, so a refused request never leaves a partial write. Admin changes
     (`change` given) write their audit entry inside the same transaction. A deadlock, a
@@ -58,14 +59,17 @@ async def mutate(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]],
             await ctx.session.rollback()
             if isinstance(error, IntegrityError) or not is_retryable(error):
                 raise
-            await asyncio.sleep(random.uniform(0, 0.05 * 2 ** attempt))
+            await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
             continue
         except BaseException:
             await ctx.session.rollback()
             raise
         return MutationResult(value, [])
-    busy = Violation(ErrorCode.TRY_AGAIN, "Many people are changing the same things right "
-                     "now; please try again in a moment.", None)
+    busy = Violation(
+        ErrorCode.TRY_AGAIN,
+        "Many people are changing the same things right now; please try again in a moment.",
+        None,
+    )
     return MutationResult(None, [busy])
 
 
@@ -87,21 +91,29 @@ async def _before(ctx: Context, change: Change | None) -> tuple[Any, int | None]
     if change is None or change.global_id is None:
         return None, None
     target_id = input_id(change.global_id, change.model.node_type, "id")  # type: ignore[attr-defined]
-    target = (await change.before(ctx.session) if change.before
-              else await ctx.session.get(change.model, target_id))
+    target = (
+        await change.before(ctx.session)
+        if change.before
+        else await ctx.session.get(change.model, target_id)
+    )
     return await audit.snapshot(ctx.session, target), target_id
 
 
-async def _audit(ctx: Context, change: Change, target_id: int | None,
-                 before: dict[str, Any] | None, value: Any) -> None:
+async def _audit(
+    ctx: Context, change: Change, target_id: int | None, before: dict[str, Any] | None, value: Any
+) -> None:
     deleted = change.action.endswith(".delete")
     value = change.subject(value) if change.subject else value
     await audit.record(
-        ctx.session, actor_id=ctx.viewer.staff_id, action=change.action,
+        ctx.session,
+        actor_id=ctx.viewer.staff_id,
+        action=change.action,
         target_type=change.model.node_type,  # type: ignore[attr-defined]
         target_id=target_id if target_id is not None else getattr(value, "id", None),
-        before=before, after=None if deleted else await audit.snapshot(ctx.session, value),
-        request_id=ctx.request_id)
+        before=before,
+        after=None if deleted else await audit.snapshot(ctx.session, value),
+        request_id=ctx.request_id,
+    )
 
 
 def input_id(global_id: str | None, type_name: str, field: str) -> int | None:
@@ -193,8 +205,10 @@ def page_window(ctx: Context, args: PageArgs) -> Slice:
     before the end). Sizes are capped with a clear error; `first` and `last` together are
     refused (the page they mean is ambiguous)."""
     if args.first is not None and args.last is not None:
-        raise api_error(ApiErrorCode.INVALID_PAGINATION,
-                        "Pass `first` (with `after`) or `last` (with `before`), not both.")
+        raise api_error(
+            ApiErrorCode.INVALID_PAGINATION,
+            "Pass `first` (with `after`) or `last` (with `before`), not both.",
+        )
     start = 0 if args.after is None else _cursor(args.after) + 1
     end = None if args.before is None else _cursor(args.before)
     if args.last is not None:
@@ -210,8 +224,10 @@ def page_window(ctx: Context, args: PageArgs) -> Slice:
 def _size(ctx: Context, name: str, value: int) -> int:
     maximum = ctx.settings.max_page_size
     if value < 0 or value > maximum:
-        raise api_error(ApiErrorCode.INVALID_PAGINATION,
-                        f"`{name}` must be between 0 and {maximum}; got {value}.")
+        raise api_error(
+            ApiErrorCode.INVALID_PAGINATION,
+            f"`{name}` must be between 0 and {maximum}; got {value}.",
+        )
     return value
 
 
@@ -219,18 +235,23 @@ def _cursor(cursor: str) -> int:
     try:
         return decode_cursor(cursor)
     except InvalidGlobalId as exc:
-        raise api_error(ApiErrorCode.INVALID_CURSOR,
-                        "Invalid cursor: pass a startCursor, endCursor or edge cursor from a "
-                        "previous page.") from exc
+        raise api_error(
+            ApiErrorCode.INVALID_CURSOR,
+            "Invalid cursor: pass a startCursor, endCursor or edge cursor from a previous page.",
+        ) from exc
 
 
 async def counted_page(ctx: Context, stmt: Any, order: list[Any], args: PageArgs) -> Page[Any]:
     """A page of `stmt` in `order`: one statement counts, one fetches. The count goes first
     because `last` without `before` ends the window at the total."""
     window = page_window(ctx, args)
-    total = int(await ctx.read(lambda s: s.scalar(
-        select(func.count()).select_from(stmt.subquery()))) or 0)
+    total = int(
+        await ctx.read(lambda s: s.scalar(select(func.count()).select_from(stmt.subquery()))) or 0
+    )
     window = window.within(total)
-    items = list(await ctx.read(lambda s: s.scalars(
-        stmt.order_by(*order).offset(window.offset).limit(window.limit))))
+    items = list(
+        await ctx.read(
+            lambda s: s.scalars(stmt.order_by(*order).offset(window.offset).limit(window.limit))
+        )
+    )
     return Page(items, window.offset, total)

@@ -82,8 +82,11 @@ class Context:
 
     def changes_at(self, moment: datetime | None) -> None:
         """The answer being built changes by itself at `moment` (ignored if past)."""
-        if moment is not None and moment > self.now and (
-                self.answer_expires is None or moment < self.answer_expires):
+        if (
+            moment is not None
+            and moment > self.now
+            and (self.answer_expires is None or moment < self.answer_expires)
+        ):
             self.answer_expires = moment
 
     def not_cacheable(self) -> None:

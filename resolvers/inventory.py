@@ -31,13 +31,13 @@ def _check_merchant(ctx: Context, merchant_id: int | None, field: str) -> None:
 
 async def warehouse_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId") \
-            or ctx.viewer.merchant_id
+        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId") or ctx.viewer.merchant_id
         _check_merchant(ctx, merchant_id, "merchantId")
         if merchant_id is None:
             raise DomainError(ErrorCode.INVALID_INPUT, "A merchant is required.", "merchantId")
-        return await inventory.create_warehouse(session, merchant_id, data.code, data.name,
-                                                data.region, data.priority or 0)
+        return await inventory.create_warehouse(
+            session, merchant_id, data.code, data.name, data.region, data.priority or 0
+        )
 
     return await mutate(ctx, run, Change("warehouse.create", Warehouse))
 
@@ -47,8 +47,13 @@ async def warehouse_update(ctx: Context, global_id: str, data: Any) -> MutationR
         pk = input_id(global_id, "Warehouse", "id") or 0
         current = await session.get(Warehouse, pk)
         _check_merchant(ctx, current.merchant_id if current else None, "id")
-        return await inventory.update_warehouse(session, pk, inventory.WarehouseData(
-            code=data.code, name=data.name, region=data.region, priority=data.priority))
+        return await inventory.update_warehouse(
+            session,
+            pk,
+            inventory.WarehouseData(
+                code=data.code, name=data.name, region=data.region, priority=data.priority
+            ),
+        )
 
     return await mutate(ctx, run, Change("warehouse.update", Warehouse, global_id))
 
@@ -63,15 +68,24 @@ async def _own_sku(ctx: Context, session: Any, global_id: str) -> int:
 async def stock_move(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
         return await inventory.move_stock(
-            session, sku_id=await _own_sku(ctx, session, data.sku_id),
+            session,
+            sku_id=await _own_sku(ctx, session, data.sku_id),
             warehouse_id=input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0,
-            quantity=data.quantity, kind=MovementType(data.type.value), reason=data.reason,
-            actor_id=ctx.viewer.staff_id, safety_stock=data.safety_stock)
+            quantity=data.quantity,
+            kind=MovementType(data.type.value),
+            reason=data.reason,
+            actor_id=ctx.viewer.staff_id,
+            safety_stock=data.safety_stock,
+        )
 
     async def levels(session: Any) -> Any:
-        return await session.get(StockLevel, (
-            input_id(data.sku_id, "Sku", "skuId"),
-            input_id(data.warehouse_id, "Warehouse", "warehouseId")))
+        return await session.get(
+            StockLevel,
+            (
+                input_id(data.sku_id, "Sku", "skuId"),
+                input_id(data.warehouse_id, "Warehouse", "warehouseId"),
+            ),
+        )
 
     return await mutate(ctx, run, Change("stock.move", Sku, data.sku_id, levels))
 
@@ -79,24 +93,34 @@ async def stock_move(ctx: Context, data: Any) -> MutationResult[Any]:
 async def stock_transfer(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
         return await inventory.transfer_stock(
-            session, sku_id=await _own_sku(ctx, session, data.sku_id),
-            from_warehouse_id=input_id(data.from_warehouse_id, "Warehouse",
-                                       "fromWarehouseId") or 0,
+            session,
+            sku_id=await _own_sku(ctx, session, data.sku_id),
+            from_warehouse_id=input_id(data.from_warehouse_id, "Warehouse", "fromWarehouseId") or 0,
             to_warehouse_id=input_id(data.to_warehouse_id, "Warehouse", "toWarehouseId") or 0,
-            quantity=data.quantity, reason=data.reason, actor_id=ctx.viewer.staff_id)
+            quantity=data.quantity,
+            reason=data.reason,
+            actor_id=ctx.viewer.staff_id,
+        )
 
     async def levels(session: Any) -> Any:
         sku_id = input_id(data.sku_id, "Sku", "skuId")
-        return tuple([await session.get(StockLevel, (sku_id, input_id(w, "Warehouse", f)))
-                      for w, f in ((data.from_warehouse_id, "fromWarehouseId"),
-                                   (data.to_warehouse_id, "toWarehouseId"))])
+        return tuple(
+            [
+                await session.get(StockLevel, (sku_id, input_id(w, "Warehouse", f)))
+                for w, f in (
+                    (data.from_warehouse_id, "fromWarehouseId"),
+                    (data.to_warehouse_id, "toWarehouseId"),
+                )
+            ]
+        )
 
     return await mutate(ctx, run, Change("stock.transfer", Sku, data.sku_id, levels))
 
 
 async def warehouses(ctx: Context) -> list[Warehouse]:
-    stmt = select(Warehouse).order_by(Warehouse.merchant_id, Warehouse.priority.desc(),
-                                      Warehouse.id)
+    stmt = select(Warehouse).order_by(
+        Warehouse.merchant_id, Warehouse.priority.desc(), Warehouse.id
+    )
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.where(Warehouse.merchant_id == ctx.viewer.merchant_id)
     return list(await ctx.read(lambda s: s.scalars(stmt)))
@@ -106,18 +130,22 @@ async def stock_levels(ctx: Context, filter_: Any, args: PageArgs) -> Page[Stock
     stmt = select(StockLevel)
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id).where(
-            Warehouse.merchant_id == ctx.viewer.merchant_id)
+            Warehouse.merchant_id == ctx.viewer.merchant_id
+        )
     if filter_ is not None:
         if filter_.low_stock:  # available ≤ safety stock (DOMAIN.md §2)
-            stmt = stmt.where(StockLevel.on_hand - StockLevel.reserved
-                              <= StockLevel.safety_stock)
+            stmt = stmt.where(StockLevel.on_hand - StockLevel.reserved <= StockLevel.safety_stock)
         if filter_.sku_id:
             stmt = stmt.where(StockLevel.sku_id == query_id(filter_.sku_id, "Sku")[1])
         if filter_.warehouse_id:
-            stmt = stmt.where(StockLevel.warehouse_id
-                              == query_id(filter_.warehouse_id, "Warehouse")[1])
-    order = [(StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock).asc(),
-             StockLevel.sku_id, StockLevel.warehouse_id]
+            stmt = stmt.where(
+                StockLevel.warehouse_id == query_id(filter_.warehouse_id, "Warehouse")[1]
+            )
+    order = [
+        (StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock).asc(),
+        StockLevel.sku_id,
+        StockLevel.warehouse_id,
+    ]
     return await counted_page(ctx, stmt, order, args)
 
 
@@ -125,13 +153,15 @@ async def stock_movements(ctx: Context, filter_: Any, args: PageArgs) -> Page[St
     stmt = select(StockMovement)
     if ctx.viewer.merchant_id is not None:
         stmt = stmt.join(Warehouse, Warehouse.id == StockMovement.warehouse_id).where(
-            Warehouse.merchant_id == ctx.viewer.merchant_id)
+            Warehouse.merchant_id == ctx.viewer.merchant_id
+        )
     if filter_ is not None:
         if filter_.sku_id:
             stmt = stmt.where(StockMovement.sku_id == query_id(filter_.sku_id, "Sku")[1])
         if filter_.warehouse_id:
-            stmt = stmt.where(StockMovement.warehouse_id
-                              == query_id(filter_.warehouse_id, "Warehouse")[1])
+            stmt = stmt.where(
+                StockMovement.warehouse_id == query_id(filter_.warehouse_id, "Warehouse")[1]
+            )
         if filter_.type:
             stmt = stmt.where(StockMovement.type == MovementType(filter_.type.value))
     return await counted_page(ctx, stmt, [StockMovement.id.desc()], args)

@@ -39,12 +39,16 @@ V = TypeVar("V")
 def sellable_quantity_of_sku() -> Any:
     """Σ over warehouses of max(0, on_hand − reserved − safety_stock), as a scalar subquery."""
     units = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-    return (select(func.coalesce(func.sum(case((units > 0, units), else_=0)), 0))
-            .where(StockLevel.sku_id == Sku.id).scalar_subquery())
+    return (
+        select(func.coalesce(func.sum(case((units > 0, units), else_=0)), 0))
+        .where(StockLevel.sku_id == Sku.id)
+        .scalar_subquery()
+    )
 
 
-def _loader(ctx: Context, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
-            ) -> DataLoader:
+def _loader(
+    ctx: Context, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
+) -> DataLoader:
     async def batch(keys: list[Any]) -> list[Any]:
         return await ctx.read(lambda session: fetch(session, list(keys)))
 
@@ -68,8 +72,11 @@ def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) ->
 
 
 async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
-    stmt = (select(Sku, sellable_quantity_of_sku().label("sellable")).where(where)
-            .order_by(Sku.product_id, Sku.position, Sku.id))
+    stmt = (
+        select(Sku, sellable_quantity_of_sku().label("sellable"))
+        .where(where)
+        .order_by(Sku.product_id, Sku.position, Sku.id)
+    )
     skus = []
     for sku, sellable in (await session.execute(stmt)).all():
         sku.sellable_quantity = int(sellable)
@@ -79,9 +86,13 @@ async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
 
 async def _fetch_products(session: AsyncSession, ids: list[int]) -> list[Product | None]:
     """Products with their category path (promotion scopes need it) in one statement."""
-    rows = (await session.execute(
-        select(Product, Category.path).join(Category, Category.id == Product.category_id)
-        .where(Product.id.in_(ids)))).all()
+    rows = (
+        await session.execute(
+            select(Product, Category.path)
+            .join(Category, Category.id == Product.category_id)
+            .where(Product.id.in_(ids))
+        )
+    ).all()
     found = {}
     for product, path in rows:
         product.category_path_ids = path_ids(path)
@@ -100,43 +111,70 @@ async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[Sku |
 
 
 async def _fetch_children(session: AsyncSession, parent_ids: list[int]) -> list[list[Category]]:
-    rows = (await session.scalars(select(Category).where(Category.parent_id.in_(parent_ids))
-                                  .order_by(Category.position, Category.id))).all()
+    rows = (
+        await session.scalars(
+            select(Category)
+            .where(Category.parent_id.in_(parent_ids))
+            .order_by(Category.position, Category.id)
+        )
+    ).all()
     return _grouped(rows, lambda c: c.parent_id, parent_ids)
 
 
 async def _fetch_leafness(session: AsyncSession, ids: list[int]) -> list[bool]:
-    parents = set((await session.scalars(
-        select(Category.parent_id).where(Category.parent_id.in_(ids)).distinct())).all())
+    parents = set(
+        (
+            await session.scalars(
+                select(Category.parent_id).where(Category.parent_id.in_(ids)).distinct()
+            )
+        ).all()
+    )
     return [i not in parents for i in ids]
 
 
-async def _fetch_attributes_by_category(session: AsyncSession,
-                                        ids: list[int]) -> list[list[Attribute]]:
-    rows = (await session.scalars(select(Attribute).where(Attribute.category_id.in_(ids))
-                                  .order_by(Attribute.position, Attribute.id))).all()
+async def _fetch_attributes_by_category(
+    session: AsyncSession, ids: list[int]
+) -> list[list[Attribute]]:
+    rows = (
+        await session.scalars(
+            select(Attribute)
+            .where(Attribute.category_id.in_(ids))
+            .order_by(Attribute.position, Attribute.id)
+        )
+    ).all()
     return _grouped(rows, lambda a: a.category_id, ids)
 
 
-async def _fetch_attribute_values(session: AsyncSession,
-                                  product_ids: list[int]) -> list[list[Any]]:
-    stmt = (select(ProductAttributeValue, Attribute)
-            .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
-            .where(ProductAttributeValue.product_id.in_(product_ids))
-            .order_by(ProductAttributeValue.product_id, ProductAttributeValue.position))
+async def _fetch_attribute_values(session: AsyncSession, product_ids: list[int]) -> list[list[Any]]:
+    stmt = (
+        select(ProductAttributeValue, Attribute)
+        .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
+        .where(ProductAttributeValue.product_id.in_(product_ids))
+        .order_by(ProductAttributeValue.product_id, ProductAttributeValue.position)
+    )
     rows = (await session.execute(stmt)).all()
     return _grouped([tuple(r) for r in rows], lambda r: r[0].product_id, product_ids)
 
 
 async def _fetch_stock_levels(session: AsyncSession, sku_ids: list[int]) -> list[list[StockLevel]]:
-    rows = (await session.scalars(select(StockLevel).where(StockLevel.sku_id.in_(sku_ids))
-                                  .order_by(StockLevel.sku_id, StockLevel.warehouse_id))).all()
+    rows = (
+        await session.scalars(
+            select(StockLevel)
+            .where(StockLevel.sku_id.in_(sku_ids))
+            .order_by(StockLevel.sku_id, StockLevel.warehouse_id)
+        )
+    ).all()
     return _grouped(rows, lambda s: s.sku_id, sku_ids)
 
 
 async def _fetch_display_tree(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
-    rows = list((await session.scalars(
-        select(DisplayCategory).order_by(DisplayCategory.position, DisplayCategory.id))).all())
+    rows = list(
+        (
+            await session.scalars(
+                select(DisplayCategory).order_by(DisplayCategory.position, DisplayCategory.id)
+            )
+        ).all()
+    )
     return [rows for _ in keys]
 
 
@@ -144,8 +182,7 @@ class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _make(self, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]
-              ) -> DataLoader:
+    def _make(self, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]) -> DataLoader:
         return _loader(self.ctx, fetch)
 
     @cached_property
@@ -155,8 +192,15 @@ class Loaders:
         merchant_id = self.ctx.viewer.merchant_id or 0
 
         async def fetch(session: AsyncSession, ids: list[int]) -> list[bool]:
-            found = set((await session.scalars(select(AuditEntry.id).where(
-                AuditEntry.id.in_(ids), audit_entries_about(merchant_id)))).all())
+            found = set(
+                (
+                    await session.scalars(
+                        select(AuditEntry.id).where(
+                            AuditEntry.id.in_(ids), audit_entries_about(merchant_id)
+                        )
+                    )
+                ).all()
+            )
             return [i in found for i in ids]
 
         return self._make(fetch)
@@ -343,11 +387,13 @@ class Loaders:
         return self._make(_children_of(Refund, Refund.order_id, Refund.id))
 
 
-def _children_of(model: Any, parent: Any, order_by: Any
-                 ) -> Callable[[AsyncSession, list[int]], Awaitable[list[list[Any]]]]:
+def _children_of(
+    model: Any, parent: Any, order_by: Any
+) -> Callable[[AsyncSession, list[int]], Awaitable[list[list[Any]]]]:
     async def fetch(session: AsyncSession, parent_ids: list[int]) -> list[list[Any]]:
-        rows = (await session.scalars(select(model).where(parent.in_(parent_ids))
-                                      .order_by(order_by))).all()
+        rows = (
+            await session.scalars(select(model).where(parent.in_(parent_ids)).order_by(order_by))
+        ).all()
         return _grouped(rows, lambda row: getattr(row, parent.key), parent_ids)
 
     return fetch

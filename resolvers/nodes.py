@@ -33,6 +33,7 @@ class NodeRule:
 
 def by_loader(name: str) -> Load:
     """Load through the request's dataloader `name` (batched with every other id)."""
+
     async def load(ctx: Context, pk: int) -> Any:
         return await getattr(ctx.loaders, name).load(pk)
 
@@ -96,15 +97,17 @@ async def promotion_visible(ctx: Context, promotion: Any) -> bool:
     """Activated promotions are public (product pages show them, scheduled and ended ones
     answer with their status); drafts and cancelled ones are for staff with
     MANAGE_PROMOTIONS of the funding merchant."""
-    return promotion.state == PromotionState.ACTIVATED or \
-        staff_of(ctx, Permission.MANAGE_PROMOTIONS, promotion.merchant_id)
+    return promotion.state == PromotionState.ACTIVATED or staff_of(
+        ctx, Permission.MANAGE_PROMOTIONS, promotion.merchant_id
+    )
 
 
 async def coupon_template_visible(ctx: Context, template: Any) -> bool:
     """Claimable batches are public (the coupon center lists them); the rest are for staff
     with MANAGE_COUPONS of the issuing merchant."""
-    return claimable(template, ctx.now) or \
-        staff_of(ctx, Permission.MANAGE_COUPONS, template.merchant_id)
+    return claimable(template, ctx.now) or staff_of(
+        ctx, Permission.MANAGE_COUPONS, template.merchant_id
+    )
 
 
 async def coupon_visible(ctx: Context, coupon: Any) -> bool:
@@ -114,8 +117,7 @@ async def coupon_visible(ctx: Context, coupon: Any) -> bool:
     if not ctx.viewer.can(Permission.MANAGE_COUPONS):
         return False
     template = await ctx.loaders.coupon_template.load(coupon.template_id)
-    return template is not None and \
-        staff_of(ctx, Permission.MANAGE_COUPONS, template.merchant_id)
+    return template is not None and staff_of(ctx, Permission.MANAGE_COUPONS, template.merchant_id)
 
 
 # --- orders: the customer who placed them, staff with MANAGE_ORDERS of the merchant -------------
@@ -123,8 +125,9 @@ async def coupon_visible(ctx: Context, coupon: Any) -> bool:
 
 async def order_visible(ctx: Context, order: Any) -> bool:
     """As the `order` root field: the owner, or staff with MANAGE_ORDERS of its merchant."""
-    return is_customer(ctx, order.customer_id) or \
-        staff_of(ctx, Permission.MANAGE_ORDERS, order.merchant_id)
+    return is_customer(ctx, order.customer_id) or staff_of(
+        ctx, Permission.MANAGE_ORDERS, order.merchant_id
+    )
 
 
 async def in_visible_order(ctx: Context, row: Any) -> bool:
@@ -145,8 +148,11 @@ async def payment_visible(ctx: Context, payment: Any) -> bool:
     if payment.order_id is not None:  # a sub-order's own payment
         order = await loaders.order.load(payment.order_id)
         return order is not None and order.merchant_id == ctx.viewer.merchant_id
-    paid = loaders.orders_by_balance if payment.kind == PaymentKind.BALANCE \
+    paid = (
+        loaders.orders_by_balance
+        if payment.kind == PaymentKind.BALANCE
         else loaders.orders_by_payment
+    )
     return any(o.merchant_id == ctx.viewer.merchant_id for o in await paid.load(payment.id))
 
 
@@ -163,22 +169,23 @@ async def customer_visible(ctx: Context, customer: Any) -> bool:
 async def address_visible(ctx: Context, address: Any) -> bool:
     """The customer's own; platform staff with MANAGE_ORDERS. Merchant staff get the address
     an order ships to as the order's snapshot, never the address book."""
-    return is_customer(ctx, address.customer_id) or \
-        platform_staff(ctx, Permission.MANAGE_ORDERS)
+    return is_customer(ctx, address.customer_id) or platform_staff(ctx, Permission.MANAGE_ORDERS)
 
 
 async def staff_visible(ctx: Context, staff: Any) -> bool:
     """A staff member sees themself; MANAGE_STAFF holders see their merchant's staff
     (platform staff see all)."""
-    return ctx.viewer.staff_id == staff.id or \
-        staff_of(ctx, Permission.MANAGE_STAFF, staff.merchant_id)
+    return ctx.viewer.staff_id == staff.id or staff_of(
+        ctx, Permission.MANAGE_STAFF, staff.merchant_id
+    )
 
 
 async def role_visible(ctx: Context, role: Any) -> bool:
     """MANAGE_STAFF holders: platform staff see every role, merchant staff their merchant's
     (as the `roles` list)."""
     return ctx.viewer.can(Permission.MANAGE_STAFF) and (
-        ctx.viewer.merchant_id is None or role.merchant_id == ctx.viewer.merchant_id)
+        ctx.viewer.merchant_id is None or role.merchant_id == ctx.viewer.merchant_id
+    )
 
 
 async def audit_entry_visible(ctx: Context, entry: Any) -> bool:
@@ -243,7 +250,9 @@ async def node(ctx: Context, global_id: str) -> Any:
 
 async def nodes(ctx: Context, global_ids: list[str]) -> list[Any]:
     if len(global_ids) > ctx.settings.max_page_size:
-        raise api_error(ApiErrorCode.INVALID_PAGINATION,
-                        f"At most {ctx.settings.max_page_size} ids per request.")
+        raise api_error(
+            ApiErrorCode.INVALID_PAGINATION,
+            f"At most {ctx.settings.max_page_size} ids per request.",
+        )
     # concurrently, so the dataloaders see every id of a type in one batch
     return list(await asyncio.gather(*(node(ctx, g) for g in global_ids)))

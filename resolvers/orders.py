@@ -47,22 +47,32 @@ def checkout_request(data: Any) -> checkout.CheckoutRequest:
         try:
             expected = to_minor(Decimal(data.expected_total))
         except InvalidMoney as exc:
-            raise DomainError(ErrorCode.INVALID_PRICE, f"Amount {exc}.", "expectedTotal") \
-                from exc
-    coupon_ids = None if data.coupon_ids is None else tuple(
-        input_id(g, "Coupon", f"couponIds.{i}") or 0 for i, g in enumerate(data.coupon_ids))
+            raise DomainError(ErrorCode.INVALID_PRICE, f"Amount {exc}.", "expectedTotal") from exc
+    coupon_ids = (
+        None
+        if data.coupon_ids is None
+        else tuple(
+            input_id(g, "Coupon", f"couponIds.{i}") or 0 for i, g in enumerate(data.coupon_ids)
+        )
+    )
     return checkout.CheckoutRequest(
-        cart_token=str(data.cart_id), address_id=input_id(data.address_id, "Address",
-                                                          "addressId") or 0,
-        coupon_ids=coupon_ids, expected_total=expected, note=data.note)
+        cart_token=str(data.cart_id),
+        address_id=input_id(data.address_id, "Address", "addressId") or 0,
+        coupon_ids=coupon_ids,
+        expected_total=expected,
+        note=data.note,
+    )
 
 
 async def preview(ctx: Context, data: Any) -> MutationResult[checkout.Quote]:
     """A read: priced like the real thing, nothing written."""
     try:
         request = checkout_request(data)
-        quote = await ctx.read(lambda s: checkout.quote(
-            s, ctx.viewer.customer_id or 0, request, ctx.now, ctx.channel.value))
+        quote = await ctx.read(
+            lambda s: checkout.quote(
+                s, ctx.viewer.customer_id or 0, request, ctx.now, ctx.channel.value
+            )
+        )
     except DomainError as error:
         return MutationResult(None, error.violations, error)
     return MutationResult(quote, [])
@@ -75,9 +85,15 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
 
     async def run(session: AsyncSession) -> Payment:
         nonlocal replayed
-        placed = await checkout.complete(session, ctx.viewer.customer_id or 0,
-                                         checkout_request(data), key, ctx.now,
-                                         ctx.channel.value, ttl)
+        placed = await checkout.complete(
+            session,
+            ctx.viewer.customer_id or 0,
+            checkout_request(data),
+            key,
+            ctx.now,
+            ctx.channel.value,
+            ttl,
+        )
         if placed.orders is not None:  # the answer needs no second look at them
             ctx.loaders.orders_by_payment.prime(placed.payment.id, placed.orders)
             for merchant in placed.merchants:
@@ -96,8 +112,9 @@ def _outcome(result: MutationResult[Any], success: str) -> str:
     return result.errors[0].code.value if result.errors else success
 
 
-async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
-                              ) -> MutationResult[T]:
+async def _retrying_conflicts(
+    ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
+) -> MutationResult[T]:
     """`mutate` retries lock trouble itself; here also a unique-key clash, which for a
     checkout means a racing call with the same key won (its payment is found next time)."""
     for attempt in range(3):
@@ -113,15 +130,23 @@ async def _retrying_conflicts(ctx: Context, run: Callable[[AsyncSession], Awaita
 # --- payment -------------------------------------------------------------------------------------
 
 
-async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transaction_id: str,
-                          amount: Decimal) -> MutationResult[Payment]:
+async def payment_confirm(
+    ctx: Context, payment_gid: str, provider: str, transaction_id: str, amount: Decimal
+) -> MutationResult[Payment]:
     confirmation: list[orders.Confirmation] = []
 
     async def run(session: AsyncSession) -> Payment:
         payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
         minor = paid_amount(amount)
-        found = await orders.confirm_payment(session, payment_id, ctx.viewer.customer_id,
-                                             provider, transaction_id.strip(), minor, ctx.now)
+        found = await orders.confirm_payment(
+            session,
+            payment_id,
+            ctx.viewer.customer_id,
+            provider,
+            transaction_id.strip(),
+            minor,
+            ctx.now,
+        )
         confirmation.append(found)
         return found.payment
 
@@ -131,16 +156,24 @@ async def payment_confirm(ctx: Context, payment_gid: str, provider: str, transac
     if late:
         # Recorded (and committed) for refund, but the orders are not revived: say so.
         assert result.value is not None
-        result.errors = [Violation(ErrorCode.PAYMENT_CLOSED,
-                                   f"This payment is {result.value.status.value}; the money "
-                                   "is recorded and will be refunded.", "paymentId")]
+        result.errors = [
+            Violation(
+                ErrorCode.PAYMENT_CLOSED,
+                f"This payment is {result.value.status.value}; the money "
+                "is recorded and will be refunded.",
+                "paymentId",
+            )
+        ]
     return result
 
 
 async def payment_start(ctx: Context, order_gid: str) -> MutationResult[Payment]:
-    return await mutate(ctx, lambda s: orders.start_order_payment(
-        s, input_id(order_gid, "Order", "orderId") or 0, ctx.viewer.customer_id or 0,
-        ctx.now))
+    return await mutate(
+        ctx,
+        lambda s: orders.start_order_payment(
+            s, input_id(order_gid, "Order", "orderId") or 0, ctx.viewer.customer_id or 0, ctx.now
+        ),
+    )
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -165,13 +198,20 @@ async def cancel(ctx: Context, global_id: str, reason: str | None) -> MutationRe
     if refused:
         return MutationResult(None, refused)
     change = Change("order.cancel", Order, global_id) if ctx.viewer.is_staff else None
-    return await mutate(ctx, lambda s: orders.cancel(s, _order_id(global_id), reason, ctx.now,
-                                                     **_scope(ctx)), change)
+    return await mutate(
+        ctx,
+        lambda s: orders.cancel(s, _order_id(global_id), reason, ctx.now, **_scope(ctx)),
+        change,
+    )
 
 
 async def confirm_receipt(ctx: Context, global_id: str) -> MutationResult[Order]:
-    return await mutate(ctx, lambda s: orders.confirm_receipt(
-        s, _order_id(global_id), ctx.viewer.customer_id or 0, ctx.now))
+    return await mutate(
+        ctx,
+        lambda s: orders.confirm_receipt(
+            s, _order_id(global_id), ctx.viewer.customer_id or 0, ctx.now
+        ),
+    )
 
 
 @dataclass
@@ -182,28 +222,49 @@ class Shipped:
 
 async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
     async def run(session: AsyncSession) -> Shipped:
-        wanted = None if data.lines is None else [
-            (input_id(line.order_line_id, "OrderLine", f"lines.{i}.orderLineId") or 0,
-             line.quantity) for i, line in enumerate(data.lines)]
+        wanted = (
+            None
+            if data.lines is None
+            else [
+                (
+                    input_id(line.order_line_id, "OrderLine", f"lines.{i}.orderLineId") or 0,
+                    line.quantity,
+                )
+                for i, line in enumerate(data.lines)
+            ]
+        )
         shipment, order = await orders.ship(
-            session, _order_id(data.order_id),
-            input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0, wanted,
-            data.carrier, data.tracking_number, ctx.now, actor_id=ctx.viewer.staff_id,
-            merchant_id=ctx.viewer.merchant_id)
+            session,
+            _order_id(data.order_id),
+            input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0,
+            wanted,
+            data.carrier,
+            data.tracking_number,
+            ctx.now,
+            actor_id=ctx.viewer.staff_id,
+            merchant_id=ctx.viewer.merchant_id,
+        )
         return Shipped(shipment, order)
 
-    return await mutate(ctx, run, Change("order.ship", Order, data.order_id,
-                                                subject=lambda done: done.order))
+    return await mutate(
+        ctx, run, Change("order.ship", Order, data.order_id, subject=lambda done: done.order)
+    )
 
 
-async def refund_request(ctx: Context, order_gid: str, lines: list[Any],
-                         reason: str) -> MutationResult[Refund]:
+async def refund_request(
+    ctx: Context, order_gid: str, lines: list[Any], reason: str
+) -> MutationResult[Refund]:
     async def run(session: AsyncSession) -> Refund:
-        wanted = [(input_id(line.order_line_id, "OrderLine", f"lines.{i}.orderLineId") or 0,
-                   line.quantity) for i, line in enumerate(lines)]
-        return await orders.request_refund(session, _order_id(order_gid),
-                                           ctx.viewer.customer_id or 0, wanted, reason,
-                                           ctx.now)
+        wanted = [
+            (
+                input_id(line.order_line_id, "OrderLine", f"lines.{i}.orderLineId") or 0,
+                line.quantity,
+            )
+            for i, line in enumerate(lines)
+        ]
+        return await orders.request_refund(
+            session, _order_id(order_gid), ctx.viewer.customer_id or 0, wanted, reason, ctx.now
+        )
 
     return await mutate(ctx, run)
 
@@ -217,29 +278,43 @@ class Decided:
 async def refund_approve(ctx: Context, global_id: str, restock: bool) -> MutationResult[Decided]:
     async def run(session: AsyncSession) -> Decided:
         refund, order = await orders.approve_refund(
-            session, input_id(global_id, "Refund", "id") or 0, restock, ctx.now,
-            actor_id=ctx.viewer.staff_id, merchant_id=ctx.viewer.merchant_id)
+            session,
+            input_id(global_id, "Refund", "id") or 0,
+            restock,
+            ctx.now,
+            actor_id=ctx.viewer.staff_id,
+            merchant_id=ctx.viewer.merchant_id,
+        )
         return Decided(refund, order)
 
-    return await mutate(ctx, run, Change("refund.approve", Refund, global_id,
-                                                subject=lambda done: done.refund))
+    return await mutate(
+        ctx, run, Change("refund.approve", Refund, global_id, subject=lambda done: done.refund)
+    )
 
 
 async def refund_reject(ctx: Context, global_id: str, reason: str) -> MutationResult[Decided]:
     async def run(session: AsyncSession) -> Decided:
-        return Decided(await orders.reject_refund(
-            session, input_id(global_id, "Refund", "id") or 0, reason, ctx.now,
-            merchant_id=ctx.viewer.merchant_id))
+        return Decided(
+            await orders.reject_refund(
+                session,
+                input_id(global_id, "Refund", "id") or 0,
+                reason,
+                ctx.now,
+                merchant_id=ctx.viewer.merchant_id,
+            )
+        )
 
-    return await mutate(ctx, run, Change("refund.reject", Refund, global_id,
-                                                subject=lambda done: done.refund))
+    return await mutate(
+        ctx, run, Change("refund.reject", Refund, global_id, subject=lambda done: done.refund)
+    )
 
 
 # --- queries -------------------------------------------------------------------------------------
 
 
-async def customer_orders(ctx: Context, customer_id: int, status: OrderStatus | None,
-                          args: PageArgs) -> Page[Order]:
+async def customer_orders(
+    ctx: Context, customer_id: int, status: OrderStatus | None, args: PageArgs
+) -> Page[Order]:
     """A customer's own orders; staff with MANAGE_ORDERS see them too (their merchant's)."""
     f = orders.OrderFilter(status=status, customer_id=customer_id)
     if ctx.viewer.customer_id != customer_id:
@@ -256,7 +331,10 @@ async def admin_orders(ctx: Context, f: Any, args: PageArgs) -> Page[Order]:
             status=f.status,
             customer_id=query_id(f.customer_id, "Customer")[1] if f.customer_id else None,
             merchant_id=query_id(f.merchant_id, "Merchant")[1] if f.merchant_id else None,
-            number=f.number, created_from=f.created_from, created_to=f.created_to)
+            number=f.number,
+            created_from=f.created_from,
+            created_to=f.created_to,
+        )
     if ctx.viewer.merchant_id is not None:  # merchant staff see their own orders only
         if found.merchant_id not in (None, ctx.viewer.merchant_id):
             return Page([], 0, 0)
@@ -268,8 +346,7 @@ async def _page(ctx: Context, f: orders.OrderFilter, args: PageArgs) -> Page[Ord
     window = page_window(ctx, args)
     if window.needs_total:  # `last` alone: the page ends at the total, counted first
         window = window.within(await ctx.read(lambda s: orders.count_orders(s, f)))
-    rows, total = await ctx.read(lambda s: orders.find_orders(s, f, window.offset,
-                                                              window.limit))
+    rows, total = await ctx.read(lambda s: orders.find_orders(s, f, window.offset, window.limit))
     return Page(rows, window.offset, total)
 
 
@@ -278,8 +355,11 @@ async def order(ctx: Context, global_id: str) -> Order | None:
     found = await ctx.loaders.order.load(query_id(global_id, "Order")[1])
     if found is None:
         return None
-    if ctx.viewer.is_staff and ctx.viewer.can(Permission.MANAGE_ORDERS) \
-            and ctx.viewer.owns_merchant(found.merchant_id):
+    if (
+        ctx.viewer.is_staff
+        and ctx.viewer.can(Permission.MANAGE_ORDERS)
+        and ctx.viewer.owns_merchant(found.merchant_id)
+    ):
         return found
     return found if found.customer_id == ctx.viewer.customer_id else None
 

@@ -37,8 +37,7 @@ def _owner_select(type_name: str) -> Any:
     merchant."""
     if type_name in ("Refund", "Shipment"):
         model = Refund if type_name == "Refund" else Shipment
-        return select(model.id, Order.merchant_id).join(Order, Order.id == model.order_id), \
-            model.id
+        return select(model.id, Order.merchant_id).join(Order, Order.id == model.order_id), model.id
     id_column, owner_column = OWNER_COLUMNS[type_name]
     return select(id_column, owner_column), id_column
 

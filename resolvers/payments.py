@@ -26,8 +26,9 @@ class StartedPayment:
     started: payments.Started
 
 
-async def payment_start(ctx: Context, payment_gid: str, provider: str, channel: str | None,
-                        openid: str | None) -> MutationResult[StartedPayment]:
+async def payment_start(
+    ctx: Context, payment_gid: str, provider: str, channel: str | None, openid: str | None
+) -> MutationResult[StartedPayment]:
     """The trade is written (and committed) first; the provider is called with no lock held.
     A provider that is down answers PROVIDER_UNAVAILABLE: the same call later reuses the
     trade."""
@@ -35,10 +36,17 @@ async def payment_start(ctx: Context, payment_gid: str, provider: str, channel: 
 
     async def run(session: AsyncSession) -> trades.Opened:
         payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
-        return await trades.open_trade(session, payment_id, ctx.viewer.customer_id or 0,
-                                       provider, chosen, ctx.settings.currency, ctx.now,
-                                       openid=(openid or "").strip() or None,
-                                       payer_ip=ctx.client)
+        return await trades.open_trade(
+            session,
+            payment_id,
+            ctx.viewer.customer_id or 0,
+            provider,
+            chosen,
+            ctx.settings.currency,
+            ctx.now,
+            openid=(openid or "").strip() or None,
+            payer_ip=ctx.client,
+        )
 
     opened = await mutate(ctx, run)
     if opened.value is None:
@@ -50,12 +58,14 @@ async def payment_start(ctx: Context, payment_gid: str, provider: str, channel: 
         return MutationResult(None, error.violations, error)
     payment = await ctx.session.get(Payment, opened.value.trade.payment_id)
     assert payment is not None
-    return MutationResult(StartedPayment(payment, provider, chosen,
-                                         opened.value.request.out_trade_no, started), [])
+    return MutationResult(
+        StartedPayment(payment, provider, chosen, opened.value.request.out_trade_no, started), []
+    )
 
 
-async def payment_record_offline(ctx: Context, payment_gid: str, reference: str,
-                                 amount: Decimal) -> MutationResult[Payment]:
+async def payment_record_offline(
+    ctx: Context, payment_gid: str, reference: str, amount: Decimal
+) -> MutationResult[Payment]:
     """Platform staff record a bank transfer; audited like every admin change."""
     confirmation: list[bool] = []
 
@@ -68,9 +78,14 @@ async def payment_record_offline(ctx: Context, payment_gid: str, reference: str,
 
     result = await mutate(ctx, run, Change("payment.record_offline", Payment, payment_gid))
     if result.value is not None and confirmation and confirmation[-1]:
-        result.errors = [Violation(ErrorCode.PAYMENT_CLOSED,
-                                   f"This payment is {result.value.status.value}; the money "
-                                   "is recorded and will be refunded.", "paymentId")]
+        result.errors = [
+            Violation(
+                ErrorCode.PAYMENT_CLOSED,
+                f"This payment is {result.value.status.value}; the money "
+                "is recorded and will be refunded.",
+                "paymentId",
+            )
+        ]
     return result
 
 
@@ -82,13 +97,15 @@ async def settle_before_cancel(ctx: Context, order_id: int) -> list[Violation]:
     if order is None or order.status != OrderStatus.PENDING_PAYMENT:
         return []
     visible = order.customer_id == ctx.viewer.customer_id or (
-        ctx.viewer.is_staff and ctx.viewer.owns_merchant(order.merchant_id))
+        ctx.viewer.is_staff and ctx.viewer.owns_merchant(order.merchant_id)
+    )
     if not visible:
         return []
     ids = [i for i in (order.payment_id, order.balance_payment_id) if i is not None]
     try:
-        await trades.settle_before_cancel(create_session_factory(ctx.session.bind), ids,
-                                          ctx.settings.currency, ctx.now)
+        await trades.settle_before_cancel(
+            create_session_factory(ctx.session.bind), ids, ctx.settings.currency, ctx.now
+        )
     except DomainError as error:
         return error.violations
     finally:

@@ -41,8 +41,10 @@ def payment_routes(settings: Settings, clock: Clock) -> list[Route]:
             return Response(status_code=204)
         return JSONResponse({"code": "FAIL", "message": "refused"}, status_code=400)
 
-    return [Route("/payments/alipay/notify", alipay, methods=["POST"]),
-            Route("/payments/wechatpay/notify", wechatpay, methods=["POST"])]
+    return [
+        Route("/payments/alipay/notify", alipay, methods=["POST"]),
+        Route("/payments/wechatpay/notify", wechatpay, methods=["POST"]),
+    ]
 
 
 async def _receive(request: Request, name: str, settings: Settings, clock: Clock) -> bool:
@@ -64,14 +66,19 @@ async def _receive(request: Request, name: str, settings: Settings, clock: Clock
         if isinstance(news, payments.Paid):
             paid = news
             done = await inventory.in_transaction(
-                factory, lambda s: trades.accept(s, name, paid, settings.currency, now))
+                factory, lambda s: trades.accept(s, name, paid, settings.currency, now)
+            )
             if done.late:
-                log.warning("%s paid %s after it closed: recorded, flagged for refund", name,
-                            paid.out_trade_no)
+                log.warning(
+                    "%s paid %s after it closed: recorded, flagged for refund",
+                    name,
+                    paid.out_trade_no,
+                )
         else:
             notice = news
             await inventory.in_transaction(
-                factory, lambda s: trades.refund_settled(s, name, notice, now))
+                factory, lambda s: trades.refund_settled(s, name, notice, now)
+            )
     except DomainError as error:
         return _refused(name, f"{error.code.value}: {error.violations[0].message}")
     metrics.PAYMENTS.labels("notified").inc()

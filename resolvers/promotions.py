@@ -26,10 +26,15 @@ from services.pricing import tag_of as _rule_tag
 from services.promotions import PromotionStatus as PromotionStatus
 from services.promotions import status_of as status_of
 
-RULE_FIELDS = {PromotionType.SINGLE_PRODUCT: "single_product",
-               PromotionType.MULTI_BUY: "multi_buy", PromotionType.BUNDLE: "bundle",
-               PromotionType.DEPOSIT: "deposit", PromotionType.FULL_REDUCTION: "full_reduction",
-               PromotionType.SPEND_GIFT: "spend_gift", PromotionType.GIFT: "gift"}
+RULE_FIELDS = {
+    PromotionType.SINGLE_PRODUCT: "single_product",
+    PromotionType.MULTI_BUY: "multi_buy",
+    PromotionType.BUNDLE: "bundle",
+    PromotionType.DEPOSIT: "deposit",
+    PromotionType.FULL_REDUCTION: "full_reduction",
+    PromotionType.SPEND_GIFT: "spend_gift",
+    PromotionType.GIFT: "gift",
+}
 
 
 def tag_of(promotion: Promotion) -> str:
@@ -38,8 +43,10 @@ def tag_of(promotion: Promotion) -> str:
 
 
 def _items(items: list[Any] | None, path: str) -> list[dict[str, Any]]:
-    return [{"sku_id": input_id(i.sku_id, "Sku", f"{path}.{n}.skuId"), "quantity": i.quantity}
-            for n, i in enumerate(items or [])]
+    return [
+        {"sku_id": input_id(i.sku_id, "Sku", f"{path}.{n}.skuId"), "quantity": i.quantity}
+        for n, i in enumerate(items or [])
+    ]
 
 
 def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
@@ -48,24 +55,34 @@ def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
     given = [f for f in RULE_FIELDS.values() if getattr(rules, f, None) not in (None, UNSET)]
     if given != [name]:
         camel = name.split("_")[0] + "".join(w.title() for w in name.split("_")[1:])
-        raise DomainError(ErrorCode.INVALID_RULE,
-                          f"A {kind.value} promotion takes rules.{camel} (and only it).",
-                          "rules")
+        raise DomainError(
+            ErrorCode.INVALID_RULE,
+            f"A {kind.value} promotion takes rules.{camel} (and only it).",
+            "rules",
+        )
     r = getattr(rules, name)
     if kind == PromotionType.BUNDLE:
         return {"skus": _items(r.skus, "rules.bundle.skus"), "price": r.price}
     if kind == PromotionType.GIFT:
         return {"gifts": _items(r.gifts, "rules.gift.gifts")}
     if kind == PromotionType.SPEND_GIFT:
-        return {"tiers": [{"threshold": t.threshold,
-                           "gifts": _items(t.gifts, f"rules.spendGift.tiers.{i}.gifts")}
-                          for i, t in enumerate(r.tiers or [])]}
+        return {
+            "tiers": [
+                {
+                    "threshold": t.threshold,
+                    "gifts": _items(t.gifts, f"rules.spendGift.tiers.{i}.gifts"),
+                }
+                for i, t in enumerate(r.tiers or [])
+            ]
+        }
     if kind == PromotionType.FULL_REDUCTION:
         every = r.every
-        return {"tiers": [{"threshold": t.threshold, "amount": t.amount}
-                          for t in r.tiers or []],
-                "every": None if every is None else {"step": every.step, "amount": every.amount,
-                                                     "cap": every.cap}}
+        return {
+            "tiers": [{"threshold": t.threshold, "amount": t.amount} for t in r.tiers or []],
+            "every": None
+            if every is None
+            else {"step": every.step, "amount": every.amount, "cap": every.cap},
+        }
     return {key: value for key, value in vars(r).items()}
 
 
@@ -74,7 +91,10 @@ def promotion_data(data: Any) -> promotions.PromotionData:
     scope = data.scope
     audience = data.audience
     return promotions.PromotionData(
-        name=data.name, type=kind, starts_at=data.starts_at, ends_at=data.ends_at,
+        name=data.name,
+        type=kind,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
         rules=_rules(kind, data.rules),
         channels=[c.value for c in data.channels or []],
         per_customer_limit=data.per_customer_limit,
@@ -84,12 +104,18 @@ def promotion_data(data: Any) -> promotions.PromotionData:
         scope=promotions.ScopeData(
             sku_ids=input_ids(scope.sku_ids, "Sku", "scope.skuIds") if scope else [],
             product_ids=input_ids(scope.product_ids, "Product", "scope.productIds")
-            if scope else [],
+            if scope
+            else [],
             category_ids=input_ids(scope.category_ids, "Category", "scope.categoryIds")
-            if scope else [],
+            if scope
+            else [],
             brand_ids=input_ids(scope.brand_ids, "Brand", "scope.brandIds") if scope else [],
-            excluded_product_ids=input_ids(scope.excluded_product_ids, "Product",
-                                           "scope.excludedProductIds") if scope else []),
+            excluded_product_ids=input_ids(
+                scope.excluded_product_ids, "Product", "scope.excludedProductIds"
+            )
+            if scope
+            else [],
+        ),
         merchant_id=input_id(data.merchant_id, "Merchant", "merchantId"),
     )
 
@@ -100,31 +126,36 @@ def conflicts_of(result: MutationResult[Any]) -> list[promotions.Conflict]:
 
 
 async def promotion_create(ctx: Context, data: Any) -> MutationResult[Any]:
-    return await mutate(ctx, lambda s: promotions.create_promotion(s, promotion_data(data),
-                                                                   ctx.now),
-                        Change("promotion.create", Promotion))
+    return await mutate(
+        ctx,
+        lambda s: promotions.create_promotion(s, promotion_data(data), ctx.now),
+        Change("promotion.create", Promotion),
+    )
 
 
 async def promotion_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
         return await promotions.update_promotion(
-            session, input_id(global_id, "Promotion", "id") or 0, promotion_data(data), ctx.now)
+            session, input_id(global_id, "Promotion", "id") or 0, promotion_data(data), ctx.now
+        )
 
     return await mutate(ctx, run, Change("promotion.update", Promotion, global_id))
 
 
 async def promotion_activate(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await promotions.activate(session, input_id(global_id, "Promotion", "id") or 0,
-                                         ctx.now)
+        return await promotions.activate(
+            session, input_id(global_id, "Promotion", "id") or 0, ctx.now
+        )
 
     return await mutate(ctx, run, Change("promotion.activate", Promotion, global_id))
 
 
 async def promotion_cancel(ctx: Context, global_id: str) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        return await promotions.cancel(session, input_id(global_id, "Promotion", "id") or 0,
-                                       ctx.now)
+        return await promotions.cancel(
+            session, input_id(global_id, "Promotion", "id") or 0, ctx.now
+        )
 
     return await mutate(ctx, run, Change("promotion.cancel", Promotion, global_id))
 

@@ -11,16 +11,20 @@ from resolvers.errors import ApiErrorCode, api_error
 from services import reports
 
 
-async def sales_report(ctx: Context, start: date, end: date,
-                       merchant_gid: str | None) -> reports.SalesReport:
+async def sales_report(
+    ctx: Context, start: date, end: date, merchant_gid: str | None
+) -> reports.SalesReport:
     if end < start or end - start > timedelta(days=reports.MAX_DAYS - 1):
-        raise api_error(ApiErrorCode.BAD_REQUEST, f"`to` must be on or after `from`, at most "
-                        f"{reports.MAX_DAYS} days later.")
+        raise api_error(
+            ApiErrorCode.BAD_REQUEST,
+            f"`to` must be on or after `from`, at most {reports.MAX_DAYS} days later.",
+        )
     merchant_id = query_id(merchant_gid, "Merchant")[1] if merchant_gid else None
     if ctx.viewer.merchant_id is not None:  # merchant staff: their merchant, whatever asked
         merchant_id = ctx.viewer.merchant_id
-    return await ctx.read(lambda s: reports.sales_report(s, start, end, merchant_id,
-                                                         ctx.settings.report_timezone))
+    return await ctx.read(
+        lambda s: reports.sales_report(s, start, end, merchant_id, ctx.settings.report_timezone)
+    )
 
 
 async def top_products(ctx: Context, report: reports.SalesReport, limit: int) -> list[Any]:

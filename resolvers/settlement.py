@@ -12,8 +12,9 @@ from services import settlement
 from services.errors import DomainError
 
 
-async def statement(ctx: Context, merchant_gid: str, start: date,
-                    end: date) -> settlement.Statement:
+async def statement(
+    ctx: Context, merchant_gid: str, start: date, end: date
+) -> settlement.Statement:
     merchant_id = query_id(merchant_gid, "Merchant")[1]
     zone = ZoneInfo(ctx.settings.report_timezone)
     try:

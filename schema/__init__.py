@@ -25,31 +25,59 @@ from schema.reports import ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.settlement import SettlementQuery
 
-Query = merge_types("Query", (CatalogQuery, AccountsQuery, InventoryQuery, PromotionsQuery,
-                             CartQuery, CouponsQuery, CmsQuery, OrdersQuery, ReportsQuery,
-                             SettlementQuery))
-Mutation = merge_types("Mutation", (CatalogMutation, AccountsMutation, InventoryMutation,
-                                   PromotionsMutation, CartMutation, CouponsMutation,
-                                   CmsMutation, OrdersMutation, PaymentsMutation))
+Query = merge_types(
+    "Query",
+    (
+        CatalogQuery,
+        AccountsQuery,
+        InventoryQuery,
+        PromotionsQuery,
+        CartQuery,
+        CouponsQuery,
+        CmsQuery,
+        OrdersQuery,
+        ReportsQuery,
+        SettlementQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        CatalogMutation,
+        AccountsMutation,
+        InventoryMutation,
+        PromotionsMutation,
+        CartMutation,
+        CouponsMutation,
+        CmsMutation,
+        OrdersMutation,
+        PaymentsMutation,
+    ),
+)
 # merge_types takes no description; these are what GraphiQL shows for the two roots.
-get_object_definition(Query, strict=True).description = (
-    "Reads: storefront browsing (public), the customer's own data and admin queries.")
-get_object_definition(Mutation, strict=True).description = (
-    "Changes; business-rule failures come back as userErrors in each payload.")
+get_object_definition(
+    Query, strict=True
+).description = "Reads: storefront browsing (public), the customer's own data and admin queries."
+get_object_definition(
+    Mutation, strict=True
+).description = "Changes; business-rule failures come back as userErrors in each payload."
 # Every root field answers to the one authorization table (schema/policy.py).
 POLICY_COVERAGE = apply_policy(Query, Mutation)
 
 
 def build_schema(tracing: bool = False) -> strawberry.Schema:
     """`tracing`: OpenTelemetry spans per operation and resolver (needs the `otel` extra)."""
-    extensions: list[Any] = [ParserCache(maxsize=1024), ValidationCache(maxsize=1024),
-                             MaskUnexpectedErrors, SettleReads]
+    extensions: list[Any] = [
+        ParserCache(maxsize=1024),
+        ValidationCache(maxsize=1024),
+        MaskUnexpectedErrors,
+        SettleReads,
+    ]
     if tracing:
         try:
             from strawberry.extensions.tracing import OpenTelemetryExtension
         except ImportError as exc:  # pragma: no cover - depends on the installation
-            raise RuntimeError("OTEL_TRACING needs the otel extra: pip install '.[otel]'") \
-                from exc
+            raise RuntimeError("OTEL_TRACING needs the otel extra: pip install '.[otel]'") from exc
         extensions.append(OpenTelemetryExtension)
     return ZhongtaiSchema(  # logs errors as schema/errors.py says
         query=Query,

@@ -51,7 +51,8 @@ class Address(Node):
     line1: str = strawberry.field(description="Street address.")
     postal_code: str | None = strawberry.field(description="Postal code, if given.")
     is_default: bool = strawberry.field(
-        description="Whether this is the customer's default address (exactly one is).")
+        description="Whether this is the customer's default address (exactly one is)."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -64,9 +65,11 @@ class Customer(Node):
     email: str | None = strawberry.field(description="Email, if registered with one.")
     phone: str | None = strawberry.field(description="Phone number, if registered with one.")
     member_level: int = strawberry.field(
-        description="Member level (promotion and coupon audiences).")
+        description="Member level (promotion and coupon audiences)."
+    )
     created_at: datetime = strawberry.field(
-        description="When the account was registered (ISO-8601, UTC).")
+        description="When the account was registered (ISO-8601, UTC)."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -81,20 +84,29 @@ class Customer(Node):
         return await ra.addresses_of(info.context, self)  # type: ignore[arg-type,return-value]
 
     @strawberry.field(description="The customer's coupons (default: the usable ones).")
-    async def coupons(self, info: Info,
-                      status: CouponStatusRef | None = None) -> list[CouponRef]:
+    async def coupons(self, info: Info, status: CouponStatusRef | None = None) -> list[CouponRef]:
         from resolvers.coupons import wallet
 
         return await wallet(info.context, status.value if status else None)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Newest first.")
-    async def orders(self, info: Info, filter: OrderFilterRef | None = None,
-                     first: int | None = None, after: str | None = None,
-                     last: int | None = None, before: str | None = None) -> Connection[OrderRef]:
+    async def orders(
+        self,
+        info: Info,
+        filter: OrderFilterRef | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[OrderRef]:
         from resolvers.orders import customer_orders
 
-        return await customer_orders(info.context, self.id, filter.status if filter else None,  # type: ignore[attr-defined,return-value]
-                                     page_args(info, first, after, last, before))
+        return await customer_orders(
+            info.context,
+            self.id,  # type: ignore[attr-defined,return-value]
+            filter.status if filter else None,
+            page_args(info, first, after, last, before),
+        )
 
     @strawberry.field(description="The customer's open cart (created on first use).")
     async def cart(self, info: Info) -> CartRef | None:
@@ -103,8 +115,10 @@ class Customer(Node):
         return await my_cart(info.context)  # type: ignore[return-value]
 
 
-@strawberry.type(description="A set of permissions, owned by the platform or by one merchant "
-                 "(whose staff alone see and assign it).")
+@strawberry.type(
+    description="A set of permissions, owned by the platform or by one merchant "
+    "(whose staff alone see and assign it)."
+)
 class Role(Node):
     name: str = strawberry.field(description="Display name.")
 
@@ -145,13 +159,16 @@ class Staff(Node):
 @strawberry.type(description="One admin mutation as written to the audit log.")
 class AuditEntry(Node):
     action: str = strawberry.field(description="What was done.")
-    target_type: str = strawberry.field(description="Type of the changed object, e.g. \"Product\".")
+    target_type: str = strawberry.field(description='Type of the changed object, e.g. "Product".')
     before: JSON | None = strawberry.field(
-        description="The object before the change (null for a creation).")
+        description="The object before the change (null for a creation)."
+    )
     after: JSON | None = strawberry.field(
-        description="The object after the change (null for a deletion).")
+        description="The object after the change (null for a deletion)."
+    )
     request_id: str | None = strawberry.field(
-        description="The request that made the change, for tracing.")
+        description="The request that made the change, for tracing."
+    )
     created_at: datetime = strawberry.field(description="When (ISO-8601, UTC).")
 
     @classmethod
@@ -182,12 +199,15 @@ class CustomerRegisterInput:
     email: str | None = strawberry.field(default=None, description="Email to log in with.")
 
 
-@strawberry.input(description="All fields optional here; required ones are checked as rules "
-                  "(so a form gets field-level userErrors).")
+@strawberry.input(
+    description="All fields optional here; required ones are checked as rules "
+    "(so a form gets field-level userErrors)."
+)
 class AddressInput:
     name: str | None = strawberry.field(default=None, description="Recipient's name (required).")
     phone: str | None = strawberry.field(
-        default=None, description="Recipient's phone number (required).")
+        default=None, description="Recipient's phone number (required)."
+    )
     province: str | None = strawberry.field(default=None, description="Province (省) (required).")
     city: str | None = strawberry.field(default=None, description="City (市) (required).")
     district: str | None = strawberry.field(default=None, description="District (区/县).")
@@ -201,47 +221,59 @@ class StaffCreateInput:
     name: str = strawberry.field(description="Display name.")
     password: str = strawberry.field(description="Initial password.")
     role_ids: list[strawberry.ID] = strawberry.field(
-        description="Relay global ids of the roles to grant.")
+        description="Relay global ids of the roles to grant."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of their merchant; omitted = platform staff.")
+        default=None, description="Relay global id of their merchant; omitted = platform staff."
+    )
 
 
 @strawberry.input(description="Staff give only roles within their own permissions and merchant.")
 class StaffUpdateInput:
     name: str | None = strawberry.field(default=None, description="Display name.")
     role_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Replaces the whole role set when given.")
+        default=None, description="Replaces the whole role set when given."
+    )
 
 
 @strawberry.input(description="A new role.")
 class RoleInput:
     name: str = strawberry.field(description="Display name.")
     permissions: list[Permission] = strawberry.field(  # type: ignore[valid-type]
-        description="What it grants; only permissions the caller holds.")
+        description="What it grants; only permissions the caller holds."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The owner (platform staff only; merchant staff always own "
-        "theirs). Omitted: a platform role.")
+        default=None,
+        description="The owner (platform staff only; merchant staff always own "
+        "theirs). Omitted: a platform role.",
+    )
 
 
 @strawberry.input(description="Omitted fields keep their value.")
 class RoleUpdateInput:
     name: str | None = strawberry.field(default=None, description="Display name.")
     permissions: list[Permission] | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="What it grants; only permissions the caller holds.")
+        default=None, description="What it grants; only permissions the caller holds."
+    )
 
 
 @strawberry.input(description="Narrows auditLog; every given condition must hold.")
 class AuditLogFilter:
     actor_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the staff member who acted.")
+        default=None, description="Relay global id of the staff member who acted."
+    )
     target_type: str | None = strawberry.field(
-        default=None, description="Type of the changed object, e.g. \"Product\".")
+        default=None, description='Type of the changed object, e.g. "Product".'
+    )
     target_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the changed object.")
+        default=None, description="Relay global id of the changed object."
+    )
     since: datetime | None = strawberry.field(
-        default=None, description="Entries at or after this time (ISO-8601, UTC).")
+        default=None, description="Entries at or after this time (ISO-8601, UTC)."
+    )
     until: datetime | None = strawberry.field(
-        default=None, description="Entries before this time (ISO-8601, UTC).")
+        default=None, description="Entries before this time (ISO-8601, UTC)."
+    )
 
 
 # --- payloads ------------------------------------------------------------------------------------
@@ -251,72 +283,88 @@ class AuditLogFilter:
 class CustomerRegisterPayload:
     customer: Customer | None = strawberry.field(description="The new customer; null when refused.")
     access_token: str | None = strawberry.field(
-        description="Bearer token for the Authorization header.")
+        description="Bearer token for the Authorization header."
+    )
     refresh_token: str | None = strawberry.field(description="Single-use token for tokenRefresh.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a login or token refresh.")
 class TokenPayload:
     access_token: str | None = strawberry.field(
-        description="Bearer token for the Authorization header.")
+        description="Bearer token for the Authorization header."
+    )
     refresh_token: str | None = strawberry.field(description="Single-use token for tokenRefresh.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of tokenRevoke.")
 class TokenRevokePayload:
     revoked: bool = strawberry.field(description="Whether a login was ended.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of an address mutation.")
 class AddressPayload:
     address: Address | None = strawberry.field(
-        description="The address as saved; null when refused.")
+        description="The address as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of addressDelete.")
 class AddressDeletePayload:
     deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused.")
+        description="Relay global id of the deleted object; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a staff mutation.")
 class StaffPayload:
     staff: Staff | None = strawberry.field(
-        description="The staff member as saved; null when refused.")
+        description="The staff member as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a role mutation.")
 class RolePayload:
     role: Role | None = strawberry.field(description="The role as saved; null when refused.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of roleDelete.")
 class RoleDeletePayload:
     deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused.")
+        description="Relay global id of the deleted object; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 def _tokens(result: Any) -> TokenPayload:
     tokens = result.value
-    return TokenPayload(access_token=tokens.access_token if tokens else None,
-                        refresh_token=tokens.refresh_token if tokens else None,
-                        user_errors=user_errors(result.errors))
+    return TokenPayload(
+        access_token=tokens.access_token if tokens else None,
+        refresh_token=tokens.refresh_token if tokens else None,
+        user_errors=user_errors(result.errors),
+    )
 
 
 def _address(result: Any) -> AddressPayload:
@@ -332,23 +380,26 @@ class AccountsQuery:
     async def me(self, info: Info) -> Customer | None:
         return await ra.me(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(description="Audit entries of admin mutations; merchant staff see entries "
-                      "about their merchant's resources only.")
+    @strawberry.field(
+        description="Audit entries of admin mutations; merchant staff see entries "
+        "about their merchant's resources only."
+    )
     async def audit_log(
         self,
         info: Info,
-        filter: Annotated[AuditLogFilter | None, strawberry.argument(
-            description="Narrow the result.")] = None,
+        filter: Annotated[
+            AuditLogFilter | None, strawberry.argument(description="Narrow the result.")
+        ] = None,
         first: First50 = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> Connection[AuditEntry]:
-        return await ra.audit_log(info.context, filter,
-                                  page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await ra.audit_log(info.context, filter, page_args(info, first, after, last, before))  # type: ignore[return-value]
 
-    @strawberry.field(description="Staff accounts, oldest first; merchant staff see their "
-                      "merchant's only.")
+    @strawberry.field(
+        description="Staff accounts, oldest first; merchant staff see their merchant's only."
+    )
     async def staff(
         self,
         info: Info,
@@ -370,25 +421,32 @@ class AccountsMutation:
     async def customer_register(
         self,
         info: Info,
-        input: Annotated[CustomerRegisterInput, strawberry.argument(
-            description="The new account.")],
+        input: Annotated[
+            CustomerRegisterInput, strawberry.argument(description="The new account.")
+        ],
     ) -> CustomerRegisterPayload:
         r = await ra.register(info.context, input)
         customer, tokens = r.value if r.value else (None, None)
         return CustomerRegisterPayload(
-            customer=customer, access_token=tokens.access_token if tokens else None,
+            customer=customer,
+            access_token=tokens.access_token if tokens else None,
             refresh_token=tokens.refresh_token if tokens else None,
-            user_errors=user_errors(r.errors))
+            user_errors=user_errors(r.errors),
+        )
 
-    @strawberry.mutation(description="Customer login by phone or email. A guest cart id, if "
-                         "given, is merged into the customer's cart.")
+    @strawberry.mutation(
+        description="Customer login by phone or email. A guest cart id, if "
+        "given, is merged into the customer's cart."
+    )
     async def token_create(
         self,
         info: Info,
         login: Annotated[str, strawberry.argument(description="Phone number or email.")],
         password: Annotated[str, strawberry.argument(description="The customer's password.")],
-        guest_cart_id: Annotated[str | None, strawberry.argument(
-            description="A guest cart to merge into the customer's cart.")] = None,
+        guest_cart_id: Annotated[
+            str | None,
+            strawberry.argument(description="A guest cart to merge into the customer's cart."),
+        ] = None,
     ) -> TokenPayload:
         return _tokens(await ra.token_create(info.context, login, password, guest_cart_id))
 
@@ -401,13 +459,16 @@ class AccountsMutation:
     ) -> TokenPayload:
         return _tokens(await ra.staff_token_create(info.context, email, password))
 
-    @strawberry.mutation(description="Spend a refresh token for a new access + refresh pair. "
-                         "A refresh token works once; reuse revokes the whole login.")
+    @strawberry.mutation(
+        description="Spend a refresh token for a new access + refresh pair. "
+        "A refresh token works once; reuse revokes the whole login."
+    )
     async def token_refresh(
         self,
         info: Info,
-        refresh_token: Annotated[str, strawberry.argument(
-            description="The refresh token from the last token pair.")],
+        refresh_token: Annotated[
+            str, strawberry.argument(description="The refresh token from the last token pair.")
+        ],
     ) -> TokenPayload:
         return _tokens(await ra.token_refresh(info.context, refresh_token))
 
@@ -415,14 +476,17 @@ class AccountsMutation:
     async def token_revoke(
         self,
         info: Info,
-        refresh_token: Annotated[str, strawberry.argument(
-            description="The refresh token of the login to end.")],
+        refresh_token: Annotated[
+            str, strawberry.argument(description="The refresh token of the login to end.")
+        ],
     ) -> TokenRevokePayload:
         r = await ra.token_revoke(info.context, refresh_token)
         return TokenRevokePayload(revoked=bool(r.value), user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(description="Add an address for the logged-in customer; their first "
-                         "address becomes the default.")
+    @strawberry.mutation(
+        description="Add an address for the logged-in customer; their first "
+        "address becomes the default."
+    )
     async def address_create(
         self,
         info: Info,
@@ -434,10 +498,12 @@ class AccountsMutation:
     async def address_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the address.")],
-        input: Annotated[AddressInput, strawberry.argument(
-            description="The address's new values.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the address.")
+        ],
+        input: Annotated[
+            AddressInput, strawberry.argument(description="The address's new values.")
+        ],
     ) -> AddressPayload:
         return _address(await ra.address_update(info.context, id, input))
 
@@ -445,52 +511,66 @@ class AccountsMutation:
     async def address_set_default(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the address.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the address.")
+        ],
     ) -> AddressPayload:
         return _address(await ra.address_set_default(info.context, id))
 
-    @strawberry.mutation(description="Delete one of the logged-in customer's addresses; deleting "
-                         "the default promotes the most recent.")
+    @strawberry.mutation(
+        description="Delete one of the logged-in customer's addresses; deleting "
+        "the default promotes the most recent."
+    )
     async def address_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the address.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the address.")
+        ],
     ) -> AddressDeletePayload:
         r = await ra.address_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Address", r.value.id)) if r.value else None
         return AddressDeletePayload(deleted_id=deleted, user_errors=user_errors(r.errors))
 
-    @strawberry.mutation(description="Create a staff account; nobody grants a permission they do "
-                         "not hold (staff with MANAGE_STAFF).")
+    @strawberry.mutation(
+        description="Create a staff account; nobody grants a permission they do "
+        "not hold (staff with MANAGE_STAFF)."
+    )
     async def staff_create(
         self,
         info: Info,
-        input: Annotated[StaffCreateInput, strawberry.argument(
-            description="The new staff account.")],
+        input: Annotated[
+            StaffCreateInput, strawberry.argument(description="The new staff account.")
+        ],
     ) -> StaffPayload:
         return payload(StaffPayload, staff=await ra.staff_create(info.context, input))
 
-    @strawberry.mutation(description="Change a staff member's name or roles; their current "
-                         "access tokens are refused from the next request (they refresh).")
+    @strawberry.mutation(
+        description="Change a staff member's name or roles; their current "
+        "access tokens are refused from the next request (they refresh)."
+    )
     async def staff_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the staff member.")],
-        input: Annotated[StaffUpdateInput, strawberry.argument(
-            description="The new name or roles.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the staff member.")
+        ],
+        input: Annotated[
+            StaffUpdateInput, strawberry.argument(description="The new name or roles.")
+        ],
     ) -> StaffPayload:
         return payload(StaffPayload, staff=await ra.staff_update(info.context, id, input))
 
-    @strawberry.mutation(description="Lock a staff member out at once: access tokens refused "
-                         "from the next request, logins revoked. Not oneself.")
+    @strawberry.mutation(
+        description="Lock a staff member out at once: access tokens refused "
+        "from the next request, logins revoked. Not oneself."
+    )
     async def staff_deactivate(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the staff member.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the staff member.")
+        ],
     ) -> StaffPayload:
         return payload(StaffPayload, staff=await ra.staff_set_active(info.context, id, False))
 
@@ -498,13 +578,16 @@ class AccountsMutation:
     async def staff_activate(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the staff member.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the staff member.")
+        ],
     ) -> StaffPayload:
         return payload(StaffPayload, staff=await ra.staff_set_active(info.context, id, True))
 
-    @strawberry.mutation(description="Create a role (a set of permissions); nobody grants a "
-                         "permission they do not hold (staff with MANAGE_STAFF).")
+    @strawberry.mutation(
+        description="Create a role (a set of permissions); nobody grants a "
+        "permission they do not hold (staff with MANAGE_STAFF)."
+    )
     async def role_create(
         self,
         info: Info,
@@ -512,15 +595,19 @@ class AccountsMutation:
     ) -> RolePayload:
         return payload(RolePayload, role=await ra.role_create(info.context, input))
 
-    @strawberry.mutation(description="Rename a role or replace its permissions; holders' "
-                         "current access tokens are refused from the next request.")
+    @strawberry.mutation(
+        description="Rename a role or replace its permissions; holders' "
+        "current access tokens are refused from the next request."
+    )
     async def role_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the role.")],
-        input: Annotated[RoleUpdateInput, strawberry.argument(
-            description="The role's new name or permissions.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the role.")
+        ],
+        input: Annotated[
+            RoleUpdateInput, strawberry.argument(description="The role's new name or permissions.")
+        ],
     ) -> RolePayload:
         return payload(RolePayload, role=await ra.role_update(info.context, id, input))
 
@@ -528,8 +615,9 @@ class AccountsMutation:
     async def role_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the role.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the role.")
+        ],
     ) -> RoleDeletePayload:
         r = await ra.role_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Role", r.value.id)) if r.value else None

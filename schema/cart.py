@@ -22,29 +22,37 @@ if TYPE_CHECKING:
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
-CartLineStatus = strawberry.enum(LineStatus, name="CartLineStatus",
-                                 description="Whether a cart line can be bought now.")
-describe_values(CartLineStatus, {
-    "AVAILABLE": "Can be bought now; counts towards the totals.",
-    "INSUFFICIENT_STOCK": "Less stock is sellable than the line's quantity.",
-    "DELISTED": "The product is not listed now.",
-    "SKU_DISABLED": "The merchant disabled this SKU.",
-})
+CartLineStatus = strawberry.enum(
+    LineStatus, name="CartLineStatus", description="Whether a cart line can be bought now."
+)
+describe_values(
+    CartLineStatus,
+    {
+        "AVAILABLE": "Can be bought now; counts towards the totals.",
+        "INSUFFICIENT_STOCK": "Less stock is sellable than the line's quantity.",
+        "DELISTED": "The product is not listed now.",
+        "SKU_DISABLED": "The merchant disabled this SKU.",
+    },
+)
 
 
 @strawberry.type(description="One discount on a line, with its source.")
 class CartDiscount:
     amount: Money = strawberry.field(description="The discount (Money in yuan).")
-    label: str = strawberry.field(description="Human-readable label, e.g. \"满300减30\".")
+    label: str = strawberry.field(description='Human-readable label, e.g. "满300减30".')
     source_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the promotion or coupon that gave it.")
+        description="Relay global id of the promotion or coupon that gave it."
+    )
 
 
 def discount_of(amount: int, label: str, source: str, source_id: int) -> CartDiscount:
     """One discount as every price breakdown shows it (cart lines, checkout, order lines)."""
     kind = "Promotion" if source == "PROMOTION" else "Coupon"
-    return CartDiscount(amount=money(amount), label=label,  # type: ignore[arg-type]
-                        source_id=strawberry.ID(encode_id(kind, source_id)))
+    return CartDiscount(
+        amount=money(amount),
+        label=label,
+        source_id=strawberry.ID(encode_id(kind, source_id)),
+    )
 
 
 @strawberry.type(description="A cart line's amounts; all Money in yuan.")
@@ -80,15 +88,19 @@ class CartLine:
 
     @strawberry.field(description="The SKU's base unit price (Money in yuan).")
     def unit_price(self) -> Money:
-        return money(self.item.sku.price)  # type: ignore[attr-defined,return-value]
+        return money(self.item.sku.price)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The line's amounts after its promotions and coupons.")
     def cost(self) -> CartLineCost:
         result = self.view.result_of(self.item.line)  # type: ignore[attr-defined]
-        discounts = [discount_of(d.amount, d.label, d.source, d.source_id)
-                     for d in result.discounts]
-        return CartLineCost(subtotal=money(result.subtotal), discounts=discounts,  # type: ignore[arg-type]
-                            total=money(result.total))  # type: ignore[arg-type]
+        discounts = [
+            discount_of(d.amount, d.label, d.source, d.source_id) for d in result.discounts
+        ]
+        return CartLineCost(
+            subtotal=money(result.subtotal),
+            discounts=discounts,
+            total=money(result.total),
+        )
 
     @strawberry.field(description="The promotion applied to the line (item-level first).")
     async def promotion(self, info: Info) -> Promotion | None:
@@ -96,16 +108,19 @@ class CartLine:
         chosen = result.item_promotion or result.order_promotion
         return await info.context.loaders.promotion.load(chosen) if chosen else None
 
-    @strawberry.field(description="Promotions the shopper may switch between for this line "
-                      "(item-level ones, and the order-level offer they exclude).")
+    @strawberry.field(
+        description="Promotions the shopper may switch between for this line "
+        "(item-level ones, and the order-level offer they exclude)."
+    )
     async def promotion_choices(self, info: Info) -> list[Promotion]:
         ctx = info.context
         ids = self.view.choices_of(self.item, ctx.channel.value, ctx.now)  # type: ignore[attr-defined]
         found = await ctx.loaders.promotion.load_many(ids)
         return [p for p in found if p is not None]
 
-    @strawberry.field(description="Human-readable notes, e.g. \"2 units over the limit at full "
-                      "price\".")
+    @strawberry.field(
+        description='Human-readable notes, e.g. "2 units over the limit at full price".'
+    )
     def notices(self) -> list[str]:
         notes = list(self.view.result_of(self.item.line).notices)  # type: ignore[attr-defined]
         status = self.item.status  # type: ignore[attr-defined]
@@ -146,9 +161,11 @@ class UnusableCoupon:
 @strawberry.type(description="The customer's coupons for this cart.")
 class CartCoupons:
     usable: list[UsableCoupon] = strawberry.field(
-        description="Coupons that apply, with the recommended set marked.")
+        description="Coupons that apply, with the recommended set marked."
+    )
     unusable: list[UnusableCoupon] = strawberry.field(
-        description="Coupons that do not apply, each with the reason.")
+        description="Coupons that do not apply, each with the reason."
+    )
 
 
 @strawberry.type(description="A cart's totals; all Money in yuan.")
@@ -160,8 +177,9 @@ class CartCost:
     total: Money = strawberry.field(description="What the customer pays.")
 
 
-@strawberry.type(description="A shopping cart, re-evaluated on every read (availability, "
-                 "promotions, prices).")
+@strawberry.type(
+    description="A shopping cart, re-evaluated on every read (availability, promotions, prices)."
+)
 class Cart:
     """Root: services.cart.CartView."""
 
@@ -173,8 +191,9 @@ class Cart:
     def channel(self) -> ChannelRef:
         return ChannelEnum(self.cart.channel)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="Every line, unavailable ones too (they are excluded from "
-                      "totals).")
+    @strawberry.field(
+        description="Every line, unavailable ones too (they are excluded from totals)."
+    )
     def lines(self) -> list[CartLine]:
         return [_Line(self, item) for item in self.lines]  # type: ignore[misc]
 
@@ -182,31 +201,41 @@ class Cart:
     def gifts(self) -> list[CartGift]:
         return self.result.gifts  # type: ignore[attr-defined]
 
-    @strawberry.field(description="Usable coupons with the recommended set pre-selected; "
-                      "unusable ones with the reason.")
+    @strawberry.field(
+        description="Usable coupons with the recommended set pre-selected; "
+        "unusable ones with the reason."
+    )
     def coupons(self) -> CartCoupons:
         view = self  # the CartView
         applied = set(view.result.coupons_applied)  # type: ignore[attr-defined]
         usable, unusable = [], []
         for entry in view.coupons:
             if entry.reason is None:
-                usable.append(UsableCoupon(coupon=entry.coupon, discount=money(entry.discount),  # type: ignore[arg-type]
-                                           recommended=entry.coupon.id in applied))
+                usable.append(
+                    UsableCoupon(
+                        coupon=entry.coupon,
+                        discount=money(entry.discount),
+                        recommended=entry.coupon.id in applied,
+                    )
+                )
             else:
-                unusable.append(UnusableCoupon(coupon=entry.coupon, reason=entry.text,
-                                               code=entry.reason))
+                unusable.append(
+                    UnusableCoupon(coupon=entry.coupon, reason=entry.text, code=entry.reason)
+                )
         return CartCoupons(usable=usable, unusable=unusable)
 
     @strawberry.field(description="Totals over the selected available lines.")
     def cost(self) -> CartCost:
         r = self.result  # type: ignore[attr-defined]
-        return CartCost(subtotal=money(r.subtotal),  # type: ignore[arg-type]
-                        promotion_discount=money(r.promotion_discount),  # type: ignore[arg-type]
-                        coupon_discount=money(r.coupon_discount),  # type: ignore[arg-type]
-                        shipping=money(r.shipping), total=money(r.total))  # type: ignore[arg-type]
+        return CartCost(
+            subtotal=money(r.subtotal),
+            promotion_discount=money(r.promotion_discount),
+            coupon_discount=money(r.coupon_discount),
+            shipping=money(r.shipping),
+            total=money(r.total),
+        )
 
-    @strawberry.field(description="Human-readable notes on the pricing, e.g. \"满300减30 "
-                      "applied\".")
+    @strawberry.field(description='Human-readable notes on the pricing, e.g. "满300减30 applied".')
     def explanations(self) -> list[str]:
         return self.result.explanations  # type: ignore[attr-defined]
 
@@ -227,21 +256,25 @@ class CartLineUpdateInput:
     id: strawberry.ID = strawberry.field(description="Relay global id of the line.")
     quantity: int | None = strawberry.field(default=None, description="New quantity, 1..99.")
     selected: bool | None = strawberry.field(
-        default=None, description="Whether the line goes to checkout.")
+        default=None, description="Whether the line goes to checkout."
+    )
 
 
 @strawberry.input(description="A new cart.")
 class CartCreateInput:
     lines: list[CartLineInput] | None = strawberry.field(
-        default=None, description="Lines to start with.")
+        default=None, description="Lines to start with."
+    )
 
 
 @strawberry.type(description="Result of a cart mutation.")
 class CartPayload:
     cart: Cart | None = strawberry.field(
-        description="The cart after the change; null when refused.")
+        description="The cart after the change; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 def _payload(result: Any) -> CartPayload:
@@ -254,33 +287,43 @@ class CartQuery:
     async def cart(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="The cart's `id` (its unguessable token).")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The cart's `id` (its unguessable token)."),
+        ],
     ) -> Cart | None:
         return await rcart.cart_by_token(info.context, id)  # type: ignore[return-value]
 
 
 @strawberry.type
 class CartMutation:
-    @strawberry.mutation(description="Create a cart, optionally with lines; a guest keeps its id "
-                         "(unguessable) as the handle.")
+    @strawberry.mutation(
+        description="Create a cart, optionally with lines; a guest keeps its id "
+        "(unguessable) as the handle."
+    )
     async def cart_create(
         self,
         info: Info,
-        input: Annotated[CartCreateInput, strawberry.argument(
-            description="The lines to start with.")],
+        input: Annotated[
+            CartCreateInput, strawberry.argument(description="The lines to start with.")
+        ],
     ) -> CartPayload:
         return _payload(await rcart.cart_create(info.context, input.lines))
 
-    @strawberry.mutation(description="Add SKUs to a cart; quantities of a SKU already in the cart "
-                         "add up (1..99 per line).")
+    @strawberry.mutation(
+        description="Add SKUs to a cart; quantities of a SKU already in the cart "
+        "add up (1..99 per line)."
+    )
     async def cart_lines_add(
         self,
         info: Info,
-        cart_id: Annotated[strawberry.ID, strawberry.argument(
-            description="The cart's `id` (its unguessable token).")],
-        lines: Annotated[list[CartLineInput], strawberry.argument(
-            description="SKUs and quantities to add.")],
+        cart_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The cart's `id` (its unguessable token)."),
+        ],
+        lines: Annotated[
+            list[CartLineInput], strawberry.argument(description="SKUs and quantities to add.")
+        ],
     ) -> CartPayload:
         return _payload(await rcart.lines_add(info.context, cart_id, lines))
 
@@ -288,10 +331,16 @@ class CartMutation:
     async def cart_lines_update(
         self,
         info: Info,
-        cart_id: Annotated[strawberry.ID, strawberry.argument(
-            description="The cart's `id` (its unguessable token).")],
-        lines: Annotated[list[CartLineUpdateInput], strawberry.argument(
-            description="Lines by id with their new quantity or `selected` flag.")],
+        cart_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The cart's `id` (its unguessable token)."),
+        ],
+        lines: Annotated[
+            list[CartLineUpdateInput],
+            strawberry.argument(
+                description="Lines by id with their new quantity or `selected` flag."
+            ),
+        ],
     ) -> CartPayload:
         return _payload(await rcart.lines_update(info.context, cart_id, lines))
 
@@ -299,10 +348,14 @@ class CartMutation:
     async def cart_lines_remove(
         self,
         info: Info,
-        cart_id: Annotated[strawberry.ID, strawberry.argument(
-            description="The cart's `id` (its unguessable token).")],
-        line_ids: Annotated[list[strawberry.ID], strawberry.argument(
-            description="Relay global ids of the lines to remove.")],
+        cart_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The cart's `id` (its unguessable token)."),
+        ],
+        line_ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description="Relay global ids of the lines to remove."),
+        ],
     ) -> CartPayload:
         return _payload(await rcart.lines_remove(info.context, cart_id, list(line_ids)))
 
@@ -310,12 +363,18 @@ class CartMutation:
     async def cart_promotion_select(
         self,
         info: Info,
-        cart_id: Annotated[strawberry.ID, strawberry.argument(
-            description="The cart's `id` (its unguessable token).")],
-        line_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the cart line.")],
-        promotion_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of one of the line's promotionChoices.")],
+        cart_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The cart's `id` (its unguessable token)."),
+        ],
+        line_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the cart line.")
+        ],
+        promotion_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="Relay global id of one of the line's promotionChoices."
+            ),
+        ],
     ) -> CartPayload:
-        return _payload(await rcart.promotion_select(info.context, cart_id, line_id,
-                                                     promotion_id))
+        return _payload(await rcart.promotion_select(info.context, cart_id, line_id, promotion_id))

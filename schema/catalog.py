@@ -46,60 +46,83 @@ from schema.promotions import Promotion
 Channel = strawberry.enum(ChannelEnum, description="Sales channel, from the X-Channel header.")
 Permission = strawberry.enum(PermissionEnum, description="A permission a role grants to staff.")
 ProductSort = strawberry.enum(rc.ProductSort, description="Order of a product listing.")
-ProductStatus = strawberry.enum(rc.EffectiveStatus, name="ProductStatus",
-                                description="DRAFT → LISTED ⇄ DELISTED; SCHEDULED is LISTED "
-                                "with a listAt still in the future.")
+ProductStatus = strawberry.enum(
+    rc.EffectiveStatus,
+    name="ProductStatus",
+    description="DRAFT → LISTED ⇄ DELISTED; SCHEDULED is LISTED with a listAt still in the future.",
+)
 AttributeKind = strawberry.enum(rc.AttributeKind, description="What an attribute is for.")
-AttributeValueType = strawberry.enum(rc.AttributeValueType,
-                                     description="The kind of value an attribute takes.")
-ShippingKind = strawberry.enum(rc.ShippingKind,
-                               description="How a shipping template charges.")
-describe_values(Channel, {
-    "APP": "The mobile app.",
-    "H5": "The H5 mobile web store.",
-    "MINI_PROGRAM": "The mini-program.",
-    "WEB": "The desktop web store.",
-})
-describe_values(Permission, {
-    "MANAGE_CATALOG": "Manage products and SKUs; platform staff also brands, categories and "
-                      "attributes.",
-    "MANAGE_INVENTORY": "Manage warehouses and stock.",
-    "MANAGE_ORDERS": "Manage orders: shipping, cancelling, refund decisions.",
-    "MANAGE_PROMOTIONS": "Manage promotions.",
-    "MANAGE_COUPONS": "Manage coupon templates, issuing and codes.",
-    "MANAGE_CMS": "Manage CMS pages and their modules (platform staff).",
-    "MANAGE_STAFF": "Manage staff and roles.",
-    "VIEW_REPORTS": "Read sales reports, promotion statistics and settlement statements.",
-})
-describe_values(ProductSort, {
-    "RELEVANCE": "Best match of the search text first; best sellers first without text.",
-    "PRICE_ASC": "Lowest price first.",
-    "PRICE_DESC": "Highest price first.",
-    "SALES_DESC": "Best sellers first.",
-    "NEWEST": "Most recently listed first.",
-})
-describe_values(ProductStatus, {
-    "DRAFT": "Never listed; only staff see it.",
-    "SCHEDULED": "Listed, with a listAt still in the future.",
-    "LISTED": "On sale now.",
-    "DELISTED": "Taken off sale, or past its delistAt.",
-})
-describe_values(AttributeKind, {
-    "KEY": "Identifies the product, e.g. brand and model; required.",
-    "SALES": "A spec that forms SKUs, e.g. colour or storage.",
-    "GENERAL": "Descriptive, e.g. port type.",
-})
-describe_values(AttributeValueType, {
-    "OPTIONS": "One of the attribute's options.",
-    "TEXT": "Free text.",
-    "NUMBER": "A number.",
-})
-describe_values(ShippingKind, {
-    "FREE": "No shipping fee.",
-    "FLAT": "One flat fee.",
-    "BY_PIECE": "A fee for the first unit plus one for each additional unit.",
-    "BY_WEIGHT": "A fee for the first kg plus one for each additional kg.",
-})
+AttributeValueType = strawberry.enum(
+    rc.AttributeValueType, description="The kind of value an attribute takes."
+)
+ShippingKind = strawberry.enum(rc.ShippingKind, description="How a shipping template charges.")
+describe_values(
+    Channel,
+    {
+        "APP": "The mobile app.",
+        "H5": "The H5 mobile web store.",
+        "MINI_PROGRAM": "The mini-program.",
+        "WEB": "The desktop web store.",
+    },
+)
+describe_values(
+    Permission,
+    {
+        "MANAGE_CATALOG": "Manage products and SKUs; platform staff also brands, categories and "
+        "attributes.",
+        "MANAGE_INVENTORY": "Manage warehouses and stock.",
+        "MANAGE_ORDERS": "Manage orders: shipping, cancelling, refund decisions.",
+        "MANAGE_PROMOTIONS": "Manage promotions.",
+        "MANAGE_COUPONS": "Manage coupon templates, issuing and codes.",
+        "MANAGE_CMS": "Manage CMS pages and their modules (platform staff).",
+        "MANAGE_STAFF": "Manage staff and roles.",
+        "VIEW_REPORTS": "Read sales reports, promotion statistics and settlement statements.",
+    },
+)
+describe_values(
+    ProductSort,
+    {
+        "RELEVANCE": "Best match of the search text first; best sellers first without text.",
+        "PRICE_ASC": "Lowest price first.",
+        "PRICE_DESC": "Highest price first.",
+        "SALES_DESC": "Best sellers first.",
+        "NEWEST": "Most recently listed first.",
+    },
+)
+describe_values(
+    ProductStatus,
+    {
+        "DRAFT": "Never listed; only staff see it.",
+        "SCHEDULED": "Listed, with a listAt still in the future.",
+        "LISTED": "On sale now.",
+        "DELISTED": "Taken off sale, or past its delistAt.",
+    },
+)
+describe_values(
+    AttributeKind,
+    {
+        "KEY": "Identifies the product, e.g. brand and model; required.",
+        "SALES": "A spec that forms SKUs, e.g. colour or storage.",
+        "GENERAL": "Descriptive, e.g. port type.",
+    },
+)
+describe_values(
+    AttributeValueType,
+    {
+        "OPTIONS": "One of the attribute's options.",
+        "TEXT": "Free text.",
+        "NUMBER": "A number.",
+    },
+)
+describe_values(
+    ShippingKind,
+    {
+        "FREE": "No shipping fee.",
+        "FLAT": "One flat fee.",
+        "BY_PIECE": "A fee for the first unit plus one for each additional unit.",
+        "BY_WEIGHT": "A fee for the first kg plus one for each additional kg.",
+    },
+)
 MANAGE_CATALOG = PermissionEnum.MANAGE_CATALOG
 
 
@@ -158,14 +181,14 @@ def _price_range(skus: list[Any]) -> PriceRange | None:
     if not skus:
         return None
     prices = [s.price for s in skus]
-    return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
+    return PriceRange(min=money(min(prices)), max=money(max(prices)))
 
 
 def _promotional_range(product: Any, rules: list[Any], skus: list[Any]) -> PriceRange | None:
     if not skus:
         return None
     prices = [rc.promotional_price(product, rules, s) for s in skus]
-    return PriceRange(min=money(min(prices)), max=money(max(prices)))  # type: ignore[arg-type]
+    return PriceRange(min=money(min(prices)), max=money(max(prices)))
 
 
 def _market_price(skus: list[Any]) -> Money | None:
@@ -181,10 +204,13 @@ def _market_price(skus: list[Any]) -> Money | None:
 class Merchant(Node):
     name: str = strawberry.field(description="Display name.")
     self_operated: bool = strawberry.field(
-        description="Whether it is the platform's own (自营) merchant.")
+        description="Whether it is the platform's own (自营) merchant."
+    )
 
-    @strawberry.field(extensions=staff_of_merchant(),
-                      description="Basis points; staff of this merchant and the platform only.")
+    @strawberry.field(
+        extensions=staff_of_merchant(),
+        description="Basis points; staff of this merchant and the platform only.",
+    )
     def commission_rate(self) -> int:
         return self.commission_rate
 
@@ -204,21 +230,27 @@ class Brand(Node):
         return isinstance(obj, m.Brand)
 
 
-@strawberry.type(description="An attribute definition on a backend category, inherited by its "
-                 "descendants.")
+@strawberry.type(
+    description="An attribute definition on a backend category, inherited by its descendants."
+)
 class Attribute(Node):
-    name: str = strawberry.field(description="Display name, e.g. \"Colour\".")
+    name: str = strawberry.field(description='Display name, e.g. "Colour".')
     kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
-        description="KEY identifies the product, SALES forms SKUs, GENERAL describes.")
+        description="KEY identifies the product, SALES forms SKUs, GENERAL describes."
+    )
     value_type: AttributeValueType = strawberry.field(  # type: ignore[valid-type]
-        description="Options to choose from, free text or a number.")
+        description="Options to choose from, free text or a number."
+    )
     options: list[str] = strawberry.field(
-        description="The allowed values when valueType is OPTIONS.")
+        description="The allowed values when valueType is OPTIONS."
+    )
     required: bool = strawberry.field(description="Whether products must give a value.")
     filterable: bool = strawberry.field(
-        description="Whether storefront search offers it as a facet and filter.")
+        description="Whether storefront search offers it as a facet and filter."
+    )
     allow_custom_values: bool = strawberry.field(
-        description="Whether values outside `options` are accepted.")
+        description="Whether values outside `options` are accepted."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -261,7 +293,8 @@ class Category(Node):
 class ShippingTemplate(Node):
     name: str = strawberry.field(description="Display name.")
     kind: ShippingKind = strawberry.field(  # type: ignore[valid-type]
-        description="FREE, FLAT, BY_PIECE or BY_WEIGHT.")
+        description="FREE, FLAT, BY_PIECE or BY_WEIGHT."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -269,18 +302,19 @@ class ShippingTemplate(Node):
 
     @strawberry.field(description="Fee for the first unit or kg (Money in yuan).")
     def first_fee(self) -> Money:
-        return money(self.first_fee)  # type: ignore[return-value]
+        return money(self.first_fee)
 
     @strawberry.field(description="Fee for each additional unit or kg (Money in yuan).")
     def additional_fee(self) -> Money:
-        return money(self.additional_fee)  # type: ignore[return-value]
+        return money(self.additional_fee)
 
     @strawberry.field(description="Fee for FLAT (Money in yuan).")
     def flat_fee(self) -> Money:
-        return money(self.flat_fee)  # type: ignore[return-value]
+        return money(self.flat_fee)
 
-    @strawberry.field(description="Free shipping from this merchant subtotal (Money in yuan); "
-                      "null = never.")
+    @strawberry.field(
+        description="Free shipping from this merchant subtotal (Money in yuan); null = never."
+    )
     def free_over(self) -> Money | None:
         return money(self.free_over)
 
@@ -304,20 +338,22 @@ class PriceRange:
 class ProductAttribute:
     name: str = strawberry.field(description="The attribute's name.")
     kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
-        description="KEY or GENERAL.")
+        description="KEY or GENERAL."
+    )
     values: list[str] = strawberry.field(description="The product's values.")
 
 
 @strawberry.type(description="A value of a SALES attribute.")
 class SalesAttributeValue:
-    value: str = strawberry.field(description="The value, e.g. \"Black\".")
+    value: str = strawberry.field(description='The value, e.g. "Black".')
     image_url: str | None = strawberry.field(
-        description="An image for the value (e.g. per colour).")
+        description="An image for the value (e.g. per colour)."
+    )
 
 
 @strawberry.type(description="A SALES attribute of a product with the values its SKUs use.")
 class SalesAttribute:
-    name: str = strawberry.field(description="The attribute's name, e.g. \"Colour\".")
+    name: str = strawberry.field(description='The attribute\'s name, e.g. "Colour".')
     values: list[SalesAttributeValue] = strawberry.field(description="The values its SKUs use.")
 
 
@@ -326,7 +362,8 @@ class Sku(Node):
     code: str = strawberry.field(description="Merchant SKU code (unique per merchant).")
     barcode: str | None = strawberry.field(description="Barcode, if any.")
     spec_text: str = strawberry.field(
-        description="Its SALES attribute values as text, e.g. \"Black / 256GB\".")
+        description='Its SALES attribute values as text, e.g. "Black / 256GB".'
+    )
     weight_grams: int | None = strawberry.field(description="Weight in grams.")
     enabled: bool = strawberry.field(description="Whether it is still sold.")
 
@@ -339,17 +376,20 @@ class Sku(Node):
         return [SkuSpec(name=s["name"], value=s["value"]) for s in self.specs]
 
     price_money: Money = strawberry.field(name="price", description="Unit price (Money in yuan).")
-    market_price_money: Money | None = strawberry.field(name="marketPrice",
-                                                        description="Strike-through market price "
-                                                                    "(Money in yuan).")
+    market_price_money: Money | None = strawberry.field(
+        name="marketPrice", description="Strike-through market price (Money in yuan)."
+    )
 
-    @strawberry.field(extensions=staff_of_merchant(),
-                      description="Staff of the merchant only; never shown to customers.")
+    @strawberry.field(
+        extensions=staff_of_merchant(),
+        description="Staff of the merchant only; never shown to customers.",
+    )
     def cost_price(self) -> Money | None:
         return money(self.cost_price)
 
     sellable_quantity: int = strawberry.field(
-        description="Σ over warehouses of max(0, onHand − reserved − safetyStock).")
+        description="Σ over warehouses of max(0, onHand − reserved − safetyStock)."
+    )
 
     @strawberry.field(description="Its image (e.g. per colour).")
     def image(self) -> Image | None:
@@ -372,9 +412,11 @@ class Product(Node):
     tags: list[str] = strawberry.field(description="Tags, e.g. for CMS product-list rules.")
     after_sales: str | None = strawberry.field(description="After-sales terms.")
     list_at: datetime | None = strawberry.field(
-        description="Scheduled listing time (ISO-8601, UTC).")
+        description="Scheduled listing time (ISO-8601, UTC)."
+    )
     delist_at: datetime | None = strawberry.field(
-        description="Scheduled delisting time (ISO-8601, UTC).")
+        description="Scheduled delisting time (ISO-8601, UTC)."
+    )
     created_at: datetime = strawberry.field(description="When it was created (ISO-8601, UTC).")
 
     @classmethod
@@ -408,8 +450,9 @@ class Product(Node):
     def skus(self, info: Info) -> list[Sku]:
         return _with_skus(self, info, lambda skus: skus)
 
-    @strawberry.field(description="Lowest and highest SKU price, after a running "
-                      "single-product promotion.")
+    @strawberry.field(
+        description="Lowest and highest SKU price, after a running single-product promotion."
+    )
     def price_range(self, info: Info) -> PriceRange | None:
         rules = getattr(self, "prefetched_promotions", None)
         skus = getattr(self, "prefetched_skus", None)
@@ -419,7 +462,8 @@ class Product(Node):
         async def later() -> PriceRange | None:
             found = await rc.product_promotions(info.context, self)  # type: ignore[arg-type]
             return _promotional_range(
-                self, found, await info.context.loaders.skus_by_product.load(self.id))
+                self, found, await info.context.loaders.skus_by_product.load(self.id)
+            )
 
         return later()
 
@@ -474,7 +518,8 @@ class Product(Node):
 @strawberry.type(description="A product of a connection with its cursor.")
 class ProductEdge:
     cursor: str = strawberry.field(
-        description="Opaque cursor of this edge, for `after` / `before`.")
+        description="Opaque cursor of this edge, for `after` / `before`."
+    )
     node: Product = strawberry.field(description="The object at this edge.")
 
 
@@ -502,20 +547,22 @@ class PriceBucket:
 
     @strawberry.field(description="Lower bound (Money in yuan).")
     def min(self) -> Money:
-        return money(self.min)  # type: ignore[return-value]
+        return money(self.min)
 
     @strawberry.field(description="Upper bound (Money in yuan).")
     def max(self) -> Money:
-        return money(self.max)  # type: ignore[return-value]
+        return money(self.max)
 
 
 @strawberry.type(description="Counts to refine a product search.")
 class ProductFacets:
     brands: list[BrandFacet] = strawberry.field(description="Product counts per brand.")
     attributes: list[AttributeFacet] = strawberry.field(
-        description="Product counts per value of each filterable attribute.")
+        description="Product counts per value of each filterable attribute."
+    )
     price_buckets: list[PriceBucket] = strawberry.field(
-        description="Product counts per price band.")
+        description="Product counts per price band."
+    )
 
 
 @strawberry.type(description="A page of products with Relay cursors and the total count.")
@@ -531,22 +578,25 @@ class ProductConnection:
     @strawberry.field(description="The nodes of this page, each with its cursor.")
     def edges(self) -> list[ProductEdge]:
         page: Page[m.Product] = self  # type: ignore[assignment]
-        return [ProductEdge(cursor=page.cursor(i), node=p)  # type: ignore[arg-type]
-                for i, p in enumerate(page.items)]
+        return [
+            ProductEdge(cursor=page.cursor(i), node=p)  # type: ignore[arg-type]
+            for i, p in enumerate(page.items)
+        ]
 
     @strawberry.field(description="The nodes of this page, without cursors.")
     def nodes(self) -> list[Product]:
         return self.items  # type: ignore[attr-defined]
 
-    @strawberry.field(description="Counts over the whole result; each facet ignores its own "
-                      "filter. Storefront listings only.")
+    @strawberry.field(
+        description="Counts over the whole result; each facet ignores its own "
+        "filter. Storefront listings only."
+    )
     async def facets(self, info: Info) -> ProductFacets | None:
         q = self.query  # type: ignore[attr-defined]
         if q is None or q.visible_at is None:
             return None
         brands, attributes, prices = await rc.facets(info.context, q)
-        return ProductFacets(brands=brands, attributes=attributes,
-                             price_buckets=prices)
+        return ProductFacets(brands=brands, attributes=attributes, price_buckets=prices)
 
 
 @strawberry.type(description="Front-end navigation category (前台类目), per channel.")
@@ -567,16 +617,28 @@ class DisplayCategory(Node):
     async def children(self, info: Info) -> list[DisplayCategory]:
         return await rc.display_category_children(info.context, self)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Listed products of the mapped categories and brands, "
-                      "including those of child display categories.")
-    async def products(self, info: Info, first: int | None = None, after: str | None = None,
-                       sort: ProductSort | None = rc.ProductSort.RELEVANCE,  # type: ignore[valid-type]
-                       filter: ProductFilter | None = None, last: int | None = None,
-                       before: str | None = None) -> ProductConnection:
+    @strawberry.field(
+        description="Listed products of the mapped categories and brands, "
+        "including those of child display categories."
+    )
+    async def products(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        sort: ProductSort | None = rc.ProductSort.RELEVANCE,  # type: ignore[valid-type]
+        filter: ProductFilter | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ProductConnection:
         return await rc.display_category_products(  # type: ignore[return-value]
-            info.context, self, page_args(info, first, after, last, before),
-            sort, filter,  # type: ignore[arg-type]
-            node_fields(info))
+            info.context,
+            self,
+            page_args(info, first, after, last, before),
+            sort,  # type: ignore[arg-type]
+            filter,
+            node_fields(info),
+        )
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -591,32 +653,43 @@ class AttributeFilterInput:
 @strawberry.input(description="Narrows a product search; every given condition must hold.")
 class ProductFilter:
     category_id: strawberry.ID | None = strawberry.field(
-        default=None, description="A Category (descendants included) or a DisplayCategory.")
+        default=None, description="A Category (descendants included) or a DisplayCategory."
+    )
     brand_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of brands; any matches.")
+        default=None, description="Relay global ids of brands; any matches."
+    )
     price_min: Decimal | None = strawberry.field(
-        default=None, description="Lowest price in yuan (Decimal string).")
+        default=None, description="Lowest price in yuan (Decimal string)."
+    )
     price_max: Decimal | None = strawberry.field(
-        default=None, description="Highest price in yuan (Decimal string).")
+        default=None, description="Highest price in yuan (Decimal string)."
+    )
     attributes: list[AttributeFilterInput] | None = strawberry.field(
-        default=None, description="Attribute values to match.")
+        default=None, description="Attribute values to match."
+    )
     in_stock: bool | None = strawberry.field(
-        default=None, description="Only products with sellable stock.")
+        default=None, description="Only products with sellable stock."
+    )
 
 
 @strawberry.input(description="Narrows adminProducts; every given condition must hold.")
 class AdminProductFilter:
     query: str | None = strawberry.field(
-        default=None, description="Words to find in title, subtitle and brand.")
+        default=None, description="Words to find in title, subtitle and brand."
+    )
     status: ProductStatus | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Only products in this status.")
+        default=None, description="Only products in this status."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the merchant (merchant staff: their own "
-                                  "only).")
+        default=None,
+        description="Relay global id of the merchant (merchant staff: their own only).",
+    )
     brand_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the brand.")
+        default=None, description="Relay global id of the brand."
+    )
     category_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a backend category.")
+        default=None, description="Relay global id of a backend category."
+    )
 
 
 @strawberry.input(description="A brand's values.")
@@ -630,7 +703,8 @@ class BrandInput:
 class CategoryInput:
     name: str = strawberry.field(description="Display name.")
     parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the parent; omitted = a root.")
+        default=None, description="Relay global id of the parent; omitted = a root."
+    )
     position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
 
 
@@ -638,87 +712,113 @@ class CategoryInput:
 class CategoryUpdateInput:
     name: str | None = strawberry.field(default=None, description="Display name.")
     parent_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global id of the new parent.")
+        default=strawberry.UNSET, description="Relay global id of the new parent."
+    )
     position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
 
 
 @strawberry.input(description="A new attribute definition.")
 class AttributeInput:
     category_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the backend category it hangs on.")
+        description="Relay global id of the backend category it hangs on."
+    )
     name: str = strawberry.field(description="Display name.")
     kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
-        description="KEY, SALES or GENERAL.")
+        description="KEY, SALES or GENERAL."
+    )
     value_type: AttributeValueType = strawberry.field(  # type: ignore[valid-type]
-        description="OPTIONS, TEXT or NUMBER.")
+        description="OPTIONS, TEXT or NUMBER."
+    )
     options: list[str] | None = strawberry.field(
-        default=None, description="The allowed values for OPTIONS.")
+        default=None, description="The allowed values for OPTIONS."
+    )
     required: bool | None = strawberry.field(
-        default=False, description="Whether products must give a value.")
+        default=False, description="Whether products must give a value."
+    )
     filterable: bool | None = strawberry.field(
-        default=False, description="Whether storefront search offers it as a facet and filter.")
+        default=False, description="Whether storefront search offers it as a facet and filter."
+    )
     allow_custom_values: bool | None = strawberry.field(
-        default=False, description="Whether values outside `options` are accepted.")
+        default=False, description="Whether values outside `options` are accepted."
+    )
 
 
 @strawberry.input(description="A new display category.")
 class DisplayCategoryInput:
     name: str = strawberry.field(description="Display name.")
     parent_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the parent; omitted = a root.")
+        default=None, description="Relay global id of the parent; omitted = a root."
+    )
     icon_url: str | None = strawberry.field(default=None, description="Icon image URL.")
     position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
     channels: list[Channel] | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Channels it shows on; omitted = all.")
+        default=None, description="Channels it shows on; omitted = all."
+    )
     category_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of backend categories whose products it shows.")
+        default=None, description="Relay global ids of backend categories whose products it shows."
+    )
     brand_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of brands whose products it shows.")
+        default=None, description="Relay global ids of brands whose products it shows."
+    )
 
 
 @strawberry.input(description="A display category's new values; omitted fields keep their value.")
 class DisplayCategoryUpdateInput:
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
     parent_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global id of the new parent.")
+        default=strawberry.UNSET, description="Relay global id of the new parent."
+    )
     icon_url: str | None = strawberry.field(default=strawberry.UNSET, description="Icon image URL.")
     position: int | None = strawberry.field(
-        default=strawberry.UNSET, description="Sort order among siblings.")
+        default=strawberry.UNSET, description="Sort order among siblings."
+    )
     channels: list[Channel] | None = strawberry.field(  # type: ignore[valid-type]
-        default=strawberry.UNSET, description="Channels it shows on.")
+        default=strawberry.UNSET, description="Channels it shows on."
+    )
     category_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global ids of backend categories whose "
-                                              "products it shows.")
+        default=strawberry.UNSET,
+        description="Relay global ids of backend categories whose products it shows.",
+    )
     brand_ids: list[strawberry.ID] | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global ids of brands whose products it shows.")
+        default=strawberry.UNSET, description="Relay global ids of brands whose products it shows."
+    )
 
 
 @strawberry.input(description="A merchant's values.")
 class MerchantInput:
     name: str = strawberry.field(description="Display name.")
     self_operated: bool | None = strawberry.field(
-        default=False, description="Whether it is the platform's own (自营) merchant.")
+        default=False, description="Whether it is the platform's own (自营) merchant."
+    )
     commission_rate: int | None = strawberry.field(
-        default=0, description="The platform's commission on the merchant's goods sold, in "
-        "basis points (500 = 5%; 0–10000); see settlementStatement.")
+        default=0,
+        description="The platform's commission on the merchant's goods sold, in "
+        "basis points (500 = 5%; 0–10000); see settlementStatement.",
+    )
 
 
 @strawberry.input(description="A new shipping template.")
 class ShippingTemplateInput:
     merchant_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the merchant (merchant staff: their own).")
+        description="Relay global id of the merchant (merchant staff: their own)."
+    )
     name: str = strawberry.field(description="Display name.")
     kind: ShippingKind = strawberry.field(  # type: ignore[valid-type]
-        description="FREE, FLAT, BY_PIECE or BY_WEIGHT.")
+        description="FREE, FLAT, BY_PIECE or BY_WEIGHT."
+    )
     first_fee: Decimal | None = strawberry.field(
-        default=None, description="Fee for the first unit or kg, in yuan (Decimal string).")
+        default=None, description="Fee for the first unit or kg, in yuan (Decimal string)."
+    )
     additional_fee: Decimal | None = strawberry.field(
-        default=None, description="Fee for each additional unit or kg, in yuan (Decimal string).")
+        default=None, description="Fee for each additional unit or kg, in yuan (Decimal string)."
+    )
     flat_fee: Decimal | None = strawberry.field(
-        default=None, description="Fee for FLAT, in yuan (Decimal string).")
+        default=None, description="Fee for FLAT, in yuan (Decimal string)."
+    )
     free_over: Decimal | None = strawberry.field(
-        default=None, description="Free shipping from this merchant subtotal, in yuan (Decimal "
-                                  "string).")
+        default=None,
+        description="Free shipping from this merchant subtotal, in yuan (Decimal string).",
+    )
 
 
 @strawberry.input(description="A product's values for one attribute.")
@@ -736,24 +836,30 @@ class ImageInput:
 @strawberry.input(description="A SKU's value for one SALES attribute.")
 class SkuSpecInput:
     attribute_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the SALES attribute.")
+        description="Relay global id of the SALES attribute."
+    )
     value: str = strawberry.field(description="The value.")
 
 
 @strawberry.input(description="A SKU of a product.")
 class SkuInput:
     id: strawberry.ID | None = strawberry.field(
-        default=None, description="On update: the SKU to change (omit to add a new SKU).")
+        default=None, description="On update: the SKU to change (omit to add a new SKU)."
+    )
     specs: list[SkuSpecInput] | None = strawberry.field(
-        default=None, description="One value per SALES attribute of the product.")
+        default=None, description="One value per SALES attribute of the product."
+    )
     code: str = strawberry.field(default="", description="Merchant SKU code (unique per merchant).")
     barcode: str | None = strawberry.field(default=None, description="Barcode.")
     price: Decimal | None = strawberry.field(
-        default=None, description="Unit price in yuan (Decimal string).")
+        default=None, description="Unit price in yuan (Decimal string)."
+    )
     market_price: Decimal | None = strawberry.field(
-        default=None, description="Strike-through market price in yuan (Decimal string).")
+        default=None, description="Strike-through market price in yuan (Decimal string)."
+    )
     cost_price: Decimal | None = strawberry.field(
-        default=None, description="Cost price in yuan (Decimal string); never shown to customers.")
+        default=None, description="Cost price in yuan (Decimal string); never shown to customers."
+    )
     weight_grams: int | None = strawberry.field(default=None, description="Weight in grams.")
     image_url: str | None = strawberry.field(default=None, description="Image URL.")
 
@@ -763,50 +869,67 @@ class ProductInput:
     title: str = strawberry.field(description="Title.")
     brand_id: strawberry.ID = strawberry.field(description="Relay global id of the brand.")
     category_id: strawberry.ID = strawberry.field(
-        description="Relay global id of a leaf backend category.")
+        description="Relay global id of a leaf backend category."
+    )
     merchant_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the merchant (merchant staff: their own).")
+        description="Relay global id of the merchant (merchant staff: their own)."
+    )
     skus: list[SkuInput] = strawberry.field(
-        description="The SKUs, one per combination of SALES attribute values.")
+        description="The SKUs, one per combination of SALES attribute values."
+    )
     subtitle: str | None = strawberry.field(default=None, description="Selling point.")
     shipping_template_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the merchant's shipping template.")
+        default=None, description="Relay global id of the merchant's shipping template."
+    )
     tags: list[str] | None = strawberry.field(default=None, description="Tags.")
     attributes: list[ProductAttributeInput] | None = strawberry.field(
-        default=None, description="Key and general attribute values.")
+        default=None, description="Key and general attribute values."
+    )
     images: list[ImageInput] | None = strawberry.field(default=None, description="Gallery images.")
     description_mobile_html: str | None = strawberry.field(
-        default=None, description="Rich-text description for mobile (HTML).")
+        default=None, description="Rich-text description for mobile (HTML)."
+    )
     description_pc_html: str | None = strawberry.field(
-        default=None, description="Rich-text description for desktop (HTML).")
+        default=None, description="Rich-text description for desktop (HTML)."
+    )
     after_sales: str | None = strawberry.field(default=None, description="After-sales terms.")
 
 
-@strawberry.input(description="Omitted fields keep their value. `skus`, when given, is the full "
-                  "list: SKUs with an id are updated, others added, missing ones disabled.")
+@strawberry.input(
+    description="Omitted fields keep their value. `skus`, when given, is the full "
+    "list: SKUs with an id are updated, others added, missing ones disabled."
+)
 class ProductUpdateInput:
     title: str | None = strawberry.field(default=strawberry.UNSET, description="Title.")
     subtitle: str | None = strawberry.field(default=strawberry.UNSET, description="Selling point.")
     brand_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global id of the brand.")
+        default=strawberry.UNSET, description="Relay global id of the brand."
+    )
     category_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global id of a leaf backend category.")
+        default=strawberry.UNSET, description="Relay global id of a leaf backend category."
+    )
     shipping_template_id: strawberry.ID | None = strawberry.field(
-        default=strawberry.UNSET, description="Relay global id of the merchant's shipping "
-                                              "template.")
+        default=strawberry.UNSET, description="Relay global id of the merchant's shipping template."
+    )
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Tags.")
     attributes: list[ProductAttributeInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="Key and general attribute values.")
+        default=strawberry.UNSET, description="Key and general attribute values."
+    )
     images: list[ImageInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="Gallery images.")
+        default=strawberry.UNSET, description="Gallery images."
+    )
     description_mobile_html: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Rich-text description for mobile (HTML).")
+        default=strawberry.UNSET, description="Rich-text description for mobile (HTML)."
+    )
     description_pc_html: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Rich-text description for desktop (HTML).")
+        default=strawberry.UNSET, description="Rich-text description for desktop (HTML)."
+    )
     after_sales: str | None = strawberry.field(
-        default=strawberry.UNSET, description="After-sales terms.")
+        default=strawberry.UNSET, description="After-sales terms."
+    )
     skus: list[SkuInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="The full list of SKUs.")
+        default=strawberry.UNSET, description="The full list of SKUs."
+    )
 
 
 # --- payloads ------------------------------------------------------------------------------------
@@ -816,74 +939,89 @@ class ProductUpdateInput:
 class BrandPayload:
     brand: Brand | None = strawberry.field(description="The brand as saved; null when refused.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a category mutation.")
 class CategoryPayload:
     category: Category | None = strawberry.field(
-        description="The category as saved; null when refused.")
+        description="The category as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of attributeCreate.")
 class AttributePayload:
     attribute: Attribute | None = strawberry.field(
-        description="The attribute as saved; null when refused.")
+        description="The attribute as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a display category mutation.")
 class DisplayCategoryPayload:
     display_category: DisplayCategory | None = strawberry.field(
-        description="The display category as saved; null when refused.")
+        description="The display category as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a merchant mutation.")
 class MerchantPayload:
     merchant: Merchant | None = strawberry.field(
-        description="The merchant as saved; null when refused.")
+        description="The merchant as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of shippingTemplateCreate.")
 class ShippingTemplatePayload:
     shipping_template: ShippingTemplate | None = strawberry.field(
-        description="The template as saved; null when refused.")
+        description="The template as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a product mutation.")
 class ProductPayload:
     product: Product | None = strawberry.field(
-        description="The product as saved; null when refused.")
+        description="The product as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a deletion.")
 class DeletePayload:
     deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused.")
+        description="Relay global id of the deleted object; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 def _deleted(result: Any, type_name: str) -> DeletePayload:
     value = result.value
-    return DeletePayload(deleted_id=_gid(type_name, value.id) if value else None,
-                         user_errors=user_errors(result.errors))
+    return DeletePayload(
+        deleted_id=_gid(type_name, value.id) if value else None,
+        user_errors=user_errors(result.errors),
+    )
 
 
 # --- root fields ---------------------------------------------------------------------------------
-
-
 
 
 @strawberry.type
@@ -892,13 +1030,16 @@ class CatalogQuery:
     async def display_categories(self, info: Info) -> list[DisplayCategory]:
         return await rc.display_category_roots(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(description="A display (storefront navigation) category by its global id; "
-                      "null if unknown.")
+    @strawberry.field(
+        description="A display (storefront navigation) category by its global id; null if unknown."
+    )
     async def display_category(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the display category.")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Relay global id of the display category."),
+        ],
     ) -> DisplayCategory | None:
         return await rc.display_category(info.context, id)  # type: ignore[return-value]
 
@@ -906,33 +1047,53 @@ class CatalogQuery:
     async def products(
         self,
         info: Info,
-        query: Annotated[str | None, strawberry.argument(
-            description="Words to find in title, subtitle and brand; omit to browse.")] = None,
-        filter: Annotated[ProductFilter | None, strawberry.argument(
-            description="Narrow the result (brands, price, attributes, stock).")] = None,
+        query: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Words to find in title, subtitle and brand; omit to browse."
+            ),
+        ] = None,
+        filter: Annotated[
+            ProductFilter | None,
+            strawberry.argument(
+                description="Narrow the result (brands, price, attributes, stock)."
+            ),
+        ] = None,
         first: First20 = None,
         after: After = None,
-        sort: Annotated[ProductSort | None, strawberry.argument(  # type: ignore[valid-type]
-            description="Result order (default RELEVANCE).")] = rc.ProductSort.RELEVANCE,
+        sort: Annotated[
+            ProductSort | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Result order (default RELEVANCE)."),
+        ] = rc.ProductSort.RELEVANCE,
         last: Last = None,
         before: Before = None,
     ) -> ProductConnection:
         return await rc.search_products(  # type: ignore[return-value]
-            info.context, query, filter, page_args(info, first, after, last, before), sort,  # type: ignore[arg-type]
-            node_fields(info))
+            info.context,
+            query,
+            filter,
+            page_args(info, first, after, last, before),
+            sort,  # type: ignore[arg-type]
+            node_fields(info),
+        )
 
-    @strawberry.field(description="A product by its global id; null when unknown or not visible "
-                      "to the caller (storefronts see LISTED products only).")
+    @strawberry.field(
+        description="A product by its global id; null when unknown or not visible "
+        "to the caller (storefronts see LISTED products only)."
+    )
     async def product(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the product.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the product.")
+        ],
     ) -> Product | None:
         return await rc.product_by_id(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Any object by its Relay global id; null when unknown or not "
-                      "visible to the caller.")
+    @strawberry.field(
+        description="Any object by its Relay global id; null when unknown or not "
+        "visible to the caller."
+    )
     async def node(
         self,
         info: Info,
@@ -940,8 +1101,10 @@ class CatalogQuery:
     ) -> Node | None:
         return await rn.node(info.context, id)
 
-    @strawberry.field(description="Objects by their Relay global ids, in the order asked; null "
-                      "where unknown or not visible.")
+    @strawberry.field(
+        description="Objects by their Relay global ids, in the order asked; null "
+        "where unknown or not visible."
+    )
     async def nodes(
         self,
         info: Info,
@@ -949,20 +1112,27 @@ class CatalogQuery:
     ) -> list[Node | None]:
         return await rn.nodes(info.context, list(ids))
 
-    @strawberry.field(description="Products in every status for the admin catalog; merchant staff "
-                      "see their merchant's only.")
+    @strawberry.field(
+        description="Products in every status for the admin catalog; merchant staff "
+        "see their merchant's only."
+    )
     async def admin_products(
         self,
         info: Info,
-        filter: Annotated[AdminProductFilter | None, strawberry.argument(
-            description="Narrow the result; merchant staff may name only their merchant.")] = None,
+        filter: Annotated[
+            AdminProductFilter | None,
+            strawberry.argument(
+                description="Narrow the result; merchant staff may name only their merchant."
+            ),
+        ] = None,
         first: First50 = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> ProductConnection:
         return await rc.admin_products(  # type: ignore[return-value]
-            info.context, filter, page_args(info, first, after, last, before), node_fields(info))
+            info.context, filter, page_args(info, first, after, last, before), node_fields(info)
+        )
 
     @strawberry.field(description="Backend category roots (walk `children` for the tree).")
     async def categories(self, info: Info) -> list[Category]:
@@ -987,29 +1157,35 @@ class CatalogMutation:
     ) -> BrandPayload:
         return payload(BrandPayload, brand=await rc.brand_create(info.context, input))
 
-    @strawberry.mutation(description="Change a brand's name, logo or country (platform staff with "
-                         "MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Change a brand's name, logo or country (platform staff with MANAGE_CATALOG)."
+    )
     async def brand_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the brand.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the brand.")
+        ],
         input: Annotated[BrandInput, strawberry.argument(description="The brand's new values.")],
     ) -> BrandPayload:
         return payload(BrandPayload, brand=await rc.brand_update(info.context, id, input))
 
-    @strawberry.mutation(description="Delete a brand (platform staff with MANAGE_CATALOG; "
-                         "audited).")
+    @strawberry.mutation(
+        description="Delete a brand (platform staff with MANAGE_CATALOG; audited)."
+    )
     async def brand_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the brand.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the brand.")
+        ],
     ) -> DeletePayload:
         return _deleted(await rc.brand_delete(info.context, id), "Brand")
 
-    @strawberry.mutation(description="Create a backend category, at most 4 levels deep (platform "
-                         "staff with MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Create a backend category, at most 4 levels deep (platform "
+        "staff with MANAGE_CATALOG)."
+    )
     async def category_create(
         self,
         info: Info,
@@ -1017,74 +1193,96 @@ class CatalogMutation:
     ) -> CategoryPayload:
         return payload(CategoryPayload, category=await rc.category_create(info.context, input))
 
-    @strawberry.mutation(description="Change a backend category (platform staff with "
-                         "MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Change a backend category (platform staff with MANAGE_CATALOG)."
+    )
     async def category_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the category.")],
-        input: Annotated[CategoryUpdateInput, strawberry.argument(
-            description="The category's new values.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the category.")
+        ],
+        input: Annotated[
+            CategoryUpdateInput, strawberry.argument(description="The category's new values.")
+        ],
     ) -> CategoryPayload:
         return payload(CategoryPayload, category=await rc.category_update(info.context, id, input))
 
-    @strawberry.mutation(description="Delete a backend category; refused while it has products or "
-                         "children (platform staff with MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Delete a backend category; refused while it has products or "
+        "children (platform staff with MANAGE_CATALOG)."
+    )
     async def category_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the category.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the category.")
+        ],
     ) -> DeletePayload:
         return _deleted(await rc.category_delete(info.context, id), "Category")
 
-    @strawberry.mutation(description="Define an attribute on a backend category, inherited by its "
-                         "descendants (platform staff with MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Define an attribute on a backend category, inherited by its "
+        "descendants (platform staff with MANAGE_CATALOG)."
+    )
     async def attribute_create(
         self,
         info: Info,
-        input: Annotated[AttributeInput, strawberry.argument(
-            description="The attribute definition.")],
+        input: Annotated[
+            AttributeInput, strawberry.argument(description="The attribute definition.")
+        ],
     ) -> AttributePayload:
         return payload(AttributePayload, attribute=await rc.attribute_create(info.context, input))
 
-    @strawberry.mutation(description="Create a display (storefront navigation) category (platform "
-                         "staff with MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Create a display (storefront navigation) category (platform "
+        "staff with MANAGE_CATALOG)."
+    )
     async def display_category_create(
         self,
         info: Info,
-        input: Annotated[DisplayCategoryInput, strawberry.argument(
-            description="The new display category.")],
+        input: Annotated[
+            DisplayCategoryInput, strawberry.argument(description="The new display category.")
+        ],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_create(info.context, input)
         return payload(DisplayCategoryPayload, display_category=r)
 
-    @strawberry.mutation(description="Change or move a display category (platform staff with "
-                         "MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Change or move a display category (platform staff with MANAGE_CATALOG)."
+    )
     async def display_category_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the display category.")],
-        input: Annotated[DisplayCategoryUpdateInput, strawberry.argument(
-            description="The display category's new values.")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Relay global id of the display category."),
+        ],
+        input: Annotated[
+            DisplayCategoryUpdateInput,
+            strawberry.argument(description="The display category's new values."),
+        ],
     ) -> DisplayCategoryPayload:
         r = await rc.display_category_update(info.context, id, input)
         return payload(DisplayCategoryPayload, display_category=r)
 
-    @strawberry.mutation(description="Delete a display category (platform staff with "
-                         "MANAGE_CATALOG; audited).")
+    @strawberry.mutation(
+        description="Delete a display category (platform staff with MANAGE_CATALOG; audited)."
+    )
     async def display_category_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the display category.")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Relay global id of the display category."),
+        ],
     ) -> DeletePayload:
         return _deleted(await rc.display_category_delete(info.context, id), "DisplayCategory")
 
-    @strawberry.mutation(description="Create a merchant: the self-operated platform merchant or a "
-                         "third-party shop (platform staff with MANAGE_CATALOG).")
+    @strawberry.mutation(
+        description="Create a merchant: the self-operated platform merchant or a "
+        "third-party shop (platform staff with MANAGE_CATALOG)."
+    )
     async def merchant_create(
         self,
         info: Info,
@@ -1096,43 +1294,55 @@ class CatalogMutation:
     async def merchant_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the merchant.")],
-        input: Annotated[MerchantInput, strawberry.argument(
-            description="The merchant's new values.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the merchant.")
+        ],
+        input: Annotated[
+            MerchantInput, strawberry.argument(description="The merchant's new values.")
+        ],
     ) -> MerchantPayload:
         return payload(MerchantPayload, merchant=await rc.merchant_update(info.context, id, input))
 
-    @strawberry.mutation(description="Create a shipping template for a merchant (staff with "
-                         "MANAGE_CATALOG; merchant staff for their merchant only).")
+    @strawberry.mutation(
+        description="Create a shipping template for a merchant (staff with "
+        "MANAGE_CATALOG; merchant staff for their merchant only)."
+    )
     async def shipping_template_create(
         self,
         info: Info,
-        input: Annotated[ShippingTemplateInput, strawberry.argument(
-            description="The new shipping template.")],
+        input: Annotated[
+            ShippingTemplateInput, strawberry.argument(description="The new shipping template.")
+        ],
     ) -> ShippingTemplatePayload:
         r = await rc.shipping_template_create(info.context, input)
         return payload(ShippingTemplatePayload, shipping_template=r)
 
-    @strawberry.mutation(description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
-                         "with MANAGE_CATALOG; merchant staff for their merchant only).")
+    @strawberry.mutation(
+        description="Create a product (SPU) with its SKUs, as a DRAFT (staff "
+        "with MANAGE_CATALOG; merchant staff for their merchant only)."
+    )
     async def product_create(
         self,
         info: Info,
-        input: Annotated[ProductInput, strawberry.argument(
-            description="The new product with its SKUs.")],
+        input: Annotated[
+            ProductInput, strawberry.argument(description="The new product with its SKUs.")
+        ],
     ) -> ProductPayload:
         return payload(ProductPayload, product=await rc.product_create(info.context, input))
 
-    @strawberry.mutation(description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
-                         "merchant staff their merchant's only).")
+    @strawberry.mutation(
+        description="Change a product and its SKUs (staff with MANAGE_CATALOG; "
+        "merchant staff their merchant's only)."
+    )
     async def product_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the product.")],
-        input: Annotated[ProductUpdateInput, strawberry.argument(
-            description="The product's new values.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the product.")
+        ],
+        input: Annotated[
+            ProductUpdateInput, strawberry.argument(description="The product's new values.")
+        ],
     ) -> ProductPayload:
         return payload(ProductPayload, product=await rc.product_update(info.context, id, input))
 
@@ -1140,23 +1350,33 @@ class CatalogMutation:
     async def product_list(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the product.")],
-        list_at: Annotated[datetime | None, strawberry.argument(
-            description="When to list (ISO-8601, UTC); omitted = now.")] = None,
-        delist_at: Annotated[datetime | None, strawberry.argument(
-            description="When to delist again (ISO-8601, UTC); omitted = never.")] = None,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the product.")
+        ],
+        list_at: Annotated[
+            datetime | None,
+            strawberry.argument(description="When to list (ISO-8601, UTC); omitted = now."),
+        ] = None,
+        delist_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="When to delist again (ISO-8601, UTC); omitted = never."
+            ),
+        ] = None,
     ) -> ProductPayload:
         r = await rc.product_list(info.context, id, list_at, delist_at)
         return payload(ProductPayload, product=r)
 
-    @strawberry.mutation(description="Take a product off sale now: storefronts stop seeing it and "
-                         "its cart lines become unavailable.")
+    @strawberry.mutation(
+        description="Take a product off sale now: storefronts stop seeing it and "
+        "its cart lines become unavailable."
+    )
     async def product_delist(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the product.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the product.")
+        ],
     ) -> ProductPayload:
         return payload(ProductPayload, product=await rc.product_delist(info.context, id))
 
@@ -1164,7 +1384,8 @@ class CatalogMutation:
     async def product_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the product.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the product.")
+        ],
     ) -> DeletePayload:
         return _deleted(await rc.product_delete(info.context, id), "Product")

@@ -46,15 +46,20 @@ class LinkType(Enum):
     COUPON_TEMPLATE = strawberry.enum_value("COUPON_TEMPLATE", description="A coupon template.")
 
 
-GLOBAL_TYPE = {"PRODUCT": "Product", "DISPLAY_CATEGORY": "DisplayCategory", "PAGE": "Page",
-               "COUPON_TEMPLATE": "CouponTemplate"}
+GLOBAL_TYPE = {
+    "PRODUCT": "Product",
+    "DISPLAY_CATEGORY": "DisplayCategory",
+    "PAGE": "Page",
+    "COUPON_TEMPLATE": "CouponTemplate",
+}
 
 
 @strawberry.type(description="A typed link target.")
 class Link:
     type: LinkType = strawberry.field(description="What it points at.")
     target_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the target (all types but URL).")
+        description="Relay global id of the target (all types but URL)."
+    )
     url: str | None = strawberry.field(description="The address, for URL links.")
 
 
@@ -63,9 +68,13 @@ def _link(raw: dict[str, Any] | None) -> Link | None:
         return None
     kind = raw["type"]
     target = raw.get("targetId")
-    return Link(type=LinkType(kind), url=raw.get("url"),
-                target_id=strawberry.ID(encode_id(GLOBAL_TYPE[kind], target))
-                if target is not None else None)
+    return Link(
+        type=LinkType(kind),
+        url=raw.get("url"),
+        target_id=strawberry.ID(encode_id(GLOBAL_TYPE[kind], target))
+        if target is not None
+        else None,
+    )
 
 
 @strawberry.type(description="One image of a banner carousel.")
@@ -102,13 +111,15 @@ class PageModule:
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("PageModule", self.module.id))  # type: ignore[attr-defined]
 
-    @strawberry.field(description="When the module starts showing (ISO-8601, UTC); null = with "
-                      "the page.")
+    @strawberry.field(
+        description="When the module starts showing (ISO-8601, UTC); null = with the page."
+    )
     def starts_at(self) -> datetime | None:
         return self.module.starts_at  # type: ignore[attr-defined]
 
-    @strawberry.field(description="When the module stops showing (ISO-8601, UTC); null = with the "
-                      "page.")
+    @strawberry.field(
+        description="When the module stops showing (ISO-8601, UTC); null = with the page."
+    )
     def ends_at(self) -> datetime | None:
         return self.module.ends_at  # type: ignore[attr-defined]
 
@@ -119,8 +130,10 @@ class BannerCarouselModule(PageModule):
 
     @strawberry.field(description="Slides valid at the page's moment.")
     def slides(self) -> list[BannerSlide]:
-        return [BannerSlide(image_url=s["imageUrl"], link=_link(s.get("link")))
-                for s in rcms.live_slides(self)]  # type: ignore[arg-type]
+        return [
+            BannerSlide(image_url=s["imageUrl"], link=_link(s.get("link")))
+            for s in rcms.live_slides(self)  # type: ignore[arg-type]
+        ]
 
 
 @strawberry.type(description="A grid of icons with labels and links.")
@@ -129,9 +142,10 @@ class IconGridModule(PageModule):
 
     @strawberry.field(description="The icons, in order.")
     def icons(self) -> list[IconGridItem]:
-        return [IconGridItem(label=i["label"], icon_url=i.get("iconUrl"),
-                             link=_link(i.get("link")))
-                for i in self.module.config.get("icons", [])]  # type: ignore[attr-defined]
+        return [
+            IconGridItem(label=i["label"], icon_url=i.get("iconUrl"), link=_link(i.get("link")))
+            for i in self.module.config.get("icons", [])  # type: ignore[attr-defined]
+        ]
 
 
 @strawberry.type(description="Products chosen by hand or by a rule (listed ones only).")
@@ -187,8 +201,15 @@ class RichTextModule(PageModule):
         return self.module.config.get("html", "")  # type: ignore[attr-defined]
 
 
-MODULE_TYPES = [BannerCarouselModule, IconGridModule, ProductListModule, CategoryNavModule,
-                RankingModule, CouponCenterModule, RichTextModule]
+MODULE_TYPES = [
+    BannerCarouselModule,
+    IconGridModule,
+    ProductListModule,
+    CategoryNavModule,
+    RankingModule,
+    CouponCenterModule,
+    RichTextModule,
+]
 
 
 @strawberry.enum(description="Whether a page can be shown.")
@@ -207,7 +228,7 @@ class Page:
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("Page", self.page.id))  # type: ignore[attr-defined]
 
-    @strawberry.field(description="URL name, e.g. \"home\".")
+    @strawberry.field(description='URL name, e.g. "home".')
     def slug(self) -> str:
         return self.page.slug  # type: ignore[attr-defined]
 
@@ -245,20 +266,25 @@ class Page:
 
 def shown_from() -> Any:
     """A module's `startsAt`, declared once for every module input."""
-    return strawberry.field(default=None, description="When the module starts showing "
-                            "(ISO-8601, UTC); omitted = with the page.")
+    return strawberry.field(
+        default=None,
+        description="When the module starts showing (ISO-8601, UTC); omitted = with the page.",
+    )
 
 
 def shown_until() -> Any:
-    return strawberry.field(default=None, description="When the module stops showing "
-                            "(ISO-8601, UTC); omitted = with the page.")
+    return strawberry.field(
+        default=None,
+        description="When the module stops showing (ISO-8601, UTC); omitted = with the page.",
+    )
 
 
 @strawberry.input(description="A typed link target: targetId for objects, url for URL.")
 class LinkInput:
     type: LinkType = strawberry.field(description="What it points at.")
     target_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the target (all types but URL).")
+        default=None, description="Relay global id of the target (all types but URL)."
+    )
     url: str | None = strawberry.field(default=None, description="The address, for URL links.")
 
 
@@ -267,9 +293,11 @@ class SlideInput:
     image_url: str = strawberry.field(description="The image URL.")
     link: LinkInput | None = strawberry.field(default=None, description="Where a tap leads.")
     starts_at: datetime | None = strawberry.field(
-        default=None, description="When the slide starts showing (ISO-8601, UTC).")
+        default=None, description="When the slide starts showing (ISO-8601, UTC)."
+    )
     ends_at: datetime | None = strawberry.field(
-        default=None, description="When the slide stops showing (ISO-8601, UTC).")
+        default=None, description="When the slide stops showing (ISO-8601, UTC)."
+    )
 
 
 @strawberry.input(description="A banner carousel module.")
@@ -296,9 +324,11 @@ class IconGridInput:
 @strawberry.input(description="Which products a product list shows.")
 class ProductRuleInput:
     display_category_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a display category.")
+        default=None, description="Relay global id of a display category."
+    )
     brand_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a brand.")
+        default=None, description="Relay global id of a brand."
+    )
     tag: str | None = strawberry.field(default=None, description="A product tag.")
     sort: SortRef | None = strawberry.field(default=None, description="Order of the products.")
     limit: int | None = strawberry.field(default=10, description="Most products shown.")
@@ -308,9 +338,11 @@ class ProductRuleInput:
 class ProductListInput:
     title: str | None = strawberry.field(default=None, description="Heading shown above the list.")
     product_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of the products, in order.")
+        default=None, description="Relay global ids of the products, in order."
+    )
     rule: ProductRuleInput | None = strawberry.field(
-        default=None, description="A rule choosing the products.")
+        default=None, description="A rule choosing the products."
+    )
     starts_at: datetime | None = shown_from()
     ends_at: datetime | None = shown_until()
 
@@ -318,7 +350,8 @@ class ProductListInput:
 @strawberry.input(description="A category navigation module.")
 class CategoryNavInput:
     display_category_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the display category whose subtree is shown.")
+        description="Relay global id of the display category whose subtree is shown."
+    )
     starts_at: datetime | None = shown_from()
     ends_at: datetime | None = shown_until()
 
@@ -326,12 +359,15 @@ class CategoryNavInput:
 @strawberry.input(description="A ranking module.")
 class RankingInput:
     title: str | None = strawberry.field(
-        default=None, description="Heading shown above the ranking.")
+        default=None, description="Heading shown above the ranking."
+    )
     days: int | None = strawberry.field(
-        default=30, description="Units sold over the last this many days count.")
+        default=30, description="Units sold over the last this many days count."
+    )
     limit: int | None = strawberry.field(default=10, description="Most products shown.")
     display_category_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a display category to rank within.")
+        default=None, description="Relay global id of a display category to rank within."
+    )
     starts_at: datetime | None = shown_from()
     ends_at: datetime | None = shown_until()
 
@@ -339,7 +375,8 @@ class RankingInput:
 @strawberry.input(description="A coupon center module.")
 class CouponCenterInput:
     template_ids: list[strawberry.ID] = strawberry.field(
-        description="Relay global ids of the coupon templates offered.")
+        description="Relay global ids of the coupon templates offered."
+    )
     starts_at: datetime | None = shown_from()
     ends_at: datetime | None = shown_until()
 
@@ -354,19 +391,26 @@ class RichTextInput:
 @strawberry.input(one_of=True, description="Exactly one module kind.")
 class ModuleInput:
     banner_carousel: BannerCarouselInput | None = strawberry.field(
-        default=strawberry.UNSET, description="A banner carousel.")
+        default=strawberry.UNSET, description="A banner carousel."
+    )
     icon_grid: IconGridInput | None = strawberry.field(
-        default=strawberry.UNSET, description="An icon grid.")
+        default=strawberry.UNSET, description="An icon grid."
+    )
     product_list: ProductListInput | None = strawberry.field(
-        default=strawberry.UNSET, description="A product list.")
+        default=strawberry.UNSET, description="A product list."
+    )
     category_nav: CategoryNavInput | None = strawberry.field(
-        default=strawberry.UNSET, description="Category navigation.")
+        default=strawberry.UNSET, description="Category navigation."
+    )
     ranking: RankingInput | None = strawberry.field(
-        default=strawberry.UNSET, description="A top-sellers ranking.")
+        default=strawberry.UNSET, description="A top-sellers ranking."
+    )
     coupon_center: CouponCenterInput | None = strawberry.field(
-        default=strawberry.UNSET, description="A coupon center.")
+        default=strawberry.UNSET, description="A coupon center."
+    )
     rich_text: RichTextInput | None = strawberry.field(
-        default=strawberry.UNSET, description="Rich text.")
+        default=strawberry.UNSET, description="Rich text."
+    )
 
 
 @strawberry.input(description="A page's values; the modules replace the page's modules.")
@@ -375,31 +419,37 @@ class PageInput:
     title: str = strawberry.field(description="Title.")
     modules: list[ModuleInput] = strawberry.field(description="The modules, in display order.")
     channels: list[ChannelRef] | None = strawberry.field(
-        default=None, description="Channels it shows on; omitted = all.")
+        default=None, description="Channels it shows on; omitted = all."
+    )
 
 
 @strawberry.type(description="A saved state of a page: what it said and when.")
 class PageVersion:
     version: int = strawberry.field(
-        description="Version number, counting up from 1 with each save.")
+        description="Version number, counting up from 1 with each save."
+    )
     saved_at: datetime = strawberry.field(description="When it was saved (ISO-8601, UTC).")
-    snapshot: JSON = strawberry.field(description="Title, channels, status, publish window and "
-                                      "modules as saved.")
+    snapshot: JSON = strawberry.field(
+        description="Title, channels, status, publish window and modules as saved."
+    )
 
 
 @strawberry.type(description="Result of a page mutation.")
 class PagePayload:
     page: Page | None = strawberry.field(description="The page as saved; null when refused.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of pageDelete.")
 class PageDeletePayload:
     deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused.")
+        description="Relay global id of the deleted object; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 def _payload(result: Any) -> PagePayload:
@@ -412,7 +462,7 @@ class CmsQuery:
     async def page(
         self,
         info: Info,
-        slug: Annotated[str, strawberry.argument(description="The page's slug, e.g. \"home\".")],
+        slug: Annotated[str, strawberry.argument(description='The page\'s slug, e.g. "home".')],
     ) -> Page | None:
         return await rcms.storefront_page(info.context, slug)  # type: ignore[return-value]
 
@@ -420,10 +470,12 @@ class CmsQuery:
     async def page_preview(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the page.")],
-        at: Annotated[datetime, strawberry.argument(
-            description="The moment to preview (ISO-8601, UTC).")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the page.")
+        ],
+        at: Annotated[
+            datetime, strawberry.argument(description="The moment to preview (ISO-8601, UTC).")
+        ],
     ) -> Page | None:
         return await rcms.preview(info.context, id, at)  # type: ignore[return-value]
 
@@ -431,8 +483,9 @@ class CmsQuery:
     async def page_versions(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the page.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the page.")
+        ],
     ) -> list[PageVersion]:
         return await rcms.versions(info.context, id)
 
@@ -450,13 +503,15 @@ class CmsQuery:
 
 @strawberry.type
 class CmsMutation:
-    @strawberry.mutation(description="Create a CMS page as a DRAFT (platform staff with "
-                         "MANAGE_CMS).")
+    @strawberry.mutation(
+        description="Create a CMS page as a DRAFT (platform staff with MANAGE_CMS)."
+    )
     async def page_create(
         self,
         info: Info,
-        input: Annotated[PageInput, strawberry.argument(
-            description="The new page with its modules.")],
+        input: Annotated[
+            PageInput, strawberry.argument(description="The new page with its modules.")
+        ],
     ) -> PagePayload:
         return _payload(await rcms.page_create(info.context, input))
 
@@ -464,24 +519,36 @@ class CmsMutation:
     async def page_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the page.")],
-        input: Annotated[PageInput, strawberry.argument(
-            description="The page's title, channels and modules.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the page.")
+        ],
+        input: Annotated[
+            PageInput, strawberry.argument(description="The page's title, channels and modules.")
+        ],
     ) -> PagePayload:
         return _payload(await rcms.page_update(info.context, id, input))
 
-    @strawberry.mutation(description="Publish a page, optionally within a window (platform staff "
-                         "with MANAGE_CMS).")
+    @strawberry.mutation(
+        description="Publish a page, optionally within a window (platform staff with MANAGE_CMS)."
+    )
     async def page_publish(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the page.")],
-        starts_at: Annotated[datetime | None, strawberry.argument(
-            description="Start of the publish window (ISO-8601, UTC); omitted = now.")] = None,
-        ends_at: Annotated[datetime | None, strawberry.argument(
-            description="End of the publish window (ISO-8601, UTC); omitted = open-ended.")] = None,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the page.")
+        ],
+        starts_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Start of the publish window (ISO-8601, UTC); omitted = now."
+            ),
+        ] = None,
+        ends_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="End of the publish window (ISO-8601, UTC); omitted = open-ended."
+            ),
+        ] = None,
     ) -> PagePayload:
         return _payload(await rcms.page_publish(info.context, id, starts_at, ends_at))
 
@@ -489,8 +556,9 @@ class CmsMutation:
     async def page_unpublish(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the page.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the page.")
+        ],
     ) -> PagePayload:
         return _payload(await rcms.page_unpublish(info.context, id))
 
@@ -498,8 +566,9 @@ class CmsMutation:
     async def page_delete(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the page.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the page.")
+        ],
     ) -> PageDeletePayload:
         r = await rcms.page_delete(info.context, id)
         deleted = strawberry.ID(encode_id("Page", r.value.id)) if r.value else None

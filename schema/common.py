@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 import strawberry
 from strawberry.types.enum import StrawberryEnumDefinition
@@ -25,8 +25,10 @@ def describe_values(enum_type: E, descriptions: dict[str, str]) -> E:
         raise TypeError(f"{enum_type!r} is not wrapped with strawberry.enum")
     names = {value.name for value in definition.values}
     if names != descriptions.keys():
-        raise ValueError(f"{definition.name}: undescribed {sorted(names - descriptions.keys())}, "
-                         f"unknown {sorted(descriptions.keys() - names)}")
+        raise ValueError(
+            f"{definition.name}: undescribed {sorted(names - descriptions.keys())}, "
+            f"unknown {sorted(descriptions.keys() - names)}"
+        )
     for value in definition.values:
         value.description = descriptions[value.name]
     return enum_type
@@ -36,97 +38,103 @@ UserErrorCode = strawberry.enum(
     Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),
     description="Stable codes for business-rule failures in mutation payloads.",
 )
-describe_values(UserErrorCode, {
-    # generic
-    "INVALID_INPUT": "An input value is missing, malformed or out of range.",
-    "NOT_FOUND": "The referenced object does not exist or is not visible to the caller.",
-    "INVALID_ID": "Not a valid global ID, or an ID of the wrong type.",
-    "DUPLICATE_NAME": "The name or slug is already taken.",
-    "INVALID_PRICE": "A price or amount is missing, malformed, not positive or inconsistent "
-                     "(e.g. a market price below the price).",
-    "INVALID_URL": "A URL is missing or not a valid http(s) URL.",
-    # catalog
-    "CATEGORY_TOO_DEEP": "The category tree would exceed its maximum depth.",
-    "CATEGORY_NOT_LEAF": "Products bind to leaf categories only; this one has subcategories.",
-    "CATEGORY_HAS_PRODUCTS": "The category has products: it cannot be deleted or get "
-                             "subcategories.",
-    "CATEGORY_HAS_CHILDREN": "The category has subcategories: delete or move them first.",
-    "CATEGORY_CYCLE": "A category cannot move under itself or one of its descendants.",
-    "BRAND_IN_USE": "Products use this brand, so it cannot be deleted.",
-    "MISSING_REQUIRED_ATTRIBUTE": "A required attribute of the product's category has no value.",
-    "INVALID_ATTRIBUTE": "Not an attribute of the product's category for this use, or given "
-                         "twice.",
-    "INVALID_ATTRIBUTE_VALUE": "An attribute value does not fit its type (option, text, number) "
-                               "or length.",
-    "SKU_SPEC_MISMATCH": "A SKU's specs do not give exactly one value per SALES attribute.",
-    "DUPLICATE_SKU_SPEC": "Two SKUs of the product have the same specs.",
-    "DUPLICATE_SKU_CODE": "The SKU code is used twice, or by another product of the merchant.",
-    "NO_SKUS": "A product needs at least one SKU, and an enabled one to be listed.",
-    "MERCHANT_MISMATCH": "The referenced objects belong to different merchants.",
-    "INVALID_STATUS_TRANSITION": "The object's current status does not allow this change.",
-    "INVALID_SCHEDULE": "Start and end times are out of order or in the past.",
-    "PRODUCT_IN_USE": "The product was listed or stocked: delist it instead of deleting it.",
-    # inventory
-    "INSUFFICIENT_STOCK": "Not enough stock, or on hand would fall below what is reserved.",
-    "RESERVATION_CLOSED": "The stock reservation is no longer in a state that allows this.",
-    # promotions and cart
-    "PROMOTION_CONFLICT": "The promotion overlaps another one of the same level on the same "
-                          "products.",
-    "INVALID_RULE": "A promotion or coupon rule (tiers, percentages, thresholds) is "
-                    "inconsistent.",
-    "INVALID_QUANTITY": "A quantity or count is out of its allowed range.",
-    "PROMOTION_NOT_APPLICABLE": "The chosen promotion is not one of the line's choices.",
-    "PRODUCT_UNAVAILABLE": "The product is not on sale now.",
-    # coupons
-    "COUPON_SOLD_OUT": "The coupon batch has none left to claim, issue or generate.",
-    "COUPON_LIMIT_REACHED": "The customer already holds the per-customer limit of this coupon.",
-    "COUPON_NOT_CLAIMABLE": "The coupon cannot be claimed or issued now (distribution, status "
-                            "or claim window).",
-    "COUPON_UNUSABLE": "A chosen coupon cannot be used on this checkout, or the combination is "
-                       "not allowed.",
-    "AUDIENCE_MISMATCH": "The coupon is not for this customer's audience.",
-    "INVALID_CODE": "No such coupon code.",
-    "CODE_ALREADY_USED": "The coupon code was already redeemed.",
-    # checkout and orders
-    "EMPTY_CHECKOUT": "No selected, available cart line to check out.",
-    "PRICE_CHANGED": "The total differs from the expected total; review and confirm again.",
-    "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used for a different checkout.",
-    "PROMOTION_SOLD_OUT": "A promotion's limited stock ran out during checkout, so the price "
-                          "changed.",
-    "INVALID_ORDER_STATE": "The order's status does not allow this action or transition.",
-    "INVALID_REFUND_STATE": "The refund was already decided.",
-    "INVALID_SHIPMENT": "A shipment quantity exceeds what is outstanding or held in the "
-                        "warehouse.",
-    "PAYMENT_AMOUNT_MISMATCH": "The amount or currency paid differs from what is due.",
-    "PAYMENT_ALREADY_PAID": "The payment was already confirmed by another transaction.",
-    "PAYMENT_CLOSED": "The payment is no longer pending (paid, expired or cancelled).",
-    "PRESALE_ALONE": "A presale (deposit) line must be checked out on its own.",
-    "TRY_AGAIN": "Too many concurrent changes to the same data; retry in a moment.",
-    "BALANCE_NOT_DUE": "The presale balance cannot be paid yet: deposit unpaid or window not "
-                       "open.",
-    # payment providers
-    "PAYMENT_PROVIDER_DISABLED": "The payment provider is not enabled here, or confirms by "
-                                 "signed notification only.",
-    "PROVIDER_UNAVAILABLE": "The payment provider cannot be reached now; try again later.",
-    "PROVIDER_REFUSED": "The payment provider refused the request.",
-    "DUPLICATE_TRANSACTION": "The provider transaction already paid another payment.",
-    "REFUND_EXCEEDS_CAPTURED": "The refund exceeds what is left of the captured payment.",
-    # accounts
-    "DUPLICATE_ACCOUNT": "An account (customer or staff) with this email or phone already "
-                         "exists.",
-    "WEAK_PASSWORD": "The password needs 8–128 characters with a letter and a digit.",
-    "INVALID_EMAIL": "Missing or not a valid email address.",
-    "INVALID_PHONE": "Missing or not a valid mainland mobile or +country phone number.",
-    "INVALID_POSTAL_CODE": "A postal code has six digits.",
-    "INVALID_CREDENTIALS": "Wrong login or password.",
-    "LOGIN_LOCKED": "Too many failed logins; try again later.",
-    "INVALID_TOKEN": "The refresh token is invalid or expired, or the account is disabled.",
-    "TOKEN_REUSED": "The refresh token was already used; log in again.",
-    "INVALID_PERMISSION": "No known permission given.",
-    "FORBIDDEN": "The caller may not do this, e.g. grant a permission they do not hold or act "
-                 "outside their merchant.",
-    "ROLE_IN_USE": "Staff hold this role: take it from them first.",
-})
+describe_values(
+    UserErrorCode,
+    {
+        # generic
+        "INVALID_INPUT": "An input value is missing, malformed or out of range.",
+        "NOT_FOUND": "The referenced object does not exist or is not visible to the caller.",
+        "INVALID_ID": "Not a valid global ID, or an ID of the wrong type.",
+        "DUPLICATE_NAME": "The name or slug is already taken.",
+        "INVALID_PRICE": "A price or amount is missing, malformed, not positive or inconsistent "
+        "(e.g. a market price below the price).",
+        "INVALID_URL": "A URL is missing or not a valid http(s) URL.",
+        # catalog
+        "CATEGORY_TOO_DEEP": "The category tree would exceed its maximum depth.",
+        "CATEGORY_NOT_LEAF": "Products bind to leaf categories only; this one has subcategories.",
+        "CATEGORY_HAS_PRODUCTS": "The category has products: it cannot be deleted or get "
+        "subcategories.",
+        "CATEGORY_HAS_CHILDREN": "The category has subcategories: delete or move them first.",
+        "CATEGORY_CYCLE": "A category cannot move under itself or one of its descendants.",
+        "BRAND_IN_USE": "Products use this brand, so it cannot be deleted.",
+        "MISSING_REQUIRED_ATTRIBUTE": (
+            "A required attribute of the product's category has no value."
+        ),
+        "INVALID_ATTRIBUTE": "Not an attribute of the product's category for this use, or given "
+        "twice.",
+        "INVALID_ATTRIBUTE_VALUE": (
+            "An attribute value does not fit its type (option, text, number) or length."
+        ),
+        "SKU_SPEC_MISMATCH": "A SKU's specs do not give exactly one value per SALES attribute.",
+        "DUPLICATE_SKU_SPEC": "Two SKUs of the product have the same specs.",
+        "DUPLICATE_SKU_CODE": "The SKU code is used twice, or by another product of the merchant.",
+        "NO_SKUS": "A product needs at least one SKU, and an enabled one to be listed.",
+        "MERCHANT_MISMATCH": "The referenced objects belong to different merchants.",
+        "INVALID_STATUS_TRANSITION": "The object's current status does not allow this change.",
+        "INVALID_SCHEDULE": "Start and end times are out of order or in the past.",
+        "PRODUCT_IN_USE": "The product was listed or stocked: delist it instead of deleting it.",
+        # inventory
+        "INSUFFICIENT_STOCK": "Not enough stock, or on hand would fall below what is reserved.",
+        "RESERVATION_CLOSED": "The stock reservation is no longer in a state that allows this.",
+        # promotions and cart
+        "PROMOTION_CONFLICT": "The promotion overlaps another one of the same level on the same "
+        "products.",
+        "INVALID_RULE": "A promotion or coupon rule (tiers, percentages, thresholds) is "
+        "inconsistent.",
+        "INVALID_QUANTITY": "A quantity or count is out of its allowed range.",
+        "PROMOTION_NOT_APPLICABLE": "The chosen promotion is not one of the line's choices.",
+        "PRODUCT_UNAVAILABLE": "The product is not on sale now.",
+        # coupons
+        "COUPON_SOLD_OUT": "The coupon batch has none left to claim, issue or generate.",
+        "COUPON_LIMIT_REACHED": "The customer already holds the per-customer limit of this coupon.",
+        "COUPON_NOT_CLAIMABLE": "The coupon cannot be claimed or issued now (distribution, status "
+        "or claim window).",
+        "COUPON_UNUSABLE": "A chosen coupon cannot be used on this checkout, or the combination is "
+        "not allowed.",
+        "AUDIENCE_MISMATCH": "The coupon is not for this customer's audience.",
+        "INVALID_CODE": "No such coupon code.",
+        "CODE_ALREADY_USED": "The coupon code was already redeemed.",
+        # checkout and orders
+        "EMPTY_CHECKOUT": "No selected, available cart line to check out.",
+        "PRICE_CHANGED": "The total differs from the expected total; review and confirm again.",
+        "IDEMPOTENCY_KEY_REUSED": "The idempotency key was used for a different checkout.",
+        "PROMOTION_SOLD_OUT": "A promotion's limited stock ran out during checkout, so the price "
+        "changed.",
+        "INVALID_ORDER_STATE": "The order's status does not allow this action or transition.",
+        "INVALID_REFUND_STATE": "The refund was already decided.",
+        "INVALID_SHIPMENT": "A shipment quantity exceeds what is outstanding or held in the "
+        "warehouse.",
+        "PAYMENT_AMOUNT_MISMATCH": "The amount or currency paid differs from what is due.",
+        "PAYMENT_ALREADY_PAID": "The payment was already confirmed by another transaction.",
+        "PAYMENT_CLOSED": "The payment is no longer pending (paid, expired or cancelled).",
+        "PRESALE_ALONE": "A presale (deposit) line must be checked out on its own.",
+        "TRY_AGAIN": "Too many concurrent changes to the same data; retry in a moment.",
+        "BALANCE_NOT_DUE": "The presale balance cannot be paid yet: deposit unpaid or window not "
+        "open.",
+        # payment providers
+        "PAYMENT_PROVIDER_DISABLED": "The payment provider is not enabled here, or confirms by "
+        "signed notification only.",
+        "PROVIDER_UNAVAILABLE": "The payment provider cannot be reached now; try again later.",
+        "PROVIDER_REFUSED": "The payment provider refused the request.",
+        "DUPLICATE_TRANSACTION": "The provider transaction already paid another payment.",
+        "REFUND_EXCEEDS_CAPTURED": "The refund exceeds what is left of the captured payment.",
+        # accounts
+        "DUPLICATE_ACCOUNT": "An account (customer or staff) with this email or phone already "
+        "exists.",
+        "WEAK_PASSWORD": "The password needs 8–128 characters with a letter and a digit.",
+        "INVALID_EMAIL": "Missing or not a valid email address.",
+        "INVALID_PHONE": "Missing or not a valid mainland mobile or +country phone number.",
+        "INVALID_POSTAL_CODE": "A postal code has six digits.",
+        "INVALID_CREDENTIALS": "Wrong login or password.",
+        "LOGIN_LOCKED": "Too many failed logins; try again later.",
+        "INVALID_TOKEN": "The refresh token is invalid or expired, or the account is disabled.",
+        "TOKEN_REUSED": "The refresh token was already used; log in again.",
+        "INVALID_PERMISSION": "No known permission given.",
+        "FORBIDDEN": "The caller may not do this, e.g. grant a permission they do not hold or act "
+        "outside their merchant.",
+        "ROLE_IN_USE": "Staff hold this role: take it from them first.",
+    },
+)
 
 
 @strawberry.interface(description="An object with a global, opaque ID (Relay).")
@@ -138,11 +146,19 @@ class Node:
 @strawberry.type(description="An amount of the deployment's currency.")
 class Money:
     amount: Decimal = strawberry.field(
-        description="The amount in yuan (major units), as a Decimal string, e.g. \"129.00\".")
+        description='The amount in yuan (major units), as a Decimal string, e.g. "129.00".'
+    )
     currency_code: str = strawberry.field(
-        description="ISO 4217 code of the deployment's currency, e.g. \"CNY\".")
+        description='ISO 4217 code of the deployment\'s currency, e.g. "CNY".'
+    )
 
 
+@overload
+def money(minor: int) -> Money: ...
+@overload
+def money(minor: None) -> None: ...
+@overload
+def money(minor: int | None) -> Money | None: ...
 def money(minor: int | None) -> Money | None:
     """Money for the API; the objects are core.money.Money values, read field by field."""
     return core_money(minor)  # type: ignore[return-value]
@@ -151,16 +167,19 @@ def money(minor: int | None) -> Money | None:
 @strawberry.type(description="A business-rule failure: `field` is the input path it refers to.")
 class UserError:
     field: str | None = strawberry.field(
-        description="Input path it refers to, e.g. \"input.skus.0.price\"; null for the whole "
-                    "input.")
+        description='Input path it refers to, e.g. "input.skus.0.price"; null for the whole input.'
+    )
     code: UserErrorCode = strawberry.field(  # type: ignore[valid-type]
-        description="Stable code to branch on.")
+        description="Stable code to branch on."
+    )
     message: str = strawberry.field(description="Human-readable message a form can show.")
 
 
 def user_errors(violations: list[Violation]) -> list[UserError]:
-    return [UserError(field=v.field, code=UserErrorCode(v.code.value), message=v.message)
-            for v in violations]
+    return [
+        UserError(field=v.field, code=UserErrorCode(v.code.value), message=v.message)
+        for v in violations
+    ]
 
 
 @strawberry.type(description="Relay pagination state of a connection page.")
@@ -168,29 +187,40 @@ class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether more nodes follow this page.")
     has_previous_page: bool = strawberry.field(description="Whether nodes precede this page.")
     start_cursor: str | None = strawberry.field(
-        description="Cursor of the first edge; null for an empty page.")
+        description="Cursor of the first edge; null for an empty page."
+    )
     end_cursor: str | None = strawberry.field(
-        description="Cursor of the last edge; null for an empty page.")
+        description="Cursor of the last edge; null for an empty page."
+    )
 
 
 # Page size of each connection when neither `first` nor `last` is given ("Type.field"); the
 # query cost check reads the same table. Others get DEFAULT_PAGE_SIZE.
 # The Relay window arguments every connection takes, described once.
-First50 = Annotated[int | None, strawberry.argument(
-    description="Page size from the start or `after` (default 50).")]
-First20 = Annotated[int | None, strawberry.argument(
-    description="Page size from the start or `after` (default 20).")]
-After = Annotated[str | None, strawberry.argument(
-    description="Cursor: the page starts after this edge.")]
-Last = Annotated[int | None, strawberry.argument(
-    description="Page size from the end or `before`.")]
-Before = Annotated[str | None, strawberry.argument(
-    description="Cursor: the page ends before this edge.")]
+First50 = Annotated[
+    int | None, strawberry.argument(description="Page size from the start or `after` (default 50).")
+]
+First20 = Annotated[
+    int | None, strawberry.argument(description="Page size from the start or `after` (default 20).")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Cursor: the page starts after this edge.")
+]
+Last = Annotated[int | None, strawberry.argument(description="Page size from the end or `before`.")]
+Before = Annotated[
+    str | None, strawberry.argument(description="Cursor: the page ends before this edge.")
+]
 
 PAGE_SIZES: dict[str, int] = {
-    "Customer.orders": 10, "Query.adminProducts": 50, "Query.auditLog": 50, "Query.staff": 50,
-    "Query.stockLevels": 50, "Query.stockMovements": 50, "Query.promotions": 50,
-    "Query.pages": 50, "Query.adminOrders": 50,
+    "Customer.orders": 10,
+    "Query.adminProducts": 50,
+    "Query.auditLog": 50,
+    "Query.staff": 50,
+    "Query.stockLevels": 50,
+    "Query.stockMovements": 50,
+    "Query.promotions": 50,
+    "Query.pages": 50,
+    "Query.adminOrders": 50,
 }
 DEFAULT_PAGE_SIZE = 20
 
@@ -199,8 +229,9 @@ def page_size(type_name: str, field_name: str) -> int:
     return PAGE_SIZES.get(f"{type_name}.{field_name}", DEFAULT_PAGE_SIZE)
 
 
-def page_args(info: Any, first: int | None, after: str | None, last: int | None,
-              before: str | None) -> PageArgs:
+def page_args(
+    info: Any, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
     """A connection field's Relay arguments with its default page size (looked up by the
     GraphQL type and field resolving, the names the cost check sees)."""
     parent = info._raw_info.parent_type.name  # strawberry's Info does not expose it
@@ -223,7 +254,8 @@ T = TypeVar("T")
 @strawberry.type(description="A node of a connection with its cursor.")
 class Edge(Generic[T]):
     cursor: str = strawberry.field(
-        description="Opaque cursor of this edge, for `after` / `before`.")
+        description="Opaque cursor of this edge, for `after` / `before`."
+    )
     node: T = strawberry.field(description="The object at this edge.")
 
 
@@ -240,8 +272,10 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="The nodes of this page, each with its cursor.")
     def edges(self) -> list[Edge[T]]:
-        return [Edge(cursor=self.cursor(i), node=item)  # type: ignore[attr-defined]
-                for i, item in enumerate(self.items)]  # type: ignore[attr-defined]
+        return [
+            Edge(cursor=self.cursor(i), node=item)  # type: ignore[attr-defined]
+            for i, item in enumerate(self.items)  # type: ignore[attr-defined]
+        ]
 
 
 @strawberry.type(description="An image.")

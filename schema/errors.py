@@ -27,8 +27,9 @@ UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; please retry shor
 
 def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError) and \
-        error.path is not None
+    return (
+        original is not None and not isinstance(original, GraphQLError) and error.path is not None
+    )
 
 
 def _request_id(execution_context: Any) -> str:
@@ -51,20 +52,33 @@ def client_code(error: GraphQLError) -> str:
 
 
 class ZhongtaiSchema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError],
-                       execution_context: Any = None) -> None:
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         request_id = _request_id(execution_context)
         for error in errors:
             if not is_unexpected(error):
-                log.info("client error %s at %s (request %s): %s", client_code(error),
-                         _where(error), request_id, error.message)
+                log.info(
+                    "client error %s at %s (request %s): %s",
+                    client_code(error),
+                    _where(error),
+                    request_id,
+                    error.message,
+                )
             elif is_unavailable(error.original_error):  # type: ignore[arg-type]
                 original = error.original_error
-                log.warning("database unavailable at %s (request %s): %s: %s", _where(error),
-                            request_id, type(original).__name__, original)
+                log.warning(
+                    "database unavailable at %s (request %s): %s: %s",
+                    _where(error),
+                    request_id,
+                    type(original).__name__,
+                    original,
+                )
             else:
-                log.error("unexpected error at %s (request %s)", _where(error), request_id,
-                          exc_info=error.original_error)
+                log.error(
+                    "unexpected error at %s (request %s)",
+                    _where(error),
+                    request_id,
+                    exc_info=error.original_error,
+                )
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -74,15 +88,22 @@ class MaskUnexpectedErrors(SchemaExtension):
         if result is None or not result.errors:
             return
         request_id = _request_id(self.execution_context)
-        result.errors = [_masked(error, request_id) if is_unexpected(error) else error
-                         for error in result.errors]
+        result.errors = [
+            _masked(error, request_id) if is_unexpected(error) else error for error in result.errors
+        ]
 
 
 def _masked(error: GraphQLError, request_id: str) -> GraphQLError:
     if is_unavailable(error.original_error):  # type: ignore[arg-type]
         message, code = UNAVAILABLE_MESSAGE, SERVICE_UNAVAILABLE
     else:
-        message, code = f"Internal error. Quote request id {request_id} when reporting it.", \
-            INTERNAL_ERROR
-    return GraphQLError(message, nodes=error.nodes, path=error.path,
-                        extensions={"code": code, "requestId": request_id})
+        message, code = (
+            f"Internal error. Quote request id {request_id} when reporting it.",
+            INTERNAL_ERROR,
+        )
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": code, "requestId": request_id},
+    )

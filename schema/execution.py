@@ -51,28 +51,36 @@ class DeadlineExceeded(GraphQLError):
     `time.monotonic()` value): never a field's error, it stops the whole operation."""
 
     def __init__(self) -> None:
-        super().__init__("The request took too long and was stopped.",
-                         extensions={"code": "TIMEOUT"})
+        super().__init__(
+            "The request took too long and was stopped.", extensions={"code": "TIMEOUT"}
+        )
 
 
 def timed_out(errors: Iterable[GraphQLError] | None) -> bool:
-    return any(isinstance(e, DeadlineExceeded) or isinstance(e.original_error, DeadlineExceeded)
-               for e in errors or ())
+    return any(
+        isinstance(e, DeadlineExceeded) or isinstance(e.original_error, DeadlineExceeded)
+        for e in errors or ()
+    )
 
 
 _NOT_FAST = None
 _plans: dict[tuple[str, str, int], _Plan | None] = {}
 
 
-def _plan(parent_type: GraphQLObjectType, field_name: str, schema_id: int,
-          field_def: Any) -> _Plan | None:
+def _plan(
+    parent_type: GraphQLObjectType, field_name: str, schema_id: int, field_def: Any
+) -> _Plan | None:
     key = (parent_type.name, field_name, schema_id)
     if key in _plans:
         return _plans[key]
     plan = None
     strawberry_field = (field_def.extensions or {}).get("strawberry-definition")
-    if (field_def is not None and getattr(field_def.resolve, "_is_default", False)
-            and not field_def.args and strawberry_field is not None):
+    if (
+        field_def is not None
+        and getattr(field_def.resolve, "_is_default", False)
+        and not field_def.args
+        and strawberry_field is not None
+    ):
         return_type = field_def.type
         non_null = isinstance(return_type, GraphQLNonNull)
         inner = return_type.of_type if non_null else return_type
@@ -89,8 +97,9 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         # Queries only: a mutation that committed must still answer with its payload.
         query = self.operation.operation == OperationType.QUERY
-        self._deadline: float | None = getattr(self.context_value, "deadline", None) \
-            if query else None
+        self._deadline: float | None = (
+            getattr(self.context_value, "deadline", None) if query else None
+        )
         self._ticks = CHECK_EVERY
 
     def _check_deadline(self) -> None:
@@ -98,38 +107,49 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise DeadlineExceeded()  # ticks stay at 0: every later field raises too
         self._ticks = CHECK_EVERY
 
-    def handle_field_error(self, raw_error: Exception, return_type: Any,
-                           field_details_list: Any, path: Path) -> None:
+    def handle_field_error(
+        self, raw_error: Exception, return_type: Any, field_details_list: Any, path: Path
+    ) -> None:
         if isinstance(raw_error, DeadlineExceeded):
             raise raw_error  # past nullable fields too, up to the operation: no partial data
         super().handle_field_error(raw_error, return_type, field_details_list, path)
 
-    def execute_field(self, parent_type: GraphQLObjectType, source: Any,
-                      field_details_list: Any, path: Path, position_context: Any) -> Any:
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
         self._ticks -= 1
         if self._ticks <= 0:
             self._check_deadline()
         first = field_details_list[0].node
         if first.arguments:
-            return super().execute_field(parent_type, source, field_details_list, path,
-                                         position_context)
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
         name = first.name.value
         field_def = parent_type.fields.get(name)
         plan = _plan(parent_type, name, id(self.schema), field_def) if field_def else None
         if plan is None:
-            return super().execute_field(parent_type, source, field_details_list, path,
-                                         position_context)
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
         try:
             value = getattr(source, plan.python_name)
             if value is None or value is Undefined:
                 if plan.non_null:
-                    raise TypeError("Cannot return null for non-nullable field"
-                                    f" {parent_type.name}.{name}.")
+                    raise TypeError(
+                        f"Cannot return null for non-nullable field {parent_type.name}.{name}."
+                    )
                 return None
             if plan.leaf_type is not None:
                 return self.complete_leaf_value(plan.leaf_type, value)
             completed = self.collect_and_execute_subfields(
-                plan.object_type, field_details_list, path, value, position_context)
+                plan.object_type, field_details_list, path, value, position_context
+            )
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.return_type, field_details_list, path)
             return None
@@ -137,8 +157,9 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._settle(completed, plan.return_type, field_details_list, path)
         return completed
 
-    async def _settle(self, completed: Any, return_type: Any, field_details_list: Any,
-                      path: Path) -> Any:
+    async def _settle(
+        self, completed: Any, return_type: Any, field_details_list: Any, path: Path
+    ) -> Any:
         try:
             return await completed
         except Exception as raw_error:

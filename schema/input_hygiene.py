@@ -226,8 +226,7 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
 }
 # Strings of other scalars, and any String input missing above (the completeness test keeps
 # that from happening): IDs are decoded and refused as INVALID_ID when malformed.
-SCALAR_LIMITS = {"ID": Limit(1000), "Decimal": Limit(100), "DateTime": Limit(64),
-                 "Date": Limit(64)}
+SCALAR_LIMITS = {"ID": Limit(1000), "Decimal": Limit(100), "DateTime": Limit(64), "Date": Limit(64)}
 GENERIC = Limit(10_000)
 
 
@@ -242,8 +241,9 @@ class InputRefused(Exception):
         self.path, self.limit = path, limit
 
 
-def check_inputs(schema: GraphQLSchema, query: str, operation: str | None,
-                 variables: dict[str, Any] | None) -> None:
+def check_inputs(
+    schema: GraphQLSchema, query: str, operation: str | None, variables: dict[str, Any] | None
+) -> None:
     """Raise InputRefused for the first unacceptable input of the operation."""
     plan = _plan(schema, query, operation)
     if plan is None:
@@ -288,8 +288,11 @@ def check_value(value: Any, type_: Any, limit: Limit | None, path: str) -> None:
 def check_string(value: str, type_: GraphQLNamedType, limit: Limit | None, path: str) -> None:
     found = REFUSED_CHARACTERS.search(value)
     if found is not None:
-        raise InputRefused(path, f"control character U+{ord(found.group()):04X} is not "
-                           "accepted (tab, newline and carriage return are).")
+        raise InputRefused(
+            path,
+            f"control character U+{ord(found.group()):04X} is not "
+            "accepted (tab, newline and carriage return are).",
+        )
     bound = (limit or SCALAR_LIMITS.get(type_.name, GENERIC)).chars
     if len(value) > bound:
         raise InputRefused(path, f"at most {bound} characters.", bound)
@@ -308,6 +311,7 @@ def _check_decimal(text: str, path: str) -> None:
 
 # --- the document's part, worked out once per text ---------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     refusal: InputRefused | None
@@ -324,8 +328,12 @@ def _plan(schema: GraphQLSchema, query: str, operation: str | None) -> _Plan | N
         return None
     if document is None:
         return None
-    chosen = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)
-              and (operation is None or (d.name is not None and d.name.value == operation))]
+    chosen = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation is None or (d.name is not None and d.name.value == operation))
+    ]
     if len(chosen) != 1:
         return None
     fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
@@ -335,8 +343,9 @@ def _plan(schema: GraphQLSchema, query: str, operation: str | None) -> _Plan | N
             visit(definition, TypeInfoVisitor(literals.type_info, literals))
     except InputRefused as refused:
         return _Plan(refused, ())
-    declared = tuple((name, type_, literals.uses.get(name))
-                     for name, type_ in literals.declared.items())
+    declared = tuple(
+        (name, type_, literals.uses.get(name)) for name, type_ in literals.declared.items()
+    )
     return _Plan(None, declared)
 
 
@@ -382,8 +391,11 @@ class _Literals(Visitor):
             if limit is not None:
                 name = node.name.value
                 known = self.uses.get(name)
-                self.uses[name] = limit if known is None else Limit(
-                    min(known.chars, limit.chars), _fewer(known.items, limit.items))
+                self.uses[name] = (
+                    limit
+                    if known is None
+                    else Limit(min(known.chars, limit.chars), _fewer(known.items, limit.items))
+                )
             return
         type_ = get_nullable_type(type_)
         if is_list_type(type_):
@@ -394,8 +406,9 @@ class _Literals(Visitor):
                     field = type_.fields.get(item.name.value)
                     if field is not None:
                         key = item.name.value
-                        self._value(item.value, field.type, limit_of(type_.name, key),
-                                    f"{path}.{key}")
+                        self._value(
+                            item.value, field.type, limit_of(type_.name, key), f"{path}.{key}"
+                        )
         elif isinstance(node, StringValueNode):
             check_string(node.value, type_, limit, path)
         elif isinstance(node, IntValueNode | FloatValueNode) and type_.name == "Decimal":

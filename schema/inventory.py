@@ -33,16 +33,20 @@ if TYPE_CHECKING:
     from schema.catalog import Sku
 
 MANAGE_INVENTORY = Permission.MANAGE_INVENTORY
-MovementType = strawberry.enum(MovementTypeEnum, name="StockMovementType",
-                               description="What moved stock.")
-describe_values(MovementType, {
-    "INBOUND": "A purchase receipt.",
-    "TRANSFER_OUT": "Units leaving this warehouse in a transfer.",
-    "TRANSFER_IN": "Units arriving in this warehouse from a transfer.",
-    "SHIPMENT": "Units shipped to a customer.",
-    "RETURN": "Units returned to stock.",
-    "ADJUSTMENT": "A stock-take correction.",
-})
+MovementType = strawberry.enum(
+    MovementTypeEnum, name="StockMovementType", description="What moved stock."
+)
+describe_values(
+    MovementType,
+    {
+        "INBOUND": "A purchase receipt.",
+        "TRANSFER_OUT": "Units leaving this warehouse in a transfer.",
+        "TRANSFER_IN": "Units arriving in this warehouse from a transfer.",
+        "SHIPMENT": "Units shipped to a customer.",
+        "RETURN": "Units returned to stock.",
+        "ADJUSTMENT": "A stock-take correction.",
+    },
+)
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 StaffRef = Annotated["Staff", strawberry.lazy("schema.accounts")]
 
@@ -60,7 +64,8 @@ class Warehouse(Node):
     name: str = strawberry.field(description="Display name.")
     region: str | None = strawberry.field(description="Region it serves.")
     priority: int = strawberry.field(
-        description="Allocation priority among the merchant's warehouses.")
+        description="Allocation priority among the merchant's warehouses."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -89,7 +94,8 @@ class StockLevel:
 @strawberry.type(description="A stock ledger entry.")
 class StockMovement:
     type: MovementType = strawberry.field(  # type: ignore[valid-type]
-        description="What moved the stock.")
+        description="What moved the stock."
+    )
     quantity: int = strawberry.field(description="Signed change of onHand.")
     reason: str | None = strawberry.field(description="Why.")
     reference: str | None = strawberry.field(description="What it refers to, if anything.")
@@ -117,9 +123,11 @@ class WarehouseInput:
     name: str = strawberry.field(description="Display name.")
     region: str | None = strawberry.field(default=None, description="Region it serves.")
     priority: int | None = strawberry.field(
-        default=0, description="Allocation priority among the merchant's warehouses.")
+        default=0, description="Allocation priority among the merchant's warehouses."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Omitted by merchant staff: their own merchant.")
+        default=None, description="Omitted by merchant staff: their own merchant."
+    )
 
 
 @strawberry.input(description="A warehouse's new values; omitted fields keep their value.")
@@ -128,7 +136,8 @@ class WarehouseUpdateInput:
     name: str | None = strawberry.field(default=None, description="Display name.")
     region: str | None = strawberry.field(default=None, description="Region it serves.")
     priority: int | None = strawberry.field(
-        default=None, description="Allocation priority among the merchant's warehouses.")
+        default=None, description="Allocation priority among the merchant's warehouses."
+    )
 
 
 @strawberry.input(description="A manual stock ledger entry.")
@@ -139,16 +148,19 @@ class StockMoveInput:
     type: StockMoveType = strawberry.field(description="INBOUND, ADJUSTMENT or RETURN.")
     reason: str | None = strawberry.field(default=None, description="Why, for the ledger.")
     safety_stock: int | None = strawberry.field(
-        default=None, description="A new safety stock, if given.")
+        default=None, description="A new safety stock, if given."
+    )
 
 
 @strawberry.input(description="A transfer between warehouses.")
 class StockTransferInput:
     sku_id: strawberry.ID = strawberry.field(description="Relay global id of the SKU.")
     from_warehouse_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the warehouse sending.")
+        description="Relay global id of the warehouse sending."
+    )
     to_warehouse_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the warehouse receiving.")
+        description="Relay global id of the warehouse receiving."
+    )
     quantity: int = strawberry.field(description="Units to move.")
     reason: str | None = strawberry.field(default=None, description="Why, for the ledger.")
 
@@ -156,48 +168,60 @@ class StockTransferInput:
 @strawberry.input(description="Narrows stockLevels.")
 class StockLevelFilter:
     low_stock: bool | None = strawberry.field(
-        default=None, description="Only levels with available ≤ safetyStock.")
+        default=None, description="Only levels with available ≤ safetyStock."
+    )
     sku_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a SKU.")
+        default=None, description="Relay global id of a SKU."
+    )
     warehouse_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a warehouse.")
+        default=None, description="Relay global id of a warehouse."
+    )
 
 
 @strawberry.input(description="Narrows stockMovements.")
 class StockMovementFilter:
     sku_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a SKU.")
+        default=None, description="Relay global id of a SKU."
+    )
     warehouse_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of a warehouse.")
+        default=None, description="Relay global id of a warehouse."
+    )
     type: MovementType | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Only entries of this type.")
+        default=None, description="Only entries of this type."
+    )
 
 
 @strawberry.type(description="Result of a warehouse mutation.")
 class WarehousePayload:
     warehouse: Warehouse | None = strawberry.field(
-        description="The warehouse as saved; null when refused.")
+        description="The warehouse as saved; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of stockMove.")
 class StockMovePayload:
     stock_level: StockLevel | None = strawberry.field(
-        description="The stock level after the move; null when refused.")
+        description="The stock level after the move; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of stockTransfer.")
 class StockTransferPayload:
-    from_: StockLevel | None = strawberry.field(name="from",
-                                                description="The sending stock level after the "
-                                                            "transfer.")
+    from_: StockLevel | None = strawberry.field(
+        name="from", description="The sending stock level after the transfer."
+    )
     to: StockLevel | None = strawberry.field(
-        description="The receiving stock level after the transfer.")
+        description="The receiving stock level after the transfer."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type
@@ -206,40 +230,49 @@ class InventoryQuery:
     async def warehouses(self, info: Info) -> list[Warehouse]:
         return await ri.warehouses(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(description="Stock levels per SKU and warehouse; merchant staff see their "
-                      "merchant's only.")
+    @strawberry.field(
+        description="Stock levels per SKU and warehouse; merchant staff see their merchant's only."
+    )
     async def stock_levels(
         self,
         info: Info,
-        filter: Annotated[StockLevelFilter | None, strawberry.argument(
-            description="Narrow the result, e.g. `lowStock: true`.")] = None,
+        filter: Annotated[
+            StockLevelFilter | None,
+            strawberry.argument(description="Narrow the result, e.g. `lowStock: true`."),
+        ] = None,
         first: First50 = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> Connection[StockLevel]:
-        return await ri.stock_levels(info.context, filter,
-                                     page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await ri.stock_levels(
+            info.context, filter, page_args(info, first, after, last, before)
+        )  # type: ignore[return-value]
 
     @strawberry.field(description="The ledger, newest first.")
     async def stock_movements(
         self,
         info: Info,
-        filter: Annotated[StockMovementFilter | None, strawberry.argument(
-            description="Narrow the result, e.g. to one SKU.")] = None,
+        filter: Annotated[
+            StockMovementFilter | None,
+            strawberry.argument(description="Narrow the result, e.g. to one SKU."),
+        ] = None,
         first: First50 = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> Connection[StockMovement]:
-        return await ri.stock_movements(info.context, filter,
-                                        page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await ri.stock_movements(
+            info.context, filter, page_args(info, first, after, last, before)
+        )  # type: ignore[return-value]
 
 
 @strawberry.type
 class InventoryMutation:
-    @strawberry.mutation(description="Create a warehouse (staff with MANAGE_INVENTORY; merchant "
-                         "staff for their merchant only).")
+    @strawberry.mutation(
+        description="Create a warehouse (staff with MANAGE_INVENTORY; merchant "
+        "staff for their merchant only)."
+    )
     async def warehouse_create(
         self,
         info: Info,
@@ -247,15 +280,19 @@ class InventoryMutation:
     ) -> WarehousePayload:
         return payload(WarehousePayload, warehouse=await ri.warehouse_create(info.context, input))
 
-    @strawberry.mutation(description="Change a warehouse (staff with MANAGE_INVENTORY; merchant "
-                         "staff their merchant's only).")
+    @strawberry.mutation(
+        description="Change a warehouse (staff with MANAGE_INVENTORY; merchant "
+        "staff their merchant's only)."
+    )
     async def warehouse_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the warehouse.")],
-        input: Annotated[WarehouseUpdateInput, strawberry.argument(
-            description="The warehouse's new values.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the warehouse.")
+        ],
+        input: Annotated[
+            WarehouseUpdateInput, strawberry.argument(description="The warehouse's new values.")
+        ],
     ) -> WarehousePayload:
         r = await ri.warehouse_update(info.context, id, input)
         return payload(WarehousePayload, warehouse=r)
@@ -264,20 +301,25 @@ class InventoryMutation:
     async def stock_move(
         self,
         info: Info,
-        input: Annotated[StockMoveInput, strawberry.argument(
-            description="SKU, warehouse, signed quantity, type and reason.")],
+        input: Annotated[
+            StockMoveInput,
+            strawberry.argument(description="SKU, warehouse, signed quantity, type and reason."),
+        ],
     ) -> StockMovePayload:
         return payload(StockMovePayload, stock_level=await ri.stock_move(info.context, input))
 
-    @strawberry.mutation(description="Move stock between two warehouses as a "
-                         "TRANSFER_OUT/TRANSFER_IN pair of ledger entries.")
+    @strawberry.mutation(
+        description="Move stock between two warehouses as a "
+        "TRANSFER_OUT/TRANSFER_IN pair of ledger entries."
+    )
     async def stock_transfer(
         self,
         info: Info,
-        input: Annotated[StockTransferInput, strawberry.argument(
-            description="SKU, both warehouses, quantity and reason.")],
+        input: Annotated[
+            StockTransferInput,
+            strawberry.argument(description="SKU, both warehouses, quantity and reason."),
+        ],
     ) -> StockTransferPayload:
         r = await ri.stock_transfer(info.context, input)
         source, target = r.value if r.value else (None, None)
-        return StockTransferPayload(from_=source, to=target,
-                                    user_errors=user_errors(r.errors))
+        return StockTransferPayload(from_=source, to=target, user_errors=user_errors(r.errors))

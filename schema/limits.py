@@ -63,6 +63,7 @@ class Cost:
 class _Tally:
     """What a selection set holds with its fragments expanded: cost, depth (selection sets
     nested below it), aliases and fragment spreads."""
+
     cost: int = 0
     depth: int = 0
     aliases: int = 0
@@ -77,8 +78,9 @@ def parse_document(query: str) -> DocumentNode | None:
         return parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as error:
         if "tokens" in error.message:
-            raise QueryTooComplex("maxTokens", f"The document has more than {MAX_TOKENS} "
-                                  "tokens.") from error
+            raise QueryTooComplex(
+                "maxTokens", f"The document has more than {MAX_TOKENS} tokens."
+            ) from error
         return None  # a syntax error: execution reports it with its location
 
 
@@ -92,18 +94,25 @@ def _check(cost: int, aliases: int, spreads: int) -> None:
     if aliases > MAX_ALIASES:
         raise QueryTooComplex("maxAliases", f"More than {MAX_ALIASES} aliases.")
     if spreads > MAX_FRAGMENT_SPREADS:
-        raise QueryTooComplex("maxFragmentSpreads", "More than "
-                              f"{MAX_FRAGMENT_SPREADS} fragment spreads, counting each use.")
+        raise QueryTooComplex(
+            "maxFragmentSpreads",
+            f"More than {MAX_FRAGMENT_SPREADS} fragment spreads, counting each use.",
+        )
     if cost > MAX_COST:
-        raise QueryTooComplex("maxCost", f"The query would cost at least {cost}, over the "
-                              f"maximum of {MAX_COST}. Ask for fewer items (first) or fields.")
+        raise QueryTooComplex(
+            "maxCost",
+            f"The query would cost at least {cost}, over the "
+            f"maximum of {MAX_COST}. Ask for fewer items (first) or fields.",
+        )
 
 
 def _count_name(names: dict[str, int], name: str) -> None:
     names[name] = names.get(name, 0) + 1
     if names[name] > MAX_REPEATED_FIELD:
-        raise QueryTooComplex("maxRepeatedField", f"`{name}` is asked for more than "
-                              f"{MAX_REPEATED_FIELD} times in one selection set.")
+        raise QueryTooComplex(
+            "maxRepeatedField",
+            f"`{name}` is asked for more than {MAX_REPEATED_FIELD} times in one selection set.",
+        )
 
 
 class _Walk:
@@ -111,15 +120,21 @@ class _Walk:
     and reused at every further spread, so the walk is linear in the document's size (a
     fragment spreading the next twice, 31 deep, was 2^31 re-walks)."""
 
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
-                 variables: dict[str, Any], introspection: bool = True) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+        introspection: bool = True,
+    ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
         self.introspection = introspection
         self.walked: dict[str, _Tally] = {}
         self.open: list[str] = []  # fragments being walked: spreading one again is a cycle
 
-    def selections(self, node: SelectionSetNode, parent: Any, level: int,
-                   names: dict[str, int] | None = None) -> _Tally:
+    def selections(
+        self, node: SelectionSetNode, parent: Any, level: int, names: dict[str, int] | None = None
+    ) -> _Tally:
         """`level` (1: the operation's selection set) only refuses depth early; the tally's
         depth is relative, so a fragment's is valid wherever it is spread. `names` counts the
         response names of the set an inline fragment belongs to."""
@@ -178,43 +193,61 @@ class _Walk:
         if getattr(parent, "name", "").endswith("Connection"):
             cost = 1 + inner.cost  # edges/nodes: the connection's `first` already counted them
         else:
-            cost = 1 + inner.cost * self._page_size(node, definition,
-                                                    getattr(parent, "name", ""))
+            cost = 1 + inner.cost * self._page_size(node, definition, getattr(parent, "name", ""))
         return _Tally(cost, 1 + inner.depth, inner.aliases + aliases, inner.spreads)
 
     def _page_size(self, node: FieldNode, definition: Any, parent: str) -> int:
         if "first" not in definition.args:
             return LIST_ESTIMATE if is_list_type(get_nullable_type(definition.type)) else 1
-        sizes = [self._size(argument.value) for argument in node.arguments or ()
-                 if argument.name.value in ("first", "last")]
+        sizes = [
+            self._size(argument.value)
+            for argument in node.arguments or ()
+            if argument.name.value in ("first", "last")
+        ]
         if sizes:
             return max(sizes)  # both given is refused, but never cheaper than either
         return page_size(parent, node.name.value)
 
     def _size(self, value_node: Any) -> int:
-        value = (self.variables.get(value_node.name.value)
-                 if isinstance(value_node, VariableNode) else value_from_ast_untyped(value_node))
+        value = (
+            self.variables.get(value_node.name.value)
+            if isinstance(value_node, VariableNode)
+            else value_from_ast_untyped(value_node)
+        )
         # Not an Int32 at all: validation refuses it with its own message.
         valid = isinstance(value, int) and -(2**31) <= value < 2**31
         return max(1, value) if valid else DEFAULT_PAGE
 
 
-def analyse(schema: GraphQLSchema, query: str, operation_name: str | None,
-            variables: dict[str, Any] | None, introspection: bool = True) -> Cost | None:
+def analyse(
+    schema: GraphQLSchema,
+    query: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    introspection: bool = True,
+) -> Cost | None:
     """The cost of the operation; raises QueryTooComplex over a limit. None when the text
     does not parse or names no operation (execution answers those with its own errors)."""
     document = parse_document(query)
     if document is None:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next((o for o in operations if operation_name is None
-                   or (o.name and o.name.value == operation_name)), None)
+    chosen = next(
+        (
+            o
+            for o in operations
+            if operation_name is None or (o.name and o.name.value == operation_name)
+        ),
+        None,
+    )
     if chosen is None:
         return None
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     root = {"query": schema.query_type, "mutation": schema.mutation_type}.get(
-        chosen.operation.value)
+        chosen.operation.value
+    )
     if root is None or not is_object_type(root):
         return None
     walk = _Walk(schema, fragments, variables or {}, introspection)

@@ -52,32 +52,46 @@ OrderStatus = strawberry.enum(OrderStatusEnum, description="Where an order is in
 PaymentStatus = strawberry.enum(PaymentStatusEnum, description="Where a payment is.")
 RefundStatus = strawberry.enum(RefundStatusEnum, description="Where a refund request is.")
 PaymentKind = strawberry.enum(PaymentKindEnum, description="What a payment pays for.")
-describe_values(OrderStatus, {
-    "PENDING_PAYMENT": "Placed, waiting for payment; stock and coupons are held until it expires.",
-    "PAID": "Paid, nothing shipped yet.",
-    "PARTIALLY_SHIPPED": "Some units shipped, others still to ship.",
-    "SHIPPED": "Every unit shipped.",
-    "COMPLETED": "Received: confirmed by the customer, or automatically some days after "
-                 "shipping.",
-    "CANCELLED": "Cancelled by the customer, an admin or the payment timeout.",
-    "REFUNDED": "Fully refunded.",
-})
-describe_values(PaymentStatus, {
-    "PENDING": "Waiting for the money.",
-    "PAID": "Confirmed by the payment provider.",
-    "EXPIRED": "Not paid in time.",
-    "CANCELLED": "Cancelled by the customer or an admin before payment.",
-})
-describe_values(RefundStatus, {
-    "REFUND_REQUESTED": "Requested by the customer, waiting for a staff decision.",
-    "REFUNDED": "Approved and refunded.",
-    "REJECTED": "Rejected by staff.",
-})
-describe_values(PaymentKind, {
-    "FULL": "The whole amount, at checkout.",
-    "DEPOSIT": "A presale deposit, at checkout.",
-    "BALANCE": "The rest of a presale, payable in the balance window.",
-})
+describe_values(
+    OrderStatus,
+    {
+        "PENDING_PAYMENT": (
+            "Placed, waiting for payment; stock and coupons are held until it expires."
+        ),
+        "PAID": "Paid, nothing shipped yet.",
+        "PARTIALLY_SHIPPED": "Some units shipped, others still to ship.",
+        "SHIPPED": "Every unit shipped.",
+        "COMPLETED": "Received: confirmed by the customer, or automatically some days after "
+        "shipping.",
+        "CANCELLED": "Cancelled by the customer, an admin or the payment timeout.",
+        "REFUNDED": "Fully refunded.",
+    },
+)
+describe_values(
+    PaymentStatus,
+    {
+        "PENDING": "Waiting for the money.",
+        "PAID": "Confirmed by the payment provider.",
+        "EXPIRED": "Not paid in time.",
+        "CANCELLED": "Cancelled by the customer or an admin before payment.",
+    },
+)
+describe_values(
+    RefundStatus,
+    {
+        "REFUND_REQUESTED": "Requested by the customer, waiting for a staff decision.",
+        "REFUNDED": "Approved and refunded.",
+        "REJECTED": "Rejected by staff.",
+    },
+)
+describe_values(
+    PaymentKind,
+    {
+        "FULL": "The whole amount, at checkout.",
+        "DEPOSIT": "A presale deposit, at checkout.",
+        "BALANCE": "The rest of a presale, payable in the balance window.",
+    },
+)
 
 
 @strawberry.enum(description="A provider that confirms by mutation.")
@@ -93,18 +107,24 @@ def _discounts(items: list[dict[str, Any]]) -> list[CartDiscount]:
 # --- checkout ------------------------------------------------------------------------------------
 
 
-@strawberry.input(description="couponIds omitted = the recommended set; [] = none. "
-                  "expectedTotal: the total the shopper saw; a different total refuses.")
+@strawberry.input(
+    description="couponIds omitted = the recommended set; [] = none. "
+    "expectedTotal: the total the shopper saw; a different total refuses."
+)
 class CheckoutInput:
     cart_id: strawberry.ID = strawberry.field(
         description="The cart's `id` (its unguessable token); its selected available lines are "
-                    "checked out.")
+        "checked out."
+    )
     address_id: strawberry.ID = strawberry.field(
-        description="Relay global id of one of the customer's addresses.")
+        description="Relay global id of one of the customer's addresses."
+    )
     coupon_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of the customer's coupons to use.")
+        default=None, description="Relay global ids of the customer's coupons to use."
+    )
     expected_total: Decimal | None = strawberry.field(
-        default=None, description="The total the shopper saw, in yuan (Decimal string).")
+        default=None, description="The total the shopper saw, in yuan (Decimal string)."
+    )
     note: str | None = strawberry.field(default=None, description="A note for the merchant.")
 
 
@@ -118,8 +138,9 @@ class CheckoutLine:
     total: Money = strawberry.field(description="What the line costs after discounts.")
 
 
-@strawberry.type(description="The order one merchant would get from this checkout; all Money in "
-                 "yuan.")
+@strawberry.type(
+    description="The order one merchant would get from this checkout; all Money in yuan."
+)
 class CheckoutMerchantOrder:
     merchant: MerchantRef = strawberry.field(description="The merchant.")
     lines: list[CheckoutLine] = strawberry.field(description="The merchant's lines.")
@@ -133,13 +154,16 @@ class CheckoutMerchantOrder:
 @strawberry.type(description="The checkout as it would be placed now, split per merchant.")
 class CheckoutPreview:
     merchant_orders: list[CheckoutMerchantOrder] = strawberry.field(
-        description="One order per merchant.")
+        description="One order per merchant."
+    )
     cost: CartCost | None = strawberry.field(
-        description="Totals over all the orders; null when the checkout cannot be priced.")
+        description="Totals over all the orders; null when the checkout cannot be priced."
+    )
     explanations: list[str] = strawberry.field(description="Human-readable notes on the pricing.")
     coupon_ids: list[strawberry.ID] = strawberry.field(description="The coupons applied.")
     user_errors: list[UserError] = strawberry.field(
-        description="Why the checkout could not be placed as it is.")
+        description="Why the checkout could not be placed as it is."
+    )
 
 
 async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
@@ -152,25 +176,40 @@ async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
             if item.product.merchant_id != mr.merchant_id:
                 continue
             r = results[str(item.line.id)]
-            lines.append(CheckoutLine(
-                sku=item.sku, quantity=r.quantity, unit_price=money(r.unit_price),  # type: ignore[arg-type]
-                subtotal=money(r.subtotal),  # type: ignore[arg-type]
-                discounts=[discount_of(d.amount, d.label, d.source, d.source_id)
-                           for d in r.discounts],
-                total=money(r.total)))  # type: ignore[arg-type]
-        found.append(CheckoutMerchantOrder(
-            merchant=await loaders.merchant.load(mr.merchant_id), lines=lines,
-            subtotal=money(mr.subtotal), promotion_discount=money(mr.promotion_discount),  # type: ignore[arg-type]
-            coupon_discount=money(mr.coupon_discount), shipping=money(mr.shipping),  # type: ignore[arg-type]
-            total=money(mr.total)))  # type: ignore[arg-type]
+            lines.append(
+                CheckoutLine(
+                    sku=item.sku,
+                    quantity=r.quantity,
+                    unit_price=money(r.unit_price),
+                    subtotal=money(r.subtotal),
+                    discounts=[
+                        discount_of(d.amount, d.label, d.source, d.source_id) for d in r.discounts
+                    ],
+                    total=money(r.total),
+                )
+            )
+        found.append(
+            CheckoutMerchantOrder(
+                merchant=await loaders.merchant.load(mr.merchant_id),
+                lines=lines,
+                subtotal=money(mr.subtotal),
+                promotion_discount=money(mr.promotion_discount),
+                coupon_discount=money(mr.coupon_discount),
+                shipping=money(mr.shipping),
+                total=money(mr.total),
+            )
+        )
     return found
 
 
 def _cost(result: Any) -> CartCost:
-    return CartCost(subtotal=money(result.subtotal),  # type: ignore[arg-type]
-                    promotion_discount=money(result.promotion_discount),  # type: ignore[arg-type]
-                    coupon_discount=money(result.coupon_discount),  # type: ignore[arg-type]
-                    shipping=money(result.shipping), total=money(result.total))  # type: ignore[arg-type]
+    return CartCost(
+        subtotal=money(result.subtotal),
+        promotion_discount=money(result.promotion_discount),
+        coupon_discount=money(result.coupon_discount),
+        shipping=money(result.shipping),
+        total=money(result.total),
+    )
 
 
 # --- orders --------------------------------------------------------------------------------------
@@ -187,16 +226,19 @@ class OrderAddress:
     postal_code: str | None = strawberry.field(description="Postal code, if given.")
 
 
-@strawberry.type(description="A snapshot taken at checkout: later catalog or promotion "
-                 "changes never alter it.")
+@strawberry.type(
+    description="A snapshot taken at checkout: later catalog or promotion changes never alter it."
+)
 class OrderLine(Node):
     title: str = strawberry.field(description="Product title at checkout.")
     spec_text: str = strawberry.field(
-        description="SKU spec text at checkout, e.g. \"Black / 256GB\".")
+        description='SKU spec text at checkout, e.g. "Black / 256GB".'
+    )
     image_url: str | None = strawberry.field(description="Image at checkout.")
     quantity: int = strawberry.field(description="Units ordered.")
     is_gift: bool = strawberry.field(
-        description="Whether a promotion added it as a gift (price 0).")
+        description="Whether a promotion added it as a gift (price 0)."
+    )
     shipped_quantity: int = strawberry.field(description="Units shipped so far.")
     refunded_quantity: int = strawberry.field(description="Units refunded so far.")
 
@@ -214,29 +256,30 @@ class OrderLine(Node):
 
     @strawberry.field(description="Base unit price at checkout (Money in yuan).")
     def unit_price(self) -> Money:
-        return money(self.unit_price)  # type: ignore[return-value]
+        return money(self.unit_price)
 
     @strawberry.field(description="Base amount (unit price × quantity, Money in yuan).")
     def subtotal(self) -> Money:
-        return money(self.subtotal)  # type: ignore[return-value]
+        return money(self.subtotal)
 
     @strawberry.field(description="The part of the discount the merchant funds.")
     def merchant_funded_discount(self) -> Money:
-        return money(self.merchant_discount)  # type: ignore[attr-defined,return-value]
+        return money(self.merchant_discount)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="The part of the discount the platform funds (owed to "
-                      "the merchant in settlement).")
+    @strawberry.field(
+        description="The part of the discount the platform funds (owed to "
+        "the merchant in settlement)."
+    )
     def platform_funded_discount(self) -> Money:
-        return money(self.platform_discount)  # type: ignore[attr-defined,return-value]
+        return money(self.platform_discount)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Each promotion and coupon on this line, with its amount.")
     def discounts(self) -> list[CartDiscount]:
         return _discounts(self.discounts)
 
-    @strawberry.field(description="What the customer paid for the line (refunds pay back "
-                      "from it).")
+    @strawberry.field(description="What the customer paid for the line (refunds pay back from it).")
     def total(self) -> Money:
-        return money(self.total)  # type: ignore[return-value]
+        return money(self.total)
 
 
 @strawberry.type(description="A parcel shipped from one warehouse.")
@@ -258,43 +301,54 @@ class Shipment(Node):
 @strawberry.type(description="An after-sales refund request and its outcome.")
 class Refund(Node):
     status: RefundStatus = strawberry.field(  # type: ignore[valid-type]
-        description="Where the request is.")
+        description="Where the request is."
+    )
     reason: str = strawberry.field(description="The customer's reason.")
     reject_reason: str | None = strawberry.field(description="Why staff rejected it.")
     restocked: bool = strawberry.field(description="Whether the units went back to stock.")
     created_at: datetime = strawberry.field(description="When it was requested (ISO-8601, UTC).")
     decided_at: datetime | None = strawberry.field(
-        description="When it was approved or rejected (ISO-8601, UTC).")
+        description="When it was approved or rejected (ISO-8601, UTC)."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Refund)
 
-    @strawberry.field(description="The lines' payable share for the units, plus the shipping "
-                      "fee when nothing was sent.")
+    @strawberry.field(
+        description="The lines' payable share for the units, plus the shipping "
+        "fee when nothing was sent."
+    )
     def amount(self) -> Money:
-        return money(self.amount)  # type: ignore[return-value]
+        return money(self.amount)
 
 
-@strawberry.type(description="One merchant's (sub-)order; customers see their own, merchant "
-                 "staff their merchant's.")
+@strawberry.type(
+    description="One merchant's (sub-)order; customers see their own, merchant "
+    "staff their merchant's."
+)
 class Order(Node):
     number: str = strawberry.field(description="Human-readable order number.")
-    payment_number: str = strawberry.field(description="The out-trade-no this sub-order is "
-                                           "paid under on its own (orderPaymentStart).")
+    payment_number: str = strawberry.field(
+        description="The out-trade-no this sub-order is paid under on its own (orderPaymentStart)."
+    )
     status: OrderStatus = strawberry.field(  # type: ignore[valid-type]
-        description="Where the order is in its lifecycle.")
+        description="Where the order is in its lifecycle."
+    )
     channel: str = strawberry.field(description="The channel it was placed on.")
     note: str | None = strawberry.field(description="The customer's note.")
     cancel_reason: str | None = strawberry.field(description="Why it was cancelled, if it was.")
     created_at: datetime = strawberry.field(description="When it was placed (ISO-8601, UTC).")
     paid_at: datetime | None = strawberry.field(description="When it was paid (ISO-8601, UTC).")
     shipped_at: datetime | None = strawberry.field(
-        description="When it was shipped (ISO-8601, UTC).")
+        description="When it was shipped (ISO-8601, UTC)."
+    )
     completed_at: datetime | None = strawberry.field(
-        description="When it was completed (ISO-8601, UTC).")
+        description="When it was completed (ISO-8601, UTC)."
+    )
     cancelled_at: datetime | None = strawberry.field(
-        description="When it was cancelled (ISO-8601, UTC).")
+        description="When it was cancelled (ISO-8601, UTC)."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -311,33 +365,39 @@ class Order(Node):
     @strawberry.field(description="The shipping address as it was at checkout.")
     def address(self) -> OrderAddress:
         a = self.address
-        return OrderAddress(name=a["name"], phone=a["phone"], province=a["province"],
-                            city=a["city"], district=a.get("district"), line1=a["line1"],
-                            postal_code=a.get("postalCode"))
+        return OrderAddress(
+            name=a["name"],
+            phone=a["phone"],
+            province=a["province"],
+            city=a["city"],
+            district=a.get("district"),
+            line1=a["line1"],
+            postal_code=a.get("postalCode"),
+        )
 
     @strawberry.field(description="Base amount before discounts (Money in yuan).")
     def subtotal(self) -> Money:
-        return money(self.subtotal)  # type: ignore[return-value]
+        return money(self.subtotal)
 
     @strawberry.field(description="Total promotion discount (Money in yuan).")
     def promotion_discount(self) -> Money:
-        return money(self.promotion_discount)  # type: ignore[return-value]
+        return money(self.promotion_discount)
 
     @strawberry.field(description="Total coupon discount (Money in yuan).")
     def coupon_discount(self) -> Money:
-        return money(self.coupon_discount)  # type: ignore[return-value]
+        return money(self.coupon_discount)
 
     @strawberry.field(description="Shipping fee (Money in yuan).")
     def shipping(self) -> Money:
-        return money(self.shipping)  # type: ignore[return-value]
+        return money(self.shipping)
 
     @strawberry.field(description="What the customer pays (Money in yuan).")
     def total(self) -> Money:
-        return money(self.total)  # type: ignore[return-value]
+        return money(self.total)
 
     @strawberry.field(description="Refunded so far (Money in yuan).")
     def refunded_amount(self) -> Money:
-        return money(self.refunded_amount)  # type: ignore[return-value]
+        return money(self.refunded_amount)
 
     @strawberry.field(description="The lines, as snapshots taken at checkout.")
     async def lines(self, info: Info) -> list[OrderLine]:
@@ -351,8 +411,7 @@ class Order(Node):
     async def refunds(self, info: Info) -> list[Refund]:
         return await info.context.loaders.refunds_by_order.load(self.id)  # type: ignore[attr-defined]
 
-    @strawberry.field(description="What the customer paid at checkout (a presale: the "
-                      "deposit).")
+    @strawberry.field(description="What the customer paid at checkout (a presale: the deposit).")
     async def payment(self, info: Info) -> Payment:
         return await info.context.loaders.payment.load(self.payment_id)  # type: ignore[attr-defined]
 
@@ -364,24 +423,31 @@ class Order(Node):
 
     @strawberry.field(description="Deposit of a presale order (Money in yuan); zero otherwise.")
     def deposit_amount(self) -> Money:
-        return money(self.deposit_amount)  # type: ignore[return-value]
+        return money(self.deposit_amount)
 
 
-@strawberry.type(description="A checkout's combined payment for all its orders (合并付款), or "
-                 "one sub-order's own payment (orderPaymentStart).")
+@strawberry.type(
+    description="A checkout's combined payment for all its orders (合并付款), or "
+    "one sub-order's own payment (orderPaymentStart)."
+)
 class Payment(Node):
     status: PaymentStatus = strawberry.field(  # type: ignore[valid-type]
-        description="Where the payment is.")
+        description="Where the payment is."
+    )
     expires_at: datetime = strawberry.field(
-        description="When an unpaid payment expires and its orders are cancelled (ISO-8601, UTC).")
+        description="When an unpaid payment expires and its orders are cancelled (ISO-8601, UTC)."
+    )
     paid_at: datetime | None = strawberry.field(description="When it was paid (ISO-8601, UTC).")
     transaction_id: str | None = strawberry.field(description="The provider's transaction id.")
-    needs_refund: bool = strawberry.field(description="Money arrived after the payment "
-                                          "closed: it is kept on record to be paid back.")
+    needs_refund: bool = strawberry.field(
+        description="Money arrived after the payment closed: it is kept on record to be paid back."
+    )
     kind: PaymentKind = strawberry.field(  # type: ignore[valid-type]
-        description="DEPOSIT and BALANCE for a presale (定金预售).")
+        description="DEPOSIT and BALANCE for a presale (定金预售)."
+    )
     opens_at: datetime | None = strawberry.field(
-        description="A balance: payable from then until expiresAt.")
+        description="A balance: payable from then until expiresAt."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -389,18 +455,20 @@ class Payment(Node):
 
     @strawberry.field(description="What is to pay (Money in yuan).")
     def amount_due(self) -> Money:
-        return money(self.amount_due)  # type: ignore[return-value]
+        return money(self.amount_due)
 
     @strawberry.field(description="What has been paid (Money in yuan).")
     def amount_paid(self) -> Money:
-        return money(self.amount_paid)  # type: ignore[return-value]
+        return money(self.amount_paid)
 
     @strawberry.field(description="What has been refunded (Money in yuan).")
     def amount_refunded(self) -> Money:
-        return money(self.amount_refunded)  # type: ignore[return-value]
+        return money(self.amount_refunded)
 
-    @strawberry.field(description="A sub-order's own payment: the one order it covers "
-                      "(null for a checkout's combined payment).")
+    @strawberry.field(
+        description="A sub-order's own payment: the one order it covers "
+        "(null for a checkout's combined payment)."
+    )
     async def order(self, info: Info) -> Order | None:
         if self.order_id is None:  # type: ignore[attr-defined]
             return None
@@ -417,28 +485,34 @@ class Payment(Node):
 @strawberry.input(description="Narrows a customer's orders.")
 class OrderFilter:
     status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Only orders in this status.")
+        default=None, description="Only orders in this status."
+    )
 
 
 @strawberry.input(description="Narrows adminOrders; every given condition must hold.")
 class AdminOrderFilter:
     status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Only orders in this status.")
+        default=None, description="Only orders in this status."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the merchant (merchant staff: their own "
-                                  "only).")
+        default=None,
+        description="Relay global id of the merchant (merchant staff: their own only).",
+    )
     customer_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Relay global id of the customer.")
+        default=None, description="Relay global id of the customer."
+    )
     number: str | None = strawberry.field(default=None, description="The order number.")
     created_from: date | None = strawberry.field(
-        default=None, description="Only orders created on or after this day (UTC).")
+        default=None, description="Only orders created on or after this day (UTC)."
+    )
     created_to: date | None = strawberry.field(default=None, description="Inclusive.")
 
 
 @strawberry.input(description="Units of an order line in a parcel.")
 class ShipmentLineInput:
     order_line_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the order line.")
+        description="Relay global id of the order line."
+    )
     quantity: int = strawberry.field(description="Units.")
 
 
@@ -449,71 +523,87 @@ class ShipmentInput:
     carrier: str = strawberry.field(description="The carrier.")
     tracking_number: str = strawberry.field(description="The carrier's tracking number.")
     lines: list[ShipmentLineInput] | None = strawberry.field(
-        default=None, description="Order lines and quantities in the parcel.")
+        default=None, description="Order lines and quantities in the parcel."
+    )
 
 
 @strawberry.input(description="Units of an order line to refund.")
 class RefundLineInput:
     order_line_id: strawberry.ID = strawberry.field(
-        description="Relay global id of the order line.")
+        description="Relay global id of the order line."
+    )
     quantity: int = strawberry.field(description="Units to refund.")
 
 
 @strawberry.type(description="Result of checkoutComplete.")
 class CheckoutCompletePayload:
     payment: Payment | None = strawberry.field(
-        description="The combined payment of the orders placed; null when refused.")
+        description="The combined payment of the orders placed; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of confirming or recording a payment.")
 class PaymentConfirmPayload:
     payment: Payment | None = strawberry.field(
-        description="The payment after the confirmation; null when refused.")
+        description="The payment after the confirmation; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of orderPaymentStart.")
 class OrderPaymentStartPayload:
     payment: Payment | None = strawberry.field(
-        description="The sub-order's own payment; null when refused.")
+        description="The sub-order's own payment; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of an order mutation.")
 class OrderPayload:
     order: Order | None = strawberry.field(
-        description="The order after the change; null when refused.")
+        description="The order after the change; null when refused."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of orderShip.")
 class OrderShipPayload:
     shipment: Shipment | None = strawberry.field(
-        description="The shipment recorded; null when refused.")
+        description="The shipment recorded; null when refused."
+    )
     order: Order | None = strawberry.field(description="The order after the shipment.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 @strawberry.type(description="Result of a refund mutation.")
 class RefundPayload:
     refund: Refund | None = strawberry.field(
-        description="The refund after the change; null when refused.")
+        description="The refund after the change; null when refused."
+    )
     order: Order | None = strawberry.field(description="The order after the change.")
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 def _refund_payload(result: Any) -> RefundPayload:
     decided = result.value
-    return RefundPayload(refund=decided.refund if decided else None,
-                         order=decided.order if decided else None,
-                         user_errors=user_errors(result.errors))
+    return RefundPayload(
+        refund=decided.refund if decided else None,
+        order=decided.order if decided else None,
+        user_errors=user_errors(result.errors),
+    )
 
 
 # --- root fields ---------------------------------------------------------------------------------
@@ -525,28 +615,43 @@ class OrdersQuery:
     async def checkout_preview(
         self,
         info: Info,
-        input: Annotated[CheckoutInput, strawberry.argument(
-            description="What to check out: cart, address, coupons and promotion choices.")],
+        input: Annotated[
+            CheckoutInput,
+            strawberry.argument(
+                description="What to check out: cart, address, coupons and promotion choices."
+            ),
+        ],
     ) -> CheckoutPreview:
         result = await ro.preview(info.context, input)
         quote = result.value
         if quote is None:
-            return CheckoutPreview(merchant_orders=[], cost=None, explanations=[],
-                                   coupon_ids=[], user_errors=user_errors(result.errors))
+            return CheckoutPreview(
+                merchant_orders=[],
+                cost=None,
+                explanations=[],
+                coupon_ids=[],
+                user_errors=user_errors(result.errors),
+            )
         return CheckoutPreview(
-            merchant_orders=await _preview(info, quote), cost=_cost(quote.result),
+            merchant_orders=await _preview(info, quote),
+            cost=_cost(quote.result),
             explanations=quote.result.explanations,
-            coupon_ids=[strawberry.ID(encode_id("Coupon", c))
-                        for c in quote.result.coupons_applied],
-            user_errors=[])
+            coupon_ids=[
+                strawberry.ID(encode_id("Coupon", c)) for c in quote.result.coupons_applied
+            ],
+            user_errors=[],
+        )
 
-    @strawberry.field(description="An order of the logged-in customer, or of the staff "
-                      "member's merchant; null for anyone else.")
+    @strawberry.field(
+        description="An order of the logged-in customer, or of the staff "
+        "member's merchant; null for anyone else."
+    )
     async def order(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the order.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the order.")
+        ],
     ) -> Order | None:
         return await ro.order(info.context, id)  # type: ignore[return-value]
 
@@ -554,76 +659,107 @@ class OrdersQuery:
     async def admin_orders(
         self,
         info: Info,
-        filter: Annotated[AdminOrderFilter | None, strawberry.argument(
-            description="Narrow the result.")] = None,
+        filter: Annotated[
+            AdminOrderFilter | None, strawberry.argument(description="Narrow the result.")
+        ] = None,
         first: First50 = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> Connection[Order]:
-        return await ro.admin_orders(info.context, filter,
-                                     page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await ro.admin_orders(
+            info.context, filter, page_args(info, first, after, last, before)
+        )  # type: ignore[return-value]
 
 
 @strawberry.type
 class OrdersMutation:
-    @strawberry.mutation(description="Places one order per "
-                         "merchant under one payment. The same idempotencyKey returns the "
-                         "same payment; reused for a different checkout it is refused.")
+    @strawberry.mutation(
+        description="Places one order per "
+        "merchant under one payment. The same idempotencyKey returns the "
+        "same payment; reused for a different checkout it is refused."
+    )
     async def checkout_complete(
         self,
         info: Info,
-        input: Annotated[CheckoutInput, strawberry.argument(
-            description="What to check out: cart, address, coupons, promotion choices and the "
-                        "expected total.")],
-        idempotency_key: Annotated[str, strawberry.argument(
-            description="A client-made key unique per checkout attempt; resend it on retries.")],
+        input: Annotated[
+            CheckoutInput,
+            strawberry.argument(
+                description="What to check out: cart, address, coupons, promotion choices and the "
+                "expected total."
+            ),
+        ],
+        idempotency_key: Annotated[
+            str,
+            strawberry.argument(
+                description="A client-made key unique per checkout attempt; resend it on retries."
+            ),
+        ],
     ) -> CheckoutCompletePayload:
         r = await ro.complete(info.context, input, idempotency_key)
         return payload(CheckoutCompletePayload, payment=r)
 
-    @strawberry.mutation(description="The TEST provider confirms "
-                         "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
-                         "idempotent by transactionId; amount must equal amountDue.")
+    @strawberry.mutation(
+        description="The TEST provider confirms "
+        "by mutation (not in production: PAYMENT_PROVIDER_DISABLED); "
+        "idempotent by transactionId; amount must equal amountDue."
+    )
     async def payment_confirm(
         self,
         info: Info,
-        payment_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the payment.")],
-        provider: Annotated[PaymentProvider, strawberry.argument(
-            description="The provider that took the money (TEST only here).")],
-        transaction_id: Annotated[str, strawberry.argument(
-            description="The provider's transaction id.")],
-        amount: Annotated[Decimal, strawberry.argument(
-            description="Amount paid in yuan, as a Decimal string; must equal amountDue.")],
+        payment_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the payment.")
+        ],
+        provider: Annotated[
+            PaymentProvider,
+            strawberry.argument(description="The provider that took the money (TEST only here)."),
+        ],
+        transaction_id: Annotated[
+            str, strawberry.argument(description="The provider's transaction id.")
+        ],
+        amount: Annotated[
+            Decimal,
+            strawberry.argument(
+                description="Amount paid in yuan, as a Decimal string; must equal amountDue."
+            ),
+        ],
     ) -> PaymentConfirmPayload:
-        r = await ro.payment_confirm(info.context, payment_id, provider.value, transaction_id,
-                                     amount)
+        r = await ro.payment_confirm(
+            info.context, payment_id, provider.value, transaction_id, amount
+        )
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(description="A payment for one unpaid sub-order alone (the same "
-                         "one if asked again). Paying it closes the checkout's combined "
-                         "payment; the other sub-orders stay payable on their own.")
+    @strawberry.mutation(
+        description="A payment for one unpaid sub-order alone (the same "
+        "one if asked again). Paying it closes the checkout's combined "
+        "payment; the other sub-orders stay payable on their own."
+    )
     async def order_payment_start(
         self,
         info: Info,
-        order_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the unpaid sub-order.")],
+        order_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Relay global id of the unpaid sub-order."),
+        ],
     ) -> OrderPaymentStartPayload:
         r = await ro.payment_start(info.context, order_id)
         return payload(OrderPaymentStartPayload, payment=r)
 
-    @strawberry.mutation(description="Customers: "
-                         "before payment (that sub-order only; its siblings stay payable, a "
-                         "presale goes as a whole). Staff: also after payment, before "
-                         "shipment (the order is refunded).")
+    @strawberry.mutation(
+        description="Customers: "
+        "before payment (that sub-order only; its siblings stay payable, a "
+        "presale goes as a whole). Staff: also after payment, before "
+        "shipment (the order is refunded)."
+    )
     async def order_cancel(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the (sub-)order.")],
-        reason: Annotated[str | None, strawberry.argument(
-            description="Why, for the order's history.")] = None,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the (sub-)order.")
+        ],
+        reason: Annotated[
+            str | None, strawberry.argument(description="Why, for the order's history.")
+        ] = None,
     ) -> OrderPayload:
         return payload(OrderPayload, order=await ro.cancel(info.context, id, reason))
 
@@ -631,58 +767,74 @@ class OrdersMutation:
     async def order_confirm_receipt(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the order.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the order.")
+        ],
     ) -> OrderPayload:
         return payload(OrderPayload, order=await ro.confirm_receipt(info.context, id))
 
-    @strawberry.mutation(description="Ask for an after-sales refund of some lines and quantities "
-                         "of the customer's order.")
+    @strawberry.mutation(
+        description="Ask for an after-sales refund of some lines and quantities "
+        "of the customer's order."
+    )
     async def order_refund_request(
         self,
         info: Info,
-        order_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the order.")],
-        lines: Annotated[list[RefundLineInput], strawberry.argument(
-            description="Order lines and quantities to refund.")],
+        order_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the order.")
+        ],
+        lines: Annotated[
+            list[RefundLineInput],
+            strawberry.argument(description="Order lines and quantities to refund."),
+        ],
         reason: Annotated[str, strawberry.argument(description="The customer's reason.")],
     ) -> RefundPayload:
         r = await ro.refund_request(info.context, order_id, lines, reason)
         return RefundPayload(refund=r.value, order=None, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 
-    @strawberry.mutation(description="Record a shipment of an order's lines (staff with "
-                         "MANAGE_ORDERS; merchant staff their merchant's orders only).")
+    @strawberry.mutation(
+        description="Record a shipment of an order's lines (staff with "
+        "MANAGE_ORDERS; merchant staff their merchant's orders only)."
+    )
     async def order_ship(
         self,
         info: Info,
-        input: Annotated[ShipmentInput, strawberry.argument(
-            description="The order, lines and parcel details.")],
+        input: Annotated[
+            ShipmentInput, strawberry.argument(description="The order, lines and parcel details.")
+        ],
     ) -> OrderShipPayload:
         r = await ro.ship(info.context, input)
         shipped = r.value
-        return OrderShipPayload(shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
-                                order=shipped.order if shipped else None,  # type: ignore[arg-type]
-                                user_errors=user_errors(r.errors))
+        return OrderShipPayload(
+            shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
+            order=shipped.order if shipped else None,  # type: ignore[arg-type]
+            user_errors=user_errors(r.errors),
+        )
 
-    @strawberry.mutation(description="Pays the refund "
-                         "back; restock puts shipped units back in their warehouse.")
+    @strawberry.mutation(
+        description="Pays the refund back; restock puts shipped units back in their warehouse."
+    )
     async def refund_approve(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the refund.")],
-        restock: Annotated[bool, strawberry.argument(
-            description="Put the shipped units back in their warehouse.")] = True,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the refund.")
+        ],
+        restock: Annotated[
+            bool, strawberry.argument(description="Put the shipped units back in their warehouse.")
+        ] = True,
     ) -> RefundPayload:
         return _refund_payload(await ro.refund_approve(info.context, id, restock))
 
-    @strawberry.mutation(description="Refuse a refund request with a reason (staff with "
-                         "MANAGE_ORDERS).")
+    @strawberry.mutation(
+        description="Refuse a refund request with a reason (staff with MANAGE_ORDERS)."
+    )
     async def refund_reject(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the refund.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the refund.")
+        ],
         reason: Annotated[str, strawberry.argument(description="Why, shown to the customer.")],
     ) -> RefundPayload:
         return _refund_payload(await ro.refund_reject(info.context, id, reason))

@@ -14,5 +14,5 @@ P = TypeVar("P")
 def payload(cls: Callable[..., P], **value: MutationResult[Any]) -> P:
     """`payload(BrandPayload, brand=r)` is `BrandPayload(brand=r.value,
     user_errors=user_errors(r.errors))`: the one keyword names the field the value goes in."""
-    (field, result), = value.items()
+    ((field, result),) = value.items()
     return cls(**{field: result.value}, user_errors=user_errors(result.errors))

@@ -46,81 +46,123 @@ class WechatJsapiParams:
     pay_sign: str = strawberry.field(description="Signature.")
 
 
-@strawberry.type(description="Exactly one of orderString (Alipay APP: hand it to the SDK), "
-                 "url (Alipay WEB/H5, WeChat H5: open it), appParams (WeChat APP) or "
-                 "jsapiParams (WeChat mini program) is set. The order is paid when the "
-                 "provider's signed notification arrives: poll the payment's status.")
+@strawberry.type(
+    description="Exactly one of orderString (Alipay APP: hand it to the SDK), "
+    "url (Alipay WEB/H5, WeChat H5: open it), appParams (WeChat APP) or "
+    "jsapiParams (WeChat mini program) is set. The order is paid when the "
+    "provider's signed notification arrives: poll the payment's status."
+)
 class PaymentStartPayload:
     payment: Payment | None = strawberry.field(default=None, description="The payment being paid.")
     provider: PaymentGateway | None = strawberry.field(
-        default=None, description="The provider asked.")
+        default=None, description="The provider asked."
+    )
     channel: Channel | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="The channel paying from.")
+        default=None, description="The channel paying from."
+    )
     out_trade_no: str | None = strawberry.field(
-        default=None, description="Our trade number at the provider.")
+        default=None, description="Our trade number at the provider."
+    )
     order_string: str | None = strawberry.field(
-        default=None, description="Alipay APP: the signed order string for the SDK.")
+        default=None, description="Alipay APP: the signed order string for the SDK."
+    )
     url: str | None = strawberry.field(
-        default=None, description="Alipay WEB/H5 or WeChat H5: the page to open.")
+        default=None, description="Alipay WEB/H5 or WeChat H5: the page to open."
+    )
     app_params: WechatAppParams | None = strawberry.field(
-        default=None, description="WeChat APP: parameters for the SDK.")
+        default=None, description="WeChat APP: parameters for the SDK."
+    )
     jsapi_params: WechatJsapiParams | None = strawberry.field(
-        default=None, description="WeChat mini program: parameters for wx.requestPayment.")
-    user_errors: list[UserError] = strawberry.field(default_factory=list,
-                                                    description="Business-rule failures; empty "
-                                                                "when the mutation succeeded.")
+        default=None, description="WeChat mini program: parameters for wx.requestPayment."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Business-rule failures; empty when the mutation succeeded.",
+    )
 
 
 def _payload(done: rp.StartedPayment) -> PaymentStartPayload:
     started, params = done.started, done.started.params or {}
     app = WechatAppParams(**params) if "partnerid" in params else None
-    jsapi = WechatJsapiParams(app_id=params["appId"], time_stamp=params["timeStamp"],
-                              nonce_str=params["nonceStr"], package=params["package"],
-                              sign_type=params["signType"], pay_sign=params["paySign"]) \
-        if "paySign" in params else None
-    return PaymentStartPayload(payment=done.payment,  # type: ignore[arg-type]
-                               provider=PaymentGateway(done.provider),
-                               channel=ChannelEnum(done.channel), out_trade_no=done.out_trade_no,
-                               order_string=started.order_string, url=started.url,
-                               app_params=app, jsapi_params=jsapi)
+    jsapi = (
+        WechatJsapiParams(
+            app_id=params["appId"],
+            time_stamp=params["timeStamp"],
+            nonce_str=params["nonceStr"],
+            package=params["package"],
+            sign_type=params["signType"],
+            pay_sign=params["paySign"],
+        )
+        if "paySign" in params
+        else None
+    )
+    return PaymentStartPayload(
+        payment=done.payment,  # type: ignore[arg-type]
+        provider=PaymentGateway(done.provider),
+        channel=ChannelEnum(done.channel),
+        out_trade_no=done.out_trade_no,
+        order_string=started.order_string,
+        url=started.url,
+        app_params=app,
+        jsapi_params=jsapi,
+    )
 
 
 @strawberry.type
 class PaymentsMutation:
-    @strawberry.mutation(description="Starts paying a payment at Alipay or WeChat Pay for a "
-                         "channel (default: the X-Channel header). The mini program needs "
-                         "the payer's openid. PROVIDER_UNAVAILABLE: try again shortly.")
+    @strawberry.mutation(
+        description="Starts paying a payment at Alipay or WeChat Pay for a "
+        "channel (default: the X-Channel header). The mini program needs "
+        "the payer's openid. PROVIDER_UNAVAILABLE: try again shortly."
+    )
     async def payment_start(
         self,
         info: Info,
-        payment_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the payment.")],
-        provider: Annotated[PaymentGateway, strawberry.argument(
-            description="ALIPAY or WECHATPAY.")],
-        channel: Annotated[Channel | None, strawberry.argument(  # type: ignore[valid-type]
-            description="The channel paying from; default: the X-Channel header.")] = None,
-        openid: Annotated[str | None, strawberry.argument(
-            description="The payer's WeChat openid (mini program only).")] = None,
+        payment_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the payment.")
+        ],
+        provider: Annotated[
+            PaymentGateway, strawberry.argument(description="ALIPAY or WECHATPAY.")
+        ],
+        channel: Annotated[
+            Channel | None,  # type: ignore[valid-type]
+            strawberry.argument(
+                description="The channel paying from; default: the X-Channel header."
+            ),
+        ] = None,
+        openid: Annotated[
+            str | None,
+            strawberry.argument(description="The payer's WeChat openid (mini program only)."),
+        ] = None,
     ) -> PaymentStartPayload:
         # names equal values here; mypy sees enum_value() definitions, not strings
-        r = await rp.payment_start(info.context, payment_id, provider.name,
-                                   channel.name if channel else None, openid)
+        r = await rp.payment_start(
+            info.context, payment_id, provider.name, channel.name if channel else None, openid
+        )
         if r.value is None:
             return PaymentStartPayload(user_errors=user_errors(r.errors))
         return _payload(r.value)
 
-    @strawberry.mutation(description="Platform staff record money that came by bank "
-                         "transfer (audited); the reference is the bank's. Idempotent by "
-                         "reference; amount must equal amountDue.")
+    @strawberry.mutation(
+        description="Platform staff record money that came by bank "
+        "transfer (audited); the reference is the bank's. Idempotent by "
+        "reference; amount must equal amountDue."
+    )
     async def payment_record_offline(
         self,
         info: Info,
-        payment_id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the payment.")],
-        reference: Annotated[str, strawberry.argument(
-            description="The bank's transfer reference.")],
-        amount: Annotated[Decimal, strawberry.argument(
-            description="Amount received in yuan, as a Decimal string; must equal amountDue.")],
+        payment_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the payment.")
+        ],
+        reference: Annotated[
+            str, strawberry.argument(description="The bank's transfer reference.")
+        ],
+        amount: Annotated[
+            Decimal,
+            strawberry.argument(
+                description="Amount received in yuan, as a Decimal string; must equal amountDue."
+            ),
+        ],
     ) -> PaymentConfirmPayload:
         r = await rp.payment_record_offline(info.context, payment_id, reference, amount)
         return payload(PaymentConfirmPayload, payment=r)

@@ -80,8 +80,9 @@ class Rule:
                 return api_error(ApiErrorCode.UNAUTHENTICATED, "Log in first.")
             return api_error(ApiErrorCode.FORBIDDEN, f"Not open to {actor.value}.")
         if actor in STAFF and self.permission is not None and not viewer.can(self.permission):
-            return api_error(ApiErrorCode.FORBIDDEN,
-                             f"Requires the {self.permission.value} permission.")
+            return api_error(
+                ApiErrorCode.FORBIDDEN, f"Requires the {self.permission.value} permission."
+            )
         return None
 
     def describe(self) -> str:
@@ -91,6 +92,7 @@ class Rule:
 
 
 # --- rule makers: the vocabulary of the table -----------------------------------------------------
+
 
 def anyone() -> Rule:
     return Rule(EVERYONE)
@@ -151,8 +153,11 @@ POLICY: dict[str, Rule] = {
     "addressUpdate": customers(),
     "addressSetDefault": customers(),
     "addressDelete": customers(),
-    "auditLog": staff(P.MANAGE_STAFF, own("filter.actorId", "Staff"),
-                      scope="entries about their merchant's resources only"),
+    "auditLog": staff(
+        P.MANAGE_STAFF,
+        own("filter.actorId", "Staff"),
+        scope="entries about their merchant's resources only",
+    ),
     # delegation: nobody grants what they do not hold (services/accounts.py checks the
     # permissions); merchant staff manage their merchant's staff and roles only
     "staff": staff(P.MANAGE_STAFF, scope=MINE),
@@ -181,52 +186,94 @@ POLICY: dict[str, Rule] = {
     # --- catalog: a merchant's products -------------------------------------------------------
     "adminProducts": staff(P.MANAGE_CATALOG, own("filter.merchantId", "Merchant"), scope=MINE),
     "shippingTemplateCreate": staff(P.MANAGE_CATALOG, funder()),
-    "productCreate": staff(P.MANAGE_CATALOG, funder(),
-                           own("input.shippingTemplateId", "ShippingTemplate")),
-    "productUpdate": staff(P.MANAGE_CATALOG, own("id", "Product"),
-                           own("input.shippingTemplateId", "ShippingTemplate")),
+    "productCreate": staff(
+        P.MANAGE_CATALOG, funder(), own("input.shippingTemplateId", "ShippingTemplate")
+    ),
+    "productUpdate": staff(
+        P.MANAGE_CATALOG, own("id", "Product"), own("input.shippingTemplateId", "ShippingTemplate")
+    ),
     "productList": staff(P.MANAGE_CATALOG, own("id", "Product")),
     "productDelist": staff(P.MANAGE_CATALOG, own("id", "Product")),
     "productDelete": staff(P.MANAGE_CATALOG, own("id", "Product")),
     # --- inventory ----------------------------------------------------------------------------
     "warehouses": staff(P.MANAGE_INVENTORY, scope=MINE),
-    "stockLevels": staff(P.MANAGE_INVENTORY, own("filter.skuId", "Sku"),
-                         own("filter.warehouseId", "Warehouse"), scope=MINE),
-    "stockMovements": staff(P.MANAGE_INVENTORY, own("filter.skuId", "Sku"),
-                            own("filter.warehouseId", "Warehouse"), scope=MINE),
+    "stockLevels": staff(
+        P.MANAGE_INVENTORY,
+        own("filter.skuId", "Sku"),
+        own("filter.warehouseId", "Warehouse"),
+        scope=MINE,
+    ),
+    "stockMovements": staff(
+        P.MANAGE_INVENTORY,
+        own("filter.skuId", "Sku"),
+        own("filter.warehouseId", "Warehouse"),
+        scope=MINE,
+    ),
     "warehouseCreate": staff(P.MANAGE_INVENTORY, own("input.merchantId", "Merchant")),
     "warehouseUpdate": staff(P.MANAGE_INVENTORY, own("id", "Warehouse")),
-    "stockMove": staff(P.MANAGE_INVENTORY, own("input.skuId", "Sku"),
-                       own("input.warehouseId", "Warehouse")),
-    "stockTransfer": staff(P.MANAGE_INVENTORY, own("input.skuId", "Sku"),
-                           own("input.fromWarehouseId", "Warehouse"),
-                           own("input.toWarehouseId", "Warehouse")),
+    "stockMove": staff(
+        P.MANAGE_INVENTORY, own("input.skuId", "Sku"), own("input.warehouseId", "Warehouse")
+    ),
+    "stockTransfer": staff(
+        P.MANAGE_INVENTORY,
+        own("input.skuId", "Sku"),
+        own("input.fromWarehouseId", "Warehouse"),
+        own("input.toWarehouseId", "Warehouse"),
+    ),
     # --- promotions: owned and funded by one party ----------------------------------------
     "promotionConflicts": staff(P.MANAGE_PROMOTIONS, funder()),
     "promotion": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion")),
     "promotions": staff(P.MANAGE_PROMOTIONS, scope=MINE),
-    "promotionCreate": staff(P.MANAGE_PROMOTIONS, funder(), *(
-        own(f"input.scope.{f}", t) for f, t in (("skuIds", "Sku"), ("productIds", "Product"),
-                                                 ("excludedProductIds", "Product"))),
-        own("input.rules.bundle.skus.skuId", "Sku"), own("input.rules.gift.gifts.skuId", "Sku"),
-        own("input.rules.spendGift.tiers.gifts.skuId", "Sku")),
-    "promotionUpdate": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion"), funder(), *(
-        own(f"input.scope.{f}", t) for f, t in (("skuIds", "Sku"), ("productIds", "Product"),
-                                                 ("excludedProductIds", "Product"))),
-        own("input.rules.bundle.skus.skuId", "Sku"), own("input.rules.gift.gifts.skuId", "Sku"),
-        own("input.rules.spendGift.tiers.gifts.skuId", "Sku")),
+    "promotionCreate": staff(
+        P.MANAGE_PROMOTIONS,
+        funder(),
+        *(
+            own(f"input.scope.{f}", t)
+            for f, t in (
+                ("skuIds", "Sku"),
+                ("productIds", "Product"),
+                ("excludedProductIds", "Product"),
+            )
+        ),
+        own("input.rules.bundle.skus.skuId", "Sku"),
+        own("input.rules.gift.gifts.skuId", "Sku"),
+        own("input.rules.spendGift.tiers.gifts.skuId", "Sku"),
+    ),
+    "promotionUpdate": staff(
+        P.MANAGE_PROMOTIONS,
+        own("id", "Promotion"),
+        funder(),
+        *(
+            own(f"input.scope.{f}", t)
+            for f, t in (
+                ("skuIds", "Sku"),
+                ("productIds", "Product"),
+                ("excludedProductIds", "Product"),
+            )
+        ),
+        own("input.rules.bundle.skus.skuId", "Sku"),
+        own("input.rules.gift.gifts.skuId", "Sku"),
+        own("input.rules.spendGift.tiers.gifts.skuId", "Sku"),
+    ),
     "promotionActivate": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion")),
     "promotionCancel": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion")),
     # --- coupons: issued and paid for by one party ------------------------------------------
     "couponTemplate": staff(P.MANAGE_COUPONS, own("id", "CouponTemplate")),
-    "couponTemplateCreate": staff(P.MANAGE_COUPONS, funder(),
-                                  own("input.scope.skuIds", "Sku"),
-                                  own("input.scope.productIds", "Product"),
-                                  own("input.scope.excludedProductIds", "Product")),
-    "couponTemplateUpdate": staff(P.MANAGE_COUPONS, own("id", "CouponTemplate"), funder(),
-                                  own("input.scope.skuIds", "Sku"),
-                                  own("input.scope.productIds", "Product"),
-                                  own("input.scope.excludedProductIds", "Product")),
+    "couponTemplateCreate": staff(
+        P.MANAGE_COUPONS,
+        funder(),
+        own("input.scope.skuIds", "Sku"),
+        own("input.scope.productIds", "Product"),
+        own("input.scope.excludedProductIds", "Product"),
+    ),
+    "couponTemplateUpdate": staff(
+        P.MANAGE_COUPONS,
+        own("id", "CouponTemplate"),
+        funder(),
+        own("input.scope.skuIds", "Sku"),
+        own("input.scope.productIds", "Product"),
+        own("input.scope.excludedProductIds", "Product"),
+    ),
     "couponTemplateVoid": staff(P.MANAGE_COUPONS, own("id", "CouponTemplate")),
     "couponIssue": staff(P.MANAGE_COUPONS, own("templateId", "CouponTemplate")),
     "couponCodesGenerate": staff(P.MANAGE_COUPONS, own("templateId", "CouponTemplate")),
@@ -257,8 +304,9 @@ POLICY: dict[str, Rule] = {
     "orderRefundRequest": customers(),
     "orderCancel": customers_or_staff(P.MANAGE_ORDERS, own("id", "Order")),
     "adminOrders": staff(P.MANAGE_ORDERS, own("filter.merchantId", "Merchant"), scope=MINE),
-    "orderShip": staff(P.MANAGE_ORDERS, own("input.orderId", "Order"),
-                       own("input.warehouseId", "Warehouse")),
+    "orderShip": staff(
+        P.MANAGE_ORDERS, own("input.orderId", "Order"), own("input.warehouseId", "Warehouse")
+    ),
     "refundApprove": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     "refundReject": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     # A payment can span several merchants' orders: only the platform records money for it.
@@ -276,15 +324,15 @@ class PolicyGate(FieldExtension):
     def __init__(self, field_name: str, rule: Rule) -> None:
         self.field_name, self.rule = field_name, rule
 
-    def resolve(self, next_: Callable[..., Any], source: Any, info: Info,
-                **kwargs: Any) -> Any:
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
         refusal = self.rule.refusal(info.context.viewer)
         if refusal is not None:
             raise refusal
         return next_(source, info, **kwargs)
 
-    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any,
-                            info: Info, **kwargs: Any) -> Any:
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
         viewer: Viewer = info.context.viewer
         refusal = self.rule.refusal(viewer)
         if refusal is not None:
@@ -322,8 +370,9 @@ def _pk_of(global_id: Any, type_name: str) -> int | None:
 
 
 def _not_yours(target: Target) -> Exception:
-    return api_error(ApiErrorCode.FORBIDDEN,
-                     f"`{target.path}` must name a {target.type} of your own merchant.")
+    return api_error(
+        ApiErrorCode.FORBIDDEN, f"`{target.path}` must name a {target.type} of your own merchant."
+    )
 
 
 def _walk(value: Any, parts: list[str]) -> Iterator[Any]:
@@ -365,8 +414,10 @@ def apply_policy(*root_types: Any) -> Coverage:
             name = strawberry_field.graphql_name or _camel(strawberry_field.python_name)
             rule = POLICY.get(name)
             if rule is None:
-                raise RuntimeError(f"{name} is not in the authorization policy "
-                                   "(schema/policy.py POLICY): add its rule.")
+                raise RuntimeError(
+                    f"{name} is not in the authorization policy "
+                    "(schema/policy.py POLICY): add its rule."
+                )
             for target in rule.targets:
                 if target.type not in OWNED_TYPES:
                     raise RuntimeError(f"{name}: {target.type} has no owner column.")
@@ -384,14 +435,18 @@ def _camel(name: str) -> str:
 
 # --- the table as the README shows it ---------------------------------------------------------
 
+
 def policy_markdown() -> str:
     """The README's permission table, made from POLICY (a test keeps the two equal)."""
-    rows = ["| field | who may call | merchant staff name only their own | merchant staff see |",
-            "|---|---|---|---|"]
+    rows = [
+        "| field | who may call | merchant staff name only their own | merchant staff see |",
+        "|---|---|---|---|",
+    ]
     for name in sorted(POLICY):
         rule = POLICY[name]
-        targets = ", ".join(f"`{t.path}`" + (" (required)" if t.required else "")
-                            for t in rule.targets)
+        targets = ", ".join(
+            f"`{t.path}`" + (" (required)" if t.required else "") for t in rule.targets
+        )
         rows.append(f"| `{name}` | {rule.describe()} | {targets} | {rule.scope} |")
     return "\n".join(rows) + "\n"
 

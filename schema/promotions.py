@@ -37,26 +37,35 @@ if TYPE_CHECKING:
 
 MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS
 PromotionType = strawberry.enum(PromotionTypeEnum, description="The seven promotion types.")
-PromotionStatus = strawberry.enum(PromotionStatusEnum,
-                                  description="Where a promotion is in its lifecycle.")
-describe_values(PromotionType, {
-    "SINGLE_PRODUCT": "Item level (单品直降): a special unit price or percent off, optionally "
-                      "with limited flash-sale stock.",
-    "MULTI_BUY": "Item level (多买优惠): from the Nth unit X% off, or N units for a fixed price.",
-    "BUNDLE": "Item level (套装): the listed SKUs together for a bundle price.",
-    "DEPOSIT": "Item level (定金预售): a deposit now, the balance in a later window; never "
-               "combines.",
-    "FULL_REDUCTION": "Order level (满减): money off by tiers of the eligible subtotal.",
-    "SPEND_GIFT": "Order level (满赠): gift SKUs by tiers of the eligible subtotal.",
-    "GIFT": "Gift level (赠品): buying the product adds gift SKUs.",
-})
-describe_values(PromotionStatus, {
-    "DRAFT": "Not activated yet; can still be edited.",
-    "SCHEDULED": "Activated; startsAt is still in the future.",
-    "ACTIVE": "Activated and between startsAt and endsAt: applies now.",
-    "ENDED": "Activated and past endsAt.",
-    "CANCELLED": "Cancelled by staff; no longer applies.",
-})
+PromotionStatus = strawberry.enum(
+    PromotionStatusEnum, description="Where a promotion is in its lifecycle."
+)
+describe_values(
+    PromotionType,
+    {
+        "SINGLE_PRODUCT": "Item level (单品直降): a special unit price or percent off, optionally "
+        "with limited flash-sale stock.",
+        "MULTI_BUY": (
+            "Item level (多买优惠): from the Nth unit X% off, or N units for a fixed price."
+        ),
+        "BUNDLE": "Item level (套装): the listed SKUs together for a bundle price.",
+        "DEPOSIT": "Item level (定金预售): a deposit now, the balance in a later window; never "
+        "combines.",
+        "FULL_REDUCTION": "Order level (满减): money off by tiers of the eligible subtotal.",
+        "SPEND_GIFT": "Order level (满赠): gift SKUs by tiers of the eligible subtotal.",
+        "GIFT": "Gift level (赠品): buying the product adds gift SKUs.",
+    },
+)
+describe_values(
+    PromotionStatus,
+    {
+        "DRAFT": "Not activated yet; can still be edited.",
+        "SCHEDULED": "Activated; startsAt is still in the future.",
+        "ACTIVE": "Activated and between startsAt and endsAt: applies now.",
+        "ENDED": "Activated and past endsAt.",
+        "CANCELLED": "Cancelled by staff; no longer applies.",
+    },
+)
 ProductRef = Annotated["Product", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
 PromotionStatsRef = Annotated["PromotionStats", strawberry.lazy("schema.reports")]
@@ -65,10 +74,12 @@ PromotionStatsRef = Annotated["PromotionStats", strawberry.lazy("schema.reports"
 @strawberry.enum(description="Who a promotion or coupon template is for.")
 class AudienceKind(Enum):
     ALL = strawberry.enum_value("ALL", description="Every customer.")
-    NEW_CUSTOMERS = strawberry.enum_value("NEW_CUSTOMERS", description="Customers without a paid "
-                                          "order yet.")
-    MIN_MEMBER_LEVEL = strawberry.enum_value("MIN_MEMBER_LEVEL", description="Customers at or "
-                                             "above minMemberLevel.")
+    NEW_CUSTOMERS = strawberry.enum_value(
+        "NEW_CUSTOMERS", description="Customers without a paid order yet."
+    )
+    MIN_MEMBER_LEVEL = strawberry.enum_value(
+        "MIN_MEMBER_LEVEL", description="Customers at or above minMemberLevel."
+    )
 
 
 @strawberry.enum(description="Level of a promotion: a line gets at most one of each.")
@@ -82,13 +93,16 @@ class PromotionLevel(Enum):
 class Promotion(Node):
     name: str = strawberry.field(description="Display name.")
     type: PromotionType = strawberry.field(  # type: ignore[valid-type]
-        description="One of the seven promotion types.")
+        description="One of the seven promotion types."
+    )
     starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
     ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
     combinable: bool = strawberry.field(
-        description="Whether it combines with promotions of the other levels.")
+        description="Whether it combines with promotions of the other levels."
+    )
     per_customer_limit: int | None = strawberry.field(
-        description="Units one customer may buy at the promotion price; null = no limit.")
+        description="Units one customer may buy at the promotion price; null = no limit."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -102,8 +116,10 @@ class Promotion(Node):
     def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
         return rp.status_of(self, info.context.now)  # type: ignore[arg-type]
 
-    @strawberry.field(extensions=requires(Permission.VIEW_REPORTS),
-                      description="Over paid orders: how many used it, what it cost, their GMV.")
+    @strawberry.field(
+        extensions=requires(Permission.VIEW_REPORTS),
+        description="Over paid orders: how many used it, what it cost, their GMV.",
+    )
     async def stats(self, info: Info) -> PromotionStatsRef:
         from resolvers.reports import promotion_stats
 
@@ -152,45 +168,59 @@ class PromotionConflict:
 @strawberry.input(description="Who a promotion or coupon template is for.")
 class PromotionAudienceInput:
     kind: AudienceKind = strawberry.field(
-        default=AudienceKind.ALL, description="ALL, NEW_CUSTOMERS or MIN_MEMBER_LEVEL.")
+        default=AudienceKind.ALL, description="ALL, NEW_CUSTOMERS or MIN_MEMBER_LEVEL."
+    )
     min_member_level: int | None = strawberry.field(
-        default=0, description="Lowest member level for MIN_MEMBER_LEVEL.")
+        default=0, description="Lowest member level for MIN_MEMBER_LEVEL."
+    )
 
 
 @strawberry.input(description="Empty includes mean every product; exclusions always win.")
 class PromotionScopeInput:
     sku_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of SKUs.")
+        default=None, description="Relay global ids of SKUs."
+    )
     product_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of products.")
+        default=None, description="Relay global ids of products."
+    )
     category_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of backend categories (descendants included).")
+        default=None, description="Relay global ids of backend categories (descendants included)."
+    )
     brand_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of brands.")
+        default=None, description="Relay global ids of brands."
+    )
     excluded_product_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="Relay global ids of products left out.")
+        default=None, description="Relay global ids of products left out."
+    )
 
 
 @strawberry.input(description="SINGLE_PRODUCT: a special price or a percent off.")
 class SingleProductRuleInput:
     special_price: Decimal | None = strawberry.field(
-        default=None, description="Special unit price in yuan (Decimal string).")
+        default=None, description="Special unit price in yuan (Decimal string)."
+    )
     percent_off: Decimal | None = strawberry.field(
-        default=None, description="Percent off (Decimal string, e.g. \"20\").")
+        default=None, description='Percent off (Decimal string, e.g. "20").'
+    )
     promotion_stock: int | None = strawberry.field(
-        default=None, description="Flash sale: at most this many units sold at this price.")
+        default=None, description="Flash sale: at most this many units sold at this price."
+    )
 
 
 @strawberry.input(description="{ fromNthUnit, percentOff } or { units, price }.")
 class MultiBuyRuleInput:
     from_nth_unit: int | None = strawberry.field(
-        default=None, description="From this unit of the same product on, percentOff applies.")
+        default=None, description="From this unit of the same product on, percentOff applies."
+    )
     percent_off: Decimal | None = strawberry.field(
-        default=None, description="Percent off (Decimal string, e.g. \"50\").")
+        default=None, description='Percent off (Decimal string, e.g. "50").'
+    )
     units: int | None = strawberry.field(
-        default=None, description="Units sold together for `price`.")
+        default=None, description="Units sold together for `price`."
+    )
     price: Decimal | None = strawberry.field(
-        default=None, description="Price of `units` units in yuan (Decimal string).")
+        default=None, description="Price of `units` units in yuan (Decimal string)."
+    )
 
 
 @strawberry.input(description="A SKU and a quantity.")
@@ -202,51 +232,60 @@ class SkuQuantityInput:
 @strawberry.input(description="BUNDLE: all these SKUs together for one price.")
 class BundleRuleInput:
     skus: list[SkuQuantityInput] = strawberry.field(
-        description="The SKUs and quantities that make the bundle.")
+        description="The SKUs and quantities that make the bundle."
+    )
     price: Decimal = strawberry.field(
-        description="Bundle price in yuan (Decimal string), allocated over the lines by base "
-                    "price.")
+        description="Bundle price in yuan (Decimal string), allocated over the lines by base price."
+    )
 
 
 @strawberry.input(description="DEPOSIT (定金预售): a deposit now, the balance in a later window.")
 class DepositRuleInput:
     deposit: Decimal = strawberry.field(description="Deposit in yuan (Decimal string).")
     deposit_worth: Decimal | None = strawberry.field(
-        default=None, description="What the deposit counts for in yuan (定金膨胀); omitted = the "
-                                  "deposit.")
+        default=None,
+        description="What the deposit counts for in yuan (定金膨胀); omitted = the deposit.",
+    )
     balance_starts_at: datetime | None = strawberry.field(
-        default=None, description="When the balance becomes payable (ISO-8601, UTC).")
+        default=None, description="When the balance becomes payable (ISO-8601, UTC)."
+    )
     balance_ends_at: datetime | None = strawberry.field(
-        default=None, description="When the balance window closes (ISO-8601, UTC).")
+        default=None, description="When the balance window closes (ISO-8601, UTC)."
+    )
 
 
 @strawberry.input(description="A spend tier: from threshold, amount off.")
 class TierInput:
     threshold: Decimal = strawberry.field(
-        description="Eligible subtotal to reach, in yuan (Decimal string).")
+        description="Eligible subtotal to reach, in yuan (Decimal string)."
+    )
     amount: Decimal = strawberry.field(description="Discount in yuan (Decimal string).")
 
 
-@strawberry.input(description="\"Each full step, amount off\", up to a cap.")
+@strawberry.input(description='"Each full step, amount off", up to a cap.')
 class EveryInput:
-    step: Decimal = strawberry.field(description="Step in yuan (Decimal string), e.g. \"100\".")
+    step: Decimal = strawberry.field(description='Step in yuan (Decimal string), e.g. "100".')
     amount: Decimal = strawberry.field(description="Discount per step in yuan (Decimal string).")
     cap: Decimal | None = strawberry.field(
-        default=None, description="Largest total discount in yuan (Decimal string).")
+        default=None, description="Largest total discount in yuan (Decimal string)."
+    )
 
 
 @strawberry.input(description="{ tiers } or { every: { step, amount, cap } }.")
 class FullReductionRuleInput:
     tiers: list[TierInput] | None = strawberry.field(
-        default=None, description="Tiers over the eligible subtotal; the highest reached applies.")
+        default=None, description="Tiers over the eligible subtotal; the highest reached applies."
+    )
     every: EveryInput | None = strawberry.field(
-        default=None, description="\"Each full step\" reduction instead of tiers.")
+        default=None, description='"Each full step" reduction instead of tiers.'
+    )
 
 
 @strawberry.input(description="A spend tier granting gifts.")
 class GiftTierInput:
     threshold: Decimal = strawberry.field(
-        description="Eligible subtotal to reach, in yuan (Decimal string).")
+        description="Eligible subtotal to reach, in yuan (Decimal string)."
+    )
     gifts: list[SkuQuantityInput] = strawberry.field(description="Gift SKUs and quantities.")
 
 
@@ -263,65 +302,86 @@ class GiftRuleInput:
 @strawberry.input(one_of=True, description="Exactly one: the shape of the promotion's type.")
 class PromotionRulesInput:
     single_product: SingleProductRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="SINGLE_PRODUCT (单品直降).")
+        default=strawberry.UNSET, description="SINGLE_PRODUCT (单品直降)."
+    )
     multi_buy: MultiBuyRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="MULTI_BUY (多买优惠).")
+        default=strawberry.UNSET, description="MULTI_BUY (多买优惠)."
+    )
     bundle: BundleRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="BUNDLE (套装).")
+        default=strawberry.UNSET, description="BUNDLE (套装)."
+    )
     deposit: DepositRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="DEPOSIT (定金预售).")
+        default=strawberry.UNSET, description="DEPOSIT (定金预售)."
+    )
     full_reduction: FullReductionRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="FULL_REDUCTION (满减).")
+        default=strawberry.UNSET, description="FULL_REDUCTION (满减)."
+    )
     spend_gift: SpendGiftRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="SPEND_GIFT (满赠).")
+        default=strawberry.UNSET, description="SPEND_GIFT (满赠)."
+    )
     gift: GiftRuleInput | None = strawberry.field(
-        default=strawberry.UNSET, description="GIFT (赠品).")
+        default=strawberry.UNSET, description="GIFT (赠品)."
+    )
 
 
 @strawberry.input(description="A promotion's values.")
 class PromotionInput:
     name: str = strawberry.field(description="Display name.")
     type: PromotionType = strawberry.field(  # type: ignore[valid-type]
-        description="One of the seven promotion types.")
+        description="One of the seven promotion types."
+    )
     starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
     ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
     rules: PromotionRulesInput = strawberry.field(description="The type's rule.")
     channels: list[ChannelRef] | None = strawberry.field(
-        default=None, description="Channels it applies on; omitted = all.")
+        default=None, description="Channels it applies on; omitted = all."
+    )
     per_customer_limit: int | None = strawberry.field(
-        default=None, description="Units one customer may buy at the promotion price.")
+        default=None, description="Units one customer may buy at the promotion price."
+    )
     combinable: bool | None = strawberry.field(
-        default=True, description="Whether it combines with promotions of the other levels.")
+        default=True, description="Whether it combines with promotions of the other levels."
+    )
     audience: PromotionAudienceInput | None = strawberry.field(
-        default=None, description="Who it is for; omitted = everyone.")
+        default=None, description="Who it is for; omitted = everyone."
+    )
     scope: PromotionScopeInput | None = strawberry.field(
-        default=None, description="What it applies to; omitted = everything.")
+        default=None, description="What it applies to; omitted = everything."
+    )
     merchant_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Who funds it; omitted = the platform.")
+        default=None, description="Who funds it; omitted = the platform."
+    )
 
 
 @strawberry.input(description="Narrows promotions.")
 class PromotionFilter:
     status: PromotionStatus | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Only promotions in this status.")
+        default=None, description="Only promotions in this status."
+    )
     type: PromotionType | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Only promotions of this type.")
+        default=None, description="Only promotions of this type."
+    )
 
 
 @strawberry.type(description="Result of a promotion mutation.")
 class PromotionPayload:
     promotion: Promotion | None = strawberry.field(
-        description="The promotion as saved; null when refused.")
+        description="The promotion as saved; null when refused."
+    )
     conflicts: list[PromotionConflict] = strawberry.field(
-        description="Promotions it conflicts with, when refused for that.")
+        description="Promotions it conflicts with, when refused for that."
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded.")
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
 
 
 def _payload(result: Any) -> PromotionPayload:
-    return PromotionPayload(promotion=result.value,
-                            conflicts=rp.conflicts_of(result),  # type: ignore[arg-type]
-                            user_errors=user_errors(result.errors))
+    return PromotionPayload(
+        promotion=result.value,
+        conflicts=rp.conflicts_of(result),  # type: ignore[arg-type]
+        user_errors=user_errors(result.errors),
+    )
 
 
 @strawberry.type
@@ -330,18 +390,22 @@ class PromotionsQuery:
     async def promotion_conflicts(
         self,
         info: Info,
-        input: Annotated[PromotionInput, strawberry.argument(
-            description="The draft promotion to test.")],
+        input: Annotated[
+            PromotionInput, strawberry.argument(description="The draft promotion to test.")
+        ],
     ) -> list[PromotionConflict]:
         return await rp.promotion_conflicts(info.context, input)  # type: ignore[return-value]
 
-    @strawberry.field(description="A promotion by its global id (staff with MANAGE_PROMOTIONS; "
-                      "merchant staff their merchant's only).")
+    @strawberry.field(
+        description="A promotion by its global id (staff with MANAGE_PROMOTIONS; "
+        "merchant staff their merchant's only)."
+    )
     async def promotion(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the promotion.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the promotion.")
+        ],
     ) -> Promotion | None:
         from resolvers.common import query_id
 
@@ -351,15 +415,17 @@ class PromotionsQuery:
     async def promotions(
         self,
         info: Info,
-        filter: Annotated[PromotionFilter | None, strawberry.argument(
-            description="Narrow the result.")] = None,
+        filter: Annotated[
+            PromotionFilter | None, strawberry.argument(description="Narrow the result.")
+        ] = None,
         first: First50 = None,
         after: After = None,
         last: Last = None,
         before: Before = None,
     ) -> Connection[Promotion]:
-        return await rp.admin_promotions(info.context, filter,
-                                         page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await rp.admin_promotions(
+            info.context, filter, page_args(info, first, after, last, before)
+        )  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -376,29 +442,36 @@ class PromotionsMutation:
     async def promotion_update(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the promotion.")],
-        input: Annotated[PromotionInput, strawberry.argument(
-            description="The promotion's new values.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the promotion.")
+        ],
+        input: Annotated[
+            PromotionInput, strawberry.argument(description="The promotion's new values.")
+        ],
     ) -> PromotionPayload:
         return _payload(await rp.promotion_update(info.context, id, input))
 
-    @strawberry.mutation(description="Schedule or start a DRAFT promotion; refused when it "
-                         "conflicts with another of the same level.")
+    @strawberry.mutation(
+        description="Schedule or start a DRAFT promotion; refused when it "
+        "conflicts with another of the same level."
+    )
     async def promotion_activate(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the promotion.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the promotion.")
+        ],
     ) -> PromotionPayload:
         return _payload(await rp.promotion_activate(info.context, id))
 
-    @strawberry.mutation(description="Cancel a promotion: it stops applying to carts and new "
-                         "orders.")
+    @strawberry.mutation(
+        description="Cancel a promotion: it stops applying to carts and new orders."
+    )
     async def promotion_cancel(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(
-            description="Relay global id of the promotion.")],
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="Relay global id of the promotion.")
+        ],
     ) -> PromotionPayload:
         return _payload(await rp.promotion_cancel(info.context, id))

@@ -18,8 +18,18 @@ from schema.limits import parse_document
 
 # Root fields whose answers are the same for every guest and customer on a channel: catalog,
 # navigation and CMS. Anything personal (me, cart, orders, wallet) or staff-only is absent.
-PUBLIC_ROOTS = frozenset({"displayCategories", "displayCategory", "products", "product",
-                          "categories", "brands", "page", "__typename"})
+PUBLIC_ROOTS = frozenset(
+    {
+        "displayCategories",
+        "displayCategory",
+        "products",
+        "product",
+        "categories",
+        "brands",
+        "page",
+        "__typename",
+    }
+)
 
 
 @lru_cache(maxsize=1024)
@@ -29,18 +39,24 @@ def is_public_query(query: str, operation: str | None) -> bool:
     document = parse_document(query)
     if document is None:
         return False
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
-    chosen = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)
-              and (operation is None or (d.name is not None and d.name.value == operation))]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    chosen = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation is None or (d.name is not None and d.name.value == operation))
+    ]
     if len(chosen) != 1 or chosen[0].operation.value != "query":
         return False
     roots = _root_fields(chosen[0].selection_set, fragments, set())
     return roots is not None and roots <= PUBLIC_ROOTS
 
 
-def _root_fields(selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode],
-                 seen: set[str]) -> set[str] | None:
+def _root_fields(
+    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> set[str] | None:
     names: set[str] = set()
     for node in selections.selections:
         if isinstance(node, FieldNode):

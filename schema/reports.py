@@ -26,15 +26,15 @@ class SalesDay:
 
     @strawberry.field(description="Σ payable of the orders paid that day.")
     def gmv(self) -> Money:
-        return money(self.gmv)  # type: ignore[return-value]
+        return money(self.gmv)
 
     @strawberry.field(description="GMV ÷ paid orders (Money in yuan).")
     def average_order_value(self) -> Money:
-        return money(self.average_order_value)  # type: ignore[return-value]
+        return money(self.average_order_value)
 
     @strawberry.field(description="Refunded so far on those orders (not netted from GMV).")
     def refunded(self) -> Money:
-        return money(self.refunded)  # type: ignore[return-value]
+        return money(self.refunded)
 
 
 @strawberry.type(description="A best-selling product of a report.")
@@ -50,10 +50,11 @@ class SalesReport:
     def days(self) -> list[SalesDay]:
         return self.days
 
-    @strawberry.field(description="Σ payable of paid orders (Money in yuan); refunds are not "
-                      "deducted.")
+    @strawberry.field(
+        description="Σ payable of paid orders (Money in yuan); refunds are not deducted."
+    )
     def gmv(self) -> Money:
-        return money(sum(d.gmv for d in self.days))  # type: ignore[return-value]
+        return money(sum(d.gmv for d in self.days))
 
     @strawberry.field(description="Orders paid in the range.")
     def paid_orders(self) -> int:
@@ -62,8 +63,10 @@ class SalesReport:
     @strawberry.field(description="Best-selling products.")
     async def top_products(self, info: Info, limit: int = 10) -> list[TopProduct]:
         found = await rr.top_products(info.context, self, limit)  # type: ignore[arg-type]
-        return [TopProduct(product=product, units=top.units, gmv=money(top.gmv))  # type: ignore[arg-type]
-                for product, top in found]
+        return [
+            TopProduct(product=product, units=top.units, gmv=money(top.gmv))
+            for product, top in found
+        ]
 
 
 @strawberry.type(description="Statistics of a promotion.")
@@ -72,27 +75,34 @@ class PromotionStats:
 
     @strawberry.field(description="Total discount it gave (Money in yuan).")
     def discount_cost(self) -> Money:
-        return money(self.discount_cost)  # type: ignore[return-value]
+        return money(self.discount_cost)
 
     @strawberry.field(description="Payable of those orders (Money in yuan).")
     def order_gmv(self) -> Money:
-        return money(self.order_gmv)  # type: ignore[return-value]
+        return money(self.order_gmv)
 
 
 @strawberry.type
 class ReportsQuery:
-    @strawberry.field(description="Days are "
-                      "calendar days in the business time zone; both ends inclusive. Merchant "
-                      "staff get their merchant's figures.")
+    @strawberry.field(
+        description="Days are "
+        "calendar days in the business time zone; both ends inclusive. Merchant "
+        "staff get their merchant's figures."
+    )
     async def sales_report(
         self,
         info: Info,
-        from_: Annotated[date, strawberry.argument(
-            name="from", description="First day of the range (inclusive).")],
+        from_: Annotated[
+            date,
+            strawberry.argument(name="from", description="First day of the range (inclusive)."),
+        ],
         to: Annotated[date, strawberry.argument(description="Last day of the range (inclusive).")],
-        merchant_id: Annotated[strawberry.ID | None, strawberry.argument(
-            description="Relay global id of one merchant; omitted = the platform (merchant staff "
-                        "get their own).")] = None,
+        merchant_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Relay global id of one merchant; omitted = the platform "
+                "(merchant staff get their own)."
+            ),
+        ] = None,
     ) -> SalesReport:
         return await rr.sales_report(info.context, from_, to, merchant_id)  # type: ignore[return-value]
-

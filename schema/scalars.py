@@ -21,7 +21,7 @@ def _parse_decimal(value: Any) -> Decimal:
 DecimalScalar = strawberry.scalar(
     Decimal,
     name="Decimal",
-    description="A decimal amount as a string, e.g. \"129.00\" (money has two places).",
+    description='A decimal amount as a string, e.g. "129.00" (money has two places).',
     serialize=lambda v: f"{v:.2f}" if isinstance(v, Decimal) else str(v),
     parse_value=_parse_decimal,
 )
@@ -42,7 +42,7 @@ def _serialize_datetime(value: datetime) -> str:
 DateTimeScalar = strawberry.scalar(
     datetime,
     name="DateTime",
-    description="An ISO-8601 date-time; answers are always UTC (\"Z\").",
+    description='An ISO-8601 date-time; answers are always UTC ("Z").',
     serialize=_serialize_datetime,
     parse_value=_parse_datetime,
 )

@@ -97,10 +97,16 @@ async def verify_password_async(password_hash: str, password: str) -> bool:
 
 
 def check_password_policy(v: Violations, password: str, field: str = "password") -> None:
-    if not (8 <= len(password) <= 128) or not re.search(r"[A-Za-z]", password) \
-            or not re.search(r"\d", password):
-        v.add(ErrorCode.WEAK_PASSWORD,
-              "Use 8–128 characters with at least one letter and one digit.", field)
+    if (
+        not (8 <= len(password) <= 128)
+        or not re.search(r"[A-Za-z]", password)
+        or not re.search(r"\d", password)
+    ):
+        v.add(
+            ErrorCode.WEAK_PASSWORD,
+            "Use 8–128 characters with at least one letter and one digit.",
+            field,
+        )
 
 
 def normalize_phone(v: Violations, phone: str | None, field: str) -> str | None:
@@ -108,8 +114,7 @@ def normalize_phone(v: Violations, phone: str | None, field: str) -> str | None:
         return None
     cleaned = re.sub(r"[\s-]", "", phone)
     if not (CN_MOBILE.match(cleaned) or E164.match(cleaned)):
-        v.add(ErrorCode.INVALID_PHONE, "Give a mainland mobile number or +country number.",
-              field)
+        v.add(ErrorCode.INVALID_PHONE, "Give a mainland mobile number or +country number.", field)
         return None
     return cleaned[-11:] if CN_MOBILE.match(cleaned) else cleaned
 
@@ -125,6 +130,7 @@ def normalize_email(v: Violations, email: str | None, field: str) -> str | None:
 
 
 # --- customers -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Registration:
@@ -143,13 +149,21 @@ async def register_customer(session: AsyncSession, data: Registration) -> Custom
         v.add(ErrorCode.INVALID_INPUT, "Give a phone number or an email address.", "phone")
     check_password_policy(v, data.password)
     v.raise_if_any()
-    for column, value, field in ((Customer.email, email, "email"),
-                                 (Customer.phone, phone, "phone")):
+    for column, value, field in (
+        (Customer.email, email, "email"),
+        (Customer.phone, phone, "phone"),
+    ):
         if value and await session.scalar(select(func.count()).where(column == value)):
-            raise DomainError(ErrorCode.DUPLICATE_ACCOUNT,
-                              f"An account with this {field} exists.", field)
-    customer = Customer(name=name, email=email, phone=phone,
-                        password_hash=await hash_password_async(data.password), member_level=0)
+            raise DomainError(
+                ErrorCode.DUPLICATE_ACCOUNT, f"An account with this {field} exists.", field
+            )
+    customer = Customer(
+        name=name,
+        email=email,
+        phone=phone,
+        password_hash=await hash_password_async(data.password),
+        member_level=0,
+    )
     session.add(customer)
     await session.flush()
     return customer
@@ -167,6 +181,7 @@ def _login_column(login: str) -> tuple[Any, str]:
 # Every login attempt is counted *before* its password is checked, with one atomic upsert per
 # key, and committed at once: however many requests and processes race on one account, at most
 # LOGIN_MAX_FAILURES of them get a password checked per window (an address: 4× as many).
+
 
 @dataclass(frozen=True)
 class ThrottleKey:
@@ -188,8 +203,10 @@ def _account_key(kind: str, login: str) -> str:
 
 
 def _login_keys(settings: Settings, account_key: str, client: str) -> list[ThrottleKey]:
-    return [ThrottleKey(account_key, settings.login_max_failures),
-            ThrottleKey(f"ip:{client}", settings.login_max_failures * 4)]
+    return [
+        ThrottleKey(account_key, settings.login_max_failures),
+        ThrottleKey(f"ip:{client}", settings.login_max_failures * 4),
+    ]
 
 
 def _upsert(session: AsyncSession) -> Any:
@@ -201,39 +218,50 @@ def _upsert(session: AsyncSession) -> Any:
     return insert(LoginThrottle)
 
 
-async def _count_attempt(session: AsyncSession, key: ThrottleKey, now: datetime,
-                         window: timedelta) -> datetime | None:
+async def _count_attempt(
+    session: AsyncSession, key: ThrottleKey, now: datetime, window: timedelta
+) -> datetime | None:
     """Count one attempt on `key`; the time it is locked until, if it is. The attempt past
     the limit starts the lock; a lock that ran out, or a count idle for a whole window,
     starts over. All in one statement, so concurrent attempts each see their own count."""
     row = LoginThrottle
-    stale = or_(row.locked_until <= now,
-                and_(row.locked_until.is_(None), row.updated_at <= now - window))
+    stale = or_(
+        row.locked_until <= now, and_(row.locked_until.is_(None), row.updated_at <= now - window)
+    )
     lock_until = literal(now + window, row.locked_until.type)
     stmt = _upsert(session).values(key=key.key, failures=1, updated_at=now)
-    stmt = stmt.on_conflict_do_update(index_elements=[row.key], set_={
-        "failures": case((stale, 1), (row.failures > key.limit, row.failures),
-                         else_=row.failures + 1),
-        "locked_until": case((stale, null()),
-                             (and_(row.locked_until.is_(None), row.failures >= key.limit),
-                              lock_until),
-                             else_=row.locked_until),
-        "updated_at": now,
-    }).returning(row.locked_until)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[row.key],
+        set_={
+            "failures": case(
+                (stale, 1), (row.failures > key.limit, row.failures), else_=row.failures + 1
+            ),
+            "locked_until": case(
+                (stale, null()),
+                (and_(row.locked_until.is_(None), row.failures >= key.limit), lock_until),
+                else_=row.locked_until,
+            ),
+            "updated_at": now,
+        },
+    ).returning(row.locked_until)
     locked_until: datetime | None = await session.scalar(stmt)
     return locked_until if locked_until is not None and locked_until > now else None
 
 
-async def count_login_attempt(session: AsyncSession, keys: list[ThrottleKey], now: datetime,
-                              window: timedelta) -> None:
+async def count_login_attempt(
+    session: AsyncSession, keys: list[ThrottleKey], now: datetime, window: timedelta
+) -> None:
     """Count the attempt on every key and commit it (a refused login rolls back, the count
     must stay), then refuse if any key is locked."""
     locks = [until for key in keys if (until := await _count_attempt(session, key, now, window))]
     await session.commit()
     if locks:
         minutes = max(1, math.ceil((max(locks) - now).total_seconds() / 60))
-        raise DomainError(ErrorCode.LOGIN_LOCKED,
-                          f"Too many failed logins. Try again in {minutes} minute(s).", "login")
+        raise DomainError(
+            ErrorCode.LOGIN_LOCKED,
+            f"Too many failed logins. Try again in {minutes} minute(s).",
+            "login",
+        )
 
 
 async def forgive_login_attempt(session: AsyncSession, keys: list[ThrottleKey]) -> None:
@@ -242,17 +270,22 @@ async def forgive_login_attempt(session: AsyncSession, keys: list[ThrottleKey]) 
     addresses that only ever log in leave nothing behind."""
     account, *others = keys
     unlocked = LoginThrottle.locked_until.is_(None)
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account.key,
-                                                      unlocked))
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account.key, unlocked))
     for key in others:
-        await session.execute(update(LoginThrottle).where(
-            LoginThrottle.key == key.key, LoginThrottle.failures > 0, unlocked)
-            .values(failures=LoginThrottle.failures - 1))
-        await session.execute(delete(LoginThrottle).where(
-            LoginThrottle.key == key.key, LoginThrottle.failures <= 0, unlocked))
+        await session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == key.key, LoginThrottle.failures > 0, unlocked)
+            .values(failures=LoginThrottle.failures - 1)
+        )
+        await session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.key == key.key, LoginThrottle.failures <= 0, unlocked
+            )
+        )
 
 
 # --- tokens --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Tokens:
@@ -261,19 +294,28 @@ class Tokens:
     subject: str
 
 
-def access_token(settings: Settings, subject: str, now: datetime,
-                 claims: dict[str, Any] | None = None) -> str:
-    payload = {"sub": subject, "iat": int(now.timestamp()), "typ": "access",
-               "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
-               **(claims or {})}
+def access_token(
+    settings: Settings, subject: str, now: datetime, claims: dict[str, Any] | None = None
+) -> str:
+    payload = {
+        "sub": subject,
+        "iat": int(now.timestamp()),
+        "typ": "access",
+        "exp": int((now + timedelta(minutes=settings.access_token_minutes)).timestamp()),
+        **(claims or {}),
+    }
     return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
 
 
 def decode_access_token(settings: Settings, token: str, now: datetime) -> dict[str, Any] | None:
     """The claims of a valid, unexpired access token; None otherwise."""
     try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"],
-                            options={"verify_exp": False, "require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "require": ["sub", "exp"]},
+        )
     except jwt.PyJWTError:
         return None
     if claims.get("typ") != "access" or claims["exp"] <= now.timestamp():
@@ -285,12 +327,17 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def _issue_refresh(session: AsyncSession, settings: Settings, subject: str, family: str,
-                         now: datetime) -> str:
+async def _issue_refresh(
+    session: AsyncSession, settings: Settings, subject: str, family: str, now: datetime
+) -> str:
     secret = secrets.token_urlsafe(32)
-    row = RefreshToken(family=family, subject=subject, secret_hash=_digest(secret),
-                       issued_at=now,
-                       expires_at=now + timedelta(days=settings.refresh_token_days))
+    row = RefreshToken(
+        family=family,
+        subject=subject,
+        secret_hash=_digest(secret),
+        issued_at=now,
+        expires_at=now + timedelta(days=settings.refresh_token_days),
+    )
     session.add(row)
     await session.flush()
     return f"{row.id}.{secret}"
@@ -313,8 +360,9 @@ async def _claims_for(session: AsyncSession, subject: str) -> dict[str, Any]:
     return {"perms": sorted(permissions), "mid": staff.merchant_id, "ver": version}
 
 
-async def issue_tokens(session: AsyncSession, settings: Settings, subject: str,
-                       now: datetime) -> Tokens:
+async def issue_tokens(
+    session: AsyncSession, settings: Settings, subject: str, now: datetime
+) -> Tokens:
     claims = await _claims_for(session, subject)
     refresh = await _issue_refresh(session, settings, subject, secrets.token_hex(16), now)
     return Tokens(access_token(settings, subject, now, claims), refresh, subject)
@@ -328,8 +376,7 @@ _NO_DIGEST = "0" * 64
 
 
 def _invalid_token() -> DomainError:
-    return DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.",
-                       "refreshToken")
+    return DomainError(ErrorCode.INVALID_TOKEN, "Invalid or expired refresh token.", "refreshToken")
 
 
 async def _presented_token(session: AsyncSession, presented: str) -> RefreshToken:
@@ -346,19 +393,25 @@ async def _presented_token(session: AsyncSession, presented: str) -> RefreshToke
     return row
 
 
-async def refresh_tokens(session: AsyncSession, settings: Settings, presented: str,
-                         now: datetime) -> Tokens:
+async def refresh_tokens(
+    session: AsyncSession, settings: Settings, presented: str, now: datetime
+) -> Tokens:
     """Rotate: the presented token is spent and a new pair issued. A spent token presented
     again (with its secret) means it leaked: the whole family is revoked and the caller must
     log in again."""
     row = await _presented_token(session, presented)
     if row.used_at is not None:
-        await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
-                                                         RefreshToken.revoked_at.is_(None))
-                              .values(revoked_at=now))
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
         await session.commit()  # the revocation must stick although the request fails
-        raise DomainError(ErrorCode.TOKEN_REUSED,
-                          "This refresh token was already used; log in again.", "refreshToken")
+        raise DomainError(
+            ErrorCode.TOKEN_REUSED,
+            "This refresh token was already used; log in again.",
+            "refreshToken",
+        )
     if row.revoked_at is not None or row.expires_at <= now:
         raise _invalid_token()
     row.used_at = now
@@ -371,65 +424,88 @@ async def revoke_family_of(session: AsyncSession, presented: str, now: datetime)
     """Log out: revoke the token's whole login. Only the holder of the secret may; anything
     else is INVALID_TOKEN, exactly as tokenRefresh answers it."""
     row = await _presented_token(session, presented)
-    await session.execute(update(RefreshToken).where(RefreshToken.family == row.family,
-                                                     RefreshToken.revoked_at.is_(None))
-                          .values(revoked_at=now))
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == row.family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
-async def _login(session: AsyncSession, settings: Settings, keys: list[ThrottleKey],
-                 find: Any, password: str, now: datetime) -> Any:
+async def _login(
+    session: AsyncSession,
+    settings: Settings,
+    keys: list[ThrottleKey],
+    find: Any,
+    password: str,
+    now: datetime,
+) -> Any:
     """The throttled password check shared by customers and staff: the attempt is counted
     first; an unknown login costs a hash check too, so timing does not reveal accounts."""
     await count_login_attempt(session, keys, now, timedelta(minutes=settings.login_lock_minutes))
     account = await session.scalar(find)
-    ok = await verify_password_async(account.password_hash if account else _DUMMY_HASH,
-                                     password)
+    ok = await verify_password_async(account.password_hash if account else _DUMMY_HASH, password)
     if not ok or account is None or not getattr(account, "is_active", True):
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong login or password.", "login")
     await forgive_login_attempt(session, keys)
     return account
 
 
-async def login_customer(session: AsyncSession, settings: Settings, login: str, password: str,
-                         now: datetime, client: str, guest_cart_token: str | None = None
-                         ) -> Tokens:
+async def login_customer(
+    session: AsyncSession,
+    settings: Settings,
+    login: str,
+    password: str,
+    now: datetime,
+    client: str,
+    guest_cart_token: str | None = None,
+) -> Tokens:
     column, value = _login_column(login)
     keys = _login_keys(settings, _account_key("login", value), client)
-    customer = await _login(session, settings, keys, select(Customer).where(column == value),
-                            password, now)
+    customer = await _login(
+        session, settings, keys, select(Customer).where(column == value), password, now
+    )
     if guest_cart_token:
         await attach_guest_cart(session, customer.id, guest_cart_token)
     return await issue_tokens(session, settings, f"customer:{customer.id}", now)
 
 
-async def login_staff(session: AsyncSession, settings: Settings, email: str, password: str,
-                      now: datetime, client: str) -> Tokens:
+async def login_staff(
+    session: AsyncSession, settings: Settings, email: str, password: str, now: datetime, client: str
+) -> Tokens:
     value = email.strip().lower()
     keys = _login_keys(settings, _account_key("staff", value), client)
-    staff = await _login(session, settings, keys, select(Staff).where(Staff.email == value),
-                         password, now)
+    staff = await _login(
+        session, settings, keys, select(Staff).where(Staff.email == value), password, now
+    )
     return await issue_tokens(session, settings, f"staff:{staff.id}", now)
 
 
 # --- guest cart hand-over ------------------------------------------------------------------------
 
+
 async def attach_guest_cart(session: AsyncSession, customer_id: int, token: str) -> Cart | None:
     """At login a guest cart becomes the customer's: merged into their open cart (quantities
     add, capped at 99) or, if they have none, simply taken over. Unknown tokens are ignored:
     a stale cart id must never block a login."""
-    guest = await session.scalar(select(Cart).where(Cart.token == token, Cart.is_open.is_(True),
-                                                    Cart.customer_id.is_(None)))
+    guest = await session.scalar(
+        select(Cart).where(Cart.token == token, Cart.is_open.is_(True), Cart.customer_id.is_(None))
+    )
     if guest is None:
         return None
-    own = await session.scalar(select(Cart).where(Cart.customer_id == customer_id,
-                                                  Cart.is_open.is_(True)))
+    own = await session.scalar(
+        select(Cart).where(Cart.customer_id == customer_id, Cart.is_open.is_(True))
+    )
     if own is None:
         guest.customer_id = customer_id
         await session.flush()
         return guest
-    lines = {line.sku_id: line for line in (await session.scalars(
-        select(CartLine).where(CartLine.cart_id == own.id))).all()}
-    for line in (await session.scalars(select(CartLine).where(CartLine.cart_id == guest.id))):
+    lines = {
+        line.sku_id: line
+        for line in (
+            await session.scalars(select(CartLine).where(CartLine.cart_id == own.id))
+        ).all()
+    }
+    for line in await session.scalars(select(CartLine).where(CartLine.cart_id == guest.id)):
         if line.sku_id in lines:
             kept = lines[line.sku_id]
             kept.quantity = min(MAX_CART_QUANTITY, kept.quantity + line.quantity)
@@ -442,6 +518,7 @@ async def attach_guest_cart(session: AsyncSession, customer_id: int, token: str)
 
 
 # --- addresses -----------------------------------------------------------------------------------
+
 
 @dataclass
 class AddressData:
@@ -491,16 +568,16 @@ def address_not_found() -> DomainError:
 
 async def create_address(session: AsyncSession, customer_id: int, data: AddressData) -> Address:
     fields = _clean_address(data, None)
-    has_any = await session.scalar(select(func.count()).where(
-        Address.customer_id == customer_id))
+    has_any = await session.scalar(select(func.count()).where(Address.customer_id == customer_id))
     address = Address(customer_id=customer_id, is_default=not has_any, **fields)
     session.add(address)
     await session.flush()
     return address
 
 
-async def update_address(session: AsyncSession, customer_id: int, address_id: int,
-                         data: AddressData) -> Address:
+async def update_address(
+    session: AsyncSession, customer_id: int, address_id: int, data: AddressData
+) -> Address:
     address = await own_address(session, customer_id, address_id)
     for key, value in _clean_address(data, address).items():
         setattr(address, key, value)
@@ -508,11 +585,11 @@ async def update_address(session: AsyncSession, customer_id: int, address_id: in
     return address
 
 
-async def set_default_address(session: AsyncSession, customer_id: int,
-                              address_id: int) -> Address:
+async def set_default_address(session: AsyncSession, customer_id: int, address_id: int) -> Address:
     address = await own_address(session, customer_id, address_id)
-    await session.execute(update(Address).where(Address.customer_id == customer_id)
-                          .values(is_default=False))
+    await session.execute(
+        update(Address).where(Address.customer_id == customer_id).values(is_default=False)
+    )
     address.is_default = True
     await session.flush()
     return address
@@ -525,9 +602,12 @@ async def delete_address(session: AsyncSession, customer_id: int, address_id: in
     await session.delete(address)
     await session.flush()
     if was_default:
-        newest = await session.scalar(select(Address).where(Address.customer_id == customer_id)
-                                      .order_by(Address.created_at.desc(), Address.id.desc())
-                                      .limit(1))
+        newest = await session.scalar(
+            select(Address)
+            .where(Address.customer_id == customer_id)
+            .order_by(Address.created_at.desc(), Address.id.desc())
+            .limit(1)
+        )
         if newest is not None:
             newest.is_default = True
             await session.flush()
@@ -565,14 +645,21 @@ SYSTEM = Actor(staff_id=None, permissions=frozenset(p.value for p in Permission)
 
 def _ensure_grantable(actor: Actor, permissions: Any, field: str) -> None:
     if lacking := actor.lacking(permissions):
-        raise DomainError(ErrorCode.FORBIDDEN, f"You cannot grant {', '.join(lacking)}: "
-                          "you do not hold it yourself.", field)
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"You cannot grant {', '.join(lacking)}: you do not hold it yourself.",
+            field,
+        )
 
 
 def _ensure_not_wider(actor: Actor, permissions: Any, what: str) -> None:
     if lacking := actor.lacking(permissions):
-        raise DomainError(ErrorCode.FORBIDDEN, f"{what} holds {', '.join(lacking)}, which you "
-                          "do not: only someone holding it may change it.", "id")
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"{what} holds {', '.join(lacking)}, which you "
+            "do not: only someone holding it may change it.",
+            "id",
+        )
 
 
 def role_not_found(field: str = "id") -> DomainError:
@@ -600,29 +687,32 @@ async def _visible_staff(session: AsyncSession, actor: Actor, staff_id: int) -> 
 def _clean_permissions(v: Violations, permissions: list[str]) -> list[str]:
     unknown = [p for p in permissions if p not in Permission.__members__]
     if unknown or not permissions:
-        v.add(ErrorCode.INVALID_PERMISSION, "Give at least one known permission.",
-              "permissions")
+        v.add(ErrorCode.INVALID_PERMISSION, "Give at least one known permission.", "permissions")
     return sorted(set(permissions))
 
 
-async def _ensure_unique_role_name(session: AsyncSession, name: str, owner: int | None,
-                                   role_id: int | None = None) -> None:
-    stmt = select(func.count()).where(func.lower(Role.name) == name.lower(),
-                                      Role.merchant_id.is_(None) if owner is None
-                                      else Role.merchant_id == owner)
+async def _ensure_unique_role_name(
+    session: AsyncSession, name: str, owner: int | None, role_id: int | None = None
+) -> None:
+    stmt = select(func.count()).where(
+        func.lower(Role.name) == name.lower(),
+        Role.merchant_id.is_(None) if owner is None else Role.merchant_id == owner,
+    )
     if role_id is not None:
         stmt = stmt.where(Role.id != role_id)
     if await session.scalar(stmt):
         raise DomainError(ErrorCode.DUPLICATE_NAME, f"Role '{name}' exists.", "name")
 
 
-async def _role_owner(session: AsyncSession, actor: Actor, merchant_id: int | None
-                      ) -> int | None:
+async def _role_owner(session: AsyncSession, actor: Actor, merchant_id: int | None) -> int | None:
     """Merchant staff's roles are their merchant's; platform staff choose (None: platform)."""
     if actor.merchant_id is not None and not actor.system:
         if merchant_id not in (None, actor.merchant_id):
-            raise DomainError(ErrorCode.FORBIDDEN, "Merchant staff create roles for their own "
-                              "merchant only.", "merchantId")
+            raise DomainError(
+                ErrorCode.FORBIDDEN,
+                "Merchant staff create roles for their own merchant only.",
+                "merchantId",
+            )
         return actor.merchant_id
     if merchant_id is not None and await session.get(Merchant, merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
@@ -650,8 +740,13 @@ async def create_role(session: AsyncSession, actor: Actor, data: RoleData) -> Ro
     return role
 
 
-async def update_role(session: AsyncSession, actor: Actor, role_id: int, name: str | None,
-                      permissions: list[str] | None) -> Role:
+async def update_role(
+    session: AsyncSession,
+    actor: Actor,
+    role_id: int,
+    name: str | None,
+    permissions: list[str] | None,
+) -> Role:
     """Rename and/or replace the permission set; a new set moves the token version of every
     holder, so their next request with an older token is refused and they refresh."""
     role = await _visible_role(session, actor, role_id)
@@ -666,8 +761,9 @@ async def update_role(session: AsyncSession, actor: Actor, role_id: int, name: s
     role.name, role.permissions = clean_name or role.name, list(clean)
     await session.flush()
     if changed:
-        holders = (await session.scalars(select(StaffRole.staff_id).where(
-            StaffRole.role_id == role.id))).all()
+        holders = (
+            await session.scalars(select(StaffRole.staff_id).where(StaffRole.role_id == role.id))
+        ).all()
         await bump_token_versions(session, holders)
     return role
 
@@ -679,27 +775,35 @@ async def delete_role(session: AsyncSession, actor: Actor, role_id: int) -> Role
     _ensure_not_wider(actor, role.permissions, f"Role '{role.name}'")
     holders = await session.scalar(select(func.count()).where(StaffRole.role_id == role.id))
     if holders:
-        raise DomainError(ErrorCode.ROLE_IN_USE, f"Role '{role.name}' is held by {holders} "
-                          "staff member(s); take it from them first.", "id")
+        raise DomainError(
+            ErrorCode.ROLE_IN_USE,
+            f"Role '{role.name}' is held by {holders} staff member(s); take it from them first.",
+            "id",
+        )
     await session.delete(role)
     await session.flush()
     return role
 
 
-async def _assignable_roles(session: AsyncSession, actor: Actor, role_ids: list[int],
-                            staff_merchant_id: int | None) -> list[Role]:
+async def _assignable_roles(
+    session: AsyncSession, actor: Actor, role_ids: list[int], staff_merchant_id: int | None
+) -> list[Role]:
     """The roles `actor` may give a staff member of `staff_merchant_id`: ones the actor can see
     (merchant staff: their merchant's), owned by the platform or by the staff member's own
     merchant, and holding no permission the actor lacks."""
     wanted = set(role_ids)
-    roles = list((await session.scalars(select(Role).where(Role.id.in_(wanted))
-                                        .order_by(Role.id))).all())
+    roles = list(
+        (await session.scalars(select(Role).where(Role.id.in_(wanted)).order_by(Role.id))).all()
+    )
     if len(roles) != len(wanted) or not all(actor.sees(r.merchant_id) for r in roles):
         raise role_not_found("roleIds")
     for role in roles:
         if role.merchant_id is not None and role.merchant_id != staff_merchant_id:
-            raise DomainError(ErrorCode.FORBIDDEN, f"Role '{role.name}' belongs to a merchant "
-                              "this staff member does not work for.", "roleIds")
+            raise DomainError(
+                ErrorCode.FORBIDDEN,
+                f"Role '{role.name}' belongs to a merchant this staff member does not work for.",
+                "roleIds",
+            )
     _ensure_grantable(actor, {p for r in roles for p in r.permissions}, "roleIds")
     return roles
 
@@ -714,11 +818,12 @@ class StaffData:
 
 
 async def create_staff(session: AsyncSession, actor: Actor, data: StaffData) -> Staff:
-    if not actor.system and actor.merchant_id is not None \
-            and data.merchant_id != actor.merchant_id:
-        raise DomainError(ErrorCode.FORBIDDEN,
-                          "Merchant staff can only add staff to their own merchant.",
-                          "merchantId")
+    if not actor.system and actor.merchant_id is not None and data.merchant_id != actor.merchant_id:
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            "Merchant staff can only add staff to their own merchant.",
+            "merchantId",
+        )
     v = Violations()
     email = normalize_email(v, data.email, "email")
     if not data.email:
@@ -727,13 +832,19 @@ async def create_staff(session: AsyncSession, actor: Actor, data: StaffData) -> 
     check_password_policy(v, data.password)
     v.raise_if_any()
     if await session.scalar(select(func.count()).where(Staff.email == email)):
-        raise DomainError(ErrorCode.DUPLICATE_ACCOUNT, "A staff member with this email exists.",
-                          "email")
+        raise DomainError(
+            ErrorCode.DUPLICATE_ACCOUNT, "A staff member with this email exists.", "email"
+        )
     if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
     roles = await _assignable_roles(session, actor, data.role_ids, data.merchant_id)
-    staff = Staff(email=email, name=name, password_hash=await hash_password_async(data.password),
-                  merchant_id=data.merchant_id, is_active=True)
+    staff = Staff(
+        email=email,
+        name=name,
+        password_hash=await hash_password_async(data.password),
+        merchant_id=data.merchant_id,
+        is_active=True,
+    )
     session.add(staff)
     await session.flush()
     session.add_all(StaffRole(staff_id=staff.id, role_id=r.id) for r in roles)
@@ -741,8 +852,9 @@ async def create_staff(session: AsyncSession, actor: Actor, data: StaffData) -> 
     return staff
 
 
-async def update_staff(session: AsyncSession, actor: Actor, staff_id: int, name: str | None,
-                       role_ids: list[int] | None) -> Staff:
+async def update_staff(
+    session: AsyncSession, actor: Actor, staff_id: int, name: str | None, role_ids: list[int] | None
+) -> Staff:
     """Rename and/or replace the role set; a new set moves the staff member's token version."""
     staff = await _visible_staff(session, actor, staff_id)
     _ensure_not_wider(actor, await staff_permissions(session, staff.id), "This staff member")
@@ -752,8 +864,13 @@ async def update_staff(session: AsyncSession, actor: Actor, staff_id: int, name:
         v.raise_if_any()
     if role_ids is not None:
         roles = await _assignable_roles(session, actor, role_ids, staff.merchant_id)
-        held = set((await session.scalars(select(StaffRole.role_id).where(
-            StaffRole.staff_id == staff.id))).all())
+        held = set(
+            (
+                await session.scalars(
+                    select(StaffRole.role_id).where(StaffRole.staff_id == staff.id)
+                )
+            ).all()
+        )
         if held != {r.id for r in roles}:
             await session.execute(delete(StaffRole).where(StaffRole.staff_id == staff.id))
             session.add_all(StaffRole(staff_id=staff.id, role_id=r.id) for r in roles)
@@ -762,8 +879,9 @@ async def update_staff(session: AsyncSession, actor: Actor, staff_id: int, name:
     return staff
 
 
-async def set_staff_active(session: AsyncSession, actor: Actor, staff_id: int, active: bool,
-                           now: datetime) -> Staff:
+async def set_staff_active(
+    session: AsyncSession, actor: Actor, staff_id: int, active: bool, now: datetime
+) -> Staff:
     """Deactivation refuses the staff member's access tokens from their next request on, and
     revokes their logins (refresh tokens), so reactivation does not bring old sessions back.
     Nobody deactivates themselves: the last administrator can never lock everyone out."""
@@ -775,9 +893,11 @@ async def set_staff_active(session: AsyncSession, actor: Actor, staff_id: int, a
         return staff
     staff.is_active = active
     if not active:
-        await session.execute(update(RefreshToken).where(
-            RefreshToken.subject == f"staff:{staff.id}", RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now))
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.subject == f"staff:{staff.id}", RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     await bump_token_versions(session, [staff.id])
     return staff
 
@@ -789,10 +909,12 @@ async def bump_token_versions(session: AsyncSession, staff_ids: Any) -> None:
     if not ids:
         return
     await session.flush()
-    await session.execute(update(Staff).where(Staff.id.in_(ids))
-                          .values(token_version=Staff.token_version + 1))
-    rows = await session.execute(select(Staff.id, Staff.token_version, Staff.is_active)
-                                 .where(Staff.id.in_(ids)))
+    await session.execute(
+        update(Staff).where(Staff.id.in_(ids)).values(token_version=Staff.token_version + 1)
+    )
+    rows = await session.execute(
+        select(Staff.id, Staff.token_version, Staff.is_active).where(Staff.id.in_(ids))
+    )
     changed = access.pending(session.sync_session)
     for staff_id, version, active in rows:
         changed[staff_id] = access.Standing(version, active)
@@ -800,8 +922,11 @@ async def bump_token_versions(session: AsyncSession, staff_ids: Any) -> None:
 
 async def staff_standing(session: AsyncSession, staff_id: int) -> access.Standing:
     """What the database says of a staff member's tokens (an unknown id accepts none)."""
-    row = (await session.execute(select(Staff.token_version, Staff.is_active)
-                                 .where(Staff.id == staff_id))).first()
+    row = (
+        await session.execute(
+            select(Staff.token_version, Staff.is_active).where(Staff.id == staff_id)
+        )
+    ).first()
     return access.Standing(row[0], row[1]) if row else access.Standing(0, False)
 
 
@@ -817,16 +942,22 @@ def roles_visible_to(actor: Actor) -> Any:
 
 
 async def staff_permissions(session: AsyncSession, staff_id: int) -> set[str]:
-    rows = (await session.scalars(select(Role.permissions).join(
-        StaffRole, StaffRole.role_id == Role.id).where(StaffRole.staff_id == staff_id))).all()
+    rows = (
+        await session.scalars(
+            select(Role.permissions)
+            .join(StaffRole, StaffRole.role_id == Role.id)
+            .where(StaffRole.staff_id == staff_id)
+        )
+    ).all()
     return {p for perms in rows for p in perms}
 
 
 async def ensure_admin(session: AsyncSession, email: str, password: str) -> tuple[Staff, bool]:
     """Bootstrap: a staff member with every permission; idempotent on the email (the
     password is reset to the one given). Returns (staff, created)."""
-    role = await session.scalar(select(Role).where(Role.name == "Administrator",
-                                                   Role.merchant_id.is_(None)))
+    role = await session.scalar(
+        select(Role).where(Role.name == "Administrator", Role.merchant_id.is_(None))
+    )
     if role is None:
         role = Role(name="Administrator", permissions=sorted(p.value for p in Permission))
         session.add(role)
@@ -843,6 +974,9 @@ async def ensure_admin(session: AsyncSession, email: str, password: str) -> tupl
         # a reset: tokens issued under the old password or roles are refused from now on
         await bump_token_versions(session, [existing.id])
         return existing, False
-    staff = await create_staff(session, SYSTEM, StaffData(
-        email=email, name="Administrator", password=password, role_ids=[role.id]))
+    staff = await create_staff(
+        session,
+        SYSTEM,
+        StaffData(email=email, name="Administrator", password=password, role_ids=[role.id]),
+    )
     return staff, True

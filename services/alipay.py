@@ -45,16 +45,21 @@ from services.payments import (
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay's timestamps are Beijing time, no zone
-_METHODS = {APP: ("alipay.trade.app.pay", "QUICK_MSECURITY_PAY"),
-            WEB: ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
-            H5: ("alipay.trade.wap.pay", "QUICK_WAP_WAY")}
+_METHODS = {
+    APP: ("alipay.trade.app.pay", "QUICK_MSECURITY_PAY"),
+    WEB: ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"),
+    H5: ("alipay.trade.wap.pay", "QUICK_WAP_WAY"),
+}
 _PAID = {"TRADE_SUCCESS", "TRADE_FINISHED"}
 NOTIFY_PATH = "/payments/alipay/notify"
 
 
 def signing_string(params: Mapping[str, str], *, exclude: tuple[str, ...] = ("sign",)) -> str:
-    return "&".join(f"{k}={params[k]}" for k in sorted(params)
-                    if k not in exclude and params[k] not in ("", None))
+    return "&".join(
+        f"{k}={params[k]}"
+        for k in sorted(params)
+        if k not in exclude and params[k] not in ("", None)
+    )
 
 
 def beijing(moment: datetime) -> str:
@@ -79,8 +84,9 @@ def fen(text: str) -> int:
 class AlipayProvider:
     name = "ALIPAY"
 
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-                 ) -> None:
+    def __init__(
+        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.settings, self.transport = settings, transport
         self.app_id = settings.alipay_app_id
         self.gateway = settings.alipay_gateway_url
@@ -89,15 +95,21 @@ class AlipayProvider:
 
     # --- requests ------------------------------------------------------------------------------
 
-    def _signed(self, method: str, biz: dict[str, Any], *, notify: bool = False,
-                now: datetime | None = None) -> dict[str, str]:
-        params = {"app_id": self.app_id, "method": method, "format": "JSON",
-                  "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
-                  "timestamp": beijing(now or datetime.now(BEIJING)),
-                  "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":"))}
+    def _signed(
+        self, method: str, biz: dict[str, Any], *, notify: bool = False, now: datetime | None = None
+    ) -> dict[str, str]:
+        params = {
+            "app_id": self.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "version": "1.0",
+            "timestamp": beijing(now or datetime.now(BEIJING)),
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+        }
         if notify and self.settings.payment_notify_base_url:
-            params["notify_url"] = self.settings.payment_notify_base_url.rstrip("/") \
-                + NOTIFY_PATH
+            params["notify_url"] = self.settings.payment_notify_base_url.rstrip("/") + NOTIFY_PATH
         params["sign"] = rsa_sign(self._key, signing_string(params))
         return params
 
@@ -130,12 +142,17 @@ class AlipayProvider:
 
     async def start(self, trade: TradeRequest) -> Started:
         method, product = _METHODS.get(trade.channel, _METHODS[WEB])
-        biz = {"out_trade_no": trade.out_trade_no, "total_amount": yuan(trade.amount),
-               "subject": trade.subject, "product_code": product,
-               "time_expire": beijing(trade.expires_at)}
+        biz = {
+            "out_trade_no": trade.out_trade_no,
+            "total_amount": yuan(trade.amount),
+            "subject": trade.subject,
+            "product_code": product,
+            "time_expire": beijing(trade.expires_at),
+        }
         if trade.currency != "CNY":
-            raise DomainError(ErrorCode.PAYMENT_PROVIDER_DISABLED,
-                              "Alipay takes CNY here.", "provider")
+            raise DomainError(
+                ErrorCode.PAYMENT_PROVIDER_DISABLED, "Alipay takes CNY here.", "provider"
+            )
         params = self._signed(method, biz, notify=True)
         if trade.channel == APP:
             return Started(order_string=urlencode(params))
@@ -148,11 +165,16 @@ class AlipayProvider:
         self._ensure_ok(node)
         if node.get("trade_status") in _PAID:
             paid_at = node.get("send_pay_date")
-            return TradeState(Paid(
-                out_trade_no=node["out_trade_no"], transaction_id=node["trade_no"],
-                amount=fen(node["total_amount"]), currency=node.get("trans_currency") or "CNY",
-                paid_at=parse_beijing(paid_at) if paid_at else datetime.now(BEIJING),
-                app_id=self.app_id))
+            return TradeState(
+                Paid(
+                    out_trade_no=node["out_trade_no"],
+                    transaction_id=node["trade_no"],
+                    amount=fen(node["total_amount"]),
+                    currency=node.get("trans_currency") or "CNY",
+                    paid_at=parse_beijing(paid_at) if paid_at else datetime.now(BEIJING),
+                    app_id=self.app_id,
+                )
+            )
         return TradeState(None, closed=node.get("trade_status") == "TRADE_CLOSED")
 
     async def close(self, out_trade_no: str) -> None:
@@ -162,9 +184,15 @@ class AlipayProvider:
         self._ensure_ok(node)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        node = await self._call("alipay.trade.refund", {
-            "trade_no": request.transaction_id, "refund_amount": yuan(request.amount),
-            "out_request_no": request.reference, "refund_reason": request.reason[:256]})
+        node = await self._call(
+            "alipay.trade.refund",
+            {
+                "trade_no": request.transaction_id,
+                "refund_amount": yuan(request.amount),
+                "out_request_no": request.reference,
+                "refund_reason": request.reason[:256],
+            },
+        )
         if node.get("sub_code") in ("ACQ.SYSTEM_ERROR", "ACQ.REFUND_CHARGE_ERROR"):
             raise unavailable(self.name, node.get("sub_msg"))  # the same out_request_no retries
         self._ensure_ok(node)
@@ -176,19 +204,27 @@ class AlipayProvider:
                 raise unavailable(self.name, node.get("sub_msg"))
             raise refused(self.name, f"{node.get('sub_code')} {node.get('sub_msg')}")
 
-    def read_notification(self, headers: Mapping[str, str], body: bytes
-                          ) -> Paid | RefundNotice | None:
+    def read_notification(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> Paid | RefundNotice | None:
         params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         if params.get("sign_type", "RSA2") != "RSA2" or not rsa_verify(
-                self._alipay_key, signing_string(params, exclude=("sign", "sign_type")),
-                params.get("sign", "")):
+            self._alipay_key,
+            signing_string(params, exclude=("sign", "sign_type")),
+            params.get("sign", ""),
+        ):
             raise NotificationRejected("bad signature")
         if params.get("app_id") != self.app_id:
             raise NotificationRejected(f"for another app {params.get('app_id')!r}")
         if params.get("trade_status") not in _PAID:
             return None  # e.g. TRADE_CLOSED after a full refund: genuine, nothing to do
-        return Paid(out_trade_no=params["out_trade_no"], transaction_id=params["trade_no"],
-                    amount=fen(params["total_amount"]),
-                    currency=params.get("trans_currency") or "CNY",
-                    paid_at=parse_beijing(params["gmt_payment"]) if params.get("gmt_payment")
-                    else datetime.now(BEIJING), app_id=params["app_id"])
+        return Paid(
+            out_trade_no=params["out_trade_no"],
+            transaction_id=params["trade_no"],
+            amount=fen(params["total_amount"]),
+            currency=params.get("trans_currency") or "CNY",
+            paid_at=parse_beijing(params["gmt_payment"])
+            if params.get("gmt_payment")
+            else datetime.now(BEIJING),
+            app_id=params["app_id"],
+        )

@@ -33,8 +33,11 @@ def _jsonable(value: Any) -> Any:
 
 def columns_of(obj: Base) -> dict[str, Any]:
     mapper = inspect(obj).mapper
-    return {attr.key: _jsonable(getattr(obj, attr.key)) for attr in mapper.column_attrs
-            if attr.key not in SECRET_COLUMNS}
+    return {
+        attr.key: _jsonable(getattr(obj, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in SECRET_COLUMNS
+    }
 
 
 async def snapshot(session: AsyncSession, obj: Any) -> dict[str, Any] | None:
@@ -48,12 +51,18 @@ async def snapshot(session: AsyncSession, obj: Any) -> dict[str, Any] | None:
         return {"result": obj}
     data = columns_of(obj)
     if isinstance(obj, Product):
-        skus = (await session.scalars(select(Sku).where(Sku.product_id == obj.id)
-                                      .order_by(Sku.position, Sku.id))).all()
+        skus = (
+            await session.scalars(
+                select(Sku).where(Sku.product_id == obj.id).order_by(Sku.position, Sku.id)
+            )
+        ).all()
         data["skus"] = [columns_of(s) for s in skus]
     if isinstance(obj, Staff):  # what a staff member may do is their roles
-        data["role_ids"] = sorted((await session.scalars(select(StaffRole.role_id).where(
-            StaffRole.staff_id == obj.id))).all())
+        data["role_ids"] = sorted(
+            (
+                await session.scalars(select(StaffRole.role_id).where(StaffRole.staff_id == obj.id))
+            ).all()
+        )
     return data
 
 
@@ -66,11 +75,26 @@ class Change:
     target_id: int | None = None
 
 
-async def record(session: AsyncSession, *, actor_id: int | None, action: str, target_type: str,
-                 target_id: int | None, before: dict[str, Any] | None,
-                 after: dict[str, Any] | None, request_id: str | None) -> AuditEntry:
-    entry = AuditEntry(actor_id=actor_id, action=action, target_type=target_type,
-                       target_id=target_id, before=before, after=after, request_id=request_id)
+async def record(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    request_id: str | None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        request_id=request_id,
+    )
     session.add(entry)
     await session.flush()
     return entry

@@ -33,11 +33,15 @@ class LineStatus(StrEnum):
 
 async def open_cart_of(session: AsyncSession, customer_id: int, channel: str) -> Cart:
     """The customer's one open cart, created on first use."""
-    cart = await session.scalar(select(Cart).where(Cart.customer_id == customer_id,
-                                                   Cart.is_open.is_(True)).order_by(Cart.id))
+    cart = await session.scalar(
+        select(Cart)
+        .where(Cart.customer_id == customer_id, Cart.is_open.is_(True))
+        .order_by(Cart.id)
+    )
     if cart is None:
-        cart = Cart(token=secrets.token_urlsafe(24), customer_id=customer_id, channel=channel,
-                    is_open=True)
+        cart = Cart(
+            token=secrets.token_urlsafe(24), customer_id=customer_id, channel=channel, is_open=True
+        )
         session.add(cart)
         await session.flush()
     return cart
@@ -60,31 +64,49 @@ async def cart_for(session: AsyncSession, token: str, customer_id: int | None) -
 
 def _check_quantity(quantity: int, field_name: str) -> None:
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise DomainError(ErrorCode.INVALID_QUANTITY,
-                          f"A line holds 1 to {MAX_QUANTITY} units.", field_name)
+        raise DomainError(
+            ErrorCode.INVALID_QUANTITY, f"A line holds 1 to {MAX_QUANTITY} units.", field_name
+        )
 
 
-async def add_lines(session: AsyncSession, cart: Cart, lines: Sequence[tuple[int, int]],
-                    now: datetime) -> None:
+async def add_lines(
+    session: AsyncSession, cart: Cart, lines: Sequence[tuple[int, int]], now: datetime
+) -> None:
     """Adding a SKU already in the cart adds to its quantity (still at most 99)."""
-    existing = {line.sku_id: line for line in (await session.scalars(
-        select(CartLine).where(CartLine.cart_id == cart.id))).all()}
-    skus = {s.id: s for s in (await session.scalars(
-        select(Sku).where(Sku.id.in_({sku_id for sku_id, _ in lines})))).all()}
-    products = {p.id: p for p in (await session.scalars(
-        select(Product).where(Product.id.in_({s.product_id for s in skus.values()})))).all()}
+    existing = {
+        line.sku_id: line
+        for line in (
+            await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id))
+        ).all()
+    }
+    skus = {
+        s.id: s
+        for s in (
+            await session.scalars(select(Sku).where(Sku.id.in_({sku_id for sku_id, _ in lines})))
+        ).all()
+    }
+    products = {
+        p.id: p
+        for p in (
+            await session.scalars(
+                select(Product).where(Product.id.in_({s.product_id for s in skus.values()}))
+            )
+        ).all()
+    }
     for i, (sku_id, quantity) in enumerate(lines):
         _check_quantity(quantity, f"lines.{i}.quantity")
         sku = skus.get(sku_id)
         product = products.get(sku.product_id) if sku else None
         if sku is None or product is None or not sku.enabled or not product.is_listed_at(now):
-            raise DomainError(ErrorCode.PRODUCT_UNAVAILABLE,
-                              "This product is not on sale.", f"lines.{i}.skuId")
+            raise DomainError(
+                ErrorCode.PRODUCT_UNAVAILABLE, "This product is not on sale.", f"lines.{i}.skuId"
+            )
         line = existing.get(sku_id)
         if line is None:
             if len(existing) >= MAX_LINES:
-                raise DomainError(ErrorCode.INVALID_QUANTITY,
-                                  f"A cart holds at most {MAX_LINES} lines.", "lines")
+                raise DomainError(
+                    ErrorCode.INVALID_QUANTITY, f"A cart holds at most {MAX_LINES} lines.", "lines"
+                )
             line = CartLine(cart_id=cart.id, sku_id=sku_id, quantity=0, selected=True)
             session.add(line)
             existing[sku_id] = line
@@ -101,9 +123,12 @@ async def _line(session: AsyncSession, cart: Cart, line_id: int, field_name: str
     return line
 
 
-async def update_lines(session: AsyncSession, cart: Cart,
-                       changes: Sequence[tuple[int, int | None, bool | None]],
-                       now: datetime) -> None:
+async def update_lines(
+    session: AsyncSession,
+    cart: Cart,
+    changes: Sequence[tuple[int, int | None, bool | None]],
+    now: datetime,
+) -> None:
     for i, (line_id, quantity, selected) in enumerate(changes):
         line = await _line(session, cart, line_id, f"lines.{i}.id")
         if quantity is not None:
@@ -115,17 +140,23 @@ async def update_lines(session: AsyncSession, cart: Cart,
     await session.flush()
 
 
-async def remove_lines(session: AsyncSession, cart: Cart, line_ids: Sequence[int],
-                       now: datetime) -> None:
+async def remove_lines(
+    session: AsyncSession, cart: Cart, line_ids: Sequence[int], now: datetime
+) -> None:
     for i, line_id in enumerate(line_ids):
         await session.delete(await _line(session, cart, line_id, f"lineIds.{i}"))
     cart.updated_at = now
     await session.flush()
 
 
-async def choose_promotion(session: AsyncSession, cart: Cart, line_id: int,
-                           promotion_id: int, item_choices: list[int],
-                           order_choices: list[int]) -> None:
+async def choose_promotion(
+    session: AsyncSession,
+    cart: Cart,
+    line_id: int,
+    promotion_id: int,
+    item_choices: list[int],
+    order_choices: list[int],
+) -> None:
     """Keep the shopper's pick among the line's choices; picking an order-level offer is
     stored as 0: the line takes no item promotion and joins that offer."""
     line = await _line(session, cart, line_id, "lineId")
@@ -134,8 +165,11 @@ async def choose_promotion(session: AsyncSession, cart: Cart, line_id: int,
     elif promotion_id in order_choices:
         line.promotion_choice = 0
     else:
-        raise DomainError(ErrorCode.PROMOTION_NOT_APPLICABLE,
-                          "That promotion is not one of this line's choices.", "promotionId")
+        raise DomainError(
+            ErrorCode.PROMOTION_NOT_APPLICABLE,
+            "That promotion is not one of this line's choices.",
+            "promotionId",
+        )
     await session.flush()
 
 
@@ -196,14 +230,19 @@ class CartView:
         if not items or item.priced is None:
             return []
         clash = any(not self.rules[i].combines for i in items)
-        orders = [r.id for r in self.rules.values()
-                  if r.level == pricing.Level.ORDER and clash
-                  and pricing.applies(r, item.priced, self.customer, channel, now)]
+        orders = [
+            r.id
+            for r in self.rules.values()
+            if r.level == pricing.Level.ORDER
+            and clash
+            and pricing.applies(r, item.priced, self.customer, channel, now)
+        ]
         return items + orders if len(items) + len(orders) > 1 else items
 
 
-def status_of(sku: Sku, product: Product, quantity: int, sellable: int,
-              now: datetime) -> LineStatus:
+def status_of(
+    sku: Sku, product: Product, quantity: int, sellable: int, now: datetime
+) -> LineStatus:
     if not sku.enabled:
         return LineStatus.SKU_DISABLED
     if not product.is_listed_at(now):
@@ -220,12 +259,14 @@ class LineFacts:
     merchants: dict[int, Merchant] = field(default_factory=dict)
 
 
-_LINE_FACTS = (select(Sku, Product, Category.path, ShippingTemplate, Merchant)
-               .join(Product, Product.id == Sku.product_id)
-               .join(Category, Category.id == Product.category_id)
-               .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
-               .outerjoin(Merchant, Merchant.id == Product.merchant_id)
-               .where(Sku.id.in_(bindparam("skus", expanding=True))))
+_LINE_FACTS = (
+    select(Sku, Product, Category.path, ShippingTemplate, Merchant)
+    .join(Product, Product.id == Sku.product_id)
+    .join(Category, Category.id == Product.category_id)
+    .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
+    .outerjoin(Merchant, Merchant.id == Product.merchant_id)
+    .where(Sku.id.in_(bindparam("skus", expanding=True)))
+)
 
 
 async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
@@ -244,21 +285,29 @@ async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
 
 
 # Built once: constructing a statement costs more Python than the answer's round trip.
-_CART = (select(Cart, CartLine, literal(None))
-         .outerjoin(CartLine, CartLine.cart_id == Cart.id)
-         .where(Cart.token == bindparam("token"), Cart.is_open.is_(True))
-         .order_by(CartLine.id))
-_CART_WITH_ADDRESS = (select(Cart, CartLine, Address)
-                      .outerjoin(CartLine, CartLine.cart_id == Cart.id)
-                      .outerjoin(Address, and_(Address.id == bindparam("address_id"),
-                                               Address.customer_id == bindparam("customer_id")))
-                      .where(Cart.token == bindparam("token"), Cart.is_open.is_(True))
-                      .order_by(CartLine.id))
+_CART = (
+    select(Cart, CartLine, literal(None))
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .where(Cart.token == bindparam("token"), Cart.is_open.is_(True))
+    .order_by(CartLine.id)
+)
+_CART_WITH_ADDRESS = (
+    select(Cart, CartLine, Address)
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .outerjoin(
+        Address,
+        and_(
+            Address.id == bindparam("address_id"), Address.customer_id == bindparam("customer_id")
+        ),
+    )
+    .where(Cart.token == bindparam("token"), Cart.is_open.is_(True))
+    .order_by(CartLine.id)
+)
 
 
-async def cart_with_lines(session: AsyncSession, token: str, customer_id: int | None,
-                          address_id: int | None = None
-                          ) -> tuple[Cart, list[CartLine], Address | None]:
+async def cart_with_lines(
+    session: AsyncSession, token: str, customer_id: int | None, address_id: int | None = None
+) -> tuple[Cart, list[CartLine], Address | None]:
     """`cart_for` and the cart's lines in one statement — and, for a checkout, the
     customer's address `address_id` (None when it is not theirs) riding along in it."""
     if address_id is not None and customer_id is not None:
@@ -267,25 +316,37 @@ async def cart_with_lines(session: AsyncSession, token: str, customer_id: int | 
     else:
         stmt, params = _CART, {"token": token}
     rows = (await session.execute(stmt, params)).all()
-    if not rows or (rows[0][0].customer_id is not None
-                    and rows[0][0].customer_id != customer_id):
+    if not rows or (rows[0][0].customer_id is not None and rows[0][0].customer_id != customer_id):
         raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
     return rows[0][0], [line for _, line, _ in rows if line is not None], rows[0][2]
 
 
-async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: str,
-                   customer: Customer | None, coupon_ids: Sequence[int] | None = None,
-                   lines: list[CartLine] | None = None) -> CartView:
+async def evaluate(
+    session: AsyncSession,
+    cart: Cart,
+    now: datetime,
+    channel: str,
+    customer: Customer | None,
+    coupon_ids: Sequence[int] | None = None,
+    lines: list[CartLine] | None = None,
+) -> CartView:
     """Re-read every line (availability, stock, live promotions) and price the cart with
     the recommended coupons, or with `coupon_ids` when the shopper chose."""
     if lines is None:
-        lines = list((await session.scalars(select(CartLine).where(
-            CartLine.cart_id == cart.id).order_by(CartLine.id))).all())
+        lines = list(
+            (
+                await session.scalars(
+                    select(CartLine).where(CartLine.cart_id == cart.id).order_by(CartLine.id)
+                )
+            ).all()
+        )
     facts = await _line_facts(session, [ln.sku_id for ln in lines])
     skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
     rules = [promotions.as_rule(p) for p in await promotions.live_promotions(session, now)]
-    gift_skus = sorted({g.sku_id for r in rules for g in r.gifts}
-                       | {g.sku_id for r in rules for t in r.tiers for g in t.gifts})
+    gift_skus = sorted(
+        {g.sku_id for r in rules for g in r.gifts}
+        | {g.sku_id for r in rules for t in r.tiers for g in t.gifts}
+    )
     stock = await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
     sellable = {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
     views, priced = [], []
@@ -294,27 +355,51 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
         product = products[sku.product_id]
         status = status_of(sku, product, line.quantity, sellable.get(sku.id, 0), now)
         template = templates.get(product.shipping_template_id or 0)
-        priced.append(pricing.Line(
-            id=str(line.id), sku_id=sku.id, product_id=product.id,
-            merchant_id=product.merchant_id, quantity=line.quantity, unit_price=sku.price,
-            category_path=path_ids(paths.get(product.category_id)),
-            brand_id=product.brand_id, weight_grams=sku.weight_grams or 0,
-            shipping=_shipping_rule(template), title=product.title,
-            available=status == LineStatus.AVAILABLE and line.selected))
+        priced.append(
+            pricing.Line(
+                id=str(line.id),
+                sku_id=sku.id,
+                product_id=product.id,
+                merchant_id=product.merchant_id,
+                quantity=line.quantity,
+                unit_price=sku.price,
+                category_path=path_ids(paths.get(product.category_id)),
+                brand_id=product.brand_id,
+                weight_grams=sku.weight_grams or 0,
+                shipping=_shipping_rule(template),
+                title=product.title,
+                available=status == LineStatus.AVAILABLE and line.selected,
+            )
+        )
         views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0), priced[-1]))
     limited = any(r.per_customer_limit for r in rules)  # else what was bought is moot
-    who = pricing.Customer(member_level=customer.member_level,
-                           is_new=customer.first_paid_at is None,
-                           bought=await orders.units_bought(session, customer.id)
-                           if limited else {}) if customer else pricing.Customer()
-    choices = {str(line.id): line.promotion_choice for line in lines
-               if line.promotion_choice is not None}
+    who = (
+        pricing.Customer(
+            member_level=customer.member_level,
+            is_new=customer.first_paid_at is None,
+            bought=await orders.units_bought(session, customer.id) if limited else {},
+        )
+        if customer
+        else pricing.Customer()
+    )
+    choices = {
+        str(line.id): line.promotion_choice for line in lines if line.promotion_choice is not None
+    }
     wallet = await _wallet(session, customer, who, now)
     usable = [coupons.as_rule(e.coupon, e.template) for e in wallet if e.reason is None]
-    result = pricing.price(pricing.PricingInput(
-        lines=priced, promotions=rules, customer=who, channel=channel, now=now,
-        choices=choices, gift_stock={s: sellable.get(s, 0) for s in gift_skus},
-        coupons=usable, coupon_ids=coupon_ids))
+    result = pricing.price(
+        pricing.PricingInput(
+            lines=priced,
+            promotions=rules,
+            customer=who,
+            channel=channel,
+            now=now,
+            choices=choices,
+            gift_stock={s: sellable.get(s, 0) for s in gift_skus},
+            coupons=usable,
+            coupon_ids=coupon_ids,
+        )
+    )
     options = {o.coupon_id: o for o in result.coupon_options}
     for entry in wallet:
         option = options.get(entry.coupon.id)
@@ -324,19 +409,22 @@ async def evaluate(session: AsyncSession, cart: Cart, now: datetime, channel: st
                 entry.text = f"Spend ¥{pricing.yuan(option.shortfall)} more to use it"
         if entry.reason and not entry.text:
             entry.text = REASON_TEXT.get(entry.reason, entry.reason)
-    return CartView(cart, views, result, {r.id: r for r in rules}, who, wallet, stock,
-                    facts.merchants)
+    return CartView(
+        cart, views, result, {r.id: r for r in rules}, who, wallet, stock, facts.merchants
+    )
 
 
-_WALLET = (select(Coupon, CouponTemplate)
-           .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-           .where(Coupon.customer_id == bindparam("customer"),
-                  Coupon.status == CouponStatus.AVAILABLE)
-           .order_by(Coupon.valid_until, Coupon.id))
+_WALLET = (
+    select(Coupon, CouponTemplate)
+    .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+    .where(Coupon.customer_id == bindparam("customer"), Coupon.status == CouponStatus.AVAILABLE)
+    .order_by(Coupon.valid_until, Coupon.id)
+)
 
 
-async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing.Customer,
-                  now: datetime) -> list[CouponEntry]:
+async def _wallet(
+    session: AsyncSession, customer: Customer | None, who: pricing.Customer, now: datetime
+) -> list[CouponEntry]:
     """The customer's AVAILABLE coupons; those outside their validity or audience are listed
     with the reason, the rest are priced."""
     if customer is None:
@@ -358,6 +446,11 @@ async def _wallet(session: AsyncSession, customer: Customer | None, who: pricing
 def _shipping_rule(template: ShippingTemplate | None) -> pricing.ShippingRule | None:
     if template is None:
         return None
-    return pricing.ShippingRule(template.id, template.kind,
-                                template.first_fee, template.additional_fee,
-                                template.flat_fee, template.free_over)
+    return pricing.ShippingRule(
+        template.id,
+        template.kind,
+        template.first_fee,
+        template.additional_fee,
+        template.flat_fee,
+        template.free_over,
+    )

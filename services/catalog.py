@@ -35,8 +35,7 @@ UNSET: object = object()  # "not given" in patches, distinct from an explicit No
 T = TypeVar("T")
 
 
-async def get_or_fail(session: AsyncSession, model: type[T], pk: int | None,
-                         field: str) -> T:
+async def get_or_fail(session: AsyncSession, model: type[T], pk: int | None, field: str) -> T:
     obj = await session.get(model, pk) if pk is not None else None
     if obj is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"{model.__name__} not found.", field)
@@ -63,8 +62,7 @@ async def create_merchant(session: AsyncSession, data: MerchantData) -> Merchant
     return merchant
 
 
-async def update_merchant(session: AsyncSession, merchant_id: int,
-                          data: MerchantData) -> Merchant:
+async def update_merchant(session: AsyncSession, merchant_id: int, data: MerchantData) -> Merchant:
     merchant = await get_or_fail(session, Merchant, merchant_id, "id")
     await _write_merchant(session, merchant, data)
     await session.flush()
@@ -75,8 +73,9 @@ async def _write_merchant(session: AsyncSession, merchant: Merchant, data: Merch
     v = Violations()
     clean = check.text(v, data.name, "name", max_len=120)
     if not 0 <= data.commission_rate <= MAX_COMMISSION_RATE:
-        v.add(ErrorCode.INVALID_INPUT, "A commission rate is 0–10000 basis points.",
-              "commissionRate")
+        v.add(
+            ErrorCode.INVALID_INPUT, "A commission rate is 0–10000 basis points.", "commissionRate"
+        )
     v.raise_if_any()
     if await _name_taken(session, Merchant, clean, merchant.id):
         raise DomainError(ErrorCode.DUPLICATE_NAME, "A merchant with this name exists.", "name")
@@ -84,8 +83,12 @@ async def _write_merchant(session: AsyncSession, merchant: Merchant, data: Merch
     merchant.commission_rate = data.commission_rate
 
 
-async def _name_taken(session: AsyncSession, model: type[Brand] | type[Merchant], name: str | None,
-                      exclude_id: int | None = None) -> bool:
+async def _name_taken(
+    session: AsyncSession,
+    model: type[Brand] | type[Merchant],
+    name: str | None,
+    exclude_id: int | None = None,
+) -> bool:
     stmt = select(model.id).where(func.lower(model.name) == (name or "").lower())
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
@@ -93,6 +96,7 @@ async def _name_taken(session: AsyncSession, model: type[Brand] | type[Merchant]
 
 
 # --- brands --------------------------------------------------------------------------------------
+
 
 @dataclass
 class BrandData:
@@ -140,16 +144,21 @@ async def delete_brand(session: AsyncSession, brand_id: int) -> Brand:
 
 # --- backend categories --------------------------------------------------------------------------
 
-async def create_category(session: AsyncSession, name: str, parent_id: int | None,
-                          position: int = 0) -> Category:
+
+async def create_category(
+    session: AsyncSession, name: str, parent_id: int | None, position: int = 0
+) -> Category:
     v = Violations()
     clean = check.text(v, name, "name", max_len=80)
     v.raise_if_any()
     parent = await get_or_fail(session, Category, parent_id, "parentId") if parent_id else None
     level = parent.level + 1 if parent else 1
     if level > MAX_CATEGORY_LEVEL:
-        raise DomainError(ErrorCode.CATEGORY_TOO_DEEP,
-                          f"Categories are at most {MAX_CATEGORY_LEVEL} levels deep.", "parentId")
+        raise DomainError(
+            ErrorCode.CATEGORY_TOO_DEEP,
+            f"Categories are at most {MAX_CATEGORY_LEVEL} levels deep.",
+            "parentId",
+        )
     if parent is not None:
         await _ensure_can_have_children(session, parent)
     await _ensure_unique_sibling(session, clean or "", parent_id, None)
@@ -164,27 +173,32 @@ async def create_category(session: AsyncSession, name: str, parent_id: int | Non
 async def _ensure_can_have_children(session: AsyncSession, parent: Category) -> None:
     # Products bind to leaves: a category holding products may not get children.
     if await _count_products_in(session, [parent.id]):
-        raise DomainError(ErrorCode.CATEGORY_HAS_PRODUCTS,
-                          "This category has products; products must stay on leaf categories.",
-                          "parentId")
+        raise DomainError(
+            ErrorCode.CATEGORY_HAS_PRODUCTS,
+            "This category has products; products must stay on leaf categories.",
+            "parentId",
+        )
 
 
-async def _ensure_unique_sibling(session: AsyncSession, name: str, parent_id: int | None,
-                                 exclude_id: int | None) -> None:
+async def _ensure_unique_sibling(
+    session: AsyncSession, name: str, parent_id: int | None, exclude_id: int | None
+) -> None:
     stmt = select(Category.id).where(func.lower(Category.name) == name.lower())
-    stmt = stmt.where(Category.parent_id.is_(None) if parent_id is None
-                      else Category.parent_id == parent_id)
+    stmt = stmt.where(
+        Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id
+    )
     if exclude_id is not None:
         stmt = stmt.where(Category.id != exclude_id)
     if (await session.execute(stmt.limit(1))).first():
-        raise DomainError(ErrorCode.DUPLICATE_NAME,
-                          f"A sibling category named '{name}' exists.", "name")
+        raise DomainError(
+            ErrorCode.DUPLICATE_NAME, f"A sibling category named '{name}' exists.", "name"
+        )
 
 
 async def _count_products_in(session: AsyncSession, category_ids: list[int]) -> int:
-    return await session.scalar(
-        select(func.count()).where(Product.category_id.in_(category_ids))
-    ) or 0
+    return (
+        await session.scalar(select(func.count()).where(Product.category_id.in_(category_ids))) or 0
+    )
 
 
 async def subtree(session: AsyncSession, category: Category) -> list[Category]:
@@ -193,9 +207,14 @@ async def subtree(session: AsyncSession, category: Category) -> list[Category]:
     return list((await session.scalars(stmt)).all())
 
 
-async def update_category(session: AsyncSession, category_id: int, *, name: str | None = None,
-                          parent_id: int | object | None = UNSET,
-                          position: int | None = None) -> Category:
+async def update_category(
+    session: AsyncSession,
+    category_id: int,
+    *,
+    name: str | None = None,
+    parent_id: int | object | None = UNSET,
+    position: int | None = None,
+) -> Category:
     category = await get_or_fail(session, Category, category_id, "id")
     if name is not None:
         v = Violations()
@@ -211,44 +230,57 @@ async def update_category(session: AsyncSession, category_id: int, *, name: str 
     return category
 
 
-async def _move_category(session: AsyncSession, category: Category,
-                         new_parent_id: int | None) -> None:
-    parent = (await get_or_fail(session, Category, new_parent_id, "parentId")
-              if new_parent_id is not None else None)
+async def _move_category(
+    session: AsyncSession, category: Category, new_parent_id: int | None
+) -> None:
+    parent = (
+        await get_or_fail(session, Category, new_parent_id, "parentId")
+        if new_parent_id is not None
+        else None
+    )
     if parent is not None and parent.path.startswith(category.path):
-        raise DomainError(ErrorCode.CATEGORY_CYCLE,
-                          "A category cannot move under itself or its descendants.", "parentId")
+        raise DomainError(
+            ErrorCode.CATEGORY_CYCLE,
+            "A category cannot move under itself or its descendants.",
+            "parentId",
+        )
     members = await subtree(session, category)
     height = max(m.level for m in members) - category.level + 1
     new_level = parent.level + 1 if parent else 1
     if new_level + height - 1 > MAX_CATEGORY_LEVEL:
-        raise DomainError(ErrorCode.CATEGORY_TOO_DEEP,
-                          f"The move would make the tree deeper than {MAX_CATEGORY_LEVEL} levels.",
-                          "parentId")
+        raise DomainError(
+            ErrorCode.CATEGORY_TOO_DEEP,
+            f"The move would make the tree deeper than {MAX_CATEGORY_LEVEL} levels.",
+            "parentId",
+        )
     if parent is not None:
         await _ensure_can_have_children(session, parent)
     old_prefix = category.path
     new_prefix = f"{parent.path if parent else ''}{category.id}/"
     shift = new_level - category.level
     for member in members:
-        member.path = new_prefix + member.path[len(old_prefix):]
+        member.path = new_prefix + member.path[len(old_prefix) :]
         member.level += shift
     category.parent_id = new_parent_id
 
 
 async def delete_category(session: AsyncSession, category_id: int) -> Category:
     category = await get_or_fail(session, Category, category_id, "id")
-    has_child = await session.scalar(
-        select(func.count()).where(Category.parent_id == category_id))
+    has_child = await session.scalar(select(func.count()).where(Category.parent_id == category_id))
     if has_child:
-        raise DomainError(ErrorCode.CATEGORY_HAS_CHILDREN,
-                          "Delete or move the child categories first.", "id")
+        raise DomainError(
+            ErrorCode.CATEGORY_HAS_CHILDREN, "Delete or move the child categories first.", "id"
+        )
     if await _count_products_in(session, [category_id]):
-        raise DomainError(ErrorCode.CATEGORY_HAS_PRODUCTS,
-                          "Move the category's products to another category first.", "id")
+        raise DomainError(
+            ErrorCode.CATEGORY_HAS_PRODUCTS,
+            "Move the category's products to another category first.",
+            "id",
+        )
     await session.execute(delete(Attribute).where(Attribute.category_id == category_id))
-    await session.execute(delete(DisplayCategoryCategory)
-                          .where(DisplayCategoryCategory.category_id == category_id))
+    await session.execute(
+        delete(DisplayCategoryCategory).where(DisplayCategoryCategory.category_id == category_id)
+    )
     await session.delete(category)
     await session.flush()
     return category
@@ -263,6 +295,7 @@ async def lineage_attributes(session: AsyncSession, category: Category) -> list[
 
 
 # --- attributes ----------------------------------------------------------------------------------
+
 
 @dataclass
 class AttributeData:
@@ -282,26 +315,38 @@ async def create_attribute(session: AsyncSession, data: AttributeData) -> Attrib
     name = check.text(v, data.name, "name", max_len=60) or ""
     options = [o.strip() for o in data.options]
     if data.value_type == AttributeValueType.OPTIONS and not options:
-        v.add(ErrorCode.INVALID_INPUT, "An OPTIONS attribute needs at least one option.",
-              "options")
+        v.add(ErrorCode.INVALID_INPUT, "An OPTIONS attribute needs at least one option.", "options")
     if any(not o or len(o) > 200 for o in options) or len(set(options)) != len(options):
-        v.add(ErrorCode.INVALID_INPUT, "Options must be unique, non-empty, ≤ 200 characters.",
-              "options")
+        v.add(
+            ErrorCode.INVALID_INPUT,
+            "Options must be unique, non-empty, ≤ 200 characters.",
+            "options",
+        )
     v.raise_if_any()
     # Attributes are inherited down the tree: a name may appear once along any root-to-leaf path.
     lineage = list(category.path_ids)
     clash = await session.scalar(
-        select(func.count()).select_from(Attribute).join(Category)
+        select(func.count())
+        .select_from(Attribute)
+        .join(Category)
         .where(func.lower(Attribute.name) == name.lower())
         .where(Attribute.category_id.in_(lineage) | Category.path.startswith(category.path))
     )
     if clash:
-        raise DomainError(ErrorCode.DUPLICATE_NAME,
-                          f"Attribute '{name}' already exists on this category's lineage.", "name")
+        raise DomainError(
+            ErrorCode.DUPLICATE_NAME,
+            f"Attribute '{name}' already exists on this category's lineage.",
+            "name",
+        )
     attribute = Attribute(
-        category_id=category.id, name=name, kind=data.kind, value_type=data.value_type,
-        options=options, required=data.required or data.kind == AttributeKind.KEY,
-        filterable=data.filterable, allow_custom_values=data.allow_custom_values,
+        category_id=category.id,
+        name=name,
+        kind=data.kind,
+        value_type=data.value_type,
+        options=options,
+        required=data.required or data.kind == AttributeKind.KEY,
+        filterable=data.filterable,
+        allow_custom_values=data.allow_custom_values,
     )
     session.add(attribute)
     await session.flush()
@@ -309,6 +354,7 @@ async def create_attribute(session: AsyncSession, data: AttributeData) -> Attrib
 
 
 # --- display categories --------------------------------------------------------------------------
+
 
 @dataclass
 class DisplayCategoryData:
@@ -321,8 +367,9 @@ class DisplayCategoryData:
     brand_ids: list[int] | None = None
 
 
-async def create_display_category(session: AsyncSession,
-                                  data: DisplayCategoryData) -> DisplayCategory:
+async def create_display_category(
+    session: AsyncSession, data: DisplayCategoryData
+) -> DisplayCategory:
     if data.name is None:
         raise DomainError(ErrorCode.INVALID_INPUT, "This field is required.", "name")
     node = DisplayCategory(name="", channels=[], position=0, level=1)
@@ -332,16 +379,18 @@ async def create_display_category(session: AsyncSession,
     return node
 
 
-async def update_display_category(session: AsyncSession, node_id: int,
-                                  data: DisplayCategoryData) -> DisplayCategory:
+async def update_display_category(
+    session: AsyncSession, node_id: int, data: DisplayCategoryData
+) -> DisplayCategory:
     node = await get_or_fail(session, DisplayCategory, node_id, "id")
     await _apply_display_category(session, node, data)
     await session.flush()
     return node
 
 
-async def _apply_display_category(session: AsyncSession, node: DisplayCategory,
-                                  data: DisplayCategoryData) -> None:
+async def _apply_display_category(
+    session: AsyncSession, node: DisplayCategory, data: DisplayCategoryData
+) -> None:
     v = Violations()
     if data.name is not None:
         node.name = check.text(v, data.name, "name", max_len=80) or ""
@@ -357,20 +406,29 @@ async def _apply_display_category(session: AsyncSession, node: DisplayCategory,
     await session.flush()
     if data.category_ids is not None:
         await _ensure_all_exist(session, Category, data.category_ids, "categoryIds")
-        await session.execute(delete(DisplayCategoryCategory)
-                              .where(DisplayCategoryCategory.display_category_id == node.id))
-        session.add_all(DisplayCategoryCategory(display_category_id=node.id, category_id=c)
-                        for c in sorted(set(data.category_ids)))
+        await session.execute(
+            delete(DisplayCategoryCategory).where(
+                DisplayCategoryCategory.display_category_id == node.id
+            )
+        )
+        session.add_all(
+            DisplayCategoryCategory(display_category_id=node.id, category_id=c)
+            for c in sorted(set(data.category_ids))
+        )
     if data.brand_ids is not None:
         await _ensure_all_exist(session, Brand, data.brand_ids, "brandIds")
-        await session.execute(delete(DisplayCategoryBrand)
-                              .where(DisplayCategoryBrand.display_category_id == node.id))
-        session.add_all(DisplayCategoryBrand(display_category_id=node.id, brand_id=b)
-                        for b in sorted(set(data.brand_ids)))
+        await session.execute(
+            delete(DisplayCategoryBrand).where(DisplayCategoryBrand.display_category_id == node.id)
+        )
+        session.add_all(
+            DisplayCategoryBrand(display_category_id=node.id, brand_id=b)
+            for b in sorted(set(data.brand_ids))
+        )
 
 
-async def _place_display_category(session: AsyncSession, node: DisplayCategory,
-                                  parent_id: int | None) -> None:
+async def _place_display_category(
+    session: AsyncSession, node: DisplayCategory, parent_id: int | None
+) -> None:
     if parent_id is None:
         node.parent_id, node.level = None, 1
         return
@@ -378,47 +436,63 @@ async def _place_display_category(session: AsyncSession, node: DisplayCategory,
     ancestor: DisplayCategory | None = parent
     while ancestor is not None:  # the tree is shallow: at most MAX_DISPLAY_LEVEL hops
         if node.id is not None and ancestor.id == node.id:
-            raise DomainError(ErrorCode.CATEGORY_CYCLE,
-                              "A category cannot move under itself.", "parentId")
-        ancestor = (await session.get(DisplayCategory, ancestor.parent_id)
-                    if ancestor.parent_id else None)
+            raise DomainError(
+                ErrorCode.CATEGORY_CYCLE, "A category cannot move under itself.", "parentId"
+            )
+        ancestor = (
+            await session.get(DisplayCategory, ancestor.parent_id) if ancestor.parent_id else None
+        )
     if parent.level + 1 > MAX_DISPLAY_LEVEL:
-        raise DomainError(ErrorCode.CATEGORY_TOO_DEEP,
-                          f"Display categories are at most {MAX_DISPLAY_LEVEL} levels deep.",
-                          "parentId")
+        raise DomainError(
+            ErrorCode.CATEGORY_TOO_DEEP,
+            f"Display categories are at most {MAX_DISPLAY_LEVEL} levels deep.",
+            "parentId",
+        )
     if node.id is not None:
         has_children = await session.scalar(
-            select(func.count()).where(DisplayCategory.parent_id == node.id))
+            select(func.count()).where(DisplayCategory.parent_id == node.id)
+        )
         if has_children and parent.level + 2 > MAX_DISPLAY_LEVEL:
-            raise DomainError(ErrorCode.CATEGORY_TOO_DEEP,
-                              "The move would make the tree too deep.", "parentId")
+            raise DomainError(
+                ErrorCode.CATEGORY_TOO_DEEP, "The move would make the tree too deep.", "parentId"
+            )
     node.parent_id, node.level = parent.id, parent.level + 1
 
 
-async def _ensure_all_exist(session: AsyncSession, model: type[Category] | type[Brand],
-                            ids: list[int], field_name: str) -> None:
+async def _ensure_all_exist(
+    session: AsyncSession, model: type[Category] | type[Brand], ids: list[int], field_name: str
+) -> None:
     wanted = set(ids)
     found = set((await session.scalars(select(model.id).where(model.id.in_(wanted)))).all())
     if missing := wanted - found:
-        raise DomainError(ErrorCode.NOT_FOUND,
-                          f"{len(missing)} {model.__name__.lower()}(s) not found.", field_name)
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            f"{len(missing)} {model.__name__.lower()}(s) not found.",
+            field_name,
+        )
 
 
 async def delete_display_category(session: AsyncSession, node_id: int) -> DisplayCategory:
     node = await get_or_fail(session, DisplayCategory, node_id, "id")
     if await session.scalar(select(func.count()).where(DisplayCategory.parent_id == node_id)):
-        raise DomainError(ErrorCode.CATEGORY_HAS_CHILDREN,
-                          "Delete or move the child categories first.", "id")
-    await session.execute(delete(DisplayCategoryCategory)
-                          .where(DisplayCategoryCategory.display_category_id == node_id))
-    await session.execute(delete(DisplayCategoryBrand)
-                          .where(DisplayCategoryBrand.display_category_id == node_id))
+        raise DomainError(
+            ErrorCode.CATEGORY_HAS_CHILDREN, "Delete or move the child categories first.", "id"
+        )
+    await session.execute(
+        delete(DisplayCategoryCategory).where(
+            DisplayCategoryCategory.display_category_id == node_id
+        )
+    )
+    await session.execute(
+        delete(DisplayCategoryBrand).where(DisplayCategoryBrand.display_category_id == node_id)
+    )
     await session.delete(node)
     await session.flush()
     return node
 
 
 # --- shipping templates --------------------------------------------------------------------------
+
 
 @dataclass
 class ShippingTemplateData:
@@ -431,8 +505,9 @@ class ShippingTemplateData:
     free_over: Decimal | None = None
 
 
-async def create_shipping_template(session: AsyncSession,
-                                   data: ShippingTemplateData) -> ShippingTemplate:
+async def create_shipping_template(
+    session: AsyncSession, data: ShippingTemplateData
+) -> ShippingTemplate:
     await get_or_fail(session, Merchant, data.merchant_id, "merchantId")
     v = Violations()
     name = check.text(v, data.name, "name", max_len=80)
@@ -443,16 +518,26 @@ async def create_shipping_template(session: AsyncSession,
     free_over = check.money(v, data.free_over, "freeOver", required=False)
     v.raise_if_any()
     template = ShippingTemplate(
-        merchant_id=data.merchant_id, name=name, kind=data.kind, first_fee=first or 0,
-        additional_fee=additional or 0, flat_fee=flat or 0, free_over=free_over,
+        merchant_id=data.merchant_id,
+        name=name,
+        kind=data.kind,
+        first_fee=first or 0,
+        additional_fee=additional or 0,
+        flat_fee=flat or 0,
+        free_over=free_over,
     )
     session.add(template)
     await session.flush()
     return template
 
 
-async def ensure_funded_by(session: AsyncSession, merchant_id: int | None, sku_ids: list[int],
-                           product_ids: list[int], field_name: str) -> None:
+async def ensure_funded_by(
+    session: AsyncSession,
+    merchant_id: int | None,
+    sku_ids: list[int],
+    product_ids: list[int],
+    field_name: str,
+) -> None:
     """A discount funded by a merchant names only that merchant's SKUs and products: nobody,
     platform staff included, makes one merchant pay for a discount on another's goods. The
     platform (None) funds discounts on anyone's."""
@@ -461,9 +546,18 @@ async def ensure_funded_by(session: AsyncSession, merchant_id: int | None, sku_i
     foreign = 0
     for model, ids in ((Sku, sku_ids), (Product, product_ids)):
         if ids:
-            foreign += await session.scalar(select(func.count()).where(
-                model.id.in_(set(ids)), model.merchant_id != merchant_id)) or 0
+            foreign += (
+                await session.scalar(
+                    select(func.count()).where(
+                        model.id.in_(set(ids)), model.merchant_id != merchant_id
+                    )
+                )
+                or 0
+            )
     if foreign:
-        raise DomainError(ErrorCode.MERCHANT_MISMATCH,
-                          f"{foreign} of the named SKUs/products belong to another merchant; "
-                          "a merchant funds discounts on its own goods only.", field_name)
+        raise DomainError(
+            ErrorCode.MERCHANT_MISMATCH,
+            f"{foreign} of the named SKUs/products belong to another merchant; "
+            "a merchant funds discounts on its own goods only.",
+            field_name,
+        )

@@ -58,27 +58,47 @@ class Quote:
         return self.view.result
 
 
-async def quote(session: AsyncSession, customer_id: int, request: CheckoutRequest,
-                now: datetime, channel: str, customer: Customer | None = None) -> Quote:
+async def quote(
+    session: AsyncSession,
+    customer_id: int,
+    request: CheckoutRequest,
+    now: datetime,
+    channel: str,
+    customer: Customer | None = None,
+) -> Quote:
     """The priced checkout, exactly as it would be placed now."""
     customer = customer or await session.get(Customer, customer_id)
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
     cart, cart_lines, address = await carts.cart_with_lines(
-        session, request.cart_token, customer_id, request.address_id)
+        session, request.cart_token, customer_id, request.address_id
+    )
     if cart.customer_id != customer_id:
-        raise DomainError(ErrorCode.NOT_FOUND, "Log in first: a guest cart merges into yours "
-                          "when you do.", "cartId")
+        raise DomainError(
+            ErrorCode.NOT_FOUND,
+            "Log in first: a guest cart merges into yours when you do.",
+            "cartId",
+        )
     if address is None:
         raise accounts.address_not_found()
-    view = await carts.evaluate(session, cart, now, channel, customer,
-                                None if request.coupon_ids is None
-                                else list(request.coupon_ids), cart_lines)
-    lines = [item for item in view.lines
-             if item.line.selected and item.status == carts.LineStatus.AVAILABLE]
+    view = await carts.evaluate(
+        session,
+        cart,
+        now,
+        channel,
+        customer,
+        None if request.coupon_ids is None else list(request.coupon_ids),
+        cart_lines,
+    )
+    lines = [
+        item
+        for item in view.lines
+        if item.line.selected and item.status == carts.LineStatus.AVAILABLE
+    ]
     if not lines:
-        raise DomainError(ErrorCode.EMPTY_CHECKOUT,
-                          "Select at least one available line to check out.", "cartId")
+        raise DomainError(
+            ErrorCode.EMPTY_CHECKOUT, "Select at least one available line to check out.", "cartId"
+        )
     _check_coupons(view, request.coupon_ids)
     return Quote(customer, address, view, lines)
 
@@ -87,11 +107,15 @@ def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None
     if not chosen:
         return
     entries = {e.coupon.id: e for e in view.coupons}
-    rules = [coupons.as_rule(entries[c].coupon, entries[c].template)
-             for c in chosen if c in entries]
+    rules = [
+        coupons.as_rule(entries[c].coupon, entries[c].template) for c in chosen if c in entries
+    ]
     if len(set(chosen)) != len(chosen) or not pricing.valid_coupon_set(rules):
-        raise DomainError(ErrorCode.COUPON_UNUSABLE, "Use at most one platform coupon and "
-                          "one coupon per merchant.", "couponIds")
+        raise DomainError(
+            ErrorCode.COUPON_UNUSABLE,
+            "Use at most one platform coupon and one coupon per merchant.",
+            "couponIds",
+        )
     for i, coupon_id in enumerate(chosen):
         if coupon_id not in view.result.coupons_applied:
             entry = entries.get(coupon_id)
@@ -101,19 +125,28 @@ def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None
 
 # Built once: they run in every checkout.
 _LOCK_CUSTOMER = select(Customer).where(Customer.id == bindparam("customer")).with_for_update()
-_BY_KEY = select(Payment).where(Payment.customer_id == bindparam("customer"),
-                                Payment.idempotency_key == bindparam("key"))
+_BY_KEY = select(Payment).where(
+    Payment.customer_id == bindparam("customer"), Payment.idempotency_key == bindparam("key")
+)
 
 
-async def complete(session: AsyncSession, customer_id: int, request: CheckoutRequest,
-                   idempotency_key: str, now: datetime, channel: str,
-                   ttl: timedelta) -> Placed:
+async def complete(
+    session: AsyncSession,
+    customer_id: int,
+    request: CheckoutRequest,
+    idempotency_key: str,
+    now: datetime,
+    channel: str,
+    ttl: timedelta,
+) -> Placed:
     """Place the checkout, or return what this key placed before."""
     key = idempotency_key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          f"Send an idempotency key of 1 to {MAX_KEY_LENGTH} characters.",
-                          "idempotencyKey")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"Send an idempotency key of 1 to {MAX_KEY_LENGTH} characters.",
+            "idempotencyKey",
+        )
     customer = await session.scalar(_LOCK_CUSTOMER, {"customer": customer_id})
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
@@ -124,20 +157,31 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
     digest = request.digest()
     if placed is not None:
         if placed.request_hash != digest:
-            raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, "This idempotency key was "
-                              "used for a different checkout.", "idempotencyKey")
+            raise DomainError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This idempotency key was used for a different checkout.",
+                "idempotencyKey",
+            )
         return Placed(placed)
     q = await quote(session, customer_id, request, now, channel, customer)
     total = q.result.total
     if request.expected_total is not None and request.expected_total != total:
-        raise DomainError(ErrorCode.PRICE_CHANGED,
-                          f"The total is now ¥{from_minor(total)}; review and confirm again.",
-                          "expectedTotal")
+        raise DomainError(
+            ErrorCode.PRICE_CHANGED,
+            f"The total is now ¥{from_minor(total)}; review and confirm again.",
+            "expectedTotal",
+        )
     presale = await _deposit_terms(session, q)
-    payment = Payment(customer_id=customer_id, idempotency_key=key, request_hash=digest,
-                      status=PaymentStatus.PENDING, expires_at=now + ttl, created_at=now,
-                      kind=PaymentKind.DEPOSIT if presale else PaymentKind.FULL,
-                      amount_due=presale.deposit if presale else total)
+    payment = Payment(
+        customer_id=customer_id,
+        idempotency_key=key,
+        request_hash=digest,
+        status=PaymentStatus.PENDING,
+        expires_at=now + ttl,
+        created_at=now,
+        kind=PaymentKind.DEPOSIT if presale else PaymentKind.FULL,
+        amount_due=presale.deposit if presale else total,
+    )
     session.add(payment)
     await session.flush()
     orders, lines = await _place_orders(session, q, payment, channel, request.note, now)
@@ -146,9 +190,15 @@ async def complete(session: AsyncSession, customer_id: int, request: CheckoutReq
     await _lock_coupons(session, q, payment, orders, now)
     await session.execute(delete(CartLine).where(CartLine.id.in_([i.line.id for i in q.lines])))
     # The shared, hot rows last, so their locks are held for the least time before commit.
-    await inventory.reserve(session, [(ln.sku_id, ln.quantity) for ln in lines],
-                            payment.reservation_owner, now, ttl, new_owner=True,
-                            stock=q.view.stock)
+    await inventory.reserve(
+        session,
+        [(ln.sku_id, ln.quantity) for ln in lines],
+        payment.reservation_owner,
+        now,
+        ttl,
+        new_owner=True,
+        stock=q.view.stock,
+    )
     await _claim_promotion_stock(session, lines)
     return Placed(payment, list(orders.values()), list(q.view.merchants.values()))
 
@@ -177,25 +227,37 @@ async def _deposit_terms(session: AsyncSession, q: Quote) -> DepositTerms | None
         return None
     promotion_ids = {r.item_promotion for r in presale}
     if len(presale) != len(mine) or len(promotion_ids) != 1 or q.result.gifts:
-        raise DomainError(ErrorCode.PRESALE_ALONE, "Check out a presale on its own: deselect "
-                          "the other lines.", "cartId")
+        raise DomainError(
+            ErrorCode.PRESALE_ALONE,
+            "Check out a presale on its own: deselect the other lines.",
+            "cartId",
+        )
     promotion = await session.get(PromotionRow, promotion_ids.pop())
     assert promotion is not None
-    return DepositTerms(sum(r.deposit_due or 0 for r in presale),
-                        datetime.fromisoformat(promotion.rules["balanceStartsAt"]),
-                        datetime.fromisoformat(promotion.rules["balanceEndsAt"]))
+    return DepositTerms(
+        sum(r.deposit_due or 0 for r in presale),
+        datetime.fromisoformat(promotion.rules["balanceStartsAt"]),
+        datetime.fromisoformat(promotion.rules["balanceEndsAt"]),
+    )
 
 
-async def _open_balance(session: AsyncSession, deposit: Payment, orders: list[Order],
-                        terms: DepositTerms, now: datetime) -> None:
+async def _open_balance(
+    session: AsyncSession, deposit: Payment, orders: list[Order], terms: DepositTerms, now: datetime
+) -> None:
     """The balance is a payment of its own, payable once the deposit is in and the window
     is open; the orders stay PENDING_PAYMENT until it is paid."""
-    balance = Payment(customer_id=deposit.customer_id, kind=PaymentKind.BALANCE,
-                      idempotency_key=f"{deposit.idempotency_key}#balance",
-                      request_hash=deposit.request_hash, status=PaymentStatus.PENDING,
-                      deposit_payment_id=deposit.id, opens_at=terms.opens_at,
-                      expires_at=terms.closes_at, created_at=now,
-                      amount_due=sum(o.total - o.deposit_amount for o in orders))
+    balance = Payment(
+        customer_id=deposit.customer_id,
+        kind=PaymentKind.BALANCE,
+        idempotency_key=f"{deposit.idempotency_key}#balance",
+        request_hash=deposit.request_hash,
+        status=PaymentStatus.PENDING,
+        deposit_payment_id=deposit.id,
+        opens_at=terms.opens_at,
+        expires_at=terms.closes_at,
+        created_at=now,
+        amount_due=sum(o.total - o.deposit_amount for o in orders),
+    )
     session.add(balance)
     await session.flush()
     for order in orders:
@@ -206,48 +268,70 @@ async def _claim_promotion_stock(session: AsyncSession, lines: list[OrderLine]) 
     for line in lines:
         for promotion_id, units in sorted(line.promotion_units.items()):
             if not await promotions.claim_stock(session, int(promotion_id), units):
-                raise DomainError(ErrorCode.PROMOTION_SOLD_OUT,
-                                  f"The offer on {line.title} just sold out; the price has "
-                                  "changed.", "cartId")
+                raise DomainError(
+                    ErrorCode.PROMOTION_SOLD_OUT,
+                    f"The offer on {line.title} just sold out; the price has changed.",
+                    "cartId",
+                )
 
 
-async def _lock_coupons(session: AsyncSession, q: Quote, payment: Payment,
-                        orders: dict[int, Order], now: datetime) -> None:
+async def _lock_coupons(
+    session: AsyncSession, q: Quote, payment: Payment, orders: dict[int, Order], now: datetime
+) -> None:
     """A merchant coupon belongs to that merchant's order; the platform coupon, spread over
     every order, to the payment."""
     templates = {e.coupon.id: e.template for e in q.view.coupons}
     for coupon_id in sorted(q.result.coupons_applied):
         merchant_id = templates[coupon_id].merchant_id
-        owner = payment.reservation_owner if merchant_id is None \
-            else orders[merchant_id].coupon_owner
+        owner = (
+            payment.reservation_owner if merchant_id is None else orders[merchant_id].coupon_owner
+        )
         await coupons.lock(session, [coupon_id], q.customer.id, owner, now)
 
 
 def _address_snapshot(address: Address) -> dict[str, Any]:
-    return {"name": address.name, "phone": address.phone, "province": address.province,
-            "city": address.city, "district": address.district, "line1": address.line1,
-            "postalCode": address.postal_code}
+    return {
+        "name": address.name,
+        "phone": address.phone,
+        "province": address.province,
+        "city": address.city,
+        "district": address.district,
+        "line1": address.line1,
+        "postalCode": address.postal_code,
+    }
 
 
-async def _place_orders(session: AsyncSession, q: Quote, payment: Payment, channel: str,
-                        note: str | None, now: datetime
-                        ) -> tuple[dict[int, Order], list[OrderLine]]:
+async def _place_orders(
+    session: AsyncSession, q: Quote, payment: Payment, channel: str, note: str | None, now: datetime
+) -> tuple[dict[int, Order], list[OrderLine]]:
     """One order per merchant, numbered from the payment; every line a snapshot."""
     note = (note or "").strip()[:500] or None
     orders: dict[int, Order] = {}
     for index, m in enumerate(q.result.merchants, start=1):
         orders[m.merchant_id] = Order(
-            number=f"{now:%Y%m%d}{payment.id:08d}{index:02d}", payment_id=payment.id,
-            customer_id=q.customer.id, merchant_id=m.merchant_id, channel=channel,
-            subtotal=m.subtotal, promotion_discount=m.promotion_discount,
-            coupon_discount=m.coupon_discount, shipping=m.shipping, total=m.total,
-            address=_address_snapshot(q.address), note=note, created_at=now,
-            deposit_amount=0, refunded_amount=0)
+            number=f"{now:%Y%m%d}{payment.id:08d}{index:02d}",
+            payment_id=payment.id,
+            customer_id=q.customer.id,
+            merchant_id=m.merchant_id,
+            channel=channel,
+            subtotal=m.subtotal,
+            promotion_discount=m.promotion_discount,
+            coupon_discount=m.coupon_discount,
+            shipping=m.shipping,
+            total=m.total,
+            address=_address_snapshot(q.address),
+            note=note,
+            created_at=now,
+            deposit_amount=0,
+            refunded_amount=0,
+        )
     session.add_all(orders.values())
     await session.flush()
     results = {r.line_id: r for r in q.result.lines}
-    lines = [_snapshot(orders[item.product.merchant_id], item, results[str(item.line.id)])
-             for item in q.lines]
+    lines = [
+        _snapshot(orders[item.product.merchant_id], item, results[str(item.line.id)])
+        for item in q.lines
+    ]
     for item in q.lines:
         due = results[str(item.line.id)].deposit_due
         orders[item.product.merchant_id].deposit_amount += due or 0
@@ -265,8 +349,13 @@ async def _place_orders(session: AsyncSession, q: Quote, payment: Payment, chann
 _INSERT_LINES = insert(OrderLine).execution_options(render_nulls=True)
 _INSERT_DISCOUNTS = insert(OrderDiscount).execution_options(render_nulls=True)
 
-_UNTOUCHED = {"is_gift": False, "shipped_quantity": 0, "released_quantity": 0,
-              "refunded_quantity": 0, "requested_quantity": 0}
+_UNTOUCHED = {
+    "is_gift": False,
+    "shipped_quantity": 0,
+    "released_quantity": 0,
+    "refunded_quantity": 0,
+    "requested_quantity": 0,
+}
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -276,41 +365,89 @@ def _row(obj: Any) -> dict[str, Any]:
 def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> OrderLine:
     thumbnail = item.product.thumbnail
     return OrderLine(
-        order_id=order.id, sku_id=item.sku.id, product_id=item.product.id,
-        sku_code=item.sku.code, title=item.product.title, spec_text=item.sku.spec_text,
+        order_id=order.id,
+        sku_id=item.sku.id,
+        product_id=item.product.id,
+        sku_code=item.sku.code,
+        title=item.product.title,
+        spec_text=item.sku.spec_text,
         image_url=item.sku.image_url or (thumbnail.url if thumbnail else None),
-        unit_price=r.unit_price, quantity=r.quantity, subtotal=r.subtotal,
-        discount=r.discount, total=r.total,
+        unit_price=r.unit_price,
+        quantity=r.quantity,
+        subtotal=r.subtotal,
+        discount=r.discount,
+        total=r.total,
         merchant_discount=sum(d.amount for d in r.discounts if d.funder is not None),
         platform_discount=sum(d.amount for d in r.discounts if d.funder is None),
-        discounts=[{"source": d.source, "sourceId": d.source_id, "label": d.label,
-                    "amount": d.amount, "funder": d.funder} for d in r.discounts],
-        promotion_units={str(k): v for k, v in r.promotion_units.items()}, **_UNTOUCHED)
+        discounts=[
+            {
+                "source": d.source,
+                "sourceId": d.source_id,
+                "label": d.label,
+                "amount": d.amount,
+                "funder": d.funder,
+            }
+            for d in r.discounts
+        ],
+        promotion_units={str(k): v for k, v in r.promotion_units.items()},
+        **_UNTOUCHED,
+    )
 
 
-async def _gift_lines(session: AsyncSession, gifts: list[pricing.GiftResult],
-                      orders: dict[int, Order]) -> list[OrderLine]:
+async def _gift_lines(
+    session: AsyncSession, gifts: list[pricing.GiftResult], orders: dict[int, Order]
+) -> list[OrderLine]:
     """Gifts ship with the order of the merchant selling them (or the first order)."""
     if not gifts:
         return []
-    skus = {s.id: s for s in (await session.scalars(
-        select(Sku).where(Sku.id.in_([g.sku_id for g in gifts])))).all()}
-    products = {p.id: p for p in (await session.scalars(
-        select(Product).where(Product.id.in_([s.product_id for s in skus.values()])))).all()}
+    skus = {
+        s.id: s
+        for s in (
+            await session.scalars(select(Sku).where(Sku.id.in_([g.sku_id for g in gifts])))
+        ).all()
+    }
+    products = {
+        p.id: p
+        for p in (
+            await session.scalars(
+                select(Product).where(Product.id.in_([s.product_id for s in skus.values()]))
+            )
+        ).all()
+    }
     first = next(iter(orders.values()))
     lines = []
     for gift in gifts:
         sku = skus[gift.sku_id]
         product = products[sku.product_id]
         order = orders.get(product.merchant_id, first)
-        lines.append(OrderLine(
-            order_id=order.id, sku_id=sku.id, product_id=product.id, sku_code=sku.code,
-            title=product.title, spec_text=sku.spec_text, image_url=sku.image_url,
-            unit_price=0, quantity=gift.quantity, subtotal=0, discount=0, total=0,
-            merchant_discount=0, platform_discount=0,
-            discounts=[{"source": "PROMOTION", "sourceId": gift.promotion_id, "label": "赠品",
-                        "amount": 0}],
-            promotion_units={}, **{**_UNTOUCHED, "is_gift": True}))
+        lines.append(
+            OrderLine(
+                order_id=order.id,
+                sku_id=sku.id,
+                product_id=product.id,
+                sku_code=sku.code,
+                title=product.title,
+                spec_text=sku.spec_text,
+                image_url=sku.image_url,
+                unit_price=0,
+                quantity=gift.quantity,
+                subtotal=0,
+                discount=0,
+                total=0,
+                merchant_discount=0,
+                platform_discount=0,
+                discounts=[
+                    {
+                        "source": "PROMOTION",
+                        "sourceId": gift.promotion_id,
+                        "label": "赠品",
+                        "amount": 0,
+                    }
+                ],
+                promotion_units={},
+                **{**_UNTOUCHED, "is_gift": True},
+            )
+        )
     return lines
 
 
@@ -321,7 +458,13 @@ def _discount_rows(lines: list[OrderLine], templates: dict[int, int]) -> list[Or
     for line in lines:
         for d in line.discounts:
             totals[(line.order_id, d["source"], d["sourceId"])] += d["amount"]
-    return [OrderDiscount(order_id=order_id, source=source, source_id=source_id,
-                          coupon_template_id=templates.get(source_id)
-                          if source == "COUPON" else None, amount=amount)
-            for (order_id, source, source_id), amount in sorted(totals.items())]
+    return [
+        OrderDiscount(
+            order_id=order_id,
+            source=source,
+            source_id=source_id,
+            coupon_template_id=templates.get(source_id) if source == "COUPON" else None,
+            amount=amount,
+        )
+        for (order_id, source, source_id), amount in sorted(totals.items())
+    ]

@@ -67,8 +67,14 @@ class TemplateData:
     on_registration: bool = False
 
 
-def _minor(v: Violations, value: Decimal | None, path: str, *, required: bool = False,
-           positive: bool = False) -> int | None:
+def _minor(
+    v: Violations,
+    value: Decimal | None,
+    path: str,
+    *,
+    required: bool = False,
+    positive: bool = False,
+) -> int | None:
     if value is None:
         if required:
             v.add(ErrorCode.INVALID_PRICE, "An amount is required.", path)
@@ -83,45 +89,61 @@ def _minor(v: Violations, value: Decimal | None, path: str, *, required: bool = 
     return minor
 
 
-async def _apply_template(session: AsyncSession, template: CouponTemplate,
-                          data: TemplateData) -> None:
+async def _apply_template(
+    session: AsyncSession, template: CouponTemplate, data: TemplateData
+) -> None:
     v = Violations()
     name = check.text(v, data.name, "name", max_len=120)
-    amount = _minor(v, data.amount, "amount", required=data.type != CouponType.PERCENT,
-                    positive=True)
-    min_spend = _minor(v, data.min_spend, "minSpend",
-                       required=data.type == CouponType.THRESHOLD, positive=True)
+    amount = _minor(
+        v, data.amount, "amount", required=data.type != CouponType.PERCENT, positive=True
+    )
+    min_spend = _minor(
+        v, data.min_spend, "minSpend", required=data.type == CouponType.THRESHOLD, positive=True
+    )
     max_discount = _minor(v, data.max_discount, "maxDiscount", positive=True)
     if data.type == CouponType.PERCENT and not (data.percent_off and 0 < data.percent_off < 100):
-        v.add(ErrorCode.INVALID_RULE, "A percentage is between 0 and 100 (exclusive).",
-              "percentOff")
+        v.add(
+            ErrorCode.INVALID_RULE, "A percentage is between 0 and 100 (exclusive).", "percentOff"
+        )
     if data.type == CouponType.THRESHOLD and amount and min_spend and amount >= min_spend:
         v.add(ErrorCode.INVALID_RULE, "The amount must be below the minimum spend.", "amount")
     fixed = data.valid_from is not None or data.valid_until is not None
     if fixed == (data.days_after_claim is not None):
-        v.add(ErrorCode.INVALID_SCHEDULE, "Give a fixed window (startsAt, endsAt) or "
-              "daysAfterClaim.", "validity")
-    elif fixed and (data.valid_from is None or data.valid_until is None
-                    or data.valid_until <= data.valid_from):
-        v.add(ErrorCode.INVALID_SCHEDULE, "The validity window must end after it starts.",
-              "validity")
+        v.add(
+            ErrorCode.INVALID_SCHEDULE,
+            "Give a fixed window (startsAt, endsAt) or daysAfterClaim.",
+            "validity",
+        )
+    elif fixed and (
+        data.valid_from is None or data.valid_until is None or data.valid_until <= data.valid_from
+    ):
+        v.add(
+            ErrorCode.INVALID_SCHEDULE, "The validity window must end after it starts.", "validity"
+        )
     elif data.days_after_claim is not None and data.days_after_claim < 1:
         v.add(ErrorCode.INVALID_SCHEDULE, "Valid for at least one day.", "validity")
     if data.claim_starts_at and data.claim_ends_at and data.claim_ends_at <= data.claim_starts_at:
-        v.add(ErrorCode.INVALID_SCHEDULE, "The claim window must end after it starts.",
-              "claimEndsAt")
+        v.add(
+            ErrorCode.INVALID_SCHEDULE, "The claim window must end after it starts.", "claimEndsAt"
+        )
     if data.total_quantity < max(1, template.issued_count or 0):
-        v.add(ErrorCode.INVALID_QUANTITY, "Total quantity must cover what was issued (≥ 1).",
-              "totalQuantity")
+        v.add(
+            ErrorCode.INVALID_QUANTITY,
+            "Total quantity must cover what was issued (≥ 1).",
+            "totalQuantity",
+        )
     if data.per_customer_limit < 1:
-        v.add(ErrorCode.INVALID_QUANTITY, "A per-customer limit is at least 1.",
-              "perCustomerLimit")
+        v.add(ErrorCode.INVALID_QUANTITY, "A per-customer limit is at least 1.", "perCustomerLimit")
     v.raise_if_any()
     if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
-    await catalog.ensure_funded_by(session, data.merchant_id, list(data.scope.get("SKU", [])),
-                                   [*data.scope.get("PRODUCT", []),
-                                    *data.scope.get("EXCLUDED_PRODUCT", [])], "scope")
+    await catalog.ensure_funded_by(
+        session,
+        data.merchant_id,
+        list(data.scope.get("SKU", [])),
+        [*data.scope.get("PRODUCT", []), *data.scope.get("EXCLUDED_PRODUCT", [])],
+        "scope",
+    )
     template.name, template.type = name or "", data.type
     template.amount = amount if data.type != CouponType.PERCENT else None
     template.percent_off = str(data.percent_off) if data.type == CouponType.PERCENT else None
@@ -130,8 +152,10 @@ async def _apply_template(session: AsyncSession, template: CouponTemplate,
     template.valid_from, template.valid_until = data.valid_from, data.valid_until
     template.days_after_claim = data.days_after_claim
     template.claim_starts_at, template.claim_ends_at = data.claim_starts_at, data.claim_ends_at
-    template.total_quantity, template.per_customer_limit = (data.total_quantity,
-                                                            data.per_customer_limit)
+    template.total_quantity, template.per_customer_limit = (
+        data.total_quantity,
+        data.per_customer_limit,
+    )
     template.distribution, template.audience = data.distribution, data.audience
     template.min_member_level = data.min_member_level
     template.combines_with_promotions = data.combines_with_promotions
@@ -146,13 +170,17 @@ async def create_template(session: AsyncSession, data: TemplateData) -> CouponTe
     return template
 
 
-async def update_template(session: AsyncSession, template_id: int, data: TemplateData,
-                          now: datetime) -> CouponTemplate:
+async def update_template(
+    session: AsyncSession, template_id: int, data: TemplateData, now: datetime
+) -> CouponTemplate:
     """Editable until customers can get it (claim window open or coupons issued)."""
     template = await _template(session, template_id)
     if template.issued_count > 0 or (template.claim_starts_at or now) <= now:
-        raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION,
-                          "The template is already claimable or issued.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_STATUS_TRANSITION,
+            "The template is already claimable or issued.",
+            "id",
+        )
     await _apply_template(session, template, data)
     return template
 
@@ -161,10 +189,12 @@ async def void_template(session: AsyncSession, template_id: int) -> CouponTempla
     """Stop the batch: no more claims, and unused coupons become VOID."""
     template = await _template(session, template_id)
     template.voided = True
-    await session.execute(update(Coupon).where(Coupon.template_id == template.id,
-                                               Coupon.status == CouponStatus.AVAILABLE)
-                          .values(status=CouponStatus.VOID)
-                          .execution_options(synchronize_session=False))
+    await session.execute(
+        update(Coupon)
+        .where(Coupon.template_id == template.id, Coupon.status == CouponStatus.AVAILABLE)
+        .values(status=CouponStatus.VOID)
+        .execution_options(synchronize_session=False)
+    )
     await session.flush()
     return template
 
@@ -190,44 +220,56 @@ def discount_text(t: CouponTemplate) -> str:
 
 
 def claimable(t: CouponTemplate, now: datetime) -> bool:
-    return (t.distribution == Distribution.PUBLIC and not t.voided
-            and t.issued_count < t.total_quantity
-            and (t.claim_starts_at is None or t.claim_starts_at <= now)
-            and (t.claim_ends_at is None or now < t.claim_ends_at)
-            and (t.valid_until is None or now < t.valid_until))
+    return (
+        t.distribution == Distribution.PUBLIC
+        and not t.voided
+        and t.issued_count < t.total_quantity
+        and (t.claim_starts_at is None or t.claim_starts_at <= now)
+        and (t.claim_ends_at is None or now < t.claim_ends_at)
+        and (t.valid_until is None or now < t.valid_until)
+    )
 
 
 def claimable_condition(now: datetime) -> Any:
-    return and_(CouponTemplate.distribution == Distribution.PUBLIC,
-                CouponTemplate.voided.is_(False),
-                CouponTemplate.issued_count < CouponTemplate.total_quantity,
-                or_(CouponTemplate.claim_starts_at.is_(None),
-                    CouponTemplate.claim_starts_at <= now),
-                or_(CouponTemplate.claim_ends_at.is_(None), CouponTemplate.claim_ends_at > now),
-                or_(CouponTemplate.valid_until.is_(None), CouponTemplate.valid_until > now))
+    return and_(
+        CouponTemplate.distribution == Distribution.PUBLIC,
+        CouponTemplate.voided.is_(False),
+        CouponTemplate.issued_count < CouponTemplate.total_quantity,
+        or_(CouponTemplate.claim_starts_at.is_(None), CouponTemplate.claim_starts_at <= now),
+        or_(CouponTemplate.claim_ends_at.is_(None), CouponTemplate.claim_ends_at > now),
+        or_(CouponTemplate.valid_until.is_(None), CouponTemplate.valid_until > now),
+    )
 
 
 # --- getting coupons -----------------------------------------------------------------------------
 
 
 def _admits(t: CouponTemplate, customer: Customer) -> bool:
-    return pricing.Audience(t.audience, t.min_member_level).admits(pricing.Customer(
-        member_level=customer.member_level, is_new=customer.first_paid_at is None))
+    return pricing.Audience(t.audience, t.min_member_level).admits(
+        pricing.Customer(member_level=customer.member_level, is_new=customer.first_paid_at is None)
+    )
 
 
-async def _bump_customer_count(session: AsyncSession, t: CouponTemplate,
-                               customer_id: int) -> bool:
+async def _bump_customer_count(session: AsyncSession, t: CouponTemplate, customer_id: int) -> bool:
     """Count one more coupon for the customer, if under the limit (conditional UPDATE; the
     first claim inserts the counter row, a concurrent first claim falls back to the UPDATE)."""
     bumped = await session.execute(
         update(CouponClaimCount)
-        .where(CouponClaimCount.template_id == t.id, CouponClaimCount.customer_id == customer_id,
-               CouponClaimCount.count < t.per_customer_limit)
-        .values(count=CouponClaimCount.count + 1).execution_options(synchronize_session=False))
+        .where(
+            CouponClaimCount.template_id == t.id,
+            CouponClaimCount.customer_id == customer_id,
+            CouponClaimCount.count < t.per_customer_limit,
+        )
+        .values(count=CouponClaimCount.count + 1)
+        .execution_options(synchronize_session=False)
+    )
     if bumped.rowcount == 1:
         return True
-    exists = await session.scalar(select(func.count()).select_from(CouponClaimCount).where(
-        CouponClaimCount.template_id == t.id, CouponClaimCount.customer_id == customer_id))
+    exists = await session.scalar(
+        select(func.count())
+        .select_from(CouponClaimCount)
+        .where(CouponClaimCount.template_id == t.id, CouponClaimCount.customer_id == customer_id)
+    )
     if exists:
         return False
     try:
@@ -241,10 +283,13 @@ async def _bump_customer_count(session: AsyncSession, t: CouponTemplate,
 async def _take_quantity(session: AsyncSession, template_id: int, units: int) -> bool:
     taken = await session.execute(
         update(CouponTemplate)
-        .where(CouponTemplate.id == template_id,
-               CouponTemplate.issued_count + units <= CouponTemplate.total_quantity)
+        .where(
+            CouponTemplate.id == template_id,
+            CouponTemplate.issued_count + units <= CouponTemplate.total_quantity,
+        )
         .values(issued_count=CouponTemplate.issued_count + units)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return taken.rowcount == 1
 
 
@@ -254,48 +299,71 @@ def _validity(t: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
     return t.valid_from or now, t.valid_until or now
 
 
-async def _grant(session: AsyncSession, t: CouponTemplate, customer: Customer, now: datetime,
-                 source: str, *, quantity_taken: bool = False) -> Coupon:
+async def _grant(
+    session: AsyncSession,
+    t: CouponTemplate,
+    customer: Customer,
+    now: datetime,
+    source: str,
+    *,
+    quantity_taken: bool = False,
+) -> Coupon:
     if not _admits(t, customer):
-        raise DomainError(ErrorCode.AUDIENCE_MISMATCH, "This coupon is not for this account.",
-                          "templateId")
+        raise DomainError(
+            ErrorCode.AUDIENCE_MISMATCH, "This coupon is not for this account.", "templateId"
+        )
     if not await _bump_customer_count(session, t, customer.id):
-        raise DomainError(ErrorCode.COUPON_LIMIT_REACHED,
-                          f"At most {t.per_customer_limit} per customer.", "templateId")
+        raise DomainError(
+            ErrorCode.COUPON_LIMIT_REACHED,
+            f"At most {t.per_customer_limit} per customer.",
+            "templateId",
+        )
     if not quantity_taken and not await _take_quantity(session, t.id, 1):
-        raise DomainError(ErrorCode.COUPON_SOLD_OUT, "All coupons of this batch are gone.",
-                          "templateId")
+        raise DomainError(
+            ErrorCode.COUPON_SOLD_OUT, "All coupons of this batch are gone.", "templateId"
+        )
     valid_from, valid_until = _validity(t, now)
-    coupon = Coupon(template_id=t.id, customer_id=customer.id, status=CouponStatus.AVAILABLE,
-                    source=source, valid_from=valid_from, valid_until=valid_until,
-                    claimed_at=now)
+    coupon = Coupon(
+        template_id=t.id,
+        customer_id=customer.id,
+        status=CouponStatus.AVAILABLE,
+        source=source,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        claimed_at=now,
+    )
     session.add(coupon)
     await session.flush()
     return coupon
 
 
-async def claim(session: AsyncSession, template_id: int, customer_id: int,
-                now: datetime) -> Coupon:
+async def claim(session: AsyncSession, template_id: int, customer_id: int, now: datetime) -> Coupon:
     t = await _template(session, template_id)
     if not claimable(t, now):
-        code = ErrorCode.COUPON_SOLD_OUT if t.issued_count >= t.total_quantity \
+        code = (
+            ErrorCode.COUPON_SOLD_OUT
+            if t.issued_count >= t.total_quantity
             else ErrorCode.COUPON_NOT_CLAIMABLE
+        )
         raise DomainError(code, "This coupon cannot be claimed now.", "templateId")
     customer = await session.get(Customer, customer_id)
     assert customer is not None
     return await _grant(session, t, customer, now, "CLAIM")
 
 
-async def issue(session: AsyncSession, template_id: int, customer_ids: list[int],
-                now: datetime) -> int:
+async def issue(
+    session: AsyncSession, template_id: int, customer_ids: list[int], now: datetime
+) -> int:
     """SYSTEM push to many customers; those over their limit are skipped, the batch's
     quantity is never exceeded (all-or-nothing when it would be)."""
     t = await _template(session, template_id)
     if t.distribution != Distribution.SYSTEM or t.voided:
-        raise DomainError(ErrorCode.COUPON_NOT_CLAIMABLE,
-                          "Only a SYSTEM template that is not void can be issued.", "templateId")
-    customers = (await session.scalars(select(Customer).where(
-        Customer.id.in_(customer_ids)))).all()
+        raise DomainError(
+            ErrorCode.COUPON_NOT_CLAIMABLE,
+            "Only a SYSTEM template that is not void can be issued.",
+            "templateId",
+        )
+    customers = (await session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))).all()
     if len(customers) != len(set(customer_ids)):
         raise DomainError(ErrorCode.NOT_FOUND, "Some customers do not exist.", "customerIds")
     issued = 0
@@ -305,24 +373,41 @@ async def issue(session: AsyncSession, template_id: int, customer_ids: list[int]
         if not await _bump_customer_count(session, t, customer.id):
             continue
         if not await _take_quantity(session, t.id, 1):
-            raise DomainError(ErrorCode.COUPON_SOLD_OUT,
-                              f"Only {t.total_quantity - t.issued_count} left to issue.",
-                              "customerIds")
+            raise DomainError(
+                ErrorCode.COUPON_SOLD_OUT,
+                f"Only {t.total_quantity - t.issued_count} left to issue.",
+                "customerIds",
+            )
         valid_from, valid_until = _validity(t, now)
-        session.add(Coupon(template_id=t.id, customer_id=customer.id, source="ISSUE",
-                           status=CouponStatus.AVAILABLE, valid_from=valid_from,
-                           valid_until=valid_until, claimed_at=now))
+        session.add(
+            Coupon(
+                template_id=t.id,
+                customer_id=customer.id,
+                source="ISSUE",
+                status=CouponStatus.AVAILABLE,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                claimed_at=now,
+            )
+        )
         issued += 1
     await session.flush()
     return issued
 
 
-async def issue_on_registration(session: AsyncSession, customer: Customer,
-                                now: datetime) -> list[Coupon]:
+async def issue_on_registration(
+    session: AsyncSession, customer: Customer, now: datetime
+) -> list[Coupon]:
     """Templates marked "on registration" greet each new customer (while quantity lasts)."""
-    templates = (await session.scalars(select(CouponTemplate).where(
-        CouponTemplate.on_registration.is_(True), CouponTemplate.voided.is_(False),
-        CouponTemplate.issued_count < CouponTemplate.total_quantity))).all()
+    templates = (
+        await session.scalars(
+            select(CouponTemplate).where(
+                CouponTemplate.on_registration.is_(True),
+                CouponTemplate.voided.is_(False),
+                CouponTemplate.issued_count < CouponTemplate.total_quantity,
+            )
+        )
+    ).all()
     granted = []
     for t in templates:
         try:
@@ -342,24 +427,32 @@ async def generate_codes(session: AsyncSession, template_id: int, count: int) ->
     the batch's quantity now, so redemption can never over-issue."""
     t = await _template(session, template_id)
     if t.distribution != Distribution.CODE or t.voided:
-        raise DomainError(ErrorCode.COUPON_NOT_CLAIMABLE,
-                          "Codes are for a CODE template that is not void.", "templateId")
+        raise DomainError(
+            ErrorCode.COUPON_NOT_CLAIMABLE,
+            "Codes are for a CODE template that is not void.",
+            "templateId",
+        )
     if not 1 <= count <= MAX_CODES_PER_CALL:
-        raise DomainError(ErrorCode.INVALID_QUANTITY,
-                          f"Generate 1 to {MAX_CODES_PER_CALL} codes at a time.", "count")
+        raise DomainError(
+            ErrorCode.INVALID_QUANTITY,
+            f"Generate 1 to {MAX_CODES_PER_CALL} codes at a time.",
+            "count",
+        )
     if not await _take_quantity(session, t.id, count):
-        raise DomainError(ErrorCode.COUPON_SOLD_OUT,
-                          f"Only {t.total_quantity - t.issued_count} left in this batch.",
-                          "count")
-    codes = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-             for _ in range(count)]
+        raise DomainError(
+            ErrorCode.COUPON_SOLD_OUT,
+            f"Only {t.total_quantity - t.issued_count} left in this batch.",
+            "count",
+        )
+    codes = [
+        "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)
+    ]
     session.add_all(CouponCode(template_id=t.id, code_hash=_hash(c)) for c in codes)
     await session.flush()
-    return ["-".join(c[i:i + 4] for i in range(0, CODE_LENGTH, 4)) for c in codes]
+    return ["-".join(c[i : i + 4] for i in range(0, CODE_LENGTH, 4)) for c in codes]
 
 
-async def redeem_code(session: AsyncSession, code: str, customer_id: int,
-                      now: datetime) -> Coupon:
+async def redeem_code(session: AsyncSession, code: str, customer_id: int, now: datetime) -> Coupon:
     """A code works once: the first redemption marks it (conditional UPDATE); any other,
     concurrent or later, is refused."""
     row = await session.scalar(select(CouponCode).where(CouponCode.code_hash == _hash(code)))
@@ -369,12 +462,13 @@ async def redeem_code(session: AsyncSession, code: str, customer_id: int,
     if t.voided:
         raise DomainError(ErrorCode.COUPON_NOT_CLAIMABLE, "This batch was withdrawn.", "code")
     marked = await session.execute(
-        update(CouponCode).where(CouponCode.id == row.id, CouponCode.redeemed_by.is_(None))
+        update(CouponCode)
+        .where(CouponCode.id == row.id, CouponCode.redeemed_by.is_(None))
         .values(redeemed_by=customer_id, redeemed_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if marked.rowcount != 1:
-        raise DomainError(ErrorCode.CODE_ALREADY_USED, "This code was already redeemed.",
-                          "code")
+        raise DomainError(ErrorCode.CODE_ALREADY_USED, "This code was already redeemed.", "code")
     customer = await session.get(Customer, customer_id)
     assert customer is not None
     return await _grant(session, t, customer, now, "CODE", quantity_taken=True)
@@ -390,41 +484,55 @@ def status_at(coupon: Coupon, now: datetime) -> CouponStatus:
     return coupon.status
 
 
-_LOCK = (update(Coupon)
-         .where(Coupon.id == bindparam("coupon_id"), Coupon.customer_id == bindparam("customer"),
-                Coupon.status == CouponStatus.AVAILABLE, Coupon.valid_from <= bindparam("now"),
-                Coupon.valid_until > bindparam("now"))
-         .values(status=CouponStatus.LOCKED, locked_by=bindparam("owner"))
-         .execution_options(synchronize_session=False))  # built once: it runs per checkout
+_LOCK = (
+    update(Coupon)
+    .where(
+        Coupon.id == bindparam("coupon_id"),
+        Coupon.customer_id == bindparam("customer"),
+        Coupon.status == CouponStatus.AVAILABLE,
+        Coupon.valid_from <= bindparam("now"),
+        Coupon.valid_until > bindparam("now"),
+    )
+    .values(status=CouponStatus.LOCKED, locked_by=bindparam("owner"))
+    .execution_options(synchronize_session=False)
+)  # built once: it runs per checkout
 
 
-async def lock(session: AsyncSession, coupon_ids: list[int], customer_id: int, owner: str,
-               now: datetime) -> None:
+async def lock(
+    session: AsyncSession, coupon_ids: list[int], customer_id: int, owner: str, now: datetime
+) -> None:
     """AVAILABLE → LOCKED for an unpaid order; all or nothing."""
     for coupon_id in sorted(coupon_ids):
-        locked = await session.execute(_LOCK, {"coupon_id": coupon_id, "customer": customer_id,
-                                               "now": now, "owner": owner})
+        locked = await session.execute(
+            _LOCK, {"coupon_id": coupon_id, "customer": customer_id, "now": now, "owner": owner}
+        )
         if locked.rowcount != 1:
-            raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.",
-                              "couponIds")
+            raise DomainError(
+                ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.", "couponIds"
+            )
 
 
 async def use(session: AsyncSession, owner: str, now: datetime) -> int:
     """LOCKED → USED when the order is paid."""
     result = await session.execute(
-        update(Coupon).where(Coupon.locked_by == owner, Coupon.status == CouponStatus.LOCKED)
+        update(Coupon)
+        .where(Coupon.locked_by == owner, Coupon.status == CouponStatus.LOCKED)
         .values(status=CouponStatus.USED, used_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 
-async def _give_back(session: AsyncSession, owner: str, now: datetime,
-                     from_status: CouponStatus) -> int:
-    coupons = (await session.scalars(select(Coupon).where(
-        Coupon.locked_by == owner, Coupon.status == from_status))).all()
+async def _give_back(
+    session: AsyncSession, owner: str, now: datetime, from_status: CouponStatus
+) -> int:
+    coupons = (
+        await session.scalars(
+            select(Coupon).where(Coupon.locked_by == owner, Coupon.status == from_status)
+        )
+    ).all()
     for coupon in coupons:
-        coupon.status = CouponStatus.AVAILABLE if coupon.valid_until > now \
-            else CouponStatus.EXPIRED
+        coupon.status = CouponStatus.AVAILABLE if coupon.valid_until > now else CouponStatus.EXPIRED
         coupon.locked_by, coupon.used_at = None, None
     await session.flush()
     return len(coupons)
@@ -442,8 +550,11 @@ async def return_after_full_refund(session: AsyncSession, owner: str, now: datet
 
 async def expire(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
-        update(Coupon).where(Coupon.status == CouponStatus.AVAILABLE, Coupon.valid_until <= now)
-        .values(status=CouponStatus.EXPIRED).execution_options(synchronize_session=False))
+        update(Coupon)
+        .where(Coupon.status == CouponStatus.AVAILABLE, Coupon.valid_until <= now)
+        .values(status=CouponStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount
 
 
@@ -452,18 +563,28 @@ async def expire(session: AsyncSession, now: datetime) -> int:
 
 def as_rule(coupon: Coupon, t: CouponTemplate) -> pricing.CouponRule:
     return pricing.CouponRule(
-        id=coupon.id, name=t.name, kind=t.type.value, amount=t.amount or 0,
+        id=coupon.id,
+        name=t.name,
+        kind=t.type.value,
+        amount=t.amount or 0,
         percent_off=Decimal(t.percent_off) if t.percent_off else None,
-        min_spend=t.min_spend or 0, max_discount=t.max_discount,
+        min_spend=t.min_spend or 0,
+        max_discount=t.max_discount,
         scope=pricing.scope_from_json(t.scope, t.merchant_id),
-        merchant_id=t.merchant_id, combines_with_promotions=t.combines_with_promotions,
-        valid_until=coupon.valid_until)
+        merchant_id=t.merchant_id,
+        combines_with_promotions=t.combines_with_promotions,
+        valid_until=coupon.valid_until,
+    )
 
 
-async def wallet(session: AsyncSession, customer_id: int,
-                 status: CouponStatus | None, now: datetime) -> list[Coupon]:
-    stmt = select(Coupon).where(Coupon.customer_id == customer_id).order_by(
-        Coupon.valid_until, Coupon.id)
+async def wallet(
+    session: AsyncSession, customer_id: int, status: CouponStatus | None, now: datetime
+) -> list[Coupon]:
+    stmt = (
+        select(Coupon)
+        .where(Coupon.customer_id == customer_id)
+        .order_by(Coupon.valid_until, Coupon.id)
+    )
     coupons = (await session.scalars(stmt)).all()
     return [c for c in coupons if status is None or status_at(c, now) == status]
 
@@ -484,12 +605,29 @@ class Stats:
 async def stats(session: AsyncSession, template_id: int) -> Stats:
     """Counted from the coupons themselves (not from counters that can drift); discount cost
     and order GMV from the paid orders that used a coupon of the batch."""
-    rows = dict((await session.execute(
-        select(Coupon.source, func.count()).where(Coupon.template_id == template_id)
-        .group_by(Coupon.source))).all())
-    used = await session.scalar(select(func.count()).select_from(Coupon).where(
-        Coupon.template_id == template_id, Coupon.status == CouponStatus.USED)) or 0
+    rows = dict(
+        (
+            await session.execute(
+                select(Coupon.source, func.count())
+                .where(Coupon.template_id == template_id)
+                .group_by(Coupon.source)
+            )
+        ).all()
+    )
+    used = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Coupon)
+            .where(Coupon.template_id == template_id, Coupon.status == CouponStatus.USED)
+        )
+        or 0
+    )
     issued = sum(rows.values())
     orders = await reports.discount_stats(session, coupon_template_id=template_id)
-    return Stats(issued=issued, claimed=rows.get("CLAIM", 0) + rows.get("CODE", 0), used=used,
-                 discount_cost=orders.discount_cost, order_gmv=orders.order_gmv)
+    return Stats(
+        issued=issued,
+        claimed=rows.get("CLAIM", 0) + rows.get("CODE", 0),
+        used=used,
+        discount_cost=orders.discount_cost,
+        order_gmv=orders.order_gmv,
+    )

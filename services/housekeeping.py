@@ -21,8 +21,12 @@ class Swept:
     completed: int = 0  # orders completed as received
 
 
-async def sweep(factory: async_sessionmaker[AsyncSession], now: datetime,
-                auto_complete_days: int, currency: str = "CNY") -> Swept:
+async def sweep(
+    factory: async_sessionmaker[AsyncSession],
+    now: datetime,
+    auto_complete_days: int,
+    currency: str = "CNY",
+) -> Swept:
     done = Swept()
     # A payment taken in time whose notification has not come yet must not be cancelled.
     await trades.settle_before_expiry(factory, currency, now)

@@ -58,6 +58,7 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 # --- warehouses ----------------------------------------------------------------------------------
 
+
 @dataclass
 class WarehouseData:
     merchant_id: int | None = None
@@ -67,18 +68,26 @@ class WarehouseData:
     priority: int | None = None
 
 
-async def create_warehouse(session: AsyncSession, merchant_id: int, code: str, name: str,
-                           region: str | None = None, priority: int = 0) -> Warehouse:
+async def create_warehouse(
+    session: AsyncSession,
+    merchant_id: int,
+    code: str,
+    name: str,
+    region: str | None = None,
+    priority: int = 0,
+) -> Warehouse:
     warehouse = Warehouse(merchant_id=merchant_id, priority=priority)
-    await _apply_warehouse(session, warehouse, WarehouseData(merchant_id, code, name, region,
-                                                             priority))
+    await _apply_warehouse(
+        session, warehouse, WarehouseData(merchant_id, code, name, region, priority)
+    )
     session.add(warehouse)
     await session.flush()
     return warehouse
 
 
-async def update_warehouse(session: AsyncSession, warehouse_id: int,
-                           data: WarehouseData) -> Warehouse:
+async def update_warehouse(
+    session: AsyncSession, warehouse_id: int, data: WarehouseData
+) -> Warehouse:
     warehouse = await session.get(Warehouse, warehouse_id)
     if warehouse is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Warehouse not found.", "id")
@@ -87,22 +96,31 @@ async def update_warehouse(session: AsyncSession, warehouse_id: int,
     return warehouse
 
 
-async def _apply_warehouse(session: AsyncSession, warehouse: Warehouse,
-                           data: WarehouseData) -> None:
+async def _apply_warehouse(
+    session: AsyncSession, warehouse: Warehouse, data: WarehouseData
+) -> None:
     v = Violations()
-    code = check.text(v, data.code, "code", max_len=40) if data.code is not None \
-        or warehouse.id is None else None
-    name = check.text(v, data.name, "name", max_len=120) if data.name is not None \
-        or warehouse.id is None else None
+    code = (
+        check.text(v, data.code, "code", max_len=40)
+        if data.code is not None or warehouse.id is None
+        else None
+    )
+    name = (
+        check.text(v, data.name, "name", max_len=120)
+        if data.name is not None or warehouse.id is None
+        else None
+    )
     v.raise_if_any()
     if warehouse.id is None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
     if code is not None:
-        taken = await session.scalar(select(Warehouse.id).where(
-            func.upper(Warehouse.code) == code.upper(), Warehouse.id != (warehouse.id or 0)))
+        taken = await session.scalar(
+            select(Warehouse.id).where(
+                func.upper(Warehouse.code) == code.upper(), Warehouse.id != (warehouse.id or 0)
+            )
+        )
         if taken:
-            raise DomainError(ErrorCode.DUPLICATE_NAME, f"Warehouse code '{code}' exists.",
-                              "code")
+            raise DomainError(ErrorCode.DUPLICATE_NAME, f"Warehouse code '{code}' exists.", "code")
         warehouse.code = code.upper()
     if name is not None:
         warehouse.name = name
@@ -114,20 +132,24 @@ async def _apply_warehouse(session: AsyncSession, warehouse: Warehouse,
 
 # --- the ledger ----------------------------------------------------------------------------------
 
+
 async def _level(session: AsyncSession, sku_id: int, warehouse_id: int) -> StockLevel:
     """The stock level, created at zero on first use, locked for this transaction."""
-    level = await session.get(StockLevel, (sku_id, warehouse_id), with_for_update=True,
-                              populate_existing=True)
+    level = await session.get(
+        StockLevel, (sku_id, warehouse_id), with_for_update=True, populate_existing=True
+    )
     if level is None:
-        level = StockLevel(sku_id=sku_id, warehouse_id=warehouse_id, on_hand=0, reserved=0,
-                           safety_stock=0)
+        level = StockLevel(
+            sku_id=sku_id, warehouse_id=warehouse_id, on_hand=0, reserved=0, safety_stock=0
+        )
         session.add(level)
         await session.flush()
     return level
 
 
-async def _check_pair(session: AsyncSession, sku_id: int, warehouse_id: int,
-                      field: str = "warehouseId") -> tuple[Sku, Warehouse]:
+async def _check_pair(
+    session: AsyncSession, sku_id: int, warehouse_id: int, field: str = "warehouseId"
+) -> tuple[Sku, Warehouse]:
     sku = await session.get(Sku, sku_id)
     if sku is None:
         raise DomainError(ErrorCode.NOT_FOUND, "SKU not found.", "skuId")
@@ -135,50 +157,96 @@ async def _check_pair(session: AsyncSession, sku_id: int, warehouse_id: int,
     if warehouse is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Warehouse not found.", field)
     if warehouse.merchant_id != sku.merchant_id:
-        raise DomainError(ErrorCode.MERCHANT_MISMATCH,
-                          "The warehouse belongs to another merchant than the SKU.", field)
+        raise DomainError(
+            ErrorCode.MERCHANT_MISMATCH,
+            "The warehouse belongs to another merchant than the SKU.",
+            field,
+        )
     return sku, warehouse
 
 
-def _write_movement(session: AsyncSession, level: StockLevel, kind: MovementType, quantity: int,
-                    reason: str | None, actor_id: int | None, reference: str | None) -> None:
-    session.add(StockMovement(sku_id=level.sku_id, warehouse_id=level.warehouse_id, type=kind,
-                              quantity=quantity, reason=reason, actor_id=actor_id,
-                              reference=reference))
-    events.emit(session, "stock.changed", sku_id=level.sku_id,
-                warehouse_id=level.warehouse_id, on_hand=level.on_hand,
-                reserved=level.reserved, safety_stock=level.safety_stock)
+def _write_movement(
+    session: AsyncSession,
+    level: StockLevel,
+    kind: MovementType,
+    quantity: int,
+    reason: str | None,
+    actor_id: int | None,
+    reference: str | None,
+) -> None:
+    session.add(
+        StockMovement(
+            sku_id=level.sku_id,
+            warehouse_id=level.warehouse_id,
+            type=kind,
+            quantity=quantity,
+            reason=reason,
+            actor_id=actor_id,
+            reference=reference,
+        )
+    )
+    events.emit(
+        session,
+        "stock.changed",
+        sku_id=level.sku_id,
+        warehouse_id=level.warehouse_id,
+        on_hand=level.on_hand,
+        reserved=level.reserved,
+        safety_stock=level.safety_stock,
+    )
 
 
 def _change_on_hand(level: StockLevel, delta: int, field: str = "quantity") -> None:
     if level.on_hand + delta < level.reserved:
-        raise DomainError(ErrorCode.INSUFFICIENT_STOCK,
-                          f"On hand would be {level.on_hand + delta}, below the "
-                          f"{level.reserved} reserved.", field)
+        raise DomainError(
+            ErrorCode.INSUFFICIENT_STOCK,
+            f"On hand would be {level.on_hand + delta}, below the {level.reserved} reserved.",
+            field,
+        )
     # Each quantity is an Int32, but their sum is not: the INTEGER column would overflow.
     if level.on_hand + delta > MAX_ON_HAND:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          f"On hand would be {level.on_hand + delta}, over the {MAX_ON_HAND} "
-                          "a stock level can hold.", field)
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"On hand would be {level.on_hand + delta}, over the {MAX_ON_HAND} "
+            "a stock level can hold.",
+            field,
+        )
     level.on_hand += delta
 
 
-async def move_stock(session: AsyncSession, *, sku_id: int, warehouse_id: int, quantity: int,
-                     kind: MovementType, reason: str | None, actor_id: int | None,
-                     safety_stock: int | None = None, reference: str | None = None
-                     ) -> StockLevel:
+async def move_stock(
+    session: AsyncSession,
+    *,
+    sku_id: int,
+    warehouse_id: int,
+    quantity: int,
+    kind: MovementType,
+    reason: str | None,
+    actor_id: int | None,
+    safety_stock: int | None = None,
+    reference: str | None = None,
+) -> StockLevel:
     """A manual ledger entry: INBOUND (> 0), RETURN (> 0) or ADJUSTMENT (±, a stock-take)."""
     v = Violations()
     if kind not in MANUAL_TYPES:
-        v.add(ErrorCode.INVALID_INPUT, "Use INBOUND, ADJUSTMENT or RETURN here; transfers and "
-              "shipments have their own operations.", "type")
+        v.add(
+            ErrorCode.INVALID_INPUT,
+            "Use INBOUND, ADJUSTMENT or RETURN here; transfers and "
+            "shipments have their own operations.",
+            "type",
+        )
     if quantity == 0 or (kind != MovementType.ADJUSTMENT and quantity < 0):
-        v.add(ErrorCode.INVALID_INPUT, "INBOUND and RETURN add stock (quantity > 0); an "
-              "ADJUSTMENT is a non-zero signed delta.", "quantity")
+        v.add(
+            ErrorCode.INVALID_INPUT,
+            "INBOUND and RETURN add stock (quantity > 0); an "
+            "ADJUSTMENT is a non-zero signed delta.",
+            "quantity",
+        )
     if safety_stock is not None and safety_stock < 0:
         v.add(ErrorCode.INVALID_INPUT, "Must not be negative.", "safetyStock")
-    clean_reason = check.text(v, reason, "reason", max_len=300,
-                              required=kind == MovementType.ADJUSTMENT)
+    clean_reason = check.text(
+        v, reason, "reason", max_len=300, required=kind == MovementType.ADJUSTMENT
+    )
     v.raise_if_any()
     await _check_pair(session, sku_id, warehouse_id)
     level = await _level(session, sku_id, warehouse_id)
@@ -190,23 +258,44 @@ async def move_stock(session: AsyncSession, *, sku_id: int, warehouse_id: int, q
     return level
 
 
-async def receive_stock(session: AsyncSession, sku_id: int, warehouse_id: int, quantity: int,
-                        reason: str, actor_id: int | None,
-                        safety_stock: int | None = None) -> StockLevel:
-    return await move_stock(session, sku_id=sku_id, warehouse_id=warehouse_id,
-                            quantity=quantity, kind=MovementType.INBOUND, reason=reason,
-                            actor_id=actor_id, safety_stock=safety_stock)
+async def receive_stock(
+    session: AsyncSession,
+    sku_id: int,
+    warehouse_id: int,
+    quantity: int,
+    reason: str,
+    actor_id: int | None,
+    safety_stock: int | None = None,
+) -> StockLevel:
+    return await move_stock(
+        session,
+        sku_id=sku_id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        kind=MovementType.INBOUND,
+        reason=reason,
+        actor_id=actor_id,
+        safety_stock=safety_stock,
+    )
 
 
-async def transfer_stock(session: AsyncSession, *, sku_id: int, from_warehouse_id: int,
-                         to_warehouse_id: int, quantity: int, reason: str | None,
-                         actor_id: int | None) -> tuple[StockLevel, StockLevel]:
+async def transfer_stock(
+    session: AsyncSession,
+    *,
+    sku_id: int,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    quantity: int,
+    reason: str | None,
+    actor_id: int | None,
+) -> tuple[StockLevel, StockLevel]:
     """TRANSFER_OUT and TRANSFER_IN in one transaction; only unreserved units can leave."""
     if quantity <= 0:
         raise DomainError(ErrorCode.INVALID_INPUT, "Transfer a positive quantity.", "quantity")
     if from_warehouse_id == to_warehouse_id:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Pick two different warehouses.",
-                          "toWarehouseId")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "Pick two different warehouses.", "toWarehouseId"
+        )
     await _check_pair(session, sku_id, from_warehouse_id, "fromWarehouseId")
     await _check_pair(session, sku_id, to_warehouse_id, "toWarehouseId")
     # Lock both rows in warehouse order, whichever direction the transfer goes.
@@ -216,15 +305,18 @@ async def transfer_stock(session: AsyncSession, *, sku_id: int, from_warehouse_i
     _change_on_hand(source, -quantity)
     _change_on_hand(target, quantity)
     reference = f"transfer:{from_warehouse_id}->{to_warehouse_id}"
-    _write_movement(session, source, MovementType.TRANSFER_OUT, -quantity, reason, actor_id,
-                    reference)
-    _write_movement(session, target, MovementType.TRANSFER_IN, quantity, reason, actor_id,
-                    reference)
+    _write_movement(
+        session, source, MovementType.TRANSFER_OUT, -quantity, reason, actor_id, reference
+    )
+    _write_movement(
+        session, target, MovementType.TRANSFER_IN, quantity, reason, actor_id, reference
+    )
     await session.flush()
     return source, target
 
 
 # --- reservations --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Allocation:
@@ -233,8 +325,9 @@ class Allocation:
     quantity: int
 
 
-def plan_allocation(needed: dict[int, int],
-                    candidates: dict[int, list[tuple[int, int, int]]]) -> list[Allocation] | None:
+def plan_allocation(
+    needed: dict[int, int], candidates: dict[int, list[tuple[int, int, int]]]
+) -> list[Allocation] | None:
     """Where to take each SKU from. `candidates[sku]` = [(priority, warehouse, sellable)].
     The highest-priority warehouse that can serve the whole line wins; if none can, the line
     is split over warehouses by priority. None when the stock is not there."""
@@ -256,14 +349,21 @@ def plan_allocation(needed: dict[int, int],
     return plan
 
 
-_CANDIDATES = (select(StockLevel.sku_id, Warehouse.priority, StockLevel.warehouse_id,
-                      StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock)
-               .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-               .where(StockLevel.sku_id.in_(bindparam("skus", expanding=True))))
+_CANDIDATES = (
+    select(
+        StockLevel.sku_id,
+        Warehouse.priority,
+        StockLevel.warehouse_id,
+        StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock,
+    )
+    .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    .where(StockLevel.sku_id.in_(bindparam("skus", expanding=True)))
+)
 
 
-async def candidates(session: AsyncSession, sku_ids: list[int]
-                     ) -> dict[int, list[tuple[int, int, int]]]:
+async def candidates(
+    session: AsyncSession, sku_ids: list[int]
+) -> dict[int, list[tuple[int, int, int]]]:
     """Per SKU: [(warehouse priority, warehouse, sellable units)] — what a reservation plans
     from, and (summed) what a cart shows as available."""
     rows = (await session.execute(_CANDIDATES, {"skus": sku_ids})).all()
@@ -277,19 +377,29 @@ async def _hold(session: AsyncSession, allocation: Allocation) -> bool:
     """The atomic step: take the units only if they are still there."""
     result = await session.execute(
         update(StockLevel)
-        .where(StockLevel.sku_id == allocation.sku_id,
-               StockLevel.warehouse_id == allocation.warehouse_id,
-               StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-               >= allocation.quantity)
+        .where(
+            StockLevel.sku_id == allocation.sku_id,
+            StockLevel.warehouse_id == allocation.warehouse_id,
+            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+            >= allocation.quantity,
+        )
         .values(reserved=StockLevel.reserved + allocation.quantity)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
-async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner: str,
-                  now: datetime, ttl: timedelta = DEFAULT_TTL, attempts: int = 3, *,
-                  new_owner: bool = False,
-                  stock: dict[int, list[tuple[int, int, int]]] | None = None) -> Reservation:
+async def reserve(
+    session: AsyncSession,
+    lines: Sequence[tuple[int, int]],
+    owner: str,
+    now: datetime,
+    ttl: timedelta = DEFAULT_TTL,
+    attempts: int = 3,
+    *,
+    new_owner: bool = False,
+    stock: dict[int, list[tuple[int, int, int]]] | None = None,
+) -> Reservation:
     """Hold stock for every (sku, quantity) line, all or nothing. Idempotent per owner: asking
     again returns the existing reservation and never holds twice (`new_owner`: the caller just
     created the owner, so there is nothing to look up; the unique owner still guards;
@@ -301,11 +411,15 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
     needed: dict[int, int] = defaultdict(int)
     for sku_id, quantity in lines:
         if quantity <= 0:
-            raise DomainError(ErrorCode.INVALID_INPUT, "Reserve a positive quantity.",
-                              "quantity")
+            raise DomainError(ErrorCode.INVALID_INPUT, "Reserve a positive quantity.", "quantity")
         needed[sku_id] += quantity
-    reservation = Reservation(owner=owner, status=ReservationStatus.ACTIVE,
-                              expires_at=now + ttl, created_at=now, updated_at=now)
+    reservation = Reservation(
+        owner=owner,
+        status=ReservationStatus.ACTIVE,
+        expires_at=now + ttl,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(reservation)
     await session.flush()
     for _ in range(attempts):
@@ -316,20 +430,34 @@ async def reserve(session: AsyncSession, lines: Sequence[tuple[int, int]], owner
             break
         # Our own rows first, the (hot, shared) stock rows last: a row lock taken by the
         # UPDATE is then held only until commit, not while we insert.
-        await session.execute(insert(ReservationLine), [
-            {"reservation_id": reservation.id, "sku_id": a.sku_id,
-             "warehouse_id": a.warehouse_id, "quantity": a.quantity, "consumed": 0}
-            for a in plan])
+        await session.execute(
+            insert(ReservationLine),
+            [
+                {
+                    "reservation_id": reservation.id,
+                    "sku_id": a.sku_id,
+                    "warehouse_id": a.warehouse_id,
+                    "quantity": a.quantity,
+                    "consumed": 0,
+                }
+                for a in plan
+            ],
+        )
         if await _hold_all(session, plan):
             metrics.RESERVATIONS.labels("reserved").inc()
             for allocation in plan:
-                events.emit(session, "stock.reserved", sku_id=allocation.sku_id,
-                            warehouse_id=allocation.warehouse_id,
-                            quantity=allocation.quantity)
+                events.emit(
+                    session,
+                    "stock.reserved",
+                    sku_id=allocation.sku_id,
+                    warehouse_id=allocation.warehouse_id,
+                    quantity=allocation.quantity,
+                )
             return reservation
         # Someone took the units since we looked: forget this plan and make another.
-        await session.execute(delete(ReservationLine).where(
-            ReservationLine.reservation_id == reservation.id))
+        await session.execute(
+            delete(ReservationLine).where(ReservationLine.reservation_id == reservation.id)
+        )
     await session.delete(reservation)  # nothing held: leave nothing behind either
     await session.flush()
     metrics.RESERVATIONS.labels("insufficient").inc()
@@ -347,13 +475,15 @@ async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:
     wanted = _rows(ordered)
     taken = await session.execute(
         update(StockLevel)
-        .where(StockLevel.sku_id == wanted.c.sku_id,
-               StockLevel.warehouse_id == wanted.c.warehouse_id,
-               StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-               >= wanted.c.quantity)
+        .where(
+            StockLevel.sku_id == wanted.c.sku_id,
+            StockLevel.warehouse_id == wanted.c.warehouse_id,
+            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= wanted.c.quantity,
+        )
         .values(reserved=StockLevel.reserved + wanted.c.quantity)
         .returning(StockLevel.sku_id, StockLevel.warehouse_id)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     held = {(row.sku_id, row.warehouse_id) for row in taken}
     if len(held) == len(ordered):
         return True
@@ -361,35 +491,47 @@ async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:
     if held:
         await session.execute(
             update(StockLevel)
-            .where(StockLevel.sku_id == back.c.sku_id,
-                   StockLevel.warehouse_id == back.c.warehouse_id)
+            .where(
+                StockLevel.sku_id == back.c.sku_id, StockLevel.warehouse_id == back.c.warehouse_id
+            )
             .values(reserved=StockLevel.reserved - back.c.quantity)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
     return False
 
 
 def _rows(allocations: list[Allocation]) -> Any:
     # a CTE: SQLite takes `WITH wanted(...) AS (VALUES ...)`, not an aliased VALUES in FROM
-    return values(column("sku_id", BigInteger), column("warehouse_id", BigInteger),
-                  column("quantity", Integer), name="wanted").data(
-        [(a.sku_id, a.warehouse_id, a.quantity) for a in allocations]).cte("wanted")
+    return (
+        values(
+            column("sku_id", BigInteger),
+            column("warehouse_id", BigInteger),
+            column("quantity", Integer),
+            name="wanted",
+        )
+        .data([(a.sku_id, a.warehouse_id, a.quantity) for a in allocations])
+        .cte("wanted")
+    )
 
 
 async def _owned(session: AsyncSession, owner: str) -> Reservation:
-    reservation = await session.scalar(select(Reservation).where(Reservation.owner == owner)
-                                       .with_for_update())
+    reservation = await session.scalar(
+        select(Reservation).where(Reservation.owner == owner).with_for_update()
+    )
     if reservation is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"No reservation for {owner}.", "owner")
     return reservation
 
 
-async def lock_reservation(session: AsyncSession, owner: str, *, missing_ok: bool = False
-                           ) -> Reservation | None:
+async def lock_reservation(
+    session: AsyncSession, owner: str, *, missing_ok: bool = False
+) -> Reservation | None:
     """Take the reservation's row lock first: callers that go on to lock what it belongs to
     (a payment, its orders) then lock in the same order as the sweeper does."""
     if missing_ok:
-        return await session.scalar(select(Reservation).where(Reservation.owner == owner)
-                                    .with_for_update())
+        return await session.scalar(
+            select(Reservation).where(Reservation.owner == owner).with_for_update()
+        )
     return await _owned(session, owner)
 
 
@@ -398,8 +540,9 @@ async def extend(session: AsyncSession, owner: str, until: datetime, now: dateti
     releasing the stock — if nobody commits it by then."""
     reservation = await _owned(session, owner)
     if reservation.status != ReservationStatus.ACTIVE:
-        raise DomainError(ErrorCode.RESERVATION_CLOSED,
-                          f"The reservation is {reservation.status.value}.", "owner")
+        raise DomainError(
+            ErrorCode.RESERVATION_CLOSED, f"The reservation is {reservation.status.value}.", "owner"
+        )
     reservation.expires_at, reservation.updated_at = until, now
     await session.flush()
 
@@ -407,15 +550,23 @@ async def extend(session: AsyncSession, owner: str, until: datetime, now: dateti
 async def held_in(session: AsyncSession, owner: str, warehouse_id: int) -> dict[int, int]:
     """Units per SKU the owner's reservation still holds (unshipped) in one warehouse."""
     reservation = await _owned(session, owner)
-    return {line.sku_id: line.quantity - line.consumed
-            for line in await lines_of(session, reservation.id)
-            if line.warehouse_id == warehouse_id and line.quantity > line.consumed}
+    return {
+        line.sku_id: line.quantity - line.consumed
+        for line in await lines_of(session, reservation.id)
+        if line.warehouse_id == warehouse_id and line.quantity > line.consumed
+    }
 
 
 async def lines_of(session: AsyncSession, reservation_id: int) -> list[ReservationLine]:
-    return list((await session.scalars(
-        select(ReservationLine).where(ReservationLine.reservation_id == reservation_id)
-        .order_by(ReservationLine.sku_id, ReservationLine.warehouse_id))).all())
+    return list(
+        (
+            await session.scalars(
+                select(ReservationLine)
+                .where(ReservationLine.reservation_id == reservation_id)
+                .order_by(ReservationLine.sku_id, ReservationLine.warehouse_id)
+            )
+        ).all()
+    )
 
 
 async def commit(session: AsyncSession, owner: str, now: datetime) -> Reservation:
@@ -424,8 +575,9 @@ async def commit(session: AsyncSession, owner: str, now: datetime) -> Reservatio
     if reservation.status in (ReservationStatus.COMMITTED, ReservationStatus.CONSUMED):
         return reservation
     if reservation.status != ReservationStatus.ACTIVE:
-        raise DomainError(ErrorCode.RESERVATION_CLOSED,
-                          f"The reservation is {reservation.status.value}.", "owner")
+        raise DomainError(
+            ErrorCode.RESERVATION_CLOSED, f"The reservation is {reservation.status.value}.", "owner"
+        )
     reservation.status, reservation.updated_at = ReservationStatus.COMMITTED, now
     await session.flush()
     return reservation
@@ -436,38 +588,54 @@ async def _unhold(session: AsyncSession, line: ReservationLine, units: int) -> N
         update(StockLevel)
         .where(StockLevel.sku_id == line.sku_id, StockLevel.warehouse_id == line.warehouse_id)
         .values(reserved=StockLevel.reserved - units)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
-async def release(session: AsyncSession, owner: str, now: datetime,
-                  status: ReservationStatus = ReservationStatus.RELEASED) -> Reservation:
+async def release(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    status: ReservationStatus = ReservationStatus.RELEASED,
+) -> Reservation:
     """Give back what is still held (cancellation, or EXPIRED by the sweeper). Idempotent."""
     reservation = await _owned(session, owner)
-    if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED,
-                              ReservationStatus.CONSUMED):
+    if reservation.status in (
+        ReservationStatus.RELEASED,
+        ReservationStatus.EXPIRED,
+        ReservationStatus.CONSUMED,
+    ):
         return reservation
     for line in await lines_of(session, reservation.id):
         if line.quantity > line.consumed:
             await _unhold(session, line, line.quantity - line.consumed)
-            events.emit(session, "stock.released", sku_id=line.sku_id,
-                        warehouse_id=line.warehouse_id, quantity=line.quantity - line.consumed)
+            events.emit(
+                session,
+                "stock.released",
+                sku_id=line.sku_id,
+                warehouse_id=line.warehouse_id,
+                quantity=line.quantity - line.consumed,
+            )
     reservation.status, reservation.updated_at = status, now
     await session.flush()
     return reservation
 
 
-async def release_units(session: AsyncSession, owner: str, sku_id: int, units: int,
-                        now: datetime) -> None:
+async def release_units(
+    session: AsyncSession, owner: str, sku_id: int, units: int, now: datetime
+) -> None:
     """Give back `units` of one SKU still held (not shipped) by a reservation: part of an
     order cancelled or refunded before shipping. The rest of the reservation stands."""
     reservation = await _owned(session, owner)
     if reservation.status not in (ReservationStatus.ACTIVE, ReservationStatus.COMMITTED):
-        raise DomainError(ErrorCode.RESERVATION_CLOSED,
-                          f"The reservation is {reservation.status.value}.", "owner")
+        raise DomainError(
+            ErrorCode.RESERVATION_CLOSED, f"The reservation is {reservation.status.value}.", "owner"
+        )
     lines = [ln for ln in await lines_of(session, reservation.id) if ln.sku_id == sku_id]
     if sum(ln.quantity - ln.consumed for ln in lines) < units:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Fewer units are held than released.",
-                          "quantity")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "Fewer units are held than released.", "quantity"
+        )
     left = units
     for line in lines:
         take = min(left, line.quantity - line.consumed)
@@ -477,28 +645,47 @@ async def release_units(session: AsyncSession, owner: str, sku_id: int, units: i
             left -= take
             if line.quantity == 0:  # nothing of it was shipped: the line goes
                 await session.delete(line)
-            events.emit(session, "stock.released", sku_id=line.sku_id,
-                        warehouse_id=line.warehouse_id, quantity=take)
+            events.emit(
+                session,
+                "stock.released",
+                sku_id=line.sku_id,
+                warehouse_id=line.warehouse_id,
+                quantity=take,
+            )
     await session.flush()
     remaining = await lines_of(session, reservation.id)
     if all(ln.consumed == ln.quantity for ln in remaining):
-        reservation.status = (ReservationStatus.CONSUMED if any(ln.consumed for ln in remaining)
-                              else ReservationStatus.RELEASED)
+        reservation.status = (
+            ReservationStatus.CONSUMED
+            if any(ln.consumed for ln in remaining)
+            else ReservationStatus.RELEASED
+        )
     reservation.updated_at = now
     await session.flush()
 
 
-async def split_off(session: AsyncSession, owner: str, new_owner: str,
-                    items: Sequence[tuple[int, int]], now: datetime) -> Reservation:
+async def split_off(
+    session: AsyncSession,
+    owner: str,
+    new_owner: str,
+    items: Sequence[tuple[int, int]],
+    now: datetime,
+) -> Reservation:
     """Move (sku, units) out of an ACTIVE reservation into a new, COMMITTED one: one order of
     a checkout paid on its own. The units stay reserved (stock levels do not change); what
     is left keeps its expiry, and a reservation left empty is RELEASED (nothing to expire)."""
     source = await _owned(session, owner)
     if source.status != ReservationStatus.ACTIVE:
-        raise DomainError(ErrorCode.RESERVATION_CLOSED,
-                          f"The reservation is {source.status.value}.", "owner")
-    moved = Reservation(owner=new_owner, status=ReservationStatus.COMMITTED,
-                        expires_at=source.expires_at, created_at=now, updated_at=now)
+        raise DomainError(
+            ErrorCode.RESERVATION_CLOSED, f"The reservation is {source.status.value}.", "owner"
+        )
+    moved = Reservation(
+        owner=new_owner,
+        status=ReservationStatus.COMMITTED,
+        expires_at=source.expires_at,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(moved)
     await session.flush()
     needed: dict[int, int] = defaultdict(int)
@@ -510,16 +697,23 @@ async def split_off(session: AsyncSession, owner: str, new_owner: str,
             take = min(units, line.quantity - line.consumed)
             if take <= 0:
                 continue
-            session.add(ReservationLine(reservation_id=moved.id, sku_id=sku_id,
-                                        warehouse_id=line.warehouse_id, quantity=take,
-                                        consumed=0))
+            session.add(
+                ReservationLine(
+                    reservation_id=moved.id,
+                    sku_id=sku_id,
+                    warehouse_id=line.warehouse_id,
+                    quantity=take,
+                    consumed=0,
+                )
+            )
             line.quantity -= take
             units -= take
             if line.quantity == 0:
                 await session.delete(line)
         if units:
-            raise DomainError(ErrorCode.INVALID_INPUT, "Fewer units are held than moved.",
-                              "quantity")
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, "Fewer units are held than moved.", "quantity"
+            )
     await session.flush()
     if not await lines_of(session, source.id):
         source.status = ReservationStatus.RELEASED
@@ -528,34 +722,42 @@ async def split_off(session: AsyncSession, owner: str, new_owner: str,
     return moved
 
 
-async def consume(session: AsyncSession, owner: str, shipment: str,
-                  items: Sequence[tuple[int, int, int]], now: datetime,
-                  actor_id: int | None = None) -> Reservation:
+async def consume(
+    session: AsyncSession,
+    owner: str,
+    shipment: str,
+    items: Sequence[tuple[int, int, int]],
+    now: datetime,
+    actor_id: int | None = None,
+) -> Reservation:
     """Ship (sku, warehouse, quantity) items of a committed reservation: reserved and on_hand
     both drop and a SHIPMENT movement is written. Idempotent per shipment reference."""
     reservation = await _owned(session, owner)
     if reservation.status != ReservationStatus.COMMITTED:
         if reservation.status == ReservationStatus.CONSUMED:
             return reservation
-        raise DomainError(ErrorCode.RESERVATION_CLOSED,
-                          f"Only a paid (COMMITTED) reservation ships; this one is "
-                          f"{reservation.status.value}.", "owner")
+        raise DomainError(
+            ErrorCode.RESERVATION_CLOSED,
+            f"Only a paid (COMMITTED) reservation ships; this one is {reservation.status.value}.",
+            "owner",
+        )
     reference = f"shipment:{shipment}"
     if await session.scalar(select(func.count()).where(StockMovement.reference == reference)):
         return reservation
-    lines = {(line.sku_id, line.warehouse_id): line
-             for line in await lines_of(session, reservation.id)}
+    lines = {
+        (line.sku_id, line.warehouse_id): line for line in await lines_of(session, reservation.id)
+    }
     for sku_id, warehouse_id, quantity in sorted(items):
         line = lines.get((sku_id, warehouse_id))
         if line is None or quantity <= 0 or line.consumed + quantity > line.quantity:
-            raise DomainError(ErrorCode.INVALID_INPUT,
-                              "Ship only units reserved in that warehouse.", "lines")
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, "Ship only units reserved in that warehouse.", "lines"
+            )
         level = await _level(session, sku_id, warehouse_id)
         level.reserved -= quantity
         level.on_hand -= quantity
         line.consumed += quantity
-        _write_movement(session, level, MovementType.SHIPMENT, -quantity, None, actor_id,
-                        reference)
+        _write_movement(session, level, MovementType.SHIPMENT, -quantity, None, actor_id, reference)
     if all(line.consumed == line.quantity for line in lines.values()):
         reservation.status = ReservationStatus.CONSUMED
     reservation.updated_at = now
@@ -573,18 +775,22 @@ async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) 
     """Expire ACTIVE reservations past their time, each exactly once even with many sweepers
     at work: rows are claimed with SKIP LOCKED, and the status flip is conditional. Hooks run
     in the same transaction (cancel the order, return coupons)."""
-    stmt = (select(Reservation).where(Reservation.status == ReservationStatus.ACTIVE,
-                                      Reservation.expires_at <= now)
-            .order_by(Reservation.id).limit(batch))
+    stmt = (
+        select(Reservation)
+        .where(Reservation.status == ReservationStatus.ACTIVE, Reservation.expires_at <= now)
+        .order_by(Reservation.id)
+        .limit(batch)
+    )
     if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     expired = 0
     for reservation in (await session.scalars(stmt)).all():
         claimed = await session.execute(
-            update(Reservation).where(Reservation.id == reservation.id,
-                                      Reservation.status == ReservationStatus.ACTIVE)
+            update(Reservation)
+            .where(Reservation.id == reservation.id, Reservation.status == ReservationStatus.ACTIVE)
             .values(status=ReservationStatus.EXPIRED, updated_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if claimed.rowcount != 1:
             continue
         for line in await lines_of(session, reservation.id):
@@ -600,13 +806,17 @@ async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) 
 
 # --- retries -------------------------------------------------------------------------------------
 
+
 def is_retryable(error: DBAPIError) -> bool:
     code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     return code in RETRYABLE_SQLSTATES
 
 
-async def in_transaction(factory: async_sessionmaker[AsyncSession],
-                         work: Callable[[AsyncSession], Awaitable[T]], attempts: int = 5) -> T:
+async def in_transaction(
+    factory: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    attempts: int = 5,
+) -> T:
     """Run `work` in its own transaction and commit, retrying (with jitter) when PostgreSQL
     reports a serialization failure or a deadlock, so those never reach the caller."""
     for attempt in range(1, attempts + 1):

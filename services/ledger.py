@@ -25,52 +25,99 @@ from services.errors import DomainError, ErrorCode
 log = logging.getLogger("zhongtai.payments")
 
 
-async def pay_back(session: AsyncSession, payment: Payment, amount: int, reference: str,
-                   now: datetime, reason: str = "") -> ProviderRefund | None:
+async def pay_back(
+    session: AsyncSession,
+    payment: Payment,
+    amount: int,
+    reference: str,
+    now: datetime,
+    reason: str = "",
+) -> ProviderRefund | None:
     if amount <= 0:
         return None
     provider = payments.provider(payment.provider or "TEST")
     claimed = await session.execute(
-        update(Payment).where(Payment.id == payment.id,
-                              Payment.amount_refunded + amount <= Payment.amount_paid)
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.amount_refunded + amount <= Payment.amount_paid)
         .values(amount_refunded=Payment.amount_refunded + amount)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if claimed.rowcount != 1:
-        raise DomainError(ErrorCode.REFUND_EXCEEDS_CAPTURED,
-                          "That is more than is left of what the payment took.", "amount")
+        raise DomainError(
+            ErrorCode.REFUND_EXCEEDS_CAPTURED,
+            "That is more than is left of what the payment took.",
+            "amount",
+        )
     await session.refresh(payment, ["amount_refunded"])
-    return await refund_at_provider(session, payment.id, provider.name,
-                                    payment.transaction_id or "", None, reference, amount,
-                                    payment.amount_paid, now, reason)
+    return await refund_at_provider(
+        session,
+        payment.id,
+        provider.name,
+        payment.transaction_id or "",
+        None,
+        reference,
+        amount,
+        payment.amount_paid,
+        now,
+        reason,
+    )
 
 
-async def refund_at_provider(session: AsyncSession, payment_id: int, provider_name: str,
-                             transaction_id: str, out_trade_no: str | None, reference: str,
-                             amount: int, captured: int, now: datetime,
-                             reason: str = "") -> ProviderRefund:
+async def refund_at_provider(
+    session: AsyncSession,
+    payment_id: int,
+    provider_name: str,
+    transaction_id: str,
+    out_trade_no: str | None,
+    reference: str,
+    amount: int,
+    captured: int,
+    now: datetime,
+    reason: str = "",
+) -> ProviderRefund:
     """One ledger row, written before the provider is asked (our reference is its
     idempotency key), then given the provider's answer."""
-    row = ProviderRefund(payment_id=payment_id, provider=provider_name,
-                         transaction_id=transaction_id, reference=reference, amount=amount,
-                         status=ProviderRefundStatus.PENDING, created_at=now, updated_at=now)
+    row = ProviderRefund(
+        payment_id=payment_id,
+        provider=provider_name,
+        transaction_id=transaction_id,
+        reference=reference,
+        amount=amount,
+        status=ProviderRefundStatus.PENDING,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     await session.flush()
-    result = await payments.provider(provider_name).refund(payments.RefundRequest(
-        transaction_id=transaction_id, out_trade_no=out_trade_no, reference=reference,
-        amount=amount, captured=captured, currency=get_settings().currency, reason=reason))
+    result = await payments.provider(provider_name).refund(
+        payments.RefundRequest(
+            transaction_id=transaction_id,
+            out_trade_no=out_trade_no,
+            reference=reference,
+            amount=amount,
+            captured=captured,
+            currency=get_settings().currency,
+            reason=reason,
+        )
+    )
     row.status = ProviderRefundStatus(result.status)
     row.provider_refund_id = result.provider_refund_id
     await session.flush()
     return row
 
 
-async def settle(session: AsyncSession, provider_name: str, notice: payments.RefundNotice,
-                 now: datetime) -> ProviderRefund | None:
+async def settle(
+    session: AsyncSession, provider_name: str, notice: payments.RefundNotice, now: datetime
+) -> ProviderRefund | None:
     """A provider's refund notification (WeChat Pay): the row's final state. Idempotent; a
     refund that failed at the provider (closed, abnormal) is logged for staff to handle."""
-    row = await session.scalar(select(ProviderRefund).where(
-        ProviderRefund.provider == provider_name, ProviderRefund.reference == notice.reference)
-        .with_for_update())
+    row = await session.scalar(
+        select(ProviderRefund)
+        .where(
+            ProviderRefund.provider == provider_name, ProviderRefund.reference == notice.reference
+        )
+        .with_for_update()
+    )
     if row is None:
         return None
     status = ProviderRefundStatus(notice.status)
@@ -78,7 +125,11 @@ async def settle(session: AsyncSession, provider_name: str, notice: payments.Ref
         row.status, row.updated_at = status, now
         row.provider_refund_id = notice.provider_refund_id or row.provider_refund_id
     if status == ProviderRefundStatus.FAILED:
-        log.error("refund %s on %s %s failed at the provider: pay it back by hand",
-                  row.reference, provider_name, row.transaction_id)
+        log.error(
+            "refund %s on %s %s failed at the provider: pay it back by hand",
+            row.reference,
+            provider_name,
+            row.transaction_id,
+        )
     await session.flush()
     return row

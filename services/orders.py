@@ -62,23 +62,31 @@ ACTIONS: dict[str, frozenset[OrderStatus]] = {
     "decide a refund": frozenset({S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED}),
 }
 
-_STAMPS = {S.PAID: "paid_at", S.SHIPPED: "shipped_at", S.COMPLETED: "completed_at",
-           S.CANCELLED: "cancelled_at"}
+_STAMPS = {
+    S.PAID: "paid_at",
+    S.SHIPPED: "shipped_at",
+    S.COMPLETED: "completed_at",
+    S.CANCELLED: "cancelled_at",
+}
 
 
 def ensure_can(order: Order, action: str) -> None:
     if order.status not in ACTIONS[action]:
-        raise DomainError(ErrorCode.INVALID_ORDER_STATE,
-                          f"Cannot {action}: order {order.number} is {order.status.value}.",
-                          "id")
+        raise DomainError(
+            ErrorCode.INVALID_ORDER_STATE,
+            f"Cannot {action}: order {order.number} is {order.status.value}.",
+            "id",
+        )
 
 
 def move(order: Order, to: OrderStatus, now: datetime) -> None:
     """The only place an order's status changes."""
     if to not in TRANSITIONS[order.status]:
-        raise DomainError(ErrorCode.INVALID_ORDER_STATE,
-                          f"Order {order.number} cannot go from {order.status.value} to "
-                          f"{to.value}.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_ORDER_STATE,
+            f"Order {order.number} cannot go from {order.status.value} to {to.value}.",
+            "id",
+        )
     order.status = to
     stamp = _STAMPS.get(to)
     if stamp and getattr(order, stamp) is None:
@@ -89,9 +97,12 @@ def move(order: Order, to: OrderStatus, now: datetime) -> None:
 
 
 async def _payment(session: AsyncSession, payment_id: int) -> Payment:
-    payment = await session.scalar(select(Payment).where(Payment.id == payment_id)
-                                   .with_for_update()
-                                   .execution_options(populate_existing=True))
+    payment = await session.scalar(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if payment is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
     return payment
@@ -106,30 +117,48 @@ async def orders_of_payment(session: AsyncSession, payment: Payment) -> list[Ord
         where = Order.balance_payment_id == payment.id
     else:
         where = Order.payment_id == payment.id
-    return list((await session.scalars(select(Order).where(where)
-                                       .order_by(Order.id).with_for_update())).all())
+    return list(
+        (
+            await session.scalars(select(Order).where(where).order_by(Order.id).with_for_update())
+        ).all()
+    )
 
 
 async def lines_of(session: AsyncSession, order_ids: Sequence[int]) -> list[OrderLine]:
-    return list((await session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids))
-                                       .order_by(OrderLine.id))).all())
+    return list(
+        (
+            await session.scalars(
+                select(OrderLine).where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)
+            )
+        ).all()
+    )
 
 
-async def _lock_chain(session: AsyncSession, order_id: int, *, customer_id: int | None = None,
-                      merchant_id: int | None = None, staff: bool = False
-                      ) -> tuple[Payment, Order]:
+async def _lock_chain(
+    session: AsyncSession,
+    order_id: int,
+    *,
+    customer_id: int | None = None,
+    merchant_id: int | None = None,
+    staff: bool = False,
+) -> tuple[Payment, Order]:
     """The order (visible to this customer, or to staff of its merchant), locked after its
     reservation and payment. A customer never learns that someone else's order exists."""
     found = await session.get(Order, order_id)
     visible = found is not None and (
         (staff and (merchant_id is None or found.merchant_id == merchant_id))
-        or (customer_id is not None and found.customer_id == customer_id))
+        or (customer_id is not None and found.customer_id == customer_id)
+    )
     if found is None or not visible:
         raise DomainError(ErrorCode.NOT_FOUND, "No such order.", "id")
     await inventory.lock_reservation(session, f"payment:{found.payment_id}")
     payment = await _payment(session, found.payment_id)
-    order = await session.scalar(select(Order).where(Order.id == order_id).with_for_update()
-                                 .execution_options(populate_existing=True))
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert order is not None
     return payment, order
 
@@ -143,26 +172,46 @@ class Confirmation:
     late: bool  # arrived after the payment was closed: kept and flagged for refund
 
 
-async def confirm_payment(session: AsyncSession, payment_id: int, customer_id: int | None,
-                          provider_name: str, transaction_id: str, amount: int,
-                          now: datetime) -> Confirmation:
+async def confirm_payment(
+    session: AsyncSession,
+    payment_id: int,
+    customer_id: int | None,
+    provider_name: str,
+    transaction_id: str,
+    amount: int,
+    now: datetime,
+) -> Confirmation:
     """The customer-facing confirmation: the TEST provider only (absent in production). Real
     providers confirm through their signed notifications (services/trades.py)."""
     gateway = payments.provider(provider_name)
     if not isinstance(gateway, payments.TestProvider):
-        raise DomainError(ErrorCode.PAYMENT_PROVIDER_DISABLED, f"{provider_name} payments are "
-                          "confirmed by the provider's signed notification only.", "provider")
+        raise DomainError(
+            ErrorCode.PAYMENT_PROVIDER_DISABLED,
+            f"{provider_name} payments are confirmed by the provider's signed notification only.",
+            "provider",
+        )
     if not gateway.verify(transaction_id, amount):
-        raise DomainError(ErrorCode.INVALID_INPUT, "The provider does not confirm this "
-                          "transaction.", "transactionId")
-    return await record_payment(session, payment_id, gateway.name, transaction_id, amount, now,
-                                customer_id=customer_id)
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "The provider does not confirm this transaction.",
+            "transactionId",
+        )
+    return await record_payment(
+        session, payment_id, gateway.name, transaction_id, amount, now, customer_id=customer_id
+    )
 
 
-async def record_payment(session: AsyncSession, payment_id: int, provider_name: str,
-                         transaction_id: str, amount: int, now: datetime, *,
-                         customer_id: int | None = None, paid_at: datetime | None = None
-                         ) -> Confirmation:
+async def record_payment(
+    session: AsyncSession,
+    payment_id: int,
+    provider_name: str,
+    transaction_id: str,
+    amount: int,
+    now: datetime,
+    *,
+    customer_id: int | None = None,
+    paid_at: datetime | None = None,
+) -> Confirmation:
     """Money the provider vouches for (the caller has verified it). Idempotent by (provider,
     transaction id); one transaction pays one payment. The amount must equal the amount due.
     Paid in time means by the provider's clock (`paid_at`): a notification or a query that
@@ -177,15 +226,20 @@ async def record_payment(session: AsyncSession, payment_id: int, provider_name: 
     if payment.transaction_id == transaction_id and payment.provider == provider_name:
         return Confirmation(payment, payment.needs_refund)
     if payment.transaction_id is not None:
-        raise DomainError(ErrorCode.PAYMENT_ALREADY_PAID,
-                          "This payment was already confirmed by another transaction.",
-                          "transactionId")
+        raise DomainError(
+            ErrorCode.PAYMENT_ALREADY_PAID,
+            "This payment was already confirmed by another transaction.",
+            "transactionId",
+        )
     await _ensure_unused(session, provider_name, transaction_id)
     if payment.kind == PaymentKind.BALANCE and payment.status == PaymentStatus.PENDING:
         await _ensure_balance_due(session, payment, now)
     if amount != payment.amount_due:
-        raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH,
-                          f"The amount due is {from_minor(payment.amount_due)}.", "amount")
+        raise DomainError(
+            ErrorCode.PAYMENT_AMOUNT_MISMATCH,
+            f"The amount due is {from_minor(payment.amount_due)}.",
+            "amount",
+        )
     paid_at = min(paid_at or now, now)
     if payment.status == PaymentStatus.PENDING and payment.expires_at <= paid_at:
         await close_unpaid(session, payment, PaymentStatus.EXPIRED, "Not paid in time.", now)
@@ -199,14 +253,19 @@ async def record_payment(session: AsyncSession, payment_id: int, provider_name: 
     return Confirmation(payment, False)
 
 
-async def _ensure_unused(session: AsyncSession, provider_name: str, transaction_id: str
-                         ) -> None:
+async def _ensure_unused(session: AsyncSession, provider_name: str, transaction_id: str) -> None:
     """The unique index also says so; this says it as a user error before any write."""
-    taken = await session.scalar(select(Payment.id).where(
-        Payment.provider == provider_name, Payment.transaction_id == transaction_id))
+    taken = await session.scalar(
+        select(Payment.id).where(
+            Payment.provider == provider_name, Payment.transaction_id == transaction_id
+        )
+    )
     if taken is not None:
-        raise DomainError(ErrorCode.DUPLICATE_TRANSACTION, "This transaction already paid "
-                          "another payment.", "transactionId")
+        raise DomainError(
+            ErrorCode.DUPLICATE_TRANSACTION,
+            "This transaction already paid another payment.",
+            "transactionId",
+        )
 
 
 async def _ensure_balance_due(session: AsyncSession, balance: Payment, now: datetime) -> None:
@@ -214,17 +273,20 @@ async def _ensure_balance_due(session: AsyncSession, balance: Payment, now: date
     if deposit is None or deposit.status != PaymentStatus.PAID:
         raise DomainError(ErrorCode.BALANCE_NOT_DUE, "Pay the deposit first.", "paymentId")
     if balance.opens_at is not None and now < balance.opens_at:
-        raise DomainError(ErrorCode.BALANCE_NOT_DUE,
-                          f"The balance is payable from {balance.opens_at.isoformat()}.",
-                          "paymentId")
+        raise DomainError(
+            ErrorCode.BALANCE_NOT_DUE,
+            f"The balance is payable from {balance.opens_at.isoformat()}.",
+            "paymentId",
+        )
 
 
 async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> None:
     payment.status = PaymentStatus.PAID
     if payment.kind == PaymentKind.DEPOSIT:
         # The stock stays held (not committed) until the balance window closes.
-        balance = await session.scalar(select(Payment).where(
-            Payment.deposit_payment_id == payment.id))
+        balance = await session.scalar(
+            select(Payment).where(Payment.deposit_payment_id == payment.id)
+        )
         assert balance is not None
         await inventory.extend(session, payment.reservation_owner, balance.expires_at, now)
         await session.flush()
@@ -241,18 +303,22 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
         ensure_can(order, "pay")
         move(order, S.PAID, now)
         await coupons.use(session, order.coupon_owner, now)
-    await session.execute(update(Customer).where(Customer.id == payment.customer_id,
-                                                 Customer.first_paid_at.is_(None))
-                          .values(first_paid_at=now))
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == payment.customer_id, Customer.first_paid_at.is_(None))
+        .values(first_paid_at=now)
+    )
     sold: dict[int, int] = defaultdict(int)
     for line in await lines_of(session, [o.id for o in orders]):
         if not line.is_gift:
             sold[line.product_id] += line.quantity
     if sold:  # one statement however many products the payment covers
         await session.execute(
-            update(Product).where(Product.id.in_(sorted(sold)))
+            update(Product)
+            .where(Product.id.in_(sorted(sold)))
             .values(sales_count=Product.sales_count + case(sold, value=Product.id, else_=0))
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
     await session.flush()
 
 
@@ -265,24 +331,37 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
 # path takes the checkout's reservation lock first, so the two can never both capture an order.
 
 
-async def start_order_payment(session: AsyncSession, order_id: int, customer_id: int,
-                              now: datetime) -> Payment:
+async def start_order_payment(
+    session: AsyncSession, order_id: int, customer_id: int, now: datetime
+) -> Payment:
     """The payment for one unpaid sub-order alone (the same one if asked again)."""
     combined, order = await _lock_chain(session, order_id, customer_id=customer_id)
     ensure_can(order, "pay")
     if combined.kind != PaymentKind.FULL:
-        raise DomainError(ErrorCode.INVALID_ORDER_STATE, "A presale order is paid through its "
-                          "deposit and balance payments.", "orderId")
+        raise DomainError(
+            ErrorCode.INVALID_ORDER_STATE,
+            "A presale order is paid through its deposit and balance payments.",
+            "orderId",
+        )
     if combined.expires_at <= now:
-        raise DomainError(ErrorCode.PAYMENT_CLOSED, f"Order {order.number} was not paid in "
-                          "time.", "orderId")
+        raise DomainError(
+            ErrorCode.PAYMENT_CLOSED, f"Order {order.number} was not paid in time.", "orderId"
+        )
     found = await session.scalar(select(Payment).where(Payment.order_id == order.id))
     if found is not None:
         return found
-    payment = Payment(customer_id=customer_id, idempotency_key=order.payment_number,
-                      request_hash=combined.request_hash, status=PaymentStatus.PENDING,
-                      kind=PaymentKind.FULL, order_id=order.id, combined_payment_id=combined.id,
-                      amount_due=order.total, expires_at=combined.expires_at, created_at=now)
+    payment = Payment(
+        customer_id=customer_id,
+        idempotency_key=order.payment_number,
+        request_hash=combined.request_hash,
+        status=PaymentStatus.PENDING,
+        kind=PaymentKind.FULL,
+        order_id=order.id,
+        combined_payment_id=combined.id,
+        amount_due=order.total,
+        expires_at=combined.expires_at,
+        created_at=now,
+    )
     session.add(payment)
     await session.flush()
     return payment
@@ -299,38 +378,52 @@ async def _paid_alone(session: AsyncSession, payment: Payment, now: datetime) ->
         ensure_can(order, "pay")
         lines = await lines_of(session, [order.id])
         order.own_reservation = f"order:{order.id}"
-        await inventory.split_off(session, payment.reservation_owner, order.own_reservation,
-                                  [(line.sku_id, line.quantity) for line in lines], now)
+        await inventory.split_off(
+            session,
+            payment.reservation_owner,
+            order.own_reservation,
+            [(line.sku_id, line.quantity) for line in lines],
+            now,
+        )
     if combined.status == PaymentStatus.PENDING:
         combined.status = PaymentStatus.CANCELLED
     return orders
 
 
-async def _close_own_payments(session: AsyncSession, orders: Sequence[Order],
-                              status: PaymentStatus) -> None:
+async def _close_own_payments(
+    session: AsyncSession, orders: Sequence[Order], status: PaymentStatus
+) -> None:
     """Sub-orders settled otherwise (paid together, cancelled): their own payments close."""
-    await session.execute(update(Payment).where(
-        Payment.order_id.in_([o.id for o in orders]), Payment.status == PaymentStatus.PENDING)
-        .values(status=status).execution_options(synchronize_session="fetch"))
+    await session.execute(
+        update(Payment)
+        .where(
+            Payment.order_id.in_([o.id for o in orders]), Payment.status == PaymentStatus.PENDING
+        )
+        .values(status=status)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def _captured_by(session: AsyncSession, payment: Payment, order: Order) -> Payment:
     """The payment the order's money came through: its own, or the checkout's."""
-    alone = await session.scalar(select(Payment).where(Payment.order_id == order.id,
-                                                       Payment.status == PaymentStatus.PAID))
+    alone = await session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.PAID)
+    )
     return alone or payment
 
 
-async def _cancel_alone(session: AsyncSession, combined: Payment, order: Order, reason: str,
-                        now: datetime) -> None:
+async def _cancel_alone(
+    session: AsyncSession, combined: Payment, order: Order, reason: str, now: datetime
+) -> None:
     """One unpaid sub-order goes; its siblings stay payable. Only its stock, promotion stock
     and merchant coupon are released. The platform coupon, spread over every sibling, stays
     with them (their prices keep its share) and comes back only when none is left to pay
     and none was paid."""
     lines = await lines_of(session, [order.id])
     for line in lines:
-        await inventory.release_units(session, combined.reservation_owner, line.sku_id,
-                                      line.quantity, now)
+        await inventory.release_units(
+            session, combined.reservation_owner, line.sku_id, line.quantity, now
+        )
     move(order, S.CANCELLED, now)
     order.cancel_reason = reason
     await _close_own_payments(session, [order], PaymentStatus.CANCELLED)
@@ -342,11 +435,15 @@ async def _cancel_alone(session: AsyncSession, combined: Payment, order: Order, 
     await session.flush()
 
 
-async def _release_platform_coupon_when_done(session: AsyncSession, combined: Payment,
-                                             now: datetime) -> None:
+async def _release_platform_coupon_when_done(
+    session: AsyncSession, combined: Payment, now: datetime
+) -> None:
     """LOCKED → AVAILABLE once no sibling is left unpaid (a coupon already USED stays)."""
-    unpaid = await session.scalar(select(func.count()).select_from(Order).where(
-        Order.payment_id == combined.id, Order.status == S.PENDING_PAYMENT))
+    unpaid = await session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.payment_id == combined.id, Order.status == S.PENDING_PAYMENT)
+    )
     if not unpaid:
         await coupons.release(session, combined.reservation_owner, now)
 
@@ -360,8 +457,15 @@ async def _return_promotion_stock(session: AsyncSession, lines: Sequence[OrderLi
             await promotions.return_stock(session, int(promotion_id), int(units))
 
 
-async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentStatus,
-                       reason: str, now: datetime, *, release_stock: bool = True) -> None:
+async def close_unpaid(
+    session: AsyncSession,
+    payment: Payment,
+    status: PaymentStatus,
+    reason: str,
+    now: datetime,
+    *,
+    release_stock: bool = True,
+) -> None:
     """Cancel every still unpaid order of a checkout in this transaction: stock released (the
     sweeper has already done it for an expired one), coupons back to AVAILABLE if still
     valid, flash-sale stock returned. A sub-order's own payment shares its checkout's
@@ -373,14 +477,17 @@ async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentS
         assert payment.combined_payment_id is not None
         payment = await _payment(session, payment.combined_payment_id)
     if release_stock:
-        await inventory.release(session, payment.reservation_owner, now,
-                                status=ReservationStatus.EXPIRED
-                                if status == PaymentStatus.EXPIRED
-                                else ReservationStatus.RELEASED)
+        await inventory.release(
+            session,
+            payment.reservation_owner,
+            now,
+            status=ReservationStatus.EXPIRED
+            if status == PaymentStatus.EXPIRED
+            else ReservationStatus.RELEASED,
+        )
     if payment.status == PaymentStatus.PENDING:
         payment.status = status
-    orders = [o for o in await orders_of_payment(session, payment)
-              if o.status == S.PENDING_PAYMENT]
+    orders = [o for o in await orders_of_payment(session, payment) if o.status == S.PENDING_PAYMENT]
     for order in orders:
         move(order, S.CANCELLED, now)
         order.cancel_reason = reason
@@ -394,8 +501,9 @@ async def close_unpaid(session: AsyncSession, payment: Payment, status: PaymentS
     await session.flush()
 
 
-async def _close_balances(session: AsyncSession, orders: Sequence[Order],
-                          status: PaymentStatus) -> None:
+async def _close_balances(
+    session: AsyncSession, orders: Sequence[Order], status: PaymentStatus
+) -> None:
     """A presale cancelled before its deposit is paid takes its balance payment along."""
     for balance_id in sorted({o.balance_payment_id for o in orders if o.balance_payment_id}):
         balance = await _payment(session, balance_id)
@@ -418,39 +526,66 @@ async def on_reservation_expired(session: AsyncSession, reservation: Reservation
     payment = await _payment(session, int(reservation.owner.split(":", 1)[1]))
     reason = "Not paid in time."
     if payment.kind == PaymentKind.DEPOSIT and payment.status == PaymentStatus.PAID:
-        payment = await _payment(session, (await session.scalars(select(Payment.id).where(
-            Payment.deposit_payment_id == payment.id))).one())
+        payment = await _payment(
+            session,
+            (
+                await session.scalars(
+                    select(Payment.id).where(Payment.deposit_payment_id == payment.id)
+                )
+            ).one(),
+        )
         reason = "The balance was not paid in time; the deposit is forfeited."
     # a combined payment superseded by a sibling paid or cancelled alone is no longer
     # PENDING, yet its other sub-orders were held by this reservation: they go too
     if payment.status == PaymentStatus.PENDING or payment.kind == PaymentKind.FULL:
-        await close_unpaid(session, payment, PaymentStatus.EXPIRED, reason,
-                           reservation.updated_at, release_stock=False)
+        await close_unpaid(
+            session,
+            payment,
+            PaymentStatus.EXPIRED,
+            reason,
+            reservation.updated_at,
+            release_stock=False,
+        )
 
 
 inventory.expiry_hooks.append(on_reservation_expired)
 
 
-async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: datetime, *,
-                 customer_id: int | None = None, staff: bool = False,
-                 merchant_id: int | None = None) -> Order:
+async def cancel(
+    session: AsyncSession,
+    order_id: int,
+    reason: str | None,
+    now: datetime,
+    *,
+    customer_id: int | None = None,
+    staff: bool = False,
+    merchant_id: int | None = None,
+) -> Order:
     """A customer cancels an unpaid sub-order (its siblings stay payable; a presale goes as
     a whole); an admin also before shipment, refunding the order through the provider."""
-    payment, order = await _lock_chain(session, order_id, customer_id=customer_id,
-                                       merchant_id=merchant_id, staff=staff)
+    payment, order = await _lock_chain(
+        session, order_id, customer_id=customer_id, merchant_id=merchant_id, staff=staff
+    )
     note = (reason or "").strip()[:500] or None
     if order.status == S.PENDING_PAYMENT and payment.kind == PaymentKind.FULL:
         await _cancel_alone(session, payment, order, note or "Cancelled before payment.", now)
         return order
     if order.status == S.PENDING_PAYMENT:
-        await close_unpaid(session, await _closing(session, payment, order),
-                           PaymentStatus.CANCELLED, note or "Cancelled before payment.", now)
+        await close_unpaid(
+            session,
+            await _closing(session, payment, order),
+            PaymentStatus.CANCELLED,
+            note or "Cancelled before payment.",
+            now,
+        )
         await session.refresh(order)
         return order
     if not staff:
-        raise DomainError(ErrorCode.INVALID_ORDER_STATE,
-                          f"Order {order.number} is {order.status.value}: ask for a refund "
-                          "instead.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_ORDER_STATE,
+            f"Order {order.number} is {order.status.value}: ask for a refund instead.",
+            "id",
+        )
     ensure_can(order, "cancel after payment")
     lines = await lines_of(session, [order.id])
     for line in lines:
@@ -459,8 +594,14 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
             await inventory.release_units(session, order.stock_owner, line.sku_id, held, now)
             line.released_quantity += held
         line.refunded_quantity = line.quantity
-    await _pay_back(session, await _captured_by(session, payment, order), order,
-                    order.total - order.refunded_amount, f"cancel-{order.id}", now)
+    await _pay_back(
+        session,
+        await _captured_by(session, payment, order),
+        order,
+        order.total - order.refunded_amount,
+        f"cancel-{order.id}",
+        now,
+    )
     move(order, S.CANCELLED, now)
     order.cancel_reason = note or "Cancelled by the merchant."
     await _return_promotion_stock(session, lines)
@@ -469,8 +610,14 @@ async def cancel(session: AsyncSession, order_id: int, reason: str | None, now: 
     return order
 
 
-async def _pay_back(session: AsyncSession, payment: Payment, order: Order, amount: int,
-                    reference: str, now: datetime) -> None:
+async def _pay_back(
+    session: AsyncSession,
+    payment: Payment,
+    order: Order,
+    amount: int,
+    reference: str,
+    now: datetime,
+) -> None:
     """Through the provider that took the money, on its refund ledger (never more than it
     captured); a provider that is down refuses the whole operation, to be tried again. A
     presale order's money came in two payments: the balance is paid back first, then the
@@ -486,13 +633,15 @@ async def _pay_back(session: AsyncSession, payment: Payment, order: Order, amoun
     order.refunded_amount += amount
 
 
-async def _return_coupons(session: AsyncSession, payment: Payment, order: Order,
-                          now: datetime) -> None:
+async def _return_coupons(
+    session: AsyncSession, payment: Payment, order: Order, now: datetime
+) -> None:
     """A fully refunded (or cancelled) order gives its merchant coupon back; the platform
     coupon comes back once every order it was spread over is closed."""
     await coupons.return_after_full_refund(session, order.coupon_owner, now)
-    siblings = await session.scalars(select(Order.status).where(Order.payment_id == payment.id,
-                                                                Order.id != order.id))
+    siblings = await session.scalars(
+        select(Order.status).where(Order.payment_id == payment.id, Order.id != order.id)
+    )
     if all(s in (S.CANCELLED, S.REFUNDED) for s in siblings):
         await coupons.return_after_full_refund(session, payment.reservation_owner, now)
 
@@ -508,48 +657,67 @@ def _settle_shipping(order: Order, lines: Sequence[OrderLine], now: datetime) ->
     shipped = sum(line.shipped_quantity for line in lines)
     if order.status not in (S.PAID, S.PARTIALLY_SHIPPED) or not shipped:
         return
-    target = S.SHIPPED if not any(_outstanding(line) for line in lines) \
-        else S.PARTIALLY_SHIPPED
+    target = S.SHIPPED if not any(_outstanding(line) for line in lines) else S.PARTIALLY_SHIPPED
     if target != order.status or target == S.PARTIALLY_SHIPPED:
         move(order, target, now)
 
 
-async def ship(session: AsyncSession, order_id: int, warehouse_id: int,
-               wanted: Sequence[tuple[int, int]] | None, carrier: str, tracking_number: str,
-               now: datetime, *, actor_id: int | None, merchant_id: int | None
-               ) -> tuple[Shipment, Order]:
+async def ship(
+    session: AsyncSession,
+    order_id: int,
+    warehouse_id: int,
+    wanted: Sequence[tuple[int, int]] | None,
+    carrier: str,
+    tracking_number: str,
+    now: datetime,
+    *,
+    actor_id: int | None,
+    merchant_id: int | None,
+) -> tuple[Shipment, Order]:
     """Ship units held for the order in one warehouse (all of them when no lines are named):
     the reservation is consumed and SHIPMENT movements are written."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number or len(carrier) > 60 or len(tracking_number) > 60:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Give a carrier and a tracking number "
-                          "(at most 60 characters each).",
-                          "carrier" if not carrier else "trackingNumber")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "Give a carrier and a tracking number (at most 60 characters each).",
+            "carrier" if not carrier else "trackingNumber",
+        )
     _, order = await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True)
     ensure_can(order, "ship")
     lines = {line.id: line for line in await lines_of(session, [order.id])}
     held = await inventory.held_in(session, order.stock_owner, warehouse_id)
     plan = _shipment_plan(lines, held, wanted)
-    shipment = Shipment(order_id=order.id, warehouse_id=warehouse_id, carrier=carrier,
-                        tracking_number=tracking_number, created_at=now)
+    shipment = Shipment(
+        order_id=order.id,
+        warehouse_id=warehouse_id,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        created_at=now,
+    )
     session.add(shipment)
     await session.flush()
     by_sku: dict[int, int] = defaultdict(int)
     for line_id, quantity in plan:
-        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=line_id,
-                                 quantity=quantity))
+        session.add(ShipmentLine(shipment_id=shipment.id, order_line_id=line_id, quantity=quantity))
         lines[line_id].shipped_quantity += quantity
         by_sku[lines[line_id].sku_id] += quantity
-    await inventory.consume(session, order.stock_owner, str(shipment.id),
-                            [(sku, warehouse_id, q) for sku, q in by_sku.items()], now,
-                            actor_id)
+    await inventory.consume(
+        session,
+        order.stock_owner,
+        str(shipment.id),
+        [(sku, warehouse_id, q) for sku, q in by_sku.items()],
+        now,
+        actor_id,
+    )
     _settle_shipping(order, list(lines.values()), now)
     await session.flush()
     return shipment, order
 
 
-def _shipment_plan(lines: dict[int, OrderLine], held: dict[int, int],
-                   wanted: Sequence[tuple[int, int]] | None) -> list[tuple[int, int]]:
+def _shipment_plan(
+    lines: dict[int, OrderLine], held: dict[int, int], wanted: Sequence[tuple[int, int]] | None
+) -> list[tuple[int, int]]:
     left = dict(held)
     plan: list[tuple[int, int]] = []
     if wanted is None:
@@ -563,27 +731,39 @@ def _shipment_plan(lines: dict[int, OrderLine], held: dict[int, int],
             line = lines.get(line_id)
             field = f"lines.{i}"
             if line is None:
-                raise DomainError(ErrorCode.NOT_FOUND, "No such line in this order.",
-                                  f"{field}.orderLineId")
-            if not 1 <= quantity <= _outstanding(line) - sum(q for lid, q in plan
-                                                             if lid == line_id):
-                raise DomainError(ErrorCode.INVALID_SHIPMENT,
-                                  f"Ship 1 to {_outstanding(line)} unit(s) of this line.",
-                                  f"{field}.quantity")
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, "No such line in this order.", f"{field}.orderLineId"
+                )
+            if (
+                not 1
+                <= quantity
+                <= _outstanding(line) - sum(q for lid, q in plan if lid == line_id)
+            ):
+                raise DomainError(
+                    ErrorCode.INVALID_SHIPMENT,
+                    f"Ship 1 to {_outstanding(line)} unit(s) of this line.",
+                    f"{field}.quantity",
+                )
             if left.get(line.sku_id, 0) < quantity:
-                raise DomainError(ErrorCode.INVALID_SHIPMENT,
-                                  "Those units are not held in this warehouse.",
-                                  f"{field}.quantity")
+                raise DomainError(
+                    ErrorCode.INVALID_SHIPMENT,
+                    "Those units are not held in this warehouse.",
+                    f"{field}.quantity",
+                )
             left[line.sku_id] -= quantity
             plan.append((line_id, quantity))
     if not plan:
-        raise DomainError(ErrorCode.INVALID_SHIPMENT,
-                          "Nothing of this order is held in that warehouse.", "warehouseId")
+        raise DomainError(
+            ErrorCode.INVALID_SHIPMENT,
+            "Nothing of this order is held in that warehouse.",
+            "warehouseId",
+        )
     return plan
 
 
-async def confirm_receipt(session: AsyncSession, order_id: int, customer_id: int,
-                          now: datetime) -> Order:
+async def confirm_receipt(
+    session: AsyncSession, order_id: int, customer_id: int, now: datetime
+) -> Order:
     _, order = await _lock_chain(session, order_id, customer_id=customer_id)
     ensure_can(order, "confirm receipt")
     move(order, S.COMPLETED, now)
@@ -593,9 +773,12 @@ async def confirm_receipt(session: AsyncSession, order_id: int, customer_id: int
 
 async def complete_delivered(session: AsyncSession, now: datetime, after_days: int) -> int:
     """Orders shipped more than `after_days` ago complete on their own (as if received)."""
-    stmt = (select(Order).where(Order.status == S.SHIPPED,
-                                Order.shipped_at <= now - timedelta(days=after_days))
-            .order_by(Order.id).limit(500))
+    stmt = (
+        select(Order)
+        .where(Order.status == S.SHIPPED, Order.shipped_at <= now - timedelta(days=after_days))
+        .order_by(Order.id)
+        .limit(500)
+    )
     if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     orders = (await session.scalars(stmt)).all()
@@ -610,19 +793,21 @@ async def complete_delivered(session: AsyncSession, now: datetime, after_days: i
 
 async def _claimed_amounts(session: AsyncSession, line_ids: Sequence[int]) -> dict[int, int]:
     """Money already refunded or asked for, per order line (rejected requests don't count)."""
-    rows = (await session.execute(
-        select(RefundLine.order_line_id, func.sum(RefundLine.amount))
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(RefundLine.order_line_id.in_(line_ids), Refund.status != RefundStatus.REJECTED)
-        .group_by(RefundLine.order_line_id))).all()
+    rows = (
+        await session.execute(
+            select(RefundLine.order_line_id, func.sum(RefundLine.amount))
+            .join(Refund, Refund.id == RefundLine.refund_id)
+            .where(RefundLine.order_line_id.in_(line_ids), Refund.status != RefundStatus.REJECTED)
+            .group_by(RefundLine.order_line_id)
+        )
+    ).all()
     return {line_id: int(total) for line_id, total in rows}
 
 
 def _reason(reason: str) -> str:
     cleaned = reason.strip()
     if not cleaned or len(cleaned) > 500:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.",
-                          "reason")
+        raise DomainError(ErrorCode.INVALID_INPUT, "Say why, in at most 500 characters.", "reason")
     return cleaned
 
 
@@ -636,9 +821,14 @@ def refund_share(line: OrderLine, quantity: int, claimed: int) -> int:
     return min(line.total * quantity // line.quantity, line.total - claimed)
 
 
-async def request_refund(session: AsyncSession, order_id: int, customer_id: int,
-                         wanted: Sequence[tuple[int, int]], reason: str,
-                         now: datetime) -> Refund:
+async def request_refund(
+    session: AsyncSession,
+    order_id: int,
+    customer_id: int,
+    wanted: Sequence[tuple[int, int]],
+    reason: str,
+    now: datetime,
+) -> Refund:
     reason = _reason(reason)
     if not wanted:
         raise DomainError(ErrorCode.INVALID_INPUT, "Name at least one line.", "lines")
@@ -646,59 +836,87 @@ async def request_refund(session: AsyncSession, order_id: int, customer_id: int,
     ensure_can(order, "request a refund")
     lines = {line.id: line for line in await lines_of(session, [order.id])}
     claimed = await _claimed_amounts(session, list(lines))
-    refund = Refund(order_id=order.id, status=RefundStatus.REFUND_REQUESTED, amount=0,
-                    reason=reason, created_at=now)
+    refund = Refund(
+        order_id=order.id,
+        status=RefundStatus.REFUND_REQUESTED,
+        amount=0,
+        reason=reason,
+        created_at=now,
+    )
     session.add(refund)
     await session.flush()
     for i, (line_id, quantity) in enumerate(wanted):
         line = lines.get(line_id)
         if line is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "No such line in this order.",
-                              f"lines.{i}.orderLineId")
+            raise DomainError(
+                ErrorCode.NOT_FOUND, "No such line in this order.", f"lines.{i}.orderLineId"
+            )
         open_units = line.quantity - line.refunded_quantity - line.requested_quantity
         if not 1 <= quantity <= open_units:
-            raise DomainError(ErrorCode.INVALID_QUANTITY,
-                              f"Between 1 and {open_units} unit(s) of this line can still be "
-                              "refunded.", f"lines.{i}.quantity")
+            raise DomainError(
+                ErrorCode.INVALID_QUANTITY,
+                f"Between 1 and {open_units} unit(s) of this line can still be refunded.",
+                f"lines.{i}.quantity",
+            )
         amount = refund_share(line, quantity, claimed.get(line.id, 0))
         claimed[line.id] = claimed.get(line.id, 0) + amount
         line.requested_quantity += quantity
         refund.amount += amount
-        session.add(RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity,
-                               amount=amount))
-    every_unit = all(ln.refunded_quantity + ln.requested_quantity == ln.quantity
-                     for ln in lines.values())
+        session.add(
+            RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity, amount=amount)
+        )
+    every_unit = all(
+        ln.refunded_quantity + ln.requested_quantity == ln.quantity for ln in lines.values()
+    )
     if every_unit and not any(ln.shipped_quantity for ln in lines.values()):
         refund.amount += order.shipping  # nothing was sent: the shipping fee comes back too
     await session.flush()
     return refund
 
 
-async def _refund_for_staff(session: AsyncSession, refund_id: int, merchant_id: int | None
-                            ) -> tuple[Refund, Payment, Order]:
+async def _refund_for_staff(
+    session: AsyncSession, refund_id: int, merchant_id: int | None
+) -> tuple[Refund, Payment, Order]:
     refund = await session.get(Refund, refund_id)
     if refund is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such refund.", "id")
-    payment, order = await _lock_chain(session, refund.order_id, merchant_id=merchant_id,
-                                       staff=True)
-    refund = await session.scalar(select(Refund).where(Refund.id == refund_id)
-                                  .with_for_update().execution_options(populate_existing=True))
+    payment, order = await _lock_chain(
+        session, refund.order_id, merchant_id=merchant_id, staff=True
+    )
+    refund = await session.scalar(
+        select(Refund)
+        .where(Refund.id == refund_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert refund is not None
     if refund.status != RefundStatus.REFUND_REQUESTED:
-        raise DomainError(ErrorCode.INVALID_REFUND_STATE,
-                          f"This refund is already {refund.status.value}.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_REFUND_STATE, f"This refund is already {refund.status.value}.", "id"
+        )
     ensure_can(order, "decide a refund")
     return refund, payment, order
 
 
 async def _refund_lines(session: AsyncSession, refund_id: int) -> list[RefundLine]:
-    return list((await session.scalars(select(RefundLine).where(RefundLine.refund_id == refund_id)
-                                       .order_by(RefundLine.id))).all())
+    return list(
+        (
+            await session.scalars(
+                select(RefundLine).where(RefundLine.refund_id == refund_id).order_by(RefundLine.id)
+            )
+        ).all()
+    )
 
 
-async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, now: datetime,
-                         *, actor_id: int | None, merchant_id: int | None
-                         ) -> tuple[Refund, Order]:
+async def approve_refund(
+    session: AsyncSession,
+    refund_id: int,
+    restock: bool,
+    now: datetime,
+    *,
+    actor_id: int | None,
+    merchant_id: int | None,
+) -> tuple[Refund, Order]:
     """Pay the refund back. Units not shipped yet leave the reservation; shipped units come
     back into the warehouse they left (a RETURN movement) when `restock`."""
     refund, payment, order = await _refund_for_staff(session, refund_id, merchant_id)
@@ -707,21 +925,32 @@ async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, n
         line = lines[item.order_line_id]
         from_held = min(item.quantity, _outstanding(line))
         if from_held:
-            await inventory.release_units(session, order.stock_owner, line.sku_id,
-                                          from_held, now)
+            await inventory.release_units(session, order.stock_owner, line.sku_id, from_held, now)
             line.released_quantity += from_held
         returned = item.quantity - from_held
         if returned and restock:
             await inventory.move_stock(
-                session, sku_id=line.sku_id, warehouse_id=await _shipped_from(session, line),
-                quantity=returned, kind=MovementType.RETURN, reason=refund.reason[:300],
-                actor_id=actor_id, reference=f"refund:{refund.id}")
+                session,
+                sku_id=line.sku_id,
+                warehouse_id=await _shipped_from(session, line),
+                quantity=returned,
+                kind=MovementType.RETURN,
+                reason=refund.reason[:300],
+                actor_id=actor_id,
+                reference=f"refund:{refund.id}",
+            )
             refund.restocked = True
         line.refunded_quantity += item.quantity
         line.requested_quantity -= item.quantity
     refund.status, refund.decided_at = RefundStatus.REFUNDED, now
-    await _pay_back(session, await _captured_by(session, payment, order), order,
-                    refund.amount, f"refund-{refund.id}", now)
+    await _pay_back(
+        session,
+        await _captured_by(session, payment, order),
+        order,
+        refund.amount,
+        f"refund-{refund.id}",
+        now,
+    )
     if all(line.refunded_quantity == line.quantity for line in lines.values()):
         move(order, S.REFUNDED, now)
         await _return_coupons(session, payment, order, now)
@@ -733,14 +962,19 @@ async def approve_refund(session: AsyncSession, refund_id: int, restock: bool, n
 
 async def _shipped_from(session: AsyncSession, line: OrderLine) -> int:
     warehouse_id = await session.scalar(
-        select(Shipment.warehouse_id).join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
-        .where(ShipmentLine.order_line_id == line.id).order_by(Shipment.id.desc()).limit(1))
+        select(Shipment.warehouse_id)
+        .join(ShipmentLine, ShipmentLine.shipment_id == Shipment.id)
+        .where(ShipmentLine.order_line_id == line.id)
+        .order_by(Shipment.id.desc())
+        .limit(1)
+    )
     assert warehouse_id is not None  # a shipped unit has a shipment
     return int(warehouse_id)
 
 
-async def reject_refund(session: AsyncSession, refund_id: int, reason: str, now: datetime, *,
-                        merchant_id: int | None) -> Refund:
+async def reject_refund(
+    session: AsyncSession, refund_id: int, reason: str, now: datetime, *, merchant_id: int | None
+) -> Refund:
     reason = _reason(reason)
     refund, _, order = await _refund_for_staff(session, refund_id, merchant_id)
     lines = {line.id: line for line in await lines_of(session, [order.id])}
@@ -775,38 +1009,50 @@ def _conditions(f: OrderFilter) -> list[Any]:
     if f.number:
         found.append(Order.number == f.number.strip())
     if f.created_from is not None:
-        found.append(Order.created_at >= datetime.combine(f.created_from, time(),
-                                                          tzinfo=UTC))
+        found.append(Order.created_at >= datetime.combine(f.created_from, time(), tzinfo=UTC))
     if f.created_to is not None:
-        found.append(Order.created_at < datetime.combine(f.created_to + timedelta(days=1),
-                                                         time(), tzinfo=UTC))
+        found.append(
+            Order.created_at
+            < datetime.combine(f.created_to + timedelta(days=1), time(), tzinfo=UTC)
+        )
     return found
 
 
-async def find_orders(session: AsyncSession, f: OrderFilter, offset: int, limit: int
-                      ) -> tuple[list[Order], int]:
+async def find_orders(
+    session: AsyncSession, f: OrderFilter, offset: int, limit: int
+) -> tuple[list[Order], int]:
     """Newest first; one statement for the page, one for the count."""
     total = await count_orders(session, f)
-    rows = (await session.scalars(select(Order).where(*_conditions(f))
-                                  .order_by(Order.created_at.desc(), Order.id.desc())
-                                  .offset(offset).limit(limit))).all()
+    rows = (
+        await session.scalars(
+            select(Order)
+            .where(*_conditions(f))
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
     return list(rows), total
 
 
 async def count_orders(session: AsyncSession, f: OrderFilter) -> int:
-    return int(await session.scalar(
-        select(func.count()).select_from(Order).where(*_conditions(f))) or 0)
+    return int(
+        await session.scalar(select(func.count()).select_from(Order).where(*_conditions(f))) or 0
+    )
 
 
 async def units_bought(session: AsyncSession, customer_id: int) -> dict[int, int]:
     """Units the customer got at each limited or flash promotion's price, in orders not
     cancelled (paid or still payable: a second unpaid order cannot dodge a limit)."""
-    rows = (await session.scalars(
-        select(OrderLine.promotion_units).join(Order, Order.id == OrderLine.order_id)
-        .where(Order.customer_id == customer_id, Order.status != S.CANCELLED))).all()
+    rows = (
+        await session.scalars(
+            select(OrderLine.promotion_units)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.customer_id == customer_id, Order.status != S.CANCELLED)
+        )
+    ).all()
     bought: dict[int, int] = defaultdict(int)
     for units in rows:
         for promotion_id, quantity in (units or {}).items():
             bought[int(promotion_id)] += int(quantity)
     return dict(bought)
-

@@ -112,17 +112,20 @@ class PaymentProvider(Protocol):
 
     async def refund(self, request: RefundRequest) -> RefundResult: ...
 
-    def read_notification(self, headers: Mapping[str, str], body: bytes
-                          ) -> Paid | RefundNotice | None:
+    def read_notification(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> Paid | RefundNotice | None:
         """Verified news, None for genuine news that changes nothing; raises
         NotificationRejected for anything not believed."""
 
 
 def unavailable(provider: str, detail: object) -> DomainError:
     log.warning("payment provider %s unavailable: %s", provider, detail)
-    return DomainError(ErrorCode.PROVIDER_UNAVAILABLE,
-                       f"{provider} cannot be reached just now; try again in a moment.",
-                       "provider")
+    return DomainError(
+        ErrorCode.PROVIDER_UNAVAILABLE,
+        f"{provider} cannot be reached just now; try again in a moment.",
+        "provider",
+    )
 
 
 def refused(provider: str, detail: str) -> DomainError:
@@ -139,8 +142,11 @@ class _NoRemote:
     name = ""
 
     async def start(self, trade: TradeRequest) -> Started:
-        raise DomainError(ErrorCode.INVALID_INPUT, f"{self.name} payments are not started by "
-                          "the client.", "provider")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"{self.name} payments are not started by the client.",
+            "provider",
+        )
 
     async def query(self, out_trade_no: str) -> TradeState:
         return TradeState(None, closed=True)
@@ -148,8 +154,9 @@ class _NoRemote:
     async def close(self, out_trade_no: str) -> None:
         return None
 
-    def read_notification(self, headers: Mapping[str, str], body: bytes
-                          ) -> Paid | RefundNotice | None:
+    def read_notification(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> Paid | RefundNotice | None:
         raise NotificationRejected(f"{self.name} sends no notifications")
 
 
@@ -205,8 +212,11 @@ def configure(settings: Settings, transport: httpx.AsyncBaseTransport | None = N
 def provider(name: str) -> PaymentProvider:
     found = PROVIDERS.get(name)
     if found is None:
-        raise DomainError(ErrorCode.PAYMENT_PROVIDER_DISABLED,
-                          f"The {name} payment provider is not enabled here.", "provider")
+        raise DomainError(
+            ErrorCode.PAYMENT_PROVIDER_DISABLED,
+            f"The {name} payment provider is not enabled here.",
+            "provider",
+        )
     return found
 
 
@@ -249,22 +259,26 @@ def public_key(value: str) -> rsa.RSAPublicKey:
 def rsa_sign(key: rsa.RSAPrivateKey, message: str) -> str:
     """SHA256withRSA (PKCS#1 v1.5), base64: Alipay's RSA2 and WeChat Pay's
     WECHATPAY2-SHA256-RSA2048 are both this."""
-    return base64.b64encode(key.sign(message.encode(), padding.PKCS1v15(),
-                                     hashes.SHA256())).decode()
+    return base64.b64encode(
+        key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
+    ).decode()
 
 
 def rsa_verify(key: rsa.RSAPublicKey, message: str | bytes, signature: str) -> bool:
     data = message.encode() if isinstance(message, str) else message
     try:
-        key.verify(base64.b64decode(signature, validate=True), data, padding.PKCS1v15(),
-                   hashes.SHA256())
+        key.verify(
+            base64.b64decode(signature, validate=True), data, padding.PKCS1v15(), hashes.SHA256()
+        )
     except Exception:  # InvalidSignature, or base64 that is not base64
         return False
     return True
 
 
-def http_client(settings: Settings, transport: httpx.AsyncBaseTransport | None
-                ) -> httpx.AsyncClient:
+def http_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
     """Short timeouts: a slow provider must not hold a request (or row locks) for long."""
-    return httpx.AsyncClient(transport=transport,
-                             timeout=httpx.Timeout(settings.payment_timeout_seconds))
+    return httpx.AsyncClient(
+        transport=transport, timeout=httpx.Timeout(settings.payment_timeout_seconds)
+    )

@@ -35,8 +35,9 @@ class Entry:
 class Store(Protocol):
     async def get(self, key: str) -> Entry | None: ...
 
-    async def put(self, key: str, query: str, *, allowed: bool = False,
-                  name: str | None = None) -> None: ...
+    async def put(
+        self, key: str, query: str, *, allowed: bool = False, name: str | None = None
+    ) -> None: ...
 
 
 class DatabaseStore:
@@ -48,15 +49,19 @@ class DatabaseStore:
             row = await session.get(PersistedQuery, key)
             return Entry(row.query, row.allowed, row.name) if row else None
 
-    async def put(self, key: str, query: str, *, allowed: bool = False,
-                  name: str | None = None) -> None:
+    async def put(
+        self, key: str, query: str, *, allowed: bool = False, name: str | None = None
+    ) -> None:
         """Insert, or (allow-listing) mark an existing entry allowed; racing writers of the
         same hash write the same text, so whoever wins is right."""
         async with self.factory()() as session:
             row = await session.get(PersistedQuery, key)
             if row is None:
-                session.add(PersistedQuery(hash=key, query=query, allowed=allowed, name=name,
-                                           created_at=utcnow()))
+                session.add(
+                    PersistedQuery(
+                        hash=key, query=query, allowed=allowed, name=name, created_at=utcnow()
+                    )
+                )
             elif allowed and not row.allowed:
                 row.allowed, row.name = True, name or row.name
             try:
@@ -66,8 +71,11 @@ class DatabaseStore:
 
     async def allowed_names(self) -> set[str]:
         async with self.factory()() as session:
-            found = await session.scalars(select(PersistedQuery.name).where(
-                PersistedQuery.allowed.is_(True), PersistedQuery.name.is_not(None)))
+            found = await session.scalars(
+                select(PersistedQuery.name).where(
+                    PersistedQuery.allowed.is_(True), PersistedQuery.name.is_not(None)
+                )
+            )
             return {name for name in found if name}
 
 
@@ -79,8 +87,9 @@ class RedisCache:
     TTL_SECONDS = 3600
     USE = "persisted_queries"
 
-    def __init__(self, client: Any, record: Store, health: Degradation,
-                 prefix: str = "zt:") -> None:
+    def __init__(
+        self, client: Any, record: Store, health: Degradation, prefix: str = "zt:"
+    ) -> None:
         self.client, self.record, self.health = client, record, health
         self.prefix = f"{prefix}pq:"
 
@@ -93,8 +102,9 @@ class RedisCache:
             await self._keep(key, entry)
         return entry
 
-    async def put(self, key: str, query: str, *, allowed: bool = False,
-                  name: str | None = None) -> None:
+    async def put(
+        self, key: str, query: str, *, allowed: bool = False, name: str | None = None
+    ) -> None:
         await self.record.put(key, query, allowed=allowed, name=name)
         await self._redis("delete", self.prefix + key)  # the next get reads the record
 
@@ -102,12 +112,18 @@ class RedisCache:
         found = await self._redis("hgetall", self.prefix + key)
         if not found or b"query" not in found:
             return None
-        return Entry(found[b"query"].decode(), found.get(b"allowed") == b"1",
-                     found.get(b"name", b"").decode() or None)
+        return Entry(
+            found[b"query"].decode(),
+            found.get(b"allowed") == b"1",
+            found.get(b"name", b"").decode() or None,
+        )
 
     async def _keep(self, key: str, entry: Entry) -> None:
-        mapping = {"query": entry.query, "allowed": "1" if entry.allowed else "0",
-                   "name": entry.name or ""}
+        mapping = {
+            "query": entry.query,
+            "allowed": "1" if entry.allowed else "0",
+            "name": entry.name or "",
+        }
         if await self._redis("hset", self.prefix + key, mapping=mapping) is not None:
             await self._redis("expire", self.prefix + key, self.TTL_SECONDS)
 
@@ -143,8 +159,9 @@ class CachedStore:
                 self.cache.popitem(last=False)
         return found
 
-    async def put(self, key: str, query: str, *, allowed: bool = False,
-                  name: str | None = None) -> None:
+    async def put(
+        self, key: str, query: str, *, allowed: bool = False, name: str | None = None
+    ) -> None:
         self.cache.pop(key, None)
         await self.inner.put(key, query, allowed=allowed, name=name)
 

@@ -32,10 +32,15 @@ class Level(StrEnum):
     GIFT = "GIFT"
 
 
-LEVEL = {PromotionType.SINGLE_PRODUCT: Level.ITEM, PromotionType.MULTI_BUY: Level.ITEM,
-         PromotionType.BUNDLE: Level.ITEM, PromotionType.DEPOSIT: Level.ITEM,
-         PromotionType.FULL_REDUCTION: Level.ORDER, PromotionType.SPEND_GIFT: Level.ORDER,
-         PromotionType.GIFT: Level.GIFT}
+LEVEL = {
+    PromotionType.SINGLE_PRODUCT: Level.ITEM,
+    PromotionType.MULTI_BUY: Level.ITEM,
+    PromotionType.BUNDLE: Level.ITEM,
+    PromotionType.DEPOSIT: Level.ITEM,
+    PromotionType.FULL_REDUCTION: Level.ORDER,
+    PromotionType.SPEND_GIFT: Level.ORDER,
+    PromotionType.GIFT: Level.GIFT,
+}
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -60,22 +65,33 @@ class Scope:
             return False
         if not (self.sku_ids or self.product_ids or self.category_ids or self.brand_ids):
             return True
-        return (line.sku_id in self.sku_ids or line.product_id in self.product_ids
-                or line.brand_id in self.brand_ids
-                or bool(self.category_ids.intersection(line.category_path)))
+        return (
+            line.sku_id in self.sku_ids
+            or line.product_id in self.product_ids
+            or line.brand_id in self.brand_ids
+            or bool(self.category_ids.intersection(line.category_path))
+        )
 
 
-SCOPE_KEYS = (("sku_ids", "SKU"), ("product_ids", "PRODUCT"), ("category_ids", "CATEGORY"),
-              ("brand_ids", "BRAND"), ("excluded_product_ids", "EXCLUDED_PRODUCT"))
+SCOPE_KEYS = (
+    ("sku_ids", "SKU"),
+    ("product_ids", "PRODUCT"),
+    ("category_ids", "CATEGORY"),
+    ("brand_ids", "BRAND"),
+    ("excluded_product_ids", "EXCLUDED_PRODUCT"),
+)
 
 
-def scope_from_json(stored: Mapping[str, Sequence[int]] | None,
-                    merchant_id: int | None = None) -> Scope:
+def scope_from_json(
+    stored: Mapping[str, Sequence[int]] | None, merchant_id: int | None = None
+) -> Scope:
     """A scope as promotions and coupon templates store it ({"SKU": [..], "BRAND": [..], …}),
     limited to the funding merchant's goods when a merchant pays for it."""
     stored = stored or {}
-    return Scope(**{name: frozenset(stored.get(key, ())) for name, key in SCOPE_KEYS},
-                 merchant_id=merchant_id)
+    return Scope(
+        **{name: frozenset(stored.get(key, ())) for name, key in SCOPE_KEYS},
+        merchant_id=merchant_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -365,11 +381,16 @@ def tag_of(p: Promotion) -> str:
     return "买赠"
 
 
-def applies(p: Promotion, line: Line, customer: Customer, channel: str,
-            now: datetime | None) -> bool:
+def applies(
+    p: Promotion, line: Line, customer: Customer, channel: str, now: datetime | None
+) -> bool:
     in_time = now is None or p.starts_at <= now < p.ends_at
-    return (in_time and (not p.channels or channel in p.channels)
-            and p.audience.admits(customer) and p.scope.covers(line))
+    return (
+        in_time
+        and (not p.channels or channel in p.channels)
+        and p.audience.admits(customer)
+        and p.scope.covers(line)
+    )
 
 
 # --- the stages ----------------------------------------------------------------------------------
@@ -412,8 +433,7 @@ def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
 
 def _discount(result: LineResult, p: Promotion, amount: int) -> None:
     if amount > 0:
-        result.discounts.append(Discount("PROMOTION", p.id, tag_of(p), amount,
-                                         p.scope.merchant_id))
+        result.discounts.append(Discount("PROMOTION", p.id, tag_of(p), amount, p.scope.merchant_id))
 
 
 def _single_product(w: _Work, p: Promotion, line: Line) -> None:
@@ -440,14 +460,14 @@ def _multi_buy(w: _Work, p: Promotion, lines: list[Line]) -> None:
         units.sort(key=lambda u: -u[0])
         off: dict[str, int] = defaultdict(int)
         if p.from_nth_unit and p.percent_off is not None:
-            for price, line_id in units[p.from_nth_unit - 1:]:
+            for price, line_id in units[p.from_nth_unit - 1 :]:
                 off[line_id] += percent_of(price, p.percent_off)
         elif p.units and p.units_price is not None:
             full_sets = len(units) // p.units
             # Sets are formed from the cheapest units, keeping the dearest at full price.
-            in_sets = units[len(units) - full_sets * p.units:]
+            in_sets = units[len(units) - full_sets * p.units :]
             for s in range(full_sets):
-                group = in_sets[s * p.units:(s + 1) * p.units]
+                group = in_sets[s * p.units : (s + 1) * p.units]
                 saving = sum(price for price, _ in group) - p.units_price
                 shares = allocate(max(0, saving), [price for price, _ in group])
                 for (_, line_id), share in zip(group, shares, strict=True):
@@ -490,8 +510,9 @@ def _order_discount(p: Promotion, subtotal: int) -> int:
     return max(reached, key=lambda t: t.threshold).amount if reached else 0
 
 
-def _order_stage(w: _Work, p: Promotion, lines: list[Line], gifts: list[GiftResult],
-                 gift_stock: dict[int, int]) -> None:
+def _order_stage(
+    w: _Work, p: Promotion, lines: list[Line], gifts: list[GiftResult], gift_stock: dict[int, int]
+) -> None:
     if not lines:
         return
     amounts = [w.results[line.id].total for line in lines]
@@ -515,8 +536,13 @@ def _order_stage(w: _Work, p: Promotion, lines: list[Line], gifts: list[GiftResu
         _give(w, p, [(g, g.quantity) for g in tier.gifts], gifts, gift_stock)
 
 
-def _give(w: _Work, p: Promotion, items: list[tuple[GiftItem, int]], gifts: list[GiftResult],
-          gift_stock: dict[int, int]) -> None:
+def _give(
+    w: _Work,
+    p: Promotion,
+    items: list[tuple[GiftItem, int]],
+    gifts: list[GiftResult],
+    gift_stock: dict[int, int],
+) -> None:
     """Gifts need stock: each is given as far as stock allows; the rest is explained."""
     for gift, quantity in items:
         available = gift_stock.get(gift.sku_id, 0)
@@ -525,8 +551,9 @@ def _give(w: _Work, p: Promotion, items: list[tuple[GiftItem, int]], gifts: list
         if given:
             gifts.append(GiftResult(gift.sku_id, given, p.id))
         if given < quantity:
-            w.explanations.append(f"Gift {gift.name or gift.sku_id} out of stock "
-                                  f"({quantity - given} not given)")
+            w.explanations.append(
+                f"Gift {gift.name or gift.sku_id} out of stock ({quantity - given} not given)"
+            )
 
 
 def _shipping(rule: ShippingRule | None, lines: list[Line], payable: int) -> int:
@@ -607,8 +634,9 @@ def _apply_coupon(w: _Work, c: CouponRule, lines: list[Line]) -> int:
     value = coupon_value(c, sum(amounts))
     for line, share in zip(eligible, allocate(value, amounts), strict=True):
         if share:
-            w.results[line.id].discounts.append(Discount("COUPON", c.id, c.name, share,
-                                                            c.merchant_id))
+            w.results[line.id].discounts.append(
+                Discount("COUPON", c.id, c.name, share, c.merchant_id)
+            )
     if value:
         w.explanations.append(f"Coupon {c.name}: −{yuan(value)}")
     return value
@@ -622,15 +650,20 @@ def _option(w: _Work, c: CouponRule, lines: list[Line]) -> CouponOption:
     if subtotal < c.min_spend:
         return CouponOption(c.id, 0, "BELOW_THRESHOLD", c.min_spend - subtotal)
     value = coupon_value(c, subtotal)
-    return CouponOption(c.id, value, None if value else "NO_DISCOUNT",
-                        lines=frozenset(line.id for line in eligible))
+    return CouponOption(
+        c.id, value, None if value else "NO_DISCOUNT", lines=frozenset(line.id for line in eligible)
+    )
 
 
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence[int] = (),
-              with_options: bool = True) -> PricingResult:
+def _evaluate(
+    data: PricingInput,
+    picks: Mapping[str, int],
+    coupon_ids: Sequence[int] = (),
+    with_options: bool = True,
+) -> PricingResult:
     """Price the cart with each line's ITEM promotion fixed by `picks` (0 = none) and the
     given coupons (merchant coupons first, then the platform's); `with_options` also says
     what each coupon would do on its own (the coupon search needs that only once)."""
@@ -638,13 +671,22 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence
     promotions = {p.id: p for p in data.promotions}
     w = _Work(
         lines={ln.id: ln for ln in lines},
-        results={ln.id: LineResult(ln.id, ln.quantity, ln.unit_price,
-                                   ln.unit_price * ln.quantity, ln.available)
-                 for ln in data.lines},
-        limit_left={p.id: max(0, p.per_customer_limit - data.customer.bought.get(p.id, 0))
-                    for p in data.promotions if p.per_customer_limit is not None},
-        stock_left={p.id: max(0, p.promotion_stock_left) for p in data.promotions
-                    if p.promotion_stock_left is not None},
+        results={
+            ln.id: LineResult(
+                ln.id, ln.quantity, ln.unit_price, ln.unit_price * ln.quantity, ln.available
+            )
+            for ln in data.lines
+        },
+        limit_left={
+            p.id: max(0, p.per_customer_limit - data.customer.bought.get(p.id, 0))
+            for p in data.promotions
+            if p.per_customer_limit is not None
+        },
+        stock_left={
+            p.id: max(0, p.promotion_stock_left)
+            for p in data.promotions
+            if p.promotion_stock_left is not None
+        },
         explanations=[],
     )
     # ITEM stage, promotion by promotion (lines of one promotion are priced together).
@@ -672,8 +714,9 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence
     gifts: list[GiftResult] = []
     gift_stock = dict(data.gift_stock)
     taken: set[str] = set()
-    order_promotions = sorted((p for p in data.promotions if p.level == Level.ORDER),
-                              key=lambda p: p.id)
+    order_promotions = sorted(
+        (p for p in data.promotions if p.level == Level.ORDER), key=lambda p: p.id
+    )
     for p in order_promotions:
         eligible = []
         for line in lines:
@@ -690,21 +733,30 @@ def _evaluate(data: PricingInput, picks: Mapping[str, int], coupon_ids: Sequence
         units = 0
         for line in lines:
             item = promotions.get(picks.get(line.id, 0))
-            if applies(p, line, data.customer, data.channel, data.now) and \
-                    (item is None or item.kind != PromotionType.DEPOSIT):
+            if applies(p, line, data.customer, data.channel, data.now) and (
+                item is None or item.kind != PromotionType.DEPOSIT
+            ):
                 units += line.quantity
         if units:
             _give(w, p, [(g, g.quantity * units) for g in p.gifts], gifts, gift_stock)
     coupons = {c.id: c for c in data.coupons}
     options = [_option(w, c, lines) for c in data.coupons] if with_options else []
-    chosen = sorted((coupons[i] for i in coupon_ids if i in coupons),
-                    key=lambda c: (c.merchant_id is None, c.merchant_id or 0))
+    chosen = sorted(
+        (coupons[i] for i in coupon_ids if i in coupons),
+        key=lambda c: (c.merchant_id is None, c.merchant_id or 0),
+    )
     applied = [c.id for c in chosen if _apply_coupon(w, c, lines)]
     for result in w.results.values():
         if result.deposit_due is not None:  # the balance after every discount
             result.balance_due = max(0, result.total - result.deposit_due)
-    return PricingResult([w.results[ln.id] for ln in data.lines], gifts,
-                         _merchants(w, lines), w.explanations, applied, options)
+    return PricingResult(
+        [w.results[ln.id] for ln in data.lines],
+        gifts,
+        _merchants(w, lines),
+        w.explanations,
+        applied,
+        options,
+    )
 
 
 def _item_candidates(data: PricingInput) -> dict[str, list[int]]:
@@ -713,9 +765,10 @@ def _item_candidates(data: PricingInput) -> dict[str, list[int]]:
         if not line.available:
             continue
         candidates[line.id] = sorted(
-            p.id for p in data.promotions
-            if p.level == Level.ITEM and applies(p, line, data.customer, data.channel,
-                                                 data.now))
+            p.id
+            for p in data.promotions
+            if p.level == Level.ITEM and applies(p, line, data.customer, data.channel, data.now)
+        )
     return candidates
 
 
@@ -724,11 +777,16 @@ def price(data: PricingInput) -> PricingResult:
     the default is whichever gives the lower payable total; a customer's valid choice (an
     ITEM promotion id, or 0 for none) is kept."""
     candidates = _item_candidates(data)
-    fixed = {line_id: pick for line_id, pick in data.choices.items()
-             if line_id in candidates and (pick == 0 or pick in candidates[line_id])}
+    fixed = {
+        line_id: pick
+        for line_id, pick in data.choices.items()
+        if line_id in candidates and (pick == 0 or pick in candidates[line_id])
+    }
     # Start from each line's first candidate, then improve one line at a time.
-    picks = {line_id: fixed.get(line_id, options[0] if options else 0)
-             for line_id, options in candidates.items()}
+    picks = {
+        line_id: fixed.get(line_id, options[0] if options else 0)
+        for line_id, options in candidates.items()
+    }
     best = _evaluate(data, picks)
     for _ in range(3):
         improved = False
@@ -757,8 +815,9 @@ def valid_coupon_set(coupons: Sequence[CouponRule]) -> bool:
     return len(issuers) == len(set(issuers))
 
 
-def _with_coupons(data: PricingInput, picks: Mapping[str, int],
-                  base: PricingResult) -> PricingResult:
+def _with_coupons(
+    data: PricingInput, picks: Mapping[str, int], base: PricingResult
+) -> PricingResult:
     """The customer's coupons if they chose (an invalid set is refused by the caller), else
     the recommended set: the largest total discount, ties to the set that expires soonest."""
     if data.coupon_ids is not None:
@@ -791,10 +850,18 @@ def _issuer_choices(data: PricingInput, base: PricingResult) -> list[list[_Choic
     for c in data.coupons:
         if c.id in usable:
             by_issuer[c.merchant_id].append(c)
-    return [[_Choice(None, 0, 0),
-             *(_Choice(c, usable[c.id].discount, n, usable[c.id].lines) for n, c in
-               enumerate(sorted(group, key=lambda c: -usable[c.id].discount)[:5], start=1))]
-            for group in by_issuer.values()]
+    return [
+        [
+            _Choice(None, 0, 0),
+            *(
+                _Choice(c, usable[c.id].discount, n, usable[c.id].lines)
+                for n, c in enumerate(
+                    sorted(group, key=lambda c: -usable[c.id].discount)[:5], start=1
+                )
+            ),
+        ]
+        for group in by_issuer.values()
+    ]
 
 
 SetKey = tuple[int, float, tuple[int, ...]]
@@ -803,8 +870,14 @@ SetKey = tuple[int, float, tuple[int, ...]]
 def set_key(discount: int, combo: Sequence[_Choice]) -> SetKey:
     """Bigger is better: the discount, then the soonest expiry, then the set the exhaustive
     search (one option per issuer, issuers in wallet order) would meet first."""
-    expiry = min((c.coupon.valid_until.timestamp() for c in combo
-                  if c.coupon is not None and c.coupon.valid_until), default=math.inf)
+    expiry = min(
+        (
+            c.coupon.valid_until.timestamp()
+            for c in combo
+            if c.coupon is not None and c.coupon.valid_until
+        ),
+        default=math.inf,
+    )
     return discount, -expiry, tuple(-c.position for c in combo)
 
 
@@ -825,8 +898,10 @@ class _CouponSearch:
 
     def __init__(self, data: PricingInput, picks: Mapping[str, int], base: PricingResult):
         self.data, self.picks = data, picks
-        self.issuers = [sorted(choices, key=lambda c: (-c.value, c.position))
-                        for choices in _issuer_choices(data, base)]
+        self.issuers = [
+            sorted(choices, key=lambda c: (-c.value, c.position))
+            for choices in _issuer_choices(data, base)
+        ]
         self.amounts = {r.line_id: r.total for r in base.lines}
         self.best, self.best_key = base, (0, 0.0, ())
         self.priced: set[tuple[int, ...]] = set()
@@ -837,8 +912,9 @@ class _CouponSearch:
         top = tuple(0 for _ in self.issuers)
         heap = [(-self._bound(top), top, 0)]
         visits = 0
-        while heap and len(self.priced) < COUPON_SEARCH_BUDGET \
-                and visits < 4 * COUPON_SEARCH_BUDGET:
+        while (
+            heap and len(self.priced) < COUPON_SEARCH_BUDGET and visits < 4 * COUPON_SEARCH_BUDGET
+        ):
             negated, at, pivot = heapq.heappop(heap)
             visits += 1
             bound = -negated
@@ -854,17 +930,28 @@ class _CouponSearch:
     def _seeds(self) -> list[tuple[int, ...]]:
         """Each merchant's most valuable coupon with each platform option (the greedy sets),
         then each platform coupon alone (one whose threshold every merchant coupon breaks)."""
-        platform = next((i for i, choices in enumerate(self.issuers)
-                         if choices[0].coupon is not None
-                         and choices[0].coupon.merchant_id is None), None)
+        platform = next(
+            (
+                i
+                for i, choices in enumerate(self.issuers)
+                if choices[0].coupon is not None and choices[0].coupon.merchant_id is None
+            ),
+            None,
+        )
         top = tuple(0 for _ in self.issuers)
         if platform is None:
             return [top]
         alone = tuple(len(choices) - 1 for choices in self.issuers)  # "none" sorts last
-        return [*((*top[:platform], n, *top[platform + 1:])
-                  for n in range(len(self.issuers[platform]))),
-                *((*alone[:platform], n, *alone[platform + 1:])
-                  for n in range(len(self.issuers[platform]) - 1))]
+        return [
+            *(
+                (*top[:platform], n, *top[platform + 1 :])
+                for n in range(len(self.issuers[platform]))
+            ),
+            *(
+                (*alone[:platform], n, *alone[platform + 1 :])
+                for n in range(len(self.issuers[platform]) - 1)
+            ),
+        ]
 
     def _combo(self, at: tuple[int, ...]) -> list[_Choice]:
         return [self.issuers[i][n] for i, n in enumerate(at)]
@@ -876,13 +963,15 @@ class _CouponSearch:
         """A tighter bound: the platform coupon is valued on its lines' amounts less the
         merchant coupons that fall wholly on them (those lower its amount by exactly their
         discount; the others by something from zero up)."""
-        platform = next((c for c in combo if c.coupon is not None
-                         and c.coupon.merchant_id is None), None)
+        platform = next(
+            (c for c in combo if c.coupon is not None and c.coupon.merchant_id is None), None
+        )
         merchants = sum(c.value for c in combo if c is not platform)
         if platform is None or platform.coupon is None:
             return merchants
         left = sum(self.amounts[line_id] for line_id in platform.lines) - sum(
-            c.value for c in combo if c is not platform and c.lines <= platform.lines)
+            c.value for c in combo if c is not platform and c.lines <= platform.lines
+        )
         return merchants + coupon_value(platform.coupon, left)
 
     def _consider(self, at: tuple[int, ...]) -> None:
@@ -900,4 +989,4 @@ class _CouponSearch:
 def _step(at: tuple[int, ...], issuer: int) -> tuple[int, ...]:
     """`at` with `issuer` on its next option. Stepping only issuers from the last one that
     stepped reaches every set exactly once (its parent: its last stepped issuer undone)."""
-    return (*at[:issuer], at[issuer] + 1, *at[issuer + 1:])
+    return (*at[:issuer], at[issuer] + 1, *at[issuer + 1 :])

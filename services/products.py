@@ -128,33 +128,49 @@ async def create_product(session: AsyncSession, draft: ProductDraft) -> Product:
 
 async def update_product(session: AsyncSession, product_id: int, patch: ProductPatch) -> Product:
     product = await get_or_fail(session, Product, product_id, "id")
-    existing_skus = list((await session.scalars(
-        select(Sku).where(Sku.product_id == product.id).order_by(Sku.position, Sku.id))).all())
+    existing_skus = list(
+        (
+            await session.scalars(
+                select(Sku).where(Sku.product_id == product.id).order_by(Sku.position, Sku.id)
+            )
+        ).all()
+    )
     draft = await _merge(session, product, existing_skus, patch)
     clean = await _validate(session, draft, existing=product)
     await _write(session, product, draft, clean, existing_skus)
     return product
 
 
-async def _merge(session: AsyncSession, product: Product, skus: list[Sku],
-                 patch: ProductPatch) -> ProductDraft:
-    attrs = (await session.execute(
-        select(ProductAttributeValue.attribute_id, ProductAttributeValue.value)
-        .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
-        .where(ProductAttributeValue.product_id == product.id,
-               Attribute.kind != AttributeKind.SALES)
-        .order_by(ProductAttributeValue.position))).all()
+async def _merge(
+    session: AsyncSession, product: Product, skus: list[Sku], patch: ProductPatch
+) -> ProductDraft:
+    attrs = (
+        await session.execute(
+            select(ProductAttributeValue.attribute_id, ProductAttributeValue.value)
+            .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
+            .where(
+                ProductAttributeValue.product_id == product.id,
+                Attribute.kind != AttributeKind.SALES,
+            )
+            .order_by(ProductAttributeValue.position)
+        )
+    ).all()
     current_attrs: dict[int, list[str]] = {}
     for attribute_id, value in attrs:
         current_attrs.setdefault(attribute_id, []).append(value)
     current = ProductDraft(
-        title=product.title, subtitle=product.subtitle, brand_id=product.brand_id,
-        category_id=product.category_id, merchant_id=product.merchant_id,
-        shipping_template_id=product.shipping_template_id, tags=list(product.tags or []),
+        title=product.title,
+        subtitle=product.subtitle,
+        brand_id=product.brand_id,
+        category_id=product.category_id,
+        merchant_id=product.merchant_id,
+        shipping_template_id=product.shipping_template_id,
+        tags=list(product.tags or []),
         attributes=list(current_attrs.items()),
         images=[(i["url"], i.get("alt")) for i in product.images or []],
         description_mobile_html=product.description_mobile_html,
-        description_pc_html=product.description_pc_html, after_sales=product.after_sales,
+        description_pc_html=product.description_pc_html,
+        after_sales=product.after_sales,
         skus=[_sku_as_draft(s) for s in skus if s.enabled],
     )
     changes = {k: v for k, v in vars(patch).items() if v is not UNSET}
@@ -163,16 +179,21 @@ async def _merge(session: AsyncSession, product: Product, skus: list[Sku],
 
 def _sku_as_draft(sku: Sku) -> SkuDraft:
     return SkuDraft(
-        id=sku.id, specs=[(s["attributeId"], s["value"]) for s in sku.specs], code=sku.code,
+        id=sku.id,
+        specs=[(s["attributeId"], s["value"]) for s in sku.specs],
+        code=sku.code,
         price=from_minor(sku.price),
         market_price=from_minor(sku.market_price) if sku.market_price is not None else None,
         cost_price=from_minor(sku.cost_price) if sku.cost_price is not None else None,
-        barcode=sku.barcode, weight_grams=sku.weight_grams, image_url=sku.image_url,
+        barcode=sku.barcode,
+        weight_grams=sku.weight_grams,
+        image_url=sku.image_url,
     )
 
 
-async def _validate(session: AsyncSession, draft: ProductDraft,
-                    existing: Product | None) -> list[_CleanSku]:
+async def _validate(
+    session: AsyncSession, draft: ProductDraft, existing: Product | None
+) -> list[_CleanSku]:
     v = Violations()
     draft.title = check.text(v, draft.title, "title", max_len=200) or ""
     draft.subtitle = check.text(v, draft.subtitle, "subtitle", max_len=300, required=False)
@@ -201,60 +222,90 @@ async def _check_references(session: AsyncSession, v: Violations, draft: Product
     if category is None:
         v.add(ErrorCode.NOT_FOUND, "Category not found.", "categoryId")
     elif await session.scalar(select(func.count()).where(Category.parent_id == category.id)):
-        v.add(ErrorCode.CATEGORY_NOT_LEAF,
-              f"Products bind to leaf categories; '{category.name}' has subcategories.",
-              "categoryId")
+        v.add(
+            ErrorCode.CATEGORY_NOT_LEAF,
+            f"Products bind to leaf categories; '{category.name}' has subcategories.",
+            "categoryId",
+        )
     if draft.shipping_template_id is not None:
         template = await session.get(ShippingTemplate, draft.shipping_template_id)
         if template is None:
             v.add(ErrorCode.NOT_FOUND, "Shipping template not found.", "shippingTemplateId")
         elif template.merchant_id != draft.merchant_id:
-            v.add(ErrorCode.MERCHANT_MISMATCH,
-                  "The shipping template belongs to another merchant.", "shippingTemplateId")
+            v.add(
+                ErrorCode.MERCHANT_MISMATCH,
+                "The shipping template belongs to another merchant.",
+                "shippingTemplateId",
+            )
 
 
 def _check_value(v: Violations, attribute: Attribute, value: str, field_name: str) -> None:
     if not value.strip() or len(value) > 200:
-        v.add(ErrorCode.INVALID_ATTRIBUTE_VALUE,
-              f"'{attribute.name}' needs a non-empty value of at most 200 characters.", field_name)
+        v.add(
+            ErrorCode.INVALID_ATTRIBUTE_VALUE,
+            f"'{attribute.name}' needs a non-empty value of at most 200 characters.",
+            field_name,
+        )
     elif attribute.value_type == AttributeValueType.NUMBER:
         try:
             Decimal(value)
         except ArithmeticError:
-            v.add(ErrorCode.INVALID_ATTRIBUTE_VALUE, f"'{attribute.name}' must be a number.",
-                  field_name)
-    elif (attribute.value_type == AttributeValueType.OPTIONS
-          and not attribute.allow_custom_values and value not in attribute.options):
-        v.add(ErrorCode.INVALID_ATTRIBUTE_VALUE,
-              f"'{value}' is not an option of '{attribute.name}'.", field_name)
+            v.add(
+                ErrorCode.INVALID_ATTRIBUTE_VALUE,
+                f"'{attribute.name}' must be a number.",
+                field_name,
+            )
+    elif (
+        attribute.value_type == AttributeValueType.OPTIONS
+        and not attribute.allow_custom_values
+        and value not in attribute.options
+    ):
+        v.add(
+            ErrorCode.INVALID_ATTRIBUTE_VALUE,
+            f"'{value}' is not an option of '{attribute.name}'.",
+            field_name,
+        )
 
 
-def _check_product_attributes(v: Violations, draft: ProductDraft,
-                              attributes: list[Attribute]) -> None:
+def _check_product_attributes(
+    v: Violations, draft: ProductDraft, attributes: list[Attribute]
+) -> None:
     by_id = {a.id: a for a in attributes if a.kind != AttributeKind.SALES}
     given: set[int] = set()
     for i, (attribute_id, values) in enumerate(draft.attributes):
         attribute = by_id.get(attribute_id)
         if attribute is None:
-            v.add(ErrorCode.INVALID_ATTRIBUTE,
-                  "Not a KEY or GENERAL attribute of the product's category.",
-                  f"attributes.{i}.attributeId")
+            v.add(
+                ErrorCode.INVALID_ATTRIBUTE,
+                "Not a KEY or GENERAL attribute of the product's category.",
+                f"attributes.{i}.attributeId",
+            )
             continue
         if attribute_id in given:
-            v.add(ErrorCode.INVALID_ATTRIBUTE, "Attribute given twice.",
-                  f"attributes.{i}.attributeId")
+            v.add(
+                ErrorCode.INVALID_ATTRIBUTE, "Attribute given twice.", f"attributes.{i}.attributeId"
+            )
         given.add(attribute_id)
         for value in values:
             _check_value(v, attribute, value, f"attributes.{i}.values")
     for attribute in by_id.values():
-        if attribute.required and not any(a == attribute.id and vals
-                                           for a, vals in draft.attributes):
-            v.add(ErrorCode.MISSING_REQUIRED_ATTRIBUTE,
-                  f"'{attribute.name}' ({attribute.kind}) is required.", "attributes")
+        if attribute.required and not any(
+            a == attribute.id and vals for a, vals in draft.attributes
+        ):
+            v.add(
+                ErrorCode.MISSING_REQUIRED_ATTRIBUTE,
+                f"'{attribute.name}' ({attribute.kind}) is required.",
+                "attributes",
+            )
 
 
-async def _check_skus(session: AsyncSession, v: Violations, draft: ProductDraft,
-                      attributes: list[Attribute], existing: Product | None) -> list[_CleanSku]:
+async def _check_skus(
+    session: AsyncSession,
+    v: Violations,
+    draft: ProductDraft,
+    attributes: list[Attribute],
+    existing: Product | None,
+) -> list[_CleanSku]:
     if not draft.skus:
         v.add(ErrorCode.NO_SKUS, "A product needs at least one SKU.", "skus")
     if len(draft.skus) > MAX_SKUS:
@@ -268,41 +319,47 @@ async def _check_skus(session: AsyncSession, v: Violations, draft: ProductDraft,
         if c is None:
             continue
         if c.spec_key in seen_keys:
-            v.add(ErrorCode.DUPLICATE_SKU_SPEC,
-                  f"SKUs {seen_keys[c.spec_key]} and {i} have the same specs ({c.spec_text}).",
-                  f"skus.{i}.specs")
+            v.add(
+                ErrorCode.DUPLICATE_SKU_SPEC,
+                f"SKUs {seen_keys[c.spec_key]} and {i} have the same specs ({c.spec_text}).",
+                f"skus.{i}.specs",
+            )
         seen_keys.setdefault(c.spec_key, i)
         if sku.code in seen_codes:
-            v.add(ErrorCode.DUPLICATE_SKU_CODE, f"Code '{sku.code}' is used twice.",
-                  f"skus.{i}.code")
+            v.add(
+                ErrorCode.DUPLICATE_SKU_CODE, f"Code '{sku.code}' is used twice.", f"skus.{i}.code"
+            )
         seen_codes.setdefault(sku.code, i)
         clean.append(c)
     await _check_codes_free(session, v, draft, seen_codes, existing)
     return clean
 
 
-def _check_sku(v: Violations, sku: SkuDraft, sales: list[Attribute],
-               path: str) -> _CleanSku | None:
+def _check_sku(v: Violations, sku: SkuDraft, sales: list[Attribute], path: str) -> _CleanSku | None:
     before = len(v.items)
     sku.code = (sku.code or "").strip()
     if not sku.code or len(sku.code) > 64:
-        v.add(ErrorCode.INVALID_INPUT, "A SKU code of 1–64 characters is required.",
-              f"{path}.code")
+        v.add(ErrorCode.INVALID_INPUT, "A SKU code of 1–64 characters is required.", f"{path}.code")
     price = check.money(v, sku.price, f"{path}.price")
     market = check.money(v, sku.market_price, f"{path}.marketPrice", required=False)
     cost = check.money(v, sku.cost_price, f"{path}.costPrice", required=False)
     if price is not None and market is not None and market < price:
-        v.add(ErrorCode.INVALID_PRICE, "The market (strike-through) price is below the price.",
-              f"{path}.marketPrice")
+        v.add(
+            ErrorCode.INVALID_PRICE,
+            "The market (strike-through) price is below the price.",
+            f"{path}.marketPrice",
+        )
     check.non_negative_int(v, sku.weight_grams, f"{path}.weightGrams")
     check.url(v, sku.image_url, f"{path}.imageUrl")
     given = dict(sku.specs)
     wanted = {a.id for a in sales}
     if len(given) != len(sku.specs) or set(given) != wanted:
         names = ", ".join(a.name for a in sales) or "none"
-        v.add(ErrorCode.SKU_SPEC_MISMATCH,
-              f"Specs must give exactly one value for each SALES attribute ({names}).",
-              f"{path}.specs")
+        v.add(
+            ErrorCode.SKU_SPEC_MISMATCH,
+            f"Specs must give exactly one value for each SALES attribute ({names}).",
+            f"{path}.specs",
+        )
     else:
         for attribute in sales:
             _check_value(v, attribute, given[attribute.id], f"{path}.specs")
@@ -312,32 +369,52 @@ def _check_sku(v: Violations, sku: SkuDraft, sales: list[Attribute],
     spec_key = ";".join(f"{s['attributeId']}={s['value']}" for s in specs)
     # Each value fits its 200 characters, but several joined may not fit their columns.
     if len(spec_key) > MAX_SPEC_TEXT:
-        v.add(ErrorCode.INVALID_ATTRIBUTE_VALUE, f"The specs together must stay within "
-              f"{MAX_SPEC_TEXT} characters.", f"{path}.specs")
+        v.add(
+            ErrorCode.INVALID_ATTRIBUTE_VALUE,
+            f"The specs together must stay within {MAX_SPEC_TEXT} characters.",
+            f"{path}.specs",
+        )
         return None
     return _CleanSku(
-        draft=sku, specs=specs, spec_key=spec_key,
+        draft=sku,
+        specs=specs,
+        spec_key=spec_key,
         spec_text=" ".join(s["value"] for s in specs),
-        price=price, market_price=market, cost_price=cost,
+        price=price,
+        market_price=market,
+        cost_price=cost,
     )
 
 
-async def _check_codes_free(session: AsyncSession, v: Violations, draft: ProductDraft,
-                            codes: dict[str, int], existing: Product | None) -> None:
+async def _check_codes_free(
+    session: AsyncSession,
+    v: Violations,
+    draft: ProductDraft,
+    codes: dict[str, int],
+    existing: Product | None,
+) -> None:
     if not codes:
         return
-    stmt = select(Sku.code, Sku.id).where(Sku.merchant_id == draft.merchant_id,
-                                          Sku.code.in_(list(codes)))
+    stmt = select(Sku.code, Sku.id).where(
+        Sku.merchant_id == draft.merchant_id, Sku.code.in_(list(codes))
+    )
     if existing is not None:
         stmt = stmt.where(Sku.product_id != existing.id)
     for code, _ in (await session.execute(stmt)).all():
-        v.add(ErrorCode.DUPLICATE_SKU_CODE,
-              f"Code '{code}' is already used by another product of this merchant.",
-              f"skus.{codes[code]}.code")
+        v.add(
+            ErrorCode.DUPLICATE_SKU_CODE,
+            f"Code '{code}' is already used by another product of this merchant.",
+            f"skus.{codes[code]}.code",
+        )
 
 
-async def _write(session: AsyncSession, product: Product, draft: ProductDraft,
-                 skus: list[_CleanSku], existing_skus: list[Sku]) -> None:
+async def _write(
+    session: AsyncSession,
+    product: Product,
+    draft: ProductDraft,
+    skus: list[_CleanSku],
+    existing_skus: list[Sku],
+) -> None:
     product.title, product.subtitle = draft.title, draft.subtitle
     product.brand_id, product.category_id = draft.brand_id, draft.category_id
     product.shipping_template_id = draft.shipping_template_id
@@ -354,8 +431,9 @@ async def _write(session: AsyncSession, product: Product, draft: ProductDraft,
     await session.flush()
 
 
-async def _write_skus(session: AsyncSession, product: Product, skus: list[_CleanSku],
-                      existing: list[Sku]) -> list[Sku]:
+async def _write_skus(
+    session: AsyncSession, product: Product, skus: list[_CleanSku], existing: list[Sku]
+) -> list[Sku]:
     by_id = {s.id: s for s in existing}
     by_key = {s.spec_key: s for s in existing}
     kept: set[int] = set()
@@ -386,10 +464,12 @@ async def _write_skus(session: AsyncSession, product: Product, skus: list[_Clean
     return saved
 
 
-async def _index_attribute_values(session: AsyncSession, product: Product, draft: ProductDraft,
-                                  skus: list[Sku]) -> None:
-    await session.execute(delete(ProductAttributeValue)
-                          .where(ProductAttributeValue.product_id == product.id))
+async def _index_attribute_values(
+    session: AsyncSession, product: Product, draft: ProductDraft, skus: list[Sku]
+) -> None:
+    await session.execute(
+        delete(ProductAttributeValue).where(ProductAttributeValue.product_id == product.id)
+    )
     rows: dict[tuple[int, str], int] = {}
     for attribute_id, values in draft.attributes:
         for value in values:
@@ -397,26 +477,38 @@ async def _index_attribute_values(session: AsyncSession, product: Product, draft
     for sku in skus:
         for spec in sku.specs:
             rows.setdefault((spec["attributeId"], spec["value"]), len(rows))
-    session.add_all(ProductAttributeValue(product_id=product.id, attribute_id=a, value=val,
-                                          position=pos) for (a, val), pos in rows.items())
+    session.add_all(
+        ProductAttributeValue(product_id=product.id, attribute_id=a, value=val, position=pos)
+        for (a, val), pos in rows.items()
+    )
 
 
 # --- listing lifecycle ---------------------------------------------------------------------------
 
-async def list_product(session: AsyncSession, product_id: int, now: datetime,
-                       list_at: datetime | None = None,
-                       delist_at: datetime | None = None) -> Product:
+
+async def list_product(
+    session: AsyncSession,
+    product_id: int,
+    now: datetime,
+    list_at: datetime | None = None,
+    delist_at: datetime | None = None,
+) -> Product:
     product = await get_or_fail(session, Product, product_id, "id")
     status = effective_status(product, now)
     if status == EffectiveStatus.LISTED and list_at is None and delist_at is None:
-        raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION, "The product is already listed.",
-                          "id")
+        raise DomainError(
+            ErrorCode.INVALID_STATUS_TRANSITION, "The product is already listed.", "id"
+        )
     starts = list_at or now
     if delist_at is not None and delist_at <= max(starts, now):
-        raise DomainError(ErrorCode.INVALID_SCHEDULE,
-                          "delistAt must be after listAt and in the future.", "delistAt")
-    enabled = await session.scalar(select(func.count()).where(
-        Sku.product_id == product.id, Sku.enabled.is_(True)))
+        raise DomainError(
+            ErrorCode.INVALID_SCHEDULE,
+            "delistAt must be after listAt and in the future.",
+            "delistAt",
+        )
+    enabled = await session.scalar(
+        select(func.count()).where(Sku.product_id == product.id, Sku.enabled.is_(True))
+    )
     if not enabled:
         raise DomainError(ErrorCode.NO_SKUS, "A product needs an enabled SKU to be listed.", "id")
     product.status = ProductStatus.LISTED
@@ -432,8 +524,11 @@ async def delist_product(session: AsyncSession, product_id: int, now: datetime) 
     product = await get_or_fail(session, Product, product_id, "id")
     status = effective_status(product, now)
     if status in (EffectiveStatus.DRAFT, EffectiveStatus.DELISTED):
-        raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION,
-                          f"A {status.value} product cannot be delisted.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_STATUS_TRANSITION,
+            f"A {status.value} product cannot be delisted.",
+            "id",
+        )
     product.status = ProductStatus.DELISTED
     product.list_at = product.delist_at = None
     await session.flush()
@@ -446,15 +541,19 @@ async def delete_product(session: AsyncSession, product_id: int) -> Product:
     from models.inventory import StockMovement
 
     product = await get_or_fail(session, Product, product_id, "id")
-    sku_ids = list((await session.scalars(select(Sku.id).where(Sku.product_id == product.id)))
-                   .all())
-    stocked = sku_ids and await session.scalar(select(func.count()).where(
-        StockMovement.sku_id.in_(sku_ids)))
+    sku_ids = list(
+        (await session.scalars(select(Sku.id).where(Sku.product_id == product.id))).all()
+    )
+    stocked = sku_ids and await session.scalar(
+        select(func.count()).where(StockMovement.sku_id.in_(sku_ids))
+    )
     if product.first_listed_at is not None or stocked:
-        raise DomainError(ErrorCode.PRODUCT_IN_USE,
-                          "This product was listed or stocked; delist it instead.", "id")
-    await session.execute(delete(ProductAttributeValue)
-                          .where(ProductAttributeValue.product_id == product.id))
+        raise DomainError(
+            ErrorCode.PRODUCT_IN_USE, "This product was listed or stocked; delist it instead.", "id"
+        )
+    await session.execute(
+        delete(ProductAttributeValue).where(ProductAttributeValue.product_id == product.id)
+    )
     await session.execute(delete(Sku).where(Sku.product_id == product.id))
     await session.delete(product)
     await session.flush()

@@ -63,9 +63,13 @@ class ScopeData:
     excluded_product_ids: list[int] = field(default_factory=list)
 
     def rows(self) -> list[tuple[ScopeKind, int]]:
-        pairs = [(ScopeKind.SKU, self.sku_ids), (ScopeKind.PRODUCT, self.product_ids),
-                 (ScopeKind.CATEGORY, self.category_ids), (ScopeKind.BRAND, self.brand_ids),
-                 (ScopeKind.EXCLUDED_PRODUCT, self.excluded_product_ids)]
+        pairs = [
+            (ScopeKind.SKU, self.sku_ids),
+            (ScopeKind.PRODUCT, self.product_ids),
+            (ScopeKind.CATEGORY, self.category_ids),
+            (ScopeKind.BRAND, self.brand_ids),
+            (ScopeKind.EXCLUDED_PRODUCT, self.excluded_product_ids),
+        ]
         return sorted({(kind, i) for kind, ids in pairs for i in ids})
 
 
@@ -99,8 +103,11 @@ class PromotionConflict(DomainError):
     def __init__(self, conflicts: list[Conflict]) -> None:
         names = ", ".join(f"'{c.promotion_name}'" for c in conflicts)
         titles = sorted({t for c in conflicts for t in c.product_titles})
-        super().__init__(ErrorCode.PROMOTION_CONFLICT,
-                         f"Conflicts with {names} on {', '.join(titles[:5])}.", "scope")
+        super().__init__(
+            ErrorCode.PROMOTION_CONFLICT,
+            f"Conflicts with {names} on {', '.join(titles[:5])}.",
+            "scope",
+        )
         self.conflicts = conflicts
 
 
@@ -139,12 +146,13 @@ def _items(v: Violations, items: list[dict[str, Any]] | None, path: str) -> list
     if not items:
         v.add(ErrorCode.INVALID_RULE, "List at least one SKU.", path)
         return []
-    return [[item["sku_id"], _count(v, item.get("quantity"), f"{path}.{i}.quantity")]
-            for i, item in enumerate(items)]
+    return [
+        [item["sku_id"], _count(v, item.get("quantity"), f"{path}.{i}.quantity")]
+        for i, item in enumerate(items)
+    ]
 
 
-def _tiers(v: Violations, tiers: list[dict[str, Any]], path: str,
-           gifts: bool) -> list[list[Any]]:
+def _tiers(v: Violations, tiers: list[dict[str, Any]], path: str, gifts: bool) -> list[list[Any]]:
     """Tiers strictly increase; a reduction stays below its threshold."""
     if not tiers:
         v.add(ErrorCode.INVALID_RULE, "Give at least one tier.", path)
@@ -152,15 +160,21 @@ def _tiers(v: Violations, tiers: list[dict[str, Any]], path: str,
     for i, tier in enumerate(tiers):
         threshold = _money(v, tier.get("threshold"), f"{path}.{i}.threshold", positive=True)
         if clean and threshold <= clean[-1][0]:
-            v.add(ErrorCode.INVALID_RULE, "Tier thresholds must strictly increase.",
-                  f"{path}.{i}.threshold")
+            v.add(
+                ErrorCode.INVALID_RULE,
+                "Tier thresholds must strictly increase.",
+                f"{path}.{i}.threshold",
+            )
         if gifts:
             clean.append([threshold, _items(v, tier.get("gifts"), f"{path}.{i}.gifts")])
             continue
         amount = _money(v, tier.get("amount"), f"{path}.{i}.amount", positive=True)
         if amount >= threshold:
-            v.add(ErrorCode.INVALID_RULE, "A reduction must be below its threshold.",
-                  f"{path}.{i}.amount")
+            v.add(
+                ErrorCode.INVALID_RULE,
+                "A reduction must be below its threshold.",
+                f"{path}.{i}.amount",
+            )
         if clean and amount <= clean[-1][1]:
             v.add(ErrorCode.INVALID_RULE, "Higher tiers must give more.", f"{path}.{i}.amount")
         clean.append([threshold, amount])
@@ -182,42 +196,69 @@ def _rules(v: Violations, data: PromotionData) -> tuple[dict[str, Any], int | No
         return {"percentOff": _percent(v, r["percent_off"], f"{path}.percentOff")}, stock
     if kind == PromotionType.MULTI_BUY:
         if r.get("from_nth_unit") is not None:
-            return {"fromNthUnit": _count(v, r["from_nth_unit"], f"{path}.fromNthUnit", 2),
-                    "percentOff": _percent(v, r.get("percent_off"), f"{path}.percentOff")}, None
-        return {"units": _count(v, r.get("units"), f"{path}.units", 2),
-                "price": _money(v, r.get("price"), f"{path}.price", positive=True)}, None
+            return {
+                "fromNthUnit": _count(v, r["from_nth_unit"], f"{path}.fromNthUnit", 2),
+                "percentOff": _percent(v, r.get("percent_off"), f"{path}.percentOff"),
+            }, None
+        return {
+            "units": _count(v, r.get("units"), f"{path}.units", 2),
+            "price": _money(v, r.get("price"), f"{path}.price", positive=True),
+        }, None
     if kind == PromotionType.BUNDLE:
         skus = _items(v, r.get("skus"), f"{path}.skus")
         if len({s for s, _ in skus}) < 2:
-            v.add(ErrorCode.INVALID_RULE, "A bundle lists at least two different SKUs.",
-                  f"{path}.skus")
-        return {"skus": skus, "price": _money(v, r.get("price"), f"{path}.price",
-                                              positive=True)}, None
+            v.add(
+                ErrorCode.INVALID_RULE,
+                "A bundle lists at least two different SKUs.",
+                f"{path}.skus",
+            )
+        return {
+            "skus": skus,
+            "price": _money(v, r.get("price"), f"{path}.price", positive=True),
+        }, None
     if kind == PromotionType.DEPOSIT:
         deposit = _money(v, r.get("deposit"), f"{path}.deposit", positive=True)
         worth = _money(v, r.get("deposit_worth") or r.get("deposit"), f"{path}.depositWorth")
         if worth < deposit:
-            v.add(ErrorCode.INVALID_RULE, "A deposit is worth at least what is paid.",
-                  f"{path}.depositWorth")
+            v.add(
+                ErrorCode.INVALID_RULE,
+                "A deposit is worth at least what is paid.",
+                f"{path}.depositWorth",
+            )
         starts, ends = r.get("balance_starts_at"), r.get("balance_ends_at")
         if starts is None or ends is None or starts < data.ends_at or ends <= starts:
-            v.add(ErrorCode.INVALID_SCHEDULE, "The balance window opens after the promotion "
-                  "window and ends after it opens.", f"{path}.balanceStartsAt")
-        return {"deposit": deposit, "depositWorth": worth,
-                "balanceStartsAt": starts.isoformat() if starts else None,
-                "balanceEndsAt": ends.isoformat() if ends else None}, None
+            v.add(
+                ErrorCode.INVALID_SCHEDULE,
+                "The balance window opens after the promotion window and ends after it opens.",
+                f"{path}.balanceStartsAt",
+            )
+        return {
+            "deposit": deposit,
+            "depositWorth": worth,
+            "balanceStartsAt": starts.isoformat() if starts else None,
+            "balanceEndsAt": ends.isoformat() if ends else None,
+        }, None
     if kind == PromotionType.FULL_REDUCTION:
         if r.get("every") is not None:
             every = r["every"]
             step = _money(v, every.get("step"), f"{path}.every.step", positive=True)
             amount = _money(v, every.get("amount"), f"{path}.every.amount", positive=True)
             if amount >= step:
-                v.add(ErrorCode.INVALID_RULE, "The reduction must be below the step.",
-                      f"{path}.every.amount")
+                v.add(
+                    ErrorCode.INVALID_RULE,
+                    "The reduction must be below the step.",
+                    f"{path}.every.amount",
+                )
             cap = every.get("cap")
-            return {"every": {"step": step, "amount": amount,
-                              "cap": _money(v, cap, f"{path}.every.cap", positive=True)
-                              if cap is not None else None}}, None
+            return {
+                "every": {
+                    "step": step,
+                    "amount": amount,
+                    "cap": _money(v, cap, f"{path}.every.cap", positive=True)
+                    if cap is not None
+                    else None,
+                }
+            }, None
         return {"tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", False)}, None
     if kind == PromotionType.SPEND_GIFT:
         return {"tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", True)}, None
@@ -241,8 +282,7 @@ async def _exist(session: AsyncSession, model: Any, ids: list[int]) -> bool:
     return len(set(found)) == len(set(ids))
 
 
-async def validate(session: AsyncSession, data: PromotionData) -> tuple[dict[str, Any],
-                                                                        int | None]:
+async def validate(session: AsyncSession, data: PromotionData) -> tuple[dict[str, Any], int | None]:
     v = Violations()
     data.name = check.text(v, data.name, "name", max_len=120) or ""
     if data.ends_at <= data.starts_at:
@@ -254,27 +294,40 @@ async def validate(session: AsyncSession, data: PromotionData) -> tuple[dict[str
     rules, stock = _rules(v, data)
     v.raise_if_any()
     s = data.scope
-    checks = [(Sku, s.sku_ids + _gift_skus(data.type, rules), "scope.skuIds"),
-              (Product, s.product_ids + s.excluded_product_ids, "scope.productIds"),
-              (Category, s.category_ids, "scope.categoryIds"),
-              (Brand, s.brand_ids, "scope.brandIds")]
+    checks = [
+        (Sku, s.sku_ids + _gift_skus(data.type, rules), "scope.skuIds"),
+        (Product, s.product_ids + s.excluded_product_ids, "scope.productIds"),
+        (Category, s.category_ids, "scope.categoryIds"),
+        (Brand, s.brand_ids, "scope.brandIds"),
+    ]
     for model, ids, where in checks:
         if not await _exist(session, model, ids):
-            raise DomainError(ErrorCode.NOT_FOUND, f"Some {model.__name__} ids do not exist.",
-                              where)
+            raise DomainError(
+                ErrorCode.NOT_FOUND, f"Some {model.__name__} ids do not exist.", where
+            )
     if data.merchant_id is not None and await session.get(Merchant, data.merchant_id) is None:
         raise DomainError(ErrorCode.NOT_FOUND, "Merchant not found.", "merchantId")
-    await catalog.ensure_funded_by(session, data.merchant_id,
-                                   s.sku_ids + _gift_skus(data.type, rules),
-                                   s.product_ids + s.excluded_product_ids, "scope")
+    await catalog.ensure_funded_by(
+        session,
+        data.merchant_id,
+        s.sku_ids + _gift_skus(data.type, rules),
+        s.product_ids + s.excluded_product_ids,
+        "scope",
+    )
     return rules, stock
 
 
 # --- lifecycle -----------------------------------------------------------------------------------
 
 
-async def _write(session: AsyncSession, promotion: Promotion, data: PromotionData,
-                 rules: dict[str, Any], stock: int | None, now: datetime) -> None:
+async def _write(
+    session: AsyncSession,
+    promotion: Promotion,
+    data: PromotionData,
+    rules: dict[str, Any],
+    stock: int | None,
+    now: datetime,
+) -> None:
     scope = data.scope
     if data.type == PromotionType.BUNDLE:  # a bundle's scope is its SKUs
         scope = ScopeData(sku_ids=[s for s, _ in rules["skus"]])
@@ -289,15 +342,14 @@ async def _write(session: AsyncSession, promotion: Promotion, data: PromotionDat
     promotion.scope = {k.value: [i for kk, i in scope.rows() if kk == k] for k in ScopeKind}
     promotion.updated_at = now
     await session.flush()
-    await session.execute(delete(PromotionScope).where(
-        PromotionScope.promotion_id == promotion.id))
-    session.add_all(PromotionScope(promotion_id=promotion.id, kind=k, target_id=i)
-                    for k, i in scope.rows())
+    await session.execute(delete(PromotionScope).where(PromotionScope.promotion_id == promotion.id))
+    session.add_all(
+        PromotionScope(promotion_id=promotion.id, kind=k, target_id=i) for k, i in scope.rows()
+    )
     await session.flush()
 
 
-async def create_promotion(session: AsyncSession, data: PromotionData,
-                           now: datetime) -> Promotion:
+async def create_promotion(session: AsyncSession, data: PromotionData, now: datetime) -> Promotion:
     """Saved as a DRAFT; refused if it conflicts with a live (scheduled/active) promotion."""
     rules, stock = await validate(session, data)
     promotion = Promotion(state=PromotionState.DRAFT, stock_sold=0, created_at=now)
@@ -307,13 +359,17 @@ async def create_promotion(session: AsyncSession, data: PromotionData,
     return promotion
 
 
-async def update_promotion(session: AsyncSession, promotion_id: int, data: PromotionData,
-                           now: datetime) -> Promotion:
+async def update_promotion(
+    session: AsyncSession, promotion_id: int, data: PromotionData, now: datetime
+) -> Promotion:
     promotion = await _get(session, promotion_id)
     status = status_of(promotion, now)
     if status not in (PromotionStatus.DRAFT, PromotionStatus.SCHEDULED):
-        raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION,
-                          f"A {status.value} promotion cannot be edited.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_STATUS_TRANSITION,
+            f"A {status.value} promotion cannot be edited.",
+            "id",
+        )
     rules, stock = await validate(session, data)
     await _write(session, promotion, data, rules, stock, now)
     await ensure_no_conflicts(session, promotion)
@@ -323,9 +379,11 @@ async def update_promotion(session: AsyncSession, promotion_id: int, data: Promo
 async def activate(session: AsyncSession, promotion_id: int, now: datetime) -> Promotion:
     promotion = await _get(session, promotion_id)
     if promotion.state != PromotionState.DRAFT:
-        raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION,
-                          f"Only a draft can be activated; this one is "
-                          f"{status_of(promotion, now).value}.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_STATUS_TRANSITION,
+            f"Only a draft can be activated; this one is {status_of(promotion, now).value}.",
+            "id",
+        )
     if promotion.ends_at <= now:
         raise DomainError(ErrorCode.INVALID_SCHEDULE, "The promotion window is over.", "id")
     await ensure_no_conflicts(session, promotion)
@@ -338,8 +396,11 @@ async def cancel(session: AsyncSession, promotion_id: int, now: datetime) -> Pro
     promotion = await _get(session, promotion_id)
     status = status_of(promotion, now)
     if status in (PromotionStatus.ENDED, PromotionStatus.CANCELLED):
-        raise DomainError(ErrorCode.INVALID_STATUS_TRANSITION,
-                          f"A {status.value} promotion cannot be cancelled.", "id")
+        raise DomainError(
+            ErrorCode.INVALID_STATUS_TRANSITION,
+            f"A {status.value} promotion cannot be cancelled.",
+            "id",
+        )
     promotion.state, promotion.updated_at = PromotionState.CANCELLED, now
     await session.flush()
     return promotion
@@ -374,52 +435,88 @@ def _covers(promotion_id: int) -> Any:
     """SQL condition on (Sku, Product): the promotion's scope covers this SKU."""
 
     def ids(kind: ScopeKind) -> Any:
-        return select(PromotionScope.target_id).where(PromotionScope.promotion_id
-                                                      == promotion_id,
-                                                      PromotionScope.kind == kind)
+        return select(PromotionScope.target_id).where(
+            PromotionScope.promotion_id == promotion_id, PromotionScope.kind == kind
+        )
 
-    includes = exists(select(literal(1)).select_from(PromotionScope).where(
-        PromotionScope.promotion_id == promotion_id,
-        PromotionScope.kind != ScopeKind.EXCLUDED_PRODUCT))
+    includes = exists(
+        select(literal(1))
+        .select_from(PromotionScope)
+        .where(
+            PromotionScope.promotion_id == promotion_id,
+            PromotionScope.kind != ScopeKind.EXCLUDED_PRODUCT,
+        )
+    )
     root = aliased(Category)
     in_category = Product.category_id.in_(
-        select(Category.id).join(root, Category.path.startswith(root.path))
-        .where(root.id.in_(ids(ScopeKind.CATEGORY))))
+        select(Category.id)
+        .join(root, Category.path.startswith(root.path))
+        .where(root.id.in_(ids(ScopeKind.CATEGORY)))
+    )
     # A merchant-funded promotion reaches its merchant's products only (pricing.Scope).
     funder = select(Promotion.merchant_id).where(Promotion.id == promotion_id).scalar_subquery()
     return and_(
-        or_(~includes, Sku.id.in_(ids(ScopeKind.SKU)), Product.id.in_(ids(ScopeKind.PRODUCT)),
-            Product.brand_id.in_(ids(ScopeKind.BRAND)), in_category),
+        or_(
+            ~includes,
+            Sku.id.in_(ids(ScopeKind.SKU)),
+            Product.id.in_(ids(ScopeKind.PRODUCT)),
+            Product.brand_id.in_(ids(ScopeKind.BRAND)),
+            in_category,
+        ),
         Product.id.not_in(ids(ScopeKind.EXCLUDED_PRODUCT)),
-        Product.merchant_id == func.coalesce(funder, Product.merchant_id))
+        Product.merchant_id == func.coalesce(funder, Product.merchant_id),
+    )
 
 
 async def shared_products(session: AsyncSession, a: int, b: int) -> list[Product]:
-    stmt = (select(Product).where(Product.id.in_(
-        select(Sku.product_id).join(Product, Product.id == Sku.product_id)
-        .where(_covers(a), _covers(b))))
-        .order_by(Product.id).limit(MAX_SHARED_PRODUCTS))
+    stmt = (
+        select(Product)
+        .where(
+            Product.id.in_(
+                select(Sku.product_id)
+                .join(Product, Product.id == Sku.product_id)
+                .where(_covers(a), _covers(b))
+            )
+        )
+        .order_by(Product.id)
+        .limit(MAX_SHARED_PRODUCTS)
+    )
     return list((await session.scalars(stmt)).all())
 
 
 async def find_conflicts(session: AsyncSession, promotion: Promotion) -> list[Conflict]:
     """Live promotions of the same level whose window, channels and audience overlap this
     one's, with the products they share (windows that only touch do not overlap)."""
-    candidates = (await session.scalars(
-        select(Promotion).where(
-            Promotion.id != promotion.id, Promotion.level == promotion.level,
-            Promotion.state == PromotionState.ACTIVATED,
-            Promotion.starts_at < promotion.ends_at, Promotion.ends_at > promotion.starts_at)
-        .order_by(Promotion.id))).all()
+    candidates = (
+        await session.scalars(
+            select(Promotion)
+            .where(
+                Promotion.id != promotion.id,
+                Promotion.level == promotion.level,
+                Promotion.state == PromotionState.ACTIVATED,
+                Promotion.starts_at < promotion.ends_at,
+                Promotion.ends_at > promotion.starts_at,
+            )
+            .order_by(Promotion.id)
+        )
+    ).all()
     conflicts = []
     for other in candidates:
-        if not (channels_overlap(promotion.channels, other.channels)
-                and audiences_overlap(promotion, other)):
+        if not (
+            channels_overlap(promotion.channels, other.channels)
+            and audiences_overlap(promotion, other)
+        ):
             continue
         products = await shared_products(session, promotion.id, other.id)
         if products:
-            conflicts.append(Conflict(other.id, other.name, tuple(p.id for p in products),
-                                      tuple(p.title for p in products)))
+            conflicts.append(
+                Conflict(
+                    other.id,
+                    other.name,
+                    tuple(p.id for p in products),
+                    tuple(p.title for p in products),
+                )
+            )
     return conflicts
 
 
@@ -429,8 +526,9 @@ async def ensure_no_conflicts(session: AsyncSession, promotion: Promotion) -> No
         raise PromotionConflict(conflicts)
 
 
-async def preview_conflicts(session: AsyncSession, data: PromotionData,
-                            now: datetime) -> list[Conflict]:
+async def preview_conflicts(
+    session: AsyncSession, data: PromotionData, now: datetime
+) -> list[Conflict]:
     """Conflicts of a draft that is not saved: written in a savepoint, checked, rolled back."""
     rules, stock = await validate(session, data)
     savepoint = await session.begin_nested()
@@ -451,18 +549,23 @@ async def claim_stock(session: AsyncSession, promotion_id: int, units: int) -> b
     False when they are not there. Promotions without stock always succeed."""
     result = await session.execute(
         update(Promotion)
-        .where(Promotion.id == promotion_id,
-               or_(Promotion.stock.is_(None), Promotion.stock_sold + units <= Promotion.stock))
+        .where(
+            Promotion.id == promotion_id,
+            or_(Promotion.stock.is_(None), Promotion.stock_sold + units <= Promotion.stock),
+        )
         .values(stock_sold=Promotion.stock_sold + units)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
 async def return_stock(session: AsyncSession, promotion_id: int, units: int) -> None:
     await session.execute(
-        update(Promotion).where(Promotion.id == promotion_id, Promotion.stock_sold >= units)
+        update(Promotion)
+        .where(Promotion.id == promotion_id, Promotion.stock_sold >= units)
         .values(stock_sold=Promotion.stock_sold - units)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- for pricing and storefronts -----------------------------------------------------------------
@@ -479,11 +582,16 @@ async def live_promotions(session: AsyncSession, now: datetime) -> list[Promotio
         rows = kept[1]
     else:
         # A session already holding promotions may have changed them: read for it alone.
-        shareable = not any(isinstance(o, Promotion)
-                            for o in session.sync_session.identity_map.values())
-        stmt = (select(Promotion).where(Promotion.state == PromotionState.ACTIVATED,
-                                        Promotion.ends_at > now)  # running now or later
-                .order_by(Promotion.id))
+        shareable = not any(
+            isinstance(o, Promotion) for o in session.sync_session.identity_map.values()
+        )
+        stmt = (
+            select(Promotion)
+            .where(
+                Promotion.state == PromotionState.ACTIVATED, Promotion.ends_at > now
+            )  # running now or later
+            .order_by(Promotion.id)
+        )
         rows = tuple((await session.scalars(stmt)).all())
         if shareable:
             for row in rows:
@@ -499,63 +607,103 @@ def as_rule(p: Promotion) -> pricing.Promotion:
     kw: dict[str, Any] = {}
     kind = p.type
     if kind == PromotionType.SINGLE_PRODUCT:
-        kw = {"special_price": r.get("specialPrice"),
-              "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None,
-              "promotion_stock_left": (p.stock - p.stock_sold) if p.stock is not None
-              else None}
+        kw = {
+            "special_price": r.get("specialPrice"),
+            "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None,
+            "promotion_stock_left": (p.stock - p.stock_sold) if p.stock is not None else None,
+        }
     elif kind == PromotionType.MULTI_BUY:
-        kw = {"from_nth_unit": r.get("fromNthUnit"), "units": r.get("units"),
-              "units_price": r.get("price"),
-              "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None}
+        kw = {
+            "from_nth_unit": r.get("fromNthUnit"),
+            "units": r.get("units"),
+            "units_price": r.get("price"),
+            "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None,
+        }
     elif kind == PromotionType.BUNDLE:
         kw = {"bundle": tuple((s, q) for s, q in r["skus"]), "bundle_price": r["price"]}
     elif kind == PromotionType.DEPOSIT:
         kw = {"deposit": r["deposit"], "deposit_worth": r["depositWorth"]}
     elif kind == PromotionType.FULL_REDUCTION:
         every = r.get("every")
-        kw = ({"every_step": every["step"], "every_amount": every["amount"],
-               "every_cap": every.get("cap")} if every else
-              {"tiers": tuple(pricing.Tier(t, a) for t, a in r["tiers"])})
+        kw = (
+            {
+                "every_step": every["step"],
+                "every_amount": every["amount"],
+                "every_cap": every.get("cap"),
+            }
+            if every
+            else {"tiers": tuple(pricing.Tier(t, a) for t, a in r["tiers"])}
+        )
     elif kind == PromotionType.SPEND_GIFT:
-        kw = {"tiers": tuple(pricing.Tier(t, gifts=tuple(pricing.GiftItem(s, q)
-                                                         for s, q in gifts))
-                             for t, gifts in r["tiers"])}
+        kw = {
+            "tiers": tuple(
+                pricing.Tier(t, gifts=tuple(pricing.GiftItem(s, q) for s, q in gifts))
+                for t, gifts in r["tiers"]
+            )
+        }
     else:
         kw = {"gifts": tuple(pricing.GiftItem(s, q) for s, q in r["gifts"])}
     return pricing.Promotion(
-        id=p.id, name=p.name, kind=kind, starts_at=p.starts_at, ends_at=p.ends_at,
+        id=p.id,
+        name=p.name,
+        kind=kind,
+        starts_at=p.starts_at,
+        ends_at=p.ends_at,
         scope=pricing.scope_from_json(p.scope, p.merchant_id),
         audience=pricing.Audience(p.audience, p.min_member_level),
-        channels=frozenset(p.channels or []), combinable=p.combinable,
-        per_customer_limit=p.per_customer_limit, **kw)
+        channels=frozenset(p.channels or []),
+        combinable=p.combinable,
+        per_customer_limit=p.per_customer_limit,
+        **kw,
+    )
 
 
 def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pricing.Line:
     """One unit of a SKU as the pricing rules see it (for matching scopes)."""
-    return pricing.Line(id="", sku_id=sku.id, product_id=product.id,
-                        merchant_id=product.merchant_id, quantity=1, unit_price=sku.price,
-                        category_path=category_path, brand_id=product.brand_id)
+    return pricing.Line(
+        id="",
+        sku_id=sku.id,
+        product_id=product.id,
+        merchant_id=product.merchant_id,
+        quantity=1,
+        unit_price=sku.price,
+        category_path=category_path,
+        brand_id=product.brand_id,
+    )
 
 
-def for_product(rules: list[pricing.Promotion], product: Product, skus: list[Sku],
-                category_path: tuple[int, ...], channel: str, now: datetime,
-                customer: pricing.Customer | None = None) -> list[pricing.Promotion]:
+def for_product(
+    rules: list[pricing.Promotion],
+    product: Product,
+    skus: list[Sku],
+    category_path: tuple[int, ...],
+    channel: str,
+    now: datetime,
+    customer: pricing.Customer | None = None,
+) -> list[pricing.Promotion]:
     """The promotions a product card shows: those covering any of its SKUs for this channel
     and shopper (a guest counts as a new customer at level 0)."""
     who = customer or pricing.Customer()
     lines = [sku_line(product, sku, category_path) for sku in skus]
-    return [rule for rule in rules
-            if any(pricing.applies(rule, line, who, channel, now) for line in lines)]
+    return [
+        rule
+        for rule in rules
+        if any(pricing.applies(rule, line, who, channel, now) for line in lines)
+    ]
 
 
-def promotional_unit_price(rules: list[pricing.Promotion], product: Product, sku: Sku,
-                           category_path: tuple[int, ...]) -> int:
+def promotional_unit_price(
+    rules: list[pricing.Promotion], product: Product, sku: Sku, category_path: tuple[int, ...]
+) -> int:
     """A SKU's unit price under the single-product promotion covering it (price ranges)."""
     best = sku.price
     line = sku_line(product, sku, category_path)
     for rule in rules:
-        if rule.kind != PromotionType.SINGLE_PRODUCT or not rule.scope.covers(line) \
-                or rule.promotion_stock_left == 0:
+        if (
+            rule.kind != PromotionType.SINGLE_PRODUCT
+            or not rule.scope.covers(line)
+            or rule.promotion_stock_left == 0
+        ):
             continue
         if rule.special_price is not None:
             best = min(best, rule.special_price)

@@ -76,15 +76,15 @@ return {allowed, tostring(tokens), tostring(wait)}
 
 
 class RedisBuckets:
-
     def __init__(self, client: Any, capacity: int, rate: float, prefix: str = "zt:") -> None:
         self.capacity, self.rate = capacity, rate
         self.script = client.register_script(TAKE)
         self.prefix = f"{prefix}rl:"
 
     async def take(self, client: str, cost: int) -> Decision:
-        allowed, left, wait = await self.script(keys=[self.prefix + client],
-                                                args=[self.capacity, self.rate, cost])
+        allowed, left, wait = await self.script(
+            keys=[self.prefix + client], args=[self.capacity, self.rate, cost]
+        )
         return Decision(bool(int(allowed)), float(left), float(wait))
 
 

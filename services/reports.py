@@ -54,26 +54,37 @@ class SalesReport:
 
 def _paid_in(report: SalesReport) -> list[object]:
     first, last = report.window()
-    where: list[object] = [Order.paid_at.is_not(None), Order.paid_at >= first,
-                           Order.paid_at < last]
+    where: list[object] = [Order.paid_at.is_not(None), Order.paid_at >= first, Order.paid_at < last]
     if report.merchant_id is not None:
         where.append(Order.merchant_id == report.merchant_id)
     return where
 
 
-async def sales_report(session: AsyncSession, start: date, end: date, merchant_id: int | None,
-                       zone_name: str) -> SalesReport:
+async def sales_report(
+    session: AsyncSession, start: date, end: date, merchant_id: int | None, zone_name: str
+) -> SalesReport:
     report = SalesReport(start, end, merchant_id, ZoneInfo(zone_name))
-    days = {start + timedelta(days=i): Day(start + timedelta(days=i))
-            for i in range((end - start).days + 1)}
-    units_by_order = dict((await session.execute(
-        select(OrderLine.order_id, func.sum(OrderLine.quantity))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(*_paid_in(report), OrderLine.is_gift.is_(False))
-        .group_by(OrderLine.order_id))).all())
-    rows = (await session.execute(
-        select(Order.id, Order.paid_at, Order.total, Order.refunded_amount)
-        .where(*_paid_in(report)))).all()
+    days = {
+        start + timedelta(days=i): Day(start + timedelta(days=i))
+        for i in range((end - start).days + 1)
+    }
+    units_by_order = dict(
+        (
+            await session.execute(
+                select(OrderLine.order_id, func.sum(OrderLine.quantity))
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(*_paid_in(report), OrderLine.is_gift.is_(False))
+                .group_by(OrderLine.order_id)
+            )
+        ).all()
+    )
+    rows = (
+        await session.execute(
+            select(Order.id, Order.paid_at, Order.total, Order.refunded_amount).where(
+                *_paid_in(report)
+            )
+        )
+    ).all()
     for order_id, paid_at, total, refunded in rows:
         day = days[paid_at.astimezone(report.zone).date()]
         day.gmv += total
@@ -84,26 +95,34 @@ async def sales_report(session: AsyncSession, start: date, end: date, merchant_i
     return report
 
 
-async def top_products(session: AsyncSession, report: SalesReport, limit: int
-                       ) -> list[TopProduct]:
+async def top_products(session: AsyncSession, report: SalesReport, limit: int) -> list[TopProduct]:
     units = func.sum(OrderLine.quantity)
-    rows = (await session.execute(
-        select(OrderLine.product_id, units, func.sum(OrderLine.total))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(*_paid_in(report), OrderLine.is_gift.is_(False))
-        .group_by(OrderLine.product_id)
-        .order_by(units.desc(), OrderLine.product_id).limit(limit))).all()
+    rows = (
+        await session.execute(
+            select(OrderLine.product_id, units, func.sum(OrderLine.total))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(*_paid_in(report), OrderLine.is_gift.is_(False))
+            .group_by(OrderLine.product_id)
+            .order_by(units.desc(), OrderLine.product_id)
+            .limit(limit)
+        )
+    ).all()
     return [TopProduct(product_id, int(u), int(g)) for product_id, u, g in rows]
 
 
-async def best_sellers(session: AsyncSession, since: datetime, limit: int,
-                       product_ids: list[int] | None = None) -> list[tuple[int, int]]:
+async def best_sellers(
+    session: AsyncSession, since: datetime, limit: int, product_ids: list[int] | None = None
+) -> list[tuple[int, int]]:
     """(product id, units) by units in orders paid since `since` (CMS ranking modules)."""
     units = func.sum(OrderLine.quantity)
-    stmt = (select(OrderLine.product_id, units).join(Order, Order.id == OrderLine.order_id)
-            .where(Order.paid_at >= since, OrderLine.is_gift.is_(False))
-            .group_by(OrderLine.product_id).order_by(units.desc(), OrderLine.product_id)
-            .limit(limit))
+    stmt = (
+        select(OrderLine.product_id, units)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.paid_at >= since, OrderLine.is_gift.is_(False))
+        .group_by(OrderLine.product_id)
+        .order_by(units.desc(), OrderLine.product_id)
+        .limit(limit)
+    )
     if product_ids is not None:
         stmt = stmt.where(OrderLine.product_id.in_(product_ids))
     return [(int(pid), int(n)) for pid, n in (await session.execute(stmt)).all()]
@@ -116,8 +135,9 @@ class DiscountStats:
     order_gmv: int
 
 
-async def discount_stats(session: AsyncSession, *, promotion_id: int | None = None,
-                         coupon_template_id: int | None = None) -> DiscountStats:
+async def discount_stats(
+    session: AsyncSession, *, promotion_id: int | None = None, coupon_template_id: int | None = None
+) -> DiscountStats:
     """Over paid orders: how many used the promotion (or a coupon of the batch), what it cost
     the issuer, and the payable of those orders."""
     if promotion_id is not None:
@@ -125,12 +145,18 @@ async def discount_stats(session: AsyncSession, *, promotion_id: int | None = No
     else:
         which = OrderDiscount.coupon_template_id == coupon_template_id
     paid = Order.paid_at.is_not(None)
-    cost, orders = (await session.execute(
-        select(func.coalesce(func.sum(OrderDiscount.amount), 0),
-               func.count(distinct(OrderDiscount.order_id)))
-        .join(Order, Order.id == OrderDiscount.order_id).where(which, paid))).one()
+    cost, orders = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(OrderDiscount.amount), 0),
+                func.count(distinct(OrderDiscount.order_id)),
+            )
+            .join(Order, Order.id == OrderDiscount.order_id)
+            .where(which, paid)
+        )
+    ).one()
     used_by = select(OrderDiscount.order_id).where(which)
-    gmv = await session.scalar(select(func.coalesce(func.sum(Order.total), 0))
-                               .where(Order.id.in_(used_by), paid))
+    gmv = await session.scalar(
+        select(func.coalesce(func.sum(Order.total), 0)).where(Order.id.in_(used_by), paid)
+    )
     return DiscountStats(int(orders), int(cost), int(gmv or 0))
-

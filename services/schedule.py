@@ -12,18 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import CouponTemplate, Page, PageModule, Product, Promotion
 
 SCHEDULED = (
-    Product.list_at, Product.delist_at,
-    Promotion.starts_at, Promotion.ends_at,
-    CouponTemplate.valid_from, CouponTemplate.valid_until,
-    CouponTemplate.claim_starts_at, CouponTemplate.claim_ends_at,
-    Page.publish_starts_at, Page.publish_ends_at,
-    PageModule.starts_at, PageModule.ends_at,
+    Product.list_at,
+    Product.delist_at,
+    Promotion.starts_at,
+    Promotion.ends_at,
+    CouponTemplate.valid_from,
+    CouponTemplate.valid_until,
+    CouponTemplate.claim_starts_at,
+    CouponTemplate.claim_ends_at,
+    Page.publish_starts_at,
+    Page.publish_ends_at,
+    PageModule.starts_at,
+    PageModule.ends_at,
 )
 
 SCHEDULED_TABLES = tuple(sorted({column.class_.__tablename__ for column in SCHEDULED}))
 
 
 async def next_scheduled_change(session: AsyncSession, after: datetime) -> datetime | None:
-    moments = union_all(*(select(column.label("at")).where(column > after)
-                          for column in SCHEDULED)).subquery()
+    moments = union_all(
+        *(select(column.label("at")).where(column > after) for column in SCHEDULED)
+    ).subquery()
     return await session.scalar(select(func.min(moments.c.at)))

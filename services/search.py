@@ -107,8 +107,7 @@ def _status_condition(status: EffectiveStatus, at: Any) -> ColumnElement[bool]:
     if status == EffectiveStatus.SCHEDULED:
         return and_(listed, Product.list_at > at)
     if status == EffectiveStatus.DELISTED:
-        return or_(Product.status == ProductStatus.DELISTED,
-                   and_(listed, Product.delist_at <= at))
+        return or_(Product.status == ProductStatus.DELISTED, and_(listed, Product.delist_at <= at))
     return Product.status == ProductStatus.DRAFT
 
 
@@ -118,7 +117,9 @@ def _sellable_units() -> ColumnElement[int]:
 
 def _in_stock() -> ColumnElement[bool]:
     return exists(
-        select(literal(1)).select_from(Sku).join(StockLevel, StockLevel.sku_id == Sku.id)
+        select(literal(1))
+        .select_from(Sku)
+        .join(StockLevel, StockLevel.sku_id == Sku.id)
         .where(Sku.product_id == Product.id, Sku.enabled.is_(True), _sellable_units() > 0)
     )
 
@@ -126,7 +127,8 @@ def _in_stock() -> ColumnElement[bool]:
 def _in_categories(category_ids: Any) -> ColumnElement[bool]:
     root = aliased(Category)
     return Product.category_id.in_(
-        select(Category.id).join(root, Category.path.startswith(root.path))
+        select(Category.id)
+        .join(root, Category.path.startswith(root.path))
         .where(root.id.in_(category_ids))
     )
 
@@ -141,18 +143,23 @@ def _in_display_categories(display_ids: Any) -> ColumnElement[bool]:
         .where(DisplayCategoryCategory.display_category_id.in_(display_ids))
     )
     by_brand = Product.brand_id.in_(
-        select(DisplayCategoryBrand.brand_id)
-        .where(DisplayCategoryBrand.display_category_id.in_(display_ids))
+        select(DisplayCategoryBrand.brand_id).where(
+            DisplayCategoryBrand.display_category_id.in_(display_ids)
+        )
     )
     return or_(by_category, by_brand)
 
 
 def _has_attribute_value(name: Any, values: Any) -> ColumnElement[bool]:
     return exists(
-        select(literal(1)).select_from(ProductAttributeValue)
+        select(literal(1))
+        .select_from(ProductAttributeValue)
         .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
-        .where(ProductAttributeValue.product_id == Product.id, Attribute.name == name,
-               ProductAttributeValue.value.in_(values))
+        .where(
+            ProductAttributeValue.product_id == Product.id,
+            Attribute.name == name,
+            ProductAttributeValue.value.in_(values),
+        )
     )
 
 
@@ -183,21 +190,29 @@ def shape_of(q: ProductQuery, skip: Iterable[str] = ()) -> Shape:
     return Shape(
         visible=q.visible_at is not None,
         status=q.status if q.status_at is not None else None,
-        merchant=q.merchant_id is not None, tokens=len(q.tokens),
-        categories=bool(q.category_ids), display=bool(q.display_category_ids),
+        merchant=q.merchant_id is not None,
+        tokens=len(q.tokens),
+        categories=bool(q.category_ids),
+        display=bool(q.display_category_ids),
         brands=bool(q.brand_ids) and "brand" not in skipped,
         price_min=q.price_min is not None and "price" not in skipped,
         price_max=q.price_max is not None and "price" not in skipped,
         attributes=0 if "attributes" in skipped else len(_active_attributes(q)),
-        in_stock=bool(q.in_stock), tag=bool(q.tag),
+        in_stock=bool(q.in_stock),
+        tag=bool(q.tag),
     )
 
 
 def parameters(q: ProductQuery) -> dict[str, Any]:
     params: dict[str, Any] = {
-        "visible_at": q.visible_at, "status_at": q.status_at, "merchant_id": q.merchant_id,
-        "category_ids": q.category_ids, "display_ids": q.display_category_ids,
-        "brand_ids": q.brand_ids, "price_min": q.price_min, "price_max": q.price_max,
+        "visible_at": q.visible_at,
+        "status_at": q.status_at,
+        "merchant_id": q.merchant_id,
+        "category_ids": q.category_ids,
+        "display_ids": q.display_category_ids,
+        "brand_ids": q.brand_ids,
+        "price_min": q.price_min,
+        "price_max": q.price_max,
         "tag_pattern": _tag_pattern(q.tag) if q.tag else None,
     }
     for i, token in enumerate(q.tokens):
@@ -220,8 +235,13 @@ def conditions_for(shape: Shape) -> tuple[ColumnElement[bool], ...]:
         conds.append(Product.merchant_id == bindparam("merchant_id"))
     for i in range(shape.tokens):
         pattern = bindparam(f"token{i}")
-        conds.append(or_(_matches(Product.title, pattern), _matches(Product.subtitle, pattern),
-                         _brand_matches(pattern)))
+        conds.append(
+            or_(
+                _matches(Product.title, pattern),
+                _matches(Product.subtitle, pattern),
+                _brand_matches(pattern),
+            )
+        )
     if shape.categories:
         conds.append(_in_categories(bindparam("category_ids", expanding=True)))
     if shape.display:
@@ -233,8 +253,11 @@ def conditions_for(shape: Shape) -> tuple[ColumnElement[bool], ...]:
     if shape.price_max:
         conds.append(Product.price_min <= bindparam("price_max"))
     for i in range(shape.attributes):
-        conds.append(_has_attribute_value(bindparam(f"attr_name{i}"),
-                                          bindparam(f"attr_values{i}", expanding=True)))
+        conds.append(
+            _has_attribute_value(
+                bindparam(f"attr_name{i}"), bindparam(f"attr_values{i}", expanding=True)
+            )
+        )
     if shape.in_stock:
         conds.append(_in_stock())
     if shape.tag:
@@ -252,9 +275,12 @@ def _relevance(tokens: int) -> ColumnElement[int]:
     score: ColumnElement[int] = literal(0)
     for i in range(tokens):
         pattern = bindparam(f"token{i}")
-        score = (score + case((_matches(Product.title, pattern), 3), else_=0)
-                 + case((_brand_matches(pattern), 2), else_=0)
-                 + case((_matches(Product.subtitle, pattern), 1), else_=0))
+        score = (
+            score
+            + case((_matches(Product.title, pattern), 3), else_=0)
+            + case((_brand_matches(pattern), 2), else_=0)
+            + case((_matches(Product.subtitle, pattern), 1), else_=0)
+        )
     return score
 
 
@@ -264,8 +290,10 @@ def _order_by(sort: ProductSort, tokens: int) -> list[ColumnElement[object]]:
     if sort == ProductSort.PRICE_DESC:
         return [Product.price_min.desc(), Product.id.desc()]
     if sort == ProductSort.NEWEST:
-        return [func.coalesce(Product.first_listed_at, Product.created_at).desc(),
-                Product.id.desc()]
+        return [
+            func.coalesce(Product.first_listed_at, Product.created_at).desc(),
+            Product.id.desc(),
+        ]
     if sort == ProductSort.RELEVANCE and tokens:
         return [_relevance(tokens).desc(), Product.sales_count.desc(), Product.id.desc()]
     return [Product.sales_count.desc(), Product.id.desc()]
@@ -281,15 +309,17 @@ class ProductPage:
 @lru_cache(maxsize=512)
 def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool) -> Any:
     # The category path rides along (promotion scopes by category need it).
-    stmt = (select(Product, func.count().over().label("total"), Category.path)
-            .join(Category, Category.id == Product.category_id))
+    stmt = select(Product, func.count().over().label("total"), Category.path).join(
+        Category, Category.id == Product.category_id
+    )
     if with_brands:
         stmt = stmt.add_columns(Brand).join(Brand, Brand.id == Product.brand_id)
     return stmt.where(*conditions_for(shape)).order_by(*_order_by(sort, shape.tokens))
 
 
-async def find_products(session: AsyncSession, q: ProductQuery, offset: int, limit: int,
-                        with_brands: bool = False) -> ProductPage:
+async def find_products(
+    session: AsyncSession, q: ProductQuery, offset: int, limit: int, with_brands: bool = False
+) -> ProductPage:
     """One page of products with the total count (a window function) and, if asked, their
     brands (a join): one statement whenever the page is not empty."""
     shape = shape_of(q)
@@ -298,20 +328,23 @@ async def find_products(session: AsyncSession, q: ProductQuery, offset: int, lim
     for row in rows:
         row[0].category_path_ids = path_ids(row[2])
     if rows:
-        return ProductPage([r[0] for r in rows], int(rows[0][1]),
-                           [r[3] for r in rows] if with_brands else None)
+        return ProductPage(
+            [r[0] for r in rows], int(rows[0][1]), [r[3] for r in rows] if with_brands else None
+        )
     if offset == 0 and limit > 0:
         return ProductPage([], 0)
     return ProductPage([], await count_products(session, q))
 
 
 async def count_products(session: AsyncSession, q: ProductQuery) -> int:
-    total = await session.scalar(select(func.count()).select_from(Product)
-                                 .where(*conditions_for(shape_of(q))), parameters(q))
+    total = await session.scalar(
+        select(func.count()).select_from(Product).where(*conditions_for(shape_of(q))), parameters(q)
+    )
     return int(total or 0)
 
 
 # --- facets --------------------------------------------------------------------------------------
+
 
 @dataclass
 class BrandFacet:
@@ -340,22 +373,27 @@ class PriceBucket:
 
 async def brand_facets(session: AsyncSession, q: ProductQuery) -> list[BrandFacet]:
     count = func.count(Product.id)
-    stmt = (select(Brand, count).join(Product, Product.brand_id == Brand.id)
-            .where(*conditions_for(shape_of(q, {"brand"}))).group_by(Brand.id)
-            .order_by(count.desc(), Brand.name))
+    stmt = (
+        select(Brand, count)
+        .join(Product, Product.brand_id == Brand.id)
+        .where(*conditions_for(shape_of(q, {"brand"})))
+        .group_by(Brand.id)
+        .order_by(count.desc(), Brand.name)
+    )
     rows = (await session.execute(stmt, parameters(q))).all()
     return [BrandFacet(brand, n) for brand, n in rows]
 
 
 async def attribute_facets(session: AsyncSession, q: ProductQuery) -> list[AttributeFacet]:
     count = func.count(func.distinct(Product.id))
-    stmt = (select(Attribute.name, ProductAttributeValue.value, count)
-            .join(ProductAttributeValue, ProductAttributeValue.attribute_id == Attribute.id)
-            .join(Product, Product.id == ProductAttributeValue.product_id)
-            .where(Attribute.filterable.is_(True),
-                   *conditions_for(shape_of(q, {"attributes"})))
-            .group_by(Attribute.name, ProductAttributeValue.value)
-            .order_by(Attribute.name, count.desc(), ProductAttributeValue.value))
+    stmt = (
+        select(Attribute.name, ProductAttributeValue.value, count)
+        .join(ProductAttributeValue, ProductAttributeValue.attribute_id == Attribute.id)
+        .join(Product, Product.id == ProductAttributeValue.product_id)
+        .where(Attribute.filterable.is_(True), *conditions_for(shape_of(q, {"attributes"})))
+        .group_by(Attribute.name, ProductAttributeValue.value)
+        .order_by(Attribute.name, count.desc(), ProductAttributeValue.value)
+    )
     facets: dict[str, AttributeFacet] = {}
     for name, value, n in (await session.execute(stmt, parameters(q))).all():
         facet = facets.setdefault(name, AttributeFacet(name, []))
@@ -377,15 +415,19 @@ def nice_step(span: int, buckets: int = PRICE_BUCKETS) -> int:
 async def price_buckets(session: AsyncSession, q: ProductQuery) -> list[PriceBucket]:
     conds = conditions_for(shape_of(q, {"price"}))
     params = parameters(q)
-    low, high = (await session.execute(
-        select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds),
-        params)).one()
+    low, high = (
+        await session.execute(
+            select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds), params
+        )
+    ).one()
     if low is None:
         return []
     step = nice_step(high - (low // 100 * 100) + 1)
     base = low // step * step
     index = ((Product.price_min - base) // step).label("bucket")
-    rows = (await session.execute(
-        select(index, func.count()).where(*conds).group_by(index).order_by(index),
-        params)).all()
+    rows = (
+        await session.execute(
+            select(index, func.count()).where(*conds).group_by(index).order_by(index), params
+        )
+    ).all()
     return [PriceBucket(base + int(i) * step, base + (int(i) + 1) * step - 1, n) for i, n in rows]

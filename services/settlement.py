@@ -56,8 +56,7 @@ class Statement:
     @property
     def collected(self) -> int:
         """What customers paid for the period's orders."""
-        return self.gross_sales - self.merchant_discounts - self.platform_discounts \
-            + self.shipping
+        return self.gross_sales - self.merchant_discounts - self.platform_discounts + self.shipping
 
     @property
     def platform_owes(self) -> int:
@@ -65,8 +64,7 @@ class Statement:
 
     @property
     def commission_base(self) -> int:
-        refunded_goods = self.refunds - self.refunded_shipping \
-            + self.refunded_platform_discounts
+        refunded_goods = self.refunds - self.refunded_shipping + self.refunded_platform_discounts
         return self.gross_sales - self.merchant_discounts - refunded_goods
 
     @property
@@ -76,8 +74,14 @@ class Statement:
 
     @property
     def net_payable(self) -> int:
-        return (self.gross_sales - self.merchant_discounts + self.shipping - self.refunds
-                - self.refunded_platform_discounts - self.commission)
+        return (
+            self.gross_sales
+            - self.merchant_discounts
+            + self.shipping
+            - self.refunds
+            - self.refunded_platform_discounts
+            - self.commission
+        )
 
 
 def window(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -89,12 +93,16 @@ def window(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 def check_period(start: date, end: date) -> None:
     if end < start or end - start > timedelta(days=MAX_DAYS - 1):
-        raise DomainError(ErrorCode.INVALID_INPUT, f"`to` must be on or after `from`, at most "
-                          f"{MAX_DAYS} days later.", "to")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"`to` must be on or after `from`, at most {MAX_DAYS} days later.",
+            "to",
+        )
 
 
-async def statement(session: AsyncSession, merchant_id: int, start: date, end: date,
-                    zone: ZoneInfo) -> Statement:
+async def statement(
+    session: AsyncSession, merchant_id: int, start: date, end: date, zone: ZoneInfo
+) -> Statement:
     check_period(start, end)
     merchant = await session.get(Merchant, merchant_id)
     if merchant is None:
@@ -107,48 +115,93 @@ async def statement(session: AsyncSession, merchant_id: int, start: date, end: d
 
 
 async def _sales(session: AsyncSession, st: Statement, first: datetime, last: datetime) -> None:
-    paid = [Order.merchant_id == st.merchant_id, Order.paid_at.is_not(None),
-            Order.paid_at >= first, Order.paid_at < last]
-    orders, shipping = (await session.execute(
-        select(func.count(), func.coalesce(func.sum(Order.shipping), 0)).where(*paid))).one()
-    gross, by_merchant, by_platform = (await session.execute(
-        select(func.coalesce(func.sum(OrderLine.subtotal), 0),
-               func.coalesce(func.sum(OrderLine.merchant_discount), 0),
-               func.coalesce(func.sum(OrderLine.platform_discount), 0))
-        .join(Order, Order.id == OrderLine.order_id).where(*paid))).one()
+    paid = [
+        Order.merchant_id == st.merchant_id,
+        Order.paid_at.is_not(None),
+        Order.paid_at >= first,
+        Order.paid_at < last,
+    ]
+    orders, shipping = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Order.shipping), 0)).where(*paid)
+        )
+    ).one()
+    gross, by_merchant, by_platform = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(OrderLine.subtotal), 0),
+                func.coalesce(func.sum(OrderLine.merchant_discount), 0),
+                func.coalesce(func.sum(OrderLine.platform_discount), 0),
+            )
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(*paid)
+        )
+    ).one()
     st.paid_orders, st.shipping = int(orders), int(shipping)
     st.gross_sales, st.merchant_discounts = int(gross), int(by_merchant)
     st.platform_discounts = int(by_platform)
 
 
-async def _refunds(session: AsyncSession, st: Statement, first: datetime,
-                   last: datetime) -> None:
+async def _refunds(session: AsyncSession, st: Statement, first: datetime, last: datetime) -> None:
     """Refund decisions and paid orders cancelled in the period. Every refund of the orders
     concerned is walked in order, so each line's platform-funded share is reversed exactly
     once over all its refunds, whichever period they fall in."""
+
     def within(at: datetime | None) -> bool:
         return at is not None and first <= _aware(at) < last
 
     mine = Order.merchant_id == st.merchant_id
-    refunded_ids = set((await session.scalars(
-        select(Refund.order_id).join(Order, Order.id == Refund.order_id)
-        .where(mine, Refund.status == RefundStatus.REFUNDED, Refund.decided_at >= first,
-               Refund.decided_at < last))).all())
-    cancelled = list((await session.scalars(select(Order).where(
-        mine, Order.status == OrderStatus.CANCELLED, Order.paid_at.is_not(None),
-        Order.cancelled_at >= first, Order.cancelled_at < last))).all())
+    refunded_ids = set(
+        (
+            await session.scalars(
+                select(Refund.order_id)
+                .join(Order, Order.id == Refund.order_id)
+                .where(
+                    mine,
+                    Refund.status == RefundStatus.REFUNDED,
+                    Refund.decided_at >= first,
+                    Refund.decided_at < last,
+                )
+            )
+        ).all()
+    )
+    cancelled = list(
+        (
+            await session.scalars(
+                select(Order).where(
+                    mine,
+                    Order.status == OrderStatus.CANCELLED,
+                    Order.paid_at.is_not(None),
+                    Order.cancelled_at >= first,
+                    Order.cancelled_at < last,
+                )
+            )
+        ).all()
+    )
     order_ids = refunded_ids | {o.id for o in cancelled}
     if not order_ids:
         return
-    lines = {ln.id: ln for ln in (await session.scalars(
-        select(OrderLine).where(OrderLine.order_id.in_(order_ids)))).all()}
-    refunds = (await session.scalars(
-        select(Refund).where(Refund.order_id.in_(order_ids),
-                             Refund.status == RefundStatus.REFUNDED)
-        .order_by(Refund.decided_at, Refund.id))).all()
+    lines = {
+        ln.id: ln
+        for ln in (
+            await session.scalars(select(OrderLine).where(OrderLine.order_id.in_(order_ids)))
+        ).all()
+    }
+    refunds = (
+        await session.scalars(
+            select(Refund)
+            .where(Refund.order_id.in_(order_ids), Refund.status == RefundStatus.REFUNDED)
+            .order_by(Refund.decided_at, Refund.id)
+        )
+    ).all()
     items: dict[int, list[RefundLine]] = defaultdict(list)
-    for item in (await session.scalars(select(RefundLine).where(
-            RefundLine.refund_id.in_([r.id for r in refunds])).order_by(RefundLine.id))).all():
+    for item in (
+        await session.scalars(
+            select(RefundLine)
+            .where(RefundLine.refund_id.in_([r.id for r in refunds]))
+            .order_by(RefundLine.id)
+        )
+    ).all():
         items[item.refund_id].append(item)
     units_back: dict[int, int] = defaultdict(int)
     paid_back: dict[int, int] = defaultdict(int)  # per order, through refunds
@@ -172,7 +225,9 @@ async def _refunds(session: AsyncSession, st: Statement, first: datetime,
         st.refunded_shipping += order.shipping - shipping_back[order.id]
         st.refunded_platform_discounts += sum(
             line.platform_discount - _share(line, units_back[line.id])
-            for line in lines.values() if line.order_id == order.id)
+            for line in lines.values()
+            if line.order_id == order.id
+        )
 
 
 def _share(line: OrderLine, units: int) -> int:
@@ -187,10 +242,17 @@ def _aware(at: datetime) -> datetime:
 
 def figures(st: Statement) -> dict[str, int]:
     """The statement's amounts (minor units) by their API names, in the CSV's column order."""
-    return {"grossSales": st.gross_sales, "merchantFundedDiscounts": st.merchant_discounts,
-            "platformFundedDiscounts": st.platform_discounts, "shipping": st.shipping,
-            "collected": st.collected, "refunds": st.refunds,
-            "refundedShipping": st.refunded_shipping,
-            "refundedPlatformFundedDiscounts": st.refunded_platform_discounts,
-            "platformOwes": st.platform_owes, "commissionBase": st.commission_base,
-            "commission": st.commission, "netPayable": st.net_payable}
+    return {
+        "grossSales": st.gross_sales,
+        "merchantFundedDiscounts": st.merchant_discounts,
+        "platformFundedDiscounts": st.platform_discounts,
+        "shipping": st.shipping,
+        "collected": st.collected,
+        "refunds": st.refunds,
+        "refundedShipping": st.refunded_shipping,
+        "refundedPlatformFundedDiscounts": st.refunded_platform_discounts,
+        "platformOwes": st.platform_owes,
+        "commissionBase": st.commission_base,
+        "commission": st.commission,
+        "netPayable": st.net_payable,
+    }

@@ -46,9 +46,18 @@ class Opened:
     request: payments.TradeRequest
 
 
-async def open_trade(session: AsyncSession, payment_id: int, customer_id: int, provider: str,
-                     channel: str, currency: str, now: datetime, *, openid: str | None = None,
-                     payer_ip: str | None = None) -> Opened:
+async def open_trade(
+    session: AsyncSession,
+    payment_id: int,
+    customer_id: int,
+    provider: str,
+    channel: str,
+    currency: str,
+    now: datetime,
+    *,
+    openid: str | None = None,
+    payer_ip: str | None = None,
+) -> Opened:
     """The customer's own payment, still payable: its trade for this provider and channel
     (made once, reused when the customer comes back)."""
     payments.provider(provider)  # enabled here, or refused before anything is written
@@ -56,93 +65,151 @@ async def open_trade(session: AsyncSession, payment_id: int, customer_id: int, p
     if payment is None or payment.customer_id != customer_id:
         raise DomainError(ErrorCode.NOT_FOUND, "No such payment.", "paymentId")
     if payment.status != PaymentStatus.PENDING or payment.expires_at <= now:
-        raise DomainError(ErrorCode.PAYMENT_CLOSED, f"This payment is "
-                          f"{payment.status.value if payment.expires_at > now else 'EXPIRED'}.",
-                          "paymentId")
+        raise DomainError(
+            ErrorCode.PAYMENT_CLOSED,
+            f"This payment is {payment.status.value if payment.expires_at > now else 'EXPIRED'}.",
+            "paymentId",
+        )
     number = out_trade_no(payment.id, provider, channel)
     trade = await session.scalar(select(PaymentTrade).where(PaymentTrade.out_trade_no == number))
     if trade is None:
-        trade = PaymentTrade(payment_id=payment.id, provider=provider, channel=channel,
-                             out_trade_no=number, status=TradeStatus.OPEN, created_at=now)
+        trade = PaymentTrade(
+            payment_id=payment.id,
+            provider=provider,
+            channel=channel,
+            out_trade_no=number,
+            status=TradeStatus.OPEN,
+            created_at=now,
+        )
         session.add(trade)
         await session.flush()
-    return Opened(trade, payments.TradeRequest(
-        out_trade_no=number, amount=payment.amount_due, currency=currency,
-        subject=await _subject(session, payment), channel=channel,
-        expires_at=payment.expires_at, openid=openid, payer_ip=payer_ip))
+    return Opened(
+        trade,
+        payments.TradeRequest(
+            out_trade_no=number,
+            amount=payment.amount_due,
+            currency=currency,
+            subject=await _subject(session, payment),
+            channel=channel,
+            expires_at=payment.expires_at,
+            openid=openid,
+            payer_ip=payer_ip,
+        ),
+    )
 
 
 async def _subject(session: AsyncSession, payment: Payment) -> str:
-    numbers = (await session.scalars(select(Order.number).where(
-        (Order.payment_id == payment.id) | (Order.balance_payment_id == payment.id))
-        .order_by(Order.id))).all()
+    numbers = (
+        await session.scalars(
+            select(Order.number)
+            .where((Order.payment_id == payment.id) | (Order.balance_payment_id == payment.id))
+            .order_by(Order.id)
+        )
+    ).all()
     return ("Zhongtai " + " ".join(numbers))[:120]
 
 
 # --- believing a provider ---------------------------------------------------------------------
 
 
-async def accept(session: AsyncSession, provider: str, paid: payments.Paid, currency: str,
-                 now: datetime) -> orders.Confirmation:
+async def accept(
+    session: AsyncSession, provider: str, paid: payments.Paid, currency: str, now: datetime
+) -> orders.Confirmation:
     """A verified payment (notification or query) for one of our trades: amount and currency
     checked, then recorded exactly once. Anything wrong is a DomainError: nothing changes."""
     # Locked: a provider retrying while the first notification is still being recorded
     # waits for it, then finds it done (never two refunds of money paid twice).
-    trade = await session.scalar(select(PaymentTrade).where(
-        PaymentTrade.out_trade_no == paid.out_trade_no, PaymentTrade.provider == provider)
-        .with_for_update())
+    trade = await session.scalar(
+        select(PaymentTrade)
+        .where(PaymentTrade.out_trade_no == paid.out_trade_no, PaymentTrade.provider == provider)
+        .with_for_update()
+    )
     if trade is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"No trade {paid.out_trade_no}.", "outTradeNo")
     if paid.currency != currency:
-        raise DomainError(ErrorCode.PAYMENT_AMOUNT_MISMATCH,
-                          f"Paid in {paid.currency}, due in {currency}.", "currency")
+        raise DomainError(
+            ErrorCode.PAYMENT_AMOUNT_MISMATCH,
+            f"Paid in {paid.currency}, due in {currency}.",
+            "currency",
+        )
     payment = await session.get(Payment, trade.payment_id)
-    if payment is not None and payment.transaction_id is not None and (
-            payment.provider, payment.transaction_id) != (provider, paid.transaction_id):
+    if (
+        payment is not None
+        and payment.transaction_id is not None
+        and (payment.provider, payment.transaction_id) != (provider, paid.transaction_id)
+    ):
         return await _refund_second_payment(session, trade, payment, paid, now)
-    confirmed = await orders.record_payment(session, trade.payment_id, provider,
-                                            paid.transaction_id, paid.amount, now,
-                                            paid_at=paid.paid_at)
+    confirmed = await orders.record_payment(
+        session,
+        trade.payment_id,
+        provider,
+        paid.transaction_id,
+        paid.amount,
+        now,
+        paid_at=paid.paid_at,
+    )
     trade.status = TradeStatus.PAID
     await session.flush()
     return confirmed
 
 
-async def _refund_second_payment(session: AsyncSession, trade: PaymentTrade, payment: Payment,
-                                 paid: payments.Paid, now: datetime
-                                 ) -> orders.Confirmation:
+async def _refund_second_payment(
+    session: AsyncSession, trade: PaymentTrade, payment: Payment, paid: payments.Paid, now: datetime
+) -> orders.Confirmation:
     """The customer paid the same payment twice (a second provider or channel): the first
     money pays the orders; this one goes straight back through the provider that took it, on
     the refund ledger under its own transaction. Idempotent: a repeated notification finds the
     refund already asked for."""
     reference = f"dup-{trade.out_trade_no}"[:64]
-    asked = await session.scalar(select(ProviderRefund).where(
-        ProviderRefund.provider == trade.provider, ProviderRefund.reference == reference))
+    asked = await session.scalar(
+        select(ProviderRefund).where(
+            ProviderRefund.provider == trade.provider, ProviderRefund.reference == reference
+        )
+    )
     if asked is None:
-        await ledger.refund_at_provider(session, payment.id, trade.provider,
-                                        paid.transaction_id, trade.out_trade_no, reference,
-                                        paid.amount, paid.amount, now, "paid twice")
-        log.warning("payment %s paid twice (%s %s): the second is refunded", payment.id,
-                    trade.provider, paid.transaction_id)
+        await ledger.refund_at_provider(
+            session,
+            payment.id,
+            trade.provider,
+            paid.transaction_id,
+            trade.out_trade_no,
+            reference,
+            paid.amount,
+            paid.amount,
+            now,
+            "paid twice",
+        )
+        log.warning(
+            "payment %s paid twice (%s %s): the second is refunded",
+            payment.id,
+            trade.provider,
+            paid.transaction_id,
+        )
     trade.status = TradeStatus.PAID
     await session.flush()
     return orders.Confirmation(payment, False)
 
 
-async def refund_settled(session: AsyncSession, provider: str, notice: payments.RefundNotice,
-                         now: datetime) -> None:
+async def refund_settled(
+    session: AsyncSession, provider: str, notice: payments.RefundNotice, now: datetime
+) -> None:
     await ledger.settle(session, provider, notice, now)
 
 
-async def record_offline(session: AsyncSession, payment_id: int, reference: str, amount: int,
-                         now: datetime) -> orders.Confirmation:
+async def record_offline(
+    session: AsyncSession, payment_id: int, reference: str, amount: int, now: datetime
+) -> orders.Confirmation:
     """Staff saw a bank transfer arrive: the reference is the bank's."""
     reference = reference.strip()
     if not reference or len(reference) > 100:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Give the transfer's reference (at most "
-                          "100 characters).", "reference")
-    return await orders.record_payment(session, payment_id, payments.OFFLINE.name, reference,
-                                       amount, now)
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "Give the transfer's reference (at most 100 characters).",
+            "reference",
+        )
+    return await orders.record_payment(
+        session, payment_id, payments.OFFLINE.name, reference, amount, now
+    )
 
 
 # --- before expiry and before cancellation ------------------------------------------------------
@@ -151,16 +218,28 @@ Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], Awaitable[T]]
 
 
 async def _open_trades(session: AsyncSession, where: list[object]) -> list[PaymentTrade]:
-    return list((await session.scalars(
-        select(PaymentTrade).join(Payment, Payment.id == PaymentTrade.payment_id)
-        .where(PaymentTrade.status == TradeStatus.OPEN,
-               PaymentTrade.provider.in_([p for p in payments.REMOTE
-                                          if p in payments.PROVIDERS]), *where)
-        .order_by(PaymentTrade.id).limit(100))).all())
+    return list(
+        (
+            await session.scalars(
+                select(PaymentTrade)
+                .join(Payment, Payment.id == PaymentTrade.payment_id)
+                .where(
+                    PaymentTrade.status == TradeStatus.OPEN,
+                    PaymentTrade.provider.in_(
+                        [p for p in payments.REMOTE if p in payments.PROVIDERS]
+                    ),
+                    *where,
+                )
+                .order_by(PaymentTrade.id)
+                .limit(100)
+            )
+        ).all()
+    )
 
 
-async def settle_trade(factory: async_sessionmaker[AsyncSession], trade: PaymentTrade,
-                       currency: str, now: datetime) -> bool:
+async def settle_trade(
+    factory: async_sessionmaker[AsyncSession], trade: PaymentTrade, currency: str, now: datetime
+) -> bool:
     """Ask the provider: paid → record it (True); unpaid → close it there, so it can no
     longer be paid, and mark it closed. Raises PROVIDER_UNAVAILABLE when it can't answer."""
     gateway = payments.provider(trade.provider)
@@ -168,7 +247,8 @@ async def settle_trade(factory: async_sessionmaker[AsyncSession], trade: Payment
     if state.paid is not None:
         paid = state.paid
         await inventory.in_transaction(
-            factory, lambda s: accept(s, trade.provider, paid, currency, now))
+            factory, lambda s: accept(s, trade.provider, paid, currency, now)
+        )
         return True
     if not state.closed:
         await gateway.close(trade.out_trade_no)
@@ -182,23 +262,28 @@ async def _mark(session: AsyncSession, trade_id: int, status: TradeStatus) -> No
         trade.status = status
 
 
-async def settle_before_expiry(factory: async_sessionmaker[AsyncSession], currency: str,
-                               now: datetime) -> int:
+async def settle_before_expiry(
+    factory: async_sessionmaker[AsyncSession], currency: str, now: datetime
+) -> int:
     """Sweeper step, before reservations expire: every open trade of a payment past its
     deadline is asked about. Money taken in time pays the orders (the sweep then finds the
     reservation committed and leaves them alone); the rest is closed at the provider. A
     provider that can't be asked holds the stock a little longer (HOLD_STEP, up to
     HOLD_LIMIT) rather than cancel what may have been paid."""
     async with factory() as session:
-        due = await _open_trades(session, [Payment.status == PaymentStatus.PENDING,
-                                           Payment.expires_at <= now])
+        due = await _open_trades(
+            session, [Payment.status == PaymentStatus.PENDING, Payment.expires_at <= now]
+        )
     paid = 0
     for trade in due:
         try:
             paid += await settle_trade(factory, trade, currency, now)
         except DomainError as error:
-            log.warning("trade %s not settled before expiry: %s", trade.out_trade_no,
-                        error.violations[0].message)
+            log.warning(
+                "trade %s not settled before expiry: %s",
+                trade.out_trade_no,
+                error.violations[0].message,
+            )
             if error.code == ErrorCode.PROVIDER_UNAVAILABLE:
                 await inventory.in_transaction(factory, lambda s, t=trade: _hold(s, t, now))
     return paid
@@ -208,19 +293,22 @@ async def _hold(session: AsyncSession, trade: PaymentTrade, now: datetime) -> No
     payment = await session.get(Payment, trade.payment_id)
     if payment is None or now >= payment.expires_at + HOLD_LIMIT:
         return
-    reservation = await inventory.lock_reservation(session, payment.reservation_owner,
-                                                   missing_ok=True)
+    reservation = await inventory.lock_reservation(
+        session, payment.reservation_owner, missing_ok=True
+    )
     if reservation is not None and reservation.status == ReservationStatus.ACTIVE:
         await inventory.extend(session, payment.reservation_owner, now + HOLD_STEP, now)
 
 
-async def settle_before_cancel(factory: async_sessionmaker[AsyncSession], payment_ids:
-                               list[int], currency: str, now: datetime) -> None:
+async def settle_before_cancel(
+    factory: async_sessionmaker[AsyncSession], payment_ids: list[int], currency: str, now: datetime
+) -> None:
     """Before an unpaid order is cancelled, its open trades are settled: a paid one pays the
     order (which then can't be cancelled as unpaid), the others are closed at the provider so
     no money can arrive after the cancellation. PROVIDER_UNAVAILABLE refuses the cancel."""
     async with factory() as session:
-        trades = await _open_trades(session, [Payment.id.in_(payment_ids),
-                                              Payment.status == PaymentStatus.PENDING])
+        trades = await _open_trades(
+            session, [Payment.id.in_(payment_ids), Payment.status == PaymentStatus.PENDING]
+        )
     for trade in trades:
         await settle_trade(factory, trade, currency, now)

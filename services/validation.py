@@ -9,8 +9,9 @@ from core.money import InvalidMoney, to_minor
 from services.errors import ErrorCode, Violations
 
 
-def text(v: Violations, value: str | None, field: str, *, max_len: int,
-         required: bool = True) -> str | None:
+def text(
+    v: Violations, value: str | None, field: str, *, max_len: int, required: bool = True
+) -> str | None:
     cleaned = (value or "").strip()
     if not cleaned:
         if required:
@@ -21,8 +22,9 @@ def text(v: Violations, value: str | None, field: str, *, max_len: int,
     return cleaned
 
 
-def money(v: Violations, amount: Decimal | None, field: str, *,
-          required: bool = True) -> int | None:
+def money(
+    v: Violations, amount: Decimal | None, field: str, *, required: bool = True
+) -> int | None:
     if amount is None:
         if required:
             v.add(ErrorCode.INVALID_PRICE, "A price is required.", field)

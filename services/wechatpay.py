@@ -46,8 +46,12 @@ from services.payments import (
 
 NOTIFY_PATH = "/payments/wechatpay/notify"
 MAX_SKEW_SECONDS = 300  # older signed messages are replays
-_REFUND_STATUS = {"SUCCESS": "SUCCEEDED", "PROCESSING": "PENDING", "CLOSED": "FAILED",
-                  "ABNORMAL": "FAILED"}
+_REFUND_STATUS = {
+    "SUCCESS": "SUCCEEDED",
+    "PROCESSING": "PENDING",
+    "CLOSED": "FAILED",
+    "ABNORMAL": "FAILED",
+}
 
 
 def message(*parts: str) -> str:
@@ -57,8 +61,10 @@ def message(*parts: str) -> str:
 def decrypt(apiv3_key: str, resource: Mapping[str, str]) -> dict[str, Any]:
     try:
         plain = AESGCM(apiv3_key.encode()).decrypt(
-            resource["nonce"].encode(), base64.b64decode(resource["ciphertext"]),
-            (resource.get("associated_data") or "").encode())
+            resource["nonce"].encode(),
+            base64.b64decode(resource["ciphertext"]),
+            (resource.get("associated_data") or "").encode(),
+        )
         return json.loads(plain)
     except Exception as exc:  # wrong key, tampered ciphertext, not JSON
         raise NotificationRejected("resource does not decrypt") from exc
@@ -67,8 +73,9 @@ def decrypt(apiv3_key: str, resource: Mapping[str, str]) -> dict[str, Any]:
 class WechatPayProvider:
     name = "WECHATPAY"
 
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-                 ) -> None:
+    def __init__(
+        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.settings, self.transport = settings, transport
         self.mchid, self.appid = settings.wechatpay_mchid, settings.wechatpay_appid
         self.gateway = settings.wechatpay_gateway_url.rstrip("/")
@@ -80,9 +87,11 @@ class WechatPayProvider:
     def authorization(self, method: str, path: str, body: str) -> str:
         stamp, nonce = str(int(time.time())), secrets.token_hex(16)
         signature = rsa_sign(self._key, message(method, path, stamp, nonce, body))
-        return (f'WECHATPAY2-SHA256-RSA2048 mchid="{self.mchid}",nonce_str="{nonce}",'
-                f'signature="{signature}",timestamp="{stamp}",'
-                f'serial_no="{self.settings.wechatpay_cert_serial}"')
+        return (
+            f'WECHATPAY2-SHA256-RSA2048 mchid="{self.mchid}",nonce_str="{nonce}",'
+            f'signature="{signature}",timestamp="{stamp}",'
+            f'serial_no="{self.settings.wechatpay_cert_serial}"'
+        )
 
     def genuine(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Signed by WeChat Pay with the platform key we hold, and recent."""
@@ -97,16 +106,24 @@ class WechatPayProvider:
 
     # --- requests ---------------------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, payload: dict[str, Any] | None = None
-                    ) -> tuple[int, dict[str, Any]]:
-        body = "" if payload is None else json.dumps(payload, ensure_ascii=False,
-                                                     separators=(",", ":"))
-        headers = {"Authorization": self.authorization(method, path, body),
-                   "Accept": "application/json", "Content-Type": "application/json"}
+    async def _call(
+        self, method: str, path: str, payload: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        body = (
+            ""
+            if payload is None
+            else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        )
+        headers = {
+            "Authorization": self.authorization(method, path, body),
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
         try:
             async with http_client(self.settings, self.transport) as client:
-                response = await client.request(method, self.gateway + path,
-                                                content=body.encode(), headers=headers)
+                response = await client.request(
+                    method, self.gateway + path, content=body.encode(), headers=headers
+                )
         except httpx.HTTPError as exc:
             raise unavailable(self.name, exc) from exc
         if response.status_code >= 500 or response.status_code == 429:
@@ -128,20 +145,29 @@ class WechatPayProvider:
 
     async def start(self, trade: TradeRequest) -> Started:
         order: dict[str, Any] = {
-            "appid": self.appid, "mchid": self.mchid, "description": trade.subject[:127],
-            "out_trade_no": trade.out_trade_no, "notify_url": self._notify_url(),
+            "appid": self.appid,
+            "mchid": self.mchid,
+            "description": trade.subject[:127],
+            "out_trade_no": trade.out_trade_no,
+            "notify_url": self._notify_url(),
             "time_expire": trade.expires_at.isoformat(timespec="seconds"),
-            "amount": {"total": trade.amount, "currency": trade.currency}}
+            "amount": {"total": trade.amount, "currency": trade.currency},
+        }
         if trade.channel == APP:
             return self._app_params(await self._prepay("app", order))
         if trade.channel == MINI_PROGRAM:
             if not trade.openid:
-                raise DomainError(ErrorCode.INVALID_INPUT, "The mini program pays with the "
-                                  "payer's openid.", "openid")
+                raise DomainError(
+                    ErrorCode.INVALID_INPUT,
+                    "The mini program pays with the payer's openid.",
+                    "openid",
+                )
             order["payer"] = {"openid": trade.openid}
             return self._jsapi_params(await self._prepay("jsapi", order))
-        order["scene_info"] = {"payer_client_ip": trade.payer_ip or "127.0.0.1",
-                               "h5_info": {"type": "Wap"}}
+        order["scene_info"] = {
+            "payer_client_ip": trade.payer_ip or "127.0.0.1",
+            "h5_info": {"type": "Wap"},
+        }
         status, answer = await self._call("POST", "/v3/pay/transactions/h5", order)
         self._ok(status, answer)
         return Started(url=answer["h5_url"])
@@ -154,20 +180,40 @@ class WechatPayProvider:
     def _app_params(self, prepay_id: str) -> Started:
         stamp, nonce = str(int(time.time())), secrets.token_hex(16)
         sign = rsa_sign(self._key, message(self.appid, stamp, nonce, prepay_id))
-        return Started(params={"appid": self.appid, "partnerid": self.mchid,
-                               "prepayid": prepay_id, "package": "Sign=WXPay",
-                               "noncestr": nonce, "timestamp": stamp, "sign": sign})
+        return Started(
+            params={
+                "appid": self.appid,
+                "partnerid": self.mchid,
+                "prepayid": prepay_id,
+                "package": "Sign=WXPay",
+                "noncestr": nonce,
+                "timestamp": stamp,
+                "sign": sign,
+            }
+        )
 
     def _jsapi_params(self, prepay_id: str) -> Started:
-        stamp, nonce, package = str(int(time.time())), secrets.token_hex(16), \
-            f"prepay_id={prepay_id}"
+        stamp, nonce, package = (
+            str(int(time.time())),
+            secrets.token_hex(16),
+            f"prepay_id={prepay_id}",
+        )
         sign = rsa_sign(self._key, message(self.appid, stamp, nonce, package))
-        return Started(params={"appId": self.appid, "timeStamp": stamp, "nonceStr": nonce,
-                               "package": package, "signType": "RSA", "paySign": sign})
+        return Started(
+            params={
+                "appId": self.appid,
+                "timeStamp": stamp,
+                "nonceStr": nonce,
+                "package": package,
+                "signType": "RSA",
+                "paySign": sign,
+            }
+        )
 
     async def query(self, out_trade_no: str) -> TradeState:
         status, answer = await self._call(
-            "GET", f"/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={self.mchid}")
+            "GET", f"/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={self.mchid}"
+        )
         if status == 404:
             return TradeState(None, closed=False)
         self._ok(status, answer)
@@ -178,33 +224,48 @@ class WechatPayProvider:
 
     async def close(self, out_trade_no: str) -> None:
         status, answer = await self._call(
-            "POST", f"/v3/pay/transactions/out-trade-no/{out_trade_no}/close",
-            {"mchid": self.mchid})
+            "POST", f"/v3/pay/transactions/out-trade-no/{out_trade_no}/close", {"mchid": self.mchid}
+        )
         if status == 404:
             return
         self._ok(status, answer)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
-        status, answer = await self._call("POST", "/v3/refund/domestic/refunds", {
-            "transaction_id": request.transaction_id, "out_refund_no": request.reference,
-            "reason": request.reason[:80] or None, "notify_url": self._notify_url(),
-            "amount": {"refund": request.amount, "total": request.captured,
-                       "currency": request.currency}})
+        status, answer = await self._call(
+            "POST",
+            "/v3/refund/domestic/refunds",
+            {
+                "transaction_id": request.transaction_id,
+                "out_refund_no": request.reference,
+                "reason": request.reason[:80] or None,
+                "notify_url": self._notify_url(),
+                "amount": {
+                    "refund": request.amount,
+                    "total": request.captured,
+                    "currency": request.currency,
+                },
+            },
+        )
         self._ok(status, answer)
-        return RefundResult(_REFUND_STATUS.get(answer.get("status", ""), "PENDING"),
-                            answer.get("refund_id"))
+        return RefundResult(
+            _REFUND_STATUS.get(answer.get("status", ""), "PENDING"), answer.get("refund_id")
+        )
 
     def _paid(self, data: Mapping[str, Any]) -> Paid:
         amount = data.get("amount") or {}
-        return Paid(out_trade_no=str(data["out_trade_no"]),
-                    transaction_id=str(data["transaction_id"]),
-                    amount=int(amount.get("total", -1)),
-                    currency=str(amount.get("currency", "")),
-                    paid_at=datetime.fromisoformat(data["success_time"]),
-                    app_id=str(data.get("appid", "")), merchant_id=str(data.get("mchid", "")))
+        return Paid(
+            out_trade_no=str(data["out_trade_no"]),
+            transaction_id=str(data["transaction_id"]),
+            amount=int(amount.get("total", -1)),
+            currency=str(amount.get("currency", "")),
+            paid_at=datetime.fromisoformat(data["success_time"]),
+            app_id=str(data.get("appid", "")),
+            merchant_id=str(data.get("mchid", "")),
+        )
 
-    def read_notification(self, headers: Mapping[str, str], body: bytes
-                          ) -> Paid | RefundNotice | None:
+    def read_notification(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> Paid | RefundNotice | None:
         if not self.genuine(headers, body):
             raise NotificationRejected("bad signature")
         try:
@@ -217,9 +278,11 @@ class WechatPayProvider:
             raise NotificationRejected(f"for another merchant {data.get('mchid')!r}")
         event = envelope.get("event_type", "")
         if event.startswith("REFUND."):
-            return RefundNotice(str(data["out_refund_no"]),
-                                _REFUND_STATUS.get(data.get("refund_status", ""), "PENDING"),
-                                data.get("refund_id"))
+            return RefundNotice(
+                str(data["out_refund_no"]),
+                _REFUND_STATUS.get(data.get("refund_status", ""), "PENDING"),
+                data.get("refund_id"),
+            )
         if event != "TRANSACTION.SUCCESS" or data.get("trade_state") != "SUCCESS":
             return None
         if data.get("appid") != self.appid:

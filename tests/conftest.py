@@ -35,8 +35,9 @@ from tests.contract import operation
 # and after the pytest-xdist worker (gw0, gw1, …), so parallel workers never share one.
 _CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-PG_URL = os.environ.get("ZT_TEST_PG_URL",
-                        f"postgresql+asyncpg://127.0.0.1:5432/zhongtai_test_{_CHECKOUT}")
+PG_URL = os.environ.get(
+    "ZT_TEST_PG_URL", f"postgresql+asyncpg://127.0.0.1:5432/zhongtai_test_{_CHECKOUT}"
+)
 if _WORKER:
     _url = make_url(PG_URL)
     PG_URL = _url.set(database=f"{_url.database}_{_WORKER}").render_as_string(hide_password=False)
@@ -105,8 +106,7 @@ async def _create_database(url: str) -> None:
     admin_url, name = _admin_url(url)
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
-        if not await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                 {"n": name}):
+        if not await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await engine.dispose()
 
@@ -125,8 +125,11 @@ async def _drop_database(url: str) -> None:
 # leaves cost DELETE nothing. Both fire the same statement triggers.
 _EMPTY_ALL = "; ".join(
     [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
-    + ["SELECT setval(c.oid, 1, false) FROM pg_class c "
-       "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"])
+    + [
+        "SELECT setval(c.oid, 1, false) FROM pg_class c "
+        "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+    ]
+)
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
@@ -150,10 +153,12 @@ POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.pg)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" not in metafunc.fixturenames:
         return
-    both = (PG_DOWN or os.environ.get("ZT_TEST_ALL_DATABASES")
-            or metafunc.definition.get_closest_marker("sqlite_too"))
-    metafunc.parametrize("engine", [SQLITE, POSTGRESQL] if both else [POSTGRESQL],
-                         indirect=True)
+    both = (
+        PG_DOWN
+        or os.environ.get("ZT_TEST_ALL_DATABASES")
+        or metafunc.definition.get_closest_marker("sqlite_too")
+    )
+    metafunc.parametrize("engine", [SQLITE, POSTGRESQL] if both else [POSTGRESQL], indirect=True)
 
 
 # On pytest-xdist workers the longest tests (the fuzzer: ~30 s alone; the concurrency tests,
@@ -209,10 +214,16 @@ class Api:
         self.client = client
         self.admin_token = admin_token  # a platform admin holding every permission
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, *,
-                   operation: str | None = None, token: str | None = None,
-                   channel: str | None = None, headers: dict[str, str] | None = None
-                   ) -> dict[str, Any]:
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        operation: str | None = None,
+        token: str | None = None,
+        channel: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         h = dict(headers or {})
         if token:
             h["authorization"] = f"Bearer {token}"
@@ -226,12 +237,14 @@ class Api:
         self.last_status = response.status_code
         return response.json()
 
-    async def op(self, name: str, variables: dict[str, Any] | None = None, **kw: Any
-                 ) -> dict[str, Any]:
+    async def op(
+        self, name: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
         return await self.post(operation(name), variables, operation=name, **kw)
 
-    async def ok(self, name: str, variables: dict[str, Any] | None = None, **kw: Any
-                 ) -> dict[str, Any]:
+    async def ok(
+        self, name: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
         """Run an operation and insist on no GraphQL errors and no userErrors."""
         result = await self.op(name, variables, **kw)
         assert "errors" not in result, result["errors"]
@@ -247,8 +260,11 @@ class Api:
 @pytest.fixture
 def settings() -> Settings:
     # Tokens outlive the clock jumps tests make; token expiry has its own tests.
-    return Settings(database_url="sqlite+aiosqlite://", access_token_minutes=60 * 24 * 365,
-                    sql_echo=bool(os.environ.get('ZT_SQL_DEBUG')))
+    return Settings(
+        database_url="sqlite+aiosqlite://",
+        access_token_minutes=60 * 24 * 365,
+        sql_echo=bool(os.environ.get("ZT_SQL_DEBUG")),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -259,15 +275,26 @@ def _known_hash() -> str:
 STAFF_PASSWORD = "staff-pass-1"
 
 
-async def make_staff(engine: AsyncEngine, settings: Settings, clock: FixedClock, *,
-                     email: str, permissions: list[str], merchant_id: int | None = None
-                     ) -> tuple[int, str]:
+async def make_staff(
+    engine: AsyncEngine,
+    settings: Settings,
+    clock: FixedClock,
+    *,
+    email: str,
+    permissions: list[str],
+    merchant_id: int | None = None,
+) -> tuple[int, str]:
     """A staff member with a role holding `permissions`; returns (id, access token). The
     password is STAFF_PASSWORD (hashed once per test run: argon2 is slow on purpose)."""
     async with create_session_factory(engine)() as session:
         role = Role(name=f"role-{email}", permissions=permissions, merchant_id=merchant_id)
-        staff = Staff(email=email, name=email.split("@")[0], password_hash=_known_hash(),
-                      merchant_id=merchant_id, is_active=True)
+        staff = Staff(
+            email=email,
+            name=email.split("@")[0],
+            password_hash=_known_hash(),
+            merchant_id=merchant_id,
+            is_active=True,
+        )
         session.add_all([role, staff])
         await session.flush()
         session.add(StaffRole(staff_id=staff.id, role_id=role.id))
@@ -281,8 +308,13 @@ async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> Asy
     app = create_app(settings=settings, clock=clock, engine=engine)
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    _, token = await make_staff(engine, settings, clock, email="admin@test.example",
-                                permissions=[p.value for p in Permission])
+    _, token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="admin@test.example",
+        permissions=[p.value for p in Permission],
+    )
     # The harness sends no lifespan events: hear other processes' commits as serving does.
     listener = await changes.start_listening(engine)
     transport = httpx.ASGITransport(app=app)
@@ -317,10 +349,13 @@ async def cut_listener(engine: AsyncEngine) -> None:
     server is shared: only our own database's listener), then wait, with a deadline that
     tolerates a loaded machine, until the feed knows it is deaf."""
     async with engine.connect() as conn:
-        await conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = :listener"),
-            {"listener": changes.LISTENER_NAME})
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = :listener"
+            ),
+            {"listener": changes.LISTENER_NAME},
+        )
     feed = changes.feed_of(engine)
     deadline = asyncio.get_running_loop().time() + 10
     while feed.live and asyncio.get_running_loop().time() < deadline:

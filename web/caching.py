@@ -28,15 +28,19 @@ class CacheStep:
     def __init__(self, entries: int) -> None:
         self.cache = ResponseCache(entries) if entries > 0 else None
 
-    def key(self, context: Context, query: str, operation: str | None,
-            variables: dict[str, Any] | None) -> Key | None:
+    def key(
+        self, context: Context, query: str, operation: str | None, variables: dict[str, Any] | None
+    ) -> Key | None:
         """The key is everything such an answer depends on besides data and time; None when
         the answer is not to be cached (staff, personal or mutating documents, cache off)."""
-        if self.cache is None or context.viewer.is_staff or not is_public_query(query,
-                                                                                operation):
+        if self.cache is None or context.viewer.is_staff or not is_public_query(query, operation):
             return None
-        return (query, operation, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
-                context.channel)
+        return (
+            query,
+            operation,
+            orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
+            context.channel,
+        )
 
     def lookup(self, request: Request, key: Key, context: Context) -> CachedAnswer | None:
         """A kept answer still true now; none while the change listener is not live."""
@@ -44,23 +48,32 @@ class CacheStep:
         db_feed = feed(request)
         return self.cache.get(key, db_feed.generation, context.now) if db_feed.live else None
 
-    async def remember(self, request: Request, key: Key, generation: int, context: Context,
-                       data: Any, actual: int) -> None:
+    async def remember(
+        self, request: Request, key: Key, generation: int, context: Context, data: Any, actual: int
+    ) -> None:
         """Keep an answer unless something changed while it was computed."""
         assert self.cache is not None
         db_feed, now = feed(request), context.now
         schedule = await self._schedule(request, db_feed, now)
         if schedule is None:
             return
-        until = min((m for m in (schedule.until, context.answer_expires) if m is not None),
-                    default=None)
+        until = min(
+            (m for m in (schedule.until, context.answer_expires) if m is not None), default=None
+        )
         if db_feed.live and db_feed.generation == generation:
             # kept as its JSON: a fraction of the objects' memory, and no work to send again
-            self.cache.put(key, CachedAnswer(orjson.Fragment(orjson.dumps(data)), actual,
-                                             changes.Kept(generation, now, until)))
+            self.cache.put(
+                key,
+                CachedAnswer(
+                    orjson.Fragment(orjson.dumps(data)),
+                    actual,
+                    changes.Kept(generation, now, until),
+                ),
+            )
 
-    async def _schedule(self, request: Request, db_feed: changes.ChangeFeed,
-                        now: datetime) -> changes.Kept | None:
+    async def _schedule(
+        self, request: Request, db_feed: changes.ChangeFeed, now: datetime
+    ) -> changes.Kept | None:
         """When the next price/promotion window opens or closes (None: unknown, don't keep).
         The schedule changes only with the tables that hold windows, not with stock."""
         assert self.cache is not None
@@ -73,8 +86,9 @@ class CacheStep:
             async with request.app.state.session_factory() as session:
                 schedule = changes.Kept(version, now, await next_scheduled_change(session, now))
         except Exception as exc:
-            log.warning("schedule lookup failed; answer not cached",
-                        exc_info=not is_unavailable(exc))
+            log.warning(
+                "schedule lookup failed; answer not cached", exc_info=not is_unavailable(exc)
+            )
             return None
         finally:
             current_counter.reset(token)

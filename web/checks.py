@@ -13,25 +13,32 @@ from schema.limits import Cost, QueryTooComplex, analyse
 from web.errors import BadRequest
 
 
-def cost(schema: GraphQLSchema, query: str, operation: str | None,
-         variables: dict[str, Any] | None, introspection: bool) -> Cost | None:
+def cost(
+    schema: GraphQLSchema,
+    query: str,
+    operation: str | None,
+    variables: dict[str, Any] | None,
+    introspection: bool,
+) -> Cost | None:
     """Refuse over-limit documents before anything runs (no SQL is ever sent for them)."""
     try:
         return analyse(schema, query, operation, variables, introspection)
     except QueryTooComplex as too_much:
         if too_much.limit == "introspection":
-            raise BadRequest(ApiErrorCode.INTROSPECTION_DISABLED, str(too_much)) \
-                from too_much
-        raise BadRequest(ApiErrorCode.QUERY_TOO_COMPLEX, str(too_much),
-                         limit=too_much.limit) from too_much
+            raise BadRequest(ApiErrorCode.INTROSPECTION_DISABLED, str(too_much)) from too_much
+        raise BadRequest(
+            ApiErrorCode.QUERY_TOO_COMPLEX, str(too_much), limit=too_much.limit
+        ) from too_much
 
 
-def inputs(schema: GraphQLSchema, query: str, operation: str | None,
-           variables: dict[str, Any] | None) -> None:
+def inputs(
+    schema: GraphQLSchema, query: str, operation: str | None, variables: dict[str, Any] | None
+) -> None:
     """Refuse control characters, over-long text and absurd amounts before anything runs."""
     try:
         check_inputs(schema, query, operation, variables)
     except InputRefused as refused:
         extra = {} if refused.limit is None else {"limit": refused.limit}
-        raise BadRequest(ApiErrorCode.BAD_USER_INPUT, str(refused), argument=refused.path,
-                         **extra) from refused
+        raise BadRequest(
+            ApiErrorCode.BAD_USER_INPUT, str(refused), argument=refused.path, **extra
+        ) from refused

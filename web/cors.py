@@ -16,8 +16,13 @@ def cors_middleware(settings: Settings) -> list[Middleware]:
     local = None if settings.is_production else LOCAL_ORIGIN
     if not settings.cors_origins and local is None:
         return []
-    return [Middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                       allow_origin_regex=local, allow_methods=["GET", "POST"],
-                       allow_headers=["authorization", "content-type", "x-channel",
-                                      "x-request-id"],
-                       expose_headers=["x-request-id", "etag"])]
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_origin_regex=local,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-channel", "x-request-id"],
+            expose_headers=["x-request-id", "etag"],
+        )
+    ]

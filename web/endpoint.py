@@ -58,22 +58,30 @@ class GraphQLEndpoint:
             return errors.failure(exc, request_id, media, headers)
 
     def _wants_ide(self, request: Request) -> bool:
-        return (request.method == "GET" and self.settings.graphiql_enabled
-                and "query" not in request.query_params
-                and "text/html" in request.headers.get("accept", ""))
+        return (
+            request.method == "GET"
+            and self.settings.graphiql_enabled
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
 
-    async def _handle(self, request: Request, request_id: str, media: str,
-                      headers: dict[str, str]) -> Response:
+    async def _handle(
+        self, request: Request, request_id: str, media: str, headers: dict[str, str]
+    ) -> Response:
         if self._wants_ide(request):
             return HTMLResponse(self.ide_html)
         try:
             params = await parse.read_params(request, self.settings.max_body_bytes)
-            params = await persisted_step.resolve(request, params, self.settings,
-                                                  self.operations)
+            params = await persisted_step.resolve(request, params, self.settings, self.operations)
             query, variables, operation = parse.check_params(params)
             parse.require_operation_name(query, operation)
-            cost = checks.cost(self.schema._schema, query, operation, variables,
-                               self.settings.introspection_enabled)
+            cost = checks.cost(
+                self.schema._schema,
+                query,
+                operation,
+                variables,
+                self.settings.introspection_enabled,
+            )
             checks.inputs(self.schema._schema, query, operation, variables)
             context = self._context(request, request_id)
             await ensure_staff_standing(request, context.viewer, self.settings)
@@ -85,26 +93,57 @@ class GraphQLEndpoint:
             entry = self.caching.lookup(request, cache_key, context)
             if entry is not None:
                 await _close(context.session)
-                return self._respond(request, context, query, operation, media, headers,
-                                     entry.data, [], 0, 0.0, cost, decision,
-                                     entry.actual_cost, "hit")
-        return await self._execute(request, context, query, variables, operation, media,
-                                   headers, cost, decision, cache_key)
+                return self._respond(
+                    request,
+                    context,
+                    query,
+                    operation,
+                    media,
+                    headers,
+                    entry.data,
+                    [],
+                    0,
+                    0.0,
+                    cost,
+                    decision,
+                    entry.actual_cost,
+                    "hit",
+                )
+        return await self._execute(
+            request, context, query, variables, operation, media, headers, cost, decision, cache_key
+        )
 
     def _context(self, request: Request, request_id: str) -> Context:
         now = self.clock.now()
         on, who = channel(request), viewer(request, self.settings, now)
-        return Context(session=request.app.state.session_factory(), now=now, viewer=who,
-                       channel=on, settings=self.settings, request_id=request_id,
-                       client=request.client.host if request.client else "unknown")
+        return Context(
+            session=request.app.state.session_factory(),
+            now=now,
+            viewer=who,
+            channel=on,
+            settings=self.settings,
+            request_id=request_id,
+            client=request.client.host if request.client else "unknown",
+        )
 
-    async def _execute(self, request: Request, context: Context, query: str,
-                       variables: dict[str, Any] | None, operation: str | None, media: str,
-                       headers: dict[str, str], cost: Cost | None = None,
-                       decision: Decision | None = None,
-                       cache_key: Key | None = None) -> Response:
-        allowed = ({OperationType.QUERY} if request.method == "GET"
-                   else {OperationType.QUERY, OperationType.MUTATION})
+    async def _execute(
+        self,
+        request: Request,
+        context: Context,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        media: str,
+        headers: dict[str, str],
+        cost: Cost | None = None,
+        decision: Decision | None = None,
+        cache_key: Key | None = None,
+    ) -> Response:
+        allowed = (
+            {OperationType.QUERY}
+            if request.method == "GET"
+            else {OperationType.QUERY, OperationType.MUTATION}
+        )
         # read before any row, so an answer is never tagged newer than what it saw
         generation = feed(request).generation if cache_key is not None else 0
         counter = StatementCounter()
@@ -115,10 +154,18 @@ class GraphQLEndpoint:
         # fields, stops one that holds the event loop (schema/execution.py).
         context.deadline = time.monotonic() + timeout
         try:
-            result = await asyncio.wait_for(self.admission.run(self.schema.execute(
-                query, variable_values=variables, context_value=context,
-                operation_name=operation, allowed_operation_types=allowed)),
-                timeout=timeout)
+            result = await asyncio.wait_for(
+                self.admission.run(
+                    self.schema.execute(
+                        query,
+                        variable_values=variables,
+                        context_value=context,
+                        operation_name=operation,
+                        allowed_operation_types=allowed,
+                    )
+                ),
+                timeout=timeout,
+            )
         except TimeoutError:
             return errors.timed_out(media, headers)
         except InvalidOperationTypeError:
@@ -132,33 +179,73 @@ class GraphQLEndpoint:
             return errors.timed_out(media, headers)
         # A request error (parse, validation, variables) has no path; once execution started
         # the response carries `data`, even when a field error nulled all of it.
-        failed = result.data is None and bool(result.errors) and \
-            all(e.path is None for e in result.errors)
+        failed = (
+            result.data is None
+            and bool(result.errors)
+            and all(e.path is None for e in result.errors)
+        )
         formatted = [errors.format_error(e, failed) for e in result.errors or []]
         actual = actual_cost(result.data) if cost is not None else 0
         cache_status = "bypass"
         if cache_key is not None:
             cache_status = "miss"
             if not formatted and result.data is not None and context.answer_cacheable:
-                await self.caching.remember(request, cache_key, generation, context,
-                                            result.data, actual)
+                await self.caching.remember(
+                    request, cache_key, generation, context, result.data, actual
+                )
         extensions = dict(result.extensions or {})
         if self.settings.sql_echo:  # debugging aid: which statements a request sent
             extensions["sql"] = [s.split()[0:6] for s in counter.statements]
-        return self._respond(request, context, query, operation, media, headers,
-                             None if failed else result.data, formatted, counter.count,
-                             time.perf_counter() - started, cost, decision, actual,
-                             cache_status, extensions, failed)
+        return self._respond(
+            request,
+            context,
+            query,
+            operation,
+            media,
+            headers,
+            None if failed else result.data,
+            formatted,
+            counter.count,
+            time.perf_counter() - started,
+            cost,
+            decision,
+            actual,
+            cache_status,
+            extensions,
+            failed,
+        )
 
-    def _respond(self, request: Request, context: Context, query: str, operation: str | None,
-                 media: str, headers: dict[str, str], data: Any,
-                 formatted: list[dict[str, Any]], statements: int, seconds: float,
-                 cost: Cost | None, decision: Decision | None, actual: int,
-                 cache_status: str, extensions: dict[str, Any] | None = None,
-                 failed: bool = False) -> Response:
+    def _respond(
+        self,
+        request: Request,
+        context: Context,
+        query: str,
+        operation: str | None,
+        media: str,
+        headers: dict[str, str],
+        data: Any,
+        formatted: list[dict[str, Any]],
+        statements: int,
+        seconds: float,
+        cost: Cost | None,
+        decision: Decision | None,
+        actual: int,
+        cache_status: str,
+        extensions: dict[str, Any] | None = None,
+        failed: bool = False,
+    ) -> Response:
         name = parse.operation_name(query, operation)
-        observe(self.operations.label(name), context, name, failed, formatted, statements,
-                seconds, cost, cache_status)
+        observe(
+            self.operations.label(name),
+            context,
+            name,
+            failed,
+            formatted,
+            statements,
+            seconds,
+            cost,
+            cache_status,
+        )
         body: dict[str, Any] = {}
         if formatted:
             body["errors"] = formatted
@@ -166,13 +253,18 @@ class GraphQLEndpoint:
             body["data"] = data
         body["extensions"] = {**(extensions or {}), "sqlStatements": statements}
         if cost is not None:
-            body["extensions"]["cost"] = {"requested": cost.requested, "actual": actual,
-                                          "maximum": cost.maximum}
+            body["extensions"]["cost"] = {
+                "requested": cost.requested,
+                "actual": actual,
+                "maximum": cost.maximum,
+            }
             if decision is not None:
                 body["extensions"]["cost"]["throttleStatus"] = throttle_status(
-                    request.app.state.limiter, decision)
-        status, headers = errors.answer_status(failed, media, formatted,
-                                               {**headers, "x-cache": cache_status})
+                    request.app.state.limiter, decision
+                )
+        status, headers = errors.answer_status(
+            failed, media, formatted, {**headers, "x-cache": cache_status}
+        )
         if request.method == "GET" and status == 200 and not formatted:
             return cacheable(request, body, media, headers)
         return json_response(body, status, media, headers)
@@ -184,6 +276,9 @@ async def _close(session: Any) -> None:
     try:
         await session.close()
     except Exception as exc:
-        log.warning("closing a session failed (%s: %s)", type(exc).__name__, exc,
-                    exc_info=not is_unavailable(exc))
-
+        log.warning(
+            "closing a session failed (%s: %s)",
+            type(exc).__name__,
+            exc,
+            exc_info=not is_unavailable(exc),
+        )

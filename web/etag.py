@@ -12,16 +12,20 @@ from starlette.responses import Response
 from web.media import json_response
 
 
-def cacheable(request: Request, body: dict[str, Any], media: str,
-              headers: dict[str, str]) -> Response:
+def cacheable(
+    request: Request, body: dict[str, Any], media: str, headers: dict[str, str]
+) -> Response:
     """GET answers carry an ETag made from the answer itself (the page and every product it
     shows), so a client revalidates cheaply and can never be served a stale page; 304 when
     If-None-Match matches. Answers for a logged-in viewer are private."""
     data = {k: v for k, v in body.items() if k != "extensions"}
     etag = '"' + hashlib.sha256(orjson.dumps(data)).hexdigest()[:32] + '"'
     private = bool(request.headers.get("authorization"))
-    cache = {"etag": etag, "cache-control": ("private" if private else "public")
-             + ", max-age=0, must-revalidate", "vary": "Authorization, X-Channel"}
+    cache = {
+        "etag": etag,
+        "cache-control": ("private" if private else "public") + ", max-age=0, must-revalidate",
+        "vary": "Authorization, X-Channel",
+    }
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers={**headers, **cache})
     return json_response(body, 200, media, {**headers, **cache})

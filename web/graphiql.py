@@ -22,8 +22,13 @@ YEAR = 365 * 24 * 3600
 class ImmutableFiles(StaticFiles):
     """Static files whose URL changes with their content: cached for good."""
 
-    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
-                      scope: Scope, status_code: int = 200) -> Response:
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["cache-control"] = f"public, max-age={YEAR}, immutable"
         return response

@@ -66,7 +66,8 @@ async def readiness(engine: AsyncEngine, redis: Any, health: Degradation) -> dic
     """Each dependency's state, both checked at once, each within its own short timeout."""
     database, cache = await asyncio.gather(
         _bounded(_database_state(engine), READY_DATABASE_SECONDS),
-        _bounded(_redis_state(redis, health), READY_REDIS_SECONDS))
+        _bounded(_redis_state(redis, health), READY_REDIS_SECONDS),
+    )
     return {"database": database, "redis": cache}
 
 
@@ -77,11 +78,13 @@ async def healthz(_: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Ready while the database answers. Redis is only a cache (the API works without it,
     degraded): its state is reported but never makes the process unready."""
-    state = await readiness(request.app.state.engine, request.app.state.redis,
-                            request.app.state.redis_health)
+    state = await readiness(
+        request.app.state.engine, request.app.state.redis, request.app.state.redis_health
+    )
     ready = state["database"] == "ok"
-    return JSONResponse({"status": "ok" if ready else "unavailable", **state},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", **state}, status_code=200 if ready else 503
+    )
 
 
 async def metrics_endpoint(_: Request) -> Response:
@@ -90,5 +93,8 @@ async def metrics_endpoint(_: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route("/healthz", healthz), Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint)]
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]

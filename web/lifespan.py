@@ -33,13 +33,17 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float, settings: Set
     while True:
         await asyncio.sleep(interval)
         try:
-            swept = await housekeeping.sweep(factory, clock.now(),
-                                             settings.auto_complete_days, settings.currency)
+            swept = await housekeeping.sweep(
+                factory, clock.now(), settings.auto_complete_days, settings.currency
+            )
             metrics.SWEEPS.inc()
             metrics.EXPIRED.inc(swept.expired)
             if swept.expired or swept.completed:
-                log.info("sweeper expired %d reservation(s), completed %d order(s)",
-                         swept.expired, swept.completed)
+                log.info(
+                    "sweeper expired %d reservation(s), completed %d order(s)",
+                    swept.expired,
+                    swept.completed,
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # keep sweeping; the next run retries what this one missed
@@ -56,26 +60,36 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def lifespan(settings: Settings, clock: Clock, engine: AsyncEngine | None,
-             known: persisted.KnownOperations) -> Lifespan:
+def lifespan(
+    settings: Settings, clock: Clock, engine: AsyncEngine | None, known: persisted.KnownOperations
+) -> Lifespan:
     """The app's lifespan; `engine` given means the caller owns (and disposes of) it."""
 
     @asynccontextmanager
     async def running(app: Starlette) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.engine = engine or create_engine(
-            settings.database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
+            settings.database_url,
+            echo=settings.sql_echo,
+            pool_size=settings.db_pool_size,
             sqlite_shared=settings.workers > 1,
-            connect_timeout=settings.db_connect_timeout_seconds)
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
         app.state.session_factory = create_session_factory(app.state.engine)
         _freeze_startup_objects()
-        sweeper = (asyncio.create_task(run_sweeper(app.state.session_factory, clock,
-                                                   settings.sweeper_interval_seconds,
-                                                   settings))
-                   if settings.sweeper_interval_seconds > 0 else None)
+        sweeper = (
+            asyncio.create_task(
+                run_sweeper(
+                    app.state.session_factory, clock, settings.sweeper_interval_seconds, settings
+                )
+            )
+            if settings.sweeper_interval_seconds > 0
+            else None
+        )
         listener = await changes.start_listening(app.state.engine)
-        await learn_registered_names(persisted.DatabaseStore(lambda: app.state.session_factory),
-                                     known)
+        await learn_registered_names(
+            persisted.DatabaseStore(lambda: app.state.session_factory), known
+        )
         yield
         for task in (sweeper, listener):
             if task is not None:

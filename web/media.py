@@ -17,7 +17,7 @@ def negotiate(request: Request) -> str:
     return GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in request.headers.get("accept", "") else JSON
 
 
-def json_response(data: Any, status: int = 200, media_type: str = JSON,
-                  headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type=media_type,
-                    headers=headers)
+def json_response(
+    data: Any, status: int = 200, media_type: str = JSON, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=media_type, headers=headers)

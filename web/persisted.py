@@ -24,12 +24,14 @@ LOAD_NAMES_SECONDS = 1.5
 
 
 def _not_allowed() -> BadRequest:
-    return BadRequest(ApiErrorCode.OPERATION_NOT_ALLOWED,
-                      "Only registered operations are accepted.")
+    return BadRequest(
+        ApiErrorCode.OPERATION_NOT_ALLOWED, "Only registered operations are accepted."
+    )
 
 
-async def resolve(request: Request, params: dict[str, Any], settings: Settings,
-                  known: persisted.KnownOperations) -> dict[str, Any]:
+async def resolve(
+    request: Request, params: dict[str, Any], settings: Settings, known: persisted.KnownOperations
+) -> dict[str, Any]:
     """The request's params with the persisted query's text filled in; refuses what the
     allow-list does not hold. Registered names it meets are learnt for the metrics."""
     store = request.app.state.persisted_queries
@@ -47,12 +49,14 @@ async def resolve(request: Request, params: dict[str, Any], settings: Settings,
         return params
     key = wanted.get("sha256Hash") if isinstance(wanted, dict) else None
     if not isinstance(key, str) or wanted.get("version", 1) != 1:
-        raise BadRequest(ApiErrorCode.BAD_REQUEST,
-                         "persistedQuery needs version 1 and a sha256Hash.")
+        raise BadRequest(
+            ApiErrorCode.BAD_REQUEST, "persistedQuery needs version 1 and a sha256Hash."
+        )
     if isinstance(query, str) and query:
         if persisted.digest(query) != key:
-            raise BadRequest(ApiErrorCode.PERSISTED_QUERY_HASH_MISMATCH,
-                             "provided sha does not match query")
+            raise BadRequest(
+                ApiErrorCode.PERSISTED_QUERY_HASH_MISMATCH, "provided sha does not match query"
+            )
         entry = await store.get(key)
         if settings.allow_list_only:
             if entry is None or not entry.allowed:

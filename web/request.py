@@ -33,8 +33,9 @@ async def read_params(request: Request, max_body: int) -> dict[str, Any]:
     if content_type == "application/graphql":
         return {"query": body.decode("utf-8", "replace")}
     if content_type not in (JSON, ""):
-        raise BadRequest(ApiErrorCode.BAD_REQUEST, f"Unsupported content type {content_type!r}.",
-                         415)
+        raise BadRequest(
+            ApiErrorCode.BAD_REQUEST, f"Unsupported content type {content_type!r}.", 415
+        )
     params = decode_json(body, "body")
     if not isinstance(params, dict):
         raise BadRequest(ApiErrorCode.BAD_REQUEST, "The body must be a JSON object.")
@@ -70,8 +71,11 @@ def _operations(query: str) -> tuple[str | None, ...]:
         return ()  # the cost check refuses it, with its code
     if document is None:
         return ()  # the schema reports the syntax error with its location
-    return tuple(d.name.value if d.name else None for d in document.definitions
-                 if isinstance(d, OperationDefinitionNode))
+    return tuple(
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
 
 
 def operation_name(query: str, operation: str | None) -> str | None:
@@ -83,11 +87,14 @@ def operation_name(query: str, operation: str | None) -> str | None:
 def require_operation_name(query: str, operation: str | None) -> None:
     # The GraphQL spec demands a name when a document holds several operations; never guess.
     if operation is None and len(_operations(query)) > 1:
-        raise BadRequest(ApiErrorCode.GRAPHQL_VALIDATION_FAILED,
-                         "Must provide operationName: the document has several operations.")
+        raise BadRequest(
+            ApiErrorCode.GRAPHQL_VALIDATION_FAILED,
+            "Must provide operationName: the document has several operations.",
+        )
     # An operationName the document does not define is the client's mistake (else strawberry
     # raises and the server would answer a 500). An unparsable document names nothing: the
     # schema reports its syntax error.
     if operation is not None and _operations(query) and operation not in _operations(query):
-        raise BadRequest(ApiErrorCode.BAD_REQUEST,
-                         f"The document has no operation named {operation[:100]!r}.")
+        raise BadRequest(
+            ApiErrorCode.BAD_REQUEST, f"The document has no operation named {operation[:100]!r}."
+        )

@@ -21,26 +21,42 @@ def redis_client(settings: Settings) -> Any:
     from redis.asyncio import Redis
 
     # Short timeouts: Redis is a cache, and a stalled one must cost a request little.
-    return Redis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout_seconds,
-                          socket_connect_timeout=settings.redis_timeout_seconds)
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
 
 
-def shared_state(settings: Settings, redis: Any, app: Starlette,
-                 health: Degradation) -> tuple[Any, Any]:
+def shared_state(
+    settings: Settings, redis: Any, app: Starlette, health: Degradation
+) -> tuple[Any, Any]:
     """Persisted queries live in the database, cached in Redis when configured; rate-limit
     buckets live in Redis when configured (shared by every process), falling back to
     process memory while it is down, else in process memory."""
     record = persisted.DatabaseStore(lambda: app.state.session_factory)
-    store = persisted.CachedStore(record if redis is None
-                                  else persisted.RedisCache(redis, record, health,
-                                                            settings.redis_key_prefix))
+    store = persisted.CachedStore(
+        record
+        if redis is None
+        else persisted.RedisCache(redis, record, health, settings.redis_key_prefix)
+    )
     limiter: Any = None
     if settings.rate_limit > 0:
         local = LocalBuckets(settings.rate_limit, settings.rate_limit_refill_per_second)
-        limiter = local if redis is None else FallbackBuckets(
-            RedisBuckets(redis, settings.rate_limit, settings.rate_limit_refill_per_second,
-                         settings.redis_key_prefix),
-            local, health)
+        limiter = (
+            local
+            if redis is None
+            else FallbackBuckets(
+                RedisBuckets(
+                    redis,
+                    settings.rate_limit,
+                    settings.rate_limit_refill_per_second,
+                    settings.redis_key_prefix,
+                ),
+                local,
+                health,
+            )
+        )
     return store, limiter
 
 

@@ -22,8 +22,9 @@ def channel(request: Request) -> Channel:
         return Channel(raw)
     except ValueError as exc:
         allowed = ", ".join(c.value for c in Channel)
-        raise BadRequest(ApiErrorCode.INVALID_CHANNEL,
-                         f"X-Channel must be one of {allowed}.") from exc
+        raise BadRequest(
+            ApiErrorCode.INVALID_CHANNEL, f"X-Channel must be one of {allowed}."
+        ) from exc
 
 
 def viewer(request: Request, settings: Settings, now: datetime) -> Viewer:
@@ -33,18 +34,24 @@ def viewer(request: Request, settings: Settings, now: datetime) -> Viewer:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if not token.strip():
         return ANONYMOUS
-    claims = decode_access_token(settings, token.strip(), now) if scheme.lower() == "bearer" \
-        else None
+    claims = (
+        decode_access_token(settings, token.strip(), now) if scheme.lower() == "bearer" else None
+    )
     kind, _, raw_id = (claims or {}).get("sub", "").partition(":")
     if kind == "customer" and raw_id.isdigit():
         return Viewer(customer_id=int(raw_id))
     if kind == "staff" and raw_id.isdigit():
         assert claims is not None
-        granted = frozenset(Permission(p) for p in claims.get("perms", [])
-                            if p in Permission.__members__)
+        granted = frozenset(
+            Permission(p) for p in claims.get("perms", []) if p in Permission.__members__
+        )
         version = claims.get("ver", 0)
-        return Viewer(staff_id=int(raw_id), permissions=granted, merchant_id=claims.get("mid"),
-                      token_version=version if isinstance(version, int) else -1)
+        return Viewer(
+            staff_id=int(raw_id),
+            permissions=granted,
+            merchant_id=claims.get("mid"),
+            token_version=version if isinstance(version, int) else -1,
+        )
     raise BadRequest(ApiErrorCode.UNAUTHENTICATED, "Invalid or expired access token.", 401)
 
 
@@ -56,9 +63,13 @@ async def ensure_staff_standing(request: Request, viewer: Viewer, settings: Sett
     if viewer.staff_id is None:
         return
     changes = feed(request)
-    standing = changes.staff_access.trusted(viewer.staff_id, changes.live, changes.hearing,
-                                            settings.staff_recheck_seconds) \
-        if changes.origin else None  # an engine not made by create_engine: nothing is kept
+    standing = (
+        changes.staff_access.trusted(
+            viewer.staff_id, changes.live, changes.hearing, settings.staff_recheck_seconds
+        )
+        if changes.origin
+        else None
+    )  # an engine not made by create_engine: nothing is kept
     if standing is None:
         hearing = changes.hearing  # before the read: a reconnection meanwhile makes it stale
         counted = current_counter.set(None)  # bookkeeping, not the request's statements
@@ -70,5 +81,8 @@ async def ensure_staff_standing(request: Request, viewer: Viewer, settings: Sett
         if changes.origin:
             standing = changes.staff_access.learn(viewer.staff_id, standing, hearing)
     if not standing.accepts(viewer.token_version):
-        raise BadRequest(ApiErrorCode.UNAUTHENTICATED,
-                         "This access token was revoked: refresh it or log in again.", 401)
+        raise BadRequest(
+            ApiErrorCode.UNAUTHENTICATED,
+            "This access token was revoked: refresh it or log in again.",
+            401,
+        )

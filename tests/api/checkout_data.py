@@ -18,8 +18,15 @@ from tests.api.test_cart import shop
 from tests.api.test_coupons import customer
 from tests.conftest import Api
 
-ADDRESS = {"name": "张三", "phone": "13800138000", "province": "上海市", "city": "上海市",
-           "district": "浦东新区", "line1": "世纪大道 100 号", "postalCode": "200120"}
+ADDRESS = {
+    "name": "张三",
+    "phone": "13800138000",
+    "province": "上海市",
+    "city": "上海市",
+    "district": "浦东新区",
+    "line1": "世纪大道 100 号",
+    "postalCode": "200120",
+}
 
 CONFIRM_RECEIPT = """
 mutation ConfirmReceipt($id: ID!) {
@@ -64,23 +71,29 @@ async def open_shop(api: Api, engine: AsyncEngine, *, two_merchants: bool = Fals
         product = await add_product(api, c, "C", data)
         detail = await api.ok("ProductDetail", {"id": product["id"]})
         found.sku_c = detail["product"]["skus"][0]["id"]
-        found.warehouse_c = (await api.admin("WarehouseCreate", {"input": {
-            "code": "W2", "name": "W2", "merchantId": c.other_merchant}}))[
-            "warehouseCreate"]["warehouse"]["id"]
+        found.warehouse_c = (
+            await api.admin(
+                "WarehouseCreate",
+                {"input": {"code": "W2", "name": "W2", "merchantId": c.other_merchant}},
+            )
+        )["warehouseCreate"]["warehouse"]["id"]
         found.other_merchant = c.other_merchant
         async with create_session_factory(engine)() as s:
-            await inventory.receive_stock(s, decode_id(found.sku_c)[1],
-                                          decode_id(found.warehouse_c)[1], 10, "stock", None)
+            await inventory.receive_stock(
+                s, decode_id(found.sku_c)[1], decode_id(found.warehouse_c)[1], 10, "stock", None
+            )
             await s.commit()
     return found
 
 
 async def shopper(api: Api, phone: str, lines: list[tuple[str, int]]) -> Shopper:
     token = await customer(api, phone)
-    address = (await api.ok("AddressCreate", {"input": {**ADDRESS, "phone": phone}},
-                            token=token))["addressCreate"]["address"]["id"]
-    cart = (await api.ok("CartCreate", {"lines": [{"skuId": s, "quantity": q}
-                                                  for s, q in lines]}, token=token))
+    address = (await api.ok("AddressCreate", {"input": {**ADDRESS, "phone": phone}}, token=token))[
+        "addressCreate"
+    ]["address"]["id"]
+    cart = await api.ok(
+        "CartCreate", {"lines": [{"skuId": s, "quantity": q} for s, q in lines]}, token=token
+    )
     return Shopper(token, cart["cartCreate"]["cart"]["id"], address)
 
 
@@ -89,23 +102,34 @@ def checkout_input(who: Shopper, **extra: Any) -> dict[str, Any]:
 
 
 async def place(api: Api, who: Shopper, key: str = "key-1", **extra: Any) -> dict[str, Any]:
-    done = await api.ok("CheckoutComplete", {"input": checkout_input(who, **extra),
-                                             "idempotencyKey": key}, token=who.token)
+    done = await api.ok(
+        "CheckoutComplete",
+        {"input": checkout_input(who, **extra), "idempotencyKey": key},
+        token=who.token,
+    )
     return done["checkoutComplete"]["payment"]  # type: ignore[no-any-return]
 
 
-async def pay(api: Api, who: Shopper, payment: dict[str, Any], txn: str | None = None
-              ) -> dict[str, Any]:
+async def pay(
+    api: Api, who: Shopper, payment: dict[str, Any], txn: str | None = None
+) -> dict[str, Any]:
     txn = txn or f"txn-{payment['id']}"  # one transaction pays one payment
-    paid = await api.ok("PaymentConfirm", {"paymentId": payment["id"], "transactionId": txn,
-                                           "amount": payment["amountDue"]["amount"]},
-                        token=who.token)
+    paid = await api.ok(
+        "PaymentConfirm",
+        {
+            "paymentId": payment["id"],
+            "transactionId": txn,
+            "amount": payment["amountDue"]["amount"],
+        },
+        token=who.token,
+    )
     return paid["paymentConfirm"]["payment"]  # type: ignore[no-any-return]
 
 
 async def stock_of(engine: AsyncEngine, sku: str) -> tuple[int, int]:
     """(on hand, reserved) over every warehouse."""
     async with create_session_factory(engine)() as s:
-        levels = (await s.scalars(select(StockLevel).where(
-            StockLevel.sku_id == decode_id(sku)[1]))).all()
+        levels = (
+            await s.scalars(select(StockLevel).where(StockLevel.sku_id == decode_id(sku)[1]))
+        ).all()
         return sum(x.on_hand for x in levels), sum(x.reserved for x in levels)

@@ -17,10 +17,12 @@ from tests.conftest import STAFF_PASSWORD, Api, make_staff
 PASSWORD = "secret-pass-9"
 
 
-async def register(api: Api, phone: str = "13800138000", email: str | None = None,
-                   name: str = "小明") -> dict:
-    data = await api.ok("Register", {"input": {"name": name, "phone": phone, "email": email,
-                                               "password": PASSWORD}})
+async def register(
+    api: Api, phone: str = "13800138000", email: str | None = None, name: str = "小明"
+) -> dict:
+    data = await api.ok(
+        "Register", {"input": {"name": name, "phone": phone, "email": email, "password": PASSWORD}}
+    )
     return data["customerRegister"]
 
 
@@ -32,13 +34,35 @@ async def test_register_login_me_address_flow(api: Api) -> None:
     token = login["tokenCreate"]["accessToken"]
     by_phone = await api.ok("Login", {"login": "138 0013 8000", "password": PASSWORD})
     assert by_phone["tokenCreate"]["accessToken"]
-    first = await api.ok("AddressCreate", {"input": {
-        "name": "小明", "phone": "13800138000", "province": "上海", "city": "上海市",
-        "district": "浦东新区", "line1": "世纪大道 1 号", "postalCode": "200120"}}, token=token)
+    first = await api.ok(
+        "AddressCreate",
+        {
+            "input": {
+                "name": "小明",
+                "phone": "13800138000",
+                "province": "上海",
+                "city": "上海市",
+                "district": "浦东新区",
+                "line1": "世纪大道 1 号",
+                "postalCode": "200120",
+            }
+        },
+        token=token,
+    )
     assert first["addressCreate"]["address"]["isDefault"] is True
-    second = await api.ok("AddressCreate", {"input": {
-        "name": "小红", "phone": "+8613900139000", "province": "北京", "city": "北京市",
-        "line1": "长安街 1 号"}}, token=token)
+    second = await api.ok(
+        "AddressCreate",
+        {
+            "input": {
+                "name": "小红",
+                "phone": "+8613900139000",
+                "province": "北京",
+                "city": "北京市",
+                "line1": "长安街 1 号",
+            }
+        },
+        token=token,
+    )
     assert second["addressCreate"]["address"]["isDefault"] is False
     me = (await api.ok("Me", token=token))["me"]
     assert me["name"] == "小明" and me["memberLevel"] == 0
@@ -56,14 +80,16 @@ async def test_refresh_rotates_and_reuse_revokes_the_login(api: Api) -> None:
     registered = await register(api)
     first = registered["refreshToken"]
     assert (await api.ok("TokenRefresh", {"refreshToken": first}))["tokenRefresh"][
-        "accessToken"]  # the contract's operation works as written …
-    refresh = ("mutation($t: String!) { tokenRefresh(refreshToken: $t) { accessToken "
-               "refreshToken userErrors { code } } }")
+        "accessToken"
+    ]  # the contract's operation works as written …
+    refresh = (
+        "mutation($t: String!) { tokenRefresh(refreshToken: $t) { accessToken "
+        "refreshToken userErrors { code } } }"
+    )
     fresh = await register(api, phone="13900139000")  # … and the rotation hands out a new one
     rotated = (await api.post(refresh, {"t": fresh["refreshToken"]}))["data"]["tokenRefresh"]
     assert rotated["refreshToken"] and rotated["refreshToken"] != fresh["refreshToken"]
-    second_use = (await api.post(refresh, {"t": rotated["refreshToken"]}))["data"][
-        "tokenRefresh"]
+    second_use = (await api.post(refresh, {"t": rotated["refreshToken"]}))["data"]["tokenRefresh"]
     assert second_use["userErrors"] == [] and second_use["refreshToken"]
     reuse = (await api.post(refresh, {"t": fresh["refreshToken"]}))["data"]["tokenRefresh"]
     assert reuse["userErrors"] == [{"code": "TOKEN_REUSED"}]
@@ -79,16 +105,19 @@ async def test_refresh_token_rejects_garbage_and_logout_revokes(api: Api) -> Non
         result = await api.op("TokenRefresh", {"refreshToken": bad})
         assert result["data"]["tokenRefresh"]["userErrors"][0]["code"] == "INVALID_TOKEN"
     registered = await register(api)
-    revoke = ("mutation($t: String!) { tokenRevoke(refreshToken: $t) { revoked "
-              "userErrors { code } } }")
+    revoke = (
+        "mutation($t: String!) { tokenRevoke(refreshToken: $t) { revoked userErrors { code } } }"
+    )
     assert (await api.post(revoke, {"t": registered["refreshToken"]}))["data"]["tokenRevoke"][
-        "revoked"] is True
+        "revoked"
+    ] is True
     result = await api.op("TokenRefresh", {"refreshToken": registered["refreshToken"]})
     assert result["data"]["tokenRefresh"]["userErrors"][0]["code"] == "INVALID_TOKEN"
 
 
-async def test_expired_access_token_is_refused(api: Api, engine: AsyncEngine,
-                                               clock: FixedClock) -> None:
+async def test_expired_access_token_is_refused(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     from app import create_app
     from services.accounts import access_token
 
@@ -98,44 +127,54 @@ async def test_expired_access_token_is_refused(api: Api, engine: AsyncEngine,
     app.state.session_factory = create_session_factory(engine)
     import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
         headers = {"authorization": f"Bearer {token}"}
         ok = await client.post("/graphql", json={"query": "{ me { id } }"}, headers=headers)
         assert ok.status_code == 200
         clock.advance(minutes=16)
-        expired = await client.post("/graphql", json={"query": "{ me { id } }"},
-                                    headers=headers)
+        expired = await client.post("/graphql", json={"query": "{ me { id } }"}, headers=headers)
         assert expired.status_code == 401
         assert expired.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-@pytest.mark.parametrize("changes,code,field", [
-    ({"password": "short1"}, "WEAK_PASSWORD", "password"),
-    ({"password": "onlyletters"}, "WEAK_PASSWORD", "password"),
-    ({"phone": "12345"}, "INVALID_PHONE", "phone"),
-    ({"phone": None, "email": "not-an-email"}, "INVALID_EMAIL", "email"),
-    ({"phone": None, "email": None}, "INVALID_INPUT", "phone"),
-    ({"name": "  "}, "INVALID_INPUT", "name"),
-])
+@pytest.mark.parametrize(
+    "changes,code,field",
+    [
+        ({"password": "short1"}, "WEAK_PASSWORD", "password"),
+        ({"password": "onlyletters"}, "WEAK_PASSWORD", "password"),
+        ({"phone": "12345"}, "INVALID_PHONE", "phone"),
+        ({"phone": None, "email": "not-an-email"}, "INVALID_EMAIL", "email"),
+        ({"phone": None, "email": None}, "INVALID_INPUT", "phone"),
+        ({"name": "  "}, "INVALID_INPUT", "name"),
+    ],
+)
 async def test_registration_rules(api: Api, changes: dict, code: str, field: str) -> None:
     data = {"name": "A", "phone": "13700137000", "email": None, "password": PASSWORD, **changes}
     result = await api.op("Register", {"input": data})
     errors = result["data"]["customerRegister"]["userErrors"]
-    assert {"code": code, "field": field} in [{"code": e["code"], "field": e["field"]}
-                                              for e in errors]
+    assert {"code": code, "field": field} in [
+        {"code": e["code"], "field": e["field"]} for e in errors
+    ]
     assert result["data"]["customerRegister"]["accessToken"] is None
 
 
 async def test_duplicate_phone_or_email_is_refused(api: Api) -> None:
     await register(api, phone="13800138000", email="a@example.com")
-    for phone, email, field in [("13800138000", None, "phone"),
-                                ("13900139000", "A@Example.com", "email")]:
-        result = await api.op("Register", {"input": {"name": "B", "phone": phone,
-                                                     "email": email, "password": PASSWORD}})
+    for phone, email, field in [
+        ("13800138000", None, "phone"),
+        ("13900139000", "A@Example.com", "email"),
+    ]:
+        result = await api.op(
+            "Register",
+            {"input": {"name": "B", "phone": phone, "email": email, "password": PASSWORD}},
+        )
         assert result["data"]["customerRegister"]["userErrors"][0] == {
-            "field": field, "code": "DUPLICATE_ACCOUNT",
-            "message": f"An account with this {field} exists."}
+            "field": field,
+            "code": "DUPLICATE_ACCOUNT",
+            "message": f"An account with this {field} exists.",
+        }
 
 
 async def test_failed_logins_lock_the_account_for_a_while(api: Api, clock: FixedClock) -> None:
@@ -147,8 +186,9 @@ async def test_failed_logins_lock_the_account_for_a_while(api: Api, clock: Fixed
     error = locked["data"]["tokenCreate"]["userErrors"][0]
     assert error["code"] == "LOGIN_LOCKED" and "15 minute" in error["message"]
     clock.advance(minutes=16)
-    assert (await api.ok("Login", {"login": "13800138000", "password": PASSWORD}))[
-        "tokenCreate"]["accessToken"]
+    assert (await api.ok("Login", {"login": "13800138000", "password": PASSWORD}))["tokenCreate"][
+        "accessToken"
+    ]
 
 
 async def test_unknown_login_is_indistinguishable_from_wrong_password(api: Api) -> None:
@@ -160,8 +200,14 @@ async def _customer(api: Api, phone: str) -> str:
     return (await register(api, phone=phone))["accessToken"]
 
 
-ADDRESS = {"name": "A", "phone": "13800138000", "province": "浙江", "city": "杭州",
-           "line1": "西湖区 1 号", "postalCode": "310000"}
+ADDRESS = {
+    "name": "A",
+    "phone": "13800138000",
+    "province": "浙江",
+    "city": "杭州",
+    "line1": "西湖区 1 号",
+    "postalCode": "310000",
+}
 
 
 async def test_address_default_rules(api: Api, clock: FixedClock) -> None:
@@ -169,43 +215,50 @@ async def test_address_default_rules(api: Api, clock: FixedClock) -> None:
     ids = []
     for i in range(3):
         clock.advance(minutes=1)
-        created = await api.ok("AddressCreate", {"input": {**ADDRESS, "name": f"A{i}"}},
-                               token=token)
+        created = await api.ok(
+            "AddressCreate", {"input": {**ADDRESS, "name": f"A{i}"}}, token=token
+        )
         ids.append(created["addressCreate"]["address"]["id"])
-    set_default = ("mutation($id: ID!) { addressSetDefault(id: $id) { address { id isDefault } "
-                   "userErrors { code } } }")
+    set_default = (
+        "mutation($id: ID!) { addressSetDefault(id: $id) { address { id isDefault } "
+        "userErrors { code } } }"
+    )
     await api.post(set_default, {"id": ids[1]}, token=token)
     me = (await api.ok("Me", token=token))["me"]
     assert (me["addresses"][0]["id"], me["addresses"][0]["isDefault"]) == (ids[1], True)
     assert sum(a["isDefault"] for a in me["addresses"]) == 1
-    delete = ("mutation($id: ID!) { addressDelete(id: $id) { deletedId userErrors { code } } }")
+    delete = "mutation($id: ID!) { addressDelete(id: $id) { deletedId userErrors { code } } }"
     await api.post(delete, {"id": ids[1]}, token=token)
     me = (await api.ok("Me", token=token))["me"]
     # The most recently added remaining address became the default.
-    assert [(a["id"], a["isDefault"]) for a in me["addresses"]] == [(ids[2], True),
-                                                                    (ids[0], False)]
+    assert [(a["id"], a["isDefault"]) for a in me["addresses"]] == [(ids[2], True), (ids[0], False)]
 
 
-@pytest.mark.parametrize("changes,code,field", [
-    ({"postalCode": "12345"}, "INVALID_POSTAL_CODE", "postalCode"),
-    ({"phone": "555"}, "INVALID_PHONE", "phone"),
-    ({"phone": None}, "INVALID_PHONE", "phone"),
-    ({"line1": None}, "INVALID_INPUT", "line1"),
-])
+@pytest.mark.parametrize(
+    "changes,code,field",
+    [
+        ({"postalCode": "12345"}, "INVALID_POSTAL_CODE", "postalCode"),
+        ({"phone": "555"}, "INVALID_PHONE", "phone"),
+        ({"phone": None}, "INVALID_PHONE", "phone"),
+        ({"line1": None}, "INVALID_INPUT", "line1"),
+    ],
+)
 async def test_address_validation(api: Api, changes: dict, code: str, field: str) -> None:
     token = await _customer(api, "13800138000")
     result = await api.op("AddressCreate", {"input": {**ADDRESS, **changes}}, token=token)
     errors = result["data"]["addressCreate"]["userErrors"]
-    assert {"code": code, "field": field} in [{"code": e["code"], "field": e["field"]}
-                                              for e in errors]
+    assert {"code": code, "field": field} in [
+        {"code": e["code"], "field": e["field"]} for e in errors
+    ]
     assert (await api.ok("Me", token=token))["me"]["addresses"] == []
 
 
 async def test_customers_cannot_touch_each_others_addresses(api: Api) -> None:
     alice = await _customer(api, "13800138000")
     bob = await _customer(api, "13900139000")
-    address = (await api.ok("AddressCreate", {"input": ADDRESS}, token=alice))[
-        "addressCreate"]["address"]["id"]
+    address = (await api.ok("AddressCreate", {"input": ADDRESS}, token=alice))["addressCreate"][
+        "address"
+    ]["id"]
     delete = "mutation($id: ID!) { addressDelete(id: $id) { deletedId userErrors { code } } }"
     result = await api.post(delete, {"id": address}, token=bob)
     assert result["data"]["addressDelete"]["userErrors"] == [{"code": "NOT_FOUND"}]
@@ -222,43 +275,60 @@ async def test_customer_token_on_admin_mutation_is_forbidden(api: Api) -> None:
 
 
 async def test_merchant_staff_see_and_change_only_their_merchant(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     from core.ids import decode_id
 
     c = await build_catalog(api)
-    mine = await add_product(api, c, "mine", phone_input(c, "Mine", "Apple", ["1.00"],
-                                                          code="MINE"), listed=False)
+    mine = await add_product(
+        api, c, "mine", phone_input(c, "Mine", "Apple", ["1.00"], code="MINE"), listed=False
+    )
     theirs_input = phone_input(c, "Theirs", "Apple", ["1.00"], code="THEIRS")
     theirs_input["merchantId"], theirs_input["shippingTemplateId"] = c.other_merchant, None
     theirs = await add_product(api, c, "theirs", theirs_input, listed=False)
-    _, token = await make_staff(engine, settings, clock, email="shop@b.example",
-                                permissions=["MANAGE_CATALOG"],
-                                merchant_id=decode_id(c.other_merchant)[1])
+    _, token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="shop@b.example",
+        permissions=["MANAGE_CATALOG"],
+        merchant_id=decode_id(c.other_merchant)[1],
+    )
     listing = await api.ok("AdminProducts", {}, token=token)
     assert [e["node"]["title"] for e in listing["adminProducts"]["edges"]] == ["Theirs"]
-    update = await api.op("ProductUpdate", {"id": mine["id"], "input": {"title": "Hacked"}},
-                          token=token)
+    update = await api.op(
+        "ProductUpdate", {"id": mine["id"], "input": {"title": "Hacked"}}, token=token
+    )
     assert update["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
-    read = await api.post("query($id: ID!) { product(id: $id) { title } }", {"id": mine["id"]},
-                          token=token)
+    read = await api.post(
+        "query($id: ID!) { product(id: $id) { title } }", {"id": mine["id"]}, token=token
+    )
     assert read["data"]["product"] is None  # another merchant's draft stays invisible
-    own = await api.op("ProductUpdate", {"id": theirs["id"], "input": {"title": "Ours now"}},
-                       token=token)
+    own = await api.op(
+        "ProductUpdate", {"id": theirs["id"], "input": {"title": "Ours now"}}, token=token
+    )
     assert own["data"]["productUpdate"]["userErrors"] == []
-    staff_view = await api.post("query($id: ID!) { product(id: $id) { title } }",
-                                {"id": mine["id"]}, token=api.admin_token)
+    staff_view = await api.post(
+        "query($id: ID!) { product(id: $id) { title } }", {"id": mine["id"]}, token=api.admin_token
+    )
     assert staff_view["data"]["product"]["title"] == "Mine"
 
 
 async def test_merchant_staff_cannot_see_other_merchants_cost_prices(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     from core.ids import decode_id
 
     c = await build_catalog(api)
     product = await add_product(api, c, "p", phone_input(c, "P", "Apple", ["1.00"], code="P"))
-    _, token = await make_staff(engine, settings, clock, email="shop@b.example",
-                                permissions=["MANAGE_CATALOG"],
-                                merchant_id=decode_id(c.other_merchant)[1])
+    _, token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="shop@b.example",
+        permissions=["MANAGE_CATALOG"],
+        merchant_id=decode_id(c.other_merchant)[1],
+    )
     query = "query($id: ID!) { product(id: $id) { skus { costPrice { amount } } } }"
     result = await api.post(query, {"id": product["id"]}, token=token)
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -266,32 +336,54 @@ async def test_merchant_staff_cannot_see_other_merchants_cost_prices(
 
 @pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_staff_and_roles_as_written(api: Api) -> None:
-    role = await api.admin("RoleCreate", {"input": {"name": "Catalog editor",
-                                                    "permissions": ["MANAGE_CATALOG"]}})
+    role = await api.admin(
+        "RoleCreate", {"input": {"name": "Catalog editor", "permissions": ["MANAGE_CATALOG"]}}
+    )
     role_data = role["roleCreate"]["role"]
     assert role_data["permissions"] == ["MANAGE_CATALOG"]
-    staff = await api.admin("StaffCreate", {"input": {
-        "email": "Editor@Example.com", "name": "Editor", "password": "editor-pass-1",
-        "roleIds": [role_data["id"]]}})
+    staff = await api.admin(
+        "StaffCreate",
+        {
+            "input": {
+                "email": "Editor@Example.com",
+                "name": "Editor",
+                "password": "editor-pass-1",
+                "roleIds": [role_data["id"]],
+            }
+        },
+    )
     assert staff["staffCreate"]["staff"]["email"] == "editor@example.com"
-    login = await api.post("mutation { staffTokenCreate(email: \"editor@example.com\", "
-                           "password: \"editor-pass-1\") { accessToken userErrors { code } } }")
+    login = await api.post(
+        'mutation { staffTokenCreate(email: "editor@example.com", '
+        'password: "editor-pass-1") { accessToken userErrors { code } } }'
+    )
     token = login["data"]["staffTokenCreate"]["accessToken"]
     ok = await api.op("BrandCreate", {"input": {"name": "Anta"}}, token=token)
     assert ok["data"]["brandCreate"]["brand"]["name"] == "Anta"
-    denied = await api.op("RoleCreate", {"input": {"name": "x", "permissions": ["MANAGE_STAFF"]}},
-                          token=token)
+    denied = await api.op(
+        "RoleCreate", {"input": {"name": "x", "permissions": ["MANAGE_STAFF"]}}, token=token
+    )
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    duplicate = await api.op("StaffCreate", {"input": {
-        "email": "editor@example.com", "name": "E2", "password": "editor-pass-1",
-        "roleIds": []}}, token=api.admin_token)
+    duplicate = await api.op(
+        "StaffCreate",
+        {
+            "input": {
+                "email": "editor@example.com",
+                "name": "E2",
+                "password": "editor-pass-1",
+                "roleIds": [],
+            }
+        },
+        token=api.admin_token,
+    )
     assert duplicate["data"]["staffCreate"]["userErrors"][0]["code"] == "DUPLICATE_ACCOUNT"
 
 
 async def test_login_merges_the_guest_cart(api: Api, engine: AsyncEngine) -> None:
     c = await build_catalog(api)
-    product = await add_product(api, c, "p", phone_input(c, "P", "Apple", ["1.00", "2.00"],
-                                                         code="P"))
+    product = await add_product(
+        api, c, "p", phone_input(c, "P", "Apple", ["1.00", "2.00"], code="P")
+    )
     detail = await api.ok("ProductDetail", {"id": product["id"]})
     from core.ids import decode_id
 
@@ -303,28 +395,47 @@ async def test_login_merges_the_guest_cart(api: Api, engine: AsyncEngine) -> Non
         guest = Cart(token="guest-cart-token")
         s.add_all([own, guest])
         await s.flush()
-        s.add_all([CartLine(cart_id=own.id, sku_id=sku_a, quantity=60),
-                   CartLine(cart_id=guest.id, sku_id=sku_a, quantity=50),
-                   CartLine(cart_id=guest.id, sku_id=sku_b, quantity=2)])
+        s.add_all(
+            [
+                CartLine(cart_id=own.id, sku_id=sku_a, quantity=60),
+                CartLine(cart_id=guest.id, sku_id=sku_a, quantity=50),
+                CartLine(cart_id=guest.id, sku_id=sku_b, quantity=2),
+            ]
+        )
         await s.commit()
-    login = ("mutation($l: String!, $p: String!, $g: String) { tokenCreate(login: $l, "
-             "password: $p, guestCartId: $g) { accessToken userErrors { code } } }")
+    login = (
+        "mutation($l: String!, $p: String!, $g: String) { tokenCreate(login: $l, "
+        "password: $p, guestCartId: $g) { accessToken userErrors { code } } }"
+    )
     result = await api.post(login, {"l": "13800138000", "p": PASSWORD, "g": "guest-cart-token"})
     assert result["data"]["tokenCreate"]["userErrors"] == []
     async with create_session_factory(engine)() as s:
-        lines = dict((await s.execute(select(CartLine.sku_id, CartLine.quantity)
-                                      .join(Cart).where(Cart.token == "own-cart-token"))).all())
+        lines = dict(
+            (
+                await s.execute(
+                    select(CartLine.sku_id, CartLine.quantity)
+                    .join(Cart)
+                    .where(Cart.token == "own-cart-token")
+                )
+            ).all()
+        )
         assert lines == {sku_a: 99, sku_b: 2}  # 60 + 50 capped at 99; the other line moved
-        open_guest = await s.scalar(select(func.count()).select_from(Cart).where(
-            Cart.token == "guest-cart-token", Cart.is_open.is_(True)))
+        open_guest = await s.scalar(
+            select(func.count())
+            .select_from(Cart)
+            .where(Cart.token == "guest-cart-token", Cart.is_open.is_(True))
+        )
         assert open_guest == 0
 
 
-async def test_staff_login_is_throttled_too(api: Api, engine: AsyncEngine, settings: Settings,
-                                            clock: FixedClock) -> None:
+async def test_staff_login_is_throttled_too(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     await make_staff(engine, settings, clock, email="ops@example.com", permissions=[])
-    query = ("mutation($p: String!) { staffTokenCreate(email: \"ops@example.com\", password: $p)"
-             " { accessToken userErrors { code } } }")
+    query = (
+        'mutation($p: String!) { staffTokenCreate(email: "ops@example.com", password: $p)'
+        " { accessToken userErrors { code } } }"
+    )
     for _ in range(5):
         await api.post(query, {"p": "nope-nope-1"})
     locked = await api.post(query, {"p": STAFF_PASSWORD})
@@ -334,10 +445,14 @@ async def test_staff_login_is_throttled_too(api: Api, engine: AsyncEngine, setti
     assert ok["data"]["staffTokenCreate"]["accessToken"]
 
 
-REFRESH = ("mutation($t: String!) { tokenRefresh(refreshToken: $t) { accessToken refreshToken "
-           "userErrors { field code message } } }")
-REVOKE = ("mutation($t: String!) { tokenRevoke(refreshToken: $t) { revoked "
-          "userErrors { field code message } } }")
+REFRESH = (
+    "mutation($t: String!) { tokenRefresh(refreshToken: $t) { accessToken refreshToken "
+    "userErrors { field code message } } }"
+)
+REVOKE = (
+    "mutation($t: String!) { tokenRevoke(refreshToken: $t) { revoked "
+    "userErrors { field code message } } }"
+)
 
 
 async def test_a_wrong_secret_neither_revokes_nor_refreshes(api: Api) -> None:
@@ -359,18 +474,33 @@ async def test_a_spent_token_with_a_wrong_secret_revokes_nothing(api: Api) -> No
     spent = (await register(api))["refreshToken"]
     current = (await api.post(REFRESH, {"t": spent}))["data"]["tokenRefresh"]["refreshToken"]
     spent_id = spent.partition(".")[0]
-    guess = (await api.post(REFRESH, {"t": f"{spent_id}.not-the-secret"}))["data"][
-        "tokenRefresh"]
+    guess = (await api.post(REFRESH, {"t": f"{spent_id}.not-the-secret"}))["data"]["tokenRefresh"]
     assert guess["userErrors"][0]["code"] == "INVALID_TOKEN"  # not TOKEN_REUSED
-    assert (await api.post(REVOKE, {"t": f"{spent_id}.not-the-secret"}))["data"][
-        "tokenRevoke"]["revoked"] is False
+    assert (await api.post(REVOKE, {"t": f"{spent_id}.not-the-secret"}))["data"]["tokenRevoke"][
+        "revoked"
+    ] is False
     still = (await api.post(REFRESH, {"t": current}))["data"]["tokenRefresh"]
     assert still["userErrors"] == [] and still["refreshToken"]
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "1.", ".x", "1.x.y", "-1.x", " 1.x", "1.x\n",
-                                 "9223372036854775808.x", "99999999999999999999999999.x",
-                                 "٣.x", "².x", "1." + "x" * 200])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "abc",
+        "1.",
+        ".x",
+        "1.x.y",
+        "-1.x",
+        " 1.x",
+        "1.x\n",
+        "9223372036854775808.x",
+        "99999999999999999999999999.x",
+        "٣.x",
+        "².x",
+        "1." + "x" * 200,
+    ],
+)
 async def test_malformed_refresh_tokens_are_user_errors(api: Api, bad: str) -> None:
     for mutation, field in ((REVOKE, "tokenRevoke"), (REFRESH, "tokenRefresh")):
         result = await api.post(mutation, {"t": bad})

@@ -25,12 +25,14 @@ async def entries(api: Api) -> list[dict]:
     return [e["node"] for e in data["auditLog"]["edges"]]
 
 
-async def test_product_create_update_delete_each_leave_one_entry(api: Api,
-                                                                 engine: AsyncEngine) -> None:
+async def test_product_create_update_delete_each_leave_one_entry(
+    api: Api, engine: AsyncEngine
+) -> None:
     c = await build_catalog(api)
     before = await audit_count(engine)
-    product = await add_product(api, c, "p", phone_input(c, "P", "Apple", ["10.00"], code="P"),
-                                listed=False)
+    product = await add_product(
+        api, c, "p", phone_input(c, "P", "Apple", ["10.00"], code="P"), listed=False
+    )
     assert await audit_count(engine) == before + 1
     created = (await entries(api))[0]
     assert created["action"] == "product.create" and created["targetType"] == "Product"
@@ -75,21 +77,33 @@ async def test_every_catalog_admin_mutation_is_audited(api: Api, engine: AsyncEn
     # 3 display categories — one entry each.
     assert await audit_count(engine) - start == 19
     actions = {e["action"] for e in await entries(api)}
-    assert actions >= {"merchant.create", "shipping_template.create", "brand.create",
-                       "category.create", "attribute.create", "display_category.create"}
+    assert actions >= {
+        "merchant.create",
+        "shipping_template.create",
+        "brand.create",
+        "category.create",
+        "attribute.create",
+        "display_category.create",
+    }
     assert c.merchant
 
 
 async def test_audit_log_filters_and_request_id(api: Api) -> None:
     c = await build_catalog(api)
     response = await api.client.post(
-        "/graphql", headers={"authorization": f"Bearer {api.admin_token}",
-                             "x-request-id": "req-audit-1"},
-        json={"query": "mutation($id: ID!) { brandUpdate(id: $id, input: {name: \"Nike 2\"}) "
-                       "{ brand { id } } }", "variables": {"id": c.brands["Nike"]}})
+        "/graphql",
+        headers={"authorization": f"Bearer {api.admin_token}", "x-request-id": "req-audit-1"},
+        json={
+            "query": 'mutation($id: ID!) { brandUpdate(id: $id, input: {name: "Nike 2"}) '
+            "{ brand { id } } }",
+            "variables": {"id": c.brands["Nike"]},
+        },
+    )
     assert response.status_code == 200
-    query = ("query($t: ID) { auditLog(filter: {targetId: $t}) { totalCount edges { node { "
-             "action requestId before after } } } }")
+    query = (
+        "query($t: ID) { auditLog(filter: {targetId: $t}) { totalCount edges { node { "
+        "action requestId before after } } } }"
+    )
     result = await api.post(query, {"t": c.brands["Nike"]}, token=api.admin_token)
     log = result["data"]["auditLog"]
     assert log["totalCount"] == 2  # created by build_catalog, then renamed
@@ -112,9 +126,9 @@ async def test_create_admin_is_idempotent(tmp_path: Path, sqlite_template: Path)
     shutil.copy(sqlite_template, path)
     url = f"sqlite+aiosqlite:///{path}"
     assert (await _create_admin(url, "Boss@Example.com", "boss-pass-1")).startswith(
-        "created admin boss@example.com")
-    assert (await _create_admin(url, "boss@example.com", "boss-pass-2")).startswith(
-        "updated admin")
+        "created admin boss@example.com"
+    )
+    assert (await _create_admin(url, "boss@example.com", "boss-pass-2")).startswith("updated admin")
     assert (await _create_admin(url, "boss@example.com", "weak")).startswith("refused")
 
 

@@ -26,39 +26,61 @@ async def seed_listing(engine: AsyncEngine, count: int, brands: int = 5) -> int:
 
     async with create_session_factory(engine)() as s:
         merchant = await catalog.create_merchant(s, catalog.MerchantData("M", True))
-        warehouses = [await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}")
-                      for i in range(2)]
-        brand_rows = [await catalog.create_brand(s, catalog.BrandData(f"B{i}"))
-                      for i in range(brands)]
+        warehouses = [
+            await inventory.create_warehouse(s, merchant.id, f"W{i}", f"W{i}") for i in range(2)
+        ]
+        brand_rows = [
+            await catalog.create_brand(s, catalog.BrandData(f"B{i}")) for i in range(brands)
+        ]
         root = await catalog.create_category(s, "root", None)
         leaf = await catalog.create_category(s, "leaf", root.id)
-        colour = await catalog.create_attribute(s, catalog.AttributeData(
-            leaf.id, "colour", AttributeKind.SALES, AttributeValueType.OPTIONS,
-            ["red", "green", "blue"]))
-        node = await catalog.create_display_category(s, catalog.DisplayCategoryData(
-            name="all", parent_id=None, category_ids=[root.id]))
+        colour = await catalog.create_attribute(
+            s,
+            catalog.AttributeData(
+                leaf.id,
+                "colour",
+                AttributeKind.SALES,
+                AttributeValueType.OPTIONS,
+                ["red", "green", "blue"],
+            ),
+        )
+        node = await catalog.create_display_category(
+            s, catalog.DisplayCategoryData(name="all", parent_id=None, category_ids=[root.id])
+        )
         for n in range(count):
-            product = await products.create_product(s, products.ProductDraft(
-                title=f"P{n}", brand_id=brand_rows[n % brands].id, category_id=leaf.id,
-                merchant_id=merchant.id, images=[(f"https://x.example/{n}.png", None)],
-                skus=[products.SkuDraft(specs=[(colour.id, c)], code=f"{n}-{c}",
-                                        price=Decimal(10 + n))
-                      for c in ("red", "green", "blue")]))
+            product = await products.create_product(
+                s,
+                products.ProductDraft(
+                    title=f"P{n}",
+                    brand_id=brand_rows[n % brands].id,
+                    category_id=leaf.id,
+                    merchant_id=merchant.id,
+                    images=[(f"https://x.example/{n}.png", None)],
+                    skus=[
+                        products.SkuDraft(
+                            specs=[(colour.id, c)], code=f"{n}-{c}", price=Decimal(10 + n)
+                        )
+                        for c in ("red", "green", "blue")
+                    ],
+                ),
+            )
             await products.list_product(s, product.id, utcnow().replace(year=2020))
-            for sku_id in (await s.scalars(select(Sku.id).where(Sku.product_id == product.id))):
+            for sku_id in await s.scalars(select(Sku.id).where(Sku.product_id == product.id)):
                 for w in warehouses:
                     await inventory.receive_stock(s, sku_id, w.id, 5, "opening", None)
         await s.commit()
         return node.id
 
 
-async def category_page_statements(api: Api, engine: AsyncEngine, node_id: int,
-                                   first: int) -> tuple[int, int]:
+async def category_page_statements(
+    api: Api, engine: AsyncEngine, node_id: int, first: int
+) -> tuple[int, int]:
     from core.ids import encode_id
 
     forget_kept_reads(engine)  # count cold: the running promotions read included
-    result = await api.op("CategoryPage", {"id": encode_id("DisplayCategory", node_id),
-                                           "first": first})
+    result = await api.op(
+        "CategoryPage", {"id": encode_id("DisplayCategory", node_id), "first": first}
+    )
     assert "errors" not in result, result
     edges = result["data"]["displayCategory"]["products"]["edges"]
     assert all(len(e["node"]["skus"]) == 3 for e in edges)
@@ -94,20 +116,38 @@ async def add_promotions(engine: AsyncEngine, now: datetime) -> None:
 
     async with create_session_factory(engine)() as s:
         for name, kind, rules, scope in [
-            ("满减", PromotionType.FULL_REDUCTION,
-             {"tiers": [{"threshold": Decimal(300), "amount": Decimal(30)}]},
-             promotions.ScopeData()),
-            ("九折", PromotionType.SINGLE_PRODUCT, {"percent_off": Decimal(10)},
-             promotions.ScopeData(product_ids=[1]))]:
-            promotion = await promotions.create_promotion(s, promotions.PromotionData(
-                name=name, type=kind, starts_at=now - timedelta(days=1),
-                ends_at=now + timedelta(days=1), rules=rules, scope=scope), now)
+            (
+                "满减",
+                PromotionType.FULL_REDUCTION,
+                {"tiers": [{"threshold": Decimal(300), "amount": Decimal(30)}]},
+                promotions.ScopeData(),
+            ),
+            (
+                "九折",
+                PromotionType.SINGLE_PRODUCT,
+                {"percent_off": Decimal(10)},
+                promotions.ScopeData(product_ids=[1]),
+            ),
+        ]:
+            promotion = await promotions.create_promotion(
+                s,
+                promotions.PromotionData(
+                    name=name,
+                    type=kind,
+                    starts_at=now - timedelta(days=1),
+                    ends_at=now + timedelta(days=1),
+                    rules=rules,
+                    scope=scope,
+                ),
+                now,
+            )
             await promotions.activate(s, promotion.id, now)
         await s.commit()
 
 
-async def test_statement_count_stays_constant_with_promotions(api: Api, engine: AsyncEngine,
-                                                              clock: FixedClock) -> None:
+async def test_statement_count_stays_constant_with_promotions(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     from core.ids import encode_id
 
     node_id = await seed_listing(engine, 60)
@@ -115,8 +155,10 @@ async def test_statement_count_stays_constant_with_promotions(api: Api, engine: 
     counts = []
     for first in (10, 50):
         forget_kept_reads(engine)
-        result = await api.op("CategoryPage", {"id": encode_id("DisplayCategory", node_id),
-                                               "first": first, "sort": "PRICE_ASC"})
+        result = await api.op(
+            "CategoryPage",
+            {"id": encode_id("DisplayCategory", node_id), "first": first, "sort": "PRICE_ASC"},
+        )
         assert "errors" not in result, result
         edges = result["data"]["displayCategory"]["products"]["edges"]
         assert all("满300减30" in e["node"]["promotionTags"] for e in edges)

@@ -14,12 +14,24 @@ pytestmark = pytest.mark.sqlite_too
 
 async def _stocked_catalog(api: Api):
     c = await build_catalog(api)
-    await add_product(api, c, "iphone", phone_input(c, "iPhone 15", "Apple", ["5999.00", "6999.00"],
-                                                    code="IP15"))
-    await add_product(api, c, "mate", phone_input(c, "Mate 60", "华为 Huawei", ["4999.00"],
-                                                  code="M60", colours=("蓝",), port="Lightning"))
-    await add_product(api, c, "draft", phone_input(c, "Draft Phone", "Apple", ["1.00"],
-                                                   code="DRAFT"), listed=False)
+    await add_product(
+        api, c, "iphone", phone_input(c, "iPhone 15", "Apple", ["5999.00", "6999.00"], code="IP15")
+    )
+    await add_product(
+        api,
+        c,
+        "mate",
+        phone_input(
+            c, "Mate 60", "华为 Huawei", ["4999.00"], code="M60", colours=("蓝",), port="Lightning"
+        ),
+    )
+    await add_product(
+        api,
+        c,
+        "draft",
+        phone_input(c, "Draft Phone", "Apple", ["1.00"], code="DRAFT"),
+        listed=False,
+    )
     return c
 
 
@@ -36,8 +48,9 @@ async def test_display_category_tree_is_per_channel(api: Api) -> None:
 
 async def test_category_page_lists_only_listed_products_with_cards(api: Api) -> None:
     c = await _stocked_catalog(api)
-    data = await api.ok("CategoryPage", {"id": c.display["digital"], "first": 1,
-                                         "sort": "PRICE_ASC"})
+    data = await api.ok(
+        "CategoryPage", {"id": c.display["digital"], "first": 1, "sort": "PRICE_ASC"}
+    )
     page = data["displayCategory"]["products"]
     assert page["totalCount"] == 2  # the draft is invisible
     assert page["pageInfo"]["hasNextPage"] is True
@@ -48,9 +61,15 @@ async def test_category_page_lists_only_listed_products_with_cards(api: Api) -> 
     assert card["thumbnail"]["url"] == "https://x.example/M60.png"
     assert card["sellableQuantity"] == 0 and card["promotionTags"] == []
     assert card["skus"][0]["specText"] == "蓝 128GB"
-    after = await api.ok("CategoryPage", {"id": c.display["digital"], "first": 1,
-                                          "sort": "PRICE_ASC",
-                                          "after": page["pageInfo"]["endCursor"]})
+    after = await api.ok(
+        "CategoryPage",
+        {
+            "id": c.display["digital"],
+            "first": 1,
+            "sort": "PRICE_ASC",
+            "after": page["pageInfo"]["endCursor"],
+        },
+    )
     second = after["displayCategory"]["products"]
     assert [e["node"]["title"] for e in second["edges"]] == ["iPhone 15"]
     assert second["pageInfo"]["hasNextPage"] is False
@@ -58,15 +77,21 @@ async def test_category_page_lists_only_listed_products_with_cards(api: Api) -> 
 
 async def test_category_page_filters_by_attribute_and_price(api: Api) -> None:
     c = await _stocked_catalog(api)
-    data = await api.ok("CategoryPage", {
-        "id": c.display["phones"], "filter": {"attributes": [{"name": "接口",
-                                                             "values": ["Lightning"]}]}})
-    assert [e["node"]["title"] for e in data["displayCategory"]["products"]["edges"]] == \
-        ["Mate 60"]
-    data = await api.ok("CategoryPage", {"id": c.display["phones"],
-                                         "filter": {"priceMin": "5000", "priceMax": "6000.00"}})
-    assert [e["node"]["title"] for e in data["displayCategory"]["products"]["edges"]] == \
-        ["iPhone 15"]
+    data = await api.ok(
+        "CategoryPage",
+        {
+            "id": c.display["phones"],
+            "filter": {"attributes": [{"name": "接口", "values": ["Lightning"]}]},
+        },
+    )
+    assert [e["node"]["title"] for e in data["displayCategory"]["products"]["edges"]] == ["Mate 60"]
+    data = await api.ok(
+        "CategoryPage",
+        {"id": c.display["phones"], "filter": {"priceMin": "5000", "priceMax": "6000.00"}},
+    )
+    assert [e["node"]["title"] for e in data["displayCategory"]["products"]["edges"]] == [
+        "iPhone 15"
+    ]
 
 
 async def test_search_text_facets_and_sort(api: Api) -> None:
@@ -74,20 +99,24 @@ async def test_search_text_facets_and_sort(api: Api) -> None:
     data = await api.ok("Search", {"query": "iphone"})
     result = data["products"]
     assert [e["node"]["title"] for e in result["edges"]] == ["iPhone 15"]
-    assert result["facets"]["brands"] == [{"brand": {"id": c.brands["Apple"], "name": "Apple"},
-                                           "count": 1}]
+    assert result["facets"]["brands"] == [
+        {"brand": {"id": c.brands["Apple"], "name": "Apple"}, "count": 1}
+    ]
     everything = (await api.ok("Search", {"query": ""}))["products"]
     assert everything["totalCount"] == 2
     brand_counts = {f["brand"]["name"]: f["count"] for f in everything["facets"]["brands"]}
     assert brand_counts == {"Apple": 1, "华为 Huawei": 1}
-    attributes = {f["name"]: {v["value"]: v["count"] for v in f["values"]}
-                  for f in everything["facets"]["attributes"]}
+    attributes = {
+        f["name"]: {v["value"]: v["count"] for v in f["values"]}
+        for f in everything["facets"]["attributes"]
+    }
     assert attributes["颜色"] == {"黑": 1, "白": 1, "蓝": 1}
     assert attributes["接口"] == {"USB-C": 1, "Lightning": 1}
     assert sum(b["count"] for b in everything["facets"]["priceBuckets"]) == 2
     # Brand facets ignore the brand filter, so the shopper still sees the other brand's count.
-    filtered = (await api.ok("Search", {"query": "", "filter": {
-        "brandIds": [c.brands["Apple"]]}}))["products"]
+    filtered = (await api.ok("Search", {"query": "", "filter": {"brandIds": [c.brands["Apple"]]}}))[
+        "products"
+    ]
     assert filtered["totalCount"] == 1
     assert len(filtered["facets"]["brands"]) == 2
 
@@ -107,13 +136,17 @@ async def test_product_detail(api: Api) -> None:
     assert p["category"]["name"] == "手机"
     assert [a["name"] for a in p["category"]["ancestors"]] == ["数码", "手机通讯"]
     assert {(a["name"], a["kind"], tuple(a["values"])) for a in p["attributes"]} == {
-        ("型号", "KEY", ("iPhone 15",)), ("接口", "GENERAL", ("USB-C",))}
+        ("型号", "KEY", ("iPhone 15",)),
+        ("接口", "GENERAL", ("USB-C",)),
+    }
     assert p["salesAttributes"][0]["name"] == "颜色"
     assert [v["value"] for v in p["salesAttributes"][0]["values"]] == ["黑", "白"]
     assert p["salesAttributes"][0]["values"][0]["imageUrl"] == "https://x.example/IP15-0.png"
     assert [s["code"] for s in p["skus"]] == ["IP15-0", "IP15-1"]
-    assert p["skus"][1]["specs"] == [{"name": "颜色", "value": "白"},
-                                     {"name": "存储", "value": "128GB"}]
+    assert p["skus"][1]["specs"] == [
+        {"name": "颜色", "value": "白"},
+        {"name": "存储", "value": "128GB"},
+    ]
     assert p["skus"][0]["marketPrice"]["amount"] == "6099.00"
     assert p["descriptionHtml"] == "<p>mobile</p>"  # the script tag was sanitized away
     assert p["afterSales"] == "7天无理由"
@@ -132,10 +165,14 @@ async def test_refresh_nodes(api: Api) -> None:
     c = await _stocked_catalog(api)
     detail = await api.ok("ProductDetail", {"id": c.products["iphone"]["id"]})
     sku_id = detail["product"]["skus"][0]["id"]
-    data = await api.ok("RefreshNodes", {"ids": [c.products["iphone"]["id"], sku_id,
-                                                 c.products["draft"]["id"]]})
-    assert data["nodes"][0] == {"id": c.products["iphone"]["id"], "title": "iPhone 15",
-                                "sellableQuantity": 0}
+    data = await api.ok(
+        "RefreshNodes", {"ids": [c.products["iphone"]["id"], sku_id, c.products["draft"]["id"]]}
+    )
+    assert data["nodes"][0] == {
+        "id": c.products["iphone"]["id"],
+        "title": "iPhone 15",
+        "sellableQuantity": 0,
+    }
     assert data["nodes"][1] == {"id": sku_id, "price": {"amount": "5999.00"}}
     assert data["nodes"][2] is None
 
@@ -162,8 +199,10 @@ async def test_admin_operations_refuse_customers_and_guests(api: Api) -> None:
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     brands = await api.post("{ brands { name } }")
     assert "Sneaky" not in [b["name"] for b in brands["data"]["brands"]]
-    cost = await api.post("query($id: ID!) { product(id: $id) { skus { costPrice { amount } } } }",
-                          {"id": c.brands["Apple"]})
+    cost = await api.post(
+        "query($id: ID!) { product(id: $id) { skus { costPrice { amount } } } }",
+        {"id": c.brands["Apple"]},
+    )
     assert cost["errors"][0]["extensions"]["code"] == "INVALID_ID"
 
 
@@ -186,10 +225,25 @@ async def test_product_update_changes_fields_and_keeps_sku_ids(api: Api) -> None
     assert [s["id"] for s in after["skus"]] == [s["id"] for s in before["skus"]]
     # Replacing the SKU list: the kept SKU keeps its id, the dropped one is disabled.
     kept = before["skus"][0]
-    await api.admin("ProductUpdate", {"id": pid, "input": {"skus": [{
-        "id": kept["id"], "code": "IP15-0", "price": "5899.00",
-        "specs": [{"attributeId": c.attributes["colour"], "value": "黑"},
-                  {"attributeId": c.attributes["storage"], "value": "128GB"}]}]}})
+    await api.admin(
+        "ProductUpdate",
+        {
+            "id": pid,
+            "input": {
+                "skus": [
+                    {
+                        "id": kept["id"],
+                        "code": "IP15-0",
+                        "price": "5899.00",
+                        "specs": [
+                            {"attributeId": c.attributes["colour"], "value": "黑"},
+                            {"attributeId": c.attributes["storage"], "value": "128GB"},
+                        ],
+                    }
+                ]
+            },
+        },
+    )
     final = (await api.ok("ProductDetail", {"id": pid}))["product"]
     assert [(s["id"], s["price"]["amount"]) for s in final["skus"]] == [(kept["id"], "5899.00")]
     assert final["priceRange"]["max"]["amount"] == "5899.00"

@@ -44,20 +44,26 @@ async def test_storefront_journey_as_written(api: Api, engine: AsyncEngine) -> N
     assert {e["node"]["title"] for e in found["products"]["edges"]} >= {"Phone A", "Phone B"}
     who = await shopper(api, "13900001111", [(shop.sku_a, 2), (shop.sku_b, 1)])
     coupon = (await api.ok("CouponClaim", {"templateId": coupon_template}, token=who.token))[
-        "couponClaim"]["coupon"]["id"]
+        "couponClaim"
+    ]["coupon"]["id"]
     cart = (await api.ok("MyCart", token=who.token))["me"]["cart"]
     assert cart["cost"]["total"]["amount"] == "500.00"  # 540 − 20 (满400减20) − 20 (coupon)
 
-    preview = (await api.ok("CheckoutPreview", {"input": checkout_input(who)},
-                            token=who.token))["checkoutPreview"]
-    assert preview["cost"] == {"subtotal": {"amount": "540.00"},
-                               "promotionDiscount": {"amount": "20.00"},
-                               "couponDiscount": {"amount": "20.00"},
-                               "shipping": {"amount": "0.00"},
-                               "total": {"amount": "500.00", "currencyCode": "CNY"}}
+    preview = (await api.ok("CheckoutPreview", {"input": checkout_input(who)}, token=who.token))[
+        "checkoutPreview"
+    ]
+    assert preview["cost"] == {
+        "subtotal": {"amount": "540.00"},
+        "promotionDiscount": {"amount": "20.00"},
+        "couponDiscount": {"amount": "20.00"},
+        "shipping": {"amount": "0.00"},
+        "total": {"amount": "500.00", "currencyCode": "CNY"},
+    }
     [merchant_order] = preview["merchantOrders"]
     assert [(ln["sku"]["id"], ln["quantity"]) for ln in merchant_order["lines"]] == [
-        (shop.sku_a, 2), (shop.sku_b, 1)]
+        (shop.sku_a, 2),
+        (shop.sku_b, 1),
+    ]
     assert sum(float(ln["total"]["amount"]) for ln in merchant_order["lines"]) == 500.0
 
     payment = await place(api, who, expectedTotal="500.00")
@@ -80,25 +86,44 @@ async def test_storefront_journey_as_written(api: Api, engine: AsyncEngine) -> N
     node = mine["edges"][0]["node"]
     assert node["status"] == "PAID" and node["merchant"]["name"]
     assert [(ln["title"], ln["quantity"], ln["unitPrice"]["amount"]) for ln in node["lines"]] == [
-        ("Phone A", 2, "120.00"), ("Phone B", 1, "300.00")]
+        ("Phone A", 2, "120.00"),
+        ("Phone B", 1, "300.00"),
+    ]
 
     admin = (await api.admin("AdminOrders", {"filter": {"status": "PAID"}}))["adminOrders"]
     assert [e["node"]["number"] for e in admin["edges"]] == [order["number"]]
     assert [ln["sku"]["code"] for ln in admin["edges"][0]["node"]["lines"]] == ["A-0", "B-0"]
-    shipped = (await api.admin("OrderShip", {"input": {
-        "orderId": order["id"], "warehouseId": shop.warehouse, "carrier": "SF",
-        "trackingNumber": "SF1001"}}))["orderShip"]
+    shipped = (
+        await api.admin(
+            "OrderShip",
+            {
+                "input": {
+                    "orderId": order["id"],
+                    "warehouseId": shop.warehouse,
+                    "carrier": "SF",
+                    "trackingNumber": "SF1001",
+                }
+            },
+        )
+    )["orderShip"]
     assert shipped["order"]["status"] == "SHIPPED"
     assert await stock_of(engine, shop.sku_a) == (8, 0)
     seen = (await api.ok("MyOrders", token=who.token))["me"]["orders"]["edges"][0]["node"]
-    assert seen["shipments"] == [{"id": shipped["shipment"]["id"], "status": "SHIPPED",
-                                  "warehouse": {"name": "W1"}, "carrier": "SF",
-                                  "trackingNumber": "SF1001"}]
+    assert seen["shipments"] == [
+        {
+            "id": shipped["shipment"]["id"],
+            "status": "SHIPPED",
+            "warehouse": {"name": "W1"},
+            "carrier": "SF",
+            "trackingNumber": "SF1001",
+        }
+    ]
     received = await api.post(CONFIRM_RECEIPT, {"id": order["id"]}, token=who.token)
     assert received["data"]["orderConfirmReceipt"]["order"]["status"] == "COMPLETED"
     async with create_session_factory(engine)() as s:
-        shipments = (await s.scalars(select(StockMovement.quantity).where(
-            StockMovement.type == "SHIPMENT"))).all()
+        shipments = (
+            await s.scalars(select(StockMovement.quantity).where(StockMovement.type == "SHIPMENT"))
+        ).all()
         assert sorted(shipments) == [-2, -1]
 
 
@@ -108,8 +133,9 @@ def _pk(global_id: str) -> int:
     return decode_id(global_id)[1]
 
 
-async def test_same_key_returns_the_same_payment_and_reserves_once(api: Api,
-                                                                   engine: AsyncEngine) -> None:
+async def test_same_key_returns_the_same_payment_and_reserves_once(
+    api: Api, engine: AsyncEngine
+) -> None:
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900001112", [(shop.sku_a, 1)])
     first = await place(api, who, key="same")
@@ -120,26 +146,36 @@ async def test_same_key_returns_the_same_payment_and_reserves_once(api: Api,
     assert await stock_of(engine, shop.sku_a) == (10, 1)
 
 
-async def test_key_reused_for_a_different_checkout_is_refused(api: Api,
-                                                              engine: AsyncEngine) -> None:
+async def test_key_reused_for_a_different_checkout_is_refused(
+    api: Api, engine: AsyncEngine
+) -> None:
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900001113", [(shop.sku_a, 1)])
     await place(api, who, key="k")
-    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
-        {"skuId": shop.sku_b, "quantity": 1}]}, token=who.token)
-    reused = await api.op("CheckoutComplete", {"input": checkout_input(who, note="again"),
-                                               "idempotencyKey": "k"}, token=who.token)
-    assert reused["data"]["checkoutComplete"]["userErrors"][0]["code"] == \
-        "IDEMPOTENCY_KEY_REUSED"
+    await api.ok(
+        "CartLinesAdd",
+        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_b, "quantity": 1}]},
+        token=who.token,
+    )
+    reused = await api.op(
+        "CheckoutComplete",
+        {"input": checkout_input(who, note="again"), "idempotencyKey": "k"},
+        token=who.token,
+    )
+    assert reused["data"]["checkoutComplete"]["userErrors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert await count(engine, Payment) == 1
 
 
-async def test_expected_total_mismatch_refuses_with_the_new_total(api: Api,
-                                                                  engine: AsyncEngine) -> None:
+async def test_expected_total_mismatch_refuses_with_the_new_total(
+    api: Api, engine: AsyncEngine
+) -> None:
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900001114", [(shop.sku_a, 1)])
-    refused = await api.op("CheckoutComplete", {"input": checkout_input(
-        who, expectedTotal="99.00"), "idempotencyKey": "k"}, token=who.token)
+    refused = await api.op(
+        "CheckoutComplete",
+        {"input": checkout_input(who, expectedTotal="99.00"), "idempotencyKey": "k"},
+        token=who.token,
+    )
     error = refused["data"]["checkoutComplete"]["userErrors"][0]
     assert error["code"] == "PRICE_CHANGED" and "120.00" in error["message"]
     assert error["field"] == "expectedTotal"
@@ -161,8 +197,9 @@ async def test_unavailable_lines_stay_in_the_cart(api: Api, engine: AsyncEngine)
     assert [(ln["quantity"], ln["status"]) for ln in lines] == [(5, "INSUFFICIENT_STOCK")]
 
 
-async def test_a_late_refusal_changes_nothing(api: Api, engine: AsyncEngine,
-                                              monkeypatch: Any) -> None:
+async def test_a_late_refusal_changes_nothing(
+    api: Api, engine: AsyncEngine, monkeypatch: Any
+) -> None:
     """The coupon is taken by another checkout between pricing and locking: the payment,
     orders, reservation and cart changes written before it all roll back."""
     shop = await open_shop(api, engine)
@@ -171,12 +208,12 @@ async def test_a_late_refusal_changes_nothing(api: Api, engine: AsyncEngine,
     await api.ok("CouponClaim", {"templateId": coupon_template}, token=who.token)
 
     async def taken(*args: Any, **kw: Any) -> None:
-        raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.",
-                          "couponIds")
+        raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.", "couponIds")
 
     monkeypatch.setattr(coupons, "lock", taken)
-    refused = await api.op("CheckoutComplete", {"input": checkout_input(who),
-                                                "idempotencyKey": "k"}, token=who.token)
+    refused = await api.op(
+        "CheckoutComplete", {"input": checkout_input(who), "idempotencyKey": "k"}, token=who.token
+    )
     assert refused["data"]["checkoutComplete"]["userErrors"][0]["code"] == "COUPON_UNUSABLE"
     for model in (Payment, Order, OrderLine, Reservation):
         assert await count(engine, model) == 0, model
@@ -186,9 +223,14 @@ async def test_a_late_refusal_changes_nothing(api: Api, engine: AsyncEngine,
 
 async def test_guests_must_log_in_to_check_out(api: Api, engine: AsyncEngine) -> None:
     shop = await open_shop(api, engine)
-    cart = (await api.ok("CartCreate", {"lines": [{"skuId": shop.sku_a, "quantity": 1}]}))
-    refused = await api.op("CheckoutComplete", {"input": {
-        "cartId": cart["cartCreate"]["cart"]["id"], "addressId": "x"}, "idempotencyKey": "k"})
+    cart = await api.ok("CartCreate", {"lines": [{"skuId": shop.sku_a, "quantity": 1}]})
+    refused = await api.op(
+        "CheckoutComplete",
+        {
+            "input": {"cartId": cart["cartCreate"]["cart"]["id"], "addressId": "x"},
+            "idempotencyKey": "k",
+        },
+    )
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await count(engine, Payment) == 0
 
@@ -205,20 +247,23 @@ async def test_checkout_statements(api: Api, engine: AsyncEngine) -> None:
     tid = await create_template(api, template())
     who = await shopper(api, "13900001118", [(shop.sku_a, 2), (shop.sku_b, 1)])
     await api.ok("CouponClaim", {"templateId": tid}, token=who.token)
-    done = await api.op("CheckoutComplete", {"input": checkout_input(who),
-                                             "idempotencyKey": "k"}, token=who.token)
+    done = await api.op(
+        "CheckoutComplete", {"input": checkout_input(who), "idempotencyKey": "k"}, token=who.token
+    )
     assert done["data"]["checkoutComplete"]["userErrors"] == []
     assert done["extensions"]["sqlStatements"] <= 15, done["extensions"]
-    again = await api.op("CheckoutComplete", {"input": checkout_input(who),
-                                              "idempotencyKey": "k"}, token=who.token)
+    again = await api.op(
+        "CheckoutComplete", {"input": checkout_input(who), "idempotencyKey": "k"}, token=who.token
+    )
     assert again["extensions"]["sqlStatements"] <= 4  # lock, key, the answer's orders, merchant
     scraped = (await api.client.get("/metrics")).text
     for outcome in ("placed", "replayed"):
         assert f'zhongtai_checkouts_total{{outcome="{outcome}"}}' in scraped
 
 
-async def test_a_crowd_on_a_hot_row_is_a_user_error(api: Api, engine: AsyncEngine,
-                                                    monkeypatch: Any) -> None:
+async def test_a_crowd_on_a_hot_row_is_a_user_error(
+    api: Api, engine: AsyncEngine, monkeypatch: Any
+) -> None:
     """Lock waits past LOCK_TIMEOUT (and deadlocks) are retried, then answered TRY_AGAIN."""
     from sqlalchemy.exc import DBAPIError
 
@@ -236,37 +281,53 @@ async def test_a_crowd_on_a_hot_row_is_a_user_error(api: Api, engine: AsyncEngin
         raise DBAPIError("UPDATE stock_levels …", {}, LockNotAvailable())
 
     monkeypatch.setattr(checkout, "complete", crowded)
-    busy = await api.op("CheckoutComplete", {"input": checkout_input(who),
-                                             "idempotencyKey": "k"}, token=who.token)
+    busy = await api.op(
+        "CheckoutComplete", {"input": checkout_input(who), "idempotencyKey": "k"}, token=who.token
+    )
     assert api.last_status == 200
     assert busy["data"]["checkoutComplete"]["userErrors"][0]["code"] == "TRY_AGAIN"
     assert len(calls) == 3
     assert await count(engine, Payment) == 0
 
 
-async def test_per_customer_limits_count_units_in_earlier_orders(api: Api,
-                                                                 engine: AsyncEngine) -> None:
+async def test_per_customer_limits_count_units_in_earlier_orders(
+    api: Api, engine: AsyncEngine
+) -> None:
     """DOMAIN §4: a per-customer limit counts the units already bought at the promotion's
     price; units of a cancelled order no longer count."""
     shop = await open_shop(api, engine)
-    await live(api, {"name": "A 限购", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
-                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_a]},
-                     "perCustomerLimit": 1,
-                     "rules": {"singleProduct": {"specialPrice": "100.00"}}})
+    await live(
+        api,
+        {
+            "name": "A 限购",
+            "type": "SINGLE_PRODUCT",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "scope": {"skuIds": [shop.sku_a]},
+            "perCustomerLimit": 1,
+            "rules": {"singleProduct": {"specialPrice": "100.00"}},
+        },
+    )
     who = await shopper(api, "13900001120", [(shop.sku_a, 1)])
     first = await place(api, who, key="first")
     assert first["amountDue"]["amount"] == "100.00"
     await pay(api, who, first)
-    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
-        {"skuId": shop.sku_a, "quantity": 1}]}, token=who.token)
+    await api.ok(
+        "CartLinesAdd",
+        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_a, "quantity": 1}]},
+        token=who.token,
+    )
     second = await place(api, who, key="second")
     assert second["amountDue"]["amount"] == "120.00"  # the limit was used by the first order
     await api.ok("OrderCancel", {"id": second["orders"][0]["id"]}, token=who.token)
     other = await shopper(api, "13900001121", [(shop.sku_a, 1)])
     unpaid = await place(api, other, key="unpaid")
     await api.ok("OrderCancel", {"id": unpaid["orders"][0]["id"]}, token=other.token)
-    await api.ok("CartLinesAdd", {"cartId": other.cart_id, "lines": [
-        {"skuId": shop.sku_a, "quantity": 1}]}, token=other.token)
+    await api.ok(
+        "CartLinesAdd",
+        {"cartId": other.cart_id, "lines": [{"skuId": shop.sku_a, "quantity": 1}]},
+        token=other.token,
+    )
     again = await place(api, other, key="again")
     assert again["amountDue"]["amount"] == "100.00"  # the cancelled order gave the unit back
 
@@ -274,14 +335,25 @@ async def test_per_customer_limits_count_units_in_earlier_orders(api: Api,
 async def test_a_paid_order_ends_new_customer_offers(api: Api, engine: AsyncEngine) -> None:
     """DOMAIN §4/§9: a new customer is one without a paid order."""
     shop = await open_shop(api, engine)
-    await live(api, {"name": "新人价", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
-                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_b]},
-                     "audience": {"kind": "NEW_CUSTOMERS"},
-                     "rules": {"singleProduct": {"specialPrice": "250.00"}}})
+    await live(
+        api,
+        {
+            "name": "新人价",
+            "type": "SINGLE_PRODUCT",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "scope": {"skuIds": [shop.sku_b]},
+            "audience": {"kind": "NEW_CUSTOMERS"},
+            "rules": {"singleProduct": {"specialPrice": "250.00"}},
+        },
+    )
     who = await shopper(api, "13900001122", [(shop.sku_b, 1)])
     first = await place(api, who, key="first")
     assert first["amountDue"]["amount"] == "250.00"
     await pay(api, who, first)
-    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
-        {"skuId": shop.sku_b, "quantity": 1}]}, token=who.token)
+    await api.ok(
+        "CartLinesAdd",
+        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_b, "quantity": 1}]},
+        token=who.token,
+    )
     assert (await place(api, who, key="second"))["amountDue"]["amount"] == "300.00"

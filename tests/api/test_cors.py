@@ -9,26 +9,37 @@ import pytest
 from app import create_app
 from core.settings import Settings
 
-PREFLIGHT = {"access-control-request-method": "POST",
-             "access-control-request-headers": "content-type, authorization"}
+PREFLIGHT = {
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "content-type, authorization",
+}
 
 
 async def _preflight(settings: Settings, origin: str) -> httpx.Response:
     # no lifespan: a preflight never reaches the database
     app = create_app(settings=settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
         return await client.options("/graphql", headers={"origin": origin, **PREFLIGHT})
 
 
 @pytest.fixture
 def production() -> Settings:
-    return Settings(environment="production", jwt_secret="p" * 40,
-                    cors_origins=["https://shop.example"])
+    return Settings(
+        environment="production", jwt_secret="p" * 40, cors_origins=["https://shop.example"]
+    )
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:3000",
-                                    "http://localhost", "https://localhost:8443"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://localhost:5173",
+        "http://127.0.0.1:3000",
+        "http://localhost",
+        "https://localhost:8443",
+    ],
+)
 async def test_development_allows_local_browser_apps(origin: str) -> None:
     answer = await _preflight(Settings(), origin)
     assert answer.status_code == 200
@@ -38,8 +49,10 @@ async def test_development_allows_local_browser_apps(origin: str) -> None:
     assert "content-type" in allowed and "authorization" in allowed
 
 
-@pytest.mark.parametrize("origin", ["http://localhost.evil.example", "http://evil.example",
-                                    "http://localhost:5173.evil.example"])
+@pytest.mark.parametrize(
+    "origin",
+    ["http://localhost.evil.example", "http://evil.example", "http://localhost:5173.evil.example"],
+)
 async def test_development_still_refuses_other_origins(origin: str) -> None:
     answer = await _preflight(Settings(), origin)
     assert answer.status_code == 400

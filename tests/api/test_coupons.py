@@ -26,9 +26,17 @@ WINDOW = {"startsAt": "2026-04-01T00:00:00Z", "endsAt": "2026-05-01T00:00:00Z"}
 
 
 def template(name: str = "满200减20", **extra: Any) -> dict[str, Any]:
-    data = {"name": name, "type": "THRESHOLD", "amount": "20", "minSpend": "200",
-            "totalQuantity": 100, "perCustomerLimit": 1, "distribution": "PUBLIC",
-            "validity": WINDOW, "combinesWithPromotions": True}
+    data = {
+        "name": name,
+        "type": "THRESHOLD",
+        "amount": "20",
+        "minSpend": "200",
+        "totalQuantity": 100,
+        "perCustomerLimit": 1,
+        "distribution": "PUBLIC",
+        "validity": WINDOW,
+        "combinesWithPromotions": True,
+    }
     data.update(extra)
     return data
 
@@ -39,9 +47,11 @@ async def create_template(api: Api, data: dict[str, Any]) -> str:
 
 
 async def customer(api: Api, phone: str) -> str:
-    return (await api.ok("Register", {"input": {"name": phone, "phone": phone,
-                                                "password": "secret-pass-9"}}))[
-        "customerRegister"]["accessToken"]
+    return (
+        await api.ok(
+            "Register", {"input": {"name": phone, "phone": phone, "password": "secret-pass-9"}}
+        )
+    )["customerRegister"]["accessToken"]
 
 
 @pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
@@ -51,7 +61,8 @@ async def test_coupon_center_claim_and_wallet_as_written(api: Api) -> None:
     center = await api.ok("CouponCenter")
     nodes = [e["node"] for e in center["couponTemplates"]["edges"]]
     assert [(n["name"], n["discountText"], n["remainingQuantity"]) for n in nodes] == [
-        ("满200减20", "满200减20", 100)]
+        ("满200减20", "满200减20", 100)
+    ]
     assert nodes[0]["minSpend"] == {"amount": "200.00"}
     token = await customer(api, "13800138000")
     claimed = (await api.ok("CouponClaim", {"templateId": tid}, token=token))["couponClaim"]
@@ -61,9 +72,11 @@ async def test_coupon_center_claim_and_wallet_as_written(api: Api) -> None:
     assert again["data"]["couponClaim"]["userErrors"][0]["code"] == "COUPON_LIMIT_REACHED"
     wallet = (await api.ok("MyCoupons", token=token))["me"]["coupons"]
     assert [(c["template"]["name"], c["template"]["discountText"]) for c in wallet] == [
-        ("满200减20", "满200减20")]
+        ("满200减20", "满200减20")
+    ]
     assert (await api.ok("CouponCenter"))["couponTemplates"]["edges"][0]["node"][
-        "remainingQuantity"] == 99
+        "remainingQuantity"
+    ] == 99
     guest = await api.op("CouponClaim", {"templateId": tid})
     assert guest["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
@@ -92,17 +105,21 @@ async def test_sold_out_and_claim_window(api: Api, clock: FixedClock) -> None:
 
 
 async def test_codes_are_single_use_and_shown_once(api: Api, engine: AsyncEngine) -> None:
-    tid = await create_template(api, template("卡密", distribution="CODE", totalQuantity=3,
-                                              perCustomerLimit=2))
+    tid = await create_template(
+        api, template("卡密", distribution="CODE", totalQuantity=3, perCustomerLimit=2)
+    )
     codes = (await api.admin("CouponCodesGenerate", {"templateId": tid, "count": 2}))[
-        "couponCodesGenerate"]["codes"]
+        "couponCodesGenerate"
+    ]["codes"]
     assert len(codes) == 2 and len(set(codes)) == 2 and len(codes[0]) == 19  # XXXX-XXXX-…
-    too_many = await api.op("CouponCodesGenerate", {"templateId": tid, "count": 2},
-                            token=api.admin_token)
+    too_many = await api.op(
+        "CouponCodesGenerate", {"templateId": tid, "count": 2}, token=api.admin_token
+    )
     assert too_many["data"]["couponCodesGenerate"]["userErrors"][0]["code"] == "COUPON_SOLD_OUT"
     token = await customer(api, "13800138000")
     redeemed = (await api.ok("CouponRedeemCode", {"code": codes[0].lower()}, token=token))[
-        "couponRedeemCode"]
+        "couponRedeemCode"
+    ]
     assert redeemed["coupon"]["template"]["name"] == "卡密"
     reused = await api.op("CouponRedeemCode", {"code": codes[0]}, token=token)
     assert reused["data"]["couponRedeemCode"]["userErrors"][0]["code"] == "CODE_ALREADY_USED"
@@ -121,41 +138,60 @@ async def test_issue_and_stats_as_written(api: Api) -> None:
     ids = []
     for phone in ("13800138000", "13900139000", "13700137000"):
         await customer(api, phone)
-    listing = await api.post("{ auditLog(filter: {targetType: \"Customer\"}) { totalCount } }",
-                             token=api.admin_token)
+    listing = await api.post(
+        '{ auditLog(filter: {targetType: "Customer"}) { totalCount } }', token=api.admin_token
+    )
     assert "errors" not in listing
     from core.ids import encode_id
 
     ids = [encode_id("Customer", i) for i in (1, 2)]
     issued = (await api.admin("CouponIssue", {"templateId": tid, "customerIds": ids}))[
-        "couponIssue"]
+        "couponIssue"
+    ]
     assert issued["issuedCount"] == 2
-    over = await api.op("CouponIssue", {"templateId": tid,
-                                        "customerIds": [encode_id("Customer", 3)]},
-                        token=api.admin_token)
+    over = await api.op(
+        "CouponIssue",
+        {"templateId": tid, "customerIds": [encode_id("Customer", 3)]},
+        token=api.admin_token,
+    )
     assert over["data"]["couponIssue"]["userErrors"][0]["code"] == "COUPON_SOLD_OUT"
     stats = (await api.admin("CouponStats", {"id": tid}))["couponTemplate"]["stats"]
-    assert stats == {"issued": 2, "claimed": 0, "used": 0, "redemptionRate": 0.0,
-                     "discountCost": {"amount": "0.00"}, "orderGmv": {"amount": "0.00"}}
+    assert stats == {
+        "issued": 2,
+        "claimed": 0,
+        "used": 0,
+        "redemptionRate": 0.0,
+        "discountCost": {"amount": "0.00"},
+        "orderGmv": {"amount": "0.00"},
+    }
 
 
-@pytest.mark.parametrize("changes,code,field", [
-    ({"amount": "200"}, "INVALID_RULE", "amount"),
-    ({"minSpend": None}, "INVALID_PRICE", "minSpend"),
-    ({"type": "PERCENT", "percentOff": "100", "amount": None}, "INVALID_RULE", "percentOff"),
-    ({"validity": {"daysAfterClaim": 7, **WINDOW}}, "INVALID_SCHEDULE", "validity"),
-    ({"validity": {"startsAt": WINDOW["endsAt"], "endsAt": WINDOW["startsAt"]}},
-     "INVALID_SCHEDULE", "validity"),
-    ({"totalQuantity": 0}, "INVALID_QUANTITY", "totalQuantity"),
-    ({"amount": "-5"}, "INVALID_PRICE", "amount"),
-])
-async def test_template_validation(api: Api, changes: dict[str, Any], code: str,
-                                   field: str) -> None:
-    result = await api.op("CouponTemplateCreate", {"input": template(**changes)},
-                          token=api.admin_token)
+@pytest.mark.parametrize(
+    "changes,code,field",
+    [
+        ({"amount": "200"}, "INVALID_RULE", "amount"),
+        ({"minSpend": None}, "INVALID_PRICE", "minSpend"),
+        ({"type": "PERCENT", "percentOff": "100", "amount": None}, "INVALID_RULE", "percentOff"),
+        ({"validity": {"daysAfterClaim": 7, **WINDOW}}, "INVALID_SCHEDULE", "validity"),
+        (
+            {"validity": {"startsAt": WINDOW["endsAt"], "endsAt": WINDOW["startsAt"]}},
+            "INVALID_SCHEDULE",
+            "validity",
+        ),
+        ({"totalQuantity": 0}, "INVALID_QUANTITY", "totalQuantity"),
+        ({"amount": "-5"}, "INVALID_PRICE", "amount"),
+    ],
+)
+async def test_template_validation(
+    api: Api, changes: dict[str, Any], code: str, field: str
+) -> None:
+    result = await api.op(
+        "CouponTemplateCreate", {"input": template(**changes)}, token=api.admin_token
+    )
     errors = result["data"]["couponTemplateCreate"]["userErrors"]
-    assert {"code": code, "field": field} in [{"code": e["code"], "field": e["field"]}
-                                              for e in errors], errors
+    assert {"code": code, "field": field} in [
+        {"code": e["code"], "field": e["field"]} for e in errors
+    ], errors
 
 
 async def test_discount_texts(api: Api) -> None:
@@ -166,27 +202,27 @@ async def test_discount_texts(api: Api) -> None:
 
     assert text(type=CouponType.CASH, amount=1000) == "无门槛减10"
     assert text(type=CouponType.THRESHOLD, amount=2000, min_spend=20000) == "满200减20"
-    assert text(type=CouponType.PERCENT, percent_off="15", max_discount=5000) == \
-        "8.5折 最高减50"
+    assert text(type=CouponType.PERCENT, percent_off="15", max_discount=5000) == "8.5折 最高减50"
     del api
 
 
 async def test_cart_lists_usable_and_unusable_coupons(api: Api, engine: AsyncEngine) -> None:
     c, sku_a, _, _ = await shop(api, engine)
     big = await create_template(api, template("满200减20"))
-    cash = await create_template(api, template("无门槛5元", type="CASH", amount="5",
-                                               minSpend=None))
+    cash = await create_template(api, template("无门槛5元", type="CASH", amount="5", minSpend=None))
     far = await create_template(api, template("满1000减100", amount="100", minSpend="1000"))
     token = await customer(api, "13800138000")
     for tid in (big, cash, far):
         await api.ok("CouponClaim", {"templateId": tid}, token=token)
-    cart = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 2}]},
-                         token=token))["cartCreate"]["cart"]
-    usable = {u["coupon"]["template"]["name"]: (u["discount"]["amount"], u["recommended"])
-              for u in cart["coupons"]["usable"]}
+    cart = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 2}]}, token=token))[
+        "cartCreate"
+    ]["cart"]
+    usable = {
+        u["coupon"]["template"]["name"]: (u["discount"]["amount"], u["recommended"])
+        for u in cart["coupons"]["usable"]
+    }
     assert usable == {"满200减20": ("20.00", True), "无门槛5元": ("5.00", False)}
-    unusable = {u["coupon"]["template"]["name"]: u["reason"]
-                for u in cart["coupons"]["unusable"]}
+    unusable = {u["coupon"]["template"]["name"]: u["reason"] for u in cart["coupons"]["unusable"]}
     assert unusable == {"满1000减100": "Spend ¥760 more to use it"}
     # 240 − 20 (the recommended platform coupon) = 220
     assert cart["cost"]["couponDiscount"]["amount"] == "20.00"
@@ -194,8 +230,9 @@ async def test_cart_lists_usable_and_unusable_coupons(api: Api, engine: AsyncEng
     assert c.products
 
 
-async def shops_with_coupons(api: Api, engine: AsyncEngine, shops: int
-                             ) -> tuple[list[str], list[str]]:
+async def shops_with_coupons(
+    api: Api, engine: AsyncEngine, shops: int
+) -> tuple[list[str], list[str]]:
     """`shops` merchants, each selling one phone (100.00 + 1.00 × its number, in stock) and
     issuing six coupons worth 3.00 + 0.10 × its number + 0.01 × k (CASH, 满50 and capped 10%
     in turn), plus three platform coupons: 无门槛5元, 3% off (at most 4元) and a 满<whole
@@ -204,47 +241,63 @@ async def shops_with_coupons(api: Api, engine: AsyncEngine, shops: int
     c, *_ = await shop(api, engine)
     skus, templates = [], []
     for m in range(1, shops + 1):
-        merchant = (await api.admin("MerchantCreate", {"input": {
-            "name": f"Shop {m}", "selfOperated": False}}))["merchantCreate"]["merchant"]["id"]
+        merchant = (
+            await api.admin(
+                "MerchantCreate", {"input": {"name": f"Shop {m}", "selfOperated": False}}
+            )
+        )["merchantCreate"]["merchant"]["id"]
         data = phone_input(c, f"Phone {m}", "Apple", [f"{100 + m}.00"], code=f"S{m}")
         data.update(merchantId=merchant, shippingTemplateId=None)
         product = await add_product(api, c, f"S{m}", data)
         sku = (await api.ok("ProductDetail", {"id": product["id"]}))["product"]["skus"][0]["id"]
-        warehouse = (await api.admin("WarehouseCreate", {"input": {
-            "code": f"W-S{m}", "name": f"W-S{m}", "merchantId": merchant}}))[
-            "warehouseCreate"]["warehouse"]["id"]
+        warehouse = (
+            await api.admin(
+                "WarehouseCreate",
+                {"input": {"code": f"W-S{m}", "name": f"W-S{m}", "merchantId": merchant}},
+            )
+        )["warehouseCreate"]["warehouse"]["id"]
         async with create_session_factory(engine)() as s:
-            await inventory.receive_stock(s, decode_id(sku)[1], decode_id(warehouse)[1], 10,
-                                          "stock", None)
+            await inventory.receive_stock(
+                s, decode_id(sku)[1], decode_id(warehouse)[1], 10, "stock", None
+            )
             await s.commit()
         skus.append(sku)
         for k in range(6):
             value = f"{(300 + 10 * m + k) / 100:.2f}"
-            kind = [{"type": "CASH", "amount": value, "minSpend": None},
-                    {"type": "THRESHOLD", "amount": value, "minSpend": "50"},
-                    {"type": "PERCENT", "amount": None, "percentOff": "10",
-                     "maxDiscount": value, "minSpend": None}][k % 3]
-            templates.append(await create_template(
-                api, template(f"S{m}-{k}", merchantId=merchant, **kind)))
+            kind = [
+                {"type": "CASH", "amount": value, "minSpend": None},
+                {"type": "THRESHOLD", "amount": value, "minSpend": "50"},
+                {
+                    "type": "PERCENT",
+                    "amount": None,
+                    "percentOff": "10",
+                    "maxDiscount": value,
+                    "minSpend": None,
+                },
+            ][k % 3]
+            templates.append(
+                await create_template(api, template(f"S{m}-{k}", merchantId=merchant, **kind))
+            )
     whole = sum(100 + m for m in range(1, shops + 1))
-    for data in (template("无门槛5元", type="CASH", amount="5", minSpend=None),
-                 template("3%", type="PERCENT", amount=None, percentOff="3", maxDiscount="4",
-                          minSpend=None),
-                 template("满整单", amount=str(3 * shops + 5), minSpend=str(whole))):
+    for data in (
+        template("无门槛5元", type="CASH", amount="5", minSpend=None),
+        template("3%", type="PERCENT", amount=None, percentOff="3", maxDiscount="4", minSpend=None),
+        template("满整单", amount=str(3 * shops + 5), minSpend=str(whole)),
+    ):
         templates.append(await create_template(api, data))
     return skus, templates
 
 
 async def test_six_shops_with_six_coupons_each_price_within_the_budget(
-        api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue "Hostile input and faults never cost a worker": trying every coupon set took
     6^6 × 4 pricing runs for this cart (100 s); the search spends at most its budget."""
     skus, templates = await shops_with_coupons(api, engine, 6)
     token = await customer(api, "13800138000")
     for tid in templates:
         await api.ok("CouponClaim", {"templateId": tid}, token=token)
-    await api.ok("CartCreate", {"lines": [{"skuId": s, "quantity": 1} for s in skus]},
-                 token=token)
+    await api.ok("CartCreate", {"lines": [{"skuId": s, "quantity": 1} for s in skus]}, token=token)
     runs = [0]
     evaluate = pricing._evaluate
 
@@ -259,8 +312,9 @@ async def test_six_shops_with_six_coupons_each_price_within_the_budget(
     print(f"MyCart, 6 shops × 6 coupons + 3: {elapsed * 1000:.1f} ms, {runs[0]} pricing runs")
     assert len(cart["coupons"]["usable"]) == 39
     assert runs[0] <= pricing.COUPON_SEARCH_BUDGET + 1
-    recommended = sorted(u["coupon"]["template"]["name"] for u in cart["coupons"]["usable"]
-                         if u["recommended"])
+    recommended = sorted(
+        u["coupon"]["template"]["name"] for u in cart["coupons"]["usable"] if u["recommended"]
+    )
     assert recommended == sorted(["无门槛5元", *(f"S{m}-5" for m in range(1, 7))])
     # Σ (3.00 + 0.10 m + 0.05) for m = 1…6 = 20.40, plus 5
     assert cart["cost"]["couponDiscount"]["amount"] == "25.40"
@@ -276,19 +330,27 @@ async def test_product_shows_claimable_coupons(api: Api, engine: AsyncEngine) ->
 
 
 async def test_registration_coupons(api: Api) -> None:
-    await create_template(api, template("新人券", distribution="SYSTEM", onRegistration=True,
-                                        validity={"daysAfterClaim": 30}))
+    await create_template(
+        api,
+        template(
+            "新人券", distribution="SYSTEM", onRegistration=True, validity={"daysAfterClaim": 30}
+        ),
+    )
     token = await customer(api, "13800138000")
     wallet = (await api.ok("MyCoupons", token=token))["me"]["coupons"]
     assert [c["template"]["name"] for c in wallet] == ["新人券"]
 
 
-async def test_lifecycle_lock_use_release_refund(engine: AsyncEngine, api: Api,
-                                                 clock: FixedClock) -> None:
+async def test_lifecycle_lock_use_release_refund(
+    engine: AsyncEngine, api: Api, clock: FixedClock
+) -> None:
     tid = await create_template(api, template(validity={"daysAfterClaim": 10}))
     token = await customer(api, "13800138000")
-    coupon_id = decode_id((await api.ok("CouponClaim", {"templateId": tid}, token=token))[
-        "couponClaim"]["coupon"]["id"])[1]
+    coupon_id = decode_id(
+        (await api.ok("CouponClaim", {"templateId": tid}, token=token))["couponClaim"]["coupon"][
+            "id"
+        ]
+    )[1]
     factory = create_session_factory(engine)
     now = clock.now()
 

@@ -20,16 +20,21 @@ HOME = """{ page(slug: "home") { slug modules { __typename
 
 
 @pytest.mark.parametrize("channel", ["APP", "H5", "MINI_PROGRAM", "WEB"])
-async def test_seeded_home_page_resolves_to_live_products(api: Api, engine: AsyncEngine,
-                                                          clock: FixedClock,
-                                                          channel: str) -> None:
+async def test_seeded_home_page_resolves_to_live_products(
+    api: Api, engine: AsyncEngine, clock: FixedClock, channel: str
+) -> None:
     async with create_session_factory(engine)() as s:
         assert await seed_demo(s, products_per_leaf=3, now=clock.now())
     result = await api.post(HOME, channel=channel)
     assert "errors" not in result, result["errors"]
     modules = {m["__typename"]: m for m in result["data"]["page"]["modules"]}
-    assert set(modules) == {"BannerCarouselModule", "IconGridModule", "ProductListModule",
-                            "CouponCenterModule", "RankingModule"}
+    assert set(modules) == {
+        "BannerCarouselModule",
+        "IconGridModule",
+        "ProductListModule",
+        "CouponCenterModule",
+        "RankingModule",
+    }
     assert modules["BannerCarouselModule"]["slides"]
     assert len(modules["IconGridModule"]["icons"]) >= 4
     assert modules["ProductListModule"]["products"], "the product list shows live products"

@@ -13,18 +13,28 @@ from tests.conftest import Api
 
 PRODUCT = "query($id: ID!) { product(id: $id) { id } }"
 NODE = "query($id: ID!) { node(id: $id) { id } }"
-PAGE = ("query($first: Int, $after: String) { products(first: $first, after: $after) "
-        "{ totalCount } }")
+PAGE = (
+    "query($first: Int, $after: String) { products(first: $first, after: $after) { totalCount } }"
+)
 
 
 def code_of(result: dict) -> str:
     return result["errors"][0]["extensions"]["code"]
 
 
-@pytest.mark.parametrize("bad_id", ["", "garbage", "%%%", "UHJvZHVjdA",  # "Product" (no pk)
-                                    "QnJhbmQ6MQ",  # a Brand id where a Product is expected
-                                    "UHJvZHVjdDotMQ",  # "Product:-1"
-                                    "x" * 500, "5L2g5aW9"])  # "你好"
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "",
+        "garbage",
+        "%%%",
+        "UHJvZHVjdA",  # "Product" (no pk)
+        "QnJhbmQ6MQ",  # a Brand id where a Product is expected
+        "UHJvZHVjdDotMQ",  # "Product:-1"
+        "x" * 500,
+        "5L2g5aW9",
+    ],
+)  # "你好"
 async def test_malformed_product_ids(api: Api, bad_id: str) -> None:
     result = await api.post(PRODUCT, {"id": bad_id})
     assert code_of(result) == "INVALID_ID"
@@ -60,28 +70,35 @@ async def test_first_beyond_int_range_is_a_validation_error(api: Api) -> None:
     assert code_of(result) == "GRAPHQL_VALIDATION_FAILED"
 
 
-@pytest.mark.parametrize("body,content_type,status", [
-    (b"{not json", "application/json", 400),
-    (b"[1, 2]", "application/json", 400),
-    (b'{"query": 5}', "application/json", 400),
-    (b'{"query": "{ brands { name } }", "variables": [1]}', "application/json", 400),
-    (b'{"query": "{ brands { name } }", "operationName": 7}', "application/json", 400),
-    (b"query=1", "application/x-www-form-urlencoded", 415),
-])
+@pytest.mark.parametrize(
+    "body,content_type,status",
+    [
+        (b"{not json", "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b'{"query": 5}', "application/json", 400),
+        (b'{"query": "{ brands { name } }", "variables": [1]}', "application/json", 400),
+        (b'{"query": "{ brands { name } }", "operationName": 7}', "application/json", 400),
+        (b"query=1", "application/x-www-form-urlencoded", 415),
+    ],
+)
 async def test_malformed_requests(api: Api, body: bytes, content_type: str, status: int) -> None:
-    response = await api.client.post("/graphql", content=body,
-                                     headers={"content-type": content_type})
+    response = await api.client.post(
+        "/graphql", content=body, headers={"content-type": content_type}
+    )
     assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
-@pytest.mark.parametrize("query,code", [
-    ("{ brands { name }", "GRAPHQL_PARSE_FAILED"),
-    ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
-    ("{ product { id } }", "GRAPHQL_VALIDATION_FAILED"),
-    ("query($id: ID!) { product(id: $id) { id } }", "GRAPHQL_VALIDATION_FAILED"),
-    ("query A { brands { name } } query B { brands { name } }", "GRAPHQL_VALIDATION_FAILED"),
-])
+@pytest.mark.parametrize(
+    "query,code",
+    [
+        ("{ brands { name }", "GRAPHQL_PARSE_FAILED"),
+        ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ product { id } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("query($id: ID!) { product(id: $id) { id } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("query A { brands { name } } query B { brands { name } }", "GRAPHQL_VALIDATION_FAILED"),
+    ],
+)
 async def test_malformed_documents(api: Api, query: str, code: str) -> None:
     result = await api.post(query)
     assert code_of(result) == code
@@ -94,23 +111,32 @@ async def test_unknown_channel_is_refused(api: Api) -> None:
 
 
 async def test_graphql_response_media_type(api: Api) -> None:
-    ok = await api.client.post("/graphql", json={"query": "{ brands { name } }"},
-                               headers={"accept": "application/graphql-response+json"})
+    ok = await api.client.post(
+        "/graphql",
+        json={"query": "{ brands { name } }"},
+        headers={"accept": "application/graphql-response+json"},
+    )
     assert ok.status_code == 200
     assert ok.headers["content-type"] == "application/graphql-response+json"
-    bad = await api.client.post("/graphql", json={"query": "{ nope }"},
-                                headers={"accept": "application/graphql-response+json"})
+    bad = await api.client.post(
+        "/graphql",
+        json={"query": "{ nope }"},
+        headers={"accept": "application/graphql-response+json"},
+    )
     assert bad.status_code == 400  # a request error, per GraphQL-over-HTTP
-    legacy = await api.client.post("/graphql", json={"query": "{ nope }"},
-                                   headers={"accept": "application/json"})
+    legacy = await api.client.post(
+        "/graphql", json={"query": "{ nope }"}, headers={"accept": "application/json"}
+    )
     assert legacy.status_code == 200 and legacy.headers["content-type"] == "application/json"
 
 
 async def test_get_queries_and_no_get_mutations(api: Api) -> None:
     ok = await api.client.get("/graphql", params={"query": "{ brands { name } }"})
     assert ok.status_code == 200 and ok.json()["data"] == {"brands": []}
-    mutation = await api.client.get("/graphql", params={
-        "query": 'mutation { brandCreate(input: {name: "x"}) { brand { id } } }'})
+    mutation = await api.client.get(
+        "/graphql",
+        params={"query": 'mutation { brandCreate(input: {name: "x"}) { brand { id } } }'},
+    )
     assert mutation.status_code == 405
 
 
@@ -119,8 +145,9 @@ async def test_graphiql_is_served_to_browsers(api: Api) -> None:
     assert page.status_code == 200 and "graphiql" in page.text.lower()
 
 
-async def test_unexpected_errors_are_masked_and_logged(api: Api, monkeypatch,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+async def test_unexpected_errors_are_masked_and_logged(
+    api: Api, monkeypatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from resolvers import catalog
 
     async def explode(session):
@@ -128,8 +155,9 @@ async def test_unexpected_errors_are_masked_and_logged(api: Api, monkeypatch,
 
     monkeypatch.setattr(catalog, "all_brands", explode)
     with caplog.at_level(logging.ERROR, logger="zhongtai.errors"):
-        response = await api.client.post("/graphql", json={"query": "{ brands { name } }"},
-                                         headers={"x-request-id": "req-42"})
+        response = await api.client.post(
+            "/graphql", json={"query": "{ brands { name } }"}, headers={"x-request-id": "req-42"}
+        )
     body = response.json()
     assert response.status_code == 200
     assert body["errors"][0]["extensions"] == {"code": "INTERNAL_ERROR", "requestId": "req-42"}
@@ -146,25 +174,30 @@ async def test_health_endpoints(api: Api) -> None:
 
 async def test_field_error_that_nulls_the_root_still_answers_data(api: Api) -> None:
     response = await api.client.post(
-        "/graphql", json={"query": 'mutation { brandCreate(input: {name: "x"}) { brand { id } } }'},
-        headers={"accept": "application/graphql-response+json"})
+        "/graphql",
+        json={"query": 'mutation { brandCreate(input: {name: "x"}) { brand { id } } }'},
+        headers={"accept": "application/graphql-response+json"},
+    )
     assert response.status_code == 200
     body = response.json()
     # a guest is asked to log in
     assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_a_failing_field_leaves_its_siblings_reads_whole(api: Api,
-                                                               engine: AsyncEngine) -> None:
+async def test_a_failing_field_leaves_its_siblings_reads_whole(
+    api: Api, engine: AsyncEngine
+) -> None:
     """Found by the schema fuzzer: when a non-null field fails, graphql-core cancels its
     siblings, and a statement cancelled in flight left the connection busy: the next read or
     the request's close failed ("another operation is in progress", a 500) and the pool lost
     the connection. A read now finishes before the cancellation goes on."""
     c = await build_catalog(api)
-    product = await add_product(api, c, "A", phone_input(c, "Phone A", "Apple", ["500.00"],
-                                                         code="A"))
-    siblings = " ".join(f'p{i}: product(id: "{product["id"]}") {{ title skus {{ id }} }}'
-                        for i in range(8))
+    product = await add_product(
+        api, c, "A", phone_input(c, "Phone A", "Apple", ["500.00"], code="A")
+    )
+    siblings = " ".join(
+        f'p{i}: product(id: "{product["id"]}") {{ title skus {{ id }} }}' for i in range(8)
+    )
     for _ in range(10):
         result = await api.post(f'{{ {siblings} products(after: "junk") {{ totalCount }} }}')
         assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_CURSOR"]

@@ -31,12 +31,14 @@ BRANDS = "{ brands { name } }"
 
 
 @asynccontextmanager
-async def serving(engine: AsyncEngine, settings: Settings, clock: FixedClock,
-                  **changes: Any) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+async def serving(
+    engine: AsyncEngine, settings: Settings, clock: FixedClock, **changes: Any
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     app = create_app(settings=settings.model_copy(update=changes), clock=clock, engine=engine)
     app.state.engine, app.state.session_factory = engine, create_session_factory(engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
         yield app, client
 
 
@@ -53,6 +55,7 @@ def assert_unavailable(response: httpx.Response) -> None:
 
 # --- 1. request errors with the right status ------------------------------------------------
 
+
 async def test_an_unknown_operation_name_is_a_bad_request(api: Api) -> None:
     document = "query A { brands { name } } query B { brands { id } }"
     post = await api.client.post("/graphql", json={"query": document, "operationName": "C"})
@@ -65,36 +68,49 @@ async def test_an_unknown_operation_name_is_a_bad_request(api: Api) -> None:
 
 
 @pytest.mark.parametrize("operation_name", [None, "F"])
-async def test_a_document_without_operations_is_a_bad_request(api: Api,
-                                                              operation_name: str | None) -> None:
-    response = await api.client.post("/graphql", json={
-        "query": "fragment F on Query { brands { name } }", "operationName": operation_name})
+async def test_a_document_without_operations_is_a_bad_request(
+    api: Api, operation_name: str | None
+) -> None:
+    response = await api.client.post(
+        "/graphql",
+        json={"query": "fragment F on Query { brands { name } }", "operationName": operation_name},
+    )
     assert response.status_code == 400, response.text
     assert code_of(response) in ("BAD_REQUEST", "GRAPHQL_VALIDATION_FAILED")
 
 
-@pytest.mark.parametrize("params", [
-    {"extensions": [1]}, {"extensions": "persistedQuery"}, {"extensions": 5},
-    {"variables": "x"}, {"variables": [1]}, {"variables": 2},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"extensions": [1]},
+        {"extensions": "persistedQuery"},
+        {"extensions": 5},
+        {"variables": "x"},
+        {"variables": [1]},
+        {"variables": 2},
+    ],
+)
 async def test_extensions_and_variables_must_be_objects(api: Api, params: dict) -> None:
     post = await api.client.post("/graphql", json={"query": BRANDS, **params})
     assert post.status_code == 400 and code_of(post) == "BAD_REQUEST"
     import json
 
-    get = await api.client.get("/graphql", params={
-        "query": BRANDS, **{k: json.dumps(v) for k, v in params.items()}})
+    get = await api.client.get(
+        "/graphql", params={"query": BRANDS, **{k: json.dumps(v) for k, v in params.items()}}
+    )
     assert get.status_code == 400 and code_of(get) == "BAD_REQUEST"
 
 
 async def test_empty_get_parameters_mean_none(api: Api) -> None:
-    get = await api.client.get("/graphql", params={"query": BRANDS, "variables": "",
-                                                   "extensions": ""})
+    get = await api.client.get(
+        "/graphql", params={"query": BRANDS, "variables": "", "extensions": ""}
+    )
     assert get.status_code == 200 and get.json()["data"] == {"brands": []}
 
 
 async def test_a_session_that_fails_to_close_answers_normally(
-        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     closing = AsyncSession.close
 
     async def close(self: AsyncSession) -> None:
@@ -108,6 +124,7 @@ async def test_a_session_that_fails_to_close_answers_normally(
 
 # --- 2. database unreachable: 503 for every operation ---------------------------------------
 
+
 @pytest.fixture
 async def down_engine() -> AsyncIterator[AsyncEngine]:
     engine = create_engine(DOWN_URL, connect_timeout=1)
@@ -116,22 +133,36 @@ async def down_engine() -> AsyncIterator[AsyncEngine]:
 
 
 async def test_database_down_is_503_for_queries_and_mutations(
-        down_engine: AsyncEngine, settings: Settings, clock: FixedClock,
-        caplog: pytest.LogCaptureFixture) -> None:
+    down_engine: AsyncEngine,
+    settings: Settings,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     customer = access_token(settings, "customer:1", clock.now())
     staff = access_token(settings, "staff:1", clock.now(), {"perms": ["catalog:write"]})
-    address = {"name": "A", "phone": "13800138000", "province": "浙江", "city": "杭州",
-               "line1": "西湖区 1 号", "postalCode": "310000"}
+    address = {
+        "name": "A",
+        "phone": "13800138000",
+        "province": "浙江",
+        "city": "杭州",
+        "line1": "西湖区 1 号",
+        "postalCode": "310000",
+    }
     async with serving(down_engine, settings, clock) as (_, client):
         with caplog.at_level(logging.INFO):
             answers = [
                 await client.post("/graphql", json={"query": BRANDS}),
                 await client.get("/graphql", params={"query": BRANDS}),
-                await client.post("/graphql", json={"query": operation("AddressCreate"),
-                                                     "variables": {"input": address}},
-                                  headers={"authorization": f"Bearer {customer}"}),
-                await client.post("/graphql", json={"query": BRANDS},  # staff standing read
-                                  headers={"authorization": f"Bearer {staff}"}),
+                await client.post(
+                    "/graphql",
+                    json={"query": operation("AddressCreate"), "variables": {"input": address}},
+                    headers={"authorization": f"Bearer {customer}"},
+                ),
+                await client.post(
+                    "/graphql",
+                    json={"query": BRANDS},  # staff standing read
+                    headers={"authorization": f"Bearer {staff}"},
+                ),
             ]
     for response in answers:
         assert_unavailable(response)
@@ -139,7 +170,8 @@ async def test_database_down_is_503_for_queries_and_mutations(
 
 
 async def test_database_down_never_answers_internal_error(
-        down_engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    down_engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     """Every contract operation, as a customer: refused before execution (missing variables,
     forbidden) or 503 — never INTERNAL_ERROR, never a 500."""
     customer = access_token(settings, "customer:1", clock.now())
@@ -148,8 +180,10 @@ async def test_database_down_never_answers_internal_error(
         for document in DOCUMENTS:
             for name in operation_names(document):
                 response = await client.post(
-                    "/graphql", json={"query": operation(name), "operationName": name},
-                    headers={"authorization": f"Bearer {customer}"})
+                    "/graphql",
+                    json={"query": operation(name), "operationName": name},
+                    headers={"authorization": f"Bearer {customer}"},
+                )
                 assert response.status_code != 500, (name, response.text)
                 codes = {e["extensions"]["code"] for e in response.json().get("errors", [])}
                 assert "INTERNAL_ERROR" not in codes, (name, response.text)
@@ -159,8 +193,9 @@ async def test_database_down_never_answers_internal_error(
     assert statuses.count(503) >= 5, statuses  # the rest lack variables or permission
 
 
-async def test_readyz_reports_the_database_down(down_engine: AsyncEngine, settings: Settings,
-                                                clock: FixedClock) -> None:
+async def test_readyz_reports_the_database_down(
+    down_engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     async with serving(down_engine, settings, clock) as (_, client):
         ready = await client.get("/readyz")
     assert ready.status_code == 503
@@ -168,6 +203,7 @@ async def test_readyz_reports_the_database_down(down_engine: AsyncEngine, settin
 
 
 # --- 3. a frozen PostgreSQL: /readyz within 2 s ---------------------------------------------
+
 
 class FreezableProxy:
     """A TCP proxy on 127.0.0.1 (ephemeral port) to `target`, or, with no target, a server
@@ -203,8 +239,9 @@ class FreezableProxy:
             return  # accepted, never answered
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         self.writers.append(up_writer)
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer),
-                             return_exceptions=True)
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while data := await reader.read(65536):
@@ -215,10 +252,12 @@ class FreezableProxy:
 
 
 async def test_readyz_and_requests_answer_fast_when_connects_hang(
-        settings: Settings, clock: FixedClock) -> None:
+    settings: Settings, clock: FixedClock
+) -> None:
     async with FreezableProxy() as silent:
-        engine = create_engine(f"postgresql+asyncpg://zt:zt@127.0.0.1:{silent.port}/x",
-                               connect_timeout=0.5)
+        engine = create_engine(
+            f"postgresql+asyncpg://zt:zt@127.0.0.1:{silent.port}/x", connect_timeout=0.5
+        )
         try:
             async with serving(engine, settings, clock) as (_, client):
                 started = time.monotonic()
@@ -234,7 +273,8 @@ async def test_readyz_and_requests_answer_fast_when_connects_hang(
 
 @pytest.mark.pg
 async def test_readyz_answers_within_2s_when_postgresql_freezes(
-        pg_migrated: str, settings: Settings, clock: FixedClock) -> None:
+    pg_migrated: str, settings: Settings, clock: FixedClock
+) -> None:
     """Connections already open, then PostgreSQL stops answering (the 39 s hang)."""
     from sqlalchemy.engine import make_url
 
@@ -258,35 +298,40 @@ async def test_readyz_answers_within_2s_when_postgresql_freezes(
 # --- 4. Redis is a cache: down, production keeps serving ------------------------------------
 
 REDIS_DOWN = "redis://127.0.0.1:1/0"
-PRODUCTION = {"environment": "production", "jwt_secret": "h7-test-secret-" + "x" * 32,
-              "redis_url": REDIS_DOWN}
+PRODUCTION = {
+    "environment": "production",
+    "jwt_secret": "h7-test-secret-" + "x" * 32,
+    "redis_url": REDIS_DOWN,
+}
 
 
 def sample(metric: Any, **labels: str) -> float:
     for family in metric.collect():
         for s in family.samples:
-            if s.name.endswith(("_total", "")) and all(s.labels.get(k) == v
-                                                       for k, v in labels.items()) \
-                    and not s.name.endswith("_created"):
+            if (
+                s.name.endswith(("_total", ""))
+                and all(s.labels.get(k) == v for k, v in labels.items())
+                and not s.name.endswith("_created")
+            ):
                 return float(s.value)
     return 0.0
 
 
 async def test_redis_down_in_production_keeps_serving_allow_listed_operations(
-        engine: AsyncEngine, settings: Settings, clock: FixedClock,
-        caplog: pytest.LogCaptureFixture) -> None:
+    engine: AsyncEngine, settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
     from cli import DEFAULT_OPERATIONS, _persist_operations
     from core import metrics
     from services.persisted_queries import digest
 
     tree = operation("DisplayCategoryTree")
-    here = settings.model_copy(update={
-        **PRODUCTION, "database_url": engine.url.render_as_string(hide_password=False)})
+    here = settings.model_copy(
+        update={**PRODUCTION, "database_url": engine.url.render_as_string(hide_password=False)}
+    )
     # registered with Redis down too: the database is the store of record
     assert await _persist_operations(here, DEFAULT_OPERATIONS) >= 60
     caplog.clear()  # the command's own line about Redis; the server's come next
-    errors_before = sample(metrics.DEPENDENCY_ERRORS, dependency="redis",
-                           use="persisted_queries")
+    errors_before = sample(metrics.DEPENDENCY_ERRORS, dependency="redis", use="persisted_queries")
     async with serving(engine, settings, clock, **PRODUCTION) as (app, client):
         cost = None
         with caplog.at_level(logging.INFO):
@@ -294,20 +339,29 @@ async def test_redis_down_in_production_keeps_serving_allow_listed_operations(
                 by_text = await client.post("/graphql", json={"query": tree})
                 assert by_text.status_code == 200 and "data" in by_text.json(), by_text.text
                 cost = by_text.json()["extensions"]["cost"]
-                by_hash = await client.post("/graphql", json={"extensions": {"persistedQuery": {
-                    "version": 1, "sha256Hash": digest(tree)}}})
+                by_hash = await client.post(
+                    "/graphql",
+                    json={
+                        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest(tree)}}
+                    },
+                )
                 assert "data" in by_hash.json(), by_hash.text
         adhoc = await client.post("/graphql", json={"query": BRANDS})
         assert code_of(adhoc) == "OPERATION_NOT_ALLOWED"  # still closed to the unregistered
         # the limit holds per process while Redis is down
-        assert cost is not None and cost["throttleStatus"]["currentlyAvailable"] < \
-            cost["throttleStatus"]["maximumAvailable"]
+        assert (
+            cost is not None
+            and cost["throttleStatus"]["currentlyAvailable"]
+            < cost["throttleStatus"]["maximumAvailable"]
+        )
         ready = await client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json() == {"status": "ok", "database": "ok", "redis": "down"}
         assert app.state.redis_health.down_since is not None
-    assert sample(metrics.DEPENDENCY_ERRORS, dependency="redis",
-                  use="persisted_queries") > errors_before
+    assert (
+        sample(metrics.DEPENDENCY_ERRORS, dependency="redis", use="persisted_queries")
+        > errors_before
+    )
     assert sample(metrics.DEGRADED, dependency="redis") == 1
     degraded = [r for r in caplog.records if "redis unavailable" in r.getMessage()]
     assert len(degraded) == 1, "one line when Redis goes down, not one per request"
@@ -315,12 +369,18 @@ async def test_redis_down_in_production_keeps_serving_allow_listed_operations(
 
 
 async def test_rate_limit_falls_back_to_local_buckets_while_redis_is_down(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     tree = operation("DisplayCategoryTree")
     each = (await api.post(tree))["extensions"]["cost"]["requested"]
-    async with serving(engine, settings, clock, redis_url=REDIS_DOWN,
-                       rate_limit_capacity=2 * each + each // 2,
-                       rate_limit_refill_per_second=0.001) as (_, client):
+    async with serving(
+        engine,
+        settings,
+        clock,
+        redis_url=REDIS_DOWN,
+        rate_limit_capacity=2 * each + each // 2,
+        rate_limit_refill_per_second=0.001,
+    ) as (_, client):
         answers = [await client.post("/graphql", json={"query": tree}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert code_of(answers[-1]) == "RATE_LIMITED"
@@ -328,16 +388,24 @@ async def test_rate_limit_falls_back_to_local_buckets_while_redis_is_down(
 
 # --- 5. logs: one line per client error, one traceback per unexpected error -----------------
 
+
 async def test_a_refusal_logs_one_line_and_no_traceback(
-        api: Api, settings: Settings, clock: FixedClock,
-        caplog: pytest.LogCaptureFixture) -> None:
+    api: Api, settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
     customer = access_token(settings, "customer:1", clock.now())
     with caplog.at_level(logging.DEBUG):
-        result = await api.op("BrandCreate", {"input": {"name": "Sneaky"}}, token=customer,
-                              headers={"x-request-id": "req-forbidden"})
+        result = await api.op(
+            "BrandCreate",
+            {"input": {"name": "Sneaky"}},
+            token=customer,
+            headers={"x-request-id": "req-forbidden"},
+        )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    lines = [r for r in caplog.records
-             if r.name.startswith(("zhongtai", "strawberry")) and r.name != "zhongtai.access"]
+    lines = [
+        r
+        for r in caplog.records
+        if r.name.startswith(("zhongtai", "strawberry")) and r.name != "zhongtai.access"
+    ]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     message = lines[0].getMessage()
     assert "FORBIDDEN" in message and "brandCreate" in message and "req-forbidden" in message
@@ -345,7 +413,8 @@ async def test_a_refusal_logs_one_line_and_no_traceback(
 
 
 async def test_an_unexpected_error_logs_its_traceback_once(
-        api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from resolvers import catalog
 
     async def explode(session: Any) -> None:
@@ -353,8 +422,9 @@ async def test_an_unexpected_error_logs_its_traceback_once(
 
     monkeypatch.setattr(catalog, "all_brands", explode)
     with caplog.at_level(logging.DEBUG):
-        response = await api.client.post("/graphql", json={"query": BRANDS},
-                                          headers={"x-request-id": "req-boom"})
+        response = await api.client.post(
+            "/graphql", json={"query": BRANDS}, headers={"x-request-id": "req-boom"}
+        )
     assert code_of(response) == "INTERNAL_ERROR"
     with_traceback = [r for r in caplog.records if r.exc_info]
     assert len(with_traceback) == 1 and "req-boom" in with_traceback[0].getMessage()
@@ -362,11 +432,13 @@ async def test_an_unexpected_error_logs_its_traceback_once(
 
 
 async def test_a_request_refused_before_execution_logs_one_line(
-        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
     aliases = " ".join(f"a{i}: brands {{ name }}" for i in range(40))
     with caplog.at_level(logging.DEBUG):
-        response = await api.client.post("/graphql", json={"query": f"{{ {aliases} }}"},
-                                          headers={"x-request-id": "req-big"})
+        response = await api.client.post(
+            "/graphql", json={"query": f"{{ {aliases} }}"}, headers={"x-request-id": "req-big"}
+        )
     assert code_of(response) == "QUERY_TOO_COMPLEX"
     lines = [r for r in caplog.records if r.name.startswith("zhongtai")]
     assert len(lines) == 1 and "QUERY_TOO_COMPLEX" in lines[0].getMessage()
@@ -375,11 +447,11 @@ async def test_a_request_refused_before_execution_logs_one_line(
 
 # --- 6. metrics: the operation label is bounded ---------------------------------------------
 
+
 def operation_labels() -> set[str]:
     from core import metrics
 
-    return {s.labels["operation"] for family in metrics.REQUESTS.collect()
-            for s in family.samples}
+    return {s.labels["operation"] for family in metrics.REQUESTS.collect() for s in family.samples}
 
 
 async def test_client_chosen_operation_names_do_not_mint_metric_labels(api: Api) -> None:

@@ -20,17 +20,23 @@ from tests.api.test_batching import seed_listing
 async def flash(engine: AsyncEngine, clock: FixedClock, stock: int) -> int:
     await seed_listing(engine, 1)
     async with create_session_factory(engine)() as s:
-        promotion = await promotions.create_promotion(s, promotions.PromotionData(
-            name="秒杀", type=PromotionType.SINGLE_PRODUCT, starts_at=clock.now(),
-            ends_at=clock.now() + timedelta(hours=1),
-            rules={"special_price": Decimal(1), "promotion_stock": stock},
-            scope=promotions.ScopeData(sku_ids=[1])), clock.now())
+        promotion = await promotions.create_promotion(
+            s,
+            promotions.PromotionData(
+                name="秒杀",
+                type=PromotionType.SINGLE_PRODUCT,
+                starts_at=clock.now(),
+                ends_at=clock.now() + timedelta(hours=1),
+                rules={"special_price": Decimal(1), "promotion_stock": stock},
+                scope=promotions.ScopeData(sku_ids=[1]),
+            ),
+            clock.now(),
+        )
         await s.commit()
         return promotion.id
 
 
-async def test_claims_stop_at_the_promotion_stock(engine: AsyncEngine,
-                                                  clock: FixedClock) -> None:
+async def test_claims_stop_at_the_promotion_stock(engine: AsyncEngine, clock: FixedClock) -> None:
     pid = await flash(engine, clock, 5)
     factory = create_session_factory(engine)
     async with factory() as s:
@@ -44,8 +50,9 @@ async def test_claims_stop_at_the_promotion_stock(engine: AsyncEngine,
         assert (await s.get(Promotion, pid)).stock_sold == 5
 
 
-async def test_concurrent_claims_never_exceed_the_stock(engine: AsyncEngine,
-                                                        clock: FixedClock) -> None:
+async def test_concurrent_claims_never_exceed_the_stock(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
     pid = await flash(engine, clock, 20)
     factory = create_session_factory(engine)
 

@@ -28,8 +28,9 @@ TYPES = {".js": "javascript", ".css": "text/css"}
 async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     # no lifespan: the page and its assets never touch the database
     app = create_app(settings=settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
         yield client
 
 
@@ -49,8 +50,7 @@ def _asset_urls(page: str) -> list[str]:
     return re.findall(r'<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"', page)
 
 
-async def test_every_asset_of_the_page_is_local_and_served(
-        development: httpx.AsyncClient) -> None:
+async def test_every_asset_of_the_page_is_local_and_served(development: httpx.AsyncClient) -> None:
     page = await development.get("/graphql", headers=HTML)
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     urls = _asset_urls(page.text)
@@ -69,7 +69,10 @@ def test_the_vendored_build_is_small_with_licences_and_no_source_maps() -> None:
     assert not [p for p in files if p.suffix == ".map"]
     assert not [p for p in files if p.suffix in TYPES and b"sourceMappingURL" in p.read_bytes()]
     assert {p.name for p in (ASSETS_DIR / "licenses").iterdir()} >= {
-        "react.LICENSE", "react-dom.LICENSE", "graphiql.LICENSE"}
+        "react.LICENSE",
+        "react-dom.LICENSE",
+        "graphiql.LICENSE",
+    }
     assert (ASSETS_DIR / "VERSIONS.md").exists()
     assert sum(p.stat().st_size for p in files) < 5_000_000
 
@@ -83,8 +86,9 @@ async def test_production_serves_neither_page_nor_assets(production: httpx.Async
 
 # --- a real browser, when the machine has one (never installed by the suite) -------------
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser")
-                 if shutil.which(n)), None)
+CHROMIUM = next(
+    (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
+)
 
 
 def _free_port() -> int:
@@ -96,11 +100,15 @@ def _free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """The app under uvicorn on a loopback port (introspection needs no tables)."""
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'ide.db'}",
-                        sweeper_interval_seconds=0)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'ide.db'}", sweeper_interval_seconds=0
+    )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings=settings), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings=settings), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -115,18 +123,31 @@ def test_the_served_page_can_introspect_over_loopback(served: str) -> None:
     """What the browser test needs from the server, checked without a browser."""
     page = httpx.get(served, headers=HTML, timeout=10)
     assert page.status_code == 200 and assets_url() in page.text
-    schema = httpx.post(served, json={"query": "{ __schema { queryType { name } } }"},
-                        timeout=10)
+    schema = httpx.post(served, json={"query": "{ __schema { queryType { name } } }"}, timeout=10)
     assert schema.json()["data"] == {"__schema": {"queryType": {"name": "Query"}}}
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (`which chromium` "
-                    "found nothing); the browser smoke test of GraphiQL was not run")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium on this machine (`which chromium` "
+    "found nothing); the browser smoke test of GraphiQL was not run",
+)
 def test_a_headless_browser_shows_the_graphiql_editor(served: str, tmp_path: Path) -> None:
     assert CHROMIUM is not None
     dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=15000",
-         "--dump-dom", served],
-        capture_output=True, text=True, timeout=90).stdout
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            served,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    ).stdout
     assert "graphiql-query-editor" in dom, dom[:2000]

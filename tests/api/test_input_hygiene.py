@@ -31,8 +31,16 @@ from tests.conftest import Api
 
 GRAPHQL = schema._schema
 STRING_SCALARS = {"String", "ID", "Decimal", "DateTime", "Date"}
-SAMPLES = {"String": "x", "ID": "x", "Int": 1, "Float": 1.0, "Boolean": True, "Decimal": "1",
-           "DateTime": "2026-01-01T00:00:00Z", "Date": "2026-01-01"}
+SAMPLES = {
+    "String": "x",
+    "ID": "x",
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": True,
+    "Decimal": "1",
+    "DateTime": "2026-01-01T00:00:00Z",
+    "Date": "2026-01-01",
+}
 
 
 def _minimal(type_: Any) -> Any:
@@ -43,8 +51,11 @@ def _minimal(type_: Any) -> Any:
     if is_enum_type(type_):
         return next(iter(type_.values))
     if is_input_object_type(type_):
-        return {name: _minimal(f.type) for name, f in type_.fields.items()
-                if is_non_null_type(f.type) and f.default_value is _UNSET}
+        return {
+            name: _minimal(f.type)
+            for name, f in type_.fields.items()
+            if is_non_null_type(f.type) and f.default_value is _UNSET
+        }
     return SAMPLES[type_.name]
 
 
@@ -82,8 +93,11 @@ def _literal(value: Any, type_: Any) -> str:
     if is_list_type(type_):
         return "[" + ", ".join(_literal(v, type_.of_type) for v in value) + "]"
     if is_input_object_type(type_):
-        return "{" + ", ".join(f"{k}: {_literal(v, type_.fields[k].type)}"
-                               for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"{k}: {_literal(v, type_.fields[k].type)}" for k, v in value.items())
+            + "}"
+        )
     if is_enum_type(type_):
         return str(value)
     return json.dumps(value)  # JSON's escapes are GraphQL's
@@ -100,18 +114,24 @@ def probes(bad: str) -> Iterator[tuple[str, str, str, dict[str, Any], str]]:
         for name, field in root.fields.items():
             for arg_name, arg in field.args.items():
                 for path in _leaves(arg.type):
-                    values = {a: _minimal(d.type) for a, d in field.args.items()
-                              if is_non_null_type(d.type) and a != arg_name}
+                    values = {
+                        a: _minimal(d.type)
+                        for a, d in field.args.items()
+                        if is_non_null_type(d.type) and a != arg_name
+                    }
                     values[arg_name] = _with(arg.type, path, bad)
-                    types: dict[str, GraphQLInputType] = {a: field.args[a].type
-                                                          for a in values}
+                    types: dict[str, GraphQLInputType] = {a: field.args[a].type for a in values}
                     declared = ", ".join(f"${a}: {t}" for a, t in types.items())
                     used = ", ".join(f"{a}: ${a}" for a in values)
                     inline = ", ".join(f"{a}: {_literal(v, types[a])}" for a, v in values.items())
                     tail = _selection(field)
-                    yield (name, ".".join((arg_name, *path)),
-                           f"{kind}({declared}) {{ {name}({used}){tail} }}", values,
-                           f"{kind} {{ {name}({inline}){tail} }}")
+                    yield (
+                        name,
+                        ".".join((arg_name, *path)),
+                        f"{kind}({declared}) {{ {name}({used}){tail} }}",
+                        values,
+                        f"{kind} {{ {name}({inline}){tail} }}",
+                    )
 
 
 def assert_refused(api: Api, answer: dict[str, Any], path: str, what: str = "") -> None:
@@ -134,34 +154,55 @@ async def test_a_nul_anywhere_in_any_root_field_is_refused_by_name(api: Api) -> 
             assert_refused(api, answer, path, "U+0000")
         sent.add(field)
     roots = {*GRAPHQL.query_type.fields, *GRAPHQL.mutation_type.fields}
-    assert len(sent) > 80 and {"products", "tokenCreate", "customerRegister", "cart", "page",
-                                "addressCreate", "checkoutComplete", "orderRefundRequest",
-                                "paymentConfirm", "stockMove"} <= sent <= roots
+    assert (
+        len(sent) > 80
+        and {
+            "products",
+            "tokenCreate",
+            "customerRegister",
+            "cart",
+            "page",
+            "addressCreate",
+            "checkoutComplete",
+            "orderRefundRequest",
+            "paymentConfirm",
+            "stockMove",
+        }
+        <= sent
+        <= roots
+    )
 
 
 async def test_anonymous_operations_are_refused_before_authorization(api: Api) -> None:
     """A guest's request with a NUL is refused for its input, not its viewer: the edge runs
     before anything else (the contract operations, as written)."""
-    cases = [("Search", {"query": "a\x00"}, "query"),
-             ("Login", {"login": "13800138000\x00", "password": "p"}, "login"),
-             ("Register", {"input": {"name": "n", "password": "p\x00"}}, "input.password"),
-             ("GuestCart", {"id": "\x00"}, "id"),
-             ("Page", {"slug": "home\x00"}, "slug"),
-             ("TokenRefresh", {"refreshToken": "1.\x00"}, "refreshToken"),
-             ("CouponRedeemCode", {"code": "\x1b[2J"}, "code"),
-             ("CartCreate", {"lines": [{"skuId": "\x00", "quantity": 1}]}, "lines.0.skuId")]
+    cases = [
+        ("Search", {"query": "a\x00"}, "query"),
+        ("Login", {"login": "13800138000\x00", "password": "p"}, "login"),
+        ("Register", {"input": {"name": "n", "password": "p\x00"}}, "input.password"),
+        ("GuestCart", {"id": "\x00"}, "id"),
+        ("Page", {"slug": "home\x00"}, "slug"),
+        ("TokenRefresh", {"refreshToken": "1.\x00"}, "refreshToken"),
+        ("CouponRedeemCode", {"code": "\x1b[2J"}, "code"),
+        ("CartCreate", {"lines": [{"skuId": "\x00", "quantity": 1}]}, "lines.0.skuId"),
+    ]
     for operation, variables, path in cases:
         assert_refused(api, await api.op(operation, variables), path, "U+00")
 
 
 async def test_hostile_json_is_a_clean_400(api: Api) -> None:
     # orjson refuses a lone surrogate, so it never reaches a resolver; GraphQL refuses it too
-    body = b'{"query": "query($q: String!) { products(query: $q) { totalCount } }", ' \
-           b'"variables": {"q": "\\ud800"}}'
-    answer = await api.client.post("/graphql", content=body,
-                                   headers={"content-type": "application/json"})
-    assert answer.status_code == 400 and answer.json()["errors"][0]["extensions"]["code"] \
-        == "BAD_REQUEST"
+    body = (
+        b'{"query": "query($q: String!) { products(query: $q) { totalCount } }", '
+        b'"variables": {"q": "\\ud800"}}'
+    )
+    answer = await api.client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+    assert (
+        answer.status_code == 400
+        and answer.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    )
     literal = await api.post('{ products(query: "\\uD800") { totalCount } }')
     assert literal["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
 
@@ -179,30 +220,47 @@ async def count(engine: AsyncEngine, model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_text_longer_than_its_column_writes_nothing(api: Api, engine: AsyncEngine
-                                                          ) -> None:
+async def test_text_longer_than_its_column_writes_nothing(api: Api, engine: AsyncEngine) -> None:
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900007002", [(shop.sku_a, 1)])
     addresses, products = await count(engine, Address), await count(engine, Product)
-    answer = await api.op("AddressCreate", {"input": {**ADDRESS, "line1": "路" * 201}},
-                          token=who.token)
+    answer = await api.op(
+        "AddressCreate", {"input": {**ADDRESS, "line1": "路" * 201}}, token=who.token
+    )
     assert_refused(api, answer, "input.line1", "at most 200 characters")
     assert answer["errors"][0]["extensions"]["limit"] == 200
-    answer = await api.op("ProductUpdate", {"id": "UHJvZHVjdDox", "input": {"title": "t" * 201}},
-                          token=api.admin_token)
+    answer = await api.op(
+        "ProductUpdate",
+        {"id": "UHJvZHVjdDox", "input": {"title": "t" * 201}},
+        token=api.admin_token,
+    )
     assert_refused(api, answer, "input.title", "at most 200")
-    answer = await api.op("ProductCreate", {"input": {"title": "t", "brandId": "b",
-                                                      "categoryId": "c", "merchantId": "m",
-                                                      "tags": ["新品"] * 21}},
-                          token=api.admin_token)
+    answer = await api.op(
+        "ProductCreate",
+        {
+            "input": {
+                "title": "t",
+                "brandId": "b",
+                "categoryId": "c",
+                "merchantId": "m",
+                "tags": ["新品"] * 21,
+            }
+        },
+        token=api.admin_token,
+    )
     assert_refused(api, answer, "input.tags", "at most 20 items")
     assert (await count(engine, Address), await count(engine, Product)) == (addresses, products)
 
     payment = await place(api, who)
-    answer = await api.op("PaymentConfirm", {"paymentId": payment["id"],
-                                             "transactionId": "t" * 101,
-                                             "amount": payment["amountDue"]["amount"]},
-                          token=who.token)
+    answer = await api.op(
+        "PaymentConfirm",
+        {
+            "paymentId": payment["id"],
+            "transactionId": "t" * 101,
+            "amount": payment["amountDue"]["amount"],
+        },
+        token=who.token,
+    )
     assert_refused(api, answer, "transactionId", "at most 100")
     async with create_session_factory(engine)() as s:
         assert await s.scalar(select(Payment.status)) == "PENDING"
@@ -210,25 +268,30 @@ async def test_text_longer_than_its_column_writes_nothing(api: Api, engine: Asyn
 
     order = (await api.ok("MyOrders", token=who.token))["me"]["orders"]["edges"][0]["node"]
     lines = [{"orderLineId": order["lines"][0]["id"], "quantity": 1}]
-    answer = await api.op("RefundRequest", {"orderId": order["id"], "lines": lines,
-                                            "reason": "坏" * 501}, token=who.token)
+    answer = await api.op(
+        "RefundRequest",
+        {"orderId": order["id"], "lines": lines, "reason": "坏" * 501},
+        token=who.token,
+    )
     assert_refused(api, answer, "reason", "at most 500")
     assert await count(engine, Refund) == 0
 
 
-async def test_stock_beyond_the_integer_column_is_a_user_error(api: Api,
-                                                              engine: AsyncEngine) -> None:
+async def test_stock_beyond_the_integer_column_is_a_user_error(
+    api: Api, engine: AsyncEngine
+) -> None:
     """Each quantity is an Int32 (GraphQL refuses 2^31 itself); the stock level they add up
     to is an INTEGER column, which the sum must not overflow."""
     shop = await open_shop(api, engine)
     before = await stock_of(engine, shop.sku_a)
-    move = {"skuId": shop.sku_a, "warehouseId": shop.warehouse, "type": "INBOUND",
-            "reason": "r"}
-    too_big = await api.op("StockMove", {"input": {**move, "quantity": 2**31}},
-                           token=api.admin_token)
+    move = {"skuId": shop.sku_a, "warehouseId": shop.warehouse, "type": "INBOUND", "reason": "r"}
+    too_big = await api.op(
+        "StockMove", {"input": {**move, "quantity": 2**31}}, token=api.admin_token
+    )
     assert too_big["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-    summed = await api.op("StockMove", {"input": {**move, "quantity": 2**31 - 1}},
-                          token=api.admin_token)
+    summed = await api.op(
+        "StockMove", {"input": {**move, "quantity": 2**31 - 1}}, token=api.admin_token
+    )
     errors = summed["data"]["stockMove"]["userErrors"]
     assert [(e["code"], e["field"]) for e in errors] == [("INVALID_INPUT", "quantity")]
     assert await stock_of(engine, shop.sku_a) == before
@@ -239,18 +302,26 @@ async def test_absurd_amounts_are_refused(api: Api, engine: AsyncEngine) -> None
     who = await shopper(api, "13900007003", [(shop.sku_a, 1)])
     payment = await place(api, who)
     for amount in ("1e900000", "1e999999999"):  # Decimal arithmetic breaks on these
-        answer = await api.op("PaymentConfirm", {"paymentId": payment["id"],
-                                                 "transactionId": "t", "amount": amount},
-                              token=who.token)
+        answer = await api.op(
+            "PaymentConfirm",
+            {"paymentId": payment["id"], "transactionId": "t", "amount": amount},
+            token=who.token,
+        )
         assert_refused(api, answer, "amount", "exponent")
     for amount in ("1e30", 1e30, "1e999"):  # merely too large: the field's user error
-        answer = await api.op("PaymentConfirm", {"paymentId": payment["id"],
-                                                 "transactionId": "t", "amount": amount},
-                              token=who.token)
+        answer = await api.op(
+            "PaymentConfirm",
+            {"paymentId": payment["id"], "transactionId": "t", "amount": amount},
+            token=who.token,
+        )
         assert "errors" not in answer, (amount, answer)
         assert answer["data"]["paymentConfirm"]["userErrors"] == [
-            {"field": "amount", "code": "PAYMENT_AMOUNT_MISMATCH",
-             "message": "Amount is too large."}]
+            {
+                "field": "amount",
+                "code": "PAYMENT_AMOUNT_MISMATCH",
+                "message": "Amount is too large.",
+            }
+        ]
     answer = await api.op("Search", {"query": "phone", "filter": {"priceMax": "1e900000"}})
     assert_refused(api, answer, "filter.priceMax", "exponent")
     async with create_session_factory(engine)() as s:

@@ -22,33 +22,83 @@ async def setup(api: Api) -> tuple[Catalog, str, str, str]:
     c = await build_catalog(api)
     product = await add_product(api, c, "p", phone_input(c, "P", "Apple", ["10.00"], code="P"))
     sku = (await api.ok("ProductDetail", {"id": product["id"]}))["product"]["skus"][0]["id"]
-    sh = (await api.admin("WarehouseCreate", {"input": {
-        "code": "sh-01", "name": "上海仓", "region": "华东", "priority": 10,
-        "merchantId": c.merchant}}))["warehouseCreate"]["warehouse"]
-    gz = (await api.admin("WarehouseCreate", {"input": {
-        "code": "GZ-01", "name": "广州仓", "region": "华南", "priority": 5,
-        "merchantId": c.merchant}}))["warehouseCreate"]["warehouse"]
+    sh = (
+        await api.admin(
+            "WarehouseCreate",
+            {
+                "input": {
+                    "code": "sh-01",
+                    "name": "上海仓",
+                    "region": "华东",
+                    "priority": 10,
+                    "merchantId": c.merchant,
+                }
+            },
+        )
+    )["warehouseCreate"]["warehouse"]
+    gz = (
+        await api.admin(
+            "WarehouseCreate",
+            {
+                "input": {
+                    "code": "GZ-01",
+                    "name": "广州仓",
+                    "region": "华南",
+                    "priority": 5,
+                    "merchantId": c.merchant,
+                }
+            },
+        )
+    )["warehouseCreate"]["warehouse"]
     assert sh["code"] == "SH-01"  # codes are upper-cased
     return c, sku, sh["id"], gz["id"]
 
 
-async def move(api: Api, sku: str, warehouse: str, quantity: int, kind: str = "INBOUND",
-               reason: str | None = "receipt", safety: int | None = None) -> dict[str, Any]:
-    result = await api.op("StockMove", {"input": {
-        "skuId": sku, "warehouseId": warehouse, "quantity": quantity, "type": kind,
-        "reason": reason, "safetyStock": safety}}, token=api.admin_token)
+async def move(
+    api: Api,
+    sku: str,
+    warehouse: str,
+    quantity: int,
+    kind: str = "INBOUND",
+    reason: str | None = "receipt",
+    safety: int | None = None,
+) -> dict[str, Any]:
+    result = await api.op(
+        "StockMove",
+        {
+            "input": {
+                "skuId": sku,
+                "warehouseId": warehouse,
+                "quantity": quantity,
+                "type": kind,
+                "reason": reason,
+                "safetyStock": safety,
+            }
+        },
+        token=api.admin_token,
+    )
     assert "errors" not in result, result
     return result["data"]["stockMove"]
 
 
 async def ledger_matches_on_hand(engine: AsyncEngine) -> None:
     async with create_session_factory(engine)() as s:
-        levels = {(lv.sku_id, lv.warehouse_id): lv.on_hand
-                  for lv in (await s.scalars(select(StockLevel))).all()}
-        sums = dict(((sku, wh), int(total)) for sku, wh, total in (await s.execute(
-            select(StockMovement.sku_id, StockMovement.warehouse_id,
-                   func.sum(StockMovement.quantity))
-            .group_by(StockMovement.sku_id, StockMovement.warehouse_id))).all())
+        levels = {
+            (lv.sku_id, lv.warehouse_id): lv.on_hand
+            for lv in (await s.scalars(select(StockLevel))).all()
+        }
+        sums = dict(
+            ((sku, wh), int(total))
+            for sku, wh, total in (
+                await s.execute(
+                    select(
+                        StockMovement.sku_id,
+                        StockMovement.warehouse_id,
+                        func.sum(StockMovement.quantity),
+                    ).group_by(StockMovement.sku_id, StockMovement.warehouse_id)
+                )
+            ).all()
+        )
     assert levels == sums
 
 
@@ -65,34 +115,48 @@ async def test_stock_moves_and_sellable_quantity(api: Api, engine: AsyncEngine) 
     assert detail["product"]["sellableQuantity"] == 32
     await ledger_matches_on_hand(engine)
     ledger = await api.admin("StockLedger", {"skuId": sku})
-    rows = [(e["node"]["type"], e["node"]["quantity"], e["node"]["warehouse"]["code"])
-            for e in ledger["stockMovements"]["edges"]]
-    assert rows == [("RETURN", 1, "SH-01"), ("ADJUSTMENT", -4, "SH-01"),
-                    ("INBOUND", 10, "GZ-01"), ("INBOUND", 30, "SH-01")]
+    rows = [
+        (e["node"]["type"], e["node"]["quantity"], e["node"]["warehouse"]["code"])
+        for e in ledger["stockMovements"]["edges"]
+    ]
+    assert rows == [
+        ("RETURN", 1, "SH-01"),
+        ("ADJUSTMENT", -4, "SH-01"),
+        ("INBOUND", 10, "GZ-01"),
+        ("INBOUND", 30, "SH-01"),
+    ]
     assert {e["node"]["actor"]["id"] for e in ledger["stockMovements"]["edges"]} != {None}
 
 
 async def test_stock_move_rules(api: Api, engine: AsyncEngine) -> None:
     _, sku, sh, _ = await setup(api)
-    cases = [({"quantity": -1, "type": "INBOUND"}, "INVALID_INPUT", "quantity"),
-             ({"quantity": 0, "type": "ADJUSTMENT", "reason": "x"}, "INVALID_INPUT",
-              "quantity"),
-             ({"quantity": -5, "type": "ADJUSTMENT", "reason": "x"}, "INSUFFICIENT_STOCK",
-              "quantity"),
-             ({"quantity": 3, "type": "ADJUSTMENT", "reason": None}, "INVALID_INPUT", "reason"),
-             ({"quantity": 3, "type": "INBOUND", "safetyStock": -1}, "INVALID_INPUT",
-              "safetyStock")]
+    cases = [
+        ({"quantity": -1, "type": "INBOUND"}, "INVALID_INPUT", "quantity"),
+        ({"quantity": 0, "type": "ADJUSTMENT", "reason": "x"}, "INVALID_INPUT", "quantity"),
+        ({"quantity": -5, "type": "ADJUSTMENT", "reason": "x"}, "INSUFFICIENT_STOCK", "quantity"),
+        ({"quantity": 3, "type": "ADJUSTMENT", "reason": None}, "INVALID_INPUT", "reason"),
+        ({"quantity": 3, "type": "INBOUND", "safetyStock": -1}, "INVALID_INPUT", "safetyStock"),
+    ]
     for changes, code, field in cases:
         data = {"reason": "r", **changes}
-        result = await move(api, sku, sh, data.pop("quantity"), data.pop("type"),
-                            data.pop("reason"), data.pop("safetyStock", None))
+        result = await move(
+            api,
+            sku,
+            sh,
+            data.pop("quantity"),
+            data.pop("type"),
+            data.pop("reason"),
+            data.pop("safetyStock", None),
+        )
         assert {"code": code, "field": field} in [
-            {"code": e["code"], "field": e["field"]} for e in result["userErrors"]], changes
+            {"code": e["code"], "field": e["field"]} for e in result["userErrors"]
+        ], changes
     await ledger_matches_on_hand(engine)
 
 
-async def test_on_hand_never_goes_below_reserved(api: Api, engine: AsyncEngine,
-                                                 clock: FixedClock) -> None:
+async def test_on_hand_never_goes_below_reserved(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     _, sku, sh, gz = await setup(api)
     await move(api, sku, sh, 10)
     sku_id = decode_id(sku)[1]
@@ -101,9 +165,19 @@ async def test_on_hand_never_goes_below_reserved(api: Api, engine: AsyncEngine,
         await s.commit()
     refused = await move(api, sku, sh, -3, "ADJUSTMENT", "damaged")
     assert refused["userErrors"][0]["code"] == "INSUFFICIENT_STOCK"
-    transfer = await api.op("StockTransfer", {"input": {
-        "skuId": sku, "fromWarehouseId": sh, "toWarehouseId": gz, "quantity": 3,
-        "reason": "rebalance"}}, token=api.admin_token)
+    transfer = await api.op(
+        "StockTransfer",
+        {
+            "input": {
+                "skuId": sku,
+                "fromWarehouseId": sh,
+                "toWarehouseId": gz,
+                "quantity": 3,
+                "reason": "rebalance",
+            }
+        },
+        token=api.admin_token,
+    )
     assert transfer["data"]["stockTransfer"]["userErrors"][0]["code"] == "INSUFFICIENT_STOCK"
     ok = await move(api, sku, sh, -2, "ADJUSTMENT", "damaged")
     assert ok["stockLevel"] == {"onHand": 8, "reserved": 8, "available": 0, "safetyStock": 0}
@@ -113,18 +187,29 @@ async def test_on_hand_never_goes_below_reserved(api: Api, engine: AsyncEngine,
 async def test_transfer_is_atomic_and_ledgered(api: Api, engine: AsyncEngine) -> None:
     _, sku, sh, gz = await setup(api)
     await move(api, sku, sh, 10)
-    result = await api.admin("StockTransfer", {"input": {
-        "skuId": sku, "fromWarehouseId": sh, "toWarehouseId": gz, "quantity": 4,
-        "reason": "rebalance"}})
+    result = await api.admin(
+        "StockTransfer",
+        {
+            "input": {
+                "skuId": sku,
+                "fromWarehouseId": sh,
+                "toWarehouseId": gz,
+                "quantity": 4,
+                "reason": "rebalance",
+            }
+        },
+    )
     assert result["stockTransfer"]["from"] == {"available": 6}
     assert result["stockTransfer"]["to"] == {"available": 4}
     ledger = await api.admin("StockLedger", {"skuId": sku})
     types = [e["node"]["type"] for e in ledger["stockMovements"]["edges"]]
     assert types[:2] == ["TRANSFER_IN", "TRANSFER_OUT"]
     await ledger_matches_on_hand(engine)
-    same = await api.op("StockTransfer", {"input": {
-        "skuId": sku, "fromWarehouseId": sh, "toWarehouseId": sh, "quantity": 1}},
-        token=api.admin_token)
+    same = await api.op(
+        "StockTransfer",
+        {"input": {"skuId": sku, "fromWarehouseId": sh, "toWarehouseId": sh, "quantity": 1}},
+        token=api.admin_token,
+    )
     assert same["data"]["stockTransfer"]["userErrors"][0]["field"] == "toWarehouseId"
 
 
@@ -135,39 +220,59 @@ async def test_low_stock_query(api: Api) -> None:
     low = await api.admin("LowStock", {})
     nodes = [e["node"] for e in low["stockLevels"]["edges"]]
     assert [(n["warehouse"]["code"], n["available"], n["safetyStock"]) for n in nodes] == [
-        ("SH-01", 5, 5)]
+        ("SH-01", 5, 5)
+    ]
     assert nodes[0]["sku"]["code"] == "P-0"
 
 
-async def test_warehouse_rules_and_merchant_scope(api: Api, engine: AsyncEngine,
-                                                  settings: Settings, clock: FixedClock) -> None:
+async def test_warehouse_rules_and_merchant_scope(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     c, sku, sh, _ = await setup(api)
-    duplicate = await api.op("WarehouseCreate", {"input": {
-        "code": "SH-01", "name": "again", "merchantId": c.merchant}}, token=api.admin_token)
+    duplicate = await api.op(
+        "WarehouseCreate",
+        {"input": {"code": "SH-01", "name": "again", "merchantId": c.merchant}},
+        token=api.admin_token,
+    )
     assert duplicate["data"]["warehouseCreate"]["userErrors"][0]["code"] == "DUPLICATE_NAME"
-    other = (await api.admin("WarehouseCreate", {"input": {
-        "code": "B-01", "name": "B", "merchantId": c.other_merchant}}))[
-        "warehouseCreate"]["warehouse"]["id"]
+    other = (
+        await api.admin(
+            "WarehouseCreate",
+            {"input": {"code": "B-01", "name": "B", "merchantId": c.other_merchant}},
+        )
+    )["warehouseCreate"]["warehouse"]["id"]
     mismatch = await move(api, sku, other, 5)
     assert mismatch["userErrors"][0]["code"] == "MERCHANT_MISMATCH"
-    _, shop_token = await make_staff(engine, settings, clock, email="b@shop.example",
-                                     permissions=["MANAGE_INVENTORY"],
-                                     merchant_id=decode_id(c.other_merchant)[1])
-    foreign = await api.op("StockMove", {"input": {
-        "skuId": sku, "warehouseId": sh, "quantity": 5, "type": "INBOUND"}}, token=shop_token)
+    _, shop_token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="b@shop.example",
+        permissions=["MANAGE_INVENTORY"],
+        merchant_id=decode_id(c.other_merchant)[1],
+    )
+    foreign = await api.op(
+        "StockMove",
+        {"input": {"skuId": sku, "warehouseId": sh, "quantity": 5, "type": "INBOUND"}},
+        token=shop_token,
+    )
     assert foreign["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
     listing = await api.post("{ warehouses { code } }", token=shop_token)
     assert listing["data"]["warehouses"] == [{"code": "B-01"}]
 
 
-async def test_stock_operations_need_manage_inventory(api: Api, engine: AsyncEngine,
-                                                      settings: Settings,
-                                                      clock: FixedClock) -> None:
+async def test_stock_operations_need_manage_inventory(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     _, sku, sh, _ = await setup(api)
-    _, catalog_only = await make_staff(engine, settings, clock, email="cat@example.com",
-                                       permissions=["MANAGE_CATALOG"])
-    result = await api.op("StockMove", {"input": {
-        "skuId": sku, "warehouseId": sh, "quantity": 5, "type": "INBOUND"}}, token=catalog_only)
+    _, catalog_only = await make_staff(
+        engine, settings, clock, email="cat@example.com", permissions=["MANAGE_CATALOG"]
+    )
+    result = await api.op(
+        "StockMove",
+        {"input": {"skuId": sku, "warehouseId": sh, "quantity": 5, "type": "INBOUND"}},
+        token=catalog_only,
+    )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 

@@ -21,22 +21,30 @@ def deep(levels: int) -> str:
 
 
 ALIAS_BOMB = "{ " + " ".join(f"a{i}: brands {{ name }}" for i in range(40)) + " }"
-HUGE_PAGE = ("{ products(first: 100) { edges { node { skus { id } } } } "
-             "a: products(first: 100) { edges { node { id } } } "
-             "b: adminProducts(first: 100) { edges { node { id } } } }")
-NESTED_PAGES = ("{ displayCategories { products(first: 100) { edges { node { "
-                "category { attributes { options } } } } } } }")
+HUGE_PAGE = (
+    "{ products(first: 100) { edges { node { skus { id } } } } "
+    "a: products(first: 100) { edges { node { id } } } "
+    "b: adminProducts(first: 100) { edges { node { id } } } }"
+)
+NESTED_PAGES = (
+    "{ displayCategories { products(first: 100) { edges { node { "
+    "category { attributes { options } } } } } } }"
+)
 TOKEN_FLOOD = "{ " + "brands { name } " * 2000 + "}"
-CYCLE = ("query { brands { ...A } } fragment A on Brand { name ...B } "
-         "fragment B on Brand { name ...A }")
+CYCLE = (
+    "query { brands { ...A } } fragment A on Brand { name ...B } fragment B on Brand { name ...A }"
+)
 
 
-@pytest.mark.parametrize("query,limit", [
-    (deep(14), "maxDepth"),
-    (ALIAS_BOMB, "maxAliases"),
-    (TOKEN_FLOOD, "maxTokens"),
-    (CYCLE, "fragmentCycle"),
-])
+@pytest.mark.parametrize(
+    "query,limit",
+    [
+        (deep(14), "maxDepth"),
+        (ALIAS_BOMB, "maxAliases"),
+        (TOKEN_FLOOD, "maxTokens"),
+        (CYCLE, "fragmentCycle"),
+    ],
+)
 async def test_refused_before_any_sql(api: Api, query: str, limit: str) -> None:
     response = await api.client.post("/graphql", json={"query": query})
     body = response.json()
@@ -47,8 +55,9 @@ async def test_refused_before_any_sql(api: Api, query: str, limit: str) -> None:
 def fragment_bomb(fragments: int, spreads: int) -> str:
     """`{ brands { ...F0 } }`, each fragment spreading the next `spreads` times: a few KB
     that expands to spreads^fragments fields (the issue's was 31 × 2, 1.3 KB)."""
-    chain = [f"fragment F{i} on Brand {{ {f'...F{i + 1} ' * spreads}}}"
-             for i in range(fragments - 1)]
+    chain = [
+        f"fragment F{i} on Brand {{ {f'...F{i + 1} ' * spreads}}}" for i in range(fragments - 1)
+    ]
     last = f"fragment F{fragments - 1} on Brand {{ id }}"
     return " ".join(["{ brands { ...F0 } }", *chain, last])
 
@@ -60,8 +69,9 @@ def refusal(query: str) -> str:
 
 
 @pytest.mark.parametrize("fragments,spreads", [(31, 2), (60, 3)])
-async def test_fragment_bomb_refused_in_milliseconds(api: Api, fragments: int, spreads: int,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fragment_bomb_refused_in_milliseconds(
+    api: Api, fragments: int, spreads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     query = fragment_bomb(fragments, spreads)
     walked = 0
     selections = limits._Walk.selections
@@ -79,8 +89,10 @@ async def test_fragment_bomb_refused_in_milliseconds(api: Api, fragments: int, s
     monkeypatch.undo()
     response = await api.client.post("/graphql", json={"query": query})
     assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX",
-                                                          "limit": "maxFragmentSpreads"}
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "limit": "maxFragmentSpreads",
+    }
     # the worker is free: the next query is answered
     result = await api.post("{ brands { id name } }")
     assert result["data"] == {"brands": []} and "errors" not in result
@@ -100,8 +112,9 @@ def test_a_field_repeated_up_to_the_limit_is_fine() -> None:
 
 def test_reused_fragments_cost_what_inlined_ones_do() -> None:
     inlined = analyse(schema._schema, "{ brands { id name id name } }", None, None)
-    spread = analyse(schema._schema, "{ brands { ...B ...B } } fragment B on Brand { id name }",
-                     None, None)
+    spread = analyse(
+        schema._schema, "{ brands { ...B ...B } } fragment B on Brand { id name }", None, None
+    )
     assert inlined is not None and spread is not None
     assert spread.requested == inlined.requested == 41  # 1 + 10 brands × 4
 
@@ -114,8 +127,10 @@ def nest(levels: int, inner: str) -> str:
 def test_depth_counts_a_reused_fragment_where_it_is_spread(levels: int, limit: str) -> None:
     # D (2 levels below it) is walked once, at level 2, then reused 8 or 9 levels deeper:
     # 8 reaches level 12 (only too costly, children being lists), 9 reaches 13.
-    query = (f"{{ categories {{ ...D {nest(levels, '...D')} }} }} "
-             "fragment D on Category { children { children { id } } }")
+    query = (
+        f"{{ categories {{ ...D {nest(levels, '...D')} }} }} "
+        "fragment D on Category { children { children { id } } }"
+    )
     assert refusal(query) == limit
 
 
@@ -130,10 +145,12 @@ def test_a_long_fragment_chain_is_refused_before_recursing_down_it() -> None:
 
 
 async def test_huge_first_is_too_costly(api: Api) -> None:
-    result = await api.post("query($n: Int) { products(first: $n) { edges { node { "
-                            "skus { id price { amount } } } } } }", {"n": 100000})
-    assert result["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX",
-                                                 "limit": "maxCost"}
+    result = await api.post(
+        "query($n: Int) { products(first: $n) { edges { node { "
+        "skus { id price { amount } } } } } }",
+        {"n": 100000},
+    )
+    assert result["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX", "limit": "maxCost"}
     assert "over the maximum" in result["errors"][0]["message"]
 
 

@@ -62,7 +62,8 @@ async def register(api: Api) -> None:
 
 
 async def test_password_checks_leave_the_event_loop_free(
-        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The check blocks until the event loop itself releases it: that can only happen if
     the check runs on another thread while the loop keeps scheduling coroutines."""
     started, release = threading.Event(), threading.Event()
@@ -93,8 +94,9 @@ async def test_registration_hashes_off_the_event_loop(api: Api, hasher: FakeHash
     assert hasher.threads and threading.get_ident() not in hasher.threads
 
 
-async def test_parallel_wrong_passwords_check_at_most_the_limit(api: Api,
-                                                                hasher: FakeHasher) -> None:
+async def test_parallel_wrong_passwords_check_at_most_the_limit(
+    api: Api, hasher: FakeHasher
+) -> None:
     await register(api)
     codes = Counter(await asyncio.gather(*(log_in(api, "wrong-pass-1") for _ in range(20))))
     assert codes == {"INVALID_CREDENTIALS": 5, "LOGIN_LOCKED": 15}
@@ -103,8 +105,7 @@ async def test_parallel_wrong_passwords_check_at_most_the_limit(api: Api,
     assert hasher.checked == 5  # a locked account's password is not even looked at
 
 
-async def test_a_successful_login_starts_the_account_over(api: Api,
-                                                          hasher: FakeHasher) -> None:
+async def test_a_successful_login_starts_the_account_over(api: Api, hasher: FakeHasher) -> None:
     await register(api)
     for _ in range(3):
         for _ in range(4):
@@ -113,7 +114,8 @@ async def test_a_successful_login_starts_the_account_over(api: Api,
 
 
 async def test_successful_logins_do_not_use_up_the_address(
-        api: Api, hasher: FakeHasher, engine: AsyncEngine) -> None:
+    api: Api, hasher: FakeHasher, engine: AsyncEngine
+) -> None:
     await register(api)
     for _ in range(25):  # past the address's 20: only failures count against it
         assert await log_in(api, PASSWORD) == "ok"
@@ -122,7 +124,8 @@ async def test_successful_logins_do_not_use_up_the_address(
 
 
 async def test_an_address_is_locked_after_twenty_failures_on_any_accounts(
-        api: Api, hasher: FakeHasher) -> None:
+    api: Api, hasher: FakeHasher
+) -> None:
     await register(api)
     for n in range(20):  # four guesses at each of five accounts: none of them locks
         result = await api.op("Login", {"login": f"1390013{n // 4:04d}", "password": "x"})
@@ -130,8 +133,9 @@ async def test_an_address_is_locked_after_twenty_failures_on_any_accounts(
     assert await log_in(api, PASSWORD) == "LOGIN_LOCKED"
 
 
-async def test_an_over_long_login_is_refused_at_the_edge_not_a_crash(api: Api,
-                                                                    hasher: FakeHasher) -> None:
+async def test_an_over_long_login_is_refused_at_the_edge_not_a_crash(
+    api: Api, hasher: FakeHasher
+) -> None:
     """Found by the schema fuzzer: a login longer than the throttle key's column (300) was an
     INTERNAL_ERROR. The edge now refuses a login longer than an email can be, before any
     password is checked; behind it, a long key is still stored by its digest."""
@@ -139,7 +143,10 @@ async def test_an_over_long_login_is_refused_at_the_edge_not_a_crash(api: Api,
     result = await api.op("Login", {"login": login, "password": "wrong-pass-1"})
     assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert result["errors"][0]["extensions"]["argument"] == "login"
-    staff = await api.post('mutation($e: String!) { staffTokenCreate(email: $e, password: "x") '
-                           '{ userErrors { code } } }', {"e": "a" * 400 + "@b.cn"})
+    staff = await api.post(
+        'mutation($e: String!) { staffTokenCreate(email: $e, password: "x") '
+        "{ userErrors { code } } }",
+        {"e": "a" * 400 + "@b.cn"},
+    )
     assert staff["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert hasher.checked == 0

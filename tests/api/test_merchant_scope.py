@@ -32,8 +32,11 @@ def refused(result: dict[str, Any]) -> bool:
 
 async def product_of(engine: AsyncEngine, merchant: str) -> str:
     async with create_session_factory(engine)() as s:
-        pk = await s.scalar(select(Product.id).where(
-            Product.merchant_id == decode_id(merchant)[1]).order_by(Product.id))
+        pk = await s.scalar(
+            select(Product.id)
+            .where(Product.merchant_id == decode_id(merchant)[1])
+            .order_by(Product.id)
+        )
     return encode_id("Product", pk)
 
 
@@ -42,38 +45,58 @@ async def count(engine: AsyncEngine, model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def merchant_b_staff(api: Api, engine: AsyncEngine, settings: Settings,
-                           clock: FixedClock) -> tuple[Shop, str]:
+async def merchant_b_staff(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> tuple[Shop, str]:
     shop = await open_shop(api, engine, two_merchants=True)
-    _, token = await make_staff(engine, settings, clock, email="all@b.example",
-                                permissions=ALL, merchant_id=decode_id(shop.other_merchant)[1])
+    _, token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="all@b.example",
+        permissions=ALL,
+        merchant_id=decode_id(shop.other_merchant)[1],
+    )
     return shop, token
 
 
 async def test_merchant_staff_cannot_discount_another_merchants_product(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop, b = await merchant_b_staff(api, engine, settings, clock)
     a_product = await product_of(engine, shop.merchant)
-    flash = {"name": "99% off", "type": "SINGLE_PRODUCT", "startsAt": "2026-04-01T00:00:00Z",
-             "endsAt": "2026-05-01T00:00:00Z", "scope": {"productIds": [a_product]},
-             "rules": {"singleProduct": {"percentOff": "99"}}}
+    flash = {
+        "name": "99% off",
+        "type": "SINGLE_PRODUCT",
+        "startsAt": "2026-04-01T00:00:00Z",
+        "endsAt": "2026-05-01T00:00:00Z",
+        "scope": {"productIds": [a_product]},
+        "rules": {"singleProduct": {"percentOff": "99"}},
+    }
     before = await count(engine, Promotion)
     for funded_by in (shop.other_merchant, shop.merchant, None):
-        attempt = await api.op("PromotionCreate", {"input": {**flash, "merchantId": funded_by}},
-                               token=b)
+        attempt = await api.op(
+            "PromotionCreate", {"input": {**flash, "merchantId": funded_by}}, token=b
+        )
         assert refused(attempt), attempt
     assert await count(engine, Promotion) == before
     # nor by naming A's SKU in a gift or a bundle
-    gift = {**reduction("gift"), "type": "GIFT", "merchantId": shop.other_merchant,
-            "rules": {"gift": {"gifts": [{"skuId": shop.sku_a, "quantity": 1}]}}}
+    gift = {
+        **reduction("gift"),
+        "type": "GIFT",
+        "merchantId": shop.other_merchant,
+        "rules": {"gift": {"gifts": [{"skuId": shop.sku_a, "quantity": 1}]}},
+    }
     assert refused(await api.op("PromotionCreate", {"input": gift}, token=b))
 
 
 async def test_merchant_staff_cannot_spend_or_stop_the_platforms_money(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop, b = await merchant_b_staff(api, engine, settings, clock)
-    platform_coupon = (await api.admin("CouponTemplateCreate", {"input": template(
-        "平台券")}))["couponTemplateCreate"]["couponTemplate"]["id"]
+    platform_coupon = (await api.admin("CouponTemplateCreate", {"input": template("平台券")}))[
+        "couponTemplateCreate"
+    ]["couponTemplate"]["id"]
     platform_promotion = await live(api, reduction("平台满减"))
     templates = await count(engine, CouponTemplate)
     cash = template("¥500", type="CASH", amount="500", minSpend=None)
@@ -81,17 +104,27 @@ async def test_merchant_staff_cannot_spend_or_stop_the_platforms_money(
     assert await count(engine, CouponTemplate) == templates
     who = await shopper(api, "13900000002", [(shop.sku_c, 1)])
     me = await api.post("{ me { id } }", token=who.token)
-    issue = await api.op("CouponIssue", {"templateId": platform_coupon,
-                                         "customerIds": [me["data"]["me"]["id"]]}, token=b)
+    issue = await api.op(
+        "CouponIssue",
+        {"templateId": platform_coupon, "customerIds": [me["data"]["me"]["id"]]},
+        token=b,
+    )
     assert refused(issue)
     assert refused(await api.op("PromotionCancel", {"id": platform_promotion}, token=b))
-    assert refused(await api.op("CouponCodesGenerate",
-                                {"templateId": platform_coupon, "count": 5}, token=b))
-    void = await api.post("mutation($id: ID!) { couponTemplateVoid(id: $id) { userErrors "
-                          "{ code } } }", {"id": platform_coupon}, token=b)
+    assert refused(
+        await api.op("CouponCodesGenerate", {"templateId": platform_coupon, "count": 5}, token=b)
+    )
+    void = await api.post(
+        "mutation($id: ID!) { couponTemplateVoid(id: $id) { userErrors { code } } }",
+        {"id": platform_coupon},
+        token=b,
+    )
     assert refused(void)
-    still = await api.post("query($id: ID!) { promotion(id: $id) { status } }",
-                           {"id": platform_promotion}, token=api.admin_token)
+    still = await api.post(
+        "query($id: ID!) { promotion(id: $id) { status } }",
+        {"id": platform_promotion},
+        token=api.admin_token,
+    )
     assert still["data"] == {"promotion": {"status": "ACTIVE"}}
     async with create_session_factory(engine)() as s:
         batch = await s.get(CouponTemplate, decode_id(platform_coupon)[1])
@@ -99,27 +132,42 @@ async def test_merchant_staff_cannot_spend_or_stop_the_platforms_money(
 
 
 async def test_merchant_staff_cannot_touch_platform_wide_data(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     _, b = await merchant_b_staff(api, engine, settings, clock)
     brands = await api.post("{ brands { id name } }")
     target = brands["data"]["brands"][0]
-    rename = await api.post("mutation($id: ID!) { brandUpdate(id: $id, input: {name: \"Mine\"})"
-                            " { brand { name } } }", {"id": target["id"]}, token=b)
+    rename = await api.post(
+        'mutation($id: ID!) { brandUpdate(id: $id, input: {name: "Mine"}) { brand { name } } }',
+        {"id": target["id"]},
+        token=b,
+    )
     assert refused(rename)
     assert refused(await api.op("MerchantCreate", {"input": {"name": "Fake"}}, token=b))
-    assert refused(await api.op("PageCreate", {"input": {"slug": "x", "title": "x",
-                                                         "modules": []}}, token=b))
+    assert refused(
+        await api.op("PageCreate", {"input": {"slug": "x", "title": "x", "modules": []}}, token=b)
+    )
     after = await api.post("{ brands { id name } }")
     assert after["data"]["brands"][0]["name"] == target["name"]
 
 
 async def test_merchant_staff_read_only_their_own_audit_entries(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop, b = await merchant_b_staff(api, engine, settings, clock)
     a_product = await product_of(engine, shop.merchant)
     await api.admin("ProductUpdate", {"id": a_product, "input": {"title": "A, renamed"}})
-    await api.admin("StockMove", {"input": {"skuId": shop.sku_a, "warehouseId": shop.warehouse,
-                                            "quantity": 3, "type": "INBOUND"}})
+    await api.admin(
+        "StockMove",
+        {
+            "input": {
+                "skuId": shop.sku_a,
+                "warehouseId": shop.warehouse,
+                "quantity": 3,
+                "type": "INBOUND",
+            }
+        },
+    )
     seen = (await api.ok("AuditLog", {"first": 100}, token=b))["auditLog"]["edges"]
     everything = (await api.admin("AuditLog", {"first": 100}))["auditLog"]["edges"]
     assert len(everything) > len(seen) > 0  # B's warehouse and product are B's to see
@@ -131,34 +179,53 @@ async def test_merchant_staff_read_only_their_own_audit_entries(
     assert any("cost" in str(n["before"]).lower() for n in about_a)
 
 
-async def test_nobody_makes_a_merchant_fund_another_merchants_discount(api: Api,
-                                                                       engine: AsyncEngine
-                                                                       ) -> None:
+async def test_nobody_makes_a_merchant_fund_another_merchants_discount(
+    api: Api, engine: AsyncEngine
+) -> None:
     shop = await open_shop(api, engine, two_merchants=True)
     a_product = await product_of(engine, shop.merchant)
-    promotion = await api.op("PromotionCreate", {"input": reduction(
-        "B pays for A", merchantId=shop.other_merchant, scope={"productIds": [a_product]})},
-        token=api.admin_token)
+    promotion = await api.op(
+        "PromotionCreate",
+        {
+            "input": reduction(
+                "B pays for A", merchantId=shop.other_merchant, scope={"productIds": [a_product]}
+            )
+        },
+        token=api.admin_token,
+    )
     assert [e["code"] for e in promotion["data"]["promotionCreate"]["userErrors"]] == [
-        "MERCHANT_MISMATCH"]
-    coupon = await api.op("CouponTemplateCreate", {"input": template(
-        "B pays for A", merchantId=shop.other_merchant, scope={"skuIds": [shop.sku_a]})},
-        token=api.admin_token)
+        "MERCHANT_MISMATCH"
+    ]
+    coupon = await api.op(
+        "CouponTemplateCreate",
+        {
+            "input": template(
+                "B pays for A", merchantId=shop.other_merchant, scope={"skuIds": [shop.sku_a]}
+            )
+        },
+        token=api.admin_token,
+    )
     assert [e["code"] for e in coupon["data"]["couponTemplateCreate"]["userErrors"]] == [
-        "MERCHANT_MISMATCH"]
+        "MERCHANT_MISMATCH"
+    ]
     # the platform may fund a discount on anyone's goods
     await live(api, reduction("platform pays", scope={"productIds": [a_product]}))
 
 
 async def test_a_merchants_promotion_reaches_its_own_goods_only(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop, b = await merchant_b_staff(api, engine, settings, clock)
     # B's shop-wide "over 400 −20": A's phones in the same cart never get it
-    created = await api.op("PromotionCreate", {"input": reduction(
-        "B: over 400 −20", threshold="200", merchantId=shop.other_merchant)}, token=b)
+    created = await api.op(
+        "PromotionCreate",
+        {"input": reduction("B: over 400 −20", threshold="200", merchantId=shop.other_merchant)},
+        token=b,
+    )
     assert created["data"]["promotionCreate"]["userErrors"] == [], created
-    await api.op("PromotionActivate", {"id": created["data"]["promotionCreate"]["promotion"][
-        "id"]}, token=b)
+    await api.op(
+        "PromotionActivate", {"id": created["data"]["promotionCreate"]["promotion"]["id"]}, token=b
+    )
     who = await shopper(api, "13900000003", [(shop.sku_a, 4), (shop.sku_c, 1)])
     cart = (await api.ok("MyCart", token=who.token))["me"]["cart"]
     by_sku = {line["sku"]["id"]: line for line in cart["lines"]}
@@ -168,24 +235,38 @@ async def test_a_merchants_promotion_reaches_its_own_goods_only(
 
 
 async def test_a_shared_checkout_shows_each_merchant_only_its_own_order_and_no_address_book(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     """One checkout, orders of A and of B under one combined payment: A's staff reading
     their order's payment see their order only, and the buyer's address book stays hidden
     from them (the order carries the address it ships to)."""
     shop = await open_shop(api, engine, two_merchants=True)
     who = await shopper(api, "13900000004", [(shop.sku_a, 1), (shop.sku_c, 1)])
     payment = await place(api, who)
-    _, a_staff = await make_staff(engine, settings, clock, email="orders@a.example",
-                                  permissions=["MANAGE_ORDERS"],
-                                  merchant_id=decode_id(shop.merchant)[1])
-    query = ("query($id: ID!) { order(id: $id) { id payment { orders { id } } "
-             "customer { addresses { id } } } }")
+    _, a_staff = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="orders@a.example",
+        permissions=["MANAGE_ORDERS"],
+        merchant_id=decode_id(shop.merchant)[1],
+    )
+    query = (
+        "query($id: ID!) { order(id: $id) { id payment { orders { id } } "
+        "customer { addresses { id } } } }"
+    )
     orders = [o["id"] for o in payment["orders"]]
     async with create_session_factory(engine)() as s:
         from models import Order
 
-        mine = [encode_id("Order", pk) for pk in (await s.scalars(select(Order.id).where(
-            Order.merchant_id == decode_id(shop.merchant)[1]))).all()]
+        mine = [
+            encode_id("Order", pk)
+            for pk in (
+                await s.scalars(
+                    select(Order.id).where(Order.merchant_id == decode_id(shop.merchant)[1])
+                )
+            ).all()
+        ]
     seen = await api.post(query, {"id": mine[0]}, token=a_staff)
     assert "errors" not in seen, seen
     assert [o["id"] for o in seen["data"]["order"]["payment"]["orders"]] == mine

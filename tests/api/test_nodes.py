@@ -25,9 +25,11 @@ from tests.conftest import Api, make_staff
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
-ORDER_NODES = ("query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order { number status "
-               "total { amount } } ... on OrderLine { title quantity } "
-               "... on Payment { paymentStatus: status amountDue { amount } } } }")
+ORDER_NODES = (
+    "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Order { number status "
+    "total { amount } } ... on OrderLine { title quantity } "
+    "... on Payment { paymentStatus: status amountDue { amount } } } }"
+)
 ALL_PERMISSIONS = [p.value for p in Permission]
 
 
@@ -50,17 +52,34 @@ async def world(api: Api, engine: AsyncEngine, settings: Settings, clock: FixedC
     who = await shopper(api, "13900003001", [(shop.sku_a, 1), (shop.sku_c, 1)])
     payment = await place(api, who)
     stranger = await customer(api, "13900003002")
-    _, unpermitted = await make_staff(engine, settings, clock, email="catalog@p.example",
-                                      permissions=["MANAGE_CATALOG"])
-    own_id, own = await make_staff(engine, settings, clock, email="own@m.example",
-                                   permissions=ALL_PERMISSIONS,
-                                   merchant_id=decode_id(shop.merchant)[1])
-    _, other = await make_staff(engine, settings, clock, email="other@m.example",
-                                permissions=ALL_PERMISSIONS,
-                                merchant_id=decode_id(shop.other_merchant)[1])
-    viewers = {"owner": who.token, "stranger": stranger, "guest": None,
-               "unpermitted": unpermitted, "admin": api.admin_token, "own_merchant": own,
-               "other_merchant": other}
+    _, unpermitted = await make_staff(
+        engine, settings, clock, email="catalog@p.example", permissions=["MANAGE_CATALOG"]
+    )
+    own_id, own = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="own@m.example",
+        permissions=ALL_PERMISSIONS,
+        merchant_id=decode_id(shop.merchant)[1],
+    )
+    _, other = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="other@m.example",
+        permissions=ALL_PERMISSIONS,
+        merchant_id=decode_id(shop.other_merchant)[1],
+    )
+    viewers = {
+        "owner": who.token,
+        "stranger": stranger,
+        "guest": None,
+        "unpermitted": unpermitted,
+        "admin": api.admin_token,
+        "own_merchant": own,
+        "other_merchant": other,
+    }
     return World(shop, who, payment, viewers, own_id)
 
 
@@ -101,7 +120,8 @@ def test_every_node_type_has_a_visibility_rule() -> None:
 
 
 async def test_orders_lines_shipments_and_refunds_follow_their_order(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
     order_id = w.order_of(w.shop.merchant)["id"]
     order_seers = {"owner", "admin", "own_merchant"}
@@ -115,23 +135,41 @@ async def test_orders_lines_shipments_and_refunds_follow_their_order(
     assert await seen_by(api, w, line_id) == order_seers
 
     await pay(api, w.who, w.payment)
-    shipped = await api.admin("OrderShip", {"input": {
-        "orderId": order_id, "warehouseId": w.shop.warehouse, "carrier": "SF",
-        "trackingNumber": "1"}})
+    shipped = await api.admin(
+        "OrderShip",
+        {
+            "input": {
+                "orderId": order_id,
+                "warehouseId": w.shop.warehouse,
+                "carrier": "SF",
+                "trackingNumber": "1",
+            }
+        },
+    )
     assert await seen_by(api, w, shipped["orderShip"]["shipment"]["id"]) == order_seers
-    asked = await api.ok("RefundRequest", {"orderId": order_id, "reason": "scratched",
-                                           "lines": [{"orderLineId": line_id, "quantity": 1}]},
-                         token=w.who.token)
+    asked = await api.ok(
+        "RefundRequest",
+        {
+            "orderId": order_id,
+            "reason": "scratched",
+            "lines": [{"orderLineId": line_id, "quantity": 1}],
+        },
+        token=w.who.token,
+    )
     assert await seen_by(api, w, asked["orderRefundRequest"]["refund"]["id"]) == order_seers
 
 
 async def test_payments_are_seen_by_the_payer_and_staff_of_a_merchant_it_pays(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
     both = {"owner", "admin", "own_merchant", "other_merchant"}
     assert await seen_by(api, w, w.payment["id"]) == both  # it pays both merchants' orders
-    await api.ok("CartLinesAdd", {"cartId": w.who.cart_id, "lines": [
-        {"skuId": w.shop.sku_a, "quantity": 1}]}, token=w.who.token)
+    await api.ok(
+        "CartLinesAdd",
+        {"cartId": w.who.cart_id, "lines": [{"skuId": w.shop.sku_a, "quantity": 1}]},
+        token=w.who.token,
+    )
     only_own = await place(api, w.who, key="key-2")
     assert await seen_by(api, w, only_own["id"]) == {"owner", "admin", "own_merchant"}
 
@@ -140,7 +178,8 @@ async def test_payments_are_seen_by_the_payer_and_staff_of_a_merchant_it_pays(
 
 
 async def test_customers_and_addresses_are_their_owners_and_platform_order_staff(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
     me = (await api.post("{ me { id } }", token=w.who.token))["data"]["me"]["id"]
     assert await seen_by(api, w, me) == {"owner", "admin"}
@@ -148,7 +187,8 @@ async def test_customers_and_addresses_are_their_owners_and_platform_order_staff
 
 
 async def test_staff_roles_and_audit_entries_are_for_staff_managers(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
     own_staff = encode_id("Staff", w.own_staff_id)
     assert await seen_by(api, w, own_staff) == {"admin", "own_merchant"}
@@ -157,8 +197,9 @@ async def test_staff_roles_and_audit_entries_are_for_staff_managers(
     # about a platform brand: platform staff only
     platform_entry = await _first_id(engine, AuditEntry, AuditEntry.target_type == "Brand")
     assert await seen_by(api, w, platform_entry) == {"admin"}
-    await api.ok("WarehouseCreate", {"input": {"code": "W9", "name": "W9"}},
-                 token=w.viewers["own_merchant"])
+    await api.ok(
+        "WarehouseCreate", {"input": {"code": "W9", "name": "W9"}}, token=w.viewers["own_merchant"]
+    )
     merchant_entry = await _first_id(engine, AuditEntry, AuditEntry.actor_id == w.own_staff_id)
     assert await seen_by(api, w, merchant_entry) == {"admin", "own_merchant"}
 
@@ -167,10 +208,12 @@ async def test_staff_roles_and_audit_entries_are_for_staff_managers(
 
 
 async def test_coupons_and_templates_by_owner_issuer_and_claimability(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
-    hidden = await create_template(api, template("system", distribution="SYSTEM",
-                                                 merchantId=w.shop.merchant))
+    hidden = await create_template(
+        api, template("system", distribution="SYSTEM", merchantId=w.shop.merchant)
+    )
     assert await seen_by(api, w, hidden) == {"admin", "own_merchant"}
     public = await create_template(api, template("public", merchantId=w.shop.merchant))
     assert await seen_by(api, w, public) == set(w.viewers)  # the coupon center shows it
@@ -180,7 +223,8 @@ async def test_coupons_and_templates_by_owner_issuer_and_claimability(
 
 
 async def test_draft_promotions_are_for_their_merchants_promotion_staff(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
     platform = (await create(api, reduction("platform draft")))["promotion"]["id"]
     assert await seen_by(api, w, platform) == {"admin"}
@@ -193,11 +237,13 @@ async def test_draft_promotions_are_for_their_merchants_promotion_staff(
 
 
 async def test_merchants_templates_and_warehouses_are_for_their_staff(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     w = await world(api, engine, settings, clock)
     assert await seen_by(api, w, w.shop.merchant) == set(w.viewers)  # a shop's name is public
-    shipping = await _first_id(engine, ShippingTemplate,
-                               ShippingTemplate.merchant_id == decode_id(w.shop.merchant)[1])
+    shipping = await _first_id(
+        engine, ShippingTemplate, ShippingTemplate.merchant_id == decode_id(w.shop.merchant)[1]
+    )
     assert await seen_by(api, w, shipping) == {"admin", "unpermitted", "own_merchant"}
     assert await seen_by(api, w, w.shop.warehouse) == {"admin", "own_merchant"}
 
@@ -229,19 +275,43 @@ async def seed_orders(engine: AsyncEngine, count: int, now: datetime) -> Seeded:
         await s.flush()
         seeded = Seeded(buyer.id, sku.merchant_id, [], [], [])
         for n in range(count):
-            payment = Payment(customer_id=buyer.id, idempotency_key=f"k{n}", request_hash="h",
-                              amount_due=100, expires_at=now)
+            payment = Payment(
+                customer_id=buyer.id,
+                idempotency_key=f"k{n}",
+                request_hash="h",
+                amount_due=100,
+                expires_at=now,
+            )
             s.add(payment)
             await s.flush()
-            order = Order(number=f"N{n}", payment_id=payment.id, customer_id=buyer.id,
-                          merchant_id=sku.merchant_id, channel="WEB", subtotal=100,
-                          promotion_discount=0, coupon_discount=0, shipping=0, total=100,
-                          address={})
+            order = Order(
+                number=f"N{n}",
+                payment_id=payment.id,
+                customer_id=buyer.id,
+                merchant_id=sku.merchant_id,
+                channel="WEB",
+                subtotal=100,
+                promotion_discount=0,
+                coupon_discount=0,
+                shipping=0,
+                total=100,
+                address={},
+            )
             s.add(order)
             await s.flush()
-            line = OrderLine(order_id=order.id, sku_id=sku.id, product_id=sku.product_id,
-                             sku_code=sku.code, title="P", spec_text="", unit_price=100,
-                             quantity=1, subtotal=100, discount=0, total=100)
+            line = OrderLine(
+                order_id=order.id,
+                sku_id=sku.id,
+                product_id=sku.product_id,
+                sku_code=sku.code,
+                title="P",
+                spec_text="",
+                unit_price=100,
+                quantity=1,
+                subtotal=100,
+                discount=0,
+                total=100,
+            )
             s.add(line)
             await s.flush()
             seeded.orders.append(encode_id("Order", order.id))
@@ -259,13 +329,21 @@ async def statements(api: Api, ids: list[str], token: str) -> int:
 
 
 async def test_nodes_of_many_orders_cost_constant_statements(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     seeded = await seed_orders(engine, 10, clock.now())
     owner = access_token(settings, f"customer:{seeded.customer_id}", clock.now())
-    _, staff = await make_staff(engine, settings, clock, email="m@m.example",
-                                permissions=["MANAGE_ORDERS"], merchant_id=seeded.merchant_id)
+    _, staff = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="m@m.example",
+        permissions=["MANAGE_ORDERS"],
+        merchant_id=seeded.merchant_id,
+    )
     for token in (owner, staff):
-        one = await statements(api, seeded.orders[:1] + seeded.lines[:1] + seeded.payments[:1],
-                               token)
+        one = await statements(
+            api, seeded.orders[:1] + seeded.lines[:1] + seeded.payments[:1], token
+        )
         ten = await statements(api, seeded.orders + seeded.lines + seeded.payments, token)
         assert one == ten <= NODES_MAX_STATEMENTS, (one, ten)

@@ -22,8 +22,9 @@ AUDIT = """query($first: Int, $after: String, $last: Int, $before: String) {
 async def _five_products(api: Api) -> list[str]:
     c = await build_catalog(api)
     for i in range(5):
-        await add_product(api, c, f"p{i}", phone_input(c, f"P{i}", "Apple", [f"{10 + i}.00"],
-                                                       code=f"P{i}"))
+        await add_product(
+            api, c, f"p{i}", phone_input(c, f"P{i}", "Apple", [f"{10 + i}.00"], code=f"P{i}")
+        )
     return [f"P{i}" for i in range(5)]
 
 
@@ -76,15 +77,19 @@ async def test_admin_lists_page_backwards_too(api: Api) -> None:
     assert result["data"]["auditLog"]["pageInfo"]["hasPreviousPage"]
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    ({"first": 2, "last": 2}, "INVALID_PAGINATION"),
-    ({"first": 0, "last": 0}, "INVALID_PAGINATION"),
-    ({"last": 101}, "INVALID_PAGINATION"),
-    ({"last": -1}, "INVALID_PAGINATION"),
-    ({"last": 2, "before": "garbage"}, "INVALID_CURSOR"),
-])
-async def test_bad_paging_is_refused_with_its_code(api: Api, args: dict[str, Any],
-                                                   code: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ({"first": 2, "last": 2}, "INVALID_PAGINATION"),
+        ({"first": 0, "last": 0}, "INVALID_PAGINATION"),
+        ({"last": 101}, "INVALID_PAGINATION"),
+        ({"last": -1}, "INVALID_PAGINATION"),
+        ({"last": 2, "before": "garbage"}, "INVALID_CURSOR"),
+    ],
+)
+async def test_bad_paging_is_refused_with_its_code(
+    api: Api, args: dict[str, Any], code: str
+) -> None:
     for query, token in ((SEARCH, None), (AUDIT, api.admin_token)):
         result = await api.post(query, args, token=token)
         assert [e["extensions"]["code"] for e in result["errors"]] == [code]

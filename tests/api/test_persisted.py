@@ -29,12 +29,14 @@ def apq(key: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def client(engine: AsyncEngine, clock: FixedClock, settings: Settings,
-                 **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    engine: AsyncEngine, clock: FixedClock, settings: Settings, **changes: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings=settings.model_copy(update=changes), clock=clock, engine=engine)
     app.state.engine, app.state.session_factory = engine, create_session_factory(engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
         yield c
 
 
@@ -65,8 +67,7 @@ async def test_apq_round_trip_over_get(api: Api) -> None:
 
 
 async def test_a_hash_that_does_not_match_is_refused(api: Api) -> None:
-    wrong = await api.client.post("/graphql", json={"query": TREE,
-                                                    "extensions": apq("0" * 64)})
+    wrong = await api.client.post("/graphql", json={"query": TREE, "extensions": apq("0" * 64)})
     assert wrong.status_code == 400
     assert wrong.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_HASH_MISMATCH"
     bad = await api.client.post("/graphql", json={"extensions": {"persistedQuery": 1}})
@@ -74,18 +75,21 @@ async def test_a_hash_that_does_not_match_is_refused(api: Api) -> None:
 
 
 async def test_allow_list_mode_accepts_registered_operations_only(
-        engine: AsyncEngine, clock: FixedClock, settings: Settings) -> None:
+    engine: AsyncEngine, clock: FixedClock, settings: Settings
+) -> None:
     async with client(engine, clock, settings, persisted_queries_only=True) as c:
         refused = await c.post("/graphql", json={"query": TREE})
         assert refused.status_code == 400
         assert refused.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
         adhoc = "{ displayCategories { id } }"
-        registering = await c.post("/graphql", json={"query": adhoc,
-                                                      "extensions": apq(digest(adhoc))})
+        registering = await c.post(
+            "/graphql", json={"query": adhoc, "extensions": apq(digest(adhoc))}
+        )
         assert registering.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
 
-        here = settings.model_copy(update={
-            "database_url": engine.url.render_as_string(hide_password=False)})
+        here = settings.model_copy(
+            update={"database_url": engine.url.render_as_string(hide_password=False)}
+        )
         count = await _persist_operations(here, DEFAULT_OPERATIONS)
         assert count >= 60  # every operation of both client files
         by_text = await c.post("/graphql", json={"query": TREE})
@@ -96,16 +100,20 @@ async def test_allow_list_mode_accepts_registered_operations_only(
         assert still.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
 
 
-async def test_rate_limit_by_query_cost(api: Api, engine: AsyncEngine, clock: FixedClock,
-                                        settings: Settings) -> None:
+async def test_rate_limit_by_query_cost(
+    api: Api, engine: AsyncEngine, clock: FixedClock, settings: Settings
+) -> None:
     each = (await api.post(TREE))["extensions"]["cost"]["requested"]
     capacity = 3 * each + each // 2  # room for three
-    async with client(engine, clock, settings, rate_limit_capacity=capacity,
-                      rate_limit_refill_per_second=0.001) as c:
+    async with client(
+        engine, clock, settings, rate_limit_capacity=capacity, rate_limit_refill_per_second=0.001
+    ) as c:
         first = await c.post("/graphql", json={"query": TREE})
         assert first.json()["extensions"]["cost"]["throttleStatus"] == {
-            "maximumAvailable": capacity, "currentlyAvailable": capacity - each,
-            "restoreRate": 0.001}
+            "maximumAvailable": capacity,
+            "currentlyAvailable": capacity - each,
+            "restoreRate": 0.001,
+        }
         answers = [first] + [await c.post("/graphql", json={"query": TREE}) for _ in range(3)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
         refused = answers[-1]
@@ -131,13 +139,15 @@ def span_exporter() -> Any:
     return exporter
 
 
-async def test_opentelemetry_spans_when_enabled(engine: AsyncEngine, clock: FixedClock,
-                                                settings: Settings) -> None:
+async def test_opentelemetry_spans_when_enabled(
+    engine: AsyncEngine, clock: FixedClock, settings: Settings
+) -> None:
     exporter = span_exporter()
     exporter.clear()
     async with client(engine, clock, settings, otel_tracing=True) as c:
-        answer = await c.post("/graphql", json={"query": TREE,
-                                                "operationName": "DisplayCategoryTree"})
+        answer = await c.post(
+            "/graphql", json={"query": TREE, "operationName": "DisplayCategoryTree"}
+        )
         assert "data" in answer.json()
     names = [span.name for span in exporter.get_finished_spans()]
     assert any("DisplayCategoryTree" in name for name in names), names
@@ -158,22 +168,28 @@ class Down:
         raise ConnectionRefusedError("connection refused")
 
 
-async def test_a_store_that_is_down_never_makes_a_500(engine: AsyncEngine, clock: FixedClock,
-                                                      settings: Settings) -> None:
+async def test_a_store_that_is_down_never_makes_a_500(
+    engine: AsyncEngine, clock: FixedClock, settings: Settings
+) -> None:
     """The persisted-query store of record is the database: unreachable, the answer is 503
     SERVICE_UNAVAILABLE with Retry-After (JSON, never a plain-text 500); a limiter that
     fails lets requests through."""
     for allow_list in (False, True):
-        app = create_app(settings=settings.model_copy(
-            update={"persisted_queries_only": allow_list}), clock=clock, engine=engine)
+        app = create_app(
+            settings=settings.model_copy(update={"persisted_queries_only": allow_list}),
+            clock=clock,
+            engine=engine,
+        )
         app.state.engine, app.state.session_factory = engine, create_session_factory(engine)
         app.state.limiter = Down()
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://test") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as c:
             plain = await c.post("/graphql", json={"query": TREE})
             app.state.persisted_queries = Down()
-            registering = await c.post("/graphql", json={"query": TREE,
-                                                          "extensions": apq(digest(TREE))})
+            registering = await c.post(
+                "/graphql", json={"query": TREE, "extensions": apq(digest(TREE))}
+            )
             by_hash = await c.post("/graphql", json={"extensions": apq(digest(TREE))})
         for answer in (registering, by_hash):
             assert answer.status_code == 503 and answer.headers["retry-after"] == "5"

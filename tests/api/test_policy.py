@@ -42,9 +42,17 @@ from tests.api.test_promotions import reduction
 from tests.conftest import Api, FixedClock, make_staff
 
 GQL = schema._schema
-SCALARS: dict[str, Any] = {"ID": "x", "String": "x", "Int": 1, "Float": 1.0, "Boolean": False,
-                           "Decimal": "1.00", "DateTime": "2026-04-10T08:00:00Z",
-                           "Date": "2026-04-10", "JSON": {}}
+SCALARS: dict[str, Any] = {
+    "ID": "x",
+    "String": "x",
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "Decimal": "1.00",
+    "DateTime": "2026-04-10T08:00:00Z",
+    "Date": "2026-04-10",
+    "JSON": {},
+}
 REFUSALS = {"FORBIDDEN", "UNAUTHENTICATED"}
 
 
@@ -60,6 +68,7 @@ def test_the_policy_names_every_root_field_and_nothing_else() -> None:
 
 # --- generating a call -------------------------------------------------------------------------
 
+
 def minimal(type_: GraphQLInputType) -> Any:
     """The smallest value GraphQL accepts for a type: required input fields only."""
     if isinstance(type_, GraphQLNonNull):
@@ -74,8 +83,11 @@ def minimal(type_: GraphQLInputType) -> Any:
     if _one_of(type_):  # exactly one key: the first
         first, chosen = next(iter(type_.fields.items()))
         return {first: minimal(chosen.type)}
-    return {name: minimal(f.type) for name, f in type_.fields.items()
-            if isinstance(f.type, GraphQLNonNull) and not _has_default(f)}
+    return {
+        name: minimal(f.type)
+        for name, f in type_.fields.items()
+        if isinstance(f.type, GraphQLNonNull) and not _has_default(f)
+    }
 
 
 def _one_of(type_: GraphQLInputObjectType) -> bool:
@@ -135,11 +147,14 @@ def document(kind: str, name: str, field: GraphQLField, values: dict[str, Any]) 
     header = ", ".join(f"${a}: {field.args[a].type}" for a in given)
     args = ", ".join(f"{a}: ${a}" for a in given)
     selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
-    return (f"{kind}{f'({header})' if header else ''} "
-            f"{{ {name}{f'({args})' if args else ''}{selection} }}")
+    return (
+        f"{kind}{f'({header})' if header else ''} "
+        f"{{ {name}{f'({args})' if args else ''}{selection} }}"
+    )
 
 
 # --- the world: two merchants with one of everything --------------------------------------------
+
 
 @dataclass
 class World:
@@ -149,34 +164,53 @@ class World:
     merchant_b: int
 
 
-async def build_world(api: Api, engine: AsyncEngine, settings: Settings,
-                      clock: FixedClock) -> World:
+async def build_world(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> World:
     shop = await open_shop(api, engine, two_merchants=True)
     ids: dict[str, tuple[str, str]] = {
         "Merchant": (shop.merchant, shop.other_merchant),
         "Sku": (shop.sku_a, shop.sku_c),
         "Warehouse": (shop.warehouse, shop.warehouse_c),
     }
-    for key, created in (("Promotion", "promotionCreate"),
-                         ("CouponTemplate", "couponTemplateCreate")):
+    for key, created in (
+        ("Promotion", "promotionCreate"),
+        ("CouponTemplate", "couponTemplateCreate"),
+    ):
         pair = []
         for merchant in (shop.merchant, shop.other_merchant):
             if key == "Promotion":
-                data = await api.admin("PromotionCreate", {"input": reduction(
-                    f"p{merchant}", merchantId=merchant)})
+                data = await api.admin(
+                    "PromotionCreate", {"input": reduction(f"p{merchant}", merchantId=merchant)}
+                )
             else:
-                data = await api.admin("CouponTemplateCreate", {"input": template(
-                    f"t{merchant}", merchantId=merchant)})
-            pair.append(data[created]["promotion" if key == "Promotion"
-                                      else "couponTemplate"]["id"])
+                data = await api.admin(
+                    "CouponTemplateCreate", {"input": template(f"t{merchant}", merchantId=merchant)}
+                )
+            pair.append(
+                data[created]["promotion" if key == "Promotion" else "couponTemplate"]["id"]
+            )
         ids[key] = (pair[0], pair[1])
-    await api.admin("ShippingTemplateCreate", {"input": {
-        "merchantId": shop.other_merchant, "name": "B", "kind": "FLAT", "flatFee": "0.00"}})
+    await api.admin(
+        "ShippingTemplateCreate",
+        {
+            "input": {
+                "merchantId": shop.other_merchant,
+                "name": "B",
+                "kind": "FLAT",
+                "flatFee": "0.00",
+            }
+        },
+    )
     who = await shopper(api, "13900000001", [(shop.sku_a, 1), (shop.sku_c, 1)])
     await pay(api, who, await place(api, who))
     a, b = decode_id(shop.merchant)[1], decode_id(shop.other_merchant)[1]
-    staff = [await make_staff(engine, settings, clock, email=f"clerk{m}@policy.example",
-                              permissions=[], merchant_id=m) for m in (a, b)]
+    staff = [
+        await make_staff(
+            engine, settings, clock, email=f"clerk{m}@policy.example", permissions=[], merchant_id=m
+        )
+        for m in (a, b)
+    ]
     ids["Staff"] = (encode_id("Staff", staff[0][0]), encode_id("Staff", staff[1][0]))
     async with create_session_factory(engine)() as s:
         for model in (Product, ShippingTemplate, Order, Role):
@@ -196,13 +230,15 @@ async def build_world(api: Api, engine: AsyncEngine, settings: Settings,
 
 
 async def _first_of(session: Any, model: Any, merchant_id: int) -> str:
-    pk = await session.scalar(select(model.id).where(model.merchant_id == merchant_id)
-                              .order_by(model.id))
+    pk = await session.scalar(
+        select(model.id).where(model.merchant_id == merchant_id).order_by(model.id)
+    )
     assert pk is not None, f"the world has no {model.__name__} of merchant {merchant_id}"
     return encode_id(model.node_type, pk)
 
 
 # --- the walk ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -225,38 +261,72 @@ def expected_refusal(rule: Rule, caller: Caller) -> str | None:
     return None
 
 
-async def callers_for(rule: Rule, world: World, engine: AsyncEngine, settings: Settings,
-                      clock: FixedClock, tokens: dict[str, str]) -> list[Caller]:
+async def callers_for(
+    rule: Rule,
+    world: World,
+    engine: AsyncEngine,
+    settings: Settings,
+    clock: FixedClock,
+    tokens: dict[str, str],
+) -> list[Caller]:
     """The six callers of the issue, the staff holding exactly what the case needs."""
     everything = [p.value for p in Permission]
     without = [p for p in everything if rule.permission is None or p != rule.permission.value]
 
     async def token(key: str, permissions: list[str], merchant: int | None) -> str:
         if key not in tokens:
-            _, tokens[key] = await make_staff(engine, settings, clock,
-                                              email=f"{key.lower()}@policy.example",
-                                              permissions=permissions, merchant_id=merchant)
+            _, tokens[key] = await make_staff(
+                engine,
+                settings,
+                clock,
+                email=f"{key.lower()}@policy.example",
+                permissions=permissions,
+                merchant_id=merchant,
+            )
         return tokens[key]
 
     missing = f"platform-without-{rule.permission.value if rule.permission else 'none'}"
     return [
         Caller("guest", Actor.GUEST, None, False, 0),
         Caller("customer", Actor.CUSTOMER, world.customer, False, 0),
-        Caller("platform staff without it", Actor.PLATFORM_STAFF,
-               await token(missing, without, None), rule.permission is None, 0),
-        Caller("platform staff with it", Actor.PLATFORM_STAFF,
-               await token("platform-all", everything, None), True, 0),
-        Caller("merchant staff, own resource", Actor.MERCHANT_STAFF,
-               await token("merchant-a", everything, world.merchant_a), True, 0),
-        Caller("merchant staff, another merchant's", Actor.MERCHANT_STAFF,
-               await token("merchant-a", everything, world.merchant_a), True, 1),
+        Caller(
+            "platform staff without it",
+            Actor.PLATFORM_STAFF,
+            await token(missing, without, None),
+            rule.permission is None,
+            0,
+        ),
+        Caller(
+            "platform staff with it",
+            Actor.PLATFORM_STAFF,
+            await token("platform-all", everything, None),
+            True,
+            0,
+        ),
+        Caller(
+            "merchant staff, own resource",
+            Actor.MERCHANT_STAFF,
+            await token("merchant-a", everything, world.merchant_a),
+            True,
+            0,
+        ),
+        Caller(
+            "merchant staff, another merchant's",
+            Actor.MERCHANT_STAFF,
+            await token("merchant-a", everything, world.merchant_a),
+            True,
+            1,
+        ),
     ]
 
 
 def call_for(name: str, rule: Rule, world: World, owner: int) -> tuple[str, dict[str, Any]]:
     kind, field = root_fields()[name]
-    values = {a: minimal(arg.type) for a, arg in field.args.items()
-              if isinstance(arg.type, GraphQLNonNull) and not _has_default(arg)}
+    values = {
+        a: minimal(arg.type)
+        for a, arg in field.args.items()
+        if isinstance(arg.type, GraphQLNonNull) and not _has_default(arg)
+    }
     for target in rule.targets:
         point_at(values, field, target.path, world.ids[target.type][owner])
     return document(kind, name, field, values), values
@@ -273,9 +343,9 @@ def refusal_at(result: dict[str, Any], name: str) -> str | None:
     return None
 
 
-async def test_every_root_field_answers_to_the_policy(api: Api, engine: AsyncEngine,
-                                                      settings: Settings,
-                                                      clock: FixedClock) -> None:
+async def test_every_root_field_answers_to_the_policy(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     world = await build_world(api, engine, settings, clock)
     tokens: dict[str, str] = {}
     wrong: list[str] = []
@@ -286,20 +356,33 @@ async def test_every_root_field_answers_to_the_policy(api: Api, engine: AsyncEng
             result = await api.post(text, variables, token=caller.token)
             got, want = refusal_at(result, name), expected_refusal(rule, caller)
             if got != want:
-                wrong.append(f"{name} as {caller.label}: got {got or 'through'}, "
-                             f"the table says {want or 'through'}")
+                wrong.append(
+                    f"{name} as {caller.label}: got {got or 'through'}, "
+                    f"the table says {want or 'through'}"
+                )
             if got is not None:  # a refusal carries no data
                 assert (result.get("data") or {}).get(name) is None, (name, caller, result)
     assert wrong == [], "\n".join(wrong)
 
 
-@pytest.mark.parametrize("name", ["productUpdate", "promotionCreate", "couponTemplateVoid",
-                                  "refundApprove", "stockMove"])
+@pytest.mark.parametrize(
+    "name", ["productUpdate", "promotionCreate", "couponTemplateVoid", "refundApprove", "stockMove"]
+)
 def test_generated_calls_point_every_target_at_the_chosen_merchant(name: str) -> None:
     rule = POLICY[name]
-    ids = {t: (f"{t}-A", f"{t}-B") for t in ("Product", "Merchant", "Sku", "Promotion",
-                                              "CouponTemplate", "Refund", "Warehouse",
-                                              "ShippingTemplate")}
+    ids = {
+        t: (f"{t}-A", f"{t}-B")
+        for t in (
+            "Product",
+            "Merchant",
+            "Sku",
+            "Promotion",
+            "CouponTemplate",
+            "Refund",
+            "Warehouse",
+            "ShippingTemplate",
+        )
+    }
     world = World(ids, "", 1, 2)  # type: ignore[arg-type]
     _, values = call_for(name, rule, world, 1)
     flat = repr(values)

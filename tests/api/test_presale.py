@@ -26,15 +26,29 @@ query Presale($id: ID!) {
 }"""
 
 
-async def presale(api: Api, engine: AsyncEngine, phone: str = "13900004441"
-                  ) -> tuple[Shop, Shopper, dict[str, Any]]:
+async def presale(
+    api: Api, engine: AsyncEngine, phone: str = "13900004441"
+) -> tuple[Shop, Shopper, dict[str, Any]]:
     """Phone A (120.00) on presale: deposit 50 worth 100, balance 2026-05-02 … 05-15."""
     shop = await open_shop(api, engine)
-    await live(api, {"name": "A 预售", "type": "DEPOSIT", "startsAt": APRIL[0],
-                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_a]},
-                     "rules": {"deposit": {"deposit": "50", "depositWorth": "100",
-                                           "balanceStartsAt": "2026-05-02T00:00:00Z",
-                                           "balanceEndsAt": "2026-05-15T00:00:00Z"}}})
+    await live(
+        api,
+        {
+            "name": "A 预售",
+            "type": "DEPOSIT",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "scope": {"skuIds": [shop.sku_a]},
+            "rules": {
+                "deposit": {
+                    "deposit": "50",
+                    "depositWorth": "100",
+                    "balanceStartsAt": "2026-05-02T00:00:00Z",
+                    "balanceEndsAt": "2026-05-15T00:00:00Z",
+                }
+            },
+        },
+    )
     who = await shopper(api, phone, [(shop.sku_a, 1)])
     return shop, who, await place(api, who)
 
@@ -46,13 +60,20 @@ async def order_of(api: Api, who: Shopper, payment: dict[str, Any]) -> dict[str,
 
 
 async def pay_balance(api: Api, who: Shopper, balance: dict[str, Any]) -> dict[str, Any]:
-    return await api.op("PaymentConfirm", {"paymentId": balance["id"], "transactionId": "bal",
-                                           "amount": balance["amountDue"]["amount"]},
-                        token=who.token)
+    return await api.op(
+        "PaymentConfirm",
+        {
+            "paymentId": balance["id"],
+            "transactionId": "bal",
+            "amount": balance["amountDue"]["amount"],
+        },
+        token=who.token,
+    )
 
 
-async def test_deposit_now_balance_in_its_window(api: Api, engine: AsyncEngine,
-                                                 clock: FixedClock) -> None:
+async def test_deposit_now_balance_in_its_window(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     shop, who, deposit = await presale(api, engine)
     # 120 − (100 − 50) = 70, + 10 shipping (under 99): 80 in all, 50 now, 30 later
     assert deposit["amountDue"]["amount"] == "50.00"
@@ -60,9 +81,12 @@ async def test_deposit_now_balance_in_its_window(api: Api, engine: AsyncEngine,
     assert order["total"]["amount"] == "80.00" and order["depositAmount"]["amount"] == "50.00"
     assert order["payment"]["kind"] == "DEPOSIT"
     balance = order["balancePayment"]
-    assert (balance["kind"], balance["amountDue"]["amount"], balance["opensAt"],
-            balance["expiresAt"]) == ("BALANCE", "30.00", "2026-05-02T00:00:00Z",
-                                      "2026-05-15T00:00:00Z")
+    assert (
+        balance["kind"],
+        balance["amountDue"]["amount"],
+        balance["opensAt"],
+        balance["expiresAt"],
+    ) == ("BALANCE", "30.00", "2026-05-02T00:00:00Z", "2026-05-15T00:00:00Z")
     early = await pay_balance(api, who, balance)
     assert early["data"]["paymentConfirm"]["userErrors"][0]["code"] == "BALANCE_NOT_DUE"
 
@@ -87,7 +111,8 @@ async def test_deposit_now_balance_in_its_window(api: Api, engine: AsyncEngine,
 
 
 async def test_unpaid_balance_forfeits_the_deposit_and_frees_the_stock(
-        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     shop, who, deposit = await presale(api, engine)
     await pay(api, who, deposit)
     clock.set(datetime(2026, 5, 15, 0, 1, tzinfo=UTC))
@@ -102,12 +127,19 @@ async def test_unpaid_balance_forfeits_the_deposit_and_frees_the_stock(
 
 async def test_a_presale_checks_out_on_its_own(api: Api, engine: AsyncEngine) -> None:
     shop, who, _ = await presale(api, engine)
-    await api.ok("CartLinesAdd", {"cartId": who.cart_id, "lines": [
-        {"skuId": shop.sku_a, "quantity": 1}, {"skuId": shop.sku_b, "quantity": 1}]},
-        token=who.token)
-    mixed = await api.op("CheckoutComplete", {"input": {
-        "cartId": who.cart_id, "addressId": who.address_id}, "idempotencyKey": "mixed"},
-        token=who.token)
+    await api.ok(
+        "CartLinesAdd",
+        {
+            "cartId": who.cart_id,
+            "lines": [{"skuId": shop.sku_a, "quantity": 1}, {"skuId": shop.sku_b, "quantity": 1}],
+        },
+        token=who.token,
+    )
+    mixed = await api.op(
+        "CheckoutComplete",
+        {"input": {"cartId": who.cart_id, "addressId": who.address_id}, "idempotencyKey": "mixed"},
+        token=who.token,
+    )
     assert mixed["data"]["checkoutComplete"]["userErrors"][0]["code"] == "PRESALE_ALONE"
 
 
@@ -123,7 +155,8 @@ async def test_cancelling_after_the_deposit_forfeits_it(api: Api, engine: AsyncE
 
 
 async def test_a_paid_presale_is_refunded_across_balance_and_deposit(
-        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     """80.00 came in two payments (50 deposit, 30 balance): cancelling after payment pays
     back all of it, the balance's 30 on its transaction and the deposit's 50 on its own."""
     from sqlalchemy import select
@@ -137,8 +170,9 @@ async def test_a_paid_presale_is_refunded_across_balance_and_deposit(
     clock.set(datetime(2026, 5, 3, tzinfo=UTC))
     balance = (await order_of(api, who, deposit))["balancePayment"]
     assert (await pay_balance(api, who, balance))["data"]["paymentConfirm"]["userErrors"] == []
-    done = await api.admin("OrderCancel", {"id": deposit["orders"][0]["id"],
-                                           "reason": "out of stock"})
+    done = await api.admin(
+        "OrderCancel", {"id": deposit["orders"][0]["id"], "reason": "out of stock"}
+    )
     assert done["orderCancel"]["userErrors"] == []
     async with create_session_factory(engine)() as s:
         rows = (await s.scalars(select(ProviderRefund).order_by(ProviderRefund.id))).all()

@@ -39,49 +39,75 @@ async def sales(api: Api, engine: AsyncEngine, clock: FixedClock) -> dict[str, A
 
 
 @pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
-async def test_sales_report_as_written(api: Api, engine: AsyncEngine,
-                                       clock: FixedClock) -> None:
+async def test_sales_report_as_written(api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
     await sales(api, engine, clock)
     report = (await api.admin("SalesReport", {"from": "2026-04-09", "to": "2026-04-11"}))[
-        "salesReport"]
-    assert report["days"] == [
-        {"date": "2026-04-09", "gmv": {"amount": "0.00"}, "paidOrders": 0, "units": 0,
-         "averageOrderValue": {"amount": "0.00"}},
-        {"date": "2026-04-10", "gmv": {"amount": "500.00"}, "paidOrders": 1, "units": 3,
-         "averageOrderValue": {"amount": "500.00"}},
-        {"date": "2026-04-11", "gmv": {"amount": "300.00"}, "paidOrders": 1, "units": 1,
-         "averageOrderValue": {"amount": "300.00"}},
+        "salesReport"
     ]
-    top = [(t["product"]["title"], t["units"], t["gmv"]["amount"])
-           for t in report["topProducts"]]
+    assert report["days"] == [
+        {
+            "date": "2026-04-09",
+            "gmv": {"amount": "0.00"},
+            "paidOrders": 0,
+            "units": 0,
+            "averageOrderValue": {"amount": "0.00"},
+        },
+        {
+            "date": "2026-04-10",
+            "gmv": {"amount": "500.00"},
+            "paidOrders": 1,
+            "units": 3,
+            "averageOrderValue": {"amount": "500.00"},
+        },
+        {
+            "date": "2026-04-11",
+            "gmv": {"amount": "300.00"},
+            "paidOrders": 1,
+            "units": 1,
+            "averageOrderValue": {"amount": "300.00"},
+        },
+    ]
+    top = [(t["product"]["title"], t["units"], t["gmv"]["amount"]) for t in report["topProducts"]]
     assert top == [("Phone A", 2, "222.22"), ("Phone B", 2, "577.78")]
     one_day = (await api.admin("SalesReport", {"from": "2026-04-11", "to": "2026-04-11"}))[
-        "salesReport"]
+        "salesReport"
+    ]
     assert [t["product"]["title"] for t in one_day["topProducts"]] == ["Phone B"]
 
 
 async def test_report_range_is_checked(api: Api) -> None:
-    backwards = await api.op("SalesReport", {"from": "2026-04-11", "to": "2026-04-01"},
-                             token=api.admin_token)
+    backwards = await api.op(
+        "SalesReport", {"from": "2026-04-11", "to": "2026-04-01"}, token=api.admin_token
+    )
     assert backwards["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     customer = await api.op("SalesReport", {"from": "2026-04-01", "to": "2026-04-02"})
     assert customer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # a guest: log in first
 
 
 async def test_coupon_and_promotion_stats_come_from_paid_orders(
-        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     made = await sales(api, engine, clock)
-    stats = (await api.admin("CouponStats", {"id": made["template"]}))["couponTemplate"][
-        "stats"]
-    assert stats == {"issued": 1, "claimed": 1, "used": 1, "redemptionRate": 1.0,
-                     "discountCost": {"amount": "20.00"}, "orderGmv": {"amount": "500.00"}}
+    stats = (await api.admin("CouponStats", {"id": made["template"]}))["couponTemplate"]["stats"]
+    assert stats == {
+        "issued": 1,
+        "claimed": 1,
+        "used": 1,
+        "redemptionRate": 1.0,
+        "discountCost": {"amount": "20.00"},
+        "orderGmv": {"amount": "500.00"},
+    }
     promo = await api.post(PROMOTION_STATS, {"id": made["promotion"]}, token=api.admin_token)
     assert promo["data"]["promotion"]["stats"] == {
-        "orders": 1, "discountCost": {"amount": "20.00"}, "orderGmv": {"amount": "500.00"}}
+        "orders": 1,
+        "discountCost": {"amount": "20.00"},
+        "orderGmv": {"amount": "500.00"},
+    }
 
 
 async def test_cms_ranking_lists_top_sellers_from_orders(
-        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     shop = await open_shop(api, engine)
     buyers = [("13900003341", [(shop.sku_b, 3)]), ("13900003342", [(shop.sku_a, 1)])]
     for phone, lines in buyers:
@@ -90,13 +116,18 @@ async def test_cms_ranking_lists_top_sellers_from_orders(
     unpaid = await shopper(api, "13900003343", [(shop.sku_a, 5)])
     await place(api, unpaid)  # not paid: does not rank
     modules = [{"ranking": {"title": "热卖", "days": 7, "limit": 10}}]
-    page = (await api.admin("PageCreate", {"input": {"slug": "rank", "title": "榜单",
-                                                     "channels": ["APP"],
-                                                     "modules": modules}}))["pageCreate"]["page"]
+    page = (
+        await api.admin(
+            "PageCreate",
+            {"input": {"slug": "rank", "title": "榜单", "channels": ["APP"], "modules": modules}},
+        )
+    )["pageCreate"]["page"]
     await api.admin("PagePublish", {"id": page["id"]})
     shown = (await api.ok("Page", {"slug": "rank"}, channel="APP"))["page"]["modules"][0]
     assert [(i["rank"], i["product"]["title"], i["unitsSold"]) for i in shown["items"]] == [
-        (1, "Phone B", 3), (2, "Phone A", 1)]
+        (1, "Phone B", 3),
+        (2, "Phone A", 1),
+    ]
     clock.advance(days=8)  # the module counts the last 7 days
     later = (await api.ok("Page", {"slug": "rank"}, channel="APP"))["page"]["modules"][0]
     assert later["items"] == []

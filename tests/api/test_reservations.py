@@ -46,8 +46,9 @@ async def test_reserve_is_all_or_nothing(engine: AsyncEngine, clock: FixedClock)
         assert await s.scalar(select(func.count()).select_from(Reservation)) == 0
 
 
-async def test_a_hold_that_fails_midway_gives_back_what_it_took(engine: AsyncEngine,
-                                                                clock: FixedClock) -> None:
+async def test_a_hold_that_fails_midway_gives_back_what_it_took(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
     """All rows are held in one statement; when one is short (someone took its units after
     the plan was made) the others are given back before the next plan, and with nothing to
     plan from nothing stays held."""
@@ -55,11 +56,13 @@ async def test_a_hold_that_fails_midway_gives_back_what_it_took(engine: AsyncEng
     before = await levels(engine)
     stale = {sku_a: [(0, 1, 5)], sku_b: [(0, 1, 5)]}  # what the caller read earlier
     async with create_session_factory(engine)() as s:
-        await s.execute(update(StockLevel).where(StockLevel.sku_id == sku_b)
-                        .values(reserved=StockLevel.on_hand))  # sold out since
+        await s.execute(
+            update(StockLevel).where(StockLevel.sku_id == sku_b).values(reserved=StockLevel.on_hand)
+        )  # sold out since
         with pytest.raises(DomainError) as refused:
-            await inventory.reserve(s, [(sku_a, 2), (sku_b, 2)], "order:9", clock.now(),
-                                    new_owner=True, stock=stale)
+            await inventory.reserve(
+                s, [(sku_a, 2), (sku_b, 2)], "order:9", clock.now(), new_owner=True, stock=stale
+            )
         assert refused.value.code == "INSUFFICIENT_STOCK"
         await s.commit()
     after = await levels(engine)
@@ -67,8 +70,9 @@ async def test_a_hold_that_fails_midway_gives_back_what_it_took(engine: AsyncEng
     assert all(after[(sku_b, w)][1] == after[(sku_b, w)][0] for w in (1, 2))
 
 
-async def test_reserve_splits_and_is_idempotent_per_owner(engine: AsyncEngine,
-                                                          clock: FixedClock) -> None:
+async def test_reserve_splits_and_is_idempotent_per_owner(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
     sku_a, _, w1, w2 = await stocked(engine)
     factory = create_session_factory(engine)
     async with factory() as s:
@@ -90,16 +94,18 @@ async def test_commit_consume_release_lifecycle(engine: AsyncEngine, clock: Fixe
         await inventory.reserve(s, [(sku_a, 3), (sku_b, 1)], "order:1", clock.now())
         await inventory.commit(s, "order:1", clock.now())
         await inventory.commit(s, "order:1", clock.now())  # idempotent
-        reservation = await inventory.consume(s, "order:1", "s1", [(sku_a, w1, 2)],
-                                               clock.now())
+        reservation = await inventory.consume(s, "order:1", "s1", [(sku_a, w1, 2)], clock.now())
         assert reservation.status == ReservationStatus.COMMITTED  # partly shipped
         await inventory.consume(s, "order:1", "s1", [(sku_a, w1, 2)], clock.now())  # same
         await s.commit()
     state = await levels(engine)
     assert state[(sku_a, w1)] == (3, 1)  # 5 on hand − 2 shipped; 3 held − 2 shipped
     async with factory() as s:
-        shipped = await s.scalar(select(func.sum(StockMovement.quantity)).where(
-            StockMovement.type == MovementType.SHIPMENT))
+        shipped = await s.scalar(
+            select(func.sum(StockMovement.quantity)).where(
+                StockMovement.type == MovementType.SHIPMENT
+            )
+        )
         assert shipped == -2
         with pytest.raises(DomainError):
             await inventory.consume(s, "order:1", "s2", [(sku_a, w1, 5)], clock.now())
@@ -111,8 +117,9 @@ async def test_commit_consume_release_lifecycle(engine: AsyncEngine, clock: Fixe
     assert all(reserved == 0 for _, reserved in state.values())
 
 
-async def test_released_reservation_cannot_be_committed(engine: AsyncEngine,
-                                                        clock: FixedClock) -> None:
+async def test_released_reservation_cannot_be_committed(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
     sku_a, *_ = await stocked(engine)
     async with create_session_factory(engine)() as s:
         await inventory.reserve(s, [(sku_a, 1)], "order:1", clock.now())
@@ -122,15 +129,12 @@ async def test_released_reservation_cannot_be_committed(engine: AsyncEngine,
         assert closed.value.code == "RESERVATION_CLOSED"
 
 
-async def test_sweeper_expires_once_and_runs_hooks(engine: AsyncEngine,
-                                                   clock: FixedClock) -> None:
+async def test_sweeper_expires_once_and_runs_hooks(engine: AsyncEngine, clock: FixedClock) -> None:
     sku_a, *_ = await stocked(engine)
     factory = create_session_factory(engine)
     async with factory() as s:
-        await inventory.reserve(s, [(sku_a, 2)], "order:1", clock.now(),
-                                ttl=timedelta(minutes=30))
-        await inventory.reserve(s, [(sku_a, 1)], "order:2", clock.now(),
-                                ttl=timedelta(minutes=60))
+        await inventory.reserve(s, [(sku_a, 2)], "order:1", clock.now(), ttl=timedelta(minutes=30))
+        await inventory.reserve(s, [(sku_a, 1)], "order:2", clock.now(), ttl=timedelta(minutes=60))
         await s.commit()
     seen: list[str] = []
 
@@ -152,8 +156,9 @@ async def test_sweeper_expires_once_and_runs_hooks(engine: AsyncEngine,
     assert sum(reserved for _, reserved in state.values()) == 1  # only order:2 still held
 
 
-async def test_stock_events_are_delivered_after_commit_only(engine: AsyncEngine,
-                                                            clock: FixedClock) -> None:
+async def test_stock_events_are_delivered_after_commit_only(
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
     sku_a, *_ = await stocked(engine)
     received: list[events.DomainEvent] = []
     unsubscribe = events.subscribe("stock.reserved", received.append)

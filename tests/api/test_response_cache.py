@@ -34,8 +34,10 @@ def titles(data: dict[str, Any]) -> list[str]:
 
 
 def sellable(data: dict[str, Any]) -> dict[str, int]:
-    return {e["node"]["title"]: e["node"]["sellableQuantity"]
-            for e in data["displayCategory"]["products"]["edges"]}
+    return {
+        e["node"]["title"]: e["node"]["sellableQuantity"]
+        for e in data["displayCategory"]["products"]["edges"]
+    }
 
 
 async def cached_shop(api: Api, engine: AsyncEngine) -> tuple[Any, str, str, str]:
@@ -48,14 +50,13 @@ async def cached_shop(api: Api, engine: AsyncEngine) -> tuple[Any, str, str, str
     return c, sku_a, warehouse, phones
 
 
-async def test_a_repeated_public_query_is_answered_from_memory(api: Api,
-                                                               engine: AsyncEngine) -> None:
+async def test_a_repeated_public_query_is_answered_from_memory(
+    api: Api, engine: AsyncEngine
+) -> None:
     _, _, _, phones = await cached_shop(api, engine)
-    response = await api.client.post("/graphql", json={
-        "query": "query { brands { id name } }"})
+    response = await api.client.post("/graphql", json={"query": "query { brands { id name } }"})
     assert response.headers["x-cache"] == "miss"
-    response = await api.client.post("/graphql", json={
-        "query": "query { brands { id name } }"})
+    response = await api.client.post("/graphql", json={"query": "query { brands { id name } }"})
     assert response.headers["x-cache"] == "hit"
     assert response.json()["extensions"]["sqlStatements"] == 0
     assert response.json()["extensions"]["cost"]["actual"] > 0
@@ -73,13 +74,21 @@ async def test_a_repeated_public_query_is_answered_from_memory(api: Api,
 
 async def test_catalog_and_stock_writes_are_seen_at_once(api: Api, engine: AsyncEngine) -> None:
     c, sku_a, warehouse, phones = await cached_shop(api, engine)
-    await api.admin("ProductUpdate", {"id": c.products["A"]["id"],
-                                      "input": {"title": "Phone A2"}})
+    await api.admin("ProductUpdate", {"id": c.products["A"]["id"], "input": {"title": "Phone A2"}})
     data, statements = await category_page(api, phones)
     assert statements > 0 and "Phone A2" in titles(data)
-    await api.admin("StockMove", {"input": {"skuId": sku_a, "warehouseId": warehouse,
-                                            "quantity": -4, "type": "ADJUSTMENT",
-                                            "reason": "count"}})
+    await api.admin(
+        "StockMove",
+        {
+            "input": {
+                "skuId": sku_a,
+                "warehouseId": warehouse,
+                "quantity": -4,
+                "type": "ADJUSTMENT",
+                "reason": "count",
+            }
+        },
+    )
     data, _ = await category_page(api, phones)
     assert sellable(data)["Phone A2"] == 6
     await api.admin("ProductDelist", {"id": c.products["A"]["id"]})
@@ -87,8 +96,7 @@ async def test_catalog_and_stock_writes_are_seen_at_once(api: Api, engine: Async
     assert titles(data) == ["Phone B"]
 
 
-async def test_personal_writes_leave_public_answers_cached(api: Api,
-                                                          engine: AsyncEngine) -> None:
+async def test_personal_writes_leave_public_answers_cached(api: Api, engine: AsyncEngine) -> None:
     _, sku_a, _, phones = await cached_shop(api, engine)
     await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 1}]})
     await customer(api, "13900000002")
@@ -96,14 +104,14 @@ async def test_personal_writes_leave_public_answers_cached(api: Api,
     assert statements == 0
 
 
-async def test_a_scheduled_listing_appears_when_its_time_comes(api: Api, engine: AsyncEngine,
-                                                             clock: FixedClock) -> None:
+async def test_a_scheduled_listing_appears_when_its_time_comes(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     c, _, _, phones = await cached_shop(api, engine)
     await api.admin("ProductDelist", {"id": c.products["A"]["id"]})
     listing = clock.now().replace(microsecond=0)
     listing = listing.replace(hour=listing.hour + 1)
-    await api.admin("ProductList", {"id": c.products["A"]["id"],
-                                    "listAt": listing.isoformat()})
+    await api.admin("ProductList", {"id": c.products["A"]["id"], "listAt": listing.isoformat()})
     before, _ = await category_page(api, phones)
     assert titles(before) == ["Phone B"]
     assert (await category_page(api, phones))[1] == 0  # cached until the listing time
@@ -117,8 +125,7 @@ async def test_a_scheduled_listing_appears_when_its_time_comes(api: Api, engine:
     assert statements > 0 and titles(back) == ["Phone B"]
 
 
-async def test_staff_and_personal_queries_are_never_cached(api: Api,
-                                                           engine: AsyncEngine) -> None:
+async def test_staff_and_personal_queries_are_never_cached(api: Api, engine: AsyncEngine) -> None:
     _, _, _, phones = await cached_shop(api, engine)
     for _ in range(2):
         _, statements = await category_page(api, phones, token=api.admin_token)
@@ -144,8 +151,9 @@ async def test_another_process_commit_reaches_this_cache(api: Api, engine: Async
     other = create_engine(engine.url.render_as_string(hide_password=False))  # another pool
     try:
         async with other.begin() as conn:
-            await conn.execute(text("UPDATE products SET title = 'Renamed' WHERE title = "
-                                    "'Phone B'"))
+            await conn.execute(
+                text("UPDATE products SET title = 'Renamed' WHERE title = 'Phone B'")
+            )
         for _ in range(200):  # the notification arrives at commit, within milliseconds
             data, _ = await category_page(api, phones)
             if "Renamed" in titles(data):
@@ -160,8 +168,9 @@ async def test_another_process_commit_reaches_this_cache(api: Api, engine: Async
 
 
 @pytest.mark.pg
-async def test_while_deaf_to_other_processes_nothing_is_served(api: Api,
-                                                              engine: AsyncEngine) -> None:
+async def test_while_deaf_to_other_processes_nothing_is_served(
+    api: Api, engine: AsyncEngine
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("only PostgreSQL has other processes to hear")
     _, _, _, phones = await cached_shop(api, engine)
@@ -184,9 +193,16 @@ async def test_every_public_table_tells_other_processes(engine: AsyncEngine) -> 
     if engine.dialect.name != "postgresql":
         pytest.skip("the notification triggers are PostgreSQL's")
     async with engine.connect() as conn:
-        notifying = set((await conn.scalars(text(
-            "SELECT DISTINCT event_object_table FROM information_schema.triggers "
-            "WHERE trigger_name = 'zhongtai_changes'"))).all())
+        notifying = set(
+            (
+                await conn.scalars(
+                    text(
+                        "SELECT DISTINCT event_object_table FROM information_schema.triggers "
+                        "WHERE trigger_name = 'zhongtai_changes'"
+                    )
+                )
+            ).all()
+        )
     assert notifying == set(Base.metadata.tables) - changes.PRIVATE_TABLES
 
 
@@ -198,7 +214,8 @@ def test_writes_to_public_tables_are_told_from_private_ones() -> None:
     assert changes.writes_public_data("VACUUM")  # unknown: counted as public, never missed
     assert not changes.writes_public_data("UPDATE carts SET updated_at = now()")
     assert not changes.writes_public_data(
-        "INSERT INTO cart_lines (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET quantity = 2")
+        "INSERT INTO cart_lines (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET quantity = 2"
+    )
     assert not changes.writes_public_data("INSERT INTO order_lines (id) VALUES (1)")
     assert not changes.writes_public_data("SELECT * FROM products FOR UPDATE")
     assert not changes.writes_public_data("  savepoint sa_1")
@@ -225,8 +242,9 @@ async def test_a_cached_get_answer_keeps_its_etag(api: Api, engine: AsyncEngine)
     assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
     assert first.headers["etag"] == second.headers["etag"]
     assert first.json()["data"] == second.json()["data"]
-    revalidated = await api.client.get("/graphql", params=params,
-                                       headers={"if-none-match": second.headers["etag"]})
+    revalidated = await api.client.get(
+        "/graphql", params=params, headers={"if-none-match": second.headers["etag"]}
+    )
     assert revalidated.status_code == 304
 
 
@@ -247,7 +265,8 @@ def test_the_least_recently_used_answer_goes_first() -> None:
 
 
 async def test_running_promotions_are_kept_until_written_and_never_for_an_earlier_clock(
-        engine: AsyncEngine, clock: FixedClock) -> None:
+    engine: AsyncEngine, clock: FixedClock
+) -> None:
     """Pricing's running promotions are read once; a promotion write (here or, on
     PostgreSQL, heard from another process) or a clock set before the read reads again."""
     from datetime import timedelta
@@ -263,11 +282,17 @@ async def test_running_promotions_are_kept_until_written_and_never_for_an_earlie
 
     async def add(name: str, starts: timedelta, ends: timedelta) -> int:
         async with factory() as s:
-            made = await promotions.create_promotion(s, promotions.PromotionData(
-                name=name, type=PromotionType.FULL_REDUCTION, starts_at=now + starts,
-                ends_at=now + ends,
-                rules={"tiers": [{"threshold": Decimal(20), "amount": Decimal(2)}]}),
-                now - timedelta(hours=3))
+            made = await promotions.create_promotion(
+                s,
+                promotions.PromotionData(
+                    name=name,
+                    type=PromotionType.FULL_REDUCTION,
+                    starts_at=now + starts,
+                    ends_at=now + ends,
+                    rules={"tiers": [{"threshold": Decimal(20), "amount": Decimal(2)}]},
+                ),
+                now - timedelta(hours=3),
+            )
             await promotions.activate(s, made.id, now - timedelta(hours=3))
             await s.commit()
             return made.id

@@ -25,12 +25,23 @@ DAY = {"from": "2026-04-10", "to": "2026-04-10"}  # T0 is 2026-04-10 16:00 in Sh
 
 async def commission(api: Api, merchant: str, basis_points: int) -> None:
     """The platform sets a merchant's rate (merchantUpdate keeps the name)."""
-    found = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { name "
-                           "selfOperated } } }", {"id": merchant}, token=api.admin_token)
+    found = await api.post(
+        "query($id: ID!) { node(id: $id) { ... on Merchant { name selfOperated } } }",
+        {"id": merchant},
+        token=api.admin_token,
+    )
     current = found["data"]["node"]
-    done = await api.admin("MerchantUpdate", {"id": merchant, "input": {
-        "name": current["name"], "selfOperated": current["selfOperated"],
-        "commissionRate": basis_points}})
+    done = await api.admin(
+        "MerchantUpdate",
+        {
+            "id": merchant,
+            "input": {
+                "name": current["name"],
+                "selfOperated": current["selfOperated"],
+                "commissionRate": basis_points,
+            },
+        },
+    )
     assert done["merchantUpdate"]["merchant"]["commissionRate"] == basis_points
 
 
@@ -49,13 +60,22 @@ async def sold_and_partly_refunded(api: Api, engine: AsyncEngine) -> Shop:
     shop = await open_shop(api, engine, two_merchants=True)
     await commission(api, shop.merchant, 500)
     await commission(api, shop.other_merchant, 300)
-    await live(api, {"name": "C 特价", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
-                     "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_c]},
-                     "merchantId": shop.other_merchant,
-                     "rules": {"singleProduct": {"specialPrice": "180.00"}}})
+    await live(
+        api,
+        {
+            "name": "C 特价",
+            "type": "SINGLE_PRODUCT",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "scope": {"skuIds": [shop.sku_c]},
+            "merchantId": shop.other_merchant,
+            "rules": {"singleProduct": {"specialPrice": "180.00"}},
+        },
+    )
     platform = await create_template(api, template("满200减30", amount="30"))
-    theirs = await create_template(api, template("M1 10 元", type="CASH", amount="10",
-                                                 minSpend=None, merchantId=shop.merchant))
+    theirs = await create_template(
+        api, template("M1 10 元", type="CASH", amount="10", minSpend=None, merchantId=shop.merchant)
+    )
     who = await shopper(api, "13900004001", [(shop.sku_a, 2), (shop.sku_c, 1)])
     for tid in (platform, theirs):
         await api.ok("CouponClaim", {"templateId": tid}, token=who.token)
@@ -65,10 +85,17 @@ async def sold_and_partly_refunded(api: Api, engine: AsyncEngine) -> Shop:
     m1 = next(o for o in payment["orders"] if o["merchant"]["id"] == shop.merchant)
     line = (await detail(api, who, m1["id"]))["lines"][0]
     assert line["total"]["amount"] == "213.17"
-    refund = (await api.ok("RefundRequest", {"orderId": m1["id"], "reason": "one too many",
-                                             "lines": [{"orderLineId": line["id"],
-                                                        "quantity": 1}]},
-                           token=who.token))["orderRefundRequest"]["refund"]
+    refund = (
+        await api.ok(
+            "RefundRequest",
+            {
+                "orderId": m1["id"],
+                "reason": "one too many",
+                "lines": [{"orderLineId": line["id"], "quantity": 1}],
+            },
+            token=who.token,
+        )
+    )["orderRefundRequest"]["refund"]
     assert refund["amount"]["amount"] == "106.58"
     await api.admin("RefundApprove", {"id": refund["id"]})
     return shop
@@ -79,14 +106,16 @@ def amounts(statement: dict[str, Any]) -> dict[str, str]:
 
 
 async def statement_of(api: Api, merchant: str, token: str | None = None) -> dict[str, Any]:
-    found = await api.op("SettlementStatement", {"merchantId": merchant, **DAY},
-                         token=token or api.admin_token)
+    found = await api.op(
+        "SettlementStatement", {"merchantId": merchant, **DAY}, token=token or api.admin_token
+    )
     assert "errors" not in found, found
     return found["data"]["settlementStatement"]  # type: ignore[no-any-return]
 
 
 async def test_statements_by_hand_with_a_platform_coupon_over_two_merchants(
-        api: Api, engine: AsyncEngine) -> None:
+    api: Api, engine: AsyncEngine
+) -> None:
     shop = await sold_and_partly_refunded(api, engine)
     m1 = await statement_of(api, shop.merchant)
     assert (m1["commissionRate"], m1["paidOrders"]) == (500, 1)
@@ -119,9 +148,11 @@ async def test_statements_by_hand_with_a_platform_coupon_over_two_merchants(
         "commission": "5.40",  # 180 × 3%
         "netPayable": "174.60",  # 200 − 20 − 5.40 (= 166.83 + 13.17 − 5.40)
     }
-    empty = await api.op("SettlementStatement", {"merchantId": shop.merchant,
-                                                 "from": "2026-04-11", "to": "2026-04-30"},
-                         token=api.admin_token)
+    empty = await api.op(
+        "SettlementStatement",
+        {"merchantId": shop.merchant, "from": "2026-04-11", "to": "2026-04-30"},
+        token=api.admin_token,
+    )
     assert amounts(empty["data"]["settlementStatement"])["netPayable"] == "0.00"
 
 
@@ -138,21 +169,32 @@ async def test_lines_record_discounts_by_funder(api: Api, engine: AsyncEngine) -
 
 
 async def test_merchant_staff_see_their_own_statement_only(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop = await sold_and_partly_refunded(api, engine)
-    _, token = await make_staff(engine, settings, clock, email="m1@shop.example",
-                                permissions=[Permission.VIEW_REPORTS.value],
-                                merchant_id=decode_id(shop.merchant)[1])
+    _, token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="m1@shop.example",
+        permissions=[Permission.VIEW_REPORTS.value],
+        merchant_id=decode_id(shop.merchant)[1],
+    )
     mine = await statement_of(api, shop.merchant, token)
     assert amounts(mine)["netPayable"] == "109.26"
-    theirs = await api.op("SettlementStatement", {"merchantId": shop.other_merchant, **DAY},
-                          token=token)
+    theirs = await api.op(
+        "SettlementStatement", {"merchantId": shop.other_merchant, **DAY}, token=token
+    )
     assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    refused = await api.client.get("/exports/settlement.csv", params={
-        "merchantId": shop.other_merchant, **DAY}, headers={"authorization": f"Bearer {token}"})
+    refused = await api.client.get(
+        "/exports/settlement.csv",
+        params={"merchantId": shop.other_merchant, **DAY},
+        headers={"authorization": f"Bearer {token}"},
+    )
     assert refused.status_code == 403
-    guest = await api.client.get("/exports/settlement.csv", params={
-        "merchantId": shop.merchant, **DAY})
+    guest = await api.client.get(
+        "/exports/settlement.csv", params={"merchantId": shop.merchant, **DAY}
+    )
     assert guest.status_code == 401
 
 
@@ -160,41 +202,58 @@ async def test_csv_equals_the_query(api: Api, engine: AsyncEngine) -> None:
     shop = await sold_and_partly_refunded(api, engine)
     for merchant in (shop.merchant, shop.other_merchant):
         query = await statement_of(api, merchant)
-        got = await api.client.get("/exports/settlement.csv", params={
-            "merchantId": merchant, **DAY},
-            headers={"authorization": f"Bearer {api.admin_token}"})
+        got = await api.client.get(
+            "/exports/settlement.csv",
+            params={"merchantId": merchant, **DAY},
+            headers={"authorization": f"Bearer {api.admin_token}"},
+        )
         assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
         (row,) = list(csv.DictReader(io.StringIO(got.text)))
         assert {k: row[k] for k in amounts(query)} == amounts(query)
-        assert (row["merchantId"], row["from"], row["to"]) == (merchant, DAY["from"],
-                                                               DAY["to"])
+        assert (row["merchantId"], row["from"], row["to"]) == (merchant, DAY["from"], DAY["to"])
         assert int(row["commissionRate"]) == query["commissionRate"]
         assert int(row["paidOrders"]) == query["paidOrders"]
 
 
-async def test_commission_rates_are_the_platforms_to_set(api: Api, engine: AsyncEngine,
-                                                         settings: Settings,
-                                                         clock: FixedClock) -> None:
+async def test_commission_rates_are_the_platforms_to_set(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop = await open_shop(api, engine, two_merchants=True)
     update = {"name": "自营 Self", "selfOperated": True}
     for rate in (-1, 10_001):
-        refused = await api.op("MerchantUpdate", {"id": shop.merchant, "input": {
-            **update, "commissionRate": rate}}, token=api.admin_token)
+        refused = await api.op(
+            "MerchantUpdate",
+            {"id": shop.merchant, "input": {**update, "commissionRate": rate}},
+            token=api.admin_token,
+        )
         assert [e["code"] for e in refused["data"]["merchantUpdate"]["userErrors"]] == [
-            "INVALID_INPUT"]
-    _, own = await make_staff(engine, settings, clock, email="boss@m1.example",
-                              permissions=["MANAGE_CATALOG"],
-                              merchant_id=decode_id(shop.merchant)[1])
-    raise_own = await api.op("MerchantUpdate", {"id": shop.merchant, "input": {
-        **update, "commissionRate": 0}}, token=own)
+            "INVALID_INPUT"
+        ]
+    _, own = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="boss@m1.example",
+        permissions=["MANAGE_CATALOG"],
+        merchant_id=decode_id(shop.merchant)[1],
+    )
+    raise_own = await api.op(
+        "MerchantUpdate", {"id": shop.merchant, "input": {**update, "commissionRate": 0}}, token=own
+    )
     assert raise_own["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # a merchant's staff read their own rate, not another merchant's
     await commission(api, shop.merchant, 450)
-    mine = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { "
-                          "commissionRate } } }", {"id": shop.merchant}, token=own)
+    mine = await api.post(
+        "query($id: ID!) { node(id: $id) { ... on Merchant { commissionRate } } }",
+        {"id": shop.merchant},
+        token=own,
+    )
     assert mine["data"]["node"] == {"commissionRate": 450}
-    theirs = await api.post("query($id: ID!) { node(id: $id) { ... on Merchant { "
-                            "commissionRate } } }", {"id": shop.other_merchant}, token=own)
+    theirs = await api.post(
+        "query($id: ID!) { node(id: $id) { ... on Merchant { commissionRate } } }",
+        {"id": shop.other_merchant},
+        token=own,
+    )
     assert theirs["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # every admin change is audited: the rate before and after
     log = (await api.admin("AuditLog", {"first": 5}))["auditLog"]["edges"]

@@ -35,33 +35,56 @@ def errors_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     return payload["userErrors"]
 
 
-async def role(api: Api, name: str, permissions: list[str], token: str | None = None,
-               merchant: str | None = None) -> str:
-    data = await api.ok("RoleCreate", {"input": {"name": name, "permissions": permissions,
-                                                 "merchantId": merchant}},
-                        token=token or api.admin_token)
+async def role(
+    api: Api,
+    name: str,
+    permissions: list[str],
+    token: str | None = None,
+    merchant: str | None = None,
+) -> str:
+    data = await api.ok(
+        "RoleCreate",
+        {"input": {"name": name, "permissions": permissions, "merchantId": merchant}},
+        token=token or api.admin_token,
+    )
     return str(data["roleCreate"]["role"]["id"])
 
 
-async def staff(api: Api, email: str, roles: list[str], merchant: str | None = None,
-                token: str | None = None) -> str:
-    data = await api.ok("StaffCreate", {"input": {
-        "email": email, "name": email.split("@")[0], "password": PASSWORD, "roleIds": roles,
-        "merchantId": merchant}}, token=token or api.admin_token)
+async def staff(
+    api: Api, email: str, roles: list[str], merchant: str | None = None, token: str | None = None
+) -> str:
+    data = await api.ok(
+        "StaffCreate",
+        {
+            "input": {
+                "email": email,
+                "name": email.split("@")[0],
+                "password": PASSWORD,
+                "roleIds": roles,
+                "merchantId": merchant,
+            }
+        },
+        token=token or api.admin_token,
+    )
     return str(data["staffCreate"]["staff"]["id"])
 
 
 async def login(api: Api, email: str) -> tuple[str, str]:
-    result = await api.post("mutation($e: String!, $p: String!) { staffTokenCreate(email: $e, "
-                            f"password: $p) {{ {TOKENS} }} }}", {"e": email, "p": PASSWORD})
+    result = await api.post(
+        "mutation($e: String!, $p: String!) { staffTokenCreate(email: $e, "
+        f"password: $p) {{ {TOKENS} }} }}",
+        {"e": email, "p": PASSWORD},
+    )
     tokens = result["data"]["staffTokenCreate"]
     assert tokens["userErrors"] == [], tokens
     return tokens["accessToken"], tokens["refreshToken"]
 
 
 async def refresh(api: Api, refresh_token: str) -> dict[str, Any]:
-    result = await api.post("mutation($r: String!) { tokenRefresh(refreshToken: $r) "
-                            f"{{ {TOKENS} }} }}", {"r": refresh_token})
+    result = await api.post(
+        f"mutation($r: String!) {{ tokenRefresh(refreshToken: $r) {{ {TOKENS} }} }}",
+        {"r": refresh_token},
+    )
     return dict(result["data"]["tokenRefresh"])
 
 
@@ -84,35 +107,50 @@ async def audit_actions(api: Api) -> list[dict[str, Any]]:
 async def merchants(api: Api) -> tuple[str, str]:
     ids = []
     for name in ("Shop A", "Shop B"):
-        data = await api.admin("MerchantCreate", {"input": {"name": name,
-                                                            "selfOperated": False}})
+        data = await api.admin("MerchantCreate", {"input": {"name": name, "selfOperated": False}})
         ids.append(data["merchantCreate"]["merchant"]["id"])
     return ids[0], ids[1]
 
 
 async def test_manage_staff_alone_cannot_mint_an_administrator(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
-    hr_id, hr = await make_staff(engine, settings, clock, email="hr@example.com",
-                                 permissions=["MANAGE_STAFF"])
-    everything = await api.op("RoleCreate", {"input": {"name": "God", "permissions": ALL}},
-                              token=hr)
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
+    hr_id, hr = await make_staff(
+        engine, settings, clock, email="hr@example.com", permissions=["MANAGE_STAFF"]
+    )
+    everything = await api.op(
+        "RoleCreate", {"input": {"name": "God", "permissions": ALL}}, token=hr
+    )
     [error] = errors_of(everything)
     assert error["code"] == "FORBIDDEN" and error["field"] == "permissions"
     assert "MANAGE_CATALOG" in error["message"]
     admin_role = await role(api, "Everything", ALL)
-    hired = await api.op("StaffCreate", {"input": {
-        "email": "new@example.com", "name": "New", "password": PASSWORD,
-        "roleIds": [admin_role]}}, token=hr)
+    hired = await api.op(
+        "StaffCreate",
+        {
+            "input": {
+                "email": "new@example.com",
+                "name": "New",
+                "password": PASSWORD,
+                "roleIds": [admin_role],
+            }
+        },
+        token=hr,
+    )
     assert [(e["code"], e["field"]) for e in errors_of(hired)] == [("FORBIDDEN", "roleIds")]
-    promoted = await api.op("StaffUpdate", {"id": encode_id("Staff", hr_id),
-                                            "input": {"roleIds": [admin_role]}}, token=hr)
+    promoted = await api.op(
+        "StaffUpdate",
+        {"id": encode_id("Staff", hr_id), "input": {"roleIds": [admin_role]}},
+        token=hr,
+    )
     assert errors_of(promoted)[0]["code"] == "FORBIDDEN"
     own = await role(api, "Recruiter", ["MANAGE_STAFF"], token=hr)
     widened = await api.op("RoleUpdate", {"id": own, "input": {"permissions": ALL}}, token=hr)
     assert errors_of(widened)[0]["code"] == "FORBIDDEN"
     # nor may they change someone wider than themselves (narrowing is power over others too)
-    narrowed = await api.op("RoleUpdate", {"id": admin_role, "input": {
-        "permissions": ["MANAGE_STAFF"]}}, token=hr)
+    narrowed = await api.op(
+        "RoleUpdate", {"id": admin_role, "input": {"permissions": ["MANAGE_STAFF"]}}, token=hr
+    )
     assert errors_of(narrowed)[0]["code"] == "FORBIDDEN"
     admin_id = (await api.admin("StaffList"))["staff"]["edges"][0]["node"]["id"]
     locked = await api.op("StaffDeactivate", {"id": admin_id}, token=hr)
@@ -125,52 +163,87 @@ async def test_manage_staff_alone_cannot_mint_an_administrator(
 
 
 async def test_merchant_staff_stay_inside_their_merchant(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     shop_a, shop_b = await merchants(api)
-    _, boss = await make_staff(engine, settings, clock, email="boss@a.example",
-                               permissions=["MANAGE_STAFF", "MANAGE_CATALOG"],
-                               merchant_id=decode_id(shop_a)[1])
+    _, boss = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="boss@a.example",
+        permissions=["MANAGE_STAFF", "MANAGE_CATALOG"],
+        merchant_id=decode_id(shop_a)[1],
+    )
     platform_role = await role(api, "Platform editor", ["MANAGE_CATALOG"])
     other_role = await role(api, "B editor", ["MANAGE_CATALOG"], merchant=shop_b)
     other_staff = await staff(api, "clerk@b.example", [other_role], merchant=shop_b)
 
-    wider = await api.op("RoleCreate", {"input": {"name": "Orders",
-                                                  "permissions": ["MANAGE_ORDERS"]}},
-                         token=boss)
+    wider = await api.op(
+        "RoleCreate", {"input": {"name": "Orders", "permissions": ["MANAGE_ORDERS"]}}, token=boss
+    )
     assert errors_of(wider)[0]["code"] == "FORBIDDEN"
-    elsewhere = await api.op("RoleCreate", {"input": {
-        "name": "x", "permissions": ["MANAGE_CATALOG"], "merchantId": shop_b}}, token=boss)
+    elsewhere = await api.op(
+        "RoleCreate",
+        {"input": {"name": "x", "permissions": ["MANAGE_CATALOG"], "merchantId": shop_b}},
+        token=boss,
+    )
     assert errors_of(elsewhere)[0]["code"] == "FORBIDDEN"
     own_role = await role(api, "A editor", ["MANAGE_CATALOG"], token=boss)
-    other_shop = await api.op("StaffCreate", {"input": {
-        "email": "spy@b.example", "name": "Spy", "password": PASSWORD, "roleIds": [own_role],
-        "merchantId": shop_b}}, token=boss)
+    other_shop = await api.op(
+        "StaffCreate",
+        {
+            "input": {
+                "email": "spy@b.example",
+                "name": "Spy",
+                "password": PASSWORD,
+                "roleIds": [own_role],
+                "merchantId": shop_b,
+            }
+        },
+        token=boss,
+    )
     assert errors_of(other_shop)[0]["code"] == "FORBIDDEN"
     for foreign in (platform_role, other_role):  # not theirs to see, so not theirs to give
-        given = await api.op("StaffCreate", {"input": {
-            "email": "x@a.example", "name": "X", "password": PASSWORD, "roleIds": [foreign],
-            "merchantId": shop_a}}, token=boss)
+        given = await api.op(
+            "StaffCreate",
+            {
+                "input": {
+                    "email": "x@a.example",
+                    "name": "X",
+                    "password": PASSWORD,
+                    "roleIds": [foreign],
+                    "merchantId": shop_a,
+                }
+            },
+            token=boss,
+        )
         assert [e["code"] for e in errors_of(given)] == ["FORBIDDEN"]  # the policy's gate
-        for name, variables in (("RoleUpdate", {"id": foreign, "input": {"name": "Mine"}}),
-                                ("RoleDelete", {"id": foreign})):
-            assert errors_of(await api.op(name, variables, token=boss))[0]["code"] \
-                == "FORBIDDEN"
+        for name, variables in (
+            ("RoleUpdate", {"id": foreign, "input": {"name": "Mine"}}),
+            ("RoleDelete", {"id": foreign}),
+        ):
+            assert errors_of(await api.op(name, variables, token=boss))[0]["code"] == "FORBIDDEN"
     clerk = await staff(api, "clerk@a.example", [own_role], merchant=shop_a, token=boss)
-    for name, variables in (("StaffDeactivate", {"id": other_staff}),
-                            ("StaffUpdate", {"id": other_staff, "input": {"name": "Mine"}})):
+    for name, variables in (
+        ("StaffDeactivate", {"id": other_staff}),
+        ("StaffUpdate", {"id": other_staff, "input": {"name": "Mine"}}),
+    ):
         assert errors_of(await api.op(name, variables, token=boss))[0]["code"] == "FORBIDDEN"
 
     listed = (await api.ok("StaffList", token=boss))["staff"]
-    assert {e["node"]["email"] for e in listed["edges"]} == {"boss@a.example",
-                                                             "clerk@a.example"}
+    assert {e["node"]["email"] for e in listed["edges"]} == {"boss@a.example", "clerk@a.example"}
     assert [r["name"] for r in (await api.ok("RoleList", token=boss))["roles"]] == [
-        "role-boss@a.example", "A editor"]  # the boss's own role is the merchant's too
+        "role-boss@a.example",
+        "A editor",
+    ]  # the boss's own role is the merchant's too
     everything = (await api.admin("RoleList"))["roles"]
-    assert {r["name"]: (r["merchant"] or {}).get("name") for r in everything}["B editor"] \
-        == "Shop B"
+    assert {r["name"]: (r["merchant"] or {}).get("name") for r in everything}[
+        "B editor"
+    ] == "Shop B"
     # platform staff: a merchant's role is for that merchant's staff only
-    cross = await api.op("StaffUpdate", {"id": clerk, "input": {"roleIds": [other_role]}},
-                         token=api.admin_token)
+    cross = await api.op(
+        "StaffUpdate", {"id": clerk, "input": {"roleIds": [other_role]}}, token=api.admin_token
+    )
     assert errors_of(cross)[0]["code"] == "FORBIDDEN"
     await api.admin("StaffUpdate", {"id": clerk, "input": {"roleIds": [platform_role]}})
 
@@ -185,10 +258,11 @@ async def test_deactivation_locks_out_at_the_next_request(api: Api) -> None:
     assert done["staffDeactivate"]["staff"]["isActive"] is False
     assert await status_with(api, access) == 401  # still unexpired, refused all the same
     assert (await refresh(api, refresh_token))["userErrors"] == [{"code": "INVALID_TOKEN"}]
-    relogin = await api.post('mutation { staffTokenCreate(email: "ed@example.com", password: '
-                             f'"{PASSWORD}") {{ {TOKENS} }} }}')
-    assert relogin["data"]["staffTokenCreate"]["userErrors"] == [
-        {"code": "INVALID_CREDENTIALS"}]
+    relogin = await api.post(
+        'mutation { staffTokenCreate(email: "ed@example.com", password: '
+        f'"{PASSWORD}") {{ {TOKENS} }} }}'
+    )
+    assert relogin["data"]["staffTokenCreate"]["userErrors"] == [{"code": "INVALID_CREDENTIALS"}]
     admin_id = (await api.admin("StaffList"))["staff"]["edges"][0]["node"]["id"]
     itself = await api.op("StaffDeactivate", {"id": admin_id}, token=api.admin_token)
     assert errors_of(itself)[0]["code"] == "FORBIDDEN"
@@ -231,8 +305,9 @@ async def test_narrowing_a_role_reaches_every_holder(api: Api) -> None:
     await api.admin("RoleUpdate", {"id": editor, "input": {"name": "Catalog editor"}})
     assert await status_with(api, access) == 200  # a new name changes nobody's power
 
-    narrowed = await api.admin("RoleUpdate", {"id": editor,
-                                              "input": {"permissions": ["VIEW_REPORTS"]}})
+    narrowed = await api.admin(
+        "RoleUpdate", {"id": editor, "input": {"permissions": ["VIEW_REPORTS"]}}
+    )
     assert narrowed["roleUpdate"]["role"]["permissions"] == ["VIEW_REPORTS"]
     assert await status_with(api, access) == 401
     fresh = await refresh(api, refresh_token)
@@ -259,11 +334,11 @@ async def test_a_role_in_use_is_not_deleted(api: Api) -> None:
 
 @pytest.mark.pg
 async def test_another_process_refuses_a_deactivated_staff_member(
-        api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serves one process; other processes are PostgreSQL's case")
-    member = await staff(api, "ed@example.com", [await role(api, "Editor",
-                                                            ["MANAGE_CATALOG"])])
+    member = await staff(api, "ed@example.com", [await role(api, "Editor", ["MANAGE_CATALOG"])])
     access, _ = await login(api, "ed@example.com")
     other_engine = create_engine(engine.url.render_as_string(hide_password=False))
     other_app = create_app(settings=settings, clock=clock, engine=other_engine)
@@ -271,8 +346,9 @@ async def test_another_process_refuses_a_deactivated_staff_member(
     other_app.state.session_factory = create_session_factory(other_engine)
     listener = await changes.start_listening(other_engine)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other_app),
-                                     base_url="http://other") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other_app), base_url="http://other"
+        ) as client:
             other = Api(client, api.admin_token)
             assert await status_with(other, access) == 200  # learnt once, then kept
             assert other_engine.sync_engine is not engine.sync_engine
@@ -283,8 +359,7 @@ async def test_another_process_refuses_a_deactivated_staff_member(
                 await asyncio.sleep(0.01)
             assert other.last_status == 401
             feed = changes.feed_of(other_engine)
-            standing = feed.staff_access.trusted(decode_id(member)[1], feed.live,
-                                                 feed.hearing, 0)
+            standing = feed.staff_access.trusted(decode_id(member)[1], feed.live, feed.hearing, 0)
             assert standing is not None and not standing.active  # heard, not read again
     finally:
         if listener is not None:
@@ -294,7 +369,8 @@ async def test_another_process_refuses_a_deactivated_staff_member(
 
 @pytest.mark.pg
 async def test_while_deaf_to_other_processes_versions_are_read_again(
-        api: Api, engine: AsyncEngine, settings: Settings) -> None:
+    api: Api, engine: AsyncEngine, settings: Settings
+) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("only PostgreSQL has other processes to hear")
     await staff(api, "ed@example.com", [await role(api, "Editor", ["MANAGE_CATALOG"])])
@@ -307,9 +383,13 @@ async def test_while_deaf_to_other_processes_versions_are_read_again(
         await cut_listener(engine)
         assert not feed.live
         async with other.begin() as conn:  # another process deactivates, unheard
-            await conn.execute(text("UPDATE staff SET is_active = false, "
-                                    "token_version = token_version + 1 WHERE email = :e"),
-                               {"e": "ed@example.com"})
+            await conn.execute(
+                text(
+                    "UPDATE staff SET is_active = false, "
+                    "token_version = token_version + 1 WHERE email = :e"
+                ),
+                {"e": "ed@example.com"},
+            )
         assert await status_with(api, access) == 401
     finally:
         await other.dispose()

@@ -23,8 +23,9 @@ from tests.api.test_promotions import APRIL, live
 from tests.conftest import Api
 
 
-async def two_shops(api: Api, engine: AsyncEngine, phone: str
-                    ) -> tuple[Shop, Shopper, dict[str, Any]]:
+async def two_shops(
+    api: Api, engine: AsyncEngine, phone: str
+) -> tuple[Shop, Shopper, dict[str, Any]]:
     """A×1 (120, first merchant) + C×1 (200, other merchant): two sub-orders, 320 together."""
     shop = await open_shop(api, engine, two_merchants=True)
     who = await shopper(api, phone, [(shop.sku_a, 1), (shop.sku_c, 1)])
@@ -65,40 +66,54 @@ async def test_a_sub_order_is_paid_on_its_own(api: Api, engine: AsyncEngine) -> 
     assert [o["status"] for o in paid_a["orders"]] == ["PAID"]
     assert await stock_of(engine, shop.sku_a) == (10, 1)
     assert await stock_of(engine, shop.sku_c) == (10, 1)
-    shipped = await api.admin("OrderShip", {"input": {
-        "orderId": c["id"], "warehouseId": shop.warehouse_c, "carrier": "SF",
-        "trackingNumber": "SF1"}})
+    shipped = await api.admin(
+        "OrderShip",
+        {
+            "input": {
+                "orderId": c["id"],
+                "warehouseId": shop.warehouse_c,
+                "carrier": "SF",
+                "trackingNumber": "SF1",
+            }
+        },
+    )
     assert shipped["orderShip"]["order"]["status"] == "SHIPPED"
     assert await stock_of(engine, shop.sku_c) == (9, 0)
     assert sorted(await sales_counts(engine)) == [0, 1, 1]
 
 
 async def test_the_combined_payment_never_captures_a_sub_order_twice(
-        api: Api, engine: AsyncEngine) -> None:
+    api: Api, engine: AsyncEngine
+) -> None:
     shop, who, combined = await two_shops(api, engine, "13900003002")
     c = sub_order(combined, shop.other_merchant)
     own = await start(api, who, c["id"])
     # Paid together first: every sub-order is PAID and C's own payment closes...
-    assert [o["status"] for o in (await pay(api, who, combined, "txn-all"))["orders"]] == \
-        ["PAID", "PAID"]
-    late = await api.op("PaymentConfirm", {"paymentId": own["id"], "transactionId": "txn-c",
-                                           "amount": "200.00"}, token=who.token)
+    assert [o["status"] for o in (await pay(api, who, combined, "txn-all"))["orders"]] == [
+        "PAID",
+        "PAID",
+    ]
+    late = await api.op(
+        "PaymentConfirm",
+        {"paymentId": own["id"], "transactionId": "txn-c", "amount": "200.00"},
+        token=who.token,
+    )
     # ...so money for it later is kept on record for refund, never a second capture.
     assert late["data"]["paymentConfirm"]["userErrors"][0]["code"] == "PAYMENT_CLOSED"
     assert sorted(await sales_counts(engine)) == [0, 1, 1]
     refused = await api.op("OrderPaymentStart", {"orderId": c["id"]}, token=who.token)
-    assert refused["data"]["orderPaymentStart"]["userErrors"][0]["code"] == \
-        "INVALID_ORDER_STATE"
+    assert refused["data"]["orderPaymentStart"]["userErrors"][0]["code"] == "INVALID_ORDER_STATE"
 
 
-async def test_paying_one_alone_closes_the_combined_payment(api: Api,
-                                                            engine: AsyncEngine) -> None:
+async def test_paying_one_alone_closes_the_combined_payment(api: Api, engine: AsyncEngine) -> None:
     shop, who, combined = await two_shops(api, engine, "13900003003")
     a = sub_order(combined, shop.merchant)
     await pay(api, who, await start(api, who, a["id"]), "txn-a")
-    late = await api.op("PaymentConfirm", {"paymentId": combined["id"],
-                                           "transactionId": "txn-all", "amount": "320.00"},
-                        token=who.token)
+    late = await api.op(
+        "PaymentConfirm",
+        {"paymentId": combined["id"], "transactionId": "txn-all", "amount": "320.00"},
+        token=who.token,
+    )
     assert late["data"]["paymentConfirm"]["userErrors"][0]["code"] == "PAYMENT_CLOSED"
     c = await detail(api, who, sub_order(combined, shop.other_merchant)["id"])
     assert c["status"] == "PENDING_PAYMENT"  # still payable on its own
@@ -107,16 +122,27 @@ async def test_paying_one_alone_closes_the_combined_payment(api: Api,
 
 
 async def test_cancelling_one_sub_order_releases_only_its_holds(
-        api: Api, engine: AsyncEngine) -> None:
+    api: Api, engine: AsyncEngine
+) -> None:
     shop = await open_shop(api, engine, two_merchants=True)
-    flash = await live(api, {"name": "C 秒杀", "type": "SINGLE_PRODUCT", "startsAt": APRIL[0],
-                             "endsAt": APRIL[1], "scope": {"skuIds": [shop.sku_c]},
-                             "rules": {"singleProduct": {"specialPrice": "180.00",
-                                                         "promotionStock": 5}}})
+    flash = await live(
+        api,
+        {
+            "name": "C 秒杀",
+            "type": "SINGLE_PRODUCT",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "scope": {"skuIds": [shop.sku_c]},
+            "rules": {"singleProduct": {"specialPrice": "180.00", "promotionStock": 5}},
+        },
+    )
     platform = await create_template(api, template("满200减20"))
-    theirs = await create_template(api, template("C 店 10 元", type="CASH", amount="10",
-                                                 minSpend=None,
-                                                 merchantId=shop.other_merchant))
+    theirs = await create_template(
+        api,
+        template(
+            "C 店 10 元", type="CASH", amount="10", minSpend=None, merchantId=shop.other_merchant
+        ),
+    )
     who = await shopper(api, "13900003004", [(shop.sku_a, 1), (shop.sku_c, 1)])
     for tid in (platform, theirs):
         await api.ok("CouponClaim", {"templateId": tid}, token=who.token)
@@ -140,7 +166,8 @@ async def test_cancelling_one_sub_order_releases_only_its_holds(
 
 
 async def test_siblings_of_a_sub_order_paid_alone_still_expire(
-        api: Api, engine: AsyncEngine, clock: FixedClock) -> None:
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
     shop, who, combined = await two_shops(api, engine, "13900003005")
     a, c = sub_order(combined, shop.merchant), sub_order(combined, shop.other_merchant)
     await pay(api, who, await start(api, who, a["id"]), "txn-a")

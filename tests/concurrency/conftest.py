@@ -32,10 +32,21 @@ async def run_workers(*commands: list[str], delay: float = 1.5) -> list[dict[str
     all released at the same instant, and collect their JSON answers."""
     start_at = time.time() + delay
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    procs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.concurrency.worker", *cmd, "--start-at", str(start_at),
-        cwd=PROJECT_ROOT, env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE) for cmd in commands]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.concurrency.worker",
+            *cmd,
+            "--start-at",
+            str(start_at),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for cmd in commands
+    ]
     results = []
     for proc in procs:
         out, err = await asyncio.wait_for(proc.communicate(), timeout=300)

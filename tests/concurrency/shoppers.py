@@ -17,29 +17,55 @@ from models.coupons import CouponType, Distribution
 from services import coupons
 
 
-async def make_shoppers(s: AsyncSession, count: int, phone_prefix: str,
-                        cart_skus: Callable[[int], list[int]], now: datetime
-                        ) -> list[dict[str, Any]]:
-    template = await coupons.create_template(s, coupons.TemplateData(
-        name=f"1元券 {phone_prefix}", type=CouponType.CASH, amount=Decimal(1),
-        total_quantity=count, distribution=Distribution.SYSTEM, per_customer_limit=1,
-        valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=1)))
-    people = [Customer(name=f"c{phone_prefix}{i}", phone=f"{phone_prefix}{i:08d}",
-                       password_hash="x") for i in range(count)]
+async def make_shoppers(
+    s: AsyncSession,
+    count: int,
+    phone_prefix: str,
+    cart_skus: Callable[[int], list[int]],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    template = await coupons.create_template(
+        s,
+        coupons.TemplateData(
+            name=f"1元券 {phone_prefix}",
+            type=CouponType.CASH,
+            amount=Decimal(1),
+            total_quantity=count,
+            distribution=Distribution.SYSTEM,
+            per_customer_limit=1,
+            valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=1),
+        ),
+    )
+    people = [
+        Customer(name=f"c{phone_prefix}{i}", phone=f"{phone_prefix}{i:08d}", password_hash="x")
+        for i in range(count)
+    ]
     s.add_all(people)
     await s.flush()
     await coupons.issue(s, template.id, [c.id for c in people], now)
     plan = []
     for i, c in enumerate(people):
-        address = Address(customer_id=c.id, name="n", phone="13800138000", province="p",
-                          city="c", line1="l", is_default=True)
-        cart = Cart(token=f"cart-{phone_prefix}-{c.id}-checkout-token", customer_id=c.id,
-                    channel="WEB", is_open=True)
+        address = Address(
+            customer_id=c.id,
+            name="n",
+            phone="13800138000",
+            province="p",
+            city="c",
+            line1="l",
+            is_default=True,
+        )
+        cart = Cart(
+            token=f"cart-{phone_prefix}-{c.id}-checkout-token",
+            customer_id=c.id,
+            channel="WEB",
+            is_open=True,
+        )
         s.add_all([address, cart])
         await s.flush()
-        s.add_all(CartLine(cart_id=cart.id, sku_id=sku, quantity=1, selected=True)
-                  for sku in cart_skus(i))
-        plan.append({"id": c.id, "cart": cart.token,
-                     "address": encode_id("Address", address.id)})
+        s.add_all(
+            CartLine(cart_id=cart.id, sku_id=sku, quantity=1, selected=True) for sku in cart_skus(i)
+        )
+        plan.append({"id": c.id, "cart": cart.token, "address": encode_id("Address", address.id)})
     await s.commit()
     return plan

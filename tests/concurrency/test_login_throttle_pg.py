@@ -25,9 +25,11 @@ ACCOUNTS = {"customer": "13800138000", "staff": "ops@example.com"}
 async def create_account(engine: AsyncEngine, kind: str) -> None:
     async with create_session_factory(engine)() as s:
         password_hash = await accounts.hash_password_async(PASSWORD)
-        s.add(Customer(name="c", phone=ACCOUNTS[kind], password_hash=password_hash)
-              if kind == "customer" else
-              Staff(email=ACCOUNTS[kind], name="ops", password_hash=password_hash))
+        s.add(
+            Customer(name="c", phone=ACCOUNTS[kind], password_hash=password_hash)
+            if kind == "customer"
+            else Staff(email=ACCOUNTS[kind], name="ops", password_hash=password_hash)
+        )
         await s.commit()
 
 
@@ -39,12 +41,29 @@ async def log_in(engine: AsyncEngine, kind: str, settings: Settings) -> None:
 
 @pytest.mark.parametrize("kind", ["customer", "staff"])
 async def test_two_processes_guessing_check_at_most_five_passwords(
-        pg_engine: AsyncEngine, pg_migrated: str, kind: str) -> None:
+    pg_engine: AsyncEngine, pg_migrated: str, kind: str
+) -> None:
     await create_account(pg_engine, kind)
     # Each process calls from its own address, so only the account's own limit applies.
-    results = await run_workers(*(
-        ["login", pg_migrated, "--kind", kind, "--login", ACCOUNTS[kind], "--password",
-         "wrong-pass-1", "--times", "10", "--client", f"127.0.1.{n}"] for n in (1, 2)))
+    results = await run_workers(
+        *(
+            [
+                "login",
+                pg_migrated,
+                "--kind",
+                kind,
+                "--login",
+                ACCOUNTS[kind],
+                "--password",
+                "wrong-pass-1",
+                "--times",
+                "10",
+                "--client",
+                f"127.0.1.{n}",
+            ]
+            for n in (1, 2)
+        )
+    )
     assert [r["errors"] for r in results] == [[], []]  # no INTERNAL_ERROR anywhere
     settings = Settings(database_url=pg_migrated)
     checked = sum(r["checked"] for r in results)

@@ -56,9 +56,20 @@ async def test_two_processes_share_one_bucket(pg_migrated: str, prefix: str) -> 
     query = operation("DisplayCategoryTree")
     cost = analyse(schema._schema, query, None, None, True).requested  # type: ignore[union-attr]
     capacity = 10 * cost + cost // 2  # room for exactly ten
-    command = ["throttle", pg_migrated, "--redis", REDIS_URL, "--redis-prefix", prefix,
-               "--capacity", str(capacity),
-               "--times", "8", "--query", query]
+    command = [
+        "throttle",
+        pg_migrated,
+        "--redis",
+        REDIS_URL,
+        "--redis-prefix",
+        prefix,
+        "--capacity",
+        str(capacity),
+        "--times",
+        "8",
+        "--query",
+        query,
+    ]
     results = await run_workers(command, command)
     allowed = [r["statuses"].get("200", 0) for r in results]
     refused = [r["statuses"].get("429", 0) for r in results]
@@ -66,8 +77,7 @@ async def test_two_processes_share_one_bucket(pg_migrated: str, prefix: str) -> 
     assert sum(refused) == 6 and all(a > 0 for a in allowed), results
 
 
-async def test_persisted_queries_are_shared_through_redis(pg_migrated: str,
-                                                        prefix: str) -> None:
+async def test_persisted_queries_are_shared_through_redis(pg_migrated: str, prefix: str) -> None:
     """A query registered through one API process is found by hash in another."""
     import httpx
 
@@ -79,16 +89,19 @@ async def test_persisted_queries_are_shared_through_redis(pg_migrated: str,
     await client.aclose()  # type: ignore[attr-defined]
     query = operation("DisplayCategoryTree")
     wanted = {"persistedQuery": {"version": 1, "sha256Hash": digest(query)}}
-    settings = Settings(database_url=pg_migrated, sweeper_interval_seconds=0,
-                        redis_url=REDIS_URL, redis_key_prefix=prefix)
+    settings = Settings(
+        database_url=pg_migrated,
+        sweeper_interval_seconds=0,
+        redis_url=REDIS_URL,
+        redis_key_prefix=prefix,
+    )
     first, second = create_app(settings=settings), create_app(settings=settings)
     async with first.router.lifespan_context(first), second.router.lifespan_context(second):
         a = httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://a")
         b = httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://b")
         async with a, b:
             missing = await b.post("/graphql", json={"extensions": wanted})
-            assert missing.json()["errors"][0]["extensions"]["code"] == \
-                "PERSISTED_QUERY_NOT_FOUND"
+            assert missing.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
             await a.post("/graphql", json={"query": query, "extensions": wanted})
             found = await b.post("/graphql", json={"extensions": wanted})
             assert "displayCategories" in found.json()["data"]

@@ -19,8 +19,15 @@ from services import inventory
 from services.errors import DomainError
 
 
-async def _reserve_many(url: str, skus: list[int], attempts: int, concurrency: int,
-                        prefix: str, start_at: float, quantity: int) -> dict[str, Any]:
+async def _reserve_many(
+    url: str,
+    skus: list[int],
+    attempts: int,
+    concurrency: int,
+    prefix: str,
+    start_at: float,
+    quantity: int,
+) -> dict[str, Any]:
     engine = create_engine(url, pool_size=concurrency)
     factory = create_session_factory(engine)
     outcomes: dict[str, int] = {"ok": 0, "insufficient": 0}
@@ -35,7 +42,8 @@ async def _reserve_many(url: str, skus: list[int], attempts: int, concurrency: i
         start = time.perf_counter()
         try:
             await inventory.in_transaction(
-                factory, lambda s: inventory.reserve(s, lines, f"{prefix}-{i}", utcnow()))
+                factory, lambda s: inventory.reserve(s, lines, f"{prefix}-{i}", utcnow())
+            )
             outcomes["ok"] += 1
         except DomainError as error:
             key = "insufficient" if error.code == "INSUFFICIENT_STOCK" else error.code
@@ -56,8 +64,16 @@ async def _reserve_many(url: str, skus: list[int], attempts: int, concurrency: i
     return {**outcomes, "errors": errors, "latencies": latencies, "seconds": elapsed}
 
 
-async def _coupon_calls(url: str, mode: str, template: int, customers: list[int], times: int,
-                        code: str, start_at: float, concurrency: int) -> dict[str, Any]:
+async def _coupon_calls(
+    url: str,
+    mode: str,
+    template: int,
+    customers: list[int],
+    times: int,
+    code: str,
+    start_at: float,
+    concurrency: int,
+) -> dict[str, Any]:
     """Each customer claims (or redeems `code`) `times` times, all calls concurrent."""
     from services import coupons
 
@@ -72,10 +88,12 @@ async def _coupon_calls(url: str, mode: str, template: int, customers: list[int]
             try:
                 if mode == "claim":
                     await inventory.in_transaction(
-                        factory, lambda s: coupons.claim(s, template, customer_id, utcnow()))
+                        factory, lambda s: coupons.claim(s, template, customer_id, utcnow())
+                    )
                 else:
                     await inventory.in_transaction(
-                        factory, lambda s: coupons.redeem_code(s, code, customer_id, utcnow()))
+                        factory, lambda s: coupons.redeem_code(s, code, customer_id, utcnow())
+                    )
                 outcomes["ok"] = outcomes.get("ok", 0) + 1
             except DomainError as error:
                 outcomes[error.code] = outcomes.get(error.code, 0) + 1
@@ -112,8 +130,15 @@ mutation CheckoutComplete($input: CheckoutInput!, $idempotencyKey: String!) {
 }"""
 
 
-async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: str | None,
-                          repeat: int, concurrency: int, start_at: float) -> dict[str, Any]:
+async def _checkout_calls(
+    url: str,
+    plan_path: str,
+    key_prefix: str,
+    expected: str | None,
+    repeat: int,
+    concurrency: int,
+    start_at: float,
+) -> dict[str, Any]:
     """This process is one API server (the app in-process) taking checkoutComplete calls
     through GraphQL: each planned customer checks out `repeat` times (same key each time)."""
     import httpx
@@ -140,9 +165,17 @@ async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: s
             data["expectedTotal"] = expected
         async with gate:
             start = time.perf_counter()
-            response = await client.post("/graphql", json={"query": CHECKOUT, "variables": {
-                "input": data, "idempotencyKey": f"{key_prefix}-{customer['id']}"}},
-                headers={"authorization": f"Bearer {token}"})
+            response = await client.post(
+                "/graphql",
+                json={
+                    "query": CHECKOUT,
+                    "variables": {
+                        "input": data,
+                        "idempotencyKey": f"{key_prefix}-{customer['id']}",
+                    },
+                },
+                headers={"authorization": f"Bearer {token}"},
+            )
             latencies.append((time.perf_counter() - start) * 1000)
         body = response.json() if response.status_code < 500 else {}
         if response.status_code >= 500 or "errors" in body:
@@ -163,12 +196,24 @@ async def _checkout_calls(url: str, plan_path: str, key_prefix: str, expected: s
             began = time.perf_counter()
             await asyncio.gather(*(one(client, c) for c in plan for _ in range(repeat)))
             elapsed = time.perf_counter() - began
-    return {**outcomes, "errors": errors, "payments": payments, "latencies": latencies,
-            "seconds": elapsed}
+    return {
+        **outcomes,
+        "errors": errors,
+        "payments": payments,
+        "latencies": latencies,
+        "seconds": elapsed,
+    }
 
 
-async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, query: str,
-                           start_at: float, redis_prefix: str = "zt:") -> dict[str, Any]:
+async def _throttled_calls(
+    url: str,
+    redis_url: str,
+    capacity: int,
+    times: int,
+    query: str,
+    start_at: float,
+    redis_prefix: str = "zt:",
+) -> dict[str, Any]:
     """This process is one API server sharing rate-limit buckets through Redis: send the
     same anonymous query `times` times and count what was let through."""
     import httpx
@@ -176,9 +221,15 @@ async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, 
     from app import create_app
     from core.settings import Settings
 
-    settings = Settings(database_url=url, sweeper_interval_seconds=0, redis_url=redis_url,
-                        redis_key_prefix=redis_prefix, rate_limit_capacity=capacity,
-                        rate_limit_refill_per_second=0.001, log_level="WARNING")
+    settings = Settings(
+        database_url=url,
+        sweeper_interval_seconds=0,
+        redis_url=redis_url,
+        redis_key_prefix=redis_prefix,
+        rate_limit_capacity=capacity,
+        rate_limit_refill_per_second=0.001,
+        log_level="WARNING",
+    )
     app = create_app(settings=settings)
     statuses: dict[str, int] = {}
     async with app.router.lifespan_context(app):
@@ -187,21 +238,21 @@ async def _throttled_calls(url: str, redis_url: str, capacity: int, times: int, 
             await asyncio.sleep(max(0.0, start_at - time.time()))
             for _ in range(times):
                 response = await client.post("/graphql", json={"query": query})
-                statuses[str(response.status_code)] = statuses.get(
-                    str(response.status_code), 0) + 1
+                statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
     return {"statuses": statuses, "errors": []}
 
 
 LOGINS = {
     "customer": "mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) "
-                "{ accessToken userErrors { code } } }",
+    "{ accessToken userErrors { code } } }",
     "staff": "mutation($l: String!, $p: String!) { staffTokenCreate(email: $l, password: $p) "
-             "{ accessToken userErrors { code } } }",
+    "{ accessToken userErrors { code } } }",
 }
 
 
-async def _login_calls(url: str, kind: str, login: str, password: str, times: int,
-                       client: str, start_at: float) -> dict[str, Any]:
+async def _login_calls(
+    url: str, kind: str, login: str, password: str, times: int, client: str, start_at: float
+) -> dict[str, Any]:
     """This process is one API server taking `times` concurrent logins from `client`; it
     counts the passwords it actually checked (the real argon2 hasher, wrapped)."""
     import threading
@@ -230,8 +281,9 @@ async def _login_calls(url: str, kind: str, login: str, password: str, times: in
     errors: list[str] = []
 
     async def one(http: httpx.AsyncClient) -> None:
-        response = await http.post("/graphql", json={"query": LOGINS[kind], "variables": {
-            "l": login, "p": password}})
+        response = await http.post(
+            "/graphql", json={"query": LOGINS[kind], "variables": {"l": login, "p": password}}
+        )
         body = response.json() if response.status_code < 500 else {}
         if response.status_code >= 500 or "errors" in body:
             errors.append(f"{response.status_code}: {response.text[:300]}")
@@ -250,8 +302,9 @@ async def _login_calls(url: str, kind: str, login: str, password: str, times: in
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["reserve", "sweep", "claim", "redeem", "checkout",
-                                         "throttle", "login"])
+    parser.add_argument(
+        "mode", choices=["reserve", "sweep", "claim", "redeem", "checkout", "throttle", "login"]
+    )
     parser.add_argument("url")
     parser.add_argument("--skus", default="1")
     parser.add_argument("--attempts", type=int, default=100)
@@ -278,22 +331,67 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "reserve":
         skus = [int(s) for s in args.skus.split(",")]
-        result = asyncio.run(_reserve_many(args.url, skus, args.attempts, args.concurrency,
-                                           args.prefix, args.start_at, args.quantity))
+        result = asyncio.run(
+            _reserve_many(
+                args.url,
+                skus,
+                args.attempts,
+                args.concurrency,
+                args.prefix,
+                args.start_at,
+                args.quantity,
+            )
+        )
     elif args.mode in ("claim", "redeem"):
         first, last = (int(x) for x in args.customers.split("-"))
-        result = asyncio.run(_coupon_calls(args.url, args.mode, args.template,
-                                           list(range(first, last + 1)), args.times, args.code,
-                                           args.start_at, args.concurrency))
+        result = asyncio.run(
+            _coupon_calls(
+                args.url,
+                args.mode,
+                args.template,
+                list(range(first, last + 1)),
+                args.times,
+                args.code,
+                args.start_at,
+                args.concurrency,
+            )
+        )
     elif args.mode == "throttle":
-        result = asyncio.run(_throttled_calls(args.url, args.redis, args.capacity, args.times,
-                                              args.query, args.start_at, args.redis_prefix))
+        result = asyncio.run(
+            _throttled_calls(
+                args.url,
+                args.redis,
+                args.capacity,
+                args.times,
+                args.query,
+                args.start_at,
+                args.redis_prefix,
+            )
+        )
     elif args.mode == "login":
-        result = asyncio.run(_login_calls(args.url, args.kind, args.login, args.password,
-                                          args.times, args.client, args.start_at))
+        result = asyncio.run(
+            _login_calls(
+                args.url,
+                args.kind,
+                args.login,
+                args.password,
+                args.times,
+                args.client,
+                args.start_at,
+            )
+        )
     elif args.mode == "checkout":
-        result = asyncio.run(_checkout_calls(args.url, args.plan, args.key, args.expected,
-                                             args.repeat, args.concurrency, args.start_at))
+        result = asyncio.run(
+            _checkout_calls(
+                args.url,
+                args.plan,
+                args.key,
+                args.expected,
+                args.repeat,
+                args.concurrency,
+                args.start_at,
+            )
+        )
     else:
         result = asyncio.run(_sweep(args.url, args.start_at))
     print(json.dumps(result))

@@ -10,13 +10,17 @@ from graphql import OperationDefinitionNode, parse
 from schema.documents import split_operations
 
 HERE = Path(__file__).parent
-DOCUMENTS = {name: (HERE / f"{name}.graphql").read_text(encoding="utf-8")
-             for name in ("storefront", "admin")}
+DOCUMENTS = {
+    name: (HERE / f"{name}.graphql").read_text(encoding="utf-8") for name in ("storefront", "admin")
+}
 
 
 def operation_names(document: str) -> list[str]:
-    return [d.name.value for d in parse(DOCUMENTS[document]).definitions
-            if isinstance(d, OperationDefinitionNode) and d.name]
+    return [
+        d.name.value
+        for d in parse(DOCUMENTS[document]).definitions
+        if isinstance(d, OperationDefinitionNode) and d.name
+    ]
 
 
 @cache

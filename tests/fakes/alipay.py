@@ -46,11 +46,13 @@ class FakeAlipay:
         """The customer opens what paymentStart gave: our signature must hold."""
         query = urlsplit(order_string_or_url).query or order_string_or_url
         params = dict(parse_qsl(query, keep_blank_values=True))
-        assert rsa_verify(key("alipay-app").public_key(), signing_string(params),
-                          params["sign"]), "the project's request signature does not verify"
+        assert rsa_verify(key("alipay-app").public_key(), signing_string(params), params["sign"]), (
+            "the project's request signature does not verify"
+        )
         biz = json.loads(params["biz_content"])
-        self.trades.setdefault(biz["out_trade_no"],
-                               Trade(biz["out_trade_no"], fen(biz["total_amount"])))
+        self.trades.setdefault(
+            biz["out_trade_no"], Trade(biz["out_trade_no"], fen(biz["total_amount"]))
+        )
         return {**params, **{f"biz.{k}": str(v) for k, v in biz.items()}}
 
     def pay(self, out_trade_no: str, when: datetime) -> None:
@@ -61,12 +63,22 @@ class FakeAlipay:
     def notification(self, out_trade_no: str, **changes: str) -> dict[str, str]:
         """The form Alipay POSTs to notify_url, signed; `changes` alter it before signing."""
         trade = self.trades[out_trade_no]
-        form = {"notify_time": trade.paid_at, "notify_type": "trade_status_sync",
-                "notify_id": f"n-{trade.trade_no}", "app_id": APP_ID, "charset": "utf-8",
-                "version": "1.0", "sign_type": "RSA2", "trade_no": trade.trade_no,
-                "out_trade_no": trade.out_trade_no, "trade_status": trade.status,
-                "total_amount": yuan(trade.amount), "receipt_amount": yuan(trade.amount),
-                "gmt_payment": trade.paid_at, "subject": "Zhongtai"}
+        form = {
+            "notify_time": trade.paid_at,
+            "notify_type": "trade_status_sync",
+            "notify_id": f"n-{trade.trade_no}",
+            "app_id": APP_ID,
+            "charset": "utf-8",
+            "version": "1.0",
+            "sign_type": "RSA2",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade.status,
+            "total_amount": yuan(trade.amount),
+            "receipt_amount": yuan(trade.amount),
+            "gmt_payment": trade.paid_at,
+            "subject": "Zhongtai",
+        }
         form.update(changes)
         form["sign"] = sign(signing_string(form, exclude=("sign", "sign_type")))
         return form
@@ -79,27 +91,40 @@ class FakeAlipay:
         params = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         method = params.get("method", "")
         self.calls.append(method)
-        if not rsa_verify(key("alipay-app").public_key(), signing_string(params),
-                          params.get("sign", "")) or params.get("app_id") != APP_ID:
-            return answer(method, {"code": "40002", "msg": "Invalid Arguments",
-                                   "sub_code": "isv.invalid-signature"})
+        if (
+            not rsa_verify(
+                key("alipay-app").public_key(), signing_string(params), params.get("sign", "")
+            )
+            or params.get("app_id") != APP_ID
+        ):
+            return answer(
+                method,
+                {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"},
+            )
         biz = json.loads(params["biz_content"])
-        handler = {"alipay.trade.query": self.query, "alipay.trade.close": self.close,
-                   "alipay.trade.refund": self.refund}[method]
+        handler = {
+            "alipay.trade.query": self.query,
+            "alipay.trade.close": self.close,
+            "alipay.trade.refund": self.refund,
+        }[method]
         return answer(method, handler(biz))
 
     def _trade(self, biz: dict[str, Any]) -> Trade | None:
         if "out_trade_no" in biz:
             return self.trades.get(biz["out_trade_no"])
-        return next((t for t in self.trades.values() if t.trade_no == biz.get("trade_no")),
-                    None)
+        return next((t for t in self.trades.values() if t.trade_no == biz.get("trade_no")), None)
 
     def query(self, biz: dict[str, Any]) -> dict[str, Any]:
         trade = self._trade(biz)
         if trade is None:
             return missing()
-        found = {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no,
-                 "trade_status": trade.status, "total_amount": yuan(trade.amount)}
+        found = {
+            "code": "10000",
+            "msg": "Success",
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade.status,
+            "total_amount": yuan(trade.amount),
+        }
         if trade.trade_no:
             found.update(trade_no=trade.trade_no, send_pay_date=trade.paid_at)
         return found
@@ -109,8 +134,7 @@ class FakeAlipay:
         if trade is None:
             return missing()
         if trade.status != "WAIT_BUYER_PAY":
-            return {"code": "40004", "msg": "Business Failed",
-                    "sub_code": "ACQ.TRADE_STATUS_ERROR"}
+            return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
         trade.status = "TRADE_CLOSED"
         return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no}
 
@@ -121,12 +145,20 @@ class FakeAlipay:
         amount, ref = fen(biz["refund_amount"]), biz["out_request_no"]
         if ref not in trade.refunds:  # the same out_request_no is the same refund
             if sum(trade.refunds.values()) + amount > trade.amount:
-                return {"code": "40004", "msg": "Business Failed",
-                        "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL"}
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                }
             trade.refunds[ref] = amount
-        return {"code": "10000", "msg": "Success", "trade_no": trade.trade_no,
-                "out_trade_no": trade.out_trade_no, "fund_change": "Y",
-                "refund_fee": yuan(sum(trade.refunds.values()))}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "fund_change": "Y",
+            "refund_fee": yuan(sum(trade.refunds.values())),
+        }
 
 
 def sign(text: str) -> str:
@@ -134,15 +166,20 @@ def sign(text: str) -> str:
 
 
 def missing() -> dict[str, str]:
-    return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST",
-            "sub_msg": "交易不存在"}
+    return {
+        "code": "40004",
+        "msg": "Business Failed",
+        "sub_code": "ACQ.TRADE_NOT_EXIST",
+        "sub_msg": "交易不存在",
+    }
 
 
 def answer(method: str, node: dict[str, Any]) -> Response:
     raw = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
     name = method.replace(".", "_") + "_response"
-    return Response(f'{{"{name}":{raw},"sign":"{sign(raw)}"}}',
-                    media_type="application/json;charset=utf-8")
+    return Response(
+        f'{{"{name}":{raw},"sign":"{sign(raw)}"}}', media_type="application/json;charset=utf-8"
+    )
 
 
 def form(data: dict[str, str]) -> str:

@@ -44,11 +44,14 @@ class FakeWechatPay:
         self.trades: dict[str, Trade] = {}
         self.down = False
         self.calls: list[str] = []
-        self.app = Starlette(routes=[
-            Route("/v3/pay/transactions/{kind}", self.prepay, methods=["POST"]),
-            Route("/v3/pay/transactions/out-trade-no/{no}", self.query, methods=["GET"]),
-            Route("/v3/pay/transactions/out-trade-no/{no}/close", self.close, methods=["POST"]),
-            Route("/v3/refund/domestic/refunds", self.refund, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/v3/pay/transactions/{kind}", self.prepay, methods=["POST"]),
+                Route("/v3/pay/transactions/out-trade-no/{no}", self.query, methods=["GET"]),
+                Route("/v3/pay/transactions/out-trade-no/{no}/close", self.close, methods=["POST"]),
+                Route("/v3/refund/domestic/refunds", self.refund, methods=["POST"]),
+            ]
+        )
 
     # --- the customer's side and notifications ---------------------------------------------
 
@@ -58,25 +61,44 @@ class FakeWechatPay:
         trade.success_time = when.isoformat(timespec="seconds")
 
     def transaction(self, trade: Trade) -> dict[str, Any]:
-        return {"appid": APPID, "mchid": MCHID, "out_trade_no": trade.out_trade_no,
-                "transaction_id": trade.transaction_id, "trade_type": trade.kind.upper(),
-                "trade_state": trade.state, "success_time": trade.success_time,
-                "amount": {"total": trade.amount, "payer_total": trade.amount,
-                           "currency": "CNY", "payer_currency": "CNY"},
-                "payer": {"openid": "o-payer"}}
+        return {
+            "appid": APPID,
+            "mchid": MCHID,
+            "out_trade_no": trade.out_trade_no,
+            "transaction_id": trade.transaction_id,
+            "trade_type": trade.kind.upper(),
+            "trade_state": trade.state,
+            "success_time": trade.success_time,
+            "amount": {
+                "total": trade.amount,
+                "payer_total": trade.amount,
+                "currency": "CNY",
+                "payer_currency": "CNY",
+            },
+            "payer": {"openid": "o-payer"},
+        }
 
     def notification(self, out_trade_no: str, **changes: Any) -> tuple[dict[str, str], bytes]:
         resource = {**self.transaction(self.trades[out_trade_no]), **changes}
         return envelope("TRANSACTION.SUCCESS", "transaction", resource)
 
-    def refund_notification(self, out_refund_no: str, status: str = "SUCCESS"
-                            ) -> tuple[dict[str, str], bytes]:
+    def refund_notification(
+        self, out_refund_no: str, status: str = "SUCCESS"
+    ) -> tuple[dict[str, str], bytes]:
         trade = next(t for t in self.trades.values() if out_refund_no in t.refunds)
-        return envelope(f"REFUND.{status}", "refund", {
-            "mchid": MCHID, "out_trade_no": trade.out_trade_no,
-            "transaction_id": trade.transaction_id, "out_refund_no": out_refund_no,
-            "refund_id": f"5030{out_refund_no}", "refund_status": status,
-            "amount": {"total": trade.amount, "refund": trade.refunds[out_refund_no]}})
+        return envelope(
+            f"REFUND.{status}",
+            "refund",
+            {
+                "mchid": MCHID,
+                "out_trade_no": trade.out_trade_no,
+                "transaction_id": trade.transaction_id,
+                "out_refund_no": out_refund_no,
+                "refund_id": f"5030{out_refund_no}",
+                "refund_status": status,
+                "amount": {"total": trade.amount, "refund": trade.refunds[out_refund_no]},
+            },
+        )
 
     # --- the API ----------------------------------------------------------------------------
 
@@ -88,11 +110,20 @@ class FakeWechatPay:
         header = request.headers.get("authorization", "")
         fields = dict(re.findall(r'(\w+)="([^"]*)"', header))
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        signed = message(request.method, path, fields.get("timestamp", ""),
-                         fields.get("nonce_str", ""), body.decode())
-        if not header.startswith("WECHATPAY2-SHA256-RSA2048 ") \
-                or fields.get("mchid") != MCHID or not rsa_verify(
-                    key("wechat-merchant").public_key(), signed, fields.get("signature", "")):
+        signed = message(
+            request.method,
+            path,
+            fields.get("timestamp", ""),
+            fields.get("nonce_str", ""),
+            body.decode(),
+        )
+        if (
+            not header.startswith("WECHATPAY2-SHA256-RSA2048 ")
+            or fields.get("mchid") != MCHID
+            or not rsa_verify(
+                key("wechat-merchant").public_key(), signed, fields.get("signature", "")
+            )
+        ):
             return body, reply({"code": "SIGN_ERROR", "message": "签名错误"}, 401)
         return body, None
 
@@ -108,8 +139,9 @@ class FakeWechatPay:
         no = order["out_trade_no"]
         self.trades.setdefault(no, Trade(no, order["amount"]["total"], kind))
         if kind == "h5":
-            return reply({"h5_url": f"https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?"
-                                    f"prepay_id=wx{no}"})
+            return reply(
+                {"h5_url": f"https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx{no}"}
+            )
         return reply({"prepay_id": f"wx{no}"})
 
     async def query(self, request: Request) -> Response:
@@ -138,8 +170,9 @@ class FakeWechatPay:
         if refused:
             return refused
         asked = json.loads(body)
-        trade = next((t for t in self.trades.values()
-                      if t.transaction_id == asked["transaction_id"]), None)
+        trade = next(
+            (t for t in self.trades.values() if t.transaction_id == asked["transaction_id"]), None
+        )
         if trade is None:
             return reply({"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}, 404)
         ref, amount = asked["out_refund_no"], asked["amount"]["refund"]
@@ -147,32 +180,56 @@ class FakeWechatPay:
             if sum(trade.refunds.values()) + amount > trade.amount:
                 return reply({"code": "INVALID_REQUEST", "message": "退款金额超过"}, 400)
             trade.refunds[ref] = amount
-        return reply({"refund_id": f"5030{ref}", "out_refund_no": ref, "status": "PROCESSING",
-                      "amount": {"refund": amount, "total": trade.amount}})
+        return reply(
+            {
+                "refund_id": f"5030{ref}",
+                "out_refund_no": ref,
+                "status": "PROCESSING",
+                "amount": {"refund": amount, "total": trade.amount},
+            }
+        )
 
 
 def signed_headers(body: bytes) -> dict[str, str]:
     stamp, nonce = str(int(time.time())), secrets.token_hex(16)
-    signature = rsa_sign(key("wechat-platform"),
-                         f"{stamp}\n{nonce}\n{body.decode()}\n")
-    return {"Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": signature, "Wechatpay-Serial": SERIAL}
+    signature = rsa_sign(key("wechat-platform"), f"{stamp}\n{nonce}\n{body.decode()}\n")
+    return {
+        "Wechatpay-Timestamp": stamp,
+        "Wechatpay-Nonce": nonce,
+        "Wechatpay-Signature": signature,
+        "Wechatpay-Serial": SERIAL,
+    }
 
 
 def reply(data: Any, status: int = 200) -> Response:
     body = b"" if data is None else json.dumps(data, ensure_ascii=False).encode()
-    return Response(body, status_code=status, headers=signed_headers(body),
-                    media_type="application/json" if body else None)
+    return Response(
+        body,
+        status_code=status,
+        headers=signed_headers(body),
+        media_type="application/json" if body else None,
+    )
 
 
 def envelope(event: str, kind: str, resource: dict[str, Any]) -> tuple[dict[str, str], bytes]:
     nonce, associated = secrets.token_hex(6), kind
     ciphertext = AESGCM(APIV3_KEY.encode()).encrypt(
-        nonce.encode(), json.dumps(resource).encode(), associated.encode())
-    body = json.dumps({
-        "id": secrets.token_hex(8), "create_time": "2026-04-10T16:00:00+08:00",
-        "event_type": event, "resource_type": "encrypt-resource", "summary": "ok",
-        "resource": {"algorithm": "AEAD_AES_256_GCM", "original_type": kind,
-                     "associated_data": associated, "nonce": nonce,
-                     "ciphertext": base64.b64encode(ciphertext).decode()}}).encode()
+        nonce.encode(), json.dumps(resource).encode(), associated.encode()
+    )
+    body = json.dumps(
+        {
+            "id": secrets.token_hex(8),
+            "create_time": "2026-04-10T16:00:00+08:00",
+            "event_type": event,
+            "resource_type": "encrypt-resource",
+            "summary": "ok",
+            "resource": {
+                "algorithm": "AEAD_AES_256_GCM",
+                "original_type": kind,
+                "associated_data": associated,
+                "nonce": nonce,
+                "ciphertext": base64.b64encode(ciphertext).decode(),
+            },
+        }
+    ).encode()
     return {**signed_headers(body), "Content-Type": "application/json"}, body

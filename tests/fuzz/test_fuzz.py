@@ -25,8 +25,9 @@ async def _empty(url: str) -> None:
 @pytest.mark.pg
 def test_no_generated_operation_costs_an_internal_error_or_a_5xx(pg_migrated: str) -> None:
     in_thread(asyncio.run, _empty(pg_migrated))
-    tally = in_thread(lambda: run_fuzz(pg_migrated, examples=EXAMPLES, hostile=True,
-                                       products_per_leaf=2))
+    tally = in_thread(
+        lambda: run_fuzz(pg_migrated, examples=EXAMPLES, hostile=True, products_per_leaf=2)
+    )
     print(tally.summary())
     assert not tally.findings, "\n\n".join(map(str, tally.findings[:10]))
     assert tally.connections_kept == 0

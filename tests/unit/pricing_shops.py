@@ -22,11 +22,13 @@ def shop_coupons(shop: int, count: int) -> list[CouponRule]:
         if k % 3 == 0:
             made.append(coupon(cid, amount=value, merchant_id=shop))
         elif k % 3 == 1:
-            made.append(coupon(cid, "THRESHOLD", amount=value, min_spend=5000,
-                               merchant_id=shop))
+            made.append(coupon(cid, "THRESHOLD", amount=value, min_spend=5000, merchant_id=shop))
         else:
-            made.append(coupon(cid, "PERCENT", percent_off=Decimal(10), max_discount=value,
-                               merchant_id=shop))
+            made.append(
+                coupon(
+                    cid, "PERCENT", percent_off=Decimal(10), max_discount=value, merchant_id=shop
+                )
+            )
     return made
 
 
@@ -36,10 +38,11 @@ def shops_cart(shops: int, per_shop: int = 6) -> PricingInput:
     coupon breaks."""
     lines = [line(f"s{m}", m, 10000 + 100 * m, merchant_id=m) for m in range(1, shops + 1)]
     whole = sum(ln.unit_price for ln in lines)
-    platform = [coupon(CASH_500, amount=500),
-                coupon(PERCENT_3, "PERCENT", percent_off=Decimal(3), max_discount=400),
-                coupon(ALL_OR_NOTHING, "THRESHOLD", amount=300 * shops + 500,
-                       min_spend=whole)]
+    platform = [
+        coupon(CASH_500, amount=500),
+        coupon(PERCENT_3, "PERCENT", percent_off=Decimal(3), max_discount=400),
+        coupon(ALL_OR_NOTHING, "THRESHOLD", amount=300 * shops + 500, min_spend=whole),
+    ]
     wallet = [c for m in range(1, shops + 1) for c in shop_coupons(m, per_shop)]
     return PricingInput(lines=lines, coupons=[*wallet, *platform], now=NOW)
 

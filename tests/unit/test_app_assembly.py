@@ -29,8 +29,11 @@ def test_app_defines_only_create_app_and_tiny_helpers() -> None:
     assert "create_app" in [f.name for f in functions]
     for function in functions:
         if function.name == "create_app":
-            nested = [n.name for n in ast.walk(function) if n is not function
-                      and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+            nested = [
+                n.name
+                for n in ast.walk(function)
+                if n is not function and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
             assert not nested, f"create_app defines {nested}: give them a web/ module"
             continue
         size = (function.end_lineno or function.lineno) - function.lineno + 1
@@ -40,6 +43,11 @@ def test_app_defines_only_create_app_and_tiny_helpers() -> None:
 def test_nothing_in_web_imports_app() -> None:
     for path in (PROJECT_ROOT / "web").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert "app" not in names, f"{path.name} imports app: app.py only assembles web/"

@@ -19,7 +19,8 @@ from tests.conftest import in_thread
 def test_schema_graphql_matches_the_code() -> None:
     committed = (PROJECT_ROOT / "schema.graphql").read_text(encoding="utf-8")
     assert committed == schema.as_str() + "\n", (
-        "schema.graphql is stale: run `zhongtai export-schema` and commit the diff")
+        "schema.graphql is stale: run `zhongtai export-schema` and commit the diff"
+    )
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
@@ -35,18 +36,41 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
 
 
 def test_layers_point_down() -> None:
-    result = subprocess.run([sys.executable, "-m", "importlinter.cli", "--config",
-                             str(PROJECT_ROOT / "pyproject.toml")],
-                            capture_output=True, text=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "importlinter.cli",
+            "--config",
+            str(PROJECT_ROOT / "pyproject.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     if result.returncode != 0 and "No module named" in result.stderr:
-        result = subprocess.run(["lint-imports"], capture_output=True, text=True,
-                                cwd=PROJECT_ROOT)
+        result = subprocess.run(["lint-imports"], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_is_clean() -> None:
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], capture_output=True,
-                            text=True, cwd=PROJECT_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_ruff_format_is_clean() -> None:
+    """Every file is as `ruff format` writes it, so a diff shows behaviour, never layout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -71,9 +95,11 @@ def test_lock_files_pin_what_pyproject_asks_for() -> None:
     from packaging.utils import canonicalize_name
 
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text("utf-8"))["project"]
-    wanted = {"requirements.lock": project["dependencies"],
-              "requirements-test.lock": project["dependencies"]
-              + project["optional-dependencies"]["test"]}
+    wanted = {
+        "requirements.lock": project["dependencies"],
+        "requirements-test.lock": project["dependencies"]
+        + project["optional-dependencies"]["test"],
+    }
     stale = []
     for lock, requirements in wanted.items():
         pins = _pins(lock)
@@ -81,7 +107,7 @@ def test_lock_files_pin_what_pyproject_asks_for() -> None:
             pinned = pins.get(canonicalize_name(spec.name))
             if pinned is None or not spec.specifier.contains(pinned, prereleases=True):
                 stale.append(f"{lock}: {spec} (locked: {pinned})")
-    assert not stale, "refresh the locks (README \"Dependencies\"):\n" + "\n".join(stale)
+    assert not stale, 'refresh the locks (README "Dependencies"):\n' + "\n".join(stale)
 
 
 def test_pre_commit_runs_the_locked_ruff() -> None:

@@ -25,9 +25,12 @@ def test_whole_document_validates_against_the_schema(document: str) -> None:
 def _sent_by_tests() -> set[str]:
     """Operation names passed to api.op / api.ok / api.admin (or the catalog helper
     `create(api, …)`) in the API tests."""
-    pattern = re.compile(r"(?:api\.(?:op|ok|admin)\(|create\(api,)\s*\"(\w+)\"")
-    return {name for path in API_TESTS.glob("*.py")
-            for name in pattern.findall(path.read_text(encoding="utf-8"))}
+    pattern = re.compile(r"(?:api\.(?:op|ok|admin)\(|create\(\s*api,)\s*\"(\w+)\"")
+    return {
+        name
+        for path in API_TESTS.glob("*.py")
+        for name in pattern.findall(path.read_text(encoding="utf-8"))
+    }
 
 
 @pytest.mark.parametrize("document", sorted(DOCUMENTS))

@@ -31,13 +31,19 @@ def _load_dev() -> ModuleType:
 dev = _load_dev()
 
 
-@pytest.mark.parametrize(("args", "url"), [
-    ([], "http://127.0.0.1:8000/graphql"),
-    (["--port", "8001"], "http://127.0.0.1:8001/graphql"),
-    (["--port=9000", "--host=localhost"], "http://localhost:9000/graphql"),
-    (["--workers", "2", "--host", "0.0.0.0", "--port", "8080"], "http://127.0.0.1:8080/graphql"),
-    (["--host", "::1", "--port", "8002"], "http://[::1]:8002/graphql"),
-])
+@pytest.mark.parametrize(
+    ("args", "url"),
+    [
+        ([], "http://127.0.0.1:8000/graphql"),
+        (["--port", "8001"], "http://127.0.0.1:8001/graphql"),
+        (["--port=9000", "--host=localhost"], "http://localhost:9000/graphql"),
+        (
+            ["--workers", "2", "--host", "0.0.0.0", "--port", "8080"],
+            "http://127.0.0.1:8080/graphql",
+        ),
+        (["--host", "::1", "--port", "8002"], "http://[::1]:8002/graphql"),
+    ],
+)
 def test_the_printed_url_follows_host_and_port(args: list[str], url: str) -> None:
     assert dev.graphiql_url(args) == url
 
@@ -86,15 +92,28 @@ def _wait(condition: Any, seconds: float) -> bool:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals and exec as on POSIX")
-@pytest.mark.skipif(not (PROJECT_ROOT / ".venv" / ".installed-base").exists(),
-                    reason="dev.py serve would first install the project")
+@pytest.mark.skipif(
+    not (PROJECT_ROOT / ".venv" / ".installed-base").exists(),
+    reason="dev.py serve would first install the project",
+)
 def test_sigterm_to_dev_py_stops_the_server(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"}
-    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "dev.py"), "serve",
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own group: cleanup can reach all
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "dev.py"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # its own group: cleanup can reach all
     try:
         up = _wait(lambda: _answers(port) or proc.poll() is not None, 120)
         assert up and proc.poll() is None, "the server never answered /healthz"

@@ -50,10 +50,12 @@ class TagRow:
     label: str | None
 
 
-ROWS = [ItemRow("a", None, Colour.RED, TagRow("t"), TagRow("r")),
-        ItemRow(None, "n", Colour.RED, None, TagRow("r")),  # non-null name is null
-        ItemRow("c", None, Colour.RED, TagRow(None), TagRow("r")),  # nullable tag, null label
-        ItemRow("d", None, Colour.RED, None, None)]  # non-null object is null
+ROWS = [
+    ItemRow("a", None, Colour.RED, TagRow("t"), TagRow("r")),
+    ItemRow(None, "n", Colour.RED, None, TagRow("r")),  # non-null name is null
+    ItemRow("c", None, Colour.RED, TagRow(None), TagRow("r")),  # nullable tag, null label
+    ItemRow("d", None, Colour.RED, None, None),
+]  # non-null object is null
 
 
 @strawberry.type
@@ -67,8 +69,7 @@ QUERY = "{ items { name note colour upper tag { label } requiredTag { label } } 
 
 
 def _run(execution_context_class: type | None) -> dict:
-    kwargs = {"execution_context_class": execution_context_class} if execution_context_class \
-        else {}
+    kwargs = {"execution_context_class": execution_context_class} if execution_context_class else {}
     result = strawberry.Schema(query=Query, **kwargs).execute_sync(QUERY)
     errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
     return {"data": result.data, "errors": errors}
@@ -78,12 +79,19 @@ def test_fast_path_matches_graphql_core() -> None:
     generic = _run(None)
     fast = _run(FastLeafExecutionContext)
     assert fast == generic
-    assert fast["data"]["items"][0] == {"name": "a", "note": None, "colour": "RED", "upper": "A",
-                                        "tag": {"label": "t"}, "requiredTag": {"label": "r"}}
+    assert fast["data"]["items"][0] == {
+        "name": "a",
+        "note": None,
+        "colour": "RED",
+        "upper": "A",
+        "tag": {"label": "t"},
+        "requiredTag": {"label": "r"},
+    }
     assert fast["data"]["items"][1] is None and fast["data"]["items"][3] is None
     assert fast["data"]["items"][2]["tag"] is None
-    assert ("Cannot return null for non-nullable field Item.name.", ("items", 1, "name")) \
-        in fast["errors"]
+    assert ("Cannot return null for non-nullable field Item.name.", ("items", 1, "name")) in fast[
+        "errors"
+    ]
 
 
 @strawberry.type
@@ -106,11 +114,11 @@ class BusyQuery:
 
 
 def test_a_query_past_its_deadline_stops_between_fields() -> None:
-    schema = strawberry.Schema(query=BusyQuery,
-                               execution_context_class=FastLeafExecutionContext)
+    schema = strawberry.Schema(query=BusyQuery, execution_context_class=FastLeafExecutionContext)
     started = time.perf_counter()
-    result = schema.execute_sync("{ busy { work label } }",
-                                 context_value=SimpleNamespace(deadline=time.monotonic() + 0.1))
+    result = schema.execute_sync(
+        "{ busy { work label } }", context_value=SimpleNamespace(deadline=time.monotonic() + 0.1)
+    )
     elapsed = time.perf_counter() - started
     # One error for the whole operation, not one per nullable item; no partial data.
     assert result.data is None and timed_out(result.errors) and len(result.errors or ()) == 1
@@ -120,7 +128,6 @@ def test_a_query_past_its_deadline_stops_between_fields() -> None:
 
 
 def test_no_deadline_no_stop() -> None:
-    schema = strawberry.Schema(query=BusyQuery,
-                               execution_context_class=FastLeafExecutionContext)
+    schema = strawberry.Schema(query=BusyQuery, execution_context_class=FastLeafExecutionContext)
     result = schema.execute_sync("{ busy { label } }", context_value=SimpleNamespace(deadline=None))
     assert result.errors is None and len((result.data or {})["busy"]) == 500

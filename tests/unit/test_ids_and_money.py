@@ -28,8 +28,9 @@ def test_cursors_round_trip(offset: int) -> None:
     assert decode_cursor(encode_cursor(offset)) == offset
 
 
-@pytest.mark.parametrize("amount,minor", [("0", 0), ("0.01", 1), ("129.00", 12900),
-                                          ("129.5", 12950), ("1e2", 10000)])
+@pytest.mark.parametrize(
+    "amount,minor", [("0", 0), ("0.01", 1), ("129.00", 12900), ("129.5", 12950), ("1e2", 10000)]
+)
 def test_to_minor(amount: str, minor: int) -> None:
     assert to_minor(Decimal(amount)) == minor
 
@@ -44,9 +45,14 @@ def test_from_minor_has_two_places() -> None:
     assert str(from_minor(12950)) == "129.50" and str(from_minor(0)) == "0.00"
 
 
-@pytest.mark.parametrize("minor,percent,expected", [(1005, Decimal(10), 101),  # 100.5 → 101
-                                                    (1004, Decimal(10), 100),
-                                                    (999, Decimal("33.3"), 333)])
+@pytest.mark.parametrize(
+    "minor,percent,expected",
+    [
+        (1005, Decimal(10), 101),  # 100.5 → 101
+        (1004, Decimal(10), 100),
+        (999, Decimal("33.3"), 333),
+    ],
+)
 def test_percent_rounds_half_up(minor: int, percent: Decimal, expected: int) -> None:
     assert percent_of(minor, percent) == expected
 

@@ -39,11 +39,17 @@ def run_mypy() -> tuple[Counter[str], str]:
     previous = Path.cwd()
     os.chdir(PROJECT_ROOT)  # [tool.mypy] names packages and modules relative to the root
     try:
-        stdout, stderr, status = api.run([
-            "--config-file", str(PROJECT_ROOT / "pyproject.toml"),
-            "--cache-dir", str(_cache_dir()),
-            "--no-color-output", "--no-error-summary", "--hide-error-context",
-        ])
+        stdout, stderr, status = api.run(
+            [
+                "--config-file",
+                str(PROJECT_ROOT / "pyproject.toml"),
+                "--cache-dir",
+                str(_cache_dir()),
+                "--no-color-output",
+                "--no-error-summary",
+                "--hide-error-context",
+            ]
+        )
     finally:
         os.chdir(previous)
     assert status in (0, 1), f"mypy itself failed (status {status}):\n{stdout}\n{stderr}"
@@ -52,8 +58,7 @@ def run_mypy() -> tuple[Counter[str], str]:
 
 
 def write_baseline(errors: Counter[str]) -> None:
-    BASELINE.write_text(json.dumps(dict(sorted(errors.items())), indent=2) + "\n",
-                        encoding="utf-8")
+    BASELINE.write_text(json.dumps(dict(sorted(errors.items())), indent=2) + "\n", encoding="utf-8")
 
 
 def test_mypy_errors_only_shrink() -> None:
@@ -62,20 +67,28 @@ def test_mypy_errors_only_shrink() -> None:
     more = {f: (baseline.get(f, 0), n) for f, n in errors.items() if n > baseline.get(f, 0)}
     fewer = {f: (n, errors.get(f, 0)) for f, n in baseline.items() if errors.get(f, 0) < n}
     if more:
-        lines = [line for line in report.splitlines()
-                 if line.split(":", 1)[0].replace("\\", "/") in more]
+        lines = [
+            line for line in report.splitlines() if line.split(":", 1)[0].replace("\\", "/") in more
+        ]
         raise AssertionError(
             "new mypy errors (baseline -> now: "
             + ", ".join(f"{f} {b} -> {n}" for f, (b, n) in sorted(more.items()))
-            + "); fix them:\n" + "\n".join(lines))
+            + "); fix them:\n"
+            + "\n".join(lines)
+        )
     assert not fewer, (
         "fewer mypy errors than the baseline: lower it with "
         "`.venv/bin/python -m tests.unit.test_mypy` and commit tests/mypy-baseline.json ("
-        + ", ".join(f"{f} {b} -> {n}" for f, (b, n) in sorted(fewer.items())) + ")")
+        + ", ".join(f"{f} {b} -> {n}" for f, (b, n) in sorted(fewer.items()))
+        + ")"
+    )
 
 
 if __name__ == "__main__":
     counted, _ = run_mypy()
     write_baseline(counted)
-    print(f"{BASELINE.relative_to(PROJECT_ROOT)}: {sum(counted.values())} errors "
-          f"in {len(counted)} files", file=sys.stderr)
+    print(
+        f"{BASELINE.relative_to(PROJECT_ROOT)}: {sum(counted.values())} errors "
+        f"in {len(counted)} files",
+        file=sys.stderr,
+    )

@@ -33,16 +33,27 @@ sku_ids = st.integers(min_value=1, max_value=6)
 def lines(draw: st.DrawFn) -> list[Line]:
     count = draw(st.integers(min_value=1, max_value=5))
     chosen = draw(st.lists(sku_ids, min_size=count, max_size=count, unique=True))
-    rules = [None, ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900),
-             ShippingRule(2, ShippingKind.BY_PIECE, first_fee=800, additional_fee=200),
-             ShippingRule(3, ShippingKind.BY_WEIGHT, first_fee=1200, additional_fee=500)]
-    return [Line(id=f"l{sku}", sku_id=sku, product_id=sku % 3, merchant_id=sku % 2 + 1,
-                 quantity=draw(st.integers(min_value=1, max_value=99)),
-                 unit_price=draw(money), category_path=(sku % 2,),
-                 weight_grams=draw(st.integers(min_value=0, max_value=5000)),
-                 shipping=draw(st.sampled_from(rules)),
-                 available=draw(st.integers(0, 4)) > 0)
-            for sku in chosen]
+    rules = [
+        None,
+        ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900),
+        ShippingRule(2, ShippingKind.BY_PIECE, first_fee=800, additional_fee=200),
+        ShippingRule(3, ShippingKind.BY_WEIGHT, first_fee=1200, additional_fee=500),
+    ]
+    return [
+        Line(
+            id=f"l{sku}",
+            sku_id=sku,
+            product_id=sku % 3,
+            merchant_id=sku % 2 + 1,
+            quantity=draw(st.integers(min_value=1, max_value=99)),
+            unit_price=draw(money),
+            category_path=(sku % 2,),
+            weight_grams=draw(st.integers(min_value=0, max_value=5000)),
+            shipping=draw(st.sampled_from(rules)),
+            available=draw(st.integers(0, 4)) > 0,
+        )
+        for sku in chosen
+    ]
 
 
 @st.composite
@@ -51,26 +62,51 @@ def promotions(draw: st.DrawFn) -> list[Promotion]:
     for pid in range(1, draw(st.integers(min_value=0, max_value=5)) + 1):
         kind = draw(st.sampled_from(list(K)))
         scope = Scope(sku_ids=frozenset(draw(st.lists(sku_ids, max_size=3))))
-        common = {"id": pid, "name": f"P{pid}", "kind": kind, "scope": scope,
-                  "starts_at": NOW - timedelta(days=1), "ends_at": NOW + timedelta(days=1),
-                  "combinable": draw(st.booleans()),
-                  "per_customer_limit": draw(st.none() | st.integers(0, 5))}
+        common = {
+            "id": pid,
+            "name": f"P{pid}",
+            "kind": kind,
+            "scope": scope,
+            "starts_at": NOW - timedelta(days=1),
+            "ends_at": NOW + timedelta(days=1),
+            "combinable": draw(st.booleans()),
+            "per_customer_limit": draw(st.none() | st.integers(0, 5)),
+        }
         percent = Decimal(draw(st.integers(min_value=1, max_value=99)))
         extra = {
-            K.SINGLE_PRODUCT: {"special_price": draw(st.none() | money),
-                               "percent_off": percent,
-                               "promotion_stock_left": draw(st.none() | st.integers(0, 20))},
-            K.MULTI_BUY: draw(st.sampled_from([
-                {"from_nth_unit": 2, "percent_off": percent},
-                {"units": 3, "units_price": draw(money)}])),
-            K.BUNDLE: {"bundle": ((1, 1), (2, draw(st.integers(1, 2)))),
-                       "bundle_price": draw(money)},
-            K.DEPOSIT: {"deposit": draw(st.integers(0, 5000)),
-                        "deposit_worth": draw(st.integers(0, 10000))},
-            K.FULL_REDUCTION: draw(st.sampled_from([
-                {"tiers": (Tier(30000, 3000), Tier(50000, 6000))},
-                {"every_step": 10000, "every_amount": 1000,
-                 "every_cap": draw(st.none() | money)}])),
+            K.SINGLE_PRODUCT: {
+                "special_price": draw(st.none() | money),
+                "percent_off": percent,
+                "promotion_stock_left": draw(st.none() | st.integers(0, 20)),
+            },
+            K.MULTI_BUY: draw(
+                st.sampled_from(
+                    [
+                        {"from_nth_unit": 2, "percent_off": percent},
+                        {"units": 3, "units_price": draw(money)},
+                    ]
+                )
+            ),
+            K.BUNDLE: {
+                "bundle": ((1, 1), (2, draw(st.integers(1, 2)))),
+                "bundle_price": draw(money),
+            },
+            K.DEPOSIT: {
+                "deposit": draw(st.integers(0, 5000)),
+                "deposit_worth": draw(st.integers(0, 10000)),
+            },
+            K.FULL_REDUCTION: draw(
+                st.sampled_from(
+                    [
+                        {"tiers": (Tier(30000, 3000), Tier(50000, 6000))},
+                        {
+                            "every_step": 10000,
+                            "every_amount": 1000,
+                            "every_cap": draw(st.none() | money),
+                        },
+                    ]
+                )
+            ),
             K.SPEND_GIFT: {"tiers": (Tier(10000, gifts=(GiftItem(90, 1),)),)},
             K.GIFT: {"gifts": (GiftItem(91, draw(st.integers(1, 3))),)},
         }[kind]
@@ -81,8 +117,11 @@ def promotions(draw: st.DrawFn) -> list[Promotion]:
 @settings(max_examples=300, deadline=None)
 @given(lines(), promotions(), st.integers(0, 5))
 def test_pricing_invariants(cart: list[Line], promos: list[Promotion], gift_stock: int) -> None:
-    result = price(PricingInput(lines=cart, promotions=promos, now=NOW,
-                                gift_stock={90: gift_stock, 91: gift_stock}))
+    result = price(
+        PricingInput(
+            lines=cart, promotions=promos, now=NOW, gift_stock={90: gift_stock, 91: gift_stock}
+        )
+    )
     for line in result.lines:
         assert line.total >= 0
         assert all(d.amount > 0 for d in line.discounts)

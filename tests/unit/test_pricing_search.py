@@ -78,8 +78,11 @@ def sets_of(data: PricingInput) -> int:
 
 
 def same(a: PricingResult, b: PricingResult) -> None:
-    assert (sorted(a.coupons_applied), a.coupon_discount, a.total) == \
-        (sorted(b.coupons_applied), b.coupon_discount, b.total)
+    assert (sorted(a.coupons_applied), a.coupon_discount, a.total) == (
+        sorted(b.coupons_applied),
+        b.coupon_discount,
+        b.total,
+    )
     assert [ln.discounts for ln in a.lines] == [ln.discounts for ln in b.lines]
 
 
@@ -100,8 +103,11 @@ def test_a_merchant_gives_up_a_little_to_reach_the_platform_threshold() -> None:
     bigger), worth 30 − 0.05."""
     shops = range(1, 11)
     lines = [line(f"s{m}", m, 10000, merchant_id=m) for m in shops]
-    wallet = [coupon(100 * m + k, amount=400 + 10 * m - k * (m + 4), merchant_id=m)
-              for m in shops for k in range(4)]
+    wallet = [
+        coupon(100 * m + k, amount=400 + 10 * m - k * (m + 4), merchant_id=m)
+        for m in shops
+        for k in range(4)
+    ]
     best = sum(400 + 10 * m for m in shops)
     platform = coupon(1, "THRESHOLD", amount=3000, min_spend=10000 * 10 - best + 5)
     with counted_runs() as runs:
@@ -117,11 +123,18 @@ def test_the_budget_holds_when_no_set_can_be_proven_best() -> None:
     only pricing tells, so bounds stay loose and the search stops at the budget; the 满 alone
     (50元, more than all the merchant coupons' 28元) is among the sets tried first."""
     shops = range(1, 9)
-    lines = [ln for m in shops for ln in (line(f"a{m}", m, 10000, merchant_id=m),
-                                          line(f"b{m}", 100 + m, 5000, merchant_id=m))]
+    lines = [
+        ln
+        for m in shops
+        for ln in (
+            line(f"a{m}", m, 10000, merchant_id=m),
+            line(f"b{m}", 100 + m, 5000, merchant_id=m),
+        )
+    ]
     wallet = [c for m in shops for c in shop_coupons(m, 6)]
-    platform = coupon(1, "THRESHOLD", amount=5000, min_spend=10000 * 8,
-                      scope=Scope(product_ids=frozenset(shops)))
+    platform = coupon(
+        1, "THRESHOLD", amount=5000, min_spend=10000 * 8, scope=Scope(product_ids=frozenset(shops))
+    )
     with counted_runs() as runs:
         result = price(PricingInput(lines=lines, coupons=[*wallet, platform], now=NOW))
     assert runs[1] == pricing.COUPON_SEARCH_BUDGET
@@ -136,20 +149,26 @@ amounts = st.sampled_from([100, 300, 500, 2000, 5000])  # few values: ties happe
 @st.composite
 def coupons_of(draw: st.DrawFn, cid: int, merchant: int | None) -> CouponRule:
     kind = draw(st.sampled_from(["CASH", "THRESHOLD", "PERCENT"]))
-    extra: dict[str, Any] = {"merchant_id": merchant,
-                             "combines_with_promotions": draw(st.booleans()),
-                             "valid_until": NOW + timedelta(days=draw(st.integers(1, 2)))}
+    extra: dict[str, Any] = {
+        "merchant_id": merchant,
+        "combines_with_promotions": draw(st.booleans()),
+        "valid_until": NOW + timedelta(days=draw(st.integers(1, 2))),
+    }
     if draw(st.booleans()):
-        extra["scope"] = Scope(product_ids=frozenset(draw(st.lists(st.integers(1, 4),
-                                                                   max_size=2))))
+        extra["scope"] = Scope(product_ids=frozenset(draw(st.lists(st.integers(1, 4), max_size=2))))
     if kind == "PERCENT":
-        extra.update(percent_off=Decimal(draw(st.sampled_from([5, 10, 30]))),
-                     max_discount=draw(st.none() | amounts),
-                     min_spend=draw(st.sampled_from([0, 10000, 30000])))
+        extra.update(
+            percent_off=Decimal(draw(st.sampled_from([5, 10, 30]))),
+            max_discount=draw(st.none() | amounts),
+            min_spend=draw(st.sampled_from([0, 10000, 30000])),
+        )
     else:
-        extra.update(amount=draw(amounts),
-                     min_spend=draw(st.sampled_from([0, 10000, 20000, 30000, 45000]))
-                     if kind == "THRESHOLD" else 0)
+        extra.update(
+            amount=draw(amounts),
+            min_spend=draw(st.sampled_from([0, 10000, 20000, 30000, 45000]))
+            if kind == "THRESHOLD"
+            else 0,
+        )
     return coupon(cid, kind, **extra)
 
 
@@ -157,17 +176,25 @@ def coupons_of(draw: st.DrawFn, cid: int, merchant: int | None) -> CouponRule:
 def carts(draw: st.DrawFn, merchants: int, per_issuer: int) -> PricingInput:
     count = draw(st.integers(1, 4))
     lines: Sequence[Line] = [
-        line(f"l{n}", n, draw(st.sampled_from([5000, 10000, 20000, 30000])),
-             qty=draw(st.integers(1, 2)), merchant_id=draw(st.integers(1, merchants)))
-        for n in range(1, count + 1)]
+        line(
+            f"l{n}",
+            n,
+            draw(st.sampled_from([5000, 10000, 20000, 30000])),
+            qty=draw(st.integers(1, 2)),
+            merchant_id=draw(st.integers(1, merchants)),
+        )
+        for n in range(1, count + 1)
+    ]
     wallet, cid = [], 1
     for issuer in [None, *range(1, merchants + 1)]:
         for _ in range(draw(st.integers(0, per_issuer))):
             wallet.append(draw(coupons_of(cid, issuer)))
             cid += 1
-    promotions = [promo(90, PromotionType.FULL_REDUCTION,
-                        tiers=(Tier(20000, 2000), Tier(40000, 5000)))] \
-        if draw(st.booleans()) else []
+    promotions = (
+        [promo(90, PromotionType.FULL_REDUCTION, tiers=(Tier(20000, 2000), Tier(40000, 5000)))]
+        if draw(st.booleans())
+        else []
+    )
     return PricingInput(lines=lines, promotions=promotions, coupons=wallet, now=NOW)
 
 

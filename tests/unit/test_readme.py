@@ -13,8 +13,11 @@ LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|^\s*\[[^\]]+\]:\s*(\S+)", 
 
 def relative_links(markdown: str) -> list[str]:
     targets = [inline or reference for inline, reference in LINK.findall(markdown)]
-    return [t.split("#", 1)[0] for t in targets
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", t, re.IGNORECASE) and not t.startswith("#")]
+    return [
+        t.split("#", 1)[0]
+        for t in targets
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", t, re.IGNORECASE) and not t.startswith("#")
+    ]
 
 
 def test_relative_links_are_found() -> None:

@@ -53,4 +53,5 @@ def test_everything_in_the_schema_is_described() -> None:
     missing = sorted(undescribed(schema._schema))
     assert not missing, (
         f"{len(missing)} schema elements lack a description (add `description=`, or "
-        f"describe_values for the values of an enum wrapped with strawberry.enum): {missing}")
+        f"describe_values for the values of an enum wrapped with strawberry.enum): {missing}"
+    )

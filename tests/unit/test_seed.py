@@ -36,8 +36,11 @@ async def test_seed_demo_is_realistic_and_idempotent(sqlite_engine: AsyncEngine)
         assert await count(s, Product) >= 200
         assert await count(s, Category, Category.level == 3) >= 3
         assert await count(s, DisplayCategory, DisplayCategory.parent_id.is_(None)) >= 4
-        per_product = (await s.execute(select(func.count()).select_from(Sku)
-                                       .group_by(Sku.product_id))).scalars().all()
+        per_product = (
+            (await s.execute(select(func.count()).select_from(Sku).group_by(Sku.product_id)))
+            .scalars()
+            .all()
+        )
         assert min(per_product) >= 1 and max(per_product) <= 6
         assert await count(s, StockLevel) > 0
         titles = (await s.scalars(select(Product.title))).all()
