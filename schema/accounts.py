@@ -87,7 +87,7 @@ class Customer(Node):
     async def coupons(self, info: Info, status: CouponStatusRef | None = None) -> list[CouponRef]:
         from resolvers.coupons import wallet
 
-        return await wallet(info.context, status.value if status else None)  # type: ignore[attr-defined]
+        return await wallet(info.context, status.value if status else None)
 
     @strawberry.field(description="Newest first.")
     async def orders(
@@ -132,7 +132,7 @@ class Role(Node):
         return await info.context.loaders.merchant.load(mid) if mid else None
 
     @strawberry.field(description="What it grants.")
-    def permissions(self) -> list[Permission]:  # type: ignore[valid-type]
+    def permissions(self) -> list[Permission]:
         return [PermissionEnum(p) for p in self.permissions]
 
 
@@ -239,7 +239,7 @@ class StaffUpdateInput:
 @strawberry.input(description="A new role.")
 class RoleInput:
     name: str = strawberry.field(description="Display name.")
-    permissions: list[Permission] = strawberry.field(  # type: ignore[valid-type]
+    permissions: list[Permission] = strawberry.field(
         description="What it grants; only permissions the caller holds."
     )
     merchant_id: strawberry.ID | None = strawberry.field(
@@ -252,7 +252,7 @@ class RoleInput:
 @strawberry.input(description="Omitted fields keep their value.")
 class RoleUpdateInput:
     name: str | None = strawberry.field(default=None, description="Display name.")
-    permissions: list[Permission] | None = strawberry.field(  # type: ignore[valid-type]
+    permissions: list[Permission] | None = strawberry.field(
         default=None, description="What it grants; only permissions the caller holds."
     )
 

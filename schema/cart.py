@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
-CartLineStatus = strawberry.enum(
-    LineStatus, name="CartLineStatus", description="Whether a cart line can be bought now."
+CartLineStatus = LineStatus
+strawberry.enum(
+    CartLineStatus, name="CartLineStatus", description="Whether a cart line can be bought now."
 )
 describe_values(
     CartLineStatus,
@@ -79,7 +80,7 @@ class CartLine:
         return self.item.line.selected  # type: ignore[attr-defined]
 
     @strawberry.field(description="Whether the line can be bought now.")
-    def status(self) -> CartLineStatus:  # type: ignore[valid-type]
+    def status(self) -> CartLineStatus:
         return self.item.status  # type: ignore[attr-defined]
 
     @strawberry.field(description="The SKU.")

@@ -43,19 +43,24 @@ from schema.payloads import payload
 from schema.permissions import staff_of_merchant
 from schema.promotions import Promotion
 
-Channel = strawberry.enum(ChannelEnum, description="Sales channel, from the X-Channel header.")
-Permission = strawberry.enum(PermissionEnum, description="A permission a role grants to staff.")
-ProductSort = strawberry.enum(rc.ProductSort, description="Order of a product listing.")
-ProductStatus = strawberry.enum(
-    rc.EffectiveStatus,
+Channel = ChannelEnum
+strawberry.enum(Channel, description="Sales channel, from the X-Channel header.")
+Permission = PermissionEnum
+strawberry.enum(Permission, description="A permission a role grants to staff.")
+ProductSort = rc.ProductSort
+strawberry.enum(ProductSort, description="Order of a product listing.")
+ProductStatus = rc.EffectiveStatus
+strawberry.enum(
+    ProductStatus,
     name="ProductStatus",
     description="DRAFT → LISTED ⇄ DELISTED; SCHEDULED is LISTED with a listAt still in the future.",
 )
-AttributeKind = strawberry.enum(rc.AttributeKind, description="What an attribute is for.")
-AttributeValueType = strawberry.enum(
-    rc.AttributeValueType, description="The kind of value an attribute takes."
-)
-ShippingKind = strawberry.enum(rc.ShippingKind, description="How a shipping template charges.")
+AttributeKind = rc.AttributeKind
+strawberry.enum(AttributeKind, description="What an attribute is for.")
+AttributeValueType = rc.AttributeValueType
+strawberry.enum(AttributeValueType, description="The kind of value an attribute takes.")
+ShippingKind = rc.ShippingKind
+strawberry.enum(ShippingKind, description="How a shipping template charges.")
 describe_values(
     Channel,
     {
@@ -235,10 +240,10 @@ class Brand(Node):
 )
 class Attribute(Node):
     name: str = strawberry.field(description='Display name, e.g. "Colour".')
-    kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
+    kind: AttributeKind = strawberry.field(
         description="KEY identifies the product, SALES forms SKUs, GENERAL describes."
     )
-    value_type: AttributeValueType = strawberry.field(  # type: ignore[valid-type]
+    value_type: AttributeValueType = strawberry.field(
         description="Options to choose from, free text or a number."
     )
     options: list[str] = strawberry.field(
@@ -292,9 +297,7 @@ class Category(Node):
 @strawberry.type(description="How a merchant charges for shipping.")
 class ShippingTemplate(Node):
     name: str = strawberry.field(description="Display name.")
-    kind: ShippingKind = strawberry.field(  # type: ignore[valid-type]
-        description="FREE, FLAT, BY_PIECE or BY_WEIGHT."
-    )
+    kind: ShippingKind = strawberry.field(description="FREE, FLAT, BY_PIECE or BY_WEIGHT.")
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -337,9 +340,7 @@ class PriceRange:
 @strawberry.type(description="A key or general attribute value of a product.")
 class ProductAttribute:
     name: str = strawberry.field(description="The attribute's name.")
-    kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
-        description="KEY or GENERAL."
-    )
+    kind: AttributeKind = strawberry.field(description="KEY or GENERAL.")
     values: list[str] = strawberry.field(description="The product's values.")
 
 
@@ -424,7 +425,7 @@ class Product(Node):
         return isinstance(obj, m.Product)
 
     @strawberry.field(description="Status now.")
-    def status(self, info: Info) -> ProductStatus:  # type: ignore[valid-type]
+    def status(self, info: Info) -> ProductStatus:
         return rc.effective_status(self, info.context.now)  # type: ignore[arg-type]
 
     thumbnail: Image | None = strawberry.field(description="The first gallery image.")
@@ -610,7 +611,7 @@ class DisplayCategory(Node):
         return isinstance(obj, m.DisplayCategory)
 
     @strawberry.field(description="Channels it shows on; empty = all.")
-    def channels(self) -> list[Channel]:  # type: ignore[valid-type]
+    def channels(self) -> list[Channel]:
         return [ChannelEnum(c) for c in self.channels]
 
     @strawberry.field(description="Direct subcategories.")
@@ -626,7 +627,7 @@ class DisplayCategory(Node):
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        sort: ProductSort | None = rc.ProductSort.RELEVANCE,  # type: ignore[valid-type]
+        sort: ProductSort | None = rc.ProductSort.RELEVANCE,
         filter: ProductFilter | None = None,
         last: int | None = None,
         before: str | None = None,
@@ -677,7 +678,7 @@ class AdminProductFilter:
     query: str | None = strawberry.field(
         default=None, description="Words to find in title, subtitle and brand."
     )
-    status: ProductStatus | None = strawberry.field(  # type: ignore[valid-type]
+    status: ProductStatus | None = strawberry.field(
         default=None, description="Only products in this status."
     )
     merchant_id: strawberry.ID | None = strawberry.field(
@@ -723,12 +724,8 @@ class AttributeInput:
         description="Relay global id of the backend category it hangs on."
     )
     name: str = strawberry.field(description="Display name.")
-    kind: AttributeKind = strawberry.field(  # type: ignore[valid-type]
-        description="KEY, SALES or GENERAL."
-    )
-    value_type: AttributeValueType = strawberry.field(  # type: ignore[valid-type]
-        description="OPTIONS, TEXT or NUMBER."
-    )
+    kind: AttributeKind = strawberry.field(description="KEY, SALES or GENERAL.")
+    value_type: AttributeValueType = strawberry.field(description="OPTIONS, TEXT or NUMBER.")
     options: list[str] | None = strawberry.field(
         default=None, description="The allowed values for OPTIONS."
     )
@@ -751,7 +748,7 @@ class DisplayCategoryInput:
     )
     icon_url: str | None = strawberry.field(default=None, description="Icon image URL.")
     position: int | None = strawberry.field(default=None, description="Sort order among siblings.")
-    channels: list[Channel] | None = strawberry.field(  # type: ignore[valid-type]
+    channels: list[Channel] | None = strawberry.field(
         default=None, description="Channels it shows on; omitted = all."
     )
     category_ids: list[strawberry.ID] | None = strawberry.field(
@@ -772,7 +769,7 @@ class DisplayCategoryUpdateInput:
     position: int | None = strawberry.field(
         default=strawberry.UNSET, description="Sort order among siblings."
     )
-    channels: list[Channel] | None = strawberry.field(  # type: ignore[valid-type]
+    channels: list[Channel] | None = strawberry.field(
         default=strawberry.UNSET, description="Channels it shows on."
     )
     category_ids: list[strawberry.ID] | None = strawberry.field(
@@ -803,9 +800,7 @@ class ShippingTemplateInput:
         description="Relay global id of the merchant (merchant staff: their own)."
     )
     name: str = strawberry.field(description="Display name.")
-    kind: ShippingKind = strawberry.field(  # type: ignore[valid-type]
-        description="FREE, FLAT, BY_PIECE or BY_WEIGHT."
-    )
+    kind: ShippingKind = strawberry.field(description="FREE, FLAT, BY_PIECE or BY_WEIGHT.")
     first_fee: Decimal | None = strawberry.field(
         default=None, description="Fee for the first unit or kg, in yuan (Decimal string)."
     )
@@ -1062,7 +1057,7 @@ class CatalogQuery:
         first: First20 = None,
         after: After = None,
         sort: Annotated[
-            ProductSort | None,  # type: ignore[valid-type]
+            ProductSort | None,
             strawberry.argument(description="Result order (default RELEVANCE)."),
         ] = rc.ProductSort.RELEVANCE,
         last: Last = None,

@@ -34,8 +34,10 @@ def describe_values(enum_type: E, descriptions: dict[str, str]) -> E:
     return enum_type
 
 
-UserErrorCode = strawberry.enum(
-    Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),
+UserErrorCode = ErrorCode
+strawberry.enum(
+    UserErrorCode,
+    name="UserErrorCode",
     description="Stable codes for business-rule failures in mutation payloads.",
 )
 describe_values(
@@ -169,17 +171,12 @@ class UserError:
     field: str | None = strawberry.field(
         description='Input path it refers to, e.g. "input.skus.0.price"; null for the whole input.'
     )
-    code: UserErrorCode = strawberry.field(  # type: ignore[valid-type]
-        description="Stable code to branch on."
-    )
+    code: UserErrorCode = strawberry.field(description="Stable code to branch on.")
     message: str = strawberry.field(description="Human-readable message a form can show.")
 
 
 def user_errors(violations: list[Violation]) -> list[UserError]:
-    return [
-        UserError(field=v.field, code=UserErrorCode(v.code.value), message=v.message)
-        for v in violations
-    ]
+    return [UserError(field=v.field, code=v.code, message=v.message) for v in violations]
 
 
 @strawberry.type(description="Relay pagination state of a connection page.")

@@ -37,10 +37,13 @@ if TYPE_CHECKING:
     from schema.promotions import PromotionAudienceInput, PromotionScopeInput
 
 MANAGE_COUPONS = Permission.MANAGE_COUPONS
-CouponType = strawberry.enum(CouponTypeEnum, description="What a coupon gives.")
-CouponStatus = strawberry.enum(CouponStatusEnum, description="Lifecycle of a customer's coupon.")
-CouponDistribution = strawberry.enum(
-    DistributionEnum,
+CouponType = CouponTypeEnum
+strawberry.enum(CouponType, description="What a coupon gives.")
+CouponStatus = CouponStatusEnum
+strawberry.enum(CouponStatus, description="Lifecycle of a customer's coupon.")
+CouponDistribution = DistributionEnum
+strawberry.enum(
+    CouponDistribution,
     name="CouponDistribution",
     description="How customers get coupons of a template.",
 )
@@ -98,10 +101,8 @@ class CouponStats:
 )
 class CouponTemplate(Node):
     name: str = strawberry.field(description="Display name.")
-    type: CouponType = strawberry.field(  # type: ignore[valid-type]
-        description="CASH, THRESHOLD or PERCENT."
-    )
-    distribution: CouponDistribution = strawberry.field(  # type: ignore[valid-type]
+    type: CouponType = strawberry.field(description="CASH, THRESHOLD or PERCENT.")
+    distribution: CouponDistribution = strawberry.field(
         description="How customers get its coupons."
     )
     total_quantity: int = strawberry.field(description="How many coupons the batch holds.")
@@ -155,7 +156,7 @@ class Coupon(Node):
         return isinstance(obj, m.Coupon)
 
     @strawberry.field(description="EXPIRED as soon as the validity ends.")
-    def status(self, info: Info) -> CouponStatus:  # type: ignore[valid-type]
+    def status(self, info: Info) -> CouponStatus:
         return rco.status_at(self, info.context.now)  # type: ignore[arg-type]
 
     @strawberry.field(description="The batch it belongs to.")
@@ -179,13 +180,9 @@ class CouponValidityInput:
 @strawberry.input(description="A coupon template's values.")
 class CouponTemplateInput:
     name: str = strawberry.field(description="Display name.")
-    type: CouponType = strawberry.field(  # type: ignore[valid-type]
-        description="CASH, THRESHOLD or PERCENT."
-    )
+    type: CouponType = strawberry.field(description="CASH, THRESHOLD or PERCENT.")
     total_quantity: int = strawberry.field(description="How many coupons the batch holds.")
-    distribution: CouponDistribution = strawberry.field(  # type: ignore[valid-type]
-        description="PUBLIC, SYSTEM or CODE."
-    )
+    distribution: CouponDistribution = strawberry.field(description="PUBLIC, SYSTEM or CODE.")
     validity: CouponValidityInput = strawberry.field(
         description="A fixed window or days after claim."
     )

@@ -33,9 +33,8 @@ if TYPE_CHECKING:
     from schema.catalog import Sku
 
 MANAGE_INVENTORY = Permission.MANAGE_INVENTORY
-MovementType = strawberry.enum(
-    MovementTypeEnum, name="StockMovementType", description="What moved stock."
-)
+MovementType = MovementTypeEnum
+strawberry.enum(MovementType, name="StockMovementType", description="What moved stock.")
 describe_values(
     MovementType,
     {
@@ -93,9 +92,7 @@ class StockLevel:
 
 @strawberry.type(description="A stock ledger entry.")
 class StockMovement:
-    type: MovementType = strawberry.field(  # type: ignore[valid-type]
-        description="What moved the stock."
-    )
+    type: MovementType = strawberry.field(description="What moved the stock.")
     quantity: int = strawberry.field(description="Signed change of onHand.")
     reason: str | None = strawberry.field(description="Why.")
     reference: str | None = strawberry.field(description="What it refers to, if anything.")
@@ -186,7 +183,7 @@ class StockMovementFilter:
     warehouse_id: strawberry.ID | None = strawberry.field(
         default=None, description="Relay global id of a warehouse."
     )
-    type: MovementType | None = strawberry.field(  # type: ignore[valid-type]
+    type: MovementType | None = strawberry.field(
         default=None, description="Only entries of this type."
     )
 

@@ -48,10 +48,14 @@ CustomerRef = Annotated["Customer", strawberry.lazy("schema.accounts")]
 WarehouseRef = Annotated["Warehouse", strawberry.lazy("schema.inventory")]
 MANAGE_ORDERS = Permission.MANAGE_ORDERS
 
-OrderStatus = strawberry.enum(OrderStatusEnum, description="Where an order is in its lifecycle.")
-PaymentStatus = strawberry.enum(PaymentStatusEnum, description="Where a payment is.")
-RefundStatus = strawberry.enum(RefundStatusEnum, description="Where a refund request is.")
-PaymentKind = strawberry.enum(PaymentKindEnum, description="What a payment pays for.")
+OrderStatus = OrderStatusEnum
+strawberry.enum(OrderStatus, description="Where an order is in its lifecycle.")
+PaymentStatus = PaymentStatusEnum
+strawberry.enum(PaymentStatus, description="Where a payment is.")
+RefundStatus = RefundStatusEnum
+strawberry.enum(RefundStatus, description="Where a refund request is.")
+PaymentKind = PaymentKindEnum
+strawberry.enum(PaymentKind, description="What a payment pays for.")
 describe_values(
     OrderStatus,
     {
@@ -300,9 +304,7 @@ class Shipment(Node):
 
 @strawberry.type(description="An after-sales refund request and its outcome.")
 class Refund(Node):
-    status: RefundStatus = strawberry.field(  # type: ignore[valid-type]
-        description="Where the request is."
-    )
+    status: RefundStatus = strawberry.field(description="Where the request is.")
     reason: str = strawberry.field(description="The customer's reason.")
     reject_reason: str | None = strawberry.field(description="Why staff rejected it.")
     restocked: bool = strawberry.field(description="Whether the units went back to stock.")
@@ -332,9 +334,7 @@ class Order(Node):
     payment_number: str = strawberry.field(
         description="The out-trade-no this sub-order is paid under on its own (orderPaymentStart)."
     )
-    status: OrderStatus = strawberry.field(  # type: ignore[valid-type]
-        description="Where the order is in its lifecycle."
-    )
+    status: OrderStatus = strawberry.field(description="Where the order is in its lifecycle.")
     channel: str = strawberry.field(description="The channel it was placed on.")
     note: str | None = strawberry.field(description="The customer's note.")
     cancel_reason: str | None = strawberry.field(description="Why it was cancelled, if it was.")
@@ -431,9 +431,7 @@ class Order(Node):
     "one sub-order's own payment (orderPaymentStart)."
 )
 class Payment(Node):
-    status: PaymentStatus = strawberry.field(  # type: ignore[valid-type]
-        description="Where the payment is."
-    )
+    status: PaymentStatus = strawberry.field(description="Where the payment is.")
     expires_at: datetime = strawberry.field(
         description="When an unpaid payment expires and its orders are cancelled (ISO-8601, UTC)."
     )
@@ -442,7 +440,7 @@ class Payment(Node):
     needs_refund: bool = strawberry.field(
         description="Money arrived after the payment closed: it is kept on record to be paid back."
     )
-    kind: PaymentKind = strawberry.field(  # type: ignore[valid-type]
+    kind: PaymentKind = strawberry.field(
         description="DEPOSIT and BALANCE for a presale (定金预售)."
     )
     opens_at: datetime | None = strawberry.field(
@@ -484,14 +482,14 @@ class Payment(Node):
 
 @strawberry.input(description="Narrows a customer's orders.")
 class OrderFilter:
-    status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
+    status: OrderStatus | None = strawberry.field(
         default=None, description="Only orders in this status."
     )
 
 
 @strawberry.input(description="Narrows adminOrders; every given condition must hold.")
 class AdminOrderFilter:
-    status: OrderStatus | None = strawberry.field(  # type: ignore[valid-type]
+    status: OrderStatus | None = strawberry.field(
         default=None, description="Only orders in this status."
     )
     merchant_id: strawberry.ID | None = strawberry.field(

@@ -57,9 +57,7 @@ class PaymentStartPayload:
     provider: PaymentGateway | None = strawberry.field(
         default=None, description="The provider asked."
     )
-    channel: Channel | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="The channel paying from."
-    )
+    channel: Channel | None = strawberry.field(default=None, description="The channel paying from.")
     out_trade_no: str | None = strawberry.field(
         default=None, description="Our trade number at the provider."
     )
@@ -125,7 +123,7 @@ class PaymentsMutation:
             PaymentGateway, strawberry.argument(description="ALIPAY or WECHATPAY.")
         ],
         channel: Annotated[
-            Channel | None,  # type: ignore[valid-type]
+            Channel | None,
             strawberry.argument(
                 description="The channel paying from; default: the X-Channel header."
             ),

@@ -36,10 +36,10 @@ if TYPE_CHECKING:
     from schema.reports import PromotionStats
 
 MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS
-PromotionType = strawberry.enum(PromotionTypeEnum, description="The seven promotion types.")
-PromotionStatus = strawberry.enum(
-    PromotionStatusEnum, description="Where a promotion is in its lifecycle."
-)
+PromotionType = PromotionTypeEnum
+strawberry.enum(PromotionType, description="The seven promotion types.")
+PromotionStatus = PromotionStatusEnum
+strawberry.enum(PromotionStatus, description="Where a promotion is in its lifecycle.")
 describe_values(
     PromotionType,
     {
@@ -92,9 +92,7 @@ class PromotionLevel(Enum):
 @strawberry.type(description="A promotion (促销).")
 class Promotion(Node):
     name: str = strawberry.field(description="Display name.")
-    type: PromotionType = strawberry.field(  # type: ignore[valid-type]
-        description="One of the seven promotion types."
-    )
+    type: PromotionType = strawberry.field(description="One of the seven promotion types.")
     starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
     ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
     combinable: bool = strawberry.field(
@@ -113,7 +111,7 @@ class Promotion(Node):
         return PromotionLevel(self.level)
 
     @strawberry.field(description="Where it is in its lifecycle.")
-    def status(self, info: Info) -> PromotionStatus:  # type: ignore[valid-type]
+    def status(self, info: Info) -> PromotionStatus:
         return rp.status_of(self, info.context.now)  # type: ignore[arg-type]
 
     @strawberry.field(
@@ -327,9 +325,7 @@ class PromotionRulesInput:
 @strawberry.input(description="A promotion's values.")
 class PromotionInput:
     name: str = strawberry.field(description="Display name.")
-    type: PromotionType = strawberry.field(  # type: ignore[valid-type]
-        description="One of the seven promotion types."
-    )
+    type: PromotionType = strawberry.field(description="One of the seven promotion types.")
     starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
     ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
     rules: PromotionRulesInput = strawberry.field(description="The type's rule.")
@@ -355,10 +351,10 @@ class PromotionInput:
 
 @strawberry.input(description="Narrows promotions.")
 class PromotionFilter:
-    status: PromotionStatus | None = strawberry.field(  # type: ignore[valid-type]
+    status: PromotionStatus | None = strawberry.field(
         default=None, description="Only promotions in this status."
     )
-    type: PromotionType | None = strawberry.field(  # type: ignore[valid-type]
+    type: PromotionType | None = strawberry.field(
         default=None, description="Only promotions of this type."
     )
 

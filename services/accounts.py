@@ -212,10 +212,12 @@ def _login_keys(settings: Settings, account_key: str, client: str) -> list[Throt
 def _upsert(session: AsyncSession) -> Any:
     """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite both have it)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(LoginThrottle)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(LoginThrottle)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(LoginThrottle)
 
 
 async def _count_attempt(

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import and_, bindparam, literal, select
+from sqlalchemy import Select, and_, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Address, Customer
@@ -310,6 +311,7 @@ async def cart_with_lines(
 ) -> tuple[Cart, list[CartLine], Address | None]:
     """`cart_for` and the cart's lines in one statement — and, for a checkout, the
     customer's address `address_id` (None when it is not theirs) riding along in it."""
+    stmt: Select[Cart, CartLine, Any]  # the address column: Address, or a NULL literal
     if address_id is not None and customer_id is not None:
         stmt = _CART_WITH_ADDRESS
         params = {"token": token, "address_id": address_id, "customer_id": customer_id}

@@ -166,6 +166,7 @@ def _product_list(c: _Check, cfg: dict[str, Any], path: str) -> dict[str, Any]:
             "title": title,
             "productIds": [c.ref(g, Product, f"{path}.productIds.{i}") for i, g in enumerate(ids)],
         }
+    assert rule is not None  # exactly one of productIds and rule, checked above
     where = f"{path}.rule"
     if not (rule.get("displayCategoryId") or rule.get("brandId") or rule.get("tag")):
         c.v.add(

@@ -12,9 +12,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -263,7 +264,7 @@ async def _bump_customer_count(session: AsyncSession, t: CouponTemplate, custome
         .values(count=CouponClaimCount.count + 1)
         .execution_options(synchronize_session=False)
     )
-    if bumped.rowcount == 1:
+    if cast(CursorResult[Any], bumped).rowcount == 1:
         return True
     exists = await session.scalar(
         select(func.count())
@@ -290,7 +291,7 @@ async def _take_quantity(session: AsyncSession, template_id: int, units: int) ->
         .values(issued_count=CouponTemplate.issued_count + units)
         .execution_options(synchronize_session=False)
     )
-    return taken.rowcount == 1
+    return cast(CursorResult[Any], taken).rowcount == 1
 
 
 def _validity(t: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
@@ -467,7 +468,7 @@ async def redeem_code(session: AsyncSession, code: str, customer_id: int, now: d
         .values(redeemed_by=customer_id, redeemed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if marked.rowcount != 1:
+    if cast(CursorResult[Any], marked).rowcount != 1:
         raise DomainError(ErrorCode.CODE_ALREADY_USED, "This code was already redeemed.", "code")
     customer = await session.get(Customer, customer_id)
     assert customer is not None
@@ -506,7 +507,7 @@ async def lock(
         locked = await session.execute(
             _LOCK, {"coupon_id": coupon_id, "customer": customer_id, "now": now, "owner": owner}
         )
-        if locked.rowcount != 1:
+        if cast(CursorResult[Any], locked).rowcount != 1:
             raise DomainError(
                 ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.", "couponIds"
             )
@@ -520,7 +521,7 @@ async def use(session: AsyncSession, owner: str, now: datetime) -> int:
         .values(status=CouponStatus.USED, used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def _give_back(
@@ -555,7 +556,7 @@ async def expire(session: AsyncSession, now: datetime) -> int:
         .values(status=CouponStatus.EXPIRED)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 # --- for pricing and statistics ------------------------------------------------------------------

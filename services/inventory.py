@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -386,7 +387,7 @@ async def _hold(session: AsyncSession, allocation: Allocation) -> bool:
         .values(reserved=StockLevel.reserved + allocation.quantity)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def reserve(
@@ -781,7 +782,7 @@ async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) 
         .order_by(Reservation.id)
         .limit(batch)
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     expired = 0
     for reservation in (await session.scalars(stmt)).all():
@@ -791,7 +792,7 @@ async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) 
             .values(status=ReservationStatus.EXPIRED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if claimed.rowcount != 1:
+        if cast(CursorResult[Any], claimed).rowcount != 1:
             continue
         for line in await lines_of(session, reservation.id):
             if line.quantity > line.consumed:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import get_settings
@@ -42,7 +44,7 @@ async def pay_back(
         .values(amount_refunded=Payment.amount_refunded + amount)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
+    if cast(CursorResult[Any], claimed).rowcount != 1:
         raise DomainError(
             ErrorCode.REFUND_EXCEEDS_CAPTURED,
             "That is more than is left of what the payment took.",

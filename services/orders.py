@@ -720,6 +720,7 @@ def _shipment_plan(
 ) -> list[tuple[int, int]]:
     left = dict(held)
     plan: list[tuple[int, int]] = []
+    line: OrderLine | None
     if wanted is None:
         for line in lines.values():
             quantity = min(_outstanding(line), left.get(line.sku_id, 0))
@@ -779,7 +780,7 @@ async def complete_delivered(session: AsyncSession, now: datetime, after_days: i
         .order_by(Order.id)
         .limit(500)
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     orders = (await session.scalars(stmt)).all()
     for order in orders:

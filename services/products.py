@@ -365,7 +365,9 @@ def _check_sku(v: Violations, sku: SkuDraft, sales: list[Attribute], path: str) 
             _check_value(v, attribute, given[attribute.id], f"{path}.specs")
     if len(v.items) > before or price is None:
         return None
-    specs = [{"attributeId": a.id, "name": a.name, "value": given[a.id].strip()} for a in sales]
+    specs: list[dict[str, Any]] = [
+        {"attributeId": a.id, "name": a.name, "value": given[a.id].strip()} for a in sales
+    ]
     spec_key = ";".join(f"{s['attributeId']}={s['value']}" for s in specs)
     # Each value fits its 200 characters, but several joined may not fit their columns.
     if len(spec_key) > MAX_SPEC_TEXT:

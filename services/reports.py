@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.orders import Order, OrderDiscount, OrderLine
@@ -52,9 +52,13 @@ class SalesReport:
         return first.astimezone(UTC), last.astimezone(UTC)
 
 
-def _paid_in(report: SalesReport) -> list[object]:
+def _paid_in(report: SalesReport) -> list[ColumnElement[bool]]:
     first, last = report.window()
-    where: list[object] = [Order.paid_at.is_not(None), Order.paid_at >= first, Order.paid_at < last]
+    where: list[ColumnElement[bool]] = [
+        Order.paid_at.is_not(None),
+        Order.paid_at >= first,
+        Order.paid_at < last,
+    ]
     if report.merchant_id is not None:
         where.append(Order.merchant_id == report.merchant_id)
     return where
@@ -86,6 +90,7 @@ async def sales_report(
         )
     ).all()
     for order_id, paid_at, total, refunded in rows:
+        assert paid_at is not None  # _paid_in keeps paid orders only
         day = days[paid_at.astimezone(report.zone).date()]
         day.gmv += total
         day.paid_orders += 1
@@ -140,6 +145,7 @@ async def discount_stats(
 ) -> DiscountStats:
     """Over paid orders: how many used the promotion (or a coupon of the batch), what it cost
     the issuer, and the payable of those orders."""
+    which: ColumnElement[bool]
     if promotion_id is not None:
         which = (OrderDiscount.source == "PROMOTION") & (OrderDiscount.source_id == promotion_id)
     else:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     String,
     and_,
@@ -234,7 +235,7 @@ def conditions_for(shape: Shape) -> tuple[ColumnElement[bool], ...]:
     if shape.merchant:
         conds.append(Product.merchant_id == bindparam("merchant_id"))
     for i in range(shape.tokens):
-        pattern = bindparam(f"token{i}")
+        pattern: BindParameter[str] = bindparam(f"token{i}")
         conds.append(
             or_(
                 _matches(Product.title, pattern),
@@ -274,7 +275,7 @@ def _tag_pattern(tag: str) -> str:
 def _relevance(tokens: int) -> ColumnElement[int]:
     score: ColumnElement[int] = literal(0)
     for i in range(tokens):
-        pattern = bindparam(f"token{i}")
+        pattern: BindParameter[str] = bindparam(f"token{i}")
         score = (
             score
             + case((_matches(Product.title, pattern), 3), else_=0)
@@ -284,7 +285,7 @@ def _relevance(tokens: int) -> ColumnElement[int]:
     return score
 
 
-def _order_by(sort: ProductSort, tokens: int) -> list[ColumnElement[object]]:
+def _order_by(sort: ProductSort, tokens: int) -> list[ColumnElement[Any]]:
     if sort == ProductSort.PRICE_ASC:
         return [Product.price_min.asc(), Product.id.asc()]
     if sort == ProductSort.PRICE_DESC:

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.inventory import ReservationStatus
@@ -217,7 +218,9 @@ async def record_offline(
 Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], Awaitable[T]]
 
 
-async def _open_trades(session: AsyncSession, where: list[object]) -> list[PaymentTrade]:
+async def _open_trades(
+    session: AsyncSession, where: list[ColumnElement[bool]]
+) -> list[PaymentTrade]:
     return list(
         (
             await session.scalars(
@@ -285,7 +288,7 @@ async def settle_before_expiry(
                 error.violations[0].message,
             )
             if error.code == ErrorCode.PROVIDER_UNAVAILABLE:
-                await inventory.in_transaction(factory, lambda s, t=trade: _hold(s, t, now))
+                await inventory.in_transaction(factory, partial(_hold, trade=trade, now=now))
     return paid
 
 
