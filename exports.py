@@ -68,6 +68,7 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
             return _refused(refused.code, str(refused), refused.status)
         refusal = POLICY["settlementStatement"].refusal(viewer)
         if refusal is not None:
+            assert refusal.extensions is not None  # api_error always gives the code
             code = ApiErrorCode(refusal.extensions["code"])
             return _refused(
                 code, refusal.message, 401 if code == ApiErrorCode.UNAUTHENTICATED else 403

@@ -18,6 +18,7 @@ from core.ids import encode_id
 from models.catalog import (
     AttributeKind,
     AttributeValueType,
+    Category,
     DisplayCategory,
     Merchant,
     ShippingKind,
@@ -154,7 +155,8 @@ LEAVES = [
 ]
 
 # Attributes declared on the level-1 category and inherited by every leaf below it.
-ROOT_ATTRIBUTES = {
+# root category → (name, kind, value type, options, filterable) of the attributes it declares
+ROOT_ATTRIBUTES: dict[str, list[tuple[str, AttributeKind, AttributeValueType, list[str], bool]]] = {
     "数码 Electronics": [
         ("型号 Model", AttributeKind.KEY, AttributeValueType.TEXT, [], False),
         ("颜色 Colour", AttributeKind.SALES, AttributeValueType.OPTIONS, COLOURS[:3], True),
@@ -188,7 +190,8 @@ ROOT_ATTRIBUTES = {
     ],
 }
 
-DISPLAY_TREE = [
+# (top node, its categories, [(child node, its categories, its brands)])
+DISPLAY_TREE: list[tuple[str, list[str], list[tuple[str, list[str], list[str]]]]] = [
     (
         "手机数码",
         [],
@@ -393,10 +396,10 @@ async def _shipping_templates(session: AsyncSession, merchants: list) -> list[in
 
 
 async def _categories(session: AsyncSession) -> dict[str, tuple]:
-    made: dict[tuple[str, ...], object] = {}
+    made: dict[tuple[str, ...], Category] = {}
     leaves = {}
     for leaf in LEAVES:
-        parent = None
+        parent: Category | None = None
         for depth in range(3):
             key = leaf.path[: depth + 1]
             if key not in made:
@@ -412,11 +415,12 @@ async def _categories(session: AsyncSession) -> dict[str, tuple]:
                             ),
                         )
             parent = made[key]
+        category = made[leaf.path]
         for name, options in leaf.sales.items():
             await catalog.create_attribute(
                 session,
                 catalog.AttributeData(
-                    parent.id,
+                    category.id,
                     name,
                     AttributeKind.SALES,
                     AttributeValueType.OPTIONS,
@@ -424,7 +428,7 @@ async def _categories(session: AsyncSession) -> dict[str, tuple]:
                     filterable=True,
                 ),
             )
-        leaves[leaf.path[2]] = (parent, await catalog.lineage_attributes(session, parent))
+        leaves[leaf.path[2]] = (category, await catalog.lineage_attributes(session, category))
     return leaves
 
 

@@ -273,25 +273,29 @@ class Category(Node):
         return isinstance(obj, m.Category)
 
     @strawberry.field(description="The parent category; null for a root.")
-    async def parent(self, info: Info) -> Category | None:
-        pid = self.parent_id  # type: ignore[attr-defined]
+    async def parent(self, info: Info, category: strawberry.Parent[m.Category]) -> Category | None:
+        pid = category.parent_id
         return await info.context.loaders.category.load(pid) if pid else None
 
     @strawberry.field(description="Root first, down to the parent.")
-    async def ancestors(self, info: Info) -> list[Category]:
-        return await rc.category_ancestors(info.context, self)  # type: ignore[arg-type]
+    async def ancestors(
+        self, info: Info, category: strawberry.Parent[m.Category]
+    ) -> list[Category]:
+        return await rc.category_ancestors(info.context, category)  # type: ignore[return-value]  # models, resolved as this type
 
     @strawberry.field(description="Direct subcategories.")
-    async def children(self, info: Info) -> list[Category]:
-        return await info.context.loaders.category_children.load(self.id)
+    async def children(self, info: Info, category: strawberry.Parent[m.Category]) -> list[Category]:
+        return await info.context.loaders.category_children.load(category.id)
 
     @strawberry.field(description="Whether it has no children (products bind to leaves only).")
-    async def is_leaf(self, info: Info) -> bool:
-        return await info.context.loaders.category_is_leaf.load(self.id)
+    async def is_leaf(self, info: Info, category: strawberry.Parent[m.Category]) -> bool:
+        return await info.context.loaders.category_is_leaf.load(category.id)
 
     @strawberry.field(description="Own and inherited attribute definitions, root first.")
-    async def attributes(self, info: Info) -> list[Attribute]:
-        return await rc.category_attributes(info.context, self)  # type: ignore[arg-type]
+    async def attributes(
+        self, info: Info, category: strawberry.Parent[m.Category]
+    ) -> list[Attribute]:
+        return await rc.category_attributes(info.context, category)  # type: ignore[return-value]  # models, resolved as this type
 
 
 @strawberry.type(description="How a merchant charges for shipping.")
@@ -393,17 +397,16 @@ class Sku(Node):
     )
 
     @strawberry.field(description="Its image (e.g. per colour).")
-    def image(self) -> Image | None:
-        url = self.image_url  # type: ignore[attr-defined]
-        return Image(url=url) if url else None
+    def image(self, sku: strawberry.Parent[m.Sku]) -> Image | None:
+        return Image(url=sku.image_url) if sku.image_url else None
 
     @strawberry.field(description="Its product.")
-    async def product(self, info: Info) -> Product:
-        return await info.context.loaders.product.load(self.product_id)  # type: ignore[attr-defined]
+    async def product(self, info: Info, sku: strawberry.Parent[m.Sku]) -> Product:
+        return await info.context.loaders.product.load(sku.product_id)
 
     @strawberry.field(extensions=staff_of_merchant(), description="Stock per warehouse.")
-    async def stock_levels(self, info: Info) -> list[StockLevel]:
-        return await info.context.loaders.stock_levels_by_sku.load(self.id)
+    async def stock_levels(self, info: Info, sku: strawberry.Parent[m.Sku]) -> list[StockLevel]:
+        return await info.context.loaders.stock_levels_by_sku.load(sku.id)
 
 
 @strawberry.type(description="A product (SPU). Storefronts only ever see products LISTED now.")
@@ -611,12 +614,14 @@ class DisplayCategory(Node):
         return isinstance(obj, m.DisplayCategory)
 
     @strawberry.field(description="Channels it shows on; empty = all.")
-    def channels(self) -> list[Channel]:
-        return [ChannelEnum(c) for c in self.channels]
+    def channels(self, node: strawberry.Parent[m.DisplayCategory]) -> list[Channel]:
+        return [ChannelEnum(c) for c in node.channels]
 
     @strawberry.field(description="Direct subcategories.")
-    async def children(self, info: Info) -> list[DisplayCategory]:
-        return await rc.display_category_children(info.context, self)  # type: ignore[arg-type]
+    async def children(
+        self, info: Info, node: strawberry.Parent[m.DisplayCategory]
+    ) -> list[DisplayCategory]:
+        return await rc.display_category_children(info.context, node)  # type: ignore[return-value]  # models, resolved as this type
 
     @strawberry.field(
         description="Listed products of the mapped categories and brands, "
@@ -625,6 +630,7 @@ class DisplayCategory(Node):
     async def products(
         self,
         info: Info,
+        node: strawberry.Parent[m.DisplayCategory],
         first: int | None = None,
         after: str | None = None,
         sort: ProductSort | None = rc.ProductSort.RELEVANCE,
@@ -634,7 +640,7 @@ class DisplayCategory(Node):
     ) -> ProductConnection:
         return await rc.display_category_products(  # type: ignore[return-value]
             info.context,
-            self,
+            node,
             page_args(info, first, after, last, before),
             sort,  # type: ignore[arg-type]
             filter,

@@ -215,8 +215,9 @@ class _Walk:
             else value_from_ast_untyped(value_node)
         )
         # Not an Int32 at all: validation refuses it with its own message.
-        valid = isinstance(value, int) and -(2**31) <= value < 2**31
-        return max(1, value) if valid else DEFAULT_PAGE
+        if isinstance(value, int) and -(2**31) <= value < 2**31:
+            return max(1, value)
+        return DEFAULT_PAGE
 
 
 def analyse(

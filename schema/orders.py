@@ -722,8 +722,9 @@ class OrdersMutation:
             ),
         ],
     ) -> PaymentConfirmPayload:
+        # the name equals the value; mypy sees the enum_value() definition, not a string
         r = await ro.payment_confirm(
-            info.context, payment_id, provider.value, transaction_id, amount
+            info.context, payment_id, provider.name, transaction_id, amount
         )
         return PaymentConfirmPayload(payment=r.value, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
 

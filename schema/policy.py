@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.types import Info
 
@@ -73,7 +74,7 @@ class Rule:
     targets: tuple[Target, ...] = ()
     scope: str = ""  # what a merchant's staff see of a list, for the reader
 
-    def refusal(self, viewer: Viewer) -> Exception | None:
+    def refusal(self, viewer: Viewer) -> GraphQLError | None:
         actor = actor_of(viewer)
         if actor not in self.actors:
             if actor is Actor.GUEST:
