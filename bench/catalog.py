@@ -94,7 +94,7 @@ async def baseline(engine: AsyncEngine, node_id: int) -> bytes:
     by_product: dict[int, list[Any]] = {}
     for s in skus:
         by_product.setdefault(s.product_id, []).append(s)
-    edges = []
+    edges: list[dict[str, Any]] = []
     for r in rows:
         product_skus = by_product.get(r.id, [])
         images = orjson.loads(r.images) if isinstance(r.images, str) else r.images

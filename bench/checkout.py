@@ -38,7 +38,9 @@ async def catalog(url: str) -> list[int]:
     now = utcnow()
     async with create_session_factory(engine)() as s:
         skus = list((await s.scalars(select(Sku.id).order_by(Sku.id))).all())
-        warehouse = await s.scalar(select(Warehouse.id).order_by(Warehouse.id))
+        warehouse = (
+            await s.execute(select(Warehouse.id).order_by(Warehouse.id).limit(1))
+        ).scalar_one()
         for sku in skus:
             await inventory.receive_stock(s, sku, warehouse, 100_000, "bench", None)
         promotion = await promotions.create_promotion(
@@ -137,7 +139,7 @@ async def main() -> None:
     url = await fresh_postgres()
     await asyncio.to_thread(migrate, url)
     skus = await catalog(url)
-    rows = []
+    rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as folder:
         for total in (16, 64):
             for processes in (1, 2):

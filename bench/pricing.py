@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.common import print_table, summary
 from services import pricing
-from tests.unit.pricing_shops import best_set, shops_cart
+from tests.factories import best_set, shops_cart
 
 
 def counted(fn: Callable[..., Any], calls: list[int]) -> Callable[..., Any]:
@@ -30,11 +30,11 @@ def measure(shops: int, iterations: int) -> list[object]:
     data = shops_cart(shops)
     calls = [0]
     original = pricing._evaluate
-    pricing._evaluate = counted(original, calls)  # type: ignore[assignment]
+    pricing._evaluate = counted(original, calls)
     try:
         result = pricing.price(data)
     finally:
-        pricing._evaluate = original  # type: ignore[assignment]
+        pricing._evaluate = original
     ids, discount = best_set(shops)
     optimal = sorted(result.coupons_applied) == ids and result.coupon_discount == discount
     samples = []

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app import create_app
 from cli import migrate
 from core import changes
-from core.clock import FixedClock
+from core.clock import Clock, FixedClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
 from core.settings import Settings
 from models import Base, Role, Staff, StaffRole
@@ -278,7 +278,7 @@ STAFF_PASSWORD = "staff-pass-1"
 async def make_staff(
     engine: AsyncEngine,
     settings: Settings,
-    clock: FixedClock,
+    clock: Clock,
     *,
     email: str,
     permissions: list[str],

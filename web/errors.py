@@ -109,7 +109,7 @@ def no_such_operation(media: str, headers: dict[str, str]) -> Response:
 
 def format_error(error: GraphQLError, request_failed: bool) -> dict[str, Any]:
     """A GraphQL error as sent, always with a code (parse, validation or bad request)."""
-    formatted = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     extensions = dict(formatted.get("extensions") or {})
     if "code" not in extensions:
         if error.message.startswith("Syntax Error"):

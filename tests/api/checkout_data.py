@@ -107,7 +107,7 @@ async def place(api: Api, who: Shopper, key: str = "key-1", **extra: Any) -> dic
         {"input": checkout_input(who, **extra), "idempotencyKey": key},
         token=who.token,
     )
-    return done["checkoutComplete"]["payment"]  # type: ignore[no-any-return]
+    return done["checkoutComplete"]["payment"]
 
 
 async def pay(
@@ -123,7 +123,7 @@ async def pay(
         },
         token=who.token,
     )
-    return paid["paymentConfirm"]["payment"]  # type: ignore[no-any-return]
+    return paid["paymentConfirm"]["payment"]
 
 
 async def stock_of(engine: AsyncEngine, sku: str) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -114,21 +115,22 @@ async def add_promotions(engine: AsyncEngine, now: datetime) -> None:
     from models.promotions import PromotionType
     from services import promotions
 
+    wanted: list[tuple[str, PromotionType, dict[str, Any], promotions.ScopeData]] = [
+        (
+            "满减",
+            PromotionType.FULL_REDUCTION,
+            {"tiers": [{"threshold": Decimal(300), "amount": Decimal(30)}]},
+            promotions.ScopeData(),
+        ),
+        (
+            "九折",
+            PromotionType.SINGLE_PRODUCT,
+            {"percent_off": Decimal(10)},
+            promotions.ScopeData(product_ids=[1]),
+        ),
+    ]
     async with create_session_factory(engine)() as s:
-        for name, kind, rules, scope in [
-            (
-                "满减",
-                PromotionType.FULL_REDUCTION,
-                {"tiers": [{"threshold": Decimal(300), "amount": Decimal(30)}]},
-                promotions.ScopeData(),
-            ),
-            (
-                "九折",
-                PromotionType.SINGLE_PRODUCT,
-                {"percent_off": Decimal(10)},
-                promotions.ScopeData(product_ids=[1]),
-            ),
-        ]:
+        for name, kind, rules, scope in wanted:
             promotion = await promotions.create_promotion(
                 s,
                 promotions.PromotionData(

@@ -4,7 +4,6 @@ numbers equal the pricing function's."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,19 +14,16 @@ from core.db import create_session_factory
 from core.ids import decode_id
 from services import inventory
 from services.pricing import (
-    Line,
     PricingInput,
-    Promotion,
     PromotionType,
     Scope,
-    ShippingKind,
-    ShippingRule,
     Tier,
     price,
 )
 from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
 from tests.api.test_promotions import APRIL, live, reduction
 from tests.conftest import Api
+from tests.factories import FLAT10_FREE99, NOW, line, promo
 
 
 async def shop(api: Api, engine: AsyncEngine) -> tuple[Catalog, str, str, str]:
@@ -170,35 +166,26 @@ async def test_promotions_choices_and_engine_numbers(api: Api, engine: AsyncEngi
         == 30.0
     )
     # The same numbers from the pricing function fed by hand.
-    rule = ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900)
-    start, end = datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)
     expected = price(
         PricingInput(
             lines=[
-                Line("a", 1, 1, 1, 1, 12000, shipping=rule),
-                Line("b", 2, 2, 1, 1, 30000, shipping=rule),
+                line("a", 1, 12000, shipping=FLAT10_FREE99),
+                line("b", 2, 30000, shipping=FLAT10_FREE99),
             ],
             promotions=[
-                Promotion(
-                    1,
-                    "满400减30",
-                    PromotionType.FULL_REDUCTION,
-                    start,
-                    end,
-                    tiers=(Tier(40000, 3000),),
+                promo(
+                    1, PromotionType.FULL_REDUCTION, name="满400减30", tiers=(Tier(40000, 3000),)
                 ),
-                Promotion(
+                promo(
                     2,
-                    "A 直降",
                     PromotionType.SINGLE_PRODUCT,
-                    start,
-                    end,
+                    name="A 直降",
                     scope=Scope(product_ids=frozenset({1})),
                     combinable=False,
                     special_price=11900,
                 ),
             ],
-            now=datetime(2026, 4, 10, tzinfo=UTC),
+            now=NOW,
         )
     )
     assert (expected.total, expected.promotion_discount, expected.shipping) == (39000, 3000, 0)

@@ -79,7 +79,7 @@ async def test_storefront_journey_as_written(api: Api, engine: AsyncEngine) -> N
     assert paid["status"] == "PAID"
     assert [o["status"] for o in paid["orders"]] == ["PAID"]
     async with create_session_factory(engine)() as s:
-        assert (await s.get(Coupon, int(_pk(coupon)))).status == CouponStatus.USED
+        assert (await s.get_one(Coupon, int(_pk(coupon)))).status == CouponStatus.USED
 
     mine = (await api.ok("MyOrders", token=who.token))["me"]["orders"]
     assert mine["totalCount"] == 1

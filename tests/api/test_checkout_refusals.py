@@ -35,7 +35,7 @@ async def test_checkout_input_refusals(api: Api, engine: AsyncEngine) -> None:
     theirs = (await api.ok("CouponClaim", {"templateId": tid}, token=stranger.token))[
         "couponClaim"
     ]["coupon"]["id"]
-    cases = [
+    cases: list[tuple[dict[str, Any], str, tuple[str, str]]] = [
         ({"addressId": stranger.address_id}, "k", ("NOT_FOUND", "id")),
         ({"cartId": stranger.cart_id}, "k", ("NOT_FOUND", "cartId")),
         ({"addressId": "not-an-id"}, "k", ("INVALID_ID", "addressId")),

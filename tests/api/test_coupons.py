@@ -236,7 +236,7 @@ async def shops_with_coupons(
     """`shops` merchants, each selling one phone (100.00 + 1.00 × its number, in stock) and
     issuing six coupons worth 3.00 + 0.10 × its number + 0.01 × k (CASH, 满50 and capped 10%
     in turn), plus three platform coupons: 无门槛5元, 3% off (at most 4元) and a 满<whole
-    cart>减(3 × shops + 5) that any merchant coupon breaks — tests/unit/pricing_shops.py's
+    cart>减(3 × shops + 5) that any merchant coupon breaks — tests/factories.py's
     cart, through the operations. Returns the SKUs and the coupon templates."""
     c, *_ = await shop(api, engine)
     skus, templates = [], []
@@ -264,7 +264,7 @@ async def shops_with_coupons(
         skus.append(sku)
         for k in range(6):
             value = f"{(300 + 10 * m + k) / 100:.2f}"
-            kind = [
+            kinds: list[dict[str, Any]] = [
                 {"type": "CASH", "amount": value, "minSpend": None},
                 {"type": "THRESHOLD", "amount": value, "minSpend": "50"},
                 {
@@ -274,7 +274,8 @@ async def shops_with_coupons(
                     "maxDiscount": value,
                     "minSpend": None,
                 },
-            ][k % 3]
+            ]
+            kind = kinds[k % 3]
             templates.append(
                 await create_template(api, template(f"S{m}-{k}", merchantId=merchant, **kind))
             )
@@ -356,7 +357,7 @@ async def test_lifecycle_lock_use_release_refund(
 
     async def status() -> CouponStatus:
         async with factory() as s:
-            return (await s.get(Coupon, coupon_id)).status
+            return (await s.get_one(Coupon, coupon_id)).status
 
     async with factory() as s:
         await coupons.lock(s, [coupon_id], 1, "payment:1", now)

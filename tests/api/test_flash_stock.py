@@ -47,7 +47,7 @@ async def test_claims_stop_at_the_promotion_stock(engine: AsyncEngine, clock: Fi
         assert await promotions.claim_stock(s, pid, 1) is True
         await s.commit()
     async with factory() as s:
-        assert (await s.get(Promotion, pid)).stock_sold == 5
+        assert (await s.get_one(Promotion, pid)).stock_sold == 5
 
 
 async def test_concurrent_claims_never_exceed_the_stock(
@@ -67,4 +67,4 @@ async def test_concurrent_claims_never_exceed_the_stock(
         results += await asyncio.gather(*(claim() for _ in range(10)))
     assert sum(results) == 20
     async with factory() as s:
-        assert (await s.get(Promotion, pid)).stock_sold == 20
+        assert (await s.get_one(Promotion, pid)).stock_sold == 20

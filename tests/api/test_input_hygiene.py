@@ -12,6 +12,7 @@ from typing import Any
 from graphql import (
     GraphQLField,
     GraphQLInputType,
+    assert_object_type,
     get_named_type,
     get_nullable_type,
     is_enum_type,
@@ -30,6 +31,8 @@ from tests.api.checkout_data import ADDRESS, open_shop, pay, place, shopper, sto
 from tests.conftest import Api
 
 GRAPHQL = schema._schema
+QUERY = assert_object_type(GRAPHQL.get_type("Query"))
+MUTATION = assert_object_type(GRAPHQL.get_type("Mutation"))
 STRING_SCALARS = {"String", "ID", "Decimal", "DateTime", "Date"}
 SAMPLES = {
     "String": "x",
@@ -59,7 +62,7 @@ def _minimal(type_: Any) -> Any:
     return SAMPLES[type_.name]
 
 
-_UNSET = GRAPHQL.query_type.fields["products"].args["query"].default_value  # Undefined
+_UNSET = QUERY.fields["products"].args["query"].default_value  # Undefined
 
 
 def _leaves(type_: Any, seen: frozenset[str] = frozenset()) -> Iterator[tuple[str, ...]]:
@@ -110,7 +113,7 @@ def _selection(field: GraphQLField) -> str:
 def probes(bad: str) -> Iterator[tuple[str, str, str, dict[str, Any], str]]:
     """(root field, path, as variables, their values, as literals) for every string a root
     field's arguments can carry, `bad` placed there and every other required part minimal."""
-    for kind, root in (("query", GRAPHQL.query_type), ("mutation", GRAPHQL.mutation_type)):
+    for kind, root in (("query", QUERY), ("mutation", MUTATION)):
         for name, field in root.fields.items():
             for arg_name, arg in field.args.items():
                 for path in _leaves(arg.type):
@@ -153,7 +156,7 @@ async def test_a_nul_anywhere_in_any_root_field_is_refused_by_name(api: Api) -> 
             answer = await api.post(query, values, token=api.admin_token)
             assert_refused(api, answer, path, "U+0000")
         sent.add(field)
-    roots = {*GRAPHQL.query_type.fields, *GRAPHQL.mutation_type.fields}
+    roots = {*QUERY.fields, *MUTATION.fields}
     assert (
         len(sent) > 80
         and {
@@ -176,7 +179,7 @@ async def test_a_nul_anywhere_in_any_root_field_is_refused_by_name(api: Api) -> 
 async def test_anonymous_operations_are_refused_before_authorization(api: Api) -> None:
     """A guest's request with a NUL is refused for its input, not its viewer: the edge runs
     before anything else (the contract operations, as written)."""
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("Search", {"query": "a\x00"}, "query"),
         ("Login", {"login": "13800138000\x00", "password": "p"}, "login"),
         ("Register", {"input": {"name": "n", "password": "p\x00"}}, "input.password"),
@@ -301,6 +304,7 @@ async def test_absurd_amounts_are_refused(api: Api, engine: AsyncEngine) -> None
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900007003", [(shop.sku_a, 1)])
     payment = await place(api, who)
+    amount: str | float
     for amount in ("1e900000", "1e999999999"):  # Decimal arithmetic breaks on these
         answer = await api.op(
             "PaymentConfirm",

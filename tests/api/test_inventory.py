@@ -138,7 +138,7 @@ async def test_stock_move_rules(api: Api, engine: AsyncEngine) -> None:
         ({"quantity": 3, "type": "INBOUND", "safetyStock": -1}, "INVALID_INPUT", "safetyStock"),
     ]
     for changes, code, field in cases:
-        data = {"reason": "r", **changes}
+        data: dict[str, Any] = {"reason": "r", **changes}
         result = await move(
             api,
             sku,

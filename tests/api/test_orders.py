@@ -37,7 +37,7 @@ async def detail(api: Api, who: Shopper | None, order_id: str) -> dict[str, Any]
     token = who.token if who else api.admin_token
     found = await api.post(ORDER_DETAIL, {"id": order_id}, token=token)
     assert "errors" not in found, found
-    return found["data"]["order"]  # type: ignore[no-any-return]
+    return found["data"]["order"]
 
 
 async def coupon_status(engine: AsyncEngine) -> list[CouponStatus]:
@@ -131,7 +131,7 @@ async def test_unpaid_payment_expires_and_gives_everything_back(
     payment = await place(api, who)
     assert payment["amountDue"]["amount"] == "188.00"  # 2 × 99 − 10
     async with create_session_factory(engine)() as s:
-        assert (await s.get(Promotion, decode_id(flash)[1])).stock_sold == 2
+        assert (await s.get_one(Promotion, decode_id(flash)[1])).stock_sold == 2
     assert await coupon_status(engine) == [CouponStatus.LOCKED]
     assert await stock_of(engine, shop.sku_a) == (10, 2)
 
@@ -146,7 +146,7 @@ async def test_unpaid_payment_expires_and_gives_everything_back(
     assert await stock_of(engine, shop.sku_a) == (10, 0)
     assert await coupon_status(engine) == [CouponStatus.AVAILABLE]
     async with create_session_factory(engine)() as s:
-        assert (await s.get(Promotion, decode_id(flash)[1])).stock_sold == 0
+        assert (await s.get_one(Promotion, decode_id(flash)[1])).stock_sold == 0
 
     late = await api.op(
         "PaymentConfirm",

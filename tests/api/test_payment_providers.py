@@ -96,7 +96,7 @@ async def start(
         {"paymentId": payment["id"], "provider": provider, "channel": channel, **extra},
         token=who.token,
     )
-    return done["paymentStart"]  # type: ignore[no-any-return]
+    return done["paymentStart"]
 
 
 async def status(api: Api, who: Shopper, payment: dict[str, Any]) -> tuple[str, str, bool]:

@@ -57,6 +57,7 @@ REFUSALS = {"FORBIDDEN", "UNAUTHENTICATED"}
 
 
 def root_fields() -> dict[str, tuple[str, GraphQLField]]:
+    assert GQL.query_type is not None and GQL.mutation_type is not None
     found = {name: ("query", f) for name, f in GQL.query_type.fields.items()}
     found.update({name: ("mutation", f) for name, f in GQL.mutation_type.fields.items()})
     return found
@@ -216,9 +217,11 @@ async def build_world(
         for model in (Product, ShippingTemplate, Order, Role):
             ids[model.node_type] = (await _first_of(s, model, a), await _first_of(s, model, b))
         refunds = []
-        for merchant in (a, b):
-            order = await s.scalar(select(Order).where(Order.merchant_id == merchant))
+        for owner in (a, b):
+            order = await s.scalar(select(Order).where(Order.merchant_id == owner))
+            assert order is not None
             line = await s.scalar(select(OrderLine).where(OrderLine.order_id == order.id))
+            assert line is not None
             refund = Refund(order_id=order.id, amount=1, reason="test")
             s.add(refund)
             await s.flush()
@@ -383,7 +386,7 @@ def test_generated_calls_point_every_target_at_the_chosen_merchant(name: str) ->
             "ShippingTemplate",
         )
     }
-    world = World(ids, "", 1, 2)  # type: ignore[arg-type]
+    world = World(ids, "", 1, 2)
     _, values = call_for(name, rule, world, 1)
     flat = repr(values)
     assert "-A'" not in flat and all(f"{t.type}-B" in flat for t in rule.targets)

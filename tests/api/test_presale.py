@@ -56,7 +56,7 @@ async def presale(
 async def order_of(api: Api, who: Shopper, payment: dict[str, Any]) -> dict[str, Any]:
     found = await api.post(PRESALE_ORDER, {"id": payment["orders"][0]["id"]}, token=who.token)
     assert "errors" not in found, found
-    return found["data"]["order"]  # type: ignore[no-any-return]
+    return found["data"]["order"]
 
 
 async def pay_balance(api: Api, who: Shopper, balance: dict[str, Any]) -> dict[str, Any]:

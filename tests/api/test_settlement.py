@@ -110,7 +110,7 @@ async def statement_of(api: Api, merchant: str, token: str | None = None) -> dic
         "SettlementStatement", {"merchantId": merchant, **DAY}, token=token or api.admin_token
     )
     assert "errors" not in found, found
-    return found["data"]["settlementStatement"]  # type: ignore[no-any-return]
+    return found["data"]["settlementStatement"]
 
 
 async def test_statements_by_hand_with_a_platform_coupon_over_two_merchants(

@@ -40,7 +40,7 @@ def sub_order(payment: dict[str, Any], merchant: str) -> dict[str, Any]:
 
 async def start(api: Api, who: Shopper, order_id: str) -> dict[str, Any]:
     done = await api.ok("OrderPaymentStart", {"orderId": order_id}, token=who.token)
-    return done["orderPaymentStart"]["payment"]  # type: ignore[no-any-return]
+    return done["orderPaymentStart"]["payment"]
 
 
 async def sales_counts(engine: AsyncEngine) -> list[int]:
@@ -155,7 +155,7 @@ async def test_cancelling_one_sub_order_releases_only_its_holds(
     await api.ok("OrderCancel", {"id": c["id"]}, token=who.token)
     assert await stock_of(engine, shop.sku_c) == (10, 0)  # C's stock,
     async with create_session_factory(engine)() as s:
-        assert (await s.get(Promotion, decode_id(flash)[1])).stock_sold == 0  # flash stock,
+        assert (await s.get_one(Promotion, decode_id(flash)[1])).stock_sold == 0  # flash stock,
     # and C's merchant coupon come back; the platform coupon stays with A (its share kept)
     assert await coupon_status(engine) == [CouponStatus.LOCKED, CouponStatus.AVAILABLE]
     assert await stock_of(engine, shop.sku_a) == (10, 1)

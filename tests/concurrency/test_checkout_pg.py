@@ -53,7 +53,9 @@ async def flash_sale(engine: AsyncEngine, tmp_path: Path, customers: int) -> Sal
     await seed_listing(engine, 1)
     now = utcnow()
     async with create_session_factory(engine)() as s:
-        warehouse = await s.scalar(select(Warehouse.id).order_by(Warehouse.id))
+        warehouse = (
+            await s.execute(select(Warehouse.id).order_by(Warehouse.id).limit(1))
+        ).scalar_one()
         await inventory.receive_stock(s, SKU, warehouse, 90, "flash sale", None)  # 10 → 100
         promotion = await promotions.create_promotion(
             s,
@@ -115,7 +117,7 @@ async def test_flash_sale_through_graphql_from_two_processes(
         full = [ln for ln in lines if ln.total == 900]
         assert len(flash) == 50  # exactly the promotion stock at the flash price
         assert len(full) <= 50 and len(flash) + len(full) == len(lines)
-        assert (await s.get(Promotion, sale.promotion_id)).stock_sold == 50
+        assert (await s.get_one(Promotion, sale.promotion_id)).stock_sold == 50
         level = (await s.scalars(select(StockLevel).where(StockLevel.sku_id == SKU))).all()
         held = sum(x.reserved for x in level)
         assert held == sum(ln.quantity for ln in lines) <= 100  # never oversold

@@ -93,7 +93,7 @@ async def _post(
     assert response.status_code == 200 and "errors" not in body, body
     payload = next(iter(body["data"].values()))
     assert not payload.get("userErrors"), payload
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 async def build_world(
@@ -348,15 +348,15 @@ def _json_values(hostile: bool) -> st.SearchStrategy[graphql.ValueNode]:
     )
 
     def nested(inner: st.SearchStrategy[graphql.ValueNode]) -> st.SearchStrategy[graphql.ValueNode]:
-        lists = st.lists(inner, max_size=4).map(lambda v: graphql.ListValueNode(values=v))
+        lists = st.lists(inner, max_size=4).map(lambda v: graphql.ListValueNode(values=tuple(v)))
         objects = st.dictionaries(
             st.from_regex(r"[A-Za-z_]\w{0,8}", fullmatch=True), inner, max_size=4
         ).map(
             lambda d: graphql.ObjectValueNode(
-                fields=[
+                fields=tuple(
                     graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=v)
                     for k, v in d.items()
-                ]
+                )
             )
         )
         return lists | objects

@@ -78,7 +78,7 @@ def _pins(lock: str) -> dict[str, str]:
     """name -> version of every `name==version` line of a lock file."""
     from packaging.utils import canonicalize_name
 
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (PROJECT_ROOT / lock).read_text(encoding="utf-8").splitlines():
         if line and not line.startswith((" ", "#")) and "==" in line:
             name, _, rest = line.partition("==")

@@ -58,7 +58,12 @@ def test_serve_execs_the_server_after_migrate_and_seed(monkeypatch: pytest.Monke
         raise SystemExit(0)  # a real exec never returns
 
     monkeypatch.setattr(dev, "ensure_installed", lambda extra: None)
-    monkeypatch.setattr(dev, "run", lambda *a, **_: steps.append(tuple(map(str, a))) or 0)
+
+    def run(*a: object, **_: object) -> int:
+        steps.append(tuple(map(str, a)))
+        return 0
+
+    monkeypatch.setattr(dev, "run", run)
     monkeypatch.setattr(dev.os, "chdir", lambda path: None)
     monkeypatch.setattr(dev.os, "execv", execv)
     with pytest.raises(SystemExit):

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from types import SimpleNamespace
+from typing import Any
 
 import strawberry
 
@@ -69,7 +70,9 @@ QUERY = "{ items { name note colour upper tag { label } requiredTag { label } } 
 
 
 def _run(execution_context_class: type | None) -> dict:
-    kwargs = {"execution_context_class": execution_context_class} if execution_context_class else {}
+    kwargs: dict[str, Any] = (
+        {"execution_context_class": execution_context_class} if execution_context_class else {}
+    )
     result = strawberry.Schema(query=Query, **kwargs).execute_sync(QUERY)
     errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
     return {"data": result.data, "errors": errors}

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from graphql import get_named_type, is_input_object_type, is_list_type, is_object_type
+from sqlalchemy import ColumnElement, String
 
 from models import Address, Payment
 from schema import schema
@@ -79,11 +80,16 @@ def test_every_limit_names_a_string_input() -> None:
     assert wrong == []
 
 
+def _length(column: ColumnElement[Any]) -> int | None:
+    assert isinstance(column.type, String)
+    return column.type.length
+
+
 def test_stored_fields_take_their_column_length() -> None:
-    assert INPUT_LIMITS[("AddressInput", "line1")].chars == Address.__table__.c.line1.type.length
+    assert INPUT_LIMITS[("AddressInput", "line1")].chars == _length(Address.__table__.c.line1)
     assert (
         INPUT_LIMITS[("Mutation.paymentConfirm", "transactionId")].chars
-        == Payment.__table__.c.transaction_id.type.length
+        == _length(Payment.__table__.c.transaction_id)
         == 100
     )
 

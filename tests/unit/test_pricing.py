@@ -4,7 +4,7 @@ by hand in the case's comment; each case names the rule it checks. Money in fen 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,37 +19,14 @@ from services.pricing import (
     Promotion,
     PromotionType,
     Scope,
-    ShippingKind,
-    ShippingRule,
     Tier,
     allocate,
     price,
     tag_of,
 )
+from tests.factories import FLAT10_FREE99, NOW, PIECE8_2, WEIGHT12_5, line, promo, skus
 
-NOW = datetime(2026, 4, 10, 12, tzinfo=UTC)
 K = PromotionType
-
-
-def promo(pid: int, kind: PromotionType, **kw: Any) -> Promotion:
-    kw.setdefault("starts_at", NOW - timedelta(days=1))
-    kw.setdefault("ends_at", NOW + timedelta(days=1))
-    return Promotion(id=pid, name=kw.pop("name", f"P{pid}"), kind=kind, **kw)
-
-
-def line(lid: str, sku: int, unit: int, qty: int = 1, **kw: Any) -> Line:
-    kw.setdefault("product_id", sku)
-    kw.setdefault("merchant_id", 1)
-    return Line(id=lid, sku_id=sku, quantity=qty, unit_price=unit, **kw)
-
-
-def skus(*ids: int) -> Scope:
-    return Scope(sku_ids=frozenset(ids))
-
-
-FLAT10_FREE99 = ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900)
-PIECE8_2 = ShippingRule(2, ShippingKind.BY_PIECE, first_fee=800, additional_fee=200)
-WEIGHT12_5 = ShippingRule(3, ShippingKind.BY_WEIGHT, first_fee=1200, additional_fee=500)
 TIERS = (Tier(30000, 3000), Tier(50000, 6000))
 
 

@@ -6,7 +6,6 @@ each expected number is worked out in the case's comment."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,19 +17,12 @@ from services.pricing import (
     Promotion,
     PromotionType,
     Scope,
-    ShippingKind,
-    ShippingRule,
     Tier,
     price,
 )
-from tests.unit.test_pricing import NOW, line, promo
+from tests.factories import FLAT10_FREE99, NOW, coupon, line, promo, skus
 
 K = PromotionType
-
-
-def coupon(cid: int, kind: str = "CASH", **kw: object) -> CouponRule:
-    kw.setdefault("valid_until", NOW + timedelta(days=cid))
-    return CouponRule(id=cid, name=kw.pop("name", f"C{cid}"), kind=kind, **kw)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -46,9 +38,7 @@ class Case:
     total: int | None = None
 
 
-FULL_300_30 = promo(
-    90, K.FULL_REDUCTION, tiers=(Tier(30000, 3000),), scope=Scope(sku_ids=frozenset({1}))
-)
+FULL_300_30 = promo(90, K.FULL_REDUCTION, tiers=(Tier(30000, 3000),), scope=skus(1))
 
 CASES = [
     Case("CASH takes its amount", [line("a", 1, 5000)], [coupon(1, amount=1000)], 1000, [1]),
@@ -233,14 +223,7 @@ CASES = [
     # 100 − 5 = 95 < 99: the flat fee comes back
     Case(
         "free shipping is judged after coupons",
-        [
-            line(
-                "a",
-                1,
-                10000,
-                shipping=ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900),
-            )
-        ],
+        [line("a", 1, 10000, shipping=FLAT10_FREE99)],
         [coupon(1, amount=500)],
         500,
         [1],

@@ -4,8 +4,8 @@ subtotal plus shipping."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,13 +16,10 @@ from services.pricing import (
     PricingInput,
     Promotion,
     PromotionType,
-    Scope,
-    ShippingKind,
-    ShippingRule,
     Tier,
     price,
 )
-from tests.unit.test_pricing import NOW
+from tests.factories import FLAT10_FREE99, NOW, PIECE8_2, WEIGHT12_5, promo, skus
 
 K = PromotionType
 money = st.integers(min_value=0, max_value=200_000)
@@ -33,12 +30,7 @@ sku_ids = st.integers(min_value=1, max_value=6)
 def lines(draw: st.DrawFn) -> list[Line]:
     count = draw(st.integers(min_value=1, max_value=5))
     chosen = draw(st.lists(sku_ids, min_size=count, max_size=count, unique=True))
-    rules = [
-        None,
-        ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900),
-        ShippingRule(2, ShippingKind.BY_PIECE, first_fee=800, additional_fee=200),
-        ShippingRule(3, ShippingKind.BY_WEIGHT, first_fee=1200, additional_fee=500),
-    ]
+    rules = [None, FLAT10_FREE99, PIECE8_2, WEIGHT12_5]
     return [
         Line(
             id=f"l{sku}",
@@ -61,19 +53,13 @@ def promotions(draw: st.DrawFn) -> list[Promotion]:
     made: list[Promotion] = []
     for pid in range(1, draw(st.integers(min_value=0, max_value=5)) + 1):
         kind = draw(st.sampled_from(list(K)))
-        scope = Scope(sku_ids=frozenset(draw(st.lists(sku_ids, max_size=3))))
-        common = {
-            "id": pid,
-            "name": f"P{pid}",
-            "kind": kind,
-            "scope": scope,
-            "starts_at": NOW - timedelta(days=1),
-            "ends_at": NOW + timedelta(days=1),
+        common: dict[str, Any] = {
+            "scope": skus(*draw(st.lists(sku_ids, max_size=3))),
             "combinable": draw(st.booleans()),
             "per_customer_limit": draw(st.none() | st.integers(0, 5)),
         }
         percent = Decimal(draw(st.integers(min_value=1, max_value=99)))
-        extra = {
+        by_kind: dict[PromotionType, dict[str, Any]] = {
             K.SINGLE_PRODUCT: {
                 "special_price": draw(st.none() | money),
                 "percent_off": percent,
@@ -109,8 +95,8 @@ def promotions(draw: st.DrawFn) -> list[Promotion]:
             ),
             K.SPEND_GIFT: {"tiers": (Tier(10000, gifts=(GiftItem(90, 1),)),)},
             K.GIFT: {"gifts": (GiftItem(91, draw(st.integers(1, 3))),)},
-        }[kind]
-        made.append(Promotion(**common, **extra))
+        }
+        made.append(promo(pid, kind, **common, **by_kind[kind]))
     return made
 
 

@@ -27,9 +27,7 @@ from services.pricing import (
     Tier,
     price,
 )
-from tests.unit.pricing_shops import best_set, shop_coupons, shops_cart
-from tests.unit.test_pricing import NOW, line, promo
-from tests.unit.test_pricing_coupons import coupon
+from tests.factories import NOW, best_set, coupon, line, promo, shop_coupons, shops_cart
 
 
 @contextmanager

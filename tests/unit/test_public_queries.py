@@ -10,7 +10,9 @@ from schema.public import PUBLIC_ROOTS, is_public_query
 
 
 def test_every_public_root_is_a_query_field() -> None:
-    fields = set(schema._schema.query_type.fields) | {"__typename"}
+    query = schema._schema.query_type
+    assert query is not None
+    fields = set(query.fields) | {"__typename"}
     assert fields >= PUBLIC_ROOTS, PUBLIC_ROOTS - fields
 
 

@@ -1,13 +1,62 @@
-"""Carts with many shops and a full coupon wallet, for the recommendation's search tests and
-bench/pricing.py. Built so the best set is known without searching (see `best_set`)."""
+"""Builders of the pricing engine's inputs (services.pricing), shared by the pricing tests, the
+API tests that check the engine's numbers by hand and bench/pricing.py. Money in fen (分).
+
+Every builder fills in only what a case does not care about (a window around NOW, the product
+being the SKU, merchant 1), so a case names just what it checks."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from services.pricing import CouponRule, PricingInput
-from tests.unit.test_pricing import NOW, line
-from tests.unit.test_pricing_coupons import coupon
+from services.pricing import (
+    CouponRule,
+    Line,
+    PricingInput,
+    Promotion,
+    PromotionType,
+    Scope,
+    ShippingKind,
+    ShippingRule,
+)
+
+NOW = datetime(2026, 4, 10, 12, tzinfo=UTC)
+
+# The shipping templates the cases use: 10元 flat, free from 99元; 8元 the first piece and 2元
+# each further one; 12元 the first kilogram and 5元 each further one.
+FLAT10_FREE99 = ShippingRule(1, ShippingKind.FLAT, flat_fee=1000, free_over=9900)
+PIECE8_2 = ShippingRule(2, ShippingKind.BY_PIECE, first_fee=800, additional_fee=200)
+WEIGHT12_5 = ShippingRule(3, ShippingKind.BY_WEIGHT, first_fee=1200, additional_fee=500)
+
+
+def promo(pid: int, kind: PromotionType, **kw: Any) -> Promotion:
+    """Promotion `pid` named P<pid>, running from a day before NOW to a day after."""
+    kw.setdefault("starts_at", NOW - timedelta(days=1))
+    kw.setdefault("ends_at", NOW + timedelta(days=1))
+    return Promotion(id=pid, name=kw.pop("name", f"P{pid}"), kind=kind, **kw)
+
+
+def line(lid: str, sku: int, unit: int, qty: int = 1, **kw: Any) -> Line:
+    """`qty` units of SKU `sku` at `unit` fen; its product is numbered as the SKU, merchant 1."""
+    kw.setdefault("product_id", sku)
+    kw.setdefault("merchant_id", 1)
+    return Line(id=lid, sku_id=sku, quantity=qty, unit_price=unit, **kw)
+
+
+def skus(*ids: int) -> Scope:
+    return Scope(sku_ids=frozenset(ids))
+
+
+def coupon(cid: int, kind: str = "CASH", **kw: Any) -> CouponRule:
+    """Coupon `cid` named C<cid>, valid until `cid` days after NOW (so a lower id expires
+    sooner: the tie-break of equal recommendations)."""
+    kw.setdefault("valid_until", NOW + timedelta(days=cid))
+    return CouponRule(id=cid, name=kw.pop("name", f"C{cid}"), kind=kind, **kw)
+
+
+# --- many shops and a full coupon wallet (the recommendation's search) ---------------------------
+# Built so the best set is known without searching (see `best_set`).
 
 CASH_500, PERCENT_3, ALL_OR_NOTHING = 1, 2, 3  # the platform coupons' ids
 
