@@ -22,27 +22,9 @@ import httpx
 
 from core.money import InvalidMoney, from_minor, to_minor
 from core.settings import Settings
+from services import payments
 from services.errors import DomainError, ErrorCode
-from services.payments import (
-    APP,
-    H5,
-    WEB,
-    NotificationRejected,
-    Paid,
-    RefundNotice,
-    RefundRequest,
-    RefundResult,
-    Started,
-    TradeRequest,
-    TradeState,
-    http_client,
-    private_key,
-    public_key,
-    refused,
-    rsa_sign,
-    rsa_verify,
-    unavailable,
-)
+from services.payments import APP, H5, WEB, RemoteProvider
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay's timestamps are Beijing time, no zone
 _METHODS = {
@@ -78,20 +60,23 @@ def fen(text: str) -> int:
     try:
         return to_minor(Decimal(text))
     except (InvalidOperation, InvalidMoney) as exc:
-        raise NotificationRejected(f"bad amount {text!r}") from exc
+        raise payments.NotificationRejected(f"bad amount {text!r}") from exc
 
 
-class AlipayProvider:
+class AlipayProvider(RemoteProvider):
     name = "ALIPAY"
 
     def __init__(
         self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings, self.transport = settings, transport
+        super().__init__(
+            settings,
+            transport,
+            our_key=settings.alipay_app_private_key,
+            their_key=settings.alipay_public_key,
+        )
         self.app_id = settings.alipay_app_id
         self.gateway = settings.alipay_gateway_url
-        self._key = private_key(settings.alipay_app_private_key)
-        self._alipay_key = public_key(settings.alipay_public_key)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -110,18 +95,12 @@ class AlipayProvider:
         }
         if notify and self.settings.payment_notify_base_url:
             params["notify_url"] = self.settings.payment_notify_base_url.rstrip("/") + NOTIFY_PATH
-        params["sign"] = rsa_sign(self._key, signing_string(params))
+        params["sign"] = self._sign(signing_string(params))
         return params
 
     async def _call(self, method: str, biz: dict[str, Any]) -> dict[str, Any]:
         """POST to the gateway; the answer's signature is checked before it is believed."""
-        try:
-            async with http_client(self.settings, self.transport) as client:
-                response = await client.post(self.gateway, data=self._signed(method, biz))
-        except httpx.HTTPError as exc:
-            raise unavailable(self.name, exc) from exc
-        if response.status_code >= 500:
-            raise unavailable(self.name, f"HTTP {response.status_code}")
+        response = await self._send("POST", self.gateway, data=self._signed(method, biz))
         return self._verified_answer(method, response.text)
 
     def _verified_answer(self, method: str, text: str) -> dict[str, Any]:
@@ -133,14 +112,14 @@ class AlipayProvider:
             node, end = json.JSONDecoder().raw_decode(text, start)
             raw = text[start:end]
         except (ValueError, json.JSONDecodeError) as exc:
-            raise unavailable(self.name, f"unreadable answer to {method}") from exc
-        if not rsa_verify(self._alipay_key, raw, str(document.get("sign", ""))):
-            raise unavailable(self.name, f"unsigned or forged answer to {method}")
+            raise self._unavailable(f"unreadable answer to {method}") from exc
+        if not self._verify(raw, str(document.get("sign", ""))):
+            raise self._unavailable(f"unsigned or forged answer to {method}")
         return node
 
     # --- the provider interface -----------------------------------------------------------
 
-    async def start(self, trade: TradeRequest) -> Started:
+    async def start(self, trade: payments.TradeRequest) -> payments.Started:
         method, product = _METHODS.get(trade.channel, _METHODS[WEB])
         biz = {
             "out_trade_no": trade.out_trade_no,
@@ -155,18 +134,18 @@ class AlipayProvider:
             )
         params = self._signed(method, biz, notify=True)
         if trade.channel == APP:
-            return Started(order_string=urlencode(params))
-        return Started(url=f"{self.gateway}?{urlencode(params)}")
+            return payments.Started(order_string=urlencode(params))
+        return payments.Started(url=f"{self.gateway}?{urlencode(params)}")
 
-    async def query(self, out_trade_no: str) -> TradeState:
+    async def query(self, out_trade_no: str) -> payments.TradeState:
         node = await self._call("alipay.trade.query", {"out_trade_no": out_trade_no})
         if node.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
-            return TradeState(None, closed=False)  # the customer never opened it: unpaid
+            return payments.TradeState(None, closed=False)  # the customer never opened it: unpaid
         self._ensure_ok(node)
         if node.get("trade_status") in _PAID:
             paid_at = node.get("send_pay_date")
-            return TradeState(
-                Paid(
+            return payments.TradeState(
+                payments.Paid(
                     out_trade_no=node["out_trade_no"],
                     transaction_id=node["trade_no"],
                     amount=fen(node["total_amount"]),
@@ -175,7 +154,7 @@ class AlipayProvider:
                     app_id=self.app_id,
                 )
             )
-        return TradeState(None, closed=node.get("trade_status") == "TRADE_CLOSED")
+        return payments.TradeState(None, closed=node.get("trade_status") == "TRADE_CLOSED")
 
     async def close(self, out_trade_no: str) -> None:
         node = await self._call("alipay.trade.close", {"out_trade_no": out_trade_no})
@@ -183,7 +162,7 @@ class AlipayProvider:
             return  # never opened by the customer: nothing to close
         self._ensure_ok(node)
 
-    async def refund(self, request: RefundRequest) -> RefundResult:
+    async def refund(self, request: payments.RefundRequest) -> payments.RefundResult:
         node = await self._call(
             "alipay.trade.refund",
             {
@@ -194,31 +173,30 @@ class AlipayProvider:
             },
         )
         if node.get("sub_code") in ("ACQ.SYSTEM_ERROR", "ACQ.REFUND_CHARGE_ERROR"):
-            raise unavailable(self.name, node.get("sub_msg"))  # the same out_request_no retries
+            raise self._unavailable(node.get("sub_msg"))  # the same out_request_no retries
         self._ensure_ok(node)
-        return RefundResult("SUCCEEDED", node.get("trade_no"))
+        return payments.RefundResult("SUCCEEDED", node.get("trade_no"))
 
     def _ensure_ok(self, node: Mapping[str, Any]) -> None:
         if node.get("code") != "10000":
             if node.get("code") == "20000":  # Alipay's "service unavailable"
-                raise unavailable(self.name, node.get("sub_msg"))
-            raise refused(self.name, f"{node.get('sub_code')} {node.get('sub_msg')}")
+                raise self._unavailable(node.get("sub_msg"))
+            raise self._refused(f"{node.get('sub_code')} {node.get('sub_msg')}")
 
     def read_notification(
         self, headers: Mapping[str, str], body: bytes
-    ) -> Paid | RefundNotice | None:
+    ) -> payments.Paid | payments.RefundNotice | None:
         params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        if params.get("sign_type", "RSA2") != "RSA2" or not rsa_verify(
-            self._alipay_key,
+        if params.get("sign_type", "RSA2") != "RSA2" or not self._verify(
             signing_string(params, exclude=("sign", "sign_type")),
             params.get("sign", ""),
         ):
-            raise NotificationRejected("bad signature")
+            raise payments.NotificationRejected("bad signature")
         if params.get("app_id") != self.app_id:
-            raise NotificationRejected(f"for another app {params.get('app_id')!r}")
+            raise payments.NotificationRejected(f"for another app {params.get('app_id')!r}")
         if params.get("trade_status") not in _PAID:
             return None  # e.g. TRADE_CLOSED after a full refund: genuine, nothing to do
-        return Paid(
+        return payments.Paid(
             out_trade_no=params["out_trade_no"],
             transaction_id=params["trade_no"],
             amount=fen(params["total_amount"]),

@@ -282,3 +282,48 @@ def http_client(
     return httpx.AsyncClient(
         transport=transport, timeout=httpx.Timeout(settings.payment_timeout_seconds)
     )
+
+
+class RemoteProvider:
+    """What Alipay and WeChat Pay share: the settings, the transport tests route calls through,
+    our private key (requests are signed with it) and the provider's public key (its answers
+    and notifications are verified with it), and one HTTP exchange whose failures (no answer,
+    a 5xx or a status in `busy`) make the provider unavailable rather than wrong."""
+
+    name: str
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        our_key: str,
+        their_key: str,
+    ) -> None:
+        self.settings, self.transport = settings, transport
+        self._key = private_key(our_key)
+        self._their_key = public_key(their_key)
+
+    def _sign(self, message: str) -> str:
+        return rsa_sign(self._key, message)
+
+    def _verify(self, message: str | bytes, signature: str) -> bool:
+        return rsa_verify(self._their_key, message, signature)
+
+    def _unavailable(self, detail: object) -> DomainError:
+        return unavailable(self.name, detail)
+
+    def _refused(self, detail: str) -> DomainError:
+        return refused(self.name, detail)
+
+    async def _send(
+        self, method: str, url: str, *, busy: tuple[int, ...] = (), **request: Any
+    ) -> httpx.Response:
+        try:
+            async with http_client(self.settings, self.transport) as client:
+                response = await client.request(method, url, **request)
+        except httpx.HTTPError as exc:
+            raise self._unavailable(exc) from exc
+        if response.status_code >= 500 or response.status_code in busy:
+            raise self._unavailable(f"HTTP {response.status_code}")
+        return response

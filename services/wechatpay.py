@@ -23,26 +23,9 @@ import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.settings import Settings
+from services import payments
 from services.errors import DomainError, ErrorCode
-from services.payments import (
-    APP,
-    MINI_PROGRAM,
-    NotificationRejected,
-    Paid,
-    RefundNotice,
-    RefundRequest,
-    RefundResult,
-    Started,
-    TradeRequest,
-    TradeState,
-    http_client,
-    private_key,
-    public_key,
-    refused,
-    rsa_sign,
-    rsa_verify,
-    unavailable,
-)
+from services.payments import APP, MINI_PROGRAM, RemoteProvider
 
 NOTIFY_PATH = "/payments/wechatpay/notify"
 MAX_SKEW_SECONDS = 300  # older signed messages are replays
@@ -67,26 +50,29 @@ def decrypt(apiv3_key: str, resource: Mapping[str, str]) -> dict[str, Any]:
         )
         return json.loads(plain)
     except Exception as exc:  # wrong key, tampered ciphertext, not JSON
-        raise NotificationRejected("resource does not decrypt") from exc
+        raise payments.NotificationRejected("resource does not decrypt") from exc
 
 
-class WechatPayProvider:
+class WechatPayProvider(RemoteProvider):
     name = "WECHATPAY"
 
     def __init__(
         self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings, self.transport = settings, transport
+        super().__init__(
+            settings,
+            transport,
+            our_key=settings.wechatpay_private_key,
+            their_key=settings.wechatpay_platform_public_key,
+        )
         self.mchid, self.appid = settings.wechatpay_mchid, settings.wechatpay_appid
         self.gateway = settings.wechatpay_gateway_url.rstrip("/")
-        self._key = private_key(settings.wechatpay_private_key)
-        self._platform = public_key(settings.wechatpay_platform_public_key)
 
     # --- signatures -------------------------------------------------------------------------
 
     def authorization(self, method: str, path: str, body: str) -> str:
         stamp, nonce = str(int(time.time())), secrets.token_hex(16)
-        signature = rsa_sign(self._key, message(method, path, stamp, nonce, body))
+        signature = self._sign(message(method, path, stamp, nonce, body))
         return (
             f'WECHATPAY2-SHA256-RSA2048 mchid="{self.mchid}",nonce_str="{nonce}",'
             f'signature="{signature}",timestamp="{stamp}",'
@@ -102,7 +88,7 @@ class WechatPayProvider:
         if not stamp.isdigit() or abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
             return False
         signed = f"{stamp}\n{headers.get('wechatpay-nonce', '')}\n".encode() + body + b"\n"
-        return rsa_verify(self._platform, signed, headers.get("wechatpay-signature", ""))
+        return self._verify(signed, headers.get("wechatpay-signature", ""))
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -119,31 +105,25 @@ class WechatPayProvider:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        try:
-            async with http_client(self.settings, self.transport) as client:
-                response = await client.request(
-                    method, self.gateway + path, content=body.encode(), headers=headers
-                )
-        except httpx.HTTPError as exc:
-            raise unavailable(self.name, exc) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise unavailable(self.name, f"HTTP {response.status_code}")
+        response = await self._send(
+            method, self.gateway + path, busy=(429,), content=body.encode(), headers=headers
+        )
         if not self.genuine(response.headers, response.content):
-            raise unavailable(self.name, f"unsigned or forged answer to {path}")
+            raise self._unavailable(f"unsigned or forged answer to {path}")
         return response.status_code, (response.json() if response.content else {})
 
     def _ok(self, status: int, answer: Mapping[str, Any]) -> None:
         if status >= 400:
             if answer.get("code") in ("SYSTEM_ERROR", "FREQUENCY_LIMITED"):
-                raise unavailable(self.name, answer.get("message"))
-            raise refused(self.name, f"{answer.get('code')} {answer.get('message')}")
+                raise self._unavailable(answer.get("message"))
+            raise self._refused(f"{answer.get('code')} {answer.get('message')}")
 
     def _notify_url(self) -> str:
         return self.settings.payment_notify_base_url.rstrip("/") + NOTIFY_PATH
 
     # --- the provider interface -----------------------------------------------------------
 
-    async def start(self, trade: TradeRequest) -> Started:
+    async def start(self, trade: payments.TradeRequest) -> payments.Started:
         order: dict[str, Any] = {
             "appid": self.appid,
             "mchid": self.mchid,
@@ -170,17 +150,17 @@ class WechatPayProvider:
         }
         status, answer = await self._call("POST", "/v3/pay/transactions/h5", order)
         self._ok(status, answer)
-        return Started(url=answer["h5_url"])
+        return payments.Started(url=answer["h5_url"])
 
     async def _prepay(self, kind: str, order: dict[str, Any]) -> str:
         status, answer = await self._call("POST", f"/v3/pay/transactions/{kind}", order)
         self._ok(status, answer)
         return str(answer["prepay_id"])
 
-    def _app_params(self, prepay_id: str) -> Started:
+    def _app_params(self, prepay_id: str) -> payments.Started:
         stamp, nonce = str(int(time.time())), secrets.token_hex(16)
-        sign = rsa_sign(self._key, message(self.appid, stamp, nonce, prepay_id))
-        return Started(
+        sign = self._sign(message(self.appid, stamp, nonce, prepay_id))
+        return payments.Started(
             params={
                 "appid": self.appid,
                 "partnerid": self.mchid,
@@ -192,14 +172,14 @@ class WechatPayProvider:
             }
         )
 
-    def _jsapi_params(self, prepay_id: str) -> Started:
+    def _jsapi_params(self, prepay_id: str) -> payments.Started:
         stamp, nonce, package = (
             str(int(time.time())),
             secrets.token_hex(16),
             f"prepay_id={prepay_id}",
         )
-        sign = rsa_sign(self._key, message(self.appid, stamp, nonce, package))
-        return Started(
+        sign = self._sign(message(self.appid, stamp, nonce, package))
+        return payments.Started(
             params={
                 "appId": self.appid,
                 "timeStamp": stamp,
@@ -210,17 +190,17 @@ class WechatPayProvider:
             }
         )
 
-    async def query(self, out_trade_no: str) -> TradeState:
+    async def query(self, out_trade_no: str) -> payments.TradeState:
         status, answer = await self._call(
             "GET", f"/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={self.mchid}"
         )
         if status == 404:
-            return TradeState(None, closed=False)
+            return payments.TradeState(None, closed=False)
         self._ok(status, answer)
         state = answer.get("trade_state")
         if state in ("SUCCESS", "REFUND"):  # REFUND: paid, then (partly) refunded
-            return TradeState(self._paid(answer))
-        return TradeState(None, closed=state in ("CLOSED", "REVOKED", "PAYERROR"))
+            return payments.TradeState(self._paid(answer))
+        return payments.TradeState(None, closed=state in ("CLOSED", "REVOKED", "PAYERROR"))
 
     async def close(self, out_trade_no: str) -> None:
         status, answer = await self._call(
@@ -230,7 +210,7 @@ class WechatPayProvider:
             return
         self._ok(status, answer)
 
-    async def refund(self, request: RefundRequest) -> RefundResult:
+    async def refund(self, request: payments.RefundRequest) -> payments.RefundResult:
         status, answer = await self._call(
             "POST",
             "/v3/refund/domestic/refunds",
@@ -247,13 +227,13 @@ class WechatPayProvider:
             },
         )
         self._ok(status, answer)
-        return RefundResult(
+        return payments.RefundResult(
             _REFUND_STATUS.get(answer.get("status", ""), "PENDING"), answer.get("refund_id")
         )
 
-    def _paid(self, data: Mapping[str, Any]) -> Paid:
+    def _paid(self, data: Mapping[str, Any]) -> payments.Paid:
         amount = data.get("amount") or {}
-        return Paid(
+        return payments.Paid(
             out_trade_no=str(data["out_trade_no"]),
             transaction_id=str(data["transaction_id"]),
             amount=int(amount.get("total", -1)),
@@ -265,20 +245,20 @@ class WechatPayProvider:
 
     def read_notification(
         self, headers: Mapping[str, str], body: bytes
-    ) -> Paid | RefundNotice | None:
+    ) -> payments.Paid | payments.RefundNotice | None:
         if not self.genuine(headers, body):
-            raise NotificationRejected("bad signature")
+            raise payments.NotificationRejected("bad signature")
         try:
             envelope = json.loads(body)
             resource = envelope["resource"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise NotificationRejected("not a notification") from exc
+            raise payments.NotificationRejected("not a notification") from exc
         data = decrypt(self.settings.wechatpay_apiv3_key, resource)
         if data.get("mchid") != self.mchid:
-            raise NotificationRejected(f"for another merchant {data.get('mchid')!r}")
+            raise payments.NotificationRejected(f"for another merchant {data.get('mchid')!r}")
         event = envelope.get("event_type", "")
         if event.startswith("REFUND."):
-            return RefundNotice(
+            return payments.RefundNotice(
                 str(data["out_refund_no"]),
                 _REFUND_STATUS.get(data.get("refund_status", ""), "PENDING"),
                 data.get("refund_id"),
@@ -286,5 +266,5 @@ class WechatPayProvider:
         if event != "TRANSACTION.SUCCESS" or data.get("trade_state") != "SUCCESS":
             return None
         if data.get("appid") != self.appid:
-            raise NotificationRejected(f"for another app {data.get('appid')!r}")
+            raise payments.NotificationRejected(f"for another app {data.get('appid')!r}")
         return self._paid(data)

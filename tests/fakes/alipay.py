@@ -6,39 +6,33 @@ notification Alipay would POST (sorted `k=v&…` without sign and sign_type, RSA
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from services.alipay import BEIJING, fen, signing_string, yuan
 from services.payments import rsa_sign, rsa_verify
+from tests.fakes.gateway import FakeGateway, FakeTrade
 from tests.fakes.keys import key
 
 APP_ID = "2021000000000001"
 
 
 @dataclass
-class Trade:
-    out_trade_no: str
-    amount: int
+class Trade(FakeTrade):
     status: str = "WAIT_BUYER_PAY"
     trade_no: str = ""
     paid_at: str = ""
-    refunds: dict[str, int] = field(default_factory=dict)
 
 
-class FakeAlipay:
+class FakeAlipay(FakeGateway[Trade]):
     def __init__(self) -> None:
-        self.trades: dict[str, Trade] = {}
-        self.down = False
-        self.calls: list[str] = []
-        self.app = Starlette(routes=[Route("/gateway.do", self.gateway, methods=["POST"])])
+        super().__init__(Route("/gateway.do", self.gateway, methods=["POST"]))
 
     # --- the customer's side ----------------------------------------------------------------
 
@@ -142,15 +136,12 @@ class FakeAlipay:
         trade = self._trade(biz)
         if trade is None or trade.status != "TRADE_SUCCESS":
             return missing()
-        amount, ref = fen(biz["refund_amount"]), biz["out_request_no"]
-        if ref not in trade.refunds:  # the same out_request_no is the same refund
-            if sum(trade.refunds.values()) + amount > trade.amount:
-                return {
-                    "code": "40004",
-                    "msg": "Business Failed",
-                    "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
-                }
-            trade.refunds[ref] = amount
+        if not trade.take_refund(biz["out_request_no"], fen(biz["refund_amount"])):
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+            }
         return {
             "code": "10000",
             "msg": "Success",

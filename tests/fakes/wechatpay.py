@@ -10,18 +10,18 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from services.payments import rsa_sign, rsa_verify
 from services.wechatpay import message
+from tests.fakes.gateway import FakeGateway, FakeTrade
 from tests.fakes.keys import key
 
 MCHID, APPID, SERIAL = "1900000109", "wxd678efh567hg6787", "PUB_KEY_ID_0001"
@@ -29,28 +29,20 @@ APIV3_KEY = "a" * 16 + "b" * 16  # 32 bytes
 
 
 @dataclass
-class Trade:
-    out_trade_no: str
-    amount: int
-    kind: str
+class Trade(FakeTrade):
+    kind: str = ""  # app, jsapi or h5
     state: str = "NOTPAY"
     transaction_id: str = ""
     success_time: str = ""
-    refunds: dict[str, int] = field(default_factory=dict)
 
 
-class FakeWechatPay:
+class FakeWechatPay(FakeGateway[Trade]):
     def __init__(self) -> None:
-        self.trades: dict[str, Trade] = {}
-        self.down = False
-        self.calls: list[str] = []
-        self.app = Starlette(
-            routes=[
-                Route("/v3/pay/transactions/{kind}", self.prepay, methods=["POST"]),
-                Route("/v3/pay/transactions/out-trade-no/{no}", self.query, methods=["GET"]),
-                Route("/v3/pay/transactions/out-trade-no/{no}/close", self.close, methods=["POST"]),
-                Route("/v3/refund/domestic/refunds", self.refund, methods=["POST"]),
-            ]
+        super().__init__(
+            Route("/v3/pay/transactions/{kind}", self.prepay, methods=["POST"]),
+            Route("/v3/pay/transactions/out-trade-no/{no}", self.query, methods=["GET"]),
+            Route("/v3/pay/transactions/out-trade-no/{no}/close", self.close, methods=["POST"]),
+            Route("/v3/refund/domestic/refunds", self.refund, methods=["POST"]),
         )
 
     # --- the customer's side and notifications ---------------------------------------------
@@ -137,29 +129,33 @@ class FakeWechatPay:
         if kind == "jsapi" and not (order.get("payer") or {}).get("openid"):
             return reply({"code": "PARAM_ERROR", "message": "openid"}, 400)
         no = order["out_trade_no"]
-        self.trades.setdefault(no, Trade(no, order["amount"]["total"], kind))
+        self.trades.setdefault(no, Trade(no, order["amount"]["total"], kind=kind))
         if kind == "h5":
             return reply(
                 {"h5_url": f"https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx{no}"}
             )
         return reply({"prepay_id": f"wx{no}"})
 
-    async def query(self, request: Request) -> Response:
+    async def _named_trade(self, request: Request) -> Trade | Response:
+        """The trade the path names (out-trade-no/{no}), or the answer refusing the call."""
         _, refused = await self._authorized(request)
         if refused:
             return refused
         trade = self.trades.get(request.path_params["no"])
         if trade is None:
             return reply({"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, 404)
+        return trade
+
+    async def query(self, request: Request) -> Response:
+        trade = await self._named_trade(request)
+        if isinstance(trade, Response):
+            return trade
         return reply(self.transaction(trade))
 
     async def close(self, request: Request) -> Response:
-        _, refused = await self._authorized(request)
-        if refused:
-            return refused
-        trade = self.trades.get(request.path_params["no"])
-        if trade is None:
-            return reply({"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, 404)
+        trade = await self._named_trade(request)
+        if isinstance(trade, Response):
+            return trade
         if trade.state == "SUCCESS":
             return reply({"code": "ORDERPAID", "message": "订单已支付"}, 400)
         trade.state = "CLOSED"
@@ -176,10 +172,8 @@ class FakeWechatPay:
         if trade is None:
             return reply({"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}, 404)
         ref, amount = asked["out_refund_no"], asked["amount"]["refund"]
-        if ref not in trade.refunds:
-            if sum(trade.refunds.values()) + amount > trade.amount:
-                return reply({"code": "INVALID_REQUEST", "message": "退款金额超过"}, 400)
-            trade.refunds[ref] = amount
+        if not trade.take_refund(ref, amount):
+            return reply({"code": "INVALID_REQUEST", "message": "退款金额超过"}, 400)
         return reply(
             {
                 "refund_id": f"5030{ref}",
