@@ -40,16 +40,18 @@ async def _create_admin(url: str, email: str, password: str) -> str:
     from core.db import create_engine, create_session_factory
     from services.accounts import ensure_admin
     from services.errors import DomainError
+    from services.unit_of_work import in_new_session
 
     engine = create_engine(url)
     try:
-        async with create_session_factory(engine)() as session:
-            try:
-                staff, created = await ensure_admin(session, email, password)
-            except DomainError as error:
-                return f"refused: {error.violations[0].message}"
-            await session.commit()
-            return f"{'created' if created else 'updated'} admin {staff.email} (id {staff.id})"
+        factory = create_session_factory(engine)
+        try:
+            staff, created = await in_new_session(
+                factory, lambda s: ensure_admin(s, email, password)
+            )
+        except DomainError as error:
+            return f"refused: {error.violations[0].message}"
+        return f"{'created' if created else 'updated'} admin {staff.email} (id {staff.id})"
     finally:
         await engine.dispose()
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from models.accounts import Address, Customer, Role, Staff, StaffRole
+from models.accounts import Address, Customer, Role, Staff
 from models.audit import AuditEntry
 from resolvers import nodes
 from resolvers.common import (
@@ -22,8 +20,7 @@ from resolvers.common import (
     query_id,
 )
 from resolvers.context import Context, Permission
-from resolvers.ownership import audit_entries_about
-from services import accounts, coupons
+from services import accounts, audit, coupons
 from services.errors import DomainError, ErrorCode
 
 
@@ -95,11 +92,7 @@ async def addresses_of(ctx: Context, customer: Customer) -> list[Address]:
         nodes.is_customer(ctx, customer.id) or nodes.platform_staff(ctx, Permission.MANAGE_ORDERS)
     ):
         return []
-    stmt = (
-        select(Address)
-        .where(Address.customer_id == customer.id)
-        .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc())
-    )
+    stmt = accounts.address_book(customer.id)
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
@@ -250,29 +243,19 @@ async def role_list(ctx: Context) -> list[Role]:
 
 
 async def staff_roles(ctx: Context, staff: Staff) -> list[Role]:
-    stmt = (
-        select(Role)
-        .join(StaffRole, StaffRole.role_id == Role.id)
-        .where(StaffRole.staff_id == staff.id)
-        .order_by(Role.id)
-    )
+    stmt = accounts.roles_of(staff.id)
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
 async def audit_log(ctx: Context, filter_: Any, args: PageArgs) -> Page[AuditEntry]:
-    stmt = select(AuditEntry)
-    if ctx.viewer.merchant_id is not None:
-        stmt = stmt.where(audit_entries_about(ctx.viewer.merchant_id))
+    wanted = audit.EntryFilter()
     if filter_ is not None:
-        if filter_.actor_id:
-            stmt = stmt.where(AuditEntry.actor_id == query_id(filter_.actor_id, "Staff")[1])
-        if filter_.target_id:
-            kind, pk = query_id(filter_.target_id)
-            stmt = stmt.where(AuditEntry.target_type == kind, AuditEntry.target_id == pk)
-        if filter_.target_type:
-            stmt = stmt.where(AuditEntry.target_type == filter_.target_type)
-        if filter_.since:
-            stmt = stmt.where(AuditEntry.created_at >= filter_.since)
-        if filter_.until:
-            stmt = stmt.where(AuditEntry.created_at < filter_.until)
-    return await counted_page(ctx, stmt, [AuditEntry.id.desc()], args)
+        wanted = audit.EntryFilter(
+            actor_id=query_id(filter_.actor_id, "Staff")[1] if filter_.actor_id else None,
+            target=query_id(filter_.target_id) if filter_.target_id else None,
+            target_type=filter_.target_type or None,
+            since=filter_.since,
+            until=filter_.until,
+        )
+    stmt = audit.entries_seen_by(ctx.viewer.merchant_id, wanted)
+    return await counted_page(ctx, stmt, audit.NEWEST_FIRST, args)

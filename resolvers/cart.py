@@ -12,6 +12,7 @@ from resolvers.context import Context
 from services import cart as carts
 from services.cart import LineStatus as LineStatus
 from services.errors import DomainError, ErrorCode
+from services.unit_of_work import UnitOfWork
 
 
 async def view(ctx: Context, cart: Cart) -> carts.CartView:
@@ -40,9 +41,9 @@ async def my_cart(ctx: Context) -> carts.CartView | None:
 
     async def opened(session: Any) -> Any:
         # committed under the read lock: sibling fields read through the same session
-        cart = await carts.open_cart_of(session, customer_id, ctx.channel.value)
-        await session.commit()
-        return cart
+        return await UnitOfWork(session).run(
+            lambda s: carts.open_cart_of(s, customer_id, ctx.channel.value)
+        )
 
     return await view(ctx, await ctx.read(opened))
 

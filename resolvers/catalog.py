@@ -3,11 +3,9 @@ mutations mapped onto services.catalog / services.products / services.search."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inputs
 
 from core.money import InvalidMoney, to_minor
@@ -35,10 +33,10 @@ from resolvers.common import (
     page_window,
     query_id,
 )
-from resolvers.context import Channel, Context
+from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
 from services import catalog, products, search
-from services.catalog import UNSET
+from services.catalog import UNSET, DisplayTree
 from services.errors import DomainError, ErrorCode
 from services.pricing import Level, tag_of
 from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
@@ -49,44 +47,12 @@ from services.search import ProductQuery, ProductSort
 # --- display categories --------------------------------------------------------------------------
 
 
-@dataclass
-class DisplayTree:
-    """The display-category tree as one channel sees it (nodes hidden from the channel vanish
-    with their subtrees)."""
-
-    nodes: dict[int, DisplayCategory]
-    children: dict[int | None, list[DisplayCategory]]
-
-    @classmethod
-    def build(cls, rows: list[DisplayCategory], channel: Channel | None) -> DisplayTree:
-        by_parent: dict[int | None, list[DisplayCategory]] = defaultdict(list)
-        for row in rows:
-            by_parent[row.parent_id].append(row)
-        visible: dict[int, DisplayCategory] = {}
-        stack = list(by_parent.get(None, []))
-        while stack:
-            node = stack.pop()
-            if channel is None or not node.channels or channel.value in node.channels:
-                visible[node.id] = node
-                stack.extend(by_parent.get(node.id, []))
-        children = {p: [c for c in kids if c.id in visible] for p, kids in by_parent.items()}
-        return cls(visible, children)
-
-    def subtree_ids(self, node_id: int) -> list[int]:
-        ids, stack = [], [node_id]
-        while stack:
-            current = stack.pop()
-            ids.append(current)
-            stack.extend(c.id for c in self.children.get(current, []))
-        return ids
-
-
 async def display_tree(ctx: Context) -> DisplayTree:
+    """The tree as the request's viewer sees it, built once per request."""
     cache_key = "display_tree"
     if cache_key not in ctx.extra:
         rows = await ctx.loaders.display_tree.load("all")
-        channel = None if ctx.viewer.is_staff else ctx.channel
-        ctx.extra[cache_key] = DisplayTree.build(rows, channel)
+        ctx.extra[cache_key] = DisplayTree.seen_by(rows, ctx.channel.value, ctx.viewer.is_staff)
     return ctx.extra[cache_key]
 
 
@@ -143,8 +109,7 @@ def _filter_money(amount: Any, name: str) -> int | None:
 async def _resolve_display_filter(ctx: Context, q: ProductQuery) -> ProductQuery:
     root = getattr(q, "extra_display_root", None)
     if root is not None:
-        tree = await display_tree(ctx)
-        q.display_category_ids = tree.subtree_ids(root) if root in tree.nodes else [-1]
+        q.display_category_ids = (await display_tree(ctx)).listing_ids(root)
     return q
 
 
@@ -313,10 +278,7 @@ async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], l
 
 
 def is_visible(ctx: Context, product: Product | None) -> bool:
-    """Staff see their merchants' products in any state; everyone sees listed ones."""
-    return product is not None and (
-        ctx.viewer.owns_merchant(product.merchant_id) or product.is_listed_at(ctx.now)
-    )
+    return products.is_visible(product, ctx.viewer, ctx.now)
 
 
 async def product_by_id(ctx: Context, global_id: str) -> Product | None:
@@ -685,23 +647,15 @@ async def product_delist(ctx: Context, global_id: str) -> MutationResult[Any]:
 
 
 async def category_roots(session: Any) -> list[Category]:
-    stmt = (
-        select(Category)
-        .where(Category.parent_id.is_(None))
-        .order_by(Category.position, Category.id)
-    )
-    return list((await session.scalars(stmt)).all())
+    return list((await session.scalars(catalog.category_roots())).all())
 
 
 async def all_brands(session: Any) -> list[Any]:
-    return list((await session.scalars(select(Brand).order_by(Brand.name))).all())
+    return list((await session.scalars(catalog.brands())).all())
 
 
 async def merchants_for(ctx: Context) -> list[Any]:
-    """Every merchant for platform staff; merchant staff see their own."""
-    stmt = select(Merchant).order_by(Merchant.id)
-    if ctx.viewer.merchant_id is not None:
-        stmt = stmt.where(Merchant.id == ctx.viewer.merchant_id)
+    stmt = catalog.merchants_seen_by(ctx.viewer.merchant_id)
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 

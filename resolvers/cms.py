@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models.catalog import Product
-from models.cms import Page, PageModule, PageVersion
+from models.cms import Page, PageModule
 from resolvers import catalog as rc
 from resolvers.common import (
     Change,
@@ -214,19 +214,14 @@ async def _rule_products(ctx: Context, rule: dict[str, Any]) -> list[Product]:
     )
     if rule.get("displayCategoryId"):
         tree = await rc.display_tree(ctx)
-        q.display_category_ids = (
-            tree.subtree_ids(rule["displayCategoryId"])
-            if rule["displayCategoryId"] in tree.nodes
-            else [-1]
-        )
+        q.display_category_ids = tree.listing_ids(rule["displayCategoryId"])
     found = await ctx.read(lambda s: search.find_products(s, q, 0, rule.get("limit") or 10))
     return found.products
 
 
 async def nav_categories(view: ModuleView) -> list[Any]:
     tree = await rc.display_tree(view.ctx)
-    node_id = view.module.config.get("displayCategoryId")
-    return tree.children.get(node_id, []) if node_id in tree.nodes else []
+    return tree.children_of(view.module.config.get("displayCategoryId"))
 
 
 async def coupon_templates(view: ModuleView) -> list[Any]:
@@ -272,5 +267,5 @@ class RankingEntry:
 
 async def versions(ctx: Context, global_id: str) -> list[Any]:
     _, pk = query_id(global_id, "Page")
-    stmt = select(PageVersion).where(PageVersion.page_id == pk).order_by(PageVersion.version.desc())
+    stmt = cms.versions_of(pk)
     return list(await ctx.read(lambda s: s.scalars(stmt)))

@@ -1,17 +1,13 @@
-"""Shared glue: global-id decoding, cursor pages, and running a mutation as one transaction."""
+"""Shared glue: global-id decoding, cursor pages, and running a mutation as a unit of work."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import InvalidGlobalId, decode_cursor, decode_id, decode_id_of, encode_cursor
@@ -19,58 +15,30 @@ from core.money import InvalidMoney, to_minor
 from models.base import Base
 from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
-from services import audit
-from services.errors import DomainError, ErrorCode, Violation
-from services.inventory import is_retryable
+from services.errors import DomainError, ErrorCode
+from services.errors import Violation as Violation
+from services.unit_of_work import REQUEST, Audit, Outcome, Retry, UnitOfWork
 
 T = TypeVar("T")
-log = logging.getLogger("zhongtai.mutations")
 
-
-@dataclass
-class MutationResult(Generic[T]):
-    value: T | None
-    errors: list[Violation]
-    error: DomainError | None = None  # the refusal itself, for payloads that show more
-
-
-ATTEMPTS = 3
+# What a mutation answers: its value, or the violations that refused it.
+MutationResult = Outcome
 
 
 async def mutate(
-    ctx: Context, run: Callable[[AsyncSession], Awaitable[T]], change: Change | None = None
+    ctx: Context,
+    run: Callable[[AsyncSession], Awaitable[T]],
+    change: Change | None = None,
+    retry: Retry = REQUEST,
 ) -> MutationResult[T]:
-    """Run one business operation in one transaction: commit on success; on a rule violation
-    roll back everything, so a refused request never leaves a partial write. Admin changes
-    (`change` given) write their audit entry inside the same transaction. A deadlock, a
-    serialization failure or a lock wait past LOCK_TIMEOUT (a crowd on one hot row) is tried
-    again; if it persists, the caller is asked to try again later — a user error, not a 5xx."""
-    for attempt in range(ATTEMPTS):
-        try:
-            before, target_id = await _before(ctx, change)
-            value = await run(ctx.session)
-            if change is not None:
-                await _audit(ctx, change, target_id, before, value)
-            await ctx.session.commit()
-        except DomainError as error:
-            await ctx.session.rollback()
-            return MutationResult(None, error.violations, error)
-        except DBAPIError as error:
-            await ctx.session.rollback()
-            if isinstance(error, IntegrityError) or not is_retryable(error):
-                raise
-            await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
-            continue
-        except BaseException:
-            await ctx.session.rollback()
-            raise
-        return MutationResult(value, [])
-    busy = Violation(
-        ErrorCode.TRY_AGAIN,
-        "Many people are changing the same things right now; please try again in a moment.",
-        None,
-    )
-    return MutationResult(None, [busy])
+    """Run one business operation as the request's unit of work (services/unit_of_work.py):
+    committed, or refused with nothing written, or TRY_AGAIN; admin changes (`change` given)
+    audited in the same transaction."""
+    try:
+        audit = change.audit(ctx) if change is not None else None
+    except DomainError as error:  # the target's id is malformed
+        return MutationResult.refused(error)
+    return await UnitOfWork(ctx.session, retry).outcome(run, audit)
 
 
 @dataclass
@@ -86,34 +54,18 @@ class Change:
     # The changed row inside what the operation returns, when it returns more than the row.
     subject: Callable[[Any], Any] | None = None
 
-
-async def _before(ctx: Context, change: Change | None) -> tuple[Any, int | None]:
-    if change is None or change.global_id is None:
-        return None, None
-    target_id = input_id(change.global_id, change.model.node_type, "id")  # type: ignore[attr-defined]
-    target = (
-        await change.before(ctx.session)
-        if change.before
-        else await ctx.session.get(change.model, target_id)
-    )
-    return await audit.snapshot(ctx.session, target), target_id
-
-
-async def _audit(
-    ctx: Context, change: Change, target_id: int | None, before: dict[str, Any] | None, value: Any
-) -> None:
-    deleted = change.action.endswith(".delete")
-    value = change.subject(value) if change.subject else value
-    await audit.record(
-        ctx.session,
-        actor_id=ctx.viewer.staff_id,
-        action=change.action,
-        target_type=change.model.node_type,  # type: ignore[attr-defined]
-        target_id=target_id if target_id is not None else getattr(value, "id", None),
-        before=before,
-        after=None if deleted else await audit.snapshot(ctx.session, value),
-        request_id=ctx.request_id,
-    )
+    def audit(self, ctx: Context) -> Audit:
+        """The audit entry to write, by the request's viewer, with the target's id decoded."""
+        target_id = input_id(self.global_id, self.model.node_type, "id")  # type: ignore[attr-defined]
+        return Audit(
+            actor_id=ctx.viewer.staff_id,
+            action=self.action,
+            model=self.model,
+            target_id=target_id,
+            request_id=ctx.request_id,
+            before=self.before,
+            subject=self.subject,
+        )
 
 
 def input_id(global_id: str | None, type_name: str, field: str) -> int | None:

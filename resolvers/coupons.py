@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from models.coupons import CouponStatus, CouponTemplate, CouponType, Distribution
 from resolvers.common import (
     Change,
@@ -142,11 +140,12 @@ async def templates(
     """Storefronts see claimable batches only (the coupon center is public); staff with
     MANAGE_COUPONS see every batch they issue: all for the platform, their own for a
     merchant's staff."""
-    stmt = select(CouponTemplate)
-    if claimable_only or not ctx.viewer.can(Permission.MANAGE_COUPONS):
-        stmt = stmt.where(coupons.claimable_condition(ctx.now))
-    elif ctx.viewer.merchant_id is not None:
-        stmt = stmt.where(CouponTemplate.merchant_id == ctx.viewer.merchant_id)
+    stmt = coupons.templates_seen_by(
+        ctx.now,
+        manager=ctx.viewer.can(Permission.MANAGE_COUPONS),
+        merchant_id=ctx.viewer.merchant_id,
+        claimable_only=bool(claimable_only),
+    )
     return await counted_page(ctx, stmt, [CouponTemplate.id.desc()], args)
 
 
@@ -164,11 +163,7 @@ async def template_stats(ctx: Context, template: CouponTemplate) -> coupons.Stat
 async def claimable_for_product(ctx: Context, product: Any) -> list[CouponTemplate]:
     """Claimable PUBLIC batches whose scope covers the product (one read per request)."""
     if "claimable_templates" not in ctx.extra:
-        stmt = (
-            select(CouponTemplate)
-            .where(coupons.claimable_condition(ctx.now))
-            .order_by(CouponTemplate.id)
-        )
+        stmt = coupons.claimable_templates(ctx.now)
         ctx.extra["claimable_templates"] = list(await ctx.read(lambda s: s.scalars(stmt)))
     skus = await ctx.loaders.skus_by_product.load(product.id)
     category = await ctx.loaders.category.load(product.category_id)

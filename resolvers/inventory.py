@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from models.catalog import Sku
 from models.inventory import MovementType, StockLevel, StockMovement, Warehouse
 from resolvers.common import (
@@ -118,50 +116,29 @@ async def stock_transfer(ctx: Context, data: Any) -> MutationResult[Any]:
 
 
 async def warehouses(ctx: Context) -> list[Warehouse]:
-    stmt = select(Warehouse).order_by(
-        Warehouse.merchant_id, Warehouse.priority.desc(), Warehouse.id
-    )
-    if ctx.viewer.merchant_id is not None:
-        stmt = stmt.where(Warehouse.merchant_id == ctx.viewer.merchant_id)
+    stmt = inventory.warehouses_of(ctx.viewer.merchant_id)
     return list(await ctx.read(lambda s: s.scalars(stmt)))
 
 
+def _stock_filter(filter_: Any) -> inventory.StockFilter:
+    if filter_ is None:
+        return inventory.StockFilter()
+    movement_type = getattr(filter_, "type", None)
+    return inventory.StockFilter(
+        sku_id=query_id(filter_.sku_id, "Sku")[1] if filter_.sku_id else None,
+        warehouse_id=(
+            query_id(filter_.warehouse_id, "Warehouse")[1] if filter_.warehouse_id else None
+        ),
+        low_stock=bool(getattr(filter_, "low_stock", False)),
+        movement_type=MovementType(movement_type.value) if movement_type else None,
+    )
+
+
 async def stock_levels(ctx: Context, filter_: Any, args: PageArgs) -> Page[StockLevel]:
-    stmt = select(StockLevel)
-    if ctx.viewer.merchant_id is not None:
-        stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id).where(
-            Warehouse.merchant_id == ctx.viewer.merchant_id
-        )
-    if filter_ is not None:
-        if filter_.low_stock:  # available ≤ safety stock (DOMAIN.md §2)
-            stmt = stmt.where(StockLevel.on_hand - StockLevel.reserved <= StockLevel.safety_stock)
-        if filter_.sku_id:
-            stmt = stmt.where(StockLevel.sku_id == query_id(filter_.sku_id, "Sku")[1])
-        if filter_.warehouse_id:
-            stmt = stmt.where(
-                StockLevel.warehouse_id == query_id(filter_.warehouse_id, "Warehouse")[1]
-            )
-    order = [
-        (StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock).asc(),
-        StockLevel.sku_id,
-        StockLevel.warehouse_id,
-    ]
-    return await counted_page(ctx, stmt, order, args)
+    stmt = inventory.stock_levels_seen_by(ctx.viewer.merchant_id, _stock_filter(filter_))
+    return await counted_page(ctx, stmt, inventory.LOW_STOCK_FIRST, args)
 
 
 async def stock_movements(ctx: Context, filter_: Any, args: PageArgs) -> Page[StockMovement]:
-    stmt = select(StockMovement)
-    if ctx.viewer.merchant_id is not None:
-        stmt = stmt.join(Warehouse, Warehouse.id == StockMovement.warehouse_id).where(
-            Warehouse.merchant_id == ctx.viewer.merchant_id
-        )
-    if filter_ is not None:
-        if filter_.sku_id:
-            stmt = stmt.where(StockMovement.sku_id == query_id(filter_.sku_id, "Sku")[1])
-        if filter_.warehouse_id:
-            stmt = stmt.where(
-                StockMovement.warehouse_id == query_id(filter_.warehouse_id, "Warehouse")[1]
-            )
-        if filter_.type:
-            stmt = stmt.where(StockMovement.type == MovementType(filter_.type.value))
+    stmt = inventory.stock_movements_seen_by(ctx.viewer.merchant_id, _stock_filter(filter_))
     return await counted_page(ctx, stmt, [StockMovement.id.desc()], args)

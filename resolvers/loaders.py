@@ -17,7 +17,6 @@ from models.catalog import (
     Attribute,
     Brand,
     Category,
-    DisplayCategory,
     Merchant,
     Product,
     ProductAttributeValue,
@@ -27,7 +26,8 @@ from models.catalog import (
 )
 from models.inventory import StockLevel, Warehouse
 from models.promotions import Promotion
-from resolvers.ownership import audit_entries_about
+from services import catalog
+from services.ownership import audit_entries_about
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -168,13 +168,7 @@ async def _fetch_stock_levels(session: AsyncSession, sku_ids: list[int]) -> list
 
 
 async def _fetch_display_tree(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
-    rows = list(
-        (
-            await session.scalars(
-                select(DisplayCategory).order_by(DisplayCategory.position, DisplayCategory.id)
-            )
-        ).all()
-    )
+    rows = list((await session.scalars(catalog.display_categories())).all())
     return [rows for _ in keys]
 
 

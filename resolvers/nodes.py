@@ -19,6 +19,7 @@ from resolvers.catalog import display_tree, is_visible
 from resolvers.common import query_id
 from resolvers.context import Context, Permission
 from resolvers.errors import ApiErrorCode, api_error
+from services import products
 from services.coupons import claimable
 
 Load = Callable[[Context, int], Awaitable[Any]]
@@ -71,9 +72,8 @@ async def product_visible(ctx: Context, product: Any) -> bool:
 
 async def sku_visible(ctx: Context, sku: Any) -> bool:
     """Enabled (or staff of its merchant), and its product visible."""
-    if not (sku.enabled or ctx.viewer.owns_merchant(sku.merchant_id)):
-        return False
-    return is_visible(ctx, await ctx.loaders.product.load(sku.product_id))
+    product = await ctx.loaders.product.load(sku.product_id)
+    return products.sku_is_visible(sku, product, ctx.viewer, ctx.now)
 
 
 async def load_display_category(ctx: Context, pk: int) -> Any:

@@ -3,13 +3,11 @@ transaction each, answer with rows for the schema to shape."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
@@ -34,8 +32,11 @@ from resolvers.common import (
 from resolvers.context import Context, Permission
 from services import checkout, orders
 from services.errors import DomainError, ErrorCode, Violation
+from services.unit_of_work import Retry
 
-T = TypeVar("T")
+# A checkout is idempotent per key: a unique-key clash means a racing call with the same key
+# won, and the next attempt finds its payment.
+CHECKOUT_RETRY = Retry(unique_conflicts=True)
 
 
 # --- checkout ------------------------------------------------------------------------------------
@@ -103,28 +104,13 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
 
     # Two first attempts with one key racing on a database without row locks (SQLite): the
     # loser hits the unique key and, tried again, finds the winner's payment.
-    result = await _retrying_conflicts(ctx, run)
+    result = await mutate(ctx, run, retry=CHECKOUT_RETRY)
     metrics.CHECKOUTS.labels(_outcome(result, "replayed" if replayed else "placed")).inc()
     return result
 
 
 def _outcome(result: MutationResult[Any], success: str) -> str:
     return result.errors[0].code.value if result.errors else success
-
-
-async def _retrying_conflicts(
-    ctx: Context, run: Callable[[AsyncSession], Awaitable[T]]
-) -> MutationResult[T]:
-    """`mutate` retries lock trouble itself; here also a unique-key clash, which for a
-    checkout means a racing call with the same key won (its payment is found next time)."""
-    for attempt in range(3):
-        try:
-            return await mutate(ctx, run)
-        except IntegrityError:
-            await ctx.session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --- payment -------------------------------------------------------------------------------------

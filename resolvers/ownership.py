@@ -1,64 +1,13 @@
-"""Who owns a resource: the platform (None) or one merchant. The authorization policy
-(schema/policy.py) asks this before merchant staff may act on a resource named in the
-arguments, and the audit log uses it to show merchant staff only entries about their own."""
+"""Who owns a resource (services/ownership.py), read on the request's session for the
+authorization policy (schema/policy.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, false, or_, select
-
-from models.accounts import Role, Staff
-from models.audit import AuditEntry
-from models.catalog import Merchant, Product, ShippingTemplate, Sku
-from models.coupons import CouponTemplate
-from models.inventory import Warehouse
-from models.orders import Order, Refund, Shipment
-from models.promotions import Promotion
 from resolvers.context import Context
-
-# Node type → (its id column, the column holding the owning merchant; None = the platform).
-OWNER_COLUMNS: dict[str, tuple[Any, Any]] = {
-    "Merchant": (Merchant.id, Merchant.id),
-    "Product": (Product.id, Product.merchant_id),
-    "Sku": (Sku.id, Sku.merchant_id),
-    "ShippingTemplate": (ShippingTemplate.id, ShippingTemplate.merchant_id),
-    "Warehouse": (Warehouse.id, Warehouse.merchant_id),
-    "Promotion": (Promotion.id, Promotion.merchant_id),
-    "CouponTemplate": (CouponTemplate.id, CouponTemplate.merchant_id),
-    "Order": (Order.id, Order.merchant_id),
-    "Staff": (Staff.id, Staff.merchant_id),
-    "Role": (Role.id, Role.merchant_id),
-}
-
-
-def _owner_select(type_name: str) -> Any:
-    """(id, merchant id) rows of one owned type; refunds and shipments belong to the order's
-    merchant."""
-    if type_name in ("Refund", "Shipment"):
-        model = Refund if type_name == "Refund" else Shipment
-        return select(model.id, Order.merchant_id).join(Order, Order.id == model.order_id), model.id
-    id_column, owner_column = OWNER_COLUMNS[type_name]
-    return select(id_column, owner_column), id_column
-
-
-OWNED_TYPES = frozenset({*OWNER_COLUMNS, "Refund", "Shipment"})
+from services import ownership
+from services.ownership import OWNED_TYPES as OWNED_TYPES
 
 
 async def owners_of(ctx: Context, type_name: str, pks: set[int]) -> dict[int, int | None]:
     """The owning merchant of each existing row; rows that do not exist are absent."""
-    stmt, id_column = _owner_select(type_name)
-    rows = await ctx.read(lambda s: s.execute(stmt.where(id_column.in_(sorted(pks)))))
-    return {pk: owner for pk, owner in rows}
-
-
-def audit_entries_about(merchant_id: int) -> ColumnElement[bool]:
-    """Audit entries whose target belongs to `merchant_id` (the platform's and other
-    merchants' never show: their before/after may hold cost prices and stock)."""
-    clauses = []
-    for type_name in sorted(OWNED_TYPES):
-        stmt, id_column = _owner_select(type_name)
-        owner_column = stmt.selected_columns[1]
-        owned = stmt.with_only_columns(id_column).where(owner_column == merchant_id)
-        clauses.append((AuditEntry.target_type == type_name) & AuditEntry.target_id.in_(owned))
-    return or_(false(), *clauses)
+    return await ctx.read(lambda s: ownership.owners_of(s, type_name, pks))

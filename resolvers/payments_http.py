@@ -22,8 +22,9 @@ from core import metrics
 from core.bodies import read_body
 from core.clock import Clock
 from core.settings import Settings
-from services import inventory, payments, trades
+from services import payments, trades
 from services.errors import DomainError
+from services.unit_of_work import in_new_session
 
 log = logging.getLogger("zhongtai.payments")
 
@@ -65,7 +66,7 @@ async def _receive(request: Request, name: str, settings: Settings, clock: Clock
     try:
         if isinstance(news, payments.Paid):
             paid = news
-            done = await inventory.in_transaction(
+            done = await in_new_session(
                 factory, lambda s: trades.accept(s, name, paid, settings.currency, now)
             )
             if done.late:
@@ -76,9 +77,7 @@ async def _receive(request: Request, name: str, settings: Settings, clock: Clock
                 )
         else:
             notice = news
-            await inventory.in_transaction(
-                factory, lambda s: trades.refund_settled(s, name, notice, now)
-            )
+            await in_new_session(factory, lambda s: trades.refund_settled(s, name, notice, now))
     except DomainError as error:
         return _refused(name, f"{error.code.value}: {error.violations[0].message}")
     metrics.PAYMENTS.labels("notified").inc()

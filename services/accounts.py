@@ -253,9 +253,10 @@ async def _count_attempt(
 async def count_login_attempt(
     session: AsyncSession, keys: list[ThrottleKey], now: datetime, window: timedelta
 ) -> None:
-    """Count the attempt on every key and commit it (a refused login rolls back, the count
-    must stay), then refuse if any key is locked."""
+    """Count the attempt on every key and commit it, then refuse if any key is locked."""
     locks = [until for key in keys if (until := await _count_attempt(session, key, now, window))]
+    # The one commit inside a unit of work, on purpose: a refused login rolls the unit back,
+    # and the count must outlive that (else guessing costs nothing).
     await session.commit()
     if locks:
         minutes = max(1, math.ceil((max(locks) - now).total_seconds() / 60))
@@ -941,6 +942,24 @@ def staff_visible_to(actor: Actor) -> Any:
 def roles_visible_to(actor: Actor) -> Any:
     stmt = select(Role)
     return stmt if actor.sees(None) else stmt.where(Role.merchant_id == actor.merchant_id)
+
+
+def roles_of(staff_id: int) -> Any:
+    return (
+        select(Role)
+        .join(StaffRole, StaffRole.role_id == Role.id)
+        .where(StaffRole.staff_id == staff_id)
+        .order_by(Role.id)
+    )
+
+
+def address_book(customer_id: int) -> Any:
+    """A customer's addresses, the default first, then the newest."""
+    return (
+        select(Address)
+        .where(Address.customer_id == customer_id)
+        .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc())
+    )
 
 
 async def staff_permissions(session: AsyncSession, staff_id: int) -> set[str]:

@@ -10,13 +10,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Staff, StaffRole
 from models.audit import AuditEntry
 from models.base import Base
 from models.catalog import Product, Sku
+from services.ownership import audit_entries_about
 
 SECRET_COLUMNS = {"password_hash", "secret_hash"}
 
@@ -66,15 +67,6 @@ async def snapshot(session: AsyncSession, obj: Any) -> dict[str, Any] | None:
     return data
 
 
-@dataclass
-class Change:
-    """What an admin mutation is about to do; `target_id` is None for creations."""
-
-    action: str
-    model: type[Base]
-    target_id: int | None = None
-
-
 async def record(
     session: AsyncSession,
     *,
@@ -98,3 +90,37 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+# --- reading the log -----------------------------------------------------------------------------
+
+NEWEST_FIRST = [AuditEntry.id.desc()]
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    actor_id: int | None = None
+    target: tuple[str, int] | None = None  # (node type, id)
+    target_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def entries_seen_by(merchant_id: int | None, wanted: EntryFilter) -> Select[AuditEntry]:
+    """Platform staff read every entry; merchant staff (`merchant_id`) only those about their
+    merchant's resources: other parties' before/after may hold cost prices and stock."""
+    stmt = select(AuditEntry)
+    if merchant_id is not None:
+        stmt = stmt.where(audit_entries_about(merchant_id))
+    if wanted.actor_id is not None:
+        stmt = stmt.where(AuditEntry.actor_id == wanted.actor_id)
+    if wanted.target is not None:
+        kind, pk = wanted.target
+        stmt = stmt.where(AuditEntry.target_type == kind, AuditEntry.target_id == pk)
+    if wanted.target_type:
+        stmt = stmt.where(AuditEntry.target_type == wanted.target_type)
+    if wanted.since:
+        stmt = stmt.where(AuditEntry.created_at >= wanted.since)
+    if wanted.until:
+        stmt = stmt.where(AuditEntry.created_at < wanted.until)
+    return stmt

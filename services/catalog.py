@@ -3,11 +3,12 @@ leaves), attribute definitions, display categories and shipping templates."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import (
@@ -561,3 +562,76 @@ async def ensure_funded_by(
             "a merchant funds discounts on its own goods only.",
             field_name,
         )
+
+
+# --- what a viewer sees --------------------------------------------------------------------------
+
+NOWHERE = [-1]  # a display-category filter that matches no product (a hidden or unknown node)
+
+
+@dataclass
+class DisplayTree:
+    """The display-category tree as one channel sees it: a node limited to other channels
+    vanishes with its subtree (DOMAIN.md §1). Staff manage the whole tree."""
+
+    nodes: dict[int, DisplayCategory]
+    children: dict[int | None, list[DisplayCategory]]
+
+    @classmethod
+    def seen_by(cls, rows: list[DisplayCategory], channel: str, staff: bool) -> DisplayTree:
+        return cls.build(rows, None if staff else channel)
+
+    @classmethod
+    def build(cls, rows: list[DisplayCategory], channel: str | None) -> DisplayTree:
+        """`channel` None: every node."""
+        by_parent: dict[int | None, list[DisplayCategory]] = defaultdict(list)
+        for row in rows:
+            by_parent[row.parent_id].append(row)
+        visible: dict[int, DisplayCategory] = {}
+        stack = list(by_parent.get(None, []))
+        while stack:
+            node = stack.pop()
+            if channel is None or not node.channels or channel in node.channels:
+                visible[node.id] = node
+                stack.extend(by_parent.get(node.id, []))
+        children = {p: [c for c in kids if c.id in visible] for p, kids in by_parent.items()}
+        return cls(visible, children)
+
+    def subtree_ids(self, node_id: int) -> list[int]:
+        ids, stack = [], [node_id]
+        while stack:
+            current = stack.pop()
+            ids.append(current)
+            stack.extend(c.id for c in self.children.get(current, []))
+        return ids
+
+    def listing_ids(self, node_id: int) -> list[int]:
+        """The display categories a listing under `node_id` shows products of: its visible
+        subtree; a node this channel does not see lists nothing."""
+        return self.subtree_ids(node_id) if node_id in self.nodes else NOWHERE
+
+    def children_of(self, node_id: int | None) -> list[DisplayCategory]:
+        """A visible node's visible children; nothing under a hidden one."""
+        return self.children.get(node_id, []) if node_id in self.nodes else []
+
+
+def display_categories() -> Select[DisplayCategory]:
+    return select(DisplayCategory).order_by(DisplayCategory.position, DisplayCategory.id)
+
+
+def category_roots() -> Select[Category]:
+    return (
+        select(Category)
+        .where(Category.parent_id.is_(None))
+        .order_by(Category.position, Category.id)
+    )
+
+
+def brands() -> Select[Brand]:
+    return select(Brand).order_by(Brand.name)
+
+
+def merchants_seen_by(merchant_id: int | None) -> Select[Merchant]:
+    """Every merchant for platform staff (`merchant_id` None); merchant staff see their own."""
+    stmt = select(Merchant).order_by(Merchant.id)
+    return stmt if merchant_id is None else stmt.where(Merchant.id == merchant_id)

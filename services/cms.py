@@ -474,3 +474,12 @@ async def modules_of(session: AsyncSession, page_id: int) -> list[PageModule]:
             )
         ).all()
     )
+
+
+def versions_of(page_id: int) -> Any:
+    """A page's published versions, the newest first."""
+    return (
+        select(PageVersion)
+        .where(PageVersion.page_id == page_id)
+        .order_by(PageVersion.version.desc())
+    )

@@ -632,3 +632,24 @@ async def stats(session: AsyncSession, template_id: int) -> Stats:
         discount_cost=orders.discount_cost,
         order_gmv=orders.order_gmv,
     )
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+def templates_seen_by(
+    now: datetime, manager: bool, merchant_id: int | None, claimable_only: bool = False
+) -> Any:
+    """Storefronts see claimable batches only (the coupon center is public); staff with
+    MANAGE_COUPONS (`manager`) see every batch they issue: all for the platform, their own
+    for a merchant's staff (`merchant_id`)."""
+    stmt = select(CouponTemplate)
+    if claimable_only or not manager:
+        return stmt.where(claimable_condition(now))
+    if merchant_id is not None:
+        return stmt.where(CouponTemplate.merchant_id == merchant_id)
+    return stmt
+
+
+def claimable_templates(now: datetime) -> Any:
+    return select(CouponTemplate).where(claimable_condition(now)).order_by(CouponTemplate.id)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import coupons, inventory, orders, trades
+from services.unit_of_work import in_new_session
 
 BATCH = 100
 
@@ -36,9 +37,7 @@ async def sweep(
         done.expired += expired
         if expired < BATCH:
             break
-    async with factory() as session:
-        await coupons.expire(session, now)
-        await session.commit()
+    await in_new_session(factory, lambda s: coupons.expire(s, now))
     async with factory() as session:
         done.completed = await orders.complete_delivered(session, now, auto_complete_days)
     return done

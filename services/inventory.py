@@ -10,13 +10,11 @@ cycle; the sweeper claims expired reservations with SKIP LOCKED where the databa
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -31,8 +29,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
 from models.catalog import Merchant, Sku
@@ -48,13 +45,11 @@ from models.inventory import (
 from services import events
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
+from services.unit_of_work import BACKGROUND, UnitOfWork
 
-T = TypeVar("T")
 DEFAULT_TTL = timedelta(minutes=30)
 MANUAL_TYPES = (MovementType.INBOUND, MovementType.ADJUSTMENT, MovementType.RETURN)
 MAX_ON_HAND = 2**31 - 1  # stock_levels.on_hand is an INTEGER column
-# serialization failure, deadlock detected, lock wait over LOCK_TIMEOUT: try again later
-RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 # --- warehouses ----------------------------------------------------------------------------------
@@ -775,7 +770,12 @@ expiry_hooks: list[ExpiryHook] = []  # e.g. the orders domain cancels the owning
 async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) -> int:
     """Expire ACTIVE reservations past their time, each exactly once even with many sweepers
     at work: rows are claimed with SKIP LOCKED, and the status flip is conditional. Hooks run
-    in the same transaction (cancel the order, return coupons)."""
+    in the same transaction (cancel the order, return coupons). A batch is a job of its own
+    (the sweeper's, not a request's), so it is its own unit of work: committed here."""
+    return await UnitOfWork(session, BACKGROUND).run(lambda s: _expire_batch(s, now, batch))
+
+
+async def _expire_batch(session: AsyncSession, now: datetime, batch: int) -> int:
     stmt = (
         select(Reservation)
         .where(Reservation.status == ReservationStatus.ACTIVE, Reservation.expires_at <= now)
@@ -801,34 +801,61 @@ async def sweep_expired(session: AsyncSession, now: datetime, batch: int = 100) 
         for hook in expiry_hooks:
             await hook(session, reservation)
         expired += 1
-    await session.commit()
     return expired
 
 
-# --- retries -------------------------------------------------------------------------------------
+# --- lists ---------------------------------------------------------------------------------------
 
 
-def is_retryable(error: DBAPIError) -> bool:
-    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return code in RETRYABLE_SQLSTATES
+@dataclass(frozen=True)
+class StockFilter:
+    sku_id: int | None = None
+    warehouse_id: int | None = None
+    low_stock: bool = False  # available ≤ safety stock (DOMAIN.md §2)
+    movement_type: MovementType | None = None
 
 
-async def in_transaction(
-    factory: async_sessionmaker[AsyncSession],
-    work: Callable[[AsyncSession], Awaitable[T]],
-    attempts: int = 5,
-) -> T:
-    """Run `work` in its own transaction and commit, retrying (with jitter) when PostgreSQL
-    reports a serialization failure or a deadlock, so those never reach the caller."""
-    for attempt in range(1, attempts + 1):
-        async with factory() as session:
-            try:
-                result = await work(session)
-                await session.commit()
-                return result
-            except DBAPIError as error:
-                await session.rollback()
-                if attempt == attempts or not is_retryable(error):
-                    raise
-        await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+# the most urgent first: least available over safety stock
+LOW_STOCK_FIRST = [
+    (StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock).asc(),
+    StockLevel.sku_id,
+    StockLevel.warehouse_id,
+]
+
+
+def warehouses_of(merchant_id: int | None) -> Any:
+    """Every warehouse for platform staff (`merchant_id` None); merchant staff their own."""
+    stmt = select(Warehouse).order_by(
+        Warehouse.merchant_id, Warehouse.priority.desc(), Warehouse.id
+    )
+    return stmt if merchant_id is None else stmt.where(Warehouse.merchant_id == merchant_id)
+
+
+def stock_levels_seen_by(merchant_id: int | None, wanted: StockFilter) -> Any:
+    stmt = select(StockLevel)
+    if merchant_id is not None:
+        stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id).where(
+            Warehouse.merchant_id == merchant_id
+        )
+    if wanted.low_stock:
+        stmt = stmt.where(StockLevel.on_hand - StockLevel.reserved <= StockLevel.safety_stock)
+    if wanted.sku_id is not None:
+        stmt = stmt.where(StockLevel.sku_id == wanted.sku_id)
+    if wanted.warehouse_id is not None:
+        stmt = stmt.where(StockLevel.warehouse_id == wanted.warehouse_id)
+    return stmt
+
+
+def stock_movements_seen_by(merchant_id: int | None, wanted: StockFilter) -> Any:
+    stmt = select(StockMovement)
+    if merchant_id is not None:
+        stmt = stmt.join(Warehouse, Warehouse.id == StockMovement.warehouse_id).where(
+            Warehouse.merchant_id == merchant_id
+        )
+    if wanted.sku_id is not None:
+        stmt = stmt.where(StockMovement.sku_id == wanted.sku_id)
+    if wanted.warehouse_id is not None:
+        stmt = stmt.where(StockMovement.warehouse_id == wanted.warehouse_id)
+    if wanted.movement_type is not None:
+        stmt = stmt.where(StockMovement.type == wanted.movement_type)
+    return stmt

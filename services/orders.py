@@ -35,6 +35,7 @@ from models.orders import (
 )
 from services import coupons, inventory, ledger, payments, promotions
 from services.errors import DomainError, ErrorCode
+from services.unit_of_work import BACKGROUND, UnitOfWork
 
 S = OrderStatus
 
@@ -773,7 +774,14 @@ async def confirm_receipt(
 
 
 async def complete_delivered(session: AsyncSession, now: datetime, after_days: int) -> int:
-    """Orders shipped more than `after_days` ago complete on their own (as if received)."""
+    """Orders shipped more than `after_days` ago complete on their own (as if received). A
+    sweeper's job, not a request's step: its own unit of work, committed here."""
+    return await UnitOfWork(session, BACKGROUND).run(
+        lambda s: _complete_delivered(s, now, after_days)
+    )
+
+
+async def _complete_delivered(session: AsyncSession, now: datetime, after_days: int) -> int:
     stmt = (
         select(Order)
         .where(Order.status == S.SHIPPED, Order.shipped_at <= now - timedelta(days=after_days))
@@ -785,7 +793,6 @@ async def complete_delivered(session: AsyncSession, now: datetime, after_days: i
     orders = (await session.scalars(stmt)).all()
     for order in orders:
         move(order, S.COMPLETED, now)
-    await session.commit()
     return len(orders)
 
 

@@ -7,6 +7,7 @@ so allow-listed operations keep being served."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import utcnow
 from core.faults import Degradation
 from models.operations import PersistedQuery
+from services.unit_of_work import in_new_session
 
 
 def digest(query: str) -> str:
@@ -54,7 +57,8 @@ class DatabaseStore:
     ) -> None:
         """Insert, or (allow-listing) mark an existing entry allowed; racing writers of the
         same hash write the same text, so whoever wins is right."""
-        async with self.factory()() as session:
+
+        async def store(session: AsyncSession) -> None:
             row = await session.get(PersistedQuery, key)
             if row is None:
                 session.add(
@@ -64,10 +68,10 @@ class DatabaseStore:
                 )
             elif allowed and not row.allowed:
                 row.allowed, row.name = True, name or row.name
-            try:
-                await session.commit()
-            except Exception:  # a concurrent insert of the same hash: theirs is ours
-                await session.rollback()
+
+        # a concurrent insert of the same hash: theirs is ours
+        with contextlib.suppress(IntegrityError):
+            await in_new_session(self.factory(), store)
 
     async def allowed_names(self) -> set[str]:
         async with self.factory()() as session:

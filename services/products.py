@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +55,26 @@ def effective_status(product: Product, now: datetime) -> EffectiveStatus:
     if product.list_at is not None and now < product.list_at:
         return EffectiveStatus.SCHEDULED
     return EffectiveStatus.LISTED
+
+
+class MerchantScope(Protocol):
+    """Whoever asks, as far as products go: staff of a merchant own its products."""
+
+    def owns_merchant(self, merchant_id: int | None) -> bool: ...
+
+
+def is_visible(product: Product | None, viewer: MerchantScope, now: datetime) -> bool:
+    """Staff see their merchants' products in any state; everyone sees listed ones."""
+    return product is not None and (
+        viewer.owns_merchant(product.merchant_id) or product.is_listed_at(now)
+    )
+
+
+def sku_is_visible(sku: Sku, product: Product | None, viewer: MerchantScope, now: datetime) -> bool:
+    """Enabled (or staff of its merchant), and its product visible."""
+    return (sku.enabled or viewer.owns_merchant(sku.merchant_id)) and is_visible(
+        product, viewer, now
+    )
 
 
 @dataclass

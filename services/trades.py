@@ -23,6 +23,7 @@ from models.orders import Order, Payment, PaymentStatus
 from models.payments import PaymentTrade, ProviderRefund, TradeStatus
 from services import inventory, ledger, orders, payments
 from services.errors import DomainError, ErrorCode
+from services.unit_of_work import in_new_session
 
 log = logging.getLogger("zhongtai.payments")
 T = TypeVar("T")
@@ -244,18 +245,18 @@ async def settle_trade(
     factory: async_sessionmaker[AsyncSession], trade: PaymentTrade, currency: str, now: datetime
 ) -> bool:
     """Ask the provider: paid → record it (True); unpaid → close it there, so it can no
-    longer be paid, and mark it closed. Raises PROVIDER_UNAVAILABLE when it can't answer."""
+    longer be paid, and mark it closed. Raises PROVIDER_UNAVAILABLE when it can't answer.
+    Each answer is recorded in a unit of work of its own, not the caller's: what the provider
+    said stays true even when the cancel or sweep that asked goes on to fail."""
     gateway = payments.provider(trade.provider)
     state = await gateway.query(trade.out_trade_no)
     if state.paid is not None:
         paid = state.paid
-        await inventory.in_transaction(
-            factory, lambda s: accept(s, trade.provider, paid, currency, now)
-        )
+        await in_new_session(factory, lambda s: accept(s, trade.provider, paid, currency, now))
         return True
     if not state.closed:
         await gateway.close(trade.out_trade_no)
-    await inventory.in_transaction(factory, lambda s: _mark(s, trade.id, TradeStatus.CLOSED))
+    await in_new_session(factory, lambda s: _mark(s, trade.id, TradeStatus.CLOSED))
     return False
 
 
@@ -288,7 +289,7 @@ async def settle_before_expiry(
                 error.violations[0].message,
             )
             if error.code == ErrorCode.PROVIDER_UNAVAILABLE:
-                await inventory.in_transaction(factory, partial(_hold, trade=trade, now=now))
+                await in_new_session(factory, partial(_hold, trade=trade, now=now))
     return paid
 
 

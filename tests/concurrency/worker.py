@@ -17,6 +17,7 @@ from core.clock import utcnow
 from core.db import create_engine, create_session_factory
 from services import inventory
 from services.errors import DomainError
+from services.unit_of_work import in_new_session
 
 
 async def _reserve_many(
@@ -41,7 +42,7 @@ async def _reserve_many(
         lines = [(sku, quantity) for sku in skus]
         start = time.perf_counter()
         try:
-            await inventory.in_transaction(
+            await in_new_session(
                 factory, lambda s: inventory.reserve(s, lines, f"{prefix}-{i}", utcnow())
             )
             outcomes["ok"] += 1
@@ -87,11 +88,11 @@ async def _coupon_calls(
         async with gate:
             try:
                 if mode == "claim":
-                    await inventory.in_transaction(
+                    await in_new_session(
                         factory, lambda s: coupons.claim(s, template, customer_id, utcnow())
                     )
                 else:
-                    await inventory.in_transaction(
+                    await in_new_session(
                         factory, lambda s: coupons.redeem_code(s, code, customer_id, utcnow())
                     )
                 outcomes["ok"] = outcomes.get("ok", 0) + 1
