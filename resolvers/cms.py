@@ -220,6 +220,7 @@ async def _rule_products(ctx: Context, rule: dict[str, Any]) -> list[Product]:
             else [-1]
         )
     found = await ctx.read(lambda s: search.find_products(s, q, 0, rule.get("limit") or 10))
+    rc.remember_paths(ctx, found)
     return found.products
 
 
