@@ -3,6 +3,7 @@ mutations mapped onto services.catalog / services.products / services.search."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +36,15 @@ from resolvers.common import (
 )
 from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
+from resolvers.loaders import ProductCard
 from services import catalog, products, search
 from services.catalog import UNSET, DisplayTree
 from services.errors import DomainError, ErrorCode
 from services.pricing import Level, tag_of
+from services.pricing import Promotion as PricingRule
 from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
 from services.products import effective_status as effective_status
-from services.promotions import as_rule, for_product, promotional_unit_price
+from services.promotions import RunningPromotion, for_product, promotional_unit_price
 from services.search import ProductQuery, ProductSort
 
 # --- display categories --------------------------------------------------------------------------
@@ -138,84 +141,132 @@ async def _page(
     page = await ctx.read(
         lambda s: search.find_products(s, q, window.offset, window.limit, with_brands)
     )
-    for i, item in enumerate(page.products):
-        ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
-        if page.brands is not None:
-            item.prefetched_brand = page.brands[i]  # type: ignore[attr-defined]
+    loaders = ctx.loaders
+    for item in page.products:
+        loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
+    remember_paths(ctx, page)
+    if page.brands is not None:
+        for item, path, brand in zip(page.products, page.category_paths, page.brands, strict=True):
+            loaders.remember(ProductCard(item, path, brand=brand))
     await prepare_cards(ctx, page.products, wanted)
     return Page(page.products, window.offset, page.total, q)
 
 
-async def prepare_cards(ctx: Context, items: list[Product], wanted: frozenset[str]) -> None:
-    """Attach what product cards ask for (SKUs with stock, brands, running promotions) in
-    one batch per relation, so the cards resolve synchronously."""
+def remember_paths(ctx: Context, page: search.ProductPage) -> None:
+    """The category paths a listing read with its products (promotion scopes need them)."""
+    ctx.loaders.category_paths.update(
+        (p.id, path) for p, path in zip(page.products, page.category_paths, strict=True)
+    )
+
+
+async def _category_paths(ctx: Context, items: list[Product]) -> list[tuple[int, ...]]:
+    """Each product's category path: as read with the product, else from its category."""
+    known = ctx.loaders.category_paths
+    missing = [p for p in items if p.id not in known]
+    categories = await ctx.loaders.category.load_many([p.category_id for p in missing])
+    for product, category in zip(missing, categories, strict=True):
+        known[product.id] = category.path_ids if category else ()
+    return [known[p.id] for p in items]
+
+
+async def prepare_cards(
+    ctx: Context, items: list[Product], wanted: frozenset[str]
+) -> list[ProductCard]:
+    """Load what product cards ask for (SKUs with stock, brands, running promotions) in one
+    batch per relation and keep each product's card, so its fields resolve synchronously."""
     if not items:
-        return
+        return []
+    loaders = ctx.loaders
+    ids = [p.id for p in items]
+    skus: list[tuple[Sku, ...] | None] = [None] * len(items)
     if wanted & SKU_FIELDS:
-        await prefetch_skus(ctx, items)
-    if "brand" in wanted and any(not hasattr(p, "prefetched_brand") for p in items):
-        brands = await ctx.loaders.brand.load_many([p.brand_id for p in items])
-        for product, brand in zip(items, brands, strict=True):
-            product.prefetched_brand = brand  # type: ignore[attr-defined]
+        skus = [tuple(group) for group in await loaders.skus_by_product.load_many(ids)]
+    brands: list[Brand | None] = [None] * len(items)
+    if "brand" in wanted and any(_card_brand(ctx, p) is None for p in items):
+        brands = await loaders.brand.load_many([p.brand_id for p in items])
+    paths = await _category_paths(ctx, items)
+    rules: list[tuple[PricingRule, ...] | None] = [None] * len(items)
     if wanted & PROMOTION_FIELDS:
-        rules = await live_rules(ctx)
-        missing = [p for p in items if not hasattr(p, "category_path_ids")]
-        categories = await ctx.loaders.category.load_many([p.category_id for p in missing])
-        for product, category in zip(missing, categories, strict=True):
-            product.category_path_ids = category.path_ids if category else ()  # type: ignore[attr-defined]
-        for product in items:
-            product.prefetched_promotions = _matching(  # type: ignore[attr-defined]
-                ctx,
-                rules,
-                product,
-                product.prefetched_skus,  # type: ignore[attr-defined]
-            )
+        running = await live_rules(ctx)
+        rules = [
+            _matching(ctx, running, p, path, product_skus or ())
+            for p, path, product_skus in zip(items, paths, skus, strict=True)
+        ]
+    return [
+        loaders.remember(ProductCard(*fields))
+        for fields in zip(items, paths, skus, brands, rules, strict=True)
+    ]
 
 
-async def live_rules(ctx: Context) -> list[Any]:
-    """The running promotions as pricing rules, converted once per request."""
-    if "live_rules" not in ctx.extra:
-        rows = await ctx.loaders.live_promotions.load("all")
-        ctx.extra["live_rules"] = [as_rule(p) for p in rows]
-    return ctx.extra["live_rules"]
+def _card_brand(ctx: Context, product: Product) -> Brand | None:
+    card = ctx.loaders.cards.get(product.id)
+    return card.brand if card is not None else None
 
 
-def _matching(ctx: Context, rules: list[Any], product: Product, skus: list[Sku]) -> list[Any]:
-    path = getattr(product, "category_path_ids", ())
+def card_of(ctx: Context, product: Product) -> ProductCard | None:
+    """The product's card, if a listing (or an earlier field) loaded it."""
+    return ctx.loaders.cards.get(product.id)
+
+
+async def priced_card(ctx: Context, product: Product) -> ProductCard:
+    """The product's card with its SKUs and the running promotions covering them (a product
+    shown alone: detail pages, `node`)."""
+    card = card_of(ctx, product)
+    if card is not None and card.priced:
+        return card
+    running = await live_rules(ctx)
+    skus = tuple(await ctx.loaders.skus_by_product.load(product.id))
+    (path,) = await _category_paths(ctx, [product])
+    rules = _matching(ctx, running, product, path, skus) if running else ()
+    return ctx.loaders.remember(ProductCard(product, path, skus, promotions=rules))
+
+
+async def card_promotions(ctx: Context, product: Product) -> tuple[PricingRule, ...]:
+    """The running promotions' rules covering a SKU of the product."""
+    card = card_of(ctx, product)
+    if card is not None and card.promotions is not None:
+        return card.promotions
+    if not await live_rules(ctx):
+        return ()
+    return (await priced_card(ctx, product)).promotions or ()
+
+
+async def running_promotions_on(ctx: Context, product: Product) -> list[RunningPromotion]:
+    """The running promotions covering a SKU of the product, as storefronts show them."""
+    shown = {rule.id for rule in await card_promotions(ctx, product)}
+    running: list[RunningPromotion] = await ctx.loaders.live_promotions.load("all")
+    return [p for p in running if p.id in shown]
+
+
+async def live_rules(ctx: Context) -> tuple[PricingRule, ...]:
+    """The running promotions' pricing rules (immutable, shared by every request)."""
+    running = await ctx.loaders.live_promotions.load("all")
+    return tuple(p.rule for p in running)
+
+
+def _matching(
+    ctx: Context,
+    rules: Sequence[PricingRule],
+    product: Product,
+    path: tuple[int, ...],
+    skus: Sequence[Sku],
+) -> tuple[PricingRule, ...]:
     return for_product(rules, product, skus, path, ctx.channel.value, ctx.now)
 
 
-async def product_promotions(ctx: Context, product: Product) -> list[Any]:
-    """Pricing rules of the promotions shown on a product (prefetched on pages)."""
-    prefetched = getattr(product, "prefetched_promotions", None)
-    if prefetched is not None:
-        return prefetched
-    rules = await live_rules(ctx)
-    if not rules:
-        return []
-    skus = await ctx.loaders.skus_by_product.load(product.id)
-    category = await ctx.loaders.category.load(product.category_id)
-    product.category_path_ids = category.path_ids if category else ()  # type: ignore[attr-defined]
-    return _matching(ctx, rules, product, skus)
+def promotional_prices(card: ProductCard) -> list[int]:
+    """Each SKU's unit price under the single-product promotion covering it."""
+    return [
+        promotional_unit_price(card.promotions or (), card.product, sku, card.category_path)
+        for sku in card.skus or ()
+    ]
 
 
-def promotional_price(product: Product, rules: list[Any], sku: Sku) -> int:
-    return promotional_unit_price(rules, product, sku, getattr(product, "category_path_ids", ()))
-
-
-def tags_in_order(rules: list[Any]) -> list[str]:
+def tags_in_order(rules: Sequence[PricingRule]) -> list[str]:
     """Item-level labels first (直降 before 满300减30), then order-level, then gifts."""
     rank = {Level.ITEM: 0, Level.ORDER: 1, Level.GIFT: 2}
     ordered = sorted(rules, key=lambda r: (rank[r.level], r.id))
     return list(dict.fromkeys(tag_of(r) for r in ordered))
-
-
-async def prefetch_skus(ctx: Context, items: list[Product]) -> None:
-    """Load the page's SKUs in one batch (the statement the loader would send) and attach
-    them, so every card resolves synchronously: no task or future per product field."""
-    skus = await ctx.loaders.skus_by_product.load_many([p.id for p in items])
-    for product, product_skus in zip(items, skus, strict=True):
-        product.prefetched_skus = product_skus  # type: ignore[attr-defined]
 
 
 async def display_category_products(

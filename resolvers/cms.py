@@ -216,6 +216,7 @@ async def _rule_products(ctx: Context, rule: dict[str, Any]) -> list[Product]:
         tree = await rc.display_tree(ctx)
         q.display_category_ids = tree.listing_ids(rule["displayCategoryId"])
     found = await ctx.read(lambda s: search.find_products(s, q, 0, rule.get("limit") or 10))
+    rc.remember_paths(ctx, found)
     return found.products
 
 

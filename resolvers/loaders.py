@@ -1,10 +1,12 @@
 """One aiodataloader DataLoader per lookup, created fresh per request (so nothing is cached across
-requests and no request sees another's data). A list of N parents costs one query per relation."""
+requests and no request sees another's data). A list of N parents costs one query per relation.
+What a listing loads for its product cards is kept as typed `ProductCard`s, not on the rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +30,7 @@ from models.inventory import StockLevel, Warehouse
 from models.promotions import Promotion
 from services import catalog
 from services.ownership import audit_entries_about
+from services.pricing import Promotion as PricingRule
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -84,7 +87,38 @@ async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
     return skus
 
 
-async def _fetch_products(session: AsyncSession, ids: list[int]) -> list[Product | None]:
+@dataclass(frozen=True, slots=True)
+class ProductCard:
+    """A product with what its card shows, loaded for a whole listing in one batch per relation
+    so each card field answers without a query or a future. None: not loaded (not asked for)."""
+
+    product: Product
+    category_path: tuple[int, ...]  # promotion scopes by category match on it
+    skus: tuple[Sku, ...] | None = None  # enabled ones, with sellable_quantity
+    brand: Brand | None = None
+    promotions: tuple[PricingRule, ...] | None = None  # running ones covering a SKU of it
+
+    @property
+    def priced(self) -> bool:
+        """Holds what promotional prices need: the SKUs and the promotions covering them."""
+        return self.skus is not None and self.promotions is not None
+
+    def merged(self, earlier: ProductCard | None) -> ProductCard:
+        """This card, plus what an earlier card of the product loaded and this one did not."""
+        if earlier is None:
+            return self
+        return ProductCard(
+            self.product,
+            self.category_path,
+            self.skus if self.skus is not None else earlier.skus,
+            self.brand if self.brand is not None else earlier.brand,
+            self.promotions if self.promotions is not None else earlier.promotions,
+        )
+
+
+async def _fetch_products(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[Product, tuple[int, ...]]]:
     """Products with their category path (promotion scopes need it) in one statement."""
     rows = (
         await session.execute(
@@ -93,11 +127,7 @@ async def _fetch_products(session: AsyncSession, ids: list[int]) -> list[Product
             .where(Product.id.in_(ids))
         )
     ).all()
-    found = {}
-    for product, path in rows:
-        product.category_path_ids = path_ids(path)
-        found[product.id] = product
-    return [found.get(i) for i in ids]
+    return {product.id: (product, path_ids(path)) for product, path in rows}
 
 
 async def _fetch_skus_by_product(session: AsyncSession, product_ids: list[int]) -> list[list[Sku]]:
@@ -175,6 +205,16 @@ async def _fetch_display_tree(session: AsyncSession, keys: list[str]) -> list[li
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # product id → its category's path, read along with the product (here or by a listing)
+        self.category_paths: dict[int, tuple[int, ...]] = {}
+        # product id → its card, once a listing (or one of its fields) loaded it
+        self.cards: dict[int, ProductCard] = {}
+
+    def remember(self, card: ProductCard) -> ProductCard:
+        """Keep a product's card for its other fields, with what an earlier card held."""
+        merged = card.merged(self.cards.get(card.product.id))
+        self.cards[card.product.id] = merged
+        return merged
 
     def _make(self, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]) -> DataLoader:
         return _loader(self.ctx, fetch)
@@ -229,7 +269,12 @@ class Loaders:
 
     @cached_property
     def product(self) -> DataLoader:
-        return self._make(_fetch_products)
+        async def fetch(session: AsyncSession, ids: list[int]) -> list[Product | None]:
+            found = await _fetch_products(session, ids)
+            self.category_paths.update((pk, path) for pk, (_, path) in found.items())
+            return [found[pk][0] if pk in found else None for pk in ids]
+
+        return self._make(fetch)
 
     @cached_property
     def skus_by_product(self) -> DataLoader:
@@ -277,14 +322,15 @@ class Loaders:
 
     @cached_property
     def live_promotions(self) -> DataLoader:
-        """Every promotion running at the request's "now", with scopes: one statement."""
+        """Every promotion running at the request's "now" (`RunningPromotion`s, immutable and
+        shared): one statement at most, none while they are kept."""
         now = self.ctx.now
 
         async def fetch(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
             from services.promotions import live_promotions
 
-            rows = await live_promotions(session, now)
-            return [rows for _ in keys]
+            running = await live_promotions(session, now)
+            return [running for _ in keys]
 
         return self._make(fetch)
 

@@ -24,6 +24,7 @@ from services import promotions
 from services.errors import DomainError, ErrorCode
 from services.pricing import tag_of as _rule_tag
 from services.promotions import PromotionStatus as PromotionStatus
+from services.promotions import RunningPromotion
 from services.promotions import status_of as status_of
 
 RULE_FIELDS = {
@@ -37,8 +38,10 @@ RULE_FIELDS = {
 }
 
 
-def tag_of(promotion: Promotion) -> str:
+def tag_of(promotion: Promotion | RunningPromotion) -> str:
     """Its short storefront label, e.g. 满300减30 or 第2件5折."""
+    if isinstance(promotion, RunningPromotion):
+        return _rule_tag(promotion.rule)
     return _rule_tag(promotions.as_rule(promotion))
 
 

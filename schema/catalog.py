@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -20,6 +20,7 @@ from resolvers import records as m
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
+from resolvers.loaders import ProductCard
 from schema.common import (
     After,
     Before,
@@ -170,11 +171,16 @@ def node_fields(info: Info) -> frozenset[str]:
     return frozenset(_selected_names(nodes))
 
 
-def _with_skus(product: Any, info: Info, compute: Callable[[list[Any]], Any]) -> Any:
-    """Answer from SKUs prefetched for the page synchronously; otherwise via the loader."""
-    skus = getattr(product, "prefetched_skus", None)
-    if skus is not None:
-        return compute(skus)
+def _card(product: Any, info: Info) -> ProductCard | None:
+    """The product's card, when a listing loaded it: its fields answer synchronously."""
+    return rc.card_of(info.context, product)
+
+
+def _with_skus(product: Any, info: Info, compute: Callable[[Sequence[Any]], Any]) -> Any:
+    """Answer from the SKUs of the product's card synchronously; otherwise via the loader."""
+    card = _card(product, info)
+    if card is not None and card.skus is not None:
+        return compute(card.skus)
 
     async def later() -> Any:
         return compute(await info.context.loaders.skus_by_product.load(product.id))
@@ -182,21 +188,21 @@ def _with_skus(product: Any, info: Info, compute: Callable[[list[Any]], Any]) ->
     return later()
 
 
-def _price_range(skus: list[Any]) -> PriceRange | None:
+def _price_range(skus: Sequence[Any]) -> PriceRange | None:
     if not skus:
         return None
     prices = [s.price for s in skus]
     return PriceRange(min=money(min(prices)), max=money(max(prices)))
 
 
-def _promotional_range(product: Any, rules: list[Any], skus: list[Any]) -> PriceRange | None:
-    if not skus:
+def _promotional_range(card: ProductCard) -> PriceRange | None:
+    prices = rc.promotional_prices(card)
+    if not prices:
         return None
-    prices = [rc.promotional_price(product, rules, s) for s in skus]
     return PriceRange(min=money(min(prices)), max=money(max(prices)))
 
 
-def _market_price(skus: list[Any]) -> Money | None:
+def _market_price(skus: Sequence[Any]) -> Money | None:
     if not skus:
         return None
     return money(min(skus, key=lambda s: (s.price, s.position)).market_price)
@@ -439,8 +445,10 @@ class Product(Node):
 
     @strawberry.field(description="Brand.")
     def brand(self, info: Info) -> Brand:
-        brand = getattr(self, "prefetched_brand", None)
-        return brand or info.context.loaders.brand.load(self.brand_id)  # type: ignore[attr-defined]
+        card = _card(self, info)
+        if card is not None and card.brand is not None:
+            return card.brand  # type: ignore[return-value]
+        return info.context.loaders.brand.load(self.brand_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The merchant selling it.")
     async def merchant(self, info: Info) -> Merchant:
@@ -458,18 +466,14 @@ class Product(Node):
         description="Lowest and highest SKU price, after a running single-product promotion."
     )
     def price_range(self, info: Info) -> PriceRange | None:
-        rules = getattr(self, "prefetched_promotions", None)
-        skus = getattr(self, "prefetched_skus", None)
-        if rules is not None and skus is not None:
-            return _promotional_range(self, rules, skus)
+        card = _card(self, info)
+        if card is not None and card.priced:
+            return _promotional_range(card)
 
         async def later() -> PriceRange | None:
-            found = await rc.product_promotions(info.context, self)  # type: ignore[arg-type]
-            return _promotional_range(
-                self, found, await info.context.loaders.skus_by_product.load(self.id)
-            )
+            return _promotional_range(await rc.priced_card(info.context, self))  # type: ignore[arg-type]
 
-        return later()
+        return later()  # type: ignore[return-value]
 
     @strawberry.field(description="Strike-through price of the cheapest SKU, if it has one.")
     def market_price(self, info: Info) -> Money | None:
@@ -495,21 +499,18 @@ class Product(Node):
 
     @strawberry.field(description="Short labels of the promotions that apply, e.g. 满300减30.")
     def promotion_tags(self, info: Info) -> list[str]:
-        rules = getattr(self, "prefetched_promotions", None)
-        if rules is not None:
-            return rc.tags_in_order(rules)
+        card = _card(self, info)
+        if card is not None and card.promotions is not None:
+            return rc.tags_in_order(card.promotions)
 
         async def later() -> list[str]:
-            return rc.tags_in_order(await rc.product_promotions(info.context, self))  # type: ignore[arg-type]
+            return rc.tags_in_order(await rc.card_promotions(info.context, self))  # type: ignore[arg-type]
 
         return later()  # type: ignore[return-value]
 
     @strawberry.field(description="Promotions running now that apply to this product.")
     async def promotions(self, info: Info) -> list[Promotion]:
-        rules = await rc.product_promotions(info.context, self)  # type: ignore[arg-type]
-        rows = await info.context.loaders.live_promotions.load("all")
-        wanted = {r.id for r in rules}
-        return [p for p in rows if p.id in wanted]
+        return await rc.running_promotions_on(info.context, self)  # type: ignore[arg-type,return-value]
 
     @strawberry.field(description="Coupon batches a shopper can claim for this product now.")
     async def claimable_coupons(self, info: Info) -> list[CouponTemplate]:

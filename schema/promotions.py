@@ -104,7 +104,8 @@ class Promotion(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, m.Promotion)
+        # Storefronts show the running promotions as the immutable copies every request shares.
+        return isinstance(obj, (m.Promotion, rp.RunningPromotion))
 
     @strawberry.field(description="ITEM, ORDER or GIFT, from its type.")
     def level(self) -> PromotionLevel:

@@ -344,7 +344,7 @@ async def evaluate(
         )
     facts = await _line_facts(session, [ln.sku_id for ln in lines])
     skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
-    rules = [promotions.as_rule(p) for p in await promotions.live_promotions(session, now)]
+    rules = [p.rule for p in await promotions.live_promotions(session, now)]
     gift_skus = sorted(
         {g.sku_id for r in rules for g in r.gifts}
         | {g.sku_id for r in rules for t in r.tiers for g in t.gifts}

@@ -46,7 +46,7 @@ LEVEL = {
 # --- inputs --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scope:
     """Empty includes mean "everything"; exclusions always win."""
 
@@ -94,7 +94,7 @@ def scope_from_json(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Audience:
     kind: str = "ALL"  # ALL | NEW_CUSTOMERS | MIN_MEMBER_LEVEL
     min_member_level: int = 0
@@ -107,21 +107,21 @@ class Audience:
         return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GiftItem:
     sku_id: int
     quantity: int
     name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tier:
     threshold: int
     amount: int = 0  # FULL_REDUCTION
     gifts: tuple[GiftItem, ...] = ()  # SPEND_GIFT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Promotion:
     id: int
     name: str

@@ -8,17 +8,20 @@ every promotion into memory."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy import Row, and_, delete, exists, func, inspect, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core import changes
+from core.ids import encode_id
 from core.money import InvalidMoney, percent_of, to_minor
 from models.catalog import Brand, Category, Merchant, Product, Sku
 from models.promotions import (
@@ -44,7 +47,7 @@ class PromotionStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-def status_of(promotion: Promotion, now: datetime) -> PromotionStatus:
+def status_of(promotion: Promotion | RunningPromotion, now: datetime) -> PromotionStatus:
     if promotion.state == PromotionState.DRAFT:
         return PromotionStatus.DRAFT
     if promotion.state == PromotionState.CANCELLED:
@@ -571,37 +574,107 @@ async def return_stock(session: AsyncSession, promotion_id: int, units: int) -> 
 # --- for pricing and storefronts -----------------------------------------------------------------
 
 
-async def live_promotions(session: AsyncSession, now: datetime) -> list[Promotion]:
-    """Every promotion running now, with its scope. Read once and kept (detached, never
-    written through) until the promotions table is written in any process, so pricing a
-    cart or a page costs no statement for them; a clock before the read re-reads."""
+@dataclass(frozen=True, slots=True)
+class RunningPromotion:
+    """A running (or scheduled) promotion as every request shares it until the promotions table
+    is written: immutable, built once from its row when the running set is read. Pricing reads
+    `rule`; the other fields are the columns a storefront shows of it (the GraphQL Promotion
+    type reads them as it reads a row)."""
+
+    rule: pricing.Promotion
+    state: PromotionState
+    level: str
+    audience: str
+    min_member_level: int
+    channels: tuple[str, ...]
+    merchant_id: int | None
+    stock: int | None
+    stock_sold: int
+
+    @classmethod
+    def of(cls, row: Promotion | Row[Any]) -> RunningPromotion:
+        """From a promotion row (an entity or its columns)."""
+        return cls(
+            rule=as_rule(row),
+            state=row.state,
+            level=row.level,
+            audience=row.audience,
+            min_member_level=row.min_member_level,
+            channels=tuple(row.channels or ()),
+            merchant_id=row.merchant_id,
+            stock=row.stock,
+            stock_sold=row.stock_sold,
+        )
+
+    # The row's own names for what the rule holds.
+    @property
+    def id(self) -> int:
+        return self.rule.id
+
+    @property
+    def global_id(self) -> str:
+        return encode_id(Promotion.node_type, self.rule.id)
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    @property
+    def type(self) -> PromotionType:
+        return self.rule.kind
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.rule.starts_at
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.rule.ends_at
+
+    @property
+    def combinable(self) -> bool:
+        return self.rule.combinable
+
+    @property
+    def per_customer_limit(self) -> int | None:
+        return self.rule.per_customer_limit
+
+
+@cache
+def _promotion_columns() -> tuple[Any, ...]:
+    """Every column of a promotion as ORM attributes: the statement autoflushes like an entity
+    query, but its rows are plain values that never join a session's identity map."""
+    return tuple(getattr(Promotion, a.key) for a in inspect(Promotion).column_attrs)
+
+
+async def live_promotions(session: AsyncSession, now: datetime) -> list[RunningPromotion]:
+    """Every promotion running now, with its scope, as immutable rules. Read once and kept
+    (shared by every request) until the promotions table is written in any process, so
+    pricing a cart or a page costs no statement for them; a clock before the read re-reads."""
     feed = changes.feed_of(session.bind)
     version = feed.version("promotions")
-    kept: tuple[changes.Kept, tuple[Promotion, ...]] | None = feed.memo.get("promotions")
+    kept: tuple[changes.Kept, tuple[RunningPromotion, ...]] | None = feed.memo.get("promotions")
     if kept is not None and feed.live and kept[0].holds(version, now):
-        rows = kept[1]
+        running = kept[1]
     else:
         # A session already holding promotions may have changed them: read for it alone.
         shareable = not any(
             isinstance(o, Promotion) for o in session.sync_session.identity_map.values()
         )
         stmt = (
-            select(Promotion)
+            select(*_promotion_columns())
             .where(
                 Promotion.state == PromotionState.ACTIVATED, Promotion.ends_at > now
             )  # running now or later
             .order_by(Promotion.id)
         )
-        rows = tuple((await session.scalars(stmt)).all())
-        if shareable:
-            for row in rows:
-                session.expunge(row)  # shared between requests: no session may flush it
-            if feed.live and feed.version("promotions") == version:
-                feed.memo["promotions"] = (changes.Kept(version, now), rows)
-    return [p for p in rows if p.starts_at <= now < p.ends_at]
+        running = tuple(RunningPromotion.of(row) for row in await session.execute(stmt))
+        if shareable and feed.live and feed.version("promotions") == version:
+            feed.memo["promotions"] = (changes.Kept(version, now), running)
+    return [p for p in running if p.starts_at <= now < p.ends_at]
 
 
-def as_rule(p: Promotion) -> pricing.Promotion:
+def as_rule(p: Promotion | Row[Any]) -> pricing.Promotion:
     """The pricing engine's view of a stored promotion."""
     r = p.rules or {}
     kw: dict[str, Any] = {}
@@ -673,27 +746,27 @@ def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pric
 
 
 def for_product(
-    rules: list[pricing.Promotion],
+    rules: Sequence[pricing.Promotion],
     product: Product,
-    skus: list[Sku],
+    skus: Sequence[Sku],
     category_path: tuple[int, ...],
     channel: str,
     now: datetime,
     customer: pricing.Customer | None = None,
-) -> list[pricing.Promotion]:
+) -> tuple[pricing.Promotion, ...]:
     """The promotions a product card shows: those covering any of its SKUs for this channel
     and shopper (a guest counts as a new customer at level 0)."""
     who = customer or pricing.Customer()
     lines = [sku_line(product, sku, category_path) for sku in skus]
-    return [
+    return tuple(
         rule
         for rule in rules
         if any(pricing.applies(rule, line, who, channel, now) for line in lines)
-    ]
+    )
 
 
 def promotional_unit_price(
-    rules: list[pricing.Promotion], product: Product, sku: Sku, category_path: tuple[int, ...]
+    rules: Sequence[pricing.Promotion], product: Product, sku: Sku, category_path: tuple[int, ...]
 ) -> int:
     """A SKU's unit price under the single-product promotion covering it (price ranges)."""
     best = sku.price

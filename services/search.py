@@ -305,6 +305,7 @@ class ProductPage:
     products: list[Product]
     total: int
     brands: list[Brand] | None = None  # each product's brand, when asked for
+    category_paths: list[tuple[int, ...]] = field(default_factory=list)  # each one's category
 
 
 @lru_cache(maxsize=512)
@@ -326,11 +327,12 @@ async def find_products(
     shape = shape_of(q)
     stmt = _page_statement(shape, q.sort, with_brands).offset(offset).limit(limit)
     rows = (await session.execute(stmt, parameters(q))).all()
-    for row in rows:
-        row[0].category_path_ids = path_ids(row[2])
     if rows:
         return ProductPage(
-            [r[0] for r in rows], int(rows[0][1]), [r[3] for r in rows] if with_brands else None
+            [r[0] for r in rows],
+            int(rows[0][1]),
+            [r[3] for r in rows] if with_brands else None,
+            [path_ids(r[2]) for r in rows],
         )
     if offset == 0 and limit > 0:
         return ProductPage([], 0)

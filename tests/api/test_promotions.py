@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
@@ -383,3 +385,56 @@ async def test_conflict_preview_beside_other_fields_leaves_their_reads_alone(api
         result = await api.post(query, token=api.admin_token)
         assert "errors" not in result, result["errors"]
         assert result["data"]["p5"]["title"] == "Phone A"
+
+
+async def test_running_promotions_are_frozen_rules_every_request_shares(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """The running promotions are kept for every request as immutable pricing rules, never
+    ORM rows: what one request tried to change cannot reach another's prices, and the kept
+    rules are the ones the stored rows convert to."""
+    from dataclasses import FrozenInstanceError
+
+    from core import changes
+    from core.db import create_session_factory
+    from models.promotions import Promotion
+    from services import promotions
+
+    c = await catalog(api)
+    flash = {
+        "name": "秒杀",
+        "type": "SINGLE_PRODUCT",
+        "startsAt": APRIL[0],
+        "endsAt": APRIL[1],
+        "scope": {"productIds": [c.products["A"]["id"]]},
+        "rules": {"singleProduct": {"percentOff": "10", "promotionStock": 5}},
+    }
+    await live(api, flash)
+    await live(api, reduction("满减", threshold="300", amount="30"))
+    listener = await changes.start_listening(engine)
+    factory = create_session_factory(engine)
+    now = datetime(2026, 4, 15, tzinfo=UTC)
+    try:
+        async with factory() as first:
+            seen = await promotions.live_promotions(first, now)
+            for running in seen:
+                assert not isinstance(running, Promotion)
+                with pytest.raises(FrozenInstanceError):
+                    running.stock_sold = 5  # type: ignore[misc]
+                with pytest.raises(FrozenInstanceError):
+                    running.rule.promotion_stock_left = 0  # type: ignore[misc]
+                with pytest.raises(AttributeError):  # frozensets: no add
+                    running.rule.scope.product_ids.add(0)  # type: ignore[attr-defined]
+            assert isinstance(seen[0].channels, tuple) and isinstance(seen[1].rule.tiers, tuple)
+        async with factory() as second:
+            again = await promotions.live_promotions(second, now)
+            if changes.feed_of(engine).live:
+                assert all(a is b for a, b in zip(again, seen, strict=True))  # kept: shared
+            stored = (await second.scalars(select(Promotion).order_by(Promotion.id))).all()
+            assert [p.rule for p in again] == [promotions.as_rule(row) for row in stored]
+        detail = (await api.ok("ProductDetail", {"id": c.products["A"]["id"]}))["product"]
+        assert detail["priceRange"]["min"]["amount"] == "450.00"
+        assert [p["tag"] for p in detail["promotions"]] == ["限时秒杀", "满300减30"]
+    finally:
+        if listener is not None:
+            listener.cancel()
