@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -81,6 +82,8 @@ def create_engine(
     return engine
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_session_factory(
+    engine: AsyncEngine | AsyncConnection,
+) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit without lazy IO in async code.
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -197,9 +197,11 @@ async def counted_page(ctx: Context, stmt: Any, order: list[Any], args: PageArgs
     """A page of `stmt` in `order`: one statement counts, one fetches. The count goes first
     because `last` without `before` ends the window at the total."""
     window = page_window(ctx, args)
-    total = int(
-        await ctx.read(lambda s: s.scalar(select(func.count()).select_from(stmt.subquery()))) or 0
-    )
+
+    async def count(session: AsyncSession) -> int:
+        return int(await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+    total = await ctx.read(count)
     window = window.within(total)
     items = list(
         await ctx.read(

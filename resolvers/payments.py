@@ -102,9 +102,11 @@ async def settle_before_cancel(ctx: Context, order_id: int) -> list[Violation]:
     if not visible:
         return []
     ids = [i for i in (order.payment_id, order.balance_payment_id) if i is not None]
+    bind = ctx.session.bind
+    assert bind is not None, "a request's session is bound to the engine"
     try:
         await trades.settle_before_cancel(
-            create_session_factory(ctx.session.bind), ids, ctx.settings.currency, ctx.now
+            create_session_factory(bind), ids, ctx.settings.currency, ctx.now
         )
     except DomainError as error:
         return error.violations

@@ -903,7 +903,8 @@ class _CouponSearch:
             for choices in _issuer_choices(data, base)
         ]
         self.amounts = {r.line_id: r.total for r in base.lines}
-        self.best, self.best_key = base, (0, 0.0, ())
+        self.best = base
+        self.best_key: tuple[int, float, tuple[int, ...]] = (0, 0.0, ())
         self.priced: set[tuple[int, ...]] = set()
 
     def run(self) -> PricingResult:

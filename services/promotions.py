@@ -14,9 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, and_, delete, exists, func, inspect, literal, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -559,7 +560,7 @@ async def claim_stock(session: AsyncSession, promotion_id: int, units: int) -> b
         .values(stock_sold=Promotion.stock_sold + units)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def return_stock(session: AsyncSession, promotion_id: int, units: int) -> None:
