@@ -575,6 +575,8 @@ async def live_promotions(session: AsyncSession, now: datetime) -> list[Promotio
     """Every promotion running now, with its scope. Read once and kept (detached, never
     written through) until the promotions table is written in any process, so pricing a
     cart or a page costs no statement for them; a clock before the read re-reads."""
+    # an answer pricing with them shows them all: any promotion write may change it
+    changes.depends_on("promotions", [changes.ANY])
     feed = changes.feed_of(session.bind)
     version = feed.version("promotions")
     kept: tuple[changes.Kept, tuple[Promotion, ...]] | None = feed.memo.get("promotions")
