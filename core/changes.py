@@ -1,24 +1,39 @@
-"""The change feed: a generation number that moves whenever a committed write could change a
-public (browse) answer, so a response cached under an older number is never served again.
+"""The change feed: what committed writes changed, as *notes* — (table, key) pairs — so a
+cached answer is dropped only when something it shows changed.
+
+A note's key is a row key (products by id, SKUs by product, stock by SKU, pages and their
+modules by page, ...; migration 0014 says which) or ANY: the table as a whole. A note
+(T, k) touches whatever depends on (T, k) or (T, ANY); a note (T, ANY) touches everything
+that depends on T. Stock is noted twice: ("stock_levels", sku) when a SKU's sellable number
+moved, and also (STOCK_FLAG, sku) when it crossed zero (in stock ↔ out of stock).
 
 In this process, every write statement to a table outside PRIVATE_TABLES marks its
-connection, and the number moves when the connection goes back to the pool — after the
-commit, so a reader that saw the new number reads the new rows. Other processes learn of
-commits from PostgreSQL: statement triggers (migration 0009) NOTIFY on CHANNEL at commit, with
-the writer's application name (each engine's own `origin`), and `listen` moves this
-process's number for every origin but its own. While that listener is down the feed is not `live`
-and nothing is served from cache.
+connection. On PostgreSQL the change triggers (migration 0014) also list, per statement,
+the keys the rows written had in a transaction-local setting, which is read just before the
+commit; the notes are applied when the connection goes back to the pool — after the commit,
+so a reader that saw the new generation reads the new rows. A written table the triggers did
+not name (SQLite, or a table without the trigger) is noted as a whole. Other processes learn of
+commits from PostgreSQL: the same triggers NOTIFY on CHANNEL at commit, with the writer's
+application name (each engine's own `origin`), and `listen` applies every origin's notes but
+its own. While that listener is down the feed is not `live` and nothing is served from cache.
+
+What an answer depends on is collected while it is computed (`Deps`, through the
+`current_deps` context variable): loaders register the keys they read under `covered`, and
+every other read statement makes the answer depend on each public table it names, as a whole
+— so a read nobody attributed is never missed, only coarse.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import re
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -84,11 +99,131 @@ _NOT_WRITES = (
     "EXPLAIN",
 )
 _DIRTY = "zhongtai_public_write"
+_NOTED = "zhongtai_noted"  # what the triggers said this connection's commits changed
+NOTES_SETTING = "zhongtai.changes"  # transaction-local, appended to by the triggers
+
+ANY = "*"  # a note or dependency on a whole table
+STOCK = "stock_levels"  # keyed by SKU: the sellable number moved
+STOCK_FLAG = "stock_levels?"  # keyed by SKU: it crossed zero (in stock <-> out of stock)
+
+Note = tuple[str, Any]  # (table, key or ANY); a dependency has the same shape
+Notes = frozenset[Note] | None  # None: unknown, everything may have changed
+
+
+def parse_notes(text: str) -> tuple[set[Note], set[str]]:
+    """Notes in the triggers' format — "table:1,2,3!" items separated by spaces, "table:*"
+    for a whole table, "table:" for a statement that changed no row; a bare "table" (the
+    older triggers') is the whole table; "!" marks a SKU whose stock crossed zero — and the
+    tables named."""
+    notes: set[Note] = set()
+    named: set[str] = set()
+    for item in text.split():
+        table, colon, keys = item.partition(":")
+        named.add(table)
+        if not colon or keys == ANY:
+            notes.add((table, ANY))
+            if table == STOCK:
+                notes.add((STOCK_FLAG, ANY))
+            continue
+        for key in keys.split(","):
+            if not key:
+                continue
+            crossed = key.endswith("!")
+            try:
+                number = int(key.rstrip("!"))
+            except ValueError:
+                notes.add((table, ANY))
+                continue
+            notes.add((table, number))
+            if crossed:
+                notes.add((STOCK_FLAG, number))
+    return notes, named
+
+
+def touches(notes: Notes, tags: frozenset[Note], tables: frozenset[str]) -> bool:
+    """Does a change (its notes) touch an answer depending on `tags` (over `tables`)?"""
+    if notes is None:
+        return True
+    for table, key in notes:
+        if key == ANY:
+            if table in tables:
+                return True
+        elif (table, key) in tags or (table, ANY) in tags:
+            return True
+    return False
+
+
+@dataclass
+class Deps:
+    """What an answer being computed shows: (table, key) tags. `covered` are the tables the
+    read running now attributes itself (a loader registering the keys it read)."""
+
+    tags: set[Note] = field(default_factory=set)
+    covered: frozenset[str] = frozenset()
+
+    def read(self, statement: str) -> None:
+        for table in tables_named(statement):
+            if table not in self.covered:
+                self.tags.add((table, ANY))
+
+
+# The answer being computed in this task (None: nobody is collecting).
+current_deps: contextvars.ContextVar[Deps | None] = contextvars.ContextVar(
+    "zhongtai_deps", default=None
+)
+
+
+def depends_on(table: str, keys: Iterable[Any]) -> None:
+    """The answer being computed (if any) shows these rows of `table` (or ANY)."""
+    deps = current_deps.get()
+    if deps is not None:
+        deps.tags.update((table, key) for key in keys)
+
+
+@contextlib.contextmanager
+def covered(*tables: str) -> Iterator[None]:
+    """Reads inside attribute `tables` themselves (through `depends_on`): the statement hook
+    does not make the answer depend on them as a whole."""
+    deps = current_deps.get()
+    if deps is None:
+        yield
+        return
+    before = deps.covered
+    deps.covered = before | frozenset(tables)
+    try:
+        yield
+    finally:
+        deps.covered = before
+
+
+_public_tables: frozenset[str] | None = None
+
+
+def public_tables() -> frozenset[str]:
+    global _public_tables
+    if _public_tables is None:
+        from models import Base  # models import core; read at first use
+
+        _public_tables = frozenset(Base.metadata.tables) - PRIVATE_TABLES
+    return _public_tables
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@lru_cache(maxsize=4096)  # runs on every read of a cacheable answer; the texts repeat
+def tables_named(statement: str) -> frozenset[str]:
+    """The public tables a statement names (any word equal to a table's name: never misses
+    one, whatever the FROM list's shape; a column of the same name only adds a table)."""
+    return frozenset(w.lower() for w in _WORD.findall(statement)) & public_tables()
+
+
+LOG_SIZE = 4096
 
 
 class ChangeFeed:
     def __init__(self, live: bool = True, origin: str = "") -> None:
-        self.generation = 0  # moves on every public write
+        self.generation = 0  # moves on every public change heard
         self.epoch = 0  # moves when what changed is unknown (every table may have)
         self.tables: dict[str, int] = defaultdict(int)  # moves per public table written
         self.live = live  # False while another process's commits could go unheard
@@ -96,25 +231,42 @@ class ChangeFeed:
         self.memo: dict[str, Any] = {}  # snapshots kept against `version` (e.g. promotions)
         self.staff_access = access.StaffAccess()  # which staff tokens are still good
         self.hearing = 0  # moves at every (re)connection of the listener
+        # the notes of the last LOG_SIZE changes, each with the generation it made
+        self.log: deque[tuple[int, Notes]] = deque(maxlen=LOG_SIZE)
 
-    def bump(self, tables: Iterable[str] | None = None) -> None:
+    def changed(self, notes: Notes) -> None:
+        """A committed change (None: anything may have changed)."""
         self.generation += 1
-        if tables is None:
+        self.log.append((self.generation, notes))
+        if notes is None:
             self.epoch += 1
         else:
-            for table in tables:
+            for table in {table for table, _ in notes}:
                 self.tables[table] += 1
+
+    def bump(self, tables: Iterable[str] | None = None) -> None:
+        """Whole tables changed (None: every table)."""
+        self.changed(None if tables is None else frozenset((t, ANY) for t in tables))
+
+    def since(self, generation: int) -> list[Notes] | None:
+        """The notes of the changes after `generation`; None when the log no longer reaches
+        back that far."""
+        if generation >= self.generation:
+            return []
+        if not self.log or self.log[0][0] > generation + 1:
+            return None
+        return [notes for made, notes in self.log if made > generation]
 
     def version(self, *tables: str) -> tuple[int, ...]:
         """Equal while none of `tables` was written (as far as this feed heard)."""
         return (self.epoch, *(self.tables[t] for t in tables))
 
     def heard(self, payload: str) -> None:
-        """A commit notified by PostgreSQL ("origin table"); this engine's own were counted
-        at checkin."""
-        origin, _, table = payload.partition(" ")
+        """A commit notified by PostgreSQL ("origin table:keys"); this engine's own were
+        counted at checkin."""
+        origin, _, noted = payload.partition(" ")
         if origin != self.origin:
-            self.bump([table] if table else None)
+            self.changed(frozenset(parse_notes(noted)[0]) if noted else None)
 
 
 @dataclass(frozen=True)
@@ -164,6 +316,9 @@ def writes_public_data(statement: str) -> bool:
 def _mark(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
     written = public_tables_written(statement)
     if written == frozenset():
+        deps = current_deps.get()
+        if deps is not None:
+            deps.read(statement)
         return
     dirty = conn.info.get(_DIRTY, frozenset())
     conn.info[_DIRTY] = None if written is None or dirty is None else dirty | written
@@ -172,14 +327,55 @@ def _mark(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
 def watch(engine: Engine, live: bool, origin: str = "") -> ChangeFeed:
     """Install the write hooks on a (sync) engine and return its feed."""
     feed = _feeds[engine] = ChangeFeed(live, origin)
+    postgres = engine.dialect.name == "postgresql"
+
+    def commit(conn: Any) -> None:
+        """Just before a commit that wrote public tables: what the triggers noted."""
+        if postgres and _DIRTY in conn.info:
+            noted = _read_notes(conn)
+            if noted is None:  # unreadable: the tables written count as wholes
+                conn.info[_NOTED] = None
+            elif conn.info.get(_NOTED, "") is not None:
+                conn.info[_NOTED] = conn.info.get(_NOTED, "") + " " + noted
 
     def checkin(_dbapi: Any, record: Any) -> None:
+        noted = record.info.pop(_NOTED, None)
         if _DIRTY in record.info:
-            feed.bump(record.info.pop(_DIRTY))
+            feed.changed(_notes_of(record.info.pop(_DIRTY), noted))
 
     event.listen(engine, "after_cursor_execute", _mark)
+    event.listen(engine, "commit", commit)
     event.listen(engine.pool, "checkin", checkin)
     return feed
+
+
+def _read_notes(conn: Any) -> str | None:
+    """The triggers' notes of the transaction committing now, on its own connection (a
+    driver-level read: it is bookkeeping, not one of the request's statements)."""
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SELECT current_setting('{NOTES_SETTING}', true)")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except Exception as exc:  # never fails a commit; counted as whole tables instead
+        log.warning("reading the change notes failed (%s); whole tables noted", exc)
+        return None
+    return (row[0] if row else None) or ""
+
+
+def _notes_of(written: frozenset[str] | None, noted: str | None) -> Notes:
+    """A connection's changes: the triggers' notes, and each table written that they did
+    not name as a whole (None: a write whose tables are unknown)."""
+    if written is None:
+        return None
+    notes, named = parse_notes(noted) if noted else (set(), set())
+    for table in written - named:
+        notes.add((table, ANY))
+        if table == STOCK:
+            notes.add((STOCK_FLAG, ANY))
+    return frozenset(notes)
 
 
 _DEAF = ChangeFeed(live=False)

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import changes
 from core.clock import utcnow
 from core.money import Money, money
 from core.values import Image
@@ -280,7 +281,18 @@ class Sku(NodeMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Filled by the loaders from stock levels (Σ max(0, on_hand − reserved − safety_stock)).
-    sellable_quantity = 0
+    _sellable = 0
+
+    @property
+    def sellable_quantity(self) -> int:
+        """Read for an answer being cached, the answer shows this SKU's exact stock: it is
+        dropped whenever the number moves (an answer that never reads it is not)."""
+        changes.depends_on(changes.STOCK, (self.id,))
+        return self._sellable
+
+    @sellable_quantity.setter
+    def sellable_quantity(self, value: int) -> None:
+        self._sellable = value
 
     @property
     def price_money(self) -> Money:

@@ -14,6 +14,8 @@ from aiodataloader import DataLoader
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import changes
+from core.changes import ANY, covered, depends_on
 from models.audit import AuditEntry
 from models.catalog import (
     Attribute,
@@ -67,6 +69,18 @@ def _by_id(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[list[Any
     return fetch
 
 
+def _by_id_noted(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[list[Any]]]:
+    """By id, the answer showing those rows only (their table's change notes are by id)."""
+    table, plain = model.__tablename__, _by_id(model)
+
+    async def fetch(session: AsyncSession, ids: list[int]) -> list[Any]:
+        depends_on(table, ids)  # a row missing now appears under its id too
+        with covered(table):
+            return await plain(session, ids)
+
+    return fetch
+
+
 def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) -> list[list[Any]]:
     groups: dict[Any, list[Any]] = defaultdict(list)
     for row in rows:
@@ -75,13 +89,18 @@ def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) ->
 
 
 async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
+    """SKUs with their sellable number. SKUs are noted by product, so the caller says which
+    products' SKUs the answer shows; the stock it shows is noted per SKU when read
+    (`Sku.sellable_quantity`)."""
     stmt = (
         select(Sku, sellable_quantity_of_sku().label("sellable"))
         .where(where)
         .order_by(Sku.product_id, Sku.position, Sku.id)
     )
     skus = []
-    for sku, sellable in (await session.execute(stmt)).all():
+    with covered("skus", changes.STOCK):
+        rows = (await session.execute(stmt)).all()
+    for sku, sellable in rows:
         sku.sellable_quantity = int(sellable)
         skus.append(sku)
     return skus
@@ -120,45 +139,58 @@ async def _fetch_products(
     session: AsyncSession, ids: list[int]
 ) -> dict[int, tuple[Product, tuple[int, ...]]]:
     """Products with their category path (promotion scopes need it) in one statement."""
-    rows = (
-        await session.execute(
-            select(Product, Category.path)
-            .join(Category, Category.id == Product.category_id)
-            .where(Product.id.in_(ids))
-        )
-    ).all()
-    return {product.id: (product, path_ids(path)) for product, path in rows}
+    depends_on("products", ids)
+    with covered("products", "categories"):
+        rows = (
+            await session.execute(
+                select(Product, Category.path)
+                .join(Category, Category.id == Product.category_id)
+                .where(Product.id.in_(ids))
+            )
+        ).all()
+    found = {product.id: (product, path_ids(path)) for product, path in rows}
+    # the path is the category's row (a move rewrites the path of every row below)
+    depends_on("categories", {product.category_id for product, _ in found.values()})
+    return found
 
 
 async def _fetch_skus_by_product(session: AsyncSession, product_ids: list[int]) -> list[list[Sku]]:
+    depends_on("skus", product_ids)
     skus = await _skus_with_stock(session, Sku.product_id.in_(product_ids) & Sku.enabled)
     return _grouped(skus, lambda s: s.product_id, product_ids)
 
 
 async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[Sku | None]:
     found = {s.id: s for s in await _skus_with_stock(session, Sku.id.in_(ids))}
+    depends_on("skus", {s.product_id for s in found.values()})
+    if len(found) < len(set(ids)):  # one missing now may be created under any product
+        depends_on("skus", [ANY])
     return [found.get(i) for i in ids]
 
 
 async def _fetch_children(session: AsyncSession, parent_ids: list[int]) -> list[list[Category]]:
-    rows = (
-        await session.scalars(
-            select(Category)
-            .where(Category.parent_id.in_(parent_ids))
-            .order_by(Category.position, Category.id)
-        )
-    ).all()
+    depends_on("categories", parent_ids)  # categories are noted by id and by parent
+    with covered("categories"):
+        rows = (
+            await session.scalars(
+                select(Category)
+                .where(Category.parent_id.in_(parent_ids))
+                .order_by(Category.position, Category.id)
+            )
+        ).all()
     return _grouped(rows, lambda c: c.parent_id, parent_ids)
 
 
 async def _fetch_leafness(session: AsyncSession, ids: list[int]) -> list[bool]:
-    parents = set(
-        (
-            await session.scalars(
-                select(Category.parent_id).where(Category.parent_id.in_(ids)).distinct()
-            )
-        ).all()
-    )
+    depends_on("categories", ids)
+    with covered("categories"):
+        parents = set(
+            (
+                await session.scalars(
+                    select(Category.parent_id).where(Category.parent_id.in_(ids)).distinct()
+                )
+            ).all()
+        )
     return [i not in parents for i in ids]
 
 
@@ -176,13 +208,15 @@ async def _fetch_attributes_by_category(
 
 
 async def _fetch_attribute_values(session: AsyncSession, product_ids: list[int]) -> list[list[Any]]:
+    depends_on("product_attribute_values", product_ids)  # noted by product
     stmt = (
         select(ProductAttributeValue, Attribute)
         .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
         .where(ProductAttributeValue.product_id.in_(product_ids))
         .order_by(ProductAttributeValue.product_id, ProductAttributeValue.position)
     )
-    rows = (await session.execute(stmt)).all()
+    with covered("product_attribute_values"):  # attributes stay whole: noted by id only
+        rows = (await session.execute(stmt)).all()
     return _grouped([tuple(r) for r in rows], lambda r: r[0].product_id, product_ids)
 
 
@@ -241,7 +275,7 @@ class Loaders:
 
     @cached_property
     def brand(self) -> DataLoader:
-        return self._make(_by_id(Brand))
+        return self._make(_by_id_noted(Brand))
 
     @cached_property
     def merchant(self) -> DataLoader:
@@ -249,7 +283,7 @@ class Loaders:
 
     @cached_property
     def category(self) -> DataLoader:
-        return self._make(_by_id(Category))
+        return self._make(_by_id_noted(Category))
 
     @cached_property
     def category_children(self) -> DataLoader:

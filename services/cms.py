@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import changes
 from core.ids import InvalidGlobalId, decode_id
 from models.catalog import Brand, DisplayCategory, Product
 from models.cms import Page, PageModule, PageVersion
@@ -465,15 +466,17 @@ async def storefront_page(
 
 
 async def modules_of(session: AsyncSession, page_id: int) -> list[PageModule]:
-    return list(
-        (
-            await session.scalars(
-                select(PageModule)
-                .where(PageModule.page_id == page_id)
-                .order_by(PageModule.position)
-            )
-        ).all()
-    )
+    changes.depends_on("page_modules", [page_id])  # modules are noted by their page
+    with changes.covered("page_modules"):
+        return list(
+            (
+                await session.scalars(
+                    select(PageModule)
+                    .where(PageModule.page_id == page_id)
+                    .order_by(PageModule.position)
+                )
+            ).all()
+        )
 
 
 def versions_of(page_id: int) -> Any:

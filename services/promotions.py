@@ -652,6 +652,8 @@ async def live_promotions(session: AsyncSession, now: datetime) -> list[RunningP
     """Every promotion running now, with its scope, as immutable rules. Read once and kept
     (shared by every request) until the promotions table is written in any process, so
     pricing a cart or a page costs no statement for them; a clock before the read re-reads."""
+    # an answer pricing with them shows them all: any promotion write may change it
+    changes.depends_on("promotions", [changes.ANY])
     feed = changes.feed_of(session.bind)
     version = feed.version("promotions")
     kept: tuple[changes.Kept, tuple[RunningPromotion, ...]] | None = feed.memo.get("promotions")

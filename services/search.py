@@ -5,8 +5,9 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from core import changes
 from models.catalog import (
     Attribute,
     Brand,
@@ -114,6 +116,18 @@ def _status_condition(status: EffectiveStatus, at: Any) -> ColumnElement[bool]:
 
 def _sellable_units() -> ColumnElement[int]:
     return StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+
+
+@contextlib.contextmanager
+def _stock_read(q: ProductQuery) -> Iterator[None]:
+    """A search filtered on stock shows only whether products are in stock: the answer is
+    dropped when any SKU crosses zero, not whenever a number moves."""
+    if q.in_stock:
+        changes.depends_on(changes.STOCK_FLAG, [changes.ANY])
+        with changes.covered(changes.STOCK):
+            yield
+    else:
+        yield
 
 
 def _in_stock() -> ColumnElement[bool]:
@@ -326,7 +340,8 @@ async def find_products(
     brands (a join): one statement whenever the page is not empty."""
     shape = shape_of(q)
     stmt = _page_statement(shape, q.sort, with_brands).offset(offset).limit(limit)
-    rows = (await session.execute(stmt, parameters(q))).all()
+    with _stock_read(q):
+        rows = (await session.execute(stmt, parameters(q))).all()
     if rows:
         return ProductPage(
             [r[0] for r in rows],
@@ -340,9 +355,11 @@ async def find_products(
 
 
 async def count_products(session: AsyncSession, q: ProductQuery) -> int:
-    total = await session.scalar(
-        select(func.count()).select_from(Product).where(*conditions_for(shape_of(q))), parameters(q)
-    )
+    with _stock_read(q):
+        total = await session.scalar(
+            select(func.count()).select_from(Product).where(*conditions_for(shape_of(q))),
+            parameters(q),
+        )
     return int(total or 0)
 
 

@@ -1,5 +1,5 @@
 """The response cache step: public browse queries from guests and customers are answered
-from memory (core/response_cache.py), kept until the data or the schedule changes."""
+from memory (core/response_cache.py), kept until what they show or the schedule changes."""
 
 from __future__ import annotations
 
@@ -46,30 +46,46 @@ class CacheStep:
         """A kept answer still true now; none while the change listener is not live."""
         assert self.cache is not None  # a key is made only when there is a cache
         db_feed = feed(request)
-        return self.cache.get(key, db_feed.generation, context.now) if db_feed.live else None
+        if not db_feed.live:
+            return None
+        self._catch_up(db_feed)
+        return self.cache.get(key, context.now)
+
+    def _catch_up(self, db_feed: changes.ChangeFeed) -> None:
+        """Drop what the changes heard since the last look touched."""
+        assert self.cache is not None
+        if self.cache.generation != db_feed.generation:
+            self.cache.catch_up(db_feed.generation, db_feed.since(self.cache.generation))
 
     async def remember(
-        self, request: Request, key: Key, generation: int, context: Context, data: Any, actual: int
+        self,
+        request: Request,
+        key: Key,
+        generation: int,
+        context: Context,
+        data: Any,
+        actual: int,
+        deps: changes.Deps,
     ) -> None:
-        """Keep an answer unless something changed while it was computed."""
+        """Keep an answer unless something it shows changed while it was computed."""
         assert self.cache is not None
         db_feed, now = feed(request), context.now
         schedule = await self._schedule(request, db_feed, now)
-        if schedule is None:
+        if schedule is None or not db_feed.live:
             return
         until = min(
             (m for m in (schedule.until, context.answer_expires) if m is not None), default=None
         )
-        if db_feed.live and db_feed.generation == generation:
-            # kept as its JSON: a fraction of the objects' memory, and no work to send again
-            self.cache.put(
-                key,
-                CachedAnswer(
-                    orjson.Fragment(orjson.dumps(data)),
-                    actual,
-                    changes.Kept(generation, now, until),
-                ),
-            )
+        tags = frozenset(deps.tags)
+        tables = frozenset(table for table, _ in tags)
+        since = db_feed.since(generation)
+        if since is None or any(changes.touches(notes, tags, tables) for notes in since):
+            return
+        self._catch_up(db_feed)
+        # kept as its JSON: a fraction of the objects' memory, and no work to send again
+        self.cache.put(
+            key, CachedAnswer(orjson.Fragment(orjson.dumps(data)), actual, tags, now, until)
+        )
 
     async def _schedule(
         self, request: Request, db_feed: changes.ChangeFeed, now: datetime
@@ -81,7 +97,8 @@ class CacheStep:
         schedule = self.cache.schedule
         if schedule is not None and schedule.holds(version, now):
             return schedule
-        token = current_counter.set(None)  # the cache's own bookkeeping, not the request's
+        # the cache's own bookkeeping, not the request's (its statements, what it shows)
+        token, deps_token = current_counter.set(None), changes.current_deps.set(None)
         try:
             async with request.app.state.session_factory() as session:
                 schedule = changes.Kept(version, now, await next_scheduled_change(session, now))
@@ -92,5 +109,6 @@ class CacheStep:
             return None
         finally:
             current_counter.reset(token)
+            changes.current_deps.reset(deps_token)
         self.cache.schedule = schedule
         return schedule

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from core import changes
 from core.clock import Clock
 from core.db import StatementCounter, current_counter
 from core.faults import is_unavailable
@@ -146,6 +147,9 @@ class GraphQLEndpoint:
         )
         # read before any row, so an answer is never tagged newer than what it saw
         generation = feed(request).generation if cache_key is not None else 0
+        # what a cacheable answer shows, collected while it is computed (core/changes.py)
+        deps = changes.Deps() if cache_key is not None else None
+        deps_token = changes.current_deps.set(deps)
         counter = StatementCounter()
         token = current_counter.set(counter)
         started = time.perf_counter()
@@ -174,6 +178,7 @@ class GraphQLEndpoint:
             return errors.no_such_operation(media, headers)
         finally:
             current_counter.reset(token)
+            changes.current_deps.reset(deps_token)
             await _close(context.session)
         if timed_out(result.errors):
             return errors.timed_out(media, headers)
@@ -189,9 +194,14 @@ class GraphQLEndpoint:
         cache_status = "bypass"
         if cache_key is not None:
             cache_status = "miss"
-            if not formatted and result.data is not None and context.answer_cacheable:
+            if (
+                not formatted
+                and result.data is not None
+                and context.answer_cacheable
+                and deps is not None
+            ):
                 await self.caching.remember(
-                    request, cache_key, generation, context, result.data, actual
+                    request, cache_key, generation, context, result.data, actual, deps
                 )
         extensions = dict(result.extensions or {})
         if self.settings.sql_echo:  # debugging aid: which statements a request sent

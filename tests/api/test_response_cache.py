@@ -193,17 +193,28 @@ async def test_every_public_table_tells_other_processes(engine: AsyncEngine) -> 
     if engine.dialect.name != "postgresql":
         pytest.skip("the notification triggers are PostgreSQL's")
     async with engine.connect() as conn:
-        notifying = set(
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT event_object_table, event_manipulation "
+                    "FROM information_schema.triggers WHERE trigger_name LIKE 'zhongtai_changes_%'"
+                )
+            )
+        ).all()
+        truncating = set(
             (
                 await conn.scalars(
                     text(
-                        "SELECT DISTINCT event_object_table FROM information_schema.triggers "
-                        "WHERE trigger_name = 'zhongtai_changes'"
+                        "SELECT tgrelid::regclass::text FROM pg_trigger "
+                        "WHERE tgname = 'zhongtai_changes_truncate'"
                     )
                 )
             ).all()
         )
-    assert notifying == set(Base.metadata.tables) - changes.PRIVATE_TABLES
+    public = set(Base.metadata.tables) - changes.PRIVATE_TABLES
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        assert {table for table, e in rows if e == event} == public, event
+    assert truncating == public
 
 
 def test_writes_to_public_tables_are_told_from_private_ones() -> None:
@@ -255,13 +266,17 @@ def test_the_least_recently_used_answer_goes_first() -> None:
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     cache = ResponseCache(max_entries=2)
+    shows = frozenset({("products", 1)})
     for key in ("a", "b"):
-        cache.put(key, CachedAnswer({"k": key}, 1, changes.Kept(0, now)))
-    assert cache.get("a", 0, now) is not None  # "a" is now the most recent
-    cache.put("c", CachedAnswer({"k": "c"}, 1, changes.Kept(0, now)))
-    assert len(cache) == 2 and cache.get("b", 0, now) is None
-    assert cache.get("a", 1, now) is None  # another generation: gone
-    assert cache.get("c", 0, now.replace(year=2025)) is None  # before it was computed: gone
+        cache.put(key, CachedAnswer({"k": key}, 1, shows, now))
+    assert cache.get("a", now) is not None  # "a" is now the most recent
+    cache.put("c", CachedAnswer({"k": "c"}, 1, shows, now))
+    assert len(cache) == 2 and cache.get("b", now) is None
+    assert cache.get("c", now.replace(year=2025)) is None  # before it was computed: gone
+    cache.invalidate(frozenset({("products", 2)}))  # another product: kept
+    assert cache.get("a", now) is not None
+    cache.invalidate(frozenset({("products", 1)}))
+    assert cache.get("a", now) is None
 
 
 async def test_running_promotions_are_kept_until_written_and_never_for_an_earlier_clock(
