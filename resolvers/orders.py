@@ -32,6 +32,7 @@ from resolvers.common import (
     query_id,
 )
 from resolvers.context import Context, Permission
+from resolvers.members import points_discount as points_discount
 from services import checkout, orders
 from services.errors import DomainError, ErrorCode, Violation
 
@@ -61,6 +62,7 @@ def checkout_request(data: Any) -> checkout.CheckoutRequest:
         coupon_ids=coupon_ids,
         expected_total=expected,
         note=data.note,
+        points_to_use=data.points_to_use or 0,
     )
 
 
