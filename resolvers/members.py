@@ -54,7 +54,7 @@ def may_see(ctx: Context, customer_id: int) -> bool:
 
 
 async def standing(ctx: Context, customer_id: int) -> Standing:
-    key = ("member-standing", customer_id)
+    key = f"member-standing:{customer_id}"
     if key in ctx.extra:
         found: Standing = ctx.extra[key]
         return found

@@ -406,11 +406,11 @@ class Order(Node):
 
     @strawberry.field(description="What points paid for (Money in yuan).")
     def points_discount(self) -> Money:
-        return money(self.points_discount)  # type: ignore[attr-defined]
+        return money(self.points_discount)
 
     @strawberry.field(description="Points (积分) spent on this order.")
     def points_used(self) -> int:
-        return self.points_used  # type: ignore[attr-defined]
+        return self.points_used
 
     @strawberry.field(description="Shipping fee (Money in yuan).")
     def shipping(self) -> Money:

@@ -17,8 +17,10 @@
   nothing; the account row's CHECK and a conditional UPDATE keep the balance from going
   negative under any concurrency.
 
-Lock order: an account row is always the last thing a transaction locks (after stock,
-payments, orders and coupons), so checkouts, payments and refunds never deadlock on it."""
+Lock order: an account row is locked after stock, payments, orders and coupons (checkout
+spends last of all). A growth change that moves the level then updates the customer's row,
+which a concurrent checkout of the same customer may hold: PostgreSQL detects that deadlock and
+the mutation is retried (resolvers/common.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import CursorResult, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
@@ -236,11 +239,8 @@ async def _refresh_level(session: AsyncSession, account: MemberAccount) -> None:
 
 def _insert(session: AsyncSession) -> Any:
     """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite both have it)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(MemberAccount)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(MemberAccount)
 
 
 async def account(
@@ -292,7 +292,7 @@ async def post(
         )
         if seen is not None:
             return None
-    moved = await session.execute(
+    moved: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(MemberAccount)
         .where(
             MemberAccount.customer_id == customer_id,
