@@ -332,3 +332,30 @@ async def test_member_fields_are_the_members_and_customer_staffs_only(
     )
     ok = await api.ok("CustomerMember", {"id": customer}, token=members_staff)
     assert ok["node"]["points"] == 0 and decode_id(ok["node"]["id"])[0] == "Customer"
+
+
+async def test_points_split_over_sub_orders_and_one_cancelled_gives_its_share_back(
+    api: Api, engine: AsyncEngine
+) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    # Phone A 120.00 (merchant 1) + Phone C 200.00 (merchant 2) = 320.00, shipping free
+    who = await shopper(api, "13800138007", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    customer = await customer_id(api, who)
+    await api.admin(
+        "CustomerPointsAdjust", {"customerId": customer, "points": 10000, "reason": "活动赠送"}
+    )
+    # 10000 points = 100.00 (cap 160.00): spread 120:200 → 37.50 and 62.50; the points too
+    payment = await place(api, who, pointsToUse=10000)
+    assert payment["amountDue"]["amount"] == "220.00"
+    totals = {o["merchant"]["id"]: o["total"]["amount"] for o in payment["orders"]}
+    assert totals == {shop.merchant: "82.50", shop.other_merchant: "137.50"}
+    mine = next(o for o in payment["orders"] if o["merchant"]["id"] == shop.merchant)
+    order = await order_points(api, who, mine["id"])
+    assert (order["pointsUsed"], order["pointsDiscount"]["amount"]) == (3750, "37.50")
+    funders = (await api.admin("OrderDiscountFunders", {"id": mine["id"]}))["order"]
+    assert funders["lines"][0]["platformFundedDiscount"]["amount"] == "37.50"  # the platform's
+    await api.ok("OrderCancel", {"id": mine["id"], "reason": "不要了"}, token=who.token)
+    assert (await center(api, who))["points"] == 3750  # its share only; 6250 stay spent
+    log = (await api.admin("AuditLog"))["auditLog"]["edges"]
+    assert [e["node"]["action"] for e in log][:1] == ["member.points_adjust"]
+    await assert_ledger_is_the_balance(engine)
