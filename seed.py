@@ -24,7 +24,7 @@ from models.catalog import (
     ShippingKind,
 )
 from models.coupons import CouponType, Distribution
-from services import accounts, catalog, cms, coupons, inventory, products
+from services import accounts, catalog, cms, coupons, inventory, members, products
 
 SELF_OPERATED = "中台自营 Zhongtai Self-operated"
 PRODUCTS_PER_LEAF = 24
@@ -222,6 +222,14 @@ CHANNEL_NODES = [
 ]
 
 
+# name, rank, growth threshold (yuan paid), benefits
+MEMBER_LEVELS = [
+    ("普通会员", 1, 0, ["积分抵现"]),
+    ("银卡会员", 2, 1000, ["积分抵现", "会员专享价"]),
+    ("金卡会员", 3, 5000, ["积分抵现", "会员专享价", "专属客服"]),
+]
+
+
 async def already_seeded(session: AsyncSession) -> bool:
     found = await session.scalar(select(func.count()).where(Merchant.name == SELF_OPERATED))
     return bool(found)
@@ -263,6 +271,8 @@ async def seed_demo(
             )
             await _stock(session, rng, product.id, warehouses[leaf.merchant])
             await _list(session, rng, product, now)
+    for name, rank, threshold, benefits in MEMBER_LEVELS:  # before the demo customer joins
+        await members.create_level(session, members.LevelData(name, rank, threshold, benefits), now)
     await _accounts(session)
     await _home_page(session, now)
     await session.commit()

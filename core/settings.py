@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     reservation_ttl_minutes: int = 30  # also the time a customer has to pay
     report_timezone: str = "Asia/Shanghai"  # report days are this zone's calendar days
     auto_complete_days: int = 10  # shipped orders complete on their own after this
+    # Points (积分), platform settings (services/members.py): earned per whole yuan of a paid
+    # order; how many are worth ¥1 at checkout; at most this % of a checkout's goods (after
+    # promotions and coupons) may be paid with them.
+    points_earn_per_yuan: int = 1
+    points_per_yuan: int = 100
+    points_max_percent: int = 50
     sweeper_interval_seconds: float = 30.0  # 0 turns the in-app sweeper off (use cron)
     # a cache of persisted queries and the shared rate-limit buckets; optional (see README)
     redis_url: str | None = None

@@ -26,6 +26,7 @@ from models.inventory import (
     StockMovement,
     Warehouse,
 )
+from models.members import MemberAccount, MemberLevel, PointsEntry
 from models.operations import PersistedQuery
 from models.orders import (
     Order,
@@ -58,6 +59,8 @@ __all__ = [
     "DisplayCategoryBrand",
     "DisplayCategoryCategory",
     "LoginThrottle",
+    "MemberAccount",
+    "MemberLevel",
     "Merchant",
     "Order",
     "OrderDiscount",
@@ -68,6 +71,7 @@ __all__ = [
     "Payment",
     "PaymentTrade",
     "PersistedQuery",
+    "PointsEntry",
     "Product",
     "ProductAttributeValue",
     "Promotion",

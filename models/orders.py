@@ -131,6 +131,10 @@ class Order(NodeMixin, Base):
     coupon_discount: Mapped[int] = mapped_column(BigInteger)
     shipping: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
+    # points (积分) spent on this order and the discount they gave (part of the lines'
+    # discounts; total = subtotal - promotion - coupon - points + shipping)
+    points_used: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    points_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     address: Mapped[dict[str, Any]] = mapped_column(JSON)  # snapshot at checkout
     note: Mapped[str | None] = mapped_column(String(500))

@@ -15,6 +15,7 @@ from typing import Any
 
 from models.orders import PaymentKind
 from models.promotions import PromotionState
+from resolvers import members
 from resolvers.catalog import display_tree, is_visible
 from resolvers.common import query_id
 from resolvers.context import Context, Permission
@@ -163,7 +164,11 @@ async def customer_visible(ctx: Context, customer: Any) -> bool:
     """The customer themself; platform staff with MANAGE_ORDERS (customer service). Merchant
     staff would need "has ordered from us", a query per id: they reach a buyer through
     `Order.customer` instead."""
-    return is_customer(ctx, customer.id) or platform_staff(ctx, Permission.MANAGE_ORDERS)
+    return (
+        is_customer(ctx, customer.id)
+        or platform_staff(ctx, Permission.MANAGE_ORDERS)
+        or platform_staff(ctx, Permission.MANAGE_CUSTOMERS)
+    )
 
 
 async def address_visible(ctx: Context, address: Any) -> bool:
@@ -235,6 +240,8 @@ NODE_RULES: dict[str, NodeRule] = {
     "AuditEntry": NodeRule(by_loader("audit_entry"), audit_entry_visible),
     # inventory
     "Warehouse": NodeRule(by_loader("warehouse"), warehouse_visible),
+    # members
+    "MemberLevel": NodeRule(members.load_level, anyone),
 }
 
 

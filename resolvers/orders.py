@@ -30,6 +30,7 @@ from resolvers.common import (
     query_id,
 )
 from resolvers.context import Context, Permission
+from resolvers.members import points_discount as points_discount
 from services import checkout, orders
 from services.errors import DomainError, ErrorCode, Violation
 from services.unit_of_work import Retry
@@ -62,6 +63,7 @@ def checkout_request(data: Any) -> checkout.CheckoutRequest:
         coupon_ids=coupon_ids,
         expected_total=expected,
         note=data.note,
+        points_to_use=data.points_to_use or 0,
     )
 
 

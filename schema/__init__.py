@@ -17,6 +17,7 @@ from schema.coupons import CouponsMutation, CouponsQuery
 from schema.errors import MaskUnexpectedErrors, ZhongtaiSchema
 from schema.execution import FastLeafExecutionContext, SettleReads
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
+from schema.members import MembersMutation, MembersQuery
 from schema.orders import OrdersMutation, OrdersQuery
 from schema.payments import PaymentsMutation
 from schema.policy import apply_policy
@@ -38,6 +39,7 @@ Query = merge_types(
         OrdersQuery,
         ReportsQuery,
         SettlementQuery,
+        MembersQuery,
     ),
 )
 Mutation = merge_types(
@@ -52,6 +54,7 @@ Mutation = merge_types(
         CmsMutation,
         OrdersMutation,
         PaymentsMutation,
+        MembersMutation,
     ),
 )
 # merge_types takes no description; these are what GraphiQL shows for the two roots.

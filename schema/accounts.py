@@ -14,6 +14,7 @@ from core.ids import encode_id
 from resolvers import accounts as ra
 from resolvers import records as m
 from resolvers.context import Permission as PermissionEnum
+from schema import members
 from schema.catalog import Merchant, Permission
 from schema.common import (
     After,
@@ -65,11 +66,20 @@ class Customer(Node):
     email: str | None = strawberry.field(description="Email, if registered with one.")
     phone: str | None = strawberry.field(description="Phone number, if registered with one.")
     member_level: int = strawberry.field(
-        description="Member level (promotion and coupon audiences)."
+        description="Member level: the rank of `level`, 0 below every level (promotion and "
+        "coupon audiences)."
     )
     created_at: datetime = strawberry.field(
         description="When the account was registered (ISO-8601, UTC)."
     )
+    # the member center (schema/members.py)
+    growth: int = members.growth_field
+    points: int = members.points_field
+    level: members.MemberLevel | None = members.level_field
+    next_level: members.MemberLevel | None = members.next_level_field
+    growth_to_next_level: int | None = members.growth_to_next_level_field
+    level_override: members.MemberLevel | None = members.level_override_field
+    points_ledger: Connection[members.PointsEntry] = members.points_ledger_field
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:

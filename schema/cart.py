@@ -42,17 +42,18 @@ class CartDiscount:
     amount: Money = strawberry.field(description="The discount (Money in yuan).")
     label: str = strawberry.field(description='Human-readable label, e.g. "满300减30".')
     source_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the promotion or coupon that gave it."
+        description="Relay global id of the promotion or coupon that gave it; null for points "
+        "(积分抵扣)."
     )
 
 
 def discount_of(amount: int, label: str, source: str, source_id: int) -> CartDiscount:
     """One discount as every price breakdown shows it (cart lines, checkout, order lines)."""
-    kind = "Promotion" if source == "PROMOTION" else "Coupon"
+    kind = {"PROMOTION": "Promotion", "COUPON": "Coupon"}.get(source)  # POINTS: no source
     return CartDiscount(
         amount=money(amount),
         label=label,
-        source_id=strawberry.ID(encode_id(kind, source_id)),
+        source_id=strawberry.ID(encode_id(kind, source_id)) if kind else None,
     )
 
 
@@ -176,6 +177,9 @@ class CartCost:
     coupon_discount: Money = strawberry.field(description="Total coupon discount.")
     shipping: Money = strawberry.field(description="Shipping fees.")
     total: Money = strawberry.field(description="What the customer pays.")
+    points_discount: Money = strawberry.field(
+        default=money(0), description="What points (积分) pay for: at checkout only."
+    )
 
 
 @strawberry.type(

@@ -83,6 +83,8 @@ describe_values(
         "MANAGE_CMS": "Manage CMS pages and their modules (platform staff).",
         "MANAGE_STAFF": "Manage staff and roles.",
         "VIEW_REPORTS": "Read sales reports, promotion statistics and settlement statements.",
+        "MANAGE_CUSTOMERS": "Manage member levels, a customer's level override and points "
+        "adjustments (platform staff).",
     },
 )
 describe_values(

@@ -135,6 +135,13 @@ describe_values(
         "FORBIDDEN": "The caller may not do this, e.g. grant a permission they do not hold or act "
         "outside their merchant.",
         "ROLE_IN_USE": "Staff hold this role: take it from them first.",
+        # members
+        "INSUFFICIENT_POINTS": "More points than the member's balance.",
+        "POINTS_UNUSABLE": "Points cannot pay for this checkout (a presale, or nothing left to "
+        "pay for goods).",
+        "LEVEL_ORDER": "Member levels must keep one rank and one growth threshold each, "
+        "thresholds rising with rank.",
+        "LEVEL_IN_USE": "A staff override holds customers at this level: clear it first.",
     },
 )
 

@@ -64,6 +64,8 @@ from resolvers.records import (
     CouponTemplate,
     Customer,
     DisplayCategory,
+    MemberAccount,
+    MemberLevel,
     Merchant,
     Order,
     Page,
@@ -119,6 +121,7 @@ VALUES = column(ProductAttributeValue.value, items=50)
 RICH_TEXT = Limit(100_000)  # sanitized HTML in Text columns and CMS modules
 LONG_TEXT = Limit(10_000)  # after-sales terms (Text)
 REASON = column(StockMovement.reason)
+BENEFITS = Limit(100, items=10)  # a member level's benefits, kept in JSON
 
 # Every String input of the schema, by (input type, field) or ("Type.field", argument):
 # a test fails when one is missing. Other scalars fall back to SCALAR_LIMITS.
@@ -223,6 +226,11 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
     ("AdminOrderFilter", "number"): column(Order.number),
     ("ShipmentInput", "carrier"): column(Shipment.carrier),
     ("ShipmentInput", "trackingNumber"): column(Shipment.tracking_number),
+    # members
+    ("MemberLevelInput", "name"): column(MemberLevel.name),
+    ("MemberLevelInput", "benefits"): BENEFITS,
+    ("Mutation.customerLevelOverride", "reason"): column(MemberAccount.override_reason),
+    ("Mutation.customerPointsAdjust", "reason"): column(MemberAccount.override_reason),
 }
 # Strings of other scalars, and any String input missing above (the completeness test keeps
 # that from happening): IDs are decoded and refused as INVALID_ID when malformed.

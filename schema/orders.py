@@ -35,6 +35,7 @@ from schema.common import (
     page_args,
     user_errors,
 )
+from schema.members import CheckoutPoints, checkout_points
 from schema.payloads import payload
 
 if TYPE_CHECKING:
@@ -130,6 +131,12 @@ class CheckoutInput:
         default=None, description="The total the shopper saw, in yuan (Decimal string)."
     )
     note: str | None = strawberry.field(default=None, description="A note for the merchant.")
+    points_to_use: int | None = strawberry.field(
+        default=None,
+        description="Points (积分) to pay with, after promotions and coupons (never shipping): "
+        "at most the balance (else INSUFFICIENT_POINTS); more than the per-order cap uses the "
+        "cap (see CheckoutPreview.points).",
+    )
 
 
 @strawberry.type(description="A line of a checkout preview.")
@@ -153,6 +160,9 @@ class CheckoutMerchantOrder:
     coupon_discount: Money = strawberry.field(description="Total coupon discount.")
     shipping: Money = strawberry.field(description="The merchant's shipping fee.")
     total: Money = strawberry.field(description="What the customer pays for this order.")
+    points_discount: Money = strawberry.field(
+        default=money(0), description="What points pay for in this order."
+    )
 
 
 @strawberry.type(description="The checkout as it would be placed now, split per merchant.")
@@ -167,6 +177,11 @@ class CheckoutPreview:
     coupon_ids: list[strawberry.ID] = strawberry.field(description="The coupons applied.")
     user_errors: list[UserError] = strawberry.field(
         description="Why the checkout could not be placed as it is."
+    )
+    points: CheckoutPoints | None = strawberry.field(
+        default=None,
+        description="The member's points: balance, the most usable here, and what is used; "
+        "null when the checkout cannot be priced.",
     )
 
 
@@ -201,6 +216,7 @@ async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
                 coupon_discount=money(mr.coupon_discount),
                 shipping=money(mr.shipping),
                 total=money(mr.total),
+                points_discount=money(getattr(mr, "points_discount", 0)),
             )
         )
     return found
@@ -213,6 +229,7 @@ def _cost(result: Any) -> CartCost:
         coupon_discount=money(result.coupon_discount),
         shipping=money(result.shipping),
         total=money(result.total),
+        points_discount=money(ro.points_discount(result)),
     )
 
 
@@ -386,6 +403,14 @@ class Order(Node):
     @strawberry.field(description="Total coupon discount (Money in yuan).")
     def coupon_discount(self) -> Money:
         return money(self.coupon_discount)
+
+    @strawberry.field(description="What points paid for (Money in yuan).")
+    def points_discount(self) -> Money:
+        return money(self.points_discount)
+
+    @strawberry.field(description="Points (积分) spent on this order.")
+    def points_used(self) -> int:
+        return self.points_used
 
     @strawberry.field(description="Shipping fee (Money in yuan).")
     def shipping(self) -> Money:
@@ -638,6 +663,7 @@ class OrdersQuery:
                 strawberry.ID(encode_id("Coupon", c)) for c in quote.result.coupons_applied
             ],
             user_errors=[],
+            points=await checkout_points(info, quote),
         )
 
     @strawberry.field(

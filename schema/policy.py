@@ -312,6 +312,13 @@ POLICY: dict[str, Rule] = {
     "refundReject": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     # A payment can span several merchants' orders: only the platform records money for it.
     "paymentRecordOffline": platform(P.MANAGE_ORDERS),
+    # --- member center: platform-wide levels; customers' standing (MANAGE_CUSTOMERS) ----------
+    "memberLevels": anyone(),
+    "memberLevelCreate": platform(P.MANAGE_CUSTOMERS),
+    "memberLevelUpdate": platform(P.MANAGE_CUSTOMERS),
+    "memberLevelDelete": platform(P.MANAGE_CUSTOMERS),
+    "customerLevelOverride": platform(P.MANAGE_CUSTOMERS),
+    "customerPointsAdjust": platform(P.MANAGE_CUSTOMERS),
     # --- reports ------------------------------------------------------------------------------
     "salesReport": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
     # the CSV export (exports.py) applies this same rule

@@ -36,6 +36,7 @@ from models.accounts import (
 )
 from models.cart import Cart, CartLine
 from models.catalog import Merchant
+from models.members import MemberLevel
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
 
@@ -51,6 +52,7 @@ class Permission(StrEnum):
     MANAGE_CMS = "MANAGE_CMS"
     MANAGE_STAFF = "MANAGE_STAFF"
     VIEW_REPORTS = "VIEW_REPORTS"
+    MANAGE_CUSTOMERS = "MANAGE_CUSTOMERS"
 
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -162,7 +164,12 @@ async def register_customer(session: AsyncSession, data: Registration) -> Custom
         email=email,
         phone=phone,
         password_hash=await hash_password_async(data.password),
-        member_level=0,
+        # the level a member with no growth holds (services/members.py), 0 if none
+        member_level=await session.scalar(
+            select(func.coalesce(func.max(MemberLevel.rank), 0)).where(
+                MemberLevel.growth_threshold <= 0
+            )
+        ),
     )
     session.add(customer)
     await session.flush()

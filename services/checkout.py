@@ -21,12 +21,13 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
+from core.settings import get_settings
 from models.accounts import Address, Customer
 from models.cart import CartLine
 from models.catalog import Merchant, Product, Sku
 from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
 from models.promotions import Promotion as PromotionRow
-from services import accounts, coupons, inventory, pricing, promotions
+from services import accounts, coupons, inventory, members, pricing, promotions
 from services import cart as carts
 from services.errors import DomainError, ErrorCode
 
@@ -40,10 +41,14 @@ class CheckoutRequest:
     coupon_ids: tuple[int, ...] | None = None  # None: the recommended set; (): none
     expected_total: int | None = None
     note: str | None = None
+    points_to_use: int = 0  # points (积分) to pay with, after promotions and coupons
 
     def digest(self) -> str:
         """What an idempotency key promises: the same key always means this same request."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+        fields = asdict(self)
+        if not self.points_to_use:  # as before points existed: keys stored then still match
+            del fields["points_to_use"]
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Quote:
     address: Address
     view: carts.CartView
     lines: list[carts.LineView]  # the selected, available lines that check out
+    points: members.PointsUse | None = None  # points spent, when the request uses any
 
     @property
     def result(self) -> pricing.PricingResult:
@@ -100,7 +106,16 @@ async def quote(
             ErrorCode.EMPTY_CHECKOUT, "Select at least one available line to check out.", "cartId"
         )
     _check_coupons(view, request.coupon_ids)
-    return Quote(customer, address, view, lines)
+    points = None
+    if request.points_to_use:  # after promotions and coupons; shipping stays as priced
+        points = members.apply_points(
+            view.result,
+            {str(item.line.id): item.product.merchant_id for item in view.lines},
+            request.points_to_use,
+            await members.balance(session, customer_id),
+            members.PointsRules.of(get_settings()),
+        )
+    return Quote(customer, address, view, lines, points)
 
 
 def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None:
@@ -200,6 +215,8 @@ async def complete(
         stock=q.view.stock,
     )
     await _claim_promotion_stock(session, lines)
+    if q.points:  # the member's account last of all (services/members.py: lock order)
+        await members.spend(session, list(orders.values()), now)
     return Placed(payment, list(orders.values()), list(q.view.merchants.values()))
 
 
@@ -324,6 +341,8 @@ async def _place_orders(
             created_at=now,
             deposit_amount=0,
             refunded_amount=0,
+            points_used=q.points.by_merchant.get(m.merchant_id, (0, 0))[0] if q.points else 0,
+            points_discount=getattr(m, "points_discount", 0),
         )
     session.add_all(orders.values())
     await session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
+from core.settings import get_settings
 from models.accounts import Customer
 from models.catalog import Product
 from models.inventory import MovementType, Reservation, ReservationStatus
@@ -33,7 +34,7 @@ from models.orders import (
     Shipment,
     ShipmentLine,
 )
-from services import coupons, inventory, ledger, payments, promotions
+from services import coupons, inventory, ledger, members, payments, promotions
 from services.errors import DomainError, ErrorCode
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
@@ -321,6 +322,8 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
             .execution_options(synchronize_session=False)
         )
     await session.flush()
+    # growth and points earned, last: the member's account is the last lock (services/members)
+    await members.on_paid(session, orders, members.PointsRules.of(get_settings()), now)
 
 
 # --- sub-orders paid on their own ----------------------------------------------------------------
@@ -433,6 +436,7 @@ async def _cancel_alone(
     await _return_promotion_stock(session, lines)
     await coupons.release(session, order.coupon_owner, now)
     await _release_platform_coupon_when_done(session, combined, now)
+    await members.on_cancelled_unpaid(session, [order], now)
     await session.flush()
 
 
@@ -499,6 +503,7 @@ async def close_unpaid(
     for order in orders:
         await coupons.release(session, order.coupon_owner, now)
     await coupons.release(session, payment.reservation_owner, now)
+    await members.on_cancelled_unpaid(session, orders, now)
     await session.flush()
 
 
@@ -607,6 +612,7 @@ async def cancel(
     order.cancel_reason = note or "Cancelled by the merchant."
     await _return_promotion_stock(session, lines)
     await _return_coupons(session, payment, order, now)
+    await members.on_refunded(session, order, lines, f"cancel:{order.id}", now)
     await session.flush()
     return order
 
@@ -964,6 +970,7 @@ async def approve_refund(
         await _return_coupons(session, payment, order, now)
     else:
         _settle_shipping(order, list(lines.values()), now)
+    await members.on_refunded(session, order, list(lines.values()), f"refund:{refund.id}", now)
     await session.flush()
     return refund, order
 

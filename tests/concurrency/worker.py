@@ -164,6 +164,8 @@ async def _checkout_calls(
         data: dict[str, Any] = {"cartId": customer["cart"], "addressId": customer["address"]}
         if expected is not None:
             data["expectedTotal"] = expected
+        if customer.get("points"):  # points to pay with (services/members.py)
+            data["pointsToUse"] = customer["points"]
         async with gate:
             start = time.perf_counter()
             response = await client.post(
@@ -172,7 +174,7 @@ async def _checkout_calls(
                     "query": CHECKOUT,
                     "variables": {
                         "input": data,
-                        "idempotencyKey": f"{key_prefix}-{customer['id']}",
+                        "idempotencyKey": f"{key_prefix}-{customer.get('key', customer['id'])}",
                     },
                 },
                 headers={"authorization": f"Bearer {token}"},
