@@ -39,6 +39,15 @@ from models.orders import (
 )
 from models.payments import PaymentTrade, ProviderRefund
 from models.promotions import Promotion, PromotionScope
+from models.purchasing import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseReceipt,
+    PurchaseReceiptLine,
+    Stocktake,
+    StocktakeLine,
+    Supplier,
+)
 
 __all__ = [
     "Address",
@@ -73,6 +82,10 @@ __all__ = [
     "Promotion",
     "PromotionScope",
     "ProviderRefund",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "PurchaseReceipt",
+    "PurchaseReceiptLine",
     "RefreshToken",
     "Refund",
     "RefundLine",
@@ -87,5 +100,8 @@ __all__ = [
     "StaffRole",
     "StockLevel",
     "StockMovement",
+    "Stocktake",
+    "StocktakeLine",
+    "Supplier",
     "Warehouse",
 ]
