@@ -92,7 +92,7 @@ class PurchaseOrderLine:
 
     @strawberry.field(description="Cost per unit.")
     def unit_cost(self) -> Money:
-        return money(self.unit_cost)  # type: ignore[arg-type]
+        return money(self.unit_cost)
 
     @strawberry.field(description="The SKU.")
     async def sku(self, info: Info) -> SkuRef:
@@ -112,11 +112,11 @@ class PurchaseOrder(Node):
     @strawberry.field(description="The supplier.")
     async def supplier(self, info: Info) -> Supplier:
         supplier_id = self.supplier_id  # type: ignore[attr-defined]
-        return await info.context.read(lambda s: s.get(rp.Supplier, supplier_id))  # type: ignore[no-any-return]
+        return await info.context.read(lambda s: s.get(rp.Supplier, supplier_id))
 
     @strawberry.field(description="The warehouse receipts go into.")
     async def warehouse(self, info: Info) -> Warehouse:
-        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined, no-any-return]
+        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The lines, in the order given.")
     async def lines(self, info: Info) -> list[PurchaseOrderLine]:
@@ -129,7 +129,7 @@ class PurchaseOrder(Node):
 
     @strawberry.field(description="The staff member who created it.")
     async def created_by(self, info: Info) -> StaffRef | None:
-        return await _staff(info, self.created_by)  # type: ignore[arg-type, no-any-return]
+        return await _staff(info, self.created_by)
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -158,7 +158,7 @@ class StocktakeLine:
 
     @strawberry.field(description="Who entered the count.")
     async def counted_by(self, info: Info) -> StaffRef | None:
-        return await _staff(info, self.counted_by)  # type: ignore[arg-type, no-any-return]
+        return await _staff(info, self.counted_by)
 
 
 @strawberry.type(description="A count of one warehouse against a frozen snapshot of its stock.")
@@ -173,7 +173,7 @@ class Stocktake(Node):
 
     @strawberry.field(description="The warehouse counted.")
     async def warehouse(self, info: Info) -> Warehouse:
-        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined, no-any-return]
+        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="One line per SKU stocked in the warehouse at the start.")
     async def lines(self, info: Info) -> list[StocktakeLine]:
@@ -181,15 +181,15 @@ class Stocktake(Node):
 
     @strawberry.field(description="Who started it.")
     async def created_by(self, info: Info) -> StaffRef | None:
-        return await _staff(info, self.created_by)  # type: ignore[arg-type, no-any-return]
+        return await _staff(info, self.created_by)
 
     @strawberry.field(description="Who submitted it.")
     async def submitted_by(self, info: Info) -> StaffRef | None:
-        return await _staff(info, self.submitted_by)  # type: ignore[arg-type, no-any-return]
+        return await _staff(info, self.submitted_by)
 
     @strawberry.field(description="Who approved it (never who started or counted).")
     async def approved_by(self, info: Info) -> StaffRef | None:
-        return await _staff(info, self.approved_by)  # type: ignore[arg-type, no-any-return]
+        return await _staff(info, self.approved_by)
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
