@@ -40,6 +40,15 @@ from models.orders import (
 )
 from models.payments import PaymentTrade, ProviderRefund
 from models.promotions import Promotion, PromotionScope
+from models.purchasing import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseReceipt,
+    PurchaseReceiptLine,
+    Stocktake,
+    StocktakeLine,
+    Supplier,
+)
 
 __all__ = [
     "Address",
@@ -77,6 +86,10 @@ __all__ = [
     "Promotion",
     "PromotionScope",
     "ProviderRefund",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "PurchaseReceipt",
+    "PurchaseReceiptLine",
     "RefreshToken",
     "Refund",
     "RefundLine",
@@ -91,5 +104,8 @@ __all__ = [
     "StaffRole",
     "StockLevel",
     "StockMovement",
+    "Stocktake",
+    "StocktakeLine",
+    "Supplier",
     "Warehouse",
 ]

@@ -20,6 +20,7 @@ from resolvers.catalog import display_tree, is_visible
 from resolvers.common import query_id
 from resolvers.context import Context, Permission
 from resolvers.errors import ApiErrorCode, api_error
+from resolvers.purchasing import PurchaseOrder, Stocktake, Supplier, load_by_id
 from services import products
 from services.coupons import claimable
 
@@ -210,6 +211,11 @@ async def warehouse_visible(ctx: Context, warehouse: Any) -> bool:
     return staff_of(ctx, Permission.MANAGE_INVENTORY, warehouse.merchant_id)
 
 
+async def merchant_inventory_visible(ctx: Context, row: Any) -> bool:
+    """Suppliers, purchase orders, stocktakes: as their lists (MANAGE_INVENTORY, merchant's)."""
+    return staff_of(ctx, Permission.MANAGE_INVENTORY, row.merchant_id)
+
+
 # Every GraphQL type implementing Node, by its global-id type name (models' `node_type`).
 # tests/api/test_nodes.py fails when a Node type has no rule here.
 NODE_RULES: dict[str, NodeRule] = {
@@ -242,6 +248,10 @@ NODE_RULES: dict[str, NodeRule] = {
     "Warehouse": NodeRule(by_loader("warehouse"), warehouse_visible),
     # members
     "MemberLevel": NodeRule(members.load_level, anyone),
+    **{
+        model.node_type: NodeRule(load_by_id(model), merchant_inventory_visible)
+        for model in (Supplier, PurchaseOrder, Stocktake)
+    },
 }
 
 

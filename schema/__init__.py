@@ -22,6 +22,7 @@ from schema.orders import OrdersMutation, OrdersQuery
 from schema.payments import PaymentsMutation
 from schema.policy import apply_policy
 from schema.promotions import PromotionsMutation, PromotionsQuery
+from schema.purchasing import PurchasingMutation, PurchasingQuery
 from schema.reports import ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.settlement import SettlementQuery
@@ -32,6 +33,7 @@ Query = merge_types(
         CatalogQuery,
         AccountsQuery,
         InventoryQuery,
+        PurchasingQuery,
         PromotionsQuery,
         CartQuery,
         CouponsQuery,
@@ -48,6 +50,7 @@ Mutation = merge_types(
         CatalogMutation,
         AccountsMutation,
         InventoryMutation,
+        PurchasingMutation,
         PromotionsMutation,
         CartMutation,
         CouponsMutation,

@@ -78,6 +78,12 @@ describe_values(
         # inventory
         "INSUFFICIENT_STOCK": "Not enough stock, or on hand would fall below what is reserved.",
         "RESERVATION_CLOSED": "The stock reservation is no longer in a state that allows this.",
+        # purchasing and stocktakes
+        "OVER_RECEIPT": "A receipt would take a purchase order line past its ordered quantity.",
+        "STOCKTAKE_IN_PROGRESS": "The warehouse already has a stocktake that is not decided.",
+        "SKU_NOT_IN_STOCKTAKE": "The SKU is not among the warehouse's stock the stocktake froze.",
+        "SECOND_APPROVER_REQUIRED": "A stocktake is approved by a staff member who neither "
+        "started it nor entered its counts.",
         # promotions and cart
         "PROMOTION_CONFLICT": "The promotion overlaps another one of the same level on the same "
         "products.",
@@ -225,6 +231,8 @@ PAGE_SIZES: dict[str, int] = {
     "Query.promotions": 50,
     "Query.pages": 50,
     "Query.adminOrders": 50,
+    "Query.purchaseOrders": 50,
+    "Query.stocktakes": 50,
 }
 DEFAULT_PAGE_SIZE = 20
 

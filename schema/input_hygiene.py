@@ -54,6 +54,7 @@ from graphql import (
     visit,
 )
 
+from resolvers import purchasing as rp
 from resolvers.records import (
     Address,
     Attribute,
@@ -199,6 +200,15 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
     ("WarehouseUpdateInput", "region"): column(Warehouse.region),
     ("StockMoveInput", "reason"): REASON,
     ("StockTransferInput", "reason"): REASON,
+    # purchasing and stocktakes
+    ("SupplierInput", "name"): column(rp.Supplier.name),
+    ("SupplierInput", "contact"): column(rp.Supplier.contact),
+    ("SupplierUpdateInput", "name"): column(rp.Supplier.name),
+    ("SupplierUpdateInput", "contact"): column(rp.Supplier.contact),
+    ("PurchaseOrderInput", "note"): column(rp.PurchaseOrder.note),
+    ("PurchaseOrderUpdateInput", "note"): column(rp.PurchaseOrder.note),
+    ("PurchaseReceiptInput", "clientKey"): column(rp.PurchaseReceipt.client_key),
+    ("StocktakeInput", "reason"): column(rp.Stocktake.reason),
     # promotions and coupons
     ("PromotionInput", "name"): column(Promotion.name),
     ("CouponTemplateInput", "name"): column(CouponTemplate.name),

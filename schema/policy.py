@@ -221,6 +221,41 @@ POLICY: dict[str, Rule] = {
         own("input.fromWarehouseId", "Warehouse"),
         own("input.toWarehouseId", "Warehouse"),
     ),
+    # --- purchasing and stocktakes (services/purchasing.py, services/stocktake.py) ---------
+    "suppliers": staff(P.MANAGE_INVENTORY, scope=MINE),
+    "supplierCreate": staff(P.MANAGE_INVENTORY, own("input.merchantId", "Merchant")),
+    "supplierUpdate": staff(P.MANAGE_INVENTORY, own("id", "Supplier")),
+    "purchaseOrders": staff(
+        P.MANAGE_INVENTORY,
+        own("filter.warehouseId", "Warehouse"),
+        own("filter.supplierId", "Supplier"),
+        scope=MINE,
+    ),
+    "purchaseOrderCreate": staff(
+        P.MANAGE_INVENTORY,
+        own("input.supplierId", "Supplier"),
+        own("input.warehouseId", "Warehouse"),
+        own("input.lines.skuId", "Sku"),
+    ),
+    "purchaseOrderUpdate": staff(
+        P.MANAGE_INVENTORY,
+        own("id", "PurchaseOrder"),
+        own("input.supplierId", "Supplier"),
+        own("input.warehouseId", "Warehouse"),
+        own("input.lines.skuId", "Sku"),
+    ),
+    "purchaseOrderSubmit": staff(P.MANAGE_INVENTORY, own("id", "PurchaseOrder")),
+    "purchaseOrderReceive": staff(
+        P.MANAGE_INVENTORY, own("id", "PurchaseOrder"), own("input.lines.skuId", "Sku")
+    ),
+    "purchaseOrderClose": staff(P.MANAGE_INVENTORY, own("id", "PurchaseOrder")),
+    "stocktakes": staff(P.MANAGE_INVENTORY, own("filter.warehouseId", "Warehouse"), scope=MINE),
+    "stocktakeStart": staff(P.MANAGE_INVENTORY, own("input.warehouseId", "Warehouse")),
+    "stocktakeCount": staff(P.MANAGE_INVENTORY, own("id", "Stocktake"), own("counts.skuId", "Sku")),
+    "stocktakeSubmit": staff(P.MANAGE_INVENTORY, own("id", "Stocktake")),
+    # approved by a second staff member: services/stocktake.py refuses whoever started or counted
+    "stocktakeApprove": staff(P.MANAGE_INVENTORY, own("id", "Stocktake")),
+    "stocktakeCancel": staff(P.MANAGE_INVENTORY, own("id", "Stocktake")),
     # --- promotions: owned and funded by one party ----------------------------------------
     "promotionConflicts": staff(P.MANAGE_PROMOTIONS, funder()),
     "promotion": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion")),

@@ -17,6 +17,7 @@ from models.coupons import CouponTemplate
 from models.inventory import Warehouse
 from models.orders import Order, Refund, Shipment
 from models.promotions import Promotion
+from models.purchasing import PurchaseOrder, Stocktake, Supplier
 
 # Node type → (its id column, the column holding the owning merchant; None = the platform).
 OWNER_COLUMNS: dict[str, tuple[Any, Any]] = {
@@ -30,6 +31,9 @@ OWNER_COLUMNS: dict[str, tuple[Any, Any]] = {
     "Order": (Order.id, Order.merchant_id),
     "Staff": (Staff.id, Staff.merchant_id),
     "Role": (Role.id, Role.merchant_id),
+    "Supplier": (Supplier.id, Supplier.merchant_id),
+    "PurchaseOrder": (PurchaseOrder.id, PurchaseOrder.merchant_id),
+    "Stocktake": (Stocktake.id, Stocktake.merchant_id),
 }
 
 

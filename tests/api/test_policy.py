@@ -203,6 +203,7 @@ async def build_world(
             }
         },
     )
+    await supply_side(api, shop, ids)
     who = await shopper(api, "13900000001", [(shop.sku_a, 1), (shop.sku_c, 1)])
     await pay(api, who, await place(api, who))
     a, b = decode_id(shop.merchant)[1], decode_id(shop.other_merchant)[1]
@@ -230,6 +231,33 @@ async def build_world(
         ids["Refund"] = (refunds[0], refunds[1])
         await s.commit()
     return World(ids, who.token, a, b)
+
+
+async def supply_side(api: Api, shop: Any, ids: dict[str, tuple[str, str]]) -> None:
+    """A supplier, a submitted purchase order and a counting stocktake of each merchant."""
+    made: dict[str, list[str]] = {"Supplier": [], "PurchaseOrder": [], "Stocktake": []}
+    for merchant, warehouse, sku in (
+        (shop.merchant, shop.warehouse, shop.sku_a),
+        (shop.other_merchant, shop.warehouse_c, shop.sku_c),
+    ):
+        supplier = (
+            await api.admin("SupplierCreate", {"input": {"name": "S", "merchantId": merchant}})
+        )["supplierCreate"]["supplier"]["id"]
+        line = {"skuId": sku, "quantity": 5, "unitCost": "1.00"}
+        order = (
+            await api.admin(
+                "PurchaseOrderCreate",
+                {"input": {"supplierId": supplier, "warehouseId": warehouse, "lines": [line]}},
+            )
+        )["purchaseOrderCreate"]["purchaseOrder"]["id"]
+        await api.admin("PurchaseOrderSubmit", {"id": order})
+        take = (
+            await api.admin("StocktakeStart", {"input": {"warehouseId": warehouse, "reason": "P"}})
+        )["stocktakeStart"]["stocktake"]["id"]
+        for key, value in (("Supplier", supplier), ("PurchaseOrder", order), ("Stocktake", take)):
+            made[key].append(value)
+    for key, (mine, theirs) in made.items():
+        ids[key] = (mine, theirs)
 
 
 async def _first_of(session: Any, model: Any, merchant_id: int) -> str:
