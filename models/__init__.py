@@ -27,6 +27,7 @@ from models.inventory import (
     Warehouse,
 )
 from models.operations import PersistedQuery
+from models.order_events import OrderEvent, OrderEventKind
 from models.orders import (
     Order,
     OrderDiscount,
@@ -61,6 +62,8 @@ __all__ = [
     "Merchant",
     "Order",
     "OrderDiscount",
+    "OrderEvent",
+    "OrderEventKind",
     "OrderLine",
     "Page",
     "PageModule",
