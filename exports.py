@@ -1,15 +1,22 @@
 """CSV downloads over HTTP: GET with a Bearer token, answering the same figures as their
-GraphQL query under the same authorization rule (schema/policy.py POLICY)."""
+GraphQL query under the same authorization rule (schema/policy.py POLICY).
+
+Besides the settlement statement: orders, the daily sales report and the stock ledger
+(services/exports.py). Those are streamed in batches, merchant staff get their own merchant's
+rows only (naming another merchant is refused), and each download is written to the audit
+log (action `export.…`, target the merchant exported, or none for the whole platform) before
+its first row goes out. `from`/`to` are calendar days in REPORT_TIMEZONE, at most 366 days."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core.clock import Clock
@@ -18,6 +25,7 @@ from core.money import from_minor
 from core.settings import Settings
 from resolvers.errors import ApiErrorCode
 from schema.policy import POLICY
+from services import exports as exporting
 from services import settlement
 from services.errors import DomainError
 from web.errors import BadRequest
@@ -104,4 +112,48 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
             },
         )
 
-    return [Route("/exports/settlement.csv", settlement_csv, methods=["GET"])]
+    def downloading(kind: exporting.Kind) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await download(request, kind)
+
+        return endpoint
+
+    async def download(request: Request, kind: exporting.Kind) -> Response:
+        try:
+            viewer = viewer_of(request, settings, clock.now())
+            await ensure_staff_standing(request, viewer, settings)
+        except BadRequest as refused:
+            return _refused(refused.code, str(refused), refused.status)
+        refusal = POLICY[kind.policy].refusal(viewer)
+        if refusal is not None:
+            code = ApiErrorCode(refusal.extensions["code"])
+            return _refused(
+                code, refusal.message, 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
+            )
+        zone = ZoneInfo(settings.report_timezone)
+        try:
+            asked = exporting.parse(kind, request.query_params, viewer.merchant_id, zone)
+        except exporting.Refused as refused:
+            return _refused(ApiErrorCode(refused.code), str(refused), refused.status)
+        factory = request.app.state.session_factory
+        async with factory() as session:
+            await exporting.log_download(
+                session, kind, asked, viewer.staff_id, request.headers.get("x-request-id")
+            )
+            await session.commit()
+        return StreamingResponse(
+            exporting.stream(factory, kind, asked, zone),
+            media_type="text/csv",
+            headers={
+                "content-disposition": f'attachment; filename="{asked.filename(kind)}"',
+                "cache-control": "no-store",
+            },
+        )
+
+    return [
+        Route("/exports/settlement.csv", settlement_csv, methods=["GET"]),
+        *(
+            Route(f"/exports/{kind.name}.csv", downloading(kind), methods=["GET"])
+            for kind in exporting.KINDS
+        ),
+    ]
