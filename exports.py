@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -23,6 +24,7 @@ from core.clock import Clock
 from core.ids import InvalidGlobalId, decode_id
 from core.money import from_minor
 from core.settings import Settings
+from resolvers.context import Viewer
 from resolvers.errors import ApiErrorCode
 from schema.policy import POLICY
 from services import exports as exporting
@@ -67,19 +69,26 @@ def statement_csv(st: settlement.Statement, merchant_gid: str) -> str:
 
 
 def routes(settings: Settings, clock: Clock) -> list[Route]:
-    async def settlement_csv(request: Request) -> Response:
-        # the token and staff-standing checks are the GraphQL endpoint's own
+    async def gate(request: Request, field: str) -> Viewer | Response:
+        """The viewer, or the refusal: the token and staff-standing checks are the GraphQL
+        endpoint's own, the rule is `field`'s POLICY entry."""
         try:
             viewer = viewer_of(request, settings, clock.now())
             await ensure_staff_standing(request, viewer, settings)
         except BadRequest as refused:
             return _refused(refused.code, str(refused), refused.status)
-        refusal = POLICY["settlementStatement"].refusal(viewer)
-        if refusal is not None:
-            code = ApiErrorCode(refusal.extensions["code"])
-            return _refused(
-                code, refusal.message, 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
-            )
+        refusal = POLICY[field].refusal(viewer)
+        if refusal is None:
+            return viewer
+        extensions = refusal.extensions if isinstance(refusal, GraphQLError) else None
+        code = ApiErrorCode((extensions or {}).get("code", ApiErrorCode.FORBIDDEN.value))
+        status = 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
+        return _refused(code, str(refusal), status)
+
+    async def settlement_csv(request: Request) -> Response:
+        viewer = await gate(request, "settlementStatement")
+        if isinstance(viewer, Response):
+            return viewer
         params = request.query_params
         merchant_gid = params.get("merchantId", "")
         merchant_id = _merchant_id(merchant_gid)
@@ -119,17 +128,9 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
         return endpoint
 
     async def download(request: Request, kind: exporting.Kind) -> Response:
-        try:
-            viewer = viewer_of(request, settings, clock.now())
-            await ensure_staff_standing(request, viewer, settings)
-        except BadRequest as refused:
-            return _refused(refused.code, str(refused), refused.status)
-        refusal = POLICY[kind.policy].refusal(viewer)
-        if refusal is not None:
-            code = ApiErrorCode(refusal.extensions["code"])
-            return _refused(
-                code, refusal.message, 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
-            )
+        viewer = await gate(request, kind.policy)
+        if isinstance(viewer, Response):
+            return viewer
         zone = ZoneInfo(settings.report_timezone)
         try:
             asked = exporting.parse(kind, request.query_params, viewer.merchant_id, zone)

@@ -35,7 +35,7 @@ async def publish(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Insert events not told yet (one per order and kind); how many were new."""
     if not rows:
         return 0
-    postgres = session.bind.dialect.name == "postgresql"
+    postgres = session.get_bind().dialect.name == "postgresql"
     insert = pg_insert if postgres else sqlite_insert
     stmt = (
         insert(OrderEvent)
