@@ -1,23 +1,33 @@
 """CSV downloads over HTTP: GET with a Bearer token, answering the same figures as their
-GraphQL query under the same authorization rule (schema/policy.py POLICY)."""
+GraphQL query under the same authorization rule (schema/policy.py POLICY).
+
+Besides the settlement statement: orders, the daily sales report and the stock ledger
+(services/exports.py). Those are streamed in batches, merchant staff get their own merchant's
+rows only (naming another merchant is refused), and each download is written to the audit
+log (action `export.…`, target the merchant exported, or none for the whole platform) before
+its first row goes out. `from`/`to` are calendar days in REPORT_TIMEZONE, at most 366 days."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core.clock import Clock
 from core.ids import InvalidGlobalId, decode_id
 from core.money import from_minor
 from core.settings import Settings
+from resolvers.context import Viewer
 from resolvers.errors import ApiErrorCode
 from schema.policy import POLICY
+from services import exports as exporting
 from services import settlement
 from services.errors import DomainError
 from web.errors import BadRequest
@@ -59,20 +69,26 @@ def statement_csv(st: settlement.Statement, merchant_gid: str) -> str:
 
 
 def routes(settings: Settings, clock: Clock) -> list[Route]:
-    async def settlement_csv(request: Request) -> Response:
-        # the token and staff-standing checks are the GraphQL endpoint's own
+    async def gate(request: Request, field: str) -> Viewer | Response:
+        """The viewer, or the refusal: the token and staff-standing checks are the GraphQL
+        endpoint's own, the rule is `field`'s POLICY entry."""
         try:
             viewer = viewer_of(request, settings, clock.now())
             await ensure_staff_standing(request, viewer, settings)
         except BadRequest as refused:
             return _refused(refused.code, str(refused), refused.status)
-        refusal = POLICY["settlementStatement"].refusal(viewer)
-        if refusal is not None:
-            assert refusal.extensions is not None  # api_error always gives the code
-            code = ApiErrorCode(refusal.extensions["code"])
-            return _refused(
-                code, refusal.message, 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
-            )
+        refusal = POLICY[field].refusal(viewer)
+        if refusal is None:
+            return viewer
+        extensions = refusal.extensions if isinstance(refusal, GraphQLError) else None
+        code = ApiErrorCode((extensions or {}).get("code", ApiErrorCode.FORBIDDEN.value))
+        status = 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
+        return _refused(code, str(refusal), status)
+
+    async def settlement_csv(request: Request) -> Response:
+        viewer = await gate(request, "settlementStatement")
+        if isinstance(viewer, Response):
+            return viewer
         params = request.query_params
         merchant_gid = params.get("merchantId", "")
         merchant_id = _merchant_id(merchant_gid)
@@ -105,4 +121,40 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
             },
         )
 
-    return [Route("/exports/settlement.csv", settlement_csv, methods=["GET"])]
+    def downloading(kind: exporting.Kind) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await download(request, kind)
+
+        return endpoint
+
+    async def download(request: Request, kind: exporting.Kind) -> Response:
+        viewer = await gate(request, kind.policy)
+        if isinstance(viewer, Response):
+            return viewer
+        zone = ZoneInfo(settings.report_timezone)
+        try:
+            asked = exporting.parse(kind, request.query_params, viewer.merchant_id, zone)
+        except exporting.Refused as refused:
+            return _refused(ApiErrorCode(refused.code), str(refused), refused.status)
+        factory = request.app.state.session_factory
+        async with factory() as session:
+            await exporting.log_download(
+                session, kind, asked, viewer.staff_id, request.headers.get("x-request-id")
+            )
+            await session.commit()
+        return StreamingResponse(
+            exporting.stream(factory, kind, asked, zone),
+            media_type="text/csv",
+            headers={
+                "content-disposition": f'attachment; filename="{asked.filename(kind)}"',
+                "cache-control": "no-store",
+            },
+        )
+
+    return [
+        Route("/exports/settlement.csv", settlement_csv, methods=["GET"]),
+        *(
+            Route(f"/exports/{kind.name}.csv", downloading(kind), methods=["GET"])
+            for kind in exporting.KINDS
+        ),
+    ]

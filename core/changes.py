@@ -64,6 +64,7 @@ PRIVATE_TABLES = frozenset(
         "customers",
         "login_throttles",
         "order_discounts",
+        "order_events",
         "order_lines",
         "orders",
         "payment_trades",

@@ -28,6 +28,7 @@ from models.inventory import (
 )
 from models.members import MemberAccount, MemberLevel, PointsEntry
 from models.operations import PersistedQuery
+from models.order_events import OrderEvent, OrderEventKind
 from models.orders import (
     Order,
     OrderDiscount,
@@ -73,6 +74,8 @@ __all__ = [
     "Merchant",
     "Order",
     "OrderDiscount",
+    "OrderEvent",
+    "OrderEventKind",
     "OrderLine",
     "Page",
     "PageModule",

@@ -1,4 +1,7 @@
-"""Carts: one open cart per customer; guests address theirs by an unguessable token."""
+"""Carts: one open shopping cart per customer; guests address theirs by an unguessable token.
+A CHECKOUT cart holds a checkout prepared outside the shopping cart (再次购买, buy again): it
+is never the customer's `me.cart`, never takes a guest cart's lines at login, and checks
+out like any cart by its token."""
 
 from datetime import datetime
 
@@ -18,6 +21,8 @@ class Cart(Base):
     customer_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("customers.id"))
     channel: Mapped[str] = mapped_column(String(20), default="WEB")
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    # CART: the shopping cart; CHECKOUT: a prepared checkout (at most one open per customer)
+    purpose: Mapped[str] = mapped_column(String(10), default="CART", server_default="CART")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -37,6 +37,7 @@ class PaymentKind(StrEnum):
 
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "PENDING_PAYMENT"
+    AWAITING_BALANCE = "AWAITING_BALANCE"  # presale: deposit paid, the balance not yet (待付尾款)
     PAID = "PAID"
     PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
     SHIPPED = "SHIPPED"

@@ -3,6 +3,7 @@ answer with the cart as the pricing function prices it now."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from models.accounts import Customer
@@ -10,8 +11,9 @@ from models.cart import Cart
 from resolvers.common import MutationResult, input_id, mutate
 from resolvers.context import Context
 from services import cart as carts
+from services import reorder
 from services.cart import LineStatus as LineStatus
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError, ErrorCode, Violation
 from services.unit_of_work import UnitOfWork
 
 
@@ -129,3 +131,30 @@ async def promotion_select(
         await carts.choose_promotion(session, cart, line_id, promotion_id, items, orders)
 
     return await _change(ctx, token, change)
+
+
+@dataclass
+class BuyAgain:
+    cart: carts.CartView | None
+    left_out: list[reorder.LeftOut]
+
+
+async def buy_again(ctx: Context, order_global_id: str) -> MutationResult[BuyAgain]:
+    """再次购买: a paid order of the customer's own, into a prepared checkout (a cart of its
+    own, never the shopping cart), at today's prices; what cannot be bought now is listed."""
+    customer_id = ctx.viewer.customer_id or 0
+
+    async def run(session: Any) -> reorder.Prepared:
+        order_id = input_id(order_global_id, "Order", "id") or 0
+        return await reorder.buy_again(session, customer_id, order_id, ctx.now, ctx.channel.value)
+
+    done = await mutate(ctx, run)
+    if done.value is None:
+        return MutationResult(None, done.errors, done.error)
+    left_out = done.value.left_out
+    if done.value.cart is None:
+        nothing = Violation(
+            ErrorCode.EMPTY_CHECKOUT, "Nothing of this order can be bought now.", "id"
+        )
+        return MutationResult(BuyAgain(None, left_out), [nothing])
+    return MutationResult(BuyAgain(await view(ctx, done.value.cart), left_out), [])

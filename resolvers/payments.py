@@ -94,7 +94,10 @@ async def settle_before_cancel(ctx: Context, order_id: int) -> list[Violation]:
     provider (services/trades.py). Only for the order's owner or its merchant's staff; anyone
     else gets NOT_FOUND from the cancel itself."""
     order = await ctx.session.get(Order, order_id)
-    if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+    if order is None or order.status not in (
+        OrderStatus.PENDING_PAYMENT,
+        OrderStatus.AWAITING_BALANCE,
+    ):
         return []
     visible = order.customer_id == ctx.viewer.customer_id or (
         ctx.viewer.is_staff and ctx.viewer.owns_merchant(order.merchant_id)

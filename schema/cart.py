@@ -282,6 +282,28 @@ class CartPayload:
     )
 
 
+@strawberry.type(description="An item of the order that is not in the prepared checkout.")
+class BuyAgainLeftOut:
+    sku: SkuRef | None = strawberry.field(description="The SKU; null when it no longer exists.")
+    title: str = strawberry.field(description="The product's title as ordered.")
+    quantity: int = strawberry.field(description="Units ordered.")
+    reason: CartLineStatus = strawberry.field(description="Why it cannot be bought now.")
+
+
+@strawberry.type(description="Result of orderBuyAgain.")
+class OrderBuyAgainPayload:
+    cart: Cart | None = strawberry.field(
+        description="The prepared checkout: a cart of its own (not `me.cart`), priced today; "
+        "pass its `id` as `CheckoutInput.cartId`. Null when refused or nothing is buyable."
+    )
+    left_out: list[BuyAgainLeftOut] = strawberry.field(
+        description="The order's items left out: delisted, disabled or short of stock now."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
+
+
 def _payload(result: Any) -> CartPayload:
     return CartPayload(cart=result.value, user_errors=user_errors(result.errors))
 
@@ -383,3 +405,32 @@ class CartMutation:
         ],
     ) -> CartPayload:
         return _payload(await rcart.promotion_select(info.context, cart_id, line_id, promotion_id))
+
+    @strawberry.mutation(
+        description="再次购买: put the items of one of the customer's paid orders straight into "
+        "a checkout of their own (not the cart) at today's prices; items not buyable now are "
+        "left out and listed."
+    )
+    async def order_buy_again(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Relay global id of the customer's paid order."),
+        ],
+    ) -> OrderBuyAgainPayload:
+        r = await rcart.buy_again(info.context, id)
+        found = r.value
+        return OrderBuyAgainPayload(
+            cart=found.cart if found else None,  # type: ignore[arg-type]
+            left_out=[
+                BuyAgainLeftOut(
+                    sku=item.sku,  # type: ignore[arg-type]
+                    title=item.title,
+                    quantity=item.quantity,
+                    reason=item.reason,
+                )
+                for item in (found.left_out if found else [])
+            ],
+            user_errors=user_errors(r.errors),
+        )

@@ -93,7 +93,7 @@ class IconGridItem:
 @strawberry.type(description="A product's place in a ranking.")
 class RankingItem:
     rank: int = strawberry.field(description="Place, from 1.")
-    units_sold: int = strawberry.field(description="Units sold in the period.")
+    units_sold: int = strawberry.field(description="Units sold in the period, net of refunds.")
     product: ProductRef = strawberry.field(description="The product.")
 
 

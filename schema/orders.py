@@ -63,6 +63,11 @@ describe_values(
         "PENDING_PAYMENT": (
             "Placed, waiting for payment; stock and coupons are held until it expires."
         ),
+        "AWAITING_BALANCE": (
+            "A presale whose deposit is paid, waiting for the balance (待付尾款) in the window "
+            "`balanceStartsAt`..`balanceEndsAt`; unpaid by then, it is cancelled and the "
+            "deposit forfeited."
+        ),
         "PAID": "Paid, nothing shipped yet.",
         "PARTIALLY_SHIPPED": "Some units shipped, others still to ship.",
         "SHIPPED": "Every unit shipped.",
@@ -449,6 +454,26 @@ class Order(Node):
     @strawberry.field(description="Deposit of a presale order (Money in yuan); zero otherwise.")
     def deposit_amount(self) -> Money:
         return money(self.deposit_amount)
+
+    @strawberry.field(description="A presale: when its balance becomes payable; null otherwise.")
+    async def balance_starts_at(self, info: Info) -> datetime | None:
+        balance = await _balance_of(info, self)
+        return balance.opens_at if balance else None
+
+    @strawberry.field(
+        description="A presale: when its balance window closes (unpaid, the order is "
+        "cancelled); null otherwise."
+    )
+    async def balance_ends_at(self, info: Info) -> datetime | None:
+        balance = await _balance_of(info, self)
+        return balance.expires_at if balance else None
+
+
+async def _balance_of(info: Info, order: Any) -> Any:
+    """A presale order's balance payment row (the window is its opensAt..expiresAt)."""
+    if order.balance_payment_id is None:
+        return None
+    return await info.context.loaders.payment.load(order.balance_payment_id)
 
 
 @strawberry.type(

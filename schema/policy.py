@@ -338,6 +338,7 @@ POLICY: dict[str, Rule] = {
     "paymentStart": customers(),
     "orderConfirmReceipt": customers(),
     "orderRefundRequest": customers(),
+    "orderBuyAgain": customers(),  # their own paid order (the service checks)
     "orderCancel": customers_or_staff(P.MANAGE_ORDERS, own("id", "Order")),
     "adminOrders": staff(P.MANAGE_ORDERS, own("filter.merchantId", "Merchant"), scope=MINE),
     "orderShip": staff(

@@ -40,8 +40,10 @@ class SalesDay:
 @strawberry.type(description="A best-selling product of a report.")
 class TopProduct:
     product: ProductRef | None = strawberry.field(description="The product sold.")
-    units: int = strawberry.field(description="Units sold.")
-    gmv: Money = strawberry.field(description="Payable of those units (Money in yuan).")
+    units: int = strawberry.field(description="Units sold, net of the units refunded since.")
+    gmv: Money = strawberry.field(
+        description="Payable of the lines sold (Money in yuan); refunds are not deducted."
+    )
 
 
 @strawberry.type(description="Sales over a date range (staff with VIEW_REPORTS).")

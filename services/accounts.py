@@ -503,7 +503,9 @@ async def attach_guest_cart(session: AsyncSession, customer_id: int, token: str)
     if guest is None:
         return None
     own = await session.scalar(
-        select(Cart).where(Cart.customer_id == customer_id, Cart.is_open.is_(True))
+        select(Cart).where(
+            Cart.customer_id == customer_id, Cart.is_open.is_(True), Cart.purpose == "CART"
+        )
     )
     if own is None:
         guest.customer_id = customer_id

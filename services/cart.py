@@ -36,7 +36,7 @@ async def open_cart_of(session: AsyncSession, customer_id: int, channel: str) ->
     """The customer's one open cart, created on first use."""
     cart = await session.scalar(
         select(Cart)
-        .where(Cart.customer_id == customer_id, Cart.is_open.is_(True))
+        .where(Cart.customer_id == customer_id, Cart.is_open.is_(True), Cart.purpose == "CART")
         .order_by(Cart.id)
     )
     if cart is None:

@@ -262,7 +262,7 @@ async def _open_balance(
     session: AsyncSession, deposit: Payment, orders: list[Order], terms: DepositTerms, now: datetime
 ) -> None:
     """The balance is a payment of its own, payable once the deposit is in and the window
-    is open; the orders stay PENDING_PAYMENT until it is paid."""
+    is open; the orders are AWAITING_BALANCE from the deposit until it is paid."""
     balance = Payment(
         customer_id=deposit.customer_id,
         kind=PaymentKind.BALANCE,

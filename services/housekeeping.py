@@ -1,7 +1,8 @@
 """The periodic work every process may run (and cron may call through `zhongtai sweep`):
 ask the payment providers about overdue payments they hold open trades for, expire overdue
-reservations with their unpaid orders, expire coupons past validity, and
-complete orders shipped long enough ago. Each step is safe to run in many processes at once."""
+reservations with their unpaid orders, expire coupons past validity, remind of presale
+balances whose window opened (BALANCE_DUE events) and complete orders shipped long enough
+ago. Each step is safe to run in many processes at once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services import coupons, inventory, orders, trades
+from services import coupons, inventory, order_events, orders, trades
 from services.unit_of_work import in_new_session
 
 BATCH = 100
@@ -20,6 +21,7 @@ BATCH = 100
 class Swept:
     expired: int = 0  # reservations (each with its unpaid payment and orders)
     completed: int = 0  # orders completed as received
+    reminded: int = 0  # BALANCE_DUE events published
 
 
 async def sweep(
@@ -38,6 +40,9 @@ async def sweep(
         if expired < BATCH:
             break
     await in_new_session(factory, lambda s: coupons.expire(s, now))
+    async with factory() as session:
+        done.reminded = await order_events.publish_balance_due(session, now)
+        await session.commit()
     async with factory() as session:
         done.completed = await orders.complete_delivered(session, now, auto_complete_days)
     return done

@@ -39,11 +39,14 @@ from services.errors import DomainError, ErrorCode
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
 S = OrderStatus
+# not paid in full: a presale AWAITING_BALANCE (deposit in) is still an unpaid order
+UNPAID = frozenset({S.PENDING_PAYMENT, S.AWAITING_BALANCE})
 
 # --- the state machine, as data ------------------------------------------------------------------
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PENDING_PAYMENT: frozenset({S.AWAITING_BALANCE, S.PAID, S.CANCELLED}),
+    S.AWAITING_BALANCE: frozenset({S.PAID, S.CANCELLED}),
     S.PAID: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED, S.REFUNDED}),
     S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.REFUNDED}),
     S.SHIPPED: frozenset({S.COMPLETED, S.REFUNDED}),
@@ -55,8 +58,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 # What may be done to an order in each state, beyond moving it (asking for a refund leaves
 # the order's status alone).
 ACTIONS: dict[str, frozenset[OrderStatus]] = {
-    "pay": frozenset({S.PENDING_PAYMENT}),
-    "cancel before payment": frozenset({S.PENDING_PAYMENT}),
+    "pay": UNPAID,
+    "cancel before payment": UNPAID,
     "cancel after payment": frozenset({S.PAID}),
     "ship": frozenset({S.PAID, S.PARTIALLY_SHIPPED}),
     "confirm receipt": frozenset({S.SHIPPED}),
@@ -291,6 +294,8 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
         )
         assert balance is not None
         await inventory.extend(session, payment.reservation_owner, balance.expires_at, now)
+        for order in await orders_of_payment(session, payment):
+            move(order, S.AWAITING_BALANCE, now)  # 待付尾款, until the balance is paid
         await session.flush()
         return
     if payment.order_id is not None:
@@ -447,7 +452,7 @@ async def _release_platform_coupon_when_done(
     unpaid = await session.scalar(
         select(func.count())
         .select_from(Order)
-        .where(Order.payment_id == combined.id, Order.status == S.PENDING_PAYMENT)
+        .where(Order.payment_id == combined.id, Order.status.in_(UNPAID))
     )
     if not unpaid:
         await coupons.release(session, combined.reservation_owner, now)
@@ -492,7 +497,7 @@ async def close_unpaid(
         )
     if payment.status == PaymentStatus.PENDING:
         payment.status = status
-    orders = [o for o in await orders_of_payment(session, payment) if o.status == S.PENDING_PAYMENT]
+    orders = [o for o in await orders_of_payment(session, payment) if o.status in UNPAID]
     for order in orders:
         move(order, S.CANCELLED, now)
         order.cancel_reason = reason
@@ -576,7 +581,7 @@ async def cancel(
     if order.status == S.PENDING_PAYMENT and payment.kind == PaymentKind.FULL:
         await _cancel_alone(session, payment, order, note or "Cancelled before payment.", now)
         return order
-    if order.status == S.PENDING_PAYMENT:
+    if order.status in UNPAID:
         await close_unpaid(
             session,
             await _closing(session, payment, order),

@@ -100,8 +100,14 @@ async def sales_report(
     return report
 
 
+def _net_units() -> ColumnElement[int]:
+    """Units sold net of the units refunded since (rankings; the daily `units` stay gross,
+    like GMV, with refunds reported on their own)."""
+    return func.sum(OrderLine.quantity - OrderLine.refunded_quantity)
+
+
 async def top_products(session: AsyncSession, report: SalesReport, limit: int) -> list[TopProduct]:
-    units = func.sum(OrderLine.quantity)
+    units = _net_units()
     rows = (
         await session.execute(
             select(OrderLine.product_id, units, func.sum(OrderLine.total))
@@ -118,13 +124,15 @@ async def top_products(session: AsyncSession, report: SalesReport, limit: int) -
 async def best_sellers(
     session: AsyncSession, since: datetime, limit: int, product_ids: list[int] | None = None
 ) -> list[tuple[int, int]]:
-    """(product id, units) by units in orders paid since `since` (CMS ranking modules)."""
-    units = func.sum(OrderLine.quantity)
+    """(product id, units) by units, net of refunds, in orders paid since `since` (CMS ranking
+    modules); a product whose every unit came back is not ranked."""
+    units = _net_units()
     stmt = (
         select(OrderLine.product_id, units)
         .join(Order, Order.id == OrderLine.order_id)
         .where(Order.paid_at >= since, OrderLine.is_gift.is_(False))
         .group_by(OrderLine.product_id)
+        .having(units > 0)
         .order_by(units.desc(), OrderLine.product_id)
         .limit(limit)
     )

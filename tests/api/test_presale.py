@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
+from core.ids import decode_id
 from services import inventory
 from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
 from tests.api.test_promotions import APRIL, live
@@ -19,7 +21,7 @@ from tests.conftest import Api
 PRESALE_ORDER = """
 query Presale($id: ID!) {
   order(id: $id) {
-    status total { amount } depositAmount { amount } cancelReason
+    status total { amount } depositAmount { amount } cancelReason balanceStartsAt balanceEndsAt
     payment { id kind status amountDue { amount } }
     balancePayment { id kind status amountDue { amount } opensAt expiresAt }
   }
@@ -92,7 +94,14 @@ async def test_deposit_now_balance_in_its_window(
 
     await pay(api, who, deposit)
     order = await order_of(api, who, deposit)
-    assert order["status"] == "PENDING_PAYMENT" and order["payment"]["status"] == "PAID"
+    # 待付尾款: the deposit is in, the balance window is on the order
+    assert order["status"] == "AWAITING_BALANCE" and order["payment"]["status"] == "PAID"
+    assert (order["balanceStartsAt"], order["balanceEndsAt"]) == (
+        "2026-05-02T00:00:00Z",
+        "2026-05-15T00:00:00Z",
+    )
+    awaiting = (await api.ok("MyOrders", {"status": "AWAITING_BALANCE"}, token=who.token))["me"]
+    assert awaiting["orders"]["totalCount"] == 1
     still_early = await pay_balance(api, who, balance)
     assert still_early["data"]["paymentConfirm"]["userErrors"][0]["code"] == "BALANCE_NOT_DUE"
 
@@ -182,3 +191,38 @@ async def test_a_paid_presale_is_refunded_across_balance_and_deposit(
             assert payment is not None and payment.amount_refunded == refunded
     order = await order_of(api, who, deposit)
     assert order["status"] == "CANCELLED"
+
+
+@pytest.mark.sqlite_too  # the outbox's insert-once differs per dialect
+async def test_balance_due_is_told_once_when_the_window_opens(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """The sweeper publishes BALANCE_DUE (尾款提醒) for a deposit-paid presale once its balance
+    window is open: to in-process subscribers after commit and into the order-event outbox,
+    once however often it runs."""
+    from models import OrderEvent
+    from services import events, housekeeping, order_events
+
+    _, who, deposit = await presale(api, engine)
+    factory = create_session_factory(engine)
+    heard: list[events.DomainEvent] = []
+    unsubscribe = events.subscribe(order_events.BALANCE_DUE, heard.append)
+    try:
+        await pay(api, who, deposit)
+        assert (await housekeeping.sweep(factory, clock.now(), 7)).reminded == 0  # not yet
+        clock.set(datetime(2026, 5, 2, 0, 0, 1, tzinfo=UTC))
+        assert (await housekeeping.sweep(factory, clock.now(), 7)).reminded == 1
+        assert (await housekeeping.sweep(factory, clock.now(), 7)).reminded == 0  # told once
+    finally:
+        unsubscribe()
+    order = await order_of(api, who, deposit)
+    balance = order["balancePayment"]
+    (told,) = heard
+    assert told.data["kind"] == "BALANCE_DUE"
+    assert told.data["balanceDue"] == "30.00" and told.data["closesAt"].startswith("2026-05-15")
+    assert told.data["balancePaymentId"] == decode_id(balance["id"])[1]
+    async with factory() as s:
+        (row,) = await order_events.after(s, 0)
+        assert row.order_id == decode_id(deposit["orders"][0]["id"])[1]
+        assert await order_events.after(s, row.id) == []
+        assert isinstance(row, OrderEvent)

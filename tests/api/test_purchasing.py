@@ -94,7 +94,7 @@ async def draft(api: Api, w: World, token: str | None = None, **extra: Any) -> d
     }
     created = await call(api, "PurchaseOrderCreate", {"input": data}, token)
     assert created["userErrors"] == [], created
-    return created["purchaseOrder"]  # type: ignore[no-any-return]
+    return created["purchaseOrder"]
 
 
 def receipt(*lines: tuple[str, int], key: str | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from tests.api.checkout_data import open_shop, pay, place, shopper
+from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, shopper
 from tests.api.test_coupons import create_template, template
 from tests.api.test_promotions import live, reduction
 from tests.conftest import Api
@@ -131,3 +131,44 @@ async def test_cms_ranking_lists_top_sellers_from_orders(
     clock.advance(days=8)  # the module counts the last 7 days
     later = (await api.ok("Page", {"slug": "rank"}, channel="APP"))["page"]["modules"][0]
     assert later["items"] == []
+
+
+async def test_rankings_count_units_net_of_refunds(api: Api, engine: AsyncEngine) -> None:
+    """Issue 20: B×3 outsells A×2 until two units of B come back; then A leads, in the CMS
+    ranking and in the report's top products alike."""
+    shop = await open_shop(api, engine)
+    first = await shopper(api, "13900003351", [(shop.sku_b, 3)])
+    refunded = await place(api, first)
+    await pay(api, first, refunded)
+    second = await shopper(api, "13900003352", [(shop.sku_a, 2)])
+    await pay(api, second, await place(api, second))
+    modules = [{"ranking": {"title": "热卖", "days": 7, "limit": 10}}]
+    page = (
+        await api.admin(
+            "PageCreate",
+            {"input": {"slug": "rank", "title": "榜单", "channels": ["APP"], "modules": modules}},
+        )
+    )["pageCreate"]["page"]
+    await api.admin("PagePublish", {"id": page["id"]})
+
+    async def ranked() -> list[tuple[str, int]]:
+        shown = (await api.ok("Page", {"slug": "rank"}, channel="APP"))["page"]["modules"][0]
+        return [(i["product"]["title"], i["unitsSold"]) for i in shown["items"]]
+
+    async def top() -> list[tuple[str, int]]:
+        report = (await api.admin("SalesReport", {"from": "2026-04-10", "to": "2026-04-10"}))[
+            "salesReport"
+        ]
+        return [(t["product"]["title"], t["units"]) for t in report["topProducts"]]
+
+    assert await ranked() == await top() == [("Phone B", 3), ("Phone A", 2)]
+    order_id = refunded["orders"][0]["id"]
+    order = await api.post(ORDER_DETAIL, {"id": order_id}, token=first.token)
+    line = order["data"]["order"]["lines"][0]
+    asked = await api.ok(
+        "RefundRequest",
+        {"orderId": order_id, "reason": "r", "lines": [{"orderLineId": line["id"], "quantity": 2}]},
+        token=first.token,
+    )
+    await api.admin("RefundApprove", {"id": asked["orderRefundRequest"]["refund"]["id"]})
+    assert await ranked() == await top() == [("Phone A", 2), ("Phone B", 1)]

@@ -33,7 +33,8 @@ async def test_concurrent_checkouts_never_spend_more_points_than_the_balance(
     await seed_listing(pg_engine, 1)
     now = utcnow()
     async with create_session_factory(pg_engine)() as s:
-        warehouse = await s.scalar(select(Warehouse.id).order_by(Warehouse.id))
+        warehouse = (await s.scalars(select(Warehouse.id).order_by(Warehouse.id))).first()
+        assert warehouse is not None
         await inventory.receive_stock(s, SKU, warehouse, 90, "points test", None)
         member = Customer(name="积分会员", phone="13900000001", password_hash="x")
         s.add(member)
