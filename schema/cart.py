@@ -13,7 +13,7 @@ from core.ids import encode_id
 from resolvers import cart as rcart
 from resolvers.cart import LineStatus
 from resolvers.context import Channel as ChannelEnum
-from schema.common import Money, UserError, describe_values, money, user_errors
+from schema.common import Money, UserError, describe_values, money, user_errors, user_errors_field
 from schema.coupons import Coupon
 from schema.promotions import Promotion
 
@@ -273,9 +273,7 @@ class CartPayload:
     cart: Cart | None = strawberry.field(
         description="The cart after the change; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _payload(result: Any) -> CartPayload:

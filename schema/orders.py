@@ -34,6 +34,7 @@ from schema.common import (
     money,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.payloads import payload
 
@@ -538,9 +539,7 @@ class CheckoutCompletePayload:
     payment: Payment | None = strawberry.field(
         description="The combined payment of the orders placed; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of confirming or recording a payment.")
@@ -548,9 +547,7 @@ class PaymentConfirmPayload:
     payment: Payment | None = strawberry.field(
         description="The payment after the confirmation; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of orderPaymentStart.")
@@ -558,9 +555,7 @@ class OrderPaymentStartPayload:
     payment: Payment | None = strawberry.field(
         description="The sub-order's own payment; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of an order mutation.")
@@ -568,9 +563,7 @@ class OrderPayload:
     order: Order | None = strawberry.field(
         description="The order after the change; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of orderShip.")
@@ -579,9 +572,7 @@ class OrderShipPayload:
         description="The shipment recorded; null when refused."
     )
     order: Order | None = strawberry.field(description="The order after the shipment.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a refund mutation.")
@@ -590,9 +581,7 @@ class RefundPayload:
         description="The refund after the change; null when refused."
     )
     order: Order | None = strawberry.field(description="The order after the change.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _refund_payload(result: Any) -> RefundPayload:
