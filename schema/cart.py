@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
+# A cart is addressed by its token, which is its `id`.
+CartToken = Annotated[
+    strawberry.ID, strawberry.argument(description="The cart's `id` (its unguessable token).")
+]
 CartLineStatus = LineStatus
 strawberry.enum(
     CartLineStatus, name="CartLineStatus", description="Whether a cart line can be bought now."
@@ -286,10 +290,7 @@ class CartQuery:
     async def cart(
         self,
         info: Info,
-        id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        id: CartToken,
     ) -> Cart | None:
         return await rcart.cart_by_token(info.context, id)  # type: ignore[return-value]
 
@@ -316,10 +317,7 @@ class CartMutation:
     async def cart_lines_add(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         lines: Annotated[
             list[CartLineInput], strawberry.argument(description="SKUs and quantities to add.")
         ],
@@ -330,10 +328,7 @@ class CartMutation:
     async def cart_lines_update(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         lines: Annotated[
             list[CartLineUpdateInput],
             strawberry.argument(
@@ -347,10 +342,7 @@ class CartMutation:
     async def cart_lines_remove(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         line_ids: Annotated[
             list[strawberry.ID],
             strawberry.argument(description="Relay global ids of the lines to remove."),
@@ -362,10 +354,7 @@ class CartMutation:
     async def cart_promotion_select(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         line_id: Annotated[
             strawberry.ID, strawberry.argument(description="Relay global id of the cart line.")
         ],
