@@ -39,10 +39,11 @@ from core.clock import utcnow
 from core.db import create_session_factory
 from core.ids import encode_id
 from core.settings import PROJECT_ROOT, Settings
-from models import Address, Customer, DisplayCategory, Product, Sku, StockLevel
+from models import Customer, DisplayCategory, Product, Sku, StockLevel
 from models.catalog import ProductStatus
 from services import inventory
 from services.accounts import access_token
+from tests.concurrency.shoppers import default_address
 from tests.contract import operation
 
 SECRET = "load-test-secret-load-test-secret-0123456789"
@@ -111,18 +112,7 @@ async def build_world(url: str, users: int) -> World:
         ]
         s.add_all(people)
         await s.flush()
-        addresses = [
-            Address(
-                customer_id=c.id,
-                name="n",
-                phone="13800138000",
-                province="p",
-                city="c",
-                line1="l",
-                is_default=True,
-            )
-            for c in people
-        ]
+        addresses = [default_address(c.id) for c in people]
         s.add_all(addresses)
         await s.commit()
         now = utcnow()

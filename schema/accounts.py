@@ -24,8 +24,10 @@ from schema.common import (
     Last,
     Node,
     UserError,
+    deleted_id_field,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.payloads import payload
 
@@ -296,9 +298,7 @@ class CustomerRegisterPayload:
         description="Bearer token for the Authorization header."
     )
     refresh_token: str | None = strawberry.field(description="Single-use token for tokenRefresh.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a login or token refresh.")
@@ -307,17 +307,13 @@ class TokenPayload:
         description="Bearer token for the Authorization header."
     )
     refresh_token: str | None = strawberry.field(description="Single-use token for tokenRefresh.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of tokenRevoke.")
 class TokenRevokePayload:
     revoked: bool = strawberry.field(description="Whether a login was ended.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of an address mutation.")
@@ -325,19 +321,13 @@ class AddressPayload:
     address: Address | None = strawberry.field(
         description="The address as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of addressDelete.")
 class AddressDeletePayload:
-    deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    deleted_id: strawberry.ID | None = deleted_id_field()
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a staff mutation.")
@@ -345,27 +335,19 @@ class StaffPayload:
     staff: Staff | None = strawberry.field(
         description="The staff member as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a role mutation.")
 class RolePayload:
     role: Role | None = strawberry.field(description="The role as saved; null when refused.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of roleDelete.")
 class RoleDeletePayload:
-    deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    deleted_id: strawberry.ID | None = deleted_id_field()
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _tokens(result: Any) -> TokenPayload:

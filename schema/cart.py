@@ -13,7 +13,7 @@ from core.ids import encode_id
 from resolvers import cart as rcart
 from resolvers.cart import LineStatus
 from resolvers.context import Channel as ChannelEnum
-from schema.common import Money, UserError, describe_values, money, user_errors
+from schema.common import Money, UserError, describe_values, money, user_errors, user_errors_field
 from schema.coupons import Coupon
 from schema.promotions import Promotion
 
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
+# A cart is addressed by its token, which is its `id`.
+CartToken = Annotated[
+    strawberry.ID, strawberry.argument(description="The cart's `id` (its unguessable token).")
+]
 CartLineStatus = LineStatus
 strawberry.enum(
     CartLineStatus, name="CartLineStatus", description="Whether a cart line can be bought now."
@@ -277,9 +281,7 @@ class CartPayload:
     cart: Cart | None = strawberry.field(
         description="The cart after the change; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="An item of the order that is not in the prepared checkout.")
@@ -314,10 +316,7 @@ class CartQuery:
     async def cart(
         self,
         info: Info,
-        id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        id: CartToken,
     ) -> Cart | None:
         return await rcart.cart_by_token(info.context, id)  # type: ignore[return-value]
 
@@ -344,10 +343,7 @@ class CartMutation:
     async def cart_lines_add(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         lines: Annotated[
             list[CartLineInput], strawberry.argument(description="SKUs and quantities to add.")
         ],
@@ -358,10 +354,7 @@ class CartMutation:
     async def cart_lines_update(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         lines: Annotated[
             list[CartLineUpdateInput],
             strawberry.argument(
@@ -375,10 +368,7 @@ class CartMutation:
     async def cart_lines_remove(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         line_ids: Annotated[
             list[strawberry.ID],
             strawberry.argument(description="Relay global ids of the lines to remove."),
@@ -390,10 +380,7 @@ class CartMutation:
     async def cart_promotion_select(
         self,
         info: Info,
-        cart_id: Annotated[
-            strawberry.ID,
-            strawberry.argument(description="The cart's `id` (its unguessable token)."),
-        ],
+        cart_id: CartToken,
         line_id: Annotated[
             strawberry.ID, strawberry.argument(description="Relay global id of the cart line.")
         ],

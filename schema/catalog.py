@@ -32,11 +32,13 @@ from schema.common import (
     Node,
     PageInfo,
     UserError,
+    deleted_id_field,
     describe_values,
     money,
     page_args,
     page_info,
     user_errors,
+    user_errors_field,
 )
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
@@ -942,9 +944,7 @@ class ProductUpdateInput:
 @strawberry.type(description="Result of a brand mutation.")
 class BrandPayload:
     brand: Brand | None = strawberry.field(description="The brand as saved; null when refused.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a category mutation.")
@@ -952,9 +952,7 @@ class CategoryPayload:
     category: Category | None = strawberry.field(
         description="The category as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of attributeCreate.")
@@ -962,9 +960,7 @@ class AttributePayload:
     attribute: Attribute | None = strawberry.field(
         description="The attribute as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a display category mutation.")
@@ -972,9 +968,7 @@ class DisplayCategoryPayload:
     display_category: DisplayCategory | None = strawberry.field(
         description="The display category as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a merchant mutation.")
@@ -982,9 +976,7 @@ class MerchantPayload:
     merchant: Merchant | None = strawberry.field(
         description="The merchant as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of shippingTemplateCreate.")
@@ -992,9 +984,7 @@ class ShippingTemplatePayload:
     shipping_template: ShippingTemplate | None = strawberry.field(
         description="The template as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a product mutation.")
@@ -1002,19 +992,13 @@ class ProductPayload:
     product: Product | None = strawberry.field(
         description="The product as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a deletion.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    deleted_id: strawberry.ID | None = deleted_id_field()
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _deleted(result: Any, type_name: str) -> DeletePayload:

@@ -21,8 +21,10 @@ from schema.common import (
     First50,
     Last,
     UserError,
+    deleted_id_field,
     page_args,
     user_errors,
+    user_errors_field,
 )
 
 if TYPE_CHECKING:
@@ -437,19 +439,13 @@ class PageVersion:
 @strawberry.type(description="Result of a page mutation.")
 class PagePayload:
     page: Page | None = strawberry.field(description="The page as saved; null when refused.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of pageDelete.")
 class PageDeletePayload:
-    deleted_id: strawberry.ID | None = strawberry.field(
-        description="Relay global id of the deleted object; null when refused."
-    )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    deleted_id: strawberry.ID | None = deleted_id_field()
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _payload(result: Any) -> PagePayload:

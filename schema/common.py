@@ -188,6 +188,18 @@ class UserError:
     message: str = strawberry.field(description="Human-readable message a form can show.")
 
 
+def user_errors_field(**kwargs: Any) -> Any:
+    """The `userErrors` field every mutation payload ends with, described once."""
+    return strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded.", **kwargs
+    )
+
+
+def deleted_id_field() -> Any:
+    """The `deletedId` of a delete mutation's payload, described once."""
+    return strawberry.field(description="Relay global id of the deleted object; null when refused.")
+
+
 def user_errors(violations: list[Violation]) -> list[UserError]:
     return [UserError(field=v.field, code=v.code, message=v.message) for v in violations]
 

@@ -29,6 +29,7 @@ from schema.common import (
     money,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.payloads import payload
 from schema.permissions import requires
@@ -236,9 +237,7 @@ class CouponTemplatePayload:
     coupon_template: CouponTemplate | None = strawberry.field(
         description="The template as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of claiming or redeeming a coupon.")
@@ -246,25 +245,19 @@ class CouponPayload:
     coupon: Coupon | None = strawberry.field(
         description="The customer's new coupon; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of couponIssue.")
 class CouponIssuePayload:
     issued_count: int = strawberry.field(description="How many coupons were issued.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of couponCodesGenerate.")
 class CouponCodesPayload:
     codes: list[str] = strawberry.field(description="Shown once; only hashes are kept.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _template(result: Any) -> CouponTemplatePayload:

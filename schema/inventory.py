@@ -25,6 +25,7 @@ from schema.common import (
     describe_values,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.payloads import payload
 
@@ -193,9 +194,7 @@ class WarehousePayload:
     warehouse: Warehouse | None = strawberry.field(
         description="The warehouse as saved; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of stockMove.")
@@ -203,9 +202,7 @@ class StockMovePayload:
     stock_level: StockLevel | None = strawberry.field(
         description="The stock level after the move; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of stockTransfer.")
@@ -216,9 +213,7 @@ class StockTransferPayload:
     to: StockLevel | None = strawberry.field(
         description="The receiving stock level after the transfer."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type

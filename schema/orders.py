@@ -34,6 +34,7 @@ from schema.common import (
     money,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.members import CheckoutPoints, checkout_points
 from schema.payloads import payload
@@ -588,9 +589,7 @@ class CheckoutCompletePayload:
     payment: Payment | None = strawberry.field(
         description="The combined payment of the orders placed; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of confirming or recording a payment.")
@@ -598,9 +597,7 @@ class PaymentConfirmPayload:
     payment: Payment | None = strawberry.field(
         description="The payment after the confirmation; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of orderPaymentStart.")
@@ -608,9 +605,7 @@ class OrderPaymentStartPayload:
     payment: Payment | None = strawberry.field(
         description="The sub-order's own payment; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of an order mutation.")
@@ -618,9 +613,7 @@ class OrderPayload:
     order: Order | None = strawberry.field(
         description="The order after the change; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of orderShip.")
@@ -629,9 +622,7 @@ class OrderShipPayload:
         description="The shipment recorded; null when refused."
     )
     order: Order | None = strawberry.field(description="The order after the shipment.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a refund mutation.")
@@ -640,9 +631,7 @@ class RefundPayload:
         description="The refund after the change; null when refused."
     )
     order: Order | None = strawberry.field(description="The order after the change.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _refund_payload(result: Any) -> RefundPayload:

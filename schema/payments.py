@@ -14,7 +14,7 @@ from strawberry.types import Info
 from resolvers import payments as rp
 from resolvers.context import Channel as ChannelEnum
 from schema.catalog import Channel
-from schema.common import UserError, user_errors
+from schema.common import UserError, user_errors, user_errors_field
 from schema.orders import Payment, PaymentConfirmPayload
 from schema.payloads import payload
 
@@ -73,10 +73,7 @@ class PaymentStartPayload:
     jsapi_params: WechatJsapiParams | None = strawberry.field(
         default=None, description="WeChat mini program: parameters for wx.requestPayment."
     )
-    user_errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description="Business-rule failures; empty when the mutation succeeded.",
-    )
+    user_errors: list[UserError] = user_errors_field(default_factory=list)
 
 
 def _payload(done: rp.StartedPayment) -> PaymentStartPayload:

@@ -128,6 +128,15 @@ def funder(path: str = "input.merchantId") -> Target:
 
 
 MINE = "their merchant's only"
+# What a promotion's input names that merchant staff must own: its scope and rule SKUs.
+PROMOTION_TARGETS = (
+    own("input.scope.skuIds", "Sku"),
+    own("input.scope.productIds", "Product"),
+    own("input.scope.excludedProductIds", "Product"),
+    own("input.rules.bundle.skus.skuId", "Sku"),
+    own("input.rules.gift.gifts.skuId", "Sku"),
+    own("input.rules.spendGift.tiers.gifts.skuId", "Sku"),
+)
 
 POLICY: dict[str, Rule] = {
     # --- storefront reads: public, answering only what the caller may see -----------------
@@ -263,33 +272,13 @@ POLICY: dict[str, Rule] = {
     "promotionCreate": staff(
         P.MANAGE_PROMOTIONS,
         funder(),
-        *(
-            own(f"input.scope.{f}", t)
-            for f, t in (
-                ("skuIds", "Sku"),
-                ("productIds", "Product"),
-                ("excludedProductIds", "Product"),
-            )
-        ),
-        own("input.rules.bundle.skus.skuId", "Sku"),
-        own("input.rules.gift.gifts.skuId", "Sku"),
-        own("input.rules.spendGift.tiers.gifts.skuId", "Sku"),
+        *PROMOTION_TARGETS,
     ),
     "promotionUpdate": staff(
         P.MANAGE_PROMOTIONS,
         own("id", "Promotion"),
         funder(),
-        *(
-            own(f"input.scope.{f}", t)
-            for f, t in (
-                ("skuIds", "Sku"),
-                ("productIds", "Product"),
-                ("excludedProductIds", "Product"),
-            )
-        ),
-        own("input.rules.bundle.skus.skuId", "Sku"),
-        own("input.rules.gift.gifts.skuId", "Sku"),
-        own("input.rules.spendGift.tiers.gifts.skuId", "Sku"),
+        *PROMOTION_TARGETS,
     ),
     "promotionActivate": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion")),
     "promotionCancel": staff(P.MANAGE_PROMOTIONS, own("id", "Promotion")),

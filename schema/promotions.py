@@ -28,6 +28,7 @@ from schema.common import (
     describe_values,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.permissions import requires
 
@@ -368,9 +369,7 @@ class PromotionPayload:
     conflicts: list[PromotionConflict] = strawberry.field(
         description="Promotions it conflicts with, when refused for that."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _payload(result: Any) -> PromotionPayload:

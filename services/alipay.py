@@ -18,8 +18,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from core.money import InvalidMoney, from_minor, to_minor
 from core.settings import Settings
 from services import payments
@@ -66,17 +64,16 @@ def fen(text: str) -> int:
 class AlipayProvider(RemoteProvider):
     name = "ALIPAY"
 
-    def __init__(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(
-            settings,
-            transport,
-            our_key=settings.alipay_app_private_key,
-            their_key=settings.alipay_public_key,
-        )
-        self.app_id = settings.alipay_app_id
-        self.gateway = settings.alipay_gateway_url
+    def keys(self, settings: Settings) -> tuple[str, str]:
+        return settings.alipay_app_private_key, settings.alipay_public_key
+
+    @property
+    def app_id(self) -> str:
+        return self.settings.alipay_app_id
+
+    @property
+    def gateway(self) -> str:
+        return self.settings.alipay_gateway_url
 
     # --- requests ------------------------------------------------------------------------------
 

@@ -293,16 +293,15 @@ class RemoteProvider:
     name: str
 
     def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.AsyncBaseTransport | None,
-        *,
-        our_key: str,
-        their_key: str,
+        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.settings, self.transport = settings, transport
-        self._key = private_key(our_key)
-        self._their_key = public_key(their_key)
+        ours, theirs = self.keys(settings)
+        self._key, self._their_key = private_key(ours), public_key(theirs)
+
+    def keys(self, settings: Settings) -> tuple[str, str]:
+        """Our private key and the provider's public key, as the settings give them."""
+        raise NotImplementedError
 
     def _sign(self, message: str) -> str:
         return rsa_sign(self._key, message)

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.settings import Settings
@@ -56,17 +55,20 @@ def decrypt(apiv3_key: str, resource: Mapping[str, str]) -> dict[str, Any]:
 class WechatPayProvider(RemoteProvider):
     name = "WECHATPAY"
 
-    def __init__(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(
-            settings,
-            transport,
-            our_key=settings.wechatpay_private_key,
-            their_key=settings.wechatpay_platform_public_key,
-        )
-        self.mchid, self.appid = settings.wechatpay_mchid, settings.wechatpay_appid
-        self.gateway = settings.wechatpay_gateway_url.rstrip("/")
+    def keys(self, settings: Settings) -> tuple[str, str]:
+        return settings.wechatpay_private_key, settings.wechatpay_platform_public_key
+
+    @property
+    def mchid(self) -> str:
+        return self.settings.wechatpay_mchid
+
+    @property
+    def appid(self) -> str:
+        return self.settings.wechatpay_appid
+
+    @property
+    def gateway(self) -> str:
+        return self.settings.wechatpay_gateway_url.rstrip("/")
 
     # --- signatures -------------------------------------------------------------------------
 

@@ -10,16 +10,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.pricing import (
-    CouponRule,
-    Line,
-    PricingInput,
-    Promotion,
-    PromotionType,
-    Scope,
-    ShippingKind,
-    ShippingRule,
-)
+from services import pricing
+from services.pricing import ShippingKind, ShippingRule
 
 NOW = datetime(2026, 4, 10, 12, tzinfo=UTC)
 
@@ -30,29 +22,29 @@ PIECE8_2 = ShippingRule(2, ShippingKind.BY_PIECE, first_fee=800, additional_fee=
 WEIGHT12_5 = ShippingRule(3, ShippingKind.BY_WEIGHT, first_fee=1200, additional_fee=500)
 
 
-def promo(pid: int, kind: PromotionType, **kw: Any) -> Promotion:
+def promo(pid: int, kind: pricing.PromotionType, **kw: Any) -> pricing.Promotion:
     """Promotion `pid` named P<pid>, running from a day before NOW to a day after."""
     kw.setdefault("starts_at", NOW - timedelta(days=1))
     kw.setdefault("ends_at", NOW + timedelta(days=1))
-    return Promotion(id=pid, name=kw.pop("name", f"P{pid}"), kind=kind, **kw)
+    return pricing.Promotion(id=pid, name=kw.pop("name", f"P{pid}"), kind=kind, **kw)
 
 
-def line(lid: str, sku: int, unit: int, qty: int = 1, **kw: Any) -> Line:
+def line(lid: str, sku: int, unit: int, qty: int = 1, **kw: Any) -> pricing.Line:
     """`qty` units of SKU `sku` at `unit` fen; its product is numbered as the SKU, merchant 1."""
     kw.setdefault("product_id", sku)
     kw.setdefault("merchant_id", 1)
-    return Line(id=lid, sku_id=sku, quantity=qty, unit_price=unit, **kw)
+    return pricing.Line(id=lid, sku_id=sku, quantity=qty, unit_price=unit, **kw)
 
 
-def skus(*ids: int) -> Scope:
-    return Scope(sku_ids=frozenset(ids))
+def skus(*ids: int) -> pricing.Scope:
+    return pricing.Scope(sku_ids=frozenset(ids))
 
 
-def coupon(cid: int, kind: str = "CASH", **kw: Any) -> CouponRule:
+def coupon(cid: int, kind: str = "CASH", **kw: Any) -> pricing.CouponRule:
     """Coupon `cid` named C<cid>, valid until `cid` days after NOW (so a lower id expires
     sooner: the tie-break of equal recommendations)."""
     kw.setdefault("valid_until", NOW + timedelta(days=cid))
-    return CouponRule(id=cid, name=kw.pop("name", f"C{cid}"), kind=kind, **kw)
+    return pricing.CouponRule(id=cid, name=kw.pop("name", f"C{cid}"), kind=kind, **kw)
 
 
 # --- many shops and a full coupon wallet (the recommendation's search) ---------------------------
@@ -61,7 +53,7 @@ def coupon(cid: int, kind: str = "CASH", **kw: Any) -> CouponRule:
 CASH_500, PERCENT_3, ALL_OR_NOTHING = 1, 2, 3  # the platform coupons' ids
 
 
-def shop_coupons(shop: int, count: int) -> list[CouponRule]:
+def shop_coupons(shop: int, count: int) -> list[pricing.CouponRule]:
     """Shop `shop`'s coupons: CASH, THRESHOLD (满50) and capped PERCENT in turn, worth
     3.00 + 0.10 × shop + 0.01 × k fen… so within a shop the last one is the biggest and no
     two are equal."""
@@ -81,7 +73,7 @@ def shop_coupons(shop: int, count: int) -> list[CouponRule]:
     return made
 
 
-def shops_cart(shops: int, per_shop: int = 6) -> PricingInput:
+def shops_cart(shops: int, per_shop: int = 6) -> pricing.PricingInput:
     """One 100.00+ line per shop, `per_shop` coupons per shop and three platform coupons:
     无门槛5元, 3% off (at most 4元) and 满<whole cart>减(3 × shops + 5), which any merchant
     coupon breaks."""
@@ -93,7 +85,7 @@ def shops_cart(shops: int, per_shop: int = 6) -> PricingInput:
         coupon(ALL_OR_NOTHING, "THRESHOLD", amount=300 * shops + 500, min_spend=whole),
     ]
     wallet = [c for m in range(1, shops + 1) for c in shop_coupons(m, per_shop)]
-    return PricingInput(lines=lines, coupons=[*wallet, *platform], now=NOW)
+    return pricing.PricingInput(lines=lines, coupons=[*wallet, *platform], now=NOW)
 
 
 def best_set(shops: int, per_shop: int = 6) -> tuple[list[int], int]:

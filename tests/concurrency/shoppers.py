@@ -17,6 +17,19 @@ from models.coupons import CouponType, Distribution
 from services import coupons
 
 
+def default_address(customer_id: int) -> Address:
+    """A bare default address: enough for a checkout to ship somewhere."""
+    return Address(
+        customer_id=customer_id,
+        name="n",
+        phone="13800138000",
+        province="p",
+        city="c",
+        line1="l",
+        is_default=True,
+    )
+
+
 async def make_shoppers(
     s: AsyncSession,
     count: int,
@@ -46,15 +59,7 @@ async def make_shoppers(
     await coupons.issue(s, template.id, [c.id for c in people], now)
     plan = []
     for i, c in enumerate(people):
-        address = Address(
-            customer_id=c.id,
-            name="n",
-            phone="13800138000",
-            province="p",
-            city="c",
-            line1="l",
-            is_default=True,
-        )
+        address = default_address(c.id)
         cart = Cart(
             token=f"cart-{phone_prefix}-{c.id}-checkout-token",
             customer_id=c.id,

@@ -38,18 +38,10 @@ from schema import schema
 from seed import seed_demo
 from services import accounts
 from services.accounts import Permission
+from tests.api.checkout_data import ADDRESS
 from tests.conftest import make_staff
 from tests.contract import operation
 
-ADDRESS = {
-    "name": "张三",
-    "phone": "13800138000",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "浦东新区",
-    "line1": "世纪大道 100 号",
-    "postalCode": "200120",
-}
 ROLES = ("guest", "customer", "merchant", "admin")
 # A 503 is allowed only when it says why (database down, deadline): never a bare crash.
 UNAVAILABLE_CODES = {"SERVICE_UNAVAILABLE", "TIMEOUT"}
