@@ -46,7 +46,7 @@ from services.accounts import access_token
 from tests.contract import operation
 
 SECRET = "load-test-secret-load-test-secret-0123456789"
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))  # a free port of your own on a shared machine
 MIXES = {
     "storefront": [
         ("CategoryPage", 35),

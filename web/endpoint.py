@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from core.clock import Clock
@@ -20,8 +21,9 @@ from core.db import StatementCounter, current_counter
 from core.faults import is_unavailable
 from core.settings import Settings
 from resolvers.context import Context
-from schema.execution import timed_out
+from schema.execution import DeadlineExceeded, timed_out
 from schema.limits import Cost, actual_cost
+from schema.plans import Abandon, Plans
 from services import persisted_queries as persisted
 from services.rate_limits import Decision
 from web import checks, errors
@@ -47,6 +49,13 @@ class GraphQLEndpoint:
         self.admission = Admission(settings.db_pool_size)
         self.caching = CacheStep(settings.response_cache_entries)
         self.operations = persisted.KnownOperations(persisted_step.contract_operation_names())
+        # Known operations run from plans (schema/plans.py); not under tracing, whose spans
+        # are per resolver of the normal path.
+        self.plans = (
+            Plans(schema._schema)
+            if settings.planned_execution and not settings.otel_tracing
+            else None
+        )
 
     async def handle(self, request: Request) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -155,15 +164,7 @@ class GraphQLEndpoint:
         context.deadline = time.monotonic() + timeout
         try:
             result = await asyncio.wait_for(
-                self.admission.run(
-                    self.schema.execute(
-                        query,
-                        variable_values=variables,
-                        context_value=context,
-                        operation_name=operation,
-                        allowed_operation_types=allowed,
-                    )
-                ),
+                self.admission.run(self._run(context, query, variables, operation, allowed)),
                 timeout=timeout,
             )
         except TimeoutError:
@@ -213,6 +214,41 @@ class GraphQLEndpoint:
             cache_status,
             extensions,
             failed,
+        )
+
+    async def _run(
+        self,
+        context: Context,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        allowed: set[OperationType],
+    ) -> ExecutionResult:
+        """A known query runs from its plan; anything the plan does not answer (an error of
+        any kind, something it does not handle) runs on the normal path, which answers
+        exactly as before — a query has no side effects, so running it again is safe."""
+        plan = None
+        if self.plans is not None and operation in self.operations.names:
+            plan = self.plans.get(query, operation)
+        if plan is not None:
+            assert self.plans is not None
+            try:
+                data = await plan.run(context, variables)
+            except Abandon:
+                self.plans.abandoned += 1
+            except DeadlineExceeded as late:
+                await context.settle()
+                return ExecutionResult(data=None, errors=[late])
+            else:
+                self.plans.answered += 1
+                await context.settle()
+                return ExecutionResult(data=data, errors=None)
+        return await self.schema.execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=operation,
+            allowed_operation_types=allowed,
         )
 
     def _respond(
