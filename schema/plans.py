@@ -70,6 +70,9 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types import Info
 
 from schema.execution import CHECK_EVERY, DeadlineExceeded
+from schema.limits import actual_cost
+
+_CONTAINERS = (dict, list)
 
 _AWAITABLE: dict[type, bool] = {}
 
@@ -99,13 +102,14 @@ class _Unplannable(Exception):
 class _Run:
     """One execution of a plan: the request's context, variables and deadline."""
 
-    __slots__ = ("context", "deadline", "helpers", "plan", "ticks", "variables")
+    __slots__ = ("context", "deadline", "helpers", "plan", "ticks", "values", "variables")
 
     def __init__(self, plan: Plan, context: Any, variables: VariableValues) -> None:
         self.plan, self.context, self.variables = plan, context, variables
         self.deadline: float | None = getattr(context, "deadline", None)
         self.ticks = CHECK_EVERY
         self.helpers = GraphQLResolveInfoHelpers(_gather, _ignore)
+        self.values = 0  # field values answered: the cost actually served (limits.actual_cost)
 
     def tick(self) -> None:
         self.ticks = CHECK_EVERY
@@ -197,7 +201,8 @@ class _Field:
         self.name = nodes[0].name.value
         self.parent_type = parent_type
         self.strawberry = (definition.extensions or {}).get("strawberry-definition")
-        self.attr = self.func = self.source_kw = self.info_kw = None
+        self.attr = self.func = self.info_kw = None
+        self.source_kw: tuple[str, ...] = ()
         self.self_arg = False
         self.complete: _Completer = _NOT_YET
         self.paths = True  # its completion needs a path (lists, objects): leaves do not
@@ -219,12 +224,12 @@ class _Field:
                 raise _Unplannable("a resolver-less field that is not plain")
             self.how, self.func = _CALL, resolver.wrapped_func
             self.self_arg = resolver.self_parameter is not None
-            parent = resolver.parent_parameter or resolver.root_parameter
-            self.source_kw = parent.name if parent is not None else None
+            # as Strawberry's get_arguments passes them: self, then parent and root by name
+            self.source_kw = tuple(
+                p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p
+            )
             info = resolver.info_parameter
             self.info_kw = info.name if info is not None else None
-            if resolver.parent_parameter and resolver.root_parameter:
-                raise _Unplannable("both root and parent parameters")
 
     def resolve(self, source: Any, run: _Run, parent: Path | None) -> Any:
         how = self.how
@@ -232,8 +237,8 @@ class _Field:
             return getattr(source, self.attr)  # type: ignore[arg-type]
         if how == _CALL:
             kwargs: dict[str, Any] = {}
-            if self.source_kw is not None:
-                kwargs[self.source_kw] = source
+            for name in self.source_kw:
+                kwargs[name] = source
             if self.info_kw is not None:
                 kwargs[self.info_kw] = _LazyInfo(run, self, parent)
             func: Callable[..., Any] = self.func  # type: ignore[assignment]
@@ -265,6 +270,8 @@ class _Leaf(_Completer):
         out = self.serialize(value)
         if out is None or out is Undefined:
             raise Abandon("a serializer returned nothing")
+        if type(out) in _CONTAINERS:  # a JSON scalar: actual_cost counts inside
+            run.values += actual_cost(out)
         return out
 
 
@@ -344,17 +351,20 @@ async def _fill(out: Any, later: list[tuple[Any, Any]]) -> Any:
 
 
 class _Object(_Completer):
-    __slots__ = ("fields", "is_type_of", "planner", "selections", "type")
+    __slots__ = ("fields", "is_type_of", "planner", "selections", "type", "values")
 
     def __init__(self, type_: GraphQLObjectType, nodes: list[FieldNode], planner: _Planner):
         self.type, self.is_type_of = type_, type_.is_type_of
         self.fields: list[_Field] | None = None
+        self.values = 0
         self.selections, self.planner = nodes, planner
 
     def plan_fields(self) -> list[_Field]:
         fields = self.fields
         if fields is None:
-            fields = self.fields = self.planner.fields(self.type, self.selections, root=False)
+            fields = self.planner.fields(self.type, self.selections, root=False)
+            self.values = _values(fields)
+            self.fields = fields
         return fields
 
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:
@@ -362,7 +372,15 @@ class _Object(_Completer):
             return None
         if self.is_type_of is not None and not self.is_type_of(value, None):
             raise Abandon("is_type_of refused the value")
-        return _complete_fields(self.plan_fields(), value, run, path)
+        fields = self.plan_fields()
+        run.values += self.values
+        return _complete_fields(fields, value, run, path)
+
+
+def _values(fields: list[_Field]) -> int:
+    """How many values an object of these fields answers, as limits.actual_cost counts
+    them (introspection fields excluded)."""
+    return sum(1 for f in fields if not f.key.startswith("__"))
 
 
 def _complete_fields(fields: list[_Field], source: Any, run: _Run, path: Path | None) -> Any:
@@ -386,6 +404,8 @@ def _complete_fields(fields: list[_Field], source: Any, run: _Run, path: Path | 
             serialized = field.serialize(value)
             if serialized is None or serialized is Undefined:
                 raise Abandon("a serializer returned nothing")
+            if type(serialized) in _CONTAINERS:  # a JSON scalar: actual_cost counts inside
+                run.values += actual_cost(serialized)
             out[key] = serialized
             continue
         if how == _TYPENAME:
@@ -569,18 +589,26 @@ class Plan:
         planner = _Planner(schema, self.fragments)
         self.root_type = root
         self.fields = planner.fields(root, [_RootNode(operation.selection_set)], root=True)  # type: ignore[list-item]
+        self.values = _values(self.fields)
         # plan every reachable object type now (abstract ones plan their types on first use)
         _plan_all(self.fields)
 
     async def run(self, context: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
-        """The operation's `data`; raises Abandon when the normal path must answer, and
-        DeadlineExceeded past the request's deadline."""
+        return (await self.answer(context, variables))[0]
+
+    async def answer(
+        self, context: Any, variables: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], int]:
+        """The operation's `data` and how many field values it holds (its actual cost);
+        raises Abandon when the normal path must answer, DeadlineExceeded past the request's
+        deadline."""
         coerced = get_variable_values(
             self.schema, self.operation.variable_definitions or [], variables or {}
         )
         if isinstance(coerced, list):
             raise Abandon("variables did not coerce")
         run = _Run(self, context, coerced)
+        run.values = self.values
         try:
             data = _complete_fields(self.fields, None, run, None)
             if _awaitable(data):
@@ -593,7 +621,7 @@ class Plan:
             raise Abandon(str(error)) from error
         except Exception as error:
             raise Abandon(f"{type(error).__name__}: {error}") from error
-        return data  # type: ignore[no-any-return]
+        return data, run.values  # type: ignore[return-value]
 
 
 class _RootNode:

@@ -163,7 +163,7 @@ class GraphQLEndpoint:
         # fields, stops one that holds the event loop (schema/execution.py).
         context.deadline = time.monotonic() + timeout
         try:
-            result = await asyncio.wait_for(
+            result, planned_cost = await asyncio.wait_for(
                 self.admission.run(self._run(context, query, variables, operation, allowed)),
                 timeout=timeout,
             )
@@ -186,7 +186,9 @@ class GraphQLEndpoint:
             and all(e.path is None for e in result.errors)
         )
         formatted = [errors.format_error(e, failed) for e in result.errors or []]
-        actual = actual_cost(result.data) if cost is not None else 0
+        actual = 0
+        if cost is not None:  # a plan counted its values as it went
+            actual = planned_cost if planned_cost is not None else actual_cost(result.data)
         cache_status = "bypass"
         if cache_key is not None:
             cache_status = "miss"
@@ -223,7 +225,7 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         operation: str | None,
         allowed: set[OperationType],
-    ) -> ExecutionResult:
+    ) -> tuple[ExecutionResult, int | None]:
         """A known query runs from its plan; anything the plan does not answer (an error of
         any kind, something it does not handle) runs on the normal path, which answers
         exactly as before — a query has no side effects, so running it again is safe."""
@@ -233,23 +235,24 @@ class GraphQLEndpoint:
         if plan is not None:
             assert self.plans is not None
             try:
-                data = await plan.run(context, variables)
+                data, values = await plan.answer(context, variables)
             except Abandon:
                 self.plans.abandoned += 1
             except DeadlineExceeded as late:
                 await context.settle()
-                return ExecutionResult(data=None, errors=[late])
+                return ExecutionResult(data=None, errors=[late]), None
             else:
                 self.plans.answered += 1
                 await context.settle()
-                return ExecutionResult(data=data, errors=None)
-        return await self.schema.execute(
+                return ExecutionResult(data=data, errors=None), values
+        result = await self.schema.execute(
             query,
             variable_values=variables,
             context_value=context,
             operation_name=operation,
             allowed_operation_types=allowed,
         )
+        return result, None
 
     def _respond(
         self,

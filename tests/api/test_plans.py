@@ -269,7 +269,7 @@ async def test_every_contract_query_answers_alike_planned_or_not(
         if plans.answered == before:  # run twice: statements differ, the rest may not
             planned, unplanned = _without_statements(planned), _without_statements(unplanned)
         if planned != unplanned:
-            at = next(i for i, (a, b) in enumerate(zip(planned, unplanned)) if a != b)
+            at = next(i for i, (a, b) in enumerate(zip(planned, unplanned, strict=False)) if a != b)
             differences.append((name, variables, planned[at - 50 :], unplanned[at - 50 :]))
     assert not differences, differences
     # The plans did the work: most answers came from them (the rest are errors and denials).
