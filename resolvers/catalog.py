@@ -160,6 +160,7 @@ SKU_FIELDS = frozenset(
     }
 )
 PROMOTION_FIELDS = frozenset({"promotions", "promotionTags", "priceRange"})
+LONG_TEXT_FIELDS = frozenset({"descriptionHtml", "afterSales"})
 
 
 async def _page(
@@ -170,11 +171,14 @@ async def _page(
     if window.needs_total:  # `last` alone: the page ends at the total, counted first
         window = window.within(await ctx.read(lambda s: search.count_products(s, q)))
     with_brands = "brand" in wanted
+    # Cards that show no long text get rows without it (only `wanted` is known here)
+    lean = bool(wanted) and not wanted & LONG_TEXT_FIELDS
     page = await ctx.read(
-        lambda s: search.find_products(s, q, window.offset, window.limit, with_brands)
+        lambda s: search.find_products(s, q, window.offset, window.limit, with_brands, lean)
     )
     for i, item in enumerate(page.products):
-        ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
+        if not lean:  # a lean row must not answer another field's full lookup
+            ctx.loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
         if page.brands is not None:
             item.prefetched_brand = page.brands[i]  # type: ignore[attr-defined]
     await prepare_cards(ctx, page.products, wanted)

@@ -282,3 +282,21 @@ def _without_statements(raw: bytes) -> bytes:
     parsed = orjson.loads(body)
     parsed.get("extensions", {}).pop("sqlStatements", None)
     return status + b" " + orjson.dumps(parsed)
+
+
+async def test_a_listing_without_long_text_then_a_lookup_with_it(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """Listing rows come without the descriptions when the cards do not show them; a field
+    of the same request that does show them still gets them (the rows are filled in)."""
+    async with create_session_factory(engine)() as s:
+        assert await seed_demo(s, products_per_leaf=1, now=clock.now())
+    listing = await api.ok("Search", {"query": "", "first": 3})
+    ids = [e["node"]["id"] for e in listing["products"]["edges"]]
+    both = await api.post(
+        """query($ids: [ID!]!) { products(first: 3) { edges { node { id title } } }
+        nodes(ids: $ids) { ... on Product { descriptionHtml(platform: PC) afterSales } } }""",
+        {"ids": ids},
+    )
+    assert "errors" not in both, both
+    assert all(n["descriptionHtml"].startswith("<h2>") for n in both["data"]["nodes"])
