@@ -12,7 +12,9 @@ by side, on PostgreSQL with the demo data.
     .venv/bin/python -m bench.issue18 [--iterations 200] [--seconds 20] [--connections 16]
                                       [--port 8150] [--skip-load]
 
-BENCH_DATABASE names the database (default: one per process); ports are --port and --port+1.
+BENCH_DATABASE names the database (default: one per process); ports are --port and up.
+`--before ../main` also serves the page from another checkout (its own .venv), for a
+before/after in the same run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,7 +44,12 @@ FLOOR = {"query": "{ __typename }"}
 PATHS = (("graphql-core", False), ("planned", True))
 
 
-def start(url: str, port: int, workers: int, planned: bool, cache: bool) -> subprocess.Popen[bytes]:
+def start(
+    url: str, port: int, workers: int, planned: bool, cache: bool, tree: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A server of this checkout, or of `tree` (another checkout, with its own .venv)."""
+    root = tree or PROJECT_ROOT
+    python = str(root / ".venv" / "bin" / "python") if tree else sys.executable
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -49,13 +57,13 @@ def start(url: str, port: int, workers: int, planned: bool, cache: bool) -> subp
         "LOG_LEVEL": "WARNING",
         "ACCESS_TOKEN_MINUTES": "600",
         "PLANNED_EXECUTION": "true" if planned else "false",
-        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONPATH": str(root),
     }
     if not cache:
         env["RESPONSE_CACHE_ENTRIES"] = "0"
     return subprocess.Popen(
         [
-            sys.executable,
+            python,
             "-m",
             "uvicorn",
             "app:app",
@@ -67,7 +75,7 @@ def start(url: str, port: int, workers: int, planned: bool, cache: bool) -> subp
             "warning",
             "--no-access-log",
         ],
-        cwd=PROJECT_ROOT,
+        cwd=root,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -91,7 +99,9 @@ def stop(server: subprocess.Popen[bytes]) -> None:
     server.wait(timeout=30)
 
 
-async def page_ratio(url: str, port: int, iterations: int) -> list[list[object]]:
+async def page_ratio(
+    url: str, port: int, iterations: int, before: Path | None = None
+) -> list[list[object]]:
     engine = await prepare(url)
     node = await catalog.pick_node(engine)
     page = {
@@ -99,13 +109,19 @@ async def page_ratio(url: str, port: int, iterations: int) -> list[list[object]]
         "operationName": "CategoryPage",
         "variables": {"id": encode_id("DisplayCategory", node), "first": catalog.PAGE_SIZE},
     }
+    contenders = [(name, planned, None) for name, planned in PATHS]
+    if before is not None:  # the same page served by another checkout, e.g. main before
+        contenders.insert(0, (f"before ({before.name})", False, before))
     servers = {
-        name: start(url, port + n, 1, planned, False) for n, (name, planned) in enumerate(PATHS)
+        name: start(url, port + n, 1, planned, False, tree)
+        for n, (name, planned, tree) in enumerate(contenders)
     }
     try:
-        for n in range(len(PATHS)):
+        for n in range(len(contenders)):
             await ready(port + n)
-        clients = {name: RawClient("127.0.0.1", port + n) for n, (name, _) in enumerate(PATHS)}
+        clients = {
+            name: RawClient("127.0.0.1", port + n) for n, (name, _, _) in enumerate(contenders)
+        }
         bodies = {}
         for name, client in clients.items():
             answer = await client.post("/graphql", page, {})
@@ -144,7 +160,7 @@ async def page_ratio(url: str, port: int, iterations: int) -> list[list[object]]
         )
     print(
         f"CategoryPage over HTTP, response cache off, 1 worker, sequential, {iterations} rounds "
-        f"interleaved; both paths answer alike: {'yes' if same else 'NO'}"
+        f"interleaved; all answer the page alike: {'yes' if same else 'NO'}"
     )
     print_table(
         ["path", "page p50 ms", "page p95 ms", "floor p50 ms", "SQL p50 ms", "(page-floor)/SQL"],
@@ -211,9 +227,12 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=8150)
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--skip-page", action="store_true")
+    parser.add_argument(
+        "--before", type=Path, help="another checkout (with .venv) to serve the page too"
+    )
     args = parser.parse_args()
     if not args.skip_page:
-        await page_ratio(await fresh_postgres(), args.port, args.iterations)
+        await page_ratio(await fresh_postgres(), args.port, args.iterations, args.before)
     if not args.skip_load:
         await mix("", args.port, args.seconds, args.connections)
 
