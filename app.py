@@ -51,6 +51,7 @@ def create_app(
         middleware=cors_middleware(settings),
         lifespan=lifespan(settings, clock, engine, endpoint.operations),
     )
+    built.state.endpoint = endpoint  # tests read what its plans answered
     built.state.redis = redis = redis_client(settings)
     built.state.redis_health = health_ = Degradation("redis")
     built.state.persisted_queries, built.state.limiter = shared_state(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -18,26 +19,35 @@ from seed import seed_demo
 
 # The maintenance database, from which ours is created and dropped.
 PG_ADMIN_URL = "postgresql+asyncpg://127.0.0.1:5432/postgres"
-PG_BENCH_URL = "postgresql+asyncpg://127.0.0.1:5432/zhongtai_bench"
+PG_SERVER_URL = "postgresql+asyncpg://127.0.0.1:5432/"
 
 
-async def fresh_postgres() -> str:
+def bench_database_name() -> str:
+    """BENCH_DATABASE names it; otherwise one per process, so two benches on the shared
+    server (other checkouts, other runs) never drop each other's database."""
+    return os.environ.get("BENCH_DATABASE") or f"zhongtai_bench_{os.getpid()}"
+
+
+async def fresh_postgres(name: str | None = None) -> str:
+    name = name or bench_database_name()
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a plain database name: {name!r}")
     admin = create_engine(PG_ADMIN_URL)
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("DROP DATABASE IF EXISTS zhongtai_bench WITH (FORCE)"))
-        await conn.execute(text("CREATE DATABASE zhongtai_bench"))
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {name}"))
     await admin.dispose()
     # The server is shared: what the bench created goes when the bench ends.
-    atexit.register(lambda: asyncio.run(_drop_bench_database()))
-    return PG_BENCH_URL
+    atexit.register(lambda: asyncio.run(_drop_bench_database(name)))
+    return PG_SERVER_URL + name
 
 
-async def _drop_bench_database() -> None:
+async def _drop_bench_database(name: str) -> None:
     admin = create_engine(PG_ADMIN_URL)
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("DROP DATABASE IF EXISTS zhongtai_bench WITH (FORCE)"))
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     await admin.dispose()
 
 

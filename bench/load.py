@@ -47,7 +47,7 @@ from tests.concurrency.shoppers import default_address
 from tests.contract import operation
 
 SECRET = "load-test-secret-load-test-secret-0123456789"
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))  # a free port of your own on a shared machine
 MIXES = {
     "storefront": [
         ("CategoryPage", 35),

@@ -128,6 +128,7 @@ SKU_FIELDS = frozenset(
     }
 )
 PROMOTION_FIELDS = frozenset({"promotions", "promotionTags", "priceRange"})
+LONG_TEXT_FIELDS = frozenset({"descriptionHtml", "afterSales"})
 
 
 async def _page(
@@ -138,12 +139,15 @@ async def _page(
     if window.needs_total:  # `last` alone: the page ends at the total, counted first
         window = window.within(await ctx.read(lambda s: search.count_products(s, q)))
     with_brands = "brand" in wanted
+    # Cards that show no long text get rows without it (only `wanted` is known here)
+    lean = bool(wanted) and not wanted & LONG_TEXT_FIELDS
     page = await ctx.read(
-        lambda s: search.find_products(s, q, window.offset, window.limit, with_brands)
+        lambda s: search.find_products(s, q, window.offset, window.limit, with_brands, lean)
     )
     loaders = ctx.loaders
     for item in page.products:
-        loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
+        if not lean:  # a lean row must not answer another field's full lookup
+            loaders.product.prime(item.id, item)  # `node`-style lookups reuse the rows
     remember_paths(ctx, page)
     if page.brands is not None:
         for item, path, brand in zip(page.products, page.category_paths, page.brands, strict=True):

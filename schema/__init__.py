@@ -15,7 +15,7 @@ from schema.catalog import CatalogMutation, CatalogQuery
 from schema.cms import MODULE_TYPES, CmsMutation, CmsQuery
 from schema.coupons import CouponsMutation, CouponsQuery
 from schema.errors import MaskUnexpectedErrors, ZhongtaiSchema
-from schema.execution import FastLeafExecutionContext, SettleReads
+from schema.execution import DeadlineExecutionContext, SettleReads
 from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
 from schema.members import MembersMutation, MembersQuery
 from schema.orders import OrdersMutation, OrdersQuery
@@ -94,7 +94,7 @@ def build_schema(tracing: bool = False) -> strawberry.Schema:
         # both results are cached by the query text.
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
-        execution_context_class=FastLeafExecutionContext,
+        execution_context_class=DeadlineExecutionContext,
     )
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from core import changes
 from models.catalog import (
@@ -322,24 +322,36 @@ class ProductPage:
     category_paths: list[tuple[int, ...]] = field(default_factory=list)  # each one's category
 
 
+# Long text a listing's cards never show: left in the database unless a page asks for it.
+PAGE_TEXT = (Product.description_mobile_html, Product.description_pc_html, Product.after_sales)
+
+
 @lru_cache(maxsize=512)
-def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool) -> Any:
+def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool, lean: bool) -> Any:
     # The category path rides along (promotion scopes by category need it).
     stmt = select(Product, func.count().over().label("total"), Category.path).join(
         Category, Category.id == Product.category_id
     )
+    if lean:  # such a row is never handed to code that reads those (raise if it were)
+        stmt = stmt.options(*(defer(column, raiseload=True) for column in PAGE_TEXT))
     if with_brands:
         stmt = stmt.add_columns(Brand).join(Brand, Brand.id == Product.brand_id)
     return stmt.where(*conditions_for(shape)).order_by(*_order_by(sort, shape.tokens))
 
 
 async def find_products(
-    session: AsyncSession, q: ProductQuery, offset: int, limit: int, with_brands: bool = False
+    session: AsyncSession,
+    q: ProductQuery,
+    offset: int,
+    limit: int,
+    with_brands: bool = False,
+    lean: bool = False,
 ) -> ProductPage:
     """One page of products with the total count (a window function) and, if asked, their
-    brands (a join): one statement whenever the page is not empty."""
+    brands (a join): one statement whenever the page is not empty. `lean`: without the long
+    text columns (descriptions, after-sales terms), for pages that do not show them."""
     shape = shape_of(q)
-    stmt = _page_statement(shape, q.sort, with_brands).offset(offset).limit(limit)
+    stmt = _page_statement(shape, q.sort, with_brands, lean).offset(offset).limit(limit)
     with _stock_read(q):
         rows = (await session.execute(stmt, parameters(q))).all()
     if rows:

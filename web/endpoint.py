@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from core import changes
@@ -21,8 +22,9 @@ from core.db import StatementCounter, current_counter
 from core.faults import is_unavailable
 from core.settings import Settings
 from resolvers.context import Context
-from schema.execution import timed_out
+from schema.execution import DeadlineExceeded, timed_out
 from schema.limits import Cost, actual_cost
+from schema.plans import Abandon, Plans
 from services import persisted_queries as persisted
 from services.rate_limits import Decision
 from web import checks, errors
@@ -48,6 +50,13 @@ class GraphQLEndpoint:
         self.admission = Admission(settings.db_pool_size)
         self.caching = CacheStep(settings.response_cache_entries)
         self.operations = persisted.KnownOperations(persisted_step.contract_operation_names())
+        # Known operations run from plans (schema/plans.py); not under tracing, whose spans
+        # are per resolver of the normal path.
+        self.plans = (
+            Plans(schema._schema)
+            if settings.planned_execution and not settings.otel_tracing
+            else None
+        )
 
     async def handle(self, request: Request) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -158,16 +167,8 @@ class GraphQLEndpoint:
         # fields, stops one that holds the event loop (schema/execution.py).
         context.deadline = time.monotonic() + timeout
         try:
-            result = await asyncio.wait_for(
-                self.admission.run(
-                    self.schema.execute(
-                        query,
-                        variable_values=variables,
-                        context_value=context,
-                        operation_name=operation,
-                        allowed_operation_types=allowed,
-                    )
-                ),
+            result, planned_cost = await asyncio.wait_for(
+                self.admission.run(self._run(context, query, variables, operation, allowed)),
                 timeout=timeout,
             )
         except TimeoutError:
@@ -187,10 +188,12 @@ class GraphQLEndpoint:
         failed = (
             result.data is None
             and bool(result.errors)
-            and all(e.path is None for e in result.errors)
+            and all(e.path is None for e in result.errors or ())
         )
         formatted = [errors.format_error(e, failed) for e in result.errors or []]
-        actual = actual_cost(result.data) if cost is not None else 0
+        actual = 0
+        if cost is not None:  # a plan counted its values as it went
+            actual = planned_cost if planned_cost is not None else actual_cost(result.data)
         cache_status = "bypass"
         if cache_key is not None:
             cache_status = "miss"
@@ -224,6 +227,42 @@ class GraphQLEndpoint:
             extensions,
             failed,
         )
+
+    async def _run(
+        self,
+        context: Context,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        allowed: set[OperationType],
+    ) -> tuple[ExecutionResult, int | None]:
+        """A known query runs from its plan; anything the plan does not answer (an error of
+        any kind, something it does not handle) runs on the normal path, which answers
+        exactly as before — a query has no side effects, so running it again is safe."""
+        plan = None
+        if self.plans is not None and operation in self.operations.names:
+            plan = self.plans.get(query, operation)
+        if plan is not None:
+            assert self.plans is not None
+            try:
+                data, values = await plan.answer(context, variables)
+            except Abandon:
+                self.plans.abandoned += 1
+            except DeadlineExceeded as late:
+                await context.settle()
+                return ExecutionResult(data=None, errors=[late]), None
+            else:
+                self.plans.answered += 1
+                await context.settle()
+                return ExecutionResult(data=data, errors=None), values
+        result = await self.schema.execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=operation,
+            allowed_operation_types=allowed,
+        )
+        return result, None
 
     def _respond(
         self,

@@ -1,17 +1,20 @@
-"""The fast plain-field execution path answers exactly as graphql-core's generic path does,
-including null propagation and error locations."""
+"""A plan (schema/plans.py) answers exactly as graphql-core does when nothing goes wrong, and
+gives up (the normal path then answers) on anything that would make an error: nulls for
+non-null fields, however deep. Both paths stop at the request's deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from enum import Enum
 from types import SimpleNamespace
-from typing import Any
 
+import pytest
 import strawberry
 
-from schema.execution import FastLeafExecutionContext, timed_out
+from schema.execution import DeadlineExceeded, DeadlineExecutionContext, timed_out
+from schema.plans import Abandon, Plans
 
 
 @strawberry.enum
@@ -69,32 +72,52 @@ class Query:
 QUERY = "{ items { name note colour upper tag { label } requiredTag { label } } }"
 
 
-def _run(execution_context_class: type | None) -> dict:
-    kwargs: dict[str, Any] = (
-        {"execution_context_class": execution_context_class} if execution_context_class else {}
-    )
-    result = strawberry.Schema(query=Query, **kwargs).execute_sync(QUERY)
-    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
-    return {"data": result.data, "errors": errors}
+CLEAN = "{ items { name note colour upper tag { label } requiredTag { label } } }"
 
 
-def test_fast_path_matches_graphql_core() -> None:
-    generic = _run(None)
-    fast = _run(FastLeafExecutionContext)
-    assert fast == generic
-    assert fast["data"]["items"][0] == {
-        "name": "a",
-        "note": None,
-        "colour": "RED",
-        "upper": "A",
-        "tag": {"label": "t"},
-        "requiredTag": {"label": "r"},
-    }
-    assert fast["data"]["items"][1] is None and fast["data"]["items"][3] is None
-    assert fast["data"]["items"][2]["tag"] is None
-    assert ("Cannot return null for non-nullable field Item.name.", ("items", 1, "name")) in fast[
-        "errors"
-    ]
+def _planned(schema: strawberry.Schema, query: str, context: object = None) -> object:
+    plan = Plans(schema._schema).get(query, None)
+    assert plan is not None
+    return asyncio.run(plan.run(context, None))
+
+
+def test_a_plan_answers_as_graphql_core() -> None:
+    schema = strawberry.Schema(query=Query, execution_context_class=DeadlineExecutionContext)
+    ROWS[:] = [ItemRow("a", None, Colour.RED, TagRow("t"), TagRow("r"))] * 3
+    try:
+        expected = schema.execute_sync(CLEAN)
+        assert expected.errors is None
+        assert _planned(schema, CLEAN) == expected.data
+        assert expected.data == {
+            "items": [
+                {
+                    "name": "a",
+                    "note": None,
+                    "colour": "RED",
+                    "upper": "A",
+                    "tag": {"label": "t"},
+                    "requiredTag": {"label": "r"},
+                }
+            ]
+            * 3
+        }
+    finally:
+        ROWS[:] = BAD_ROWS
+
+
+BAD_ROWS = list(ROWS)
+
+
+@pytest.mark.parametrize("row", range(1, 4))
+def test_a_plan_gives_up_where_graphql_core_makes_an_error(row: int) -> None:
+    schema = strawberry.Schema(query=Query, execution_context_class=DeadlineExecutionContext)
+    ROWS[:] = [BAD_ROWS[0], BAD_ROWS[row]]
+    try:
+        assert schema.execute_sync(QUERY).errors
+        with pytest.raises(Abandon):
+            _planned(schema, QUERY)
+    finally:
+        ROWS[:] = BAD_ROWS
 
 
 @strawberry.type
@@ -117,7 +140,7 @@ class BusyQuery:
 
 
 def test_a_query_past_its_deadline_stops_between_fields() -> None:
-    schema = strawberry.Schema(query=BusyQuery, execution_context_class=FastLeafExecutionContext)
+    schema = strawberry.Schema(query=BusyQuery, execution_context_class=DeadlineExecutionContext)
     started = time.perf_counter()
     result = schema.execute_sync(
         "{ busy { work label } }", context_value=SimpleNamespace(deadline=time.monotonic() + 0.1)
@@ -130,7 +153,17 @@ def test_a_query_past_its_deadline_stops_between_fields() -> None:
     assert elapsed < 0.1 + 0.3, elapsed
 
 
+def test_a_plan_stops_at_the_deadline_too() -> None:
+    schema = strawberry.Schema(query=BusyQuery)
+    started = time.perf_counter()
+    with pytest.raises(DeadlineExceeded):
+        _planned(
+            schema, "{ busy { work label } }", SimpleNamespace(deadline=time.monotonic() + 0.1)
+        )
+    assert time.perf_counter() - started < 0.1 + 0.3
+
+
 def test_no_deadline_no_stop() -> None:
-    schema = strawberry.Schema(query=BusyQuery, execution_context_class=FastLeafExecutionContext)
+    schema = strawberry.Schema(query=BusyQuery, execution_context_class=DeadlineExecutionContext)
     result = schema.execute_sync("{ busy { label } }", context_value=SimpleNamespace(deadline=None))
     assert result.errors is None and len((result.data or {})["busy"]) == 500
