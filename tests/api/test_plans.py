@@ -110,6 +110,7 @@ async def _world(api: Api, engine: AsyncEngine, clock: FixedClock, settings: Set
         permissions=["MANAGE_CATALOG", "MANAGE_ORDERS", "MANAGE_INVENTORY", "VIEW_REPORTS"],
         merchant_id=_pk(merchant),
     )
+    me = await api.post("{ me { id } }", token=buyer.token)
     _, clerk_token = await make_staff(
         engine, settings, clock, email="clerk@test.example", permissions=[]
     )
@@ -120,6 +121,7 @@ async def _world(api: Api, engine: AsyncEngine, clock: FixedClock, settings: Set
         "promotion": promotion,
         "coupon": coupon,
         "buyer": buyer,
+        "customer_id": me["data"]["me"]["id"],
         "order": order,
         "delisted": delisted,
         "product_a": product_a,
@@ -212,6 +214,20 @@ def _cases(w: dict, admin: str) -> list[tuple[str, dict[str, Any], str | None, s
             None,
         ),
         (
+            "CheckoutPointsPreview",
+            {
+                "input": {
+                    "cartId": buyer.cart_id,
+                    "addressId": buyer.address_id,
+                    "pointsToUse": 100,
+                }
+            },
+            customer,
+            None,
+        ),
+        ("PurchaseOrders", {"filter": {"status": "DRAFT"}, "first": 5}, merchant, None),
+        ("Stocktakes", {"filter": {"status": "COUNTING"}}, admin, None),
+        (
             "PromotionConflicts",
             {"input": reduction("x", scope={"skuIds": [shop.sku_a]})},
             admin,
@@ -233,6 +249,14 @@ def _cases(w: dict, admin: str) -> list[tuple[str, dict[str, Any], str | None, s
             ("AuditLog", {"first": 5}, token, None),
             ("SalesReport", {"from": "2026-04-01", "to": "2026-04-30"}, token, None),
             ("GuestCart", {"id": buyer.cart_id}, token, None),
+            ("MemberCenter", {}, token, None),
+            ("PointsLedger", {"first": 5}, token, None),
+            ("OrderPoints", {"id": w["order"]}, token, None),
+            ("MemberLevels", {}, token, None),
+            ("CustomerMember", {"id": w["customer_id"]}, token, None),
+            ("Suppliers", {}, token, None),
+            ("PurchaseOrders", {}, token, None),
+            ("Stocktakes", {}, token, None),
         ]
         for page in w["pages"][:2]:
             cases.append(("PagePreview", {"id": page, "at": "2026-04-10T08:00:00Z"}, token, None))
