@@ -160,7 +160,7 @@ class _LazyInfo:
         if real is None:
             real = self._real = Info(
                 _raw_info=self._run.info(self._field, self._parent),
-                _field=self._field.strawberry,
+                _field=self._field.strawberry,  # type: ignore[arg-type]
             )
         return getattr(real, name)
 
@@ -370,7 +370,7 @@ class _Object(_Completer):
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:
         if value is None or value is Undefined:
             return None
-        if self.is_type_of is not None and not self.is_type_of(value, None):
+        if self.is_type_of is not None and not self.is_type_of(value, None):  # type: ignore[arg-type]
             raise Abandon("is_type_of refused the value")
         fields = self.plan_fields()
         run.values += self.values
@@ -537,7 +537,7 @@ class _Planner:
         if conditional is runtime:
             return True
         if is_abstract_type(conditional):
-            return self.schema.is_sub_type(conditional, runtime)  # type: ignore[arg-type]
+            return self.schema.is_sub_type(conditional, runtime)
         return False
 
     def completer(
@@ -555,7 +555,7 @@ class _Planner:
             assert isinstance(type_, GraphQLObjectType)
             return _Object(type_, nodes, self)
         if is_abstract_type(type_):
-            abstract = _Abstract(type_, nodes, self)  # type: ignore[arg-type]
+            abstract = _Abstract(type_, nodes, self)
             abstract.parent_field = field
             return abstract
         raise _Unplannable(f"type {type_}")
@@ -621,7 +621,7 @@ class Plan:
             raise Abandon(str(error)) from error
         except Exception as error:
             raise Abandon(f"{type(error).__name__}: {error}") from error
-        return data, run.values  # type: ignore[return-value]
+        return data, run.values
 
 
 class _RootNode:
