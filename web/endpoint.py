@@ -235,7 +235,7 @@ class GraphQLEndpoint:
         variables: dict[str, Any] | None,
         operation: str | None,
         allowed: set[OperationType],
-    ) -> tuple[ExecutionResult, int | None]:
+    ) -> tuple[Any, int | None]:  # an ExecutionResult, and the planned cost
         """A known query runs from its plan; anything the plan does not answer (an error of
         any kind, something it does not handle) runs on the normal path, which answers
         exactly as before — a query has no side effects, so running it again is safe."""
