@@ -52,6 +52,20 @@ def _items(items: list[Any] | None, path: str) -> list[dict[str, Any]]:
     ]
 
 
+def _policy(r: Any) -> dict[str, Any]:
+    policy = getattr(r, "gift_return_policy", None)
+    return {"gift_return_policy": policy.value if policy else None}
+
+
+def gift_return_policy_of(p: Any) -> str | None:
+    """The gift return policy of a gift promotion (a row or a running copy), else None."""
+    if isinstance(p, promotions.RunningPromotion):
+        return p.gift_return_policy
+    if p.type not in (PromotionType.GIFT, PromotionType.SPEND_GIFT):
+        return None
+    return promotions.gift_return_policy(p.rules)
+
+
 def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
     """The rule shape of the input; exactly the one matching the type must be given."""
     name = RULE_FIELDS[kind]
@@ -67,7 +81,7 @@ def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
     if kind == PromotionType.BUNDLE:
         return {"skus": _items(r.skus, "rules.bundle.skus"), "price": r.price}
     if kind == PromotionType.GIFT:
-        return {"gifts": _items(r.gifts, "rules.gift.gifts")}
+        return {"gifts": _items(r.gifts, "rules.gift.gifts"), **_policy(r)}
     if kind == PromotionType.SPEND_GIFT:
         return {
             "tiers": [
@@ -76,7 +90,8 @@ def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
                     "gifts": _items(t.gifts, f"rules.spendGift.tiers.{i}.gifts"),
                 }
                 for i, t in enumerate(r.tiers or [])
-            ]
+            ],
+            **_policy(r),
         }
     if kind == PromotionType.FULL_REDUCTION:
         every = r.every

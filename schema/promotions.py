@@ -149,6 +149,14 @@ class Promotion(Node):
     def promotion_stock_sold(self) -> int:
         return self.stock_sold  # type: ignore[attr-defined]
 
+    @strawberry.field(
+        description="SPEND_GIFT and GIFT: what a refund does to a shipped gift the order no "
+        "longer earns; null for the other types."
+    )
+    def gift_return_policy(self) -> GiftReturnPolicy | None:
+        policy = rp.gift_return_policy_of(self)
+        return GiftReturnPolicy(policy) if policy else None
+
 
 @strawberry.type(description="A promotion that conflicts with the one saved.")
 class PromotionConflict:
@@ -289,14 +297,36 @@ class GiftTierInput:
     gifts: list[SkuQuantityInput] = strawberry.field(description="Gift SKUs and quantities.")
 
 
+@strawberry.enum(
+    description="What a refund does to a shipped gift whose condition the order no longer meets."
+)
+class GiftReturnPolicy(Enum):
+    RETURN_GIFT = strawberry.enum_value(
+        "RETURN_GIFT", description="The gift joins the return (refunded at 0, restocked)."
+    )
+    DEDUCT_VALUE = strawberry.enum_value(
+        "DEDUCT_VALUE",
+        description="The customer keeps it; its SKU's price is kept back from the refund.",
+    )
+
+
+_POLICY_HELP = "Refund handling of the gift when the order no longer qualifies; RETURN_GIFT."
+
+
 @strawberry.input(description="SPEND_GIFT: gifts per tier (the highest reached).")
 class SpendGiftRuleInput:
     tiers: list[GiftTierInput] = strawberry.field(description="The tiers.")
+    gift_return_policy: GiftReturnPolicy | None = strawberry.field(
+        default=None, description=_POLICY_HELP
+    )
 
 
 @strawberry.input(description="GIFT: buying the product adds these gift SKUs.")
 class GiftRuleInput:
     gifts: list[SkuQuantityInput] = strawberry.field(description="Gift SKUs and quantities.")
+    gift_return_policy: GiftReturnPolicy | None = strawberry.field(
+        default=None, description=_POLICY_HELP
+    )
 
 
 @strawberry.input(one_of=True, description="Exactly one: the shape of the promotion's type.")

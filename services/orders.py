@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.money import from_minor
 from core.settings import get_settings
 from models.accounts import Customer
-from models.catalog import Product
+from models.catalog import Category, Product, Sku, path_ids
 from models.inventory import MovementType, Reservation, ReservationStatus
 from models.orders import (
     Order,
@@ -34,7 +34,8 @@ from models.orders import (
     Shipment,
     ShipmentLine,
 )
-from services import coupons, inventory, ledger, members, payments, promotions
+from models.promotions import Promotion, PromotionType
+from services import coupons, inventory, ledger, members, payments, pricing, promotions
 from services.errors import DomainError, ErrorCode
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
@@ -884,8 +885,10 @@ async def request_refund(
         session.add(
             RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity, amount=amount)
         )
-    every_unit = all(
-        ln.refunded_quantity + ln.requested_quantity == ln.quantity for ln in lines.values()
+    every_unit = all(  # gifts follow their main items (see _take_back_gifts)
+        ln.refunded_quantity + ln.requested_quantity == ln.quantity
+        for ln in lines.values()
+        if not ln.is_gift
     )
     if every_unit and not any(ln.shipped_quantity for ln in lines.values()):
         refund.amount += order.shipping  # nothing was sent: the shipping fee comes back too
@@ -961,6 +964,11 @@ async def approve_refund(
             refund.restocked = True
         line.refunded_quantity += item.quantity
         line.requested_quantity -= item.quantity
+    refund.amount = max(
+        0,
+        refund.amount
+        - await _take_back_gifts(session, refund, order, lines, restock, now, actor_id),
+    )
     refund.status, refund.decided_at = RefundStatus.REFUNDED, now
     await _pay_back(
         session,
@@ -970,7 +978,8 @@ async def approve_refund(
         f"refund-{refund.id}",
         now,
     )
-    if all(line.refunded_quantity == line.quantity for line in lines.values()):
+    # a gift the customer keeps against a deduction leaves nothing more to refund
+    if all(ln.refunded_quantity == ln.quantity for ln in lines.values() if not ln.is_gift):
         move(order, S.REFUNDED, now)
         await _return_coupons(session, payment, order, now)
     else:
@@ -978,6 +987,140 @@ async def approve_refund(
     await members.on_refunded(session, order, list(lines.values()), f"refund:{refund.id}", now)
     await session.flush()
     return refund, order
+
+
+# --- gifts on refunds -----------------------------------------------------------------------------
+#
+# A gift (满赠 SPEND_GIFT, 赠品 GIFT) is earned by the order's other lines. When a refund is
+# approved, each gift line's promotion is asked again over the units the order keeps (not
+# refunded; units in other open requests still count as kept): SPEND_GIFT keeps its gifts while
+# the kept in-scope amount still reaches a tier listing the gift SKU; GIFT keeps
+# `gift quantity × kept in-scope units`. Gift units beyond that are taken back: unshipped ones
+# leave the reservation at once; shipped ones follow the promotion's giftReturnPolicy —
+# RETURN_GIFT joins them to this return (a refund line at 0, restocked with the rest),
+# DEDUCT_VALUE keeps the SKU's current price × units back from the money refunded (never
+# below 0). Only gift lines of the refund's own order are considered.
+
+
+def _kept_spend(line: OrderLine) -> int:
+    """The kept units' share of the amount the order-level stage saw (before coupons)."""
+    promoted = sum(
+        int(d.get("amount") or 0) for d in line.discounts or [] if d.get("source") == "PROMOTION"
+    )
+    kept = line.quantity - line.refunded_quantity
+    return (line.subtotal - promoted) * kept // line.quantity if line.quantity else 0
+
+
+async def _gift_entitlement(
+    session: AsyncSession, promotion: Promotion, gift: OrderLine, lines: Sequence[OrderLine]
+) -> int:
+    """Gift units of `gift` the kept units of `lines` still earn under `promotion`."""
+    scope = pricing.scope_from_json(promotion.scope, promotion.merchant_id)
+    paid = [ln for ln in lines if not ln.is_gift]
+    products = {
+        p.id: p
+        for p in (
+            await session.scalars(
+                select(Product).where(Product.id.in_({ln.product_id for ln in paid}))
+            )
+        ).all()
+    }
+    paths = dict(
+        (
+            await session.execute(
+                select(Category.id, Category.path).where(
+                    Category.id.in_({p.category_id for p in products.values()})
+                )
+            )
+        ).all()
+    )
+    covered = [
+        ln
+        for ln in paid
+        if scope.covers(
+            pricing.Line(
+                id=str(ln.id),
+                sku_id=ln.sku_id,
+                product_id=ln.product_id,
+                merchant_id=products[ln.product_id].merchant_id,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                category_path=path_ids(paths.get(products[ln.product_id].category_id)),
+                brand_id=products[ln.product_id].brand_id,
+            )
+        )
+    ]
+    rules = promotion.rules or {}
+    if promotion.type == PromotionType.GIFT:
+        per_unit = sum(q for s, q in rules.get("gifts", []) if s == gift.sku_id)
+        kept = sum(ln.quantity - ln.refunded_quantity for ln in covered)
+        return min(gift.quantity, per_unit * kept)
+    spend = sum(_kept_spend(ln) for ln in covered)
+    thresholds = [
+        t for t, gifts in rules.get("tiers", []) if any(s == gift.sku_id for s, _ in gifts)
+    ]
+    return gift.quantity if thresholds and spend >= min(thresholds) else 0
+
+
+async def _take_back_gifts(
+    session: AsyncSession,
+    refund: Refund,
+    order: Order,
+    lines: dict[int, OrderLine],
+    restock: bool,
+    now: datetime,
+    actor_id: int | None,
+) -> int:
+    """Take back the gifts the order no longer earns; returns the money to keep back."""
+    gifts = [ln for ln in lines.values() if ln.is_gift]
+    if not gifts:
+        return 0
+    deducted = 0
+    for gift in gifts:
+        source = next(
+            (d.get("sourceId") for d in gift.discounts or [] if d.get("source") == "PROMOTION"),
+            None,
+        )
+        promotion = await session.get(Promotion, int(source)) if source is not None else None
+        if promotion is None:
+            continue
+        earned = await _gift_entitlement(session, promotion, gift, list(lines.values()))
+        excess = min(
+            gift.quantity - gift.refunded_quantity - gift.requested_quantity,
+            gift.quantity - gift.refunded_quantity - earned,
+        )
+        if excess <= 0:
+            continue
+        from_held = min(excess, _outstanding(gift))
+        if from_held:
+            await inventory.release_units(session, order.stock_owner, gift.sku_id, from_held, now)
+            gift.released_quantity += from_held
+        shipped = excess - from_held
+        joined = from_held
+        if shipped and promotions.gift_return_policy(promotion.rules) == "DEDUCT_VALUE":
+            price = await session.scalar(select(Sku.price).where(Sku.id == gift.sku_id))
+            deducted += int(price or 0) * shipped
+            gift.refunded_quantity += shipped  # settled by the deduction: never taken twice
+        elif shipped:
+            joined += shipped
+            if restock:
+                await inventory.move_stock(
+                    session,
+                    sku_id=gift.sku_id,
+                    warehouse_id=await _shipped_from(session, gift),
+                    quantity=shipped,
+                    kind=MovementType.RETURN,
+                    reason=refund.reason[:300],
+                    actor_id=actor_id,
+                    reference=f"refund:{refund.id}",
+                )
+                refund.restocked = True
+        if joined:
+            gift.refunded_quantity += joined
+            session.add(
+                RefundLine(refund_id=refund.id, order_line_id=gift.id, quantity=joined, amount=0)
+            )
+    return deducted
 
 
 async def _shipped_from(session: AsyncSession, line: OrderLine) -> int:

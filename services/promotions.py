@@ -265,8 +265,32 @@ def _rules(v: Violations, data: PromotionData) -> tuple[dict[str, Any], int | No
             }, None
         return {"tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", False)}, None
     if kind == PromotionType.SPEND_GIFT:
-        return {"tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", True)}, None
-    return {"gifts": _items(v, r.get("gifts"), f"{path}.gifts")}, None
+        return {
+            "tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", True),
+            "giftReturnPolicy": _gift_return_policy(v, r, f"{path}.giftReturnPolicy"),
+        }, None
+    return {
+        "gifts": _items(v, r.get("gifts"), f"{path}.gifts"),
+        "giftReturnPolicy": _gift_return_policy(v, r, f"{path}.giftReturnPolicy"),
+    }, None
+
+
+GIFT_RETURN_POLICIES = ("RETURN_GIFT", "DEDUCT_VALUE")
+
+
+def _gift_return_policy(v: Violations, r: dict[str, Any], path: str) -> str:
+    """What a refund does to a shipped gift whose condition the order no longer meets: the
+    gift comes back with the return (RETURN_GIFT, the default) or its value is kept back from
+    the money refunded (DEDUCT_VALUE)."""
+    policy = r.get("gift_return_policy") or "RETURN_GIFT"
+    if policy not in GIFT_RETURN_POLICIES:
+        v.add(ErrorCode.INVALID_RULE, "Unknown gift return policy.", path)
+    return str(policy)
+
+
+def gift_return_policy(rules: dict[str, Any] | None) -> str:
+    """The stored policy (promotions saved before it existed return their gifts)."""
+    return str((rules or {}).get("giftReturnPolicy") or "RETURN_GIFT")
 
 
 def _gift_skus(kind: PromotionType, rules: dict[str, Any]) -> list[int]:
@@ -591,6 +615,7 @@ class RunningPromotion:
     merchant_id: int | None
     stock: int | None
     stock_sold: int
+    gift_return_policy: str | None = None
 
     @classmethod
     def of(cls, row: Promotion | Row[Any]) -> RunningPromotion:
@@ -605,6 +630,9 @@ class RunningPromotion:
             merchant_id=row.merchant_id,
             stock=row.stock,
             stock_sold=row.stock_sold,
+            gift_return_policy=gift_return_policy(row.rules)
+            if row.level == "GIFT" or row.type == PromotionType.SPEND_GIFT
+            else None,
         )
 
     # The row's own names for what the rule holds.
