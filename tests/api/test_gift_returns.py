@@ -182,3 +182,32 @@ async def test_shipped_gift_kept_against_its_value(api: Api, engine: AsyncEngine
     _, last = await refund(api, who, order_id, main, 1)
     assert last["refund"]["amount"]["amount"] == "300.00"
     assert last["order"]["status"] == "REFUNDED"
+
+
+async def test_per_unit_gift_follows_the_units_kept(api: Api, engine: AsyncEngine) -> None:
+    # 赠品: each A bought adds one B; A×2 → B×2. Refunding one A (unshipped) releases one B.
+    shop = await open_shop(api, engine)
+    created = await create(
+        api,
+        {
+            "name": "买A送B",
+            "type": "GIFT",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "rules": {"gift": {"gifts": [{"skuId": shop.sku_b, "quantity": 1}]}},
+        },
+    )
+    assert created["promotion"]["giftReturnPolicy"] == "RETURN_GIFT"
+    await api.admin("PromotionActivate", {"id": created["promotion"]["id"]})
+    who = await shopper(api, "13900008888", [(shop.sku_a, 2)])
+    payment = await place(api, who)
+    await pay(api, who, payment)
+    order_id = payment["orders"][0]["id"]
+    main, gift = (await detail(api, who, order_id))["lines"]
+    assert gift["isGift"] and gift["quantity"] == 2
+    assert await stock_of(engine, shop.sku_b) == (10, 2)
+    _, approved = await refund(api, who, order_id, main, 1)
+    assert approved["refund"]["amount"]["amount"] == "120.00"
+    assert await stock_of(engine, shop.sku_b) == (10, 1)
+    order = await detail(api, who, order_id)
+    assert [ln["refundedQuantity"] for ln in order["lines"]] == [1, 1]
