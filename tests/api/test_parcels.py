@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
@@ -73,6 +74,7 @@ async def parcel_shop(api: Api, engine: AsyncEngine) -> tuple[Any, dict[str, str
     return c, by_code, warehouse
 
 
+@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_an_order_splits_into_parcels_each_with_its_tracking_number(
     api: Api, engine: AsyncEngine, settings: Any, clock: FixedClock
 ) -> None:
