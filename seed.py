@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -384,7 +385,7 @@ async def _accounts(session: AsyncSession) -> None:
 
 
 async def _shipping_templates(session: AsyncSession, merchants: list) -> list[int]:
-    specs = [
+    specs: list[tuple[ShippingKind, dict[str, Any]]] = [
         (ShippingKind.FREE, {}),
         (ShippingKind.FLAT, {"flat_fee": Decimal("10"), "free_over": Decimal("99")}),
         (

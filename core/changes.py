@@ -68,6 +68,8 @@ PRIVATE_TABLES = frozenset(
         "order_discounts",
         "order_events",
         "order_lines",
+        "parcel_lines",
+        "parcels",
         "orders",
         "payment_trades",
         "payments",

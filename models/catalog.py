@@ -167,6 +167,16 @@ class DisplayCategoryBrand(Base):
     )
 
 
+class TransportClass(StrEnum):
+    """How a SKU must travel (第二次拆单): classes other than GENERAL never share a parcel with
+    another class."""
+
+    GENERAL = "GENERAL"
+    LIQUID = "LIQUID"
+    BATTERY = "BATTERY"
+    COLD_CHAIN = "COLD_CHAIN"
+
+
 class ShippingTemplate(NodeMixin, Base):
     __tablename__ = "shipping_templates"
     node_type = "ShippingTemplate"
@@ -179,6 +189,9 @@ class ShippingTemplate(NodeMixin, Base):
     additional_fee: Mapped[int] = mapped_column(BigInteger, default=0)
     flat_fee: Mapped[int] = mapped_column(BigInteger, default=0)
     free_over: Mapped[int | None] = mapped_column(BigInteger)
+    # per-parcel limits when an order is split into parcels; null = no limit
+    max_parcel_weight_grams: Mapped[int | None] = mapped_column(Integer)
+    max_parcel_volume_cm3: Mapped[int | None] = mapped_column(Integer)
 
 
 class Product(NodeMixin, Base):
@@ -272,6 +285,9 @@ class Sku(NodeMixin, Base):
     length_mm: Mapped[int | None] = mapped_column(Integer)
     width_mm: Mapped[int | None] = mapped_column(Integer)
     height_mm: Mapped[int | None] = mapped_column(Integer)
+    transport_class: Mapped[str] = mapped_column(
+        String(20), default=TransportClass.GENERAL, server_default=TransportClass.GENERAL.value
+    )
     image_url: Mapped[str | None] = mapped_column(String(500))
     specs: Mapped[list[Any]] = mapped_column(JSON, default=list)
     spec_key: Mapped[str] = mapped_column(String(400), default="")

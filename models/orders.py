@@ -227,6 +227,33 @@ class ShipmentLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
 
 
+class Parcel(Base):
+    """A parcel planned when the order is paid (第二次拆单): the units of one warehouse and one
+    transport class, within the shipping template's weight/volume limit. Shipping it records
+    its shipment (carrier and tracking number)."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (UniqueConstraint("order_id", "number"),)
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("orders.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the order
+    warehouse_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("warehouses.id"))
+    transport_class: Mapped[str] = mapped_column(String(20))
+    weight_grams: Mapped[int] = mapped_column(BigInteger, default=0)
+    volume_cm3: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipment_id: Mapped[int | None] = mapped_column(ID_TYPE, ForeignKey("shipments.id"))
+
+
+class ParcelLine(Base):
+    __tablename__ = "parcel_lines"
+
+    id: Mapped[int] = id_column()
+    parcel_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("parcels.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ID_TYPE, ForeignKey("order_lines.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
 class Refund(NodeMixin, Base):
     __tablename__ = "refunds"
     node_type = "Refund"

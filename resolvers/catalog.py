@@ -571,6 +571,8 @@ async def shipping_template_create(ctx: Context, data: Any) -> MutationResult[An
                 additional_fee=data.additional_fee,
                 flat_fee=data.flat_fee,
                 free_over=data.free_over,
+                max_parcel_weight_grams=data.max_parcel_weight_grams,
+                max_parcel_volume_cm3=data.max_parcel_volume_cm3,
             ),
         )
 
@@ -592,6 +594,7 @@ def _sku_drafts(skus: list[Any]) -> list[SkuDraft]:
             barcode=s.barcode,
             weight_grams=s.weight_grams,
             image_url=s.image_url,
+            transport_class=getattr(s, "transport_class", None) or "GENERAL",
         )
         for i, s in enumerate(skus)
     ]

@@ -455,6 +455,18 @@ class Loaders:
         return self._make(_children_of(Shipment, Shipment.order_id, Shipment.id))
 
     @cached_property
+    def parcels_by_order(self) -> DataLoader:
+        from models.orders import Parcel
+
+        return self._make(_children_of(Parcel, Parcel.order_id, Parcel.number))
+
+    @cached_property
+    def lines_by_parcel(self) -> DataLoader:
+        from models.orders import ParcelLine
+
+        return self._make(_children_of(ParcelLine, ParcelLine.parcel_id, ParcelLine.id))
+
+    @cached_property
     def refunds_by_order(self) -> DataLoader:
         from models.orders import Refund
 

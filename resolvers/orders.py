@@ -31,7 +31,7 @@ from resolvers.common import (
 )
 from resolvers.context import Context, Permission
 from resolvers.members import points_discount as points_discount
-from services import checkout, orders
+from services import checkout, orders, parcels
 from services.errors import DomainError, ErrorCode, Violation
 from services.unit_of_work import Retry
 
@@ -226,6 +226,25 @@ async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
             _order_id(data.order_id),
             input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0,
             wanted,
+            data.carrier,
+            data.tracking_number,
+            ctx.now,
+            actor_id=ctx.viewer.staff_id,
+            merchant_id=ctx.viewer.merchant_id,
+        )
+        return Shipped(shipment, order)
+
+    return await mutate(
+        ctx, run, Change("order.ship", Order, data.order_id, subject=lambda done: done.order)
+    )
+
+
+async def ship_parcel(ctx: Context, data: Any) -> MutationResult[Shipped]:
+    async def run(session: AsyncSession) -> Shipped:
+        shipment, order = await parcels.ship_parcel(
+            session,
+            _order_id(data.order_id),
+            data.parcel_number,
             data.carrier,
             data.tracking_number,
             ctx.now,

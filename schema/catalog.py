@@ -13,6 +13,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from core.ids import encode_id
+from models.catalog import TransportClass
 from resolvers import catalog as rc
 from resolvers import coupons as rc_coupons
 from resolvers import nodes as rn
@@ -64,6 +65,19 @@ AttributeValueType = rc.AttributeValueType
 strawberry.enum(AttributeValueType, description="The kind of value an attribute takes.")
 ShippingKind = rc.ShippingKind
 strawberry.enum(ShippingKind, description="How a shipping template charges.")
+strawberry.enum(
+    TransportClass,
+    description="How a SKU must travel: classes other than GENERAL never share a parcel.",
+)
+describe_values(
+    TransportClass,
+    {
+        "GENERAL": "Ordinary goods.",
+        "LIQUID": "Liquids.",
+        "BATTERY": "Batteries or goods containing them.",
+        "COLD_CHAIN": "Goods that travel refrigerated (冷链).",
+    },
+)
 describe_values(
     Channel,
     {
@@ -335,6 +349,18 @@ class ShippingTemplate(Node):
     def free_over(self) -> Money | None:
         return money(self.free_over)
 
+    @strawberry.field(
+        description="Heaviest parcel its orders are split into (grams); null = no limit."
+    )
+    def max_parcel_weight_grams(self) -> int | None:
+        return self.max_parcel_weight_grams
+
+    @strawberry.field(
+        description="Largest parcel its orders are split into (cm³); null = no limit."
+    )
+    def max_parcel_volume_cm3(self) -> int | None:
+        return self.max_parcel_volume_cm3
+
 
 # --- products ------------------------------------------------------------------------------------
 
@@ -381,6 +407,10 @@ class Sku(Node):
     )
     weight_grams: int | None = strawberry.field(description="Weight in grams.")
     enabled: bool = strawberry.field(description="Whether it is still sold.")
+
+    @strawberry.field(description="How it must travel (parcels never mix classes).")
+    def transport_class(self) -> TransportClass:
+        return TransportClass(self.transport_class)
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
@@ -825,6 +855,12 @@ class ShippingTemplateInput:
         default=None,
         description="Free shipping from this merchant subtotal, in yuan (Decimal string).",
     )
+    max_parcel_weight_grams: int | None = strawberry.field(
+        default=None, description="Heaviest parcel orders are split into (grams); null = no limit."
+    )
+    max_parcel_volume_cm3: int | None = strawberry.field(
+        default=None, description="Largest parcel orders are split into (cm³); null = no limit."
+    )
 
 
 @strawberry.input(description="A product's values for one attribute.")
@@ -867,6 +903,10 @@ class SkuInput:
         default=None, description="Cost price in yuan (Decimal string); never shown to customers."
     )
     weight_grams: int | None = strawberry.field(default=None, description="Weight in grams.")
+    transport_class: TransportClass = strawberry.field(
+        default=TransportClass.GENERAL,
+        description="How it must travel (LIQUID, BATTERY, COLD_CHAIN parcels are separate).",
+    )
     image_url: str | None = strawberry.field(default=None, description="Image URL.")
 
 

@@ -236,6 +236,8 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
     ("AdminOrderFilter", "number"): column(Order.number),
     ("ShipmentInput", "carrier"): column(Shipment.carrier),
     ("ShipmentInput", "trackingNumber"): column(Shipment.tracking_number),
+    ("ParcelShipInput", "carrier"): column(Shipment.carrier),
+    ("ParcelShipInput", "trackingNumber"): column(Shipment.tracking_number),
     # members
     ("MemberLevelInput", "name"): column(MemberLevel.name),
     ("MemberLevelInput", "benefits"): BENEFITS,

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from core.ids import encode_id
+from models.catalog import TransportClass
 from resolvers import orders as ro
 from resolvers import records as m
 from resolvers.context import Permission
@@ -325,6 +326,62 @@ class Shipment(Node):
         return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
 
 
+@strawberry.type(description="Units of one order line in a parcel.")
+class ParcelLine:
+    quantity: int = strawberry.field(description="Units of the line in this parcel.")
+
+    @strawberry.field(description="The order line (its SKU code, title and specs).")
+    async def order_line(self, info: Info) -> OrderLine:
+        return await info.context.loaders.order_line.load(self.order_line_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The SKU code, as on the order line.")
+    async def sku_code(self, info: Info) -> str:
+        line = await info.context.loaders.order_line.load(self.order_line_id)  # type: ignore[attr-defined]
+        return str(line.sku_code)
+
+
+@strawberry.type(
+    description="A parcel planned at payment (第二次拆单): one warehouse, one transport class, "
+    "within the shipping template's weight/volume limit; shipped with its own tracking number."
+)
+class Parcel:
+    number: int = strawberry.field(description="Its number within the order (1, 2, ...).")
+    weight_grams: int = strawberry.field(description="Total weight of its units (grams).")
+    volume_cm3: int = strawberry.field(description="Total volume of its units (cm³).")
+
+    @strawberry.field(description="How its units must travel.")
+    def transport_class(self) -> TransportClass:
+        return TransportClass(self.transport_class)
+
+    @strawberry.field(description="The warehouse it leaves from.")
+    async def warehouse(self, info: Info) -> WarehouseRef:
+        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The order lines and units it holds.")
+    async def lines(self, info: Info) -> list[ParcelLine]:
+        return await info.context.loaders.lines_by_parcel.load(self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="Its shipment once shipped; null while PLANNED.")
+    async def shipment(self, info: Info) -> Shipment | None:
+        if self.shipment_id is None:  # type: ignore[attr-defined]
+            return None
+        return await info.context.loaders.shipment.load(self.shipment_id)  # type: ignore[attr-defined]
+
+    @strawberry.field(description="The carrier's tracking number; null while PLANNED.")
+    async def tracking_number(self, info: Info) -> str | None:
+        if self.shipment_id is None:  # type: ignore[attr-defined]
+            return None
+        shipment = await info.context.loaders.shipment.load(self.shipment_id)  # type: ignore[attr-defined]
+        return str(shipment.tracking_number)
+
+    @strawberry.field(description="PLANNED until shipped, then its shipment's status.")
+    async def status(self, info: Info) -> str:
+        if self.shipment_id is None:  # type: ignore[attr-defined]
+            return "PLANNED"
+        shipment = await info.context.loaders.shipment.load(self.shipment_id)  # type: ignore[attr-defined]
+        return str(shipment.status)
+
+
 @strawberry.type(description="An after-sales refund request and its outcome.")
 class Refund(Node):
     status: RefundStatus = strawberry.field(description="Where the request is.")
@@ -437,6 +494,14 @@ class Order(Node):
     @strawberry.field(description="Parcels shipped.")
     async def shipments(self, info: Info) -> list[Shipment]:
         return await info.context.loaders.shipments_by_order.load(self.id)  # type: ignore[attr-defined]
+
+    @strawberry.field(
+        description="Parcels planned at payment (by warehouse, transport class and the "
+        "template's parcel limits), each with its own tracking number once shipped; empty "
+        "before payment."
+    )
+    async def parcels(self, info: Info) -> list[Parcel]:
+        return await info.context.loaders.parcels_by_order.load(self.id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="Refund requests and their outcome.")
     async def refunds(self, info: Info) -> list[Refund]:
@@ -574,6 +639,14 @@ class ShipmentInput:
     lines: list[ShipmentLineInput] | None = strawberry.field(
         default=None, description="Order lines and quantities in the parcel."
     )
+
+
+@strawberry.input(description="Ship one planned parcel of an order.")
+class ParcelShipInput:
+    order_id: strawberry.ID = strawberry.field(description="Relay global id of the order.")
+    parcel_number: int = strawberry.field(description="The parcel's number within the order.")
+    carrier: str = strawberry.field(description="The carrier.")
+    tracking_number: str = strawberry.field(description="The carrier's tracking number.")
 
 
 @strawberry.input(description="Units of an order line to refund.")
@@ -830,6 +903,26 @@ class OrdersMutation:
     ) -> RefundPayload:
         r = await ro.refund_request(info.context, order_id, lines, reason)
         return RefundPayload(refund=r.value, order=None, user_errors=user_errors(r.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Ship one planned parcel: a shipment of exactly its units from its "
+        "warehouse, with its tracking number (staff with MANAGE_ORDERS; merchant staff their "
+        "merchant's orders only)."
+    )
+    async def order_parcel_ship(
+        self,
+        info: Info,
+        input: Annotated[
+            ParcelShipInput, strawberry.argument(description="The order, parcel and tracking.")
+        ],
+    ) -> OrderShipPayload:
+        r = await ro.ship_parcel(info.context, input)
+        shipped = r.value
+        return OrderShipPayload(
+            shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
+            order=shipped.order if shipped else None,  # type: ignore[arg-type]
+            user_errors=user_errors(r.errors),
+        )
 
     @strawberry.mutation(
         description="Record a shipment of an order's lines (staff with "

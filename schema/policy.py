@@ -333,6 +333,7 @@ POLICY: dict[str, Rule] = {
     "orderShip": staff(
         P.MANAGE_ORDERS, own("input.orderId", "Order"), own("input.warehouseId", "Warehouse")
     ),
+    "orderParcelShip": staff(P.MANAGE_ORDERS, own("input.orderId", "Order")),
     "refundApprove": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     "refundReject": staff(P.MANAGE_ORDERS, own("id", "Refund")),
     # A payment can span several merchants' orders: only the platform records money for it.

@@ -504,6 +504,8 @@ class ShippingTemplateData:
     additional_fee: Decimal | None = None
     flat_fee: Decimal | None = None
     free_over: Decimal | None = None
+    max_parcel_weight_grams: int | None = None
+    max_parcel_volume_cm3: int | None = None
 
 
 async def create_shipping_template(
@@ -517,6 +519,12 @@ async def create_shipping_template(
     additional = check.money(v, data.additional_fee, "additionalFee", required=False)
     flat = check.money(v, data.flat_fee, "flatFee", required=data.kind == ShippingKind.FLAT)
     free_over = check.money(v, data.free_over, "freeOver", required=False)
+    for value, field_name in (
+        (data.max_parcel_weight_grams, "maxParcelWeightGrams"),
+        (data.max_parcel_volume_cm3, "maxParcelVolumeCm3"),
+    ):
+        if value is not None and value <= 0:
+            v.add(ErrorCode.INVALID_INPUT, "A parcel limit is positive (or null).", field_name)
     v.raise_if_any()
     template = ShippingTemplate(
         merchant_id=data.merchant_id,
@@ -526,6 +534,8 @@ async def create_shipping_template(
         additional_fee=additional or 0,
         flat_fee=flat or 0,
         free_over=free_over,
+        max_parcel_weight_grams=data.max_parcel_weight_grams,
+        max_parcel_volume_cm3=data.max_parcel_volume_cm3,
     )
     session.add(template)
     await session.flush()

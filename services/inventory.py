@@ -553,6 +553,11 @@ async def held_in(session: AsyncSession, owner: str, warehouse_id: int) -> dict[
     }
 
 
+async def held_lines(session: AsyncSession, owner: str) -> list[ReservationLine]:
+    """The owner's reservation lines (per SKU and warehouse), in SKU then warehouse order."""
+    return await lines_of(session, (await _owned(session, owner)).id)
+
+
 async def lines_of(session: AsyncSession, reservation_id: int) -> list[ReservationLine]:
     return list(
         (

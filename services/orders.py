@@ -35,7 +35,7 @@ from models.orders import (
     ShipmentLine,
 )
 from models.promotions import Promotion, PromotionType
-from services import coupons, inventory, ledger, members, payments, pricing, promotions
+from services import coupons, inventory, ledger, members, parcels, payments, pricing, promotions
 from services.errors import DomainError, ErrorCode
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
@@ -167,6 +167,11 @@ async def _lock_chain(
     )
     assert order is not None
     return payment, order
+
+
+async def lock_order(session: AsyncSession, order_id: int, *, merchant_id: int | None) -> Order:
+    """The order locked for staff (of its merchant, for merchant staff)."""
+    return (await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True))[1]
 
 
 # --- payment -------------------------------------------------------------------------------------
@@ -317,9 +322,12 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
         .values(first_paid_at=now)
     )
     sold: dict[int, int] = defaultdict(int)
-    for line in await lines_of(session, [o.id for o in orders]):
+    paid_lines = await lines_of(session, [o.id for o in orders])
+    for line in paid_lines:
         if not line.is_gift:
             sold[line.product_id] += line.quantity
+    for order in orders:  # 第二次拆单: the parcels are planned once, at payment
+        await parcels.plan_order(session, order, [x for x in paid_lines if x.order_id == order.id])
     if sold:  # one statement however many products the payment covers
         await session.execute(
             update(Product)

@@ -87,7 +87,8 @@ class SkuDraft:
     barcode: str | None = None
     weight_grams: int | None = None
     image_url: str | None = None
-    id: int | None = None  # set when updating an existing SKU
+    id: int | None = None
+    transport_class: str = "GENERAL"  # set when updating an existing SKU
 
 
 @dataclass
@@ -208,6 +209,7 @@ def _sku_as_draft(sku: Sku) -> SkuDraft:
         barcode=sku.barcode,
         weight_grams=sku.weight_grams,
         image_url=sku.image_url,
+        transport_class=sku.transport_class,
     )
 
 
@@ -476,6 +478,7 @@ async def _write_skus(
         row.code, row.barcode, row.image_url = c.draft.code, c.draft.barcode, c.draft.image_url
         row.price, row.market_price, row.cost_price = c.price, c.market_price, c.cost_price
         row.weight_grams = c.draft.weight_grams
+        row.transport_class = c.draft.transport_class
         row.specs, row.spec_key, row.spec_text = c.specs, c.spec_key, c.spec_text
         row.enabled, row.position = True, position
         saved.append(row)

@@ -252,6 +252,7 @@ def _cases(w: dict, admin: str) -> list[tuple[str, dict[str, Any], str | None, s
             ("MemberCenter", {}, token, None),
             ("PointsLedger", {"first": 5}, token, None),
             ("OrderPoints", {"id": w["order"]}, token, None),
+            ("OrderParcels", {"id": w["order"]}, token, None),
             ("MemberLevels", {}, token, None),
             ("CustomerMember", {"id": w["customer_id"]}, token, None),
             ("Suppliers", {}, token, None),
