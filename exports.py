@@ -31,7 +31,7 @@ from services import exports as exporting
 from services import settlement
 from services.errors import DomainError
 from web.errors import BadRequest
-from web.viewer import ensure_staff_standing
+from web.viewer import ensure_staff_standing, viewer_of_claims
 from web.viewer import viewer as viewer_of
 
 
@@ -73,7 +73,7 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
         """The viewer, or the refusal: the token and staff-standing checks are the GraphQL
         endpoint's own, the rule is `field`'s POLICY entry."""
         try:
-            viewer = viewer_of(request, settings, clock.now())
+            viewer = linked_viewer(request) or viewer_of(request, settings, clock.now())
             await ensure_staff_standing(request, viewer, settings)
         except BadRequest as refused:
             return _refused(refused.code, str(refused), refused.status)
@@ -84,6 +84,24 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
         code = ApiErrorCode((extensions or {}).get("code", ApiErrorCode.FORBIDDEN.value))
         status = 401 if code == ApiErrorCode.UNAUTHENTICATED else 403
         return _refused(code, str(refusal), status)
+
+    def linked_viewer(request: Request) -> Viewer | None:
+        """The staff member a `?link=` names (see services/exports.py); None without one."""
+        token = request.query_params.get("link")
+        if token is None or request.headers.get("authorization"):
+            return None
+        params = {k: v for k, v in request.query_params.items() if k != "link"}
+        claims = exporting.read_link(
+            settings.jwt_secret, token, request.url.path, params, clock.now()
+        )
+        found = viewer_of_claims(claims) if claims is not None else None
+        if found is None or not found.is_staff:
+            raise BadRequest(
+                ApiErrorCode.UNAUTHENTICATED,
+                "This download link is invalid or expired: ask for a new one.",
+                401,
+            )
+        return found
 
     async def settlement_csv(request: Request) -> Response:
         viewer = await gate(request, "settlementStatement")
@@ -152,9 +170,9 @@ def routes(settings: Settings, clock: Clock) -> list[Route]:
         )
 
     return [
-        Route("/exports/settlement.csv", settlement_csv, methods=["GET"]),
+        Route(exporting.link_path(exporting.SETTLEMENT), settlement_csv, methods=["GET"]),
         *(
-            Route(f"/exports/{kind.name}.csv", downloading(kind), methods=["GET"])
+            Route(exporting.link_path(kind), downloading(kind), methods=["GET"])
             for kind in exporting.KINDS
         ),
     ]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from resolvers.common import query_id
+from resolvers.common import MutationResult, query_id
 from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
+from services import exports as exporting
 from services import reports
+from services.errors import DomainError, ErrorCode
 
 
 async def sales_report(
@@ -37,3 +41,44 @@ async def top_products(ctx: Context, report: reports.SalesReport, limit: int) ->
 
 async def promotion_stats(ctx: Context, promotion_id: int) -> reports.DiscountStats:
     return await ctx.read(lambda s: reports.discount_stats(s, promotion_id=promotion_id))
+
+
+@dataclass(frozen=True)
+class ExportLink:
+    url: str
+    expires_at: datetime
+
+
+EXPORT_KINDS = {k.name: k for k in (*exporting.KINDS, exporting.SETTLEMENT)}
+_REFUSED_AS = {"INVALID_ID": ErrorCode.INVALID_ID, "FORBIDDEN": ErrorCode.FORBIDDEN}
+
+
+def export_link(
+    ctx: Context, kind: exporting.Kind, asked: dict[str, str | None]
+) -> MutationResult[ExportLink]:
+    """Sign one download for the staff member asking (services/exports.py, download links).
+    Its parameters are checked now as the download will check them, so a bad range or another
+    merchant's id is refused here rather than in the browser."""
+    params = {name: value for name, value in asked.items() if value}
+    try:
+        found = exporting.parse(
+            kind, params, ctx.viewer.merchant_id, ZoneInfo(ctx.settings.report_timezone)
+        )
+    except exporting.Refused as refused:
+        code = _REFUSED_AS.get(refused.code, ErrorCode.INVALID_INPUT)
+        return MutationResult.refused(DomainError(code, str(refused), "input"))
+    if kind is exporting.SETTLEMENT and found.merchant_id is None:
+        return MutationResult.refused(
+            DomainError(ErrorCode.INVALID_ID, "Name the Merchant to settle.", "merchantId")
+        )
+    viewer = ctx.viewer
+    claims = {
+        "sub": f"staff:{viewer.staff_id}",
+        "perms": sorted(p.value for p in viewer.permissions),
+        "mid": viewer.merchant_id,
+        "ver": viewer.token_version,
+    }
+    url, expires = exporting.sign_link(
+        ctx.settings.jwt_secret, claims, exporting.link_path(kind), params, ctx.now
+    )
+    return MutationResult(ExportLink(url, expires), [])

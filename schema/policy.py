@@ -349,6 +349,14 @@ POLICY: dict[str, Rule] = {
     "salesReport": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
     # the CSV export (exports.py) applies this same rule
     "settlementStatement": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
+    # signs a CSV download; the export's own rule (above) is applied too, now and at download
+    "exportLinkCreate": staff(
+        None,
+        own("input.merchantId", "Merchant"),
+        own("input.skuId", "Sku"),
+        own("input.warehouseId", "Warehouse"),
+        scope=MINE,
+    ),
 }
 
 
@@ -455,6 +463,9 @@ def apply_policy(*root_types: Any) -> Coverage:
             for target in rule.targets:
                 if target.type not in OWNED_TYPES:
                     raise RuntimeError(f"{name}: {target.type} has no owner column.")
+            if rule.targets and not strawberry_field.is_async:
+                # owners are looked up in the database: only resolve_async checks targets
+                raise RuntimeError(f"{name} names owned targets: its resolver must be async.")
             gates = [e for e in strawberry_field.extensions if isinstance(e, PolicyGate)]
             if not gates:
                 strawberry_field.extensions.insert(0, PolicyGate(name, rule))

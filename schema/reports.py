@@ -3,14 +3,17 @@ value; top products; promotion statistics."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import reports as rr
-from schema.common import Money, money
+from schema.common import Money, UserError, money
+from schema.payloads import payload
+from schema.policy import POLICY
 
 if TYPE_CHECKING:
     from schema.catalog import Product
@@ -108,3 +111,74 @@ class ReportsQuery:
         ] = None,
     ) -> SalesReport:
         return await rr.sales_report(info.context, from_, to, merchant_id)  # type: ignore[return-value]
+
+
+@strawberry.enum(description="What a CSV download holds (exports.py serves it).")
+class ExportKind(Enum):
+    ORDERS = strawberry.enum_value("orders", description="Orders created in the range.")
+    SALES = strawberry.enum_value("sales", description="The sales report's days.")
+    STOCK_LEDGER = strawberry.enum_value("stock-ledger", description="Stock movements.")
+    SETTLEMENT = strawberry.enum_value("settlement", description="A merchant's statement.")
+
+
+@strawberry.input(description="The download to sign: the same parameters the CSV URL takes.")
+class ExportLinkInput:
+    kind: ExportKind = strawberry.field(description="Which export.")
+    from_: date = strawberry.field(name="from", description="First day (inclusive).")
+    to: date = strawberry.field(description="Last day (inclusive), at most 366 days on.")
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="One merchant (ORDERS, SALES; required for SETTLEMENT); merchant staff "
+        "always get their own.",
+    )
+    sku_id: strawberry.ID | None = strawberry.field(
+        default=None, description="STOCK_LEDGER: one SKU."
+    )
+    warehouse_id: strawberry.ID | None = strawberry.field(
+        default=None, description="STOCK_LEDGER: one warehouse."
+    )
+    status: str | None = strawberry.field(
+        default=None,
+        description="ORDERS: an OrderStatus; STOCK_LEDGER: a movement type.",
+    )
+
+
+@strawberry.type(description="A signed CSV download, for a browser to follow.")
+class ExportLink:
+    url: str = strawberry.field(
+        description="Path and query on this API's origin; it works without an Authorization "
+        "header, for this download only, until `expiresAt`."
+    )
+    expires_at: datetime = strawberry.field(description="When the link stops working.")
+
+
+@strawberry.type(description="Result of exportLinkCreate.")
+class ExportLinkPayload:
+    link: ExportLink | None = strawberry.field(description="The link; null when refused.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Business-rule failures; empty when the mutation succeeded."
+    )
+
+
+@strawberry.type
+class ReportsMutation:
+    @strawberry.mutation(
+        description="Sign a CSV download (orders, sales, stock ledger, settlement) for a browser "
+        "link, which cannot send an Authorization header. The export's own rule applies now "
+        "and again when the link is followed; each download is audited."
+    )
+    async def export_link_create(self, info: Info, input: ExportLinkInput) -> ExportLinkPayload:
+        kind = rr.EXPORT_KINDS[str(input.kind.value)]
+        refusal = POLICY[kind.policy].refusal(info.context.viewer)
+        if refusal is not None:
+            raise refusal
+        asked = {
+            "from": input.from_.isoformat(),
+            "to": input.to.isoformat(),
+            "merchantId": input.merchant_id,
+            "skuId": input.sku_id,
+            "warehouseId": input.warehouse_id,
+            kind.status_param: input.status,
+        }
+        r = rr.export_link(info.context, kind, asked)
+        return payload(ExportLinkPayload, link=r)

@@ -461,6 +461,8 @@ async def _gift_lines(
                         "sourceId": gift.promotion_id,
                         "label": "赠品",
                         "amount": 0,
+                        # what the gift was worth when given: DEDUCT_VALUE keeps this back
+                        "unitValue": sku.price,
                     }
                 ],
                 promotion_units={},

@@ -6,13 +6,16 @@ Merchant staff are held to their merchant here, whatever they asked."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import jwt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -54,6 +57,8 @@ STOCK_LEDGER = Kind(
     "type",
 )
 KINDS = (ORDERS, SALES, STOCK_LEDGER)
+# One row of figures, answered by exports.py itself rather than streamed; merchantId required.
+SETTLEMENT = Kind("settlement", "settlementStatement", (("merchantId", "Merchant"),))
 
 
 @dataclass
@@ -340,3 +345,64 @@ async def _stock_ledger(
             for m, sku_code, warehouse_code in batch
         )
         after = batch[-1][0].id
+
+
+# --- download links ------------------------------------------------------------------------------
+#
+# A browser downloads a file by following a link, and a link cannot carry an Authorization
+# header. `exportLinkCreate` therefore signs the exact download (path and parameters) for the
+# staff member asking, valid for LINK_SECONDS: `?link=<token>` stands in for the header. The
+# token carries the access token's claims (permissions, merchant, version), so at download the
+# same policy rule and staff-standing check apply as with the header: a link outlives neither
+# a revoked role nor a disabled account, and changing any parameter voids it.
+
+LINK_SECONDS = 300
+
+
+def link_path(kind: Kind) -> str:
+    return f"/exports/{kind.name}.csv"
+
+
+def _fingerprint(path: str, params: Mapping[str, str]) -> str:
+    return hashlib.sha256(f"{path}?{urlencode(sorted(params.items()))}".encode()).hexdigest()
+
+
+def sign_link(
+    secret: str, claims: Mapping[str, Any], path: str, params: Mapping[str, str], now: datetime
+) -> tuple[str, datetime]:
+    """The URL (path and query, `link` last) and when it stops working."""
+    expires = now + timedelta(seconds=LINK_SECONDS)
+    token = jwt.encode(
+        {
+            **claims,
+            "typ": "download",
+            "url": _fingerprint(path, params),
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+        },
+        secret,
+        algorithm="HS256",
+    )
+    return f"{path}?{urlencode({**params, 'link': token})}", expires
+
+
+def read_link(
+    secret: str, token: str, path: str, params: Mapping[str, str], now: datetime
+) -> dict[str, Any] | None:
+    """The claims of a link signed for exactly this path and these parameters, unexpired."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "require": ["sub", "exp", "url"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    if (
+        claims.get("typ") != "download"
+        or claims["exp"] <= now.timestamp()
+        or claims["url"] != _fingerprint(path, params)
+    ):
+        return None
+    return claims

@@ -694,9 +694,11 @@ async def ship(
     *,
     actor_id: int | None,
     merchant_id: int | None,
+    as_planned: bool = False,
 ) -> tuple[Shipment, Order]:
     """Ship units held for the order in one warehouse (all of them when no lines are named):
-    the reservation is consumed and SHIPMENT movements are written."""
+    the reservation is consumed and SHIPMENT movements are written. Unless this ships a
+    planned parcel (`as_planned`), the parcels still to ship are planned again."""
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number or len(carrier) > 60 or len(tracking_number) > 60:
         raise DomainError(
@@ -732,6 +734,8 @@ async def ship(
         actor_id,
     )
     _settle_shipping(order, list(lines.values()), now)
+    if not as_planned:
+        await parcels.replan_order(session, order, list(lines.values()))
     await session.flush()
     return shipment, order
 
@@ -992,6 +996,7 @@ async def approve_refund(
         await _return_coupons(session, payment, order, now)
     else:
         _settle_shipping(order, list(lines.values()), now)
+    await parcels.replan_order(session, order, list(lines.values()))  # units released
     await members.on_refunded(session, order, list(lines.values()), f"refund:{refund.id}", now)
     await session.flush()
     return refund, order
@@ -1006,8 +1011,8 @@ async def approve_refund(
 # `gift quantity × kept in-scope units`. Gift units beyond that are taken back: unshipped ones
 # leave the reservation at once; shipped ones follow the promotion's giftReturnPolicy —
 # RETURN_GIFT joins them to this return (a refund line at 0, restocked with the rest),
-# DEDUCT_VALUE keeps the SKU's current price × units back from the money refunded (never
-# below 0). Only gift lines of the refund's own order are considered.
+# DEDUCT_VALUE keeps the gift's price when it was given × units back from the money
+# refunded (never below 0). Only gift lines of the refund's own order are considered.
 
 
 def _kept_spend(line: OrderLine) -> int:
@@ -1070,6 +1075,15 @@ async def _gift_entitlement(
     return gift.quantity if thresholds and spend >= min(thresholds) else 0
 
 
+async def _gift_unit_value(session: AsyncSession, gift: OrderLine) -> int:
+    """What one unit of the gift was worth when it was given (recorded on the line since
+    gifts carried it); orders placed before that fall back to the SKU's price today."""
+    for d in gift.discounts or []:
+        if d.get("source") == "PROMOTION" and isinstance(d.get("unitValue"), int):
+            return int(d["unitValue"])
+    return int(await session.scalar(select(Sku.price).where(Sku.id == gift.sku_id)) or 0)
+
+
 async def _take_back_gifts(
     session: AsyncSession,
     refund: Refund,
@@ -1106,8 +1120,7 @@ async def _take_back_gifts(
         shipped = excess - from_held
         joined = from_held
         if shipped and promotions.gift_return_policy(promotion.rules) == "DEDUCT_VALUE":
-            price = await session.scalar(select(Sku.price).where(Sku.id == gift.sku_id))
-            deducted += int(price or 0) * shipped
+            deducted += await _gift_unit_value(session, gift) * shipped
             gift.refunded_quantity += shipped  # settled by the deduction: never taken twice
         elif shipped:
             joined += shipped

@@ -1,7 +1,8 @@
 """Parcels (第二次拆单): a paid order's units split by warehouse, transport class and the
 shipping template's per-parcel weight/volume limit. `plan_parcels` is pure; `plan_order`
-stores the plan when the order is paid (so it never moves under the customer), and
-`ship_parcel` ships one planned parcel as a shipment with its own tracking number."""
+stores the plan when the order is paid, `replan_order` plans what is left again when units
+leave the plan another way (a free shipment, a refund), and `ship_parcel` ships one planned
+parcel as a shipment with its own tracking number."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Product, ShippingTemplate, Sku, TransportClass
@@ -115,6 +116,52 @@ async def plan_order(session: AsyncSession, order: Order, lines: Sequence[OrderL
     warehouse. The order's strictest template limit applies to all its parcels."""
     if await session.scalar(select(Parcel.id).where(Parcel.order_id == order.id).limit(1)):
         return  # planned already
+    items, limits = await _items(session, order, lines)
+    await _store(session, order, plan_parcels(items, *limits), first_number=1)
+
+
+async def replan_order(session: AsyncSession, order: Order, lines: Sequence[OrderLine]) -> None:
+    """After units left the plan another way (a free `orderShip`, a refund before shipping),
+    plan again the groups (warehouse, transport class) whose units to ship changed. Shipped
+    parcels and untouched groups stay as the customer saw them; new parcels take numbers
+    after every number used so far, so a number never names two parcels."""
+    parcels = (await session.scalars(select(Parcel).where(Parcel.order_id == order.id))).all()
+    if not parcels:
+        return  # never planned (not paid yet)
+    unshipped = {p.id: p for p in parcels if p.shipment_id is None}
+    planned: dict[Group, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for pl in (
+        await session.scalars(select(ParcelLine).where(ParcelLine.parcel_id.in_(unshipped)))
+    ).all():
+        parcel = unshipped[pl.parcel_id]
+        planned[(parcel.warehouse_id, parcel.transport_class)][pl.order_line_id] += pl.quantity
+    items, limits = await _items(session, order, lines)
+    wanted: dict[Group, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for item in items:
+        wanted[(item.warehouse_id, item.transport_class)][item.line_id] += item.quantity
+    moved = {g for g in planned.keys() | wanted.keys() if planned.get(g) != wanted.get(g)}
+    if not moved:
+        return
+    stale = [p.id for p in unshipped.values() if (p.warehouse_id, p.transport_class) in moved]
+    await session.execute(delete(ParcelLine).where(ParcelLine.parcel_id.in_(stale)))
+    await session.execute(delete(Parcel).where(Parcel.id.in_(stale)))
+    regrouped = [i for i in items if (i.warehouse_id, i.transport_class) in moved]
+    first = max(p.number for p in parcels) + 1
+    await _store(session, order, plan_parcels(regrouped, *limits), first_number=first)
+
+
+Group = tuple[int, str]  # (warehouse, transport class): parcels never mix either
+
+
+def _to_ship(line: OrderLine) -> int:
+    return line.quantity - line.shipped_quantity - line.released_quantity
+
+
+async def _items(
+    session: AsyncSession, order: Order, lines: Sequence[OrderLine]
+) -> tuple[list[ParcelItem], tuple[int | None, int | None]]:
+    """The units still to ship, per line and warehouse holding them for the order, and the
+    strictest weight and volume limits of the order's shipping templates."""
     held: dict[int, list[list[int]]] = defaultdict(list)  # sku -> [[warehouse, units left]]
     for r in await inventory.held_lines(session, order.stock_owner):
         held[r.sku_id].append([r.warehouse_id, r.quantity - r.consumed])
@@ -132,7 +179,7 @@ async def plan_order(session: AsyncSession, order: Order, lines: Sequence[OrderL
     items: list[ParcelItem] = []
     for line in sorted(lines, key=lambda x: x.id):
         sku = skus[line.sku_id]
-        wanted = line.quantity - line.shipped_quantity - line.released_quantity
+        wanted = _to_ship(line)
         for slot in held.get(line.sku_id, []):
             units = min(wanted, slot[1])
             if units <= 0:
@@ -149,21 +196,30 @@ async def plan_order(session: AsyncSession, order: Order, lines: Sequence[OrderL
                     unit_volume_cm3(sku),
                 )
             )
-    for number, planned in enumerate(
-        plan_parcels(items, min(weights, default=None), min(volumes, default=None)), 1
-    ):
-        parcel = Parcel(
+    return items, (min(weights, default=None), min(volumes, default=None))
+
+
+async def _store(
+    session: AsyncSession, order: Order, planned: Sequence[PlannedParcel], *, first_number: int
+) -> None:
+    rows = [
+        Parcel(
             order_id=order.id,
             number=number,
-            warehouse_id=planned.warehouse_id,
-            transport_class=planned.transport_class,
-            weight_grams=planned.weight_grams,
-            volume_cm3=planned.volume_cm3,
+            warehouse_id=p.warehouse_id,
+            transport_class=p.transport_class,
+            weight_grams=p.weight_grams,
+            volume_cm3=p.volume_cm3,
         )
-        session.add(parcel)
-        await session.flush()
-        for line_id, quantity in planned.lines:
-            session.add(ParcelLine(parcel_id=parcel.id, order_line_id=line_id, quantity=quantity))
+        for number, p in enumerate(planned, first_number)
+    ]
+    session.add_all(rows)
+    await session.flush()  # one flush gives every parcel its id
+    session.add_all(
+        ParcelLine(parcel_id=row.id, order_line_id=line_id, quantity=quantity)
+        for row, p in zip(rows, planned, strict=True)
+        for line_id, quantity in p.lines
+    )
     await session.flush()
 
 
@@ -209,6 +265,7 @@ async def ship_parcel(
         now,
         actor_id=actor_id,
         merchant_id=merchant_id,
+        as_planned=True,
     )
     parcel.shipment_id = shipment.id
     await session.flush()

@@ -3,7 +3,9 @@ current standing, judged from this process's map of staff access (core/access.py
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 
@@ -37,11 +39,18 @@ def viewer(request: Request, settings: Settings, now: datetime) -> Viewer:
     claims = (
         decode_access_token(settings, token.strip(), now) if scheme.lower() == "bearer" else None
     )
-    kind, _, raw_id = (claims or {}).get("sub", "").partition(":")
+    found = viewer_of_claims(claims or {})
+    if found is None:
+        raise BadRequest(ApiErrorCode.UNAUTHENTICATED, "Invalid or expired access token.", 401)
+    return found
+
+
+def viewer_of_claims(claims: Mapping[str, Any]) -> Viewer | None:
+    """The customer or staff member a verified token (access token, download link) names."""
+    kind, _, raw_id = str(claims.get("sub", "")).partition(":")
     if kind == "customer" and raw_id.isdigit():
         return Viewer(customer_id=int(raw_id))
     if kind == "staff" and raw_id.isdigit():
-        assert claims is not None
         granted = frozenset(
             Permission(p) for p in claims.get("perms", []) if p in Permission.__members__
         )
@@ -52,7 +61,7 @@ def viewer(request: Request, settings: Settings, now: datetime) -> Viewer:
             merchant_id=claims.get("mid"),
             token_version=version if isinstance(version, int) else -1,
         )
-    raise BadRequest(ApiErrorCode.UNAUTHENTICATED, "Invalid or expired access token.", 401)
+    return None
 
 
 async def ensure_staff_standing(request: Request, viewer: Viewer, settings: Settings) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from core.ids import decode_id
+from core.ids import decode_id, encode_id
 from core.settings import Settings
 from models import AuditEntry, StockMovement
 from resolvers.context import Permission
@@ -133,3 +134,93 @@ async def test_exports_are_refused_without_the_permission(
     assert (await download(api, "sales", api.admin_token, **bad))[0] == 400
     assert (await download(api, "orders", api.admin_token, status="NOPE", **DAY))[0] == 400
     assert (await download(api, "orders", api.admin_token, merchantId="x", **DAY))[0] == 400
+
+
+async def follow(api: Api, url: str) -> tuple[int, list[dict[str, str]]]:
+    got = await api.client.get(url)  # no Authorization header: the link stands for it
+    if got.status_code != 200:
+        return got.status_code, []
+    return 200, list(csv.DictReader(io.StringIO(got.text)))
+
+
+async def signed(api: Api, token: str, **input: str) -> dict[str, Any]:
+    answer = await api.op("ExportLinkCreate", {"input": input}, token=token)
+    return answer
+
+
+async def test_a_signed_link_downloads_without_a_header_for_a_short_while(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
+    shop = await two_merchants_sold(api, engine, clock)
+    merchant = decode_id(shop.merchant)[1]
+    staff_id, token = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="links@shop.example",
+        permissions=[Permission.MANAGE_ORDERS.value],
+        merchant_id=merchant,
+    )
+    answer = await signed(api, token, kind="ORDERS", **DAY)
+    link = answer["data"]["exportLinkCreate"]["link"]
+    assert link["url"].startswith("/exports/orders.csv?")
+    assert link["expiresAt"] == "2026-04-10T08:05:00Z"  # five minutes
+    status, orders = await follow(api, link["url"])
+    assert status == 200  # the merchant's own rows only, as with the header
+    assert [(o["merchantId"], o["total"]) for o in orders] == [(shop.merchant, "120.00")]
+
+    # any parameter changed voids it; so does time
+    assert (await follow(api, link["url"].replace("2026-04-10", "2026-04-09", 1)))[0] == 401
+    assert (await follow(api, link["url"].replace("orders.csv", "sales.csv")))[0] == 401
+    assert (await follow(api, link["url"] + "x"))[0] == 401
+    clock.advance(minutes=6)
+    assert (await follow(api, link["url"]))[0] == 401
+    clock.advance(minutes=-6)
+
+    # a revoked role: the link dies with the token it was signed from
+    deactivated = await api.admin("StaffDeactivate", {"id": encode_id("Staff", staff_id)})
+    assert deactivated["staffDeactivate"]["userErrors"] == []
+    assert (await follow(api, link["url"]))[0] == 401
+    async with create_session_factory(engine)() as s:
+        logged = (
+            await s.scalars(select(AuditEntry.action).where(AuditEntry.action == "export.orders"))
+        ).all()
+    assert len(logged) == 1  # the one download that went out
+
+
+async def test_links_follow_the_exports_rules(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
+    shop = await two_merchants_sold(api, engine, clock)
+    _, reporter = await make_staff(
+        engine,
+        settings,
+        clock,
+        email="r2@shop.example",
+        permissions=[Permission.VIEW_REPORTS.value],
+        merchant_id=decode_id(shop.merchant)[1],
+    )
+    refused = await signed(api, reporter, kind="ORDERS", **DAY)  # needs MANAGE_ORDERS
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    other = await signed(api, reporter, kind="SALES", merchantId=shop.other_merchant, **DAY)
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    guest = await api.op("ExportLinkCreate", {"input": {"kind": "SALES", **DAY}})
+    assert guest["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    bad_range = await signed(
+        api, reporter, kind="SALES", **{"from": "2026-04-10", "to": "2026-04-01"}
+    )
+    assert bad_range["data"]["exportLinkCreate"]["userErrors"][0]["code"] == "INVALID_INPUT"
+    bad_status = await signed(api, api.admin_token, kind="ORDERS", status="NOPE", **DAY)
+    assert bad_status["data"]["exportLinkCreate"]["userErrors"][0]["code"] == "INVALID_INPUT"
+    no_merchant = await signed(api, api.admin_token, kind="SETTLEMENT", **DAY)
+    assert no_merchant["data"]["exportLinkCreate"]["userErrors"][0]["code"] == "INVALID_ID"
+
+    # settlement: platform staff name the merchant; the link answers its one row
+    link = (await signed(api, api.admin_token, kind="SETTLEMENT", merchantId=shop.merchant, **DAY))[
+        "data"
+    ]["exportLinkCreate"]["link"]
+    status, rows = await follow(api, link["url"])
+    assert status == 200 and [r["merchantId"] for r in rows] == [shop.merchant]
+    # a made-up token is no download link
+    status, _ = await follow(api, "/exports/sales.csv?from=2026-04-10&to=2026-04-10&link=x")
+    assert status == 401

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from models import StockMovement
+from core.ids import decode_id_of
+from models import Sku, StockMovement
 from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
 from tests.api.test_orders import detail
 from tests.api.test_promotions import APRIL, create
@@ -169,9 +170,14 @@ async def test_shipped_gift_kept_against_its_value(api: Api, engine: AsyncEngine
         api, engine, main="B", units=2, threshold="500", gift="A", policy="DEDUCT_VALUE"
     )
     await ship_all(api, shop, order_id)
+    # A's price rises after the order: the gift is worth what it was worth when given
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Sku).where(Sku.id == decode_id_of(shop.sku_a, "Sku")).values(price=15000)
+        )
     asked, approved = await refund(api, who, order_id, main, 1)
     assert asked["amount"]["amount"] == "300.00"
-    assert approved["refund"]["amount"]["amount"] == "180.00"  # 300 − 120
+    assert approved["refund"]["amount"]["amount"] == "180.00"  # 300 − 120, not 300 − 150
     assert approved["order"]["status"] == "SHIPPED"
     assert await stock_of(engine, shop.sku_a) == (9, 0)  # the customer keeps the gift
     assert await stock_of(engine, shop.sku_b) == (9, 0)  # one B back

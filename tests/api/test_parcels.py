@@ -163,3 +163,95 @@ async def test_an_order_splits_into_parcels_each_with_its_tracking_number(
         ("SF-3", "SHIPPED"),
         ("SF-4", "SHIPPED"),
     ]
+
+
+def planned(order: dict[str, Any]) -> list[tuple[int, str, list[tuple[str, int]], str]]:
+    return [
+        (
+            p["number"],
+            p["transportClass"],
+            sorted((line["skuCode"], line["quantity"]) for line in p["lines"]),
+            p["status"],
+        )
+        for p in order["parcels"]
+    ]
+
+
+@pytest.mark.sqlite_too
+async def test_parcels_are_planned_again_when_units_leave_the_plan(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """A free `orderShip` and a refund before shipping change what is left to ship: only the
+    groups they touched are planned again, under new numbers; the rest stay as they were."""
+    _, sku, warehouse = await parcel_shop(api, engine)
+    who = await shopper(
+        api,
+        "13900007778",
+        [(sku["P-0"], 1), (sku["P-1"], 1), (sku["P-2"], 2), (sku["P-3"], 1)],
+    )
+    payment = await place(api, who)
+    order_id = payment["orders"][0]["id"]
+    await pay(api, who, payment)
+    order = (await api.ok("OrderParcels", {"id": order_id}, token=who.token))["order"]
+    line_of = {
+        line["skuCode"]: line["orderLine"]["id"] for p in order["parcels"] for line in p["lines"]
+    }
+
+    # one heavy unit leaves by a free shipment: GENERAL (#1, #2) is planned again as #5
+    shipped = await api.admin(
+        "OrderShip",
+        {
+            "input": {
+                "orderId": order_id,
+                "warehouseId": warehouse,
+                "carrier": "SF",
+                "trackingNumber": "SF-FREE",
+                "lines": [{"orderLineId": line_of["P-2"], "quantity": 1}],
+            }
+        },
+    )
+    assert shipped["orderShip"]["userErrors"] == []
+    order = (await api.ok("OrderParcels", {"id": order_id}, token=who.token))["order"]
+    assert planned(order) == [
+        (3, "LIQUID", [("P-0", 1)], "PLANNED"),
+        (4, "BATTERY", [("P-1", 1)], "PLANNED"),
+        (5, "GENERAL", [("P-2", 1), ("P-3", 1)], "PLANNED"),
+    ]
+    assert order["parcels"][2]["weightGrams"] == 9000
+
+    # the battery is refunded before shipping: its parcel goes, nothing else moves
+    asked = (
+        await api.ok(
+            "RefundRequest",
+            {
+                "orderId": order_id,
+                "reason": "不要了",
+                "lines": [{"orderLineId": line_of["P-1"], "quantity": 1}],
+            },
+            token=who.token,
+        )
+    )["orderRefundRequest"]["refund"]
+    approved = (await api.admin("RefundApprove", {"id": asked["id"]}))["refundApprove"]
+    assert approved["userErrors"] == []
+    order = (await api.ok("OrderParcels", {"id": order_id}, token=who.token))["order"]
+    assert [p[0] for p in planned(order)] == [3, 5]
+
+    for number in (3, 5):
+        ok = await api.admin(
+            "OrderParcelShip",
+            {
+                "input": {
+                    "orderId": order_id,
+                    "parcelNumber": number,
+                    "carrier": "SF",
+                    "trackingNumber": f"SF-{number}",
+                }
+            },
+        )
+        assert ok["orderParcelShip"]["userErrors"] == []
+    order = (await api.ok("OrderParcels", {"id": order_id}, token=who.token))["order"]
+    assert order["status"] == "SHIPPED"
+    assert [(p["number"], p["trackingNumber"]) for p in order["parcels"]] == [
+        (3, "SF-3"),
+        (5, "SF-5"),
+    ]
