@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Merchant, Sku
@@ -235,12 +236,37 @@ async def _order(session: AsyncSession, order_id: int, *, lock: bool = False) ->
     return order
 
 
-async def lines_of(session: AsyncSession, order_id: int) -> Sequence[PurchaseOrderLine]:
+async def _book_receipt(
+    session: AsyncSession, line: PurchaseOrderLine, quantity: int, field: str
+) -> None:
+    """Count received units with the over-receipt rule in the UPDATE itself: the order's row
+    lock queues receipts on PostgreSQL, but SQLite takes no row locks, and there a receipt
+    checked against a stale read would otherwise pass."""
+    received = PurchaseOrderLine.quantity_received
+    booked = await session.execute(
+        update(PurchaseOrderLine)
+        .where(
+            PurchaseOrderLine.id == line.id,
+            received + quantity <= PurchaseOrderLine.quantity_ordered,
+        )
+        .values(quantity_received=received + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], booked).rowcount != 1:
+        raise DomainError(
+            ErrorCode.OVER_RECEIPT, "More than was ordered would have been received.", field
+        )
+
+
+async def lines_of(
+    session: AsyncSession, order_id: int, *, fresh: bool = False
+) -> Sequence[PurchaseOrderLine]:
     return (
         await session.scalars(
             select(PurchaseOrderLine)
             .where(PurchaseOrderLine.purchase_order_id == order_id)
             .order_by(PurchaseOrderLine.position, PurchaseOrderLine.id)
+            .execution_options(populate_existing=fresh)
         )
     ).all()
 
@@ -335,8 +361,10 @@ async def receive(
     session.add(receipt)
     await session.flush()
     reason = f"Purchase order {order.global_id}"
+    at = {sku_id: i for i, (sku_id, _) in enumerate(data.lines)}
     for sku_id, quantity in sorted(data.lines):  # the ledger's lock order: by SKU
         line = lines[sku_id]
+        await _book_receipt(session, line, quantity, f"lines.{at[sku_id]}.quantity")
         await inventory.move_stock(
             session,
             sku_id=sku_id,
@@ -347,9 +375,8 @@ async def receive(
             actor_id=actor_id,
             reference=f"purchase-receipt:{receipt.id}",
         )
-        line.quantity_received += quantity
         session.add(PurchaseReceiptLine(receipt_id=receipt.id, line_id=line.id, quantity=quantity))
-    every = lines.values()
+    every = await lines_of(session, order.id, fresh=True)
     done = all(ln.quantity_received == ln.quantity_ordered for ln in every)
     order.status = S.RECEIVED if done else S.PARTIALLY_RECEIVED
     await session.flush()

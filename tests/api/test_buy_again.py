@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,6 +15,9 @@ from core.ids import decode_id
 from models import Sku
 from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, shopper
 from tests.conftest import Api
+
+# issue 20: every rule on both databases (SQLite is the newcomer's default)
+pytestmark = pytest.mark.sqlite_too
 
 PRODUCT_OF = """
 query ProductOf($id: ID!) { node(id: $id) { ... on Sku { product { id } } } }"""

@@ -8,6 +8,7 @@ import csv
 import io
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,9 @@ from models import AuditEntry, StockMovement
 from resolvers.context import Permission
 from tests.api.checkout_data import Shop, open_shop, pay, place, shopper
 from tests.conftest import Api, make_staff
+
+# issue 20: every rule on both databases (SQLite is the newcomer's default)
+pytestmark = pytest.mark.sqlite_too
 
 DAY = {"from": "2026-04-10", "to": "2026-04-10"}  # T0 is 2026-04-10 16:00 in Shanghai
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,9 @@ from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shoppe
 from tests.api.test_orders import detail
 from tests.api.test_promotions import APRIL, create
 from tests.conftest import Api
+
+# issue 20: every rule on both databases (SQLite is the newcomer's default)
+pytestmark = pytest.mark.sqlite_too
 
 
 def spend_gift(threshold: str, gift_sku: str, policy: str | None = None) -> dict[str, Any]:

@@ -16,6 +16,9 @@ from tests.api.catalog_data import add_product, build_catalog, phone_input
 from tests.api.checkout_data import pay, place, shopper
 from tests.conftest import Api, make_staff
 
+# issue 20: every rule on both databases (SQLite is the newcomer's default)
+pytestmark = pytest.mark.sqlite_too
+
 # (colour, storage, transport class, grams)
 SKUS = [
     ("黑", "128GB", "LIQUID", 500),
@@ -74,7 +77,6 @@ async def parcel_shop(api: Api, engine: AsyncEngine) -> tuple[Any, dict[str, str
     return c, by_code, warehouse
 
 
-@pytest.mark.sqlite_too  # a contract flow, also on the newcomer's SQLite
 async def test_an_order_splits_into_parcels_each_with_its_tracking_number(
     api: Api, engine: AsyncEngine, settings: Any, clock: FixedClock
 ) -> None:
@@ -177,7 +179,6 @@ def planned(order: dict[str, Any]) -> list[tuple[int, str, list[tuple[str, int]]
     ]
 
 
-@pytest.mark.sqlite_too
 async def test_parcels_are_planned_again_when_units_leave_the_plan(
     api: Api, engine: AsyncEngine
 ) -> None:

@@ -18,6 +18,9 @@ from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shoppe
 from tests.api.test_promotions import APRIL, live
 from tests.conftest import Api
 
+# issue 20: every rule on both databases (SQLite is the newcomer's default)
+pytestmark = pytest.mark.sqlite_too
+
 PRESALE_ORDER = """
 query Presale($id: ID!) {
   order(id: $id) {
@@ -193,7 +196,6 @@ async def test_a_paid_presale_is_refunded_across_balance_and_deposit(
     assert order["status"] == "CANCELLED"
 
 
-@pytest.mark.sqlite_too  # the outbox's insert-once differs per dialect
 async def test_balance_due_is_told_once_when_the_window_opens(
     api: Api, engine: AsyncEngine, clock: FixedClock
 ) -> None:

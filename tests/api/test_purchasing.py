@@ -22,6 +22,9 @@ from tests.api.checkout_data import Shop, open_shop
 from tests.api.test_inventory import ledger_matches_on_hand
 from tests.conftest import Api, make_staff
 
+# issue 20: every rule on both databases (SQLite is the newcomer's default)
+pytestmark = pytest.mark.sqlite_too
+
 INVENTORY = ["MANAGE_INVENTORY"]
 
 
@@ -104,7 +107,6 @@ def receipt(*lines: tuple[str, int], key: str | None = None) -> dict[str, Any]:
     }
 
 
-@pytest.mark.sqlite_too  # the contract flow, also on the newcomer's SQLite
 async def test_purchase_order_from_draft_to_received(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
@@ -281,7 +283,6 @@ async def test_purchase_order_rules(
     assert errors(duplicate) == [("DUPLICATE_NAME", "name")]
 
 
-@pytest.mark.sqlite_too
 async def test_stocktake_posts_differences_to_the_snapshot_after_a_second_approval(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
