@@ -254,7 +254,9 @@ async def select_add_ons(
         if sku_id not in offered or sku_id in picked:
             raise DomainError(
                 ErrorCode.PROMOTION_NOT_APPLICABLE,
-                "Pick each SKU the offer lists at most once.",
+                "This offer does not list that SKU."
+                if sku_id not in offered
+                else "Pick each SKU once.",
                 f"choices.{i}.skuId",
             )
         _check_quantity(quantity, f"choices.{i}.quantity")
