@@ -31,7 +31,7 @@ class CartLine(Base):
     __tablename__ = "cart_lines"
     __table_args__ = (
         CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),
-        Index("ix_cart_lines_cart", "cart_id", "sku_id", unique=True),
+        Index("ix_cart_lines_cart", "cart_id", "sku_id", "add_on_promotion_id", unique=True),
     )
 
     id: Mapped[int] = id_column()
@@ -41,4 +41,7 @@ class CartLine(Base):
     selected: Mapped[bool] = mapped_column(Boolean, default=True)
     # The ITEM promotion the shopper picked for this line (0 = none); null = the default.
     promotion_choice: Mapped[int | None] = mapped_column(Integer)
+    # The ADD_ON promotion (加价购) this line is bought through; 0 = an ordinary line. The
+    # same SKU may be in a cart once for itself and once as an add-on.
+    add_on_promotion_id: Mapped[int] = mapped_column(ID_TYPE, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

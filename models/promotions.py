@@ -1,4 +1,4 @@
-"""Promotions (促销): seven types over a scope of SKUs/products/categories/brands. The scope is
+"""Promotions (促销): eight types over a scope of SKUs/products/categories/brands. The scope is
 stored twice on purpose: as rows (indexed, for the conflict check in SQL) and as JSON on the
 promotion (so a page loads every active promotion with its scope in one statement)."""
 
@@ -21,6 +21,7 @@ class PromotionType(StrEnum):
     FULL_REDUCTION = "FULL_REDUCTION"
     SPEND_GIFT = "SPEND_GIFT"
     GIFT = "GIFT"
+    ADD_ON = "ADD_ON"  # 加价购 / 换购: spend X on the scope, buy a listed SKU at a special price
 
 
 class PromotionState(StrEnum):

@@ -133,6 +133,25 @@ async def promotion_select(
     return await _change(ctx, token, change)
 
 
+async def add_on_select(
+    ctx: Context, token: str, promotion_global_id: str, choices: list[Any]
+) -> MutationResult[Any]:
+    async def change(session: Any, cart: Cart) -> None:
+        promotion_id = input_id(promotion_global_id, "Promotion", "promotionId") or 0
+        picked = [
+            (input_id(c.sku_id, "Sku", f"choices.{i}.skuId") or 0, c.quantity)
+            for i, c in enumerate(choices)
+        ]
+        customer = (
+            await session.get(Customer, ctx.viewer.customer_id) if ctx.viewer.customer_id else None
+        )
+        await carts.select_add_ons(
+            session, cart, promotion_id, picked, customer, ctx.channel.value, ctx.now
+        )
+
+    return await _change(ctx, token, change)
+
+
 @dataclass
 class BuyAgain:
     cart: carts.CartView | None

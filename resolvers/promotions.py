@@ -22,6 +22,7 @@ from resolvers.common import (
 from resolvers.context import Context
 from services import promotions
 from services.errors import DomainError, ErrorCode
+from services.pricing import Promotion as Rule
 from services.pricing import tag_of as _rule_tag
 from services.promotions import PromotionStatus as PromotionStatus
 from services.promotions import RunningPromotion
@@ -35,14 +36,20 @@ RULE_FIELDS = {
     PromotionType.FULL_REDUCTION: "full_reduction",
     PromotionType.SPEND_GIFT: "spend_gift",
     PromotionType.GIFT: "gift",
+    PromotionType.ADD_ON: "add_on",
 }
+
+
+def rule_of(promotion: Promotion | RunningPromotion) -> Rule:
+    """The pricing engine's view of a promotion row or running copy."""
+    if isinstance(promotion, RunningPromotion):
+        return promotion.rule
+    return promotions.as_rule(promotion)
 
 
 def tag_of(promotion: Promotion | RunningPromotion) -> str:
     """Its short storefront label, e.g. 满300减30 or 第2件5折."""
-    if isinstance(promotion, RunningPromotion):
-        return _rule_tag(promotion.rule)
-    return _rule_tag(promotions.as_rule(promotion))
+    return _rule_tag(rule_of(promotion))
 
 
 def _items(items: list[Any] | None, path: str) -> list[dict[str, Any]]:
@@ -82,6 +89,18 @@ def _rules(kind: PromotionType, rules: Any) -> dict[str, Any]:
         return {"skus": _items(r.skus, "rules.bundle.skus"), "price": r.price}
     if kind == PromotionType.GIFT:
         return {"gifts": _items(r.gifts, "rules.gift.gifts"), **_policy(r)}
+    if kind == PromotionType.ADD_ON:
+        return {
+            "threshold": r.threshold,
+            "choices": [
+                {
+                    "sku_id": input_id(c.sku_id, "Sku", f"rules.addOn.choices.{i}.skuId"),
+                    "price": c.price,
+                }
+                for i, c in enumerate(r.choices or [])
+            ],
+            "limit_per_order": r.limit_per_order if r.limit_per_order is not None else 1,
+        }
     if kind == PromotionType.SPEND_GIFT:
         return {
             "tiers": [

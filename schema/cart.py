@@ -37,6 +37,8 @@ describe_values(
         "INSUFFICIENT_STOCK": "Less stock is sellable than the line's quantity.",
         "DELISTED": "The product is not listed now.",
         "SKU_DISABLED": "The merchant disabled this SKU.",
+        "ADD_ON_LOCKED": "An add-on (加价购) whose offer is not reached, or no longer runs: "
+        "kept in the cart but out of the totals and the checkout until it is.",
     },
 )
 
@@ -132,9 +134,17 @@ class CartLine:
         status = self.item.status  # type: ignore[attr-defined]
         if status == LineStatus.INSUFFICIENT_STOCK:
             notes.append(f"Only {max(0, self.item.sellable)} left")  # type: ignore[attr-defined]
-        elif status != LineStatus.AVAILABLE:
+        elif status not in (LineStatus.AVAILABLE, LineStatus.ADD_ON_LOCKED):
             notes.append("No longer available")
         return notes
+
+    @strawberry.field(
+        description="The ADD_ON offer (加价购) this line is bought through; null for an "
+        "ordinary line. Change it with cartAddOnSelect."
+    )
+    async def add_on_promotion(self, info: Info) -> Promotion | None:
+        promotion_id = self.item.line.add_on_promotion_id  # type: ignore[attr-defined]
+        return await info.context.loaders.promotion.load(promotion_id) if promotion_id else None
 
 
 @strawberry.type(description="A gift SKU a promotion adds to the cart.")
@@ -148,6 +158,66 @@ class CartGift:
     @strawberry.field(description="The promotion granting it.")
     async def promotion(self, info: Info) -> Promotion:
         return await info.context.loaders.promotion.load(self.promotion_id)  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="A SKU an add-on offer sells at its special price.")
+class CartAddOnChoice:
+    sku: SkuRef = strawberry.field(description="The SKU offered.")
+    name: str = strawberry.field(description="The product's title.")
+    price: Money = strawberry.field(description="Its normal unit price (Money in yuan).")
+    add_on_price: Money = strawberry.field(
+        description="Its unit price through the offer (Money in yuan)."
+    )
+    in_stock: bool = strawberry.field(description="Whether it is on sale with sellable stock now.")
+    selected_quantity: int = strawberry.field(description="Units of it in the cart via the offer.")
+
+
+@strawberry.type(
+    description="An add-on offer (加价购/换购) on this cart: spend the threshold on its goods "
+    "(after item promotions) and add one of its choices at a special price."
+)
+class CartAddOnOffer:
+    promotion_id: strawberry.Private[int]
+    threshold: Money = strawberry.field(description="The spend that opens the offer (yuan).")
+    eligible_subtotal: Money = strawberry.field(
+        description="What the cart's selected lines in the offer's scope come to after item "
+        "promotions (Money in yuan)."
+    )
+    reached: bool = strawberry.field(description="Whether the threshold is reached.")
+    shortfall: Money = strawberry.field(
+        description="How much more to spend to reach it (Money in yuan; 0 once reached)."
+    )
+    limit_per_order: int = strawberry.field(description="Add-on units one order may take.")
+    selected_quantity: int = strawberry.field(description="Add-on units picked in this cart.")
+    choices: list[CartAddOnChoice] = strawberry.field(description="The SKUs offered.")
+
+    @strawberry.field(description="The ADD_ON promotion.")
+    async def promotion(self, info: Info) -> Promotion:
+        return await info.context.loaders.promotion.load(self.promotion_id)
+
+
+def add_on_offer(offer: Any) -> CartAddOnOffer:
+    """services.cart.AddOnOffer as the cart shows it."""
+    return CartAddOnOffer(
+        promotion_id=offer.rule.id,
+        threshold=money(offer.result.threshold),
+        eligible_subtotal=money(offer.result.subtotal),
+        reached=offer.result.reached,
+        shortfall=money(offer.result.shortfall),
+        limit_per_order=offer.rule.add_on_limit,
+        selected_quantity=offer.selected,
+        choices=[
+            CartAddOnChoice(
+                sku=c.sku,
+                name=c.product.title,
+                price=money(c.sku.price),
+                add_on_price=money(c.price),
+                in_stock=c.sellable > 0,
+                selected_quantity=c.selected,
+            )
+            for c in offer.choices
+        ],
+    )
 
 
 @strawberry.type(description="A coupon of the customer that applies.")
@@ -211,6 +281,13 @@ class Cart:
         return self.result.gifts  # type: ignore[attr-defined]
 
     @strawberry.field(
+        description="Add-on offers (加价购/换购) the cart's goods take part in, reached or not, "
+        "with their choices."
+    )
+    def add_on_offers(self) -> list[CartAddOnOffer]:
+        return [add_on_offer(o) for o in self.add_on_offers]
+
+    @strawberry.field(
         description="Usable coupons with the recommended set pre-selected; "
         "unusable ones with the reason."
     )
@@ -267,6 +344,14 @@ class CartLineUpdateInput:
     selected: bool | None = strawberry.field(
         default=None, description="Whether the line goes to checkout."
     )
+
+
+@strawberry.input(description="An add-on SKU picked and its units.")
+class CartAddOnChoiceInput:
+    sku_id: strawberry.ID = strawberry.field(
+        description="Relay global id of a SKU the offer lists."
+    )
+    quantity: int = strawberry.field(default=1, description="Units (within the offer's limit).")
 
 
 @strawberry.input(description="A new cart.")
@@ -392,6 +477,26 @@ class CartMutation:
         ],
     ) -> CartPayload:
         return _payload(await rcart.promotion_select(info.context, cart_id, line_id, promotion_id))
+
+    @strawberry.mutation(
+        description="Pick what to buy through an add-on offer (加价购/换购): replaces the "
+        "cart's earlier pick for that offer ([] takes it back). The picked SKUs become add-on "
+        "lines, priced at the add-on price while the offer's threshold is reached."
+    )
+    async def cart_add_on_select(
+        self,
+        info: Info,
+        cart_id: CartToken,
+        promotion_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Relay global id of the ADD_ON promotion."),
+        ],
+        choices: Annotated[
+            list[CartAddOnChoiceInput],
+            strawberry.argument(description="The SKUs and units to buy through the offer."),
+        ],
+    ) -> CartPayload:
+        return _payload(await rcart.add_on_select(info.context, cart_id, promotion_id, choices))
 
     @strawberry.mutation(
         description="再次购买: put the items of one of the customer's paid orders straight into "

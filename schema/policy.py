@@ -136,6 +136,7 @@ PROMOTION_TARGETS = (
     own("input.rules.bundle.skus.skuId", "Sku"),
     own("input.rules.gift.gifts.skuId", "Sku"),
     own("input.rules.spendGift.tiers.gifts.skuId", "Sku"),
+    own("input.rules.addOn.choices.skuId", "Sku"),
 )
 
 POLICY: dict[str, Rule] = {
@@ -309,6 +310,7 @@ POLICY: dict[str, Rule] = {
     "cartLinesAdd": anyone(),
     "cartLinesUpdate": anyone(),
     "cartLinesRemove": anyone(),
+    "cartAddOnSelect": anyone(),
     "cartPromotionSelect": anyone(),
     # --- CMS: platform pages ------------------------------------------------------------------
     "pages": platform(P.MANAGE_CMS),

@@ -23,9 +23,11 @@ from schema.common import (
     Connection,
     First50,
     Last,
+    Money,
     Node,
     UserError,
     describe_values,
+    money,
     page_args,
     user_errors,
     user_errors_field,
@@ -33,12 +35,12 @@ from schema.common import (
 from schema.permissions import requires
 
 if TYPE_CHECKING:
-    from schema.catalog import Channel, Product
+    from schema.catalog import Channel, Product, Sku
     from schema.reports import PromotionStats
 
 MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS
 PromotionType = PromotionTypeEnum
-strawberry.enum(PromotionType, description="The seven promotion types.")
+strawberry.enum(PromotionType, description="The eight promotion types.")
 PromotionStatus = PromotionStatusEnum
 strawberry.enum(PromotionStatus, description="Where a promotion is in its lifecycle.")
 describe_values(
@@ -47,7 +49,8 @@ describe_values(
         "SINGLE_PRODUCT": "Item level (单品直降): a special unit price or percent off, optionally "
         "with limited flash-sale stock.",
         "MULTI_BUY": (
-            "Item level (多买优惠): from the Nth unit X% off, or N units for a fixed price."
+            "Item level (多买优惠): from the Nth unit X% off, N units for a fixed price, N units "
+            "of the scope all X% off, or every second unit X% off."
         ),
         "BUNDLE": "Item level (套装): the listed SKUs together for a bundle price.",
         "DEPOSIT": "Item level (定金预售): a deposit now, the balance in a later window; never "
@@ -55,6 +58,8 @@ describe_values(
         "FULL_REDUCTION": "Order level (满减): money off by tiers of the eligible subtotal.",
         "SPEND_GIFT": "Order level (满赠): gift SKUs by tiers of the eligible subtotal.",
         "GIFT": "Gift level (赠品): buying the product adds gift SKUs.",
+        "ADD_ON": "Order level (加价购/换购): spending the threshold on the scope (after item "
+        "promotions) lets the order add listed SKUs at a special price, up to a limit.",
     },
 )
 describe_values(
@@ -68,6 +73,7 @@ describe_values(
     },
 )
 ProductRef = Annotated["Product", strawberry.lazy("schema.catalog")]
+SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
 PromotionStatsRef = Annotated["PromotionStats", strawberry.lazy("schema.reports")]
 
@@ -93,7 +99,7 @@ class PromotionLevel(Enum):
 @strawberry.type(description="A promotion (促销).")
 class Promotion(Node):
     name: str = strawberry.field(description="Display name.")
-    type: PromotionType = strawberry.field(description="One of the seven promotion types.")
+    type: PromotionType = strawberry.field(description="One of the eight promotion types.")
     starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
     ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
     combinable: bool = strawberry.field(
@@ -129,6 +135,20 @@ class Promotion(Node):
     def tag(self) -> str:
         return rp.tag_of(self)  # type: ignore[arg-type]
 
+    @strawberry.field(
+        description="ADD_ON (加价购/换购): its threshold, limit and choices; null "
+        "for the other types."
+    )
+    def add_on(self) -> AddOnRule | None:
+        rule = rp.rule_of(self)  # type: ignore[arg-type]
+        if rule.kind != PromotionTypeEnum.ADD_ON:
+            return None
+        return AddOnRule(
+            threshold=money(rule.add_on_threshold),
+            limit_per_order=rule.add_on_limit,
+            choices=[AddOnChoice(add_on_price=money(p), sku_id=s) for s, p in rule.add_on_choices],
+        )
+
     @strawberry.field(description="Channels it applies on; empty = all.")
     def channels(self) -> list[ChannelRef]:
         return [ChannelEnum(c) for c in self.channels]
@@ -156,6 +176,25 @@ class Promotion(Node):
     def gift_return_policy(self) -> GiftReturnPolicy | None:
         policy = rp.gift_return_policy_of(self)
         return GiftReturnPolicy(policy) if policy else None
+
+
+@strawberry.type(description="A SKU an ADD_ON promotion sells at a special price.")
+class AddOnChoice:
+    add_on_price: Money = strawberry.field(description="Its unit price through the offer.")
+    sku_id: strawberry.Private[int]
+
+    @strawberry.field(description="The SKU offered.")
+    async def sku(self, info: Info) -> SkuRef | None:
+        return await info.context.loaders.sku.load(self.sku_id)
+
+
+@strawberry.type(description="ADD_ON (加价购/换购): what the offer asks and sells.")
+class AddOnRule:
+    threshold: Money = strawberry.field(
+        description="The scope's subtotal after item promotions that opens the offer."
+    )
+    limit_per_order: int = strawberry.field(description="Add-on units one order may take.")
+    choices: list[AddOnChoice] = strawberry.field(description="The SKUs and their prices.")
 
 
 @strawberry.type(description="A promotion that conflicts with the one saved.")
@@ -215,10 +254,24 @@ class SingleProductRuleInput:
     )
 
 
-@strawberry.input(description="{ fromNthUnit, percentOff } or { units, price }.")
+@strawberry.input(
+    description="Exactly one shape: { fromNthUnit, percentOff } (第2件5折), { units, price } "
+    "(3件150), { minUnits, percentOff } (满3件8折) or { everySecondUnit: true, percentOff } "
+    "(第二件半价)."
+)
 class MultiBuyRuleInput:
     from_nth_unit: int | None = strawberry.field(
         default=None, description="From this unit of the same product on, percentOff applies."
+    )
+    min_units: int | None = strawberry.field(
+        default=None,
+        description="满N件M折: with at least this many units of the scope (all products "
+        "together), every unit gets percentOff (8折 = 20).",
+    )
+    every_second_unit: bool | None = strawberry.field(
+        default=None,
+        description="第二件半价: per product, units in price order pair up and the cheaper "
+        "unit of each pair gets percentOff (3 units: one).",
     )
     percent_off: Decimal | None = strawberry.field(
         default=None, description='Percent off (Decimal string, e.g. "50").'
@@ -329,6 +382,27 @@ class GiftRuleInput:
     )
 
 
+@strawberry.input(description="An add-on SKU and its special price.")
+class AddOnChoiceInput:
+    sku_id: strawberry.ID = strawberry.field(description="Relay global id of the SKU offered.")
+    price: Decimal = strawberry.field(
+        description="Its add-on unit price in yuan (Decimal string), below the SKU's own."
+    )
+
+
+@strawberry.input(description="ADD_ON (加价购/换购): spend a threshold, add a SKU cheaply.")
+class AddOnRuleInput:
+    threshold: Decimal = strawberry.field(
+        description="The scope's subtotal after item promotions to reach, in yuan."
+    )
+    choices: list[AddOnChoiceInput] = strawberry.field(
+        description="The SKUs offered (1 to 20, each once) at their add-on prices."
+    )
+    limit_per_order: int | None = strawberry.field(
+        default=1, description="Add-on units one order may take at these prices (1..99)."
+    )
+
+
 @strawberry.input(one_of=True, description="Exactly one: the shape of the promotion's type.")
 class PromotionRulesInput:
     single_product: SingleProductRuleInput | None = strawberry.field(
@@ -352,12 +426,15 @@ class PromotionRulesInput:
     gift: GiftRuleInput | None = strawberry.field(
         default=strawberry.UNSET, description="GIFT (赠品)."
     )
+    add_on: AddOnRuleInput | None = strawberry.field(
+        default=strawberry.UNSET, description="ADD_ON (加价购/换购)."
+    )
 
 
 @strawberry.input(description="A promotion's values.")
 class PromotionInput:
     name: str = strawberry.field(description="Display name.")
-    type: PromotionType = strawberry.field(description="One of the seven promotion types.")
+    type: PromotionType = strawberry.field(description="One of the eight promotion types.")
     starts_at: datetime = strawberry.field(description="Start (ISO-8601, UTC).")
     ends_at: datetime = strawberry.field(description="End (ISO-8601, UTC).")
     rules: PromotionRulesInput = strawberry.field(description="The type's rule.")

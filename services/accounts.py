@@ -511,15 +511,15 @@ async def attach_guest_cart(session: AsyncSession, customer_id: int, token: str)
         guest.customer_id = customer_id
         await session.flush()
         return guest
-    lines = {
-        line.sku_id: line
+    lines = {  # an add-on line (加价购) merges only with the same offer's line of the SKU
+        (line.sku_id, line.add_on_promotion_id): line
         for line in (
             await session.scalars(select(CartLine).where(CartLine.cart_id == own.id))
         ).all()
     }
     for line in await session.scalars(select(CartLine).where(CartLine.cart_id == guest.id)):
-        if line.sku_id in lines:
-            kept = lines[line.sku_id]
+        if (line.sku_id, line.add_on_promotion_id) in lines:
+            kept = lines[(line.sku_id, line.add_on_promotion_id)]
             kept.quantity = min(MAX_CART_QUANTITY, kept.quantity + line.quantity)
             await session.delete(line)
         else:

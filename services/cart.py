@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, literal, select
+from sqlalchemy import Select, and_, bindparam, delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Address, Customer
 from models.cart import Cart, CartLine
 from models.catalog import Category, Merchant, Product, ShippingTemplate, Sku, path_ids
 from models.coupons import Coupon, CouponStatus, CouponTemplate
+from models.promotions import Promotion as PromotionRow
+from models.promotions import PromotionType
 from services import coupons, inventory, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
 
@@ -30,6 +32,7 @@ class LineStatus(StrEnum):
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     DELISTED = "DELISTED"
     SKU_DISABLED = "SKU_DISABLED"
+    ADD_ON_LOCKED = "ADD_ON_LOCKED"  # an add-on whose offer is not reached (or not running)
 
 
 async def open_cart_of(session: AsyncSession, customer_id: int, channel: str) -> Cart:
@@ -73,13 +76,11 @@ def _check_quantity(quantity: int, field_name: str) -> None:
 async def add_lines(
     session: AsyncSession, cart: Cart, lines: Sequence[tuple[int, int]], now: datetime
 ) -> None:
-    """Adding a SKU already in the cart adds to its quantity (still at most 99)."""
-    existing = {
-        line.sku_id: line
-        for line in (
-            await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id))
-        ).all()
-    }
+    """Adding a SKU already in the cart adds to its quantity (still at most 99); add-on lines
+    (加价购) are changed through `select_add_ons` only."""
+    in_cart = (await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id))).all()
+    count = len(in_cart)
+    existing = {line.sku_id: line for line in in_cart if not line.add_on_promotion_id}
     skus = {
         s.id: s
         for s in (
@@ -104,10 +105,8 @@ async def add_lines(
             )
         line = existing.get(sku_id)
         if line is None:
-            if len(existing) >= MAX_LINES:
-                raise DomainError(
-                    ErrorCode.INVALID_QUANTITY, f"A cart holds at most {MAX_LINES} lines.", "lines"
-                )
+            _check_room(count)
+            count += 1
             line = CartLine(cart_id=cart.id, sku_id=sku_id, quantity=0, selected=True)
             session.add(line)
             existing[sku_id] = line
@@ -115,6 +114,13 @@ async def add_lines(
         line.quantity += quantity
     cart.updated_at = now
     await session.flush()
+
+
+def _check_room(lines: int) -> None:
+    if lines >= MAX_LINES:
+        raise DomainError(
+            ErrorCode.INVALID_QUANTITY, f"A cart holds at most {MAX_LINES} lines.", "lines"
+        )
 
 
 async def _line(session: AsyncSession, cart: Cart, line_id: int, field_name: str) -> CartLine:
@@ -134,6 +140,8 @@ async def update_lines(
         line = await _line(session, cart, line_id, f"lines.{i}.id")
         if quantity is not None:
             _check_quantity(quantity, f"lines.{i}.quantity")
+            if line.add_on_promotion_id:
+                await _check_add_on_quantity(session, line, quantity, f"lines.{i}.quantity")
             line.quantity = quantity
         if selected is not None:
             line.selected = selected
@@ -172,6 +180,172 @@ async def choose_promotion(
             "promotionId",
         )
     await session.flush()
+
+
+# --- add-ons (加价购 / 换购) ---------------------------------------------------------------------
+
+
+def shopper_of(customer: Customer | None) -> pricing.Customer:
+    """Who a promotion's audience sees (a guest: a new customer at level 0)."""
+    if customer is None:
+        return pricing.Customer()
+    return pricing.Customer(
+        member_level=customer.member_level, is_new=customer.first_paid_at is None
+    )
+
+
+def _over_limit(limit: int, field_name: str) -> DomainError:
+    return DomainError(
+        ErrorCode.ADD_ON_LIMIT_EXCEEDED,
+        f"This offer allows {limit} add-on unit(s) per order.",
+        field_name,
+    )
+
+
+async def _check_add_on_quantity(
+    session: AsyncSession, line: CartLine, quantity: int, field_name: str
+) -> None:
+    """An add-on line's units, with the offer's other add-on lines, stay within its limit."""
+    promotion = await session.get(PromotionRow, line.add_on_promotion_id)
+    if promotion is None or promotion.type != PromotionType.ADD_ON:
+        return  # an offer gone: the line is locked out of the totals anyway
+    limit = int(promotion.rules.get("limitPerOrder", 1))
+    others = await session.scalars(
+        select(CartLine.quantity).where(
+            CartLine.cart_id == line.cart_id,
+            CartLine.add_on_promotion_id == line.add_on_promotion_id,
+            CartLine.id != line.id,
+        )
+    )
+    if quantity + sum(others.all()) > limit:
+        raise _over_limit(limit, field_name)
+
+
+async def select_add_ons(
+    session: AsyncSession,
+    cart: Cart,
+    promotion_id: int,
+    choices: Sequence[tuple[int, int]],
+    customer: Customer | None,
+    channel: str,
+    now: datetime,
+) -> None:
+    """The shopper's pick for one add-on offer replaces their earlier pick whole (an empty
+    list takes it back): SKUs the offer lists, on sale, within its per-order limit. The
+    threshold need not be reached yet: the line waits, locked, and the cart says how much
+    more to spend."""
+    offer = next(
+        (p.rule for p in await promotions.live_promotions(session, now) if p.id == promotion_id),
+        None,
+    )
+    if (
+        offer is None
+        or offer.kind != PromotionType.ADD_ON
+        or not pricing.admits(offer, shopper_of(customer), channel, now)
+    ):
+        raise DomainError(
+            ErrorCode.PROMOTION_NOT_APPLICABLE,
+            "This add-on offer is not open to you now.",
+            "promotionId",
+        )
+    offered = dict(offer.add_on_choices)
+    picked: dict[int, int] = {}
+    for i, (sku_id, quantity) in enumerate(choices):
+        if sku_id not in offered or sku_id in picked:
+            raise DomainError(
+                ErrorCode.PROMOTION_NOT_APPLICABLE,
+                "This offer does not list that SKU."
+                if sku_id not in offered
+                else "Pick each SKU once.",
+                f"choices.{i}.skuId",
+            )
+        _check_quantity(quantity, f"choices.{i}.quantity")
+        picked[sku_id] = quantity
+    if sum(picked.values()) > offer.add_on_limit:
+        raise _over_limit(offer.add_on_limit, "choices")
+    facts = await _line_facts(session, list(picked))
+    for i, sku_id in enumerate(picked):
+        sku = facts.skus[sku_id]
+        if not sku.enabled or not facts.products[sku.product_id].is_listed_at(now):
+            raise DomainError(
+                ErrorCode.PRODUCT_UNAVAILABLE, "This product is not on sale.", f"choices.{i}.skuId"
+            )
+    await session.execute(
+        delete(CartLine).where(
+            CartLine.cart_id == cart.id, CartLine.add_on_promotion_id == promotion_id
+        )
+    )
+    count = await session.scalar(
+        select(func.count()).select_from(CartLine).where(CartLine.cart_id == cart.id)
+    )
+    for sku_id, quantity in picked.items():
+        _check_room(count or 0)
+        count = (count or 0) + 1
+        session.add(
+            CartLine(
+                cart_id=cart.id,
+                sku_id=sku_id,
+                quantity=quantity,
+                selected=True,
+                add_on_promotion_id=promotion_id,
+                created_at=now,
+            )
+        )
+    cart.updated_at = now
+    await session.flush()
+
+
+@dataclass
+class AddOnChoice:
+    sku: Sku
+    product: Product
+    price: int  # the add-on price
+    sellable: int
+    selected: int  # units of it in the cart through the offer
+
+
+@dataclass
+class AddOnOffer:
+    """An add-on offer as the cart shows it: reached or how much more to spend, and what may
+    be picked."""
+
+    rule: pricing.Promotion
+    result: pricing.AddOnResult
+    choices: list[AddOnChoice]
+
+    @property
+    def selected(self) -> int:
+        return sum(c.selected for c in self.choices)
+
+
+def _add_on_offers(
+    result: pricing.PricingResult,
+    rules: dict[int, pricing.Promotion],
+    lines: list[CartLine],
+    facts: LineFacts,
+    sellable: dict[int, int],
+    now: datetime,
+) -> list[AddOnOffer]:
+    offers = []
+    for found in result.add_ons:
+        rule = rules[found.promotion_id]
+        choices = []
+        for sku_id, price in rule.add_on_choices:
+            sku = facts.skus.get(sku_id)
+            product = facts.products.get(sku.product_id) if sku else None
+            if sku is None or product is None:
+                continue
+            on_sale = sku.enabled and product.is_listed_at(now)
+            picked = sum(
+                ln.quantity
+                for ln in lines
+                if ln.add_on_promotion_id == rule.id and ln.sku_id == sku_id
+            )
+            choices.append(
+                AddOnChoice(sku, product, price, sellable.get(sku_id, 0) if on_sale else 0, picked)
+            )
+        offers.append(AddOnOffer(rule, found, choices))
+    return offers
 
 
 # --- evaluation ----------------------------------------------------------------------------------
@@ -218,6 +392,7 @@ class CartView:
     # per SKU [(priority, warehouse, sellable)] as read for this evaluation
     stock: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)  # the lines' sellers
+    add_on_offers: list[AddOnOffer] = field(default_factory=list)
 
     def result_of(self, line: CartLine) -> pricing.LineResult:
         return next(r for r in self.result.lines if r.line_id == str(line.id))
@@ -342,13 +517,14 @@ async def evaluate(
                 )
             ).all()
         )
-    facts = await _line_facts(session, [ln.sku_id for ln in lines])
-    skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
     rules = [p.rule for p in await promotions.live_promotions(session, now)]
     gift_skus = sorted(
         {g.sku_id for r in rules for g in r.gifts}
         | {g.sku_id for r in rules for t in r.tiers for g in t.gifts}
     )
+    add_on_skus = {s for r in rules for s, _ in r.add_on_choices}
+    facts = await _line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus))
+    skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
     stock = await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
     sellable = {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
     views, priced = [], []
@@ -371,19 +547,14 @@ async def evaluate(
                 shipping=_shipping_rule(template),
                 title=product.title,
                 available=status == LineStatus.AVAILABLE and line.selected,
+                add_on=line.add_on_promotion_id or None,
             )
         )
         views.append(LineView(line, sku, product, status, sellable.get(sku.id, 0), priced[-1]))
     limited = any(r.per_customer_limit for r in rules)  # else what was bought is moot
-    who = (
-        pricing.Customer(
-            member_level=customer.member_level,
-            is_new=customer.first_paid_at is None,
-            bought=await orders.units_bought(session, customer.id) if limited else {},
-        )
-        if customer
-        else pricing.Customer()
-    )
+    who = shopper_of(customer)
+    if customer is not None and limited:
+        who = replace(who, bought=await orders.units_bought(session, customer.id))
     choices = {
         str(line.id): line.promotion_choice for line in lines if line.promotion_choice is not None
     }
@@ -411,9 +582,22 @@ async def evaluate(
                 entry.text = f"Spend ¥{pricing.yuan(option.shortfall)} more to use it"
         if entry.reason and not entry.text:
             entry.text = REASON_TEXT.get(entry.reason, entry.reason)
-    return CartView(
-        cart, views, result, {r.id: r for r in rules}, who, wallet, stock, facts.merchants
-    )
+    for item in views:  # an add-on short of its offer's threshold waits outside the totals
+        line_in = item.priced
+        if (
+            line_in is not None
+            and line_in.add_on
+            and line_in.available
+            and not result_of(result, item).available
+        ):
+            item.status = LineStatus.ADD_ON_LOCKED
+    by_id = {r.id: r for r in rules}
+    offers = _add_on_offers(result, by_id, lines, facts, sellable, now)
+    return CartView(cart, views, result, by_id, who, wallet, stock, facts.merchants, offers)
+
+
+def result_of(result: pricing.PricingResult, item: LineView) -> pricing.LineResult:
+    return next(r for r in result.lines if r.line_id == str(item.line.id))
 
 
 _WALLET = (

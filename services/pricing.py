@@ -39,6 +39,7 @@ LEVEL = {
     PromotionType.DEPOSIT: Level.ITEM,
     PromotionType.FULL_REDUCTION: Level.ORDER,
     PromotionType.SPEND_GIFT: Level.ORDER,
+    PromotionType.ADD_ON: Level.ORDER,
     PromotionType.GIFT: Level.GIFT,
 }
 
@@ -141,6 +142,8 @@ class Promotion:
     from_nth_unit: int | None = None
     units: int | None = None
     units_price: int | None = None
+    min_units: int | None = None  # 满N件M折: N units of the whole scope, every unit percent_off
+    every_second: bool = False  # 第二件半价: every second unit by price, per product
     # BUNDLE
     bundle: tuple[tuple[int, int], ...] = ()  # (sku, quantity per set)
     bundle_price: int | None = None
@@ -154,6 +157,11 @@ class Promotion:
     every_cap: int | None = None
     # GIFT
     gifts: tuple[GiftItem, ...] = ()
+    # ADD_ON (加价购): spend add_on_threshold on the scope, buy up to add_on_limit units of
+    # the (sku, special price) choices
+    add_on_threshold: int = 0
+    add_on_choices: tuple[tuple[int, int], ...] = ()
+    add_on_limit: int = 1
 
     @property
     def level(self) -> Level:
@@ -188,6 +196,7 @@ class Line:
     shipping: ShippingRule | None = None
     available: bool = True
     title: str = ""
+    add_on: int | None = None  # bought through this ADD_ON promotion (加价购), not for itself
 
 
 @dataclass(frozen=True)
@@ -278,6 +287,25 @@ class GiftResult:
 
 
 @dataclass
+class AddOnResult:
+    """An add-on offer on this cart: the scope's post-item-promotion subtotal against the
+    threshold, and the add-on units priced at the special price."""
+
+    promotion_id: int
+    subtotal: int
+    threshold: int
+    units: int = 0
+
+    @property
+    def reached(self) -> bool:
+        return self.subtotal >= self.threshold
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.threshold - self.subtotal)
+
+
+@dataclass
 class MerchantResult:
     merchant_id: int
     subtotal: int
@@ -309,6 +337,7 @@ class PricingResult:
     explanations: list[str]
     coupons_applied: list[int] = field(default_factory=list)
     coupon_options: list[CouponOption] = field(default_factory=list)
+    add_ons: list[AddOnResult] = field(default_factory=list)
 
     @property
     def subtotal(self) -> int:
@@ -367,6 +396,11 @@ def tag_of(p: Promotion) -> str:
     if p.kind == PromotionType.MULTI_BUY:
         if p.from_nth_unit and p.percent_off is not None:
             return f"第{p.from_nth_unit}件{_percent_label(p.percent_off)}"
+        if p.min_units and p.percent_off is not None:
+            return f"满{p.min_units}件{_percent_label(p.percent_off)}"
+        if p.every_second and p.percent_off is not None:
+            half = p.percent_off == 50
+            return "第二件半价" if half else f"第二件{_percent_label(p.percent_off)}"
         return f"{p.units}件{yuan(p.units_price or 0)}元"
     if p.kind == PromotionType.BUNDLE:
         return f"套装{yuan(p.bundle_price or 0)}元"
@@ -378,19 +412,21 @@ def tag_of(p: Promotion) -> str:
         return "，".join(f"满{yuan(t.threshold)}减{yuan(t.amount)}" for t in p.tiers)
     if p.kind == PromotionType.SPEND_GIFT:
         return "，".join(f"满{yuan(t.threshold)}赠" for t in p.tiers)
+    if p.kind == PromotionType.ADD_ON:
+        return f"满{yuan(p.add_on_threshold)}换购"
     return "买赠"
+
+
+def admits(p: Promotion, customer: Customer, channel: str, now: datetime | None) -> bool:
+    """Running now, on this channel, for this shopper — whatever the goods."""
+    in_time = now is None or p.starts_at <= now < p.ends_at
+    return in_time and (not p.channels or channel in p.channels) and p.audience.admits(customer)
 
 
 def applies(
     p: Promotion, line: Line, customer: Customer, channel: str, now: datetime | None
 ) -> bool:
-    in_time = now is None or p.starts_at <= now < p.ends_at
-    return (
-        in_time
-        and (not p.channels or channel in p.channels)
-        and p.audience.admits(customer)
-        and p.scope.covers(line)
-    )
+    return admits(p, customer, channel, now) and p.scope.covers(line)
 
 
 # --- the stages ----------------------------------------------------------------------------------
@@ -405,6 +441,7 @@ class _Work:
     limit_left: dict[int, int]
     stock_left: dict[int, int]
     explanations: list[str]
+    add_ons: list[AddOnResult] = field(default_factory=list)
 
 
 def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
@@ -447,20 +484,24 @@ def _single_product(w: _Work, p: Promotion, line: Line) -> None:
 
 
 def _multi_buy(w: _Work, p: Promotion, lines: list[Line]) -> None:
-    """Per product: from the Nth unit X% off, or every N units for a fixed price. The
-    discounted units are the cheapest ones (shoppers would otherwise game the order)."""
+    """Per product: from the Nth unit X% off, every second unit by price X% off, or every N
+    units for a fixed price — the discounted units are the cheapest ones (shoppers would
+    otherwise game the order). 满N件M折 counts the units of the whole scope together."""
+    if p.min_units:
+        _min_units(w, p, lines)
+        return
     by_product: dict[int, list[Line]] = defaultdict(list)
     for line in lines:
         by_product[line.product_id].append(line)
     for product_lines in by_product.values():
-        units: list[tuple[int, str]] = []  # (price, line id), one entry per unit
-        for line in product_lines:
-            eligible = _capped_units(w, p, line.quantity, w.results[line.id])
-            units.extend([(line.unit_price, line.id)] * eligible)
-        units.sort(key=lambda u: -u[0])
+        units = _units_by_price(w, p, product_lines)
         off: dict[str, int] = defaultdict(int)
         if p.from_nth_unit and p.percent_off is not None:
             for price, line_id in units[p.from_nth_unit - 1 :]:
+                off[line_id] += percent_of(price, p.percent_off)
+        elif p.every_second and p.percent_off is not None:
+            # Pairs in price order: the cheaper unit of each pair is discounted.
+            for price, line_id in units[1::2]:
                 off[line_id] += percent_of(price, p.percent_off)
         elif p.units and p.units_price is not None:
             full_sets = len(units) // p.units
@@ -474,6 +515,36 @@ def _multi_buy(w: _Work, p: Promotion, lines: list[Line]) -> None:
                     off[line_id] += share
         for line_id, amount in off.items():
             _discount(w.results[line_id], p, amount)
+
+
+def _units_by_price(w: _Work, p: Promotion, lines: list[Line]) -> list[tuple[int, str]]:
+    """One (price, line id) per unit that may get `p` (limits applied), dearest first."""
+    units: list[tuple[int, str]] = []
+    for line in lines:
+        eligible = _capped_units(w, p, line.quantity, w.results[line.id])
+        units.extend([(line.unit_price, line.id)] * eligible)
+    units.sort(key=lambda u: -u[0])
+    return units
+
+
+def _min_units(w: _Work, p: Promotion, lines: list[Line]) -> None:
+    """满N件M折: once the scope's units (within the limit) number N, every one of them is
+    at M折, each unit rounded half up; below N nothing, and no unit counts as sold at the
+    promotion price."""
+    before = {line.id: dict(w.results[line.id].promotion_units) for line in lines}
+    left = w.limit_left.get(p.id)
+    units = _units_by_price(w, p, lines)
+    if len(units) < (p.min_units or 0) or p.percent_off is None:
+        for line in lines:
+            w.results[line.id].promotion_units = before[line.id]
+        if left is not None:
+            w.limit_left[p.id] = left
+        return
+    off: dict[str, int] = defaultdict(int)
+    for price, line_id in units:
+        off[line_id] += percent_of(price, p.percent_off)
+    for line_id, amount in off.items():
+        _discount(w.results[line_id], p, amount)
 
 
 def _bundle(w: _Work, p: Promotion, lines: list[Line]) -> None:
@@ -534,6 +605,62 @@ def _order_stage(
         for line in lines:
             w.results[line.id].order_promotion = p.id
         _give(w, p, [(g, g.quantity) for g in tier.gifts], gifts, gift_stock)
+
+
+def _add_on(w: _Work, p: Promotion, scope_lines: list[Line], add_on_lines: list[Line]) -> None:
+    """加价购: once the scope's subtotal after item promotions reaches the threshold, the
+    add-on lines (in cart order) get the special price on up to the per-order limit of units
+    (and the per-customer limit, if any); the units beyond it cost the normal price. Below the
+    threshold the add-on lines are locked out of the totals (see _without_locked_add_ons)."""
+    if not scope_lines and not add_on_lines:
+        return
+    offer = AddOnResult(
+        p.id, sum(w.results[line.id].total for line in scope_lines), p.add_on_threshold
+    )
+    w.add_ons.append(offer)
+    if not add_on_lines:
+        return
+    if not offer.reached:
+        w.explanations.append(f"Add {yuan(offer.shortfall)} more for {tag_of(p)}")
+        return
+    prices = dict(p.add_on_choices)
+    left = p.add_on_limit
+    for line in add_on_lines:
+        result = w.results[line.id]
+        if line.sku_id not in prices:
+            continue  # no longer offered: locked
+        units = min(line.quantity, left)
+        left -= units
+        if units < line.quantity:
+            result.notices.append(
+                f"{line.quantity - units} unit(s) over the {tag_of(p)} limit at full price"
+            )
+        units = _capped_units(w, p, units, result)
+        offer.units += units
+        _discount(result, p, max(0, line.unit_price - prices[line.sku_id]) * units)
+        result.order_promotion = p.id
+
+
+def _without_locked_add_ons(w: _Work, lines: list[Line]) -> list[Line]:
+    """Add-on lines whose offer is not reached, not running or no longer lists the SKU stay
+    in the cart but out of the totals and the checkout, with a notice: never an add-on at its
+    full price by surprise."""
+    offers = {o.promotion_id: o for o in w.add_ons}
+    kept = []
+    for line in lines:
+        offer = offers.get(line.add_on) if line.add_on is not None else None
+        result = w.results[line.id]
+        if line.add_on is None or (offer is not None and offer.reached and result.order_promotion):
+            kept.append(line)
+            continue
+        result.available = False
+        if offer is not None and not offer.reached:
+            result.notices.append(
+                f"Spend ¥{yuan(offer.shortfall)} more on the offer's goods to add this"
+            )
+        else:
+            result.notices.append("This add-on offer is not available")
+    return kept
 
 
 def _give(
@@ -605,7 +732,7 @@ def _coupon_lines(w: _Work, c: CouponRule, lines: list[Line]) -> list[Line]:
     eligible = []
     for line in lines:
         result = w.results[line.id]
-        if not c.scope.covers(line) or result.deposit_due is not None:
+        if not c.scope.covers(line) or result.deposit_due is not None or line.add_on:
             continue
         if c.merchant_id is not None and line.merchant_id != c.merchant_id:
             continue
@@ -721,20 +848,28 @@ def _evaluate(
         eligible = []
         for line in lines:
             item = promotions.get(picks.get(line.id, 0))
-            if line.id in taken or not applies(p, line, data.customer, data.channel, data.now):
+            if line.id in taken or line.add_on is not None:
+                continue
+            if not applies(p, line, data.customer, data.channel, data.now):
                 continue
             if item is not None and not (item.combines and p.combines):
                 continue
             eligible.append(line)
         taken.update(line.id for line in eligible)
-        _order_stage(w, p, eligible, gifts, gift_stock)
+        if p.kind != PromotionType.ADD_ON:
+            _order_stage(w, p, eligible, gifts, gift_stock)
+        elif admits(p, data.customer, data.channel, data.now):
+            _add_on(w, p, eligible, [ln for ln in lines if ln.add_on == p.id])
+    lines = _without_locked_add_ons(w, lines)
     # GIFT stage: buying a product adds all its gift SKUs, per unit bought.
     for p in sorted((p for p in data.promotions if p.level == Level.GIFT), key=lambda p: p.id):
         units = 0
         for line in lines:
             item = promotions.get(picks.get(line.id, 0))
-            if applies(p, line, data.customer, data.channel, data.now) and (
-                item is None or item.kind != PromotionType.DEPOSIT
+            if (
+                line.add_on is None
+                and applies(p, line, data.customer, data.channel, data.now)
+                and (item is None or item.kind != PromotionType.DEPOSIT)
             ):
                 units += line.quantity
         if units:
@@ -756,13 +891,14 @@ def _evaluate(
         w.explanations,
         applied,
         options,
+        w.add_ons,
     )
 
 
 def _item_candidates(data: PricingInput) -> dict[str, list[int]]:
     candidates: dict[str, list[int]] = {}
     for line in data.lines:
-        if not line.available:
+        if not line.available or line.add_on is not None:  # an add-on takes its own price only
             continue
         candidates[line.id] = sorted(
             p.id

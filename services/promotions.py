@@ -199,15 +199,7 @@ def _rules(v: Violations, data: PromotionData) -> tuple[dict[str, Any], int | No
             return {"specialPrice": _money(v, r["special_price"], f"{path}.specialPrice")}, stock
         return {"percentOff": _percent(v, r["percent_off"], f"{path}.percentOff")}, stock
     if kind == PromotionType.MULTI_BUY:
-        if r.get("from_nth_unit") is not None:
-            return {
-                "fromNthUnit": _count(v, r["from_nth_unit"], f"{path}.fromNthUnit", 2),
-                "percentOff": _percent(v, r.get("percent_off"), f"{path}.percentOff"),
-            }, None
-        return {
-            "units": _count(v, r.get("units"), f"{path}.units", 2),
-            "price": _money(v, r.get("price"), f"{path}.price", positive=True),
-        }, None
+        return _multi_buy_rules(v, r, path), None
     if kind == PromotionType.BUNDLE:
         skus = _items(v, r.get("skus"), f"{path}.skus")
         if len({s for s, _ in skus}) < 2:
@@ -264,6 +256,8 @@ def _rules(v: Violations, data: PromotionData) -> tuple[dict[str, Any], int | No
                 }
             }, None
         return {"tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", False)}, None
+    if kind == PromotionType.ADD_ON:
+        return _add_on_rules(v, r, path), None
     if kind == PromotionType.SPEND_GIFT:
         return {
             "tiers": _tiers(v, r.get("tiers") or [], f"{path}.tiers", True),
@@ -273,6 +267,94 @@ def _rules(v: Violations, data: PromotionData) -> tuple[dict[str, Any], int | No
         "gifts": _items(v, r.get("gifts"), f"{path}.gifts"),
         "giftReturnPolicy": _gift_return_policy(v, r, f"{path}.giftReturnPolicy"),
     }, None
+
+
+MULTI_BUY_SHAPES = ("fromNthUnit", "units", "minUnits", "everySecondUnit")
+
+
+def _multi_buy_rules(v: Violations, r: dict[str, Any], path: str) -> dict[str, Any]:
+    """Exactly one shape: from the Nth unit X% off (第2件5折), N units for a price (3件150),
+    N units of the scope all X% off (满3件8折), or every second unit X% off (第二件半价)."""
+    given = [
+        shape
+        for shape, present in zip(
+            MULTI_BUY_SHAPES,
+            (
+                r.get("from_nth_unit") is not None,
+                r.get("units") is not None or r.get("price") is not None,
+                r.get("min_units") is not None,
+                bool(r.get("every_second_unit")),
+            ),
+            strict=True,
+        )
+        if present
+    ]
+    if len(given) != 1:
+        v.add(
+            ErrorCode.INVALID_RULE,
+            "Give exactly one multi-buy shape: fromNthUnit, units with price, minUnits or "
+            "everySecondUnit (each but units with percentOff).",
+            path,
+        )
+        return {}
+    shape = given[0]
+    if shape == "units":
+        if r.get("percent_off") is not None:
+            v.add(ErrorCode.INVALID_RULE, "N units for a price take no percentOff.", path)
+        return {
+            "units": _count(v, r.get("units"), f"{path}.units", 2),
+            "price": _money(v, r.get("price"), f"{path}.price", positive=True),
+        }
+    percent = _percent(v, r.get("percent_off"), f"{path}.percentOff")
+    if shape == "everySecondUnit":
+        return {"everySecondUnit": True, "percentOff": percent}
+    key = "from_nth_unit" if shape == "fromNthUnit" else "min_units"
+    return {shape: _count(v, r[key], f"{path}.{shape}", 2), "percentOff": percent}
+
+
+MAX_ADD_ON_CHOICES = 20
+
+
+def _add_on_rules(v: Violations, r: dict[str, Any], path: str) -> dict[str, Any]:
+    """加价购: a threshold on the scope's post-item-promotion subtotal, the SKUs offered (each
+    once, at a special price above zero), and how many units one order may take."""
+    threshold = _money(v, r.get("threshold"), f"{path}.threshold", positive=True)
+    choices = r.get("choices") or []
+    if not choices or len(choices) > MAX_ADD_ON_CHOICES:
+        v.add(ErrorCode.INVALID_RULE, f"Offer 1 to {MAX_ADD_ON_CHOICES} SKUs.", f"{path}.choices")
+    clean: list[list[int]] = []
+    for i, choice in enumerate(choices):
+        if choice["sku_id"] in {sku for sku, _ in clean}:
+            v.add(ErrorCode.INVALID_RULE, "Each SKU is offered once.", f"{path}.choices.{i}.skuId")
+        price = _money(v, choice.get("price"), f"{path}.choices.{i}.price", positive=True)
+        clean.append([choice["sku_id"], price])
+    limit = _count(v, r.get("limit_per_order", 1), f"{path}.limitPerOrder")
+    if limit > 99:
+        v.add(ErrorCode.INVALID_RULE, "At most 99 units per order.", f"{path}.limitPerOrder")
+    return {"threshold": threshold, "choices": clean, "limitPerOrder": limit}
+
+
+async def _check_add_on_prices(session: AsyncSession, rules: dict[str, Any]) -> None:
+    """An add-on price is a special price: below the SKU's own."""
+    choices = rules.get("choices", [])
+    prices = dict(
+        (
+            await session.execute(
+                select(Sku.id, Sku.price).where(Sku.id.in_([s for s, _ in choices]))
+            )
+        )
+        .tuples()
+        .all()
+    )
+    v = Violations()
+    for i, (sku_id, price) in enumerate(choices):
+        if price >= prices.get(sku_id, 0):
+            v.add(
+                ErrorCode.INVALID_RULE,
+                "An add-on price is below the SKU's own price.",
+                f"rules.choices.{i}.price",
+            )
+    v.raise_if_any()
 
 
 GIFT_RETURN_POLICIES = ("RETURN_GIFT", "DEDUCT_VALUE")
@@ -300,6 +382,8 @@ def _gift_skus(kind: PromotionType, rules: dict[str, Any]) -> list[int]:
         return [s for _, gifts in rules.get("tiers", []) for s, _ in gifts]
     if kind == PromotionType.BUNDLE:
         return [s for s, _ in rules.get("skus", [])]
+    if kind == PromotionType.ADD_ON:  # what it sells at its price: funded like gifts
+        return [s for s, _ in rules.get("choices", [])]
     return []
 
 
@@ -342,6 +426,8 @@ async def validate(session: AsyncSession, data: PromotionData) -> tuple[dict[str
         s.product_ids + s.excluded_product_ids,
         "scope",
     )
+    if data.type == PromotionType.ADD_ON:
+        await _check_add_on_prices(session, rules)
     return rules, stock
 
 
@@ -719,6 +805,8 @@ def as_rule(p: Promotion | Row[Any]) -> pricing.Promotion:
     elif kind == PromotionType.MULTI_BUY:
         kw = {
             "from_nth_unit": r.get("fromNthUnit"),
+            "min_units": r.get("minUnits"),
+            "every_second": bool(r.get("everySecondUnit")),
             "units": r.get("units"),
             "units_price": r.get("price"),
             "percent_off": Decimal(r["percentOff"]) if r.get("percentOff") else None,
@@ -744,6 +832,12 @@ def as_rule(p: Promotion | Row[Any]) -> pricing.Promotion:
                 pricing.Tier(t, gifts=tuple(pricing.GiftItem(s, q) for s, q in gifts))
                 for t, gifts in r["tiers"]
             )
+        }
+    elif kind == PromotionType.ADD_ON:
+        kw = {
+            "add_on_threshold": r["threshold"],
+            "add_on_choices": tuple((s, price) for s, price in r["choices"]),
+            "add_on_limit": r["limitPerOrder"],
         }
     else:
         kw = {"gifts": tuple(pricing.GiftItem(s, q) for s, q in r["gifts"])}

@@ -87,6 +87,19 @@ async def _world(api: Api, engine: AsyncEngine, clock: FixedClock, settings: Set
     (product_a, sku_a), (delisted, sku_b) = mine[:2]
     sku_c = theirs[0][1]
     promotion = await live(api, reduction("满400减20", amount="20", threshold="400"))
+    add_on = await live(  # in May: after 满400减20 (order level too), so no conflict
+        api,
+        {
+            "name": "满200换购",
+            "type": "ADD_ON",
+            "startsAt": "2026-05-01T00:00:00Z",
+            "endsAt": "2026-06-01T00:00:00Z",
+            "scope": {"skuIds": [sku_a]},
+            "rules": {
+                "addOn": {"threshold": "200", "choices": [{"skuId": sku_c, "price": "0.01"}]}
+            },
+        },
+    )
     coupon = await create_template(api, template())
     buyer = await shopper(api, "13900000001", [(sku_a, 2), (sku_c, 1)])
     await api.ok("CouponClaim", {"templateId": coupon}, token=buyer.token)
@@ -119,6 +132,7 @@ async def _world(api: Api, engine: AsyncEngine, clock: FixedClock, settings: Set
             sku_a=sku_a, sku_b=sku_b, sku_c=sku_c, merchant=merchant, other_merchant=other_merchant
         ),
         "promotion": promotion,
+        "add_on": add_on,
         "coupon": coupon,
         "buyer": buyer,
         "customer_id": me["data"]["me"]["id"],
@@ -249,6 +263,8 @@ def _cases(w: dict, admin: str) -> list[tuple[str, dict[str, Any], str | None, s
             ("AuditLog", {"first": 5}, token, None),
             ("SalesReport", {"from": "2026-04-01", "to": "2026-04-30"}, token, None),
             ("GuestCart", {"id": buyer.cart_id}, token, None),
+            ("CartAddOns", {"id": buyer.cart_id}, token, None),
+            ("PromotionAddOn", {"id": w["add_on"]}, token, None),
             ("MemberCenter", {}, token, None),
             ("PointsLedger", {"first": 5}, token, None),
             ("OrderPoints", {"id": w["order"]}, token, None),

@@ -161,6 +161,63 @@ CASES = [
         [promo(1, K.MULTI_BUY, units=3, units_price=9900, scope=skus(1))],
         total=10000,
     ),
+    # 满3件8折 over the scope: 100 + 80 + 80 (two products together) → every unit 20% off:
+    # 20 + 16 + 16 = 52 off, 260 − 52 = 208
+    Case(
+        "MULTI_BUY N units of the scope, every unit at M折",
+        [line("a", 1, 10000), line("b", 2, 8000, 2)],
+        [promo(1, K.MULTI_BUY, min_units=3, percent_off=Decimal(20), scope=skus(1, 2))],
+        total=20800,
+        line_discounts={"a": 2000, "b": 3200},
+    ),
+    Case(
+        "MULTI_BUY N units: one short gives nothing",
+        [line("a", 1, 10000), line("b", 2, 8000)],
+        [promo(1, K.MULTI_BUY, min_units=3, percent_off=Decimal(20), scope=skus(1, 2))],
+        total=18000,
+        discount=0,
+    ),
+    # 第二件半价, one product, units 100, 100, 80, 80, 80 (dearest first): pairs (100, 100),
+    # (80, 80), (80): the 2nd and 4th units half price: 50 + 40 = 90 off, 440 − 90 = 350
+    Case(
+        "MULTI_BUY every second unit in price order, per pair",
+        [line("a", 1, 10000, 2, product_id=7), line("b", 2, 8000, 3, product_id=7)],
+        [promo(1, K.MULTI_BUY, every_second=True, percent_off=Decimal(50), scope=skus(1, 2))],
+        total=35000,
+        line_discounts={"a": 5000, "b": 4000},
+    ),
+    # 满200换购: A 150 + B 100 in scope (250 ≥ 200); the add-on C (normal 90) at 9.90 → −80.10
+    Case(
+        "ADD_ON reached: the add-on line at its special price",
+        [line("a", 1, 15000), line("b", 2, 10000), line("c", 3, 9000, add_on=1)],
+        [
+            promo(
+                1,
+                K.ADD_ON,
+                scope=skus(1, 2),
+                add_on_threshold=20000,
+                add_on_choices=((3, 990),),
+            )
+        ],
+        total=25990,
+        line_discounts={"a": 0, "b": 0, "c": 8010},
+    ),
+    # below the threshold the add-on line is out of the totals, not charged at 90
+    Case(
+        "ADD_ON below the threshold leaves the add-on out",
+        [line("a", 1, 15000), line("c", 3, 9000, add_on=1)],
+        [
+            promo(
+                1,
+                K.ADD_ON,
+                scope=skus(1),
+                add_on_threshold=20000,
+                add_on_choices=((3, 990),),
+            )
+        ],
+        total=15000,
+        explains="Add 50 more for 满200换购",
+    ),
     # bundle 150 for A(100)+B(80): saving 30 → 30×100/180=16.67, 30×80/180=13.33 → 17 + 13
     Case(
         "BUNDLE price allocated by base price, remainder to the larger fraction",
@@ -542,6 +599,10 @@ def test_allocate_sums_exactly_and_never_exceeds_a_weight() -> None:
         (promo(1, K.MULTI_BUY, units=3, units_price=9900), "3件99元"),
         (promo(1, K.SINGLE_PRODUCT, special_price=1), "直降"),
         (promo(1, K.DEPOSIT, deposit=5000, deposit_worth=10000), "定金50抵100"),
+        (promo(1, K.MULTI_BUY, min_units=3, percent_off=Decimal(20)), "满3件8折"),
+        (promo(1, K.MULTI_BUY, every_second=True, percent_off=Decimal(50)), "第二件半价"),
+        (promo(1, K.MULTI_BUY, every_second=True, percent_off=Decimal(30)), "第二件7折"),
+        (promo(1, K.ADD_ON, add_on_threshold=9900), "满99换购"),
     ],
 )
 def test_storefront_tags(p: Promotion, tag: str) -> None:
