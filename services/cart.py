@@ -18,7 +18,7 @@ from models.accounts import Address, Customer
 from models.cart import Cart, CartLine
 from models.catalog import Category, Merchant, Product, ShippingTemplate, Sku, path_ids
 from models.coupons import Coupon, CouponStatus, CouponTemplate
-from services import coupons, inventory, orders, pricing, promotions
+from services import coupons, held_coupons, inventory, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
 
 MAX_QUANTITY = 99
@@ -196,6 +196,8 @@ class CouponEntry:
     discount: int = 0
     reason: str | None = None  # OUT_OF_SCOPE | BELOW_THRESHOLD | NOT_YET_VALID | …
     text: str = ""
+    # LOCKED by an unpaid order of the customer: using it here moves it from that order
+    held_by: held_coupons.Holder | None = None
 
 
 REASON_TEXT = {
@@ -259,6 +261,28 @@ class LineFacts:
     templates: dict[int, ShippingTemplate] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)
 
+    def line(
+        self, line_id: str, sku_id: int, quantity: int, unit_price: int, available: bool = True
+    ) -> pricing.Line:
+        """A line of `quantity` units of a SKU at `unit_price`, as the pricing function sees
+        it (catalog facts as they are now)."""
+        sku = self.skus[sku_id]
+        product = self.products[sku.product_id]
+        return pricing.Line(
+            id=line_id,
+            sku_id=sku.id,
+            product_id=product.id,
+            merchant_id=product.merchant_id,
+            quantity=quantity,
+            unit_price=unit_price,
+            category_path=path_ids(self.paths.get(product.category_id)),
+            brand_id=product.brand_id,
+            weight_grams=sku.weight_grams or 0,
+            shipping=_shipping_rule(self.templates.get(product.shipping_template_id or 0)),
+            title=product.title,
+            available=available,
+        )
+
 
 _LINE_FACTS = (
     select(Sku, Product, Category.path, ShippingTemplate, Merchant)
@@ -270,7 +294,7 @@ _LINE_FACTS = (
 )
 
 
-async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
+async def line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
     """Each line's SKU, product, category path, shipping template and merchant: one
     statement."""
     rows = (await session.execute(_LINE_FACTS, {"skus": sku_ids})).all() if sku_ids else []
@@ -342,8 +366,8 @@ async def evaluate(
                 )
             ).all()
         )
-    facts = await _line_facts(session, [ln.sku_id for ln in lines])
-    skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
+    facts = await line_facts(session, [ln.sku_id for ln in lines])
+    skus, products = facts.skus, facts.products
     rules = [p.rule for p in await promotions.live_promotions(session, now)]
     gift_skus = sorted(
         {g.sku_id for r in rules for g in r.gifts}
@@ -356,20 +380,12 @@ async def evaluate(
         sku = skus[line.sku_id]
         product = products[sku.product_id]
         status = status_of(sku, product, line.quantity, sellable.get(sku.id, 0), now)
-        template = templates.get(product.shipping_template_id or 0)
         priced.append(
-            pricing.Line(
-                id=str(line.id),
-                sku_id=sku.id,
-                product_id=product.id,
-                merchant_id=product.merchant_id,
-                quantity=line.quantity,
-                unit_price=sku.price,
-                category_path=path_ids(paths.get(product.category_id)),
-                brand_id=product.brand_id,
-                weight_grams=sku.weight_grams or 0,
-                shipping=_shipping_rule(template),
-                title=product.title,
+            facts.line(
+                str(line.id),
+                sku.id,
+                line.quantity,
+                sku.price,
                 available=status == LineStatus.AVAILABLE and line.selected,
             )
         )
@@ -419,7 +435,10 @@ async def evaluate(
 _WALLET = (
     select(Coupon, CouponTemplate)
     .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-    .where(Coupon.customer_id == bindparam("customer"), Coupon.status == CouponStatus.AVAILABLE)
+    .where(
+        Coupon.customer_id == bindparam("customer"),
+        Coupon.status.in_([CouponStatus.AVAILABLE, CouponStatus.LOCKED]),
+    )
     .order_by(Coupon.valid_until, Coupon.id)
 )
 
@@ -427,14 +446,19 @@ _WALLET = (
 async def _wallet(
     session: AsyncSession, customer: Customer | None, who: pricing.Customer, now: datetime
 ) -> list[CouponEntry]:
-    """The customer's AVAILABLE coupons; those outside their validity or audience are listed
-    with the reason, the rest are priced."""
+    """The customer's AVAILABLE coupons and those held by their unpaid orders (they follow
+    the customer: services/held_coupons.py); those outside their validity or audience are
+    listed with the reason, the rest are priced."""
     if customer is None:
         return []
     rows = (await session.execute(_WALLET, {"customer": customer.id})).all()
+    locked = [c for c, _ in rows if c.status == CouponStatus.LOCKED]
+    holders = await held_coupons.holders(session, customer.id, locked, now) if locked else {}
     entries = []
     for coupon, template in rows:
-        entry = CouponEntry(coupon, template)
+        if coupon.status == CouponStatus.LOCKED and coupon.id not in holders:
+            continue  # in an order being paid, or a presale's paid deposit: it stays there
+        entry = CouponEntry(coupon, template, held_by=holders.get(coupon.id))
         if coupon.valid_from > now:
             entry.reason = "NOT_YET_VALID"
         elif coupon.valid_until <= now:
