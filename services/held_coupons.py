@@ -139,7 +139,10 @@ async def take_over(
     payment, all_orders = await orders.lock_checkout(session, holder.payment_id)
     waiting = [o for o in all_orders if o.status == OrderStatus.PENDING_PAYMENT]
     if not any(o.id == holder.order.id for o in waiting) or payment.expires_at <= now:
-        raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.", "couponIds")
+        # no longer held there: back in the wallet if an earlier coupon of this checkout
+        # cancelled that order (then it locks as any coupon), else paid or gone (refused)
+        await coupons.lock(session, [coupon_id], customer_id, owner, now)
+        return
     own = list(
         (
             await session.scalars(

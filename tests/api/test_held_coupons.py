@@ -7,15 +7,17 @@ shipping, free over 99); Phone C 200.00 by merchant 2 (no shipping)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from core.ids import decode_id
-from models import Coupon, Order, OrderDiscount
+from core.ids import decode_id, encode_id
+from models import Coupon, Order, OrderDiscount, Payment, Sku
 from models.coupons import CouponStatus
 from tests.api.checkout_data import ORDER_DETAIL, Shopper, open_shop, pay, place, shopper, stock_of
 from tests.api.test_coupons import create_template, template
@@ -204,27 +206,30 @@ async def test_a_deposit_order_that_loses_its_coupon_is_cancelled(
     api: Api, engine: AsyncEngine
 ) -> None:
     """Pricing never discounts a deposit line with a coupon today, so a presale holds none;
-    should one (data from elsewhere), losing it cancels the presale rather than re-price it."""
+    should one (data from elsewhere), losing it cancels the presale rather than re-price it,
+    and its other coupon, released by that, is free for the new checkout too."""
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900008005", [(shop.sku_a, 2)])
-    coupon = await claim(api, who, template("满200减20"))
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    platform = await claim(api, who, template("满200减20"))
     first = await place(api, who, "first")
+    assert amount(first["amountDue"]) == "210.00"  # 240 − 10 − 20
     assert await stock_of(engine, shop.sku_a) == (10, 2)
     async with create_session_factory(engine)() as s:
         await s.execute(update(Order).values(deposit_amount=1000))
-        from models import Payment
-
         await s.execute(
             update(Payment).where(Payment.id == decode_id(first["id"])[1]).values(kind="DEPOSIT")
         )
         await s.commit()
     await add(api, who, shop.sku_b)
     second = await place(api, who, "second")
-    assert amount(second["amountDue"]) == "280.00"
+    assert amount(second["amountDue"]) == "270.00"  # 300 − 10 − 20: both coupons came along
     cancelled = await order(api, who, first["orders"][0]["id"])
     assert cancelled["status"] == "CANCELLED"
     assert await stock_of(engine, shop.sku_a) == (10, 0)  # released
-    assert (await coupon_status(engine, coupon))[0] == CouponStatus.LOCKED
+    new_owner = f"payment:{decode_id(second['id'])[1]}"
+    assert await coupon_status(engine, platform) == (CouponStatus.LOCKED, new_owner)
+    assert (await coupon_status(engine, shop_coupon))[0] == CouponStatus.LOCKED
 
 
 async def test_no_coupon_is_ever_held_twice(api: Api, engine: AsyncEngine) -> None:
@@ -282,3 +287,75 @@ async def test_an_order_paid_at_the_provider_keeps_its_coupon(
     assert amount(second["amountDue"]) == "300.00"
     assert (await order(api, who, first["orders"][0]["id"]))["status"] == "PAID"
     assert (await coupon_status(engine, coupon))[0] == CouponStatus.USED
+
+
+async def product_of(engine: AsyncEngine, sku: str) -> str:
+    async with create_session_factory(engine)() as s:
+        return encode_id("Product", (await s.get_one(Sku, decode_id(sku)[1])).product_id)
+
+
+async def test_product_pages_show_only_coupons_usable_there(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    await create_template(api, shop_cash(shop.merchant))
+    await create_template(api, template("全场券"))
+    product_b = await product_of(engine, shop.sku_b)
+    await create_template(api, template("B专享", scope={"productIds": [product_b]}))
+    for sku, wanted in (
+        (shop.sku_a, ["店铺券", "全场券"]),
+        (shop.sku_b, ["店铺券", "全场券", "B专享"]),
+        (shop.sku_c, ["全场券"]),  # the other shop's: neither 店铺券 nor B专享
+    ):
+        detail = await api.ok("ProductDetail", {"id": await product_of(engine, sku)})
+        assert [t["name"] for t in detail["product"]["claimableCoupons"]] == wanted
+
+
+async def test_moving_a_coupon_races_paying_the_order_it_leaves(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """On PostgreSQL the two really run at once (each request its own connection): either the
+    old order is paid at 220 and keeps its coupon (the checkout naming it is refused), or the
+    coupon moved and 220 no longer pays the old order — never both, never neither."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: concurrency rules are proven on PostgreSQL")
+    shop = await open_shop(api, engine)
+    for n in range(3):
+        who = await shopper(api, f"1390000810{n}", [(shop.sku_a, 2)])
+        coupon = await claim(api, who, template(f"满200减20-{n}"))
+        first = await place(api, who, "first")
+        await add(api, who, shop.sku_b)
+        paying, moving = await asyncio.gather(
+            api.op(
+                "PaymentConfirm",
+                {"paymentId": first["id"], "transactionId": f"race-{n}", "amount": "220.00"},
+                token=who.token,
+            ),
+            api.op(
+                "CheckoutComplete",
+                {
+                    "input": {
+                        "cartId": who.cart_id,
+                        "addressId": who.address_id,
+                        "couponIds": [coupon],
+                    },
+                    "idempotencyKey": "second",
+                },
+                token=who.token,
+            ),
+        )
+        paid_errors = paying["data"]["paymentConfirm"]["userErrors"]
+        moved_errors = moving["data"]["checkoutComplete"]["userErrors"]
+        status, owner = await coupon_status(engine, coupon)
+        old = await order(api, who, first["orders"][0]["id"])
+        if not paid_errors:  # paid first: the coupon stays with it
+            assert [e["code"] for e in moved_errors] == ["COUPON_UNUSABLE"]
+            assert status == CouponStatus.USED and old["status"] == "PAID"
+            assert amount(old["total"]) == "220.00"
+        else:  # moved first: the old order asks 240 now
+            assert [e["code"] for e in paid_errors] == ["PAYMENT_AMOUNT_MISMATCH"]
+            assert moved_errors == []
+            second = moving["data"]["checkoutComplete"]["payment"]
+            assert (status, owner) == (
+                CouponStatus.LOCKED,
+                f"payment:{decode_id(second['id'])[1]}",
+            )
+            assert old["status"] == "PENDING_PAYMENT" and amount(old["total"]) == "240.00"
