@@ -152,18 +152,19 @@ class CartGift:
         return await info.context.loaders.promotion.load(self.promotion_id)  # type: ignore[attr-defined]
 
 
+HELD_BY_ORDER = (
+    "Set when the coupon is held (LOCKED) by this unpaid order of the customer: using it here "
+    "moves it from that order, which is then re-priced without it (a presale order is cancelled "
+    "instead). For a platform coupon, the first unpaid order of that checkout."
+)
+
+
 @strawberry.type(description="A coupon of the customer that applies.")
 class UsableCoupon:
     coupon: Coupon = strawberry.field(description="The coupon.")
     discount: Money = strawberry.field(description="What it would take off (Money in yuan).")
     recommended: bool = strawberry.field(description="Whether it is in the recommended set.")
-    held_by_order: OrderRef | None = strawberry.field(
-        default=None,
-        description="Set when the coupon is held (LOCKED) by this unpaid order of the customer: "
-        "using it here moves it from that order, which is then re-priced without it (a presale "
-        "order is cancelled instead). For a platform coupon, the first unpaid order of that "
-        "checkout.",
-    )
+    held_by_order: OrderRef | None = strawberry.field(default=None, description=HELD_BY_ORDER)
 
 
 @strawberry.type(description="A coupon of the customer that does not apply, with why.")
@@ -171,13 +172,7 @@ class UnusableCoupon:
     coupon: Coupon = strawberry.field(description="The coupon.")
     reason: str = strawberry.field(description="Why not, for the customer.")
     code: str = strawberry.field(description="Why not, as a stable code.")
-    held_by_order: OrderRef | None = strawberry.field(
-        default=None,
-        description="Set when the coupon is held (LOCKED) by this unpaid order of the customer: "
-        "using it here moves it from that order, which is then re-priced without it (a presale "
-        "order is cancelled instead). For a platform coupon, the first unpaid order of that "
-        "checkout.",
-    )
+    held_by_order: OrderRef | None = strawberry.field(default=None, description=HELD_BY_ORDER)
 
 
 @strawberry.type(description="The customer's coupons for this cart.")

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id, encode_id
-from models import Coupon, Order, OrderDiscount, Payment, Sku
+from models import Coupon, Order, OrderDiscount, Payment, Promotion, Sku
 from models.coupons import CouponStatus
 from tests.api.checkout_data import ORDER_DETAIL, Shopper, open_shop, pay, place, shopper, stock_of
 from tests.api.test_coupons import create_template, template
 from tests.api.test_payment_providers import Fakes, fakes, settings, start
+from tests.api.test_promotions import live, reduction
 from tests.conftest import Api
 
 __all__ = ["fakes", "settings"]  # the provider fixtures, used here too
@@ -359,3 +360,69 @@ async def test_moving_a_coupon_races_paying_the_order_it_leaves(
                 f"payment:{decode_id(second['id'])[1]}",
             )
             assert old["status"] == "PENDING_PAYMENT" and amount(old["total"]) == "240.00"
+
+
+async def test_the_old_order_keeps_its_promotions_as_placed(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    shop = await open_shop(api, engine)
+    promotion = await live(api, reduction("满200减15", amount="15", threshold="200"))
+    who = await shopper(api, "13900008009", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    # 240 − 15 (满200减15) = 225 − 20 (the coupon, threshold on 225) = 205
+    assert amount(first["amountDue"]) == "205.00"
+    clock.advance(minutes=1)
+    await api.admin("PromotionCancel", {"id": promotion})  # over since: the order keeps it
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"  # 300 − 20, no promotion any more
+    old = await order(api, who, first["orders"][0]["id"])
+    assert old["status"] == "PENDING_PAYMENT"
+    assert amount(old["total"]) == "225.00"  # 240 − 15
+    assert [(d["label"], amount(d["amount"])) for d in old["lines"][0]["discounts"]] == [
+        ("满200减15", "15.00")
+    ]
+    assert amount(old["payment"]["amountDue"]) == "225.00"
+
+
+async def test_an_order_whose_promotions_changed_is_cancelled_not_repriced(
+    api: Api, engine: AsyncEngine
+) -> None:
+    shop = await open_shop(api, engine)
+    promotion = await live(api, reduction("满200减15", amount="15", threshold="200"))
+    who = await shopper(api, "13900008010", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    async with create_session_factory(engine)() as s:  # edited behind the order's back
+        await s.execute(
+            update(Promotion)
+            .where(Promotion.id == decode_id(promotion)[1])
+            .values(rules={"tiers": [[20000, 2500]]})
+        )
+        await s.commit()
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    # the coupon moved: 300 − 25 (the edited 满减, now over 300 too) − 20 = 255
+    assert amount(second["amountDue"]) == "255.00"
+    old = await order(api, who, first["orders"][0]["id"])
+    assert old["status"] == "CANCELLED"  # never re-priced at promotions it did not show
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+    assert (await coupon_status(engine, coupon))[1] == f"payment:{decode_id(second['id'])[1]}"
+
+
+async def test_points_spent_stay_spent_on_the_repriced_order(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008011", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    me = (await api.ok("Me", token=who.token))["me"]["id"]
+    await api.admin("CustomerPointsAdjust", {"customerId": me, "points": 5000, "reason": "活动"})
+    first = await place(api, who, "first", pointsToUse=5000)
+    # 240 − 20 = 220; 5000 points pay 50.00 (under the cap, 50% of 220): 170
+    assert amount(first["amountDue"]) == "170.00"
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second")
+    old = await order(api, who, first["orders"][0]["id"])
+    # 240 without the coupon; the same 5000 points still pay 50.00: 190
+    assert amount(old["total"]) == "190.00" and amount(old["payment"]["amountDue"]) == "190.00"
+    assert (await api.ok("MemberCenter", token=who.token))["me"]["points"] == 0
