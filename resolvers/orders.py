@@ -31,7 +31,7 @@ from resolvers.common import (
 )
 from resolvers.context import Context, Permission
 from resolvers.members import points_discount as points_discount
-from services import checkout, orders, parcels
+from services import checkout, held_coupons, orders, parcels
 from services.errors import DomainError, ErrorCode, Violation
 from services.unit_of_work import Retry
 
@@ -107,6 +107,11 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
     # Two first attempts with one key racing on a database without row locks (SQLite): the
     # loser hits the unique key and, tried again, finds the winner's payment.
     result = await mutate(ctx, run, retry=CHECKOUT_RETRY)
+    if isinstance(result.error, held_coupons.HeldInPayment):
+        # a coupon follows the customer from an order being paid: its trades are asked about
+        # and closed at the provider first (paid: the coupon stays there), then once more
+        refused = await payment_resolvers.settle_trades(ctx, result.error.payment_ids)
+        result = MutationResult(None, refused) if refused else await mutate(ctx, run)
     metrics.CHECKOUTS.labels(_outcome(result, "replayed" if replayed else "placed")).inc()
     return result
 

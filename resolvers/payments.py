@@ -104,7 +104,14 @@ async def settle_before_cancel(ctx: Context, order_id: int) -> list[Violation]:
     )
     if not visible:
         return []
-    ids = [i for i in (order.payment_id, order.balance_payment_id) if i is not None]
+    return await settle_trades(
+        ctx, [i for i in (order.payment_id, order.balance_payment_id) if i is not None]
+    )
+
+
+async def settle_trades(ctx: Context, ids: list[int]) -> list[Violation]:
+    """The open trades of these payments asked about and closed at the provider, outside the
+    request's transaction (a refusal is answered as violations)."""
     bind = ctx.session.bind
     assert bind is not None, "a request's session is bound to the engine"
     try:

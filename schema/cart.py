@@ -19,9 +19,11 @@ from schema.promotions import Promotion
 
 if TYPE_CHECKING:
     from schema.catalog import Channel, Sku
+    from schema.orders import Order
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]
 ChannelRef = Annotated["Channel", strawberry.lazy("schema.catalog")]
+OrderRef = Annotated["Order", strawberry.lazy("schema.orders")]
 # A cart is addressed by its token, which is its `id`.
 CartToken = Annotated[
     strawberry.ID, strawberry.argument(description="The cart's `id` (its unguessable token).")
@@ -220,11 +222,19 @@ def add_on_offer(offer: Any) -> CartAddOnOffer:
     )
 
 
+HELD_BY_ORDER = (
+    "Set when the coupon is held (LOCKED) by this unpaid order of the customer: using it here "
+    "moves it from that order, which is then re-priced without it (a presale order is cancelled "
+    "instead). For a platform coupon, the first unpaid order of that checkout."
+)
+
+
 @strawberry.type(description="A coupon of the customer that applies.")
 class UsableCoupon:
     coupon: Coupon = strawberry.field(description="The coupon.")
     discount: Money = strawberry.field(description="What it would take off (Money in yuan).")
     recommended: bool = strawberry.field(description="Whether it is in the recommended set.")
+    held_by_order: OrderRef | None = strawberry.field(default=None, description=HELD_BY_ORDER)
 
 
 @strawberry.type(description="A coupon of the customer that does not apply, with why.")
@@ -232,6 +242,7 @@ class UnusableCoupon:
     coupon: Coupon = strawberry.field(description="The coupon.")
     reason: str = strawberry.field(description="Why not, for the customer.")
     code: str = strawberry.field(description="Why not, as a stable code.")
+    held_by_order: OrderRef | None = strawberry.field(default=None, description=HELD_BY_ORDER)
 
 
 @strawberry.type(description="The customer's coupons for this cart.")
@@ -302,11 +313,17 @@ class Cart:
                         coupon=entry.coupon,
                         discount=money(entry.discount),
                         recommended=entry.coupon.id in applied,
+                        held_by_order=_held_by(entry),
                     )
                 )
             else:
                 unusable.append(
-                    UnusableCoupon(coupon=entry.coupon, reason=entry.text, code=entry.reason)
+                    UnusableCoupon(
+                        coupon=entry.coupon,
+                        reason=entry.text,
+                        code=entry.reason,
+                        held_by_order=_held_by(entry),
+                    )
                 )
         return CartCoupons(usable=usable, unusable=unusable)
 
@@ -324,6 +341,10 @@ class Cart:
     @strawberry.field(description='Human-readable notes on the pricing, e.g. "满300减30 applied".')
     def explanations(self) -> list[str]:
         return self.result.explanations  # type: ignore[attr-defined]
+
+
+def _held_by(entry: Any) -> Any:
+    return entry.held_by.order if entry.held_by else None
 
 
 class _Line:

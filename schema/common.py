@@ -100,6 +100,8 @@ describe_values(
         "or claim window).",
         "COUPON_UNUSABLE": "A chosen coupon cannot be used on this checkout, or the combination is "
         "not allowed.",
+        "COUPON_IN_PAYMENT": "The unpaid order holding this coupon is being paid at a provider "
+        "and the provider could not settle it: pay or cancel that order, or try again.",
         "AUDIENCE_MISMATCH": "The coupon is not for this customer's audience.",
         "INVALID_CODE": "No such coupon code.",
         "CODE_ALREADY_USED": "The coupon code was already redeemed.",

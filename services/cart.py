@@ -20,7 +20,7 @@ from models.catalog import Category, Merchant, Product, ShippingTemplate, Sku, p
 from models.coupons import Coupon, CouponStatus, CouponTemplate
 from models.promotions import Promotion as PromotionRow
 from models.promotions import PromotionType
-from services import coupons, inventory, orders, pricing, promotions
+from services import coupons, held_coupons, inventory, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
 
 MAX_QUANTITY = 99
@@ -263,7 +263,7 @@ async def select_add_ons(
         picked[sku_id] = quantity
     if sum(picked.values()) > offer.add_on_limit:
         raise _over_limit(offer.add_on_limit, "choices")
-    facts = await _line_facts(session, list(picked))
+    facts = await line_facts(session, list(picked))
     for i, sku_id in enumerate(picked):
         sku = facts.skus[sku_id]
         if not sku.enabled or not facts.products[sku.product_id].is_listed_at(now):
@@ -370,6 +370,8 @@ class CouponEntry:
     discount: int = 0
     reason: str | None = None  # OUT_OF_SCOPE | BELOW_THRESHOLD | NOT_YET_VALID | …
     text: str = ""
+    # LOCKED by an unpaid order of the customer: using it here moves it from that order
+    held_by: held_coupons.Holder | None = None
 
 
 REASON_TEXT = {
@@ -434,6 +436,35 @@ class LineFacts:
     templates: dict[int, ShippingTemplate] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)
 
+    def line(
+        self,
+        line_id: str,
+        sku_id: int,
+        quantity: int,
+        unit_price: int,
+        available: bool = True,
+        add_on: int | None = None,
+    ) -> pricing.Line:
+        """A line of `quantity` units of a SKU at `unit_price`, as the pricing function sees
+        it (catalog facts as they are now)."""
+        sku = self.skus[sku_id]
+        product = self.products[sku.product_id]
+        return pricing.Line(
+            id=line_id,
+            sku_id=sku.id,
+            product_id=product.id,
+            merchant_id=product.merchant_id,
+            quantity=quantity,
+            unit_price=unit_price,
+            category_path=path_ids(self.paths.get(product.category_id)),
+            brand_id=product.brand_id,
+            weight_grams=sku.weight_grams or 0,
+            shipping=_shipping_rule(self.templates.get(product.shipping_template_id or 0)),
+            title=product.title,
+            available=available,
+            add_on=add_on,
+        )
+
 
 _LINE_FACTS = (
     select(Sku, Product, Category.path, ShippingTemplate, Merchant)
@@ -445,7 +476,7 @@ _LINE_FACTS = (
 )
 
 
-async def _line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
+async def line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
     """Each line's SKU, product, category path, shipping template and merchant: one
     statement."""
     rows = (await session.execute(_LINE_FACTS, {"skus": sku_ids})).all() if sku_ids else []
@@ -523,8 +554,8 @@ async def evaluate(
         | {g.sku_id for r in rules for t in r.tiers for g in t.gifts}
     )
     add_on_skus = {s for r in rules for s, _ in r.add_on_choices}
-    facts = await _line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus))
-    skus, products, paths, templates = facts.skus, facts.products, facts.paths, facts.templates
+    facts = await line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus))
+    skus, products = facts.skus, facts.products
     stock = await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
     sellable = {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
     views, priced = [], []
@@ -532,20 +563,12 @@ async def evaluate(
         sku = skus[line.sku_id]
         product = products[sku.product_id]
         status = status_of(sku, product, line.quantity, sellable.get(sku.id, 0), now)
-        template = templates.get(product.shipping_template_id or 0)
         priced.append(
-            pricing.Line(
-                id=str(line.id),
-                sku_id=sku.id,
-                product_id=product.id,
-                merchant_id=product.merchant_id,
-                quantity=line.quantity,
-                unit_price=sku.price,
-                category_path=path_ids(paths.get(product.category_id)),
-                brand_id=product.brand_id,
-                weight_grams=sku.weight_grams or 0,
-                shipping=_shipping_rule(template),
-                title=product.title,
+            facts.line(
+                str(line.id),
+                sku.id,
+                line.quantity,
+                sku.price,
                 available=status == LineStatus.AVAILABLE and line.selected,
                 add_on=line.add_on_promotion_id or None,
             )
@@ -603,7 +626,10 @@ def result_of(result: pricing.PricingResult, item: LineView) -> pricing.LineResu
 _WALLET = (
     select(Coupon, CouponTemplate)
     .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-    .where(Coupon.customer_id == bindparam("customer"), Coupon.status == CouponStatus.AVAILABLE)
+    .where(
+        Coupon.customer_id == bindparam("customer"),
+        Coupon.status.in_([CouponStatus.AVAILABLE, CouponStatus.LOCKED]),
+    )
     .order_by(Coupon.valid_until, Coupon.id)
 )
 
@@ -611,14 +637,19 @@ _WALLET = (
 async def _wallet(
     session: AsyncSession, customer: Customer | None, who: pricing.Customer, now: datetime
 ) -> list[CouponEntry]:
-    """The customer's AVAILABLE coupons; those outside their validity or audience are listed
-    with the reason, the rest are priced."""
+    """The customer's AVAILABLE coupons and those held by their unpaid orders (they follow
+    the customer: services/held_coupons.py); those outside their validity or audience are
+    listed with the reason, the rest are priced."""
     if customer is None:
         return []
     rows = (await session.execute(_WALLET, {"customer": customer.id})).all()
+    locked = [c for c, _ in rows if c.status == CouponStatus.LOCKED]
+    holders = await held_coupons.holders(session, customer.id, locked, now) if locked else {}
     entries = []
     for coupon, template in rows:
-        entry = CouponEntry(coupon, template)
+        if coupon.status == CouponStatus.LOCKED and coupon.id not in holders:
+            continue  # in an order being paid, or a presale's paid deposit: it stays there
+        entry = CouponEntry(coupon, template, held_by=holders.get(coupon.id))
         if coupon.valid_from > now:
             entry.reason = "NOT_YET_VALID"
         elif coupon.valid_until <= now:

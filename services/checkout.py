@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,9 +26,10 @@ from models.cart import CartLine
 from models.catalog import Merchant, Product, Sku
 from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
 from models.promotions import Promotion as PromotionRow
-from services import accounts, coupons, inventory, members, pricing, promotions
+from services import accounts, coupons, held_coupons, inventory, members, pricing, promotions
 from services import cart as carts
 from services.errors import DomainError, ErrorCode
+from services.orders import discount_rows, priced_fields
 
 MAX_KEY_LENGTH = 100
 
@@ -296,14 +296,19 @@ async def _lock_coupons(
     session: AsyncSession, q: Quote, payment: Payment, orders: dict[int, Order], now: datetime
 ) -> None:
     """A merchant coupon belongs to that merchant's order; the platform coupon, spread over
-    every order, to the payment."""
-    templates = {e.coupon.id: e.template for e in q.view.coupons}
+    every order, to the payment. A coupon held by another unpaid order moves from it."""
+    entries = {e.coupon.id: e for e in q.view.coupons}
     for coupon_id in sorted(q.result.coupons_applied):
-        merchant_id = templates[coupon_id].merchant_id
-        owner = (
-            payment.reservation_owner if merchant_id is None else orders[merchant_id].coupon_owner
-        )
-        await coupons.lock(session, [coupon_id], q.customer.id, owner, now)
+        entry = entries[coupon_id]
+        merchant_id = entry.template.merchant_id
+        order = orders[merchant_id] if merchant_id is not None else next(iter(orders.values()))
+        owner = payment.reservation_owner if merchant_id is None else order.coupon_owner
+        if entry.held_by is None:
+            await coupons.lock(session, [coupon_id], q.customer.id, owner, now)
+        else:
+            await held_coupons.take_over(
+                session, coupon_id, entry.held_by, owner, q.customer.id, order.number, now
+            )
 
 
 def _address_snapshot(address: Address) -> dict[str, Any]:
@@ -358,7 +363,7 @@ async def _place_orders(
     # Plain bulk inserts (one statement each, compiled once): nothing here needs the new
     # rows' ids back.
     await session.execute(_INSERT_LINES, [_row(line) for line in lines])
-    discounts = _discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons})
+    discounts = discount_rows(lines, {e.coupon.id: e.template.id for e in q.view.coupons})
     if discounts:
         await session.execute(_INSERT_DISCOUNTS, [_row(d) for d in discounts])
     return orders, lines
@@ -394,21 +399,8 @@ def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> Orde
         unit_price=r.unit_price,
         quantity=r.quantity,
         subtotal=r.subtotal,
-        discount=r.discount,
-        total=r.total,
-        merchant_discount=sum(d.amount for d in r.discounts if d.funder is not None),
-        platform_discount=sum(d.amount for d in r.discounts if d.funder is None),
-        discounts=[
-            {
-                "source": d.source,
-                "sourceId": d.source_id,
-                "label": d.label,
-                "amount": d.amount,
-                "funder": d.funder,
-            }
-            for d in r.discounts
-        ],
         promotion_units={str(k): v for k, v in r.promotion_units.items()},
+        **priced_fields(r),
         **_UNTOUCHED,
     )
 
@@ -470,22 +462,3 @@ async def _gift_lines(
             )
         )
     return lines
-
-
-def _discount_rows(lines: list[OrderLine], templates: dict[int, int]) -> list[OrderDiscount]:
-    """Per order, each promotion's and coupon's total (gifts count as an order for the
-    promotion that gave them)."""
-    totals: dict[tuple[int, str, int], int] = defaultdict(int)
-    for line in lines:
-        for d in line.discounts:
-            totals[(line.order_id, d["source"], d["sourceId"])] += d["amount"]
-    return [
-        OrderDiscount(
-            order_id=order_id,
-            source=source,
-            source_id=source_id,
-            coupon_template_id=templates.get(source_id) if source == "COUPON" else None,
-            amount=amount,
-        )
-        for (order_id, source, source_id), amount in sorted(totals.items())
-    ]

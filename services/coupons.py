@@ -513,6 +513,41 @@ async def lock(
             )
 
 
+_MOVE = (
+    update(Coupon)
+    .where(
+        Coupon.id == bindparam("coupon_id"),
+        Coupon.customer_id == bindparam("customer"),
+        Coupon.status == CouponStatus.LOCKED,
+        Coupon.locked_by == bindparam("holder"),
+        Coupon.valid_from <= bindparam("now"),
+        Coupon.valid_until > bindparam("now"),
+    )
+    .values(locked_by=bindparam("owner"))
+    .execution_options(synchronize_session=False)
+)
+
+
+async def move(
+    session: AsyncSession, coupon_id: int, customer_id: int, holder: str, owner: str, now: datetime
+) -> None:
+    """LOCKED by `holder` → LOCKED by `owner` (a held coupon following the customer), in one
+    conditional UPDATE: a coupon is never locked by two orders, and one used or released
+    meanwhile is refused."""
+    moved = await session.execute(
+        _MOVE,
+        {
+            "coupon_id": coupon_id,
+            "customer": customer_id,
+            "holder": holder,
+            "owner": owner,
+            "now": now,
+        },
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        raise DomainError(ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.", "couponIds")
+
+
 async def use(session: AsyncSession, owner: str, now: datetime) -> int:
     """LOCKED → USED when the order is paid."""
     result = await session.execute(
@@ -533,10 +568,15 @@ async def _give_back(
         )
     ).all()
     for coupon in coupons:
-        coupon.status = CouponStatus.AVAILABLE if coupon.valid_until > now else CouponStatus.EXPIRED
-        coupon.locked_by, coupon.used_at = None, None
+        give_back(coupon, now)
     await session.flush()
     return len(coupons)
+
+
+def give_back(coupon: Coupon, now: datetime) -> None:
+    """Back to the customer's wallet: AVAILABLE while still valid, else EXPIRED."""
+    coupon.status = CouponStatus.AVAILABLE if coupon.valid_until > now else CouponStatus.EXPIRED
+    coupon.locked_by, coupon.used_at = None, None
 
 
 async def release(session: AsyncSession, owner: str, now: datetime) -> int:

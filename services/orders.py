@@ -23,6 +23,7 @@ from models.catalog import Category, Product, Sku, path_ids
 from models.inventory import MovementType, Reservation, ReservationStatus
 from models.orders import (
     Order,
+    OrderDiscount,
     OrderLine,
     OrderStatus,
     Payment,
@@ -172,6 +173,56 @@ async def _lock_chain(
 async def lock_order(session: AsyncSession, order_id: int, *, merchant_id: int | None) -> Order:
     """The order locked for staff (of its merchant, for merchant staff)."""
     return (await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True))[1]
+
+
+async def lock_checkout(session: AsyncSession, payment_id: int) -> tuple[Payment, list[Order]]:
+    """A checkout's combined payment and its orders, locked in the usual order (reservation,
+    payment, orders)."""
+    await inventory.lock_reservation(session, f"payment:{payment_id}", missing_ok=True)
+    payment = await _payment(session, payment_id)
+    return payment, await orders_of_payment(session, payment)
+
+
+# --- what an order line records of its pricing ---------------------------------------------------
+
+
+def priced_fields(r: pricing.LineResult) -> dict[str, Any]:
+    """An order line's amounts and discounts (by funder, for settlement) from its pricing."""
+    return {
+        "discount": r.discount,
+        "total": r.total,
+        "merchant_discount": sum(d.amount for d in r.discounts if d.funder is not None),
+        "platform_discount": sum(d.amount for d in r.discounts if d.funder is None),
+        "discounts": [
+            {
+                "source": d.source,
+                "sourceId": d.source_id,
+                "label": d.label,
+                "amount": d.amount,
+                "funder": d.funder,
+            }
+            for d in r.discounts
+        ],
+    }
+
+
+def discount_rows(lines: Sequence[OrderLine], templates: dict[int, int]) -> list[OrderDiscount]:
+    """Per order, each promotion's and coupon's total (gifts count as an order for the
+    promotion that gave them)."""
+    totals: dict[tuple[int, str, int], int] = defaultdict(int)
+    for line in lines:
+        for d in line.discounts:
+            totals[(line.order_id, d["source"], d["sourceId"])] += d["amount"]
+    return [
+        OrderDiscount(
+            order_id=order_id,
+            source=source,
+            source_id=source_id,
+            coupon_template_id=templates.get(source_id) if source == "COUPON" else None,
+            amount=amount,
+        )
+        for (order_id, source, source_id), amount in sorted(totals.items())
+    ]
 
 
 # --- payment -------------------------------------------------------------------------------------

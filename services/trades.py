@@ -39,6 +39,12 @@ def out_trade_no(payment_id: int, provider: str, channel: str) -> str:
     return f"ZT{payment_id:08d}-{provider[:2]}-{channel}"[:32]
 
 
+def reopened_number(number: str, last: str) -> str:
+    """The next number of a trade reopened: ZT…-AL-WEB, then ZT…-AL-WEB-2, -3, …"""
+    revision = int(last.rsplit("-", 1)[1]) + 1 if last != number else 2
+    return f"{number[: 31 - len(str(revision))]}-{revision}"
+
+
 # --- starting a payment ---------------------------------------------------------------------
 
 
@@ -73,7 +79,20 @@ async def open_trade(
             "paymentId",
         )
     number = out_trade_no(payment.id, provider, channel)
-    trade = await session.scalar(select(PaymentTrade).where(PaymentTrade.out_trade_no == number))
+    trade = await session.scalar(
+        select(PaymentTrade).where(
+            PaymentTrade.payment_id == payment.id,
+            PaymentTrade.provider == provider,
+            PaymentTrade.channel == channel,
+        )
+    )
+    if trade is not None and trade.status == TradeStatus.CLOSED:
+        # closed at the provider while the payment stayed payable (its amount changed: a
+        # coupon followed the customer elsewhere): a closed number can't be paid, so the
+        # trade reopens under the next one, for the amount due now
+        trade.out_trade_no = reopened_number(number, trade.out_trade_no)
+        trade.status, trade.created_at = TradeStatus.OPEN, now
+        await session.flush()
     if trade is None:
         trade = PaymentTrade(
             payment_id=payment.id,
@@ -88,7 +107,7 @@ async def open_trade(
     return Opened(
         trade,
         payments.TradeRequest(
-            out_trade_no=number,
+            out_trade_no=trade.out_trade_no,
             amount=payment.amount_due,
             currency=currency,
             subject=await _subject(session, payment),
@@ -219,7 +238,7 @@ async def record_offline(
 Run = Callable[[Callable[[AsyncSession], Awaitable[T]]], Awaitable[T]]
 
 
-async def _open_trades(
+async def open_trades(
     session: AsyncSession, where: list[ColumnElement[bool]]
 ) -> list[PaymentTrade]:
     return list(
@@ -275,7 +294,7 @@ async def settle_before_expiry(
     provider that can't be asked holds the stock a little longer (HOLD_STEP, up to
     HOLD_LIMIT) rather than cancel what may have been paid."""
     async with factory() as session:
-        due = await _open_trades(
+        due = await open_trades(
             session, [Payment.status == PaymentStatus.PENDING, Payment.expires_at <= now]
         )
     paid = 0
@@ -311,7 +330,7 @@ async def settle_before_cancel(
     order (which then can't be cancelled as unpaid), the others are closed at the provider so
     no money can arrive after the cancellation. PROVIDER_UNAVAILABLE refuses the cancel."""
     async with factory() as session:
-        trades = await _open_trades(
+        trades = await open_trades(
             session, [Payment.id.in_(payment_ids), Payment.status == PaymentStatus.PENDING]
         )
     for trade in trades:

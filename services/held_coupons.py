@@ -1,0 +1,317 @@
+"""A coupon held by an unpaid order follows the customer (DOMAIN.md §5, 被占用的优惠券…优先把优惠券
+用到那边): a coupon LOCKED by the customer's order still waiting for its first payment is offered
+at a new checkout where it fits; using it there moves the lock to the new order, and the checkout
+it leaves is re-priced without it, or cancelled when it is a presale.
+
+Decisions:
+- Only an order in PENDING_PAYMENT before its deadline gives its coupon up. A presale whose
+  deposit is paid (AWAITING_BALANCE) keeps it: money was taken at that price.
+- The old checkout (every order of it still unpaid, as the platform coupon is spread over
+  them) is priced again with the same pricing function: the lines as snapshotted (unit
+  prices, quantities), the promotions it got (as they were at order time: its clock, its
+  channel, the units its per-customer limits and flash stock gave it) and the coupons it
+  still holds. When the promotions come out as recorded, its coupons, points spread,
+  shipping and totals are rewritten, its payments ask the new amount, and a coupon no
+  longer reaching its threshold goes back to the wallet. When they do not (a promotion edited
+  since, the member level lowered), or it is a presale, the checkout is cancelled as an
+  unpaid one is: stock, promotion stock, coupons and points go back.
+- Money must never pay the old amount: an open Alipay/WeChat trade of the old checkout refuses
+  the move (`HeldInPayment`); the checkout resolver then asks the provider and closes the
+  trade (as before a cancellation) and tries once more. A trade closed this way is reopened
+  under a new number at the new amount (services/trades.py). The TEST provider and offline
+  transfers are checked against the amount due (PAYMENT_AMOUNT_MISMATCH).
+
+Locks: the checkout holds the customer row; the old checkout is locked as any payment path
+locks it (reservation, payment, orders) before its coupon moves."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.settings import get_settings
+from models.accounts import Customer
+from models.coupons import Coupon, CouponStatus, CouponTemplate
+from models.orders import (
+    Order,
+    OrderDiscount,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+)
+from models.promotions import Promotion as PromotionRow
+from services import coupons, members, orders, pricing, promotions, trades
+from services.errors import DomainError, ErrorCode
+
+_GONE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a coupon now: the checkout (combined payment) and its first unpaid order,
+    which the client names ("this moves the coupon from order …")."""
+
+    owner: str  # the coupon's locked_by
+    payment_id: int
+    order: Order
+
+
+class HeldInPayment(DomainError):
+    """The order holding the coupon has a trade open at a payment provider: it is settled
+    (asked, closed) outside the transaction, then the checkout is tried again."""
+
+    def __init__(self, order: Order, payment_ids: list[int]) -> None:
+        super().__init__(
+            ErrorCode.COUPON_IN_PAYMENT,
+            f"Order {order.number}, which holds this coupon, is being paid right now.",
+            "couponIds",
+        )
+        self.payment_ids = payment_ids
+
+
+def _owner_ids(owner: str) -> tuple[str, int]:
+    kind, _, number = owner.partition(":")
+    return kind, int(number)
+
+
+async def holders(
+    session: AsyncSession, customer_id: int, locked: Sequence[Coupon], now: datetime
+) -> dict[int, Holder]:
+    """Of the customer's LOCKED coupons, those that may follow them: held by an order (a
+    merchant coupon) or a checkout (the platform coupon) still waiting for its first payment,
+    before its deadline. One statement."""
+    order_ids: set[int] = set()
+    payment_ids: set[int] = set()
+    for coupon in locked:
+        kind, number = _owner_ids(coupon.locked_by or ":0")
+        (order_ids if kind == "order" else payment_ids).add(number)
+    rows = (
+        await session.execute(
+            select(Order, Payment.expires_at)
+            .join(Payment, Payment.id == Order.payment_id)
+            .where(
+                Order.customer_id == customer_id,
+                or_(Order.id.in_(order_ids), Order.payment_id.in_(payment_ids)),
+            )
+            .order_by(Order.id)
+        )
+    ).all()
+    by_id = {order.id: order for order, _ in rows}
+    by_checkout: dict[int, list[Order]] = defaultdict(list)
+    deadline: dict[int, datetime] = {}
+    for order, expires_at in rows:
+        by_checkout[order.payment_id].append(order)
+        deadline[order.payment_id] = expires_at
+    found = {}
+    for coupon in locked:
+        owner = coupon.locked_by or ":0"
+        kind, number = _owner_ids(owner)
+        if kind == "order":
+            mine = by_id.get(number)
+            checkout_id, group = (mine.payment_id, [mine]) if mine else (0, [])
+        else:
+            checkout_id, group = number, by_checkout.get(number, [])
+        waiting = [o for o in group if o.status == OrderStatus.PENDING_PAYMENT]
+        if waiting and all(o.status in _GONE for o in group) and deadline[checkout_id] > now:
+            found[coupon.id] = Holder(owner, checkout_id, waiting[0])
+    return found
+
+
+async def take_over(
+    session: AsyncSession,
+    coupon_id: int,
+    holder: Holder,
+    owner: str,
+    customer_id: int,
+    new_order: str,
+    now: datetime,
+) -> None:
+    """Move a held coupon to `owner` (the new checkout's order or payment), then re-price or
+    cancel the checkout it leaves — all in the caller's transaction."""
+    payment, all_orders = await orders.lock_checkout(session, holder.payment_id)
+    waiting = [o for o in all_orders if o.status == OrderStatus.PENDING_PAYMENT]
+    if not any(o.id == holder.order.id for o in waiting) or payment.expires_at <= now:
+        # no longer held there: back in the wallet if an earlier coupon of this checkout
+        # cancelled that order (then it locks as any coupon), else paid or gone (refused)
+        await coupons.lock(session, [coupon_id], customer_id, owner, now)
+        return
+    own = list(
+        (
+            await session.scalars(
+                select(Payment.id).where(Payment.order_id.in_([o.id for o in waiting]))
+            )
+        ).all()
+    )
+    ids = [payment.id, *own]
+    if await trades.open_trades(
+        session, [Payment.id.in_(ids), Payment.status == PaymentStatus.PENDING]
+    ):
+        raise HeldInPayment(holder.order, ids)
+    await coupons.move(session, coupon_id, customer_id, holder.owner, owner, now)
+    reason = f"Its coupon moved to order {new_order}."
+    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(session, payment, waiting, now):
+        await orders.close_unpaid(session, payment, PaymentStatus.CANCELLED, reason, now)
+
+
+async def _reprice(
+    session: AsyncSession, payment: Payment, waiting: list[Order], now: datetime
+) -> bool:
+    """Price the checkout's unpaid orders again without the coupon that left; False when its
+    promotions no longer come out as recorded (nothing written then)."""
+    from services import cart  # cart lists held coupons through this module
+
+    lines = await orders.lines_of(session, [o.id for o in waiting])
+    goods = [ln for ln in lines if not ln.is_gift]
+    merchant_of = {o.id: o.merchant_id for o in waiting}
+    facts = await cart.line_facts(session, sorted({ln.sku_id for ln in goods}))
+    rules = await _promotions_as_placed(session, lines)
+    held = (
+        await session.execute(
+            select(Coupon, CouponTemplate)
+            .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+            .where(
+                Coupon.status == CouponStatus.LOCKED,
+                Coupon.locked_by.in_(
+                    [o.coupon_owner for o in waiting] + [payment.reservation_owner]
+                ),
+            )
+            .order_by(Coupon.id)
+        )
+    ).all()
+    customer = await session.get(Customer, payment.customer_id)
+    assert customer is not None
+    placed_at = min(o.created_at for o in waiting)
+    gifts: dict[int, int] = defaultdict(int)
+    for ln in lines:
+        if ln.is_gift:
+            gifts[ln.sku_id] += ln.quantity
+    result = pricing.price(
+        pricing.PricingInput(
+            lines=[facts.line(str(ln.id), ln.sku_id, ln.quantity, ln.unit_price) for ln in goods],
+            promotions=list(rules.values()),
+            coupons=[coupons.as_rule(c, t) for c, t in held],
+            coupon_ids=[c.id for c, _ in held],
+            customer=pricing.Customer(
+                member_level=customer.member_level,
+                is_new=customer.first_paid_at is None or customer.first_paid_at >= placed_at,
+            ),
+            channel=waiting[0].channel,
+            now=placed_at,
+            choices={str(ln.id): _item_promotion(ln, rules) for ln in goods},
+            gift_stock=gifts,
+        )
+    )
+    points = sum(o.points_used for o in waiting)
+    if points:
+        try:
+            use = members.apply_points(
+                result,
+                {str(ln.id): merchant_of[ln.order_id] for ln in goods},
+                points,
+                points,
+                members.PointsRules.of(get_settings()),
+            )
+        except DomainError:
+            return False
+        if any(use.by_merchant.get(o.merchant_id, (0, 0))[0] != o.points_used for o in waiting):
+            return False
+    if not _as_placed(result, lines):
+        return False
+    await _write(session, payment, waiting, lines, result, held, now)
+    return True
+
+
+async def _promotions_as_placed(
+    session: AsyncSession, lines: Sequence[OrderLine]
+) -> dict[int, pricing.Promotion]:
+    """The promotions the lines got, as rules. The units their per-customer limits and flash
+    stock gave this checkout are what they may give again (claimed already)."""
+    ids = {d["sourceId"] for ln in lines for d in ln.discounts if d["source"] == "PROMOTION"}
+    claimed: dict[int, int] = defaultdict(int)
+    for ln in lines:
+        for promotion_id, units in (ln.promotion_units or {}).items():
+            claimed[int(promotion_id)] += int(units)
+    rules = {}
+    for row in (await session.scalars(select(PromotionRow).where(PromotionRow.id.in_(ids)))).all():
+        rule = promotions.as_rule(row)
+        capped = rule.per_customer_limit is not None or rule.promotion_stock_left is not None
+        rules[row.id] = dataclasses.replace(
+            rule,
+            per_customer_limit=None,
+            promotion_stock_left=claimed.get(row.id, 0) if capped else None,
+        )
+    return rules
+
+
+def _item_promotion(line: OrderLine, rules: dict[int, pricing.Promotion]) -> int:
+    """The ITEM promotion the line got (0: none), kept as the customer's choice."""
+    for d in line.discounts:
+        rule = rules.get(d["sourceId"]) if d["source"] == "PROMOTION" else None
+        if rule is not None and rule.level == pricing.Level.ITEM:
+            return rule.id
+    return 0
+
+
+def _promotion_amounts(discounts: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    return sorted(
+        (source_id, amount) for source, source_id, amount in discounts if source == "PROMOTION"
+    )
+
+
+def _as_placed(result: pricing.PricingResult, lines: Sequence[OrderLine]) -> bool:
+    """Whether the promotions and gifts came out as the order recorded them."""
+    by_id = {str(ln.id): ln for ln in lines}
+    for r in result.lines:
+        recorded = [(d["source"], d["sourceId"], d["amount"]) for d in by_id[r.line_id].discounts]
+        priced = [(d.source, d.source_id, d.amount) for d in r.discounts]
+        if _promotion_amounts(recorded) != _promotion_amounts(priced):
+            return False
+    gifts = sorted((ln.sku_id, ln.quantity) for ln in lines if ln.is_gift)
+    return gifts == sorted((g.sku_id, g.quantity) for g in result.gifts)
+
+
+async def _write(
+    session: AsyncSession,
+    payment: Payment,
+    waiting: list[Order],
+    lines: Sequence[OrderLine],
+    result: pricing.PricingResult,
+    held: Sequence[tuple[Coupon, CouponTemplate]],
+    now: datetime,
+) -> None:
+    """The new prices onto the lines, orders, discount records and payments; a coupon that no
+    longer applies goes back to the wallet."""
+    by_id = {str(ln.id): ln for ln in lines}
+    for r in result.lines:
+        for key, value in orders.priced_fields(r).items():
+            setattr(by_id[r.line_id], key, value)
+    merchants = {m.merchant_id: m for m in result.merchants}
+    for order in waiting:
+        m = merchants[order.merchant_id]
+        order.subtotal, order.promotion_discount = m.subtotal, m.promotion_discount
+        order.coupon_discount, order.shipping = m.coupon_discount, m.shipping
+        order.points_discount, order.total = getattr(m, "points_discount", 0), m.total
+        await session.execute(
+            update(Payment)
+            .where(Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING)
+            .values(amount_due=order.total)
+            .execution_options(synchronize_session="fetch")
+        )
+    if payment.status == PaymentStatus.PENDING:  # it still covers every order of the checkout
+        payment.amount_due = sum(o.total for o in waiting)
+    for coupon, _ in held:
+        if coupon.id not in result.coupons_applied:
+            coupons.give_back(coupon, now)
+    await session.execute(
+        delete(OrderDiscount).where(OrderDiscount.order_id.in_([o.id for o in waiting]))
+    )
+    session.add_all(orders.discount_rows(lines, {c.id: t.id for c, t in held}))
+    await session.flush()

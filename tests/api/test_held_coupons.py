@@ -1,0 +1,428 @@
+"""A coupon held by an unpaid order follows the customer (DOMAIN.md §5): the new cart offers
+it (marked with the order holding it), checking out with it moves the lock, and the order it
+leaves is re-priced without it before it can be paid — or cancelled when it is a presale.
+
+Shop (tests/api/test_cart.py): Phone A 120.00 and Phone B 300.00 by merchant 1 (flat 10
+shipping, free over 99); Phone C 200.00 by merchant 2 (no shipping)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import FixedClock
+from core.db import create_session_factory
+from core.ids import decode_id, encode_id
+from models import Coupon, Order, OrderDiscount, Payment, Promotion, Sku
+from models.coupons import CouponStatus
+from tests.api.checkout_data import ORDER_DETAIL, Shopper, open_shop, pay, place, shopper, stock_of
+from tests.api.test_coupons import create_template, template
+from tests.api.test_payment_providers import Fakes, fakes, settings, start
+from tests.api.test_promotions import live, reduction
+from tests.conftest import Api
+
+__all__ = ["fakes", "settings"]  # the provider fixtures, used here too
+
+
+async def claim(api: Api, who: Shopper, data: dict[str, Any]) -> str:
+    tid = await create_template(api, data)
+    claimed = await api.ok("CouponClaim", {"templateId": tid}, token=who.token)
+    return claimed["couponClaim"]["coupon"]["id"]
+
+
+async def add(api: Api, who: Shopper, sku: str, quantity: int = 1) -> dict[str, Any]:
+    done = await api.ok(
+        "CartLinesAdd",
+        {"cartId": who.cart_id, "lines": [{"skuId": sku, "quantity": quantity}]},
+        token=who.token,
+    )
+    return done["cartLinesAdd"]["cart"]
+
+
+async def order(api: Api, who: Shopper, order_id: str) -> dict[str, Any]:
+    found = await api.post(ORDER_DETAIL, {"id": order_id}, token=who.token)
+    return found["data"]["order"]
+
+
+async def coupon_status(engine: AsyncEngine, coupon: str) -> tuple[CouponStatus, str | None]:
+    async with create_session_factory(engine)() as s:
+        row = await s.get_one(Coupon, decode_id(coupon)[1])
+        return row.status, row.locked_by
+
+
+def shop_cash(merchant: str) -> dict[str, Any]:
+    """无门槛减10 of one shop."""
+    return template("店铺券", type="CASH", amount="10", minSpend=None, merchantId=merchant)
+
+
+def amount(money: dict[str, Any]) -> str:
+    return money["amount"]
+
+
+async def test_a_held_platform_coupon_moves_and_the_old_order_is_repriced(
+    api: Api, engine: AsyncEngine
+) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008001", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    # 2 × 120 = 240 − 20 = 220 (shipping free over 99)
+    assert amount(first["amountDue"]) == "220.00"
+    old = first["orders"][0]
+
+    cart = await add(api, who, shop.sku_b)
+    [offered] = cart["coupons"]["usable"]
+    assert offered["coupon"]["id"] == coupon and offered["recommended"] is True
+    assert offered["heldByOrder"] == {"id": old["id"], "number": old["number"]}
+    assert amount(offered["discount"]) == "20.00"
+    assert amount(cart["cost"]["total"]) == "280.00"  # 300 − 20
+
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"
+    assert await coupon_status(engine, coupon) == (
+        CouponStatus.LOCKED,
+        f"payment:{decode_id(second['id'])[1]}",
+    )
+    # the order it left, re-priced without it: 240, no coupon discount anywhere
+    repriced = await order(api, who, old["id"])
+    assert repriced["status"] == "PENDING_PAYMENT"
+    assert amount(repriced["total"]) == "240.00"
+    assert amount(repriced["payment"]["amountDue"]) == "240.00"
+    assert [d["label"] for line in repriced["lines"] for d in line["discounts"]] == []
+    async with create_session_factory(engine)() as s:
+        rows = (
+            await s.scalars(
+                select(OrderDiscount).where(OrderDiscount.order_id == decode_id(old["id"])[1])
+            )
+        ).all()
+        assert rows == []
+        row = await s.get_one(Order, decode_id(old["id"])[1])
+        assert (row.coupon_discount, row.total) == (0, 24000)
+
+    # the old amount can no longer pay it; the new one does
+    refused = await api.op(
+        "PaymentConfirm",
+        {"paymentId": first["id"], "transactionId": "txn-old", "amount": "220.00"},
+        token=who.token,
+    )
+    assert refused["data"]["paymentConfirm"]["userErrors"][0]["code"] == "PAYMENT_AMOUNT_MISMATCH"
+    paid = await pay(api, who, {**first, "amountDue": {"amount": "240.00"}})
+    assert paid["status"] == "PAID"
+    # the coupon stays with the new order, used when that is paid
+    await pay(api, who, second)
+    assert (await coupon_status(engine, coupon))[0] == CouponStatus.USED
+
+
+async def test_a_merchant_coupon_moves_and_the_platform_coupon_is_spread_again(
+    api: Api, engine: AsyncEngine
+) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    who = await shopper(api, "13900008002", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    platform = await claim(
+        api, who, template("九折", type="PERCENT", percentOff="10", amount=None, minSpend=None)
+    )
+    first = await place(api, who, "first")
+    # merchant 1: 120 − 10 (its coupon) = 110; platform 10% of (110 + 200) = 31, spread
+    # 11 / 20; A's order 120 − 10 − 11 = 99 (free shipping from 99), C's 200 − 20 = 180
+    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
+    assert amount(by_merchant[shop.merchant]["total"]) == "99.00"
+    assert amount(by_merchant[shop.other_merchant]["total"]) == "180.00"
+    assert amount(first["amountDue"]) == "279.00"
+
+    cart = await add(api, who, shop.sku_a)
+    offered = {u["coupon"]["id"]: u for u in cart["coupons"]["usable"]}
+    assert offered[shop_coupon]["heldByOrder"]["id"] == by_merchant[shop.merchant]["id"]
+    # the platform coupon is held by the checkout: its first order is named
+    assert offered[platform]["heldByOrder"]["id"] == first["orders"][0]["id"]
+    # only the shop's coupon moves: 120 − 10 = 110, free shipping
+    second = await place(api, who, "second", couponIds=[shop_coupon])
+    assert amount(second["amountDue"]) == "110.00"
+    assert (await coupon_status(engine, platform))[1] == f"payment:{decode_id(first['id'])[1]}"
+    # left behind: 10% of (120 + 200) = 32, spread 12 / 20: A's order 108, C's 180
+    a_order = await order(api, who, by_merchant[shop.merchant]["id"])
+    c_order = await order(api, who, by_merchant[shop.other_merchant]["id"])
+    assert amount(a_order["total"]) == "108.00"
+    assert [(d["label"], amount(d["amount"])) for d in a_order["lines"][0]["discounts"]] == [
+        ("九折", "12.00")
+    ]
+    assert amount(c_order["total"]) == "180.00"
+    assert amount(a_order["payment"]["amountDue"]) == "288.00"
+
+
+async def test_a_sub_orders_own_payment_asks_the_new_amount(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    who = await shopper(api, "13900008003", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    first = await place(api, who, "first")
+    a_order = next(o for o in first["orders"] if o["merchant"]["id"] == shop.merchant)
+    # 120 − 10 = 110 (free shipping), paid on its own
+    own = (await api.ok("OrderPaymentStart", {"orderId": a_order["id"]}, token=who.token))[
+        "orderPaymentStart"
+    ]["payment"]
+    assert amount(own["amountDue"]) == "110.00"
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second", couponIds=[shop_coupon])
+    again = (await api.ok("OrderPaymentStart", {"orderId": a_order["id"]}, token=who.token))[
+        "orderPaymentStart"
+    ]["payment"]
+    assert again["id"] == own["id"] and amount(again["amountDue"]) == "120.00"
+    assert (await pay(api, who, again))["status"] == "PAID"
+
+
+async def test_coupons_of_paid_deposits_or_expired_orders_stay_put(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008004", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    async with create_session_factory(engine)() as s:  # as if its deposit were paid
+        await s.execute(
+            update(Order)
+            .where(Order.id == decode_id(first["orders"][0]["id"])[1])
+            .values(status="AWAITING_BALANCE")
+        )
+        await s.commit()
+    cart = await add(api, who, shop.sku_b)
+    assert cart["coupons"]["usable"] == [] and cart["coupons"]["unusable"] == []
+    async with create_session_factory(engine)() as s:
+        await s.execute(
+            update(Order)
+            .where(Order.id == decode_id(first["orders"][0]["id"])[1])
+            .values(status="PENDING_PAYMENT")
+        )
+        await s.commit()
+    assert len((await add(api, who, shop.sku_b))["coupons"]["usable"]) == 1
+    clock.advance(minutes=31)  # past the old order's deadline: it is on its way out
+    assert (await add(api, who, shop.sku_b))["coupons"]["usable"] == []
+    assert (await coupon_status(engine, coupon))[0] == CouponStatus.LOCKED
+
+
+async def test_a_deposit_order_that_loses_its_coupon_is_cancelled(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """Pricing never discounts a deposit line with a coupon today, so a presale holds none;
+    should one (data from elsewhere), losing it cancels the presale rather than re-price it,
+    and its other coupon, released by that, is free for the new checkout too."""
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008005", [(shop.sku_a, 2)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    platform = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    assert amount(first["amountDue"]) == "210.00"  # 240 − 10 − 20
+    assert await stock_of(engine, shop.sku_a) == (10, 2)
+    async with create_session_factory(engine)() as s:
+        await s.execute(update(Order).values(deposit_amount=1000))
+        await s.execute(
+            update(Payment).where(Payment.id == decode_id(first["id"])[1]).values(kind="DEPOSIT")
+        )
+        await s.commit()
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "270.00"  # 300 − 10 − 20: both coupons came along
+    cancelled = await order(api, who, first["orders"][0]["id"])
+    assert cancelled["status"] == "CANCELLED"
+    assert await stock_of(engine, shop.sku_a) == (10, 0)  # released
+    new_owner = f"payment:{decode_id(second['id'])[1]}"
+    assert await coupon_status(engine, platform) == (CouponStatus.LOCKED, new_owner)
+    assert (await coupon_status(engine, shop_coupon))[0] == CouponStatus.LOCKED
+
+
+async def test_no_coupon_is_ever_held_twice(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008006", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    await pay(api, who, first)  # used: it no longer follows anyone
+    cart = await add(api, who, shop.sku_b)
+    assert cart["coupons"]["usable"] == []
+    refused = await api.op(
+        "CheckoutComplete",
+        {
+            "input": {"cartId": who.cart_id, "addressId": who.address_id, "couponIds": [coupon]},
+            "idempotencyKey": "second",
+        },
+        token=who.token,
+    )
+    assert refused["data"]["checkoutComplete"]["userErrors"][0]["code"] == "COUPON_UNUSABLE"
+
+
+async def test_an_open_provider_trade_is_closed_and_reopened_at_the_new_amount(
+    api: Api, engine: AsyncEngine, fakes: Fakes
+) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008007", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    started = await start(api, who, first, "ALIPAY", "WEB")
+    fakes.alipay.open(started["url"])
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"
+    # the trade for 220 was closed at Alipay before the coupon moved
+    assert fakes.alipay.trades[started["outTradeNo"]].status == "TRADE_CLOSED"
+    again = await start(api, who, first, "ALIPAY", "WEB")
+    assert again["outTradeNo"] == f"{started['outTradeNo']}-2"
+    fakes.alipay.open(again["url"])
+    assert fakes.alipay.trades[again["outTradeNo"]].amount == 24000
+
+
+async def test_an_order_paid_at_the_provider_keeps_its_coupon(
+    api: Api, engine: AsyncEngine, fakes: Fakes, clock: FixedClock
+) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008008", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    started = await start(api, who, first, "ALIPAY", "WEB")
+    fakes.alipay.open(started["url"])
+    fakes.alipay.pay(started["outTradeNo"], clock.now())  # paid, not yet notified
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    # found paid when asked: the first order keeps its coupon, the new one goes without
+    assert amount(second["amountDue"]) == "300.00"
+    assert (await order(api, who, first["orders"][0]["id"]))["status"] == "PAID"
+    assert (await coupon_status(engine, coupon))[0] == CouponStatus.USED
+
+
+async def product_of(engine: AsyncEngine, sku: str) -> str:
+    async with create_session_factory(engine)() as s:
+        return encode_id("Product", (await s.get_one(Sku, decode_id(sku)[1])).product_id)
+
+
+async def test_product_pages_show_only_coupons_usable_there(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    await create_template(api, shop_cash(shop.merchant))
+    await create_template(api, template("全场券"))
+    product_b = await product_of(engine, shop.sku_b)
+    await create_template(api, template("B专享", scope={"productIds": [product_b]}))
+    for sku, wanted in (
+        (shop.sku_a, ["店铺券", "全场券"]),
+        (shop.sku_b, ["店铺券", "全场券", "B专享"]),
+        (shop.sku_c, ["全场券"]),  # the other shop's: neither 店铺券 nor B专享
+    ):
+        detail = await api.ok("ProductDetail", {"id": await product_of(engine, sku)})
+        assert [t["name"] for t in detail["product"]["claimableCoupons"]] == wanted
+
+
+async def test_moving_a_coupon_races_paying_the_order_it_leaves(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """On PostgreSQL the two really run at once (each request its own connection): either the
+    old order is paid at 220 and keeps its coupon (the checkout naming it is refused), or the
+    coupon moved and 220 no longer pays the old order — never both, never neither."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no row locks: concurrency rules are proven on PostgreSQL")
+    shop = await open_shop(api, engine)
+    for n in range(3):
+        who = await shopper(api, f"1390000810{n}", [(shop.sku_a, 2)])
+        coupon = await claim(api, who, template(f"满200减20-{n}"))
+        first = await place(api, who, "first")
+        await add(api, who, shop.sku_b)
+        paying, moving = await asyncio.gather(
+            api.op(
+                "PaymentConfirm",
+                {"paymentId": first["id"], "transactionId": f"race-{n}", "amount": "220.00"},
+                token=who.token,
+            ),
+            api.op(
+                "CheckoutComplete",
+                {
+                    "input": {
+                        "cartId": who.cart_id,
+                        "addressId": who.address_id,
+                        "couponIds": [coupon],
+                    },
+                    "idempotencyKey": "second",
+                },
+                token=who.token,
+            ),
+        )
+        paid_errors = paying["data"]["paymentConfirm"]["userErrors"]
+        moved_errors = moving["data"]["checkoutComplete"]["userErrors"]
+        status, owner = await coupon_status(engine, coupon)
+        old = await order(api, who, first["orders"][0]["id"])
+        if not paid_errors:  # paid first: the coupon stays with it
+            assert [e["code"] for e in moved_errors] == ["COUPON_UNUSABLE"]
+            assert status == CouponStatus.USED and old["status"] == "PAID"
+            assert amount(old["total"]) == "220.00"
+        else:  # moved first: the old order asks 240 now
+            assert [e["code"] for e in paid_errors] == ["PAYMENT_AMOUNT_MISMATCH"]
+            assert moved_errors == []
+            second = moving["data"]["checkoutComplete"]["payment"]
+            assert (status, owner) == (
+                CouponStatus.LOCKED,
+                f"payment:{decode_id(second['id'])[1]}",
+            )
+            assert old["status"] == "PENDING_PAYMENT" and amount(old["total"]) == "240.00"
+
+
+async def test_the_old_order_keeps_its_promotions_as_placed(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    shop = await open_shop(api, engine)
+    promotion = await live(api, reduction("满200减15", amount="15", threshold="200"))
+    who = await shopper(api, "13900008009", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    # 240 − 15 (满200减15) = 225 − 20 (the coupon, threshold on 225) = 205
+    assert amount(first["amountDue"]) == "205.00"
+    clock.advance(minutes=1)
+    await api.admin("PromotionCancel", {"id": promotion})  # over since: the order keeps it
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"  # 300 − 20, no promotion any more
+    old = await order(api, who, first["orders"][0]["id"])
+    assert old["status"] == "PENDING_PAYMENT"
+    assert amount(old["total"]) == "225.00"  # 240 − 15
+    assert [(d["label"], amount(d["amount"])) for d in old["lines"][0]["discounts"]] == [
+        ("满200减15", "15.00")
+    ]
+    assert amount(old["payment"]["amountDue"]) == "225.00"
+
+
+async def test_an_order_whose_promotions_changed_is_cancelled_not_repriced(
+    api: Api, engine: AsyncEngine
+) -> None:
+    shop = await open_shop(api, engine)
+    promotion = await live(api, reduction("满200减15", amount="15", threshold="200"))
+    who = await shopper(api, "13900008010", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    async with create_session_factory(engine)() as s:  # edited behind the order's back
+        await s.execute(
+            update(Promotion)
+            .where(Promotion.id == decode_id(promotion)[1])
+            .values(rules={"tiers": [[20000, 2500]]})
+        )
+        await s.commit()
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    # the coupon moved: 300 − 25 (the edited 满减, now over 300 too) − 20 = 255
+    assert amount(second["amountDue"]) == "255.00"
+    old = await order(api, who, first["orders"][0]["id"])
+    assert old["status"] == "CANCELLED"  # never re-priced at promotions it did not show
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+    assert (await coupon_status(engine, coupon))[1] == f"payment:{decode_id(second['id'])[1]}"
+
+
+async def test_points_spent_stay_spent_on_the_repriced_order(api: Api, engine: AsyncEngine) -> None:
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008011", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    me = (await api.ok("Me", token=who.token))["me"]["id"]
+    await api.admin("CustomerPointsAdjust", {"customerId": me, "points": 5000, "reason": "活动"})
+    first = await place(api, who, "first", pointsToUse=5000)
+    # 240 − 20 = 220; 5000 points pay 50.00 (under the cap, 50% of 220): 170
+    assert amount(first["amountDue"]) == "170.00"
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second")
+    old = await order(api, who, first["orders"][0]["id"])
+    # 240 without the coupon; the same 5000 points still pay 50.00: 190
+    assert amount(old["total"]) == "190.00" and amount(old["payment"]["amountDue"]) == "190.00"
+    assert (await api.ok("MemberCenter", token=who.token))["me"]["points"] == 0
