@@ -5,7 +5,6 @@ are placed, and the grant never goes below zero."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from models import (
 from models.orders import OrderStatus, PaymentKind, PaymentStatus
 from services import inventory
 from tests.api.test_batching import seed_listing
-from tests.concurrency.conftest import run_workers
+from tests.concurrency.conftest import checkout_from_two_processes
 
 pytestmark = pytest.mark.pg
 
@@ -97,18 +96,7 @@ async def test_concurrent_checkouts_never_spend_more_red_packets_than_the_balanc
                 }
             )
         await s.commit()
-    path = tmp_path / "plan.json"
-    path.write_text(json.dumps(plan))
-    results = await run_workers(
-        ["checkout", pg_migrated, "--plan", str(path), "--key", "a", "--concurrency", "12"],
-        ["checkout", pg_migrated, "--plan", str(path), "--key", "b", "--concurrency", "12"],
-    )
-    assert [r["errors"] for r in results] == [[], []]  # every refusal was a userError
-    outcomes: dict[str, int] = {}
-    for r in results:
-        for k, v in r.items():
-            if isinstance(v, int):
-                outcomes[k] = outcomes.get(k, 0) + v
+    outcomes = await checkout_from_two_processes(pg_migrated, plan, tmp_path)
     assert set(outcomes) - {"ok"} <= {"INSUFFICIENT_RED_PACKETS", "EMPTY_CHECKOUT"}
     assert sum(outcomes.values()) == 2 * CARTS
     assert outcomes["ok"] == 2  # 10.00 pays 5.00 twice
