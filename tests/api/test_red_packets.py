@@ -287,3 +287,33 @@ async def test_cancelled_orders_give_back_and_refunded_checkouts_stop_their_pack
     await open_packet(api, only_b, (await paid_packet(api, shop, "13800138006"))[1])
     refused = await preview(api, only_b, redPacketsToUse="0.01")
     assert refused["userErrors"][0]["code"] == "RED_PACKETS_UNUSABLE"
+
+
+async def test_a_checkout_over_two_merchants_spreads_and_gives_back_per_sub_order(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = await open_shop(api, engine, two_merchants=True)
+    await red_packets_on(api, engine, shop.sku_a, None)  # Phone A 120.00: the whole line
+    await red_packets_on(api, engine, shop.sku_c, "1.00")  # Phone C 200.00: 1.00 a unit
+    fix_draws(monkeypatch, [200])  # 3.00
+    _, token = await paid_packet(api, shop, "13800138001")
+    friend = await shopper(api, "13800138002", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    await open_packet(api, friend, token)
+    # 3.00 over what the lines take, 120.00 : 1.00, by largest remainder:
+    # 300 × 12000 / 12100 = 297.52 → 298 (the larger remainder), 300 × 100 / 12100 = 2.48 → 2
+    placed = await place(api, friend, redPacketsToUse="3.00")
+    assert placed["amountDue"]["amount"] == "317.00"  # 320.00 − 3.00, both ship free
+    orders = {}
+    for o in placed["orders"]:
+        found = (await api.ok("OrderRedPackets", {"id": o["id"]}, token=friend.token))["order"]
+        orders[found["redPacketDiscount"]["amount"]] = found
+    assert {k: v["total"]["amount"] for k, v in orders.items()} == {
+        "2.98": "117.02",
+        "0.02": "199.98",
+    }
+    assert await balance(api, friend) == "0.00"
+    # cancelling the unpaid Phone C order gives back its share only; then Phone A's
+    await api.ok("OrderCancel", {"id": orders["0.02"]["id"]}, token=friend.token)
+    assert await balance(api, friend) == "0.02"
+    await api.ok("OrderCancel", {"id": orders["2.98"]["id"]}, token=friend.token)
+    assert await balance(api, friend) == "3.00"
