@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     points_earn_per_yuan: int = 1
     points_per_yuan: int = 100
     points_max_percent: int = 50
+    # Red packets (红包, services/red_packets.py): per packet, at most this many opens and this
+    # much in total (fen); each open gives an amount drawn from min..max fen (equal: fixed),
+    # never past what is left; a customer opens at most this many a day (REPORT_TIMEZONE
+    # days); a packet opens for this many days after it is shared, and what a friend got
+    # is spendable for this many days after opening.
+    red_packet_max_opens: int = 5
+    red_packet_budget: int = 1000
+    red_packet_min_amount: int = 100
+    red_packet_max_amount: int = 300
+    red_packet_opens_per_day: int = 3
+    red_packet_share_days: int = 7
+    red_packet_valid_days: int = 7
     sweeper_interval_seconds: float = 30.0  # 0 turns the in-app sweeper off (use cron)
     # a cache of persisted queries and the shared rate-limit buckets; optional (see README)
     redis_url: str | None = None

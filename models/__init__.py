@@ -50,6 +50,7 @@ from models.purchasing import (
     StocktakeLine,
     Supplier,
 )
+from models.red_packets import RedPacket, RedPacketGrant, RedPacketSpend
 
 __all__ = [
     "Address",
@@ -93,6 +94,9 @@ __all__ = [
     "PurchaseOrderLine",
     "PurchaseReceipt",
     "PurchaseReceiptLine",
+    "RedPacket",
+    "RedPacketGrant",
+    "RedPacketSpend",
     "RefreshToken",
     "Refund",
     "RefundLine",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -228,6 +229,10 @@ class Product(NodeMixin, Base):
     price_min: Mapped[int] = mapped_column(BigInteger, default=0)
     price_max: Mapped[int] = mapped_column(BigInteger, default=0)
     sales_count: Mapped[int] = mapped_column(Integer, default=0)
+    # red packets (红包, platform-funded) may pay for it at checkout, at most this per unit
+    # (minor units; null: up to the line's amount)
+    red_packets_usable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    red_packet_cap: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -136,6 +136,8 @@ class Order(NodeMixin, Base):
     # discounts; total = subtotal - promotion - coupon - points + shipping)
     points_used: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     points_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # what red packets (红包) paid, likewise platform-funded and part of the lines' discounts
+    red_packet_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     address: Mapped[dict[str, Any]] = mapped_column(JSON)  # snapshot at checkout
     note: Mapped[str | None] = mapped_column(String(500))

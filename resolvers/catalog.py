@@ -635,6 +635,8 @@ async def product_create(ctx: Context, data: Any) -> MutationResult[Any]:
             description_mobile_html=data.description_mobile_html,
             description_pc_html=data.description_pc_html,
             after_sales=data.after_sales,
+            red_packets_usable=bool(data.red_packets_usable),
+            red_packet_cap=data.red_packet_cap,
             skus=_sku_drafts(data.skus or []),
         )
         return await products.create_product(s, draft)
@@ -644,7 +646,14 @@ async def product_create(ctx: Context, data: Any) -> MutationResult[Any]:
 
 def _patch(data: Any) -> ProductPatch:
     patch = ProductPatch()
-    simple = ("title", "subtitle", "description_mobile_html", "description_pc_html", "after_sales")
+    simple = (
+        "title",
+        "subtitle",
+        "description_mobile_html",
+        "description_pc_html",
+        "after_sales",
+        "red_packet_cap",
+    )
     for name in simple:
         value = getattr(data, name)
         if value is not GRAPHQL_UNSET:
@@ -657,6 +666,7 @@ def _patch(data: Any) -> ProductPatch:
         "attributes": lambda v: _attribute_values(v or []),
         "images": lambda v: _images(v or []),
         "skus": lambda v: _sku_drafts(v or []),
+        "red_packets_usable": bool,
     }
     for name, convert in converters.items():
         value = getattr(data, name)

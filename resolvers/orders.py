@@ -43,13 +43,17 @@ CHECKOUT_RETRY = Retry(unique_conflicts=True)
 # --- checkout ------------------------------------------------------------------------------------
 
 
+def _yuan(amount: Any, field: str) -> int | None:
+    if amount is None:
+        return None
+    try:
+        return to_minor(Decimal(amount))
+    except InvalidMoney as exc:
+        raise DomainError(ErrorCode.INVALID_PRICE, f"Amount {exc}.", field) from exc
+
+
 def checkout_request(data: Any) -> checkout.CheckoutRequest:
-    expected = None
-    if data.expected_total is not None:
-        try:
-            expected = to_minor(Decimal(data.expected_total))
-        except InvalidMoney as exc:
-            raise DomainError(ErrorCode.INVALID_PRICE, f"Amount {exc}.", "expectedTotal") from exc
+    expected = _yuan(data.expected_total, "expectedTotal")
     coupon_ids = (
         None
         if data.coupon_ids is None
@@ -64,6 +68,7 @@ def checkout_request(data: Any) -> checkout.CheckoutRequest:
         expected_total=expected,
         note=data.note,
         points_to_use=data.points_to_use or 0,
+        red_packets_to_use=_yuan(data.red_packets_to_use, "redPacketsToUse") or 0,
     )
 
 

@@ -23,6 +23,7 @@ from schema.payments import PaymentsMutation
 from schema.policy import apply_policy
 from schema.promotions import PromotionsMutation, PromotionsQuery
 from schema.purchasing import PurchasingMutation, PurchasingQuery
+from schema.red_packets import RedPacketsMutation
 from schema.reports import ReportsMutation, ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.settlement import SettlementQuery
@@ -59,6 +60,7 @@ Mutation = merge_types(
         PaymentsMutation,
         MembersMutation,
         ReportsMutation,
+        RedPacketsMutation,
     ),
 )
 # merge_types takes no description; these are what GraphiQL shows for the two roots.

@@ -15,6 +15,7 @@ from resolvers import accounts as ra
 from resolvers import records as m
 from resolvers.context import Permission as PermissionEnum
 from schema import members
+from schema import red_packets as rp
 from schema.catalog import Merchant, Permission
 from schema.common import (
     After,
@@ -22,6 +23,7 @@ from schema.common import (
     Connection,
     First50,
     Last,
+    Money,
     Node,
     UserError,
     deleted_id_field,
@@ -82,6 +84,10 @@ class Customer(Node):
     growth_to_next_level: int | None = members.growth_to_next_level_field
     level_override: members.MemberLevel | None = members.level_override_field
     points_ledger: Connection[members.PointsEntry] = members.points_ledger_field
+    # red packets (schema/red_packets.py): the customer's own
+    red_packet_balance: Money = rp.balance_field
+    red_packets: Connection[rp.RedPacket] = rp.packets_field
+    red_packet_grants: Connection[rp.RedPacketGrant] = rp.grants_field
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:

@@ -265,6 +265,9 @@ class CartCost:
     points_discount: Money = strawberry.field(
         default=money(0), description="What points (积分) pay for: at checkout only."
     )
+    red_packet_discount: Money = strawberry.field(
+        default=money(0), description="What red packets (红包) pay for: at checkout only."
+    )
 
 
 @strawberry.type(

@@ -462,10 +462,21 @@ class Product(Node):
         description="Scheduled delisting time (ISO-8601, UTC)."
     )
     created_at: datetime = strawberry.field(description="When it was created (ISO-8601, UTC).")
+    red_packets_usable: bool = strawberry.field(
+        description="Red packets (红包) may pay for it at checkout (set by staff)."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
         return isinstance(obj, m.Product)
+
+    @strawberry.field(
+        description="The most red packets pay per unit (Money in yuan); null: up to what the "
+        "line costs."
+    )
+    def red_packet_cap(self) -> Money | None:
+        cap = self.red_packet_cap
+        return None if cap is None else money(cap)
 
     @strawberry.field(description="Status now.")
     def status(self, info: Info) -> ProductStatus:
@@ -939,6 +950,16 @@ class ProductInput:
         default=None, description="Rich-text description for desktop (HTML)."
     )
     after_sales: str | None = strawberry.field(default=None, description="After-sales terms.")
+    red_packets_usable: bool | None = strawberry.field(
+        default=None,
+        description="Red packets (红包, platform-funded) may pay for it at checkout; default "
+        "false.",
+    )
+    red_packet_cap: Decimal | None = strawberry.field(
+        default=None,
+        description="The most red packets pay per unit, in yuan (Decimal string); null: up to "
+        "what the line costs.",
+    )
 
 
 @strawberry.input(
@@ -972,6 +993,13 @@ class ProductUpdateInput:
     )
     after_sales: str | None = strawberry.field(
         default=strawberry.UNSET, description="After-sales terms."
+    )
+    red_packets_usable: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Red packets (红包) may pay for it at checkout."
+    )
+    red_packet_cap: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The most red packets pay per unit, in yuan; null: up to what the line costs.",
     )
     skus: list[SkuInput] | None = strawberry.field(
         default=strawberry.UNSET, description="The full list of SKUs."

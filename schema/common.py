@@ -151,6 +151,15 @@ describe_values(
         "LEVEL_ORDER": "Member levels must keep one rank and one growth threshold each, "
         "thresholds rising with rank.",
         "LEVEL_IN_USE": "A staff override holds customers at this level: clear it first.",
+        # red packets
+        "RED_PACKET_OWN": "The sharer cannot open their own red packet.",
+        "RED_PACKET_EXPIRED": "The red packet no longer opens (past its window, or its order "
+        "was cancelled or refunded).",
+        "RED_PACKET_EMPTY": "Every open or the whole amount of the red packet is taken.",
+        "RED_PACKET_ALREADY_OPENED": "The customer opened this red packet already.",
+        "RED_PACKET_DAILY_LIMIT": "The customer opened as many red packets today as allowed.",
+        "INSUFFICIENT_RED_PACKETS": "More than the customer's red packet balance.",
+        "RED_PACKETS_UNUSABLE": "No line of the checkout takes red packets.",
     },
 )
 

@@ -74,6 +74,7 @@ from resolvers.records import (
     Product,
     ProductAttributeValue,
     Promotion,
+    RedPacket,
     Refund,
     Role,
     Shipment,
@@ -243,6 +244,8 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
     ("MemberLevelInput", "benefits"): BENEFITS,
     ("Mutation.customerLevelOverride", "reason"): column(MemberAccount.override_reason),
     ("Mutation.customerPointsAdjust", "reason"): column(MemberAccount.override_reason),
+    # red packets
+    ("Mutation.redPacketOpen", "token"): column(RedPacket.token),
 }
 # Strings of other scalars, and any String input missing above (the completeness test keeps
 # that from happening): IDs are decoded and refused as INVALID_ID when malformed.

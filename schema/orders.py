@@ -16,6 +16,7 @@ from core.ids import encode_id
 from models.catalog import TransportClass
 from resolvers import orders as ro
 from resolvers import records as m
+from resolvers import red_packets as rrp
 from resolvers.context import Permission
 from resolvers.orders import OrderStatus as OrderStatusEnum
 from resolvers.orders import PaymentKind as PaymentKindEnum
@@ -39,6 +40,7 @@ from schema.common import (
 )
 from schema.members import CheckoutPoints, checkout_points
 from schema.payloads import payload
+from schema.red_packets import CheckoutRedPackets, checkout_red_packets
 
 if TYPE_CHECKING:
     from schema.accounts import Customer
@@ -144,6 +146,13 @@ class CheckoutInput:
         "at most the balance (else INSUFFICIENT_POINTS); more than the per-order cap uses the "
         "cap (see CheckoutPreview.points).",
     )
+    red_packets_to_use: Decimal | None = strawberry.field(
+        default=None,
+        description="Red packet (红包) balance to pay with, in yuan (Decimal string), after "
+        "promotions and coupons and before points (never shipping): at most the balance (else "
+        "INSUFFICIENT_RED_PACKETS); more than the lines take uses what they take (see "
+        "CheckoutPreview.redPackets).",
+    )
 
 
 @strawberry.type(description="A line of a checkout preview.")
@@ -170,6 +179,9 @@ class CheckoutMerchantOrder:
     points_discount: Money = strawberry.field(
         default=money(0), description="What points pay for in this order."
     )
+    red_packet_discount: Money = strawberry.field(
+        default=money(0), description="What red packets pay for in this order."
+    )
 
 
 @strawberry.type(description="The checkout as it would be placed now, split per merchant.")
@@ -189,6 +201,11 @@ class CheckoutPreview:
         default=None,
         description="The member's points: balance, the most usable here, and what is used; "
         "null when the checkout cannot be priced.",
+    )
+    red_packets: CheckoutRedPackets | None = strawberry.field(
+        default=None,
+        description="The customer's red packets: balance, the most usable here, and what is "
+        "used; null when the checkout cannot be priced.",
     )
 
 
@@ -224,6 +241,7 @@ async def _preview(info: Info, quote: Any) -> list[CheckoutMerchantOrder]:
                 shipping=money(mr.shipping),
                 total=money(mr.total),
                 points_discount=money(getattr(mr, "points_discount", 0)),
+                red_packet_discount=money(getattr(mr, "red_packet_discount", 0)),
             )
         )
     return found
@@ -237,6 +255,7 @@ def _cost(result: Any) -> CartCost:
         shipping=money(result.shipping),
         total=money(result.total),
         points_discount=money(ro.points_discount(result)),
+        red_packet_discount=money(rrp.discount_of(result)),
     )
 
 
@@ -470,6 +489,10 @@ class Order(Node):
     @strawberry.field(description="What points paid for (Money in yuan).")
     def points_discount(self) -> Money:
         return money(self.points_discount)
+
+    @strawberry.field(description="What red packets (红包) paid for (Money in yuan).")
+    def red_packet_discount(self) -> Money:
+        return money(self.red_packet_discount)
 
     @strawberry.field(description="Points (积分) spent on this order.")
     def points_used(self) -> int:
@@ -751,6 +774,7 @@ class OrdersQuery:
             ],
             user_errors=[],
             points=await checkout_points(info, quote),
+            red_packets=await checkout_red_packets(info, quote),
         )
 
     @strawberry.field(

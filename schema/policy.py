@@ -347,6 +347,10 @@ POLICY: dict[str, Rule] = {
     "memberLevelDelete": platform(P.MANAGE_CUSTOMERS),
     "customerLevelOverride": platform(P.MANAGE_CUSTOMERS),
     "customerPointsAdjust": platform(P.MANAGE_CUSTOMERS),
+    # --- red packets: a customer shares their own paid order's packet (the service answers
+    # NOT_FOUND for anyone else's) and opens others' by an unguessable token ------------------
+    "redPacketShare": customers(),
+    "redPacketOpen": customers(),
     # --- reports ------------------------------------------------------------------------------
     "salesReport": staff(P.VIEW_REPORTS, own("merchantId", "Merchant"), scope=MINE),
     # the CSV export (exports.py) applies this same rule

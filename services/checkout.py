@@ -26,7 +26,16 @@ from models.cart import CartLine
 from models.catalog import Merchant, Product, Sku
 from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
 from models.promotions import Promotion as PromotionRow
-from services import accounts, coupons, held_coupons, inventory, members, pricing, promotions
+from services import (
+    accounts,
+    coupons,
+    held_coupons,
+    inventory,
+    members,
+    pricing,
+    promotions,
+    red_packets,
+)
 from services import cart as carts
 from services.errors import DomainError, ErrorCode
 from services.orders import discount_rows, priced_fields
@@ -42,12 +51,14 @@ class CheckoutRequest:
     expected_total: int | None = None
     note: str | None = None
     points_to_use: int = 0  # points (积分) to pay with, after promotions and coupons
+    red_packets_to_use: int = 0  # red packet balance (红包, fen), before points
 
     def digest(self) -> str:
         """What an idempotency key promises: the same key always means this same request."""
         fields = asdict(self)
-        if not self.points_to_use:  # as before points existed: keys stored then still match
-            del fields["points_to_use"]
+        for optional in ("points_to_use", "red_packets_to_use"):
+            if not fields[optional]:  # as before it existed: keys stored then still match
+                del fields[optional]
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
@@ -58,6 +69,7 @@ class Quote:
     view: carts.CartView
     lines: list[carts.LineView]  # the selected, available lines that check out
     points: members.PointsUse | None = None  # points spent, when the request uses any
+    packets: red_packets.RedPacketUse | None = None  # red packets (红包) spent, likewise
 
     @property
     def result(self) -> pricing.PricingResult:
@@ -106,16 +118,26 @@ async def quote(
             ErrorCode.EMPTY_CHECKOUT, "Select at least one available line to check out.", "cartId"
         )
     _check_coupons(view, request.coupon_ids)
+    line_merchants = {str(item.line.id): item.product.merchant_id for item in view.lines}
+    packets = None
+    if request.red_packets_to_use:  # after promotions and coupons, before points
+        packets = red_packets.apply(
+            view.result,
+            line_merchants,
+            {str(item.line.id): item.product for item in view.lines},
+            request.red_packets_to_use,
+            await red_packets.balance(session, customer_id, now),
+        )
     points = None
     if request.points_to_use:  # after promotions and coupons; shipping stays as priced
         points = members.apply_points(
             view.result,
-            {str(item.line.id): item.product.merchant_id for item in view.lines},
+            line_merchants,
             request.points_to_use,
             await members.balance(session, customer_id),
             members.PointsRules.of(get_settings()),
         )
-    return Quote(customer, address, view, lines, points)
+    return Quote(customer, address, view, lines, points, packets)
 
 
 def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None:
@@ -217,6 +239,8 @@ async def complete(
     await _claim_promotion_stock(session, lines)
     if q.points:  # the member's account last of all (services/members.py: lock order)
         await members.spend(session, list(orders.values()), now)
+    if q.packets:  # the customer's grants, after the account
+        await red_packets.spend(session, list(orders.values()), now)
     return Placed(payment, list(orders.values()), list(q.view.merchants.values()))
 
 
@@ -348,6 +372,7 @@ async def _place_orders(
             refunded_amount=0,
             points_used=q.points.by_merchant.get(m.merchant_id, (0, 0))[0] if q.points else 0,
             points_discount=getattr(m, "points_discount", 0),
+            red_packet_discount=getattr(m, "red_packet_discount", 0),
         )
     session.add_all(orders.values())
     await session.flush()

@@ -237,10 +237,10 @@ async def _refresh_level(session: AsyncSession, account: MemberAccount) -> None:
 # --- accounts and the ledger -------------------------------------------------------------------
 
 
-def _insert(session: AsyncSession) -> Any:
+def dialect_insert(session: AsyncSession, model: Any) -> Any:
     """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite both have it)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(MemberAccount)
+    return dialect.insert(model)
 
 
 async def account(
@@ -248,7 +248,7 @@ async def account(
 ) -> MemberAccount:
     """The customer's account, created on first use (one statement, race-free)."""
     await session.execute(
-        _insert(session)
+        dialect_insert(session, MemberAccount)
         .values(customer_id=customer_id, points=0, growth=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=[MemberAccount.customer_id])
     )
@@ -404,14 +404,49 @@ async def ledger_page(
 
 
 @dataclass
-class PointsMerchantResult(pricing.MerchantResult):
-    """A merchant's amounts with the points discount on its lines (shipping unchanged)."""
+class BalanceMerchantResult(pricing.MerchantResult):
+    """A merchant's amounts with what a customer's platform-funded balances pay on its lines:
+    points and red packets (services/red_packets.py); shipping unchanged."""
 
     points_discount: int = 0
+    red_packet_discount: int = 0
 
     @property
     def total(self) -> int:
-        return super().total - self.points_discount
+        return super().total - self.points_discount - self.red_packet_discount
+
+
+def spread_balance(
+    result: pricing.PricingResult,
+    line_merchants: dict[str, int],
+    lines: Sequence[pricing.LineResult],
+    weights: Sequence[int],
+    discount: int,
+    source: str,
+    label: str,
+) -> dict[int, int]:
+    """Spread `discount`, paid from a platform-funded balance, over `lines` in proportion to
+    `weights` (largest remainder; none gets more than its weight): a `source` discount on
+    each line, funded by the platform, and each merchant's total lowered by its lines' share
+    (kept in the `{source.lower()}_discount` field). What each merchant's lines got."""
+    shares = pricing.allocate(discount, weights)
+    by_merchant: dict[int, int] = {}
+    for r, share in zip(lines, shares, strict=True):
+        if share:
+            r.discounts.append(pricing.Discount(source, 0, label, share, None))
+            merchant = line_merchants[r.line_id]
+            by_merchant[merchant] = by_merchant.get(merchant, 0) + share
+    field = f"{source.lower()}_discount"
+    merchants: list[pricing.MerchantResult] = []
+    for m in result.merchants:
+        if not isinstance(m, BalanceMerchantResult):
+            m = BalanceMerchantResult(
+                m.merchant_id, m.subtotal, m.promotion_discount, m.coupon_discount, m.shipping
+            )
+        setattr(m, field, getattr(m, field) + by_merchant.get(m.merchant_id, 0))
+        merchants.append(m)
+    result.merchants = merchants
+    return by_merchant
 
 
 @dataclass
@@ -463,28 +498,19 @@ def apply_points(
             "pointsToUse",
         )
     discount = min(rules.value_of(requested), cap)
-    shares = pricing.allocate(discount, [r.total for r in lines])
-    by_merchant: dict[int, int] = {}
-    for r, share in zip(lines, shares, strict=True):
-        if share:
-            r.discounts.append(pricing.Discount(POINTS_SOURCE, 0, POINTS_LABEL, share, None))
-            merchant = line_merchants[r.line_id]
-            by_merchant[merchant] = by_merchant.get(merchant, 0) + share
+    by_merchant = spread_balance(
+        result,
+        line_merchants,
+        lines,
+        [r.total for r in lines],
+        discount,
+        POINTS_SOURCE,
+        POINTS_LABEL,
+    )
     used = rules.points_for(discount)
     merchants = sorted(by_merchant)
     points = pricing.allocate(used, [by_merchant[m] for m in merchants])
     split = {m: (p, by_merchant[m]) for m, p in zip(merchants, points, strict=True)}
-    result.merchants = [
-        PointsMerchantResult(
-            m.merchant_id,
-            m.subtotal,
-            m.promotion_discount,
-            m.coupon_discount,
-            m.shipping,
-            split.get(m.merchant_id, (0, 0))[1],
-        )
-        for m in result.merchants
-    ]
     return PointsUse(balance, rules.points_for(cap), used, discount, split)
 
 
@@ -555,14 +581,12 @@ async def _order_sums(session: AsyncSession, order_id: int) -> dict[PointsKind, 
     return {PointsKind(k): (int(p or 0), int(g or 0)) for k, p, g in rows.all()}
 
 
-def _points_discount_refunded(order: Order, lines: Sequence[OrderLine]) -> int:
-    """The points discount on refunded units: each line's in proportion to its refunded
-    units (a whole line gives back exactly its share); everything for a cancelled order."""
-    if order.status == OrderStatus.CANCELLED:
-        return order.points_discount
+def discount_refunded(lines: Sequence[OrderLine], source: str) -> int:
+    """A `source` discount (points, red packets) on refunded units: each line's in proportion
+    to its refunded units (a whole line gives back exactly its share)."""
     total = 0
     for line in lines:
-        on_line = sum(d["amount"] for d in line.discounts or () if d["source"] == POINTS_SOURCE)
+        on_line = sum(d["amount"] for d in line.discounts or () if d["source"] == source)
         total += on_line * line.refunded_quantity // line.quantity if line.quantity else 0
     return total
 
@@ -585,7 +609,7 @@ async def on_refunded(
     if spent:
         due = spent
         if order.points_discount and order.status != OrderStatus.CANCELLED:
-            due = spent * _points_discount_refunded(order, lines) // order.points_discount
+            due = spent * discount_refunded(lines, POINTS_SOURCE) // order.points_discount
         back = due - sums.get(PointsKind.REFUND, (0, 0))[0]
         if back > 0:
             await post(

@@ -36,7 +36,17 @@ from models.orders import (
     ShipmentLine,
 )
 from models.promotions import Promotion, PromotionType
-from services import coupons, inventory, ledger, members, parcels, payments, pricing, promotions
+from services import (
+    coupons,
+    inventory,
+    ledger,
+    members,
+    parcels,
+    payments,
+    pricing,
+    promotions,
+    red_packets,
+)
 from services.errors import DomainError, ErrorCode
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
@@ -502,6 +512,7 @@ async def _cancel_alone(
     await coupons.release(session, order.coupon_owner, now)
     await _release_platform_coupon_when_done(session, combined, now)
     await members.on_cancelled_unpaid(session, [order], now)
+    await red_packets.on_cancelled_unpaid(session, [order])
     await session.flush()
 
 
@@ -569,6 +580,7 @@ async def close_unpaid(
         await coupons.release(session, order.coupon_owner, now)
     await coupons.release(session, payment.reservation_owner, now)
     await members.on_cancelled_unpaid(session, orders, now)
+    await red_packets.on_cancelled_unpaid(session, orders)
     await session.flush()
 
 
@@ -678,6 +690,7 @@ async def cancel(
     await _return_promotion_stock(session, lines)
     await _return_coupons(session, payment, order, now)
     await members.on_refunded(session, order, lines, f"cancel:{order.id}", now)
+    await red_packets.on_refunded(session, order, lines)
     await session.flush()
     return order
 
@@ -1049,6 +1062,7 @@ async def approve_refund(
         _settle_shipping(order, list(lines.values()), now)
     await parcels.replan_order(session, order, list(lines.values()))  # units released
     await members.on_refunded(session, order, list(lines.values()), f"refund:{refund.id}", now)
+    await red_packets.on_refunded(session, order, list(lines.values()))
     await session.flush()
     return refund, order
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.money import from_minor
+from core.money import from_minor, to_minor
 from models.catalog import (
     Attribute,
     AttributeKind,
@@ -106,6 +106,8 @@ class ProductDraft:
     description_mobile_html: str | None = None
     description_pc_html: str | None = None
     after_sales: str | None = None
+    red_packets_usable: bool = False  # red packets (红包) may pay for it at checkout
+    red_packet_cap: Decimal | None = None  # at most this per unit (yuan); None: no cap
 
 
 @dataclass
@@ -125,6 +127,8 @@ class ProductPatch:
     description_mobile_html: Any = UNSET
     description_pc_html: Any = UNSET
     after_sales: Any = UNSET
+    red_packets_usable: Any = UNSET
+    red_packet_cap: Any = UNSET
     skus: Any = UNSET
 
 
@@ -192,6 +196,10 @@ async def _merge(
         description_mobile_html=product.description_mobile_html,
         description_pc_html=product.description_pc_html,
         after_sales=product.after_sales,
+        red_packets_usable=product.red_packets_usable,
+        red_packet_cap=None
+        if product.red_packet_cap is None
+        else from_minor(product.red_packet_cap),
         skus=[_sku_as_draft(s) for s in skus if s.enabled],
     )
     changes = {k: v for k, v in vars(patch).items() if v is not UNSET}
@@ -224,6 +232,7 @@ async def _validate(
         check.url(v, image_url, f"images.{i}.url")
     if len(draft.images) > MAX_IMAGES:
         v.add(ErrorCode.INVALID_INPUT, f"At most {MAX_IMAGES} images.", "images")
+    check.money(v, draft.red_packet_cap, "redPacketCap", required=False)
     await _check_references(session, v, draft)
     category = await session.get(Category, draft.category_id)
     attributes = await lineage_attributes(session, category) if category else []
@@ -447,6 +456,9 @@ async def _write(
     product.description_mobile_html = draft.description_mobile_html
     product.description_pc_html = draft.description_pc_html
     product.after_sales = draft.after_sales
+    product.red_packets_usable = draft.red_packets_usable
+    cap = draft.red_packet_cap  # checked in _validate
+    product.red_packet_cap = None if cap is None else to_minor(cap)
     product.price_min = min(s.price for s in skus)
     product.price_max = max(s.price for s in skus)
     await session.flush()

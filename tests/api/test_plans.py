@@ -239,6 +239,24 @@ def _cases(w: dict, admin: str) -> list[tuple[str, dict[str, Any], str | None, s
             customer,
             None,
         ),
+        (
+            "CheckoutRedPacketsPreview",
+            {"input": {"cartId": buyer.cart_id, "addressId": buyer.address_id}},
+            customer,
+            None,
+        ),
+        (
+            "CheckoutRedPacketsPreview",
+            {
+                "input": {
+                    "cartId": buyer.cart_id,
+                    "addressId": buyer.address_id,
+                    "redPacketsToUse": "1.00",
+                }
+            },
+            customer,
+            None,
+        ),
         ("PurchaseOrders", {"filter": {"status": "DRAFT"}, "first": 5}, merchant, None),
         ("Stocktakes", {"filter": {"status": "COUNTING"}}, admin, None),
         (
@@ -269,6 +287,8 @@ def _cases(w: dict, admin: str) -> list[tuple[str, dict[str, Any], str | None, s
             ("PointsLedger", {"first": 5}, token, None),
             ("OrderPoints", {"id": w["order"]}, token, None),
             ("OrderParcels", {"id": w["order"]}, token, None),
+            ("MyRedPackets", {}, token, None),
+            ("OrderRedPackets", {"id": w["order"]}, token, None),
             ("MemberLevels", {}, token, None),
             ("CustomerMember", {"id": w["customer_id"]}, token, None),
             ("Suppliers", {}, token, None),

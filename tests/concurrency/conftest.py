@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,3 +54,24 @@ async def run_workers(*commands: list[str], delay: float = 1.5) -> list[dict[str
         assert proc.returncode == 0, err.decode()[-3000:]
         results.append(json.loads(out.decode().strip().splitlines()[-1]))
     return results
+
+
+async def checkout_from_two_processes(
+    url: str, plan: list[dict[str, Any]], folder: Path
+) -> dict[str, int]:
+    """Two API processes each take every planned checkout at once (12 at a time): the
+    outcomes ("ok" or a userError code) summed over both, once every refusal is known to be
+    a userError."""
+    path = folder / "plan.json"
+    path.write_text(json.dumps(plan))
+    results = await run_workers(
+        ["checkout", url, "--plan", str(path), "--key", "a", "--concurrency", "12"],
+        ["checkout", url, "--plan", str(path), "--key", "b", "--concurrency", "12"],
+    )
+    assert [r["errors"] for r in results] == [[], []]  # every refusal was a userError
+    outcomes: dict[str, int] = {}
+    for r in results:
+        for k, v in r.items():
+            if isinstance(v, int):
+                outcomes[k] = outcomes.get(k, 0) + v
+    return outcomes

@@ -5,7 +5,6 @@ the balance never goes below zero."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from models import Address, Cart, CartLine, Customer, MemberAccount, PointsEntry
 from models.members import PointsKind
 from services import inventory, members
 from tests.api.test_batching import seed_listing
-from tests.concurrency.conftest import run_workers
+from tests.concurrency.conftest import checkout_from_two_processes
 
 pytestmark = pytest.mark.pg
 
@@ -68,18 +67,7 @@ async def test_concurrent_checkouts_never_spend_more_points_than_the_balance(
             )
         await members.post(s, member.id, PointsKind.ADJUST, 1000, 0, now, note="gift")
         await s.commit()
-    path = tmp_path / "plan.json"
-    path.write_text(json.dumps(plan))
-    results = await run_workers(
-        ["checkout", pg_migrated, "--plan", str(path), "--key", "a", "--concurrency", "12"],
-        ["checkout", pg_migrated, "--plan", str(path), "--key", "b", "--concurrency", "12"],
-    )
-    assert [r["errors"] for r in results] == [[], []]  # every refusal was a userError
-    outcomes: dict[str, int] = {}
-    for r in results:
-        for k, v in r.items():
-            if isinstance(v, int):
-                outcomes[k] = outcomes.get(k, 0) + v
+    outcomes = await checkout_from_two_processes(pg_migrated, plan, tmp_path)
     assert set(outcomes) - {"ok"} <= {"INSUFFICIENT_POINTS", "EMPTY_CHECKOUT"}
     assert sum(outcomes.values()) == 2 * CARTS
     assert outcomes["ok"] == 2  # 1,000 points pay 500 twice

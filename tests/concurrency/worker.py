@@ -166,6 +166,8 @@ async def _checkout_calls(
             data["expectedTotal"] = expected
         if customer.get("points"):  # points to pay with (services/members.py)
             data["pointsToUse"] = customer["points"]
+        if customer.get("redPackets"):  # red packet balance to pay with (services/red_packets.py)
+            data["redPacketsToUse"] = customer["redPackets"]
         async with gate:
             start = time.perf_counter()
             response = await client.post(
