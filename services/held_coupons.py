@@ -10,7 +10,7 @@ Decisions:
   them) is priced again with the same pricing function: the lines as snapshotted (unit
   prices, quantities), the promotions it got (as they were at order time: its clock, its
   channel, the units its per-customer limits and flash stock gave it) and the coupons it
-  still holds. When the promotions come out as recorded, its coupons, points spread,
+  still holds. When the promotions come out as recorded, its coupons, red packets and points spread,
   shipping and totals are rewritten, its payments ask the new amount, and a coupon no
   longer reaching its threshold goes back to the wallet. When they do not (a promotion edited
   since, the member level lowered), or it is a presale, the checkout is cancelled as an
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import get_settings
 from models.accounts import Customer
+from models.catalog import Product
 from models.coupons import Coupon, CouponStatus, CouponTemplate
 from models.orders import (
     Order,
@@ -48,7 +49,7 @@ from models.orders import (
     PaymentStatus,
 )
 from models.promotions import Promotion as PromotionRow
-from services import coupons, members, orders, pricing, promotions, trades
+from services import coupons, members, orders, pricing, promotions, red_packets, trades
 from services.errors import DomainError, ErrorCode
 
 _GONE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED})
@@ -209,12 +210,15 @@ async def _reprice(
             gift_stock=gifts,
         )
     )
+    line_merchants = {str(ln.id): merchant_of[ln.order_id] for ln in goods}
+    if not _red_packets_as_placed(result, waiting, goods, line_merchants, facts.products):
+        return False
     points = sum(o.points_used for o in waiting)
     if points:
         try:
             use = members.apply_points(
                 result,
-                {str(ln.id): merchant_of[ln.order_id] for ln in goods},
+                line_merchants,
                 points,
                 points,
                 members.PointsRules.of(get_settings()),
@@ -260,6 +264,32 @@ def _item_promotion(line: OrderLine, rules: dict[int, pricing.Promotion]) -> int
     return 0
 
 
+def _red_packets_as_placed(
+    result: pricing.PricingResult,
+    waiting: Sequence[Order],
+    goods: Sequence[OrderLine],
+    line_merchants: dict[str, int],
+    products: dict[int, Product],
+) -> bool:
+    """Spend the red packets the orders spent again (before points, as at checkout); whether
+    each order takes the same share as it did, so the grants spent stay as they are."""
+    spent = sum(o.red_packet_discount for o in waiting)
+    if not spent:
+        return True
+    try:
+        red_packets.apply(
+            result,
+            line_merchants,
+            {str(ln.id): products[ln.product_id] for ln in goods},
+            spent,
+            spent,
+        )
+    except DomainError:
+        return False
+    shares = {m.merchant_id: getattr(m, "red_packet_discount", 0) for m in result.merchants}
+    return all(shares.get(o.merchant_id, 0) == o.red_packet_discount for o in waiting)
+
+
 def _promotion_amounts(discounts: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
     return sorted(
         (source_id, amount) for source, source_id, amount in discounts if source == "PROMOTION"
@@ -299,6 +329,7 @@ async def _write(
         order.subtotal, order.promotion_discount = m.subtotal, m.promotion_discount
         order.coupon_discount, order.shipping = m.coupon_discount, m.shipping
         order.points_discount, order.total = getattr(m, "points_discount", 0), m.total
+        order.red_packet_discount = getattr(m, "red_packet_discount", 0)
         await session.execute(
             update(Payment)
             .where(Payment.order_id == order.id, Payment.status == PaymentStatus.PENDING)
