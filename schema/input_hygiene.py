@@ -235,6 +235,7 @@ INPUT_LIMITS: dict[tuple[str, str], Limit] = {
     ("Mutation.orderRefundRequest", "reason"): column(Refund.reason),
     ("Mutation.refundReject", "reason"): column(Refund.reject_reason),
     ("AdminOrderFilter", "number"): column(Order.number),
+    ("ExportLinkInput", "status"): Limit(40),  # an enum value's name
     ("ShipmentInput", "carrier"): column(Shipment.carrier),
     ("ShipmentInput", "trackingNumber"): column(Shipment.tracking_number),
     ("ParcelShipInput", "carrier"): column(Shipment.carrier),

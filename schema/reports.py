@@ -167,7 +167,11 @@ class ReportsMutation:
         "link, which cannot send an Authorization header. The export's own rule applies now "
         "and again when the link is followed; each download is audited."
     )
-    async def export_link_create(self, info: Info, input: ExportLinkInput) -> ExportLinkPayload:
+    async def export_link_create(
+        self,
+        info: Info,
+        input: Annotated[ExportLinkInput, strawberry.argument(description="The download to sign.")],
+    ) -> ExportLinkPayload:
         kind = rr.EXPORT_KINDS[str(input.kind.value)]
         refusal = POLICY[kind.policy].refusal(info.context.viewer)
         if refusal is not None:
