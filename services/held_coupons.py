@@ -49,6 +49,7 @@ from models.orders import (
     PaymentStatus,
 )
 from models.promotions import Promotion as PromotionRow
+from models.promotions import PromotionType
 from services import coupons, members, orders, pricing, promotions, red_packets, trades
 from services.errors import DomainError, ErrorCode
 
@@ -196,7 +197,12 @@ async def _reprice(
             gifts[ln.sku_id] += ln.quantity
     result = pricing.price(
         pricing.PricingInput(
-            lines=[facts.line(str(ln.id), ln.sku_id, ln.quantity, ln.unit_price) for ln in goods],
+            lines=[
+                facts.line(
+                    str(ln.id), ln.sku_id, ln.quantity, ln.unit_price, add_on=_add_on(ln, rules)
+                )
+                for ln in goods
+            ],
             promotions=list(rules.values()),
             coupons=[coupons.as_rule(c, t) for c, t in held],
             coupon_ids=[c.id for c, _ in held],
@@ -253,6 +259,15 @@ async def _promotions_as_placed(
             promotion_stock_left=claimed.get(row.id, 0) if capped else None,
         )
     return rules
+
+
+def _add_on(line: OrderLine, rules: dict[int, pricing.Promotion]) -> int | None:
+    """The ADD_ON promotion (加价购) the line was bought through, if any: priced as one again."""
+    for d in line.discounts:
+        rule = rules.get(d["sourceId"]) if d["source"] == "PROMOTION" else None
+        if rule is not None and rule.kind == PromotionType.ADD_ON:
+            return rule.id
+    return None
 
 
 def _item_promotion(line: OrderLine, rules: dict[int, pricing.Promotion]) -> int:

@@ -22,7 +22,7 @@ from models.coupons import CouponStatus
 from tests.api.checkout_data import ORDER_DETAIL, Shopper, open_shop, pay, place, shopper, stock_of
 from tests.api.test_coupons import create_template, template
 from tests.api.test_payment_providers import Fakes, fakes, settings, start
-from tests.api.test_promotions import live, reduction
+from tests.api.test_promotions import APRIL, live, reduction
 from tests.conftest import Api
 
 __all__ = ["fakes", "settings"]  # the provider fixtures, used here too
@@ -426,3 +426,48 @@ async def test_points_spent_stay_spent_on_the_repriced_order(api: Api, engine: A
     # 240 without the coupon; the same 5000 points still pay 50.00: 190
     assert amount(old["total"]) == "190.00" and amount(old["payment"]["amountDue"]) == "190.00"
     assert (await api.ok("MemberCenter", token=who.token))["me"]["points"] == 0
+
+
+async def test_an_add_on_bought_stays_an_add_on_on_the_repriced_order(
+    api: Api, engine: AsyncEngine
+) -> None:
+    # 满200换购 B at 199.00 over Phone A; A×2 = 240 reaches it. The coupon (满200减20) takes
+    # the A lines only (add-on lines take no coupon): 240 + 199 − 20 = 419.
+    shop = await open_shop(api, engine)
+    offer = await live(
+        api,
+        {
+            "name": "满200换购",
+            "type": "ADD_ON",
+            "startsAt": APRIL[0],
+            "endsAt": APRIL[1],
+            "scope": {"productIds": [await product_of(engine, shop.sku_a)]},
+            "rules": {
+                "addOn": {"threshold": "200", "choices": [{"skuId": shop.sku_b, "price": "199"}]}
+            },
+        },
+    )
+    who = await shopper(api, "13900008010", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    picked = await api.op(
+        "CartAddOnSelect",
+        {
+            "cartId": who.cart_id,
+            "promotionId": offer,
+            "choices": [{"skuId": shop.sku_b, "quantity": 1}],
+        },
+        token=who.token,
+    )
+    assert picked["data"]["cartAddOnSelect"]["userErrors"] == []
+    first = await place(api, who, "first")
+    assert amount(first["amountDue"]) == "419.00"
+
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"  # 300 − 20: the coupon moved
+    assert (await coupon_status(engine, coupon))[0] == CouponStatus.LOCKED
+    # re-priced, not cancelled: the add-on keeps its special price, the coupon is gone
+    old = await order(api, who, first["orders"][0]["id"])
+    assert old["status"] == "PENDING_PAYMENT"
+    assert amount(old["total"]) == "439.00"  # 240 + 199
+    assert amount(old["payment"]["amountDue"]) == "439.00"
