@@ -39,7 +39,7 @@ from models.catalog import Merchant
 from models.members import MemberLevel
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
-from services.messages import message
+from services.messages import message, word
 
 T = TypeVar("T")
 
@@ -158,7 +158,7 @@ async def register_customer(session: AsyncSession, data: Registration) -> Custom
     ):
         if value and await session.scalar(select(func.count()).where(column == value)):
             raise DomainError(
-                ErrorCode.DUPLICATE_ACCOUNT, message("account.exists", what=field), field
+                ErrorCode.DUPLICATE_ACCOUNT, message("account.exists", what=word(field)), field
             )
     customer = Customer(
         name=name,

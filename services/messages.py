@@ -205,12 +205,45 @@ MESSAGES: dict[str, Text] = {
     ),
     "account.wrong_login": Text("账号或密码错误。", "Wrong login or password."),
     "account.exists": Text("该{what}已注册。", "An account with this {what} exists."),
-}
-
-# Words a message names in its parameters, said in the request's language.
-WORDS: dict[str, Text] = {
-    "phone": Text("手机号", "phone"),
-    "email": Text("邮箱", "email"),
+    "input.required": Text("此项必填。", "This field is required."),
+    "input.too_long": Text("最多{most}个字符。", "Must be at most {most} characters."),
+    "stock.not_enough": Text("库存不足，无法下单。", "Not enough stock for this order."),
+    "points.over_balance": Text("积分余额不足。", "That is more points than the balance."),
+    "points.negative": Text("使用的积分不能为负数。", "Use zero points or more."),
+    "order.not_found": Text("订单不存在。", "No such order."),
+    "order.cannot": Text(
+        "订单{number}当前状态为「{status}」，无法{action}。",
+        "Cannot {action}: order {number} is {status}.",
+    ),
+    "order.refund_instead": Text(
+        "订单{number}当前状态为「{status}」，请申请退款。",
+        "Order {number} is {status}: ask for a refund instead.",
+    ),
+    "order.not_paid_in_time": Text(
+        "订单{number}已超时未支付。", "Order {number} was not paid in time."
+    ),
+    "order.refund_units": Text(
+        "该商品还可退1至{most}件。",
+        "Between 1 and {most} unit(s) of this line can still be refunded.",
+    ),
+    # words inside messages (`word`): the English word is the text of before
+    "word.phone": Text("手机号", "phone"),
+    "word.email": Text("邮箱", "email"),
+    "word.pay": Text("支付", "pay"),
+    "word.cancel before payment": Text("取消", "cancel before payment"),
+    "word.cancel after payment": Text("取消", "cancel after payment"),
+    "word.ship": Text("发货", "ship"),
+    "word.confirm receipt": Text("确认收货", "confirm receipt"),
+    "word.request a refund": Text("申请退款", "request a refund"),
+    "word.decide a refund": Text("处理退款", "decide a refund"),
+    "word.PENDING_PAYMENT": Text("待付款", "PENDING_PAYMENT"),
+    "word.AWAITING_BALANCE": Text("待付尾款", "AWAITING_BALANCE"),
+    "word.PAID": Text("已付款", "PAID"),
+    "word.PARTIALLY_SHIPPED": Text("部分发货", "PARTIALLY_SHIPPED"),
+    "word.SHIPPED": Text("已发货", "SHIPPED"),
+    "word.COMPLETED": Text("已完成", "COMPLETED"),
+    "word.CANCELLED": Text("已取消", "CANCELLED"),
+    "word.REFUNDED": Text("已退款", "REFUNDED"),
 }
 
 
@@ -230,6 +263,13 @@ def message(key: str, **params: object) -> Message:
     """The catalog text `key` with `params` (a key missing from MESSAGES says itself: the
     completeness test names it)."""
     return Message(key, params)
+
+
+def word(text: str) -> str:
+    """A word inside a message — a field, an action, a status — said in the request's
+    language when the catalog has it (key `word.<text>`), else as it is."""
+    key = f"word.{text}"
+    return Message(key, {}) if key in MESSAGES else text
 
 
 def say(text: str, language: Language, code: str | None = None) -> str:
@@ -253,15 +293,11 @@ def _template(key: str, language: Language) -> str:
 
 def _fill(template: str, params: Mapping[str, object], language: Language) -> str:
     """Parameters are data (names, amounts, counts): put in verbatim, never formatted as
-    templates themselves; a word of WORDS in the language; a nested Message said too."""
-    values: dict[str, object] = {}
-    for name, value in params.items():
-        if isinstance(value, Message):
-            values[name] = say(value, language)
-        elif isinstance(value, str) and value in WORDS:
-            values[name] = WORDS[value].in_(language)
-        else:
-            values[name] = value
+    templates themselves; a nested Message (a `word`, a reason) is said in the language too."""
+    values = {
+        name: say(value, language) if isinstance(value, Message) else value
+        for name, value in params.items()
+    }
     try:
         return template.format_map(values)
     except (KeyError, IndexError, ValueError):  # a template and its call disagree: say it raw

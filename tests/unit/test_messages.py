@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from services.cart import REASON_TEXT
 from services.errors import DomainError, ErrorCode
 from services.messages import (
     ERROR_TEXTS,
     MESSAGES,
     Language,
+    Message,
     message,
     placeholders,
     say,
+    word,
 )
+from services.orders import ACTIONS, OrderStatus
 from web.language import MAX_TAGS, language_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +52,22 @@ def test_every_key_the_code_says_has_both_languages() -> None:
     assert len(used) >= 30  # the scan finds them
     missing = {k: where for k, where in used.items() if k not in MESSAGES}
     assert not missing, f"add to services/messages.py MESSAGES: {missing}"
-    unused = sorted(set(MESSAGES) - set(used))
+    unused = sorted(k for k in set(MESSAGES) - set(used) if not k.startswith("word."))
     assert not unused, f"MESSAGES no code says: {unused}"
+
+
+def test_the_words_messages_name_are_in_both_languages() -> None:
+    """`word(...)` keys are made at run time: the order actions and statuses, the login
+    fields."""
+    words = [*ACTIONS, *(s.value for s in OrderStatus), "phone", "email"]
+    missing = [w for w in words if not isinstance(word(w), Message)]
+    assert not missing, f"add word.<w> to services/messages.py MESSAGES: {missing}"
+    status = message(
+        "order.cannot", action=word("confirm receipt"), number="N1", status=word("PAID")
+    )
+    assert status == "Cannot confirm receipt: order N1 is PAID."
+    assert say(status, Language.ZH_CN) == "订单N1当前状态为「已付款」，无法确认收货。"
+    assert word("not a word") == "not a word"
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))
@@ -74,7 +92,7 @@ def test_a_message_is_its_english_text_and_says_itself_in_chinese() -> None:
         "Expired.",
         "优惠券不可用：已过期。",
     )
-    exists = message("account.exists", what="phone")
+    exists = message("account.exists", what=word("phone"))
     assert (exists, say(exists, Language.ZH_CN)) == (
         "An account with this phone exists.",
         "该手机号已注册。",
@@ -125,3 +143,18 @@ def test_the_default_is_the_callers() -> None:
     assert language_of("*", Language.EN) == Language.EN
     assert language_of("de", Language.EN) == Language.EN
     assert language_of("zh", Language.EN) == Language.ZH_CN
+
+
+def test_every_coupon_reason_has_a_text() -> None:
+    """Why a coupon does not apply (`UnusableCoupon.code`): each reason the pricing and the
+    wallet give is said through services/cart.py REASON_TEXT (BELOW_THRESHOLD with its
+    shortfall)."""
+    source = "".join(
+        (ROOT / "services" / name).read_text(encoding="utf-8") for name in ("pricing.py", "cart.py")
+    )
+    reasons = set(re.findall(r'CouponOption\([^)]*?"([A-Z_]+)"', source, re.DOTALL))
+    reasons |= set(re.findall(r'\breason = "([A-Z_]+)"', source))
+    assert {"OUT_OF_SCOPE", "EXPIRED"} <= reasons  # the scan finds them
+    missing = sorted(reasons - set(REASON_TEXT) - {"BELOW_THRESHOLD"})
+    assert not missing, f"add to services/cart.py REASON_TEXT: {missing}"
+    assert all(isinstance(text, Message) for text in REASON_TEXT.values())
