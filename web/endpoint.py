@@ -315,7 +315,10 @@ class GraphQLEndpoint:
                     request.app.state.limiter, decision
                 )
         status, headers = errors.answer_status(
-            failed, media, formatted, {**headers, "x-cache": cache_status}
+            failed,
+            media,
+            formatted,
+            {**headers, "x-cache": cache_status, "content-language": context.language.value},
         )
         if request.method == "GET" and status == 200 and not formatted:
             return cacheable(request, body, media, headers)

@@ -3,9 +3,9 @@
 A small parser rather than a library: Babel's `negotiate_locale` matches a list of locales
 but does not read the header (q-values, `*`), and it would bring ~30 MB of locale data for
 two languages. Any Chinese tag (zh, zh-CN, zh-Hans, zh-TW…) is zh-CN — the only Chinese the
-catalog has — any English tag (en, en-US…) is en; `*` is the default. The highest q wins,
-the earlier tag on a tie; q=0 refuses a language. Without a usable tag: zh-CN for the
-storefront channels, en for staff (the admin SPA)."""
+catalog has — any English tag (en, en-US…) is en; `*` stands for the languages not named.
+The highest q wins, the earlier tag on a tie (then the default); q=0 refuses a language.
+Without a usable tag: zh-CN for the storefront channels, en for staff (the admin SPA)."""
 
 from __future__ import annotations
 
@@ -21,21 +21,28 @@ def default_language(viewer: Viewer) -> Language:
 
 
 def language_of(header: str | None, default: Language) -> Language:
-    best: tuple[float, Language] | None = None
+    named: dict[Language, float] = {}  # in the header's order, each at its best q
+    star = 0.0  # the q of `*`: every language not named
     for part in (header or "").split(",")[:MAX_TAGS]:
         tag, _, params = part.partition(";")
-        quality = _quality(params)
-        language = _language(tag.strip().lower(), default)
-        if language is not None and quality > 0 and (best is None or quality > best[0]):
-            best = (quality, language)
-    return best[1] if best is not None else default
+        tag, quality = tag.strip().lower(), _quality(params)
+        language = _language(tag)
+        if tag == "*":
+            star = max(star, quality)
+        elif language is not None:
+            named[language] = max(named.get(language, 0.0), quality)
+
+    def quality_of(language: Language) -> float:
+        return named.get(language, star)
+
+    # highest q first; on a tie the earlier named, then the default
+    order = list(dict.fromkeys([*named, default, *Language]))
+    best = max(order, key=lambda language: (quality_of(language), -order.index(language)))
+    return best if quality_of(best) > 0 else default
 
 
-def _language(tag: str, default: Language) -> Language | None:
-    if tag == "*":
-        return default
-    primary = tag.split("-", 1)[0]
-    return {"zh": Language.ZH_CN, "en": Language.EN}.get(primary)
+def _language(tag: str) -> Language | None:
+    return {"zh": Language.ZH_CN, "en": Language.EN}.get(tag.split("-", 1)[0])
 
 
 def _quality(params: str) -> float:

@@ -156,6 +156,7 @@ async def test_cached_answers_are_kept_per_language(api: Api, engine: AsyncEngin
         response = await api.client.get("/graphql", params=params, headers=headers)
         assert response.status_code == 200, response.text
         assert "Accept-Language" in response.headers["vary"]
+        assert response.headers["content-language"] == ("en" if headers is EN else "zh-CN")
         return response.headers["x-cache"]
 
     plain = {"query": query}

@@ -143,6 +143,9 @@ def test_the_default_is_the_callers() -> None:
     assert language_of("*", Language.EN) == Language.EN
     assert language_of("de", Language.EN) == Language.EN
     assert language_of("zh", Language.EN) == Language.ZH_CN
+    assert language_of("en;q=0, *", Language.EN) == Language.ZH_CN  # * but not en
+    assert language_of("*;q=0.5, en;q=0.5", Language.ZH_CN) == Language.EN  # named first
+    assert language_of("en-US;q=0.3, en;q=0.9, zh;q=0.5", Language.ZH_CN) == Language.EN
 
 
 def test_every_coupon_reason_has_a_text() -> None:
