@@ -17,6 +17,9 @@ from resolvers.context import Context
 from resolvers.errors import ApiErrorCode, api_error
 from services.errors import DomainError, ErrorCode
 from services.errors import Violation as Violation
+from services.messages import Language as Language
+from services.messages import message as message
+from services.messages import say as say
 from services.unit_of_work import REQUEST, Audit, Outcome, Retry, UnitOfWork
 
 T = TypeVar("T")

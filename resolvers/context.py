@@ -1,5 +1,5 @@
 """The per-request context: one AsyncSession, the clock's "now" for the whole request, the
-viewer, the sales channel, and lazily created dataloaders."""
+viewer, the sales channel, the language of messages, and lazily created dataloaders."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from services.accounts import Permission
+from services.messages import Language
 
 if TYPE_CHECKING:  # resolvers.loaders imports this module
     from resolvers.loaders import Loaders
@@ -69,6 +70,8 @@ class Context:
     settings: Settings
     request_id: str
     client: str = "unknown"  # the caller's address, for login throttling
+    # what messages are said in (Accept-Language; web/language.py)
+    language: Language = Language.ZH_CN
     extra: dict[str, Any] = field(default_factory=dict)
     # For the response cache: a moment at which the answer changes by itself (a window
     # kept in JSON the schedule query cannot see), or False when it depends on data the

@@ -12,8 +12,17 @@ from strawberry.types import Info
 from core.ids import encode_id
 from resolvers import cart as rcart
 from resolvers.cart import LineStatus
+from resolvers.common import message, say
 from resolvers.context import Channel as ChannelEnum
-from schema.common import Money, UserError, describe_values, money, user_errors, user_errors_field
+from schema.common import (
+    Money,
+    UserError,
+    describe_values,
+    money,
+    said,
+    user_errors,
+    user_errors_field,
+)
 from schema.coupons import Coupon
 from schema.promotions import Promotion
 
@@ -131,14 +140,14 @@ class CartLine:
     @strawberry.field(
         description='Human-readable notes, e.g. "2 units over the limit at full price".'
     )
-    def notices(self) -> list[str]:
-        notes = list(self.view.result_of(self.item.line).notices)  # type: ignore[attr-defined]
+    def notices(self, info: Info) -> list[str]:
+        notes: list[str] = list(self.view.result_of(self.item.line).notices)  # type: ignore[attr-defined]
         status = self.item.status  # type: ignore[attr-defined]
         if status == LineStatus.INSUFFICIENT_STOCK:
-            notes.append(f"Only {max(0, self.item.sellable)} left")  # type: ignore[attr-defined]
+            notes.append(message("notice.only_left", units=max(0, self.item.sellable)))  # type: ignore[attr-defined]
         elif status not in (LineStatus.AVAILABLE, LineStatus.ADD_ON_LOCKED):
-            notes.append("No longer available")
-        return notes
+            notes.append(message("notice.unavailable"))
+        return said(info, notes)
 
     @strawberry.field(
         description="The ADD_ON offer (加价购) this line is bought through; null for an "
@@ -305,7 +314,7 @@ class Cart:
         description="Usable coupons with the recommended set pre-selected; "
         "unusable ones with the reason."
     )
-    def coupons(self) -> CartCoupons:
+    def coupons(self, info: Info) -> CartCoupons:
         view = self  # the CartView
         applied = set(view.result.coupons_applied)  # type: ignore[attr-defined]
         usable, unusable = [], []
@@ -323,7 +332,7 @@ class Cart:
                 unusable.append(
                     UnusableCoupon(
                         coupon=entry.coupon,
-                        reason=entry.text,
+                        reason=say(entry.text, info.context.language),
                         code=entry.reason,
                         held_by_order=_held_by(entry),
                     )
@@ -342,8 +351,8 @@ class Cart:
         )
 
     @strawberry.field(description='Human-readable notes on the pricing, e.g. "满300减30 applied".')
-    def explanations(self) -> list[str]:
-        return self.result.explanations  # type: ignore[attr-defined]
+    def explanations(self, info: Info) -> list[str]:
+        return said(info, self.result.explanations)  # type: ignore[attr-defined]
 
 
 def _held_by(entry: Any) -> Any:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar, overload
 
 import strawberry
+from strawberry.types import Info
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from core.money import money as core_money
-from resolvers.common import ErrorCode, Page, PageArgs, Violation
+from resolvers.common import ErrorCode, Page, PageArgs, Violation, say
 
 E = TypeVar("E", bound=type[Enum])
 
@@ -197,7 +199,14 @@ class UserError:
         description='Input path it refers to, e.g. "input.skus.0.price"; null for the whole input.'
     )
     code: UserErrorCode = strawberry.field(description="Stable code to branch on.")
-    message: str = strawberry.field(description="Human-readable message a form can show.")
+    violation: strawberry.Private[Violation]
+
+    @strawberry.field(
+        description="Human-readable message a form can show, in the request's language "
+        "(Accept-Language: zh-CN or en)."
+    )
+    def message(self, info: Info) -> str:
+        return say(self.violation.message, info.context.language, self.violation.code)
 
 
 def user_errors_field(**kwargs: Any) -> Any:
@@ -212,8 +221,13 @@ def deleted_id_field() -> Any:
     return strawberry.field(description="Relay global id of the deleted object; null when refused.")
 
 
+def said(info: Info, texts: Sequence[str]) -> list[str]:
+    """Notes (cart notices, pricing explanations) in the request's language."""
+    return [say(text, info.context.language) for text in texts]
+
+
 def user_errors(violations: list[Violation]) -> list[UserError]:
-    return [UserError(field=v.field, code=v.code, message=v.message) for v in violations]
+    return [UserError(field=v.field, code=v.code, violation=v) for v in violations]
 
 
 @strawberry.type(description="Relay pagination state of a connection page.")

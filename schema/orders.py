@@ -35,6 +35,7 @@ from schema.common import (
     describe_values,
     money,
     page_args,
+    said,
     user_errors,
     user_errors_field,
 )
@@ -768,7 +769,7 @@ class OrdersQuery:
         return CheckoutPreview(
             merchant_orders=await _preview(info, quote),
             cost=_cost(quote.result),
-            explanations=quote.result.explanations,
+            explanations=said(info, quote.result.explanations),
             coupon_ids=[
                 strawberry.ID(encode_id("Coupon", c)) for c in quote.result.coupons_applied
             ],

@@ -39,6 +39,7 @@ from models.catalog import Merchant
 from models.members import MemberLevel
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
+from services.messages import message, word
 
 T = TypeVar("T")
 
@@ -157,7 +158,7 @@ async def register_customer(session: AsyncSession, data: Registration) -> Custom
     ):
         if value and await session.scalar(select(func.count()).where(column == value)):
             raise DomainError(
-                ErrorCode.DUPLICATE_ACCOUNT, f"An account with this {field} exists.", field
+                ErrorCode.DUPLICATE_ACCOUNT, message("account.exists", what=word(field)), field
             )
     customer = Customer(
         name=name,
@@ -269,7 +270,7 @@ async def count_login_attempt(
         minutes = max(1, math.ceil((max(locks) - now).total_seconds() / 60))
         raise DomainError(
             ErrorCode.LOGIN_LOCKED,
-            f"Too many failed logins. Try again in {minutes} minute(s).",
+            message("account.login_locked", minutes=minutes),
             "login",
         )
 
@@ -455,7 +456,7 @@ async def _login(
     account = await session.scalar(find)
     ok = await verify_password_async(account.password_hash if account else _DUMMY_HASH, password)
     if not ok or account is None or not getattr(account, "is_active", True):
-        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong login or password.", "login")
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, message("account.wrong_login"), "login")
     await forgive_login_attempt(session, keys)
     return account
 

@@ -22,6 +22,7 @@ from models.promotions import Promotion as PromotionRow
 from models.promotions import PromotionType
 from services import coupons, held_coupons, inventory, orders, pricing, promotions
 from services.errors import DomainError, ErrorCode
+from services.messages import message
 
 MAX_QUANTITY = 99
 MAX_LINES = 100
@@ -62,14 +63,14 @@ async def cart_for(session: AsyncSession, token: str, customer_id: int | None) -
     """A cart by its token. A customer's cart is theirs alone; a guest cart is its token's."""
     cart = await session.scalar(select(Cart).where(Cart.token == token, Cart.is_open.is_(True)))
     if cart is None or (cart.customer_id is not None and cart.customer_id != customer_id):
-        raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
+        raise DomainError(ErrorCode.NOT_FOUND, message("cart.not_found"), "cartId")
     return cart
 
 
 def _check_quantity(quantity: int, field_name: str) -> None:
     if not 1 <= quantity <= MAX_QUANTITY:
         raise DomainError(
-            ErrorCode.INVALID_QUANTITY, f"A line holds 1 to {MAX_QUANTITY} units.", field_name
+            ErrorCode.INVALID_QUANTITY, message("cart.line_quantity", most=MAX_QUANTITY), field_name
         )
 
 
@@ -101,7 +102,7 @@ async def add_lines(
         product = products.get(sku.product_id) if sku else None
         if sku is None or product is None or not sku.enabled or not product.is_listed_at(now):
             raise DomainError(
-                ErrorCode.PRODUCT_UNAVAILABLE, "This product is not on sale.", f"lines.{i}.skuId"
+                ErrorCode.PRODUCT_UNAVAILABLE, message("cart.not_on_sale"), f"lines.{i}.skuId"
             )
         line = existing.get(sku_id)
         if line is None:
@@ -119,14 +120,14 @@ async def add_lines(
 def _check_room(lines: int) -> None:
     if lines >= MAX_LINES:
         raise DomainError(
-            ErrorCode.INVALID_QUANTITY, f"A cart holds at most {MAX_LINES} lines.", "lines"
+            ErrorCode.INVALID_QUANTITY, message("cart.too_many_lines", most=MAX_LINES), "lines"
         )
 
 
 async def _line(session: AsyncSession, cart: Cart, line_id: int, field_name: str) -> CartLine:
     line = await session.get(CartLine, line_id)
     if line is None or line.cart_id != cart.id:
-        raise DomainError(ErrorCode.NOT_FOUND, "No such line in this cart.", field_name)
+        raise DomainError(ErrorCode.NOT_FOUND, message("cart.no_such_line"), field_name)
     return line
 
 
@@ -176,7 +177,7 @@ async def choose_promotion(
     else:
         raise DomainError(
             ErrorCode.PROMOTION_NOT_APPLICABLE,
-            "That promotion is not one of this line's choices.",
+            message("cart.not_a_choice"),
             "promotionId",
         )
     await session.flush()
@@ -369,17 +370,18 @@ class CouponEntry:
     template: CouponTemplate
     discount: int = 0
     reason: str | None = None  # OUT_OF_SCOPE | BELOW_THRESHOLD | NOT_YET_VALID | …
-    text: str = ""
+    text: str = ""  # a Message once there is a reason
     # LOCKED by an unpaid order of the customer: using it here moves it from that order
     held_by: held_coupons.Holder | None = None
 
 
+# why a coupon does not apply, for the customer (services/messages.py)
 REASON_TEXT = {
-    "OUT_OF_SCOPE": "No item in the cart is eligible",
-    "NO_DISCOUNT": "Nothing to discount",
-    "NOT_YET_VALID": "Not valid yet",
-    "EXPIRED": "Expired",
-    "AUDIENCE": "Not for this account",
+    "OUT_OF_SCOPE": message("coupon.out_of_scope"),
+    "NO_DISCOUNT": message("coupon.no_discount"),
+    "NOT_YET_VALID": message("coupon.not_yet_valid"),
+    "EXPIRED": message("coupon.expired"),
+    "AUDIENCE": message("coupon.audience"),
 }
 
 
@@ -435,6 +437,12 @@ class LineFacts:
     paths: dict[int, str] = field(default_factory=dict)  # category id → path
     templates: dict[int, ShippingTemplate] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)
+    gift_names: dict[int, str] = field(default_factory=dict)  # gift sku → its name
+
+
+def gift_name(product: Product, sku: Sku) -> str:
+    """What a notice calls a gift SKU: the product's title and the SKU's specs."""
+    return f"{product.title} {sku.spec_text}".strip()
 
     def line(
         self,
@@ -476,12 +484,20 @@ _LINE_FACTS = (
 )
 
 
-async def line_facts(session: AsyncSession, sku_ids: list[int]) -> LineFacts:
-    """Each line's SKU, product, category path, shipping template and merchant: one
-    statement."""
-    rows = (await session.execute(_LINE_FACTS, {"skus": sku_ids})).all() if sku_ids else []
+async def line_facts(
+    session: AsyncSession, sku_ids: list[int], gift_skus: Sequence[int] = ()
+) -> LineFacts:
+    """Each line's SKU, product, category path, shipping template and merchant, and the
+    names of the gift SKUs promotions may add (for notices): one statement."""
+    wanted = sorted(set(sku_ids) | set(gift_skus))
+    rows = (await session.execute(_LINE_FACTS, {"skus": wanted})).all() if wanted else []
     facts = LineFacts()
+    lines = set(sku_ids)
     for sku, product, path, template, merchant in rows:
+        if sku.id in gift_skus:
+            facts.gift_names[sku.id] = gift_name(product, sku)
+        if sku.id not in lines:
+            continue
         facts.skus[sku.id], facts.products[product.id] = sku, product
         facts.paths[product.category_id] = path
         if template is not None:
@@ -525,7 +541,7 @@ async def cart_with_lines(
         stmt, params = _CART, {"token": token}
     rows = (await session.execute(stmt, params)).all()
     if not rows or (rows[0][0].customer_id is not None and rows[0][0].customer_id != customer_id):
-        raise DomainError(ErrorCode.NOT_FOUND, "Cart not found.", "cartId")
+        raise DomainError(ErrorCode.NOT_FOUND, message("cart.not_found"), "cartId")
     return rows[0][0], [line for _, line, _ in rows if line is not None], rows[0][2]
 
 
@@ -554,7 +570,7 @@ async def evaluate(
         | {g.sku_id for r in rules for t in r.tiers for g in t.gifts}
     )
     add_on_skus = {s for r in rules for s, _ in r.add_on_choices}
-    facts = await line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus))
+    facts = await line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus), gift_skus)
     skus, products = facts.skus, facts.products
     stock = await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
     sellable = {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
@@ -592,6 +608,7 @@ async def evaluate(
             now=now,
             choices=choices,
             gift_stock={s: sellable.get(s, 0) for s in gift_skus},
+            gift_names=facts.gift_names,
             coupons=usable,
             coupon_ids=coupon_ids,
         )
@@ -602,7 +619,9 @@ async def evaluate(
         if entry.reason is None and option is not None:
             entry.discount, entry.reason = option.discount, option.reason
             if option.reason == "BELOW_THRESHOLD":
-                entry.text = f"Spend ¥{pricing.yuan(option.shortfall)} more to use it"
+                entry.text = message(
+                    "coupon.below_threshold", amount=pricing.yuan(option.shortfall)
+                )
         if entry.reason and not entry.text:
             entry.text = REASON_TEXT.get(entry.reason, entry.reason)
     for item in views:  # an add-on short of its offer's threshold waits outside the totals

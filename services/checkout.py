@@ -38,6 +38,7 @@ from services import (
 )
 from services import cart as carts
 from services.errors import DomainError, ErrorCode
+from services.messages import message
 from services.orders import discount_rows, priced_fields
 
 MAX_KEY_LENGTH = 100
@@ -94,7 +95,7 @@ async def quote(
     if cart.customer_id != customer_id:
         raise DomainError(
             ErrorCode.NOT_FOUND,
-            "Log in first: a guest cart merges into yours when you do.",
+            message("checkout.log_in"),
             "cartId",
         )
     if address is None:
@@ -114,9 +115,7 @@ async def quote(
         if item.line.selected and item.status == carts.LineStatus.AVAILABLE
     ]
     if not lines:
-        raise DomainError(
-            ErrorCode.EMPTY_CHECKOUT, "Select at least one available line to check out.", "cartId"
-        )
+        raise DomainError(ErrorCode.EMPTY_CHECKOUT, message("checkout.empty"), "cartId")
     _check_coupons(view, request.coupon_ids)
     line_merchants = {str(item.line.id): item.product.merchant_id for item in view.lines}
     packets = None
@@ -150,14 +149,18 @@ def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None
     if len(set(chosen)) != len(chosen) or not pricing.valid_coupon_set(rules):
         raise DomainError(
             ErrorCode.COUPON_UNUSABLE,
-            "Use at most one platform coupon and one coupon per merchant.",
+            message("checkout.one_coupon_each"),
             "couponIds",
         )
     for i, coupon_id in enumerate(chosen):
         if coupon_id not in view.result.coupons_applied:
             entry = entries.get(coupon_id)
-            why = entry.text if entry and entry.text else "It is not one of your usable coupons"
-            raise DomainError(ErrorCode.COUPON_UNUSABLE, f"{why}.", f"couponIds.{i}")
+            why = entry.text if entry and entry.text else message("coupon.not_yours")
+            raise DomainError(
+                ErrorCode.COUPON_UNUSABLE,
+                message("checkout.coupon_unusable", why=why),
+                f"couponIds.{i}",
+            )
 
 
 # Built once: they run in every checkout.
@@ -205,7 +208,7 @@ async def complete(
     if request.expected_total is not None and request.expected_total != total:
         raise DomainError(
             ErrorCode.PRICE_CHANGED,
-            f"The total is now ¥{from_minor(total)}; review and confirm again.",
+            message("checkout.price_changed", total=from_minor(total)),
             "expectedTotal",
         )
     presale = await _deposit_terms(session, q)
@@ -270,7 +273,7 @@ async def _deposit_terms(session: AsyncSession, q: Quote) -> DepositTerms | None
     if len(presale) != len(mine) or len(promotion_ids) != 1 or q.result.gifts:
         raise DomainError(
             ErrorCode.PRESALE_ALONE,
-            "Check out a presale on its own: deselect the other lines.",
+            message("checkout.presale_alone"),
             "cartId",
         )
     promotion = await session.get(PromotionRow, promotion_ids.pop())
@@ -311,7 +314,7 @@ async def _claim_promotion_stock(session: AsyncSession, lines: list[OrderLine]) 
             if not await promotions.claim_stock(session, int(promotion_id), units):
                 raise DomainError(
                     ErrorCode.PROMOTION_SOLD_OUT,
-                    f"The offer on {line.title} just sold out; the price has changed.",
+                    message("checkout.offer_sold_out", title=line.title),
                     "cartId",
                 )
 

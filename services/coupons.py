@@ -34,6 +34,7 @@ from models.coupons import (
 from services import catalog, pricing, reports
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
+from services.messages import message
 from services.pricing import yuan
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
@@ -311,18 +312,16 @@ async def _grant(
 ) -> Coupon:
     if not _admits(t, customer):
         raise DomainError(
-            ErrorCode.AUDIENCE_MISMATCH, "This coupon is not for this account.", "templateId"
+            ErrorCode.AUDIENCE_MISMATCH, message("coupon.claim_audience"), "templateId"
         )
     if not await _bump_customer_count(session, t, customer.id):
         raise DomainError(
             ErrorCode.COUPON_LIMIT_REACHED,
-            f"At most {t.per_customer_limit} per customer.",
+            message("coupon.claim_limit", most=t.per_customer_limit),
             "templateId",
         )
     if not quantity_taken and not await _take_quantity(session, t.id, 1):
-        raise DomainError(
-            ErrorCode.COUPON_SOLD_OUT, "All coupons of this batch are gone.", "templateId"
-        )
+        raise DomainError(ErrorCode.COUPON_SOLD_OUT, message("coupon.claim_sold_out"), "templateId")
     valid_from, valid_until = _validity(t, now)
     coupon = Coupon(
         template_id=t.id,
@@ -346,7 +345,7 @@ async def claim(session: AsyncSession, template_id: int, customer_id: int, now: 
             if t.issued_count >= t.total_quantity
             else ErrorCode.COUPON_NOT_CLAIMABLE
         )
-        raise DomainError(code, "This coupon cannot be claimed now.", "templateId")
+        raise DomainError(code, message("coupon.not_claimable"), "templateId")
     customer = await session.get(Customer, customer_id)
     assert customer is not None
     return await _grant(session, t, customer, now, "CLAIM")
@@ -458,10 +457,10 @@ async def redeem_code(session: AsyncSession, code: str, customer_id: int, now: d
     concurrent or later, is refused."""
     row = await session.scalar(select(CouponCode).where(CouponCode.code_hash == _hash(code)))
     if row is None:
-        raise DomainError(ErrorCode.INVALID_CODE, "No such code.", "code")
+        raise DomainError(ErrorCode.INVALID_CODE, message("coupon.no_such_code"), "code")
     t = await _template(session, row.template_id)
     if t.voided:
-        raise DomainError(ErrorCode.COUPON_NOT_CLAIMABLE, "This batch was withdrawn.", "code")
+        raise DomainError(ErrorCode.COUPON_NOT_CLAIMABLE, message("coupon.batch_withdrawn"), "code")
     marked = await session.execute(
         update(CouponCode)
         .where(CouponCode.id == row.id, CouponCode.redeemed_by.is_(None))
@@ -469,7 +468,7 @@ async def redeem_code(session: AsyncSession, code: str, customer_id: int, now: d
         .execution_options(synchronize_session=False)
     )
     if cast(CursorResult[Any], marked).rowcount != 1:
-        raise DomainError(ErrorCode.CODE_ALREADY_USED, "This code was already redeemed.", "code")
+        raise DomainError(ErrorCode.CODE_ALREADY_USED, message("coupon.code_used"), "code")
     customer = await session.get(Customer, customer_id)
     assert customer is not None
     return await _grant(session, t, customer, now, "CODE", quantity_taken=True)
@@ -509,7 +508,7 @@ async def lock(
         )
         if cast(CursorResult[Any], locked).rowcount != 1:
             raise DomainError(
-                ErrorCode.COUPON_UNUSABLE, "A coupon is no longer usable.", "couponIds"
+                ErrorCode.COUPON_UNUSABLE, message("coupon.no_longer_usable"), "couponIds"
             )
 
 

@@ -45,6 +45,7 @@ from models.inventory import (
 from services import events
 from services import validation as check
 from services.errors import DomainError, ErrorCode, Violations
+from services.messages import message
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
 DEFAULT_TTL = timedelta(minutes=30)
@@ -457,7 +458,7 @@ async def reserve(
     await session.delete(reservation)  # nothing held: leave nothing behind either
     await session.flush()
     metrics.RESERVATIONS.labels("insufficient").inc()
-    raise DomainError(ErrorCode.INSUFFICIENT_STOCK, "Not enough stock for this order.", "lines")
+    raise DomainError(ErrorCode.INSUFFICIENT_STOCK, message("stock.not_enough"), "lines")
 
 
 async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:

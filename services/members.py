@@ -39,6 +39,7 @@ from models.members import MemberAccount, MemberLevel, PointsEntry, PointsKind
 from models.orders import Order, OrderLine, OrderStatus
 from services import pricing
 from services.errors import DomainError, ErrorCode, Violations
+from services.messages import message
 
 POINTS_SOURCE = "POINTS"
 POINTS_LABEL = "积分抵扣"
@@ -307,9 +308,7 @@ async def post(
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
-        raise DomainError(
-            ErrorCode.INSUFFICIENT_POINTS, "That is more points than the balance.", "points"
-        )
+        raise DomainError(ErrorCode.INSUFFICIENT_POINTS, message("points.over_balance"), "points")
     entry = PointsEntry(
         customer_id=customer_id,
         kind=kind,
@@ -480,7 +479,7 @@ def apply_points(
     on each, funded by the platform), merchants' totals lowered by their lines' share. Asking
     more than the cap uses the cap; more than the balance is refused."""
     if requested < 0:
-        raise DomainError(ErrorCode.INVALID_INPUT, "Use zero points or more.", "pointsToUse")
+        raise DomainError(ErrorCode.INVALID_INPUT, message("points.negative"), "pointsToUse")
     if requested > balance:
         raise DomainError(
             ErrorCode.INSUFFICIENT_POINTS,

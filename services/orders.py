@@ -48,6 +48,7 @@ from services import (
     red_packets,
 )
 from services.errors import DomainError, ErrorCode
+from services.messages import message, word
 from services.unit_of_work import BACKGROUND, UnitOfWork
 
 S = OrderStatus
@@ -91,7 +92,12 @@ def ensure_can(order: Order, action: str) -> None:
     if order.status not in ACTIONS[action]:
         raise DomainError(
             ErrorCode.INVALID_ORDER_STATE,
-            f"Cannot {action}: order {order.number} is {order.status.value}.",
+            message(
+                "order.cannot",
+                action=word(action),
+                number=order.number,
+                status=word(order.status.value),
+            ),
             "id",
         )
 
@@ -167,7 +173,7 @@ async def _lock_chain(
         or (customer_id is not None and found.customer_id == customer_id)
     )
     if found is None or not visible:
-        raise DomainError(ErrorCode.NOT_FOUND, "No such order.", "id")
+        raise DomainError(ErrorCode.NOT_FOUND, message("order.not_found"), "id")
     await inventory.lock_reservation(session, f"payment:{found.payment_id}")
     payment = await _payment(session, found.payment_id)
     order = await session.scalar(
@@ -424,7 +430,9 @@ async def start_order_payment(
         )
     if combined.expires_at <= now:
         raise DomainError(
-            ErrorCode.PAYMENT_CLOSED, f"Order {order.number} was not paid in time.", "orderId"
+            ErrorCode.PAYMENT_CLOSED,
+            message("order.not_paid_in_time", number=order.number),
+            "orderId",
         )
     found = await session.scalar(select(Payment).where(Payment.order_id == order.id))
     if found is not None:
@@ -666,7 +674,7 @@ async def cancel(
     if not staff:
         raise DomainError(
             ErrorCode.INVALID_ORDER_STATE,
-            f"Order {order.number} is {order.status.value}: ask for a refund instead.",
+            message("order.refund_instead", number=order.number, status=word(order.status.value)),
             "id",
         )
     ensure_can(order, "cancel after payment")
@@ -951,7 +959,7 @@ async def request_refund(
         if not 1 <= quantity <= open_units:
             raise DomainError(
                 ErrorCode.INVALID_QUANTITY,
-                f"Between 1 and {open_units} unit(s) of this line can still be refunded.",
+                message("order.refund_units", most=open_units),
                 f"lines.{i}.quantity",
             )
         amount = refund_share(line, quantity, claimed.get(line.id, 0))

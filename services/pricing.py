@@ -24,6 +24,7 @@ from core.money import from_minor, percent_of
 # The kinds are the stored ones (plain StrEnums, not ORM objects): one definition each.
 from models.catalog import ShippingKind
 from models.promotions import PromotionType
+from services.messages import Message, message
 
 
 class Level(StrEnum):
@@ -235,6 +236,7 @@ class PricingInput:
     # line id → the ITEM promotion the customer picked (0 = none, to join order-level offers)
     choices: Mapping[str, int] = field(default_factory=dict)
     gift_stock: Mapping[int, int] = field(default_factory=dict)  # sku → sellable units
+    gift_names: Mapping[int, str] = field(default_factory=dict)  # sku → what notices call it
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -260,7 +262,7 @@ class LineResult:
     item_promotion: int | None = None
     order_promotion: int | None = None
     item_choices: list[int] = field(default_factory=list)  # ITEM promotions the line may take
-    notices: list[str] = field(default_factory=list)
+    notices: list[Message] = field(default_factory=list)
     deposit_due: int | None = None  # presale: payable now; the rest in the balance window
     balance_due: int | None = None
     # units given a promotion that has a per-customer limit or flash stock: what an order
@@ -334,7 +336,7 @@ class PricingResult:
     lines: list[LineResult]
     gifts: list[GiftResult]
     merchants: list[MerchantResult]
-    explanations: list[str]
+    explanations: list[Message]
     coupons_applied: list[int] = field(default_factory=list)
     coupon_options: list[CouponOption] = field(default_factory=list)
     add_ons: list[AddOnResult] = field(default_factory=list)
@@ -440,8 +442,9 @@ class _Work:
     results: dict[str, LineResult]
     limit_left: dict[int, int]
     stock_left: dict[int, int]
-    explanations: list[str]
+    explanations: list[Message]
     add_ons: list[AddOnResult] = field(default_factory=list)
+    gift_names: Mapping[int, str] = field(default_factory=dict)
 
 
 def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
@@ -452,14 +455,14 @@ def _capped_units(w: _Work, p: Promotion, wanted: int, line: LineResult) -> int:
         units = min(units, w.limit_left[p.id])
         w.limit_left[p.id] -= units
         if units < wanted:
-            note = f"{wanted - units} unit(s) over the limit of {p.name} at full price"
+            note = message("notice.over_limit", units=wanted - units, promotion=p.name)
             line.notices.append(note)
             w.explanations.append(note)
     if p.id in w.stock_left:
         allowed = min(units, w.stock_left[p.id])
         w.stock_left[p.id] -= allowed
         if allowed < units:
-            note = f"{units - allowed} unit(s) beyond the {p.name} stock at full price"
+            note = message("notice.over_stock", units=units - allowed, promotion=p.name)
             line.notices.append(note)
             w.explanations.append(note)
         units = allowed
@@ -561,7 +564,7 @@ def _bundle(w: _Work, p: Promotion, lines: list[Line]) -> None:
     saving = max(0, sum(base) - p.bundle_price * sets)
     for (line, _), share in zip(components, allocate(saving, base), strict=True):
         _discount(w.results[line.id], p, share)
-    w.explanations.append(f"{tag_of(p)} × {sets}")
+    w.explanations.append(message("pricing.bundle_sets", tag=tag_of(p), sets=sets))
 
 
 def _deposit(w: _Work, p: Promotion, line: Line) -> None:
@@ -594,10 +597,10 @@ def _order_stage(
             for line, share in zip(lines, allocate(amount, amounts), strict=True):
                 _discount(w.results[line.id], p, share)
                 w.results[line.id].order_promotion = p.id
-            w.explanations.append(f"{tag_of(p)} applied: −{yuan(amount)}")
+            w.explanations.append(message("pricing.applied", tag=tag_of(p), amount=yuan(amount)))
         elif p.tiers:
             gap = min(t.threshold for t in p.tiers) - subtotal
-            w.explanations.append(f"Add {yuan(gap)} more for {tag_of(p)}")
+            w.explanations.append(message("pricing.add_more", amount=yuan(gap), tag=tag_of(p)))
         return
     reached = [t for t in p.tiers if subtotal >= t.threshold]
     if reached:
@@ -621,7 +624,9 @@ def _add_on(w: _Work, p: Promotion, scope_lines: list[Line], add_on_lines: list[
     if not add_on_lines:
         return
     if not offer.reached:
-        w.explanations.append(f"Add {yuan(offer.shortfall)} more for {tag_of(p)}")
+        w.explanations.append(
+            message("pricing.add_more", amount=yuan(offer.shortfall), tag=tag_of(p))
+        )
         return
     prices = dict(p.add_on_choices)
     left = p.add_on_limit
@@ -633,7 +638,7 @@ def _add_on(w: _Work, p: Promotion, scope_lines: list[Line], add_on_lines: list[
         left -= units
         if units < line.quantity:
             result.notices.append(
-                f"{line.quantity - units} unit(s) over the {tag_of(p)} limit at full price"
+                message("notice.add_on_over_limit", units=line.quantity - units, tag=tag_of(p))
             )
         units = _capped_units(w, p, units, result)
         offer.units += units
@@ -655,11 +660,9 @@ def _without_locked_add_ons(w: _Work, lines: list[Line]) -> list[Line]:
             continue
         result.available = False
         if offer is not None and not offer.reached:
-            result.notices.append(
-                f"Spend ¥{yuan(offer.shortfall)} more on the offer's goods to add this"
-            )
+            result.notices.append(message("notice.add_on_locked", amount=yuan(offer.shortfall)))
         else:
-            result.notices.append("This add-on offer is not available")
+            result.notices.append(message("notice.add_on_unavailable"))
     return kept
 
 
@@ -678,8 +681,9 @@ def _give(
         if given:
             gifts.append(GiftResult(gift.sku_id, given, p.id))
         if given < quantity:
+            name = gift.name or w.gift_names.get(gift.sku_id, "")
             w.explanations.append(
-                f"Gift {gift.name or gift.sku_id} out of stock ({quantity - given} not given)"
+                message("pricing.gift_out_of_stock", gift=name, units=quantity - given)
             )
 
 
@@ -765,7 +769,7 @@ def _apply_coupon(w: _Work, c: CouponRule, lines: list[Line]) -> int:
                 Discount("COUPON", c.id, c.name, share, c.merchant_id)
             )
     if value:
-        w.explanations.append(f"Coupon {c.name}: −{yuan(value)}")
+        w.explanations.append(message("pricing.coupon_applied", coupon=c.name, amount=yuan(value)))
     return value
 
 
@@ -815,6 +819,7 @@ def _evaluate(
             if p.promotion_stock_left is not None
         },
         explanations=[],
+        gift_names=data.gift_names,
     )
     # ITEM stage, promotion by promotion (lines of one promotion are priced together).
     item_lines: dict[int, list[Line]] = defaultdict(list)

@@ -7,6 +7,7 @@ import nh3
 
 from core.money import InvalidMoney, to_minor
 from services.errors import ErrorCode, Violations
+from services.messages import message
 
 
 def text(
@@ -15,10 +16,10 @@ def text(
     cleaned = (value or "").strip()
     if not cleaned:
         if required:
-            v.add(ErrorCode.INVALID_INPUT, "This field is required.", field)
+            v.add(ErrorCode.INVALID_INPUT, message("input.required"), field)
         return None
     if len(cleaned) > max_len:
-        v.add(ErrorCode.INVALID_INPUT, f"Must be at most {max_len} characters.", field)
+        v.add(ErrorCode.INVALID_INPUT, message("input.too_long", most=max_len), field)
     return cleaned
 
 

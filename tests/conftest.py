@@ -319,7 +319,11 @@ async def api(engine: AsyncEngine, clock: FixedClock, settings: Settings) -> Asy
     listener = await changes.start_listening(engine)
     transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        # The tests read messages in English (they were written so); the storefront's
+        # default, zh-CN, and the negotiation are tested in tests/api/test_languages.py.
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers={"accept-language": "en"}
+        ) as client:
             yield Api(client, token)
     finally:
         if listener is not None:

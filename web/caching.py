@@ -40,6 +40,7 @@ class CacheStep:
             operation,
             orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS),
             context.channel,
+            context.language,  # messages (cart notices) are said in it
         )
 
     def lookup(self, request: Request, key: Key, context: Context) -> CachedAnswer | None:

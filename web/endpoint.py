@@ -34,6 +34,7 @@ from web.admission import Admission
 from web.caching import CacheStep, Key
 from web.etag import cacheable
 from web.graphiql import graphiql_html
+from web.language import default_language, language_of
 from web.media import json_response, negotiate
 from web.rate_limit import throttle, throttle_status
 from web.stores import feed
@@ -126,6 +127,7 @@ class GraphQLEndpoint:
     def _context(self, request: Request, request_id: str) -> Context:
         now = self.clock.now()
         on, who = channel(request), viewer(request, self.settings, now)
+        said_in = language_of(request.headers.get("accept-language"), default_language(who))
         return Context(
             session=request.app.state.session_factory(),
             now=now,
@@ -134,6 +136,7 @@ class GraphQLEndpoint:
             settings=self.settings,
             request_id=request_id,
             client=request.client.host if request.client else "unknown",
+            language=said_in,
         )
 
     async def _execute(
@@ -312,7 +315,10 @@ class GraphQLEndpoint:
                     request.app.state.limiter, decision
                 )
         status, headers = errors.answer_status(
-            failed, media, formatted, {**headers, "x-cache": cache_status}
+            failed,
+            media,
+            formatted,
+            {**headers, "x-cache": cache_status, "content-language": context.language.value},
         )
         if request.method == "GET" and status == 200 and not formatted:
             return cacheable(request, body, media, headers)

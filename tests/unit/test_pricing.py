@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.messages import Message
 from services.pricing import (
     Audience,
     Customer,
@@ -576,6 +577,9 @@ def test_pricing_case(case: Case) -> None:
         assert any(case.explains in e for e in result.explanations), result.explanations
     for key, value in case.extra.items():
         assert getattr(result.lines[0], key) == value, key
+    # every note is a catalog message, said in zh-CN and en (tests/unit/test_messages.py)
+    notes = [*result.explanations, *(n for r in result.lines for n in r.notices)]
+    assert all(isinstance(n, Message) for n in notes), notes
 
 
 def test_there_are_at_least_forty_cases() -> None:
