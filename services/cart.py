@@ -439,11 +439,6 @@ class LineFacts:
     merchants: dict[int, Merchant] = field(default_factory=dict)
     gift_names: dict[int, str] = field(default_factory=dict)  # gift sku → its name
 
-
-def gift_name(product: Product, sku: Sku) -> str:
-    """What a notice calls a gift SKU: the product's title and the SKU's specs."""
-    return f"{product.title} {sku.spec_text}".strip()
-
     def line(
         self,
         line_id: str,
@@ -472,6 +467,11 @@ def gift_name(product: Product, sku: Sku) -> str:
             available=available,
             add_on=add_on,
         )
+
+
+def gift_name(product: Product, sku: Sku) -> str:
+    """What a notice calls a gift SKU: the product's title and the SKU's specs."""
+    return f"{product.title} {sku.spec_text}".strip()
 
 
 _LINE_FACTS = (
