@@ -419,9 +419,7 @@ class OrderBuyAgainPayload:
     left_out: list[BuyAgainLeftOut] = strawberry.field(
         description="The order's items left out: delisted, disabled or short of stock now."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _payload(result: Any) -> CartPayload:

@@ -25,6 +25,7 @@ from schema.common import (
     money,
     page_args,
     user_errors,
+    user_errors_field,
 )
 from schema.payloads import payload
 
@@ -204,9 +205,7 @@ class MemberLevelPayload:
     member_level: MemberLevel | None = strawberry.field(
         description="The level as saved (as it was, when deleted); null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of a change to a customer's membership.")
@@ -214,9 +213,7 @@ class CustomerMemberPayload:
     customer: CustomerRef | None = strawberry.field(
         description="The customer with their level, growth and points; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 def _member_payload(result: Any) -> CustomerMemberPayload:

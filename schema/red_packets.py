@@ -22,6 +22,7 @@ from schema.common import (
     UserError,
     money,
     page_args,
+    user_errors_field,
 )
 from schema.payloads import payload
 
@@ -149,9 +150,7 @@ class RedPacketSharePayload:
     red_packet: RedPacket | None = strawberry.field(
         description="The packet to share (the same one every time); null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type(description="Result of opening a red packet.")
@@ -159,9 +158,7 @@ class RedPacketOpenPayload:
     grant: RedPacketGrant | None = strawberry.field(
         description="What the packet gave; null when refused."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import reports as rr
-from schema.common import Money, UserError, money
+from schema.common import Money, UserError, money, user_errors_field
 from schema.payloads import payload
 from schema.policy import POLICY
 
@@ -155,9 +155,7 @@ class ExportLink:
 @strawberry.type(description="Result of exportLinkCreate.")
 class ExportLinkPayload:
     link: ExportLink | None = strawberry.field(description="The link; null when refused.")
-    user_errors: list[UserError] = strawberry.field(
-        description="Business-rule failures; empty when the mutation succeeded."
-    )
+    user_errors: list[UserError] = user_errors_field()
 
 
 @strawberry.type

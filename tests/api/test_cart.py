@@ -21,7 +21,7 @@ from services.pricing import (
     price,
 )
 from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
-from tests.api.test_promotions import APRIL, live, reduction
+from tests.api.test_promotions import APRIL, gift_promotion, live, reduction
 from tests.conftest import Api
 from tests.factories import FLAT10_FREE99, NOW, line, promo
 
@@ -226,14 +226,7 @@ async def test_promotions_choices_and_engine_numbers(api: Api, engine: AsyncEngi
 
 async def test_gifts_are_listed(api: Api, engine: AsyncEngine) -> None:
     c, sku_a, sku_b, _ = await shop(api, engine)
-    gift = {
-        "name": "买A赠B",
-        "type": "GIFT",
-        "startsAt": APRIL[0],
-        "endsAt": APRIL[1],
-        "scope": {"productIds": [c.products["A"]["id"]]},
-        "rules": {"gift": {"gifts": [{"skuId": sku_b, "quantity": 1}]}},
-    }
+    gift = gift_promotion("买A赠B", sku_b, scope={"productIds": [c.products["A"]["id"]]})
     await live(api, gift)
     cart = (await api.ok("CartCreate", {"lines": [{"skuId": sku_a, "quantity": 2}]}))["cartCreate"][
         "cart"

@@ -16,7 +16,7 @@ from core.ids import decode_id_of
 from models import Sku, StockMovement
 from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
 from tests.api.test_orders import detail
-from tests.api.test_promotions import APRIL, create
+from tests.api.test_promotions import APRIL, create, gift_promotion
 from tests.conftest import Api
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
@@ -199,13 +199,7 @@ async def test_per_unit_gift_follows_the_units_kept(api: Api, engine: AsyncEngin
     shop = await open_shop(api, engine)
     created = await create(
         api,
-        {
-            "name": "买A送B",
-            "type": "GIFT",
-            "startsAt": APRIL[0],
-            "endsAt": APRIL[1],
-            "rules": {"gift": {"gifts": [{"skuId": shop.sku_b, "quantity": 1}]}},
-        },
+        gift_promotion("买A送B", shop.sku_b),
     )
     assert created["promotion"]["giftReturnPolicy"] == "RETURN_GIFT"
     await api.admin("PromotionActivate", {"id": created["promotion"]["id"]})

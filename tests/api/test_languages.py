@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.persisted_queries import digest
 from tests.api.test_cart import shop
 from tests.api.test_persisted import apq
-from tests.api.test_promotions import APRIL, live, reduction
+from tests.api.test_promotions import gift_promotion, live, reduction
 from tests.api.test_response_cache import cached_shop
 from tests.conftest import Api, operation
 
@@ -101,14 +101,7 @@ async def test_cart_notices_and_explanations_in_both_languages(
 
 async def test_an_out_of_stock_gift_is_named_not_numbered(api: Api, engine: AsyncEngine) -> None:
     c, sku_a, sku_b, _ = await shop(api, engine)
-    gift = {
-        "name": "买A赠B",
-        "type": "GIFT",
-        "startsAt": APRIL[0],
-        "endsAt": APRIL[1],
-        "scope": {"productIds": [c.products["A"]["id"]]},
-        "rules": {"gift": {"gifts": [{"skuId": sku_b, "quantity": 6}]}},
-    }
+    gift = gift_promotion("买A赠B", sku_b, 6, scope={"productIds": [c.products["A"]["id"]]})
     await live(api, gift)
     lines = {"lines": [{"skuId": sku_a, "quantity": 2}]}  # 12 gifts wanted, 10 in stock
     cart_id = (await api.ok("CartCreate", lines))["cartCreate"]["cart"]["id"]

@@ -43,6 +43,18 @@ def reduction(
     }
 
 
+def gift_promotion(name: str, sku: str, quantity: int = 1, **extra: Any) -> dict[str, Any]:
+    """赠品 in April: `quantity` of `sku` given with each unit in scope."""
+    return {
+        "name": name,
+        "type": "GIFT",
+        "startsAt": APRIL[0],
+        "endsAt": APRIL[1],
+        "rules": {"gift": {"gifts": [{"skuId": sku, "quantity": quantity}]}},
+        **extra,
+    }
+
+
 async def create(api: Api, data: dict[str, Any]) -> dict[str, Any]:
     result = await api.op("PromotionCreate", {"input": data}, token=api.admin_token)
     assert "errors" not in result, result

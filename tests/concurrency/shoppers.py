@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import encode_id
-from models import Address, Cart, CartLine, Customer
+from models import Address, Cart, CartLine, Customer, Warehouse
 from models.coupons import CouponType, Distribution
-from services import coupons
+from services import coupons, inventory
 
 
 def default_address(customer_id: int) -> Address:
@@ -73,4 +74,36 @@ async def make_shoppers(
         )
         plan.append({"id": c.id, "cart": cart.token, "address": encode_id("Address", address.id)})
     await s.commit()
+    return plan
+
+
+async def receive_first_warehouse(s: AsyncSession, sku_id: int, units: int, reason: str) -> None:
+    """Units of a seeded SKU into the first warehouse (tests.api.test_batching.seed_listing)."""
+    warehouse = (await s.scalars(select(Warehouse.id).order_by(Warehouse.id))).first()
+    assert warehouse is not None
+    await inventory.receive_stock(s, sku_id, warehouse, units, reason, None)
+
+
+async def one_customers_checkouts(
+    s: AsyncSession, customer_id: int, sku_id: int, count: int, prefix: str, **extra: Any
+) -> list[dict[str, Any]]:
+    """`count` carts of one customer, one unit of the SKU each, and the checkout plan the
+    worker processes run (tests/concurrency/worker.py), each entry with `extra`."""
+    address = default_address(customer_id)
+    s.add(address)
+    plan = []
+    for i in range(count):
+        cart = Cart(token=f"{prefix}-cart-{i}-checkout", customer_id=customer_id, channel="WEB")
+        s.add(cart)
+        await s.flush()
+        s.add(CartLine(cart_id=cart.id, sku_id=sku_id, quantity=1, selected=True))
+        plan.append(
+            {
+                "id": customer_id,
+                "key": f"cart-{i}",
+                "cart": cart.token,
+                "address": encode_id("Address", address.id),
+                **extra,
+            }
+        )
     return plan

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from core.ids import encode_id
-from models import Address, Cart, CartLine, Customer, MemberAccount, PointsEntry, Warehouse
+from models import Customer, MemberAccount, PointsEntry
 from models.members import PointsKind
-from services import inventory, members
+from services import members
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import checkout_from_two_processes
+from tests.concurrency.shoppers import one_customers_checkouts, receive_first_warehouse
 
 pytestmark = pytest.mark.pg
 
@@ -32,39 +32,11 @@ async def test_concurrent_checkouts_never_spend_more_points_than_the_balance(
     await seed_listing(pg_engine, 1)
     now = utcnow()
     async with create_session_factory(pg_engine)() as s:
-        warehouse = (await s.scalars(select(Warehouse.id).order_by(Warehouse.id))).first()
-        assert warehouse is not None
-        await inventory.receive_stock(s, SKU, warehouse, 90, "points test", None)
+        await receive_first_warehouse(s, SKU, 90, "points test")
         member = Customer(name="积分会员", phone="13900000001", password_hash="x")
         s.add(member)
         await s.flush()
-        address = Address(
-            customer_id=member.id,
-            name="n",
-            phone="13900000001",
-            province="p",
-            city="c",
-            line1="l",
-            is_default=True,
-        )
-        s.add(address)
-        plan = []
-        for i in range(CARTS):
-            cart = Cart(
-                token=f"points-cart-{i}-checkout-token", customer_id=member.id, channel="WEB"
-            )
-            s.add(cart)
-            await s.flush()
-            s.add(CartLine(cart_id=cart.id, sku_id=SKU, quantity=1, selected=True))
-            plan.append(
-                {
-                    "id": member.id,
-                    "key": f"cart-{i}",
-                    "cart": cart.token,
-                    "address": encode_id("Address", address.id),
-                    "points": 500,
-                }
-            )
+        plan = await one_customers_checkouts(s, member.id, SKU, CARTS, "points", points=500)
         await members.post(s, member.id, PointsKind.ADJUST, 1000, 0, now, note="gift")
         await s.commit()
     outcomes = await checkout_from_two_processes(pg_migrated, plan, tmp_path)

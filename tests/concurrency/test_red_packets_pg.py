@@ -14,11 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from core.ids import encode_id
 from models import (
-    Address,
-    Cart,
-    CartLine,
     Customer,
     Order,
     Payment,
@@ -27,12 +23,11 @@ from models import (
     RedPacketGrant,
     RedPacketSpend,
     Sku,
-    Warehouse,
 )
 from models.orders import OrderStatus, PaymentKind, PaymentStatus
-from services import inventory
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import checkout_from_two_processes
+from tests.concurrency.shoppers import one_customers_checkouts, receive_first_warehouse
 
 pytestmark = pytest.mark.pg
 
@@ -46,9 +41,7 @@ async def test_concurrent_checkouts_never_spend_more_red_packets_than_the_balanc
     await seed_listing(pg_engine, 1)
     now = utcnow()
     async with create_session_factory(pg_engine)() as s:
-        warehouse = (await s.scalars(select(Warehouse.id).order_by(Warehouse.id))).first()
-        assert warehouse is not None
-        await inventory.receive_stock(s, SKU, warehouse, 90, "red packet test", None)
+        await receive_first_warehouse(s, SKU, 90, "red packet test")
         sku = await s.get(Sku, SKU)
         assert sku is not None
         await s.execute(
@@ -70,31 +63,9 @@ async def test_concurrent_checkouts_never_spend_more_red_packets_than_the_balanc
                 expires_at=now + timedelta(days=7),
             )
         )
-        address = Address(
-            customer_id=friend.id,
-            name="n",
-            phone="13900000001",
-            province="p",
-            city="c",
-            line1="l",
-            is_default=True,
+        plan = await one_customers_checkouts(
+            s, friend.id, SKU, CARTS, "red-packet", redPackets="5.00"
         )
-        s.add(address)
-        plan = []
-        for i in range(CARTS):
-            cart = Cart(token=f"red-packet-cart-{i}-checkout", customer_id=friend.id, channel="WEB")
-            s.add(cart)
-            await s.flush()
-            s.add(CartLine(cart_id=cart.id, sku_id=SKU, quantity=1, selected=True))
-            plan.append(
-                {
-                    "id": friend.id,
-                    "key": f"cart-{i}",
-                    "cart": cart.token,
-                    "address": encode_id("Address", address.id),
-                    "redPackets": "5.00",
-                }
-            )
         await s.commit()
     outcomes = await checkout_from_two_processes(pg_migrated, plan, tmp_path)
     assert set(outcomes) - {"ok"} <= {"INSUFFICIENT_RED_PACKETS", "EMPTY_CHECKOUT"}
