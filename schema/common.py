@@ -94,6 +94,8 @@ describe_values(
         "INVALID_QUANTITY": "A quantity or count is out of its allowed range.",
         "PROMOTION_NOT_APPLICABLE": "The chosen promotion is not one of the line's choices.",
         "PRODUCT_UNAVAILABLE": "The product is not on sale now.",
+        "ADD_ON_MUST_RETURN": "A refund leaving an add-on offer (加价购) unearned must take its "
+        "add-on units back too.",
         "ADD_ON_LIMIT_EXCEEDED": "More add-on units (加价购) than the offer allows per order.",
         # coupons
         "COUPON_SOLD_OUT": "The coupon batch has none left to claim, issue or generate.",

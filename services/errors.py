@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     INVALID_QUANTITY = "INVALID_QUANTITY"
     PROMOTION_NOT_APPLICABLE = "PROMOTION_NOT_APPLICABLE"
     PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
+    ADD_ON_MUST_RETURN = "ADD_ON_MUST_RETURN"  # a refund breaking an offer keeps its add-on
     ADD_ON_LIMIT_EXCEEDED = "ADD_ON_LIMIT_EXCEEDED"  # more add-on units than the offer allows
     # coupons
     COUPON_SOLD_OUT = "COUPON_SOLD_OUT"

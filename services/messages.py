@@ -125,6 +125,10 @@ ERROR_TEXTS: dict[str, Text] = {
     "POINTS_UNUSABLE": Text("积分不可用于此订单。", "Points cannot be used here."),
     "LEVEL_ORDER": Text("会员等级顺序有误。", "Levels are out of order."),
     "LEVEL_IN_USE": Text("该会员等级仍在使用中。", "The level is in use."),
+    "ADD_ON_MUST_RETURN": Text(
+        "退掉这些商品后换购条件不再满足，请把换购商品一并退回。",
+        "Without these items the add-on offer no longer holds: return the add-on items too.",
+    ),
     "ADD_ON_LIMIT_EXCEEDED": Text("超出换购件数上限。", "More add-on units than the offer allows."),
     "COUPON_IN_PAYMENT": Text(
         "该优惠券所在的订单正在支付中，请稍后再试。",
@@ -188,6 +192,10 @@ MESSAGES: dict[str, Text] = {
     "cart.no_such_line": Text("购物车中没有这件商品。", "No such line in this cart."),
     "cart.not_a_choice": Text(
         "该商品不能参加这个活动。", "That promotion is not one of this line's choices."
+    ),
+    "order.add_on_must_return": Text(
+        "退掉这些商品后不再满足「{promotion}」的换购条件，请把换购商品一并退回。",
+        "Without these items {promotion} no longer holds: return its add-on items too.",
     ),
     "checkout.log_in": Text(
         "请先登录：登录后游客购物车会合并到您的购物车。",

@@ -969,6 +969,10 @@ async def request_refund(
         session.add(
             RefundLine(refund_id=refund.id, order_line_id=line.id, quantity=quantity, amount=amount)
         )
+    leaving: dict[int, int] = defaultdict(int)
+    for line_id, quantity in wanted:
+        leaving[line_id] += quantity
+    await _ensure_add_ons_follow(session, lines, leaving)
     every_unit = all(  # gifts follow their main items (see _take_back_gifts)
         ln.refunded_quantity + ln.requested_quantity == ln.quantity
         for ln in lines.values()
@@ -1088,26 +1092,71 @@ async def approve_refund(
 # refunded (never below 0). Only gift lines of the refund's own order are considered.
 
 
-def _kept_spend(line: OrderLine) -> int:
-    """The kept units' share of the amount the order-level stage saw (before coupons)."""
+def _kept_spend(line: OrderLine, leaving: int = 0) -> int:
+    """The kept units' share of the amount the order-level stage saw (before coupons); the
+    `leaving` units (asked back now) are not kept."""
     promoted = sum(
         int(d.get("amount") or 0) for d in line.discounts or [] if d.get("source") == "PROMOTION"
     )
-    kept = line.quantity - line.refunded_quantity
+    kept = line.quantity - line.refunded_quantity - leaving
     return (line.subtotal - promoted) * kept // line.quantity if line.quantity else 0
 
 
-async def _gift_entitlement(
-    session: AsyncSession, promotion: Promotion, gift: OrderLine, lines: Sequence[OrderLine]
-) -> int:
-    """Gift units of `gift` the kept units of `lines` still earn under `promotion`."""
+# --- add-ons on refunds ---------------------------------------------------------------------------
+#
+# 加价购: an add-on's special price is earned by the spend on the offer's goods. A refund request
+# that would leave that spend below the offer's threshold while add-on units stay with the
+# customer is refused (ADD_ON_MUST_RETURN): the add-on units come back in the same request, as
+# 换购 rules usually read. So the price the customer keeps is always one the order still earns,
+# and nothing is deducted or re-priced after the fact.
+
+
+async def _ensure_add_ons_follow(
+    session: AsyncSession, lines: dict[int, OrderLine], leaving: dict[int, int]
+) -> None:
+    offers: dict[int, list[OrderLine]] = defaultdict(list)  # ADD_ON promotion → its lines
+    for line in lines.values():
+        for d in line.discounts or []:
+            if d.get("source") == "PROMOTION":
+                offers[int(d["sourceId"])].append(line)
+    if not offers:
+        return
+    rows = (
+        await session.scalars(
+            select(Promotion).where(
+                Promotion.id.in_(offers), Promotion.type == PromotionType.ADD_ON
+            )
+        )
+    ).all()
+    for promotion in rows:
+        bought = offers[promotion.id]
+        if all(ln.quantity - ln.refunded_quantity - leaving.get(ln.id, 0) <= 0 for ln in bought):
+            continue  # every add-on unit comes back (or came back) anyway
+        goods = [ln for ln in lines.values() if not ln.is_gift and ln not in bought]
+        if not any(leaving.get(ln.id) for ln in goods):
+            continue  # none of the goods that earned it leaves now
+        covered = await _in_scope(session, promotion, goods)
+        spend = sum(_kept_spend(ln, leaving.get(ln.id, 0)) for ln in covered)
+        if spend < promotions.as_rule(promotion).add_on_threshold:
+            raise DomainError(
+                ErrorCode.ADD_ON_MUST_RETURN,
+                message("order.add_on_must_return", promotion=promotion.name),
+                "lines",
+            )
+
+
+async def _in_scope(
+    session: AsyncSession, promotion: Promotion, lines: Sequence[OrderLine]
+) -> list[OrderLine]:
+    """The lines (as ordered) a promotion's scope covers, judged on today's catalog facts."""
+    if not lines:
+        return []
     scope = pricing.scope_from_json(promotion.scope, promotion.merchant_id)
-    paid = [ln for ln in lines if not ln.is_gift]
     products = {
         p.id: p
         for p in (
             await session.scalars(
-                select(Product).where(Product.id.in_({ln.product_id for ln in paid}))
+                select(Product).where(Product.id.in_({ln.product_id for ln in lines}))
             )
         ).all()
     }
@@ -1120,9 +1169,9 @@ async def _gift_entitlement(
             )
         ).all()
     )
-    covered = [
+    return [
         ln
-        for ln in paid
+        for ln in lines
         if scope.covers(
             pricing.Line(
                 id=str(ln.id),
@@ -1136,6 +1185,13 @@ async def _gift_entitlement(
             )
         )
     ]
+
+
+async def _gift_entitlement(
+    session: AsyncSession, promotion: Promotion, gift: OrderLine, lines: Sequence[OrderLine]
+) -> int:
+    """Gift units of `gift` the kept units of `lines` still earn under `promotion`."""
+    covered = await _in_scope(session, promotion, [ln for ln in lines if not ln.is_gift])
     rules = promotion.rules or {}
     if promotion.type == PromotionType.GIFT:
         per_unit = sum(q for s, q in rules.get("gifts", []) if s == gift.sku_id)

@@ -393,23 +393,35 @@ async def test_add_on_offer_in_the_cart_and_at_checkout(api: Api, engine: AsyncE
     ]
     after = (await api.ok("CartAddOns", {"id": cart["id"]}, token=token))["cart"]
     assert after["lines"] == [] and after["addOnOffers"] == []
-    # Paid, then the main goods come back: the add-on is not re-priced (the threshold is
-    # checked at placement); the refund is what the two A units cost, 200.00.
+    # Paid, then main goods come back: without them the offer no longer holds, so the
+    # add-on must come back in the same request (its price is never kept unearned).
     await api.ok(
         "PaymentConfirm",
         {"paymentId": payment["id"], "transactionId": "t1", "amount": "399.00"},
         token=token,
     )
-    refund = await api.ok(
-        "RefundRequest",
-        {
-            "orderId": payment["orders"][0]["id"],
-            "lines": [{"orderLineId": lines[0]["id"], "quantity": 2}],
-            "reason": "不想要了",
-        },
-        token=token,
-    )
-    assert refund["orderRefundRequest"]["refund"]["amount"]["amount"] == "200.00"
+
+    async def refund(*wanted: tuple[int, int]) -> dict[str, Any]:
+        asked = await api.op(
+            "RefundRequest",
+            {
+                "orderId": payment["orders"][0]["id"],
+                "lines": [{"orderLineId": lines[i]["id"], "quantity": q} for i, q in wanted],
+                "reason": "不想要了",
+            },
+            token=token,
+        )
+        return dict(asked["data"]["orderRefundRequest"])
+
+    for alone in ((0, 1), (0, 2)):  # 100 or 0 left of the 200 that earned the add-on
+        refused = await refund(alone)
+        assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
+            ("ADD_ON_MUST_RETURN", "lines")
+        ]
+        assert refused["refund"] is None
+    both = await refund((0, 2), (1, 1))
+    assert both["userErrors"] == []
+    assert both["refund"]["amount"]["amount"] == "399.00"  # 200 + 199, as paid
 
 
 async def test_an_add_on_below_the_threshold_does_not_check_out(
