@@ -23,6 +23,7 @@ from tests.api.checkout_data import ORDER_DETAIL, Shopper, open_shop, pay, place
 from tests.api.test_coupons import create_template, template
 from tests.api.test_payment_providers import Fakes, fakes, settings, start
 from tests.api.test_promotions import APRIL, live, reduction
+from tests.api.test_red_packets import balance, fix_draws, open_packet, paid_packet, red_packets_on
 from tests.conftest import Api
 
 __all__ = ["fakes", "settings"]  # the provider fixtures, used here too
@@ -471,3 +472,34 @@ async def test_an_add_on_bought_stays_an_add_on_on_the_repriced_order(
     assert old["status"] == "PENDING_PAYMENT"
     assert amount(old["total"]) == "439.00"  # 240 + 199
     assert amount(old["payment"]["amountDue"]) == "439.00"
+
+
+async def test_red_packets_spent_stay_spent_on_the_repriced_order(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Phone A takes red packets (no cap); the friend opens a packet for 2.00 (100 + 100 mod 201
+    # fen), spends it with 满200减20 on A×2: 240 − 20 − 2 = 218. The coupon then moves to a
+    # second checkout (B: 300 − 20 = 280); the first is re-priced to 240 − 2 = 238, still
+    # paying with the same red packet money (spent once, not given back, not lost).
+    shop = await open_shop(api, engine)
+    await red_packets_on(api, engine, shop.sku_a, None)
+    fix_draws(monkeypatch, [100])
+    _, token = await paid_packet(api, shop, "13900008011", "sharer")
+    who = await shopper(api, "13900008012", [(shop.sku_a, 2)])
+    assert (await open_packet(api, who, token))["amount"] == {"amount": "2.00"}
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first", redPacketsToUse="2.00")
+    assert amount(first["amountDue"]) == "218.00"
+    assert await balance(api, who) == "0.00"
+
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"
+    old = (await api.ok("OrderRedPackets", {"id": first["orders"][0]["id"]}, token=who.token))[
+        "order"
+    ]
+    assert (amount(old["total"]), amount(old["redPacketDiscount"])) == ("238.00", "2.00")
+    assert await balance(api, who) == "0.00"
+    assert amount((await order(api, who, first["orders"][0]["id"]))["payment"]["amountDue"]) == (
+        "238.00"
+    )
