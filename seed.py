@@ -561,6 +561,9 @@ async def _product(
             description_mobile_html=f'<p>{leaf.noun}: {model}</p><img src="{IMG.format("d")}">',
             description_pc_html=f"<h2>{brand} {model}</h2><p>{leaf.noun}</p>",
             after_sales="7天无理由退货 · 7-day no-reason returns",
+            # every other demo product takes red packets (红包), at most ¥5 a unit
+            red_packets_usable=n % 2 == 0,
+            red_packet_cap=Decimal("5") if n % 2 == 0 else None,
         ),
     )
 

@@ -46,4 +46,8 @@ async def test_seed_demo_is_realistic_and_idempotent(sqlite_engine: AsyncEngine)
         titles = (await s.scalars(select(Product.title))).all()
         assert any(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in titles)
         assert any(any(ch.isascii() and ch.isalpha() for ch in t) for t in titles)
+        # red packets (红包) can be tried on the demo: some products take them, capped
+        flagged = await count(s, Product, Product.red_packets_usable.is_(True))
+        assert 0 < flagged < await count(s, Product)
+        assert await count(s, Product, Product.red_packet_cap == 500) == flagged
         assert await count(s, Staff) == 1 and await count(s, Customer) == 1
