@@ -59,7 +59,7 @@ async def _create_admin(url: str, email: str, password: str) -> str:
 async def _sweep(url: str) -> int:
     from core.clock import utcnow
     from core.db import create_engine, create_session_factory
-    from services import housekeeping, payments
+    from services import housekeeping, members, payments
 
     engine = create_engine(url)
     payments.configure(get_settings())  # the providers asked before payments expire
@@ -69,6 +69,7 @@ async def _sweep(url: str) -> int:
             utcnow(),
             get_settings().auto_complete_days,
             get_settings().currency,
+            members.PointsRules.of(get_settings()),
         )
         return swept.expired
     finally:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from services.accounts import Permission
+from services.members import PointsRules
 from services.messages import Language
 
 if TYPE_CHECKING:  # resolvers.loaders imports this module
@@ -94,6 +95,11 @@ class Context:
 
     def not_cacheable(self) -> None:
         self.answer_cacheable = False
+
+    @property
+    def points_rules(self) -> PointsRules:
+        """The platform's points (积分) settings, as the services take them."""
+        return PointsRules.of(self.settings)
 
     async def read(self, run: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read on the request's session. Loaders dispatch concurrently but an

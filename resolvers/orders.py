@@ -78,7 +78,12 @@ async def preview(ctx: Context, data: Any) -> MutationResult[checkout.Quote]:
         request = checkout_request(data)
         quote = await ctx.read(
             lambda s: checkout.quote(
-                s, ctx.viewer.customer_id or 0, request, ctx.now, ctx.channel.value
+                s,
+                ctx.viewer.customer_id or 0,
+                request,
+                ctx.now,
+                ctx.channel.value,
+                ctx.points_rules,
             )
         )
     except DomainError as error:
@@ -101,6 +106,7 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
             ctx.now,
             ctx.channel.value,
             ttl,
+            ctx.points_rules,
         )
         if placed.orders is not None:  # the answer needs no second look at them
             ctx.loaders.orders_by_payment.prime(placed.payment.id, placed.orders)
@@ -144,6 +150,7 @@ async def payment_confirm(
             transaction_id.strip(),
             minor,
             ctx.now,
+            ctx.points_rules,
         )
         confirmation.append(found)
         return found.payment

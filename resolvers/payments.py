@@ -72,7 +72,9 @@ async def payment_record_offline(
     async def run(session: AsyncSession) -> Payment:
         payment_id = input_id(payment_gid, "Payment", "paymentId") or 0
         minor = paid_amount(amount)
-        found = await trades.record_offline(session, payment_id, reference, minor, ctx.now)
+        found = await trades.record_offline(
+            session, payment_id, reference, minor, ctx.now, ctx.points_rules
+        )
         confirmation.append(found.late)
         return found.payment
 
@@ -116,7 +118,7 @@ async def settle_trades(ctx: Context, ids: list[int]) -> list[Violation]:
     assert bind is not None, "a request's session is bound to the engine"
     try:
         await trades.settle_before_cancel(
-            create_session_factory(bind), ids, ctx.settings.currency, ctx.now
+            create_session_factory(bind), ids, ctx.settings.currency, ctx.now, ctx.points_rules
         )
     except DomainError as error:
         return error.violations

@@ -22,7 +22,7 @@ from core import metrics
 from core.bodies import read_body
 from core.clock import Clock
 from core.settings import Settings
-from services import payments, trades
+from services import members, payments, trades
 from services.errors import DomainError
 from services.unit_of_work import in_new_session
 
@@ -67,7 +67,10 @@ async def _receive(request: Request, name: str, settings: Settings, clock: Clock
         if isinstance(news, payments.Paid):
             paid = news
             done = await in_new_session(
-                factory, lambda s: trades.accept(s, name, paid, settings.currency, now)
+                factory,
+                lambda s: trades.accept(
+                    s, name, paid, settings.currency, now, members.PointsRules.of(settings)
+                ),
             )
             if done.late:
                 log.warning(

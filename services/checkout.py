@@ -20,7 +20,6 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
-from core.settings import get_settings
 from models.accounts import Address, Customer
 from models.cart import CartLine
 from models.catalog import Merchant, Product, Sku
@@ -71,6 +70,8 @@ class Quote:
     lines: list[carts.LineView]  # the selected, available lines that check out
     points: members.PointsUse | None = None  # points spent, when the request uses any
     packets: red_packets.RedPacketUse | None = None  # red packets (红包) spent, likewise
+    # the points settings it was priced by
+    rules: members.PointsRules = field(default_factory=members.PointsRules)
 
     @property
     def result(self) -> pricing.PricingResult:
@@ -83,6 +84,7 @@ async def quote(
     request: CheckoutRequest,
     now: datetime,
     channel: str,
+    rules: members.PointsRules,
     customer: Customer | None = None,
 ) -> Quote:
     """The priced checkout, exactly as it would be placed now."""
@@ -134,9 +136,9 @@ async def quote(
             line_merchants,
             request.points_to_use,
             await members.balance(session, customer_id),
-            members.PointsRules.of(get_settings()),
+            rules,
         )
-    return Quote(customer, address, view, lines, points, packets)
+    return Quote(customer, address, view, lines, points, packets, rules)
 
 
 def _check_coupons(view: carts.CartView, chosen: tuple[int, ...] | None) -> None:
@@ -178,6 +180,7 @@ async def complete(
     now: datetime,
     channel: str,
     ttl: timedelta,
+    rules: members.PointsRules,
 ) -> Placed:
     """Place the checkout, or return what this key placed before."""
     key = idempotency_key.strip()
@@ -203,7 +206,7 @@ async def complete(
                 "idempotencyKey",
             )
         return Placed(placed)
-    q = await quote(session, customer_id, request, now, channel, customer)
+    q = await quote(session, customer_id, request, now, channel, rules, customer)
     total = q.result.total
     if request.expected_total is not None and request.expected_total != total:
         raise DomainError(
@@ -334,7 +337,7 @@ async def _lock_coupons(
             await coupons.lock(session, [coupon_id], q.customer.id, owner, now)
         else:
             await held_coupons.take_over(
-                session, coupon_id, entry.held_by, owner, q.customer.id, order.number, now
+                session, coupon_id, entry.held_by, owner, q.customer.id, order.number, now, q.rules
             )
 
 

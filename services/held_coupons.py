@@ -35,7 +35,6 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.settings import get_settings
 from models.accounts import Customer
 from models.catalog import Product
 from models.coupons import Coupon, CouponStatus, CouponTemplate
@@ -135,6 +134,7 @@ async def take_over(
     customer_id: int,
     new_order: str,
     now: datetime,
+    points: members.PointsRules,
 ) -> None:
     """Move a held coupon to `owner` (the new checkout's order or payment), then re-price or
     cancel the checkout it leaves — all in the caller's transaction."""
@@ -159,12 +159,18 @@ async def take_over(
         raise HeldInPayment(holder.order, ids)
     await coupons.move(session, coupon_id, customer_id, holder.owner, owner, now)
     reason = f"Its coupon moved to order {new_order}."
-    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(session, payment, waiting, now):
+    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(
+        session, payment, waiting, now, points
+    ):
         await orders.close_unpaid(session, payment, PaymentStatus.CANCELLED, reason, now)
 
 
 async def _reprice(
-    session: AsyncSession, payment: Payment, waiting: list[Order], now: datetime
+    session: AsyncSession,
+    payment: Payment,
+    waiting: list[Order],
+    now: datetime,
+    points_rules: members.PointsRules,
 ) -> bool:
     """Price the checkout's unpaid orders again without the coupon that left; False when its
     promotions no longer come out as recorded (nothing written then)."""
@@ -227,7 +233,7 @@ async def _reprice(
                 line_merchants,
                 points,
                 points,
-                members.PointsRules.of(get_settings()),
+                points_rules,
             )
         except DomainError:
             return False

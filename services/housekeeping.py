@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services import coupons, inventory, order_events, orders, trades
+from services import coupons, inventory, members, order_events, orders, trades
 from services.unit_of_work import in_new_session
 
 BATCH = 100
@@ -29,10 +29,11 @@ async def sweep(
     now: datetime,
     auto_complete_days: int,
     currency: str = "CNY",
+    points: members.PointsRules = members.PointsRules(),  # what a payment paid in time earns
 ) -> Swept:
     done = Swept()
     # A payment taken in time whose notification has not come yet must not be cancelled.
-    await trades.settle_before_expiry(factory, currency, now)
+    await trades.settle_before_expiry(factory, currency, now, points)
     while True:  # batches until nothing overdue is left
         async with factory() as session:
             expired = await inventory.sweep_expired(session, now, BATCH)

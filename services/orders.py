@@ -17,7 +17,6 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
-from core.settings import get_settings
 from models.accounts import Customer
 from models.catalog import Category, Product, Sku, path_ids
 from models.inventory import MovementType, Reservation, ReservationStatus
@@ -258,6 +257,7 @@ async def confirm_payment(
     transaction_id: str,
     amount: int,
     now: datetime,
+    points: members.PointsRules,
 ) -> Confirmation:
     """The customer-facing confirmation: the TEST provider only (absent in production). Real
     providers confirm through their signed notifications (services/trades.py)."""
@@ -275,7 +275,14 @@ async def confirm_payment(
             "transactionId",
         )
     return await record_payment(
-        session, payment_id, gateway.name, transaction_id, amount, now, customer_id=customer_id
+        session,
+        payment_id,
+        gateway.name,
+        transaction_id,
+        amount,
+        now,
+        points=points,
+        customer_id=customer_id,
     )
 
 
@@ -287,6 +294,7 @@ async def record_payment(
     amount: int,
     now: datetime,
     *,
+    points: members.PointsRules,
     customer_id: int | None = None,
     paid_at: datetime | None = None,
 ) -> Confirmation:
@@ -327,7 +335,7 @@ async def record_payment(
         payment.needs_refund = True
         await session.flush()
         return Confirmation(payment, True)
-    await _mark_paid(session, payment, now)
+    await _mark_paid(session, payment, now, points)
     return Confirmation(payment, False)
 
 
@@ -358,7 +366,9 @@ async def _ensure_balance_due(session: AsyncSession, balance: Payment, now: date
         )
 
 
-async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> None:
+async def _mark_paid(
+    session: AsyncSession, payment: Payment, now: datetime, points: members.PointsRules
+) -> None:
     payment.status = PaymentStatus.PAID
     if payment.kind == PaymentKind.DEPOSIT:
         # The stock stays held (not committed) until the balance window closes.
@@ -404,7 +414,7 @@ async def _mark_paid(session: AsyncSession, payment: Payment, now: datetime) -> 
         )
     await session.flush()
     # growth and points earned, last: the member's account is the last lock (services/members)
-    await members.on_paid(session, orders, members.PointsRules.of(get_settings()), now)
+    await members.on_paid(session, orders, points, now)
 
 
 # --- sub-orders paid on their own ----------------------------------------------------------------

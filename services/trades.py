@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.inventory import ReservationStatus
 from models.orders import Order, Payment, PaymentStatus
 from models.payments import PaymentTrade, ProviderRefund, TradeStatus
-from services import inventory, ledger, orders, payments
+from services import inventory, ledger, members, orders, payments
 from services.errors import DomainError, ErrorCode
 from services.unit_of_work import in_new_session
 
@@ -134,7 +134,12 @@ async def _subject(session: AsyncSession, payment: Payment) -> str:
 
 
 async def accept(
-    session: AsyncSession, provider: str, paid: payments.Paid, currency: str, now: datetime
+    session: AsyncSession,
+    provider: str,
+    paid: payments.Paid,
+    currency: str,
+    now: datetime,
+    points: members.PointsRules,
 ) -> orders.Confirmation:
     """A verified payment (notification or query) for one of our trades: amount and currency
     checked, then recorded exactly once. Anything wrong is a DomainError: nothing changes."""
@@ -167,6 +172,7 @@ async def accept(
         paid.transaction_id,
         paid.amount,
         now,
+        points=points,
         paid_at=paid.paid_at,
     )
     trade.status = TradeStatus.PAID
@@ -218,7 +224,12 @@ async def refund_settled(
 
 
 async def record_offline(
-    session: AsyncSession, payment_id: int, reference: str, amount: int, now: datetime
+    session: AsyncSession,
+    payment_id: int,
+    reference: str,
+    amount: int,
+    now: datetime,
+    points: members.PointsRules,
 ) -> orders.Confirmation:
     """Staff saw a bank transfer arrive: the reference is the bank's."""
     reference = reference.strip()
@@ -229,7 +240,7 @@ async def record_offline(
             "reference",
         )
     return await orders.record_payment(
-        session, payment_id, payments.OFFLINE.name, reference, amount, now
+        session, payment_id, payments.OFFLINE.name, reference, amount, now, points=points
     )
 
 
@@ -261,7 +272,11 @@ async def open_trades(
 
 
 async def settle_trade(
-    factory: async_sessionmaker[AsyncSession], trade: PaymentTrade, currency: str, now: datetime
+    factory: async_sessionmaker[AsyncSession],
+    trade: PaymentTrade,
+    currency: str,
+    now: datetime,
+    points: members.PointsRules,
 ) -> bool:
     """Ask the provider: paid → record it (True); unpaid → close it there, so it can no
     longer be paid, and mark it closed. Raises PROVIDER_UNAVAILABLE when it can't answer.
@@ -271,7 +286,9 @@ async def settle_trade(
     state = await gateway.query(trade.out_trade_no)
     if state.paid is not None:
         paid = state.paid
-        await in_new_session(factory, lambda s: accept(s, trade.provider, paid, currency, now))
+        await in_new_session(
+            factory, lambda s: accept(s, trade.provider, paid, currency, now, points)
+        )
         return True
     if not state.closed:
         await gateway.close(trade.out_trade_no)
@@ -286,7 +303,10 @@ async def _mark(session: AsyncSession, trade_id: int, status: TradeStatus) -> No
 
 
 async def settle_before_expiry(
-    factory: async_sessionmaker[AsyncSession], currency: str, now: datetime
+    factory: async_sessionmaker[AsyncSession],
+    currency: str,
+    now: datetime,
+    points: members.PointsRules,
 ) -> int:
     """Sweeper step, before reservations expire: every open trade of a payment past its
     deadline is asked about. Money taken in time pays the orders (the sweep then finds the
@@ -300,7 +320,7 @@ async def settle_before_expiry(
     paid = 0
     for trade in due:
         try:
-            paid += await settle_trade(factory, trade, currency, now)
+            paid += await settle_trade(factory, trade, currency, now, points)
         except DomainError as error:
             log.warning(
                 "trade %s not settled before expiry: %s",
@@ -324,7 +344,11 @@ async def _hold(session: AsyncSession, trade: PaymentTrade, now: datetime) -> No
 
 
 async def settle_before_cancel(
-    factory: async_sessionmaker[AsyncSession], payment_ids: list[int], currency: str, now: datetime
+    factory: async_sessionmaker[AsyncSession],
+    payment_ids: list[int],
+    currency: str,
+    now: datetime,
+    points: members.PointsRules,
 ) -> None:
     """Before an unpaid order is cancelled, its open trades are settled: a paid one pays the
     order (which then can't be cancelled as unpaid), the others are closed at the provider so
@@ -334,4 +358,4 @@ async def settle_before_cancel(
             session, [Payment.id.in_(payment_ids), Payment.status == PaymentStatus.PENDING]
         )
     for trade in trades:
-        await settle_trade(factory, trade, currency, now)
+        await settle_trade(factory, trade, currency, now, points)

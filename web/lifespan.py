@@ -18,7 +18,7 @@ from core.clock import Clock
 from core.db import create_engine, create_session_factory
 from core.faults import is_unavailable
 from core.settings import Settings
-from services import housekeeping
+from services import housekeeping, members
 from services import persisted_queries as persisted
 from web.persisted import learn_registered_names
 
@@ -34,7 +34,11 @@ async def run_sweeper(factory: Any, clock: Clock, interval: float, settings: Set
         await asyncio.sleep(interval)
         try:
             swept = await housekeeping.sweep(
-                factory, clock.now(), settings.auto_complete_days, settings.currency
+                factory,
+                clock.now(),
+                settings.auto_complete_days,
+                settings.currency,
+                members.PointsRules.of(settings),
             )
             metrics.SWEEPS.inc()
             metrics.EXPIRED.inc(swept.expired)
