@@ -119,25 +119,18 @@ async def quote(
     if not lines:
         raise DomainError(ErrorCode.EMPTY_CHECKOUT, message("checkout.empty"), "cartId")
     _check_coupons(view, request.coupon_ids)
-    line_merchants = {str(item.line.id): item.product.merchant_id for item in view.lines}
-    packets = None
-    if request.red_packets_to_use:  # after promotions and coupons, before points
-        packets = red_packets.apply(
-            view.result,
-            line_merchants,
-            {str(item.line.id): item.product for item in view.lines},
-            request.red_packets_to_use,
-            await red_packets.balance(session, customer_id, now),
-        )
-    points = None
-    if request.points_to_use:  # after promotions and coupons; shipping stays as priced
-        points = members.apply_points(
-            view.result,
-            line_merchants,
-            request.points_to_use,
-            await members.balance(session, customer_id),
-            rules,
-        )
+    asked_packets, asked_points = request.red_packets_to_use, request.points_to_use
+    packets, points = red_packets.spend_balances(  # after promotions and coupons
+        view.result,
+        {str(item.line.id): item.product.merchant_id for item in view.lines},
+        {str(item.line.id): item.product for item in view.lines},
+        (
+            asked_packets,
+            await red_packets.balance(session, customer_id, now) if asked_packets else 0,
+        ),
+        (asked_points, await members.balance(session, customer_id) if asked_points else 0),
+        rules,
+    )
     return Quote(customer, address, view, lines, points, packets, rules)
 
 

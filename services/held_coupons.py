@@ -222,23 +222,8 @@ async def _reprice(
             gift_stock=gifts,
         )
     )
-    line_merchants = {str(ln.id): merchant_of[ln.order_id] for ln in goods}
-    if not _red_packets_as_placed(result, waiting, goods, line_merchants, facts.products):
+    if not _balances_as_placed(result, waiting, goods, merchant_of, facts.products, points_rules):
         return False
-    points = sum(o.points_used for o in waiting)
-    if points:
-        try:
-            use = members.apply_points(
-                result,
-                line_merchants,
-                points,
-                points,
-                points_rules,
-            )
-        except DomainError:
-            return False
-        if any(use.by_merchant.get(o.merchant_id, (0, 0))[0] != o.points_used for o in waiting):
-            return False
     if not _as_placed(result, lines):
         return False
     await _write(session, payment, waiting, lines, result, held, now)
@@ -285,30 +270,36 @@ def _item_promotion(line: OrderLine, rules: dict[int, pricing.Promotion]) -> int
     return 0
 
 
-def _red_packets_as_placed(
+def _balances_as_placed(
     result: pricing.PricingResult,
     waiting: Sequence[Order],
     goods: Sequence[OrderLine],
-    line_merchants: dict[str, int],
+    merchant_of: dict[int, int],
     products: dict[int, Product],
+    rules: members.PointsRules,
 ) -> bool:
-    """Spend the red packets the orders spent again (before points, as at checkout); whether
-    each order takes the same share as it did, so the grants spent stay as they are."""
-    spent = sum(o.red_packet_discount for o in waiting)
-    if not spent:
-        return True
+    """Spend the red packets and points the orders spent again, as checkout does; whether
+    each order takes the same share of each as it did, so what was spent stays as it is."""
+    packets = sum(o.red_packet_discount for o in waiting)
+    points = sum(o.points_used for o in waiting)
     try:
-        red_packets.apply(
+        _, used = red_packets.spend_balances(
             result,
-            line_merchants,
+            {str(ln.id): merchant_of[ln.order_id] for ln in goods},
             {str(ln.id): products[ln.product_id] for ln in goods},
-            spent,
-            spent,
+            (packets, packets),
+            (points, points),
+            rules,
         )
     except DomainError:
         return False
     shares = {m.merchant_id: getattr(m, "red_packet_discount", 0) for m in result.merchants}
-    return all(shares.get(o.merchant_id, 0) == o.red_packet_discount for o in waiting)
+    spread = used.by_merchant if used is not None else {}
+    return all(
+        shares.get(o.merchant_id, 0) == o.red_packet_discount
+        and spread.get(o.merchant_id, (0, 0))[0] == o.points_used
+        for o in waiting
+    )
 
 
 def _promotion_amounts(discounts: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:

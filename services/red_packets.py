@@ -320,6 +320,24 @@ def apply(
     return RedPacketUse(held, cap, used)
 
 
+def spend_balances(
+    result: pricing.PricingResult,
+    line_merchants: dict[str, int],
+    products: dict[str, Product],
+    packets: tuple[int, int],
+    points: tuple[int, int],
+    rules: members.PointsRules,
+) -> tuple[RedPacketUse | None, members.PointsUse | None]:
+    """The platform-funded balances a priced checkout pays with, each as (asked, held), in
+    their one order: red packets first (they expire), then points; shipping stays as priced.
+    Checkout and the re-pricing of an order whose coupon moved both spend through here."""
+    used_packets = apply(result, line_merchants, products, *packets) if packets[0] else None
+    used_points = (
+        members.apply_points(result, line_merchants, *points, rules) if points[0] else None
+    )
+    return used_packets, used_points
+
+
 def discount_of(result: pricing.PricingResult) -> int:
     return sum(getattr(m, "red_packet_discount", 0) for m in result.merchants)
 
