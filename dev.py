@@ -96,9 +96,20 @@ def workers(args: list[str]) -> list[str]:
     return ["-n", chosen]
 
 
+def bytecode_cache_env() -> dict[str, str]:
+    """The environment for the suite, with compiled modules kept in .venv/pycache. The suite
+    starts many interpreters (xdist workers, the concurrency tests' processes), and each one
+    compiled all of the project's sources again, ~3 s apiece, where PYTHONDONTWRITEBYTECODE is
+    set (as on some CI machines). A prefix keeps the checkout itself free of __pycache__."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(VENV / "pycache"))
+    return env
+
+
 def test(args: list[str]) -> int:
     ensure_installed("test")
-    code = run(PYTHON, "-m", "pytest", *workers(args), *args)
+    code = run(PYTHON, "-m", "pytest", *workers(args), *args, env=bytecode_cache_env())
     return 0 if code == 5 else code  # 5 = nothing collected (e.g. a -k that matched nothing)
 
 

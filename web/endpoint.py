@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 import uuid
+from functools import cache
 from typing import Any
 
 from starlette.requests import Request
@@ -44,6 +45,13 @@ from web.viewer import channel, ensure_staff_standing, viewer
 log = logging.getLogger("zhongtai.http")
 
 
+@cache
+def plans_for(schema: Any) -> Plans:
+    """A plan depends only on the schema and the document, so every app of one process built
+    on one schema (uvicorn's, or each test's) shares the plans: a document is planned once."""
+    return Plans(schema)
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: Any, settings: Settings, clock: Clock) -> None:
         self.schema, self.settings, self.clock = schema, settings, clock
@@ -54,7 +62,7 @@ class GraphQLEndpoint:
         # Known operations run from plans (schema/plans.py); not under tracing, whose spans
         # are per resolver of the normal path.
         self.plans = (
-            Plans(schema._schema)
+            plans_for(schema._schema)
             if settings.planned_execution and not settings.otel_tracing
             else None
         )

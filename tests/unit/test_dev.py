@@ -142,3 +142,16 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_the_suite_keeps_compiled_modules_in_the_venv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of the suite's interpreters reuses compiled modules instead of compiling the
+    project again, even where the machine sets PYTHONDONTWRITEBYTECODE; the checkout stays
+    free of __pycache__, and a prefix the caller chose wins."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    env = dev.bytecode_cache_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(dev.VENV / "pycache")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", "/elsewhere")
+    assert dev.bytecode_cache_env()["PYTHONPYCACHEPREFIX"] == "/elsewhere"
