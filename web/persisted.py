@@ -75,11 +75,9 @@ async def resolve(
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def contract_operation_names() -> frozenset[str]:
     """The client teams' operation names (the documents `persist-operations` registers by
-    default): labels the metrics may use without any registration. Read once a process: the
-    documents ship with the code."""
+    default): labels the metrics may use without any registration."""
     names: set[str] = set()
     for path in DEFAULT_OPERATIONS:
         names.update(split_operations(path.read_text(encoding="utf-8")))
