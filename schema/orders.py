@@ -17,6 +17,7 @@ from models.catalog import TransportClass
 from resolvers import orders as ro
 from resolvers import records as m
 from resolvers import red_packets as rrp
+from resolvers.common import MutationResult
 from resolvers.context import Permission
 from resolvers.orders import OrderStatus as OrderStatusEnum
 from resolvers.orders import PaymentKind as PaymentKindEnum
@@ -722,6 +723,15 @@ class OrderShipPayload:
     user_errors: list[UserError] = user_errors_field()
 
 
+def _ship_payload(r: MutationResult[ro.Shipped]) -> OrderShipPayload:
+    shipped = r.value
+    return OrderShipPayload(
+        shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
+        order=shipped.order if shipped else None,  # type: ignore[arg-type]
+        user_errors=user_errors(r.errors),
+    )
+
+
 @strawberry.type(description="Result of a refund mutation.")
 class RefundPayload:
     refund: Refund | None = strawberry.field(
@@ -941,13 +951,7 @@ class OrdersMutation:
             ParcelShipInput, strawberry.argument(description="The order, parcel and tracking.")
         ],
     ) -> OrderShipPayload:
-        r = await ro.ship_parcel(info.context, input)
-        shipped = r.value
-        return OrderShipPayload(
-            shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
-            order=shipped.order if shipped else None,  # type: ignore[arg-type]
-            user_errors=user_errors(r.errors),
-        )
+        return _ship_payload(await ro.ship_parcel(info.context, input))
 
     @strawberry.mutation(
         description="Record a shipment of an order's lines (staff with "
@@ -960,13 +964,7 @@ class OrdersMutation:
             ShipmentInput, strawberry.argument(description="The order, lines and parcel details.")
         ],
     ) -> OrderShipPayload:
-        r = await ro.ship(info.context, input)
-        shipped = r.value
-        return OrderShipPayload(
-            shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
-            order=shipped.order if shipped else None,  # type: ignore[arg-type]
-            user_errors=user_errors(r.errors),
-        )
+        return _ship_payload(await ro.ship(info.context, input))
 
     @strawberry.mutation(
         description="Pays the refund back; restock puts shipped units back in their warehouse."
