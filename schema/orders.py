@@ -23,6 +23,7 @@ from resolvers.orders import OrderStatus as OrderStatusEnum
 from resolvers.orders import PaymentKind as PaymentKindEnum
 from resolvers.orders import PaymentStatus as PaymentStatusEnum
 from resolvers.orders import RefundStatus as RefundStatusEnum
+from schema.accounts import PostalAddress
 from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import (
     After,
@@ -265,14 +266,8 @@ def _cost(result: Any) -> CartCost:
 
 
 @strawberry.type(description="The shipping address as it was at checkout.")
-class OrderAddress:
-    name: str = strawberry.field(description="Recipient's name.")
-    phone: str = strawberry.field(description="Recipient's phone number.")
-    province: str = strawberry.field(description="Province (省).")
-    city: str = strawberry.field(description="City (市).")
-    district: str | None = strawberry.field(description="District (区/县), if any.")
-    line1: str = strawberry.field(description="Street address.")
-    postal_code: str | None = strawberry.field(description="Postal code, if given.")
+class OrderAddress(PostalAddress):
+    pass
 
 
 @strawberry.type(
