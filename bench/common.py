@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from sqlalchemy import text
@@ -153,6 +153,15 @@ def summary(samples: list[float]) -> dict[str, float]:
         "p99": pct(samples, 0.99),
         "mean": statistics.fmean(samples),
     }
+
+
+def worker_rates(results: list[dict[str, Any]], ok: int) -> list[object]:
+    """Errors, successes per second, and p50 and p99 latency over the answers of worker
+    processes (tests/concurrency/worker.py) that succeeded `ok` times in all."""
+    errors = sum(len(r["errors"]) for r in results)
+    seconds = max(r["seconds"] for r in results)
+    latencies = [lat for r in results for lat in r["latencies"]]
+    return [errors, round(ok / seconds, 1), pct(latencies, 0.5), pct(latencies, 0.99)]
 
 
 def print_table(headers: list[str], rows: list[list[object]]) -> None:
