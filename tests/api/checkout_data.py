@@ -126,6 +126,22 @@ async def pay(
     return paid["paymentConfirm"]["payment"]
 
 
+def ship_all_input(shop: Shop, order_id: str) -> dict[str, Any]:
+    """OrderShip variables: every unit of the order, from the shop's warehouse."""
+    return {
+        "input": {
+            "orderId": order_id,
+            "warehouseId": shop.warehouse,
+            "carrier": "SF",
+            "trackingNumber": "1",
+        }
+    }
+
+
+async def ship_all(api: Api, shop: Shop, order_id: str) -> None:
+    await api.admin("OrderShip", ship_all_input(shop, order_id))
+
+
 async def stock_of(engine: AsyncEngine, sku: str) -> tuple[int, int]:
     """(on hand, reserved) over every warehouse."""
     async with create_session_factory(engine)() as s:

@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id_of
 from models import Sku, StockMovement
-from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
+from tests.api.checkout_data import (
+    Shop,
+    Shopper,
+    open_shop,
+    pay,
+    place,
+    ship_all,
+    shopper,
+    stock_of,
+)
 from tests.api.test_orders import detail
 from tests.api.test_promotions import APRIL, create, gift_promotion
 from tests.conftest import Api
@@ -61,20 +70,6 @@ async def paid_gift_order(
     main_line, gift_line = (await detail(api, who, order_id))["lines"]
     assert not main_line["isGift"] and gift_line["isGift"]
     return shop, who, order_id, main_line, gift_line
-
-
-async def ship_all(api: Api, shop: Shop, order_id: str) -> None:
-    await api.admin(
-        "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
-    )
 
 
 async def refund(

@@ -25,6 +25,8 @@ from tests.api.checkout_data import (
     open_shop,
     pay,
     place,
+    ship_all,
+    ship_all_input,
     shopper,
     stock_of,
 )
@@ -353,17 +355,7 @@ async def test_partial_refund_pays_back_the_lines_payable_share(
     # 满400减20 and the coupon each spread 240:300 in fen by largest remainder: A gets
     # 8.89 + 8.89 off, B 11.11 + 11.11
     assert (line_a["total"]["amount"], line_b["total"]["amount"]) == ("222.22", "277.78")
-    await api.admin(
-        "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
-    )
+    await ship_all(api, shop, order_id)
     asked = (
         await api.ok(
             "RefundRequest",
@@ -502,27 +494,13 @@ async def test_orders_are_seen_by_their_owner_and_their_merchant_only(
     await pay(api, who, payment)
     refused = await api.op(
         "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
+        ship_all_input(shop, order_id),
         token=other,
     )
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
     customer = await api.op(
         "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
+        ship_all_input(shop, order_id),
         token=who.token,
     )
     assert customer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
