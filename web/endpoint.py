@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -42,6 +43,19 @@ from web.telemetry import observe
 from web.viewer import channel, ensure_staff_standing, viewer
 
 log = logging.getLogger("zhongtai.http")
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What an answer answers: the HTTP request and its context, the document and operation
+    asked for, and the media type and headers the answer goes out with."""
+
+    request: Request
+    context: Context
+    query: str
+    operation: str | None
+    media: str
+    headers: dict[str, str]
 
 
 class GraphQLEndpoint:
@@ -105,12 +119,7 @@ class GraphQLEndpoint:
             if entry is not None:
                 await _close(context.session)
                 return self._respond(
-                    request,
-                    context,
-                    query,
-                    operation,
-                    media,
-                    headers,
+                    Asked(request, context, query, operation, media, headers),
                     entry.data,
                     [],
                     0,
@@ -213,12 +222,7 @@ class GraphQLEndpoint:
         if self.settings.sql_echo:  # debugging aid: which statements a request sent
             extensions["sql"] = [s.split()[0:6] for s in counter.statements]
         return self._respond(
-            request,
-            context,
-            query,
-            operation,
-            media,
-            headers,
+            Asked(request, context, query, operation, media, headers),
             None if failed else result.data,
             formatted,
             counter.count,
@@ -269,12 +273,7 @@ class GraphQLEndpoint:
 
     def _respond(
         self,
-        request: Request,
-        context: Context,
-        query: str,
-        operation: str | None,
-        media: str,
-        headers: dict[str, str],
+        asked: Asked,
         data: Any,
         formatted: list[dict[str, Any]],
         statements: int,
@@ -286,7 +285,8 @@ class GraphQLEndpoint:
         extensions: dict[str, Any] | None = None,
         failed: bool = False,
     ) -> Response:
-        name = parse.operation_name(query, operation)
+        request, context, media = asked.request, asked.context, asked.media
+        name = parse.operation_name(asked.query, asked.operation)
         observe(
             self.operations.label(name),
             context,
@@ -318,7 +318,7 @@ class GraphQLEndpoint:
             failed,
             media,
             formatted,
-            {**headers, "x-cache": cache_status, "content-language": context.language.value},
+            {**asked.headers, "x-cache": cache_status, "content-language": context.language.value},
         )
         if request.method == "GET" and status == 200 and not formatted:
             return cacheable(request, body, media, headers)
