@@ -12,6 +12,7 @@ from core.db import create_session_factory
 from core.settings import Settings
 from models import Cart, CartLine
 from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from tests.api.staff_data import merchant_staff
 from tests.conftest import STAFF_PASSWORD, Api, make_staff
 
 PASSWORD = "secret-pass-9"
@@ -365,15 +366,13 @@ async def other_merchant_cataloguer(
     engine: AsyncEngine, settings: Settings, clock: FixedClock, c: Catalog
 ) -> str:
     """A token of staff who manage the catalog of the catalog's other merchant only."""
-    from core.ids import decode_id
-
-    _, token = await make_staff(
+    _, token = await merchant_staff(
         engine,
         settings,
         clock,
+        c.other_merchant,
         email="shop@b.example",
         permissions=["MANAGE_CATALOG"],
-        merchant_id=decode_id(c.other_merchant)[1],
     )
     return token
 

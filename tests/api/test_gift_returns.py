@@ -20,6 +20,7 @@ from tests.api.checkout_data import (
     open_shop,
     pay,
     place,
+    request_refund,
     ship_all,
     shopper,
     stock_of,
@@ -75,17 +76,7 @@ async def paid_gift_order(
 async def refund(
     api: Api, who: Shopper, order_id: str, line: dict[str, Any], quantity: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    asked = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": order_id,
-                "reason": "不要了",
-                "lines": [{"orderLineId": line["id"], "quantity": quantity}],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
+    asked = await request_refund(api, who.token, order_id, [(line["id"], quantity)], "不要了")
     approved = (await api.admin("RefundApprove", {"id": asked["id"]}))["refundApprove"]
     assert approved["userErrors"] == [], approved
     return asked, approved

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, shopper
+from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, request_refund, shopper
 from tests.api.test_coupons import create_template, template
 from tests.api.test_promotions import live, reduction
 from tests.conftest import Api
@@ -163,10 +163,6 @@ async def test_rankings_count_units_net_of_refunds(api: Api, engine: AsyncEngine
     order_id = refunded["orders"][0]["id"]
     order = await api.post(ORDER_DETAIL, {"id": order_id}, token=first.token)
     line = order["data"]["order"]["lines"][0]
-    asked = await api.ok(
-        "RefundRequest",
-        {"orderId": order_id, "reason": "r", "lines": [{"orderLineId": line["id"], "quantity": 2}]},
-        token=first.token,
-    )
-    await api.admin("RefundApprove", {"id": asked["orderRefundRequest"]["refund"]["id"]})
+    asked = await request_refund(api, first.token, order_id, [(line["id"], 2)])
+    await api.admin("RefundApprove", {"id": asked["id"]})
     assert await ranked() == await top() == [("Phone A", 2), ("Phone B", 1)]
