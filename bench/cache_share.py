@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from typing import Any
@@ -30,6 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text
 
+from bench.common import start_api_server, wait_ready
 from cli import migrate
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
@@ -111,50 +109,6 @@ async def build(url: str) -> dict[str, Any]:
         ),
         "categories": [encode_id("DisplayCategory", i) for i in categories],
     }
-
-
-def start_server(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "JWT_SECRET": SECRET,
-        "LOG_LEVEL": "WARNING",
-        "ACCESS_TOKEN_MINUTES": "600",
-        "PYTHONPATH": str(PROJECT_ROOT),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app:app",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(f"/tmp/cache_share_server_{port}.log", "wb"),
-    )
-
-
-async def wait_ready(client: httpx.AsyncClient) -> None:
-    last: object = None
-    for _ in range(300):
-        try:
-            response = await client.get("/readyz")
-            if response.status_code == 200:
-                return
-            last = response.text
-        except httpx.HTTPError as exc:
-            last = exc
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"the server did not come up ({last!r}; see /tmp/cache_share_server_*)")
 
 
 async def ask(client: httpx.AsyncClient, name: str, variables: dict[str, Any]) -> Any:
@@ -277,12 +231,13 @@ async def main() -> None:
     server = None
     try:
         world = await build(url)
-        server = start_server(url, args.workers, args.port)
+        with open(f"/tmp/cache_share_server_{args.port}.log", "wb") as log:
+            server = start_api_server(url, SECRET, port=args.port, workers=args.workers, stderr=log)
         limits = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{args.port}", timeout=30, limits=limits
         ) as client:
-            await wait_ready(client)
+            await wait_ready(client, hint="; see /tmp/cache_share_server_*")
             categories = await other_categories(client, world)
             products = random.Random(7).sample(
                 world["products"], min(args.products, len(world["products"]))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.common import fresh_postgres, pct, print_table
+from bench.common import fresh_postgres, print_table, worker_rates
 from cli import migrate
 from core.clock import utcnow
 from core.db import create_engine, create_session_factory
@@ -115,19 +115,7 @@ async def run(
     results = await run_workers(*commands, delay=3.0)
     ok = sum(r.get("ok", 0) for r in results)
     refused = sum(v for r in results for k, v in r.items() if isinstance(v, int) and k != "ok")
-    errors = sum(len(r["errors"]) for r in results)
-    seconds = max(r["seconds"] for r in results)
-    latencies = [lat for r in results for lat in r["latencies"]]
-    return [
-        total,
-        processes,
-        ok,
-        refused,
-        errors,
-        round(ok / seconds, 1),
-        pct(latencies, 0.5),
-        pct(latencies, 0.99),
-    ]
+    return [total, processes, ok, refused, *worker_rates(results, ok)]
 
 
 async def main() -> None:

@@ -1,4 +1,5 @@
-"""Benchmark plumbing: fresh databases with demo data, timing and a table printer."""
+"""Benchmark plumbing: fresh databases with demo data, the API served by uvicorn, timing and a
+table printer."""
 
 from __future__ import annotations
 
@@ -6,15 +7,20 @@ import asyncio
 import atexit
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import IO, Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli import migrate
 from core.db import create_engine, create_session_factory
+from core.settings import PROJECT_ROOT
 from seed import seed_demo
 
 # The maintenance database, from which ours is created and dropped.
@@ -65,6 +71,45 @@ async def prepare(url: str) -> AsyncEngine:
     return engine
 
 
+def start_api_server(
+    url: str,
+    jwt_secret: str,
+    *,
+    port: int,
+    workers: int,
+    stderr: IO[bytes] | int,
+    **env: str,
+) -> subprocess.Popen[bytes]:
+    """This project's API under uvicorn on `port` against the database at `url`, without access
+    logs; its tokens (signed with `jwt_secret`) last ten hours. `env` adds settings."""
+    settings = {"DATABASE_URL": url, "JWT_SECRET": jwt_secret, "LOG_LEVEL": "WARNING"}
+    settings |= {"ACCESS_TOKEN_MINUTES": "600", "PYTHONPATH": str(PROJECT_ROOT), **env}
+    command = [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **settings},
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+async def wait_ready(client: httpx.AsyncClient, tries: int = 300, hint: str = "") -> None:
+    """Until the server `client` talks to answers /readyz (a try every 0.2 s)."""
+    last: object = None
+    for _ in range(tries):
+        try:
+            response = await client.get("/readyz")
+            if response.status_code == 200:
+                return
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = exc
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server did not come up ({last!r}){hint}")
+
+
 async def timed(fn: Callable[[], Awaitable[object]], iterations: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         await fn()
@@ -108,6 +153,15 @@ def summary(samples: list[float]) -> dict[str, float]:
         "p99": pct(samples, 0.99),
         "mean": statistics.fmean(samples),
     }
+
+
+def worker_rates(results: list[dict[str, Any]], ok: int) -> list[object]:
+    """Errors, successes per second, and p50 and p99 latency over the answers of worker
+    processes (tests/concurrency/worker.py) that succeeded `ok` times in all."""
+    errors = sum(len(r["errors"]) for r in results)
+    seconds = max(r["seconds"] for r in results)
+    latencies = [lat for r in results for lat in r["latencies"]]
+    return [errors, round(ok / seconds, 1), pct(latencies, 0.5), pct(latencies, 0.99)]
 
 
 def print_table(headers: list[str], rows: list[list[object]]) -> None:

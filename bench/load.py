@@ -24,7 +24,6 @@ import asyncio
 import os
 import random
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,12 +32,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from bench.common import fresh_postgres, pct, prepare, print_table
+from bench.common import fresh_postgres, pct, prepare, print_table, start_api_server, wait_ready
 from bench.http import RawClient
 from core.clock import utcnow
 from core.db import create_session_factory
 from core.ids import encode_id
-from core.settings import PROJECT_ROOT, Settings
+from core.settings import Settings
 from models import Customer, DisplayCategory, Product, Sku, StockLevel
 from models.catalog import ProductStatus
 from services import inventory
@@ -210,50 +209,6 @@ async def run_load(
     return tally, time.perf_counter() - began
 
 
-def start_server(url: str, workers: int, cache: bool) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "JWT_SECRET": SECRET,
-        "LOG_LEVEL": "WARNING",
-        "ACCESS_TOKEN_MINUTES": "600",
-        "PYTHONPATH": str(PROJECT_ROOT),
-    }
-    if not cache:
-        env["RESPONSE_CACHE_ENTRIES"] = "0"
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app:app",
-            "--port",
-            str(PORT),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-async def wait_ready() -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
-        for _ in range(100):
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the server did not come up")
-
-
 def report(
     workers: int, mix: list[tuple[str, int]], tally: Tally, elapsed: float
 ) -> list[list[object]]:
@@ -308,9 +263,13 @@ async def main() -> None:
     for workers in args.workers:
         url = await fresh_postgres()
         world = await build_world(url, args.connections)
-        server = start_server(url, workers, not args.no_cache)
+        no_cache = {"RESPONSE_CACHE_ENTRIES": "0"} if args.no_cache else {}
+        server = start_api_server(
+            url, SECRET, port=PORT, workers=workers, stderr=subprocess.PIPE, **no_cache
+        )
         try:
-            await wait_ready()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}") as client:
+                await wait_ready(client, tries=100)
             await run_load(world, mix, 3, args.connections)  # warm up (caches, pools)
             tally, elapsed = await run_load(world, mix, args.seconds, args.connections)
         finally:

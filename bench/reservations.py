@@ -11,7 +11,7 @@ import argparse
 import asyncio
 from decimal import Decimal
 
-from bench.common import fresh_postgres, pct, print_table
+from bench.common import fresh_postgres, print_table, worker_rates
 from cli import migrate
 from core.db import create_engine, create_session_factory
 from models.catalog import AttributeKind, AttributeValueType, Sku
@@ -81,18 +81,7 @@ async def run(
     ]
     results = await run_workers(*commands, delay=2.0)
     ok = sum(r["ok"] for r in results)
-    errors = sum(len(r["errors"]) for r in results)
-    seconds = max(r["seconds"] for r in results)
-    latencies = [lat for r in results for lat in r["latencies"]]
-    return [
-        total,
-        processes,
-        ok,
-        errors,
-        round(ok / seconds, 1),
-        pct(latencies, 0.5),
-        pct(latencies, 0.99),
-    ]
+    return [total, processes, ok, *worker_rates(results, ok)]
 
 
 async def main() -> None:

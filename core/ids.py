@@ -15,13 +15,18 @@ def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _unpadded_b64decode(text: str, encoding: str) -> str:
+    """The text encoded as URL-safe base64 without its `=` padding (as ids and cursors are)."""
+    padded = text + "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii")).decode(encoding)
+
+
 def decode_id(global_id: str) -> tuple[str, int]:
     """Return (type name, primary key); raise InvalidGlobalId for anything malformed."""
     if not isinstance(global_id, str) or not global_id or len(global_id) > 200:
         raise InvalidGlobalId("Invalid ID.")
     try:
-        padded = global_id + "=" * (-len(global_id) % 4)
-        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        raw = _unpadded_b64decode(global_id, "utf-8")
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidGlobalId("Invalid ID.") from exc
     type_name, sep, pk = raw.partition(":")
@@ -50,8 +55,7 @@ def encode_cursor(offset: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        raw = _unpadded_b64decode(cursor, "ascii")
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise InvalidGlobalId("Invalid cursor.") from exc
     prefix, _, offset = raw.partition(":")

@@ -27,14 +27,34 @@ def _check_merchant(ctx: Context, merchant_id: int | None, field: str) -> None:
         raise DomainError(ErrorCode.NOT_FOUND, "Not found among your merchant's data.", field)
 
 
+def new_row_merchant(ctx: Context, merchant_gid: str | None) -> int:
+    """The merchant a new warehouse or supplier belongs to: the one named, else the staff
+    member's own; merchant staff may name only their own."""
+    merchant_id = input_id(merchant_gid, "Merchant", "merchantId") or ctx.viewer.merchant_id
+    _check_merchant(ctx, merchant_id, "merchantId")
+    if merchant_id is None:
+        raise DomainError(ErrorCode.INVALID_INPUT, "A merchant is required.", "merchantId")
+    return merchant_id
+
+
+async def owned_id(ctx: Context, session: Any, model: type[Any], global_id: str, field: str) -> int:
+    """The id of the `model` row `global_id` names, once merchant staff are known to own it:
+    another merchant's row is NOT_FOUND, like a missing one."""
+    pk = input_id(global_id, model.node_type, field) or 0
+    row = await session.get(model, pk)
+    _check_merchant(ctx, row.merchant_id if row else None, field)
+    return pk
+
+
 async def warehouse_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId") or ctx.viewer.merchant_id
-        _check_merchant(ctx, merchant_id, "merchantId")
-        if merchant_id is None:
-            raise DomainError(ErrorCode.INVALID_INPUT, "A merchant is required.", "merchantId")
         return await inventory.create_warehouse(
-            session, merchant_id, data.code, data.name, data.region, data.priority or 0
+            session,
+            new_row_merchant(ctx, data.merchant_id),
+            data.code,
+            data.name,
+            data.region,
+            data.priority or 0,
         )
 
     return await mutate(ctx, run, Change("warehouse.create", Warehouse))
@@ -42,9 +62,7 @@ async def warehouse_create(ctx: Context, data: Any) -> MutationResult[Any]:
 
 async def warehouse_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        pk = input_id(global_id, "Warehouse", "id") or 0
-        current = await session.get(Warehouse, pk)
-        _check_merchant(ctx, current.merchant_id if current else None, "id")
+        pk = await owned_id(ctx, session, Warehouse, global_id, "id")
         return await inventory.update_warehouse(
             session,
             pk,
@@ -57,10 +75,7 @@ async def warehouse_update(ctx: Context, global_id: str, data: Any) -> MutationR
 
 
 async def _own_sku(ctx: Context, session: Any, global_id: str) -> int:
-    pk = input_id(global_id, "Sku", "skuId") or 0
-    sku = await session.get(Sku, pk)
-    _check_merchant(ctx, sku.merchant_id if sku else None, "skuId")
-    return pk
+    return await owned_id(ctx, session, Sku, global_id, "skuId")
 
 
 async def stock_move(ctx: Context, data: Any) -> MutationResult[Any]:

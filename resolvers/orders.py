@@ -3,6 +3,7 @@ transaction each, answer with rows for the schema to shape."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -32,7 +33,7 @@ from resolvers.common import (
 from resolvers.context import Context, Permission
 from resolvers.members import points_discount as points_discount
 from services import checkout, held_coupons, orders, parcels
-from services.errors import DomainError, ErrorCode, Violation
+from services.errors import DomainError, ErrorCode
 from services.unit_of_work import Retry
 
 # A checkout is idempotent per key: a unique-key clash means a racing call with the same key
@@ -161,14 +162,7 @@ async def payment_confirm(
     if late:
         # Recorded (and committed) for refund, but the orders are not revived: say so.
         assert result.value is not None
-        result.errors = [
-            Violation(
-                ErrorCode.PAYMENT_CLOSED,
-                f"This payment is {result.value.status.value}; the money "
-                "is recorded and will be refunded.",
-                "paymentId",
-            )
-        ]
+        result.errors = [payment_resolvers.recorded_for_refund(result.value)]
     return result
 
 
@@ -226,7 +220,7 @@ class Shipped:
 
 
 async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
-    async def run(session: AsyncSession) -> Shipped:
+    async def run(session: AsyncSession) -> tuple[Shipment, Order]:
         wanted = (
             None
             if data.lines is None
@@ -238,7 +232,7 @@ async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
                 for i, line in enumerate(data.lines)
             ]
         )
-        shipment, order = await orders.ship(
+        return await orders.ship(
             session,
             _order_id(data.order_id),
             input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0,
@@ -249,16 +243,13 @@ async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
             actor_id=ctx.viewer.staff_id,
             merchant_id=ctx.viewer.merchant_id,
         )
-        return Shipped(shipment, order)
 
-    return await mutate(
-        ctx, run, Change("order.ship", Order, data.order_id, subject=lambda done: done.order)
-    )
+    return await _record_shipment(ctx, data.order_id, run)
 
 
 async def ship_parcel(ctx: Context, data: Any) -> MutationResult[Shipped]:
-    async def run(session: AsyncSession) -> Shipped:
-        shipment, order = await parcels.ship_parcel(
+    async def run(session: AsyncSession) -> tuple[Shipment, Order]:
+        return await parcels.ship_parcel(
             session,
             _order_id(data.order_id),
             data.parcel_number,
@@ -268,10 +259,23 @@ async def ship_parcel(ctx: Context, data: Any) -> MutationResult[Shipped]:
             actor_id=ctx.viewer.staff_id,
             merchant_id=ctx.viewer.merchant_id,
         )
+
+    return await _record_shipment(ctx, data.order_id, run)
+
+
+async def _record_shipment(
+    ctx: Context,
+    order_gid: str,
+    ship: Callable[[AsyncSession], Awaitable[tuple[Shipment, Order]]],
+) -> MutationResult[Shipped]:
+    """A shipment, whole-order or by parcel, is one audited `order.ship` change."""
+
+    async def run(session: AsyncSession) -> Shipped:
+        shipment, order = await ship(session)
         return Shipped(shipment, order)
 
     return await mutate(
-        ctx, run, Change("order.ship", Order, data.order_id, subject=lambda done: done.order)
+        ctx, run, Change("order.ship", Order, order_gid, subject=lambda done: done.order)
     )
 
 

@@ -80,15 +80,18 @@ async def payment_record_offline(
 
     result = await mutate(ctx, run, Change("payment.record_offline", Payment, payment_gid))
     if result.value is not None and confirmation and confirmation[-1]:
-        result.errors = [
-            Violation(
-                ErrorCode.PAYMENT_CLOSED,
-                f"This payment is {result.value.status.value}; the money "
-                "is recorded and will be refunded.",
-                "paymentId",
-            )
-        ]
+        result.errors = [recorded_for_refund(result.value)]
     return result
+
+
+def recorded_for_refund(payment: Payment) -> Violation:
+    """A payment that came in after its orders closed: the money is kept on record to be
+    refunded, and the orders stay closed; the caller is told so."""
+    return Violation(
+        ErrorCode.PAYMENT_CLOSED,
+        f"This payment is {payment.status.value}; the money is recorded and will be refunded.",
+        "paymentId",
+    )
 
 
 async def settle_before_cancel(ctx: Context, order_id: int) -> list[Violation]:

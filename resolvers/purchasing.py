@@ -31,9 +31,8 @@ from resolvers.common import (
     query_id,
 )
 from resolvers.context import Context
-from resolvers.inventory import _check_merchant
+from resolvers.inventory import _check_merchant, new_row_merchant, owned_id
 from services import purchasing, stocktake
-from services.errors import DomainError, ErrorCode
 
 __all__ = [
     "PurchaseOrder",
@@ -52,10 +51,7 @@ __all__ = [
 
 async def supplier_create(ctx: Context, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        merchant_id = input_id(data.merchant_id, "Merchant", "merchantId") or ctx.viewer.merchant_id
-        _check_merchant(ctx, merchant_id, "merchantId")
-        if merchant_id is None:
-            raise DomainError(ErrorCode.INVALID_INPUT, "A merchant is required.", "merchantId")
+        merchant_id = new_row_merchant(ctx, data.merchant_id)
         return await purchasing.create_supplier(session, merchant_id, data.name, data.contact)
 
     return await mutate(ctx, run, Change("supplier.create", Supplier))
@@ -63,9 +59,7 @@ async def supplier_create(ctx: Context, data: Any) -> MutationResult[Any]:
 
 async def supplier_update(ctx: Context, global_id: str, data: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Any:
-        pk = input_id(global_id, "Supplier", "id") or 0
-        current = await session.get(Supplier, pk)
-        _check_merchant(ctx, current.merchant_id if current else None, "id")
+        pk = await owned_id(ctx, session, Supplier, global_id, "id")
         return await purchasing.update_supplier(session, pk, data.name, data.contact)
 
     return await mutate(ctx, run, Change("supplier.update", Supplier, global_id))
@@ -101,10 +95,7 @@ def _order_data(data: Any) -> purchasing.OrderData:
 
 
 async def _own_order(ctx: Context, session: Any, global_id: str) -> int:
-    pk = input_id(global_id, "PurchaseOrder", "id") or 0
-    order = await session.get(PurchaseOrder, pk)
-    _check_merchant(ctx, order.merchant_id if order else None, "id")
-    return pk
+    return await owned_id(ctx, session, PurchaseOrder, global_id, "id")
 
 
 async def _own_warehouse(ctx: Context, session: Any, global_id: str | None) -> None:
@@ -188,10 +179,7 @@ async def purchase_order_lines(ctx: Context, order_id: int) -> list[PurchaseOrde
 
 
 async def _own_stocktake(ctx: Context, session: Any, global_id: str) -> int:
-    pk = input_id(global_id, "Stocktake", "id") or 0
-    found = await session.get(Stocktake, pk)
-    _check_merchant(ctx, found.merchant_id if found else None, "id")
-    return pk
+    return await owned_id(ctx, session, Stocktake, global_id, "id")
 
 
 async def stocktake_start(ctx: Context, data: Any) -> MutationResult[Any]:

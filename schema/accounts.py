@@ -46,8 +46,9 @@ OrderRef = Annotated["Order", strawberry.lazy("schema.orders")]
 OrderFilterRef = Annotated["OrderFilter", strawberry.lazy("schema.orders")]
 
 
-@strawberry.type(description="A postal address of a customer; customers see only their own.")
-class Address(Node):
+# Not in the schema itself: the fields of a customer's address and of an order's copy of it.
+@strawberry.type
+class PostalAddress:
     name: str = strawberry.field(description="Recipient's name.")
     phone: str = strawberry.field(description="Recipient's phone number.")
     province: str = strawberry.field(description="Province (省).")
@@ -55,6 +56,10 @@ class Address(Node):
     district: str | None = strawberry.field(description="District (区/县), if any.")
     line1: str = strawberry.field(description="Street address.")
     postal_code: str | None = strawberry.field(description="Postal code, if given.")
+
+
+@strawberry.type(description="A postal address of a customer; customers see only their own.")
+class Address(Node, PostalAddress):
     is_default: bool = strawberry.field(
         description="Whether this is the customer's default address (exactly one is)."
     )

@@ -31,13 +31,12 @@ from schema.common import (
     Last,
     Money,
     Node,
-    PageInfo,
+    PagedFields,
     UserError,
     deleted_id_field,
     describe_values,
     money,
     page_args,
-    page_info,
     user_errors,
     user_errors_field,
 )
@@ -616,15 +615,7 @@ class ProductFacets:
 
 
 @strawberry.type(description="A page of products with Relay cursors and the total count.")
-class ProductConnection:
-    @strawberry.field(description="How many nodes match in all, across pages.")
-    def total_count(self) -> int:
-        return self.total  # type: ignore[attr-defined]
-
-    @strawberry.field(description="Where this page sits, for fetching the next or previous one.")
-    def page_info(self) -> PageInfo:
-        return page_info(self)  # type: ignore[arg-type]
-
+class ProductConnection(PagedFields):
     @strawberry.field(description="The nodes of this page, each with its cursor.")
     def edges(self) -> list[ProductEdge]:
         page: Page[m.Product] = self  # type: ignore[assignment]

@@ -311,9 +311,10 @@ class Edge(Generic[T]):
     node: T = strawberry.field(description="The object at this edge.")
 
 
-# Root: resolvers.common.Page.
-@strawberry.type(description="A page of nodes with Relay cursors and the total count.")
-class Connection(Generic[T]):
+# Root: resolvers.common.Page. Not in the schema itself: the fields every connection
+# type (Connection below, ProductConnection) starts with.
+@strawberry.type
+class PagedFields:
     @strawberry.field(description="How many nodes match in all, across pages.")
     def total_count(self) -> int:
         return self.total  # type: ignore[attr-defined]
@@ -322,6 +323,10 @@ class Connection(Generic[T]):
     def page_info(self) -> PageInfo:
         return page_info(self)  # type: ignore[arg-type]
 
+
+# Root: resolvers.common.Page.
+@strawberry.type(description="A page of nodes with Relay cursors and the total count.")
+class Connection(PagedFields, Generic[T]):
     @strawberry.field(description="The nodes of this page, each with its cursor.")
     def edges(self) -> list[Edge[T]]:
         return [

@@ -72,23 +72,30 @@ class Warehouse(Node):
         return isinstance(obj, m.Warehouse)
 
 
+def _available(root: StockLevel) -> int:
+    return root.on_hand - root.reserved
+
+
+async def _warehouse(root: Any, info: Info) -> Warehouse:
+    """The warehouse of a stock level or movement."""
+    return await info.context.loaders.warehouse.load(root.warehouse_id)
+
+
+async def _sku(root: Any, info: Info) -> SkuRef:
+    """The SKU of a stock level or movement."""
+    return await info.context.loaders.sku.load(root.sku_id)
+
+
 @strawberry.type(description="available = onHand − reserved; low when available ≤ safetyStock.")
 class StockLevel:
     on_hand: int = strawberry.field(description="Units in the warehouse (the ledger's sum).")
     reserved: int = strawberry.field(description="Units held by active and committed reservations.")
     safety_stock: int = strawberry.field(description="Units kept back from storefronts.")
 
-    @strawberry.field(description="onHand − reserved.")
-    def available(self) -> int:
-        return self.on_hand - self.reserved
-
-    @strawberry.field(description="The warehouse.")
-    async def warehouse(self, info: Info) -> Warehouse:
-        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
-
-    @strawberry.field(description="The SKU.")
-    async def sku(self, info: Info) -> SkuRef:
-        return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined]
+    # Fields with a resolver are declared like the others, so that they keep their order.
+    available: int = strawberry.field(resolver=_available, description="onHand − reserved.")
+    warehouse: Warehouse = strawberry.field(resolver=_warehouse, description="The warehouse.")
+    sku: SkuRef = strawberry.field(resolver=_sku, description="The SKU.")
 
 
 @strawberry.type(description="A stock ledger entry.")
@@ -99,13 +106,8 @@ class StockMovement:
     reference: str | None = strawberry.field(description="What it refers to, if anything.")
     created_at: datetime = strawberry.field(description="When (ISO-8601, UTC).")
 
-    @strawberry.field(description="The warehouse.")
-    async def warehouse(self, info: Info) -> Warehouse:
-        return await info.context.loaders.warehouse.load(self.warehouse_id)  # type: ignore[attr-defined]
-
-    @strawberry.field(description="The SKU.")
-    async def sku(self, info: Info) -> SkuRef:
-        return await info.context.loaders.sku.load(self.sku_id)  # type: ignore[attr-defined]
+    warehouse: Warehouse = strawberry.field(resolver=_warehouse, description="The warehouse.")
+    sku: SkuRef = strawberry.field(resolver=_sku, description="The SKU.")
 
     @strawberry.field(description="The staff member; null for system movements (shipments).")
     async def actor(self, info: Info) -> StaffRef | None:

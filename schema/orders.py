@@ -17,11 +17,13 @@ from models.catalog import TransportClass
 from resolvers import orders as ro
 from resolvers import records as m
 from resolvers import red_packets as rrp
+from resolvers.common import MutationResult
 from resolvers.context import Permission
 from resolvers.orders import OrderStatus as OrderStatusEnum
 from resolvers.orders import PaymentKind as PaymentKindEnum
 from resolvers.orders import PaymentStatus as PaymentStatusEnum
 from resolvers.orders import RefundStatus as RefundStatusEnum
+from schema.accounts import PostalAddress
 from schema.cart import CartCost, CartDiscount, discount_of
 from schema.common import (
     After,
@@ -264,14 +266,8 @@ def _cost(result: Any) -> CartCost:
 
 
 @strawberry.type(description="The shipping address as it was at checkout.")
-class OrderAddress:
-    name: str = strawberry.field(description="Recipient's name.")
-    phone: str = strawberry.field(description="Recipient's phone number.")
-    province: str = strawberry.field(description="Province (省).")
-    city: str = strawberry.field(description="City (市).")
-    district: str | None = strawberry.field(description="District (区/县), if any.")
-    line1: str = strawberry.field(description="Street address.")
-    postal_code: str | None = strawberry.field(description="Postal code, if given.")
+class OrderAddress(PostalAddress):
+    pass
 
 
 @strawberry.type(
@@ -722,6 +718,15 @@ class OrderShipPayload:
     user_errors: list[UserError] = user_errors_field()
 
 
+def _ship_payload(r: MutationResult[ro.Shipped]) -> OrderShipPayload:
+    shipped = r.value
+    return OrderShipPayload(
+        shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
+        order=shipped.order if shipped else None,  # type: ignore[arg-type]
+        user_errors=user_errors(r.errors),
+    )
+
+
 @strawberry.type(description="Result of a refund mutation.")
 class RefundPayload:
     refund: Refund | None = strawberry.field(
@@ -941,13 +946,7 @@ class OrdersMutation:
             ParcelShipInput, strawberry.argument(description="The order, parcel and tracking.")
         ],
     ) -> OrderShipPayload:
-        r = await ro.ship_parcel(info.context, input)
-        shipped = r.value
-        return OrderShipPayload(
-            shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
-            order=shipped.order if shipped else None,  # type: ignore[arg-type]
-            user_errors=user_errors(r.errors),
-        )
+        return _ship_payload(await ro.ship_parcel(info.context, input))
 
     @strawberry.mutation(
         description="Record a shipment of an order's lines (staff with "
@@ -960,13 +959,7 @@ class OrdersMutation:
             ShipmentInput, strawberry.argument(description="The order, lines and parcel details.")
         ],
     ) -> OrderShipPayload:
-        r = await ro.ship(info.context, input)
-        shipped = r.value
-        return OrderShipPayload(
-            shipment=shipped.shipment if shipped else None,  # type: ignore[arg-type]
-            order=shipped.order if shipped else None,  # type: ignore[arg-type]
-            user_errors=user_errors(r.errors),
-        )
+        return _ship_payload(await ro.ship(info.context, input))
 
     @strawberry.mutation(
         description="Pays the refund back; restock puts shipped units back in their warehouse."

@@ -5,7 +5,7 @@ prices the selected, available lines with the shared pricing function."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -74,6 +74,19 @@ def _check_quantity(quantity: int, field_name: str) -> None:
         )
 
 
+async def skus_and_products(
+    session: AsyncSession, sku_ids: Collection[int]
+) -> tuple[dict[int, Sku], dict[int, Product]]:
+    """The SKUs that still exist among `sku_ids`, and their products, each by id."""
+    skus = {s.id: s for s in (await session.scalars(select(Sku).where(Sku.id.in_(sku_ids)))).all()}
+    product_ids = {s.product_id for s in skus.values()}
+    products = {
+        p.id: p
+        for p in (await session.scalars(select(Product).where(Product.id.in_(product_ids)))).all()
+    }
+    return skus, products
+
+
 async def add_lines(
     session: AsyncSession, cart: Cart, lines: Sequence[tuple[int, int]], now: datetime
 ) -> None:
@@ -82,20 +95,7 @@ async def add_lines(
     in_cart = (await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id))).all()
     count = len(in_cart)
     existing = {line.sku_id: line for line in in_cart if not line.add_on_promotion_id}
-    skus = {
-        s.id: s
-        for s in (
-            await session.scalars(select(Sku).where(Sku.id.in_({sku_id for sku_id, _ in lines})))
-        ).all()
-    }
-    products = {
-        p.id: p
-        for p in (
-            await session.scalars(
-                select(Product).where(Product.id.in_({s.product_id for s in skus.values()}))
-            )
-        ).all()
-    }
+    skus, products = await skus_and_products(session, {sku_id for sku_id, _ in lines})
     for i, (sku_id, quantity) in enumerate(lines):
         _check_quantity(quantity, f"lines.{i}.quantity")
         sku = skus.get(sku_id)

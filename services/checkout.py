@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.money import from_minor
 from models.accounts import Address, Customer
 from models.cart import CartLine
-from models.catalog import Merchant, Product, Sku
+from models.catalog import Merchant
 from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
 from models.promotions import Promotion as PromotionRow
 from services import (
@@ -435,20 +435,7 @@ async def _gift_lines(
     """Gifts ship with the order of the merchant selling them (or the first order)."""
     if not gifts:
         return []
-    skus = {
-        s.id: s
-        for s in (
-            await session.scalars(select(Sku).where(Sku.id.in_([g.sku_id for g in gifts])))
-        ).all()
-    }
-    products = {
-        p.id: p
-        for p in (
-            await session.scalars(
-                select(Product).where(Product.id.in_([s.product_id for s in skus.values()]))
-            )
-        ).all()
-    }
+    skus, products = await carts.skus_and_products(session, [g.sku_id for g in gifts])
     first = next(iter(orders.values()))
     lines = []
     for gift in gifts:

@@ -1049,17 +1049,7 @@ async def approve_refund(
             line.released_quantity += from_held
         returned = item.quantity - from_held
         if returned and restock:
-            await inventory.move_stock(
-                session,
-                sku_id=line.sku_id,
-                warehouse_id=await _shipped_from(session, line),
-                quantity=returned,
-                kind=MovementType.RETURN,
-                reason=refund.reason[:300],
-                actor_id=actor_id,
-                reference=f"refund:{refund.id}",
-            )
-            refund.restocked = True
+            await _restock(session, refund, line, returned, actor_id)
         line.refunded_quantity += item.quantity
         line.requested_quantity -= item.quantity
     refund.amount = max(
@@ -1264,23 +1254,30 @@ async def _take_back_gifts(
         elif shipped:
             joined += shipped
             if restock:
-                await inventory.move_stock(
-                    session,
-                    sku_id=gift.sku_id,
-                    warehouse_id=await _shipped_from(session, gift),
-                    quantity=shipped,
-                    kind=MovementType.RETURN,
-                    reason=refund.reason[:300],
-                    actor_id=actor_id,
-                    reference=f"refund:{refund.id}",
-                )
-                refund.restocked = True
+                await _restock(session, refund, gift, shipped, actor_id)
         if joined:
             gift.refunded_quantity += joined
             session.add(
                 RefundLine(refund_id=refund.id, order_line_id=gift.id, quantity=joined, amount=0)
             )
     return deducted
+
+
+async def _restock(
+    session: AsyncSession, refund: Refund, line: OrderLine, quantity: int, actor_id: int | None
+) -> None:
+    """Returned units of `line` go back on hand in the warehouse they were shipped from."""
+    await inventory.move_stock(
+        session,
+        sku_id=line.sku_id,
+        warehouse_id=await _shipped_from(session, line),
+        quantity=quantity,
+        kind=MovementType.RETURN,
+        reason=refund.reason[:300],
+        actor_id=actor_id,
+        reference=f"refund:{refund.id}",
+    )
+    refund.restocked = True
 
 
 async def _shipped_from(session: AsyncSession, line: OrderLine) -> int:

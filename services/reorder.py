@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.cart import Cart, CartLine
-from models.catalog import Product, Sku
+from models.catalog import Sku
 from models.orders import Order, OrderLine, OrderStatus
 from services import inventory
-from services.cart import MAX_QUANTITY, LineStatus, status_of
+from services.cart import MAX_QUANTITY, LineStatus, skus_and_products, status_of
 from services.errors import DomainError, ErrorCode
 
 S = OrderStatus
@@ -66,15 +66,7 @@ async def buy_again(
     for line in lines:
         wanted[line.sku_id] = min(MAX_QUANTITY, wanted[line.sku_id] + line.quantity)
         titles.setdefault(line.sku_id, line.title)
-    skus = {s.id: s for s in (await session.scalars(select(Sku).where(Sku.id.in_(wanted)))).all()}
-    products = {
-        p.id: p
-        for p in (
-            await session.scalars(
-                select(Product).where(Product.id.in_({s.product_id for s in skus.values()}))
-            )
-        ).all()
-    }
+    skus, products = await skus_and_products(session, wanted)
     stock = await inventory.candidates(session, sorted(skus))
     buyable, left_out = [], []
     for sku_id, quantity in wanted.items():

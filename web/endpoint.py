@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -50,6 +51,19 @@ def plans_for(schema: Any) -> Plans:
     """A plan depends only on the schema and the document, so every app of one process built
     on one schema (uvicorn's, or each test's) shares the plans: a document is planned once."""
     return Plans(schema)
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What an answer answers: the HTTP request and its context, the document and operation
+    asked for, and the media type and headers the answer goes out with."""
+
+    request: Request
+    context: Context
+    query: str
+    operation: str | None
+    media: str
+    headers: dict[str, str]
 
 
 class GraphQLEndpoint:
@@ -113,12 +127,7 @@ class GraphQLEndpoint:
             if entry is not None:
                 await _close(context.session)
                 return self._respond(
-                    request,
-                    context,
-                    query,
-                    operation,
-                    media,
-                    headers,
+                    Asked(request, context, query, operation, media, headers),
                     entry.data,
                     [],
                     0,
@@ -221,12 +230,7 @@ class GraphQLEndpoint:
         if self.settings.sql_echo:  # debugging aid: which statements a request sent
             extensions["sql"] = [s.split()[0:6] for s in counter.statements]
         return self._respond(
-            request,
-            context,
-            query,
-            operation,
-            media,
-            headers,
+            Asked(request, context, query, operation, media, headers),
             None if failed else result.data,
             formatted,
             counter.count,
@@ -277,12 +281,7 @@ class GraphQLEndpoint:
 
     def _respond(
         self,
-        request: Request,
-        context: Context,
-        query: str,
-        operation: str | None,
-        media: str,
-        headers: dict[str, str],
+        asked: Asked,
         data: Any,
         formatted: list[dict[str, Any]],
         statements: int,
@@ -294,7 +293,8 @@ class GraphQLEndpoint:
         extensions: dict[str, Any] | None = None,
         failed: bool = False,
     ) -> Response:
-        name = parse.operation_name(query, operation)
+        request, context, media = asked.request, asked.context, asked.media
+        name = parse.operation_name(asked.query, asked.operation)
         observe(
             self.operations.label(name),
             context,
@@ -326,7 +326,7 @@ class GraphQLEndpoint:
             failed,
             media,
             formatted,
-            {**headers, "x-cache": cache_status, "content-language": context.language.value},
+            {**asked.headers, "x-cache": cache_status, "content-language": context.language.value},
         )
         if request.method == "GET" and status == 200 and not formatted:
             return cacheable(request, body, media, headers)

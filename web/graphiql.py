@@ -1,5 +1,5 @@
 """GraphiQL served from the project: the page, and its vendored, pinned assets
-(web/static/graphiql/, versions in VERSIONS.md) under a URL that names their content, so
+(web/static/vendor/graphiql/, versions in VERSIONS.md) under a URL that names their content, so
 they are cached for a year and still never stale. No CDN: it works offline."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 HERE = Path(__file__).parent
-ASSETS_DIR = HERE / "static" / "graphiql"
+ASSETS_DIR = HERE / "static" / "vendor" / "graphiql"
 YEAR = 365 * 24 * 3600
 
 

@@ -97,6 +97,15 @@ async def shopper(api: Api, phone: str, lines: list[tuple[str, int]]) -> Shopper
     return Shopper(token, cart["cartCreate"]["cart"]["id"], address)
 
 
+async def refill(api: Api, who: Shopper, lines: list[tuple[str, int]]) -> None:
+    """Put (SKU id, quantity) lines in the shopper's cart again, e.g. after checking it out."""
+    await api.ok(
+        "CartLinesAdd",
+        {"cartId": who.cart_id, "lines": [{"skuId": s, "quantity": q} for s, q in lines]},
+        token=who.token,
+    )
+
+
 def checkout_input(who: Shopper, **extra: Any) -> dict[str, Any]:
     return {"cartId": who.cart_id, "addressId": who.address_id, **extra}
 
@@ -124,6 +133,34 @@ async def pay(
         token=who.token,
     )
     return paid["paymentConfirm"]["payment"]
+
+
+async def request_refund(
+    api: Api, token: str, order_id: str, lines: list[tuple[str, int]], reason: str = "r"
+) -> dict[str, Any]:
+    """The customer asks for units of order lines back ((order line id, quantity) each); the
+    refund as answered (userErrors must be empty)."""
+    wanted = [{"orderLineId": line_id, "quantity": quantity} for line_id, quantity in lines]
+    asked = await api.ok(
+        "RefundRequest", {"orderId": order_id, "reason": reason, "lines": wanted}, token=token
+    )
+    return asked["orderRefundRequest"]["refund"]
+
+
+def ship_all_input(shop: Shop, order_id: str) -> dict[str, Any]:
+    """OrderShip variables: every unit of the order, from the shop's warehouse."""
+    return {
+        "input": {
+            "orderId": order_id,
+            "warehouseId": shop.warehouse,
+            "carrier": "SF",
+            "trackingNumber": "1",
+        }
+    }
+
+
+async def ship_all(api: Api, shop: Shop, order_id: str) -> None:
+    await api.admin("OrderShip", ship_all_input(shop, order_id))
 
 
 async def stock_of(engine: AsyncEngine, sku: str) -> tuple[int, int]:

@@ -11,7 +11,8 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.settings import Settings
 from models import Cart, CartLine
-from tests.api.catalog_data import add_product, build_catalog, phone_input
+from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from tests.api.staff_data import merchant_staff
 from tests.conftest import STAFF_PASSWORD, Api, make_staff
 
 PASSWORD = "secret-pass-9"
@@ -277,8 +278,6 @@ async def test_customer_token_on_admin_mutation_is_forbidden(api: Api) -> None:
 async def test_merchant_staff_see_and_change_only_their_merchant(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
-    from core.ids import decode_id
-
     c = await build_catalog(api)
     mine = await add_product(
         api, c, "mine", phone_input(c, "Mine", "Apple", ["1.00"], code="MINE"), listed=False
@@ -286,14 +285,7 @@ async def test_merchant_staff_see_and_change_only_their_merchant(
     theirs_input = phone_input(c, "Theirs", "Apple", ["1.00"], code="THEIRS")
     theirs_input["merchantId"], theirs_input["shippingTemplateId"] = c.other_merchant, None
     theirs = await add_product(api, c, "theirs", theirs_input, listed=False)
-    _, token = await make_staff(
-        engine,
-        settings,
-        clock,
-        email="shop@b.example",
-        permissions=["MANAGE_CATALOG"],
-        merchant_id=decode_id(c.other_merchant)[1],
-    )
+    token = await other_merchant_cataloguer(engine, settings, clock, c)
     listing = await api.ok("AdminProducts", {}, token=token)
     assert [e["node"]["title"] for e in listing["adminProducts"]["edges"]] == ["Theirs"]
     update = await api.op(
@@ -317,18 +309,9 @@ async def test_merchant_staff_see_and_change_only_their_merchant(
 async def test_merchant_staff_cannot_see_other_merchants_cost_prices(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
-    from core.ids import decode_id
-
     c = await build_catalog(api)
     product = await add_product(api, c, "p", phone_input(c, "P", "Apple", ["1.00"], code="P"))
-    _, token = await make_staff(
-        engine,
-        settings,
-        clock,
-        email="shop@b.example",
-        permissions=["MANAGE_CATALOG"],
-        merchant_id=decode_id(c.other_merchant)[1],
-    )
+    token = await other_merchant_cataloguer(engine, settings, clock, c)
     query = "query($id: ID!) { product(id: $id) { skus { costPrice { amount } } } }"
     result = await api.post(query, {"id": product["id"]}, token=token)
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -377,6 +360,21 @@ async def test_staff_and_roles_as_written(api: Api) -> None:
         token=api.admin_token,
     )
     assert duplicate["data"]["staffCreate"]["userErrors"][0]["code"] == "DUPLICATE_ACCOUNT"
+
+
+async def other_merchant_cataloguer(
+    engine: AsyncEngine, settings: Settings, clock: FixedClock, c: Catalog
+) -> str:
+    """A token of staff who manage the catalog of the catalog's other merchant only."""
+    _, token = await merchant_staff(
+        engine,
+        settings,
+        clock,
+        c.other_merchant,
+        email="shop@b.example",
+        permissions=["MANAGE_CATALOG"],
+    )
+    return token
 
 
 async def test_login_merges_the_guest_cart(api: Api, engine: AsyncEngine) -> None:

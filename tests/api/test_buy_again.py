@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id
 from models import Sku
-from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, shopper
+from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, refill, shopper
 from tests.conftest import Api
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
@@ -45,11 +45,7 @@ async def test_buy_again_prepares_a_checkout_at_todays_prices(
         await s.commit()
     product_b = (await api.post(PRODUCT_OF, {"id": shop.sku_b}))["data"]["node"]["product"]["id"]
     await api.admin("ProductDelist", {"id": product_b})
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_a, "quantity": 1}]},
-        token=who.token,
-    )
+    await refill(api, who, [(shop.sku_a, 1)])
 
     again = (await api.ok("OrderBuyAgain", {"id": order_id}, token=who.token))["orderBuyAgain"]
     checkout_cart = again["cart"]

@@ -20,6 +20,7 @@ from tests.api.checkout_data import (
     open_shop,
     pay,
     place,
+    refill,
     shopper,
     stock_of,
 )
@@ -152,11 +153,7 @@ async def test_key_reused_for_a_different_checkout_is_refused(
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900001113", [(shop.sku_a, 1)])
     await place(api, who, key="k")
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_b, "quantity": 1}]},
-        token=who.token,
-    )
+    await refill(api, who, [(shop.sku_b, 1)])
     reused = await api.op(
         "CheckoutComplete",
         {"input": checkout_input(who, note="again"), "idempotencyKey": "k"},
@@ -312,22 +309,14 @@ async def test_per_customer_limits_count_units_in_earlier_orders(
     first = await place(api, who, key="first")
     assert first["amountDue"]["amount"] == "100.00"
     await pay(api, who, first)
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_a, "quantity": 1}]},
-        token=who.token,
-    )
+    await refill(api, who, [(shop.sku_a, 1)])
     second = await place(api, who, key="second")
     assert second["amountDue"]["amount"] == "120.00"  # the limit was used by the first order
     await api.ok("OrderCancel", {"id": second["orders"][0]["id"]}, token=who.token)
     other = await shopper(api, "13900001121", [(shop.sku_a, 1)])
     unpaid = await place(api, other, key="unpaid")
     await api.ok("OrderCancel", {"id": unpaid["orders"][0]["id"]}, token=other.token)
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": other.cart_id, "lines": [{"skuId": shop.sku_a, "quantity": 1}]},
-        token=other.token,
-    )
+    await refill(api, other, [(shop.sku_a, 1)])
     again = await place(api, other, key="again")
     assert again["amountDue"]["amount"] == "100.00"  # the cancelled order gave the unit back
 
@@ -351,9 +340,5 @@ async def test_a_paid_order_ends_new_customer_offers(api: Api, engine: AsyncEngi
     first = await place(api, who, key="first")
     assert first["amountDue"]["amount"] == "250.00"
     await pay(api, who, first)
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_b, "quantity": 1}]},
-        token=who.token,
-    )
+    await refill(api, who, [(shop.sku_b, 1)])
     assert (await place(api, who, key="second"))["amountDue"]["amount"] == "300.00"

@@ -19,6 +19,7 @@ from core.settings import Settings
 from models import AuditEntry, StockMovement
 from resolvers.context import Permission
 from tests.api.checkout_data import Shop, open_shop, pay, place, shopper
+from tests.api.staff_data import merchant_staff
 from tests.conftest import Api, make_staff
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
@@ -122,13 +123,13 @@ async def test_exports_are_refused_without_the_permission(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
     shop = await open_shop(api, engine)
-    _, reporter = await make_staff(
+    _, reporter = await merchant_staff(
         engine,
         settings,
         clock,
+        shop.merchant,
         email="r@shop.example",
         permissions=[Permission.VIEW_REPORTS.value],
-        merchant_id=decode_id(shop.merchant)[1],
     )
     assert (await download(api, "orders", None, **DAY))[0] == 401
     assert (await download(api, "orders", reporter, **DAY))[0] == 403  # needs MANAGE_ORDERS
@@ -196,13 +197,13 @@ async def test_links_follow_the_exports_rules(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
     shop = await two_merchants_sold(api, engine, clock)
-    _, reporter = await make_staff(
+    _, reporter = await merchant_staff(
         engine,
         settings,
         clock,
+        shop.merchant,
         email="r2@shop.example",
         permissions=[Permission.VIEW_REPORTS.value],
-        merchant_id=decode_id(shop.merchant)[1],
     )
     refused = await signed(api, reporter, kind="ORDERS", **DAY)  # needs MANAGE_ORDERS
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -22,6 +22,7 @@ from core.clock import FixedClock
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 from services.accounts import access_token
+from tests.api.checkout_data import ADDRESS
 from tests.conftest import Api
 from tests.contract import DOCUMENTS, operation, operation_names
 
@@ -140,14 +141,6 @@ async def test_database_down_is_503_for_queries_and_mutations(
 ) -> None:
     customer = access_token(settings, "customer:1", clock.now())
     staff = access_token(settings, "staff:1", clock.now(), {"perms": ["catalog:write"]})
-    address = {
-        "name": "A",
-        "phone": "13800138000",
-        "province": "浙江",
-        "city": "杭州",
-        "line1": "西湖区 1 号",
-        "postalCode": "310000",
-    }
     async with serving(down_engine, settings, clock) as (_, client):
         with caplog.at_level(logging.INFO):
             answers = [
@@ -155,7 +148,7 @@ async def test_database_down_is_503_for_queries_and_mutations(
                 await client.get("/graphql", params={"query": BRANDS}),
                 await client.post(
                     "/graphql",
-                    json={"query": operation("AddressCreate"), "variables": {"input": address}},
+                    json={"query": operation("AddressCreate"), "variables": {"input": ADDRESS}},
                     headers={"authorization": f"Bearer {customer}"},
                 ),
                 await client.post(

@@ -14,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id_of
 from models import Sku, StockMovement
-from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
+from tests.api.checkout_data import (
+    Shop,
+    Shopper,
+    open_shop,
+    pay,
+    place,
+    request_refund,
+    ship_all,
+    shopper,
+    stock_of,
+)
 from tests.api.test_orders import detail
 from tests.api.test_promotions import APRIL, create, gift_promotion
 from tests.conftest import Api
@@ -63,34 +73,10 @@ async def paid_gift_order(
     return shop, who, order_id, main_line, gift_line
 
 
-async def ship_all(api: Api, shop: Shop, order_id: str) -> None:
-    await api.admin(
-        "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
-    )
-
-
 async def refund(
     api: Api, who: Shopper, order_id: str, line: dict[str, Any], quantity: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    asked = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": order_id,
-                "reason": "不要了",
-                "lines": [{"orderLineId": line["id"], "quantity": quantity}],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
+    asked = await request_refund(api, who.token, order_id, [(line["id"], quantity)], "不要了")
     approved = (await api.admin("RefundApprove", {"id": asked["id"]}))["refundApprove"]
     assert approved["userErrors"] == [], approved
     return asked, approved

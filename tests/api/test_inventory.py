@@ -15,6 +15,7 @@ from core.settings import Settings
 from models import StockLevel, StockMovement
 from services import inventory
 from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from tests.api.staff_data import merchant_staff
 from tests.conftest import Api, make_staff
 
 
@@ -243,13 +244,13 @@ async def test_warehouse_rules_and_merchant_scope(
     )["warehouseCreate"]["warehouse"]["id"]
     mismatch = await move(api, sku, other, 5)
     assert mismatch["userErrors"][0]["code"] == "MERCHANT_MISMATCH"
-    _, shop_token = await make_staff(
+    _, shop_token = await merchant_staff(
         engine,
         settings,
         clock,
+        c.other_merchant,
         email="b@shop.example",
         permissions=["MANAGE_INVENTORY"],
-        merchant_id=decode_id(c.other_merchant)[1],
     )
     foreign = await api.op(
         "StockMove",

@@ -15,7 +15,8 @@ from core.db import create_session_factory
 from core.ids import decode_id
 from models import MemberAccount, PointsEntry
 from services import members
-from tests.api.checkout_data import Shopper, checkout_input, open_shop, pay, place, shopper
+from tests.api import checkout_data
+from tests.api.checkout_data import Shopper, checkout_input, open_shop, pay, place, refill, shopper
 from tests.conftest import Api, make_staff
 
 LEVELS = [("普通会员", 1, 0), ("银卡会员", 2, 300), ("金卡会员", 3, 1000)]
@@ -52,25 +53,11 @@ async def customer_id(api: Api, who: Shopper) -> str:
     return (await api.ok("Me", token=who.token))["me"]["id"]
 
 
-async def refill(api: Api, who: Shopper, lines: list[tuple[str, int]]) -> None:
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": who.cart_id, "lines": [{"skuId": s, "quantity": q} for s, q in lines]},
-        token=who.token,
-    )
-
-
 async def refund(api: Api, who: Shopper, order_id: str, line_id: str, quantity: int) -> None:
-    asked = await api.ok(
-        "RefundRequest",
-        {
-            "orderId": order_id,
-            "reason": "不想要了",
-            "lines": [{"orderLineId": line_id, "quantity": quantity}],
-        },
-        token=who.token,
+    asked = await checkout_data.request_refund(
+        api, who.token, order_id, [(line_id, quantity)], "不想要了"
     )
-    await api.admin("RefundApprove", {"id": asked["orderRefundRequest"]["refund"]["id"]})
+    await api.admin("RefundApprove", {"id": asked["id"]})
 
 
 async def order_points(api: Api, who: Shopper, order_id: str) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from models.coupons import CouponTemplate
 from models.promotions import Promotion
 from services.accounts import Permission
 from tests.api.checkout_data import Shop, open_shop, place, shopper
+from tests.api.staff_data import merchant_staff
 from tests.api.test_coupons import template
 from tests.api.test_promotions import live, reduction
-from tests.conftest import Api, FixedClock, make_staff
+from tests.conftest import Api, FixedClock
 
 ALL = [p.value for p in Permission]
 
@@ -49,13 +50,8 @@ async def merchant_b_staff(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> tuple[Shop, str]:
     shop = await open_shop(api, engine, two_merchants=True)
-    _, token = await make_staff(
-        engine,
-        settings,
-        clock,
-        email="all@b.example",
-        permissions=ALL,
-        merchant_id=decode_id(shop.other_merchant)[1],
+    _, token = await merchant_staff(
+        engine, settings, clock, shop.other_merchant, email="all@b.example", permissions=ALL
     )
     return shop, token
 
@@ -243,13 +239,13 @@ async def test_a_shared_checkout_shows_each_merchant_only_its_own_order_and_no_a
     shop = await open_shop(api, engine, two_merchants=True)
     who = await shopper(api, "13900000004", [(shop.sku_a, 1), (shop.sku_c, 1)])
     payment = await place(api, who)
-    _, a_staff = await make_staff(
+    _, a_staff = await merchant_staff(
         engine,
         settings,
         clock,
+        shop.merchant,
         email="orders@a.example",
         permissions=["MANAGE_ORDERS"],
-        merchant_id=decode_id(shop.merchant)[1],
     )
     query = (
         "query($id: ID!) { order(id: $id) { id payment { orders { id } } "

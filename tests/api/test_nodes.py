@@ -18,7 +18,9 @@ from core.settings import Settings
 from models import AuditEntry, Customer, Order, OrderLine, Payment, Role, ShippingTemplate, Sku
 from resolvers.nodes import NODE_RULES
 from services.accounts import Permission, access_token
+from tests.api import checkout_data
 from tests.api.checkout_data import ORDER_DETAIL, Shop, Shopper, open_shop, pay, place, shopper
+from tests.api.staff_data import merchant_staff
 from tests.api.test_batching import seed_listing
 from tests.api.test_coupons import create_template, customer, template
 from tests.api.test_promotions import create, reduction
@@ -56,21 +58,16 @@ async def world(api: Api, engine: AsyncEngine, settings: Settings, clock: FixedC
     _, unpermitted = await make_staff(
         engine, settings, clock, email="catalog@p.example", permissions=["MANAGE_CATALOG"]
     )
-    own_id, own = await make_staff(
-        engine,
-        settings,
-        clock,
-        email="own@m.example",
-        permissions=ALL_PERMISSIONS,
-        merchant_id=decode_id(shop.merchant)[1],
+    own_id, own = await merchant_staff(
+        engine, settings, clock, shop.merchant, email="own@m.example", permissions=ALL_PERMISSIONS
     )
-    _, other = await make_staff(
+    _, other = await merchant_staff(
         engine,
         settings,
         clock,
+        shop.other_merchant,
         email="other@m.example",
         permissions=ALL_PERMISSIONS,
-        merchant_id=decode_id(shop.other_merchant)[1],
     )
     viewers = {
         "owner": who.token,
@@ -149,16 +146,10 @@ async def test_orders_lines_shipments_and_refunds_follow_their_order(
         },
     )
     assert await seen_by(api, w, shipped["orderShip"]["shipment"]["id"]) == order_seers
-    asked = await api.ok(
-        "RefundRequest",
-        {
-            "orderId": order_id,
-            "reason": "scratched",
-            "lines": [{"orderLineId": line_id, "quantity": 1}],
-        },
-        token=w.who.token,
+    asked = await checkout_data.request_refund(
+        api, w.who.token, order_id, [(line_id, 1)], "scratched"
     )
-    assert await seen_by(api, w, asked["orderRefundRequest"]["refund"]["id"]) == order_seers
+    assert await seen_by(api, w, asked["id"]) == order_seers
 
 
 async def test_payments_are_seen_by_the_payer_and_staff_of_a_merchant_it_pays(
@@ -167,11 +158,7 @@ async def test_payments_are_seen_by_the_payer_and_staff_of_a_merchant_it_pays(
     w = await world(api, engine, settings, clock)
     both = {"owner", "admin", "own_merchant", "other_merchant"}
     assert await seen_by(api, w, w.payment["id"]) == both  # it pays both merchants' orders
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": w.who.cart_id, "lines": [{"skuId": w.shop.sku_a, "quantity": 1}]},
-        token=w.who.token,
-    )
+    await checkout_data.refill(api, w.who, [(w.shop.sku_a, 1)])
     only_own = await place(api, w.who, key="key-2")
     assert await seen_by(api, w, only_own["id"]) == {"owner", "admin", "own_merchant"}
 

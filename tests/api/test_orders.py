@@ -25,9 +25,14 @@ from tests.api.checkout_data import (
     open_shop,
     pay,
     place,
+    refill,
+    request_refund,
+    ship_all,
+    ship_all_input,
     shopper,
     stock_of,
 )
+from tests.api.staff_data import merchant_staff
 from tests.api.test_coupons import create_template, template
 from tests.api.test_promotions import APRIL, live, reduction
 from tests.conftest import Api, make_staff
@@ -353,28 +358,8 @@ async def test_partial_refund_pays_back_the_lines_payable_share(
     # 满400减20 and the coupon each spread 240:300 in fen by largest remainder: A gets
     # 8.89 + 8.89 off, B 11.11 + 11.11
     assert (line_a["total"]["amount"], line_b["total"]["amount"]) == ("222.22", "277.78")
-    await api.admin(
-        "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
-    )
-    asked = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": order_id,
-                "reason": "scratched",
-                "lines": [{"orderLineId": line_a["id"], "quantity": 1}],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
+    await ship_all(api, shop, order_id)
+    asked = await request_refund(api, who.token, order_id, [(line_a["id"], 1)], "scratched")
     assert asked["status"] == "REFUND_REQUESTED" and asked["amount"]["amount"] == "111.11"
     approved = (await api.admin("RefundApprove", {"id": asked["id"]}))["refundApprove"]
     assert approved["refund"]["status"] == "REFUNDED"
@@ -398,31 +383,8 @@ async def test_full_refund_returns_coupons_and_pays_back_everything(
     await pay(api, who, payment)
     order_id = payment["orders"][0]["id"]
     line_a, line_b = (await detail(api, who, order_id))["lines"]
-    first = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": order_id,
-                "reason": "r",
-                "lines": [{"orderLineId": line_a["id"], "quantity": 1}],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
-    rest = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": order_id,
-                "reason": "r",
-                "lines": [
-                    {"orderLineId": line_a["id"], "quantity": 1},
-                    {"orderLineId": line_b["id"], "quantity": 1},
-                ],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
+    first = await request_refund(api, who.token, order_id, [(line_a["id"], 1)])
+    rest = await request_refund(api, who.token, order_id, [(line_a["id"], 1), (line_b["id"], 1)])
     assert first["amount"]["amount"] == "111.11" and rest["amount"]["amount"] == "388.89"
     over = await api.op(
         "RefundRequest",
@@ -479,13 +441,8 @@ async def test_orders_are_seen_by_their_owner_and_their_merchant_only(
         "order"
     ] is None
     assert (await api.ok("MyOrders", token=stranger.token))["me"]["orders"]["totalCount"] == 0
-    _, own = await make_staff(
-        engine,
-        settings,
-        clock,
-        email="own@m.example",
-        permissions=["MANAGE_ORDERS"],
-        merchant_id=decode_id(shop.merchant)[1],
+    _, own = await merchant_staff(
+        engine, settings, clock, shop.merchant, email="own@m.example", permissions=["MANAGE_ORDERS"]
     )
     _, other = await make_staff(
         engine,
@@ -502,27 +459,13 @@ async def test_orders_are_seen_by_their_owner_and_their_merchant_only(
     await pay(api, who, payment)
     refused = await api.op(
         "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
+        ship_all_input(shop, order_id),
         token=other,
     )
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # the policy's owner check
     customer = await api.op(
         "OrderShip",
-        {
-            "input": {
-                "orderId": order_id,
-                "warehouseId": shop.warehouse,
-                "carrier": "SF",
-                "trackingNumber": "1",
-            }
-        },
+        ship_all_input(shop, order_id),
         token=who.token,
     )
     assert customer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -530,11 +473,7 @@ async def test_orders_are_seen_by_their_owner_and_their_merchant_only(
 
 async def test_my_orders_filters_by_status(api: Api, engine: AsyncEngine) -> None:
     shop, who, payment = await discounted_order(api, engine)
-    await api.ok(
-        "CartLinesAdd",
-        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_b, "quantity": 1}]},
-        token=who.token,
-    )
+    await refill(api, who, [(shop.sku_b, 1)])
     second = await place(api, who, key="key-2")
     await pay(api, who, second)
     paid = (await api.ok("MyOrders", {"status": "PAID"}, token=who.token))["me"]["orders"]

@@ -13,7 +13,8 @@ from core.db import create_session_factory
 from core.ids import decode_id
 from services import inventory
 from tests.api.catalog_data import add_product, build_catalog, phone_input
-from tests.api.checkout_data import pay, place, shopper
+from tests.api.checkout_data import pay, place, request_refund, shopper
+from tests.api.staff_data import merchant_staff
 from tests.conftest import Api, make_staff
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
@@ -123,13 +124,13 @@ async def test_an_order_splits_into_parcels_each_with_its_tracking_number(
         permissions=["MANAGE_ORDERS"],
         merchant_id=merchant_id,
     )
-    _, other = await make_staff(
+    _, other = await merchant_staff(
         engine,
         settings,
         clock,
+        c.other_merchant,
         email="other@parcels.example",
         permissions=["MANAGE_ORDERS"],
-        merchant_id=decode_id(c.other_merchant)[1],
     )
 
     def ship(number: int, tracking: str) -> dict[str, Any]:
@@ -221,17 +222,7 @@ async def test_parcels_are_planned_again_when_units_leave_the_plan(
     assert order["parcels"][2]["weightGrams"] == 9000
 
     # the battery is refunded before shipping: its parcel goes, nothing else moves
-    asked = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": order_id,
-                "reason": "不要了",
-                "lines": [{"orderLineId": line_of["P-1"], "quantity": 1}],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
+    asked = await request_refund(api, who.token, order_id, [(line_of["P-1"], 1)], "不要了")
     approved = (await api.admin("RefundApprove", {"id": asked["id"]}))["refundApprove"]
     assert approved["userErrors"] == []
     order = (await api.ok("OrderParcels", {"id": order_id}, token=who.token))["order"]

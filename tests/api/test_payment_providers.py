@@ -25,6 +25,7 @@ from core.ids import decode_id
 from core.settings import Settings
 from models import AuditEntry, Payment, ProviderRefund
 from services import housekeeping, ledger, payments
+from tests.api import checkout_data
 from tests.api.checkout_data import ORDER_DETAIL, Shop, Shopper, open_shop, pay, place, shopper
 from tests.conftest import Api, make_staff
 from tests.fakes import alipay as fa
@@ -314,17 +315,7 @@ async def test_refund_ledger_adds_partial_refunds_and_never_passes_the_capture(
     ]["order"]
     line = order["lines"][0]["id"]
     for _ in range(2):  # one unit, then the other
-        asked = (
-            await api.ok(
-                "RefundRequest",
-                {
-                    "orderId": order["id"],
-                    "reason": "r",
-                    "lines": [{"orderLineId": line, "quantity": 1}],
-                },
-                token=who.token,
-            )
-        )["orderRefundRequest"]["refund"]
+        asked = await checkout_data.request_refund(api, who.token, order["id"], [(line, 1)])
         await api.admin("RefundApprove", {"id": asked["id"]})
     trade = fakes.wechat.trades[no]
     assert sum(trade.refunds.values()) == due(payment) == trade.amount

@@ -76,6 +76,12 @@ def multi_buy(name: str, rule: dict[str, Any], products: list[str], **extra: Any
     }
 
 
+async def live_multi_buy(
+    api: Api, name: str, rule: dict[str, Any], products: list[str], **extra: Any
+) -> str:
+    return await live(api, multi_buy(name, rule, products, **extra))
+
+
 async def cart_of(api: Api, lines: list[tuple[str, int]], token: str | None = None) -> Any:
     created = await api.ok(
         "CartCreate", {"lines": [{"skuId": s, "quantity": q} for s, q in lines]}, token=token
@@ -99,9 +105,8 @@ def line_discounts(cart: dict[str, Any]) -> list[list[tuple[str, str]]]:
 
 async def test_n_units_of_the_scope_put_every_unit_at_m_zhe(api: Api, engine: AsyncEngine) -> None:
     g = await goods(api, engine)
-    await live(
-        api,
-        multi_buy("满3件8.5折", {"minUnits": 3, "percentOff": "15"}, [g.product_a, g.product_b]),
+    await live_multi_buy(
+        api, "满3件8.5折", {"minUnits": 3, "percentOff": "15"}, [g.product_a, g.product_b]
     )
     # Two units of the scope: below 3, nothing.
     two = await cart_of(api, [(g.a_black, 1), (g.b, 1)])
@@ -132,14 +137,12 @@ async def test_n_units_count_only_units_within_the_per_customer_limit(
     api: Api, engine: AsyncEngine
 ) -> None:
     g = await goods(api, engine)
-    await live(
+    await live_multi_buy(
         api,
-        multi_buy(
-            "满3件8折",
-            {"minUnits": 3, "percentOff": "20"},
-            [g.product_a, g.product_b],
-            perCustomerLimit=3,
-        ),
+        "满3件8折",
+        {"minUnits": 3, "percentOff": "20"},
+        [g.product_a, g.product_b],
+        perCustomerLimit=3,
     )
     # Four units, a limit of 3: the first three in cart order are at 8折 (A黑 2 × 24.00, one B
     # 60.00), the fourth at full price with a notice.
@@ -151,11 +154,8 @@ async def test_n_units_count_only_units_within_the_per_customer_limit(
 
 async def test_below_n_within_the_limit_gives_nothing(api: Api, engine: AsyncEngine) -> None:
     g = await goods(api, engine)
-    await live(
-        api,
-        multi_buy(
-            "满3件8折", {"minUnits": 3, "percentOff": "20"}, [g.product_a], perCustomerLimit=2
-        ),
+    await live_multi_buy(
+        api, "满3件8折", {"minUnits": 3, "percentOff": "20"}, [g.product_a], perCustomerLimit=2
     )
     # Three units but only two may be at the promotion price: fewer than 3 count, so none.
     cart = await cart_of(api, [(g.a_black, 3)])
@@ -170,13 +170,11 @@ async def test_every_second_unit_in_price_order_is_half_price(
     api: Api, engine: AsyncEngine
 ) -> None:
     g = await goods(api, engine)
-    await live(
+    await live_multi_buy(
         api,
-        multi_buy(
-            "第二件半价",
-            {"everySecondUnit": True, "percentOff": "50"},
-            [g.product_a, g.product_b],
-        ),
+        "第二件半价",
+        {"everySecondUnit": True, "percentOff": "50"},
+        [g.product_a, g.product_b],
     )
     # Three units of A (120, 120, 99.99 dearest first): pairs (120, 120) and (99.99): one unit
     # at half price, the cheaper of its pair: 60.00. B alone pairs with nothing (per product).
@@ -198,9 +196,8 @@ async def test_every_second_unit_in_price_order_is_half_price(
 
 async def test_checkout_charges_the_cart_numbers(api: Api, engine: AsyncEngine) -> None:
     g = await goods(api, engine)
-    await live(
-        api,
-        multi_buy("第二件7折", {"everySecondUnit": True, "percentOff": "30"}, [g.product_a]),
+    await live_multi_buy(
+        api, "第二件7折", {"everySecondUnit": True, "percentOff": "30"}, [g.product_a]
     )
     token = await customer(api, "13800138000")
     address = (await api.ok("AddressCreate", {"input": ADDRESS}, token=token))["addressCreate"][

@@ -19,6 +19,7 @@ from core.settings import Settings
 from models import AuditEntry, StockLevel, StockMovement
 from services import inventory
 from tests.api.checkout_data import Shop, open_shop
+from tests.api.staff_data import merchant_staff
 from tests.api.test_inventory import ledger_matches_on_hand
 from tests.conftest import Api, make_staff
 
@@ -334,13 +335,8 @@ async def test_stocktake_posts_differences_to_the_snapshot_after_a_second_approv
         refused = await call(api, "StocktakeApprove", {"id": take["id"]}, token)
         assert errors(refused) == [("SECOND_APPROVER_REQUIRED", "id")]
     assert await on_hand(engine, sku_a, wh) == 15
-    approver = await make_staff(
-        engine,
-        settings,
-        clock,
-        email="boss@buy.example",
-        permissions=INVENTORY,
-        merchant_id=decode_id(w.shop.merchant)[1],
+    approver = await merchant_staff(
+        engine, settings, clock, w.shop.merchant, email="boss@buy.example", permissions=INVENTORY
     )
     approved = await api.ok("StocktakeApprove", {"id": take["id"]}, token=approver[1])
     done = approved["stocktakeApprove"]["stocktake"]

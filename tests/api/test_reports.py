@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, shopper
+from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, request_refund, shopper
 from tests.api.test_coupons import create_template, template
 from tests.api.test_promotions import live, reduction
 from tests.conftest import Api
@@ -105,6 +105,18 @@ async def test_coupon_and_promotion_stats_come_from_paid_orders(
     }
 
 
+async def publish_ranking_page(api: Api) -> None:
+    """The APP page `rank`: one module ranking the last 7 days' top 10 sellers."""
+    modules = [{"ranking": {"title": "热卖", "days": 7, "limit": 10}}]
+    page = (
+        await api.admin(
+            "PageCreate",
+            {"input": {"slug": "rank", "title": "榜单", "channels": ["APP"], "modules": modules}},
+        )
+    )["pageCreate"]["page"]
+    await api.admin("PagePublish", {"id": page["id"]})
+
+
 async def test_cms_ranking_lists_top_sellers_from_orders(
     api: Api, engine: AsyncEngine, clock: FixedClock
 ) -> None:
@@ -115,14 +127,7 @@ async def test_cms_ranking_lists_top_sellers_from_orders(
         await pay(api, who, await place(api, who))
     unpaid = await shopper(api, "13900003343", [(shop.sku_a, 5)])
     await place(api, unpaid)  # not paid: does not rank
-    modules = [{"ranking": {"title": "热卖", "days": 7, "limit": 10}}]
-    page = (
-        await api.admin(
-            "PageCreate",
-            {"input": {"slug": "rank", "title": "榜单", "channels": ["APP"], "modules": modules}},
-        )
-    )["pageCreate"]["page"]
-    await api.admin("PagePublish", {"id": page["id"]})
+    await publish_ranking_page(api)
     shown = (await api.ok("Page", {"slug": "rank"}, channel="APP"))["page"]["modules"][0]
     assert [(i["rank"], i["product"]["title"], i["unitsSold"]) for i in shown["items"]] == [
         (1, "Phone B", 3),
@@ -142,14 +147,7 @@ async def test_rankings_count_units_net_of_refunds(api: Api, engine: AsyncEngine
     await pay(api, first, refunded)
     second = await shopper(api, "13900003352", [(shop.sku_a, 2)])
     await pay(api, second, await place(api, second))
-    modules = [{"ranking": {"title": "热卖", "days": 7, "limit": 10}}]
-    page = (
-        await api.admin(
-            "PageCreate",
-            {"input": {"slug": "rank", "title": "榜单", "channels": ["APP"], "modules": modules}},
-        )
-    )["pageCreate"]["page"]
-    await api.admin("PagePublish", {"id": page["id"]})
+    await publish_ranking_page(api)
 
     async def ranked() -> list[tuple[str, int]]:
         shown = (await api.ok("Page", {"slug": "rank"}, channel="APP"))["page"]["modules"][0]
@@ -165,10 +163,6 @@ async def test_rankings_count_units_net_of_refunds(api: Api, engine: AsyncEngine
     order_id = refunded["orders"][0]["id"]
     order = await api.post(ORDER_DETAIL, {"id": order_id}, token=first.token)
     line = order["data"]["order"]["lines"][0]
-    asked = await api.ok(
-        "RefundRequest",
-        {"orderId": order_id, "reason": "r", "lines": [{"orderLineId": line["id"], "quantity": 2}]},
-        token=first.token,
-    )
-    await api.admin("RefundApprove", {"id": asked["orderRefundRequest"]["refund"]["id"]})
+    asked = await request_refund(api, first.token, order_id, [(line["id"], 2)])
+    await api.admin("RefundApprove", {"id": asked["id"]})
     assert await ranked() == await top() == [("Phone A", 2), ("Phone B", 1)]

@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from core.ids import decode_id
 from core.settings import Settings
 from resolvers.context import Permission
-from tests.api.checkout_data import Shop, open_shop, pay, place, shopper
+from tests.api.checkout_data import Shop, open_shop, pay, place, request_refund, shopper
+from tests.api.staff_data import merchant_staff
 from tests.api.test_coupons import create_template, template
 from tests.api.test_orders import detail
 from tests.api.test_promotions import APRIL, live
-from tests.conftest import Api, make_staff
+from tests.conftest import Api
 
 DAY = {"from": "2026-04-10", "to": "2026-04-10"}  # T0 is 2026-04-10 16:00 in Shanghai
 
@@ -85,17 +85,7 @@ async def sold_and_partly_refunded(api: Api, engine: AsyncEngine) -> Shop:
     m1 = next(o for o in payment["orders"] if o["merchant"]["id"] == shop.merchant)
     line = (await detail(api, who, m1["id"]))["lines"][0]
     assert line["total"]["amount"] == "213.17"
-    refund = (
-        await api.ok(
-            "RefundRequest",
-            {
-                "orderId": m1["id"],
-                "reason": "one too many",
-                "lines": [{"orderLineId": line["id"], "quantity": 1}],
-            },
-            token=who.token,
-        )
-    )["orderRefundRequest"]["refund"]
+    refund = await request_refund(api, who.token, m1["id"], [(line["id"], 1)], "one too many")
     assert refund["amount"]["amount"] == "106.58"
     await api.admin("RefundApprove", {"id": refund["id"]})
     return shop
@@ -172,13 +162,13 @@ async def test_merchant_staff_see_their_own_statement_only(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
     shop = await sold_and_partly_refunded(api, engine)
-    _, token = await make_staff(
+    _, token = await merchant_staff(
         engine,
         settings,
         clock,
+        shop.merchant,
         email="m1@shop.example",
         permissions=[Permission.VIEW_REPORTS.value],
-        merchant_id=decode_id(shop.merchant)[1],
     )
     mine = await statement_of(api, shop.merchant, token)
     assert amounts(mine)["netPayable"] == "109.26"
@@ -229,13 +219,13 @@ async def test_commission_rates_are_the_platforms_to_set(
         assert [e["code"] for e in refused["data"]["merchantUpdate"]["userErrors"]] == [
             "INVALID_INPUT"
         ]
-    _, own = await make_staff(
+    _, own = await merchant_staff(
         engine,
         settings,
         clock,
+        shop.merchant,
         email="boss@m1.example",
         permissions=["MANAGE_CATALOG"],
-        merchant_id=decode_id(shop.merchant)[1],
     )
     raise_own = await api.op(
         "MerchantUpdate", {"id": shop.merchant, "input": {**update, "commissionRate": 0}}, token=own

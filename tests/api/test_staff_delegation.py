@@ -20,6 +20,7 @@ from core.db import create_engine, create_session_factory
 from core.ids import decode_id, encode_id
 from core.settings import Settings
 from services.accounts import Permission
+from tests.api.staff_data import merchant_staff
 from tests.conftest import Api, cut_listener, make_staff
 
 ALL = [p.value for p in Permission]
@@ -166,13 +167,13 @@ async def test_merchant_staff_stay_inside_their_merchant(
     api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
 ) -> None:
     shop_a, shop_b = await merchants(api)
-    _, boss = await make_staff(
+    _, boss = await merchant_staff(
         engine,
         settings,
         clock,
+        shop_a,
         email="boss@a.example",
         permissions=["MANAGE_STAFF", "MANAGE_CATALOG"],
-        merchant_id=decode_id(shop_a)[1],
     )
     platform_role = await role(api, "Platform editor", ["MANAGE_CATALOG"])
     other_role = await role(api, "B editor", ["MANAGE_CATALOG"], merchant=shop_b)

@@ -47,6 +47,11 @@ class Sale:
     plan: Path
 
 
+def checkout_worker(db: str, sale: Sale, key: str, *options: str) -> list[str]:
+    """The arguments of a worker process checking out `sale` with idempotency key `key`."""
+    return ["checkout", db, "--plan", str(sale.plan), "--key", key, *options]
+
+
 async def flash_sale(engine: AsyncEngine, tmp_path: Path, customers: int) -> Sale:
     """100 units of one SKU at 10.00; a flash price of 5.00 for 50 of them; every customer
     holds a 1.00 coupon and a cart with one unit."""
@@ -85,19 +90,8 @@ async def test_flash_sale_through_graphql_from_two_processes(
     is. 1,000 attempts for 100 units of which 50 are at the flash price."""
     sale = await flash_sale(pg_engine, tmp_path, 500)
     results = await run_workers(
-        [
-            "checkout",
-            pg_migrated,
-            "--plan",
-            str(sale.plan),
-            "--key",
-            "flash",
-            "--expected",
-            "4.00",
-            "--concurrency",
-            "16",
-        ],
-        ["checkout", pg_migrated, "--plan", str(sale.plan), "--key", "any", "--concurrency", "16"],
+        checkout_worker(pg_migrated, sale, "flash", "--expected", "4.00", "--concurrency", "16"),
+        checkout_worker(pg_migrated, sale, "any", "--concurrency", "16"),
     )
     assert [r["errors"] for r in results] == [[], []]  # every refusal was a userError
     assert sum(sum(v for k, v in r.items() if isinstance(v, int)) for r in results) == 1000
@@ -142,32 +136,8 @@ async def test_twenty_concurrent_calls_with_one_key_place_one_checkout(
     pg_engine: AsyncEngine, pg_migrated: str, tmp_path: Path
 ) -> None:
     sale = await flash_sale(pg_engine, tmp_path, 1)
-    results = await run_workers(
-        [
-            "checkout",
-            pg_migrated,
-            "--plan",
-            str(sale.plan),
-            "--key",
-            "same",
-            "--repeat",
-            "10",
-            "--concurrency",
-            "10",
-        ],
-        [
-            "checkout",
-            pg_migrated,
-            "--plan",
-            str(sale.plan),
-            "--key",
-            "same",
-            "--repeat",
-            "10",
-            "--concurrency",
-            "10",
-        ],
-    )
+    same_key = checkout_worker(pg_migrated, sale, "same", "--repeat", "10", "--concurrency", "10")
+    results = await run_workers(same_key, same_key)
     assert [r["errors"] for r in results] == [[], []]
     assert sum(r.get("ok", 0) for r in results) == 20  # every call answers with the payment
     assert len({p for r in results for p in r["payments"]}) == 1

@@ -97,35 +97,32 @@ async def assert_consistent(engine: AsyncEngine) -> None:
             assert ledger == level.on_hand
 
 
+def reserve_worker(
+    db: str, skus: str, *, attempts: int, concurrency: int, prefix: str
+) -> list[str]:
+    """The arguments of a worker process reserving `skus` (comma-separated ids) again and
+    again, under keys starting with `prefix`."""
+    return [
+        "reserve",
+        db,
+        "--skus",
+        skus,
+        "--attempts",
+        str(attempts),
+        "--concurrency",
+        str(concurrency),
+        "--prefix",
+        prefix,
+    ]
+
+
 async def test_500_attempts_from_two_processes_reserve_exactly_100(
     pg_engine: AsyncEngine, pg_migrated: str
 ) -> None:
     (sku,) = await make_skus(pg_engine, [[60, 40]])
     results = await run_workers(
-        [
-            "reserve",
-            pg_migrated,
-            "--skus",
-            str(sku),
-            "--attempts",
-            "250",
-            "--concurrency",
-            "25",
-            "--prefix",
-            "a",
-        ],
-        [
-            "reserve",
-            pg_migrated,
-            "--skus",
-            str(sku),
-            "--attempts",
-            "250",
-            "--concurrency",
-            "25",
-            "--prefix",
-            "b",
-        ],
+        reserve_worker(pg_migrated, str(sku), attempts=250, concurrency=25, prefix="a"),
+        reserve_worker(pg_migrated, str(sku), attempts=250, concurrency=25, prefix="b"),
     )
     assert [r["errors"] for r in results] == [[], []]
     assert sum(r["ok"] for r in results) == 100
@@ -144,30 +141,8 @@ async def test_opposite_order_multi_line_reservations_never_deadlock(
 ) -> None:
     sku_a, sku_b = await make_skus(pg_engine, [[30, 30], [25, 25]])
     results = await run_workers(
-        [
-            "reserve",
-            pg_migrated,
-            "--skus",
-            f"{sku_a},{sku_b}",
-            "--attempts",
-            "150",
-            "--concurrency",
-            "20",
-            "--prefix",
-            "ab",
-        ],
-        [
-            "reserve",
-            pg_migrated,
-            "--skus",
-            f"{sku_b},{sku_a}",
-            "--attempts",
-            "150",
-            "--concurrency",
-            "20",
-            "--prefix",
-            "ba",
-        ],
+        reserve_worker(pg_migrated, f"{sku_a},{sku_b}", attempts=150, concurrency=20, prefix="ab"),
+        reserve_worker(pg_migrated, f"{sku_b},{sku_a}", attempts=150, concurrency=20, prefix="ba"),
     )
     assert [r["errors"] for r in results] == [[], []]  # no deadlock reached a caller
     assert sum(r["ok"] for r in results) == 50  # sku_b (50 units) runs out first

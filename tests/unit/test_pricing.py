@@ -31,6 +31,11 @@ K = PromotionType
 TIERS = (Tier(30000, 3000), Tier(50000, 6000))
 
 
+def sale_of_a(**rules: Any) -> Promotion:
+    """SKU 1 ("a") at a special price of 80.00, under `rules`."""
+    return promo(1, K.SINGLE_PRODUCT, special_price=8000, scope=skus(1), **rules)
+
+
 @dataclass
 class Case:
     rule: str
@@ -55,7 +60,7 @@ CASES = [
     Case(
         "SINGLE_PRODUCT special price per unit",
         [line("a", 1, 10000, 2)],
-        [promo(1, K.SINGLE_PRODUCT, special_price=8000, scope=skus(1))],
+        [sale_of_a()],
         total=16000,
         discount=4000,
     ),
@@ -101,7 +106,7 @@ CASES = [
     Case(
         "per-customer limit counts past purchases",
         [line("a", 1, 10000, 3)],
-        [promo(1, K.SINGLE_PRODUCT, special_price=8000, per_customer_limit=2, scope=skus(1))],
+        [sale_of_a(per_customer_limit=2)],
         total=28000,
         customer=Customer(bought={1: 1}),
         explains="over the limit",
@@ -109,7 +114,7 @@ CASES = [
     Case(
         "limit used up: full price and a notice",
         [line("a", 1, 10000, 1)],
-        [promo(1, K.SINGLE_PRODUCT, special_price=8000, per_customer_limit=1, scope=skus(1))],
+        [sale_of_a(per_customer_limit=1)],
         total=10000,
         customer=Customer(bought={1: 1}),
         explains="1 unit(s) over the limit",
@@ -367,86 +372,41 @@ CASES = [
     Case(
         "channel outside the promotion's channels",
         [line("a", 1, 10000)],
-        [
-            promo(
-                1, K.SINGLE_PRODUCT, special_price=8000, channels=frozenset({"APP"}), scope=skus(1)
-            )
-        ],
+        [sale_of_a(channels=frozenset({"APP"}))],
         total=10000,
         channel="H5",
     ),
     Case(
         "NEW_CUSTOMERS audience excludes returning customers",
         [line("a", 1, 10000)],
-        [
-            promo(
-                1,
-                K.SINGLE_PRODUCT,
-                special_price=8000,
-                audience=Audience("NEW_CUSTOMERS"),
-                scope=skus(1),
-            )
-        ],
+        [sale_of_a(audience=Audience("NEW_CUSTOMERS"))],
         total=10000,
         customer=Customer(is_new=False),
     ),
     Case(
         "member level below the minimum",
         [line("a", 1, 10000)],
-        [
-            promo(
-                1,
-                K.SINGLE_PRODUCT,
-                special_price=8000,
-                audience=Audience("MIN_MEMBER_LEVEL", 3),
-                scope=skus(1),
-            )
-        ],
+        [sale_of_a(audience=Audience("MIN_MEMBER_LEVEL", 3))],
         total=10000,
         customer=Customer(member_level=2),
     ),
     Case(
         "member level at the minimum",
         [line("a", 1, 10000)],
-        [
-            promo(
-                1,
-                K.SINGLE_PRODUCT,
-                special_price=8000,
-                audience=Audience("MIN_MEMBER_LEVEL", 3),
-                scope=skus(1),
-            )
-        ],
+        [sale_of_a(audience=Audience("MIN_MEMBER_LEVEL", 3))],
         total=8000,
         customer=Customer(member_level=3),
     ),
     Case(
         "promotion that ended is ignored",
         [line("a", 1, 10000)],
-        [
-            promo(
-                1,
-                K.SINGLE_PRODUCT,
-                special_price=8000,
-                scope=skus(1),
-                starts_at=NOW - timedelta(days=2),
-                ends_at=NOW,
-            )
-        ],
+        [sale_of_a(starts_at=NOW - timedelta(days=2), ends_at=NOW)],
         total=10000,
     ),
     Case(
         "promotion not yet started is ignored",
         [line("a", 1, 10000)],
-        [
-            promo(
-                1,
-                K.SINGLE_PRODUCT,
-                special_price=8000,
-                scope=skus(1),
-                starts_at=NOW + timedelta(seconds=1),
-            )
-        ],
+        [sale_of_a(starts_at=NOW + timedelta(seconds=1))],
         total=10000,
     ),
     Case(
