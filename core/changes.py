@@ -215,12 +215,16 @@ def covered(*tables: str) -> Iterator[None]:
 _public_tables: frozenset[str] | None = None
 
 
-def public_tables() -> frozenset[str]:
+def declare_tables(names: Iterable[str]) -> None:
+    """The application's tables, declared by models/ when it is imported (core sits below
+    models and may not import them)."""
     global _public_tables
-    if _public_tables is None:
-        from models import Base  # models import core; read at first use
+    _public_tables = frozenset(names) - PRIVATE_TABLES
 
-        _public_tables = frozenset(Base.metadata.tables) - PRIVATE_TABLES
+
+def public_tables() -> frozenset[str]:
+    if _public_tables is None:  # an unknown table list would make reads look cache-safe
+        raise RuntimeError("the tables are unknown until models/ is imported")
     return _public_tables
 
 

@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 typed models, one module per domain. Import them all so metadata is complete."""
 
+from core import changes
 from models.accounts import Address, Customer, LoginThrottle, RefreshToken, Role, Staff, StaffRole
 from models.audit import AuditEntry
 from models.base import Base
@@ -116,3 +117,6 @@ __all__ = [
     "Supplier",
     "Warehouse",
 ]
+
+# The change feed (core.changes) learns which tables public answers may read.
+changes.declare_tables(Base.metadata.tables)

@@ -23,6 +23,7 @@ from models.catalog import (
 )
 from models.catalog import AttributeValueType as AttributeValueType
 from models.catalog import ShippingKind as ShippingKind
+from models.catalog import TransportClass as TransportClass
 from resolvers.common import (
     Change,
     MutationResult,

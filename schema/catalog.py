@@ -13,11 +13,11 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from core.ids import encode_id
-from models.catalog import TransportClass
 from resolvers import catalog as rc
 from resolvers import coupons as rc_coupons
 from resolvers import nodes as rn
 from resolvers import records as m
+from resolvers.catalog import TransportClass
 from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum

@@ -13,10 +13,10 @@ import strawberry
 from strawberry.types import Info
 
 from core.ids import encode_id
-from models.catalog import TransportClass
 from resolvers import orders as ro
 from resolvers import records as m
 from resolvers import red_packets as rrp
+from resolvers.catalog import TransportClass
 from resolvers.common import MutationResult
 from resolvers.context import Permission
 from resolvers.orders import OrderStatus as OrderStatusEnum
