@@ -237,11 +237,7 @@ async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
             _order_id(data.order_id),
             input_id(data.warehouse_id, "Warehouse", "warehouseId") or 0,
             wanted,
-            data.carrier,
-            data.tracking_number,
-            ctx.now,
-            actor_id=ctx.viewer.staff_id,
-            merchant_id=ctx.viewer.merchant_id,
+            _dispatch(ctx, data),
         )
 
     return await _record_shipment(ctx, data.order_id, run)
@@ -250,17 +246,16 @@ async def ship(ctx: Context, data: Any) -> MutationResult[Shipped]:
 async def ship_parcel(ctx: Context, data: Any) -> MutationResult[Shipped]:
     async def run(session: AsyncSession) -> tuple[Shipment, Order]:
         return await parcels.ship_parcel(
-            session,
-            _order_id(data.order_id),
-            data.parcel_number,
-            data.carrier,
-            data.tracking_number,
-            ctx.now,
-            actor_id=ctx.viewer.staff_id,
-            merchant_id=ctx.viewer.merchant_id,
+            session, _order_id(data.order_id), data.parcel_number, _dispatch(ctx, data)
         )
 
     return await _record_shipment(ctx, data.order_id, run)
+
+
+def _dispatch(ctx: Context, data: Any) -> orders.Dispatch:
+    return orders.Dispatch(
+        data.carrier, data.tracking_number, ctx.now, ctx.viewer.staff_id, ctx.viewer.merchant_id
+    )
 
 
 async def _record_shipment(

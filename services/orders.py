@@ -765,23 +765,32 @@ def _settle_shipping(order: Order, lines: Sequence[OrderLine], now: datetime) ->
         move(order, target, now)
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """A hand-over to a carrier: by whom (merchant staff ship only their merchant's
+    orders), when, and the carrier's tracking number."""
+
+    carrier: str
+    tracking_number: str
+    at: datetime
+    actor_id: int | None
+    merchant_id: int | None
+
+
 async def ship(
     session: AsyncSession,
     order_id: int,
     warehouse_id: int,
     wanted: Sequence[tuple[int, int]] | None,
-    carrier: str,
-    tracking_number: str,
-    now: datetime,
+    dispatch: Dispatch,
     *,
-    actor_id: int | None,
-    merchant_id: int | None,
     as_planned: bool = False,
 ) -> tuple[Shipment, Order]:
     """Ship units held for the order in one warehouse (all of them when no lines are named):
     the reservation is consumed and SHIPMENT movements are written. Unless this ships a
     planned parcel (`as_planned`), the parcels still to ship are planned again."""
-    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    now, actor_id, merchant_id = dispatch.at, dispatch.actor_id, dispatch.merchant_id
+    carrier, tracking_number = dispatch.carrier.strip(), dispatch.tracking_number.strip()
     if not carrier or not tracking_number or len(carrier) > 60 or len(tracking_number) > 60:
         raise DomainError(
             ErrorCode.INVALID_INPUT,

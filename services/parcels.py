@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,9 @@ from models.catalog import Product, ShippingTemplate, Sku, TransportClass
 from models.orders import Order, OrderLine, Parcel, ParcelLine, Shipment
 from services import inventory
 from services.errors import DomainError, ErrorCode
+
+if TYPE_CHECKING:
+    from services.orders import Dispatch
 
 _CLASS_RANK = {c.value: i for i, c in enumerate(TransportClass)}
 
@@ -224,20 +227,12 @@ async def _store(
 
 
 async def ship_parcel(
-    session: AsyncSession,
-    order_id: int,
-    number: int,
-    carrier: str,
-    tracking_number: str,
-    now: datetime,
-    *,
-    actor_id: int | None,
-    merchant_id: int | None,
+    session: AsyncSession, order_id: int, number: int, dispatch: Dispatch
 ) -> tuple[Shipment, Order]:
     """Ship one planned parcel: a shipment of exactly its units from its warehouse."""
     from services import orders  # orders imports this module
 
-    await orders.lock_order(session, order_id, merchant_id=merchant_id)
+    await orders.lock_order(session, order_id, merchant_id=dispatch.merchant_id)
     parcel = await session.scalar(
         select(Parcel).where(Parcel.order_id == order_id, Parcel.number == number)
     )
@@ -260,11 +255,7 @@ async def ship_parcel(
         order_id,
         parcel.warehouse_id,
         wanted,
-        carrier,
-        tracking_number,
-        now,
-        actor_id=actor_id,
-        merchant_id=merchant_id,
+        dispatch,
         as_planned=True,
     )
     parcel.shipment_id = shipment.id
