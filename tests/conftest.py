@@ -5,6 +5,7 @@ API client that sends the client teams' operations exactly as written."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,6 +28,7 @@ from core.clock import Clock, FixedClock
 from core.db import StatementCounter, create_engine, create_session_factory, current_counter
 from core.settings import Settings
 from models import Base, Role, Staff, StaffRole
+from services import accounts
 from services.accounts import Permission, access_token, hash_password
 from tests.contract import operation
 
@@ -289,6 +292,26 @@ def settings() -> Settings:
         access_token_minutes=60 * 24 * 365,
         sql_echo=bool(os.environ.get("ZT_SQL_DEBUG")),
     )
+
+
+@contextlib.contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its lowest cost instead of the library's recommended (~0.3 s of CPU a hash,
+    on purpose): the suite registers and logs in hundreds of accounts, and what it tests is
+    the answer, not the hash's cost. Tests of the hasher itself set their own."""
+    kept = accounts._hasher, accounts._DUMMY_HASH
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    accounts._hasher, accounts._DUMMY_HASH = cheap, cheap.hash("not-a-real-password-1")
+    try:
+        yield
+    finally:
+        accounts._hasher, accounts._DUMMY_HASH = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_hashes() -> Iterator[None]:
+    with cheap_password_hashing():
+        yield
 
 
 @lru_cache(maxsize=1)

@@ -8,20 +8,18 @@ and never carries an INTERNAL_ERROR — hostile input is refused with a code, no
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import graphql
 import httpx
 import hypothesis_graphql as hg
-from argon2 import PasswordHasher
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -36,10 +34,9 @@ from core.settings import Settings
 from models import Base, Merchant, Sku
 from schema import schema
 from seed import seed_demo
-from services import accounts
 from services.accounts import Permission
 from tests.api.checkout_data import ADDRESS
-from tests.conftest import make_staff
+from tests.conftest import cheap_password_hashing, make_staff
 from tests.contract import operation
 
 ROLES = ("guest", "customer", "merchant", "admin")
@@ -47,19 +44,6 @@ ROLES = ("guest", "customer", "merchant", "admin")
 UNAVAILABLE_CODES = {"SERVICE_UNAVAILABLE", "TIMEOUT"}
 ALL_PERMISSIONS = [p.value for p in Permission]
 MERCHANT_PERMISSIONS = [p.value for p in Permission if p is not Permission.MANAGE_STAFF]
-
-
-@contextlib.contextmanager
-def cheap_password_hashing() -> Iterator[None]:
-    """Register and login mutations hash with argon2 (~0.3 s of CPU on purpose); the fuzzer
-    sends many, and what is tested is the answer, not the hash's cost."""
-    kept = accounts._hasher, accounts._DUMMY_HASH
-    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    accounts._hasher, accounts._DUMMY_HASH = cheap, cheap.hash("not-a-real-password-1")
-    try:
-        yield
-    finally:
-        accounts._hasher, accounts._DUMMY_HASH = kept
 
 
 # --- the world -------------------------------------------------------------------------------
