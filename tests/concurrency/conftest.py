@@ -49,10 +49,18 @@ async def run_workers(*commands: list[str], delay: float = 1.5) -> list[dict[str
         for cmd in commands
     ]
     results = []
-    for proc in procs:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=300)
-        assert proc.returncode == 0, err.decode()[-3000:]
-        results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    try:
+        for proc in procs:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=300)
+            assert proc.returncode == 0, err.decode()[-3000:]
+            results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    finally:
+        # One failed: the others are not left running (the event loop would wait for them
+        # when the session ends, and the run would hang instead of reporting the failure).
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
     return results
 
 
