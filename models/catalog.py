@@ -1,8 +1,9 @@
 """Catalog: merchants, brands, backend and display categories, attributes, products (SPU), SKUs."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import changes
 from core.clock import utcnow
+from core.ids import encode_id
 from core.money import Money, money
 from core.values import Image
 from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
@@ -322,3 +324,57 @@ class Sku(NodeMixin, Base):
     @property
     def market_price_money(self) -> Money | None:
         return money(self.market_price)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SkuView:
+    """A SKU as an answer shows it: every column of its row as plain values (no ORM state),
+    with its sellable number. Loaders read SKUs this way (`resolvers/loaders.py`): hydrating
+    ORM rows and decoding every `specs` through the driver's JSON codec was a quarter of a
+    listing page. Answers only — what is written goes through `Sku`."""
+
+    node_type: ClassVar[str] = "Sku"
+
+    id: int
+    product_id: int
+    merchant_id: int
+    code: str
+    barcode: str | None
+    price: int
+    market_price: int | None
+    cost_price: int | None
+    weight_grams: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
+    transport_class: str
+    image_url: str | None
+    specs: list[Any]
+    spec_key: str
+    spec_text: str
+    enabled: bool
+    position: int
+    created_at: datetime
+    sellable: int
+
+    @property
+    def global_id(self) -> str:
+        return encode_id("Sku", self.id)
+
+    @property
+    def sellable_quantity(self) -> int:
+        """As `Sku.sellable_quantity`: reading it makes a cached answer show this SKU's stock."""
+        changes.depends_on(changes.STOCK, (self.id,))
+        return self.sellable
+
+    @property
+    def price_money(self) -> Money:
+        return money(self.price)  # type: ignore[return-value]
+
+    @property
+    def market_price_money(self) -> Money | None:
+        return money(self.market_price)
+
+
+# What answers read of a SKU: a row being written, or a view read for an answer.
+AnySku = Sku | SkuView

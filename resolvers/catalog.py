@@ -19,7 +19,7 @@ from models.catalog import (
     Merchant,
     Product,
     ShippingTemplate,
-    Sku,
+    SkuView,
 )
 from models.catalog import AttributeValueType as AttributeValueType
 from models.catalog import ShippingKind as ShippingKind
@@ -182,7 +182,7 @@ async def prepare_cards(
         return []
     loaders = ctx.loaders
     ids = [p.id for p in items]
-    skus: list[tuple[Sku, ...] | None] = [None] * len(items)
+    skus: list[tuple[SkuView, ...] | None] = [None] * len(items)
     if wanted & SKU_FIELDS:
         skus = [tuple(group) for group in await loaders.skus_by_product.load_many(ids)]
     brands: list[Brand | None] = [None] * len(items)
@@ -253,7 +253,7 @@ def _matching(
     rules: Sequence[PricingRule],
     product: Product,
     path: tuple[int, ...],
-    skus: Sequence[Sku],
+    skus: Sequence[SkuView],
 ) -> tuple[PricingRule, ...]:
     return for_product(rules, product, skus, path, ctx.channel.value, ctx.now)
 

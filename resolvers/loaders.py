@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, fields
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from aiodataloader import DataLoader
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import changes
@@ -26,6 +27,7 @@ from models.catalog import (
     ProductAttributeValue,
     ShippingTemplate,
     Sku,
+    SkuView,
     path_ids,
 )
 from models.inventory import StockLevel, Warehouse
@@ -88,22 +90,37 @@ def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) ->
     return [groups.get(k, []) for k in keys]
 
 
-async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
-    """SKUs with their sellable number. SKUs are noted by product, so the caller says which
-    products' SKUs the answer shows; the stock it shows is noted per SKU when read
-    (`Sku.sellable_quantity`)."""
+@cache
+def _sku_view_columns() -> tuple[Any, ...]:
+    """The columns of a `SkuView`, in its order: `specs` as its text, decoded here (the
+    driver's JSON codec costs several times more)."""
+    names = [f.name for f in fields(SkuView) if f.name != "sellable"]
+    return tuple(cast(Sku.specs, Text) if name == "specs" else getattr(Sku, name) for name in names)
+
+
+async def _skus_with_stock(session: AsyncSession, where: Any) -> list[SkuView]:
+    """SKUs with their sellable number, as views (no ORM rows). SKUs are noted by product,
+    so the caller says which products' SKUs the answer shows; the stock it shows is noted
+    per SKU when read (`SkuView.sellable_quantity`)."""
     stmt = (
-        select(Sku, sellable_quantity_of_sku().label("sellable"))
+        select(*_sku_view_columns(), sellable_quantity_of_sku().label("sellable"))
         .where(where)
         .order_by(Sku.product_id, Sku.position, Sku.id)
     )
-    skus = []
     with covered("skus", changes.STOCK):
         rows = (await session.execute(stmt)).all()
-    for sku, sellable in rows:
-        sku.sellable_quantity = int(sellable)
-        skus.append(sku)
-    return skus
+    views = []
+    for row in rows:
+        specs = row[14]
+        views.append(
+            SkuView(  # type: ignore[call-arg]  # the row holds its columns in order
+                *row[:14],
+                orjson.loads(specs) if specs is not None else [],
+                *row[15:20],
+                int(row[20]),
+            )
+        )
+    return views
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +130,7 @@ class ProductCard:
 
     product: Product
     category_path: tuple[int, ...]  # promotion scopes by category match on it
-    skus: tuple[Sku, ...] | None = None  # enabled ones, with sellable_quantity
+    skus: tuple[SkuView, ...] | None = None  # enabled ones, with sellable_quantity
     brand: Brand | None = None
     promotions: tuple[PricingRule, ...] | None = None  # running ones covering a SKU of it
 
@@ -154,13 +171,15 @@ async def _fetch_products(
     return found
 
 
-async def _fetch_skus_by_product(session: AsyncSession, product_ids: list[int]) -> list[list[Sku]]:
+async def _fetch_skus_by_product(
+    session: AsyncSession, product_ids: list[int]
+) -> list[list[SkuView]]:
     depends_on("skus", product_ids)
     skus = await _skus_with_stock(session, Sku.product_id.in_(product_ids) & Sku.enabled)
     return _grouped(skus, lambda s: s.product_id, product_ids)
 
 
-async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[Sku | None]:
+async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[SkuView | None]:
     found = {s.id: s for s in await _skus_with_stock(session, Sku.id.in_(ids))}
     depends_on("skus", {s.product_id for s in found.values()})
     if len(found) < len(set(ids)):  # one missing now may be created under any product

@@ -32,9 +32,11 @@ from models import (
     StockMovement,
     Warehouse,
 )
+from models.catalog import AnySku, SkuView
 
 __all__ = [
     "Address",
+    "AnySku",
     "Attribute",
     "AuditEntry",
     "Brand",
@@ -60,6 +62,7 @@ __all__ = [
     "Shipment",
     "ShippingTemplate",
     "Sku",
+    "SkuView",
     "Staff",
     "StockMovement",
     "Warehouse",

@@ -414,7 +414,7 @@ class Sku(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, m.Sku)
+        return isinstance(obj, m.SkuView | m.Sku)
 
     @strawberry.field(description="Its SALES attribute values.")
     def specs(self) -> list[SkuSpec]:
@@ -437,15 +437,15 @@ class Sku(Node):
     )
 
     @strawberry.field(description="Its image (e.g. per colour).")
-    def image(self, sku: strawberry.Parent[m.Sku]) -> Image | None:
+    def image(self, sku: strawberry.Parent[m.AnySku]) -> Image | None:
         return Image(url=sku.image_url) if sku.image_url else None
 
     @strawberry.field(description="Its product.")
-    async def product(self, info: Info, sku: strawberry.Parent[m.Sku]) -> Product:
+    async def product(self, info: Info, sku: strawberry.Parent[m.AnySku]) -> Product:
         return await info.context.loaders.product.load(sku.product_id)
 
     @strawberry.field(extensions=staff_of_merchant(), description="Stock per warehouse.")
-    async def stock_levels(self, info: Info, sku: strawberry.Parent[m.Sku]) -> list[StockLevel]:
+    async def stock_levels(self, info: Info, sku: strawberry.Parent[m.AnySku]) -> list[StockLevel]:
         return await info.context.loaders.stock_levels_by_sku.load(sku.id)
 
 

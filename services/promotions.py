@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from core import changes
 from core.ids import encode_id
 from core.money import InvalidMoney, percent_of, to_minor
-from models.catalog import Brand, Category, Merchant, Product, Sku
+from models.catalog import AnySku, Brand, Category, Merchant, Product, Sku
 from models.promotions import (
     Promotion,
     PromotionScope,
@@ -856,7 +856,7 @@ def as_rule(p: Promotion | Row[Any]) -> pricing.Promotion:
     )
 
 
-def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pricing.Line:
+def sku_line(product: Product, sku: AnySku, category_path: tuple[int, ...]) -> pricing.Line:
     """One unit of a SKU as the pricing rules see it (for matching scopes)."""
     return pricing.Line(
         id="",
@@ -873,7 +873,7 @@ def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pric
 def for_product(
     rules: Sequence[pricing.Promotion],
     product: Product,
-    skus: Sequence[Sku],
+    skus: Sequence[AnySku],
     category_path: tuple[int, ...],
     channel: str,
     now: datetime,
@@ -891,7 +891,10 @@ def for_product(
 
 
 def promotional_unit_price(
-    rules: Sequence[pricing.Promotion], product: Product, sku: Sku, category_path: tuple[int, ...]
+    rules: Sequence[pricing.Promotion],
+    product: Product,
+    sku: AnySku,
+    category_path: tuple[int, ...],
 ) -> int:
     """A SKU's unit price under the single-product promotion covering it (price ranges)."""
     best = sku.price
