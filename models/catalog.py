@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -146,6 +146,31 @@ class DisplayCategory(NodeMixin, Base):
     level: Mapped[int] = mapped_column(Integer, default=1)
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DisplayNode:
+    """A display category as answers show it: the columns of its row, immutable, so one
+    snapshot of the tree is shared by every request (`services.catalog.display_snapshot`)."""
+
+    node_type: ClassVar[str] = "DisplayCategory"
+
+    id: int
+    parent_id: int | None
+    name: str
+    icon_url: str | None
+    position: int
+    level: int
+    channels: tuple[str, ...]
+    created_at: datetime
+
+    @property
+    def global_id(self) -> str:
+        return encode_id("DisplayCategory", self.id)
+
+
+# What answers read of a display category: a row being written, or a snapshot's view.
+AnyDisplayCategory = DisplayCategory | DisplayNode
 
 
 class DisplayCategoryCategory(Base):
@@ -326,14 +351,12 @@ class Sku(NodeMixin, Base):
         return money(self.market_price)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class SkuView:
+class SkuView(NamedTuple):
     """A SKU as an answer shows it: every column of its row as plain values (no ORM state),
-    with its sellable number. Loaders read SKUs this way (`resolvers/loaders.py`): hydrating
-    ORM rows and decoding every `specs` through the driver's JSON codec was a quarter of a
-    listing page. Answers only — what is written goes through `Sku`."""
-
-    node_type: ClassVar[str] = "Sku"
+    with its sellable number; immutable, and made as cheaply as a tuple. Loaders read SKUs
+    this way (`resolvers/loaders.py`): hydrating ORM rows and decoding every `specs` through
+    the driver's JSON codec was a quarter of a listing page. Answers only — what is written
+    goes through `Sku`."""
 
     id: int
     product_id: int

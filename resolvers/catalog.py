@@ -11,11 +11,13 @@ from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inpu
 
 from core.money import InvalidMoney, to_minor
 from models.catalog import (
+    AnyDisplayCategory,
     Attribute,
     AttributeKind,
     Brand,
     Category,
     DisplayCategory,
+    DisplayNode,
     Merchant,
     Product,
     ShippingTemplate,
@@ -54,20 +56,20 @@ async def display_tree(ctx: Context) -> DisplayTree:
     """The tree as the request's viewer sees it, built once per request."""
     cache_key = "display_tree"
     if cache_key not in ctx.extra:
-        rows = await ctx.loaders.display_tree.load("all")
-        ctx.extra[cache_key] = DisplayTree.seen_by(rows, ctx.channel.value, ctx.viewer.is_staff)
+        snapshot = await ctx.loaders.display_tree.load("all")
+        ctx.extra[cache_key] = snapshot.seen_by(ctx.channel.value, ctx.viewer.is_staff)
     return ctx.extra[cache_key]
 
 
-async def display_category_roots(ctx: Context) -> list[DisplayCategory]:
+async def display_category_roots(ctx: Context) -> list[DisplayNode]:
     return (await display_tree(ctx)).children.get(None, [])
 
 
-async def display_category_children(ctx: Context, node: DisplayCategory) -> list[DisplayCategory]:
+async def display_category_children(ctx: Context, node: AnyDisplayCategory) -> list[DisplayNode]:
     return (await display_tree(ctx)).children.get(node.id, [])
 
 
-async def display_category(ctx: Context, global_id: str) -> DisplayCategory | None:
+async def display_category(ctx: Context, global_id: str) -> DisplayNode | None:
     _, pk = query_id(global_id, "DisplayCategory")
     return (await display_tree(ctx)).nodes.get(pk)
 
@@ -275,7 +277,7 @@ def tags_in_order(rules: Sequence[PricingRule]) -> list[str]:
 
 async def display_category_products(
     ctx: Context,
-    node: DisplayCategory,
+    node: AnyDisplayCategory,
     args: PageArgs,
     sort: ProductSort,
     filter_: Any,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -83,6 +83,9 @@ def _by_id_noted(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[li
     return fetch
 
 
+_new_view = tuple.__new__  # a SkuView of its fields, without NamedTuple's __new__
+
+
 def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) -> list[list[Any]]:
     groups: dict[Any, list[Any]] = defaultdict(list)
     for row in rows:
@@ -94,8 +97,11 @@ def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) ->
 def _sku_view_columns() -> tuple[Any, ...]:
     """The columns of a `SkuView`, in its order: `specs` as its text, decoded here (the
     driver's JSON codec costs several times more)."""
-    names = [f.name for f in fields(SkuView) if f.name != "sellable"]
-    return tuple(cast(Sku.specs, Text) if name == "specs" else getattr(Sku, name) for name in names)
+    return tuple(
+        cast(Sku.specs, Text) if name == "specs" else getattr(Sku, name)
+        for name in SkuView._fields
+        if name != "sellable"
+    )
 
 
 async def _skus_with_stock(session: AsyncSession, where: Any) -> list[SkuView]:
@@ -113,11 +119,14 @@ async def _skus_with_stock(session: AsyncSession, where: Any) -> list[SkuView]:
     for row in rows:
         specs = row[14]
         views.append(
-            SkuView(  # type: ignore[call-arg]  # the row holds its columns in order
-                *row[:14],
-                orjson.loads(specs) if specs is not None else [],
-                *row[15:20],
-                int(row[20]),
+            _new_view(
+                SkuView,
+                (
+                    *row[:14],
+                    orjson.loads(specs) if specs is not None else [],
+                    *row[15:20],
+                    int(row[20]),
+                ),
             )
         )
     return views
@@ -250,11 +259,6 @@ async def _fetch_stock_levels(session: AsyncSession, sku_ids: list[int]) -> list
     return _grouped(rows, lambda s: s.sku_id, sku_ids)
 
 
-async def _fetch_display_tree(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
-    rows = list((await session.scalars(catalog.display_categories())).all())
-    return [rows for _ in keys]
-
-
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -355,7 +359,15 @@ class Loaders:
 
     @cached_property
     def display_tree(self) -> DataLoader:
-        return self._make(_fetch_display_tree)
+        """The display categories (a `DisplaySnapshot`, immutable and shared): one statement
+        at most, none while it is kept."""
+        now = self.ctx.now
+
+        async def fetch(session: AsyncSession, keys: list[str]) -> list[Any]:
+            snapshot = await catalog.display_snapshot(session, now)
+            return [snapshot for _ in keys]
+
+        return self._make(fetch)
 
     @cached_property
     def coupon_template(self) -> DataLoader:

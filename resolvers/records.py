@@ -32,10 +32,11 @@ from models import (
     StockMovement,
     Warehouse,
 )
-from models.catalog import AnySku, SkuView
+from models.catalog import AnyDisplayCategory, AnySku, DisplayNode, SkuView
 
 __all__ = [
     "Address",
+    "AnyDisplayCategory",
     "AnySku",
     "Attribute",
     "AuditEntry",
@@ -46,6 +47,7 @@ __all__ = [
     "CouponTemplate",
     "Customer",
     "DisplayCategory",
+    "DisplayNode",
     "MemberAccount",
     "MemberLevel",
     "Merchant",

@@ -657,15 +657,15 @@ class DisplayCategory(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, m.DisplayCategory)
+        return isinstance(obj, m.DisplayNode | m.DisplayCategory)
 
     @strawberry.field(description="Channels it shows on; empty = all.")
-    def channels(self, node: strawberry.Parent[m.DisplayCategory]) -> list[Channel]:
+    def channels(self, node: strawberry.Parent[m.AnyDisplayCategory]) -> list[Channel]:
         return [ChannelEnum(c) for c in node.channels]
 
     @strawberry.field(description="Direct subcategories.")
     async def children(
-        self, info: Info, node: strawberry.Parent[m.DisplayCategory]
+        self, info: Info, node: strawberry.Parent[m.AnyDisplayCategory]
     ) -> list[DisplayCategory]:
         return await rc.display_category_children(info.context, node)  # type: ignore[return-value]  # models, resolved as this type
 
@@ -676,7 +676,7 @@ class DisplayCategory(Node):
     async def products(
         self,
         info: Info,
-        node: strawberry.Parent[m.DisplayCategory],
+        node: strawberry.Parent[m.AnyDisplayCategory],
         first: int | None = None,
         after: str | None = None,
         sort: ProductSort | None = rc.ProductSort.RELEVANCE,
