@@ -881,6 +881,8 @@ def for_product(
 ) -> tuple[pricing.Promotion, ...]:
     """The promotions a product card shows: those covering any of its SKUs for this channel
     and shopper (a guest counts as a new customer at level 0)."""
+    if not rules:
+        return ()
     who = customer or pricing.Customer()
     lines = [sku_line(product, sku, category_path) for sku in skus]
     return tuple(
@@ -898,13 +900,13 @@ def promotional_unit_price(
 ) -> int:
     """A SKU's unit price under the single-product promotion covering it (price ranges)."""
     best = sku.price
-    line = sku_line(product, sku, category_path)
+    line: pricing.Line | None = None  # made only for a rule that may price it
     for rule in rules:
-        if (
-            rule.kind != PromotionType.SINGLE_PRODUCT
-            or not rule.scope.covers(line)
-            or rule.promotion_stock_left == 0
-        ):
+        if rule.kind != PromotionType.SINGLE_PRODUCT or rule.promotion_stock_left == 0:
+            continue
+        if line is None:
+            line = sku_line(product, sku, category_path)
+        if not rule.scope.covers(line):
             continue
         if rule.special_price is not None:
             best = min(best, rule.special_price)
