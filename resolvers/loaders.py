@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from aiodataloader import DataLoader
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import Text, bindparam, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import changes
@@ -104,17 +104,27 @@ def _sku_view_columns() -> tuple[Any, ...]:
     )
 
 
-async def _skus_with_stock(session: AsyncSession, where: Any) -> list[SkuView]:
-    """SKUs with their sellable number, as views (no ORM rows). SKUs are noted by product,
-    so the caller says which products' SKUs the answer shows; the stock it shows is noted
-    per SKU when read (`SkuView.sellable_quantity`)."""
-    stmt = (
+@cache
+def _skus_statement(by_product: bool) -> Any:
+    """SKUs with their sellable number, by product (enabled ones) or by id (`:ids`): built
+    once, so neither the statement nor its cache key is made again for each read."""
+    ids = bindparam("ids", expanding=True)
+    where = (Sku.product_id.in_(ids) & Sku.enabled) if by_product else Sku.id.in_(ids)
+    return (
         select(*_sku_view_columns(), sellable_quantity_of_sku().label("sellable"))
         .where(where)
         .order_by(Sku.product_id, Sku.position, Sku.id)
     )
+
+
+async def _skus_with_stock(
+    session: AsyncSession, ids: list[int], by_product: bool
+) -> list[SkuView]:
+    """SKUs with their sellable number, as views (no ORM rows). SKUs are noted by product,
+    so the caller says which products' SKUs the answer shows; the stock it shows is noted
+    per SKU when read (`SkuView.sellable_quantity`)."""
     with covered("skus", changes.STOCK):
-        rows = (await session.execute(stmt)).all()
+        rows = (await session.execute(_skus_statement(by_product), {"ids": ids})).all()
     views = []
     for row in rows:
         specs = row[14]
@@ -184,12 +194,12 @@ async def _fetch_skus_by_product(
     session: AsyncSession, product_ids: list[int]
 ) -> list[list[SkuView]]:
     depends_on("skus", product_ids)
-    skus = await _skus_with_stock(session, Sku.product_id.in_(product_ids) & Sku.enabled)
+    skus = await _skus_with_stock(session, product_ids, by_product=True)
     return _grouped(skus, lambda s: s.product_id, product_ids)
 
 
 async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[SkuView | None]:
-    found = {s.id: s for s in await _skus_with_stock(session, Sku.id.in_(ids))}
+    found = {s.id: s for s in await _skus_with_stock(session, ids, by_product=False)}
     depends_on("skus", {s.product_id for s in found.values()})
     if len(found) < len(set(ids)):  # one missing now may be created under any product
         depends_on("skus", [ANY])
