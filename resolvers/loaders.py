@@ -108,7 +108,7 @@ def _sku_view_columns() -> tuple[Any, ...]:
 def _skus_statement(by_product: bool) -> Any:
     """SKUs with their sellable number, by product (enabled ones) or by id (`:ids`): built
     once, so neither the statement nor its cache key is made again for each read."""
-    ids = bindparam("ids", expanding=True)
+    ids: Any = bindparam("ids", expanding=True)
     where = (Sku.product_id.in_(ids) & Sku.enabled) if by_product else Sku.id.in_(ids)
     return (
         select(*_sku_view_columns(), sellable_quantity_of_sku().label("sellable"))
