@@ -44,14 +44,17 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -187,6 +190,7 @@ class _Field:
         "obj",
         "parent_type",
         "paths",
+        "same",
         "self_arg",
         "serialize",
         "source_kw",
@@ -213,6 +217,7 @@ class _Field:
         self.serialize: Callable[[Any], Any] | None = None  # of a leaf type
         self.non_null = False
         self.obj: _Object | None = None  # of an object type (maybe non-null), else None
+        self.same: type | None = None  # a leaf's value of this type is its own serialization
         sb = self.strawberry
         resolve = definition.resolve
         if sb is None or resolve is None:
@@ -267,11 +272,17 @@ class _Completer:
 _NOT_YET = _Completer()
 
 
+# Leaf types whose serializer hands back a value of this exact type unchanged (graphql-core's
+# serialize_string / serialize_id / serialize_boolean): such a value needs no call.
+_UNCHANGED: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
 class _Leaf(_Completer):
-    __slots__ = ("serialize",)
+    __slots__ = ("same", "serialize")
 
     def __init__(self, type_: Any) -> None:
         self.serialize = type_.serialize
+        self.same: type | None = _UNCHANGED.get(type_)
 
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:
         if value is None or value is Undefined:
@@ -309,7 +320,7 @@ async def _non_null_later(out: Any) -> Any:
 
 
 class _List(_Completer):
-    __slots__ = ("item", "non_null", "obj", "serialize")
+    __slots__ = ("item", "non_null", "obj", "same", "serialize")
 
     def __init__(self, item: _Completer) -> None:
         self.item = item
@@ -317,6 +328,7 @@ class _List(_Completer):
         self.non_null = inner is not item
         # items of a leaf or an object type are completed here, without a call per item
         self.serialize = inner.serialize if isinstance(inner, _Leaf) else None
+        self.same = inner.same if isinstance(inner, _Leaf) else None
         self.obj = inner if isinstance(inner, _Object) else None
 
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:
@@ -339,6 +351,9 @@ class _List(_Completer):
                 out.append(None)
                 continue
             elif serialize is not None:
+                if type(element) is self.same:
+                    out.append(element)
+                    continue
                 serialized = serialize(element)
                 if serialized is None or serialized is Undefined:
                     raise Abandon("a serializer returned nothing")
@@ -471,6 +486,9 @@ def _complete_fields(fields: list[_Field], source: Any, run: _Run, path: Path | 
                 continue
         serialize = field.serialize
         if serialize is not None:  # a leaf
+            if type(value) is field.same:
+                out[key] = value
+                continue
             serialized = serialize(value)
             if serialized is None or serialized is Undefined:
                 raise Abandon("a serializer returned nothing")
@@ -560,6 +578,7 @@ class _Planner:
                 typename.key, typename.how, typename.attr = key, _TYPENAME, parent_type.name
                 typename.complete, typename.paths = _NOT_YET, False
                 typename.serialize, typename.non_null, typename.obj = None, False, None
+                typename.same = None
                 planned.append(typename)
                 continue
             if name.startswith("__"):
@@ -575,6 +594,7 @@ class _Planner:
             field.non_null = inner is not None
             field.serialize = leaf.serialize if isinstance(leaf, _Leaf) else None
             field.obj = leaf if isinstance(leaf, _Object) else None
+            field.same = leaf.same if isinstance(leaf, _Leaf) else None
             planned.append(field)
         return planned
 
