@@ -13,8 +13,8 @@ by side, on PostgreSQL with the demo data.
                                       [--port 8150] [--skip-load]
 
 BENCH_DATABASE names the database (default: one per process); ports are --port and up.
-`--before ../main` also serves the page from another checkout (its own .venv), for a
-before/after in the same run.
+`--before ../main` also serves the page from another checkout (its own .venv) on both paths,
+for a before/after in the same run.
 """
 
 from __future__ import annotations
@@ -112,8 +112,10 @@ async def page_ratio(
     contenders: list[tuple[str, bool, Path | None]] = [
         (name, planned, None) for name, planned in PATHS
     ]
-    if before is not None:  # the same page served by another checkout, e.g. main before
-        contenders.insert(0, (f"before ({before.name})", False, before))
+    if before is not None:  # the same page served by another checkout, e.g. main, both paths
+        contenders[:0] = [
+            (f"before ({before.name}) {name}", planned, before) for name, planned in PATHS
+        ]
     servers = {
         name: start(url, port + n, 1, planned, False, tree)
         for n, (name, planned, tree) in enumerate(contenders)

@@ -51,7 +51,12 @@ class Money:
 def money(minor: int | None, currency: str | None = None) -> Money | None:
     if minor is None:
         return None
-    return Money(from_minor(minor), currency or _currency())
+    return _money(minor, currency or _currency())
+
+
+@lru_cache(maxsize=8192)  # immutable, and pages show the same prices over and over
+def _money(minor: int, currency: str) -> Money:
+    return Money(from_minor(minor), currency)
 
 
 @lru_cache(maxsize=1)  # one currency per deployment; read once

@@ -1,8 +1,9 @@
 """Catalog: merchants, brands, backend and display categories, attributes, products (SPU), SKUs."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import changes
 from core.clock import utcnow
+from core.ids import encode_id
 from core.money import Money, money
 from core.values import Image
 from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
@@ -144,6 +146,31 @@ class DisplayCategory(NodeMixin, Base):
     level: Mapped[int] = mapped_column(Integer, default=1)
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DisplayNode:
+    """A display category as answers show it: the columns of its row, immutable, so one
+    snapshot of the tree is shared by every request (`services.catalog.display_snapshot`)."""
+
+    node_type: ClassVar[str] = "DisplayCategory"
+
+    id: int
+    parent_id: int | None
+    name: str
+    icon_url: str | None
+    position: int
+    level: int
+    channels: tuple[str, ...]
+    created_at: datetime
+
+    @property
+    def global_id(self) -> str:
+        return encode_id("DisplayCategory", self.id)
+
+
+# What answers read of a display category: a row being written, or a snapshot's view.
+AnyDisplayCategory = DisplayCategory | DisplayNode
 
 
 class DisplayCategoryCategory(Base):
@@ -322,3 +349,55 @@ class Sku(NodeMixin, Base):
     @property
     def market_price_money(self) -> Money | None:
         return money(self.market_price)
+
+
+class SkuView(NamedTuple):
+    """A SKU as an answer shows it: every column of its row as plain values (no ORM state),
+    with its sellable number; immutable, and made as cheaply as a tuple. Loaders read SKUs
+    this way (`resolvers/loaders.py`): hydrating ORM rows and decoding every `specs` through
+    the driver's JSON codec was a quarter of a listing page. Answers only — what is written
+    goes through `Sku`."""
+
+    id: int
+    product_id: int
+    merchant_id: int
+    code: str
+    barcode: str | None
+    price: int
+    market_price: int | None
+    cost_price: int | None
+    weight_grams: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
+    transport_class: str
+    image_url: str | None
+    specs: list[Any]
+    spec_key: str
+    spec_text: str
+    enabled: bool
+    position: int
+    created_at: datetime
+    sellable: int
+
+    @property
+    def global_id(self) -> str:
+        return encode_id("Sku", self.id)
+
+    @property
+    def sellable_quantity(self) -> int:
+        """As `Sku.sellable_quantity`: reading it makes a cached answer show this SKU's stock."""
+        changes.depends_on(changes.STOCK, (self.id,))
+        return self.sellable
+
+    @property
+    def price_money(self) -> Money:
+        return money(self.price)  # type: ignore[return-value]
+
+    @property
+    def market_price_money(self) -> Money | None:
+        return money(self.market_price)
+
+
+# What answers read of a SKU: a row being written, or a view read for an answer.
+AnySku = Sku | SkuView

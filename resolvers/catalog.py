@@ -11,15 +11,17 @@ from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inpu
 
 from core.money import InvalidMoney, to_minor
 from models.catalog import (
+    AnyDisplayCategory,
     Attribute,
     AttributeKind,
     Brand,
     Category,
     DisplayCategory,
+    DisplayNode,
     Merchant,
     Product,
     ShippingTemplate,
-    Sku,
+    SkuView,
 )
 from models.catalog import AttributeValueType as AttributeValueType
 from models.catalog import ShippingKind as ShippingKind
@@ -55,20 +57,20 @@ async def display_tree(ctx: Context) -> DisplayTree:
     """The tree as the request's viewer sees it, built once per request."""
     cache_key = "display_tree"
     if cache_key not in ctx.extra:
-        rows = await ctx.loaders.display_tree.load("all")
-        ctx.extra[cache_key] = DisplayTree.seen_by(rows, ctx.channel.value, ctx.viewer.is_staff)
+        snapshot = await ctx.loaders.display_tree.load("all")
+        ctx.extra[cache_key] = snapshot.seen_by(ctx.channel.value, ctx.viewer.is_staff)
     return ctx.extra[cache_key]
 
 
-async def display_category_roots(ctx: Context) -> list[DisplayCategory]:
+async def display_category_roots(ctx: Context) -> list[DisplayNode]:
     return (await display_tree(ctx)).children.get(None, [])
 
 
-async def display_category_children(ctx: Context, node: DisplayCategory) -> list[DisplayCategory]:
+async def display_category_children(ctx: Context, node: AnyDisplayCategory) -> list[DisplayNode]:
     return (await display_tree(ctx)).children.get(node.id, [])
 
 
-async def display_category(ctx: Context, global_id: str) -> DisplayCategory | None:
+async def display_category(ctx: Context, global_id: str) -> DisplayNode | None:
     _, pk = query_id(global_id, "DisplayCategory")
     return (await display_tree(ctx)).nodes.get(pk)
 
@@ -183,7 +185,7 @@ async def prepare_cards(
         return []
     loaders = ctx.loaders
     ids = [p.id for p in items]
-    skus: list[tuple[Sku, ...] | None] = [None] * len(items)
+    skus: list[tuple[SkuView, ...] | None] = [None] * len(items)
     if wanted & SKU_FIELDS:
         skus = [tuple(group) for group in await loaders.skus_by_product.load_many(ids)]
     brands: list[Brand | None] = [None] * len(items)
@@ -254,7 +256,7 @@ def _matching(
     rules: Sequence[PricingRule],
     product: Product,
     path: tuple[int, ...],
-    skus: Sequence[Sku],
+    skus: Sequence[SkuView],
 ) -> tuple[PricingRule, ...]:
     return for_product(rules, product, skus, path, ctx.channel.value, ctx.now)
 
@@ -276,7 +278,7 @@ def tags_in_order(rules: Sequence[PricingRule]) -> list[str]:
 
 async def display_category_products(
     ctx: Context,
-    node: DisplayCategory,
+    node: AnyDisplayCategory,
     args: PageArgs,
     sort: ProductSort,
     filter_: Any,

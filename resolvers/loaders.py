@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from aiodataloader import DataLoader
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, bindparam, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import changes
@@ -26,6 +27,7 @@ from models.catalog import (
     ProductAttributeValue,
     ShippingTemplate,
     Sku,
+    SkuView,
     path_ids,
 )
 from models.inventory import StockLevel, Warehouse
@@ -81,6 +83,9 @@ def _by_id_noted(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[li
     return fetch
 
 
+_new_view = tuple.__new__  # a SkuView of its fields, without NamedTuple's __new__
+
+
 def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) -> list[list[Any]]:
     groups: dict[Any, list[Any]] = defaultdict(list)
     for row in rows:
@@ -88,22 +93,53 @@ def _grouped(rows: Sequence[Any], key: Callable[[Any], Any], keys: list[Any]) ->
     return [groups.get(k, []) for k in keys]
 
 
-async def _skus_with_stock(session: AsyncSession, where: Any) -> list[Sku]:
-    """SKUs with their sellable number. SKUs are noted by product, so the caller says which
-    products' SKUs the answer shows; the stock it shows is noted per SKU when read
-    (`Sku.sellable_quantity`)."""
-    stmt = (
-        select(Sku, sellable_quantity_of_sku().label("sellable"))
+@cache
+def _sku_view_columns() -> tuple[Any, ...]:
+    """The columns of a `SkuView`, in its order: `specs` as its text, decoded here (the
+    driver's JSON codec costs several times more)."""
+    return tuple(
+        cast(Sku.specs, Text) if name == "specs" else getattr(Sku, name)
+        for name in SkuView._fields
+        if name != "sellable"
+    )
+
+
+@cache
+def _skus_statement(by_product: bool) -> Any:
+    """SKUs with their sellable number, by product (enabled ones) or by id (`:ids`): built
+    once, so neither the statement nor its cache key is made again for each read."""
+    ids: Any = bindparam("ids", expanding=True)
+    where = (Sku.product_id.in_(ids) & Sku.enabled) if by_product else Sku.id.in_(ids)
+    return (
+        select(*_sku_view_columns(), sellable_quantity_of_sku().label("sellable"))
         .where(where)
         .order_by(Sku.product_id, Sku.position, Sku.id)
     )
-    skus = []
+
+
+async def _skus_with_stock(
+    session: AsyncSession, ids: list[int], by_product: bool
+) -> list[SkuView]:
+    """SKUs with their sellable number, as views (no ORM rows). SKUs are noted by product,
+    so the caller says which products' SKUs the answer shows; the stock it shows is noted
+    per SKU when read (`SkuView.sellable_quantity`)."""
     with covered("skus", changes.STOCK):
-        rows = (await session.execute(stmt)).all()
-    for sku, sellable in rows:
-        sku.sellable_quantity = int(sellable)
-        skus.append(sku)
-    return skus
+        rows = (await session.execute(_skus_statement(by_product), {"ids": ids})).all()
+    views = []
+    for row in rows:
+        specs = row[14]
+        views.append(
+            _new_view(
+                SkuView,
+                (
+                    *row[:14],
+                    orjson.loads(specs) if specs is not None else [],
+                    *row[15:20],
+                    int(row[20]),
+                ),
+            )
+        )
+    return views
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +149,7 @@ class ProductCard:
 
     product: Product
     category_path: tuple[int, ...]  # promotion scopes by category match on it
-    skus: tuple[Sku, ...] | None = None  # enabled ones, with sellable_quantity
+    skus: tuple[SkuView, ...] | None = None  # enabled ones, with sellable_quantity
     brand: Brand | None = None
     promotions: tuple[PricingRule, ...] | None = None  # running ones covering a SKU of it
 
@@ -154,14 +190,16 @@ async def _fetch_products(
     return found
 
 
-async def _fetch_skus_by_product(session: AsyncSession, product_ids: list[int]) -> list[list[Sku]]:
+async def _fetch_skus_by_product(
+    session: AsyncSession, product_ids: list[int]
+) -> list[list[SkuView]]:
     depends_on("skus", product_ids)
-    skus = await _skus_with_stock(session, Sku.product_id.in_(product_ids) & Sku.enabled)
+    skus = await _skus_with_stock(session, product_ids, by_product=True)
     return _grouped(skus, lambda s: s.product_id, product_ids)
 
 
-async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[Sku | None]:
-    found = {s.id: s for s in await _skus_with_stock(session, Sku.id.in_(ids))}
+async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[SkuView | None]:
+    found = {s.id: s for s in await _skus_with_stock(session, ids, by_product=False)}
     depends_on("skus", {s.product_id for s in found.values()})
     if len(found) < len(set(ids)):  # one missing now may be created under any product
         depends_on("skus", [ANY])
@@ -229,11 +267,6 @@ async def _fetch_stock_levels(session: AsyncSession, sku_ids: list[int]) -> list
         )
     ).all()
     return _grouped(rows, lambda s: s.sku_id, sku_ids)
-
-
-async def _fetch_display_tree(session: AsyncSession, keys: list[str]) -> list[list[Any]]:
-    rows = list((await session.scalars(catalog.display_categories())).all())
-    return [rows for _ in keys]
 
 
 class Loaders:
@@ -336,7 +369,15 @@ class Loaders:
 
     @cached_property
     def display_tree(self) -> DataLoader:
-        return self._make(_fetch_display_tree)
+        """The display categories (a `DisplaySnapshot`, immutable and shared): one statement
+        at most, none while it is kept."""
+        now = self.ctx.now
+
+        async def fetch(session: AsyncSession, keys: list[str]) -> list[Any]:
+            snapshot = await catalog.display_snapshot(session, now)
+            return [snapshot for _ in keys]
+
+        return self._make(fetch)
 
     @cached_property
     def coupon_template(self) -> DataLoader:

@@ -32,9 +32,12 @@ from models import (
     StockMovement,
     Warehouse,
 )
+from models.catalog import AnyDisplayCategory, AnySku, DisplayNode, SkuView
 
 __all__ = [
     "Address",
+    "AnyDisplayCategory",
+    "AnySku",
     "Attribute",
     "AuditEntry",
     "Brand",
@@ -44,6 +47,7 @@ __all__ = [
     "CouponTemplate",
     "Customer",
     "DisplayCategory",
+    "DisplayNode",
     "MemberAccount",
     "MemberLevel",
     "Merchant",
@@ -60,6 +64,7 @@ __all__ = [
     "Shipment",
     "ShippingTemplate",
     "Sku",
+    "SkuView",
     "Staff",
     "StockMovement",
     "Warehouse",

@@ -413,7 +413,7 @@ class Sku(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, m.Sku)
+        return isinstance(obj, m.SkuView | m.Sku)
 
     @strawberry.field(description="Its SALES attribute values.")
     def specs(self) -> list[SkuSpec]:
@@ -436,15 +436,15 @@ class Sku(Node):
     )
 
     @strawberry.field(description="Its image (e.g. per colour).")
-    def image(self, sku: strawberry.Parent[m.Sku]) -> Image | None:
+    def image(self, sku: strawberry.Parent[m.AnySku]) -> Image | None:
         return Image(url=sku.image_url) if sku.image_url else None
 
     @strawberry.field(description="Its product.")
-    async def product(self, info: Info, sku: strawberry.Parent[m.Sku]) -> Product:
+    async def product(self, info: Info, sku: strawberry.Parent[m.AnySku]) -> Product:
         return await info.context.loaders.product.load(sku.product_id)
 
     @strawberry.field(extensions=staff_of_merchant(), description="Stock per warehouse.")
-    async def stock_levels(self, info: Info, sku: strawberry.Parent[m.Sku]) -> list[StockLevel]:
+    async def stock_levels(self, info: Info, sku: strawberry.Parent[m.AnySku]) -> list[StockLevel]:
         return await info.context.loaders.stock_levels_by_sku.load(sku.id)
 
 
@@ -648,15 +648,15 @@ class DisplayCategory(Node):
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Info) -> bool:
-        return isinstance(obj, m.DisplayCategory)
+        return isinstance(obj, m.DisplayNode | m.DisplayCategory)
 
     @strawberry.field(description="Channels it shows on; empty = all.")
-    def channels(self, node: strawberry.Parent[m.DisplayCategory]) -> list[Channel]:
+    def channels(self, node: strawberry.Parent[m.AnyDisplayCategory]) -> list[Channel]:
         return [ChannelEnum(c) for c in node.channels]
 
     @strawberry.field(description="Direct subcategories.")
     async def children(
-        self, info: Info, node: strawberry.Parent[m.DisplayCategory]
+        self, info: Info, node: strawberry.Parent[m.AnyDisplayCategory]
     ) -> list[DisplayCategory]:
         return await rc.display_category_children(info.context, node)  # type: ignore[return-value]  # models, resolved as this type
 
@@ -667,7 +667,7 @@ class DisplayCategory(Node):
     async def products(
         self,
         info: Info,
-        node: strawberry.Parent[m.DisplayCategory],
+        node: strawberry.Parent[m.AnyDisplayCategory],
         first: int | None = None,
         after: str | None = None,
         sort: ProductSort | None = rc.ProductSort.RELEVANCE,

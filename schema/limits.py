@@ -6,10 +6,12 @@ Introspection fields are free. Every check is one walk, linear in the document's
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NoReturn
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -220,6 +222,10 @@ class _Walk:
         return DEFAULT_PAGE
 
 
+_COSTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()  # what `analyse` found, by request
+_COSTS_KEPT = 2048
+
+
 def analyse(
     schema: GraphQLSchema,
     query: str,
@@ -228,7 +234,38 @@ def analyse(
     introspection: bool = True,
 ) -> Cost | None:
     """The cost of the operation; raises QueryTooComplex over a limit. None when the text
-    does not parse or names no operation (execution answers those with its own errors)."""
+    does not parse or names no operation (execution answers those with its own errors).
+    A cost found is kept for the same document, operation and variables (storefronts ask
+    the same few again and again); refusals and Nones are worked out each time."""
+    try:
+        key = (
+            schema,
+            query,
+            operation_name,
+            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b"",
+            introspection,
+        )
+    except TypeError:  # not plain JSON (e.g. an integer beyond 64 bits): not kept
+        return _analyse(schema, query, operation_name, variables, introspection)
+    requested = _COSTS.get(key)
+    if requested is not None:
+        _COSTS.move_to_end(key)
+        return Cost(requested)
+    cost = _analyse(schema, query, operation_name, variables, introspection)
+    if cost is not None:
+        _COSTS[key] = cost.requested
+        if len(_COSTS) > _COSTS_KEPT:
+            _COSTS.popitem(last=False)
+    return cost
+
+
+def _analyse(
+    schema: GraphQLSchema,
+    query: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    introspection: bool,
+) -> Cost | None:
     document = parse_document(query)
     if document is None:
         return None

@@ -44,14 +44,17 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -166,8 +169,10 @@ class _LazyInfo:
         return getattr(real, name)
 
 
-# How a field gets its value.
-_ATTR, _CALL, _RESOLVE, _TYPENAME = range(4)
+# How a field gets its value (_CALL_INFO: a method taking only `info`, the usual resolver).
+_ATTR, _CALL, _RESOLVE, _TYPENAME, _CALL_INFO = range(5)
+
+_new_path = tuple.__new__  # Path(prev, key, typename) without its Python-level __new__
 
 
 class _Field:
@@ -182,8 +187,10 @@ class _Field:
         "name",
         "nodes",
         "non_null",
+        "obj",
         "parent_type",
         "paths",
+        "same",
         "self_arg",
         "serialize",
         "source_kw",
@@ -209,6 +216,8 @@ class _Field:
         self.paths = True  # its completion needs a path (lists, objects): leaves do not
         self.serialize: Callable[[Any], Any] | None = None  # of a leaf type
         self.non_null = False
+        self.obj: _Object | None = None  # of an object type (maybe non-null), else None
+        self.same: type | None = None  # a leaf's value of this type is its own serialization
         sb = self.strawberry
         resolve = definition.resolve
         if sb is None or resolve is None:
@@ -231,11 +240,15 @@ class _Field:
             )
             info = resolver.info_parameter
             self.info_kw = info.name if info is not None else None
+            if self.self_arg and not self.source_kw and self.info_kw == "info":
+                self.how = _CALL_INFO
 
     def resolve(self, source: Any, run: _Run, parent: Path | None) -> Any:
         how = self.how
         if how == _ATTR:
             return getattr(source, self.attr)  # type: ignore[arg-type]
+        if how == _CALL_INFO:
+            return self.func(source, info=_LazyInfo(run, self, parent))  # type: ignore[misc]
         if how == _CALL:
             kwargs: dict[str, Any] = {}
             for name in self.source_kw:
@@ -259,11 +272,17 @@ class _Completer:
 _NOT_YET = _Completer()
 
 
+# Leaf types whose serializer hands back a value of this exact type unchanged (graphql-core's
+# serialize_string / serialize_id / serialize_boolean): such a value needs no call.
+_UNCHANGED: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
 class _Leaf(_Completer):
-    __slots__ = ("serialize",)
+    __slots__ = ("same", "serialize")
 
     def __init__(self, type_: Any) -> None:
         self.serialize = type_.serialize
+        self.same: type | None = _UNCHANGED.get(type_)
 
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:
         if value is None or value is Undefined:
@@ -301,31 +320,68 @@ async def _non_null_later(out: Any) -> Any:
 
 
 class _List(_Completer):
-    __slots__ = ("item",)
+    __slots__ = ("item", "non_null", "obj", "same", "serialize")
 
     def __init__(self, item: _Completer) -> None:
         self.item = item
+        inner = item.inner if isinstance(item, _NonNull) else item
+        self.non_null = inner is not item
+        # items of a leaf or an object type are completed here, without a call per item
+        self.serialize = inner.serialize if isinstance(inner, _Leaf) else None
+        self.same = inner.same if isinstance(inner, _Leaf) else None
+        self.obj = inner if isinstance(inner, _Object) else None
 
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:
         if value is None or value is Undefined:
             return None
         if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
             raise Abandon("a list field returned no list")
-        item = self.item
+        item, obj, serialize = self.item, self.obj, self.serialize
         out: list[Any] = []
         later: list[tuple[int, Any]] | None = None
         for index, element in enumerate(value):
-            if _awaitable(element):
-                done: Any = _settle(element, item, run, Path(path, index, None))
-            else:
-                done = item.complete(element, run, Path(path, index, None))
-            if _awaitable(done):
-                if later is None:
-                    later = []
-                later.append((len(out), done))
+            awaitable = _AWAITABLE.get(type(element))
+            if awaitable is None:
+                awaitable = _awaitable(element)
+            if awaitable:
+                done: Any = _settle(element, item, run, _new_path(Path, (path, index, None)))
+            elif element is None or element is Undefined:
+                if self.non_null:
+                    raise Abandon("null for a non-null field")
                 out.append(None)
+                continue
+            elif serialize is not None:
+                if type(element) is self.same:
+                    out.append(element)
+                    continue
+                serialized = serialize(element)
+                if serialized is None or serialized is Undefined:
+                    raise Abandon("a serializer returned nothing")
+                if type(serialized) in _CONTAINERS:
+                    run.values += actual_cost(serialized)
+                out.append(serialized)
+                continue
+            elif obj is not None:
+                is_type_of = obj.is_type_of
+                if is_type_of is not None and not is_type_of(element, None):  # type: ignore[arg-type]
+                    raise Abandon("is_type_of refused the value")
+                sub = obj.fields
+                if sub is None:
+                    sub = obj.plan_fields()
+                run.values += obj.values
+                done = _complete_fields(sub, element, run, _new_path(Path, (path, index, None)))
+                if type(done) is dict:
+                    out.append(done)
+                    continue
             else:
-                out.append(done)
+                done = item.complete(element, run, _new_path(Path, (path, index, None)))
+                if not _awaitable(done):
+                    out.append(done)
+                    continue
+            if later is None:
+                later = []
+            later.append((len(out), done))
+            out.append(None)
         if later is None:
             return out
         return _fill(out, later)
@@ -386,46 +442,84 @@ def _values(fields: list[_Field]) -> int:
 
 
 def _complete_fields(fields: list[_Field], source: Any, run: _Run, path: Path | None) -> Any:
+    """One object's fields in order. What each field needs was settled at plan time (how
+    its value is got, whether it is a leaf and its serializer, its object's sub-plan), so
+    the common cases — a scalar, a method of `info` alone, an object — are answered here
+    without a call per step; anything else goes through its completer."""
+    ticks = run.ticks - len(fields)
+    run.ticks = ticks
+    if ticks <= 0:
+        run.tick()
     out: dict[str, Any] = {}
     later: list[tuple[str, Any]] | None = None
     for field in fields:
-        run.ticks -= 1
-        if run.ticks <= 0:
-            run.tick()
         key = field.key
         how = field.how
-        if how == _ATTR and field.serialize is not None:
-            # a plain scalar attribute, the most common field: read and serialize (an
-            # awaitable there is refused by the serializer, so never answered wrong)
+        if how == _ATTR:
             value = getattr(source, field.attr)  # type: ignore[arg-type]
-            if value is None or value is Undefined:
-                if field.non_null:
-                    raise Abandon("null for a non-null field")
+        elif how == _CALL_INFO:
+            value = field.func(source, info=_LazyInfo(run, field, path))  # type: ignore[misc]
+        elif how == _TYPENAME:
+            out[key] = field.attr
+            continue
+        else:
+            value = field.resolve(source, run, path)
+        if value is None or value is Undefined:
+            if field.non_null:
+                raise Abandon("null for a non-null field")
+            out[key] = None
+            continue
+        awaitable = _AWAITABLE.get(type(value))
+        if awaitable is None:
+            awaitable = _awaitable(value)
+        if awaitable:
+            if how == _ATTR and field.serialize is not None:
+                # as ever: a plain scalar attribute is handed to its serializer, which
+                # refuses an awaitable (never answered wrong)
+                awaitable = False
+            else:
+                if later is None:
+                    later = []
+                here = _new_path(Path, (path, key, None)) if field.paths else None
+                later.append((key, _settle(value, field.complete, run, here)))
                 out[key] = None
                 continue
-            serialized = field.serialize(value)
+        serialize = field.serialize
+        if serialize is not None:  # a leaf
+            if type(value) is field.same:
+                out[key] = value
+                continue
+            serialized = serialize(value)
             if serialized is None or serialized is Undefined:
                 raise Abandon("a serializer returned nothing")
             if type(serialized) in _CONTAINERS:  # a JSON scalar: actual_cost counts inside
                 run.values += actual_cost(serialized)
             out[key] = serialized
             continue
-        if how == _TYPENAME:
-            out[key] = field.attr
-            continue
-        value = field.resolve(source, run, path)
-        here = Path(path, key, None) if field.paths else None
-        if _awaitable(value):
-            done: Any = _settle(value, field.complete, run, here)
-        else:
+        obj = field.obj
+        here = _new_path(Path, (path, key, None))
+        if obj is not None:  # an object: its sub-plan, here
+            is_type_of = obj.is_type_of
+            # Strawberry's is_type_of reads only the value, never the info
+            if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
+                raise Abandon("is_type_of refused the value")
+            sub = obj.fields
+            if sub is None:
+                sub = obj.plan_fields()
+            run.values += obj.values
+            done: Any = _complete_fields(sub, value, run, here)
+            if type(done) is dict:
+                out[key] = done
+                continue
+        else:  # lists, abstract types: their completer (non-null included)
             done = field.complete.complete(value, run, here)
-        if _awaitable(done):
-            if later is None:
-                later = []
-            later.append((key, done))
-            out[key] = None
-        else:
-            out[key] = done
+            if not _awaitable(done):
+                out[key] = done
+                continue
+        if later is None:
+            later = []
+        later.append((key, done))
+        out[key] = None
     if later is None:
         return out
     return _fill(out, later)
@@ -483,7 +577,8 @@ class _Planner:
                 typename = _Field.__new__(_Field)
                 typename.key, typename.how, typename.attr = key, _TYPENAME, parent_type.name
                 typename.complete, typename.paths = _NOT_YET, False
-                typename.serialize, typename.non_null = None, False
+                typename.serialize, typename.non_null, typename.obj = None, False, None
+                typename.same = None
                 planned.append(typename)
                 continue
             if name.startswith("__"):
@@ -498,6 +593,8 @@ class _Planner:
             field.paths = not isinstance(leaf, _Leaf)
             field.non_null = inner is not None
             field.serialize = leaf.serialize if isinstance(leaf, _Leaf) else None
+            field.obj = leaf if isinstance(leaf, _Object) else None
+            field.same = leaf.same if isinstance(leaf, _Leaf) else None
             planned.append(field)
         return planned
 

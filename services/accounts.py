@@ -10,6 +10,7 @@ import math
 import os
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -320,17 +321,38 @@ def access_token(
 
 def decode_access_token(settings: Settings, token: str, now: datetime) -> dict[str, Any] | None:
     """The claims of a valid, unexpired access token; None otherwise."""
+    claims = _verified(settings.jwt_secret, token)
+    if claims is None or claims.get("typ") != "access" or claims["exp"] <= now.timestamp():
+        return None
+    return dict(claims)
+
+
+_VERIFIED: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_VERIFIED_KEPT = 4096
+
+
+def _verified(secret: str, token: str) -> dict[str, Any] | None:
+    """A token's claims once its signature is checked (None: not a good token now). The same
+    text under the same secret always verifies alike, so a client's good token is checked
+    once, not on every request (a refused one is checked again: it may be good later, e.g.
+    not yet valid); expiry is checked by the caller at each use."""
+    key = (secret, token)
+    claims = _VERIFIED.get(key)
+    if claims is not None:
+        _VERIFIED.move_to_end(key)
+        return claims
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            secret,
             algorithms=["HS256"],
             options={"verify_exp": False, "require": ["sub", "exp"]},
         )
     except jwt.PyJWTError:
         return None
-    if claims.get("typ") != "access" or claims["exp"] <= now.timestamp():
-        return None
+    _VERIFIED[key] = claims
+    if len(_VERIFIED) > _VERIFIED_KEPT:
+        _VERIFIED.popitem(last=False)
     return claims
 
 

@@ -4,13 +4,16 @@ leaves), attribute definitions, display categories and shipping templates."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import changes
 from models.catalog import (
     Attribute,
     AttributeKind,
@@ -20,6 +23,7 @@ from models.catalog import (
     DisplayCategory,
     DisplayCategoryBrand,
     DisplayCategoryCategory,
+    DisplayNode,
     Merchant,
     Product,
     ShippingKind,
@@ -582,22 +586,19 @@ NOWHERE = [-1]  # a display-category filter that matches no product (a hidden or
 @dataclass
 class DisplayTree:
     """The display-category tree as one channel sees it: a node limited to other channels
-    vanishes with its subtree (DOMAIN.md §1). Staff manage the whole tree."""
+    vanishes with its subtree (DOMAIN.md §1). Staff manage the whole tree. Built once per
+    snapshot and channel and shared: nobody changes it."""
 
-    nodes: dict[int, DisplayCategory]
-    children: dict[int | None, list[DisplayCategory]]
-
-    @classmethod
-    def seen_by(cls, rows: list[DisplayCategory], channel: str, staff: bool) -> DisplayTree:
-        return cls.build(rows, None if staff else channel)
+    nodes: dict[int, DisplayNode]
+    children: dict[int | None, list[DisplayNode]]
 
     @classmethod
-    def build(cls, rows: list[DisplayCategory], channel: str | None) -> DisplayTree:
+    def build(cls, rows: Sequence[DisplayNode], channel: str | None) -> DisplayTree:
         """`channel` None: every node."""
-        by_parent: dict[int | None, list[DisplayCategory]] = defaultdict(list)
+        by_parent: dict[int | None, list[DisplayNode]] = defaultdict(list)
         for row in rows:
             by_parent[row.parent_id].append(row)
-        visible: dict[int, DisplayCategory] = {}
+        visible: dict[int, DisplayNode] = {}
         stack = list(by_parent.get(None, []))
         while stack:
             node = stack.pop()
@@ -620,13 +621,69 @@ class DisplayTree:
         subtree; a node this channel does not see lists nothing."""
         return self.subtree_ids(node_id) if node_id in self.nodes else NOWHERE
 
-    def children_of(self, node_id: int | None) -> list[DisplayCategory]:
+    def children_of(self, node_id: int | None) -> list[DisplayNode]:
         """A visible node's visible children; nothing under a hidden one."""
         return self.children.get(node_id, []) if node_id in self.nodes else []
 
 
-def display_categories() -> Select[DisplayCategory]:
-    return select(DisplayCategory).order_by(DisplayCategory.position, DisplayCategory.id)
+class DisplaySnapshot:
+    """Every display category (immutable views) and the tree each channel sees, built on
+    first use. Kept per process until the display_categories table is written anywhere."""
+
+    __slots__ = ("_trees", "nodes")
+
+    def __init__(self, nodes: tuple[DisplayNode, ...]) -> None:
+        self.nodes = nodes
+        self._trees: dict[str | None, DisplayTree] = {}
+
+    def seen_by(self, channel: str, staff: bool) -> DisplayTree:
+        key = None if staff else channel
+        tree = self._trees.get(key)
+        if tree is None:
+            tree = self._trees[key] = DisplayTree.build(self.nodes, key)
+        return tree
+
+
+_DISPLAY_COLUMNS = (
+    DisplayCategory.id,
+    DisplayCategory.parent_id,
+    DisplayCategory.name,
+    DisplayCategory.icon_url,
+    DisplayCategory.position,
+    DisplayCategory.level,
+    DisplayCategory.channels,
+    DisplayCategory.created_at,
+)
+
+
+async def display_snapshot(session: AsyncSession, now: datetime) -> DisplaySnapshot:
+    """The display categories, read once and kept (shared by every request) until the
+    display_categories table is written in any process, as `promotions.live_promotions`
+    keeps the running promotions: a listing page costs no statement for its tree. A session
+    holding display categories (a mutation changing them) reads its own."""
+    # an answer showing the tree depends on every display category (a write anywhere in it)
+    changes.depends_on("display_categories", [changes.ANY])
+    feed = changes.feed_of(session.bind)
+    version = feed.version("display_categories")
+    kept: tuple[changes.Kept, DisplaySnapshot] | None = feed.memo.get("display_categories")
+    if kept is not None and feed.live and kept[0].holds(version, now):
+        return kept[1]
+    sync = session.sync_session
+    shareable = not any(
+        isinstance(o, DisplayCategory) for o in (*sync.identity_map.values(), *sync.new)
+    )
+    stmt = select(*_DISPLAY_COLUMNS).order_by(DisplayCategory.position, DisplayCategory.id)
+    with changes.covered("display_categories"):
+        rows = (await session.execute(stmt)).all()
+    snapshot = DisplaySnapshot(
+        tuple(
+            DisplayNode(i, parent, name, icon, position, level, tuple(channels or ()), created)
+            for i, parent, name, icon, position, level, channels, created in rows
+        )
+    )
+    if shareable and feed.live and feed.version("display_categories") == version:
+        feed.memo["display_categories"] = (changes.Kept(version, now), snapshot)
+    return snapshot
 
 
 def category_roots() -> Select[Category]:

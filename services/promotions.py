@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from core import changes
 from core.ids import encode_id
 from core.money import InvalidMoney, percent_of, to_minor
-from models.catalog import Brand, Category, Merchant, Product, Sku
+from models.catalog import AnySku, Brand, Category, Merchant, Product, Sku
 from models.promotions import (
     Promotion,
     PromotionScope,
@@ -856,7 +856,7 @@ def as_rule(p: Promotion | Row[Any]) -> pricing.Promotion:
     )
 
 
-def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pricing.Line:
+def sku_line(product: Product, sku: AnySku, category_path: tuple[int, ...]) -> pricing.Line:
     """One unit of a SKU as the pricing rules see it (for matching scopes)."""
     return pricing.Line(
         id="",
@@ -873,7 +873,7 @@ def sku_line(product: Product, sku: Sku, category_path: tuple[int, ...]) -> pric
 def for_product(
     rules: Sequence[pricing.Promotion],
     product: Product,
-    skus: Sequence[Sku],
+    skus: Sequence[AnySku],
     category_path: tuple[int, ...],
     channel: str,
     now: datetime,
@@ -881,6 +881,8 @@ def for_product(
 ) -> tuple[pricing.Promotion, ...]:
     """The promotions a product card shows: those covering any of its SKUs for this channel
     and shopper (a guest counts as a new customer at level 0)."""
+    if not rules:
+        return ()
     who = customer or pricing.Customer()
     lines = [sku_line(product, sku, category_path) for sku in skus]
     return tuple(
@@ -891,17 +893,20 @@ def for_product(
 
 
 def promotional_unit_price(
-    rules: Sequence[pricing.Promotion], product: Product, sku: Sku, category_path: tuple[int, ...]
+    rules: Sequence[pricing.Promotion],
+    product: Product,
+    sku: AnySku,
+    category_path: tuple[int, ...],
 ) -> int:
     """A SKU's unit price under the single-product promotion covering it (price ranges)."""
     best = sku.price
-    line = sku_line(product, sku, category_path)
+    line: pricing.Line | None = None  # made only for a rule that may price it
     for rule in rules:
-        if (
-            rule.kind != PromotionType.SINGLE_PRODUCT
-            or not rule.scope.covers(line)
-            or rule.promotion_stock_left == 0
-        ):
+        if rule.kind != PromotionType.SINGLE_PRODUCT or rule.promotion_stock_left == 0:
+            continue
+        if line is None:
+            line = sku_line(product, sku, category_path)
+        if not rule.scope.covers(line):
             continue
         if rule.special_price is not None:
             best = min(best, rule.special_price)

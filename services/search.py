@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     String,
     and_,
     bindparam,
@@ -327,7 +328,10 @@ PAGE_TEXT = (Product.description_mobile_html, Product.description_pc_html, Produ
 
 
 @lru_cache(maxsize=512)
+@lru_cache(maxsize=512)
 def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool, lean: bool) -> Any:
+    """Built once per shape (the page's offset and limit are parameters): making a statement
+    and its cache key again for each listing cost about as much as running it."""
     # The category path rides along (promotion scopes by category need it).
     stmt = select(Product, func.count().over().label("total"), Category.path).join(
         Category, Category.id == Product.category_id
@@ -336,7 +340,12 @@ def _page_statement(shape: Shape, sort: ProductSort, with_brands: bool, lean: bo
         stmt = stmt.options(*(defer(column, raiseload=True) for column in PAGE_TEXT))
     if with_brands:
         stmt = stmt.add_columns(Brand).join(Brand, Brand.id == Product.brand_id)
-    return stmt.where(*conditions_for(shape)).order_by(*_order_by(sort, shape.tokens))
+    return (
+        stmt.where(*conditions_for(shape))
+        .order_by(*_order_by(sort, shape.tokens))
+        .offset(bindparam("page_offset", type_=Integer))
+        .limit(bindparam("page_limit", type_=Integer))
+    )
 
 
 async def find_products(
@@ -351,9 +360,10 @@ async def find_products(
     brands (a join): one statement whenever the page is not empty. `lean`: without the long
     text columns (descriptions, after-sales terms), for pages that do not show them."""
     shape = shape_of(q)
-    stmt = _page_statement(shape, q.sort, with_brands, lean).offset(offset).limit(limit)
+    stmt = _page_statement(shape, q.sort, with_brands, lean)
+    params = {**parameters(q), "page_offset": offset, "page_limit": limit}
     with _stock_read(q):
-        rows = (await session.execute(stmt, parameters(q))).all()
+        rows = (await session.execute(stmt, params)).all()
     if rows:
         return ProductPage(
             [r[0] for r in rows],

@@ -27,6 +27,7 @@ from core.ids import decode_id
 from core.settings import PROJECT_ROOT
 from tests.api.test_cart import shop
 from tests.conftest import Api
+from tests.contract import operation
 
 pytestmark = pytest.mark.sqlite_too
 
@@ -84,22 +85,35 @@ async def store(api: Api, engine: AsyncEngine) -> Shop:
     return Shop(api, engine, {k: _pk(v) for k, v in gids.items()}, gids)
 
 
+async def _ask(
+    s: Shop, query: str, variables: Any, name: str | None, channel: str | None = None
+) -> tuple[Any, int]:
+    """An answer's data and the SQL statements it took; one computed without any (from kept
+    snapshots: the running promotions, the display tree) counts as one: 0 is from the cache."""
+    body = {"query": query, "variables": variables or {}, "operationName": name}
+    response = await s.api.client.post(
+        "/graphql", json=body, headers={"x-channel": channel} if channel else {}
+    )
+    result = response.json()
+    assert response.status_code == 200 and "errors" not in result, result
+    statements = result["extensions"]["sqlStatements"]
+    computed = response.headers["x-cache"] != "hit"
+    assert computed or statements == 0
+    return result["data"], max(statements, 1) if computed else 0
+
+
 def answers(s: Shop) -> dict[str, Answer]:
     """Each public answer under test: its data and the SQL statements it took (0: cached)."""
 
     def named(name: str, variables: dict[str, Any], **kw: Any) -> Answer:
         async def run() -> tuple[Any, int]:
-            result = await s.api.op(name, variables, **kw)
-            assert "errors" not in result, result
-            return result["data"], result["extensions"]["sqlStatements"]
+            return await _ask(s, operation(name), variables, name, **kw)
 
         return run
 
     def raw(query: str, **kw: Any) -> Answer:
         async def run() -> tuple[Any, int]:
-            result = await s.api.post(query, **kw)
-            assert "errors" not in result, result
-            return result["data"], result["extensions"]["sqlStatements"]
+            return await _ask(s, query, None, None, **kw)
 
         return run
 
