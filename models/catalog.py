@@ -3,29 +3,35 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, NamedTuple
+from typing import Any
+from typing import ClassVar
+from typing import NamedTuple
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    false,
-)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core import changes
 from core.clock import utcnow
 from core.ids import encode_id
-from core.money import Money, money
+from core.money import Money
+from core.money import money
 from core.values import Image
-from models.base import ID_TYPE, Base, NodeMixin, enum_column, id_column
+from models.base import ID_TYPE
+from models.base import Base
+from models.base import NodeMixin
+from models.base import enum_column
+from models.base import id_column
 
 
 class AttributeKind(StrEnum):
@@ -173,26 +179,24 @@ class DisplayNode:
 AnyDisplayCategory = DisplayCategory | DisplayNode
 
 
+def _link(table: str) -> Mapped[int]:
+    """One end of a display category's link: part of the link's key, and the link goes
+    when the row it names does."""
+    return mapped_column(ID_TYPE, ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True)
+
+
 class DisplayCategoryCategory(Base):
     __tablename__ = "display_category_categories"
 
-    display_category_id: Mapped[int] = mapped_column(
-        ID_TYPE, ForeignKey("display_categories.id", ondelete="CASCADE"), primary_key=True
-    )
-    category_id: Mapped[int] = mapped_column(
-        ID_TYPE, ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
-    )
+    display_category_id: Mapped[int] = _link("display_categories")
+    category_id: Mapped[int] = _link("categories")
 
 
 class DisplayCategoryBrand(Base):
     __tablename__ = "display_category_brands"
 
-    display_category_id: Mapped[int] = mapped_column(
-        ID_TYPE, ForeignKey("display_categories.id", ondelete="CASCADE"), primary_key=True
-    )
-    brand_id: Mapped[int] = mapped_column(
-        ID_TYPE, ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True
-    )
+    display_category_id: Mapped[int] = _link("display_categories")
+    brand_id: Mapped[int] = _link("brands")
 
 
 class TransportClass(StrEnum):
