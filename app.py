@@ -8,13 +8,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
+from starlette.routing import Route
 
 import exports
 from core import logs
-from core.clock import Clock, SystemClock
+from core.clock import Clock
+from core.clock import SystemClock
 from core.faults import Degradation
-from core.settings import Settings, get_settings
+from core.settings import Settings
+from core.settings import get_settings
 from resolvers.payments_http import payment_routes
 from schema import build_schema
 from schema import schema as default_schema
@@ -23,7 +26,8 @@ from web.cors import cors_middleware
 from web.endpoint import GraphQLEndpoint
 from web.graphiql import asset_routes
 from web.lifespan import lifespan
-from web.stores import redis_client, shared_state
+from web.stores import redis_client
+from web.stores import shared_state
 
 
 def create_app(

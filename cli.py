@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import PROJECT_ROOT
+from core.settings import Settings
+from core.settings import get_settings
 
 
 def migrate(url: str | None = None) -> None:
@@ -25,8 +27,10 @@ def migrate(url: str | None = None) -> None:
 
 
 async def _seed(url: str, products_per_leaf: int | None) -> bool:
-    from core.db import create_engine, create_session_factory
-    from seed import PRODUCTS_PER_LEAF, seed_demo
+    from core.db import create_engine
+    from core.db import create_session_factory
+    from seed import PRODUCTS_PER_LEAF
+    from seed import seed_demo
 
     engine = create_engine(url)
     try:
@@ -37,7 +41,8 @@ async def _seed(url: str, products_per_leaf: int | None) -> bool:
 
 
 async def _create_admin(url: str, email: str, password: str) -> str:
-    from core.db import create_engine, create_session_factory
+    from core.db import create_engine
+    from core.db import create_session_factory
     from services.accounts import ensure_admin
     from services.errors import DomainError
     from services.unit_of_work import in_new_session
@@ -58,8 +63,11 @@ async def _create_admin(url: str, email: str, password: str) -> str:
 
 async def _sweep(url: str) -> int:
     from core.clock import utcnow
-    from core.db import create_engine, create_session_factory
-    from services import housekeeping, members, payments
+    from core.db import create_engine
+    from core.db import create_session_factory
+    from services import housekeeping
+    from services import members
+    from services import payments
 
     engine = create_engine(url)
     payments.configure(get_settings())  # the providers asked before payments expire
@@ -89,7 +97,8 @@ async def _persist_operations(settings: object, paths: list[Path]) -> int:
     """Register every named operation of the client files on the allow-list, in the database
     (the store of record): exactly the text clients send (each operation with the fragments
     it uses, printed). With REDIS_URL set, their cached copies there are dropped as well."""
-    from core.db import create_engine, create_session_factory
+    from core.db import create_engine
+    from core.db import create_session_factory
     from core.faults import Degradation
     from schema.documents import split_operations
     from services import persisted_queries

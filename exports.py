@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse
+from starlette.responses import Response
+from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from core.clock import Clock
-from core.ids import InvalidGlobalId, decode_id
+from core.ids import InvalidGlobalId
+from core.ids import decode_id
 from core.money import from_minor
 from core.settings import Settings
 from resolvers.context import Viewer
@@ -31,8 +35,9 @@ from services import exports as exporting
 from services import settlement
 from services.errors import DomainError
 from web.errors import BadRequest
-from web.viewer import ensure_staff_standing, viewer_of_claims
+from web.viewer import ensure_staff_standing
 from web.viewer import viewer as viewer_of
+from web.viewer import viewer_of_claims
 
 
 def _refused(code: ApiErrorCode, message: str, status: int) -> Response:

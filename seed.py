@@ -11,21 +11,27 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
 from core.ids import encode_id
-from models.catalog import (
-    AttributeKind,
-    AttributeValueType,
-    Category,
-    DisplayCategory,
-    Merchant,
-    ShippingKind,
-)
-from models.coupons import CouponType, Distribution
-from services import accounts, catalog, cms, coupons, inventory, members, products
+from models.catalog import AttributeKind
+from models.catalog import AttributeValueType
+from models.catalog import Category
+from models.catalog import DisplayCategory
+from models.catalog import Merchant
+from models.catalog import ShippingKind
+from models.coupons import CouponType
+from models.coupons import Distribution
+from services import accounts
+from services import catalog
+from services import cms
+from services import coupons
+from services import inventory
+from services import members
+from services import products
 
 SELF_OPERATED = "中台自营 Zhongtai Self-operated"
 PRODUCTS_PER_LEAF = 24

@@ -25,20 +25,30 @@ from collections import defaultdict
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import select
+from sqlalchemy import text
 
-from bench.common import start_api_server, wait_ready
+from bench.common import start_api_server
+from bench.common import wait_ready
 from cli import migrate
 from core.clock import utcnow
-from core.db import create_engine, create_session_factory
+from core.db import create_engine
+from core.db import create_session_factory
 from core.ids import encode_id
-from core.settings import PROJECT_ROOT, Settings
-from models import DisplayCategory, Product, Sku, StockLevel
-from models.accounts import Role, Staff, StaffRole
+from core.settings import PROJECT_ROOT
+from core.settings import Settings
+from models import DisplayCategory
+from models import Product
+from models import Sku
+from models import StockLevel
+from models.accounts import Role
+from models.accounts import Staff
+from models.accounts import StaffRole
 from models.catalog import ProductStatus
 from seed import seed_demo
 from services import inventory
-from services.accounts import Permission, access_token
+from services.accounts import Permission
+from services.accounts import access_token
 from tests.contract import operation
 
 SECRET = "cache-share-secret-cache-share-secret-0123456789"

@@ -18,20 +18,22 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.common import (
-    fresh_postgres,
-    fresh_sqlite,
-    prepare,
-    print_table,
-    summary,
-    timed_pair,
-)
+from bench.common import fresh_postgres
+from bench.common import fresh_sqlite
+from bench.common import prepare
+from bench.common import print_table
+from bench.common import summary
+from bench.common import timed_pair
 from core.clock import utcnow
-from core.db import StatementCounter, create_session_factory, current_counter
+from core.db import StatementCounter
+from core.db import create_session_factory
+from core.db import current_counter
 from core.ids import encode_id
 from core.money import from_minor
 from core.settings import Settings
-from resolvers.context import ANONYMOUS, Channel, Context
+from resolvers.context import ANONYMOUS
+from resolvers.context import Channel
+from resolvers.context import Context
 from schema import schema
 from tests.contract import operation
 

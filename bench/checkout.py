@@ -20,13 +20,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.common import fresh_postgres, print_table, worker_rates
+from bench.common import fresh_postgres
+from bench.common import print_table
+from bench.common import worker_rates
 from cli import migrate
 from core.clock import utcnow
-from core.db import create_engine, create_session_factory
-from models import Sku, Warehouse
+from core.db import create_engine
+from core.db import create_session_factory
+from models import Sku
+from models import Warehouse
 from models.promotions import PromotionType
-from services import inventory, promotions
+from services import inventory
+from services import promotions
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import run_workers
 from tests.concurrency.shoppers import make_shoppers

@@ -10,16 +10,19 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli import migrate
-from core.db import create_engine, create_session_factory
+from core.db import create_engine
+from core.db import create_session_factory
 from core.settings import PROJECT_ROOT
 from seed import seed_demo
 

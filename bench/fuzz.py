@@ -20,7 +20,9 @@ from sqlalchemy import text
 
 from cli import migrate
 from core.db import create_engine
-from tests.fuzz.harness import Finding, Tally, run_fuzz
+from tests.fuzz.harness import Finding
+from tests.fuzz.harness import Tally
+from tests.fuzz.harness import run_fuzz
 
 PG_ADMIN_URL = "postgresql+asyncpg://127.0.0.1:5432/postgres"
 PG_FUZZ_URL = "postgresql+asyncpg://127.0.0.1:5432/zhongtai_fuzz"

@@ -34,7 +34,10 @@ import orjson
 
 from bench import catalog
 from bench import load as load_bench
-from bench.common import fresh_postgres, pct, prepare, print_table
+from bench.common import fresh_postgres
+from bench.common import pct
+from bench.common import prepare
+from bench.common import print_table
 from bench.http import RawClient
 from core.ids import encode_id
 from core.settings import PROJECT_ROOT

@@ -26,19 +26,29 @@ import random
 import subprocess
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from bench.common import fresh_postgres, pct, prepare, print_table, start_api_server, wait_ready
+from bench.common import fresh_postgres
+from bench.common import pct
+from bench.common import prepare
+from bench.common import print_table
+from bench.common import start_api_server
+from bench.common import wait_ready
 from bench.http import RawClient
 from core.clock import utcnow
 from core.db import create_session_factory
 from core.ids import encode_id
 from core.settings import Settings
-from models import Customer, DisplayCategory, Product, Sku, StockLevel
+from models import Customer
+from models import DisplayCategory
+from models import Product
+from models import Sku
+from models import StockLevel
 from models.catalog import ProductStatus
 from services import inventory
 from services.accounts import access_token

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import print_table, summary
+from bench.common import print_table
+from bench.common import summary
 from services import pricing
-from tests.factories import best_set, shops_cart
+from tests.factories import best_set
+from tests.factories import shops_cart
 
 
 def counted(fn: Callable[..., Any], calls: list[int]) -> Callable[..., Any]:

@@ -11,11 +11,18 @@ import argparse
 import asyncio
 from decimal import Decimal
 
-from bench.common import fresh_postgres, print_table, worker_rates
+from bench.common import fresh_postgres
+from bench.common import print_table
+from bench.common import worker_rates
 from cli import migrate
-from core.db import create_engine, create_session_factory
-from models.catalog import AttributeKind, AttributeValueType, Sku
-from services import catalog, inventory, products
+from core.db import create_engine
+from core.db import create_session_factory
+from models.catalog import AttributeKind
+from models.catalog import AttributeValueType
+from models.catalog import Sku
+from services import catalog
+from services import inventory
+from services import products
 from tests.concurrency.conftest import run_workers
 
 

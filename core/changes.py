@@ -31,16 +31,20 @@ import contextvars
 import logging
 import re
 import uuid
-from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections import deque
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
 
 from core import access
 

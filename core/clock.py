@@ -1,6 +1,8 @@
 """An injectable clock: every rule that depends on "now" asks a Clock, so tests can move time."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Protocol
 
 

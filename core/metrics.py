@@ -1,7 +1,11 @@
 """Prometheus metrics. In-process counters per worker; with several workers, run them under
 prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR) so /metrics sums them."""
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import Counter
+from prometheus_client import Gauge
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
 
 REQUESTS = Counter("zhongtai_graphql_requests_total", "GraphQL requests", ["operation", "status"])
 ERRORS = Counter("zhongtai_graphql_errors_total", "GraphQL errors by code", ["code"])

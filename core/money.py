@@ -1,7 +1,9 @@
 """Money is integer minor units (分/cents) inside; Decimal strings at the API edge."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
+from decimal import InvalidOperation
 from functools import lru_cache
 
 MAX_MINOR = 10**12  # ten billion in major units: far above any real price, far below int64

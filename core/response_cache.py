@@ -10,13 +10,16 @@ what is public)."""
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.changes import ANY, Note, Notes
+from core.changes import ANY
+from core.changes import Note
+from core.changes import Notes
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,17 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, NodeMixin, id_column
+from models.base import ID_TYPE
+from models.base import Base
+from models.base import NodeMixin
+from models.base import id_column
 
 
 class AuditEntry(NodeMixin, Base):

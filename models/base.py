@@ -1,12 +1,21 @@
 """Declarative base, constraint naming, and a timezone-safe datetime column type."""
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
+from typing import ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import JSON
+from sqlalchemy import BigInteger
+from sqlalchemy import DateTime
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core.ids import encode_id
 

@@ -5,11 +5,19 @@ out like any cart by its token."""
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, id_column
+from models.base import ID_TYPE
+from models.base import Base
+from models.base import id_column
 
 
 class Cart(Base):

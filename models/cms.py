@@ -4,11 +4,19 @@ schedules, and a version per save so what was live at any time can be shown."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, NodeMixin, id_column
+from models.base import ID_TYPE
+from models.base import Base
+from models.base import NodeMixin
+from models.base import id_column
 
 
 class Page(NodeMixin, Base):

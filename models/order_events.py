@@ -8,11 +8,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, enum_column, id_column
+from models.base import ID_TYPE
+from models.base import Base
+from models.base import enum_column
+from models.base import id_column
 
 
 class OrderEventKind(StrEnum):

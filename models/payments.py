@@ -4,11 +4,19 @@ for a payment, and the refund ledger per provider transaction."""
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 from core.clock import utcnow
-from models.base import ID_TYPE, Base, enum_column, id_column
+from models.base import ID_TYPE
+from models.base import Base
+from models.base import enum_column
+from models.base import id_column
 
 
 class TradeStatus(StrEnum):

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.accounts import Address, Customer, Role, Staff
+from models.accounts import Address
+from models.accounts import Customer
+from models.accounts import Role
+from models.accounts import Staff
 from models.audit import AuditEntry
 from resolvers import nodes
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    counted_page,
-    input_id,
-    input_ids,
-    mutate,
-    query_id,
-)
-from resolvers.context import Context, Permission
-from services import accounts, audit, coupons
-from services.errors import DomainError, ErrorCode
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import counted_page
+from resolvers.common import input_id
+from resolvers.common import input_ids
+from resolvers.common import mutate
+from resolvers.common import query_id
+from resolvers.context import Context
+from resolvers.context import Permission
+from services import accounts
+from services import audit
+from services import coupons
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 
 def _require_customer(ctx: Context) -> int:

@@ -8,12 +8,16 @@ from typing import Any
 
 from models.accounts import Customer
 from models.cart import Cart
-from resolvers.common import MutationResult, input_id, mutate
+from resolvers.common import MutationResult
+from resolvers.common import input_id
+from resolvers.common import mutate
 from resolvers.context import Context
 from services import cart as carts
 from services import reorder
 from services.cart import LineStatus as LineStatus
-from services.errors import DomainError, ErrorCode, Violation
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violation
 from services.unit_of_work import UnitOfWork
 
 

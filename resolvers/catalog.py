@@ -9,46 +9,55 @@ from typing import Any
 
 from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inputs
 
-from core.money import InvalidMoney, to_minor
-from models.catalog import (
-    AnyDisplayCategory,
-    Attribute,
-    AttributeKind,
-    Brand,
-    Category,
-    DisplayCategory,
-    DisplayNode,
-    Merchant,
-    Product,
-    ShippingTemplate,
-    SkuView,
-)
+from core.money import InvalidMoney
+from core.money import to_minor
+from models.catalog import AnyDisplayCategory
+from models.catalog import Attribute
+from models.catalog import AttributeKind
 from models.catalog import AttributeValueType as AttributeValueType
+from models.catalog import Brand
+from models.catalog import Category
+from models.catalog import DisplayCategory
+from models.catalog import DisplayNode
+from models.catalog import Merchant
+from models.catalog import Product
 from models.catalog import ShippingKind as ShippingKind
+from models.catalog import ShippingTemplate
+from models.catalog import SkuView
 from models.catalog import TransportClass as TransportClass
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    input_id,
-    input_ids,
-    mutate,
-    page_window,
-    query_id,
-)
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import input_id
+from resolvers.common import input_ids
+from resolvers.common import mutate
+from resolvers.common import page_window
+from resolvers.common import query_id
 from resolvers.context import Context
-from resolvers.errors import ApiErrorCode, api_error
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
 from resolvers.loaders import ProductCard
-from services import catalog, products, search
-from services.catalog import UNSET, DisplayTree
-from services.errors import DomainError, ErrorCode
-from services.pricing import Level, tag_of
+from services import catalog
+from services import products
+from services import search
+from services.catalog import UNSET
+from services.catalog import DisplayTree
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.pricing import Level
 from services.pricing import Promotion as PricingRule
-from services.products import EffectiveStatus, ProductDraft, ProductPatch, SkuDraft
+from services.pricing import tag_of
+from services.products import EffectiveStatus
+from services.products import ProductDraft
+from services.products import ProductPatch
+from services.products import SkuDraft
 from services.products import effective_status as effective_status
-from services.promotions import RunningPromotion, for_product, promotional_unit_price
-from services.search import ProductQuery, ProductSort
+from services.promotions import RunningPromotion
+from services.promotions import for_product
+from services.promotions import promotional_unit_price
+from services.search import ProductQuery
+from services.search import ProductSort
 
 # --- display categories --------------------------------------------------------------------------
 

@@ -5,27 +5,31 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from models.catalog import Product
-from models.cms import Page, PageModule
+from models.cms import Page
+from models.cms import PageModule
 from resolvers import catalog as rc
-from resolvers.common import (
-    Change,
-    MutationResult,
-    PageArgs,
-    counted_page,
-    input_id,
-    mutate,
-    query_id,
-)
+from resolvers.common import Change
+from resolvers.common import MutationResult
 from resolvers.common import Page as Window
+from resolvers.common import PageArgs
+from resolvers.common import counted_page
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import query_id
 from resolvers.context import Context
-from services import cms, coupons, reports, search
-from services.search import ProductQuery, ProductSort
+from services import cms
+from services import coupons
+from services import reports
+from services import search
+from services.search import ProductQuery
+from services.search import ProductSort
 
 CARD_FIELDS = frozenset(
     {"brand", "skus", "priceRange", "marketPrice", "sellableQuantity", "promotionTags"}

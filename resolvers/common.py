@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.ids import InvalidGlobalId, decode_cursor, decode_id, decode_id_of, encode_cursor
-from core.money import InvalidMoney, to_minor
+from core.ids import InvalidGlobalId
+from core.ids import decode_cursor
+from core.ids import decode_id
+from core.ids import decode_id_of
+from core.ids import encode_cursor
+from core.money import InvalidMoney
+from core.money import to_minor
 from models.base import Base
 from resolvers.context import Context
-from resolvers.errors import ApiErrorCode, api_error
-from services.errors import DomainError, ErrorCode
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.errors import Violation as Violation
 from services.messages import Language as Language
 from services.messages import message as message
 from services.messages import say as say
-from services.unit_of_work import REQUEST, Audit, Outcome, Retry, UnitOfWork
+from services.unit_of_work import REQUEST
+from services.unit_of_work import Audit
+from services.unit_of_work import Outcome
+from services.unit_of_work import Retry
+from services.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 

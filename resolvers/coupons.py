@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.coupons import CouponStatus, CouponTemplate, CouponType, Distribution
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    counted_page,
-    input_id,
-    input_ids,
-    mutate,
-)
-from resolvers.context import Context, Permission
+from models.coupons import CouponStatus
+from models.coupons import CouponTemplate
+from models.coupons import CouponType
+from models.coupons import Distribution
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import counted_page
+from resolvers.common import input_id
+from resolvers.common import input_ids
+from resolvers.common import mutate
+from resolvers.context import Context
+from resolvers.context import Permission
 from services import coupons
 from services.coupons import discount_text as discount_text
 from services.coupons import status_at as status_at
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.pricing import scope_from_json
 from services.promotions import sku_line
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from models.catalog import Sku
-from models.inventory import MovementType, StockLevel, StockMovement, Warehouse
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    counted_page,
-    input_id,
-    mutate,
-    query_id,
-)
+from models.inventory import MovementType
+from models.inventory import StockLevel
+from models.inventory import StockMovement
+from models.inventory import Warehouse
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import counted_page
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import query_id
 from resolvers.context import Context
 from services import inventory
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 
 def _check_merchant(ctx: Context, merchant_id: int | None, field: str) -> None:

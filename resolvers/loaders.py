@@ -5,32 +5,43 @@ What a listing loads for its product cards is kept as typed `ProductCard`s, not 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import cache
+from functools import cached_property
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TypeVar
 
 import orjson
 from aiodataloader import DataLoader
-from sqlalchemy import Text, bindparam, case, cast, func, select
+from sqlalchemy import Text
+from sqlalchemy import bindparam
+from sqlalchemy import case
+from sqlalchemy import cast
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import changes
-from core.changes import ANY, covered, depends_on
+from core.changes import ANY
+from core.changes import covered
+from core.changes import depends_on
 from models.audit import AuditEntry
-from models.catalog import (
-    Attribute,
-    Brand,
-    Category,
-    Merchant,
-    Product,
-    ProductAttributeValue,
-    ShippingTemplate,
-    Sku,
-    SkuView,
-    path_ids,
-)
-from models.inventory import StockLevel, Warehouse
+from models.catalog import Attribute
+from models.catalog import Brand
+from models.catalog import Category
+from models.catalog import Merchant
+from models.catalog import Product
+from models.catalog import ProductAttributeValue
+from models.catalog import ShippingTemplate
+from models.catalog import Sku
+from models.catalog import SkuView
+from models.catalog import path_ids
+from models.inventory import StockLevel
+from models.inventory import Warehouse
 from models.promotions import Promotion
 from services import catalog
 from services.ownership import audit_entries_about

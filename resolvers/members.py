@@ -9,18 +9,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Customer
-from models.members import MemberAccount, MemberLevel, PointsEntry
+from models.members import MemberAccount
+from models.members import MemberLevel
+from models.members import PointsEntry
 from models.members import PointsKind as PointsKind
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    input_id,
-    mutate,
-    page_window,
-)
-from resolvers.context import Context, Permission
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import page_window
+from resolvers.context import Context
+from resolvers.context import Permission
 from services import members
 
 __all__ = ["MemberLevel", "PointsEntry", "PointsKind"]

@@ -9,18 +9,25 @@ that tells it exists. No rule is wider than the root field that serves the same 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from models.orders import PaymentKind
 from models.promotions import PromotionState
 from resolvers import members
-from resolvers.catalog import display_tree, is_visible
+from resolvers.catalog import display_tree
+from resolvers.catalog import is_visible
 from resolvers.common import query_id
-from resolvers.context import Context, Permission
-from resolvers.errors import ApiErrorCode, api_error
-from resolvers.purchasing import PurchaseOrder, Stocktake, Supplier, load_by_id
+from resolvers.context import Context
+from resolvers.context import Permission
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
+from resolvers.purchasing import PurchaseOrder
+from resolvers.purchasing import Stocktake
+from resolvers.purchasing import Supplier
+from resolvers.purchasing import load_by_id
 from services import products
 from services.coupons import claimable
 

@@ -3,7 +3,8 @@ transaction each, answer with rows for the schema to shape."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -12,28 +13,36 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
-from core.money import InvalidMoney, to_minor
-from models.orders import Order, OrderStatus, Payment, Refund, Shipment
+from core.money import InvalidMoney
+from core.money import to_minor
+from models.orders import Order
+from models.orders import OrderStatus
+from models.orders import Payment
 from models.orders import PaymentKind as PaymentKind
 from models.orders import PaymentStatus as PaymentStatus
+from models.orders import Refund
 from models.orders import RefundStatus as RefundStatus
+from models.orders import Shipment
 from resolvers import nodes
 from resolvers import payments as payment_resolvers
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    input_id,
-    mutate,
-    page_window,
-    paid_amount,
-    query_id,
-)
-from resolvers.context import Context, Permission
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import page_window
+from resolvers.common import paid_amount
+from resolvers.common import query_id
+from resolvers.context import Context
+from resolvers.context import Permission
 from resolvers.members import points_discount as points_discount
-from services import checkout, held_coupons, orders, parcels
-from services.errors import DomainError, ErrorCode
+from services import checkout
+from services import held_coupons
+from services import orders
+from services import parcels
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.unit_of_work import Retry
 
 # A checkout is idempotent per key: a unique-key clash means a racing call with the same key

@@ -10,11 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
 from core.db import create_session_factory
-from models.orders import Order, OrderStatus, Payment
-from resolvers.common import Change, MutationResult, input_id, mutate, paid_amount
+from models.orders import Order
+from models.orders import OrderStatus
+from models.orders import Payment
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import paid_amount
 from resolvers.context import Context
-from services import payments, trades
-from services.errors import DomainError, ErrorCode, Violation
+from services import payments
+from services import trades
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violation
 
 
 @dataclass

@@ -15,14 +15,18 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse
+from starlette.responses import PlainTextResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from core import metrics
 from core.bodies import read_body
 from core.clock import Clock
 from core.settings import Settings
-from services import members, payments, trades
+from services import members
+from services import payments
+from services import trades
 from services.errors import DomainError
 from services.unit_of_work import in_new_session
 

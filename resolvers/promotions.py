@@ -8,20 +8,21 @@ from typing import Any
 from sqlalchemy import select
 from strawberry import UNSET
 
-from models.promotions import Promotion, PromotionState, PromotionType
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    counted_page,
-    input_id,
-    input_ids,
-    mutate,
-)
+from models.promotions import Promotion
+from models.promotions import PromotionState
+from models.promotions import PromotionType
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import counted_page
+from resolvers.common import input_id
+from resolvers.common import input_ids
+from resolvers.common import mutate
 from resolvers.context import Context
 from services import promotions
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.pricing import Promotion as Rule
 from services.pricing import tag_of as _rule_tag
 from services.promotions import PromotionStatus as PromotionStatus

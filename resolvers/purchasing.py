@@ -10,29 +10,28 @@ from sqlalchemy import select
 
 from models.catalog import Sku
 from models.inventory import Warehouse
-from models.purchasing import (
-    PurchaseOrder,
-    PurchaseOrderLine,
-    PurchaseOrderStatus,
-    PurchaseReceipt,
-    Stocktake,
-    StocktakeLine,
-    StocktakeStatus,
-    Supplier,
-)
-from resolvers.common import (
-    Change,
-    MutationResult,
-    Page,
-    PageArgs,
-    counted_page,
-    input_id,
-    mutate,
-    query_id,
-)
+from models.purchasing import PurchaseOrder
+from models.purchasing import PurchaseOrderLine
+from models.purchasing import PurchaseOrderStatus
+from models.purchasing import PurchaseReceipt
+from models.purchasing import Stocktake
+from models.purchasing import StocktakeLine
+from models.purchasing import StocktakeStatus
+from models.purchasing import Supplier
+from resolvers.common import Change
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import counted_page
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import query_id
 from resolvers.context import Context
-from resolvers.inventory import _check_merchant, new_row_merchant, owned_id
-from services import purchasing, stocktake
+from resolvers.inventory import _check_merchant
+from resolvers.inventory import new_row_merchant
+from resolvers.inventory import owned_id
+from services import purchasing
+from services import stocktake
 
 __all__ = [
     "PurchaseOrder",

@@ -8,11 +8,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.red_packets import RedPacket, RedPacketGrant
-from resolvers.common import MutationResult, Page, PageArgs, input_id, mutate, page_window
+from models.red_packets import RedPacket
+from models.red_packets import RedPacketGrant
+from resolvers.common import MutationResult
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import input_id
+from resolvers.common import mutate
+from resolvers.common import page_window
 from resolvers.context import Context
 from services import red_packets
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 __all__ = ["RedPacket", "RedPacketGrant"]
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from resolvers.common import MutationResult, query_id
+from resolvers.common import MutationResult
+from resolvers.common import query_id
 from resolvers.context import Context
-from resolvers.errors import ApiErrorCode, api_error
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
 from services import exports as exporting
 from services import reports
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 
 async def sales_report(

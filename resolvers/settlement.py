@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 from resolvers.common import query_id
 from resolvers.context import Context
-from resolvers.errors import ApiErrorCode, api_error
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
 from services import settlement
 from services.errors import DomainError
 

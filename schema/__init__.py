@@ -4,27 +4,43 @@ schema with its extensions (parse and validation caches, error masking)."""
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
 
-from schema.accounts import AccountsMutation, AccountsQuery
-from schema.cart import CartMutation, CartQuery
-from schema.catalog import CatalogMutation, CatalogQuery
-from schema.cms import MODULE_TYPES, CmsMutation, CmsQuery
-from schema.coupons import CouponsMutation, CouponsQuery
-from schema.errors import MaskUnexpectedErrors, ZhongtaiSchema
-from schema.execution import DeadlineExecutionContext, SettleReads
-from schema.inventory import InventoryMutation, InventoryQuery, Warehouse
-from schema.members import MembersMutation, MembersQuery
-from schema.orders import OrdersMutation, OrdersQuery
+from schema.accounts import AccountsMutation
+from schema.accounts import AccountsQuery
+from schema.cart import CartMutation
+from schema.cart import CartQuery
+from schema.catalog import CatalogMutation
+from schema.catalog import CatalogQuery
+from schema.cms import MODULE_TYPES
+from schema.cms import CmsMutation
+from schema.cms import CmsQuery
+from schema.coupons import CouponsMutation
+from schema.coupons import CouponsQuery
+from schema.errors import MaskUnexpectedErrors
+from schema.errors import ZhongtaiSchema
+from schema.execution import DeadlineExecutionContext
+from schema.execution import SettleReads
+from schema.inventory import InventoryMutation
+from schema.inventory import InventoryQuery
+from schema.inventory import Warehouse
+from schema.members import MembersMutation
+from schema.members import MembersQuery
+from schema.orders import OrdersMutation
+from schema.orders import OrdersQuery
 from schema.payments import PaymentsMutation
 from schema.policy import apply_policy
-from schema.promotions import PromotionsMutation, PromotionsQuery
-from schema.purchasing import PurchasingMutation, PurchasingQuery
+from schema.promotions import PromotionsMutation
+from schema.promotions import PromotionsQuery
+from schema.purchasing import PurchasingMutation
+from schema.purchasing import PurchasingQuery
 from schema.red_packets import RedPacketsMutation
-from schema.reports import ReportsMutation, ReportsQuery
+from schema.reports import ReportsMutation
+from schema.reports import ReportsQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.settlement import SettlementQuery
 

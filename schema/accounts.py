@@ -4,7 +4,9 @@ and the audit log (DOMAIN.md §9)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,27 +18,28 @@ from resolvers import records as m
 from resolvers.context import Permission as PermissionEnum
 from schema import members
 from schema import red_packets as rp
-from schema.catalog import Merchant, Permission
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First50,
-    Last,
-    Money,
-    Node,
-    UserError,
-    deleted_id_field,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from schema.catalog import Merchant
+from schema.catalog import Permission
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First50
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import UserError
+from schema.common import deleted_id_field
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.payloads import payload
 
 if TYPE_CHECKING:
     from schema.cart import Cart
-    from schema.coupons import Coupon, CouponStatus
-    from schema.orders import Order, OrderFilter
+    from schema.coupons import Coupon
+    from schema.coupons import CouponStatus
+    from schema.orders import Order
+    from schema.orders import OrderFilter
 
 MANAGE_STAFF = PermissionEnum.MANAGE_STAFF
 CartRef = Annotated["Cart", strawberry.lazy("schema.cart")]

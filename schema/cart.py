@@ -4,7 +4,9 @@ all numbers straight from the pricing function."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,22 +14,22 @@ from strawberry.types import Info
 from core.ids import encode_id
 from resolvers import cart as rcart
 from resolvers.cart import LineStatus
-from resolvers.common import message, say
+from resolvers.common import message
+from resolvers.common import say
 from resolvers.context import Channel as ChannelEnum
-from schema.common import (
-    Money,
-    UserError,
-    describe_values,
-    money,
-    said,
-    user_errors,
-    user_errors_field,
-)
+from schema.common import Money
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import money
+from schema.common import said
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.coupons import Coupon
 from schema.promotions import Promotion
 
 if TYPE_CHECKING:
-    from schema.catalog import Channel, Sku
+    from schema.catalog import Channel
+    from schema.catalog import Sku
     from schema.orders import Order
 
 SkuRef = Annotated["Sku", strawberry.lazy("schema.catalog")]

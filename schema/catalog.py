@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -22,24 +24,22 @@ from resolvers.common import Page
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
 from resolvers.loaders import ProductCard
-from schema.common import (
-    After,
-    Before,
-    First20,
-    First50,
-    Image,
-    Last,
-    Money,
-    Node,
-    PagedFields,
-    UserError,
-    deleted_id_field,
-    describe_values,
-    money,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from schema.common import After
+from schema.common import Before
+from schema.common import First20
+from schema.common import First50
+from schema.common import Image
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import PagedFields
+from schema.common import UserError
+from schema.common import deleted_id_field
+from schema.common import describe_values
+from schema.common import money
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.coupons import CouponTemplate
 from schema.inventory import StockLevel
 from schema.payloads import payload

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,21 +16,22 @@ from core.ids import encode_id
 from resolvers import cms as rcms
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First50,
-    Last,
-    UserError,
-    deleted_id_field,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First50
+from schema.common import Last
+from schema.common import UserError
+from schema.common import deleted_id_field
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 
 if TYPE_CHECKING:
-    from schema.catalog import Channel, DisplayCategory, Product, ProductSort
+    from schema.catalog import Channel
+    from schema.catalog import DisplayCategory
+    from schema.catalog import Product
+    from schema.catalog import ProductSort
     from schema.coupons import CouponTemplate
 
 MANAGE_CMS = Permission.MANAGE_CMS

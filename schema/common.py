@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Generic, TypeVar, overload
+from typing import Annotated
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+from typing import overload
 
 import strawberry
 from strawberry.types import Info
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from core.money import money as core_money
-from resolvers.common import ErrorCode, Page, PageArgs, Violation, say
+from resolvers.common import ErrorCode
+from resolvers.common import Page
+from resolvers.common import PageArgs
+from resolvers.common import Violation
+from resolvers.common import say
 
 E = TypeVar("E", bound=type[Enum])
 

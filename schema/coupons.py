@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -16,26 +18,25 @@ from resolvers.context import Permission
 from resolvers.coupons import CouponStatus as CouponStatusEnum
 from resolvers.coupons import CouponType as CouponTypeEnum
 from resolvers.coupons import Distribution as DistributionEnum
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First20,
-    Last,
-    Money,
-    Node,
-    UserError,
-    describe_values,
-    money,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First20
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import money
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.payloads import payload
 from schema.permissions import requires
 
 if TYPE_CHECKING:
-    from schema.promotions import PromotionAudienceInput, PromotionScopeInput
+    from schema.promotions import PromotionAudienceInput
+    from schema.promotions import PromotionScopeInput
 
 MANAGE_COUPONS = Permission.MANAGE_COUPONS
 CouponType = CouponTypeEnum

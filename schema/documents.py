@@ -4,15 +4,13 @@ allow-list registers."""
 
 from __future__ import annotations
 
-from graphql import (
-    DocumentNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    OperationDefinitionNode,
-    parse,
-    print_ast,
-    visit,
-)
+from graphql import DocumentNode
+from graphql import FragmentDefinitionNode
+from graphql import FragmentSpreadNode
+from graphql import OperationDefinitionNode
+from graphql import parse
+from graphql import print_ast
+from graphql import visit
 from graphql.language import Visitor
 
 

@@ -11,10 +11,12 @@ graphql-core itself."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
+from collections.abc import Iterable
 from typing import Any
 
-from graphql import GraphQLError, GraphQLObjectType
+from graphql import GraphQLError
+from graphql import GraphQLObjectType
 from graphql.language import OperationType
 from graphql.pyutils import Path
 from strawberry.extensions import SchemaExtension

@@ -20,43 +20,43 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from decimal import InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from graphql import (
-    SKIP,
-    ArgumentNode,
-    FieldNode,
-    FloatValueNode,
-    FragmentDefinitionNode,
-    GraphQLInputObjectType,
-    GraphQLInputType,
-    GraphQLList,
-    GraphQLNamedType,
-    GraphQLNonNull,
-    GraphQLSchema,
-    IntValueNode,
-    ListValueNode,
-    ObjectValueNode,
-    OperationDefinitionNode,
-    StringValueNode,
-    TypeInfo,
-    TypeInfoVisitor,
-    ValueNode,
-    VariableDefinitionNode,
-    VariableNode,
-    Visitor,
-    get_nullable_type,
-    is_input_object_type,
-    is_list_type,
-    type_from_ast,
-    visit,
-)
+from graphql import SKIP
+from graphql import ArgumentNode
+from graphql import FieldNode
+from graphql import FloatValueNode
+from graphql import FragmentDefinitionNode
+from graphql import GraphQLInputObjectType
+from graphql import GraphQLInputType
+from graphql import GraphQLList
+from graphql import GraphQLNamedType
+from graphql import GraphQLNonNull
+from graphql import GraphQLSchema
+from graphql import IntValueNode
+from graphql import ListValueNode
+from graphql import ObjectValueNode
+from graphql import OperationDefinitionNode
+from graphql import StringValueNode
+from graphql import TypeInfo
+from graphql import TypeInfoVisitor
+from graphql import ValueNode
+from graphql import VariableDefinitionNode
+from graphql import VariableNode
+from graphql import Visitor
+from graphql import get_nullable_type
+from graphql import is_input_object_type
+from graphql import is_list_type
+from graphql import type_from_ast
+from graphql import visit
 
 from resolvers import purchasing as rp
 from resolvers import records as m
-from schema.limits import QueryTooComplex, parse_document
+from schema.limits import QueryTooComplex
+from schema.limits import parse_document
 
 # Unicode category Cc except \t \n \r, and the surrogate block (never valid alone in UTF-8).
 REFUSED_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -14,19 +16,17 @@ from resolvers import inventory as ri
 from resolvers import records as m
 from resolvers.context import Permission
 from resolvers.inventory import MovementType as MovementTypeEnum
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First50,
-    Last,
-    Node,
-    UserError,
-    describe_values,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First50
+from schema.common import Last
+from schema.common import Node
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.payloads import payload
 
 if TYPE_CHECKING:

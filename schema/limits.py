@@ -9,29 +9,29 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any
+from typing import NoReturn
 
 import orjson
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    GraphQLSchema,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    VariableNode,
-    get_named_type,
-    get_nullable_type,
-    is_list_type,
-    is_object_type,
-    parse,
-    value_from_ast_untyped,
-)
+from graphql import DocumentNode
+from graphql import FieldNode
+from graphql import FragmentDefinitionNode
+from graphql import FragmentSpreadNode
+from graphql import GraphQLError
+from graphql import GraphQLSchema
+from graphql import InlineFragmentNode
+from graphql import OperationDefinitionNode
+from graphql import SelectionSetNode
+from graphql import VariableNode
+from graphql import get_named_type
+from graphql import get_nullable_type
+from graphql import is_list_type
+from graphql import is_object_type
+from graphql import parse
+from graphql import value_from_ast_untyped
 
-from schema.common import DEFAULT_PAGE_SIZE, page_size
+from schema.common import DEFAULT_PAGE_SIZE
+from schema.common import page_size
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30

@@ -5,28 +5,29 @@ a customer's level override, points adjustments."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import members as rm
-from resolvers.errors import ApiErrorCode, api_error
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First20,
-    Last,
-    Money,
-    Node,
-    UserError,
-    describe_values,
-    money,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First20
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import money
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.payloads import payload
 
 if TYPE_CHECKING:

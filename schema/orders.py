@@ -4,10 +4,13 @@ admin's orders, shipments and refunds."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -24,30 +27,33 @@ from resolvers.orders import PaymentKind as PaymentKindEnum
 from resolvers.orders import PaymentStatus as PaymentStatusEnum
 from resolvers.orders import RefundStatus as RefundStatusEnum
 from schema.accounts import PostalAddress
-from schema.cart import CartCost, CartDiscount, discount_of
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First50,
-    Last,
-    Money,
-    Node,
-    UserError,
-    describe_values,
-    money,
-    page_args,
-    said,
-    user_errors,
-    user_errors_field,
-)
-from schema.members import CheckoutPoints, checkout_points
+from schema.cart import CartCost
+from schema.cart import CartDiscount
+from schema.cart import discount_of
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First50
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import money
+from schema.common import page_args
+from schema.common import said
+from schema.common import user_errors
+from schema.common import user_errors_field
+from schema.members import CheckoutPoints
+from schema.members import checkout_points
 from schema.payloads import payload
-from schema.red_packets import CheckoutRedPackets, checkout_red_packets
+from schema.red_packets import CheckoutRedPackets
+from schema.red_packets import checkout_red_packets
 
 if TYPE_CHECKING:
     from schema.accounts import Customer
-    from schema.catalog import Merchant, Sku
+    from schema.catalog import Merchant
+    from schema.catalog import Sku
     from schema.inventory import Warehouse
 
 MerchantRef = Annotated["Merchant", strawberry.lazy("schema.catalog")]

@@ -14,8 +14,11 @@ from strawberry.types import Info
 from resolvers import payments as rp
 from resolvers.context import Channel as ChannelEnum
 from schema.catalog import Channel
-from schema.common import UserError, user_errors, user_errors_field
-from schema.orders import Payment, PaymentConfirmPayload
+from schema.common import UserError
+from schema.common import user_errors
+from schema.common import user_errors_field
+from schema.orders import Payment
+from schema.orders import PaymentConfirmPayload
 from schema.payloads import payload
 
 

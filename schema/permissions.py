@@ -4,7 +4,8 @@ guarded by the authorization policy, schema/policy.py."""
 from typing import Any
 
 from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.permission import BasePermission
+from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from resolvers import records as m

@@ -38,41 +38,44 @@ from collections.abc import Callable
 from types import GeneratorType
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLAbstractType,
-    GraphQLBoolean,
-    GraphQLError,
-    GraphQLField,
-    GraphQLID,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLResolveInfo,
-    GraphQLSchema,
-    GraphQLString,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    is_abstract_type,
-    is_leaf_type,
-    is_list_type,
-    is_non_null_type,
-    is_object_type,
-    parse,
-    validate,
-)
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from graphql.pyutils import Path, Undefined, is_awaitable
+from graphql import DocumentNode
+from graphql import FieldNode
+from graphql import FragmentDefinitionNode
+from graphql import FragmentSpreadNode
+from graphql import GraphQLAbstractType
+from graphql import GraphQLBoolean
+from graphql import GraphQLError
+from graphql import GraphQLField
+from graphql import GraphQLID
+from graphql import GraphQLList
+from graphql import GraphQLNonNull
+from graphql import GraphQLObjectType
+from graphql import GraphQLOutputType
+from graphql import GraphQLResolveInfo
+from graphql import GraphQLSchema
+from graphql import GraphQLString
+from graphql import InlineFragmentNode
+from graphql import OperationDefinitionNode
+from graphql import OperationType
+from graphql import SelectionSetNode
+from graphql import is_abstract_type
+from graphql import is_leaf_type
+from graphql import is_list_type
+from graphql import is_non_null_type
+from graphql import is_object_type
+from graphql import parse
+from graphql import validate
+from graphql.execution.values import VariableValues
+from graphql.execution.values import get_argument_values
+from graphql.execution.values import get_variable_values
+from graphql.pyutils import Path
+from graphql.pyutils import Undefined
+from graphql.pyutils import is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types import Info
 
-from schema.execution import CHECK_EVERY, DeadlineExceeded
+from schema.execution import CHECK_EVERY
+from schema.execution import DeadlineExceeded
 from schema.limits import actual_cost
 
 _CONTAINERS = (dict, list)

@@ -21,8 +21,11 @@ from __future__ import annotations
 import inspect
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 from enum import StrEnum
 from typing import Any
 
@@ -30,10 +33,14 @@ from graphql import GraphQLError
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.types import Info
 
-from core.ids import InvalidGlobalId, decode_id
-from resolvers.context import Permission, Viewer
-from resolvers.errors import ApiErrorCode, api_error
-from resolvers.ownership import OWNED_TYPES, owners_of
+from core.ids import InvalidGlobalId
+from core.ids import decode_id
+from resolvers.context import Permission
+from resolvers.context import Viewer
+from resolvers.errors import ApiErrorCode
+from resolvers.errors import api_error
+from resolvers.ownership import OWNED_TYPES
+from resolvers.ownership import owners_of
 
 P = Permission
 

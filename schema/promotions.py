@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -17,25 +19,25 @@ from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
 from resolvers.promotions import PromotionStatus as PromotionStatusEnum
 from resolvers.promotions import PromotionType as PromotionTypeEnum
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First50,
-    Last,
-    Money,
-    Node,
-    UserError,
-    describe_values,
-    money,
-    page_args,
-    user_errors,
-    user_errors_field,
-)
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First50
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import money
+from schema.common import page_args
+from schema.common import user_errors
+from schema.common import user_errors_field
 from schema.permissions import requires
 
 if TYPE_CHECKING:
-    from schema.catalog import Channel, Product, Sku
+    from schema.catalog import Channel
+    from schema.catalog import Product
+    from schema.catalog import Sku
     from schema.reports import PromotionStats
 
 MANAGE_PROMOTIONS = Permission.MANAGE_PROMOTIONS

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-)
+from graphql import FieldNode
+from graphql import FragmentDefinitionNode
+from graphql import FragmentSpreadNode
+from graphql import InlineFragmentNode
+from graphql import OperationDefinitionNode
+from graphql import SelectionSetNode
 
 from schema.limits import parse_document
 

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
+from typing import Annotated
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import purchasing as rp
 from resolvers import records as m
-from schema.common import (
-    After,
-    Before,
-    Connection,
-    First50,
-    Last,
-    Money,
-    Node,
-    UserError,
-    describe_values,
-    money,
-    page_args,
-)
+from schema.common import After
+from schema.common import Before
+from schema.common import Connection
+from schema.common import First50
+from schema.common import Last
+from schema.common import Money
+from schema.common import Node
+from schema.common import UserError
+from schema.common import describe_values
+from schema.common import money
+from schema.common import page_args
 from schema.inventory import Warehouse
 from schema.payloads import payload
 

@@ -3,15 +3,20 @@ value; top products; promotion statistics."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import reports as rr
-from schema.common import Money, UserError, money, user_errors_field
+from schema.common import Money
+from schema.common import UserError
+from schema.common import money
+from schema.common import user_errors_field
 from schema.payloads import payload
 from schema.policy import POLICY
 

@@ -1,7 +1,10 @@
 """Scalars: Decimal money strings and timezone-aware DateTime."""
 
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from decimal import Decimal
+from decimal import InvalidOperation
 from typing import Any
 
 import strawberry

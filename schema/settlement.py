@@ -4,13 +4,15 @@ formula). The CSV export (exports.py) answers the same figures under the same ru
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import settlement as rs
-from schema.common import Money, money
+from schema.common import Money
+from schema.common import money
 
 if TYPE_CHECKING:
     from schema.catalog import Merchant

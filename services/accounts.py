@@ -14,33 +14,46 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 import jwt
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, case, delete, func, literal, null, or_, select, update
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import null
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import access
 from core.settings import Settings
-from models.accounts import (
-    Address,
-    Customer,
-    LoginThrottle,
-    RefreshToken,
-    Role,
-    Staff,
-    StaffRole,
-)
-from models.cart import Cart, CartLine
+from models.accounts import Address
+from models.accounts import Customer
+from models.accounts import LoginThrottle
+from models.accounts import RefreshToken
+from models.accounts import Role
+from models.accounts import Staff
+from models.accounts import StaffRole
+from models.cart import Cart
+from models.cart import CartLine
 from models.catalog import Merchant
 from models.members import MemberLevel
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
-from services.messages import message, word
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
+from services.messages import message
+from services.messages import word
 
 T = TypeVar("T")
 

@@ -13,16 +13,24 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from decimal import InvalidOperation
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from core.money import InvalidMoney, from_minor, to_minor
+from core.money import InvalidMoney
+from core.money import from_minor
+from core.money import to_minor
 from core.settings import Settings
 from services import payments
-from services.errors import DomainError, ErrorCode
-from services.payments import APP, H5, WEB, RemoteProvider
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.payments import APP
+from services.payments import H5
+from services.payments import WEB
+from services.payments import RemoteProvider
 
 BEIJING = ZoneInfo("Asia/Shanghai")  # Alipay's timestamps are Beijing time, no zone
 _METHODS = {

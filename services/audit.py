@@ -5,18 +5,23 @@ products and role ids for staff, so a reviewer sees the whole object as it was."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select
+from sqlalchemy import inspect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import Staff, StaffRole
+from models.accounts import Staff
+from models.accounts import StaffRole
 from models.audit import AuditEntry
 from models.base import Base
-from models.catalog import Product, Sku
+from models.catalog import Product
+from models.catalog import Sku
 from services.ownership import audit_entries_about
 
 SECRET_COLUMNS = {"password_hash", "secret_hash"}

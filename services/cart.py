@@ -5,23 +5,47 @@ prices the selected, available lines with the shared pricing function."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, func, literal, select
+from sqlalchemy import Select
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import Address, Customer
-from models.cart import Cart, CartLine
-from models.catalog import Category, Merchant, Product, ShippingTemplate, Sku, path_ids
-from models.coupons import Coupon, CouponStatus, CouponTemplate
+from models.accounts import Address
+from models.accounts import Customer
+from models.cart import Cart
+from models.cart import CartLine
+from models.catalog import Category
+from models.catalog import Merchant
+from models.catalog import Product
+from models.catalog import ShippingTemplate
+from models.catalog import Sku
+from models.catalog import path_ids
+from models.coupons import Coupon
+from models.coupons import CouponStatus
+from models.coupons import CouponTemplate
 from models.promotions import Promotion as PromotionRow
 from models.promotions import PromotionType
-from services import coupons, held_coupons, inventory, orders, pricing, promotions
-from services.errors import DomainError, ErrorCode
+from services import coupons
+from services import held_coupons
+from services import inventory
+from services import orders
+from services import pricing
+from services import promotions
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.messages import message
 
 MAX_QUANTITY = 99

@@ -5,33 +5,37 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import changes
-from models.catalog import (
-    Attribute,
-    AttributeKind,
-    AttributeValueType,
-    Brand,
-    Category,
-    DisplayCategory,
-    DisplayCategoryBrand,
-    DisplayCategoryCategory,
-    DisplayNode,
-    Merchant,
-    Product,
-    ShippingKind,
-    ShippingTemplate,
-    Sku,
-)
+from models.catalog import Attribute
+from models.catalog import AttributeKind
+from models.catalog import AttributeValueType
+from models.catalog import Brand
+from models.catalog import Category
+from models.catalog import DisplayCategory
+from models.catalog import DisplayCategoryBrand
+from models.catalog import DisplayCategoryCategory
+from models.catalog import DisplayNode
+from models.catalog import Merchant
+from models.catalog import Product
+from models.catalog import ShippingKind
+from models.catalog import ShippingTemplate
+from models.catalog import Sku
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 
 MAX_CATEGORY_LEVEL = 4
 MAX_DISPLAY_LEVEL = 4

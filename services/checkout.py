@@ -12,33 +12,45 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
-from models.accounts import Address, Customer
+from models.accounts import Address
+from models.accounts import Customer
 from models.cart import CartLine
 from models.catalog import Merchant
-from models.orders import Order, OrderDiscount, OrderLine, Payment, PaymentKind, PaymentStatus
+from models.orders import Order
+from models.orders import OrderDiscount
+from models.orders import OrderLine
+from models.orders import Payment
+from models.orders import PaymentKind
+from models.orders import PaymentStatus
 from models.promotions import Promotion as PromotionRow
-from services import (
-    accounts,
-    coupons,
-    held_coupons,
-    inventory,
-    members,
-    pricing,
-    promotions,
-    red_packets,
-)
+from services import accounts
 from services import cart as carts
-from services.errors import DomainError, ErrorCode
+from services import coupons
+from services import held_coupons
+from services import inventory
+from services import members
+from services import pricing
+from services import promotions
+from services import red_packets
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.messages import message
-from services.orders import discount_rows, priced_fields
+from services.orders import discount_rows
+from services.orders import priced_fields
 
 MAX_KEY_LENGTH = 100
 

@@ -6,20 +6,30 @@ valid now."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import changes
-from core.ids import InvalidGlobalId, decode_id
-from models.catalog import Brand, DisplayCategory, Product
-from models.cms import Page, PageModule, PageVersion
+from core.ids import InvalidGlobalId
+from core.ids import decode_id
+from models.catalog import Brand
+from models.catalog import DisplayCategory
+from models.catalog import Product
+from models.cms import Page
+from models.cms import PageModule
+from models.cms import PageVersion
 from models.coupons import CouponTemplate
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 MAX_LIMIT = 50

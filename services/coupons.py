@@ -9,31 +9,42 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.money import InvalidMoney, to_minor
+from core.money import InvalidMoney
+from core.money import to_minor
 from models.accounts import Customer
 from models.catalog import Merchant
-from models.coupons import (
-    Coupon,
-    CouponClaimCount,
-    CouponCode,
-    CouponStatus,
-    CouponTemplate,
-    CouponType,
-    Distribution,
-)
-from services import catalog, pricing, reports
+from models.coupons import Coupon
+from models.coupons import CouponClaimCount
+from models.coupons import CouponCode
+from models.coupons import CouponStatus
+from models.coupons import CouponTemplate
+from models.coupons import CouponType
+from models.coupons import Distribution
+from services import catalog
+from services import pricing
+from services import reports
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 from services.messages import message
 from services.pricing import yuan
 

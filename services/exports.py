@@ -8,23 +8,39 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jwt
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from core.ids import InvalidGlobalId, decode_id, encode_id
+from core.ids import InvalidGlobalId
+from core.ids import decode_id
+from core.ids import encode_id
 from core.money import from_minor
 from models.catalog import Sku
-from models.inventory import MovementType, StockMovement, Warehouse
-from models.orders import Order, OrderLine, OrderStatus
-from services import audit, reports
+from models.inventory import MovementType
+from models.inventory import StockMovement
+from models.inventory import Warehouse
+from models.orders import Order
+from models.orders import OrderLine
+from models.orders import OrderStatus
+from services import audit
+from services import reports
 
 BATCH = 1000
 MAX_DAYS = reports.MAX_DAYS

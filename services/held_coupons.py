@@ -32,25 +32,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Customer
 from models.catalog import Product
-from models.coupons import Coupon, CouponStatus, CouponTemplate
-from models.orders import (
-    Order,
-    OrderDiscount,
-    OrderLine,
-    OrderStatus,
-    Payment,
-    PaymentKind,
-    PaymentStatus,
-)
+from models.coupons import Coupon
+from models.coupons import CouponStatus
+from models.coupons import CouponTemplate
+from models.orders import Order
+from models.orders import OrderDiscount
+from models.orders import OrderLine
+from models.orders import OrderStatus
+from models.orders import Payment
+from models.orders import PaymentKind
+from models.orders import PaymentStatus
 from models.promotions import Promotion as PromotionRow
 from models.promotions import PromotionType
-from services import coupons, members, orders, pricing, promotions, red_packets, trades
-from services.errors import DomainError, ErrorCode
+from services import coupons
+from services import members
+from services import orders
+from services import pricing
+from services import promotions
+from services import red_packets
+from services import trades
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 _GONE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED})
 

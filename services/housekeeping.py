@@ -9,9 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from services import coupons, inventory, members, order_events, orders, trades
+from services import coupons
+from services import inventory
+from services import members
+from services import order_events
+from services import orders
+from services import trades
 from services.unit_of_work import in_new_session
 
 BATCH = 100

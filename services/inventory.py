@@ -11,42 +11,46 @@ cycle; the sweeper claims expired reservations with SKIP LOCKED where the databa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import cast
 
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    bindparam,
-    column,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-    values,
-)
+from sqlalchemy import BigInteger
+from sqlalchemy import Integer
+from sqlalchemy import bindparam
+from sqlalchemy import column
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy import values
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
-from models.catalog import Merchant, Sku
-from models.inventory import (
-    MovementType,
-    Reservation,
-    ReservationLine,
-    ReservationStatus,
-    StockLevel,
-    StockMovement,
-    Warehouse,
-)
+from models.catalog import Merchant
+from models.catalog import Sku
+from models.inventory import MovementType
+from models.inventory import Reservation
+from models.inventory import ReservationLine
+from models.inventory import ReservationStatus
+from models.inventory import StockLevel
+from models.inventory import StockMovement
+from models.inventory import Warehouse
 from services import events
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 from services.messages import message
-from services.unit_of_work import BACKGROUND, UnitOfWork
+from services.unit_of_work import BACKGROUND
+from services.unit_of_work import UnitOfWork
 
 DEFAULT_TTL = timedelta(minutes=30)
 MANUAL_TYPES = (MovementType.INBOUND, MovementType.ADJUSTMENT, MovementType.RETURN)

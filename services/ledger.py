@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import get_settings
 from models.orders import Payment
-from models.payments import ProviderRefund, ProviderRefundStatus
+from models.payments import ProviderRefund
+from models.payments import ProviderRefundStatus
 from services import payments
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 log = logging.getLogger("zhongtai.payments")
 

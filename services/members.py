@@ -29,16 +29,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from models.accounts import Customer
-from models.members import MemberAccount, MemberLevel, PointsEntry, PointsKind
-from models.orders import Order, OrderLine, OrderStatus
+from models.members import MemberAccount
+from models.members import MemberLevel
+from models.members import PointsEntry
+from models.members import PointsKind
+from models.orders import Order
+from models.orders import OrderLine
+from models.orders import OrderStatus
 from services import pricing
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 from services.messages import message
 
 POINTS_SOURCE = "POINTS"

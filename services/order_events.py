@@ -15,14 +15,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
-from models.order_events import OrderEvent, OrderEventKind
-from models.orders import Order, OrderStatus, Payment, PaymentKind, PaymentStatus
+from models.order_events import OrderEvent
+from models.order_events import OrderEventKind
+from models.orders import Order
+from models.orders import OrderStatus
+from models.orders import Payment
+from models.orders import PaymentKind
+from models.orders import PaymentStatus
 from services import events
 
 CHANNEL = "zhongtai_order_events"

@@ -10,45 +10,57 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
 from models.accounts import Customer
-from models.catalog import Category, Product, Sku, path_ids
-from models.inventory import MovementType, Reservation, ReservationStatus
-from models.orders import (
-    Order,
-    OrderDiscount,
-    OrderLine,
-    OrderStatus,
-    Payment,
-    PaymentKind,
-    PaymentStatus,
-    Refund,
-    RefundLine,
-    RefundStatus,
-    Shipment,
-    ShipmentLine,
-)
-from models.promotions import Promotion, PromotionType
-from services import (
-    coupons,
-    inventory,
-    ledger,
-    members,
-    parcels,
-    payments,
-    pricing,
-    promotions,
-    red_packets,
-)
-from services.errors import DomainError, ErrorCode
-from services.messages import message, word
-from services.unit_of_work import BACKGROUND, UnitOfWork
+from models.catalog import Category
+from models.catalog import Product
+from models.catalog import Sku
+from models.catalog import path_ids
+from models.inventory import MovementType
+from models.inventory import Reservation
+from models.inventory import ReservationStatus
+from models.orders import Order
+from models.orders import OrderDiscount
+from models.orders import OrderLine
+from models.orders import OrderStatus
+from models.orders import Payment
+from models.orders import PaymentKind
+from models.orders import PaymentStatus
+from models.orders import Refund
+from models.orders import RefundLine
+from models.orders import RefundStatus
+from models.orders import Shipment
+from models.orders import ShipmentLine
+from models.promotions import Promotion
+from models.promotions import PromotionType
+from services import coupons
+from services import inventory
+from services import ledger
+from services import members
+from services import parcels
+from services import payments
+from services import pricing
+from services import promotions
+from services import red_packets
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.messages import message
+from services.messages import word
+from services.unit_of_work import BACKGROUND
+from services.unit_of_work import UnitOfWork
 
 S = OrderStatus
 # not paid in full: a presale AWAITING_BALANCE (deposit in) is still an unpaid order

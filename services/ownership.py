@@ -7,17 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement
+from sqlalchemy import false
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import Role, Staff
+from models.accounts import Role
+from models.accounts import Staff
 from models.audit import AuditEntry
-from models.catalog import Merchant, Product, ShippingTemplate, Sku
+from models.catalog import Merchant
+from models.catalog import Product
+from models.catalog import ShippingTemplate
+from models.catalog import Sku
 from models.coupons import CouponTemplate
 from models.inventory import Warehouse
-from models.orders import Order, Refund, Shipment
+from models.orders import Order
+from models.orders import Refund
+from models.orders import Shipment
 from models.promotions import Promotion
-from models.purchasing import PurchaseOrder, Stocktake, Supplier
+from models.purchasing import PurchaseOrder
+from models.purchasing import Stocktake
+from models.purchasing import Supplier
 
 # Node type → (its id column, the column holding the owning merchant; None = the platform).
 OWNER_COLUMNS: dict[str, tuple[Any, Any]] = {

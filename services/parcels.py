@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import Product, ShippingTemplate, Sku, TransportClass
-from models.orders import Order, OrderLine, Parcel, ParcelLine, Shipment
+from models.catalog import Product
+from models.catalog import ShippingTemplate
+from models.catalog import Sku
+from models.catalog import TransportClass
+from models.orders import Order
+from models.orders import OrderLine
+from models.orders import Parcel
+from models.orders import ParcelLine
+from models.orders import Shipment
 from services import inventory
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 if TYPE_CHECKING:
     from services.orders import Dispatch

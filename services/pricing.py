@@ -13,18 +13,22 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from core.money import from_minor, percent_of
+from core.money import from_minor
+from core.money import percent_of
 
 # The kinds are the stored ones (plain StrEnums, not ORM objects): one definition each.
 from models.catalog import ShippingKind
 from models.promotions import PromotionType
-from services.messages import Message, message
+from services.messages import Message
+from services.messages import message
 
 
 class Level(StrEnum):

@@ -4,32 +4,40 @@ and the listing lifecycle DRAFT → LISTED ⇄ DELISTED with optional schedule."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.money import from_minor, to_minor
-from models.catalog import (
-    Attribute,
-    AttributeKind,
-    AttributeValueType,
-    Brand,
-    Category,
-    Merchant,
-    Product,
-    ProductAttributeValue,
-    ProductStatus,
-    ShippingTemplate,
-    Sku,
-)
+from core.money import from_minor
+from core.money import to_minor
+from models.catalog import Attribute
+from models.catalog import AttributeKind
+from models.catalog import AttributeValueType
+from models.catalog import Brand
+from models.catalog import Category
+from models.catalog import Merchant
+from models.catalog import Product
+from models.catalog import ProductAttributeValue
+from models.catalog import ProductStatus
+from models.catalog import ShippingTemplate
+from models.catalog import Sku
 from services import validation as check
-from services.catalog import UNSET, get_or_fail, lineage_attributes
-from services.errors import DomainError, ErrorCode, Violations
+from services.catalog import UNSET
+from services.catalog import get_or_fail
+from services.catalog import lineage_attributes
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 
 MAX_SKUS = 200
 MAX_IMAGES = 30

@@ -9,32 +9,51 @@ every promotion into memory."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
-from sqlalchemy import Row, and_, delete, exists, func, inspect, literal, or_, select, update
+from sqlalchemy import Row
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import inspect
+from sqlalchemy import literal
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core import changes
 from core.ids import encode_id
-from core.money import InvalidMoney, percent_of, to_minor
-from models.catalog import AnySku, Brand, Category, Merchant, Product, Sku
-from models.promotions import (
-    Promotion,
-    PromotionScope,
-    PromotionState,
-    PromotionType,
-    ScopeKind,
-)
-from services import catalog, pricing
+from core.money import InvalidMoney
+from core.money import percent_of
+from core.money import to_minor
+from models.catalog import AnySku
+from models.catalog import Brand
+from models.catalog import Category
+from models.catalog import Merchant
+from models.catalog import Product
+from models.catalog import Sku
+from models.promotions import Promotion
+from models.promotions import PromotionScope
+from models.promotions import PromotionState
+from models.promotions import PromotionType
+from models.promotions import ScopeKind
+from services import catalog
+from services import pricing
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 
 LEVEL = {t: pricing.LEVEL[t].value for t in PromotionType}
 MAX_SHARED_PRODUCTS = 20

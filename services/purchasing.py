@@ -14,27 +14,34 @@ one order queue instead of both passing the over-receipt check."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import Merchant, Sku
-from models.inventory import MovementType, Warehouse
-from models.purchasing import (
-    PurchaseOrder,
-    PurchaseOrderLine,
-    PurchaseOrderStatus,
-    PurchaseReceipt,
-    PurchaseReceiptLine,
-    Supplier,
-)
+from models.catalog import Merchant
+from models.catalog import Sku
+from models.inventory import MovementType
+from models.inventory import Warehouse
+from models.purchasing import PurchaseOrder
+from models.purchasing import PurchaseOrderLine
+from models.purchasing import PurchaseOrderStatus
+from models.purchasing import PurchaseReceipt
+from models.purchasing import PurchaseReceiptLine
+from models.purchasing import Supplier
 from services import inventory
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 
 S = PurchaseOrderStatus
 RECEIVABLE = (S.SUBMITTED, S.PARTIALLY_RECEIVED)

@@ -28,21 +28,31 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.money import from_minor
 from core.settings import Settings
 from models.accounts import Customer
 from models.catalog import Product
-from models.orders import Order, OrderLine, OrderStatus
-from models.red_packets import RedPacket, RedPacketGrant, RedPacketSpend
-from services import members, pricing, settlement
-from services.errors import DomainError, ErrorCode
+from models.orders import Order
+from models.orders import OrderLine
+from models.orders import OrderStatus
+from models.red_packets import RedPacket
+from models.red_packets import RedPacketGrant
+from models.red_packets import RedPacketSpend
+from services import members
+from services import pricing
+from services import settlement
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 RED_PACKET_SOURCE = "RED_PACKET"
 RED_PACKET_LABEL = "红包抵扣"

@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.cart import Cart, CartLine
+from models.cart import Cart
+from models.cart import CartLine
 from models.catalog import Sku
-from models.orders import Order, OrderLine, OrderStatus
+from models.orders import Order
+from models.orders import OrderLine
+from models.orders import OrderStatus
 from services import inventory
-from services.cart import MAX_QUANTITY, LineStatus, skus_and_products, status_of
-from services.errors import DomainError, ErrorCode
+from services.cart import MAX_QUANTITY
+from services.cart import LineStatus
+from services.cart import skus_and_products
+from services.cart import status_of
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 S = OrderStatus
 # paid for (shipped, received or refunded since): what a customer can buy again

@@ -5,14 +5,24 @@ zone (REPORT_TIMEZONE, Asia/Shanghai by default)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement
+from sqlalchemy import distinct
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.orders import Order, OrderDiscount, OrderLine
+from models.orders import Order
+from models.orders import OrderDiscount
+from models.orders import OrderLine
 
 MAX_DAYS = 366
 

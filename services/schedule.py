@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import CouponTemplate, Page, PageModule, Product, Promotion
+from models import CouponTemplate
+from models import Page
+from models import PageModule
+from models import Product
+from models import Promotion
 
 SCHEDULED = (
     Product.list_at,

@@ -7,44 +7,44 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    Integer,
-    String,
-    and_,
-    bindparam,
-    case,
-    cast,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import BindParameter
+from sqlalchemy import ColumnElement
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import case
+from sqlalchemy import cast
+from sqlalchemy import exists
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm import defer
 
 from core import changes
-from models.catalog import (
-    Attribute,
-    Brand,
-    Category,
-    DisplayCategoryBrand,
-    DisplayCategoryCategory,
-    Product,
-    ProductAttributeValue,
-    ProductStatus,
-    Sku,
-    path_ids,
-)
+from models.catalog import Attribute
+from models.catalog import Brand
+from models.catalog import Category
+from models.catalog import DisplayCategoryBrand
+from models.catalog import DisplayCategoryCategory
+from models.catalog import Product
+from models.catalog import ProductAttributeValue
+from models.catalog import ProductStatus
+from models.catalog import Sku
+from models.catalog import path_ids
 from models.inventory import StockLevel
 from services.products import EffectiveStatus
 

@@ -23,16 +23,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Merchant
-from models.orders import Order, OrderLine, OrderStatus, Refund, RefundLine, RefundStatus
-from services.errors import DomainError, ErrorCode
+from models.orders import Order
+from models.orders import OrderLine
+from models.orders import OrderStatus
+from models.orders import Refund
+from models.orders import RefundLine
+from models.orders import RefundStatus
+from services.errors import DomainError
+from services.errors import ErrorCode
 
 MAX_DAYS = 366
 BASIS_POINTS = 10_000

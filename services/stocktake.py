@@ -23,11 +23,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.inventory import MovementType, StockLevel, Warehouse
-from models.purchasing import Stocktake, StocktakeLine, StocktakeStatus
+from models.inventory import MovementType
+from models.inventory import StockLevel
+from models.inventory import Warehouse
+from models.purchasing import Stocktake
+from models.purchasing import StocktakeLine
+from models.purchasing import StocktakeStatus
 from services import inventory
 from services import validation as check
-from services.errors import DomainError, ErrorCode, Violations
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violations
 
 S = StocktakeStatus
 OPEN = (S.COUNTING, S.SUBMITTED)

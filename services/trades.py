@@ -9,20 +9,33 @@ checkout."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from models.inventory import ReservationStatus
-from models.orders import Order, Payment, PaymentStatus
-from models.payments import PaymentTrade, ProviderRefund, TradeStatus
-from services import inventory, ledger, members, orders, payments
-from services.errors import DomainError, ErrorCode
+from models.orders import Order
+from models.orders import Payment
+from models.orders import PaymentStatus
+from models.payments import PaymentTrade
+from models.payments import ProviderRefund
+from models.payments import TradeStatus
+from services import inventory
+from services import ledger
+from services import members
+from services import orders
+from services import payments
+from services.errors import DomainError
+from services.errors import ErrorCode
 from services.unit_of_work import in_new_session
 
 log = logging.getLogger("zhongtai.payments")

@@ -15,16 +15,23 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from models.base import Base
 from services import audit
-from services.errors import DomainError, ErrorCode, Violation
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.errors import Violation
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]

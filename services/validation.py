@@ -5,8 +5,10 @@ from urllib.parse import urlparse
 
 import nh3
 
-from core.money import InvalidMoney, to_minor
-from services.errors import ErrorCode, Violations
+from core.money import InvalidMoney
+from core.money import to_minor
+from services.errors import ErrorCode
+from services.errors import Violations
 from services.messages import message
 
 

@@ -23,8 +23,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.settings import Settings
 from services import payments
-from services.errors import DomainError, ErrorCode
-from services.payments import APP, MINI_PROGRAM, RemoteProvider
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.payments import APP
+from services.payments import MINI_PROGRAM
+from services.payments import RemoteProvider
 
 NOTIFY_PATH = "/payments/wechatpay/notify"
 MAX_SKEW_SECONDS = 300  # older signed messages are replays

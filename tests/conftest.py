@@ -9,8 +9,10 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,18 +20,29 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import make_url
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import create_app
 from cli import migrate
 from core import changes
-from core.clock import Clock, FixedClock
-from core.db import StatementCounter, create_engine, create_session_factory, current_counter
+from core.clock import Clock
+from core.clock import FixedClock
+from core.db import StatementCounter
+from core.db import create_engine
+from core.db import create_session_factory
+from core.db import current_counter
 from core.settings import Settings
-from models import Base, Role, Staff, StaffRole
+from models import Base
+from models import Role
+from models import Staff
+from models import StaffRole
 from services import accounts
-from services.accounts import Permission, access_token, hash_password
+from services.accounts import Permission
+from services.accounts import access_token
+from services.accounts import hash_password
 from tests.contract import operation
 
 # A database of the suite's own (created if missing, dropped at the end): the server may be

@@ -6,12 +6,15 @@ being the SKU, merchant 1), so a case names just what it checks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from services import pricing
-from services.pricing import ShippingKind, ShippingRule
+from services.pricing import ShippingKind
+from services.pricing import ShippingRule
 
 NOW = datetime(2026, 4, 10, 12, tzinfo=UTC)
 

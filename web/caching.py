@@ -13,10 +13,12 @@ from starlette.requests import Request
 from core import changes
 from core.db import current_counter
 from core.faults import is_unavailable
-from core.response_cache import CachedAnswer, ResponseCache
+from core.response_cache import CachedAnswer
+from core.response_cache import ResponseCache
 from resolvers.context import Context
 from schema.public import is_public_query
-from services.schedule import SCHEDULED_TABLES, next_scheduled_change
+from services.schedule import SCHEDULED_TABLES
+from services.schedule import next_scheduled_change
 from web.stores import feed
 
 log = logging.getLogger("zhongtai.http")

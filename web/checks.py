@@ -8,8 +8,11 @@ from typing import Any
 from graphql import GraphQLSchema
 
 from resolvers.errors import ApiErrorCode
-from schema.input_hygiene import InputRefused, check_inputs
-from schema.limits import Cost, QueryTooComplex, analyse
+from schema.input_hygiene import InputRefused
+from schema.input_hygiene import check_inputs
+from schema.limits import Cost
+from schema.limits import QueryTooComplex
+from schema.limits import analyse
 from web.errors import BadRequest
 
 

@@ -13,35 +13,48 @@ from functools import cache
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from starlette.responses import HTMLResponse
+from starlette.responses import Response
+from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from core import changes
 from core.clock import Clock
-from core.db import StatementCounter, current_counter
+from core.db import StatementCounter
+from core.db import current_counter
 from core.faults import is_unavailable
 from core.settings import Settings
 from resolvers.context import Context
-from schema.execution import DeadlineExceeded, timed_out
-from schema.limits import Cost, actual_cost
-from schema.plans import Abandon, Plans
+from schema.execution import DeadlineExceeded
+from schema.execution import timed_out
+from schema.limits import Cost
+from schema.limits import actual_cost
+from schema.plans import Abandon
+from schema.plans import Plans
 from services import persisted_queries as persisted
 from services.rate_limits import Decision
-from web import checks, errors
+from web import checks
+from web import errors
 from web import persisted as persisted_step
 from web import request as parse
 from web.admission import Admission
-from web.caching import CacheStep, Key
+from web.caching import CacheStep
+from web.caching import Key
 from web.etag import cacheable
 from web.graphiql import graphiql_html
-from web.language import default_language, language_of
-from web.media import json_response, negotiate
-from web.rate_limit import throttle, throttle_status
+from web.language import default_language
+from web.language import language_of
+from web.media import json_response
+from web.media import negotiate
+from web.rate_limit import throttle
+from web.rate_limit import throttle_status
 from web.stores import feed
 from web.telemetry import observe
-from web.viewer import channel, ensure_staff_standing, viewer
+from web.viewer import channel
+from web.viewer import ensure_staff_standing
+from web.viewer import viewer
 
 log = logging.getLogger("zhongtai.http")
 

@@ -11,9 +11,12 @@ from graphql import GraphQLError
 from starlette.responses import Response
 
 from core import metrics
-from core.faults import RETRY_AFTER_SECONDS, is_unavailable
+from core.faults import RETRY_AFTER_SECONDS
+from core.faults import is_unavailable
 from resolvers.errors import ApiErrorCode
-from web.media import GRAPHQL_RESPONSE, JSON, json_response
+from web.media import GRAPHQL_RESPONSE
+from web.media import JSON
+from web.media import json_response
 
 log = logging.getLogger("zhongtai.http")
 

@@ -6,19 +6,24 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from core import changes, metrics
+from core import changes
+from core import metrics
 from core.clock import Clock
-from core.db import create_engine, create_session_factory
+from core.db import create_engine
+from core.db import create_session_factory
 from core.faults import is_unavailable
 from core.settings import Settings
-from services import housekeeping, members
+from services import housekeeping
+from services import members
 from services import persisted_queries as persisted
 from web.persisted import learn_registered_names
 

@@ -12,7 +12,8 @@ from starlette.requests import Request
 
 from core.bodies import read_body
 from resolvers.errors import ApiErrorCode
-from schema.limits import QueryTooComplex, parse_document
+from schema.limits import QueryTooComplex
+from schema.limits import parse_document
 from web.errors import BadRequest
 from web.media import JSON
 

@@ -12,7 +12,9 @@ from core import changes
 from core.faults import Degradation
 from core.settings import Settings
 from services import persisted_queries as persisted
-from services.rate_limits import FallbackBuckets, LocalBuckets, RedisBuckets
+from services.rate_limits import FallbackBuckets
+from services.rate_limits import LocalBuckets
+from services.rate_limits import RedisBuckets
 
 
 def redis_client(settings: Settings) -> Any:

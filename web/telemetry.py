@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import logs, metrics
+from core import logs
+from core import metrics
 from resolvers.context import Context
 from schema.limits import Cost
 

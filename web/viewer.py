@@ -11,9 +11,13 @@ from starlette.requests import Request
 
 from core.db import current_counter
 from core.settings import Settings
-from resolvers.context import ANONYMOUS, Channel, Permission, Viewer
+from resolvers.context import ANONYMOUS
+from resolvers.context import Channel
+from resolvers.context import Permission
+from resolvers.context import Viewer
 from resolvers.errors import ApiErrorCode
-from services.accounts import decode_access_token, staff_standing
+from services.accounts import decode_access_token
+from services.accounts import staff_standing
 from web.errors import BadRequest
 from web.stores import feed
 

@@ -13,7 +13,8 @@ from core.db import create_session_factory
 from core.ids import decode_id
 from models import StockLevel
 from services import inventory
-from tests.api.catalog_data import add_product, phone_input
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import phone_input
 from tests.api.test_cart import shop
 from tests.api.test_coupons import customer
 from tests.conftest import Api

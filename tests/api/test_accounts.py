@@ -4,16 +4,23 @@ the guest-cart hand-over, staff permissions and merchant scoping."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
 from core.settings import Settings
-from models import Cart, CartLine
-from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from models import Cart
+from models import CartLine
+from tests.api.catalog_data import Catalog
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.api.staff_data import merchant_staff
-from tests.conftest import STAFF_PASSWORD, Api, make_staff
+from tests.conftest import STAFF_PASSWORD
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 PASSWORD = "secret-pass-9"
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
 from models import AuditEntry
-from tests.api.catalog_data import add_product, build_catalog, phone_input
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.conftest import Api
 
 

@@ -11,9 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from models.catalog import AttributeKind, AttributeValueType, Sku
-from services import catalog, inventory, products
-from tests.conftest import Api, forget_kept_reads
+from models.catalog import AttributeKind
+from models.catalog import AttributeValueType
+from models.catalog import Sku
+from services import catalog
+from services import inventory
+from services import products
+from tests.conftest import Api
+from tests.conftest import forget_kept_reads
 
 # display tree; product page with its total (window), brands and category paths (joins);
 # SKUs with stock; the promotions running now (with their scopes)

@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id
 from models import Sku
-from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, refill, shopper
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import refill
+from tests.api.checkout_data import shopper
 from tests.conftest import Api
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)

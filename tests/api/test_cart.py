@@ -13,17 +13,24 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
 from services import inventory
-from services.pricing import (
-    PricingInput,
-    PromotionType,
-    Scope,
-    Tier,
-    price,
-)
-from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
-from tests.api.test_promotions import APRIL, gift_promotion, live, reduction
+from services.pricing import PricingInput
+from services.pricing import PromotionType
+from services.pricing import Scope
+from services.pricing import Tier
+from services.pricing import price
+from tests.api.catalog_data import Catalog
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import gift_promotion
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
 from tests.conftest import Api
-from tests.factories import FLAT10_FREE99, NOW, line, promo
+from tests.factories import FLAT10_FREE99
+from tests.factories import NOW
+from tests.factories import line
+from tests.factories import promo
 
 
 async def shop(api: Api, engine: AsyncEngine) -> tuple[Catalog, str, str, str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.catalog_data import add_product, build_catalog, phone_input
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.conftest import Api
 
 # Also on SQLite: the storefront's browse operations as written: the newcomer's demo runs on SQLite.

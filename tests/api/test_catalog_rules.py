@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from tests.api.catalog_data import Catalog
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.conftest import Api
 
 
@@ -355,7 +358,8 @@ async def test_listing_needs_future_delist_and_schedules_visibility(api: Api, cl
     )
     assert scheduled["productList"]["product"]["status"] == "SCHEDULED"
     assert (await api.ok("ProductDetail", {"id": product["id"]}))["product"] is None
-    from datetime import UTC, datetime
+    from datetime import UTC
+    from datetime import datetime
 
     clock.set(datetime(2026, 5, 1, 12, tzinfo=UTC))
     assert (await api.ok("ProductDetail", {"id": product["id"]}))["product"]["title"] == "A"

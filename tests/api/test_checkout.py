@@ -6,26 +6,34 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from models import Coupon, Order, OrderLine, Payment, Reservation, StockMovement
+from models import Coupon
+from models import Order
+from models import OrderLine
+from models import Payment
+from models import Reservation
+from models import StockMovement
 from models.coupons import CouponStatus
 from services import coupons
-from services.errors import DomainError, ErrorCode
-from tests.api.checkout_data import (
-    CONFIRM_RECEIPT,
-    checkout_input,
-    open_shop,
-    pay,
-    place,
-    refill,
-    shopper,
-    stock_of,
-)
-from tests.api.test_coupons import create_template, template
-from tests.api.test_promotions import APRIL, live, reduction
+from services.errors import DomainError
+from services.errors import ErrorCode
+from tests.api.checkout_data import CONFIRM_RECEIPT
+from tests.api.checkout_data import checkout_input
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import refill
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
 from tests.conftest import Api
 
 

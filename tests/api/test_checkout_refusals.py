@@ -8,10 +8,16 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Order, Payment
-from tests.api.checkout_data import checkout_input, open_shop, pay, place, shopper
+from models import Order
+from models import Payment
+from tests.api.checkout_data import checkout_input
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
 from tests.api.test_checkout import count
-from tests.api.test_coupons import create_template, template
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
 from tests.conftest import Api
 
 

@@ -4,7 +4,8 @@ validation naming the module and field; previews; ETag revalidation."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,8 +16,10 @@ from core.ids import encode_id
 from tests.api.catalog_data import Catalog
 from tests.api.test_batching import seed_listing
 from tests.api.test_cart import shop
-from tests.api.test_coupons import create_template, template
-from tests.conftest import Api, forget_kept_reads
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.conftest import Api
+from tests.conftest import forget_kept_reads
 
 SLIDE = {"startsAt": "2026-04-12T00:00:00Z", "endsAt": "2026-04-14T00:00:00Z"}
 

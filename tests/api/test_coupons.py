@@ -5,7 +5,9 @@ the lifecycle."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,8 +19,11 @@ from core.db import create_session_factory
 from core.ids import decode_id
 from models import Coupon
 from models.coupons import CouponStatus
-from services import coupons, inventory, pricing
-from tests.api.catalog_data import add_product, phone_input
+from services import coupons
+from services import inventory
+from services import pricing
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import phone_input
 from tests.api.test_cart import shop
 from tests.conftest import Api
 
@@ -195,7 +200,8 @@ async def test_template_validation(
 
 
 async def test_discount_texts(api: Api) -> None:
-    from models.coupons import CouponTemplate, CouponType
+    from models.coupons import CouponTemplate
+    from models.coupons import CouponType
 
     def text(**kw: Any) -> str:
         return coupons.discount_text(CouponTemplate(**kw))

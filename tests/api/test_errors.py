@@ -8,7 +8,9 @@ import logging
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.catalog_data import add_product, build_catalog, phone_input
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.conftest import Api
 
 PRODUCT = "query($id: ID!) { product(id: $id) { id } }"

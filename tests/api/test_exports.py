@@ -9,18 +9,26 @@ import io
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from core.ids import decode_id, encode_id
+from core.ids import decode_id
+from core.ids import encode_id
 from core.settings import Settings
-from models import AuditEntry, StockMovement
+from models import AuditEntry
+from models import StockMovement
 from resolvers.context import Permission
-from tests.api.checkout_data import Shop, open_shop, pay, place, shopper
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
 from tests.api.staff_data import merchant_staff
-from tests.conftest import Api, make_staff
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
 pytestmark = pytest.mark.sqlite_too

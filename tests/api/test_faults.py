@@ -14,17 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from app import create_app
 from core.clock import FixedClock
-from core.db import create_engine, create_session_factory
+from core.db import create_engine
+from core.db import create_session_factory
 from core.settings import Settings
 from services.accounts import access_token
 from tests.api.checkout_data import ADDRESS
 from tests.conftest import Api
-from tests.contract import DOCUMENTS, operation, operation_names
+from tests.contract import DOCUMENTS
+from tests.contract import operation
+from tests.contract import operation_names
 
 # Nothing listens on port 1: every connection attempt is refused at once.
 DOWN_URL = "postgresql+asyncpg://zt:zt@127.0.0.1:1/zhongtai_down"
@@ -313,7 +317,8 @@ def sample(metric: Any, **labels: str) -> float:
 async def test_redis_down_in_production_keeps_serving_allow_listed_operations(
     engine: AsyncEngine, settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from cli import DEFAULT_OPERATIONS, _persist_operations
+    from cli import DEFAULT_OPERATIONS
+    from cli import _persist_operations
     from core import metrics
     from services.persisted_queries import digest
 
@@ -470,7 +475,10 @@ async def test_redis_caches_persisted_queries_read_through(engine: AsyncEngine) 
     from redis.asyncio import Redis
 
     from core.faults import Degradation
-    from services.persisted_queries import DatabaseStore, Entry, RedisCache, digest
+    from services.persisted_queries import DatabaseStore
+    from services.persisted_queries import Entry
+    from services.persisted_queries import RedisCache
+    from services.persisted_queries import digest
 
     client = Redis.from_url(REDIS_UP, socket_timeout=1, socket_connect_timeout=1)
     try:

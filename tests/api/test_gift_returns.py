@@ -8,25 +8,27 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
 from core.ids import decode_id_of
-from models import Sku, StockMovement
-from tests.api.checkout_data import (
-    Shop,
-    Shopper,
-    open_shop,
-    pay,
-    place,
-    request_refund,
-    ship_all,
-    shopper,
-    stock_of,
-)
+from models import Sku
+from models import StockMovement
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import request_refund
+from tests.api.checkout_data import ship_all
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
 from tests.api.test_orders import detail
-from tests.api.test_promotions import APRIL, create, gift_promotion
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import create
+from tests.api.test_promotions import gift_promotion
 from tests.conftest import Api
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)

@@ -10,7 +10,8 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,8 @@ import uvicorn
 
 from app import create_app
 from core.settings import Settings
-from web.graphiql import ASSETS_DIR, assets_url
+from web.graphiql import ASSETS_DIR
+from web.graphiql import assets_url
 
 HTML = {"accept": "text/html"}
 TYPES = {".js": "javascript", ".css": "text/css"}

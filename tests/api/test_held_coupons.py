@@ -11,19 +11,42 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from core.ids import decode_id, encode_id
-from models import Coupon, Order, OrderDiscount, Payment, Promotion, Sku
+from core.ids import decode_id
+from core.ids import encode_id
+from models import Coupon
+from models import Order
+from models import OrderDiscount
+from models import Payment
+from models import Promotion
+from models import Sku
 from models.coupons import CouponStatus
-from tests.api.checkout_data import ORDER_DETAIL, Shopper, open_shop, pay, place, shopper, stock_of
-from tests.api.test_coupons import create_template, template
-from tests.api.test_payment_providers import Fakes, fakes, settings, start
-from tests.api.test_promotions import APRIL, live, reduction
-from tests.api.test_red_packets import balance, fix_draws, open_packet, paid_packet, red_packets_on
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.api.test_payment_providers import Fakes
+from tests.api.test_payment_providers import fakes
+from tests.api.test_payment_providers import settings
+from tests.api.test_payment_providers import start
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
+from tests.api.test_red_packets import balance
+from tests.api.test_red_packets import fix_draws
+from tests.api.test_red_packets import open_packet
+from tests.api.test_red_packets import paid_packet
+from tests.api.test_red_packets import red_packets_on
 from tests.conftest import Api
 
 __all__ = ["fakes", "settings"]  # the provider fixtures, used here too

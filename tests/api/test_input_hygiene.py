@@ -9,25 +9,33 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import (
-    GraphQLField,
-    GraphQLInputType,
-    assert_object_type,
-    get_named_type,
-    get_nullable_type,
-    is_enum_type,
-    is_input_object_type,
-    is_leaf_type,
-    is_list_type,
-    is_non_null_type,
-)
-from sqlalchemy import func, select
+from graphql import GraphQLField
+from graphql import GraphQLInputType
+from graphql import assert_object_type
+from graphql import get_named_type
+from graphql import get_nullable_type
+from graphql import is_enum_type
+from graphql import is_input_object_type
+from graphql import is_leaf_type
+from graphql import is_list_type
+from graphql import is_non_null_type
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from models import Address, Order, Payment, Product, Refund
+from models import Address
+from models import Order
+from models import Payment
+from models import Product
+from models import Refund
 from schema import schema
-from tests.api.checkout_data import ADDRESS, open_shop, pay, place, shopper, stock_of
+from tests.api.checkout_data import ADDRESS
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
 from tests.conftest import Api
 
 GRAPHQL = schema._schema

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
 from core.settings import Settings
-from models import StockLevel, StockMovement
+from models import StockLevel
+from models import StockMovement
 from services import inventory
-from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from tests.api.catalog_data import Catalog
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.api.staff_data import merchant_staff
-from tests.conftest import Api, make_staff
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 
 async def setup(api: Api) -> tuple[Catalog, str, str, str]:

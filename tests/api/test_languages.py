@@ -14,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.persisted_queries import digest
 from tests.api.test_cart import shop
 from tests.api.test_persisted import apq
-from tests.api.test_promotions import gift_promotion, live, reduction
+from tests.api.test_promotions import gift_promotion
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
 from tests.api.test_response_cache import cached_shop
-from tests.conftest import Api, operation
+from tests.conftest import Api
+from tests.conftest import operation
 
 ZH = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.8"}
 EN = {"accept-language": "en-US,en;q=0.9"}

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from schema import limits, schema
-from schema.limits import QueryTooComplex, analyse
+from schema import limits
+from schema import schema
+from schema.limits import QueryTooComplex
+from schema.limits import analyse
 from tests.conftest import Api
 
 

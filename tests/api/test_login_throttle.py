@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 from argon2.exceptions import VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory

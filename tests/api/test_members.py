@@ -13,11 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
 from core.ids import decode_id
-from models import MemberAccount, PointsEntry
+from models import MemberAccount
+from models import PointsEntry
 from services import members
 from tests.api import checkout_data
-from tests.api.checkout_data import Shopper, checkout_input, open_shop, pay, place, refill, shopper
-from tests.conftest import Api, make_staff
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import checkout_input
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import refill
+from tests.api.checkout_data import shopper
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 LEVELS = [("普通会员", 1, 0), ("银卡会员", 2, 300), ("金卡会员", 3, 1000)]
 

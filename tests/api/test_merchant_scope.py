@@ -6,21 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from core.ids import decode_id, encode_id
+from core.ids import decode_id
+from core.ids import encode_id
 from core.settings import Settings
 from models import Product
 from models.coupons import CouponTemplate
 from models.promotions import Promotion
 from services.accounts import Permission
-from tests.api.checkout_data import Shop, open_shop, place, shopper
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
 from tests.api.staff_data import merchant_staff
 from tests.api.test_coupons import template
-from tests.api.test_promotions import live, reduction
-from tests.conftest import Api, FixedClock
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
+from tests.conftest import Api
+from tests.conftest import FixedClock
 
 ALL = [p.value for p in Permission]
 

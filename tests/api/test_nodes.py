@@ -13,18 +13,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from core.ids import decode_id, encode_id
+from core.ids import decode_id
+from core.ids import encode_id
 from core.settings import Settings
-from models import AuditEntry, Customer, Order, OrderLine, Payment, Role, ShippingTemplate, Sku
+from models import AuditEntry
+from models import Customer
+from models import Order
+from models import OrderLine
+from models import Payment
+from models import Role
+from models import ShippingTemplate
+from models import Sku
 from resolvers.nodes import NODE_RULES
-from services.accounts import Permission, access_token
+from services.accounts import Permission
+from services.accounts import access_token
 from tests.api import checkout_data
-from tests.api.checkout_data import ORDER_DETAIL, Shop, Shopper, open_shop, pay, place, shopper
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
 from tests.api.staff_data import merchant_staff
 from tests.api.test_batching import seed_listing
-from tests.api.test_coupons import create_template, customer, template
-from tests.api.test_promotions import create, reduction
-from tests.conftest import Api, make_staff
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import customer
+from tests.api.test_coupons import template
+from tests.api.test_promotions import create
+from tests.api.test_promotions import reduction
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"

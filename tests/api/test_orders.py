@@ -13,29 +13,36 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
-from models import Coupon, Product, Promotion, StockMovement
+from models import Coupon
+from models import Product
+from models import Promotion
+from models import StockMovement
 from models.coupons import CouponStatus
 from models.orders import OrderStatus
-from services import inventory, orders, payments
-from tests.api.checkout_data import (
-    CONFIRM_RECEIPT,
-    ORDER_DETAIL,
-    Shop,
-    Shopper,
-    open_shop,
-    pay,
-    place,
-    refill,
-    request_refund,
-    ship_all,
-    ship_all_input,
-    shopper,
-    stock_of,
-)
+from services import inventory
+from services import orders
+from services import payments
+from tests.api.checkout_data import CONFIRM_RECEIPT
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import refill
+from tests.api.checkout_data import request_refund
+from tests.api.checkout_data import ship_all
+from tests.api.checkout_data import ship_all_input
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
 from tests.api.staff_data import merchant_staff
-from tests.api.test_coupons import create_template, template
-from tests.api.test_promotions import APRIL, live, reduction
-from tests.conftest import Api, make_staff
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 
 async def detail(api: Api, who: Shopper | None, order_id: str) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.catalog_data import add_product, build_catalog, phone_input
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.conftest import Api
 
 SEARCH = """query($first: Int, $after: String, $last: Int, $before: String) {

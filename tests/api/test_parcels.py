@@ -12,10 +12,16 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
 from services import inventory
-from tests.api.catalog_data import add_product, build_catalog, phone_input
-from tests.api.checkout_data import pay, place, request_refund, shopper
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import request_refund
+from tests.api.checkout_data import shopper
 from tests.api.staff_data import merchant_staff
-from tests.conftest import Api, make_staff
+from tests.conftest import Api
+from tests.conftest import make_staff
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
 pytestmark = pytest.mark.sqlite_too

@@ -6,7 +6,8 @@ is down, TEST refused in production, offline payments by staff, one transaction 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -23,14 +24,26 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
 from core.settings import Settings
-from models import AuditEntry, Payment, ProviderRefund
-from services import housekeeping, ledger, payments
+from models import AuditEntry
+from models import Payment
+from models import ProviderRefund
+from services import housekeeping
+from services import ledger
+from services import payments
 from tests.api import checkout_data
-from tests.api.checkout_data import ORDER_DETAIL, Shop, Shopper, open_shop, pay, place, shopper
-from tests.conftest import Api, make_staff
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.conftest import Api
+from tests.conftest import make_staff
 from tests.fakes import alipay as fa
 from tests.fakes import wechatpay as fw
-from tests.fakes.keys import private_pem, public_pem
+from tests.fakes.keys import private_pem
+from tests.fakes.keys import public_pem
 
 JWT_SECRET = "p" * 40  # production refuses the default; tokens work in both apps
 

@@ -13,7 +13,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
-from cli import DEFAULT_OPERATIONS, _persist_operations
+from cli import DEFAULT_OPERATIONS
+from cli import _persist_operations
 from core.clock import FixedClock
 from core.db import create_session_factory
 from core.settings import Settings

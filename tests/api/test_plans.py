@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from graphql import OperationDefinitionNode, OperationType, parse
+from graphql import OperationDefinitionNode
+from graphql import OperationType
+from graphql import parse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
@@ -24,11 +26,17 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.settings import Settings
 from seed import seed_demo
-from tests.api.checkout_data import place, shopper
-from tests.api.test_coupons import create_template, template
-from tests.api.test_promotions import live, reduction
-from tests.conftest import Api, forget_kept_reads, make_staff
-from tests.contract import DOCUMENTS, operation
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
+from tests.conftest import Api
+from tests.conftest import forget_kept_reads
+from tests.conftest import make_staff
+from tests.contract import DOCUMENTS
+from tests.contract import operation
 
 QUERIES = sorted(
     d.name.value

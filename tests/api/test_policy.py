@@ -14,32 +14,43 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from graphql import (
-    GraphQLEnumType,
-    GraphQLField,
-    GraphQLInputObjectType,
-    GraphQLInputType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLScalarType,
-    get_named_type,
-    is_leaf_type,
-)
+from graphql import GraphQLEnumType
+from graphql import GraphQLField
+from graphql import GraphQLInputObjectType
+from graphql import GraphQLInputType
+from graphql import GraphQLList
+from graphql import GraphQLNonNull
+from graphql import GraphQLScalarType
+from graphql import get_named_type
+from graphql import is_leaf_type
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from core.ids import decode_id, encode_id
+from core.ids import decode_id
+from core.ids import encode_id
 from core.settings import Settings
-from models import Order, Product, Role, ShippingTemplate
-from models.orders import OrderLine, Refund, RefundLine
+from models import Order
+from models import Product
+from models import Role
+from models import ShippingTemplate
+from models.orders import OrderLine
+from models.orders import Refund
+from models.orders import RefundLine
 from schema import schema
-from schema.policy import POLICY, Actor, Rule
+from schema.policy import POLICY
+from schema.policy import Actor
+from schema.policy import Rule
 from services.accounts import Permission
-from tests.api.checkout_data import open_shop, pay, place, shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
 from tests.api.test_coupons import template
 from tests.api.test_promotions import reduction
-from tests.conftest import Api, FixedClock, make_staff
+from tests.conftest import Api
+from tests.conftest import FixedClock
+from tests.conftest import make_staff
 
 GQL = schema._schema
 SCALARS: dict[str, Any] = {

@@ -4,7 +4,8 @@ the stock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -14,8 +15,15 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
 from services import inventory
-from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
-from tests.api.test_promotions import APRIL, live
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import live
 from tests.conftest import Api
 
 # issue 20: every rule on both databases (SQLite is the newcomer's default)
@@ -203,7 +211,9 @@ async def test_balance_due_is_told_once_when_the_window_opens(
     window is open: to in-process subscribers after commit and into the order-event outbox,
     once however often it runs."""
     from models import OrderEvent
-    from services import events, housekeeping, order_events
+    from services import events
+    from services import housekeeping
+    from services import order_events
 
     _, who, deposit = await presale(api, engine)
     factory = create_session_factory(engine)

@@ -13,10 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_session_factory
 from core.ids import decode_id
 from services import inventory
-from tests.api.catalog_data import add_product, build_catalog, phone_input
-from tests.api.checkout_data import ADDRESS, ORDER_DETAIL, stock_of
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
+from tests.api.checkout_data import ADDRESS
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import stock_of
 from tests.api.test_coupons import customer
-from tests.api.test_promotions import APRIL, create, live
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import create
+from tests.api.test_promotions import live
 from tests.conftest import Api
 
 

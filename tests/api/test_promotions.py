@@ -4,7 +4,8 @@ what storefronts show."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from tests.api.catalog_data import Catalog, add_product, build_catalog, phone_input
+from tests.api.catalog_data import Catalog
+from tests.api.catalog_data import add_product
+from tests.api.catalog_data import build_catalog
+from tests.api.catalog_data import phone_input
 from tests.conftest import Api
 
 APRIL = ("2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z")

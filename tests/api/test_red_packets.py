@@ -15,20 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from core.ids import decode_id, encode_id
+from core.ids import decode_id
+from core.ids import encode_id
 from core.settings import Settings
-from models import OrderLine, Sku
+from models import OrderLine
+from models import Sku
 from services import red_packets
-from tests.api.checkout_data import (
-    Shop,
-    Shopper,
-    checkout_input,
-    open_shop,
-    pay,
-    place,
-    shopper,
-)
-from tests.api.test_members import refill, refund
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import checkout_input
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.api.test_members import refill
+from tests.api.test_members import refund
 from tests.conftest import Api
 
 

@@ -10,9 +10,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from tests.api.checkout_data import ORDER_DETAIL, open_shop, pay, place, request_refund, shopper
-from tests.api.test_coupons import create_template, template
-from tests.api.test_promotions import live, reduction
+from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import request_refund
+from tests.api.checkout_data import shopper
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.api.test_promotions import live
+from tests.api.test_promotions import reduction
 from tests.conftest import Api
 
 PROMOTION_STATS = """

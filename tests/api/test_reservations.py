@@ -6,14 +6,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.db import create_session_factory
-from models import Reservation, StockLevel, StockMovement
-from models.inventory import MovementType, ReservationStatus
-from services import events, inventory
+from models import Reservation
+from models import StockLevel
+from models import StockMovement
+from models.inventory import MovementType
+from models.inventory import ReservationStatus
+from services import events
+from services import inventory
 from services.errors import DomainError
 from tests.api.test_batching import seed_listing
 

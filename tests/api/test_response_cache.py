@@ -16,7 +16,8 @@ from core.db import create_engine
 from models import Base
 from tests.api.test_cart import shop
 from tests.api.test_coupons import customer
-from tests.conftest import Api, cut_listener
+from tests.conftest import Api
+from tests.conftest import cut_listener
 
 # Also on SQLite: on SQLite the process hears its own writes only (no NOTIFY).
 pytestmark = pytest.mark.sqlite_too
@@ -260,9 +261,11 @@ async def test_a_cached_get_answer_keeps_its_etag(api: Api, engine: AsyncEngine)
 
 
 def test_the_least_recently_used_answer_goes_first() -> None:
-    from datetime import UTC, datetime
+    from datetime import UTC
+    from datetime import datetime
 
-    from core.response_cache import CachedAnswer, ResponseCache
+    from core.response_cache import CachedAnswer
+    from core.response_cache import ResponseCache
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     cache = ResponseCache(max_entries=2)

@@ -13,11 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.clock import FixedClock
 from core.settings import Settings
 from resolvers.context import Permission
-from tests.api.checkout_data import Shop, open_shop, pay, place, request_refund, shopper
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import request_refund
+from tests.api.checkout_data import shopper
 from tests.api.staff_data import merchant_staff
-from tests.api.test_coupons import create_template, template
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
 from tests.api.test_orders import detail
-from tests.api.test_promotions import APRIL, live
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import live
 from tests.conftest import Api
 
 DAY = {"from": "2026-04-10", "to": "2026-04-10"}  # T0 is 2026-04-10 16:00 in Shanghai

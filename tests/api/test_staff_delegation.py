@@ -16,12 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import create_app
 from core import changes
 from core.clock import FixedClock
-from core.db import create_engine, create_session_factory
-from core.ids import decode_id, encode_id
+from core.db import create_engine
+from core.db import create_session_factory
+from core.ids import decode_id
+from core.ids import encode_id
 from core.settings import Settings
 from services.accounts import Permission
 from tests.api.staff_data import merchant_staff
-from tests.conftest import Api, cut_listener, make_staff
+from tests.conftest import Api
+from tests.conftest import cut_listener
+from tests.conftest import make_staff
 
 ALL = [p.value for p in Permission]
 PASSWORD = "staff-pass-22"

@@ -13,13 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
-from models import Product, Promotion
+from models import Product
+from models import Promotion
 from models.coupons import CouponStatus
 from services import inventory
-from tests.api.checkout_data import Shop, Shopper, open_shop, pay, place, shopper, stock_of
-from tests.api.test_coupons import create_template, template
-from tests.api.test_orders import coupon_status, detail
-from tests.api.test_promotions import APRIL, live
+from tests.api.checkout_data import Shop
+from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import open_shop
+from tests.api.checkout_data import pay
+from tests.api.checkout_data import place
+from tests.api.checkout_data import shopper
+from tests.api.checkout_data import stock_of
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
+from tests.api.test_orders import coupon_status
+from tests.api.test_orders import detail
+from tests.api.test_promotions import APRIL
+from tests.api.test_promotions import live
 from tests.conftest import Api
 
 

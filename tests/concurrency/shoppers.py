@@ -5,7 +5,8 @@ the `checkout` worker reads: [{id, cart, address}]."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import encode_id
-from models import Address, Cart, CartLine, Customer, Warehouse
-from models.coupons import CouponType, Distribution
-from services import coupons, inventory
+from models import Address
+from models import Cart
+from models import CartLine
+from models import Customer
+from models import Warehouse
+from models.coupons import CouponType
+from models.coupons import Distribution
+from services import coupons
+from services import inventory
 
 
 def default_address(customer_id: int) -> Address:

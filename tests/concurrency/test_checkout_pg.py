@@ -12,26 +12,26 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from models import (
-    Coupon,
-    Order,
-    OrderDiscount,
-    OrderLine,
-    Payment,
-    Promotion,
-    Reservation,
-    Sku,
-    StockLevel,
-    Warehouse,
-)
+from models import Coupon
+from models import Order
+from models import OrderDiscount
+from models import OrderLine
+from models import Payment
+from models import Promotion
+from models import Reservation
+from models import Sku
+from models import StockLevel
+from models import Warehouse
 from models.coupons import CouponStatus
 from models.promotions import PromotionType
-from services import inventory, promotions
+from services import inventory
+from services import promotions
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import run_workers
 from tests.concurrency.shoppers import make_shoppers

@@ -6,13 +6,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from models import Coupon, CouponTemplate, Customer
-from models.coupons import CouponType, Distribution
+from models import Coupon
+from models import CouponTemplate
+from models import Customer
+from models.coupons import CouponType
+from models.coupons import Distribution
 from services import coupons
 from tests.concurrency.conftest import run_workers
 

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.clock import utcnow
 from core.db import create_session_factory
 from core.settings import Settings
-from models import Customer, Staff
+from models import Customer
+from models import Staff
 from services import accounts
 from services.errors import DomainError
 from tests.concurrency.conftest import run_workers

@@ -8,17 +8,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from models import Customer, MemberAccount, PointsEntry
+from models import Customer
+from models import MemberAccount
+from models import PointsEntry
 from models.members import PointsKind
 from services import members
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import checkout_from_two_processes
-from tests.concurrency.shoppers import one_customers_checkouts, receive_first_warehouse
+from tests.concurrency.shoppers import one_customers_checkouts
+from tests.concurrency.shoppers import receive_first_warehouse
 
 pytestmark = pytest.mark.pg
 

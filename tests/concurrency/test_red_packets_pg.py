@@ -5,29 +5,34 @@ are placed, and the grant never goes below zero."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from models import (
-    Customer,
-    Order,
-    Payment,
-    Product,
-    RedPacket,
-    RedPacketGrant,
-    RedPacketSpend,
-    Sku,
-)
-from models.orders import OrderStatus, PaymentKind, PaymentStatus
+from models import Customer
+from models import Order
+from models import Payment
+from models import Product
+from models import RedPacket
+from models import RedPacketGrant
+from models import RedPacketSpend
+from models import Sku
+from models.orders import OrderStatus
+from models.orders import PaymentKind
+from models.orders import PaymentStatus
 from tests.api.test_batching import seed_listing
 from tests.concurrency.conftest import checkout_from_two_processes
-from tests.concurrency.shoppers import one_customers_checkouts, receive_first_warehouse
+from tests.concurrency.shoppers import one_customers_checkouts
+from tests.concurrency.shoppers import receive_first_warehouse
 
 pytestmark = pytest.mark.pg
 

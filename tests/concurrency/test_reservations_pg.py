@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import utcnow
 from core.db import create_session_factory
-from models import Reservation, ReservationLine, StockLevel, StockMovement
-from models.catalog import AttributeKind, AttributeValueType
+from models import Reservation
+from models import ReservationLine
+from models import StockLevel
+from models import StockMovement
+from models.catalog import AttributeKind
+from models.catalog import AttributeValueType
 from models.inventory import ReservationStatus
-from services import catalog, inventory, products
+from services import catalog
+from services import inventory
+from services import products
 from tests.concurrency.conftest import run_workers
 
 pytestmark = pytest.mark.pg

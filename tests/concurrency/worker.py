@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import utcnow
-from core.db import create_engine, create_session_factory
+from core.db import create_engine
+from core.db import create_session_factory
 from services import inventory
 from services.errors import DomainError
 from services.unit_of_work import in_new_session

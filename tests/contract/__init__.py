@@ -5,7 +5,8 @@ picks one named operation plus exactly the fragments it uses (unchanged AST) —
 from functools import cache
 from pathlib import Path
 
-from graphql import OperationDefinitionNode, parse
+from graphql import OperationDefinitionNode
+from graphql import parse
 
 from schema.documents import split_operations
 

@@ -9,15 +9,22 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.alipay import BEIJING, fen, signing_string, yuan
-from services.payments import rsa_sign, rsa_verify
-from tests.fakes.gateway import FakeGateway, FakeTrade
+from services.alipay import BEIJING
+from services.alipay import fen
+from services.alipay import signing_string
+from services.alipay import yuan
+from services.payments import rsa_sign
+from services.payments import rsa_verify
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.gateway import FakeTrade
 from tests.fakes.keys import key
 
 APP_ID = "2021000000000001"

@@ -3,8 +3,10 @@ calls they were asked, and the Starlette app the project's HTTP transport is rou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Generic
+from typing import TypeVar
 
 from starlette.applications import Starlette
 from starlette.routing import Route

@@ -19,9 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.payments import rsa_sign, rsa_verify
+from services.payments import rsa_sign
+from services.payments import rsa_verify
 from services.wechatpay import message
-from tests.fakes.gateway import FakeGateway, FakeTrade
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.gateway import FakeTrade
 from tests.fakes.keys import key
 
 MCHID, APPID, SERIAL = "1900000109", "wxd678efh567hg6787", "PUB_KEY_ID_0001"

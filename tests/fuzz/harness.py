@@ -14,29 +14,39 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import graphql
 import httpx
 import hypothesis_graphql as hg
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import create_app
 from core import changes
-from core.clock import Clock, SystemClock
-from core.db import create_engine, create_session_factory
-from core.ids import encode_cursor, encode_id
+from core.clock import Clock
+from core.clock import SystemClock
+from core.db import create_engine
+from core.db import create_session_factory
+from core.ids import encode_cursor
+from core.ids import encode_id
 from core.settings import Settings
-from models import Base, Merchant, Sku
+from models import Base
+from models import Merchant
+from models import Sku
 from schema import schema
 from seed import seed_demo
 from services.accounts import Permission
 from tests.api.checkout_data import ADDRESS
-from tests.conftest import cheap_password_hashing, make_staff
+from tests.conftest import cheap_password_hashing
+from tests.conftest import make_staff
 from tests.contract import operation
 
 ROLES = ("guest", "customer", "merchant", "admin")

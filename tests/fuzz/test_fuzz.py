@@ -10,7 +10,8 @@ import asyncio
 import pytest
 
 from core.db import create_engine
-from tests.conftest import in_thread, truncate_all
+from tests.conftest import in_thread
+from tests.conftest import truncate_all
 from tests.fuzz.harness import run_fuzz
 
 EXAMPLES = 500

@@ -1,7 +1,8 @@
 """Warehouse choice for a reservation (DOMAIN.md §2): highest priority with enough stock
 first; split by priority only when no single warehouse can serve the line."""
 
-from services.inventory import Allocation, plan_allocation
+from services.inventory import Allocation
+from services.inventory import plan_allocation
 
 
 def test_highest_priority_warehouse_with_enough_wins() -> None:

@@ -8,10 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from graphql import parse, validate
+from graphql import parse
+from graphql import validate
 
 from schema import schema
-from tests.contract import DOCUMENTS, operation_names
+from tests.contract import DOCUMENTS
+from tests.contract import operation_names
 
 API_TESTS = Path(__file__).resolve().parent.parent / "api"
 

@@ -13,8 +13,12 @@ from types import SimpleNamespace
 import pytest
 import strawberry
 
-from schema.execution import CHECK_EVERY, DeadlineExceeded, DeadlineExecutionContext, timed_out
-from schema.plans import Abandon, Plans
+from schema.execution import CHECK_EVERY
+from schema.execution import DeadlineExceeded
+from schema.execution import DeadlineExecutionContext
+from schema.execution import timed_out
+from schema.plans import Abandon
+from schema.plans import Plans
 
 
 @strawberry.enum

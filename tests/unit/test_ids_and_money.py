@@ -7,8 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.ids import InvalidGlobalId, decode_cursor, decode_id, encode_cursor, encode_id
-from core.money import InvalidMoney, from_minor, percent_of, to_minor
+from core.ids import InvalidGlobalId
+from core.ids import decode_cursor
+from core.ids import decode_id
+from core.ids import encode_cursor
+from core.ids import encode_id
+from core.money import InvalidMoney
+from core.money import from_minor
+from core.money import percent_of
+from core.money import to_minor
 from services.search import nice_step
 
 

@@ -6,17 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graphql import get_named_type, is_input_object_type, is_list_type, is_object_type
-from sqlalchemy import ColumnElement, String
+from graphql import get_named_type
+from graphql import is_input_object_type
+from graphql import is_list_type
+from graphql import is_object_type
+from sqlalchemy import ColumnElement
+from sqlalchemy import String
 
-from models import Address, Payment
+from models import Address
+from models import Payment
 from schema import schema
-from schema.input_hygiene import (
-    INPUT_LIMITS,
-    InputRefused,
-    check_inputs,
-    limit_of,
-)
+from schema.input_hygiene import INPUT_LIMITS
+from schema.input_hygiene import InputRefused
+from schema.input_hygiene import check_inputs
+from schema.input_hygiene import limit_of
 
 GRAPHQL = schema._schema
 ADDRESS = "mutation($input: AddressInput!) { addressCreate(input: $input) { address { id } } }"
@@ -211,7 +214,8 @@ def test_to_minor_refuses_huge_amounts_without_arithmetic() -> None:
     import time
     from decimal import Decimal
 
-    from core.money import InvalidMoney, to_minor
+    from core.money import InvalidMoney
+    from core.money import to_minor
 
     started = time.perf_counter()
     for amount in ("1e30", "1e999999", "1e900000", "10000000000.01"):
@@ -232,9 +236,12 @@ def test_sku_specs_joined_stay_within_their_columns() -> None:
     them all joined: three long ones are a user error, not a PostgreSQL overflow."""
     from decimal import Decimal
 
-    from models.catalog import Attribute, AttributeKind, AttributeValueType
+    from models.catalog import Attribute
+    from models.catalog import AttributeKind
+    from models.catalog import AttributeValueType
     from services.errors import Violations
-    from services.products import SkuDraft, _check_sku
+    from services.products import SkuDraft
+    from services.products import _check_sku
 
     sales = [
         Attribute(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from services import members, pricing
+from services import members
+from services import pricing
 from services.errors import DomainError
 
 RULES = members.PointsRules(earn_per_yuan=2, per_yuan=1000, max_percent=30)

@@ -10,19 +10,20 @@ from pathlib import Path
 import pytest
 
 from services.cart import REASON_TEXT
-from services.errors import DomainError, ErrorCode
-from services.messages import (
-    ERROR_TEXTS,
-    MESSAGES,
-    Language,
-    Message,
-    message,
-    placeholders,
-    say,
-    word,
-)
-from services.orders import ACTIONS, OrderStatus
-from web.language import MAX_TAGS, language_of
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.messages import ERROR_TEXTS
+from services.messages import MESSAGES
+from services.messages import Language
+from services.messages import Message
+from services.messages import message
+from services.messages import placeholders
+from services.messages import say
+from services.messages import word
+from services.orders import ACTIONS
+from services.orders import OrderStatus
+from web.language import MAX_TAGS
+from web.language import language_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SAID = re.compile(r"""\bmessage\(\s*["']([\w.]+)["']""")

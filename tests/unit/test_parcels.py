@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from services.parcels import ParcelItem, PlannedParcel, plan_parcels
+from services.parcels import ParcelItem
+from services.parcels import PlannedParcel
+from services.parcels import plan_parcels
 
 
 def shape(parcels: list[PlannedParcel]) -> list[tuple[Any, ...]]:

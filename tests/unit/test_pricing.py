@@ -3,7 +3,8 @@ by hand in the case's comment; each case names the rule it checks. Money in fen 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,21 +12,25 @@ from typing import Any
 import pytest
 
 from services.messages import Message
-from services.pricing import (
-    Audience,
-    Customer,
-    GiftItem,
-    Line,
-    PricingInput,
-    Promotion,
-    PromotionType,
-    Scope,
-    Tier,
-    allocate,
-    price,
-    tag_of,
-)
-from tests.factories import FLAT10_FREE99, NOW, PIECE8_2, WEIGHT12_5, line, promo, skus
+from services.pricing import Audience
+from services.pricing import Customer
+from services.pricing import GiftItem
+from services.pricing import Line
+from services.pricing import PricingInput
+from services.pricing import Promotion
+from services.pricing import PromotionType
+from services.pricing import Scope
+from services.pricing import Tier
+from services.pricing import allocate
+from services.pricing import price
+from services.pricing import tag_of
+from tests.factories import FLAT10_FREE99
+from tests.factories import NOW
+from tests.factories import PIECE8_2
+from tests.factories import WEIGHT12_5
+from tests.factories import line
+from tests.factories import promo
+from tests.factories import skus
 
 K = PromotionType
 TIERS = (Tier(30000, 3000), Tier(50000, 6000))

@@ -5,22 +5,26 @@ each expected number is worked out in the case's comment."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 
 import pytest
 
-from services.pricing import (
-    CouponRule,
-    Line,
-    PricingInput,
-    Promotion,
-    PromotionType,
-    Scope,
-    Tier,
-    price,
-)
-from tests.factories import FLAT10_FREE99, NOW, coupon, line, promo, skus
+from services.pricing import CouponRule
+from services.pricing import Line
+from services.pricing import PricingInput
+from services.pricing import Promotion
+from services.pricing import PromotionType
+from services.pricing import Scope
+from services.pricing import Tier
+from services.pricing import price
+from tests.factories import FLAT10_FREE99
+from tests.factories import NOW
+from tests.factories import coupon
+from tests.factories import line
+from tests.factories import promo
+from tests.factories import skus
 
 K = PromotionType
 

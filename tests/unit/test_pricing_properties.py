@@ -7,19 +7,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from services.pricing import (
-    GiftItem,
-    Line,
-    PricingInput,
-    Promotion,
-    PromotionType,
-    Tier,
-    price,
-)
-from tests.factories import FLAT10_FREE99, NOW, PIECE8_2, WEIGHT12_5, promo, skus
+from services.pricing import GiftItem
+from services.pricing import Line
+from services.pricing import PricingInput
+from services.pricing import Promotion
+from services.pricing import PromotionType
+from services.pricing import Tier
+from services.pricing import price
+from tests.factories import FLAT10_FREE99
+from tests.factories import NOW
+from tests.factories import PIECE8_2
+from tests.factories import WEIGHT12_5
+from tests.factories import promo
+from tests.factories import skus
 
 K = PromotionType
 money = st.integers(min_value=0, max_value=200_000)

@@ -5,7 +5,9 @@ whenever it finishes within that budget."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -13,21 +15,26 @@ from itertools import product
 from typing import Any
 from unittest.mock import patch
 
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from services import pricing
-from services.pricing import (
-    CouponRule,
-    Line,
-    PricingInput,
-    PricingResult,
-    PromotionType,
-    Scope,
-    Tier,
-    price,
-)
-from tests.factories import NOW, best_set, coupon, line, promo, shop_coupons, shops_cart
+from services.pricing import CouponRule
+from services.pricing import Line
+from services.pricing import PricingInput
+from services.pricing import PricingResult
+from services.pricing import PromotionType
+from services.pricing import Scope
+from services.pricing import Tier
+from services.pricing import price
+from tests.factories import NOW
+from tests.factories import best_set
+from tests.factories import coupon
+from tests.factories import line
+from tests.factories import promo
+from tests.factories import shop_coupons
+from tests.factories import shops_cart
 
 
 @contextmanager

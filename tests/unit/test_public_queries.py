@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from schema import schema
-from schema.public import PUBLIC_ROOTS, is_public_query
+from schema.public import PUBLIC_ROOTS
+from schema.public import is_public_query
 
 
 def test_every_public_root_is_a_query_field() -> None:

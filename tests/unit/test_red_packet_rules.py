@@ -8,7 +8,9 @@ import pytest
 
 from core.settings import Settings
 from models.catalog import Product
-from services import members, pricing, red_packets
+from services import members
+from services import pricing
+from services import red_packets
 from services.errors import DomainError
 
 RANDOM = red_packets.RedPacketRules(min_amount=100, max_amount=300)

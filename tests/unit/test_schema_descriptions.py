@@ -4,16 +4,14 @@ defined outside schema/ get theirs through schema.common.describe_values."""
 
 from __future__ import annotations
 
-from graphql import (
-    GraphQLEnumType,
-    GraphQLInputObjectType,
-    GraphQLInterfaceType,
-    GraphQLObjectType,
-    GraphQLScalarType,
-    GraphQLSchema,
-    GraphQLUnionType,
-    specified_scalar_types,
-)
+from graphql import GraphQLEnumType
+from graphql import GraphQLInputObjectType
+from graphql import GraphQLInterfaceType
+from graphql import GraphQLObjectType
+from graphql import GraphQLScalarType
+from graphql import GraphQLSchema
+from graphql import GraphQLUnionType
+from graphql import specified_scalar_types
 
 from schema import schema
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
-from models import (
-    Brand,
-    Category,
-    Customer,
-    DisplayCategory,
-    Merchant,
-    Product,
-    Sku,
-    Staff,
-    StockLevel,
-)
+from models import Brand
+from models import Category
+from models import Customer
+from models import DisplayCategory
+from models import Merchant
+from models import Product
+from models import Sku
+from models import Staff
+from models import StockLevel
 from seed import seed_demo
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from core.access import StaffAccess, Standing
+from core.access import StaffAccess
+from core.access import Standing
 
 
 def test_an_older_version_never_replaces_a_newer_one() -> None:

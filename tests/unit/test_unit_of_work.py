@@ -8,15 +8,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import create_session_factory
 from models import AuditEntry
 from models.catalog import Brand
-from services.errors import DomainError, ErrorCode
-from services.unit_of_work import Audit, Retry, TryAgain, UnitOfWork, in_new_session
+from services.errors import DomainError
+from services.errors import ErrorCode
+from services.unit_of_work import Audit
+from services.unit_of_work import Retry
+from services.unit_of_work import TryAgain
+from services.unit_of_work import UnitOfWork
+from services.unit_of_work import in_new_session
 
 
 class _Orig(Exception):
