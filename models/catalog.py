@@ -297,6 +297,15 @@ class ProductAttributeValue(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+def _price_money(sku: Any) -> Money:
+    """A SKU's price as Money (`Sku` and `SkuView` alike)."""
+    return money(sku.price)  # type: ignore[return-value]
+
+
+def _market_price_money(sku: Any) -> Money | None:
+    return money(sku.market_price)
+
+
 class Sku(NodeMixin, Base):
     """A sellable variant. `specs` = [{attributeId, name, value}] in attribute order;
     `spec_key` is the canonical combination that must be unique within the product."""
@@ -346,13 +355,8 @@ class Sku(NodeMixin, Base):
     def sellable_quantity(self, value: int) -> None:
         self._sellable = value
 
-    @property
-    def price_money(self) -> Money:
-        return money(self.price)  # type: ignore[return-value]
-
-    @property
-    def market_price_money(self) -> Money | None:
-        return money(self.market_price)
+    price_money = property(_price_money)
+    market_price_money = property(_market_price_money)
 
 
 class SkuView(NamedTuple):
@@ -394,13 +398,13 @@ class SkuView(NamedTuple):
         changes.depends_on(changes.STOCK, (self.id,))
         return self.sellable
 
-    @property
+    @property  # a NamedTuple body holds fields and methods only
     def price_money(self) -> Money:
-        return money(self.price)  # type: ignore[return-value]
+        return _price_money(self)
 
     @property
     def market_price_money(self) -> Money | None:
-        return money(self.market_price)
+        return _market_price_money(self)
 
 
 # What answers read of a SKU: a row being written, or a view read for an answer.
