@@ -15,18 +15,16 @@ from strawberry.types import Info
 from core.ids import encode_id
 from resolvers import accounts as ra
 from resolvers import records as m
+from resolvers.common import PageArgs
 from resolvers.context import Permission as PermissionEnum
 from schema import members
 from schema import red_packets as rp
 from schema.catalog import Merchant
 from schema.catalog import Permission
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First50
-from schema.common import Last
 from schema.common import Money
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import deleted_id_field
 from schema.common import page_args
@@ -388,7 +386,8 @@ class AccountsQuery:
 
     @strawberry.field(
         description="Audit entries of admin mutations; merchant staff see entries "
-        "about their merchant's resources only."
+        "about their merchant's resources only.",
+        extensions=[RelayWindow(50)],
     )
     async def audit_log(
         self,
@@ -396,25 +395,21 @@ class AccountsQuery:
         filter: Annotated[
             AuditLogFilter | None, strawberry.argument(description="Narrow the result.")
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[AuditEntry]:
-        return await ra.audit_log(info.context, filter, page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await ra.audit_log(info.context, filter, page)  # type: ignore[return-value]
 
     @strawberry.field(
-        description="Staff accounts, oldest first; merchant staff see their merchant's only."
+        description="Staff accounts, oldest first; merchant staff see their merchant's only.",
+        extensions=[RelayWindow(50)],
     )
     async def staff(
         self,
         info: Info,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        page: PageArgs,
     ) -> Connection[Staff]:
-        return await ra.staff_list(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
+        return await ra.staff_list(info.context, page)  # type: ignore[return-value]
 
     @strawberry.field(description="Roles; merchant staff see their merchant's only.")
     async def roles(self, info: Info) -> list[Role]:

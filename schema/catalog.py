@@ -21,18 +21,19 @@ from resolvers import nodes as rn
 from resolvers import records as m
 from resolvers.catalog import TransportClass
 from resolvers.common import Page
+from resolvers.common import PageArgs
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission as PermissionEnum
 from resolvers.loaders import ProductCard
 from schema.common import After
 from schema.common import Before
 from schema.common import First20
-from schema.common import First50
 from schema.common import Image
 from schema.common import Last
 from schema.common import Money
 from schema.common import Node
 from schema.common import PagedFields
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import deleted_id_field
 from schema.common import describe_values
@@ -1161,7 +1162,8 @@ class CatalogQuery:
 
     @strawberry.field(
         description="Products in every status for the admin catalog; merchant staff "
-        "see their merchant's only."
+        "see their merchant's only.",
+        extensions=[RelayWindow(50)],
     )
     async def admin_products(
         self,
@@ -1172,13 +1174,11 @@ class CatalogQuery:
                 description="Narrow the result; merchant staff may name only their merchant."
             ),
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> ProductConnection:
         return await rc.admin_products(  # type: ignore[return-value]
-            info.context, filter, page_args(info, first, after, last, before), node_fields(info)
+            info.context, filter, page, node_fields(info)
         )
 
     @strawberry.field(description="Backend category roots (walk `children` for the tree).")

@@ -14,16 +14,13 @@ from strawberry.types import Info
 
 from core.ids import encode_id
 from resolvers import cms as rcms
+from resolvers.common import PageArgs
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First50
-from schema.common import Last
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import deleted_id_field
-from schema.common import page_args
 from schema.common import user_errors
 from schema.common import user_errors_field
 
@@ -488,16 +485,12 @@ class CmsQuery:
     ) -> list[PageVersion]:
         return await rcms.versions(info.context, id)
 
-    @strawberry.field(description="CMS pages in every status (platform staff with MANAGE_CMS).")
-    async def pages(
-        self,
-        info: Info,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Page]:
-        return await rcms.admin_pages(info.context, page_args(info, first, after, last, before))  # type: ignore[return-value]
+    @strawberry.field(
+        description="CMS pages in every status (platform staff with MANAGE_CMS).",
+        extensions=[RelayWindow(50)],
+    )
+    async def pages(self, info: Info, page: PageArgs) -> Connection[Page]:
+        return await rcms.admin_pages(info.context, page)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -12,8 +12,12 @@ from typing import TypeVar
 from typing import overload
 
 import strawberry
+from strawberry.annotation import StrawberryAnnotation
+from strawberry.extensions import FieldExtension
 from strawberry.types import Info
+from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.enum import StrawberryEnumDefinition
+from strawberry.types.field import StrawberryField
 
 from core.money import money as core_money
 from resolvers.common import ErrorCode
@@ -268,6 +272,50 @@ Last = Annotated[int | None, strawberry.argument(description="Page size from the
 Before = Annotated[
     str | None, strawberry.argument(description="Cursor: the page ends before this edge.")
 ]
+
+
+class RelayWindow(FieldExtension):
+    """A connection field's Relay window arguments — first, after, last, before, described
+    once, after the field's own arguments — handed to its resolver as one `page` (PageArgs,
+    with the field's default page size, see page_args). The resolver declares `page` and
+    none of the four: they were written out again for every connection."""
+
+    def __init__(self, default_size: int) -> None:
+        self.first_text = f"Page size from the start or `after` (default {default_size})."
+
+    def apply(self, field: StrawberryField) -> None:
+        window = [
+            ("first", int | None, self.first_text),
+            ("after", str | None, "Cursor: the page starts after this edge."),
+            ("last", int | None, "Page size from the end or `before`."),
+            ("before", str | None, "Cursor: the page ends before this edge."),
+        ]
+        field.arguments = [
+            *(a for a in field.arguments if a.python_name != "page"),
+            *(
+                StrawberryArgument(
+                    python_name=name,
+                    graphql_name=None,
+                    type_annotation=StrawberryAnnotation(type_),
+                    description=text,
+                    default=None,
+                )
+                for name, type_, text in window
+            ),
+        ]
+
+    def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        return next_(source, info, page=_window(info, kwargs), **kwargs)
+
+    async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        return await next_(source, info, page=_window(info, kwargs), **kwargs)
+
+
+def _window(info: Info, kwargs: dict[str, Any]) -> PageArgs:
+    return page_args(
+        info, kwargs.pop("first"), kwargs.pop("after"), kwargs.pop("last"), kwargs.pop("before")
+    )
+
 
 PAGE_SIZES: dict[str, int] = {
     "Customer.orders": 10,

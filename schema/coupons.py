@@ -14,21 +14,18 @@ from strawberry.types import Info
 
 from resolvers import coupons as rco
 from resolvers import records as m
+from resolvers.common import PageArgs
 from resolvers.context import Permission
 from resolvers.coupons import CouponStatus as CouponStatusEnum
 from resolvers.coupons import CouponType as CouponTypeEnum
 from resolvers.coupons import Distribution as DistributionEnum
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First20
-from schema.common import Last
 from schema.common import Money
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import describe_values
 from schema.common import money
-from schema.common import page_args
 from schema.common import user_errors
 from schema.common import user_errors_field
 from schema.payloads import payload
@@ -271,7 +268,8 @@ def _template(result: Any) -> CouponTemplatePayload:
 class CouponsQuery:
     @strawberry.field(
         description="Claimable batches for storefronts (coupon center); every "
-        "batch for staff with MANAGE_COUPONS."
+        "batch for staff with MANAGE_COUPONS.",
+        extensions=[RelayWindow(20)],
     )
     async def coupon_templates(
         self,
@@ -279,15 +277,11 @@ class CouponsQuery:
         filter: Annotated[
             CouponTemplateFilter | None, strawberry.argument(description="Narrow the result.")
         ] = None,
-        first: First20 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[CouponTemplate]:
         claimable = filter.claimable if filter else None
-        return await rco.templates(
-            info.context, claimable, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await rco.templates(info.context, claimable, page)  # type: ignore[return-value]
 
     @strawberry.field(
         description="A coupon template (batch) by its global id (staff with MANAGE_COUPONS)."

@@ -14,17 +14,14 @@ from strawberry.types import Info
 
 from resolvers import inventory as ri
 from resolvers import records as m
+from resolvers.common import PageArgs
 from resolvers.context import Permission
 from resolvers.inventory import MovementType as MovementTypeEnum
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First50
-from schema.common import Last
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import describe_values
-from schema.common import page_args
 from schema.common import user_errors
 from schema.common import user_errors_field
 from schema.payloads import payload
@@ -225,7 +222,8 @@ class InventoryQuery:
         return await ri.warehouses(info.context)  # type: ignore[return-value]
 
     @strawberry.field(
-        description="Stock levels per SKU and warehouse; merchant staff see their merchant's only."
+        description="Stock levels per SKU and warehouse; merchant staff see their merchant's only.",
+        extensions=[RelayWindow(50)],
     )
     async def stock_levels(
         self,
@@ -234,16 +232,12 @@ class InventoryQuery:
             StockLevelFilter | None,
             strawberry.argument(description="Narrow the result, e.g. `lowStock: true`."),
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[StockLevel]:
-        return await ri.stock_levels(
-            info.context, filter, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await ri.stock_levels(info.context, filter, page)  # type: ignore[return-value]
 
-    @strawberry.field(description="The ledger, newest first.")
+    @strawberry.field(description="The ledger, newest first.", extensions=[RelayWindow(50)])
     async def stock_movements(
         self,
         info: Info,
@@ -251,14 +245,10 @@ class InventoryQuery:
             StockMovementFilter | None,
             strawberry.argument(description="Narrow the result, e.g. to one SKU."),
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[StockMovement]:
-        return await ri.stock_movements(
-            info.context, filter, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await ri.stock_movements(info.context, filter, page)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -13,19 +13,16 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import members as rm
+from resolvers.common import PageArgs
 from resolvers.errors import ApiErrorCode
 from resolvers.errors import api_error
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First20
-from schema.common import Last
 from schema.common import Money
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import describe_values
 from schema.common import money
-from schema.common import page_args
 from schema.common import user_errors
 from schema.common import user_errors_field
 from schema.payloads import payload
@@ -145,13 +142,10 @@ async def _level_override(self: Any, info: Info) -> MemberLevel | None:
 async def _points_ledger(
     self: Any,
     info: Info,
-    first: First20 = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    page: PageArgs,
 ) -> Connection[PointsEntry]:
     await _standing(self, info)
-    return await rm.ledger(info.context, self.id, page_args(info, first, after, last, before))  # type: ignore[return-value]
+    return await rm.ledger(info.context, self.id, page)  # type: ignore[return-value]
 
 
 growth_field: int = strawberry.field(
@@ -182,7 +176,9 @@ level_override_field: MemberLevel | None = strawberry.field(
     "decides.",
 )
 points_ledger_field: Connection[PointsEntry] = strawberry.field(
-    resolver=_points_ledger, description="The points ledger, newest first."
+    resolver=_points_ledger,
+    description="The points ledger, newest first.",
+    extensions=[RelayWindow(20)],
 )
 
 

@@ -21,6 +21,7 @@ from resolvers import records as m
 from resolvers import red_packets as rrp
 from resolvers.catalog import TransportClass
 from resolvers.common import MutationResult
+from resolvers.common import PageArgs
 from resolvers.context import Permission
 from resolvers.orders import OrderStatus as OrderStatusEnum
 from resolvers.orders import PaymentKind as PaymentKindEnum
@@ -30,17 +31,13 @@ from schema.accounts import PostalAddress
 from schema.cart import CartCost
 from schema.cart import CartDiscount
 from schema.cart import discount_of
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First50
-from schema.common import Last
 from schema.common import Money
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import describe_values
 from schema.common import money
-from schema.common import page_args
 from schema.common import said
 from schema.common import user_errors
 from schema.common import user_errors_field
@@ -802,21 +799,20 @@ class OrdersQuery:
     ) -> Order | None:
         return await ro.order(info.context, id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Newest first. Merchant staff see their merchant's only.")
+    @strawberry.field(
+        description="Newest first. Merchant staff see their merchant's only.",
+        extensions=[RelayWindow(50)],
+    )
     async def admin_orders(
         self,
         info: Info,
         filter: Annotated[
             AdminOrderFilter | None, strawberry.argument(description="Narrow the result.")
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[Order]:
-        return await ro.admin_orders(
-            info.context, filter, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await ro.admin_orders(info.context, filter, page)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -15,21 +15,18 @@ from strawberry.types import Info
 
 from resolvers import promotions as rp
 from resolvers import records as m
+from resolvers.common import PageArgs
 from resolvers.context import Channel as ChannelEnum
 from resolvers.context import Permission
 from resolvers.promotions import PromotionStatus as PromotionStatusEnum
 from resolvers.promotions import PromotionType as PromotionTypeEnum
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First50
-from schema.common import Last
 from schema.common import Money
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import describe_values
 from schema.common import money
-from schema.common import page_args
 from schema.common import user_errors
 from schema.common import user_errors_field
 from schema.permissions import requires
@@ -516,21 +513,20 @@ class PromotionsQuery:
 
         return await info.context.loaders.promotion.load(query_id(id, "Promotion")[1])
 
-    @strawberry.field(description="Promotions; merchant staff see their merchant's only.")
+    @strawberry.field(
+        description="Promotions; merchant staff see their merchant's only.",
+        extensions=[RelayWindow(50)],
+    )
     async def promotions(
         self,
         info: Info,
         filter: Annotated[
             PromotionFilter | None, strawberry.argument(description="Narrow the result.")
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[Promotion]:
-        return await rp.admin_promotions(
-            info.context, filter, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await rp.admin_promotions(info.context, filter, page)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -15,17 +15,14 @@ from strawberry.types import Info
 
 from resolvers import purchasing as rp
 from resolvers import records as m
-from schema.common import After
-from schema.common import Before
+from resolvers.common import PageArgs
 from schema.common import Connection
-from schema.common import First50
-from schema.common import Last
 from schema.common import Money
 from schema.common import Node
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import describe_values
 from schema.common import money
-from schema.common import page_args
 from schema.inventory import Warehouse
 from schema.payloads import payload
 
@@ -335,7 +332,10 @@ class PurchasingQuery:
     async def suppliers(self, info: Info) -> list[Supplier]:
         return await rp.suppliers(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(description="Purchase orders, newest first; merchant staff see theirs only.")
+    @strawberry.field(
+        description="Purchase orders, newest first; merchant staff see theirs only.",
+        extensions=[RelayWindow(50)],
+    )
     async def purchase_orders(
         self,
         info: Info,
@@ -343,16 +343,15 @@ class PurchasingQuery:
             PurchaseOrderFilter | None,
             strawberry.argument(description="Narrow the result, e.g. by status."),
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[PurchaseOrder]:
-        return await rp.purchase_orders(
-            info.context, filter, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await rp.purchase_orders(info.context, filter, page)  # type: ignore[return-value]
 
-    @strawberry.field(description="Stocktakes, newest first; merchant staff see theirs only.")
+    @strawberry.field(
+        description="Stocktakes, newest first; merchant staff see theirs only.",
+        extensions=[RelayWindow(50)],
+    )
     async def stocktakes(
         self,
         info: Info,
@@ -360,14 +359,10 @@ class PurchasingQuery:
             StocktakeFilter | None,
             strawberry.argument(description="Narrow the result, e.g. to one warehouse."),
         ] = None,
-        first: First50 = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        *,
+        page: PageArgs,
     ) -> Connection[Stocktake]:
-        return await rp.stocktakes(
-            info.context, filter, page_args(info, first, after, last, before)
-        )  # type: ignore[return-value]
+        return await rp.stocktakes(info.context, filter, page)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -13,17 +13,14 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import red_packets as rr
+from resolvers.common import PageArgs
 from resolvers.errors import ApiErrorCode
 from resolvers.errors import api_error
-from schema.common import After
-from schema.common import Before
 from schema.common import Connection
-from schema.common import First20
-from schema.common import Last
 from schema.common import Money
+from schema.common import RelayWindow
 from schema.common import UserError
 from schema.common import money
-from schema.common import page_args
 from schema.common import user_errors_field
 from schema.payloads import payload
 
@@ -107,24 +104,18 @@ async def _balance(self: Any, info: Info) -> Money:
 async def _packets(
     self: Any,
     info: Info,
-    first: First20 = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    page: PageArgs,
 ) -> Connection[RedPacket]:
-    args = page_args(info, first, after, last, before)
+    args = page
     return await rr.packets(info.context, _own(self, info), args)  # type: ignore[return-value]
 
 
 async def _grants(
     self: Any,
     info: Info,
-    first: First20 = None,
-    after: After = None,
-    last: Last = None,
-    before: Before = None,
+    page: PageArgs,
 ) -> Connection[RedPacketGrant]:
-    args = page_args(info, first, after, last, before)
+    args = page
     return await rr.grants(info.context, _own(self, info), args)  # type: ignore[return-value]
 
 
@@ -135,10 +126,12 @@ balance_field: Money = strawberry.field(
 )
 packets_field: Connection[RedPacket] = strawberry.field(
     resolver=_packets,
+    extensions=[RelayWindow(20)],
     description="The red packets the customer shares, newest first. The customer only.",
 )
 grants_field: Connection[RedPacketGrant] = strawberry.field(
     resolver=_grants,
+    extensions=[RelayWindow(20)],
     description="What the customer got from friends' red packets, newest first. The customer only.",
 )
 
