@@ -110,7 +110,11 @@ async def holders(
             .join(Payment, Payment.id == Order.payment_id)
             .where(
                 Order.customer_id == customer_id,
-                or_(Order.id.in_(order_ids), Order.payment_id.in_(payment_ids)),
+                # a merchant coupon's whole checkout: a sibling paid alone keeps it where it is
+                or_(
+                    Order.payment_id.in_(payment_ids),
+                    Order.payment_id.in_(select(Order.payment_id).where(Order.id.in_(order_ids))),
+                ),
             )
             .order_by(Order.id)
         )
@@ -127,11 +131,14 @@ async def holders(
         kind, number = _owner_ids(owner)
         if kind == "order":
             mine = by_id.get(number)
-            checkout_id, group = (mine.payment_id, [mine]) if mine else (0, [])
+            checkout_id, held_by = (mine.payment_id, [mine]) if mine else (0, [])
         else:
-            checkout_id, group = number, by_checkout.get(number, [])
-        waiting = [o for o in group if o.status == OrderStatus.PENDING_PAYMENT]
-        if waiting and all(o.status in _GONE for o in group) and deadline[checkout_id] > now:
+            checkout_id, held_by = number, by_checkout.get(number, [])
+        waiting = [o for o in held_by if o.status == OrderStatus.PENDING_PAYMENT]
+        # Only while no order of its checkout is paid: a sibling paid alone has used the
+        # checkout's platform coupon, which a re-pricing could not give back its share of.
+        checkout = by_checkout.get(checkout_id, [])
+        if waiting and all(o.status in _GONE for o in checkout) and deadline[checkout_id] > now:
             found[coupon.id] = Holder(owner, checkout_id, waiting[0])
     return found
 
@@ -150,9 +157,14 @@ async def take_over(
     cancel the checkout it leaves — all in the caller's transaction."""
     payment, all_orders = await orders.lock_checkout(session, holder.payment_id)
     waiting = [o for o in all_orders if o.status == OrderStatus.PENDING_PAYMENT]
-    if not any(o.id == holder.order.id for o in waiting) or payment.expires_at <= now:
+    if (
+        not any(o.id == holder.order.id for o in waiting)
+        or any(o.status not in _GONE for o in all_orders)
+        or payment.expires_at <= now
+    ):
         # no longer held there: back in the wallet if an earlier coupon of this checkout
-        # cancelled that order (then it locks as any coupon), else paid or gone (refused)
+        # cancelled that order (then it locks as any coupon), else paid or gone (refused);
+        # a checkout with an order paid alone keeps its coupons (see `holders`)
         await coupons.lock(session, [coupon_id], customer_id, owner, now)
         return
     own = list(

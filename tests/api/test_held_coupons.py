@@ -28,6 +28,7 @@ from models import Sku
 from models.coupons import CouponStatus
 from tests.api.checkout_data import ORDER_DETAIL
 from tests.api.checkout_data import Shopper
+from tests.api.checkout_data import checkout_input
 from tests.api.checkout_data import open_shop
 from tests.api.checkout_data import pay
 from tests.api.checkout_data import place
@@ -526,3 +527,39 @@ async def test_red_packets_spent_stay_spent_on_the_repriced_order(
     assert amount((await order(api, who, first["orders"][0]["id"]))["payment"]["amountDue"]) == (
         "238.00"
     )
+
+
+async def test_a_checkout_with_an_order_paid_alone_keeps_its_coupons(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """DOMAIN §5: a held coupon follows the customer only from a checkout still waiting for
+    its first payment. Once one of its orders is paid on its own, that payment has used the
+    checkout's platform coupon: re-pricing the order left behind without its share would
+    charge it the full price (found in review: A came back at 120.00 with the 九折 gone)."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    who = await shopper(api, "13900008090", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    await claim(
+        api, who, template("九折", type="PERCENT", percentOff="10", amount=None, minSpend=None)
+    )
+    first = await place(api, who, "first")
+    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
+    c_order = by_merchant[shop.other_merchant]["id"]
+    own = (await api.ok("OrderPaymentStart", {"orderId": c_order}, token=who.token))[
+        "orderPaymentStart"
+    ]["payment"]
+    assert (await pay(api, who, own))["status"] == "PAID"
+
+    cart = await add(api, who, shop.sku_a)
+    assert shop_coupon not in {u["coupon"]["id"] for u in cart["coupons"]["usable"]}
+    refused = await api.op(
+        "CheckoutComplete",
+        {"input": checkout_input(who, couponIds=[shop_coupon]), "idempotencyKey": "second"},
+        token=who.token,
+    )
+    assert [e["code"] for e in refused["data"]["checkoutComplete"]["userErrors"]] == [
+        "COUPON_UNUSABLE"
+    ]
+    a_order = await order(api, who, by_merchant[shop.merchant]["id"])
+    assert a_order["status"] == "PENDING_PAYMENT" and amount(a_order["total"]) == "99.00"
+    assert (await coupon_status(engine, shop_coupon))[1] == f"order:{decode_id(a_order['id'])[1]}"
