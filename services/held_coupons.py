@@ -300,28 +300,39 @@ def _balances_as_placed(
     products: dict[int, Product],
     rules: members.PointsRules,
 ) -> bool:
-    """Spend the red packets and points the orders spent again, as checkout does; whether
-    each order takes the same share of each as it did, so what was spent stays as it is."""
-    packets = sum(o.red_packet_discount for o in waiting)
-    points = sum(o.points_used for o in waiting)
-    try:
-        _, used = red_packets.spend_balances(
+    """Spend again, order by order, the red packets and points each order spent, over that
+    order's own lines, as checkout does; whether each comes out the same, so what was spent
+    (recorded per order) stays as it is. Spread over the whole checkout again, a coupon that
+    left moved a fen or two between merchants and cancelled every order of the checkout."""
+    line_merchants = {str(ln.id): merchant_of[ln.order_id] for ln in goods}
+    line_products = {str(ln.id): products[ln.product_id] for ln in goods}
+    for o in waiting:
+        if not (o.red_packet_discount or o.points_used):
+            continue
+        mine = {str(ln.id) for ln in goods if ln.order_id == o.id}
+        part = dataclasses.replace(
             result,
-            {str(ln.id): merchant_of[ln.order_id] for ln in goods},
-            {str(ln.id): products[ln.product_id] for ln in goods},
-            (packets, packets),
-            (points, points),
-            rules,
+            lines=[r for r in result.lines if r.line_id in mine],
+            merchants=[m for m in result.merchants if m.merchant_id == o.merchant_id],
         )
-    except DomainError:
-        return False
-    shares = {m.merchant_id: getattr(m, "red_packet_discount", 0) for m in result.merchants}
-    spread = used.by_merchant if used is not None else {}
-    return all(
-        shares.get(o.merchant_id, 0) == o.red_packet_discount
-        and spread.get(o.merchant_id, (0, 0))[0] == o.points_used
-        for o in waiting
-    )
+        try:
+            _, used = red_packets.spend_balances(
+                part,
+                line_merchants,
+                line_products,
+                (o.red_packet_discount, o.red_packet_discount),
+                (o.points_used, o.points_used),
+                rules,
+            )
+        except DomainError:
+            return False
+        spent = {m.merchant_id: m for m in part.merchants}  # its lines' shares are in place
+        result.merchants = [spent.get(m.merchant_id, m) for m in result.merchants]
+        packets = getattr(spent.get(o.merchant_id), "red_packet_discount", 0)
+        points = used.by_merchant.get(o.merchant_id, (0, 0))[0] if used is not None else 0
+        if packets != o.red_packet_discount or points != o.points_used:
+            return False
+    return True
 
 
 def _promotion_amounts(discounts: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:

@@ -563,3 +563,39 @@ async def test_a_checkout_with_an_order_paid_alone_keeps_its_coupons(
     a_order = await order(api, who, by_merchant[shop.merchant]["id"])
     assert a_order["status"] == "PENDING_PAYMENT" and amount(a_order["total"]) == "99.00"
     assert (await coupon_status(engine, shop_coupon))[1] == f"order:{decode_id(a_order['id'])[1]}"
+
+
+async def test_red_packets_over_two_merchants_stay_with_each_order_when_a_coupon_moves(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOMAIN §5: the order a coupon leaves is re-priced, and what each order spent of its
+    red packets stays spent on that order (they are recorded per order). Spread over the whole
+    checkout again, the shares moved by a fen and the whole checkout was cancelled (found in
+    review)."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    await red_packets_on(api, engine, shop.sku_a, None)  # Phone A 120.00: the whole line
+    await red_packets_on(api, engine, shop.sku_c, "1.00")  # Phone C 200.00: 1.00 a unit
+    fix_draws(monkeypatch, [200])  # 3.00
+    _, token = await paid_packet(api, shop, "13900008091", "sharer")
+    who = await shopper(api, "13900008092", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    await open_packet(api, who, token)
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    # A: 120 − 10 = 110 may take red packets, C: 1.00; 3.00 over 110 : 1 by largest
+    # remainder = 2.97 / 0.03: A 110 − 2.97 = 107.03, C 200 − 0.03 = 199.97
+    first = await place(api, who, "first", redPacketsToUse="3.00")
+
+    async def spent(order_id: str) -> tuple[str, str, str]:
+        found = (await api.ok("OrderRedPackets", {"id": order_id}, token=who.token))["order"]
+        status = (await order(api, who, order_id))["status"]
+        return status, amount(found["total"]), amount(found["redPacketDiscount"])
+
+    by_merchant = {o["merchant"]["id"]: o["id"] for o in first["orders"]}
+    assert await spent(by_merchant[shop.merchant]) == ("PENDING_PAYMENT", "107.03", "2.97")
+    assert await spent(by_merchant[shop.other_merchant]) == ("PENDING_PAYMENT", "199.97", "0.03")
+
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second", couponIds=[shop_coupon])
+    # A without its coupon: 120 − 2.97 = 117.03; C as it was
+    assert await spent(by_merchant[shop.merchant]) == ("PENDING_PAYMENT", "117.03", "2.97")
+    assert await spent(by_merchant[shop.other_merchant]) == ("PENDING_PAYMENT", "199.97", "0.03")
+    assert await balance(api, who) == "0.00"
