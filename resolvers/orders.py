@@ -132,7 +132,11 @@ async def complete(ctx: Context, data: Any, key: str) -> MutationResult[Payment]
         # a coupon follows the customer from an order being paid: its trades are asked about
         # and closed at the provider first (paid: the coupon stays there), then once more
         refused = await payment_resolvers.settle_trades(ctx, result.error.payment_ids)
-        result = MutationResult(None, refused) if refused else await mutate(ctx, run)
+        result = (
+            MutationResult(None, refused)
+            if refused
+            else await mutate(ctx, run, retry=CHECKOUT_RETRY)
+        )
     metrics.CHECKOUTS.labels(_outcome(result, "replayed" if replayed else "placed")).inc()
     return result
 

@@ -290,8 +290,8 @@ async def select_add_ons(
         raise _over_limit(offer.add_on_limit, "choices")
     facts = await line_facts(session, list(picked))
     for i, sku_id in enumerate(picked):
-        sku = facts.skus[sku_id]
-        if not sku.enabled or not facts.products[sku.product_id].is_listed_at(now):
+        sku = facts.skus.get(sku_id)  # an offer may still name a SKU deleted since
+        if sku is None or not sku.enabled or not facts.products[sku.product_id].is_listed_at(now):
             raise DomainError(
                 ErrorCode.PRODUCT_UNAVAILABLE, "This product is not on sale.", f"choices.{i}.skuId"
             )

@@ -807,7 +807,7 @@ async def ship(
         raise DomainError(
             ErrorCode.INVALID_INPUT,
             "Give a carrier and a tracking number (at most 60 characters each).",
-            "carrier" if not carrier else "trackingNumber",
+            "carrier" if not carrier or len(carrier) > 60 else "trackingNumber",
         )
     _, order = await _lock_chain(session, order_id, merchant_id=merchant_id, staff=True)
     ensure_can(order, "ship")

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_session_factory
 from core.ids import decode_id
+from core.ids import encode_id
+from models import Promotion
 from services import inventory
 from tests.api.catalog_data import add_product
 from tests.api.catalog_data import build_catalog
@@ -510,3 +512,24 @@ async def test_add_on_rules_are_validated(
     assert {"code": code, "field": field} in [
         {"code": e["code"], "field": e["field"]} for e in result["userErrors"]
     ], result
+
+
+async def test_an_add_on_naming_a_sku_gone_since_is_a_user_error(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """Hostile input and faults: an offer may still name a SKU deleted after it was made (a
+    never-listed product can be deleted); picking it is PRODUCT_UNAVAILABLE on the choice,
+    not an internal error (found in review: a KeyError answered INTERNAL_ERROR)."""
+    g = await goods(api, engine)
+    offer = await live(api, add_on("满200换购", [g.product_a], [(g.b, "199.00")]))
+    gone = 999_999
+    async with create_session_factory(engine)() as s:
+        row = await s.get_one(Promotion, decode_id(offer)[1])
+        row.rules = {**row.rules, "choices": [[gone, price] for _, price in row.rules["choices"]]}
+        await s.commit()
+    token, _ = await buyer(api)
+    cart = await cart_of(api, [(g.a_black, 1)], token=token)
+    refused = await select(api, token, cart["id"], offer, [(encode_id("Sku", gone), 1)])
+    assert [(e["code"], e["field"]) for e in refused["userErrors"]] == [
+        ("PRODUCT_UNAVAILABLE", "choices.0.skuId")
+    ]
