@@ -224,6 +224,9 @@ class _Walk:
 
 _COSTS: OrderedDict[tuple[Any, ...], int] = OrderedDict()  # what `analyse` found, by request
 _COSTS_KEPT = 2048
+# A request whose document and variables are longer is worked out each time: kept, a stream
+# of 1 MB bodies would hold ~2 GB (2048 entries), and real storefront requests are small.
+_COSTS_KEPT_BYTES = 16_384
 
 
 def analyse(
@@ -246,6 +249,8 @@ def analyse(
             introspection,
         )
     except TypeError:  # not plain JSON (e.g. an integer beyond 64 bits): not kept
+        return _analyse(schema, query, operation_name, variables, introspection)
+    if len(query) + len(key[3]) > _COSTS_KEPT_BYTES:
         return _analyse(schema, query, operation_name, variables, introspection)
     requested = _COSTS.get(key)
     if requested is not None:

@@ -174,3 +174,18 @@ async def test_cost_extension_on_a_contract_query(api: Api, engine) -> None:
 async def test_introspection_costs_nothing(api: Api) -> None:
     result = await api.post("{ __schema { types { name fields { name } } } }")
     assert result["extensions"]["cost"]["requested"] == 0
+
+
+def test_costs_are_kept_only_for_small_requests() -> None:
+    """The cost memo holds the document and variables as its key: a large request is worked
+    out each time, never kept (kept, 2048 bodies of 1 MB would hold ~2 GB; review finding)."""
+    query = "query($q: String) { brands { id } }"
+    small = {"q": "phone"}
+    analyse(schema._schema, query, None, small)
+    kept = len(limits._COSTS)
+    assert analyse(schema._schema, query, None, small) is not None
+    assert len(limits._COSTS) == kept  # the same request: found, not kept twice
+    large = {"q": "x" * 500_000}
+    assert analyse(schema._schema, query, None, large) is not None
+    assert len(limits._COSTS) == kept
+    assert not any(len(key[3]) > 400_000 for key in limits._COSTS)
