@@ -4,6 +4,8 @@ defined outside schema/ get theirs through schema.common.describe_values."""
 
 from __future__ import annotations
 
+import re
+
 from graphql import GraphQLEnumType
 from graphql import GraphQLInputObjectType
 from graphql import GraphQLInterfaceType
@@ -14,6 +16,7 @@ from graphql import GraphQLUnionType
 from graphql import specified_scalar_types
 
 from schema import schema
+from schema.common import page_size
 
 
 def undescribed(gql: GraphQLSchema) -> set[str]:
@@ -53,3 +56,19 @@ def test_everything_in_the_schema_is_described() -> None:
         f"{len(missing)} schema elements lack a description (add `description=`, or "
         f"describe_values for the values of an enum wrapped with strawberry.enum): {missing}"
     )
+
+
+def test_each_connections_first_argument_states_its_real_default() -> None:
+    """`RelayWindow(n)` writes the default page size into `first`'s description; the size
+    served comes from PAGE_SIZES (page_size). The two must say the same."""
+    checked = 0
+    for type_ in schema._schema.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__"):
+            continue
+        for name, field in type_.fields.items():
+            first = field.args.get("first")
+            stated = re.search(r"\(default (\d+)\)", (first.description or "") if first else "")
+            if stated:
+                checked += 1
+                assert int(stated.group(1)) == page_size(type_.name, name), (type_.name, name)
+    assert checked >= 14
