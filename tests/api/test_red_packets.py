@@ -28,9 +28,11 @@ from tests.api.checkout_data import open_shop
 from tests.api.checkout_data import pay
 from tests.api.checkout_data import place
 from tests.api.checkout_data import shopper
+from tests.api.staff_data import merchant_staff
 from tests.api.test_members import refill
 from tests.api.test_members import refund
 from tests.conftest import Api
+from tests.contract import operation
 
 
 def fix_draws(monkeypatch: pytest.MonkeyPatch, draws: list[int]) -> None:
@@ -318,3 +320,51 @@ async def test_a_checkout_over_two_merchants_spreads_and_gives_back_per_sub_orde
     assert await balance(api, friend) == "0.02"
     await api.ok("OrderCancel", {"id": orders["2.98"]["id"]}, token=friend.token)
     assert await balance(api, friend) == "3.00"
+
+
+FIELDS = (
+    "redPacketBalance { amount }",
+    "redPackets(first: 5) { totalCount }",
+    "redPacketGrants(first: 5) { totalCount }",
+)
+
+
+async def test_a_customers_red_packets_are_theirs_alone(
+    api: Api, engine: AsyncEngine, settings: Settings, clock: FixedClock
+) -> None:
+    """Authorization (review finding: only the platform admin reading the balance was
+    tested): another customer can neither share a customer's packet nor read their packets,
+    grants or balance; platform staff and the selling merchant's staff cannot read them
+    either."""
+    shop = await open_shop(api, engine)
+    sharer = await shopper(api, "13800138101", [(shop.sku_b, 1)])
+    paid = await pay(api, sharer, await place(api, sharer))
+    order_id = paid["orders"][0]["id"]
+    other = await shopper(api, "13800138102", [(shop.sku_a, 1)])
+
+    stolen = await api.op("RedPacketShare", {"orderId": order_id}, token=other.token)
+    assert [e["code"] for e in stolen["data"]["redPacketShare"]["userErrors"]] == ["NOT_FOUND"]
+    staff = await api.post(
+        operation("RedPacketShare"), {"orderId": order_id}, token=api.admin_token
+    )
+    assert staff["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await share(api, sharer, order_id)  # the sharer still can: nothing was taken
+
+    customer = (await mine(api, sharer))["id"]
+    _, seller = await merchant_staff(
+        engine,
+        settings,
+        clock,
+        shop.merchant,
+        email="seller@shop.example",
+        permissions=["MANAGE_ORDERS"],
+    )
+    for field in FIELDS:
+        node = f"query($id: ID!) {{ node(id: $id) {{ ... on Customer {{ {field} }} }} }}"
+        peek = await api.post(node, {"id": customer}, token=other.token)
+        assert peek["data"]["node"] is None, field  # another customer's: not there for them
+        peek = await api.post(node, {"id": customer}, token=api.admin_token)
+        assert peek["errors"][0]["extensions"]["code"] == "FORBIDDEN", field
+        via = f"query($id: ID!) {{ order(id: $id) {{ customer {{ {field} }} }} }}"
+        peek = await api.post(via, {"id": order_id}, token=seller)
+        assert peek["errors"][0]["extensions"]["code"] == "FORBIDDEN", field
