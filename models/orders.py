@@ -203,6 +203,11 @@ class OrderLine(NodeMixin, Base):
     discounts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # {promotion id: units at that promotion's price} for per-customer limits and flash stock
     promotion_units: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What pricing knew of the product when the order was placed — category path, brand,
+    # weight, shipping template, red-packet terms (services/orders.py `placed_facts`) — for
+    # re-pricing the order as placed when a coupon leaves it. None: a gift, or placed before
+    # it was recorded.
+    placed_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     is_gift: Mapped[bool] = mapped_column(Boolean, default=False)
     shipped_quantity: Mapped[int] = mapped_column(Integer, default=0)
     released_quantity: Mapped[int] = mapped_column(Integer, default=0)  # refunded before shipping

@@ -50,6 +50,7 @@ from services.errors import DomainError
 from services.errors import ErrorCode
 from services.messages import message
 from services.orders import discount_rows
+from services.orders import placed_facts
 from services.orders import priced_fields
 
 MAX_KEY_LENGTH = 100
@@ -424,6 +425,7 @@ def _row(obj: Any) -> dict[str, Any]:
 
 def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> OrderLine:
     thumbnail = item.product.thumbnail
+    assert item.priced is not None  # every line of a cart view is priced
     return OrderLine(
         order_id=order.id,
         sku_id=item.sku.id,
@@ -436,6 +438,7 @@ def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> Orde
         quantity=r.quantity,
         subtotal=r.subtotal,
         promotion_units={str(k): v for k, v in r.promotion_units.items()},
+        placed_facts=placed_facts(item.priced, item.product),
         **priced_fields(r),
         **_UNTOUCHED,
     )
@@ -481,6 +484,7 @@ async def _gift_lines(
                     }
                 ],
                 promotion_units={},
+                placed_facts=None,
                 **{**_UNTOUCHED, "is_gift": True},
             )
         )

@@ -27,6 +27,7 @@ from core.money import from_minor
 from models.accounts import Customer
 from models.catalog import Category
 from models.catalog import Product
+from models.catalog import ShippingKind
 from models.catalog import Sku
 from models.catalog import path_ids
 from models.inventory import MovementType
@@ -231,6 +232,73 @@ def priced_fields(r: pricing.LineResult) -> dict[str, Any]:
             for d in r.discounts
         ],
     }
+
+
+def placed_facts(line: pricing.Line, product: red_packets.Terms) -> dict[str, Any]:
+    """What the pricing function knew of a line's product at checkout, beyond what the line
+    records anyway (SKU, product, unit price, quantity; the merchant is its order's): what
+    re-pricing the order as placed needs (services/held_coupons.py)."""
+    rule = line.shipping
+    return {
+        "categoryPath": list(line.category_path),  # coupon and promotion scopes
+        "brandId": line.brand_id,
+        "weightGrams": line.weight_grams,  # BY_WEIGHT shipping
+        "shipping": None
+        if rule is None
+        else {
+            "id": rule.id,
+            "kind": rule.kind.value,
+            "firstFee": rule.first_fee,
+            "additionalFee": rule.additional_fee,
+            "flatFee": rule.flat_fee,
+            "freeOver": rule.free_over,
+        },
+        "redPacketsUsable": product.red_packets_usable,
+        "redPacketCap": product.red_packet_cap,
+    }
+
+
+@dataclass(frozen=True)
+class PlacedTerms:
+    """A line's red-packet terms as placed (red_packets.Terms)."""
+
+    red_packets_usable: bool
+    red_packet_cap: int | None
+
+
+def line_as_placed(
+    line: OrderLine, merchant_id: int, add_on: int | None
+) -> tuple[pricing.Line, PlacedTerms] | None:
+    """An order line as the pricing function saw it at checkout, and its red-packet terms
+    then; None when the line recorded no facts (a gift, or placed before they were)."""
+    facts = line.placed_facts
+    if not facts:
+        return None
+    rule = facts["shipping"]
+    priced = pricing.Line(
+        id=str(line.id),
+        sku_id=line.sku_id,
+        product_id=line.product_id,
+        merchant_id=merchant_id,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        category_path=tuple(facts["categoryPath"]),
+        brand_id=facts["brandId"],
+        weight_grams=facts["weightGrams"],
+        shipping=None
+        if rule is None
+        else pricing.ShippingRule(
+            rule["id"],
+            ShippingKind(rule["kind"]),
+            rule["firstFee"],
+            rule["additionalFee"],
+            rule["flatFee"],
+            rule["freeOver"],
+        ),
+        title=line.title,
+        add_on=add_on,
+    )
+    return priced, PlacedTerms(facts["redPacketsUsable"], facts["redPacketCap"])
 
 
 def discount_rows(lines: Sequence[OrderLine], templates: dict[int, int]) -> list[OrderDiscount]:

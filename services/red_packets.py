@@ -26,11 +26,13 @@ the member account too."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -41,7 +43,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.money import from_minor
 from core.settings import Settings
 from models.accounts import Customer
-from models.catalog import Product
 from models.orders import Order
 from models.orders import OrderLine
 from models.orders import OrderStatus
@@ -269,8 +270,19 @@ class RedPacketUse:
     used: int  # minor units
 
 
+class Terms(Protocol):
+    """What red packets ask of a line's product: a Product now, or what an order line
+    recorded of it when placed (services/orders.py `PlacedTerms`)."""
+
+    @property
+    def red_packets_usable(self) -> bool: ...
+
+    @property
+    def red_packet_cap(self) -> int | None: ...
+
+
 def usable_lines(
-    result: pricing.PricingResult, products: dict[str, Product]
+    result: pricing.PricingResult, products: Mapping[str, Terms]
 ) -> list[tuple[pricing.LineResult, int]]:
     """Lines red packets may pay for, each with the most it may take: a line points could pay
     for, of a product flagged usable, at most the product's cap per unit."""
@@ -286,14 +298,14 @@ def usable_lines(
     return found
 
 
-def max_discount(result: pricing.PricingResult, products: dict[str, Product], held: int) -> int:
+def max_discount(result: pricing.PricingResult, products: Mapping[str, Terms], held: int) -> int:
     return min(held, sum(most for _, most in usable_lines(result, products)))
 
 
 def apply(
     result: pricing.PricingResult,
     line_merchants: dict[str, int],
-    products: dict[str, Product],
+    products: Mapping[str, Terms],
     requested: int,
     held: int,
 ) -> RedPacketUse:
@@ -333,7 +345,7 @@ def apply(
 def spend_balances(
     result: pricing.PricingResult,
     line_merchants: dict[str, int],
-    products: dict[str, Product],
+    products: Mapping[str, Terms],
     packets: tuple[int, int],
     points: tuple[int, int],
     rules: members.PointsRules,
