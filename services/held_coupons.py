@@ -15,6 +15,28 @@ Decisions:
   longer reaching its threshold goes back to the wallet. When they do not (a promotion edited
   since, the member level lowered), or it is a presale, the checkout is cancelled as an
   unpaid one is: stock, promotion stock, coupons and points go back.
+- The catalog as placed, never as it is now (DOMAIN §7: an order keeps what it was placed
+  with): each line records at checkout what pricing knew of its product
+  (`OrderLine.placed_facts`: category path and brand, which coupon and promotion scopes test;
+  weight and shipping template with its fees and free-shipping threshold; the red-packet flag
+  and cap), and the merchant is its order's. A merchant who moves the product to another
+  category or brand, switches or edits its shipping template, or changes its red-packet
+  terms after the order changes nothing here. Recorded rather than compared with today's
+  catalog: nothing else tells what the product was at checkout (templates keep no history),
+  and a rule that cancels on any difference would cancel orders that could be re-priced. A
+  line that recorded no facts (placed before they were) cannot be priced as placed: its
+  checkout is cancelled instead.
+- Shipping is priced again, by the template as placed, not kept as recorded. Losing a coupon
+  only raises the payable of the order it left (a platform coupon left behind gives the
+  other orders the same or a smaller share), and a fee only falls as the payable rises: it
+  stays as recorded, or drops to 0 when the order now reaches the template's free-shipping
+  threshold (满230包邮: placed at 240 − 20 = 220 + 10; without the coupon 240 ships free).
+  Keeping the recorded fee would charge that 10.00 where pricing does not; the template as
+  placed gives exactly pricing's answer, and the recorded fee whenever no threshold is
+  crossed. (A percent platform coupon's share of another order may move by a fen of
+  rounding; its fee is then pricing's answer at that amount, as for any other order.)
+- Points have no per-product terms; the points settings are today's, and an order whose
+  points would come out otherwise is cancelled, as above.
 - Money must never pay the old amount: an open Alipay/WeChat trade of the old checkout refuses
   the move (`HeldInPayment`); the checkout resolver then asks the provider and closes the
   trade (as before a cancellation) and tries once more. A trade closed this way is reopened
@@ -39,7 +61,6 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Customer
-from models.catalog import Product
 from models.coupons import Coupon
 from models.coupons import CouponStatus
 from models.coupons import CouponTemplate
@@ -195,14 +216,19 @@ async def _reprice(
     points_rules: members.PointsRules,
 ) -> bool:
     """Price the checkout's unpaid orders again without the coupon that left; False when its
-    promotions no longer come out as recorded (nothing written then)."""
-    from services import cart  # cart lists held coupons through this module
-
+    promotions no longer come out as recorded, or a line recorded no facts to price it by
+    (nothing written then)."""
     lines = await orders.lines_of(session, [o.id for o in waiting])
     goods = [ln for ln in lines if not ln.is_gift]
     merchant_of = {o.id: o.merchant_id for o in waiting}
-    facts = await cart.line_facts(session, sorted({ln.sku_id for ln in goods}))
     rules = await _promotions_as_placed(session, lines)
+    placed = {
+        str(ln.id): orders.line_as_placed(ln, merchant_of[ln.order_id], _add_on(ln, rules))
+        for ln in goods
+    }
+    as_placed = {line_id: found for line_id, found in placed.items() if found is not None}
+    if len(as_placed) != len(placed):  # placed before lines recorded their facts
+        return False
     held = (
         await session.execute(
             select(Coupon, CouponTemplate)
@@ -225,12 +251,7 @@ async def _reprice(
             gifts[ln.sku_id] += ln.quantity
     result = pricing.price(
         pricing.PricingInput(
-            lines=[
-                facts.line(
-                    str(ln.id), ln.sku_id, ln.quantity, ln.unit_price, add_on=_add_on(ln, rules)
-                )
-                for ln in goods
-            ],
+            lines=[as_placed[str(ln.id)][0] for ln in goods],
             promotions=list(rules.values()),
             coupons=[coupons.as_rule(c, t) for c, t in held],
             coupon_ids=[c.id for c, _ in held],
@@ -244,7 +265,8 @@ async def _reprice(
             gift_stock=gifts,
         )
     )
-    if not _balances_as_placed(result, waiting, goods, merchant_of, facts.products, points_rules):
+    terms = {line_id: found[1] for line_id, found in as_placed.items()}
+    if not _balances_as_placed(result, waiting, goods, merchant_of, terms, points_rules):
         return False
     if not _as_placed(result, lines):
         return False
@@ -297,7 +319,7 @@ def _balances_as_placed(
     waiting: Sequence[Order],
     goods: Sequence[OrderLine],
     merchant_of: dict[int, int],
-    products: dict[int, Product],
+    terms: dict[str, orders.PlacedTerms],
     rules: members.PointsRules,
 ) -> bool:
     """Spend again, order by order, the red packets and points each order spent, over that
@@ -305,7 +327,6 @@ def _balances_as_placed(
     (recorded per order) stays as it is. Spread over the whole checkout again, a coupon that
     left moved a fen or two between merchants and cancelled every order of the checkout."""
     line_merchants = {str(ln.id): merchant_of[ln.order_id] for ln in goods}
-    line_products = {str(ln.id): products[ln.product_id] for ln in goods}
     for o in waiting:
         if not (o.red_packet_discount or o.points_used):
             continue
@@ -319,7 +340,7 @@ def _balances_as_placed(
             _, used = red_packets.spend_balances(
                 part,
                 line_merchants,
-                line_products,
+                terms,
                 (o.red_packet_discount, o.red_packet_discount),
                 (o.points_used, o.points_used),
                 rules,

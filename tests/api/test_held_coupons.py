@@ -19,14 +19,19 @@ from core.clock import FixedClock
 from core.db import create_session_factory
 from core.ids import decode_id
 from core.ids import encode_id
+from models import Brand
+from models import Category
 from models import Coupon
 from models import Order
 from models import OrderDiscount
+from models import OrderLine
 from models import Payment
+from models import Product
 from models import Promotion
 from models import Sku
 from models.coupons import CouponStatus
 from tests.api.checkout_data import ORDER_DETAIL
+from tests.api.checkout_data import Shop
 from tests.api.checkout_data import Shopper
 from tests.api.checkout_data import checkout_input
 from tests.api.checkout_data import open_shop
@@ -599,3 +604,174 @@ async def test_red_packets_over_two_merchants_stay_with_each_order_when_a_coupon
     assert await spent(by_merchant[shop.merchant]) == ("PENDING_PAYMENT", "117.03", "2.97")
     assert await spent(by_merchant[shop.other_merchant]) == ("PENDING_PAYMENT", "199.97", "0.03")
     assert await balance(api, who) == "0.00"
+
+
+# --- the order left behind is re-priced by what it was placed with (DOMAIN §7: lines are
+# snapshots), not by the catalog as it is when the coupon moves ----------------------------------
+
+
+async def ship_by(api: Api, engine: AsyncEngine, shop: Shop, sku: str, **fees: Any) -> None:
+    """The SKU's product moves to a new FLAT template of its shop (fees in yuan)."""
+    created = await api.admin(
+        "ShippingTemplateCreate",
+        {"input": {"merchantId": shop.merchant, "name": str(fees), "kind": "FLAT", **fees}},
+    )
+    template_id = created["shippingTemplateCreate"]["shippingTemplate"]["id"]
+    await api.admin(
+        "ProductUpdate",
+        {"id": await product_of(engine, sku), "input": {"shippingTemplateId": template_id}},
+    )
+
+
+async def shipping_of(engine: AsyncEngine, order_id: str) -> int:
+    async with create_session_factory(engine)() as s:
+        return (await s.get_one(Order, decode_id(order_id)[1])).shipping
+
+
+async def test_the_old_order_keeps_the_shipping_fee_it_was_placed_with(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """The merchant puts Phone A on a dearer template after the order: the order a coupon
+    leaves still ships at the fee it was placed with; only the coupon comes off."""
+    shop = await open_shop(api, engine)
+    await ship_by(api, engine, shop, shop.sku_a, flatFee="10.00", freeOver="500.00")
+    who = await shopper(api, "13900008093", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    assert amount(first["amountDue"]) == "230.00"  # 240 − 20 + 10 shipping
+    old_id = first["orders"][0]["id"]
+    await ship_by(api, engine, shop, shop.sku_a, flatFee="15.00")  # since: 15, never free
+
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"  # B: 300 − 20 (flat 10, free over 99)
+    old = await order(api, who, old_id)
+    # 240 + 10 as placed (today's template would make it 255)
+    assert old["status"] == "PENDING_PAYMENT"
+    assert (amount(old["total"]), amount(old["payment"]["amountDue"])) == ("250.00", "250.00")
+    assert await shipping_of(engine, old_id) == 1000
+
+
+async def test_the_old_order_ships_free_when_it_now_reaches_the_threshold_it_was_placed_with(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """Without the coupon the order is dearer, and may reach the free-shipping threshold of
+    the template it was placed with: re-priced as placed, it ships free. Keeping the fee it
+    was placed with would charge 10.00 that pricing would not; today's template 15.00."""
+    shop = await open_shop(api, engine)
+    await ship_by(api, engine, shop, shop.sku_a, flatFee="10.00", freeOver="230.00")
+    who = await shopper(api, "13900008094", [(shop.sku_a, 2)])
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    assert amount(first["amountDue"]) == "230.00"  # 220 is under 230: + 10 shipping
+    old_id = first["orders"][0]["id"]
+    await ship_by(api, engine, shop, shop.sku_a, flatFee="15.00")
+
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second")
+    old = await order(api, who, old_id)
+    assert old["status"] == "PENDING_PAYMENT"
+    assert (amount(old["total"]), amount(old["payment"]["amountDue"])) == ("240.00", "240.00")
+    assert await shipping_of(engine, old_id) == 0
+
+
+@pytest.mark.parametrize("moved", ["category", "brand"])
+async def test_a_coupon_left_behind_keeps_the_scope_the_order_was_placed_in(
+    api: Api, engine: AsyncEngine, moved: str
+) -> None:
+    """The checkout holds the shop's coupon and a platform coupon for Phone A's category (or
+    brand); only the shop's coupon moves. Phone A was moved to T恤 (or to Nike) since: the
+    platform coupon still applies to the order as placed, and stays with it."""
+    shop = await open_shop(api, engine)
+    async with create_session_factory(engine)() as s:
+        product = await s.get_one(Product, decode_id(await product_of(engine, shop.sku_a))[1])
+        tees = await s.scalar(select(Category.id).where(Category.name == "T恤"))
+        nike = await s.scalar(select(Brand.id).where(Brand.name == "Nike"))
+        scope = (
+            {"categoryIds": [encode_id("Category", product.category_id)]}
+            if moved == "category"
+            else {"brandIds": [encode_id("Brand", product.brand_id)]}
+        )
+    who = await shopper(api, "13900008095", [(shop.sku_a, 2)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    platform = await claim(api, who, template("手机满200减20", scope=scope))
+    first = await place(api, who, "first")
+    assert amount(first["amountDue"]) == "210.00"  # 240 − 10 − 20
+    if moved == "category":  # moved behind the order's back
+        async with create_session_factory(engine)() as s:
+            await s.execute(
+                update(Product).where(Product.id == product.id).values(category_id=tees)
+            )
+            await s.commit()
+    else:
+        await api.admin(
+            "ProductUpdate",
+            {
+                "id": encode_id("Product", product.id),
+                "input": {"brandId": encode_id("Brand", nike)},
+            },
+        )
+
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second", couponIds=[shop_coupon])
+    assert amount(second["amountDue"]) == "290.00"  # B: 300 − 10
+    old = await order(api, who, first["orders"][0]["id"])
+    assert old["status"] == "PENDING_PAYMENT"
+    assert (amount(old["total"]), amount(old["payment"]["amountDue"])) == ("220.00", "220.00")
+    assert await coupon_status(engine, platform) == (
+        CouponStatus.LOCKED,
+        f"payment:{decode_id(first['id'])[1]}",
+    )
+
+
+@pytest.mark.parametrize(
+    "since",
+    [{"redPacketsUsable": False, "redPacketCap": None}, {"redPacketCap": "0.50"}],
+    ids=["switched-off", "capped"],
+)
+async def test_red_packets_spent_stay_spent_when_the_product_no_longer_takes_them(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, since: dict[str, Any]
+) -> None:
+    """Phone A took red packets when the order spent 2.00 of them on it; staff switched that
+    off (or capped it at 0.50 a unit) since. Re-priced as placed, the order keeps spending
+    the 2.00: 240 − 2 = 238 (by today's flags it could spend none, or 1.00)."""
+    shop = await open_shop(api, engine)
+    await red_packets_on(api, engine, shop.sku_a, None)
+    fix_draws(monkeypatch, [100])
+    _, token = await paid_packet(api, shop, "13900008096", "sharer")
+    who = await shopper(api, "13900008097", [(shop.sku_a, 2)])
+    assert (await open_packet(api, who, token))["amount"] == {"amount": "2.00"}
+    await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first", redPacketsToUse="2.00")
+    assert amount(first["amountDue"]) == "218.00"
+    await api.admin(
+        "ProductRedPacketSettings", {"id": await product_of(engine, shop.sku_a), "input": since}
+    )
+
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second")
+    old_id = first["orders"][0]["id"]
+    old = (await api.ok("OrderRedPackets", {"id": old_id}, token=who.token))["order"]
+    assert (amount(old["total"]), amount(old["redPacketDiscount"])) == ("238.00", "2.00")
+    assert (await order(api, who, old_id))["status"] == "PENDING_PAYMENT"
+    assert await balance(api, who) == "0.00"
+
+
+async def test_an_order_placed_before_lines_recorded_their_facts_is_cancelled(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """Without what its lines were placed with, the order cannot be re-priced as placed:
+    losing its coupon cancels it, as an order whose promotions changed is."""
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900008098", [(shop.sku_a, 2)])
+    coupon = await claim(api, who, template("满200减20"))
+    first = await place(api, who, "first")
+    async with create_session_factory(engine)() as s:
+        await s.execute(update(OrderLine).values(placed_facts=None))
+        await s.commit()
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second")
+    assert amount(second["amountDue"]) == "280.00"
+    assert (await order(api, who, first["orders"][0]["id"]))["status"] == "CANCELLED"
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+    assert (await coupon_status(engine, coupon))[1] == f"payment:{decode_id(second['id'])[1]}"
