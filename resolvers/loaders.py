@@ -18,7 +18,6 @@ from typing import TypeVar
 import orjson
 from aiodataloader import DataLoader
 from sqlalchemy import Text
-from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import cast
 from sqlalchemy import func
@@ -29,6 +28,7 @@ from core import changes
 from core.changes import ANY
 from core.changes import covered
 from core.changes import depends_on
+from core.sql import any_of
 from models.audit import AuditEntry
 from models.catalog import Attribute
 from models.catalog import Brand
@@ -73,15 +73,19 @@ def _loader(
     return DataLoader(batch, max_batch_size=1000)
 
 
+@cache  # one fetcher (and statement) per model, for every request
 def _by_id(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[list[Any]]]:
+    statement = select(model).where(any_of(model.id, "ids"))  # built once per model
+
     async def fetch(session: AsyncSession, ids: list[int]) -> list[Any]:
-        rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
+        rows = (await session.scalars(statement, {"ids": ids})).all()
         found = {row.id: row for row in rows}
         return [found.get(i) for i in ids]
 
     return fetch
 
 
+@cache  # one fetcher (and statement) per model, for every request
 def _by_id_noted(model: Any) -> Callable[[AsyncSession, list[int]], Awaitable[list[Any]]]:
     """By id, the answer showing those rows only (their table's change notes are by id)."""
     table, plain = model.__tablename__, _by_id(model)
@@ -119,8 +123,7 @@ def _sku_view_columns() -> tuple[Any, ...]:
 def _skus_statement(by_product: bool) -> Any:
     """SKUs with their sellable number, by product (enabled ones) or by id (`:ids`): built
     once, so neither the statement nor its cache key is made again for each read."""
-    ids: Any = bindparam("ids", expanding=True)
-    where = (Sku.product_id.in_(ids) & Sku.enabled) if by_product else Sku.id.in_(ids)
+    where = (any_of(Sku.product_id, "ids") & Sku.enabled) if by_product else any_of(Sku.id, "ids")
     return (
         select(*_sku_view_columns(), sellable_quantity_of_sku().label("sellable"))
         .where(where)
@@ -182,23 +185,49 @@ class ProductCard:
         )
 
 
+# Built once: `:ids` is the batch (core/sql.py: one array parameter on PostgreSQL).
+_PRODUCTS_WITH_PATHS = (
+    select(Product, Category, Brand)
+    .join(Category, Category.id == Product.category_id)
+    .outerjoin(Brand, Brand.id == Product.brand_id)
+    .where(any_of(Product.id, "ids"))
+)
+_CHILDREN = (
+    select(Category)
+    .where(any_of(Category.parent_id, "ids"))
+    .order_by(Category.position, Category.id)
+)
+_PARENTS = select(Category.parent_id).where(any_of(Category.parent_id, "ids")).distinct()
+_ATTRIBUTES = (
+    select(Attribute)
+    .where(any_of(Attribute.category_id, "ids"))
+    .order_by(Attribute.position, Attribute.id)
+)
+_ATTRIBUTE_VALUES = (
+    select(ProductAttributeValue, Attribute)
+    .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
+    .where(any_of(ProductAttributeValue.product_id, "ids"))
+    .order_by(ProductAttributeValue.product_id, ProductAttributeValue.position)
+)
+_STOCK_LEVELS = (
+    select(StockLevel)
+    .where(any_of(StockLevel.sku_id, "ids"))
+    .order_by(StockLevel.sku_id, StockLevel.warehouse_id)
+)
+
+
 async def _fetch_products(
     session: AsyncSession, ids: list[int]
-) -> dict[int, tuple[Product, tuple[int, ...]]]:
-    """Products with their category path (promotion scopes need it) in one statement."""
+) -> list[tuple[Product, Category, Brand | None]]:
+    """Products with their category (promotion scopes need its path; product pages show it)
+    and brand, in one statement."""
     depends_on("products", ids)
-    with covered("products", "categories"):
-        rows = (
-            await session.execute(
-                select(Product, Category.path)
-                .join(Category, Category.id == Product.category_id)
-                .where(Product.id.in_(ids))
-            )
-        ).all()
-    found = {product.id: (product, path_ids(path)) for product, path in rows}
+    with covered("products", "categories", "brands"):
+        rows = (await session.execute(_PRODUCTS_WITH_PATHS, {"ids": ids})).all()
     # the path is the category's row (a move rewrites the path of every row below)
-    depends_on("categories", {product.category_id for product, _ in found.values()})
-    return found
+    depends_on("categories", {category.id for _, category, _ in rows})
+    depends_on("brands", {brand.id for _, _, brand in rows if brand is not None})
+    return [(product, category, brand) for product, category, brand in rows]
 
 
 async def _fetch_skus_by_product(
@@ -220,63 +249,33 @@ async def _fetch_skus_by_id(session: AsyncSession, ids: list[int]) -> list[SkuVi
 async def _fetch_children(session: AsyncSession, parent_ids: list[int]) -> list[list[Category]]:
     depends_on("categories", parent_ids)  # categories are noted by id and by parent
     with covered("categories"):
-        rows = (
-            await session.scalars(
-                select(Category)
-                .where(Category.parent_id.in_(parent_ids))
-                .order_by(Category.position, Category.id)
-            )
-        ).all()
+        rows = (await session.scalars(_CHILDREN, {"ids": parent_ids})).all()
     return _grouped(rows, lambda c: c.parent_id, parent_ids)
 
 
 async def _fetch_leafness(session: AsyncSession, ids: list[int]) -> list[bool]:
     depends_on("categories", ids)
     with covered("categories"):
-        parents = set(
-            (
-                await session.scalars(
-                    select(Category.parent_id).where(Category.parent_id.in_(ids)).distinct()
-                )
-            ).all()
-        )
+        parents = set((await session.scalars(_PARENTS, {"ids": ids})).all())
     return [i not in parents for i in ids]
 
 
 async def _fetch_attributes_by_category(
     session: AsyncSession, ids: list[int]
 ) -> list[list[Attribute]]:
-    rows = (
-        await session.scalars(
-            select(Attribute)
-            .where(Attribute.category_id.in_(ids))
-            .order_by(Attribute.position, Attribute.id)
-        )
-    ).all()
+    rows = (await session.scalars(_ATTRIBUTES, {"ids": ids})).all()
     return _grouped(rows, lambda a: a.category_id, ids)
 
 
 async def _fetch_attribute_values(session: AsyncSession, product_ids: list[int]) -> list[list[Any]]:
     depends_on("product_attribute_values", product_ids)  # noted by product
-    stmt = (
-        select(ProductAttributeValue, Attribute)
-        .join(Attribute, Attribute.id == ProductAttributeValue.attribute_id)
-        .where(ProductAttributeValue.product_id.in_(product_ids))
-        .order_by(ProductAttributeValue.product_id, ProductAttributeValue.position)
-    )
     with covered("product_attribute_values"):  # attributes stay whole: noted by id only
-        rows = (await session.execute(stmt)).all()
+        rows = (await session.execute(_ATTRIBUTE_VALUES, {"ids": product_ids})).all()
     return _grouped([tuple(r) for r in rows], lambda r: r[0].product_id, product_ids)
 
 
 async def _fetch_stock_levels(session: AsyncSession, sku_ids: list[int]) -> list[list[StockLevel]]:
-    rows = (
-        await session.scalars(
-            select(StockLevel)
-            .where(StockLevel.sku_id.in_(sku_ids))
-            .order_by(StockLevel.sku_id, StockLevel.warehouse_id)
-        )
-    ).all()
+    rows = (await session.scalars(_STOCK_LEVELS, {"ids": sku_ids})).all()
     return _grouped(rows, lambda s: s.sku_id, sku_ids)
 
 
@@ -348,9 +347,15 @@ class Loaders:
     @cached_property
     def product(self) -> DataLoader:
         async def fetch(session: AsyncSession, ids: list[int]) -> list[Product | None]:
-            found = await _fetch_products(session, ids)
-            self.category_paths.update((pk, path) for pk, (_, path) in found.items())
-            return [found[pk][0] if pk in found else None for pk in ids]
+            found = {}
+            for product, category, brand in await _fetch_products(session, ids):
+                found[product.id] = product
+                self.category_paths[product.id] = path_ids(category.path)
+                # read along: a product page's category and brand cost no statement more
+                self.category.prime(category.id, category)
+                if brand is not None:
+                    self.brand.prime(brand.id, brand)
+            return [found.get(pk) for pk in ids]
 
         return self._make(fetch)
 
@@ -525,13 +530,14 @@ class Loaders:
         return self._make(_children_of(Refund, Refund.order_id, Refund.id))
 
 
+@cache  # one fetcher (and statement) per model, for every request
 def _children_of(
     model: Any, parent: Any, order_by: Any
 ) -> Callable[[AsyncSession, list[int]], Awaitable[list[list[Any]]]]:
+    statement = select(model).where(any_of(parent, "ids")).order_by(order_by)
+
     async def fetch(session: AsyncSession, parent_ids: list[int]) -> list[list[Any]]:
-        rows = (
-            await session.scalars(select(model).where(parent.in_(parent_ids)).order_by(order_by))
-        ).all()
+        rows = (await session.scalars(statement, {"ids": parent_ids})).all()
         return _grouped(rows, lambda row: getattr(row, parent.key), parent_ids)
 
     return fetch

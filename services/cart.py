@@ -23,6 +23,7 @@ from sqlalchemy import literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.sql import any_of
 from models.accounts import Address
 from models.accounts import Customer
 from models.cart import Cart
@@ -504,7 +505,7 @@ _LINE_FACTS = (
     .join(Category, Category.id == Product.category_id)
     .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
     .outerjoin(Merchant, Merchant.id == Product.merchant_id)
-    .where(Sku.id.in_(bindparam("skus", expanding=True)))
+    .where(any_of(Sku.id, "skus"))
 )
 
 

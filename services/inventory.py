@@ -22,7 +22,6 @@ from typing import cast
 
 from sqlalchemy import BigInteger
 from sqlalchemy import Integer
-from sqlalchemy import bindparam
 from sqlalchemy import column
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -34,6 +33,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import metrics
+from core.sql import any_of
 from models.catalog import Merchant
 from models.catalog import Sku
 from models.inventory import MovementType
@@ -358,7 +358,7 @@ _CANDIDATES = (
         StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock,
     )
     .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-    .where(StockLevel.sku_id.in_(bindparam("skus", expanding=True)))
+    .where(any_of(StockLevel.sku_id, "skus"))
 )
 
 

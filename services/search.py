@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm import defer
 
 from core import changes
+from core.sql import any_of
 from models.catalog import Attribute
 from models.catalog import Brand
 from models.catalog import Category
@@ -140,33 +141,35 @@ def _in_stock() -> ColumnElement[bool]:
     )
 
 
-def _in_categories(category_ids: Any) -> ColumnElement[bool]:
+def _in_categories(category_ids: str) -> ColumnElement[bool]:
+    """Products in the subtrees of the categories of the list parameter `category_ids`."""
     root = aliased(Category)
     return Product.category_id.in_(
         select(Category.id)
         .join(root, Category.path.startswith(root.path))
-        .where(root.id.in_(category_ids))
+        .where(any_of(root.id, category_ids))
     )
 
 
-def _in_display_categories(display_ids: Any) -> ColumnElement[bool]:
-    """A display category shows the union of its mapped backend subtrees and brands."""
+def _in_display_categories(display_ids: str) -> ColumnElement[bool]:
+    """A display category shows the union of its mapped backend subtrees and brands (the
+    display categories: the list parameter `display_ids`)."""
     root = aliased(Category)
     by_category = Product.category_id.in_(
         select(Category.id)
         .join(root, Category.path.startswith(root.path))
         .join(DisplayCategoryCategory, DisplayCategoryCategory.category_id == root.id)
-        .where(DisplayCategoryCategory.display_category_id.in_(display_ids))
+        .where(any_of(DisplayCategoryCategory.display_category_id, display_ids))
     )
     by_brand = Product.brand_id.in_(
         select(DisplayCategoryBrand.brand_id).where(
-            DisplayCategoryBrand.display_category_id.in_(display_ids)
+            any_of(DisplayCategoryBrand.display_category_id, display_ids)
         )
     )
     return or_(by_category, by_brand)
 
 
-def _has_attribute_value(name: Any, values: Any) -> ColumnElement[bool]:
+def _has_attribute_value(name: Any, values: str) -> ColumnElement[bool]:
     return exists(
         select(literal(1))
         .select_from(ProductAttributeValue)
@@ -174,7 +177,7 @@ def _has_attribute_value(name: Any, values: Any) -> ColumnElement[bool]:
         .where(
             ProductAttributeValue.product_id == Product.id,
             Attribute.name == name,
-            ProductAttributeValue.value.in_(values),
+            any_of(ProductAttributeValue.value, values),
         )
     )
 
@@ -259,21 +262,17 @@ def conditions_for(shape: Shape) -> tuple[ColumnElement[bool], ...]:
             )
         )
     if shape.categories:
-        conds.append(_in_categories(bindparam("category_ids", expanding=True)))
+        conds.append(_in_categories("category_ids"))
     if shape.display:
-        conds.append(_in_display_categories(bindparam("display_ids", expanding=True)))
+        conds.append(_in_display_categories("display_ids"))
     if shape.brands:
-        conds.append(Product.brand_id.in_(bindparam("brand_ids", expanding=True)))
+        conds.append(any_of(Product.brand_id, "brand_ids"))
     if shape.price_min:
         conds.append(Product.price_min >= bindparam("price_min"))
     if shape.price_max:
         conds.append(Product.price_min <= bindparam("price_max"))
     for i in range(shape.attributes):
-        conds.append(
-            _has_attribute_value(
-                bindparam(f"attr_name{i}"), bindparam(f"attr_values{i}", expanding=True)
-            )
-        )
+        conds.append(_has_attribute_value(bindparam(f"attr_name{i}"), f"attr_values{i}"))
     if shape.in_stock:
         conds.append(_in_stock())
     if shape.tag:

@@ -108,9 +108,22 @@ async def test_product_detail_statements_are_bounded(api: Api, engine: AsyncEngi
     await seed_listing(engine, 3)
     result = await api.op("ProductDetail", {"id": encode_id("Product", 1)})
     assert result["data"]["product"]["title"] == "P0"
-    # product, brand, category, ancestors, SKUs, attribute values, live promotions,
-    # claimable coupon batches
-    assert result["extensions"]["sqlStatements"] <= 8
+    # product with its category and brand, ancestors, SKUs, attribute values, claimable
+    # coupon batches, and the running promotions (a snapshot kept once read)
+    assert result["extensions"]["sqlStatements"] <= 6
+    again = await api.op("ProductDetail", {"id": encode_id("Product", 2)})
+    assert again["data"]["product"]["title"] == "P1"
+    assert again["extensions"]["sqlStatements"] <= 5
+    # the category and brand came with the product: asking for them costs nothing more
+    without = await api.post(
+        "query($id: ID!) { product(id: $id) { title } }", {"id": encode_id("Product", 2)}
+    )
+    with_both = await api.post(
+        "query($id: ID!) { product(id: $id) { title brand { name } category { name } } }",
+        {"id": encode_id("Product", 3)},
+    )
+    assert with_both["data"]["product"]["brand"]["name"]
+    assert with_both["extensions"]["sqlStatements"] == without["extensions"]["sqlStatements"]
 
 
 async def add_promotions(engine: AsyncEngine, now: datetime) -> None:
