@@ -363,6 +363,8 @@ def _verified(secret: str, token: str) -> dict[str, Any] | None:
         )
     except jwt.PyJWTError:
         return None
+    # kept for other requests: nested lists become tuples, so no caller can change them
+    claims = {k: tuple(v) if isinstance(v, list) else v for k, v in claims.items()}
     _VERIFIED[key] = claims
     if len(_VERIFIED) > _VERIFIED_KEPT:
         _VERIFIED.popitem(last=False)

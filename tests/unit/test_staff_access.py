@@ -3,6 +3,7 @@ late report can never undo a newer one."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from core.access import StaffAccess
@@ -26,3 +27,25 @@ def test_while_deaf_an_entry_is_trusted_for_the_recheck_interval_only() -> None:
     time.sleep(0.002)
     assert known.trusted(7, live=False, hearing=1, recheck_seconds=0.001) is None
     assert known.trusted(8, live=True, hearing=1, recheck_seconds=60) is None  # never read
+
+
+def test_a_verified_token_kept_for_later_requests_cannot_be_changed_by_one() -> None:
+    """Good tokens are verified once and kept; what one request gets back must not be able to
+    change what the next one reads (a permission added to a kept list would stick)."""
+    from datetime import UTC
+    from datetime import datetime
+
+    from core.settings import Settings
+    from services.accounts import access_token
+    from services.accounts import decode_access_token
+
+    settings = Settings(jwt_secret="unit-test-secret-unit-test-secret-0123")
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    token = access_token(settings, "staff:7", now, {"perms": ["VIEW_ORDERS"], "mid": 3})
+    first = decode_access_token(settings, token, now)
+    assert first is not None
+    first["mid"] = None
+    with contextlib.suppress(AttributeError):  # kept immutable: nothing to change
+        first["perms"].append("MANAGE_STAFF")
+    again = decode_access_token(settings, token, now)
+    assert again is not None and list(again["perms"]) == ["VIEW_ORDERS"] and again["mid"] == 3
