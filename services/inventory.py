@@ -366,9 +366,11 @@ async def candidates(
     session: AsyncSession, sku_ids: list[int]
 ) -> dict[int, list[tuple[int, int, int]]]:
     """Per SKU: [(warehouse priority, warehouse, sellable units)] — what a reservation plans
-    from, and (summed) what a cart shows as available."""
-    rows = (await session.execute(_CANDIDATES, {"skus": sku_ids})).all()
+    from, and (summed) what a cart shows as available. No SKUs: no statement."""
     found: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    if not sku_ids:
+        return found
+    rows = (await session.execute(_CANDIDATES, {"skus": sku_ids})).all()
     for sku_id, priority, warehouse_id, units in rows:
         found[sku_id].append((priority, warehouse_id, int(units)))
     return found
