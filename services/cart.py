@@ -99,16 +99,23 @@ def _check_quantity(quantity: int, field_name: str) -> None:
         )
 
 
+_SKUS_AND_PRODUCTS = (
+    select(Sku, Product)
+    .outerjoin(Product, Product.id == Sku.product_id)
+    .where(Sku.id.in_(bindparam("skus", expanding=True)))
+)
+
+
 async def skus_and_products(
     session: AsyncSession, sku_ids: Collection[int]
 ) -> tuple[dict[int, Sku], dict[int, Product]]:
-    """The SKUs that still exist among `sku_ids`, and their products, each by id."""
-    skus = {s.id: s for s in (await session.scalars(select(Sku).where(Sku.id.in_(sku_ids)))).all()}
-    product_ids = {s.product_id for s in skus.values()}
-    products = {
-        p.id: p
-        for p in (await session.scalars(select(Product).where(Product.id.in_(product_ids)))).all()
-    }
+    """The SKUs that still exist among `sku_ids`, and their products, each by id: one
+    statement."""
+    if not sku_ids:
+        return {}, {}
+    rows = (await session.execute(_SKUS_AND_PRODUCTS, {"skus": list(sku_ids)})).all()
+    skus = {sku.id: sku for sku, _ in rows}
+    products = {product.id: product for _, product in rows if product is not None}
     return skus, products
 
 
