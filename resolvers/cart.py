@@ -21,22 +21,35 @@ from services.errors import Violation
 from services.unit_of_work import UnitOfWork
 
 
-async def view(ctx: Context, cart: Cart) -> carts.CartView:
+async def view(ctx: Context, cart: Cart, lines: list[Any] | None = None) -> carts.CartView:
+    """The cart as priced now. `lines`: its lines as just read with it on this request's
+    session, else they are read here, with the customer, in one statement."""
+
     async def run(session: Any) -> carts.CartView:
-        customer = (
-            await session.get(Customer, ctx.viewer.customer_id) if ctx.viewer.customer_id else None
+        customer_id = ctx.viewer.customer_id
+        if lines is None:
+            in_cart, customer = await carts.lines_and_customer(session, cart, customer_id)
+        else:
+            in_cart = lines
+            customer = await session.get(Customer, customer_id) if customer_id else None
+        found = await carts.evaluate(
+            session, cart, ctx.now, ctx.channel.value, customer, lines=in_cart
         )
-        return await carts.evaluate(session, cart, ctx.now, ctx.channel.value, customer)
+        if found.facts is not None:  # `sku.product` answers from what the pricing read
+            ctx.loaders.known_products(found.facts.products.values(), found.facts.paths)
+        return found
 
     return await ctx.read(run)
 
 
 async def cart_by_token(ctx: Context, token: str) -> carts.CartView | None:
     try:
-        cart = await ctx.read(lambda s: carts.cart_for(s, token, ctx.viewer.customer_id))
+        cart, lines, _ = await ctx.read(
+            lambda s: carts.cart_with_lines(s, token, ctx.viewer.customer_id)
+        )
     except DomainError:
         return None
-    return await view(ctx, cart)
+    return await view(ctx, cart, lines)
 
 
 async def my_cart(ctx: Context) -> carts.CartView | None:
@@ -51,7 +64,9 @@ async def my_cart(ctx: Context) -> carts.CartView | None:
             lambda s: carts.open_cart_of(s, customer_id, ctx.channel.value)
         )
 
-    return await view(ctx, await ctx.read(opened))
+    # the lines were read with the cart, in the statement before that (empty) commit
+    cart, lines = await ctx.read(opened)
+    return await view(ctx, cart, lines)
 
 
 def _lines(lines: list[Any] | None) -> list[tuple[int, int]]:
@@ -71,12 +86,13 @@ async def cart_create(ctx: Context, lines: list[Any] | None) -> MutationResult[A
     """A guest gets a new cart; a logged-in customer gets their open cart, lines added."""
 
     async def run(session: Any) -> Cart:
-        cart = (
-            await carts.open_cart_of(session, ctx.viewer.customer_id, ctx.channel.value)
-            if ctx.viewer.customer_id
-            else await carts.new_guest_cart(session, ctx.channel.value)
-        )
-        await carts.add_lines(session, cart, _lines(lines), ctx.now)
+        if ctx.viewer.customer_id:
+            cart, in_cart = await carts.open_cart_of(
+                session, ctx.viewer.customer_id, ctx.channel.value
+            )
+        else:
+            cart, in_cart = await carts.new_guest_cart(session, ctx.channel.value), []
+        await carts.add_lines(session, cart, _lines(lines), ctx.now, in_cart)
         return cart
 
     return await _answer(ctx, await mutate(ctx, run))
@@ -92,9 +108,13 @@ async def _change(ctx: Context, token: str, change: Any) -> MutationResult[Any]:
 
 
 async def lines_add(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
-    return await _change(
-        ctx, token, lambda s, cart: carts.add_lines(s, cart, _lines(lines), ctx.now)
-    )
+    async def run(session: Any) -> Cart:
+        # the cart and the lines it holds, one statement (what `_change` and add_lines read)
+        cart, in_cart, _ = await carts.cart_with_lines(session, token, ctx.viewer.customer_id)
+        await carts.add_lines(session, cart, _lines(lines), ctx.now, in_cart)
+        return cart
+
+    return await _answer(ctx, await mutate(ctx, run))
 
 
 async def lines_update(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -292,6 +294,14 @@ class Loaders:
         merged = card.merged(self.cards.get(card.product.id))
         self.cards[card.product.id] = merged
         return merged
+
+    def known_products(self, products: Iterable[Product], paths: Mapping[int, str | None]) -> None:
+        """Products a service read on this request's session with the paths of their
+        categories (by category id): `product` answers them as it would have read them (the
+        same rows of the same session), without a statement."""
+        for product in products:
+            self.product.prime(product.id, product)
+            self.category_paths.setdefault(product.id, path_ids(paths.get(product.category_id)))
 
     def _make(self, fetch: Callable[[AsyncSession, list[Any]], Awaitable[list[Any]]]) -> DataLoader:
         return _loader(self.ctx, fetch)

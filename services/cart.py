@@ -61,20 +61,33 @@ class LineStatus(StrEnum):
     ADD_ON_LOCKED = "ADD_ON_LOCKED"  # an add-on whose offer is not reached (or not running)
 
 
-async def open_cart_of(session: AsyncSession, customer_id: int, channel: str) -> Cart:
-    """The customer's one open cart, created on first use."""
-    cart = await session.scalar(
-        select(Cart)
-        .where(Cart.customer_id == customer_id, Cart.is_open.is_(True), Cart.purpose == "CART")
-        .order_by(Cart.id)
+_OPEN_CART = (  # built once, as _CART below
+    select(Cart, CartLine)
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .where(
+        Cart.customer_id == bindparam("customer_id"),
+        Cart.is_open.is_(True),
+        Cart.purpose == "CART",
     )
-    if cart is None:
-        cart = Cart(
-            token=secrets.token_urlsafe(24), customer_id=customer_id, channel=channel, is_open=True
-        )
-        session.add(cart)
-        await session.flush()
-    return cart
+    .order_by(Cart.id, CartLine.id)
+)
+
+
+async def open_cart_of(
+    session: AsyncSession, customer_id: int, channel: str
+) -> tuple[Cart, list[CartLine]]:
+    """The customer's one open cart, created on first use, and its lines (by id): one
+    statement."""
+    rows = (await session.execute(_OPEN_CART, {"customer_id": customer_id})).all()
+    if rows:
+        cart = rows[0][0]  # the oldest, should there ever be two
+        return cart, [line for c, line in rows if c is cart and line is not None]
+    cart = Cart(
+        token=secrets.token_urlsafe(24), customer_id=customer_id, channel=channel, is_open=True
+    )
+    session.add(cart)
+    await session.flush()
+    return cart, []
 
 
 async def new_guest_cart(session: AsyncSession, channel: str) -> Cart:
@@ -120,11 +133,17 @@ async def skus_and_products(
 
 
 async def add_lines(
-    session: AsyncSession, cart: Cart, lines: Sequence[tuple[int, int]], now: datetime
+    session: AsyncSession,
+    cart: Cart,
+    lines: Sequence[tuple[int, int]],
+    now: datetime,
+    in_cart: Sequence[CartLine] | None = None,
 ) -> None:
     """Adding a SKU already in the cart adds to its quantity (still at most 99); add-on lines
-    (加价购) are changed through `select_add_ons` only."""
-    in_cart = (await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id))).all()
+    (加价购) are changed through `select_add_ons` only. `in_cart`: the cart's lines, when the
+    caller read them with the cart in this transaction."""
+    if in_cart is None:
+        in_cart = (await session.scalars(select(CartLine).where(CartLine.cart_id == cart.id))).all()
     count = len(in_cart)
     existing = {line.sku_id: line for line in in_cart if not line.add_on_promotion_id}
     skus, products = await skus_and_products(session, {sku_id for sku_id, _ in lines})
@@ -429,6 +448,8 @@ class CartView:
     stock: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)  # the lines' sellers
     add_on_offers: list[AddOnOffer] = field(default_factory=list)
+    # the catalog rows read for this evaluation (their products answer `sku.product`)
+    facts: LineFacts | None = None
 
     def result_of(self, line: CartLine) -> pricing.LineResult:
         return next(r for r in self.result.lines if r.line_id == str(line.id))
@@ -577,6 +598,30 @@ async def cart_with_lines(
     return rows[0][0], [line for _, line, _ in rows if line is not None], rows[0][2]
 
 
+_LINES_AND_CUSTOMER = (
+    select(CartLine, Customer)
+    .select_from(Cart)
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .outerjoin(Customer, Customer.id == bindparam("customer_id"))
+    .where(Cart.id == bindparam("cart_id"))
+    .order_by(CartLine.id)
+)
+
+
+async def lines_and_customer(
+    session: AsyncSession, cart: Cart, customer_id: int | None
+) -> tuple[list[CartLine], Customer | None]:
+    """The cart's lines (by id) and the customer viewing it (None for a guest, or when the
+    account is gone), in one statement: what `evaluate` reads first."""
+    rows = (
+        await session.execute(_LINES_AND_CUSTOMER, {"cart_id": cart.id, "customer_id": customer_id})
+    ).all()
+    if not rows:  # the cart's row is gone: no lines, and the customer on their own
+        customer = await session.get(Customer, customer_id) if customer_id else None
+        return [], customer
+    return [line for line, _ in rows if line is not None], rows[0][1]
+
+
 async def evaluate(
     session: AsyncSession,
     cart: Cart,
@@ -667,7 +712,7 @@ async def evaluate(
             item.status = LineStatus.ADD_ON_LOCKED
     by_id = {r.id: r for r in rules}
     offers = _add_on_offers(result, by_id, lines, facts, sellable, now)
-    return CartView(cart, views, result, by_id, who, wallet, stock, facts.merchants, offers)
+    return CartView(cart, views, result, by_id, who, wallet, stock, facts.merchants, offers, facts)
 
 
 def result_of(result: pricing.PricingResult, item: LineView) -> pricing.LineResult:

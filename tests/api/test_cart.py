@@ -362,3 +362,59 @@ async def test_a_malformed_line_id_is_a_user_error(api: Api, engine: AsyncEngine
         assert [e["code"] for e in result["data"][field]["userErrors"]] == ["INVALID_ID"]
     after = (await api.ok("GuestCart", {"id": cart["id"]}))["cart"]
     assert [line["quantity"] for line in after["lines"]] == [1]
+
+
+# MyCart: the customer (`me`); the open cart with its lines; the lines' SKUs and products;
+# their stock; the customer's coupons. An empty cart reads neither catalog nor stock.
+MY_CART_STATEMENTS = {0: 3, 1: 5, 3: 5}
+# CartLinesAdd: the cart with its lines; the SKUs with their products; the cart's and the
+# line's updates; then the answer: the cart's lines again with the customer, the lines' SKUs and
+# products, their stock, the customer's coupons.
+CART_LINES_ADD_STATEMENTS = 8
+
+
+@pytest.mark.sqlite_too  # the statements differ by database: both are pinned
+async def test_cart_statement_counts_do_not_grow_with_the_lines(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """A customer's cart costs the same statements with 1 line as with 3: the lines are read
+    with the cart, and `sku.product` answers from the products the pricing read (no loader
+    statement); an empty cart reads no stock."""
+    c, sku_a, sku_b, warehouse = await shop(api, engine)
+    product = await add_product(api, c, "C", phone_input(c, "Phone C", "Nike", ["50.00"], code="C"))
+    sku_c = (await api.ok("ProductDetail", {"id": product["id"]}))["product"]["skus"][0]["id"]
+    async with create_session_factory(engine)() as s:
+        await inventory.receive_stock(
+            s, decode_id(sku_c)[1], decode_id(warehouse)[1], 10, "stock", None
+        )
+        await s.commit()
+    skus = [sku_a, sku_b, sku_c]
+    seen: dict[str, dict[int, int]] = {"MyCart": {}, "CartLinesAdd": {}}
+    for n, phone in ((0, "13800138001"), (1, "13800138002"), (3, "13800138003")):
+        token = (
+            await api.ok(
+                "Register",
+                {"input": {"name": "A", "phone": phone, "password": "secret-pass-9"}},
+            )
+        )["customerRegister"]["accessToken"]
+        cart_id = (await api.ok("MyCart", token=token))["me"]["cart"]["id"]  # created, kept reads
+        if n:
+            lines = [{"skuId": sku, "quantity": 1} for sku in skus[:n]]
+            await api.ok("CartLinesAdd", {"cartId": cart_id, "lines": lines}, token=token)
+            clock.advance(seconds=1)  # the cart's updated_at moves, as it does when serving
+            added = await api.op(
+                "CartLinesAdd",
+                {"cartId": cart_id, "lines": [{"skuId": sku_a, "quantity": 1}]},
+                token=token,
+            )
+            cart = added["data"]["cartLinesAdd"]["cart"]
+            assert [ln["quantity"] for ln in cart["lines"]] == [2] + [1] * (n - 1)
+            assert cart["lines"][0]["sku"]["product"]["title"] == "Phone A"
+            seen["CartLinesAdd"][n] = added["extensions"]["sqlStatements"]
+        mine = await api.op("MyCart", token=token)
+        assert len(mine["data"]["me"]["cart"]["lines"]) == n
+        seen["MyCart"][n] = mine["extensions"]["sqlStatements"]
+    assert seen == {
+        "MyCart": MY_CART_STATEMENTS,
+        "CartLinesAdd": {1: CART_LINES_ADD_STATEMENTS, 3: CART_LINES_ADD_STATEMENTS},
+    }
