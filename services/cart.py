@@ -115,7 +115,7 @@ def _check_quantity(quantity: int, field_name: str) -> None:
 _SKUS_AND_PRODUCTS = (
     select(Sku, Product)
     .outerjoin(Product, Product.id == Sku.product_id)
-    .where(Sku.id.in_(bindparam("skus", expanding=True)))
+    .where(any_of(Sku.id, "skus"))
 )
 
 
