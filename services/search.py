@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from typing import NamedTuple
 
+from sqlalchemy import BigInteger
 from sqlalchemy import BindParameter
 from sqlalchemy import ColumnElement
 from sqlalchemy import Integer
@@ -375,12 +376,14 @@ async def find_products(
     return ProductPage([], await count_products(session, q))
 
 
+@lru_cache(maxsize=512)
+def _count_statement(shape: Shape) -> Any:
+    return select(func.count()).select_from(Product).where(*conditions_for(shape))
+
+
 async def count_products(session: AsyncSession, q: ProductQuery) -> int:
     with _stock_read(q):
-        total = await session.scalar(
-            select(func.count()).select_from(Product).where(*conditions_for(shape_of(q))),
-            parameters(q),
-        )
+        total = await session.scalar(_count_statement(shape_of(q)), parameters(q))
     return int(total or 0)
 
 
@@ -412,29 +415,54 @@ class PriceBucket:
     count: int
 
 
-async def brand_facets(session: AsyncSession, q: ProductQuery) -> list[BrandFacet]:
+# Facet statements are built once per shape too: a statement made per request cost its
+# cache key again (a walk over every condition and subquery), ~9% of a search's time.
+@lru_cache(maxsize=512)
+def _brand_facets_statement(shape: Shape) -> Any:
     count = func.count(Product.id)
-    stmt = (
+    return (
         select(Brand, count)
         .join(Product, Product.brand_id == Brand.id)
-        .where(*conditions_for(shape_of(q, {"brand"})))
+        .where(*conditions_for(shape))
         .group_by(Brand.id)
         .order_by(count.desc(), Brand.name)
     )
+
+
+@lru_cache(maxsize=512)
+def _attribute_facets_statement(shape: Shape) -> Any:
+    count = func.count(func.distinct(Product.id))
+    return (
+        select(Attribute.name, ProductAttributeValue.value, count)
+        .join(ProductAttributeValue, ProductAttributeValue.attribute_id == Attribute.id)
+        .join(Product, Product.id == ProductAttributeValue.product_id)
+        .where(Attribute.filterable.is_(True), *conditions_for(shape))
+        .group_by(Attribute.name, ProductAttributeValue.value)
+        .order_by(Attribute.name, count.desc(), ProductAttributeValue.value)
+    )
+
+
+@lru_cache(maxsize=512)
+def _price_statements(shape: Shape) -> tuple[Any, Any]:
+    """The price span, then the count per bucket (`bucket_base`, `bucket_step`)."""
+    conds = conditions_for(shape)
+    span = select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds)
+    base = bindparam("bucket_base", type_=BigInteger)
+    index = ((Product.price_min - base) // bindparam("bucket_step", type_=BigInteger)).label(
+        "bucket"
+    )
+    buckets = select(index, func.count()).where(*conds).group_by(index).order_by(index)
+    return span, buckets
+
+
+async def brand_facets(session: AsyncSession, q: ProductQuery) -> list[BrandFacet]:
+    stmt = _brand_facets_statement(shape_of(q, {"brand"}))
     rows = (await session.execute(stmt, parameters(q))).all()
     return [BrandFacet(brand, n) for brand, n in rows]
 
 
 async def attribute_facets(session: AsyncSession, q: ProductQuery) -> list[AttributeFacet]:
-    count = func.count(func.distinct(Product.id))
-    stmt = (
-        select(Attribute.name, ProductAttributeValue.value, count)
-        .join(ProductAttributeValue, ProductAttributeValue.attribute_id == Attribute.id)
-        .join(Product, Product.id == ProductAttributeValue.product_id)
-        .where(Attribute.filterable.is_(True), *conditions_for(shape_of(q, {"attributes"})))
-        .group_by(Attribute.name, ProductAttributeValue.value)
-        .order_by(Attribute.name, count.desc(), ProductAttributeValue.value)
-    )
+    stmt = _attribute_facets_statement(shape_of(q, {"attributes"}))
     facets: dict[str, AttributeFacet] = {}
     for name, value, n in (await session.execute(stmt, parameters(q))).all():
         facet = facets.setdefault(name, AttributeFacet(name, []))
@@ -454,21 +482,13 @@ def nice_step(span: int, buckets: int = PRICE_BUCKETS) -> int:
 
 
 async def price_buckets(session: AsyncSession, q: ProductQuery) -> list[PriceBucket]:
-    conds = conditions_for(shape_of(q, {"price"}))
+    span, buckets = _price_statements(shape_of(q, {"price"}))
     params = parameters(q)
-    low, high = (
-        await session.execute(
-            select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds), params
-        )
-    ).one()
+    low, high = (await session.execute(span, params)).one()
     if low is None:
         return []
     step = nice_step(high - (low // 100 * 100) + 1)
     base = low // step * step
-    index = ((Product.price_min - base) // step).label("bucket")
-    rows = (
-        await session.execute(
-            select(index, func.count()).where(*conds).group_by(index).order_by(index), params
-        )
-    ).all()
+    params |= {"bucket_base": base, "bucket_step": step}
+    rows = (await session.execute(buckets, params)).all()
     return [PriceBucket(base + int(i) * step, base + (int(i) + 1) * step - 1, n) for i, n in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.search import nice_step
 from tests.api.catalog_data import add_product
 from tests.api.catalog_data import build_catalog
 from tests.api.catalog_data import phone_input
@@ -115,6 +116,19 @@ async def test_search_text_facets_and_sort(api: Api) -> None:
     assert attributes["颜色"] == {"黑": 1, "白": 1, "蓝": 1}
     assert attributes["接口"] == {"USB-C": 1, "Lightning": 1}
     assert sum(b["count"] for b in everything["facets"]["priceBuckets"]) == 2
+    # each price in a bucket of one round width from a round base (services/search.py)
+    prices = sorted(
+        round(float(e["node"]["priceRange"]["min"]["amount"]) * 100) for e in everything["edges"]
+    )
+    step = nice_step(prices[-1] - prices[0] // 100 * 100 + 1)
+    base = prices[0] // step * step
+    expected: dict[int, int] = {}
+    for price in prices:
+        expected[(price - base) // step] = expected.get((price - base) // step, 0) + 1
+    assert [
+        (round(float(b["min"]["amount"]) * 100), round(float(b["max"]["amount"]) * 100), b["count"])
+        for b in everything["facets"]["priceBuckets"]
+    ] == [(base + i * step, base + (i + 1) * step - 1, n) for i, n in sorted(expected.items())]
     # Brand facets ignore the brand filter, so the shopper still sees the other brand's count.
     filtered = (await api.ok("Search", {"query": "", "filter": {"brandIds": [c.brands["Apple"]]}}))[
         "products"
