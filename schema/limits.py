@@ -133,6 +133,7 @@ class _Walk:
         self.introspection = introspection
         self.walked: dict[str, _Tally] = {}
         self.open: list[str] = []  # fragments being walked: spreading one again is a cycle
+        self.read: set[str] = set()  # the variables the cost depends on (page sizes)
 
     def selections(
         self, node: SelectionSetNode, parent: Any, level: int, names: dict[str, int] | None = None
@@ -211,11 +212,11 @@ class _Walk:
         return page_size(parent, node.name.value)
 
     def _size(self, value_node: Any) -> int:
-        value = (
-            self.variables.get(value_node.name.value)
-            if isinstance(value_node, VariableNode)
-            else value_from_ast_untyped(value_node)
-        )
+        if isinstance(value_node, VariableNode):
+            self.read.add(value_node.name.value)
+            value = self.variables.get(value_node.name.value)
+        else:
+            value = value_from_ast_untyped(value_node)
         # Not an Int32 at all: validation refuses it with its own message.
         if isinstance(value, int) and -(2**31) <= value < 2**31:
             return max(1, value)
@@ -227,6 +228,9 @@ _COSTS_KEPT = 2048
 # A request whose document and variables are longer is worked out each time: kept, a stream
 # of 1 MB bodies would hold ~2 GB (2048 entries), and real storefront requests are small.
 _COSTS_KEPT_BYTES = 16_384
+# Per document: the variables its cost reads (page sizes). Only they join the key, so a
+# mutation sent with a new idempotency key or cart id each time is still found.
+_READS: OrderedDict[tuple[Any, ...], tuple[str, ...]] = OrderedDict()
 
 
 def analyse(
@@ -240,27 +244,48 @@ def analyse(
     does not parse or names no operation (execution answers those with its own errors).
     A cost found is kept for the same document, operation and variables (storefronts ask
     the same few again and again); refusals and Nones are worked out each time."""
+    document = (schema, query, operation_name, introspection)
+    reads = _READS.get(document)
+    if reads is None or len(query) > _COSTS_KEPT_BYTES:
+        return _analyse_and_keep(document, variables, None)
     try:
-        key = (
-            schema,
-            query,
-            operation_name,
-            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b"",
-            introspection,
-        )
+        read = {name: (variables or {}).get(name) for name in reads}
+        key = (*document, orjson.dumps(read, option=orjson.OPT_SORT_KEYS) if read else b"")
     except TypeError:  # not plain JSON (e.g. an integer beyond 64 bits): not kept
         return _analyse(schema, query, operation_name, variables, introspection)
-    if len(query) + len(key[3]) > _COSTS_KEPT_BYTES:
+    if len(query) + len(key[-1]) > _COSTS_KEPT_BYTES:
         return _analyse(schema, query, operation_name, variables, introspection)
     requested = _COSTS.get(key)
     if requested is not None:
         _COSTS.move_to_end(key)
         return Cost(requested)
-    cost = _analyse(schema, query, operation_name, variables, introspection)
-    if cost is not None:
-        _COSTS[key] = cost.requested
-        if len(_COSTS) > _COSTS_KEPT:
-            _COSTS.popitem(last=False)
+    return _analyse_and_keep(document, variables, key)
+
+
+def _analyse_and_keep(
+    document: tuple[Any, ...], variables: dict[str, Any] | None, key: tuple[Any, ...] | None
+) -> Cost | None:
+    """Work the cost out, learning which variables it reads; keep it under `key`, or, the
+    first time, under the key those variables make (when the request is small enough)."""
+    schema, query, operation_name, introspection = document
+    read: set[str] = set()
+    cost = _analyse(schema, query, operation_name, variables, introspection, read)
+    if cost is None or len(query) > _COSTS_KEPT_BYTES:
+        return cost
+    if key is None:
+        _READS[document] = tuple(sorted(read))
+        if len(_READS) > _COSTS_KEPT:
+            _READS.popitem(last=False)
+        try:
+            values = {name: (variables or {}).get(name) for name in sorted(read)}
+            key = (*document, orjson.dumps(values, option=orjson.OPT_SORT_KEYS) if values else b"")
+        except TypeError:
+            return cost
+        if len(query) + len(key[-1]) > _COSTS_KEPT_BYTES:
+            return cost
+    _COSTS[key] = cost.requested
+    if len(_COSTS) > _COSTS_KEPT:
+        _COSTS.popitem(last=False)
     return cost
 
 
@@ -270,7 +295,9 @@ def _analyse(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     introspection: bool,
+    read: set[str] | None = None,
 ) -> Cost | None:
+    """The cost; `read` learns the variables it depended on."""
     document = parse_document(query)
     if document is None:
         return None
@@ -298,6 +325,8 @@ def _analyse(
         requested = walk.selections(chosen.selection_set, root, 1).cost
     except RecursionError:
         requested = None  # inline fragments nested hundreds deep: the stack ran out
+    if read is not None:
+        read |= walk.read
     if requested is None:  # raised outside the handler, so the deep frames are let go
         raise QueryTooComplex("maxDepth", "The query is nested too deeply.")
     return Cost(requested)

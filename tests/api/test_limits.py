@@ -188,4 +188,26 @@ def test_costs_are_kept_only_for_small_requests() -> None:
     large = {"q": "x" * 500_000}
     assert analyse(schema._schema, query, None, large) is not None
     assert len(limits._COSTS) == kept
-    assert not any(len(key[3]) > 400_000 for key in limits._COSTS)
+    assert not any(len(key[-1]) > 400_000 for key in limits._COSTS)
+
+
+def test_a_kept_cost_keys_on_the_variables_it_reads_only() -> None:
+    """Page sizes change a cost; an id or an idempotency key does not. A request sent with
+    new values of those each time (every checkout) is found, not worked out again and kept
+    anew; a page size still gives its own cost."""
+    query = (
+        "query($q: String, $n: Int) { brands { id } products(query: $q, first: $n) { totalCount } }"
+    )
+    first = analyse(schema._schema, query, None, {"q": "a", "n": 5})
+    kept = len(limits._COSTS)
+    for word in ("b", "c", "d"):
+        assert analyse(schema._schema, query, None, {"q": word, "n": 5}) == first
+    assert len(limits._COSTS) == kept
+    bigger = analyse(schema._schema, query, None, {"q": "a", "n": 50})
+    assert first is not None and bigger is not None and bigger.requested > first.requested
+    assert len(limits._COSTS) == kept + 1
+    unread = "mutation($key: String!) { __typename }"
+    analyse(schema._schema, unread, None, {"key": "k1"})
+    kept = len(limits._COSTS)
+    analyse(schema._schema, unread, None, {"key": "k2"})
+    assert len(limits._COSTS) == kept
