@@ -45,7 +45,7 @@ MAX_FRAGMENT_SPREADS = 200
 # overlapping-fields rule of validation compares such fields pairwise, so 400 × `brands { id }`
 # (under every other limit) cost ~2 s of CPU before this bound.
 MAX_REPEATED_FIELD = 10
-DEFAULT_PAGE = DEFAULT_PAGE_SIZE  # a `first`/`last` given as null or a missing variable
+DEFAULT_PAGE = DEFAULT_PAGE_SIZE  # a `first`/`last` that is no Int at all (validation refuses it)
 LIST_ESTIMATE = 10  # a plain list of objects (a product's SKUs) is costed as this many
 
 
@@ -128,8 +128,10 @@ class _Walk:
         fragments: dict[str, FragmentDefinitionNode],
         variables: dict[str, Any],
         introspection: bool = True,
+        defaults: dict[str, Any] | None = None,
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
+        self.defaults = defaults or {}  # the operation's declared variable defaults
         self.introspection = introspection
         self.walked: dict[str, _Tally] = {}
         self.open: list[str] = []  # fragments being walked: spreading one again is a cycle
@@ -202,21 +204,29 @@ class _Walk:
     def _page_size(self, node: FieldNode, definition: Any, parent: str) -> int:
         if "first" not in definition.args:
             return LIST_ESTIMATE if is_list_type(get_nullable_type(definition.type)) else 1
+        default = page_size(parent, node.name.value)
         sizes = [
-            self._size(argument.value)
+            self._size(argument.value, default)
             for argument in node.arguments or ()
             if argument.name.value in ("first", "last")
         ]
         if sizes:
             return max(sizes)  # both given is refused, but never cheaper than either
-        return page_size(parent, node.name.value)
+        return default
 
-    def _size(self, value_node: Any) -> int:
+    def _size(self, value_node: Any, default: int) -> int:
+        """The page size execution will use: a variable's value, else its declared default;
+        null means the field's own default page. A whole float is an Int to graphql-core."""
         if isinstance(value_node, VariableNode):
-            self.read.add(value_node.name.value)
-            value = self.variables.get(value_node.name.value)
+            name = value_node.name.value
+            self.read.add(name)
+            value = self.variables[name] if name in self.variables else self.defaults.get(name)
         else:
             value = value_from_ast_untyped(value_node)
+        if value is None:
+            return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         # Not an Int32 at all: validation refuses it with its own message.
         if isinstance(value, int) and -(2**31) <= value < 2**31:
             return max(1, value)
@@ -320,7 +330,12 @@ def _analyse(
     )
     if root is None or not is_object_type(root):
         return None
-    walk = _Walk(schema, fragments, variables or {}, introspection)
+    defaults = {
+        v.variable.name.value: value_from_ast_untyped(v.default_value)
+        for v in chosen.variable_definitions or ()
+        if v.default_value is not None
+    }
+    walk = _Walk(schema, fragments, variables or {}, introspection, defaults)
     try:
         requested = walk.selections(chosen.selection_set, root, 1).cost
     except RecursionError:

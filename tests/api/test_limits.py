@@ -211,3 +211,22 @@ def test_a_kept_cost_keys_on_the_variables_it_reads_only() -> None:
     kept = len(limits._COSTS)
     analyse(schema._schema, unread, None, {"key": "k2"})
     assert len(limits._COSTS) == kept
+
+
+def test_a_page_size_is_costed_as_execution_will_use_it() -> None:
+    """A variable's declared default, a whole float (graphql-core takes 100.0 as the Int 100)
+    and null (the field's own default page) are what execution uses: each costs that much.
+    Costed at 20 before, a page of 100 went through at a fifth of its cost (review finding)."""
+    page = (
+        "query Q($n: Int{default}) {{ products(first: $n) {{ edges {{ node {{ id title }} }} }} }}"
+    )
+    sent = analyse(schema._schema, page.format(default=""), None, {"n": 100})
+    assert sent is not None
+    defaulted = analyse(schema._schema, page.format(default=" = 100"), None, {})
+    assert defaulted is not None and defaulted.requested == sent.requested
+    floating = analyse(schema._schema, page.format(default=""), None, {"n": 100.0})
+    assert floating is not None and floating.requested == sent.requested
+    admin = "query($n: Int) { adminProducts(first: $n) { edges { node { id title } } } }"
+    null = analyse(schema._schema, admin, None, {"n": None})
+    fifty = analyse(schema._schema, admin, None, {"n": 50})
+    assert null is not None and fifty is not None and null.requested == fifty.requested
