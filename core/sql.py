@@ -42,6 +42,11 @@ class AnyOf(ColumnElement[bool]):
         )
         self.name = name
 
+    @property
+    def _from_objects(self) -> list[Any]:
+        # the column's table joins the FROM list, as with any other condition on it
+        return list(self.column._from_objects)
+
 
 def any_of(column: Any, name: str) -> AnyOf:
     return AnyOf(column, name)

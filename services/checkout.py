@@ -425,7 +425,8 @@ def _row(obj: Any) -> dict[str, Any]:
 
 def _snapshot(order: Order, item: carts.LineView, r: pricing.LineResult) -> OrderLine:
     thumbnail = item.product.thumbnail
-    assert item.priced is not None  # every line of a cart view is priced
+    if item.priced is None:  # every line of a cart view is priced: a bug, never input
+        raise RuntimeError(f"cart line {item.line.id} was not priced")
     return OrderLine(
         order_id=order.id,
         sku_id=item.sku.id,

@@ -234,12 +234,18 @@ def priced_fields(r: pricing.LineResult) -> dict[str, Any]:
     }
 
 
+# The form of `OrderLine.placed_facts`: a line recorded in another form is not priced as
+# placed (its checkout is cancelled instead when its coupon moves), never misread.
+PLACED_FACTS_VERSION = 1
+
+
 def placed_facts(line: pricing.Line, product: red_packets.Terms) -> dict[str, Any]:
     """What the pricing function knew of a line's product at checkout, beyond what the line
     records anyway (SKU, product, unit price, quantity; the merchant is its order's): what
     re-pricing the order as placed needs (services/held_coupons.py)."""
     rule = line.shipping
     return {
+        "v": PLACED_FACTS_VERSION,
         "categoryPath": list(line.category_path),  # coupon and promotion scopes
         "brandId": line.brand_id,
         "weightGrams": line.weight_grams,  # BY_WEIGHT shipping
@@ -272,8 +278,17 @@ def line_as_placed(
     """An order line as the pricing function saw it at checkout, and its red-packet terms
     then; None when the line recorded no facts (a gift, or placed before they were)."""
     facts = line.placed_facts
-    if not facts:
+    if not facts or facts.get("v") != PLACED_FACTS_VERSION:
+        return None  # none recorded, or in a form this code does not read: not as placed
+    try:
+        return _as_placed(line, facts, merchant_id, add_on)
+    except (KeyError, TypeError, ValueError):
         return None
+
+
+def _as_placed(
+    line: OrderLine, facts: dict[str, Any], merchant_id: int, add_on: int | None
+) -> tuple[pricing.Line, PlacedTerms]:
     rule = facts["shipping"]
     priced = pricing.Line(
         id=str(line.id),

@@ -757,17 +757,19 @@ async def test_red_packets_spent_stay_spent_when_the_product_no_longer_takes_the
     assert await balance(api, who) == "0.00"
 
 
+@pytest.mark.parametrize("recorded", [None, {"v": 99, "shipping": None}, {"categoryPath": [1]}])
 async def test_an_order_placed_before_lines_recorded_their_facts_is_cancelled(
-    api: Api, engine: AsyncEngine
+    api: Api, engine: AsyncEngine, recorded: dict[str, Any] | None
 ) -> None:
-    """Without what its lines were placed with, the order cannot be re-priced as placed:
-    losing its coupon cancels it, as an order whose promotions changed is."""
+    """Without what its lines were placed with (none recorded, or in a form this code does
+    not read), the order cannot be re-priced as placed: losing its coupon cancels it, as an
+    order whose promotions changed is."""
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900008098", [(shop.sku_a, 2)])
     coupon = await claim(api, who, template("满200减20"))
     first = await place(api, who, "first")
     async with create_session_factory(engine)() as s:
-        await s.execute(update(OrderLine).values(placed_facts=None))
+        await s.execute(update(OrderLine).values(placed_facts=recorded))
         await s.commit()
     await add(api, who, shop.sku_b)
     second = await place(api, who, "second")

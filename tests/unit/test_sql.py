@@ -46,3 +46,14 @@ def test_the_cache_key_tells_columns_and_names_apart() -> None:
     assert key(Sku.product_id, "ids") == key(Sku.product_id, "ids")
     assert key(Sku.product_id, "ids") != key(Sku.id, "ids")
     assert key(Sku.product_id, "ids") != key(Sku.product_id, "other")
+
+
+def test_a_table_named_only_in_the_condition_is_still_selected_from() -> None:
+    from sqlalchemy import literal
+
+    sql = str(
+        select(literal(1))
+        .where(any_of(Sku.id, "ids"))
+        .compile(dialect=postgresql.asyncpg.dialect())
+    )
+    assert "FROM skus" in sql
