@@ -164,7 +164,7 @@ async def test_cost_extension_on_a_contract_query(api: Api, engine) -> None:
     result = await api.op("CategoryPage", {"id": node, "first": 10})
     assert len(result["data"]["displayCategory"]["products"]["edges"]) == 10
     cost = result["extensions"]["cost"]
-    assert cost["maximum"] == 20000
+    assert cost["maximum"] == limits.MAX_COST == 40000
     # 4 + 10 × (cursor + node{ProductCard fields, skus × 10 estimated}) — see schema/limits.py
     assert 500 < cost["requested"] < 1500
     # with real data (3 SKUs per product) the answer holds no more than was estimated
@@ -230,3 +230,14 @@ def test_a_page_size_is_costed_as_execution_will_use_it() -> None:
     null = analyse(schema._schema, admin, None, {"n": None})
     fifty = analyse(schema._schema, admin, None, {"n": 50})
     assert null is not None and fifty is not None and null.requested == fifty.requested
+
+
+@pytest.mark.parametrize("document", ["storefront", "admin"])
+def test_every_contract_operation_sent_as_written_is_within_the_cost_limit(document: str) -> None:
+    """The clients' operations, each with its declared defaults (no variables sent), pass."""
+    from tests.contract import operation
+    from tests.contract import operation_names
+
+    for name in operation_names(document):
+        cost = analyse(schema._schema, operation(name), name, {})
+        assert cost is not None and cost.requested <= limits.MAX_COST, name
