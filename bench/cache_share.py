@@ -237,34 +237,55 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=8140)
     parser.add_argument("--database", default="zt_h4_cache_share")
     args = parser.parse_args()
-    url = await fresh_database(args.database)
+    await measure(
+        args.seconds,
+        args.products,
+        args.writes_per_second,
+        args.workers,
+        args.connections,
+        args.port,
+        args.database,
+    )
+
+
+async def measure(
+    seconds: float,
+    products_browsed: int,
+    writes_per_second: float,
+    workers: int,
+    connections: int,
+    port: int,
+    database: str,
+) -> None:
+    """One measurement, printed (bench/issue18.py runs it too)."""
+    url = await fresh_database(database)
     server = None
     try:
         world = await build(url)
-        with open(f"/tmp/cache_share_server_{args.port}.log", "wb") as log:
-            server = start_api_server(url, SECRET, port=args.port, workers=args.workers, stderr=log)
+        with open(f"/tmp/cache_share_server_{port}.log", "wb") as log:
+            server = start_api_server(url, SECRET, port=port, workers=workers, stderr=log)
         limits = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{args.port}", timeout=30, limits=limits
+            base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
         ) as client:
             await wait_ready(client, hint="; see /tmp/cache_share_server_*")
             categories = await other_categories(client, world)
             products = random.Random(7).sample(
-                world["products"], min(args.products, len(world["products"]))
+                world["products"], min(products_browsed, len(world["products"]))
             )
             pages = {"CategoryPage": categories, "ProductDetail": products}
             warmed = await warm(client, pages)
             tally, writes, failed = await run(
-                client, world, pages, args.seconds, args.writes_per_second, args.connections
+                client, world, pages, seconds, writes_per_second, connections
             )
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        await drop_database(args.database)
+        await drop_database(database)
     print(
-        f"code: {PROJECT_ROOT}; {args.workers} workers, {args.connections} browsing connections, "
-        f"{args.seconds:.0f} s; {writes} stock writes ({writes / args.seconds:.1f}/s, "
+        f"cache share: code {PROJECT_ROOT}; {workers} workers, {connections} browsing "
+        f"connections, {seconds:.0f} s; {writes} stock writes ({writes / seconds:.1f}/s, "
         f"{failed} failed) to one product; {len(categories)} listings and {len(products)} "
         f"other products browsed (warmed to {100 * warmed:.0f}% from cache, without writes)"
     )

@@ -8,9 +8,12 @@ by side, on PostgreSQL with the demo data.
    that both servers answer the page byte for byte alike.
 2. The storefront mix (bench/load.py) at 1 and 2 workers, each path in turn on the same data:
    requests/s, p50, p99, errors, statements per checkout.
+3. The cache share (bench/cache_share.py): browse answers of other products served from the
+   response cache while one product's stock moves 5 times a second (2 workers).
 
     .venv/bin/python -m bench.issue18 [--iterations 200] [--seconds 20] [--connections 16]
-                                      [--port 8150] [--skip-load]
+                                      [--port 8150] [--skip-load] [--skip-page]
+                                      [--skip-cache-share]
 
 BENCH_DATABASE names the database (default: one per process); ports are --port and up.
 `--before ../main` also serves the page from another checkout (its own .venv) on both paths,
@@ -32,6 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench import cache_share
 from bench import catalog
 from bench import load as load_bench
 from bench.common import fresh_postgres
@@ -234,6 +238,7 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=8150)
     parser.add_argument("--skip-load", action="store_true")
     parser.add_argument("--skip-page", action="store_true")
+    parser.add_argument("--skip-cache-share", action="store_true")
     parser.add_argument(
         "--before", type=Path, help="another checkout (with .venv) to serve the page too"
     )
@@ -242,6 +247,9 @@ async def main() -> None:
         await page_ratio(await fresh_postgres(), args.port, args.iterations, args.before)
     if not args.skip_load:
         await mix("", args.port, args.seconds, args.connections)
+    if not args.skip_cache_share:  # 5 stock writes a second, 2 workers, as the issue asks
+        database = f"zt_issue18_cache_share_{os.getpid()}"
+        await cache_share.measure(args.seconds, 24, 5, 2, 8, args.port + 20, database)
 
 
 if __name__ == "__main__":
