@@ -143,19 +143,25 @@ async def _skus_with_stock(
         rows = (await session.execute(_skus_statement(by_product), {"ids": ids})).all()
     views = []
     for row in rows:
-        specs = row[14]
+        specs = row[_SPECS]
         views.append(
             _new_view(
                 SkuView,
                 (
-                    *row[:14],
+                    *row[:_SPECS],
                     orjson.loads(specs) if specs is not None else [],
-                    *row[15:20],
-                    int(row[20]),
+                    *row[_SPECS + 1 : _SELLABLE],
+                    int(row[_SELLABLE]),
                 ),
             )
         )
     return views
+
+
+# Where `specs` (decoded here) and the sellable number sit in a row of `_skus_statement`: the
+# view's own field order, which the statement's columns follow.
+_SPECS = SkuView._fields.index("specs")
+_SELLABLE = SkuView._fields.index("sellable")
 
 
 @dataclass(frozen=True, slots=True)
