@@ -243,7 +243,9 @@ _COSTS_KEPT = 2048
 _COSTS_KEPT_BYTES = 16_384
 # Per document: the variables its cost reads (page sizes). Only they join the key, so a
 # mutation sent with a new idempotency key or cart id each time is still found.
-_READS: OrderedDict[tuple[Any, ...], tuple[str, ...]] = OrderedDict()
+# The document tuple kept is the first one seen: the costs' keys reuse its query text, so
+# one document's text is held once, however many variable values are kept for it.
+_READS: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[str, ...]]] = OrderedDict()
 
 
 def analyse(
@@ -255,12 +257,15 @@ def analyse(
 ) -> Cost | None:
     """The cost of the operation; raises QueryTooComplex over a limit. None when the text
     does not parse or names no operation (execution answers those with its own errors).
-    A cost found is kept for the same document, operation and variables (storefronts ask
-    the same few again and again); refusals and Nones are worked out each time."""
+    A cost found is kept for the same document, operation and values of the variables the
+    cost reads (storefronts ask the same few again and again); refusals and Nones are worked
+    out each time."""
     document = (schema, query, operation_name, introspection)
-    reads = _READS.get(document)
-    if reads is None or len(query) > _COSTS_KEPT_BYTES:
+    known = _READS.get(document)
+    if known is None or len(query) > _COSTS_KEPT_BYTES:
         return _analyse_and_keep(document, variables, None)
+    _READS.move_to_end(document)
+    document, reads = known
     try:
         read = {name: (variables or {}).get(name) for name in reads}
         key = (*document, orjson.dumps(read, option=orjson.OPT_SORT_KEYS) if read else b"")
@@ -286,7 +291,7 @@ def _analyse_and_keep(
     if cost is None or len(query) > _COSTS_KEPT_BYTES:
         return cost
     if key is None:
-        _READS[document] = tuple(sorted(read))
+        _READS[document] = (document, tuple(sorted(read)))
         if len(_READS) > _COSTS_KEPT:
             _READS.popitem(last=False)
         try:
