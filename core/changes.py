@@ -125,6 +125,11 @@ NOTES_SETTING = "zhongtai.changes"  # transaction-local, appended to by the trig
 ANY = "*"  # a note or dependency on a whole table
 STOCK = "stock_levels"  # keyed by SKU: the sellable number moved
 STOCK_FLAG = "stock_levels?"  # keyed by SKU: it crossed zero (in stock <-> out of stock)
+# keyed by batch: created, deleted, changed in more than its issued count, or sold out / back
+# (migration 0023); a claim leaving units to claim is noted by id alone
+CLAIMABLE = "coupon_templates?"
+# Tables whose notes may carry "!": the flag table each "!" (and a whole-table note) touches.
+FLAGS = {STOCK: STOCK_FLAG, "coupon_templates": CLAIMABLE}
 
 Note = tuple[str, Any]  # (table, key or ANY); a dependency has the same shape
 Notes = frozenset[Note] | None  # None: unknown, everything may have changed
@@ -133,8 +138,9 @@ Notes = frozenset[Note] | None  # None: unknown, everything may have changed
 def parse_notes(text: str) -> tuple[set[Note], set[str]]:
     """Notes in the triggers' format — "table:1,2,3!" items separated by spaces, "table:*"
     for a whole table, "table:" for a statement that changed no row; a bare "table" (the
-    older triggers') is the whole table; "!" marks a SKU whose stock crossed zero — and the
-    tables named."""
+    older triggers') is the whole table; "!" marks a key of the table's flag table (FLAGS: a
+    SKU whose stock crossed zero, a coupon batch whose claimability may have changed) — and
+    the tables named."""
     notes: set[Note] = set()
     named: set[str] = set()
     for item in text.split():
@@ -142,8 +148,8 @@ def parse_notes(text: str) -> tuple[set[Note], set[str]]:
         named.add(table)
         if not colon or keys == ANY:
             notes.add((table, ANY))
-            if table == STOCK:
-                notes.add((STOCK_FLAG, ANY))
+            if table in FLAGS:
+                notes.add((FLAGS[table], ANY))
             continue
         for key in keys.split(","):
             if not key:
@@ -156,7 +162,7 @@ def parse_notes(text: str) -> tuple[set[Note], set[str]]:
                 continue
             notes.add((table, number))
             if crossed:
-                notes.add((STOCK_FLAG, number))
+                notes.add((FLAGS.get(table, f"{table}?"), number))
     return notes, named
 
 
@@ -397,8 +403,8 @@ def _notes_of(written: frozenset[str] | None, noted: str | None) -> Notes:
     notes, named = parse_notes(noted) if noted else (set(), set())
     for table in written - named:
         notes.add((table, ANY))
-        if table == STOCK:
-            notes.add((STOCK_FLAG, ANY))
+        if table in FLAGS:
+            notes.add((FLAGS[table], ANY))
     return frozenset(notes)
 
 

@@ -166,8 +166,8 @@ async def template_stats(ctx: Context, template: CouponTemplate) -> coupons.Stat
 async def claimable_for_product(ctx: Context, product: Any) -> list[CouponTemplate]:
     """Claimable PUBLIC batches whose scope covers the product (one read per request)."""
     if "claimable_templates" not in ctx.extra:
-        stmt = coupons.claimable_templates(ctx.now)
-        ctx.extra["claimable_templates"] = list(await ctx.read(lambda s: s.scalars(stmt)))
+        found = await ctx.read(lambda s: coupons.claimable_batches(s, ctx.now))
+        ctx.extra["claimable_templates"] = found
     skus = await ctx.loaders.skus_by_product.load(product.id)
     category = await ctx.loaders.category.load(product.category_id)
     lines = [sku_line(product, s, category.path_ids if category else ()) for s in skus]

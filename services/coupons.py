@@ -27,6 +27,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import changes
 from core.money import InvalidMoney
 from core.money import to_minor
 from models.accounts import Customer
@@ -699,6 +700,16 @@ def templates_seen_by(
     if merchant_id is not None:
         return stmt.where(CouponTemplate.merchant_id == merchant_id)
     return stmt
+
+
+async def claimable_batches(session: AsyncSession, now: datetime) -> list[CouponTemplate]:
+    """The PUBLIC batches claimable now. An answer showing them depends on their
+    claimability and cards only (changes.CLAIMABLE, migration 0023): a claim that leaves
+    units to claim drops no product page. (A claim window opening or closing is in the
+    response cache's schedule, services/schedule.py.)"""
+    changes.depends_on(changes.CLAIMABLE, [changes.ANY])
+    with changes.covered("coupon_templates"):
+        return list((await session.scalars(claimable_templates(now))).all())
 
 
 def claimable_templates(now: datetime) -> Any:

@@ -70,6 +70,19 @@ async def store(api: Api, engine: AsyncEngine) -> Shop:
         "nike": c.brands["Nike"],
         "tees": c.categories["tees"],
     }
+    batch = {  # a PUBLIC coupon batch every product page lists (claimableCoupons)
+        "name": "满200减20",
+        "type": "THRESHOLD",
+        "amount": "20",
+        "minSpend": "200",
+        "totalQuantity": 100,
+        "perCustomerLimit": 1,
+        "distribution": "PUBLIC",
+        "validity": {"startsAt": "2026-04-01T00:00:00Z", "endsAt": "2026-05-01T00:00:00Z"},
+        "combinesWithPromotions": True,
+    }
+    created_batch = await api.admin("CouponTemplateCreate", {"input": batch})
+    gids["batch"] = created_batch["couponTemplateCreate"]["couponTemplate"]["id"]
     for slug in ("p1", "p2"):
         created = await api.admin(
             "PageCreate",
@@ -225,6 +238,21 @@ WRITES: dict[str, tuple[str, dict[str, str], set[str]]] = {
         {"d": "phones"},
         {"listing", "nav"},
     ),
+    "coupon claimed, units left": (
+        "UPDATE coupon_templates SET issued_count = issued_count + 1 WHERE id = :batch",
+        {"batch": "batch"},
+        set(),  # product pages list claimable batches: still claimable, the card unchanged
+    ),
+    "coupon sold out": (
+        "UPDATE coupon_templates SET issued_count = total_quantity WHERE id = :batch",
+        {"batch": "batch"},
+        {"detail A", "detail B"},
+    ),
+    "coupon batch renamed": (
+        "UPDATE coupon_templates SET name = '满200减25' WHERE id = :batch",
+        {"batch": "batch"},
+        {"detail A", "detail B"},
+    ),
     "page module": (
         "UPDATE page_modules SET config = config WHERE page_id = :page",
         {"page": "p1"},
@@ -368,3 +396,46 @@ def test_notes_are_read_as_the_triggers_write_them() -> None:
         (changes.STOCK_FLAG, changes.ANY),
     }
     assert changes._notes_of(None, "products:1") is None
+
+
+async def test_a_product_page_changes_by_itself_when_a_coupon_batch_opens_or_closes(
+    store: Shop, clock: FixedClock
+) -> None:
+    """No write happens when a batch's claim window opens or closes: the cached product page
+    listing claimable batches lasts only until the next such moment (the response cache's
+    schedule), now that a claim no longer drops it."""
+    s = store
+
+    def batch(name: str, **window: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "type": "CASH",
+            "amount": "5",
+            "totalQuantity": 10,
+            "perCustomerLimit": 1,
+            "distribution": "PUBLIC",
+            "validity": {"startsAt": "2026-04-01T00:00:00Z", "endsAt": "2026-05-01T00:00:00Z"},
+            "combinesWithPromotions": True,
+            **window,
+        }
+
+    await s.api.admin(
+        "CouponTemplateCreate", {"input": batch("closing", claimEndsAt="2026-04-10T09:00:00Z")}
+    )
+    await s.api.admin(
+        "CouponTemplateCreate", {"input": batch("opening", claimStartsAt="2026-04-10T10:00:00Z")}
+    )
+    detail = answers(s)["detail A"]
+
+    async def shown() -> tuple[set[str], int]:
+        data, statements = await detail()
+        return {c["name"] for c in data["product"]["claimableCoupons"]}, statements
+
+    assert (await shown())[0] >= {"closing"} and "opening" not in (await shown())[0]
+    assert (await shown())[1] == 0  # from the cache
+    clock.advance(hours=1, minutes=30)  # 09:30: "closing" closed
+    names, statements = await shown()
+    assert statements > 0 and "closing" not in names and "opening" not in names
+    clock.advance(hours=1)  # 10:30: "opening" opened
+    names, statements = await shown()
+    assert statements > 0 and "opening" in names
