@@ -100,8 +100,12 @@ async def cart_create(ctx: Context, lines: list[Any] | None) -> MutationResult[A
 
 async def _change(ctx: Context, token: str, change: Any) -> MutationResult[Any]:
     async def run(session: Any) -> Cart:
-        cart = await carts.cart_for(session, token, ctx.viewer.customer_id)
+        # the cart with its lines, one statement: a change naming several lines then finds
+        # each in the session (`session.get`), not by a statement per line — while `lines`
+        # holds them (the session keeps unchanged rows by weak reference only)
+        cart, lines, _ = await carts.cart_with_lines(session, token, ctx.viewer.customer_id)
         await change(session, cart)
+        del lines
         return cart
 
     return await _answer(ctx, await mutate(ctx, run))

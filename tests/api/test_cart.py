@@ -371,6 +371,9 @@ MY_CART_STATEMENTS = {0: 3, 1: 5, 3: 5}
 # line's updates; then the answer: the cart's lines again with the customer, the lines' SKUs and
 # products, their stock, the customer's coupons.
 CART_LINES_ADD_STATEMENTS = 8
+# CartLinesUpdate: the cart with its lines (each line named found among them); the cart's
+# update; then the answer as above.
+CART_LINES_UPDATE_STATEMENTS = 6
 
 
 @pytest.mark.sqlite_too  # the statements differ by database: both are pinned
@@ -389,7 +392,7 @@ async def test_cart_statement_counts_do_not_grow_with_the_lines(
         )
         await s.commit()
     skus = [sku_a, sku_b, sku_c]
-    seen: dict[str, dict[int, int]] = {"MyCart": {}, "CartLinesAdd": {}}
+    seen: dict[str, dict[int, int]] = {"MyCart": {}, "CartLinesAdd": {}, "CartLinesUpdate": {}}
     for n, phone in ((0, "13800138001"), (1, "13800138002"), (3, "13800138003")):
         token = (
             await api.ok(
@@ -411,10 +414,21 @@ async def test_cart_statement_counts_do_not_grow_with_the_lines(
             assert [ln["quantity"] for ln in cart["lines"]] == [2] + [1] * (n - 1)
             assert cart["lines"][0]["sku"]["product"]["title"] == "Phone A"
             seen["CartLinesAdd"][n] = added["extensions"]["sqlStatements"]
+            line_ids = [ln["id"] for ln in cart["lines"]]
+            clock.advance(seconds=1)
+            updated = await api.op(
+                "CartLinesUpdate",
+                {"cartId": cart_id, "lines": [{"id": i, "selected": True} for i in line_ids]},
+                token=token,
+            )
+            assert not updated["data"]["cartLinesUpdate"]["userErrors"]
+            seen["CartLinesUpdate"][n] = updated["extensions"]["sqlStatements"]
         mine = await api.op("MyCart", token=token)
         assert len(mine["data"]["me"]["cart"]["lines"]) == n
         seen["MyCart"][n] = mine["extensions"]["sqlStatements"]
     assert seen == {
         "MyCart": MY_CART_STATEMENTS,
         "CartLinesAdd": {1: CART_LINES_ADD_STATEMENTS, 3: CART_LINES_ADD_STATEMENTS},
+        # every line named in one change: found with the cart, not read one by one
+        "CartLinesUpdate": {1: CART_LINES_UPDATE_STATEMENTS, 3: CART_LINES_UPDATE_STATEMENTS},
     }
