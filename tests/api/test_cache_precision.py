@@ -28,6 +28,8 @@ from core.db import create_engine
 from core.ids import decode_id
 from core.settings import PROJECT_ROOT
 from tests.api.test_cart import shop
+from tests.api.test_coupons import create_template
+from tests.api.test_coupons import template
 from tests.conftest import Api
 from tests.contract import operation
 
@@ -70,19 +72,8 @@ async def store(api: Api, engine: AsyncEngine) -> Shop:
         "nike": c.brands["Nike"],
         "tees": c.categories["tees"],
     }
-    batch = {  # a PUBLIC coupon batch every product page lists (claimableCoupons)
-        "name": "满200减20",
-        "type": "THRESHOLD",
-        "amount": "20",
-        "minSpend": "200",
-        "totalQuantity": 100,
-        "perCustomerLimit": 1,
-        "distribution": "PUBLIC",
-        "validity": {"startsAt": "2026-04-01T00:00:00Z", "endsAt": "2026-05-01T00:00:00Z"},
-        "combinesWithPromotions": True,
-    }
-    created_batch = await api.admin("CouponTemplateCreate", {"input": batch})
-    gids["batch"] = created_batch["couponTemplateCreate"]["couponTemplate"]["id"]
+    # a PUBLIC coupon batch every product page lists (claimableCoupons)
+    gids["batch"] = await create_template(api, template())
     for slug in ("p1", "p2"):
         created = await api.admin(
             "PageCreate",
