@@ -266,18 +266,27 @@ def analyse(
         return _analyse_and_keep(document, variables, None)
     _READS.move_to_end(document)
     document, reads = known
-    try:
-        read = {name: (variables or {}).get(name) for name in reads}
-        key = (*document, orjson.dumps(read, option=orjson.OPT_SORT_KEYS) if read else b"")
-    except TypeError:  # not plain JSON (e.g. an integer beyond 64 bits): not kept
-        return _analyse(schema, query, operation_name, variables, introspection)
-    if len(query) + len(key[-1]) > _COSTS_KEPT_BYTES:
+    key = _cost_key(document, reads, variables)
+    if key is None or len(query) + len(key[-1]) > _COSTS_KEPT_BYTES:
         return _analyse(schema, query, operation_name, variables, introspection)
     requested = _COSTS.get(key)
     if requested is not None:
         _COSTS.move_to_end(key)
         return Cost(requested)
     return _analyse_and_keep(document, variables, key)
+
+
+def _cost_key(
+    document: tuple[Any, ...], reads: tuple[str, ...], variables: dict[str, Any] | None
+) -> tuple[Any, ...] | None:
+    """The memo key: the document and the values of the variables its cost reads. A variable
+    not sent is left out, never keyed as null: unsent takes its declared default, null the
+    field's own page, and the two cost differently. None: a value that is not plain JSON."""
+    sent = {name: variables[name] for name in reads if variables and name in variables}
+    try:
+        return (*document, orjson.dumps(sent, option=orjson.OPT_SORT_KEYS) if sent else b"")
+    except TypeError:  # e.g. an integer beyond 64 bits: not kept
+        return None
 
 
 def _analyse_and_keep(
@@ -294,12 +303,8 @@ def _analyse_and_keep(
         _READS[document] = (document, tuple(sorted(read)))
         if len(_READS) > _COSTS_KEPT:
             _READS.popitem(last=False)
-        try:
-            values = {name: (variables or {}).get(name) for name in sorted(read)}
-            key = (*document, orjson.dumps(values, option=orjson.OPT_SORT_KEYS) if values else b"")
-        except TypeError:
-            return cost
-        if len(query) + len(key[-1]) > _COSTS_KEPT_BYTES:
+        key = _cost_key(document, tuple(sorted(read)), variables)
+        if key is None or len(query) + len(key[-1]) > _COSTS_KEPT_BYTES:
             return cost
     _COSTS[key] = cost.requested
     if len(_COSTS) > _COSTS_KEPT:

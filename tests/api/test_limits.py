@@ -241,3 +241,14 @@ def test_every_contract_operation_sent_as_written_is_within_the_cost_limit(docum
     for name in operation_names(document):
         cost = analyse(schema._schema, operation(name), name, {})
         assert cost is not None and cost.requested <= limits.MAX_COST, name
+
+
+def test_a_null_page_size_and_an_unsent_one_are_kept_apart() -> None:
+    """Null is the field's own page; unsent is the declared default. Kept under one key, a
+    cheap null cost was found again for an unsent request paging 100 (review finding)."""
+    query = "query Q($n: Int = 100) { products(first: $n) { edges { node { id title } } } }"
+    null = analyse(schema._schema, query, "Q", {"n": None})
+    unsent = analyse(schema._schema, query, "Q", {})
+    hundred = analyse(schema._schema, query, "Q", {"n": 100})
+    assert null is not None and unsent is not None and hundred is not None
+    assert unsent.requested == hundred.requested > null.requested
