@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import changes
 from models.coupons import CouponStatus
 from models.coupons import CouponTemplate
 from models.coupons import CouponType
@@ -161,6 +162,14 @@ async def wallet(ctx: Context, status: str | None) -> list[Any]:
 
 async def template_stats(ctx: Context, template: CouponTemplate) -> coupons.Stats:
     return await ctx.read(lambda s: coupons.stats(s, template.id))
+
+
+def issued_count(template: CouponTemplate) -> int:
+    """A batch's issued count. Product pages list batches by claimability alone (a claim
+    leaving units notes the batch by id only, migration 0023): an answer showing the count
+    depends on the batch's row, so each claim drops it."""
+    changes.depends_on("coupon_templates", [template.id])
+    return template.issued_count
 
 
 async def claimable_for_product(ctx: Context, product: Any) -> list[CouponTemplate]:

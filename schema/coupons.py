@@ -105,7 +105,6 @@ class CouponTemplate(Node):
         description="How customers get its coupons."
     )
     total_quantity: int = strawberry.field(description="How many coupons the batch holds.")
-    issued_count: int = strawberry.field(description="How many have been issued.")
     per_customer_limit: int = strawberry.field(description="Most coupons one customer may hold.")
     combines_with_promotions: bool = strawberry.field(
         description="If false, lines with an ORDER-level promotion are not eligible."
@@ -132,9 +131,13 @@ class CouponTemplate(Node):
     def min_spend(self) -> Money | None:
         return money(self.min_spend)
 
+    @strawberry.field(description="How many have been issued.")
+    def issued_count(self) -> int:
+        return rco.issued_count(self)  # type: ignore[arg-type]
+
     @strawberry.field(description="Coupons still to issue.")
     def remaining_quantity(self) -> int:
-        return max(0, self.total_quantity - self.issued_count)
+        return max(0, self.total_quantity - rco.issued_count(self))  # type: ignore[arg-type]
 
     @strawberry.field(description="End of a fixed validity window (null: N days after claim).")
     def valid_until(self) -> datetime | None:

@@ -430,3 +430,36 @@ async def test_a_product_page_changes_by_itself_when_a_coupon_batch_opens_or_clo
     clock.advance(hours=1)  # 10:30: "opening" opened
     names, statements = await shown()
     assert statements > 0 and "opening" in names
+
+
+async def test_a_claim_drops_an_answer_showing_a_batch_count_and_keeps_the_others(
+    store: Shop, writer: tuple[str, AsyncEngine]
+) -> None:
+    """A product page asking how many coupons are left depends on the batch's row: a claim
+    leaving units drops it (with its new count), while the contract's product page, which
+    shows no count, is kept (review finding: the count stayed as cached)."""
+    where, engine = writer
+    counts_query = (
+        "query($id: ID!) { product(id: $id) "
+        "{ claimableCoupons { id issuedCount remainingQuantity } } }"
+    )
+
+    async def counts() -> tuple[Any, int]:
+        return await _ask(store, counts_query, {"id": store.gids["A"]}, None)
+
+    detail = answers(store)["detail A"]
+    everything = {"counts": counts, "detail A": detail}
+    first = await warm(everything)
+    assert first["counts"]["product"]["claimableCoupons"][0]["remainingQuantity"] == 100
+    await write(
+        engine,
+        "UPDATE coupon_templates SET issued_count = issued_count + 1 WHERE id = :batch",
+        batch=store.ids["batch"],
+    )
+    await expect(store, everything, {"counts"}, remote=where == "there")
+    data, _ = await counts()
+    assert data["product"]["claimableCoupons"][0] == {
+        "id": store.gids["batch"],
+        "issuedCount": 1,
+        "remainingQuantity": 99,
+    }
