@@ -207,7 +207,7 @@ class OrderLine(NodeMixin, Base):
     # weight, shipping template, red-packet terms (services/orders.py `placed_facts`) — for
     # re-pricing the order as placed when a coupon leaves it. None: a gift, or placed before
     # it was recorded.
-    placed_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    placed_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     is_gift: Mapped[bool] = mapped_column(Boolean, default=False)
     shipped_quantity: Mapped[int] = mapped_column(Integer, default=0)
     released_quantity: Mapped[int] = mapped_column(Integer, default=0)  # refunded before shipping

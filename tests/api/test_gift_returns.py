@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -105,6 +106,14 @@ async def test_unshipped_gift_is_released_with_its_main_items(
         api, engine, main="A", units=2, threshold="200", gift="B"
     )
     assert await stock_of(engine, shop.sku_b) == (10, 1)  # the gift is held
+    # the main line recorded what it was priced by; the gift none: SQL NULL, not JSON null
+    async with create_session_factory(engine)() as s:
+        recorded = (
+            await s.execute(
+                text("SELECT is_gift, placed_facts IS NULL FROM order_lines ORDER BY id")
+            )
+        ).all()
+    assert [tuple(map(bool, r)) for r in recorded] == [(False, False), (True, True)]
     asked, approved = await refund(api, who, order_id, main, 2)
     # every paid unit back and nothing sent: 240 plus the shipping fee, if any
     order = await detail(api, who, order_id)
