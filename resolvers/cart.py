@@ -8,6 +8,7 @@ from typing import Any
 
 from models.accounts import Customer
 from models.cart import Cart
+from models.cart import CartLine
 from resolvers.common import MutationResult
 from resolvers.common import input_id
 from resolvers.common import mutate
@@ -104,25 +105,24 @@ async def _change(ctx: Context, token: str, change: Any) -> MutationResult[Any]:
         # each in the session (`session.get`), not by a statement per line — while `lines`
         # holds them (the session keeps unchanged rows by weak reference only)
         cart, lines, _ = await carts.cart_with_lines(session, token, ctx.viewer.customer_id)
-        await change(session, cart)
-        del lines
+        await change(session, cart, lines)
         return cart
 
     return await _answer(ctx, await mutate(ctx, run))
 
 
 async def lines_add(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
-    async def run(session: Any) -> Cart:
-        # the cart and the lines it holds, one statement (what `_change` and add_lines read)
-        cart, in_cart, _ = await carts.cart_with_lines(session, token, ctx.viewer.customer_id)
-        await carts.add_lines(session, cart, _lines(lines), ctx.now, in_cart)
-        return cart
-
-    return await _answer(ctx, await mutate(ctx, run))
+    return await _change(
+        ctx,
+        token,
+        lambda session, cart, in_cart: carts.add_lines(
+            session, cart, _lines(lines), ctx.now, in_cart
+        ),
+    )
 
 
 async def lines_update(ctx: Context, token: str, lines: list[Any]) -> MutationResult[Any]:
-    async def change(session: Any, cart: Cart) -> Any:
+    async def change(session: Any, cart: Cart, _held: list[CartLine]) -> Any:
         # Decoded inside the mutation, so a malformed id is a user error, not a 500.
         changes = [
             (input_id(line.id, "CartLine", f"lines.{i}.id") or 0, line.quantity, line.selected)
@@ -134,7 +134,7 @@ async def lines_update(ctx: Context, token: str, lines: list[Any]) -> MutationRe
 
 
 async def lines_remove(ctx: Context, token: str, line_ids: list[str]) -> MutationResult[Any]:
-    async def change(session: Any, cart: Cart) -> Any:
+    async def change(session: Any, cart: Cart, _held: list[CartLine]) -> Any:
         ids = [input_id(g, "CartLine", f"lineIds.{i}") or 0 for i, g in enumerate(line_ids)]
         return await carts.remove_lines(session, cart, ids, ctx.now)
 
@@ -144,13 +144,15 @@ async def lines_remove(ctx: Context, token: str, line_ids: list[str]) -> Mutatio
 async def promotion_select(
     ctx: Context, token: str, line_global_id: str, promotion_global_id: str
 ) -> MutationResult[Any]:
-    async def change(session: Any, cart: Cart) -> None:
+    async def change(session: Any, cart: Cart, lines: list[CartLine]) -> None:
         line_id = input_id(line_global_id, "CartLine", "lineId") or 0
         promotion_id = input_id(promotion_global_id, "Promotion", "promotionId") or 0
         customer = (
             await session.get(Customer, ctx.viewer.customer_id) if ctx.viewer.customer_id else None
         )
-        current = await carts.evaluate(session, cart, ctx.now, ctx.channel.value, customer)
+        current = await carts.evaluate(
+            session, cart, ctx.now, ctx.channel.value, customer, lines=lines
+        )
         item = next((i for i in current.lines if i.line.id == line_id), None)
         if item is None:
             raise DomainError(ErrorCode.NOT_FOUND, "No such line in this cart.", "lineId")
@@ -164,7 +166,7 @@ async def promotion_select(
 async def add_on_select(
     ctx: Context, token: str, promotion_global_id: str, choices: list[Any]
 ) -> MutationResult[Any]:
-    async def change(session: Any, cart: Cart) -> None:
+    async def change(session: Any, cart: Cart, _held: list[CartLine]) -> None:
         promotion_id = input_id(promotion_global_id, "Promotion", "promotionId") or 0
         picked = [
             (input_id(c.sku_id, "Sku", f"choices.{i}.skuId") or 0, c.quantity)
