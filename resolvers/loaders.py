@@ -162,6 +162,9 @@ async def _skus_with_stock(
 # view's own field order, which the statement's columns follow.
 _SPECS = SkuView._fields.index("specs")
 _SELLABLE = SkuView._fields.index("sellable")
+# the statement appends the sellable number after the columns: it must be the view's last
+if SkuView._fields[-1] != "sellable":
+    raise RuntimeError("SkuView.sellable must stay its last field")
 
 
 @dataclass(frozen=True, slots=True)
