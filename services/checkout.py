@@ -343,7 +343,7 @@ async def _lock_coupons(
             await coupons.lock(session, [coupon_id], q.customer.id, owner, now)
         else:
             await held_coupons.take_over(
-                session, coupon_id, entry.held_by, owner, q.customer.id, order.number, now, q.rules
+                session, coupon_id, entry.held_by, owner, q.customer.id, order.number, now
             )
 
 

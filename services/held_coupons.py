@@ -35,8 +35,11 @@ Decisions:
   placed gives exactly pricing's answer, and the recorded fee whenever no threshold is
   crossed. (A percent platform coupon's share of another order may move by a fen of
   rounding; its fee is then pricing's answer at that amount, as for any other order.)
-- Points have no per-product terms; the points settings are today's, and an order whose
-  points would come out otherwise is cancelled, as above.
+- Points stay as spent: each order keeps the points it used and the discount they gave
+  (recorded per order), spread again over its own lines. Neither today's points settings nor
+  the percent cap are asked again: the cap held for the whole checkout when it was placed,
+  and a coupon that leaves only raises what is left to pay. Capped order by order instead, a
+  largest-remainder fen over one order's own share cancelled a checkout that was valid.
 - Money must never pay the old amount: an open Alipay/WeChat trade of the old checkout refuses
   the move (`HeldInPayment`); the checkout resolver then asks the provider and closes the
   trade (as before a cancellation) and tries once more. A trade closed this way is reopened
@@ -172,7 +175,6 @@ async def take_over(
     customer_id: int,
     new_order: str,
     now: datetime,
-    points: members.PointsRules,
 ) -> None:
     """Move a held coupon to `owner` (the new checkout's order or payment), then re-price or
     cancel the checkout it leaves — all in the caller's transaction."""
@@ -202,9 +204,7 @@ async def take_over(
         raise HeldInPayment(holder.order, ids)
     await coupons.move(session, coupon_id, customer_id, holder.owner, owner, now)
     reason = f"Its coupon moved to order {new_order}."
-    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(
-        session, payment, waiting, now, points
-    ):
+    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(session, payment, waiting, now):
         await orders.close_unpaid(session, payment, PaymentStatus.CANCELLED, reason, now)
 
 
@@ -213,7 +213,6 @@ async def _reprice(
     payment: Payment,
     waiting: list[Order],
     now: datetime,
-    points_rules: members.PointsRules,
 ) -> bool:
     """Price the checkout's unpaid orders again without the coupon that left; False when its
     promotions no longer come out as recorded, or a line recorded no facts to price it by
@@ -266,7 +265,7 @@ async def _reprice(
         )
     )
     terms = {line_id: found[1] for line_id, found in as_placed.items()}
-    if not _balances_as_placed(result, waiting, goods, merchant_of, terms, points_rules):
+    if not _balances_as_placed(result, waiting, goods, merchant_of, terms):
         return False
     if not _as_placed(result, lines):
         return False
@@ -320,7 +319,6 @@ def _balances_as_placed(
     goods: Sequence[OrderLine],
     merchant_of: dict[int, int],
     terms: dict[str, orders.PlacedTerms],
-    rules: members.PointsRules,
 ) -> bool:
     """Spend again, order by order, the red packets and points each order spent, over that
     order's own lines, as checkout does; whether each comes out the same, so what was spent
@@ -328,7 +326,7 @@ def _balances_as_placed(
     left moved a fen or two between merchants and cancelled every order of the checkout."""
     line_merchants = {str(ln.id): merchant_of[ln.order_id] for ln in goods}
     for o in waiting:
-        if not (o.red_packet_discount or o.points_used):
+        if not (o.red_packet_discount or o.points_discount):
             continue
         mine = {str(ln.id) for ln in goods if ln.order_id == o.id}
         part = dataclasses.replace(
@@ -336,24 +334,41 @@ def _balances_as_placed(
             lines=[r for r in result.lines if r.line_id in mine],
             merchants=[m for m in result.merchants if m.merchant_id == o.merchant_id],
         )
-        try:
-            _, used = red_packets.spend_balances(
-                part,
-                line_merchants,
-                terms,
-                (o.red_packet_discount, o.red_packet_discount),
-                (o.points_used, o.points_used),
-                rules,
-            )
-        except DomainError:
+        if o.red_packet_discount:
+            try:
+                red_packets.apply(part, line_merchants, terms, *(o.red_packet_discount,) * 2)
+            except DomainError:
+                return False
+        if not _points_as_placed(part, line_merchants, o):
             return False
         spent = {m.merchant_id: m for m in part.merchants}  # its lines' shares are in place
         result.merchants = [spent.get(m.merchant_id, m) for m in result.merchants]
-        packets = getattr(spent.get(o.merchant_id), "red_packet_discount", 0)
-        points = used.by_merchant.get(o.merchant_id, (0, 0))[0] if used is not None else 0
-        if packets != o.red_packet_discount or points != o.points_used:
+        if getattr(spent.get(o.merchant_id), "red_packet_discount", 0) != o.red_packet_discount:
             return False
     return True
+
+
+def _points_as_placed(
+    part: pricing.PricingResult, line_merchants: dict[str, int], order: Order
+) -> bool:
+    """The points discount the order recorded, spread over its own lines again as checkout
+    spreads it (largest remainder by what is left to pay); False when they cannot take it."""
+    if not order.points_discount:
+        return True
+    lines = members.usable_lines(part)
+    weights = [r.total for r in lines]
+    if order.points_discount > sum(weights):
+        return False
+    spread = members.spread_balance(
+        part,
+        line_merchants,
+        lines,
+        weights,
+        order.points_discount,
+        members.POINTS_SOURCE,
+        members.POINTS_LABEL,
+    )
+    return spread.get(order.merchant_id, 0) == order.points_discount
 
 
 def _promotion_amounts(discounts: Sequence[tuple[str, int, int]]) -> list[tuple[int, int]]:
