@@ -9,6 +9,7 @@ from typing import Any
 
 from strawberry import UNSET as GRAPHQL_UNSET  # "field omitted" in GraphQL inputs
 
+from core import changes
 from core.money import InvalidMoney
 from core.money import to_minor
 from models.catalog import AnyDisplayCategory
@@ -355,7 +356,14 @@ async def product_by_id(ctx: Context, global_id: str) -> Product | None:
 
 
 async def category_ancestors(ctx: Context, category: Category) -> list[Category]:
-    return [c for c in await ctx.loaders.category.load_many(category.ancestor_ids) if c]
+    """From the kept snapshot of the categories (no statement once read), as new objects of
+    this request's own: the answer shows these ids only."""
+    ids = category.ancestor_ids
+    if not ids:
+        return []
+    changes.depends_on("categories", ids)
+    rows = await ctx.read(lambda s: catalog.category_rows(s, ctx.now))
+    return [Category(**rows[i]) for i in ids if i in rows]
 
 
 async def category_attributes(ctx: Context, category: Category) -> list[Attribute]:

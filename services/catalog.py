@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 from typing import TypeVar
 
 from sqlalchemy import Select
@@ -688,6 +690,33 @@ async def display_snapshot(session: AsyncSession, now: datetime) -> DisplaySnaps
     if shareable and feed.live and feed.version("display_categories") == version:
         feed.memo["display_categories"] = (changes.Kept(version, now), snapshot)
     return snapshot
+
+
+CategoryRow = dict[str, object]  # a backend category's columns, by attribute name
+
+
+async def category_rows(session: AsyncSession, now: datetime) -> dict[int, CategoryRow]:
+    """Every backend category's columns by id, read once and kept (shared by every request)
+    until the categories table is written in any process, as `display_snapshot` keeps the
+    display tree: a product page's breadcrumb (its category's ancestors) costs no statement.
+    The caller notes the ids it shows. Read by answers only: a mutation's payload is
+    resolved after its unit of work committed, and the commit moved the version."""
+    feed = changes.feed_of(session.bind)
+    version = feed.version("categories")
+    kept: tuple[changes.Kept, dict[int, CategoryRow]] | None = feed.memo.get("categories")
+    if kept is not None and feed.live and kept[0].holds(version, now):
+        return kept[1]
+    with changes.covered("categories"):
+        rows = (await session.execute(select(*_category_columns()))).mappings().all()
+    snapshot = {int(row["id"]): dict(row) for row in rows}
+    if feed.live and feed.version("categories") == version:
+        feed.memo["categories"] = (changes.Kept(version, now), snapshot)
+    return snapshot
+
+
+@cache
+def _category_columns() -> tuple[Any, ...]:
+    return tuple(getattr(Category, c.key).label(c.key) for c in Category.__mapper__.column_attrs)
 
 
 def category_roots() -> Select[Category]:

@@ -71,6 +71,7 @@ async def store(api: Api, engine: AsyncEngine) -> Shop:
         "huawei": c.brands["华为 Huawei"],
         "nike": c.brands["Nike"],
         "tees": c.categories["tees"],
+        "digital": c.categories["digital"],  # an ancestor of Phone A's and B's category
     }
     # a PUBLIC coupon batch every product page lists (claimableCoupons)
     gids["batch"] = await create_template(api, template())
@@ -224,6 +225,11 @@ WRITES: dict[str, tuple[str, dict[str, str], set[str]]] = {
         {"cat": "tees"},
         {"listing", "in stock"},  # listings read every category (subtrees, paths)
     ),
+    "backend category in a breadcrumb": (
+        "UPDATE categories SET name = '数码产品' WHERE id = :cat",
+        {"cat": "digital"},
+        {"detail A", "detail B", "listing", "in stock"},
+    ),
     "display category": (
         "UPDATE display_categories SET name = 'Phones!' WHERE id = :d",
         {"d": "phones"},
@@ -262,6 +268,29 @@ async def test_an_answer_is_dropped_only_when_what_it_shows_changes(
     sql, params, dropped = WRITES[kind]
     await write(engine, sql, **{name: store.ids[key] for name, key in params.items()})
     await expect(store, everything, dropped, remote=where == "there")
+
+
+async def test_a_renamed_ancestor_shows_on_the_next_product_page(
+    store: Shop, writer: tuple[str, AsyncEngine]
+) -> None:
+    """A product page's breadcrumb comes from the categories kept once read (shared by every
+    request): a rename written here or in another process shows on the next page computed."""
+    where, engine = writer
+    detail = answers(store)["detail A"]
+
+    async def breadcrumb() -> list[str]:
+        data, _ = await detail()
+        return [a["name"] for a in data["product"]["category"]["ancestors"]]
+
+    assert await breadcrumb() == ["数码", "手机通讯"]
+    await write(
+        engine, "UPDATE categories SET name = '数码产品' WHERE id = :c", c=store.ids["digital"]
+    )
+    for _ in range(300 if where == "there" else 1):
+        if (names := await breadcrumb())[0] != "数码":
+            break
+        await asyncio.sleep(0.01)
+    assert names == ["数码产品", "手机通讯"]
 
 
 async def test_stock_that_moves_without_changing_what_is_sellable_drops_nothing(
