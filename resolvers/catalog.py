@@ -337,8 +337,7 @@ async def admin_products(
 
 async def facets(ctx: Context, q: ProductQuery) -> tuple[list[Any], list[Any], list[Any]]:
     brands = await ctx.read(lambda s: search.brand_facets(s, q))
-    attributes = await ctx.read(lambda s: search.attribute_facets(s, q))
-    prices = await ctx.read(lambda s: search.price_buckets(s, q))
+    attributes, prices = await ctx.read(lambda s: search.attribute_and_price_facets(s, q))
     return brands, attributes, prices
 
 

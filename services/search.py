@@ -29,8 +29,12 @@ from sqlalchemy import cast
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import literal
+from sqlalchemy import literal_column
+from sqlalchemy import null
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import true
+from sqlalchemy import union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import defer
@@ -429,30 +433,93 @@ def _brand_facets_statement(shape: Shape) -> Any:
     )
 
 
-@lru_cache(maxsize=512)
-def _attribute_facets_statement(shape: Shape) -> Any:
+def _attribute_facets_select(shape: Shape) -> Any:
+    """One row per filterable attribute value: (0, name, value, count, NULL, NULL, NULL)."""
     count = func.count(func.distinct(Product.id))
     return (
-        select(Attribute.name, ProductAttributeValue.value, count)
+        select(
+            literal_column("0", Integer).label("part"),
+            Attribute.name.label("name"),
+            ProductAttributeValue.value.label("value"),
+            count.label("n"),
+            *(cast(null(), BigInteger).label(label) for label in ("bucket", "base", "step")),
+        )
         .join(ProductAttributeValue, ProductAttributeValue.attribute_id == Attribute.id)
         .join(Product, Product.id == ProductAttributeValue.product_id)
         .where(Attribute.filterable.is_(True), *conditions_for(shape))
         .group_by(Attribute.name, ProductAttributeValue.value)
-        .order_by(Attribute.name, count.desc(), ProductAttributeValue.value)
     )
+
+
+# Round bucket widths in minor units, ascending: 1, 2 and 5 × 10^k from 1 yuan up to the
+# largest a BIGINT holds (a span of BIGINT prices never needs a wider one).
+STEPS = tuple(f * 10**k for k in range(2, 19) for f in (1, 2, 5) if f * 10**k < 2**63)
+
+
+def _integer(value: int) -> ColumnElement[int]:
+    """An integer written into the SQL text (no bind parameter per constant)."""
+    return literal_column(str(int(value)), BigInteger)
+
+
+def raw_width_sql(spread: ColumnElement[int], buckets: int = PRICE_BUCKETS) -> ColumnElement[int]:
+    """ceil((spread + 1) / buckets) in SQL, written `spread / buckets + 1` (integer division,
+    spread >= 0) so that no spread of BIGINT prices overflows: the width `nice_step` rounds
+    up for the span `spread + 1`."""
+    return spread // _integer(buckets) + _integer(1)
+
+
+def step_sql(raw: ColumnElement[int]) -> ColumnElement[int]:
+    """The smallest of STEPS at least `raw` (at least 1 yuan): `nice_step` in SQL."""
+    return case(*((raw <= _integer(step), _integer(step)) for step in STEPS))
+
+
+def _price_buckets_select(shape: Shape) -> Any:
+    """One row per non-empty price bucket: (1, NULL, NULL, count, bucket, base, step). The
+    span of the matching prices, its round step and base are computed in the statement as
+    `nice_step` (the Python reference) would; no product matching, no row."""
+    conds = conditions_for(shape)
+    span = (
+        select(func.min(Product.price_min).label("low"), func.max(Product.price_min).label("high"))
+        .where(*conds)
+        .subquery("price_span")
+    )
+    hundred = _integer(100)
+    sized = select(
+        span.c.low, raw_width_sql(span.c.high - span.c.low // hundred * hundred).label("raw")
+    ).subquery("price_width")
+    stepped = select(sized.c.low, step_sql(sized.c.raw).label("step")).subquery("price_step")
+    base = stepped.c.low // stepped.c.step * stepped.c.step
+    per_product = (
+        select(
+            ((Product.price_min - base) // stepped.c.step).label("bucket"),
+            base.label("base"),
+            stepped.c.step,
+        )
+        .select_from(Product)
+        .join(stepped, true())
+        .where(*conds)
+        .subquery("priced")
+    )
+    return select(
+        literal_column("1", Integer).label("part"),
+        cast(null(), String).label("name"),
+        cast(null(), String).label("value"),
+        func.count().label("n"),
+        per_product.c.bucket,
+        per_product.c.base,
+        per_product.c.step,
+    ).group_by(per_product.c.bucket, per_product.c.base, per_product.c.step)
 
 
 @lru_cache(maxsize=512)
-def _price_statements(shape: Shape) -> tuple[Any, Any]:
-    """The price span, then the count per bucket (`bucket_base`, `bucket_step`)."""
-    conds = conditions_for(shape)
-    span = select(func.min(Product.price_min), func.max(Product.price_min)).where(*conds)
-    base = bindparam("bucket_base", type_=BigInteger)
-    index = ((Product.price_min - base) // bindparam("bucket_step", type_=BigInteger)).label(
-        "bucket"
-    )
-    buckets = select(index, func.count()).where(*conds).group_by(index).order_by(index)
-    return span, buckets
+def _attribute_and_price_statement(attribute_shape: Shape, price_shape: Shape) -> Any:
+    """Attribute facets then price buckets in one statement, each part with its own
+    conditions (the same parameters), in the order they are shown: attributes by name,
+    values by count (most first) then value; buckets ascending. `bucket` (NULL on every
+    attribute row) sorts before the count, which must not reorder the buckets."""
+    both = union_all(_attribute_facets_select(attribute_shape), _price_buckets_select(price_shape))
+    c = both.selected_columns
+    return both.order_by(c.part, c.name, c.bucket, c.n.desc(), c.value)
 
 
 async def brand_facets(session: AsyncSession, q: ProductQuery) -> list[BrandFacet]:
@@ -461,34 +528,33 @@ async def brand_facets(session: AsyncSession, q: ProductQuery) -> list[BrandFace
     return [BrandFacet(brand, n) for brand, n in rows]
 
 
-async def attribute_facets(session: AsyncSession, q: ProductQuery) -> list[AttributeFacet]:
-    stmt = _attribute_facets_statement(shape_of(q, {"attributes"}))
+async def attribute_and_price_facets(
+    session: AsyncSession, q: ProductQuery
+) -> tuple[list[AttributeFacet], list[PriceBucket]]:
+    """Attribute facets (without the attribute filter) and price buckets (without the price
+    filter): one statement."""
+    stmt = _attribute_and_price_statement(shape_of(q, {"attributes"}), shape_of(q, {"price"}))
     facets: dict[str, AttributeFacet] = {}
-    for name, value, n in (await session.execute(stmt, parameters(q))).all():
-        facet = facets.setdefault(name, AttributeFacet(name, []))
-        if len(facet.values) < FACET_VALUES_PER_ATTRIBUTE:
-            facet.values.append(ValueCount(value, n))
-    return list(facets.values())
+    buckets: list[PriceBucket] = []
+    for part, name, value, n, bucket, base, step in (
+        await session.execute(stmt, parameters(q))
+    ).all():
+        if part == 0:
+            facet = facets.setdefault(name, AttributeFacet(name, []))
+            if len(facet.values) < FACET_VALUES_PER_ATTRIBUTE:
+                facet.values.append(ValueCount(value, n))
+        else:
+            low = int(base) + int(bucket) * int(step)
+            buckets.append(PriceBucket(low, low + int(step) - 1, n))
+    return list(facets.values()), buckets
 
 
 def nice_step(span: int, buckets: int = PRICE_BUCKETS) -> int:
-    """A round bucket width (1, 2 or 5 × 10^k minor units, at least 1 yuan) covering the span."""
+    """A round bucket width (1, 2 or 5 × 10^k minor units, at least 1 yuan) covering the span.
+    The reference for `step_sql`, which the price buckets' statement uses."""
     raw = max(span // buckets + (1 if span % buckets else 0), 100)
     magnitude = 10 ** (len(str(raw)) - 1)
     for factor in (1, 2, 5, 10):
         if factor * magnitude >= raw:
             return factor * magnitude
     return 10 * magnitude  # pragma: no cover - the loop always returns
-
-
-async def price_buckets(session: AsyncSession, q: ProductQuery) -> list[PriceBucket]:
-    span, buckets = _price_statements(shape_of(q, {"price"}))
-    params = parameters(q)
-    low, high = (await session.execute(span, params)).one()
-    if low is None:
-        return []
-    step = nice_step(high - (low // 100 * 100) + 1)
-    base = low // step * step
-    params |= {"bucket_base": base, "bucket_step": step}
-    rows = (await session.execute(buckets, params)).all()
-    return [PriceBucket(base + int(i) * step, base + (int(i) + 1) * step - 1, n) for i, n in rows]
