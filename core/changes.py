@@ -335,7 +335,8 @@ def public_tables_written(statement: str) -> frozenset[str] | None:
     # "SET" is no table: it follows ON CONFLICT DO UPDATE
     tables = [t.lower() for t in _WRITTEN.findall(statement) if t.upper() != "SET"]
     if not tables:
-        return None
+        # a WITH whose parts write nothing only reads (e.g. a search's price buckets)
+        return frozenset() if head.startswith("WITH") else None
     return frozenset(t for t in tables if t not in PRIVATE_TABLES)
 
 

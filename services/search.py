@@ -478,16 +478,19 @@ def _price_buckets_select(shape: Shape) -> Any:
     span of the matching prices, its round step and base are computed in the statement as
     `nice_step` (the Python reference) would; no product matching, no row."""
     conds = conditions_for(shape)
-    span = (
-        select(func.min(Product.price_min).label("low"), func.max(Product.price_min).label("high"))
+    low, high, hundred = func.min(Product.price_min), func.max(Product.price_min), _integer(100)
+    # The step is worked out once, in the aggregate itself, kept apart (MATERIALIZED) so the
+    # planner neither copies the long CASE into every column and the GROUP BY that use it
+    # (12 ms of planning a search) nor runs the aggregate again for each product it joins.
+    stepped = (
+        select(
+            low.label("low"),
+            step_sql(raw_width_sql(high - low // hundred * hundred)).label("step"),
+        )
         .where(*conds)
-        .subquery("price_span")
+        .cte("price_step")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
-    hundred = _integer(100)
-    sized = select(
-        span.c.low, raw_width_sql(span.c.high - span.c.low // hundred * hundred).label("raw")
-    ).subquery("price_width")
-    stepped = select(sized.c.low, step_sql(sized.c.raw).label("step")).subquery("price_step")
     base = stepped.c.low // stepped.c.step * stepped.c.step
     per_product = (
         select(

@@ -223,7 +223,12 @@ def test_writes_to_public_tables_are_told_from_private_ones() -> None:
     assert changes.writes_public_data('INSERT INTO "products" (title) VALUES ($1)')
     assert changes.writes_public_data("TRUNCATE carts, products RESTART IDENTITY")
     assert changes.writes_public_data("WITH x AS (SELECT 1) UPDATE skus SET price = 1")
+    assert changes.writes_public_data("WITH x AS (DELETE FROM products RETURNING id) SELECT 1")
     assert changes.writes_public_data("VACUUM")  # unknown: counted as public, never missed
+    # a WITH that only reads: counted as every table written, it emptied every cache
+    assert not changes.writes_public_data(
+        "WITH s AS MATERIALIZED (SELECT min(price_min) AS low FROM products) SELECT low FROM s"
+    )
     assert not changes.writes_public_data("UPDATE carts SET updated_at = now()")
     assert not changes.writes_public_data(
         "INSERT INTO cart_lines (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET quantity = 2"

@@ -29,6 +29,7 @@ from tests.api.catalog_data import build_catalog
 from tests.api.catalog_data import phone_input
 from tests.api.test_batching import seed_listing
 from tests.conftest import Api
+from tests.contract import operation
 
 pytestmark = pytest.mark.sqlite_too
 
@@ -103,6 +104,22 @@ async def test_search_statements_are_bounded(api: Api) -> None:
     empty = await _search(api, "no such phone")
     assert empty["data"]["products"]["totalCount"] == 0
     assert empty["extensions"]["sqlStatements"] <= SEARCH_MAX_STATEMENTS - 1, empty["extensions"]
+
+
+async def test_a_repeated_search_is_answered_from_the_cache(api: Api) -> None:
+    """The facets' statement (a WITH) only reads: counted as a write of every table, it
+    emptied every process's cache at each search and no search was ever served from it."""
+    await _priced_catalog(api)
+    body = {
+        "query": operation("Search"),
+        "variables": {"query": "phone"},
+        "operationName": "Search",
+    }
+    first = await api.client.post("/graphql", json=body)
+    assert first.headers["x-cache"] == "miss"
+    again = await api.client.post("/graphql", json=body)
+    assert again.headers["x-cache"] == "hit", again.json()["extensions"]
+    assert again.json()["data"] == first.json()["data"]
 
 
 async def test_search_facets_without_filters(api: Api) -> None:
