@@ -20,9 +20,7 @@ from typing import TypeVar
 import orjson
 from aiodataloader import DataLoader
 from sqlalchemy import Text
-from sqlalchemy import case
 from sqlalchemy import cast
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +44,7 @@ from models.inventory import StockLevel
 from models.inventory import Warehouse
 from models.promotions import Promotion
 from services import catalog
+from services import inventory
 from services.ownership import audit_entries_about
 from services.pricing import Promotion as PricingRule
 
@@ -54,16 +53,6 @@ if TYPE_CHECKING:
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-def sellable_quantity_of_sku() -> Any:
-    """Σ over warehouses of max(0, on_hand − reserved − safety_stock), as a scalar subquery."""
-    units = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-    return (
-        select(func.coalesce(func.sum(case((units > 0, units), else_=0)), 0))
-        .where(StockLevel.sku_id == Sku.id)
-        .scalar_subquery()
-    )
 
 
 def _loader(
@@ -127,7 +116,7 @@ def _skus_statement(by_product: bool) -> Any:
     once, so neither the statement nor its cache key is made again for each read."""
     where = (any_of(Sku.product_id, "ids") & Sku.enabled) if by_product else any_of(Sku.id, "ids")
     return (
-        select(*_sku_view_columns(), sellable_quantity_of_sku().label("sellable"))
+        select(*_sku_view_columns(), inventory.sellable_of_sku().label("sellable"))
         .where(where)
         .order_by(Sku.product_id, Sku.position, Sku.id)
     )

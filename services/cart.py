@@ -444,7 +444,7 @@ class CartView:
     rules: dict[int, pricing.Promotion] = field(default_factory=dict)
     customer: pricing.Customer = field(default_factory=pricing.Customer)
     coupons: list[CouponEntry] = field(default_factory=list)
-    # per SKU [(priority, warehouse, sellable)] as read for this evaluation
+    # per SKU [(priority, warehouse, sellable)] as read for this evaluation (plan_stock)
     stock: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)  # the lines' sellers
     add_on_offers: list[AddOnOffer] = field(default_factory=list)
@@ -491,6 +491,7 @@ class LineFacts:
     templates: dict[int, ShippingTemplate] = field(default_factory=dict)
     merchants: dict[int, Merchant] = field(default_factory=dict)
     gift_names: dict[int, str] = field(default_factory=dict)  # gift sku → its name
+    sellable: dict[int, int] = field(default_factory=dict)  # every sku read → units to sell
 
     def line(
         self,
@@ -528,7 +529,14 @@ def gift_name(product: Product, sku: Sku) -> str:
 
 
 _LINE_FACTS = (
-    select(Sku, Product, Category.path, ShippingTemplate, Merchant)
+    select(
+        Sku,
+        Product,
+        Category.path,
+        ShippingTemplate,
+        Merchant,
+        inventory.sellable_of_sku().label("sellable"),
+    )
     .join(Product, Product.id == Sku.product_id)
     .join(Category, Category.id == Product.category_id)
     .outerjoin(ShippingTemplate, ShippingTemplate.id == Product.shipping_template_id)
@@ -540,13 +548,15 @@ _LINE_FACTS = (
 async def line_facts(
     session: AsyncSession, sku_ids: list[int], gift_skus: Sequence[int] = ()
 ) -> LineFacts:
-    """Each line's SKU, product, category path, shipping template and merchant, and the
-    names of the gift SKUs promotions may add (for notices): one statement."""
+    """Each line's SKU, product, category path, shipping template and merchant, the names
+    of the gift SKUs promotions may add (for notices), and every one's units to sell: one
+    statement."""
     wanted = sorted(set(sku_ids) | set(gift_skus))
     rows = (await session.execute(_LINE_FACTS, {"skus": wanted})).all() if wanted else []
     facts = LineFacts()
     lines = set(sku_ids)
-    for sku, product, path, template, merchant in rows:
+    for sku, product, path, template, merchant, sellable in rows:
+        facts.sellable[sku.id] = int(sellable)
         if sku.id in gift_skus:
             facts.gift_names[sku.id] = gift_name(product, sku)
         if sku.id not in lines:
@@ -630,9 +640,11 @@ async def evaluate(
     customer: Customer | None,
     coupon_ids: Sequence[int] | None = None,
     lines: list[CartLine] | None = None,
+    plan_stock: bool = False,
 ) -> CartView:
     """Re-read every line (availability, stock, live promotions) and price the cart with
-    the recommended coupons, or with `coupon_ids` when the shopper chose."""
+    the recommended coupons, or with `coupon_ids` when the shopper chose. `plan_stock`: also
+    each SKU's units by warehouse (`CartView.stock`), which a checkout reserves from."""
     if lines is None:
         lines = list(
             (
@@ -649,8 +661,18 @@ async def evaluate(
     add_on_skus = {s for r in rules for s, _ in r.add_on_choices}
     facts = await line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus), gift_skus)
     skus, products = facts.skus, facts.products
-    stock = await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
-    sellable = {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
+    # A checkout plans its reservation from each warehouse's units (one statement more); a
+    # cart shows only their sum, read with the lines' facts.
+    stock = (
+        await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
+        if plan_stock
+        else {}
+    )
+    sellable = (
+        {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
+        if plan_stock
+        else facts.sellable
+    )
     views, priced = [], []
     for line in lines:
         sku = skus[line.sku_id]

@@ -123,6 +123,7 @@ async def quote(
         customer,
         None if request.coupon_ids is None else list(request.coupon_ids),
         cart_lines,
+        plan_stock=True,
     )
     lines = [
         item

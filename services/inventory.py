@@ -22,6 +22,7 @@ from typing import cast
 
 from sqlalchemy import BigInteger
 from sqlalchemy import Integer
+from sqlalchemy import case
 from sqlalchemy import column
 from sqlalchemy import delete
 from sqlalchemy import func
@@ -348,6 +349,18 @@ def plan_allocation(
         if want > 0:
             return None
     return plan
+
+
+def sellable_of_sku() -> Any:
+    """Σ over warehouses of max(0, on_hand − reserved − safety_stock) of the SKU in the
+    enclosing statement (`Sku.id`), as a scalar subquery: what a card or a cart shows as
+    available (the same sum `candidates` gives per warehouse)."""
+    units = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+    return (
+        select(func.coalesce(func.sum(case((units > 0, units), else_=0)), 0))
+        .where(StockLevel.sku_id == Sku.id)
+        .scalar_subquery()
+    )
 
 
 _CANDIDATES = (

@@ -364,16 +364,17 @@ async def test_a_malformed_line_id_is_a_user_error(api: Api, engine: AsyncEngine
     assert [line["quantity"] for line in after["lines"]] == [1]
 
 
-# MyCart: the customer (`me`); the open cart with its lines; the lines' SKUs and products;
-# their stock; the customer's coupons. An empty cart reads neither catalog nor stock.
-MY_CART_STATEMENTS = {0: 3, 1: 5, 3: 5}
+# MyCart: the customer (`me`); the open cart with its lines; the lines' SKUs with their
+# products and units to sell; the customer's coupons. An empty cart reads neither catalog
+# nor stock.
+MY_CART_STATEMENTS = {0: 3, 1: 4, 3: 4}
 # CartLinesAdd: the cart with its lines; the SKUs with their products; the cart's and the
-# line's updates; then the answer: the cart's lines again with the customer, the lines' SKUs and
-# products, their stock, the customer's coupons.
-CART_LINES_ADD_STATEMENTS = 8
+# line's updates; then the answer: the cart's lines again with the customer, the lines' SKUs
+# with their products and units, the customer's coupons.
+CART_LINES_ADD_STATEMENTS = 7
 # CartLinesUpdate: the cart with its lines (each line named found among them); the cart's
 # update; then the answer as above.
-CART_LINES_UPDATE_STATEMENTS = 6
+CART_LINES_UPDATE_STATEMENTS = 5
 
 
 @pytest.mark.sqlite_too  # the statements differ by database: both are pinned
