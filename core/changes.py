@@ -106,6 +106,12 @@ PRIVATE_TABLES = frozenset(
 )
 
 _WRITTEN = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+# Any word that may start a write, anywhere in a statement (row locks aside): a WITH holding
+# none of them only reads.
+_WRITE_WORDS = re.compile(
+    r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|TRUNCATE|COPY|CALL|UPSERT)\b", re.IGNORECASE
+)
+_ROW_LOCKS = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
 _NOT_WRITES = (
     "SELECT",
     "BEGIN",
@@ -335,8 +341,9 @@ def public_tables_written(statement: str) -> frozenset[str] | None:
     # "SET" is no table: it follows ON CONFLICT DO UPDATE
     tables = [t.lower() for t in _WRITTEN.findall(statement) if t.upper() != "SET"]
     if not tables:
-        # a WITH whose parts write nothing only reads (e.g. a search's price buckets)
-        return frozenset() if head.startswith("WITH") else None
+        # a WITH with no word of a write in it only reads (e.g. a search's price buckets)
+        reads = head.startswith("WITH") and not _WRITE_WORDS.search(_ROW_LOCKS.sub("", statement))
+        return frozenset() if reads else None
     return frozenset(t for t in tables if t not in PRIVATE_TABLES)
 
 

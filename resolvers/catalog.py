@@ -356,12 +356,15 @@ async def product_by_id(ctx: Context, global_id: str) -> Product | None:
 
 async def category_ancestors(ctx: Context, category: Category) -> list[Category]:
     """From the kept snapshot of the categories (no statement once read), as new objects of
-    this request's own: the answer shows these ids only."""
+    this request's own; by the category loader while nothing may be kept. The answer shows
+    these ids only."""
     ids = category.ancestor_ids
     if not ids:
         return []
-    changes.depends_on("categories", ids)
     rows = await ctx.read(lambda s: catalog.category_rows(s, ctx.now))
+    if rows is None:
+        return [c for c in await ctx.loaders.category.load_many(ids) if c]
+    changes.depends_on("categories", ids)
     return [Category(**rows[i]) for i in ids if i in rows]
 
 

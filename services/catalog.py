@@ -695,21 +695,26 @@ async def display_snapshot(session: AsyncSession, now: datetime) -> DisplaySnaps
 CategoryRow = dict[str, object]  # a backend category's columns, by attribute name
 
 
-async def category_rows(session: AsyncSession, now: datetime) -> dict[int, CategoryRow]:
+async def category_rows(session: AsyncSession, now: datetime) -> dict[int, CategoryRow] | None:
     """Every backend category's columns by id, read once and kept (shared by every request)
     until the categories table is written in any process, as `display_snapshot` keeps the
     display tree: a product page's breadcrumb (its category's ancestors) costs no statement.
-    The caller notes the ids it shows. Read by answers only: a mutation's payload is
-    resolved after its unit of work committed, and the commit moved the version."""
+    None while the change feed is not live (nothing may be kept: the caller reads the rows
+    it needs instead of the whole table each time). The caller notes the ids it shows."""
     feed = changes.feed_of(session.bind)
+    if not feed.live:
+        return None
     version = feed.version("categories")
     kept: tuple[changes.Kept, dict[int, CategoryRow]] | None = feed.memo.get("categories")
-    if kept is not None and feed.live and kept[0].holds(version, now):
+    if kept is not None and kept[0].holds(version, now):
         return kept[1]
     with changes.covered("categories"):
         rows = (await session.execute(select(*_category_columns()))).mappings().all()
     snapshot = {int(row["id"]): dict(row) for row in rows}
-    if feed.live and feed.version("categories") == version:
+    # a session changing categories (not committed yet) reads them for itself alone
+    sync = session.sync_session
+    shareable = not any(isinstance(o, Category) for o in (*sync.new, *sync.dirty))
+    if shareable and feed.version("categories") == version:
         feed.memo["categories"] = (changes.Kept(version, now), snapshot)
     return snapshot
 

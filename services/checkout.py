@@ -99,8 +99,10 @@ async def quote(
     channel: str,
     rules: members.PointsRules,
     customer: Customer | None = None,
+    plan_stock: bool = False,
 ) -> Quote:
-    """The priced checkout, exactly as it would be placed now."""
+    """The priced checkout, exactly as it would be placed now; with `plan_stock`, also each
+    SKU's units by warehouse, which placing it reserves from (a preview shows only sums)."""
     customer = customer or await session.get(Customer, customer_id)
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "No such customer.", "customer")
@@ -123,7 +125,7 @@ async def quote(
         customer,
         None if request.coupon_ids is None else list(request.coupon_ids),
         cart_lines,
-        plan_stock=True,
+        plan_stock=plan_stock,
     )
     lines = [
         item
@@ -213,7 +215,7 @@ async def complete(
                 "idempotencyKey",
             )
         return Placed(placed)
-    q = await quote(session, customer_id, request, now, channel, rules, customer)
+    q = await quote(session, customer_id, request, now, channel, rules, customer, plan_stock=True)
     total = q.result.total
     if request.expected_total is not None and request.expected_total != total:
         raise DomainError(

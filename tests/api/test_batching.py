@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -191,3 +192,64 @@ async def test_statement_count_stays_constant_with_promotions(
         assert first_card["priceRange"]["min"]["amount"] == "9.00"
         assert first_card["promotionTags"] == ["直降", "满300减30"]
     assert counts[0] == counts[1] <= CATEGORY_PAGE_MAX_STATEMENTS
+
+
+async def test_a_breadcrumb_is_read_by_the_loader_while_nothing_may_be_kept(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the change feed down nothing is kept: the ancestors of a page's products are
+    read by id in one batch (the whole categories table once per product before), and a
+    rename shows at once."""
+    from sqlalchemy import text
+
+    from core import changes
+
+    await seed_listing(engine, 3)
+    feed = changes.feed_of(engine)
+    monkeypatch.setattr(feed, "live", False)
+    feed.memo.pop("categories", None)
+    query = (
+        "query($n: Int!) { products(first: $n) { edges { node { category { ancestors "
+        "{ name } } } } } }"
+    )
+
+    async def crumbs(n: int) -> tuple[list[list[str]], int]:
+        result = await api.post(query, {"n": n})
+        edges = result["data"]["products"]["edges"]
+        names = [[a["name"] for a in e["node"]["category"]["ancestors"]] for e in edges]
+        return names, result["extensions"]["sqlStatements"]
+
+    one, three = await crumbs(1), await crumbs(3)
+    assert one[0] == [["root"]] and three[0] == [["root"]] * 3
+    assert one[1] == three[1], (one, three)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE categories SET name = 'Root 2' WHERE name = 'root'"))
+    assert (await crumbs(1))[0] == [["Root 2"]]
+    assert "categories" not in feed.memo
+
+
+async def test_categories_changed_in_a_session_are_not_kept_for_others(
+    api: Api, engine: AsyncEngine, clock: FixedClock
+) -> None:
+    """A session holding a category it changed (not committed) reads the rows for itself
+    alone: what it reads is not kept for every other request."""
+    from core import changes
+    from models.catalog import Category
+
+    await seed_listing(engine, 1)
+    feed = changes.feed_of(engine)
+    feed.memo.pop("categories", None)
+    async with create_session_factory(engine)() as s:
+        root = (await s.scalars(select(Category).where(Category.name == "root"))).one()
+        root.name = "not committed"
+        rows = await catalog.category_rows(s, clock.now())
+        assert rows is not None and rows[root.id]["name"] == "root"  # not flushed either
+        assert "categories" not in feed.memo
+        await s.rollback()
+    kept = await _kept_categories(engine, clock)
+    assert kept is not None and "categories" in feed.memo
+
+
+async def _kept_categories(engine: AsyncEngine, clock: FixedClock) -> Any:
+    async with create_session_factory(engine)() as s:
+        return await catalog.category_rows(s, clock.now())

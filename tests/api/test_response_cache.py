@@ -229,6 +229,15 @@ def test_writes_to_public_tables_are_told_from_private_ones() -> None:
     assert not changes.writes_public_data(
         "WITH s AS MATERIALIZED (SELECT min(price_min) AS low FROM products) SELECT low FROM s"
     )
+    assert not changes.writes_public_data("WITH s AS (SELECT 1) SELECT * FROM skus FOR UPDATE")
+    # a WITH whose write the table pattern does not read is every table, never a read
+    for written in (
+        "WITH a AS (SELECT 1) MERGE INTO products p USING a ON true WHEN MATCHED THEN "
+        "UPDATE SET title = 'x'",
+        "WITH a AS (SELECT 1) INSERT OR REPLACE INTO products (id) SELECT 1 FROM a",
+        "WITH a AS (SELECT 1) REPLACE INTO products (id) SELECT 1 FROM a",
+    ):
+        assert changes.public_tables_written(written) is None, written
     assert not changes.writes_public_data("UPDATE carts SET updated_at = now()")
     assert not changes.writes_public_data(
         "INSERT INTO cart_lines (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET quantity = 2"
