@@ -90,6 +90,11 @@ def shop_cash(merchant: str) -> dict[str, Any]:
     return template("店铺券", type="CASH", amount="10", minSpend=None, merchantId=merchant)
 
 
+async def grant_points(api: Api, who: Shopper, points: int) -> None:
+    me = (await api.ok("Me", token=who.token))["me"]["id"]
+    await api.admin("CustomerPointsAdjust", {"customerId": me, "points": points, "reason": "活动"})
+
+
 def amount(money: dict[str, Any]) -> str:
     return money["amount"]
 
@@ -446,8 +451,7 @@ async def test_points_spent_stay_spent_on_the_repriced_order(api: Api, engine: A
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900008011", [(shop.sku_a, 2)])
     await claim(api, who, template("满200减20"))
-    me = (await api.ok("Me", token=who.token))["me"]["id"]
-    await api.admin("CustomerPointsAdjust", {"customerId": me, "points": 5000, "reason": "活动"})
+    await grant_points(api, who, 5000)
     first = await place(api, who, "first", pointsToUse=5000)
     # 240 − 20 = 220; 5000 points pay 50.00 (under the cap, 50% of 220): 170
     assert amount(first["amountDue"]) == "170.00"
@@ -584,8 +588,7 @@ async def test_points_over_two_merchants_stay_with_each_order_when_a_coupon_move
     who = await shopper(api, "13900008094", [(shop.sku_a, 1), (shop.sku_c, 1)])
     await claim(api, who, {**shop_cash(shop.merchant), "amount": "0.01"})
     moving = await claim(api, who, shop_cash(shop.other_merchant))
-    me = (await api.ok("Me", token=who.token))["me"]["id"]
-    await api.admin("CustomerPointsAdjust", {"customerId": me, "points": 5000, "reason": "活动"})
+    await grant_points(api, who, 5000)
     first = await place(api, who, "first", pointsToUse=5000)
     # A 120 − 0.01 = 119.99, C 200 − 10 = 190: 10% of 309.99 takes 3099 points (30.99),
     # 12.00 on A (11.999 rounded up: a fen over 10% of A) and 18.99 on C
@@ -617,8 +620,7 @@ async def test_points_spent_keep_their_value_when_the_points_settings_change(
     shop = await open_shop(api, engine)
     who = await shopper(api, "13900008095", [(shop.sku_a, 2)])
     await claim(api, who, template("满200减20"))
-    me = (await api.ok("Me", token=who.token))["me"]["id"]
-    await api.admin("CustomerPointsAdjust", {"customerId": me, "points": 5000, "reason": "活动"})
+    await grant_points(api, who, 5000)
     first = await place(api, who, "first", pointsToUse=5000)
     assert amount(first["amountDue"]) == "170.00"  # 240 − 20 − 50.00 of points
     monkeypatch.setattr(settings, "points_per_yuan", 200)
