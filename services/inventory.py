@@ -17,19 +17,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 from typing import cast
 
 from sqlalchemy import BigInteger
 from sqlalchemy import Integer
+from sqlalchemy import bindparam
 from sqlalchemy import case
-from sqlalchemy import column
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy import update
-from sqlalchemy import values
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -488,8 +489,22 @@ async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:
     if len(plan) == 1:
         return await _hold(session, plan[0])
     ordered = sorted(plan, key=lambda a: (a.sku_id, a.warehouse_id))
-    wanted = _rows(ordered)
-    taken = await session.execute(
+    taken = await session.execute(_hold_rows(len(ordered)), _row_values(ordered))
+    held = {(row.sku_id, row.warehouse_id) for row in taken}
+    if len(held) == len(ordered):
+        return True
+    back = [a for a in ordered if (a.sku_id, a.warehouse_id) in held]
+    if back:
+        await session.execute(_release_rows(len(back)), _row_values(back))
+    return False
+
+
+# Built once per number of rows, each row's values bound parameters: a statement over a
+# VALUES list has no cache key (SQLAlchemy compiled it again at every checkout, ~4 ms).
+@lru_cache(maxsize=64)
+def _hold_rows(count: int) -> Any:
+    wanted = _rows(count)
+    return (
         update(StockLevel)
         .where(
             StockLevel.sku_id == wanted.c.sku_id,
@@ -500,34 +515,39 @@ async def _hold_all(session: AsyncSession, plan: list[Allocation]) -> bool:
         .returning(StockLevel.sku_id, StockLevel.warehouse_id)
         .execution_options(synchronize_session=False)
     )
-    held = {(row.sku_id, row.warehouse_id) for row in taken}
-    if len(held) == len(ordered):
-        return True
-    back = _rows([a for a in ordered if (a.sku_id, a.warehouse_id) in held])
-    if held:
-        await session.execute(
-            update(StockLevel)
-            .where(
-                StockLevel.sku_id == back.c.sku_id, StockLevel.warehouse_id == back.c.warehouse_id
-            )
-            .values(reserved=StockLevel.reserved - back.c.quantity)
-            .execution_options(synchronize_session=False)
-        )
-    return False
 
 
-def _rows(allocations: list[Allocation]) -> Any:
-    # a CTE: SQLite takes `WITH wanted(...) AS (VALUES ...)`, not an aliased VALUES in FROM
+@lru_cache(maxsize=64)
+def _release_rows(count: int) -> Any:
+    back = _rows(count)
     return (
-        values(
-            column("sku_id", BigInteger),
-            column("warehouse_id", BigInteger),
-            column("quantity", Integer),
-            name="wanted",
-        )
-        .data([(a.sku_id, a.warehouse_id, a.quantity) for a in allocations])
-        .cte("wanted")
+        update(StockLevel)
+        .where(StockLevel.sku_id == back.c.sku_id, StockLevel.warehouse_id == back.c.warehouse_id)
+        .values(reserved=StockLevel.reserved - back.c.quantity)
+        .execution_options(synchronize_session=False)
     )
+
+
+def _rows(count: int) -> Any:
+    """`count` rows (sku_id, warehouse_id, quantity) of bound parameters, as a CTE of one
+    SELECT each (SQLite takes a CTE, not an aliased VALUES in FROM)."""
+    return union_all(
+        *(
+            select(
+                bindparam(f"sku{i}", type_=BigInteger).label("sku_id"),
+                bindparam(f"warehouse{i}", type_=BigInteger).label("warehouse_id"),
+                bindparam(f"quantity{i}", type_=Integer).label("quantity"),
+            )
+            for i in range(count)
+        )
+    ).cte("wanted")
+
+
+def _row_values(allocations: list[Allocation]) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for i, a in enumerate(allocations):
+        values |= {f"sku{i}": a.sku_id, f"warehouse{i}": a.warehouse_id, f"quantity{i}": a.quantity}
+    return values
 
 
 async def _owned(session: AsyncSession, owner: str) -> Reservation:

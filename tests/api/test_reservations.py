@@ -76,6 +76,18 @@ async def test_a_hold_that_fails_midway_gives_back_what_it_took(
     assert all(after[(sku_b, w)][1] == after[(sku_b, w)][0] for w in (1, 2))
 
 
+def test_the_multi_row_hold_is_compiled_once_per_row_count() -> None:
+    """Its rows are bound parameters: the statement has a cache key (a VALUES list had
+    none, and compiling it again cost ~4 ms of every checkout), and is built once."""
+    from services.inventory import _hold_rows
+    from services.inventory import _release_rows
+
+    for build in (_hold_rows, _release_rows):
+        assert build(3) is build(3)
+        assert build(3)._generate_cache_key() is not None
+        assert build(2)._generate_cache_key() != build(3)._generate_cache_key()
+
+
 async def test_reserve_splits_and_is_idempotent_per_owner(
     engine: AsyncEngine, clock: FixedClock
 ) -> None:
