@@ -85,6 +85,10 @@ class Context:
     answer_cacheable: bool = True
     # time.monotonic() past which a query's execution stops (schema/execution.py)
     deadline: float | None = None
+    # Each mutation root field's outcome (value, or the exception it raised) by response
+    # key: when the planned path gives up on a payload, the normal path answers the same
+    # operation again from these and never mutates twice (schema/policy.py).
+    mutation_outcomes: dict[str, tuple[bool, Any]] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _settled: bool = False  # execution is over: no read may touch the session any more
 

@@ -6,11 +6,14 @@ wrapper for every resolver).
 
 Same answers by construction:
 
-- the planned path only ever answers a query that went right: a field error, a null for a
-  non-null field, a value a serializer refuses, an abstract type it cannot place — anything —
-  abandons the plan (`Abandon`) and the endpoint runs the operation again on the normal path,
-  which makes the error exactly as it always did. Queries have no side effects, so a second
-  run is safe (mutations are never planned);
+- the planned path only ever answers an operation that went right: a field error, a null
+  for a non-null field, a value a serializer refuses, an abstract type it cannot place —
+  anything — abandons the plan (`Abandon`) and the endpoint runs the operation again on the
+  normal path, which makes the error exactly as it always did. Queries have no side effects,
+  so a second run is safe. A mutation is planned only with one root field, and that field
+  runs once per request: its policy gate keeps its outcome (the payload, or the exception),
+  and the second run answers from it (schema/policy.py) — a payload the plan gives up on is
+  completed again, the mutation is never applied twice;
 - root fields, fields with arguments and fields with field extensions run through Strawberry's
   own resolver wrapper with a real ResolveInfo (so the policy gate, argument conversion and
   every extension apply as before); a resolver without arguments or extensions is called as
@@ -19,15 +22,16 @@ Same answers by construction:
 - values are completed by the schema's own serializers, lists and objects as graphql-core
   does (`is_type_of` checked, abstract types resolved by their `resolve_type`), fields in the
   document's order, fields of one level resolved together (so dataloaders batch as before);
-- what the planner does not handle (directives, subscriptions, mutations, introspection
-  fields other than `__typename`, variables that do not coerce) is never planned: None, and
-  the normal path runs.
+- what the planner does not handle (directives, subscriptions, mutations of several root
+  fields, introspection fields other than `__typename`, variables that do not coerce) is
+  never planned: None, and the normal path runs.
 
 The request's deadline is kept as schema/execution.py keeps it: checked every CHECK_EVERY
 fields, and past it the whole operation stops with one TIMEOUT error (no second run).
 
 tests/api/test_plans.py runs every contract query through both paths on varied data and
-requires byte-identical JSON."""
+requires byte-identical JSON, and completes contract mutations' payloads both ways from one
+outcome."""
 
 from __future__ import annotations
 
@@ -664,7 +668,7 @@ class _Planner:
 
 
 class Plan:
-    """One query operation of one document, planned."""
+    """One query operation (or one-field mutation) of one document, planned."""
 
     def __init__(self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None):
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -677,13 +681,19 @@ class Plan:
             if len(found) != 1:
                 raise _Unplannable("no such operation")
             operation = found[0]
-        if operation.operation != OperationType.QUERY:
-            raise _Unplannable("queries only")
+        if operation.operation == OperationType.QUERY:
+            root = schema.query_type
+        elif operation.operation == OperationType.MUTATION and _one_field(operation):
+            # The mutation's one root field runs once, through its policy gate, which keeps
+            # its outcome: a payload the plan gives up on is answered by the normal path
+            # from that outcome, never by mutating again (schema/policy.py).
+            root = schema.mutation_type
+        else:
+            raise _Unplannable("queries and one-field mutations only")
         if operation.directives or any(v.directives for v in operation.variable_definitions or ()):
             raise _Unplannable("directives")
-        root = schema.query_type
         if root is None:
-            raise _Unplannable("no query type")
+            raise _Unplannable("no root type")
         self.schema, self.operation = schema, operation
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -726,6 +736,11 @@ class Plan:
         return data, run.values
 
 
+def _one_field(operation: OperationDefinitionNode) -> bool:
+    selections = operation.selection_set.selections
+    return len(selections) == 1 and isinstance(selections[0], FieldNode)
+
+
 class _RootNode:
     """Stands for the operation as the 'field' whose selection set is the root's."""
 
@@ -743,7 +758,7 @@ def _plan_all(fields: list[_Field]) -> None:
 
 
 class Plans:
-    """Plans of known query operations, keyed by document text and operation name; a
+    """Plans of known operations, keyed by document text and operation name; a
     document the planner cannot handle is remembered as None (the normal path runs)."""
 
     def __init__(self, schema: GraphQLSchema, entries: int = 512) -> None:

@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
+from graphql import OperationType
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.types import Info
 
@@ -383,10 +384,44 @@ class PolicyGate(FieldExtension):
         refusal = self.rule.refusal(info.context.viewer)
         if refusal is not None:
             raise refusal
-        return next_(source, info, **kwargs)
+        if info.operation.operation != OperationType.MUTATION:
+            return next_(source, info, **kwargs)
+        outcomes = info.context.mutation_outcomes  # as in resolve_async
+        key = info.path.key
+        if key not in outcomes:
+            try:
+                outcomes[key] = (True, next_(source, info, **kwargs))
+            except Exception as error:
+                outcomes[key] = (False, error)
+        succeeded, outcome = outcomes[key]
+        if succeeded:
+            return outcome
+        raise outcome
 
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        if info.operation.operation != OperationType.MUTATION:
+            return await self._gated(next_, source, info, kwargs)
+        # A mutation runs once per request: asked again (the planned path gave up on its
+        # payload and the normal path answers), its field gives what it gave the first time.
+        outcomes = info.context.mutation_outcomes
+        key = info.path.key
+        if key in outcomes:
+            succeeded, outcome = outcomes[key]
+            if succeeded:
+                return outcome
+            raise outcome
+        try:
+            value = await self._gated(next_, source, info, kwargs)
+        except Exception as error:
+            outcomes[key] = (False, error)
+            raise
+        outcomes[key] = (True, value)
+        return value
+
+    async def _gated(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, kwargs: dict[str, Any]
     ) -> Any:
         viewer: Viewer = info.context.viewer
         refusal = self.rule.refusal(viewer)

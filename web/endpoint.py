@@ -264,9 +264,10 @@ class GraphQLEndpoint:
         operation: str | None,
         allowed: set[OperationType],
     ) -> tuple[Any, int | None]:  # an ExecutionResult, and the planned cost
-        """A known query runs from its plan; anything the plan does not answer (an error of
-        any kind, something it does not handle) runs on the normal path, which answers
-        exactly as before — a query has no side effects, so running it again is safe."""
+        """A known operation runs from its plan; anything the plan does not answer (an error
+        of any kind, something it does not handle) runs on the normal path, which answers
+        exactly as before — a query has no side effects, so running it again is safe, and a
+        mutation's root field answers the second run from the outcome it kept."""
         plan = None
         if self.plans is not None and operation in self.operations.names:
             plan = self.plans.get(query, operation)

@@ -373,3 +373,91 @@ async def test_a_listing_without_long_text_then_a_lookup_with_it(
     )
     assert "errors" not in both, both
     assert all(n["descriptionHtml"].startswith("<h2>") for n in both["data"]["nodes"])
+
+
+async def test_mutation_payloads_answer_alike_planned_or_replayed(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A contract mutation's payload is completed by its plan; the normal path, asked the
+    same operation again in the same request, answers from the mutation's kept outcome
+    (never mutating twice) and must give the same bytes. Each mutation below is checked
+    that way, on both engines, and must have been answered by its plan."""
+    from tests.api.checkout_data import open_shop
+    from tests.api.checkout_data import pay
+    from web.endpoint import GraphQLEndpoint
+
+    original = GraphQLEndpoint._run
+    compared: list[str] = []
+
+    async def both(self: Any, context: Any, query: str, variables: Any, name: Any, allowed: Any):  # type: ignore[no-untyped-def]
+        answered = self.plans.answered if self.plans is not None else 0
+        result, values = await original(self, context, query, variables, name, allowed)
+        planned = self.plans is not None and self.plans.answered > answered
+        if not context.mutation_outcomes or not planned:
+            return result, values
+        context._settled = False  # the plan settled the request: the replay reads again
+        again = await self.schema.execute(
+            query,
+            variable_values=variables,
+            context_value=context,
+            operation_name=name,
+            allowed_operation_types=allowed,
+        )
+        assert orjson.dumps(again.data) == orjson.dumps(result.data), name
+        assert not again.errors, again.errors
+        compared.append(name)
+        return result, values
+
+    monkeypatch.setattr(GraphQLEndpoint, "_run", both)
+    shop = await open_shop(api, engine, two_merchants=True)
+    await create_template(api, template())
+    who = await shopper(api, "13900009001", [(shop.sku_a, 1)])
+    cart = who.cart_id
+    added = await api.ok(
+        "CartLinesAdd",
+        {"cartId": cart, "lines": [{"skuId": shop.sku_c, "quantity": 2}]},
+        token=who.token,
+    )
+    line = added["cartLinesAdd"]["cart"]["lines"][-1]["id"]
+    await api.ok(
+        "CartLinesUpdate", {"cartId": cart, "lines": [{"id": line, "quantity": 1}]}, token=who.token
+    )
+    placed = await place(api, who, "planned")
+    await pay(api, who, placed)
+    refused = await api.op(  # a refusal: userErrors, answered alike
+        "CartLinesAdd",
+        {"cartId": cart, "lines": [{"skuId": shop.sku_a, "quantity": 0}]},
+        token=who.token,
+    )
+    assert refused["data"]["cartLinesAdd"]["userErrors"]
+    assert {"CartLinesAdd", "CartLinesUpdate", "CheckoutComplete", "PaymentConfirm"} <= set(
+        compared
+    ), compared
+
+
+async def test_a_mutation_whose_plan_gives_up_is_not_applied_twice(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan gives up on the payload after the mutation ran: the normal path answers the
+    operation from the kept outcome, so the line is added once, not twice."""
+    from schema import plans
+    from tests.api.checkout_data import open_shop
+
+    shop = await open_shop(api, engine)
+    who = await shopper(api, "13900009002", [])
+    original = plans.Plan.answer
+
+    async def gives_up(self: Any, context: Any, variables: Any) -> Any:
+        await original(self, context, variables)
+        raise plans.Abandon("a payload the plan cannot complete")
+
+    monkeypatch.setattr(plans.Plan, "answer", gives_up)
+    added = await api.ok(
+        "CartLinesAdd",
+        {"cartId": who.cart_id, "lines": [{"skuId": shop.sku_a, "quantity": 2}]},
+        token=who.token,
+    )
+    assert [ln["quantity"] for ln in added["cartLinesAdd"]["cart"]["lines"]] == [2]
+    monkeypatch.setattr(plans.Plan, "answer", original)
+    cart = (await api.ok("MyCart", token=who.token))["me"]["cart"]
+    assert [ln["quantity"] for ln in cart["lines"]] == [2]
