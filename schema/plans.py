@@ -694,6 +694,8 @@ class Plan:
             raise _Unplannable("directives")
         if root is None:
             raise _Unplannable("no root type")
+        if operation.operation == OperationType.MUTATION and not _kept_once(root, operation):
+            raise _Unplannable("a mutation field without its policy gate")
         self.schema, self.operation = schema, operation
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -739,6 +741,18 @@ class Plan:
 def _one_field(operation: OperationDefinitionNode) -> bool:
     selections = operation.selection_set.selections
     return len(selections) == 1 and isinstance(selections[0], FieldNode)
+
+
+def _kept_once(root: GraphQLObjectType, operation: OperationDefinitionNode) -> bool:
+    """Whether the mutation's root field keeps its outcome (its policy gate does): only then
+    may the normal path answer the operation a second time."""
+    from schema.policy import PolicyGate  # the gate imports the schema's resolvers
+
+    node = operation.selection_set.selections[0]
+    assert isinstance(node, FieldNode)
+    definition = root.fields.get(node.name.value)
+    sb = (definition.extensions or {}).get("strawberry-definition") if definition else None
+    return sb is not None and any(isinstance(e, PolicyGate) for e in sb.extensions)
 
 
 class _RootNode:

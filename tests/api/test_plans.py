@@ -389,7 +389,9 @@ async def test_mutation_payloads_answer_alike_planned_or_replayed(
     original = GraphQLEndpoint._run
     compared: list[str] = []
 
-    async def both(self: Any, context: Any, query: str, variables: Any, name: Any, allowed: Any):  # type: ignore[no-untyped-def]
+    async def both(
+        self: Any, context: Any, query: str, variables: Any, name: Any, allowed: Any
+    ) -> Any:
         answered = self.plans.answered if self.plans is not None else 0
         result, values = await original(self, context, query, variables, name, allowed)
         planned = self.plans is not None and self.plans.answered > answered
@@ -461,3 +463,22 @@ async def test_a_mutation_whose_plan_gives_up_is_not_applied_twice(
     monkeypatch.setattr(plans.Plan, "answer", original)
     cart = (await api.ok("MyCart", token=who.token))["me"]["cart"]
     assert [ln["quantity"] for ln in cart["lines"]] == [2]
+
+
+def test_a_mutation_field_without_its_policy_gate_is_not_planned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only a root field that keeps its outcome may be answered twice: without the gate the
+    normal path would run the mutation again, so such a document is never planned."""
+    from schema import schema as strawberry_schema
+    from schema.plans import Plans
+    from schema.policy import PolicyGate
+
+    graphql_schema = strawberry_schema._schema
+    field = graphql_schema.mutation_type.fields["cartLinesAdd"]  # type: ignore[union-attr]
+    definition = field.extensions["strawberry-definition"]
+    query = operation("CartLinesAdd")
+    assert Plans(graphql_schema).get(query, "CartLinesAdd") is not None
+    ungated = [e for e in definition.extensions if not isinstance(e, PolicyGate)]
+    monkeypatch.setattr(definition, "extensions", ungated)
+    assert Plans(graphql_schema).get(query, "CartLinesAdd") is None
