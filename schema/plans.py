@@ -116,7 +116,9 @@ class _Run:
 
     def __init__(self, plan: Plan, context: Any, variables: VariableValues) -> None:
         self.plan, self.context, self.variables = plan, context, variables
-        self.deadline: float | None = getattr(context, "deadline", None)
+        # Queries only, as on the normal path: a mutation that committed answers its payload.
+        query = plan.operation.operation == OperationType.QUERY
+        self.deadline: float | None = getattr(context, "deadline", None) if query else None
         self.ticks = CHECK_EVERY
         self.helpers = GraphQLResolveInfoHelpers(_gather, _ignore)
         self.values = 0  # field values answered: the cost actually served (limits.actual_cost)

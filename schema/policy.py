@@ -390,9 +390,13 @@ class PolicyGate(FieldExtension):
         key = info.path.key
         if key not in outcomes:
             try:
-                outcomes[key] = (True, next_(source, info, **kwargs))
+                result = next_(source, info, **kwargs)
             except Exception as error:
                 outcomes[key] = (False, error)
+            else:
+                if inspect.isawaitable(result):  # awaited once, by its caller: not kept
+                    return result
+                outcomes[key] = (True, result)
         succeeded, outcome = outcomes[key]
         if succeeded:
             return outcome

@@ -271,6 +271,22 @@ class GraphQLEndpoint:
         plan = None
         if self.plans is not None and operation in self.operations.names:
             plan = self.plans.get(query, operation)
+        if plan is not None and plan.operation.operation.value not in {t.value for t in allowed}:
+            plan = None  # a mutation over GET: refused by the normal path, never applied
+        try:
+            return await self._answer(plan, context, query, variables, operation, allowed)
+        finally:
+            context.mutation_outcomes.clear()  # kept for this operation's second run only
+
+    async def _answer(
+        self,
+        plan: Any,
+        context: Context,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        allowed: set[OperationType],
+    ) -> tuple[Any, int | None]:
         if plan is not None:
             assert self.plans is not None
             try:

@@ -386,14 +386,14 @@ async def test_mutation_payloads_answer_alike_planned_or_replayed(
     from tests.api.checkout_data import pay
     from web.endpoint import GraphQLEndpoint
 
-    original = GraphQLEndpoint._run
+    original = GraphQLEndpoint._answer
     compared: list[str] = []
 
     async def both(
-        self: Any, context: Any, query: str, variables: Any, name: Any, allowed: Any
+        self: Any, plan: Any, context: Any, query: str, variables: Any, name: Any, allowed: Any
     ) -> Any:
         answered = self.plans.answered if self.plans is not None else 0
-        result, values = await original(self, context, query, variables, name, allowed)
+        result, values = await original(self, plan, context, query, variables, name, allowed)
         planned = self.plans is not None and self.plans.answered > answered
         if not context.mutation_outcomes or not planned:
             return result, values
@@ -410,7 +410,7 @@ async def test_mutation_payloads_answer_alike_planned_or_replayed(
         compared.append(name)
         return result, values
 
-    monkeypatch.setattr(GraphQLEndpoint, "_run", both)
+    monkeypatch.setattr(GraphQLEndpoint, "_answer", both)
     shop = await open_shop(api, engine, two_merchants=True)
     await create_template(api, template())
     who = await shopper(api, "13900009001", [(shop.sku_a, 1)])
@@ -482,3 +482,47 @@ def test_a_mutation_field_without_its_policy_gate_is_not_planned(
     ungated = [e for e in definition.extensions if not isinstance(e, PolicyGate)]
     monkeypatch.setattr(definition, "extensions", ungated)
     assert Plans(graphql_schema).get(query, "CartLinesAdd") is None
+
+
+async def test_a_named_contract_mutation_over_get_is_refused_and_not_applied(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """GET answers queries only: a known mutation sent by GET is not planned (the plan would
+    have applied it), and the normal path refuses it before anything is written."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from models import Cart
+
+    async def carts() -> int:
+        async with create_session_factory(engine)() as s:
+            return int(await s.scalar(select(func.count()).select_from(Cart)) or 0)
+
+    before = await carts()
+    response = await api.client.get(
+        "/graphql",
+        params={
+            "query": operation("CartCreate"),
+            "operationName": "CartCreate",
+            "variables": orjson.dumps({"lines": None}).decode(),
+        },
+    )
+    assert response.status_code == 405, response.text
+    assert await carts() == before
+
+
+def test_a_planned_mutation_has_no_deadline_a_planned_query_has() -> None:
+    """As on the normal path (schema/execution.py): a mutation that committed answers its
+    payload; only queries stop at the request's deadline."""
+    from schema import schema as strawberry_schema
+    from schema.plans import Plans
+    from schema.plans import _Run
+
+    made = Plans(strawberry_schema._schema)
+    context = SimpleNamespace(deadline=0.0)  # long past
+    mutation = made.get(operation("CartLinesAdd"), "CartLinesAdd")
+    query = made.get(operation("MyCart"), "MyCart")
+    assert mutation is not None and query is not None
+    no_variables: Any = {}
+    assert _Run(mutation, context, no_variables).deadline is None
+    assert _Run(query, context, no_variables).deadline == 0.0
