@@ -300,14 +300,24 @@ class GraphQLEndpoint:
                 self.plans.answered += 1
                 await context.settle()
                 return ExecutionResult(data=data, errors=None), values
-        result = await self.schema.execute(
+        return await self._normal(context, query, variables, operation, allowed), None
+
+    async def _normal(
+        self,
+        context: Context,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation: str | None,
+        allowed: set[OperationType],
+    ) -> Any:
+        """The operation on graphql-core's path (Strawberry's `execute`)."""
+        return await self.schema.execute(
             query,
             variable_values=variables,
             context_value=context,
             operation_name=operation,
             allowed_operation_types=allowed,
         )
-        return result, None
 
     def _respond(
         self,

@@ -398,13 +398,7 @@ async def test_mutation_payloads_answer_alike_planned_or_replayed(
         if not context.mutation_outcomes or not planned:
             return result, values
         context._settled = False  # the plan settled the request: the replay reads again
-        again = await self.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=name,
-            allowed_operation_types=allowed,
-        )
+        again = await self._normal(context, query, variables, name, allowed)
         assert orjson.dumps(again.data) == orjson.dumps(result.data), name
         assert not again.errors, again.errors
         compared.append(name)
