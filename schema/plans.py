@@ -746,15 +746,15 @@ def _one_field(operation: OperationDefinitionNode) -> bool:
 
 
 def _kept_once(root: GraphQLObjectType, operation: OperationDefinitionNode) -> bool:
-    """Whether the mutation's root field keeps its outcome (its policy gate does): only then
-    may the normal path answer the operation a second time."""
+    """Whether the mutation's root field keeps its outcome (its policy gate does, for an
+    async resolver): only then may the normal path answer the operation a second time."""
     from schema.policy import PolicyGate  # the gate imports the schema's resolvers
 
     node = operation.selection_set.selections[0]
     assert isinstance(node, FieldNode)
     definition = root.fields.get(node.name.value)
     sb = (definition.extensions or {}).get("strawberry-definition") if definition else None
-    return sb is not None and any(isinstance(e, PolicyGate) for e in sb.extensions)
+    return sb is not None and sb.is_async and any(isinstance(e, PolicyGate) for e in sb.extensions)
 
 
 class _RootNode:

@@ -384,23 +384,8 @@ class PolicyGate(FieldExtension):
         refusal = self.rule.refusal(info.context.viewer)
         if refusal is not None:
             raise refusal
-        if info.operation.operation != OperationType.MUTATION:
-            return next_(source, info, **kwargs)
-        outcomes = info.context.mutation_outcomes  # as in resolve_async
-        key = info.path.key
-        if key not in outcomes:
-            try:
-                result = next_(source, info, **kwargs)
-            except Exception as error:
-                outcomes[key] = (False, error)
-            else:
-                if inspect.isawaitable(result):  # awaited once, by its caller: not kept
-                    return result
-                outcomes[key] = (True, result)
-        succeeded, outcome = outcomes[key]
-        if succeeded:
-            return outcome
-        raise outcome
+        # a sync root field keeps no outcome: a mutation is planned only when it is async
+        return next_(source, info, **kwargs)
 
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any

@@ -661,17 +661,13 @@ async def evaluate(
     add_on_skus = {s for r in rules for s, _ in r.add_on_choices}
     facts = await line_facts(session, sorted({ln.sku_id for ln in lines} | add_on_skus), gift_skus)
     skus, products = facts.skus, facts.products
-    # A checkout plans its reservation from each warehouse's units (one statement more); a
-    # cart shows only their sum, read with the lines' facts.
+    # Units to sell come with the lines' facts; a checkout also reads them warehouse by
+    # warehouse (one statement more), to plan its reservation from.
+    sellable = facts.sellable
     stock = (
         await inventory.candidates(session, sorted(set(skus) | set(gift_skus)))
         if plan_stock
         else {}
-    )
-    sellable = (
-        {sku: sum(max(0, units) for _, _, units in rows) for sku, rows in stock.items()}
-        if plan_stock
-        else facts.sellable
     )
     views, priced = [], []
     for line in lines:

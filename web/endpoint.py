@@ -274,50 +274,29 @@ class GraphQLEndpoint:
         if plan is not None and plan.operation.operation.value not in {t.value for t in allowed}:
             plan = None  # a mutation over GET: refused by the normal path, never applied
         try:
-            return await self._answer(plan, context, query, variables, operation, allowed)
+            if plan is not None:
+                assert self.plans is not None
+                try:
+                    data, values = await plan.answer(context, variables)
+                except Abandon:
+                    self.plans.abandoned += 1
+                except DeadlineExceeded as late:
+                    await context.settle()
+                    return ExecutionResult(data=None, errors=[late]), None
+                else:
+                    self.plans.answered += 1
+                    await context.settle()
+                    return ExecutionResult(data=data, errors=None), values
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation,
+                allowed_operation_types=allowed,
+            )
+            return result, None
         finally:
             context.mutation_outcomes.clear()  # kept for this operation's second run only
-
-    async def _answer(
-        self,
-        plan: Any,
-        context: Context,
-        query: str,
-        variables: dict[str, Any] | None,
-        operation: str | None,
-        allowed: set[OperationType],
-    ) -> tuple[Any, int | None]:
-        if plan is not None:
-            assert self.plans is not None
-            try:
-                data, values = await plan.answer(context, variables)
-            except Abandon:
-                self.plans.abandoned += 1
-            except DeadlineExceeded as late:
-                await context.settle()
-                return ExecutionResult(data=None, errors=[late]), None
-            else:
-                self.plans.answered += 1
-                await context.settle()
-                return ExecutionResult(data=data, errors=None), values
-        return await self._normal(context, query, variables, operation, allowed), None
-
-    async def _normal(
-        self,
-        context: Context,
-        query: str,
-        variables: dict[str, Any] | None,
-        operation: str | None,
-        allowed: set[OperationType],
-    ) -> Any:
-        """The operation on graphql-core's path (Strawberry's `execute`)."""
-        return await self.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation,
-            allowed_operation_types=allowed,
-        )
 
     def _respond(
         self,

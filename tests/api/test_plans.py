@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from graphql import ExecutionResult
 from graphql import OperationDefinitionNode
 from graphql import OperationType
 from graphql import parse
@@ -382,29 +383,32 @@ async def test_mutation_payloads_answer_alike_planned_or_replayed(
     same operation again in the same request, answers from the mutation's kept outcome
     (never mutating twice) and must give the same bytes. Each mutation below is checked
     that way, on both engines, and must have been answered by its plan."""
+    from graphql import DocumentNode
+    from graphql import execute
+
+    from schema import plans
     from tests.api.checkout_data import open_shop
     from tests.api.checkout_data import pay
-    from web.endpoint import GraphQLEndpoint
 
-    original = GraphQLEndpoint._answer
+    original = plans.Plan.answer
     compared: list[str] = []
 
-    async def both(
-        self: Any, plan: Any, context: Any, query: str, variables: Any, name: Any, allowed: Any
-    ) -> Any:
-        answered = self.plans.answered if self.plans is not None else 0
-        result, values = await original(self, plan, context, query, variables, name, allowed)
-        planned = self.plans is not None and self.plans.answered > answered
-        if not context.mutation_outcomes or not planned:
-            return result, values
-        context._settled = False  # the plan settled the request: the replay reads again
-        again = await self._normal(context, query, variables, name, allowed)
-        assert orjson.dumps(again.data) == orjson.dumps(result.data), name
+    async def answered_then_replayed(self: Any, context: Any, variables: Any) -> Any:
+        data, values = await original(self, context, variables)
+        if self.operation.operation != OperationType.MUTATION:
+            return data, values
+        assert context.mutation_outcomes  # the root field kept its outcome
+        document = DocumentNode(definitions=(self.operation, *self.fragments.values()))
+        again = execute(self.schema, document, context_value=context, variable_values=variables)
+        if not isinstance(again, ExecutionResult):
+            again = await again
         assert not again.errors, again.errors
+        name = self.operation.name.value
+        assert orjson.dumps(again.data) == orjson.dumps(data), name
         compared.append(name)
-        return result, values
+        return data, values
 
-    monkeypatch.setattr(GraphQLEndpoint, "_answer", both)
+    monkeypatch.setattr(plans.Plan, "answer", answered_then_replayed)
     shop = await open_shop(api, engine, two_merchants=True)
     await create_template(api, template())
     who = await shopper(api, "13900009001", [(shop.sku_a, 1)])
