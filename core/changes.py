@@ -185,6 +185,13 @@ def touches(notes: Notes, tags: frozenset[Note], tables: frozenset[str]) -> bool
     return False
 
 
+def moved(notes: Notes, skus: Iterable[int]) -> bool:
+    """Does a change (its notes) move the sellable number of any of these SKUs?"""
+    if notes is None or (STOCK, ANY) in notes:
+        return True
+    return any((STOCK, sku) in notes for sku in skus)
+
+
 @dataclass
 class Deps:
     """What an answer being computed shows: (table, key) tags. `covered` are the tables the
@@ -192,6 +199,7 @@ class Deps:
 
     tags: set[Note] = field(default_factory=set)
     covered: frozenset[str] = frozenset()
+    shown: set[int] = field(default_factory=set)  # SKUs whose numbers it shows live
 
     def read(self, statement: str) -> None:
         for table in tables_named(statement):

@@ -33,8 +33,8 @@ PAYMENTS = Counter(
 )
 RESPONSE_CACHE = Counter(
     "zhongtai_response_cache_total",
-    "Answers by response cache outcome: hit, miss (public, computed) or "
-    "bypass (personal, staff or a mutation)",
+    "Answers by response cache outcome: hit, refresh (kept, its sellable numbers read "
+    "again), miss (public, computed) or bypass (personal, staff or a mutation)",
     ["outcome"],
 )
 SWEEPS = Counter("zhongtai_sweeper_runs_total", "Reservation sweeper runs")

@@ -355,6 +355,11 @@ class Sku(NodeMixin, Base):
     def sellable_quantity(self, value: int) -> None:
         self._sellable = value
 
+    @property
+    def sellable(self) -> int:
+        """The number without making an answer depend on it (a field showing it live)."""
+        return self._sellable
+
     price_money = property(_price_money)
     market_price_money = property(_market_price_money)
 

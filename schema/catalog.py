@@ -15,6 +15,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from core.ids import encode_id
+from core.response_cache import shown_stock
 from resolvers import catalog as rc
 from resolvers import coupons as rc_coupons
 from resolvers import nodes as rn
@@ -204,6 +205,14 @@ def _with_skus(product: Any, info: Info, compute: Callable[[Sequence[Any]], Any]
         return compute(await info.context.loaders.skus_by_product.load(product.id))
 
     return later()
+
+
+def _sku_shown_stock(root: strawberry.Parent[m.AnySku]) -> int:
+    return shown_stock(root.sellable, (root.id,))
+
+
+def _shown_stock(skus: Sequence[Any]) -> int:
+    return shown_stock(sum(s.sellable for s in skus), tuple(s.id for s in skus))
 
 
 def _price_range(skus: Sequence[Any]) -> PriceRange | None:
@@ -433,7 +442,8 @@ class Sku(Node):
         return money(self.cost_price)
 
     sellable_quantity: int = strawberry.field(
-        description="Σ over warehouses of max(0, onHand − reserved − safetyStock)."
+        resolver=_sku_shown_stock,
+        description="Σ over warehouses of max(0, onHand − reserved − safetyStock).",
     )
 
     @strawberry.field(description="Its image (e.g. per colour).")
@@ -526,7 +536,7 @@ class Product(Node):
 
     @strawberry.field(description="Units sellable now over all SKUs and warehouses.")
     def sellable_quantity(self, info: Info) -> int:
-        return _with_skus(self, info, lambda skus: sum(s.sellable_quantity for s in skus))
+        return _with_skus(self, info, _shown_stock)
 
     @strawberry.field(description="KEY and GENERAL attribute values.")
     async def attributes(self, info: Info) -> list[ProductAttribute]:

@@ -1,4 +1,5 @@
-"""Scalars: Decimal money strings and timezone-aware DateTime."""
+"""Scalars: Decimal money strings, timezone-aware DateTime, and Int as GraphQL's own that lets
+a live sellable number through as itself (core/response_cache.py)."""
 
 from datetime import UTC
 from datetime import date
@@ -8,6 +9,9 @@ from decimal import InvalidOperation
 from typing import Any
 
 import strawberry
+from graphql import GraphQLInt
+
+from core.response_cache import LiveStock
 
 
 def _parse_decimal(value: Any) -> Decimal:
@@ -57,6 +61,20 @@ DateScalar = strawberry.scalar(
     serialize=lambda v: v.isoformat(),
     parse_value=lambda v: date.fromisoformat(v),
 )
+
+_serialize_int = GraphQLInt.serialize
+
+
+def _serialize_live_int(value: Any) -> int:
+    """GraphQL's Int, except that a live sellable number stays itself (checked the same way),
+    so a kept answer knows where its holes are."""
+    number = _serialize_int(value)
+    return value if type(value) is LiveStock else number
+
+
+# graphql-core reserves the name Int (no second scalar may carry it), so its one instance
+# serializes this way in this process: the same for every value but a LiveStock.
+GraphQLInt.serialize = _serialize_live_int  # type: ignore[method-assign]
 
 SCALAR_OVERRIDES: dict[object, Any] = {
     Decimal: DecimalScalar,

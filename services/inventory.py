@@ -364,6 +364,18 @@ def sellable_of_sku() -> Any:
     )
 
 
+@lru_cache(maxsize=1)
+def _sellable_by_sku() -> Any:
+    return select(Sku.id, sellable_of_sku()).where(any_of(Sku.id, "ids"))
+
+
+async def sellable_by_sku(session: AsyncSession, skus: frozenset[int]) -> dict[int, int]:
+    """The sellable number of each SKU named (one statement): a kept answer's live numbers
+    (core/response_cache.py), the same sum a card shows when computed."""
+    rows = await session.execute(_sellable_by_sku(), {"ids": sorted(skus)})
+    return {sku: int(units) for sku, units in rows}
+
+
 _CANDIDATES = (
     select(
         StockLevel.sku_id,

@@ -136,19 +136,20 @@ class GraphQLEndpoint:
         except errors.BadRequest as bad:
             return errors.refused(bad, request_id, media, headers)
         if cache_key is not None:
-            entry = self.caching.lookup(request, cache_key, context)
-            if entry is not None:
+            started = time.perf_counter()
+            served = await self.caching.lookup(request, cache_key, context, self.admission)
+            if served is not None:
                 await _close(context.session)
                 return self._respond(
                     Asked(request, context, query, operation, media, headers),
-                    entry.data,
+                    served.data,
                     [],
-                    0,
-                    0.0,
+                    served.statements,
+                    time.perf_counter() - started,
                     cost,
                     decision,
-                    entry.actual_cost,
-                    "hit",
+                    served.entry.actual_cost,
+                    served.status,
                 )
         return await self._execute(
             request, context, query, variables, operation, media, headers, cost, decision, cache_key

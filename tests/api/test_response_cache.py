@@ -18,6 +18,7 @@ from tests.api.test_cart import shop
 from tests.api.test_coupons import customer
 from tests.conftest import Api
 from tests.conftest import cut_listener
+from tests.contract import operation
 
 # Also on SQLite: on SQLite the process hears its own writes only (no NOTIFY).
 pytestmark = pytest.mark.sqlite_too
@@ -95,6 +96,190 @@ async def test_catalog_and_stock_writes_are_seen_at_once(api: Api, engine: Async
     await api.admin("ProductDelist", {"id": c.products["A"]["id"]})
     data, _ = await category_page(api, phones)
     assert titles(data) == ["Phone B"]
+
+
+async def stock_move(api: Api, sku: str, warehouse: str, quantity: int) -> None:
+    moved = await api.admin(
+        "StockMove",
+        {
+            "input": {
+                "skuId": sku,
+                "warehouseId": warehouse,
+                "quantity": quantity,
+                "type": "ADJUSTMENT",
+                "reason": "count",
+            }
+        },
+    )
+    assert not moved["stockMove"]["userErrors"], moved
+
+
+async def test_a_checkout_moving_a_card_number_refreshes_the_kept_page(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """A page showing a number that moved is served from the cache with its numbers read
+    again (one statement) — what a customer's checkout holds shows on the next page asked."""
+    from tests.api.checkout_data import place
+    from tests.api.checkout_data import shopper
+
+    _c, sku_a, _warehouse, phones = await cached_shop(api, engine)
+    before, _ = await category_page(api, phones)
+    await place(api, await shopper(api, "13900002001", [(sku_a, 3)]))
+    response = await api.client.post(
+        "/graphql",
+        json={
+            "query": operation("CategoryPage"),
+            "operationName": "CategoryPage",
+            "variables": {"id": phones, "first": 24},
+        },
+    )
+    assert response.headers["x-cache"] == "refresh"
+    body = response.json()
+    assert body["extensions"]["sqlStatements"] == 1
+    assert sellable(body["data"])["Phone A"] == sellable(before)["Phone A"] - 3
+    again, statements = await category_page(api, phones)
+    assert statements == 0 and again == body["data"]
+
+
+async def test_a_failed_stock_read_computes_the_answer(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The numbers of a stale kept answer cannot be read (a statement fails, leaving its
+    transaction aborted): the answer is computed instead, in a transaction of its own."""
+    import web.caching
+
+    _c, sku_a, warehouse, phones = await cached_shop(api, engine)
+
+    async def failing(session: Any, _skus: Any) -> dict[int, int]:
+        await session.execute(text("SELECT no_such_column FROM stock_levels"))
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(web.caching, "sellable_by_sku", failing)
+    await stock_move(api, sku_a, warehouse, -4)
+    data, statements = await category_page(api, phones)
+    assert statements > 1 and sellable(data)["Phone A"] == 6
+
+
+async def test_a_slow_stock_read_is_not_waited_for(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past STOCK_READ_SECONDS the answer is computed; the read finishes on its own."""
+    import web.caching
+
+    _c, sku_a, warehouse, phones = await cached_shop(api, engine)
+    reads = web.caching.sellable_by_sku
+    finished = asyncio.Event()
+
+    async def slow(session: Any, skus: Any) -> dict[int, int]:
+        await asyncio.sleep(0.3)
+        try:
+            return await reads(session, skus)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(web.caching, "sellable_by_sku", slow)
+    monkeypatch.setattr(web.caching, "STOCK_READ_SECONDS", 0.05)
+    await stock_move(api, sku_a, warehouse, -4)
+    data, statements = await category_page(api, phones)
+    assert statements > 1 and sellable(data)["Phone A"] == 6
+    await asyncio.wait_for(finished.wait(), 5)
+
+
+async def _pg_only(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a write committed in the middle of a request needs a second connection")
+
+
+async def _stock_write(engine: AsyncEngine, sku: int, on_hand: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE stock_levels SET on_hand = :n WHERE sku_id = :s"), {"n": on_hand, "s": sku}
+        )
+
+
+async def test_stock_moved_while_an_answer_is_computed_is_read_again_when_served(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page read SKU A's number, then a commit moved it before the page was kept: the
+    kept page must not show the older number as if current."""
+    import resolvers.loaders
+    from core.ids import decode_id
+
+    await _pg_only(engine)
+    _c, sku_a, _warehouse, phones = await cached_shop(api, engine)
+    sku = decode_id(sku_a)[1]
+    await _stock_write(engine, sku, 10)
+    reads = resolvers.loaders._skus_with_stock
+    moved: list[int] = []
+
+    async def then_moved(*args: Any, **kw: Any) -> Any:
+        found = await reads(*args, **kw)
+        if not moved:
+            moved.append(1)
+            await _stock_write(engine, sku, 2)
+        return found
+
+    monkeypatch.setattr(resolvers.loaders, "_skus_with_stock", then_moved)
+    fresh = {"id": phones, "first": 23}  # a page not kept yet
+    computed = await api.op("CategoryPage", fresh)
+    assert moved and sellable(computed["data"])["Phone A"] == 10  # read before the write
+    monkeypatch.setattr(resolvers.loaders, "_skus_with_stock", reads)
+    data = await api.op("CategoryPage", fresh)
+    assert sellable(data["data"])["Phone A"] == 2
+
+
+async def test_stock_moved_while_the_numbers_are_read_is_read_again(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit heard while a kept page's numbers are read may be one the read did not see:
+    the next request reads them again."""
+    import web.caching
+    from core.ids import decode_id
+
+    await _pg_only(engine)
+    _c, sku_a, _warehouse, phones = await cached_shop(api, engine)
+    sku = decode_id(sku_a)[1]
+    await _stock_write(engine, sku, 9)  # was 10: the kept page is stale
+    reads = web.caching.sellable_by_sku
+    moved: list[int] = []
+
+    async def then_moved(session: Any, skus: Any) -> dict[int, int]:
+        found = await reads(session, skus)
+        if not moved:
+            moved.append(1)
+            await _stock_write(engine, sku, 3)
+            # another request hears the write meanwhile (the cache's clock moves past it)
+            await api.post("query { brands { id } }")
+        return found
+
+    monkeypatch.setattr(web.caching, "sellable_by_sku", then_moved)
+    first, _ = await category_page(api, phones)
+    assert moved and sellable(first)["Phone A"] == 9  # the refresh read before the write
+    data, _ = await category_page(api, phones)
+    assert sellable(data)["Phone A"] == 3
+
+
+async def test_a_number_that_loses_its_hole_makes_the_answer_depend_on_stock(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a live number reach the answer as a plain int (a resolver doing arithmetic on
+    it, say), the answer depends on those SKUs' stock as before: dropped when it moves."""
+    import schema.catalog
+
+    live = schema.catalog.shown_stock
+    monkeypatch.setattr(schema.catalog, "shown_stock", lambda n, skus: int(live(n, skus)))
+    _c, sku_a, warehouse, phones = await cached_shop(api, engine)
+    await stock_move(api, sku_a, warehouse, -4)
+    response = await api.client.post(
+        "/graphql",
+        json={
+            "query": operation("CategoryPage"),
+            "operationName": "CategoryPage",
+            "variables": {"id": phones, "first": 24},
+        },
+    )
+    assert response.headers["x-cache"] == "miss"
+    assert sellable(response.json()["data"])["Phone A"] == 6
 
 
 async def test_personal_writes_leave_public_answers_cached(api: Api, engine: AsyncEngine) -> None:
