@@ -105,7 +105,11 @@ PRIVATE_TABLES = frozenset(
     }
 )
 
-_WRITTEN = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+# the written table's name: after ONLY (no inheritance) and a schema ("public".), if any
+_WRITTEN = re.compile(
+    r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:ONLY\s+)?(?:\"?\w+\"?\s*\.\s*)?\"?(\w+)",
+    re.IGNORECASE,
+)
 # Any word that may start a write, anywhere in a statement (row locks aside): a WITH holding
 # none of them only reads.
 _WRITE_WORDS = re.compile(

@@ -423,6 +423,15 @@ def test_writes_to_public_tables_are_told_from_private_ones() -> None:
         "WITH a AS (SELECT 1) REPLACE INTO products (id) SELECT 1 FROM a",
     ):
         assert changes.public_tables_written(written) is None, written
+    # the table, not the word before it (found in review: "only" was taken for the table)
+    for written, table in (
+        ("UPDATE ONLY stock_levels SET reserved = 1", "stock_levels"),
+        ("DELETE FROM ONLY products WHERE id = 1", "products"),
+        ('UPDATE "public"."skus" SET price = 1', "skus"),
+        ("INSERT INTO public.brands (name) VALUES ('x')", "brands"),
+    ):
+        assert changes.public_tables_written(written) == {table}, written
+    assert not changes.writes_public_data("UPDATE ONLY public.carts SET updated_at = now()")
     assert not changes.writes_public_data("UPDATE carts SET updated_at = now()")
     assert not changes.writes_public_data(
         "INSERT INTO cart_lines (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET quantity = 2"
