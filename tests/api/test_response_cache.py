@@ -31,6 +31,18 @@ async def category_page(api: Api, display_id: str, **kw: Any) -> tuple[dict[str,
     return result["data"], result["extensions"]["sqlStatements"]
 
 
+async def asked_page(api: Api, display_id: str) -> Any:
+    """The CategoryPage response itself (its X-Cache header tells how it was served)."""
+    return await api.client.post(
+        "/graphql",
+        json={
+            "query": operation("CategoryPage"),
+            "operationName": "CategoryPage",
+            "variables": {"id": display_id, "first": 24},
+        },
+    )
+
+
 def titles(data: dict[str, Any]) -> list[str]:
     return [e["node"]["title"] for e in data["displayCategory"]["products"]["edges"]]
 
@@ -125,14 +137,7 @@ async def test_a_checkout_moving_a_card_number_refreshes_the_kept_page(
     _c, sku_a, _warehouse, phones = await cached_shop(api, engine)
     before, _ = await category_page(api, phones)
     await place(api, await shopper(api, "13900002001", [(sku_a, 3)]))
-    response = await api.client.post(
-        "/graphql",
-        json={
-            "query": operation("CategoryPage"),
-            "operationName": "CategoryPage",
-            "variables": {"id": phones, "first": 24},
-        },
-    )
+    response = await asked_page(api, phones)
     assert response.headers["x-cache"] == "refresh"
     body = response.json()
     assert body["extensions"]["sqlStatements"] == 1
@@ -270,14 +275,7 @@ async def test_a_number_that_loses_its_hole_makes_the_answer_depend_on_stock(
     monkeypatch.setattr(schema.catalog, "shown_stock", lambda n, skus: int(live(n, skus)))
     _c, sku_a, warehouse, phones = await cached_shop(api, engine)
     await stock_move(api, sku_a, warehouse, -4)
-    response = await api.client.post(
-        "/graphql",
-        json={
-            "query": operation("CategoryPage"),
-            "operationName": "CategoryPage",
-            "variables": {"id": phones, "first": 24},
-        },
-    )
+    response = await asked_page(api, phones)
     assert response.headers["x-cache"] == "miss"
     assert sellable(response.json()["data"])["Phone A"] == 6
 

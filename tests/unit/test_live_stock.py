@@ -190,3 +190,23 @@ def test_a_change_moves_a_number_when_it_names_the_sku_or_all_stock() -> None:
     assert not changes.moved(frozenset({(changes.STOCK, 3), ("skus", 1)}), [1, 2])
     assert changes.moved(frozenset({(changes.STOCK, changes.ANY)}), [1])
     assert changes.moved(None, [1])
+
+
+def test_remembering_too_many_moved_skus_makes_every_live_answer_stale_once(
+    monkeypatch: Any,
+) -> None:
+    """The per-SKU record is bounded: past MOVED_KEPT SKUs it is forgotten, and every live
+    answer is read again once instead (never served with a move forgotten)."""
+    from core import response_cache
+
+    monkeypatch.setattr(response_cache, "MOVED_KEPT", 3)
+    cache = ResponseCache(max_entries=10)
+    entry = _kept(cache, "page", _answer())
+    cache.invalidate(frozenset({(changes.STOCK, sku) for sku in (7, 8, 9)}))
+    assert not cache.stale(entry)  # none of its SKUs
+    cache.invalidate(frozenset({(changes.STOCK, 10)}))  # the record is full: forgotten
+    assert cache.stale(entry) and len(cache._stock_moved) == 1
+    refilled = cache.refill("page", entry, {1: 1, 2: 1}, cache.stock_clock)
+    assert refilled is not None
+    kept = cache.get("page", NOW)
+    assert kept is not None and not cache.stale(kept)
