@@ -211,6 +211,11 @@ async def mix(url: str, port: int, seconds: float, connections: int) -> None:
                     pct(everything, 0.99),
                     pct(browse, 0.99),
                     sum(tally.errors.values()),
+                    load_bench.share(
+                        sum(tally.cache_hits.values()),
+                        sum(tally.cache_refreshes.values()),
+                        len(everything),
+                    ),
                 ]
             )
             counts = sorted(tally.checkout_statements)
@@ -224,8 +229,10 @@ async def mix(url: str, port: int, seconds: float, connections: int) -> None:
         "PostgreSQL, demo data, load generator on the same 2 cores"
     )
     print_table(
-        ["workers", "path", "requests/s", "p50 ms", "p99 ms", "browse p99 ms", "errors"], rows
+        ["workers", "path", "requests/s", "p50 ms", "p99 ms", "browse p99 ms", "errors", "cached"],
+        rows,
     )
+    print("cached: answers from the response cache, as kept + with their numbers read again")
     for note in notes:
         print(note)
 

@@ -242,7 +242,7 @@ def report(
                     pct(samples, 0.99),
                     tally.errors.get(name, 0),
                     tally.refused.get(name, 0),
-                    _share(
+                    share(
                         tally.cache_hits.get(name, 0),
                         tally.cache_refreshes.get(name, 0),
                         len(samples),
@@ -262,7 +262,7 @@ def report(
                 pct(everything, 0.99),
                 sum(tally.errors.values()),
                 sum(tally.refused.values()),
-                _share(
+                share(
                     sum(tally.cache_hits.values()),
                     sum(tally.cache_refreshes.values()),
                     len(everything),
@@ -272,7 +272,7 @@ def report(
     return rows
 
 
-def _share(hits: int, refreshes: int, total: int) -> str:
+def share(hits: int, refreshes: int, total: int) -> str:
     """From the cache: as kept + with its sellable numbers read again."""
     return f"{100 * hits / total:.0f}%+{100 * refreshes / total:.0f}%"
 
