@@ -6,12 +6,19 @@ it leaves is re-priced without it, or cancelled when it is a presale.
 Decisions:
 - Only an order in PENDING_PAYMENT before its deadline gives its coupon up. A presale whose
   deposit is paid (AWAITING_BALANCE) keeps it: money was taken at that price.
-- The old checkout (every order of it still unpaid, as the platform coupon is spread over
-  them) is priced again with the same pricing function: the lines as snapshotted (unit
-  prices, quantities), the promotions it got (as they were at order time: its clock, its
-  channel, the units its per-customer limits and flash stock gave it) and the coupons it
-  still holds. When the promotions come out as recorded, its coupons, red packets and points spread,
-  shipping and totals are rewritten, its payments ask the new amount, and a coupon no
+- A sibling paid on its own (sub-orders are payable alone; paid once counts, refunded and
+  cancelled since or not) keeps the platform coupon where it is: that payment used it, and
+  the order left behind could not be given back its share. A merchant coupon still follows
+  when the checkout holds no platform coupon: the paid sibling then shares nothing with the
+  order it leaves but the promotions, and those are priced again over the paid sibling's
+  lines too, as placed, so a 满减 reached by the two orders together is still reached. Only
+  the unpaid orders are written.
+- The old checkout's unpaid orders (with any sibling paid on its own, as placed) are priced
+  again with the same pricing function: the lines as snapshotted (unit prices, quantities),
+  the promotions it got (as they were at order time: its clock, its channel, the units its
+  per-customer limits and flash stock gave it) and the coupons it still holds. When the
+  promotions come out as recorded, its coupons, red packets and points spread, shipping and
+  totals are rewritten, its payments ask the new amount, and a coupon no
   longer reaching its threshold goes back to the wallet. When they do not (a promotion edited
   since, the member level lowered), or it is a presale, the checkout is cancelled as an
   unpaid one is: stock, promotion stock, coupons and points go back.
@@ -56,8 +63,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import String
+from sqlalchemy import cast
 from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -117,12 +129,42 @@ def _owner_ids(owner: str) -> tuple[str, int]:
     return kind, int(number)
 
 
+def _may_follow(
+    owner: str, holder: Order | None, checkout: Sequence[Order], platform_coupon: bool
+) -> Order | None:
+    """The unpaid order a LOCKED coupon leaves from, if it may follow the customer (DOMAIN
+    §5): a merchant coupon (held by an order) while that order waits for its first payment,
+    and no sibling is paid or the checkout holds no platform coupon; the platform coupon (held
+    by the checkout) while no order of it is paid. The checkout's deadline is the caller's.
+    Asked when the coupon is offered and again, under the checkout's locks, when it moves."""
+    any_paid = any(_was_paid(o) for o in checkout)
+    if _owner_ids(owner)[0] == "order":
+        if holder is None or holder.status != OrderStatus.PENDING_PAYMENT:
+            return None
+        return holder if not any_paid or not platform_coupon else None
+    if any_paid:
+        return None
+    return next((o for o in checkout if o.status == OrderStatus.PENDING_PAYMENT), None)
+
+
+def _was_paid(order: Order) -> bool:
+    """Paid on its own at some time: its payment used the checkout's platform coupon, even if
+    the order was refunded and cancelled since."""
+    return order.paid_at is not None or order.status not in _GONE
+
+
+def _platform_coupon_of(checkout: Any) -> Any:
+    """Whether a coupon is (or was, used) held by the checkout `checkout` (a payment id
+    column): its platform coupon, spread over every order of it."""
+    owner = literal("payment:") + cast(checkout, String)
+    return exists().where(Coupon.locked_by == owner)
+
+
 async def holders(
     session: AsyncSession, customer_id: int, locked: Sequence[Coupon], now: datetime
 ) -> dict[int, Holder]:
-    """Of the customer's LOCKED coupons, those that may follow them: held by an order (a
-    merchant coupon) or a checkout (the platform coupon) still waiting for its first payment,
-    before its deadline. One statement."""
+    """Of the customer's LOCKED coupons, those that may follow them (`_may_follow`), before
+    their checkout's deadline. One statement."""
     order_ids: set[int] = set()
     payment_ids: set[int] = set()
     for coupon in locked:
@@ -130,11 +172,11 @@ async def holders(
         (order_ids if kind == "order" else payment_ids).add(number)
     rows = (
         await session.execute(
-            select(Order, Payment.expires_at)
+            select(Order, Payment.expires_at, _platform_coupon_of(Payment.id))
             .join(Payment, Payment.id == Order.payment_id)
             .where(
                 Order.customer_id == customer_id,
-                # a merchant coupon's whole checkout: a sibling paid alone keeps it where it is
+                # a merchant coupon's whole checkout: its siblings tell whether it may follow
                 or_(
                     Order.payment_id.in_(payment_ids),
                     Order.payment_id.in_(select(Order.payment_id).where(Order.id.in_(order_ids))),
@@ -143,27 +185,25 @@ async def holders(
             .order_by(Order.id)
         )
     ).all()
-    by_id = {order.id: order for order, _ in rows}
+    by_id = {order.id: order for order, _, _ in rows}
     by_checkout: dict[int, list[Order]] = defaultdict(list)
     deadline: dict[int, datetime] = {}
-    for order, expires_at in rows:
+    platform: dict[int, bool] = {}
+    for order, expires_at, has_platform_coupon in rows:
         by_checkout[order.payment_id].append(order)
         deadline[order.payment_id] = expires_at
+        platform[order.payment_id] = bool(has_platform_coupon)
     found = {}
     for coupon in locked:
         owner = coupon.locked_by or ":0"
         kind, number = _owner_ids(owner)
-        if kind == "order":
-            mine = by_id.get(number)
-            checkout_id, held_by = (mine.payment_id, [mine]) if mine else (0, [])
-        else:
-            checkout_id, held_by = number, by_checkout.get(number, [])
-        waiting = [o for o in held_by if o.status == OrderStatus.PENDING_PAYMENT]
-        # Only while no order of its checkout is paid: a sibling paid alone has used the
-        # checkout's platform coupon, which a re-pricing could not give back its share of.
-        checkout = by_checkout.get(checkout_id, [])
-        if waiting and all(o.status in _GONE for o in checkout) and deadline[checkout_id] > now:
-            found[coupon.id] = Holder(owner, checkout_id, waiting[0])
+        holder = by_id.get(number) if kind == "order" else None
+        checkout_id = (holder.payment_id if holder else 0) if kind == "order" else number
+        if checkout_id not in deadline or deadline[checkout_id] <= now:
+            continue
+        leaving = _may_follow(owner, holder, by_checkout[checkout_id], platform[checkout_id])
+        if leaving is not None:
+            found[coupon.id] = Holder(owner, checkout_id, leaving)
     return found
 
 
@@ -180,14 +220,17 @@ async def take_over(
     cancel the checkout it leaves — all in the caller's transaction."""
     payment, all_orders = await orders.lock_checkout(session, holder.payment_id)
     waiting = [o for o in all_orders if o.status == OrderStatus.PENDING_PAYMENT]
+    paid = [o for o in all_orders if _was_paid(o)]
+    mine = next((o for o in all_orders if o.id == holder.order.id), None)
+    platform_coupon = bool(paid) and bool(
+        await session.scalar(select(exists().where(Coupon.locked_by == payment.reservation_owner)))
+    )
     if (
-        not any(o.id == holder.order.id for o in waiting)
-        or any(o.status not in _GONE for o in all_orders)
-        or payment.expires_at <= now
+        payment.expires_at <= now
+        or _may_follow(holder.owner, mine, all_orders, platform_coupon) is None
     ):
         # no longer held there: back in the wallet if an earlier coupon of this checkout
-        # cancelled that order (then it locks as any coupon), else paid or gone (refused);
-        # a checkout with an order paid alone keeps its coupons (see `holders`)
+        # cancelled that order (then it locks as any coupon), else paid or gone (refused)
         await coupons.lock(session, [coupon_id], customer_id, owner, now)
         return
     own = list(
@@ -204,7 +247,9 @@ async def take_over(
         raise HeldInPayment(holder.order, ids)
     await coupons.move(session, coupon_id, customer_id, holder.owner, owner, now)
     reason = f"Its coupon moved to order {new_order}."
-    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(session, payment, waiting, now):
+    if payment.kind == PaymentKind.DEPOSIT or not await _reprice(
+        session, payment, waiting, paid, now
+    ):
         await orders.close_unpaid(session, payment, PaymentStatus.CANCELLED, reason, now)
 
 
@@ -212,14 +257,17 @@ async def _reprice(
     session: AsyncSession,
     payment: Payment,
     waiting: list[Order],
+    paid: list[Order],
     now: datetime,
 ) -> bool:
-    """Price the checkout's unpaid orders again without the coupon that left; False when its
-    promotions no longer come out as recorded, or a line recorded no facts to price it by
-    (nothing written then)."""
-    lines = await orders.lines_of(session, [o.id for o in waiting])
+    """Price the checkout's unpaid orders again without the coupon that left — together with
+    any sibling paid on its own, as placed (its lines and its used coupon), so promotions
+    reached by the orders together come out as they did; only the unpaid orders are written.
+    False when its promotions no longer come out as recorded, or a line recorded no facts to
+    price it by (nothing written then)."""
+    lines = await orders.lines_of(session, [o.id for o in (*waiting, *paid)])
     goods = [ln for ln in lines if not ln.is_gift]
-    merchant_of = {o.id: o.merchant_id for o in waiting}
+    merchant_of = {o.id: o.merchant_id for o in (*waiting, *paid)}
     rules = await _promotions_as_placed(session, lines)
     placed = {
         str(ln.id): orders.line_as_placed(ln, merchant_of[ln.order_id], _add_on(ln, rules))
@@ -233,6 +281,8 @@ async def _reprice(
             select(Coupon, CouponTemplate)
             .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
             .where(
+                # A paid sibling's own coupon is left out: it priced that sibling's lines
+                # only, which are never written here.
                 Coupon.status == CouponStatus.LOCKED,
                 Coupon.locked_by.in_(
                     [o.coupon_owner for o in waiting] + [payment.reservation_owner]
@@ -243,7 +293,7 @@ async def _reprice(
     ).all()
     customer = await session.get(Customer, payment.customer_id)
     assert customer is not None
-    placed_at = min(o.created_at for o in waiting)
+    placed_at = min(o.created_at for o in (*waiting, *paid))
     gifts: dict[int, int] = defaultdict(int)
     for ln in lines:
         if ln.is_gift:
@@ -269,7 +319,10 @@ async def _reprice(
         return False
     if not _as_placed(result, lines):
         return False
-    await _write(session, payment, waiting, lines, result, held, now)
+    unpaid = {o.id for o in waiting}
+    await _write(
+        session, payment, waiting, [ln for ln in lines if ln.order_id in unpaid], result, held, now
+    )
     return True
 
 
@@ -403,6 +456,8 @@ async def _write(
     longer applies goes back to the wallet."""
     by_id = {str(ln.id): ln for ln in lines}
     for r in result.lines:
+        if r.line_id not in by_id:  # a paid sibling's: as it was
+            continue
         for key, value in orders.priced_fields(r).items():
             setattr(by_id[r.line_id], key, value)
     merchants = {m.merchant_id: m for m in result.merchants}

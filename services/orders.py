@@ -154,7 +154,14 @@ async def orders_of_payment(session: AsyncSession, payment: Payment) -> list[Ord
         where = Order.payment_id == payment.id
     return list(
         (
-            await session.scalars(select(Order).where(where).order_by(Order.id).with_for_update())
+            await session.scalars(
+                select(Order)
+                .where(where)
+                .order_by(Order.id)
+                .with_for_update()
+                # as locked, not as an earlier read of this session left them
+                .execution_options(populate_existing=True)
+            )
         ).all()
     )
 

@@ -542,10 +542,10 @@ async def test_red_packets_spent_stay_spent_on_the_repriced_order(
 async def test_a_checkout_with_an_order_paid_alone_keeps_its_coupons(
     api: Api, engine: AsyncEngine
 ) -> None:
-    """DOMAIN §5: a held coupon follows the customer only from a checkout still waiting for
-    its first payment. Once one of its orders is paid on its own, that payment has used the
-    checkout's platform coupon: re-pricing the order left behind without its share would
-    charge it the full price (found in review: A came back at 120.00 with the 九折 gone)."""
+    """DOMAIN §5: once one of a checkout's orders is paid on its own, that payment has used
+    the checkout's platform coupon: re-pricing the order left behind without its share would
+    charge it the full price (found in review: A came back at 120.00 with the 九折 gone). Such
+    a checkout keeps its coupons where they are."""
     shop = await open_shop(api, engine, two_merchants=True)
     who = await shopper(api, "13900008090", [(shop.sku_a, 1), (shop.sku_c, 1)])
     shop_coupon = await claim(api, who, shop_cash(shop.merchant))
@@ -573,6 +573,150 @@ async def test_a_checkout_with_an_order_paid_alone_keeps_its_coupons(
     a_order = await order(api, who, by_merchant[shop.merchant]["id"])
     assert a_order["status"] == "PENDING_PAYMENT" and amount(a_order["total"]) == "99.00"
     assert (await coupon_status(engine, shop_coupon))[1] == f"order:{decode_id(a_order['id'])[1]}"
+
+
+async def settled(engine: AsyncEngine, order_id: str) -> list[tuple[Any, ...]]:
+    """The order's discount records (what settlement reads), as rows."""
+    async with create_session_factory(engine)() as s:
+        rows = await s.scalars(
+            select(OrderDiscount)
+            .where(OrderDiscount.order_id == decode_id(order_id)[1])
+            .order_by(OrderDiscount.id)
+        )
+        return [(r.id, r.source, r.source_id, r.coupon_template_id, r.amount) for r in rows]
+
+
+async def pay_alone(api: Api, who: Shopper, order_id: str) -> None:
+    own = (await api.ok("OrderPaymentStart", {"orderId": order_id}, token=who.token))[
+        "orderPaymentStart"
+    ]["payment"]
+    assert (await pay(api, who, own))["status"] == "PAID"
+
+
+async def test_a_merchant_coupon_follows_from_an_order_whose_sibling_was_paid_alone(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """No platform coupon in the checkout: the order paid alone shares nothing with the one
+    the shop's coupon leaves, which is re-priced on its own; the paid one stays as it was."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    who = await shopper(api, "13900008091", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    first = await place(api, who, "first")
+    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
+    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    own = (await api.ok("OrderPaymentStart", {"orderId": a_order}, token=who.token))[
+        "orderPaymentStart"
+    ]["payment"]
+    assert amount(own["amountDue"]) == "110.00"  # 120 − 10, free shipping from 99
+    await pay_alone(api, who, c_order)
+    paid_before = (await order(api, who, c_order), await settled(engine, c_order))
+
+    cart = await add(api, who, shop.sku_b)
+    offered = {u["coupon"]["id"]: u for u in cart["coupons"]["usable"]}
+    assert offered[shop_coupon]["heldByOrder"]["id"] == a_order
+    second = await place(api, who, "second", couponIds=[shop_coupon])
+    assert amount(second["amountDue"]) == "290.00"  # 300 − 10
+    left = await order(api, who, a_order)
+    assert left["status"] == "PENDING_PAYMENT" and amount(left["total"]) == "120.00"
+    again = (await api.ok("OrderPaymentStart", {"orderId": a_order}, token=who.token))[
+        "orderPaymentStart"
+    ]["payment"]
+    assert again["id"] == own["id"] and amount(again["amountDue"]) == "120.00"
+    paid = await order(api, who, c_order)
+    assert paid["status"] == "PAID" and amount(paid["total"]) == "200.00"
+    # the paid order as it was: lines, discounts, its payment, its settlement rows
+    assert (paid, await settled(engine, c_order)) == paid_before
+    assert (await coupon_status(engine, shop_coupon)) == (
+        CouponStatus.LOCKED,
+        f"order:{decode_id(second['orders'][0]['id'])[1]}",
+    )
+
+
+async def test_a_promotion_reached_with_a_paid_sibling_stays_on_the_order_left_behind(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """满300减20 over the whole checkout (A 120 + C 200): priced again with the paid order's
+    lines as placed, the order the coupon leaves keeps its share of it — priced alone, A
+    would not reach 300 and the order would be cancelled instead."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    await live(api, reduction("满300减20", amount="20", threshold="300"))
+    who = await shopper(api, "13900008092", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    first = await place(api, who, "first")
+    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
+    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    # 20 spread 7.50 / 12.50; A 120 − 7.50 − 10 = 102.50 (free shipping), C 187.50
+    assert amount(by_merchant[shop.merchant]["total"]) == "102.50"
+    assert amount(by_merchant[shop.other_merchant]["total"]) == "187.50"
+    await pay_alone(api, who, c_order)
+    paid_before = (await order(api, who, c_order), await settled(engine, c_order))
+    assert len(paid_before[1]) == 1  # its share of the 满减, for settlement
+
+    await add(api, who, shop.sku_b)
+    second = await place(api, who, "second", couponIds=[shop_coupon])
+    assert amount(second["amountDue"]) == "270.00"  # 300 − 20 − 10
+    left = await order(api, who, a_order)
+    assert left["status"] == "PENDING_PAYMENT" and amount(left["total"]) == "112.50"
+    assert [(d["label"], amount(d["amount"])) for d in left["lines"][0]["discounts"]] == [
+        ("满300减20", "7.50")
+    ]
+    paid = await order(api, who, c_order)
+    assert paid["status"] == "PAID" and amount(paid["total"]) == "187.50"
+    assert (paid, await settled(engine, c_order)) == paid_before
+
+
+async def test_a_sibling_paid_then_cancelled_still_keeps_the_platform_coupon_in_place(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """Its payment used the platform coupon; refunded and cancelled since, it still counts as
+    paid: the order left behind keeps its share and its shop coupon (found in review: A came
+    back at 120.00 with the 九折 gone)."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    who = await shopper(api, "13900008093", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    await claim(
+        api, who, template("九折", type="PERCENT", percentOff="10", amount=None, minSpend=None)
+    )
+    first = await place(api, who, "first")
+    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
+    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    await pay_alone(api, who, c_order)
+    await api.admin("OrderCancel", {"id": c_order, "reason": "缺货"})
+    assert (await order(api, who, c_order))["status"] == "CANCELLED"
+
+    cart = await add(api, who, shop.sku_a)
+    assert shop_coupon not in {u["coupon"]["id"] for u in cart["coupons"]["usable"]}
+    left = await order(api, who, a_order)
+    assert left["status"] == "PENDING_PAYMENT" and amount(left["total"]) == "99.00"
+
+
+async def test_an_order_left_beside_a_paid_sibling_is_cancelled_when_not_priceable_as_placed(
+    api: Api, engine: AsyncEngine
+) -> None:
+    """Its promotion edited since: the unpaid order is cancelled (its stock goes back); the
+    paid sibling stays paid with its units committed."""
+    shop = await open_shop(api, engine, two_merchants=True)
+    promotion = await live(api, reduction("满300减20", amount="20", threshold="300"))
+    who = await shopper(api, "13900008094", [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    first = await place(api, who, "first")
+    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
+    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    await pay_alone(api, who, c_order)
+    async with create_session_factory(engine)() as s:  # edited behind the orders' back
+        await s.execute(
+            update(Promotion)
+            .where(Promotion.id == decode_id(promotion)[1])
+            .values(rules={"tiers": [[30000, 2500]]})
+        )
+        await s.commit()
+    await add(api, who, shop.sku_b)
+    await place(api, who, "second", couponIds=[shop_coupon])
+    assert (await order(api, who, a_order))["status"] == "CANCELLED"
+    assert await stock_of(engine, shop.sku_a) == (10, 0)
+    paid = await order(api, who, c_order)
+    assert paid["status"] == "PAID" and amount(paid["total"]) == "187.50"
+    assert await stock_of(engine, shop.sku_c) == (10, 1)  # held for it until shipped
 
 
 async def test_points_over_two_merchants_stay_with_each_order_when_a_coupon_moves(
