@@ -290,7 +290,7 @@ class _Leaf(_Completer):
     __slots__ = ("same", "serialize")
 
     def __init__(self, type_: Any) -> None:
-        self.serialize = type_.serialize
+        self.serialize = type_.coerce_output_value  # what graphql-core's executor calls
         self.same: type | None = _UNCHANGED.get(type_)
 
     def complete(self, value: Any, run: _Run, path: Path | None) -> Any:

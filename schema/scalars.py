@@ -62,7 +62,7 @@ DateScalar = strawberry.scalar(
     parse_value=lambda v: date.fromisoformat(v),
 )
 
-_serialize_int = GraphQLInt.serialize
+_serialize_int = GraphQLInt.coerce_output_value
 
 
 def _serialize_live_int(value: Any) -> int:
@@ -73,8 +73,10 @@ def _serialize_live_int(value: Any) -> int:
 
 
 # graphql-core reserves the name Int (no second scalar may carry it), so its one instance
-# serializes this way in this process: the same for every value but a LiveStock.
+# serializes this way in this process: the same for every value but a LiveStock. Both names:
+# graphql-core's executor calls coerce_output_value, the plans (schema/plans.py) serialize.
 GraphQLInt.serialize = _serialize_live_int  # type: ignore[method-assign]
+GraphQLInt.coerce_output_value = _serialize_live_int
 
 SCALAR_OVERRIDES: dict[object, Any] = {
     Decimal: DecimalScalar,

@@ -180,6 +180,7 @@ async def expect(
     *,
     remote: bool,
     refreshed: frozenset[str] = frozenset(),
+    uncached: dict[str, Answer] | None = None,
 ) -> None:
     """`dropped` answers are computed again (after a write elsewhere, once its notification
     arrived); `refreshed` ones come with their sellable numbers read again, the same bytes
@@ -192,7 +193,7 @@ async def expect(
                 break
             await asyncio.sleep(0.01)
         assert s.served == "miss", f"{name} was kept, though what it shows changed"
-    fresh = answers(s, uncached=True)
+    fresh = uncached or answers(s, uncached=True)
     for name in sorted(refreshed):
         for _ in range(300 if remote else 1):
             data, _ = await everything[name]()
@@ -306,6 +307,44 @@ async def test_an_answer_is_dropped_only_when_what_it_shows_changes(
     await write(engine, sql, **{name: store.ids[key] for name, key in params.items()})
     refreshed = REFRESHED.get(kind, frozenset())
     await expect(store, everything, dropped, remote=where == "there", refreshed=refreshed)
+
+
+async def test_an_in_stock_listing_showing_numbers_is_refreshed_until_a_sku_runs_out(
+    store: Shop, writer: tuple[str, AsyncEngine]
+) -> None:
+    """Filtered on stock it depends on whether SKUs are in stock; its numbers are live: a
+    number that moves is read again, a SKU running out drops the listing (A leaves it)."""
+    where, engine = writer
+    query = (
+        "query InStockNumbers { products(first: 10, filter: {inStock: true}) "
+        "{ edges { node { title sellableQuantity } } } }"
+    )
+
+    async def ask() -> tuple[Any, int]:
+        return await _ask(store, query, None, None)
+
+    async def computed() -> tuple[Any, int]:
+        return await _ask(store, query + " ", None, None)
+
+    everything: dict[str, Answer] = {"in stock numbers": ask}
+    uncached: dict[str, Answer] = {"in stock numbers": computed}
+    first = await warm(everything)
+    titles = {e["node"]["title"] for e in first["in stock numbers"]["products"]["edges"]}
+    assert "Phone A" in titles
+    sku = store.ids["sku_a"]
+    await write(engine, "UPDATE stock_levels SET on_hand = 6 WHERE sku_id = :sku", sku=sku)
+    await expect(
+        store,
+        everything,
+        set(),
+        remote=where == "there",
+        refreshed=frozenset(everything),
+        uncached=uncached,
+    )
+    await write(engine, "UPDATE stock_levels SET on_hand = 0 WHERE sku_id = :sku", sku=sku)
+    await expect(store, everything, set(everything), remote=where == "there")
+    data, _ = await ask()
+    assert "Phone A" not in {e["node"]["title"] for e in data["products"]["edges"]}
 
 
 async def test_a_renamed_ancestor_shows_on_the_next_product_page(

@@ -210,3 +210,22 @@ def test_remembering_too_many_moved_skus_makes_every_live_answer_stale_once(
     assert refilled is not None
     kept = cache.get("page", NOW)
     assert kept is not None and not cache.stale(kept)
+
+
+def test_graphql_int_lets_a_live_number_through_on_both_paths() -> None:
+    """graphql-core's executor completes an Int with coerce_output_value, the plans with
+    serialize: both keep a live number itself (the first version patched serialize only:
+    the executor made it a plain int, and answers outside the plans were dropped on every
+    move instead of refreshed), and check it as GraphQL's Int does."""
+    import pytest
+    from graphql import GraphQLError
+    from graphql import GraphQLInt
+
+    import schema.scalars  # noqa: F401 - patches the one Int instance
+
+    for complete in (GraphQLInt.coerce_output_value, GraphQLInt.serialize):
+        number = complete(LiveStock(5, (1,)))
+        assert type(number) is LiveStock and number.skus == (1,)
+        assert type(complete(True)) is int and complete(7) == 7
+        with pytest.raises(GraphQLError):
+            complete(LiveStock(2**31, (1,)))
