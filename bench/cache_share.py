@@ -54,6 +54,8 @@ from tests.contract import operation
 SECRET = "cache-share-secret-cache-share-secret-0123456789"
 PG_SERVER = "postgresql+asyncpg://127.0.0.1:5432"
 MIX = [("CategoryPage", 3), ("ProductDetail", 2)]
+# served from the cache: as kept, or with its sellable numbers read again (one statement)
+FROM_CACHE = frozenset({"hit", "refresh"})
 
 
 async def fresh_database(name: str) -> str:
@@ -155,7 +157,7 @@ async def warm(client: httpx.AsyncClient, pages: dict[str, list[str]], passes: i
         for name, targets in pages.items():
             for target in targets:
                 response = await ask(client, name, variables_of(name, target))
-                hits, total = hits + (response.headers.get("x-cache") == "hit"), total + 1
+                hits, total = hits + (response.headers.get("x-cache") in FROM_CACHE), total + 1
         share = hits / max(total, 1)
         if share >= 0.98:
             break
@@ -183,7 +185,7 @@ async def run(
             response = await ask(client, name, variables_of(name, rng.choice(pages[name])))
             counts = tally[name]
             counts[1] += 1
-            counts[0] += response.headers.get("x-cache") == "hit"
+            counts[0] += response.headers.get("x-cache") in FROM_CACHE
 
     async def write_once(quantity: int) -> None:
         nonlocal writes, failed

@@ -73,10 +73,17 @@ _HOLE_JSON = orjson.dumps(_HOLE)
 def _plain(value: Any) -> Any:
     """orjson's `default` while making a template: any subclass but a live number (which
     OPT_PASSTHROUGH_SUBCLASS hands here too) as its plain value."""
-    plain: tuple[type[Any], ...] = (str, int, float, dict, list)
-    for kind in plain:
+    # the underlying value, never what a subclass's own __str__ or __iter__ would make of it
+    plain: tuple[tuple[type[Any], Any], ...] = (
+        (str, str.__str__),
+        (int, int.__int__),
+        (float, float.__float__),
+        (dict, dict.copy),
+        (list, list.copy),
+    )
+    for kind, value_of in plain:
         if isinstance(value, kind):
-            return kind(value)
+            return value_of(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

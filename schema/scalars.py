@@ -74,7 +74,8 @@ def _serialize_live_int(value: Any) -> int:
 
 # graphql-core reserves the name Int (no second scalar may carry it), so its one instance
 # serializes this way in this process: the same for every value but a LiveStock. Both names:
-# graphql-core's executor calls coerce_output_value, the plans (schema/plans.py) serialize.
+# graphql-core's executor and the plans (schema/plans.py) call coerce_output_value; serialize
+# is its deprecated name, patched alike for any other caller.
 GraphQLInt.serialize = _serialize_live_int  # type: ignore[method-assign]
 GraphQLInt.coerce_output_value = _serialize_live_int
 

@@ -108,11 +108,15 @@ class CacheStep:
         read: a note heard while it runs moves a SKU past it), and the statements that took.
         Read in a session of its own, admitted like any execution, and never cut off
         half-way: past STOCK_READ_SECONDS the request stops waiting (the answer is computed)
-        while the read finishes on its own. None: not read."""
+        while a read already running finishes on its own; one still waiting for admission is
+        withdrawn (under overload it would only take a slot for no one). None: not read."""
         assert self.cache is not None
         at = self.cache.stock_clock
+        running = False
 
         async def read() -> tuple[dict[int, int], int]:
+            nonlocal running
+            running = True
             counter = StatementCounter()
             token = current_counter.set(counter)
             try:
@@ -126,6 +130,8 @@ class CacheStep:
         try:
             sellable, statements = await asyncio.wait_for(asyncio.shield(task), STOCK_READ_SECONDS)
         except Exception as exc:
+            if not running:
+                task.cancel()  # still waiting for admission: nothing half-way to cut off
             log.warning("stock read failed; answer computed", exc_info=not is_unavailable(exc))
             return None
         if not skus <= sellable.keys():  # a SKU gone: its note is on its way

@@ -135,8 +135,8 @@ class GraphQLEndpoint:
             cache_key = self.caching.key(context, query, operation, variables)
         except errors.BadRequest as bad:
             return errors.refused(bad, request_id, media, headers)
+        started = time.perf_counter()  # a stale kept answer's stock read counts in its time
         if cache_key is not None:
-            started = time.perf_counter()
             served = await self.caching.lookup(request, cache_key, context, self.admission)
             if served is not None:
                 await _close(context.session)
@@ -152,7 +152,17 @@ class GraphQLEndpoint:
                     served.status,
                 )
         return await self._execute(
-            request, context, query, variables, operation, media, headers, cost, decision, cache_key
+            request,
+            context,
+            query,
+            variables,
+            operation,
+            media,
+            headers,
+            cost,
+            decision,
+            cache_key,
+            started,
         )
 
     def _context(self, request: Request, request_id: str) -> Context:
@@ -182,6 +192,7 @@ class GraphQLEndpoint:
         cost: Cost | None = None,
         decision: Decision | None = None,
         cache_key: Key | None = None,
+        started: float | None = None,
     ) -> Response:
         allowed = (
             {OperationType.QUERY}
@@ -195,7 +206,7 @@ class GraphQLEndpoint:
         deps_token = changes.current_deps.set(deps)
         counter = StatementCounter()
         token = current_counter.set(counter)
-        started = time.perf_counter()
+        started = time.perf_counter() if started is None else started
         timeout = self.settings.request_timeout_seconds
         # wait_for stops a request only while it awaits; the deadline, checked between
         # fields, stops one that holds the event loop (schema/execution.py).

@@ -264,6 +264,69 @@ async def test_stock_moved_while_the_numbers_are_read_is_read_again(
     assert sellable(data)["Phone A"] == 3
 
 
+async def test_a_write_heard_during_the_read_that_drops_the_page_is_not_served_half_new(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A title and a stock number written in one transaction, heard while the kept page's
+    numbers are read: the page is computed (new title, new number), never served with the
+    new number beside the old title."""
+    import web.caching
+    from core.ids import decode_id
+
+    await _pg_only(engine)
+    c, sku_a, _warehouse, phones = await cached_shop(api, engine)
+    await _stock_write(engine, decode_id(sku_a)[1], 9)  # was 10: the kept page is stale
+    reads = web.caching.sellable_by_sku
+    product = decode_id(c.products["A"]["id"])[1]
+
+    async def then_renamed(session: Any, skus: Any) -> dict[int, int]:
+        found = await reads(session, skus)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE products SET title = 'Phone A2' WHERE id = :p"), {"p": product}
+            )
+            await conn.execute(
+                text("UPDATE stock_levels SET on_hand = 4 WHERE sku_id = :s"),
+                {"s": decode_id(sku_a)[1]},
+            )
+        return found
+
+    monkeypatch.setattr(web.caching, "sellable_by_sku", then_renamed)
+    response = await asked_page(api, phones)
+    assert response.headers["x-cache"] == "miss"
+    assert sellable(response.json()["data"]) == {"Phone A2": 4, "Phone B": 10}
+
+
+async def test_a_read_still_waiting_for_admission_is_withdrawn(
+    api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under overload the numbers' read waits for a slot; past STOCK_READ_SECONDS the answer
+    is computed, and the read is withdrawn rather than taking a slot later for no one."""
+    import web.admission
+    import web.caching
+
+    _c, sku_a, warehouse, phones = await cached_shop(api, engine)
+    admitted = web.admission.Admission.run
+    withdrawn = asyncio.Event()
+
+    async def full_for_reads(self: Any, work: Any) -> Any:
+        if "_numbers" not in getattr(work, "__qualname__", ""):
+            return await admitted(self, work)
+        try:
+            await asyncio.Event().wait()  # no slot ever frees for it
+        except asyncio.CancelledError:
+            withdrawn.set()
+            work.close()
+            raise
+
+    monkeypatch.setattr(web.admission.Admission, "run", full_for_reads)
+    monkeypatch.setattr(web.caching, "STOCK_READ_SECONDS", 0.05)
+    await stock_move(api, sku_a, warehouse, -4)
+    data, statements = await category_page(api, phones)
+    assert statements > 1 and sellable(data)["Phone A"] == 6
+    await asyncio.wait_for(withdrawn.wait(), 5)
+
+
 async def test_a_number_that_loses_its_hole_makes_the_answer_depend_on_stock(
     api: Api, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

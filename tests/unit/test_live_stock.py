@@ -22,7 +22,11 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Label(str):
-    """A str subclass, as a resolver might hand back: written as its plain text."""
+    """A str subclass, as a resolver might hand back: written as its plain text, whatever
+    its own __str__ says (orjson writes the underlying text when not asked to pass it)."""
+
+    def __str__(self) -> str:
+        return "not what the answer holds"
 
 
 class Level(IntEnum):
@@ -213,8 +217,9 @@ def test_remembering_too_many_moved_skus_makes_every_live_answer_stale_once(
 
 
 def test_graphql_int_lets_a_live_number_through_on_both_paths() -> None:
-    """graphql-core's executor completes an Int with coerce_output_value, the plans with
-    serialize: both keep a live number itself (the first version patched serialize only:
+    """graphql-core's executor and the plans complete an Int with coerce_output_value
+    (serialize is its deprecated name): both keep a live number itself (the first version
+    patched serialize only:
     the executor made it a plain int, and answers outside the plans were dropped on every
     move instead of refreshed), and check it as GraphQL's Int does."""
     import pytest
