@@ -8,6 +8,7 @@ shipping, free over 99); Phone C 200.00 by merchant 2 (no shipping)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -575,6 +576,33 @@ async def test_a_checkout_with_an_order_paid_alone_keeps_its_coupons(
     assert (await coupon_status(engine, shop_coupon))[1] == f"order:{decode_id(a_order['id'])[1]}"
 
 
+@dataclass
+class TwoShops:
+    """Phone A (merchant 1, with its shop's 减10 coupon) and Phone C (merchant 2), checked out
+    together: the orders as placed, by merchant."""
+
+    who: Shopper
+    shop_coupon: str
+    placed: dict[str, dict[str, Any]]
+    a_order: str
+    c_order: str
+
+
+async def placed_over_two_shops(
+    api: Api, shop: Shop, phone: str, *, platform_coupon: bool = False
+) -> TwoShops:
+    who = await shopper(api, phone, [(shop.sku_a, 1), (shop.sku_c, 1)])
+    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
+    if platform_coupon:
+        await claim(
+            api, who, template("九折", type="PERCENT", percentOff="10", amount=None, minSpend=None)
+        )
+    first = await place(api, who, "first")
+    placed = {o["merchant"]["id"]: o for o in first["orders"]}
+    a_order, c_order = placed[shop.merchant]["id"], placed[shop.other_merchant]["id"]
+    return TwoShops(who, shop_coupon, placed, a_order, c_order)
+
+
 async def settled(engine: AsyncEngine, order_id: str) -> list[tuple[Any, ...]]:
     """The order's discount records (what settlement reads), as rows."""
     async with create_session_factory(engine)() as s:
@@ -599,11 +627,8 @@ async def test_a_merchant_coupon_follows_from_an_order_whose_sibling_was_paid_al
     """No platform coupon in the checkout: the order paid alone shares nothing with the one
     the shop's coupon leaves, which is re-priced on its own; the paid one stays as it was."""
     shop = await open_shop(api, engine, two_merchants=True)
-    who = await shopper(api, "13900008091", [(shop.sku_a, 1), (shop.sku_c, 1)])
-    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
-    first = await place(api, who, "first")
-    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
-    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    t = await placed_over_two_shops(api, shop, "13900008091")
+    who, shop_coupon, a_order, c_order = t.who, t.shop_coupon, t.a_order, t.c_order
     own = (await api.ok("OrderPaymentStart", {"orderId": a_order}, token=who.token))[
         "orderPaymentStart"
     ]["payment"]
@@ -640,14 +665,11 @@ async def test_a_promotion_reached_with_a_paid_sibling_stays_on_the_order_left_b
     would not reach 300 and the order would be cancelled instead."""
     shop = await open_shop(api, engine, two_merchants=True)
     await live(api, reduction("满300减20", amount="20", threshold="300"))
-    who = await shopper(api, "13900008092", [(shop.sku_a, 1), (shop.sku_c, 1)])
-    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
-    first = await place(api, who, "first")
-    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
-    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    t = await placed_over_two_shops(api, shop, "13900008092")
+    who, shop_coupon, a_order, c_order = t.who, t.shop_coupon, t.a_order, t.c_order
     # 20 spread 7.50 / 12.50; A 120 − 7.50 − 10 = 102.50 (free shipping), C 187.50
-    assert amount(by_merchant[shop.merchant]["total"]) == "102.50"
-    assert amount(by_merchant[shop.other_merchant]["total"]) == "187.50"
+    assert amount(t.placed[shop.merchant]["total"]) == "102.50"
+    assert amount(t.placed[shop.other_merchant]["total"]) == "187.50"
     await pay_alone(api, who, c_order)
     paid_before = (await order(api, who, c_order), await settled(engine, c_order))
     assert len(paid_before[1]) == 1  # its share of the 满减, for settlement
@@ -672,14 +694,8 @@ async def test_a_sibling_paid_then_cancelled_still_keeps_the_platform_coupon_in_
     paid: the order left behind keeps its share and its shop coupon (found in review: A came
     back at 120.00 with the 九折 gone)."""
     shop = await open_shop(api, engine, two_merchants=True)
-    who = await shopper(api, "13900008093", [(shop.sku_a, 1), (shop.sku_c, 1)])
-    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
-    await claim(
-        api, who, template("九折", type="PERCENT", percentOff="10", amount=None, minSpend=None)
-    )
-    first = await place(api, who, "first")
-    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
-    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    t = await placed_over_two_shops(api, shop, "13900008093", platform_coupon=True)
+    who, shop_coupon, a_order, c_order = t.who, t.shop_coupon, t.a_order, t.c_order
     await pay_alone(api, who, c_order)
     await api.admin("OrderCancel", {"id": c_order, "reason": "缺货"})
     assert (await order(api, who, c_order))["status"] == "CANCELLED"
@@ -697,11 +713,8 @@ async def test_an_order_left_beside_a_paid_sibling_is_cancelled_when_not_priceab
     paid sibling stays paid with its units committed."""
     shop = await open_shop(api, engine, two_merchants=True)
     promotion = await live(api, reduction("满300减20", amount="20", threshold="300"))
-    who = await shopper(api, "13900008094", [(shop.sku_a, 1), (shop.sku_c, 1)])
-    shop_coupon = await claim(api, who, shop_cash(shop.merchant))
-    first = await place(api, who, "first")
-    by_merchant = {o["merchant"]["id"]: o for o in first["orders"]}
-    a_order, c_order = by_merchant[shop.merchant]["id"], by_merchant[shop.other_merchant]["id"]
+    t = await placed_over_two_shops(api, shop, "13900008094")
+    who, shop_coupon, a_order, c_order = t.who, t.shop_coupon, t.a_order, t.c_order
     await pay_alone(api, who, c_order)
     async with create_session_factory(engine)() as s:  # edited behind the orders' back
         await s.execute(
