@@ -129,9 +129,11 @@ class CacheStep:
         task.add_done_callback(_quietly)
         try:
             sellable, statements = await asyncio.wait_for(asyncio.shield(task), STOCK_READ_SECONDS)
-        except Exception as exc:
+        except BaseException as exc:  # the request cancelled (client gone) too
             if not running:
                 task.cancel()  # still waiting for admission: nothing half-way to cut off
+            if not isinstance(exc, Exception):
+                raise
             log.warning("stock read failed; answer computed", exc_info=not is_unavailable(exc))
             return None
         if not skus <= sellable.keys():  # a SKU gone: its note is on its way
