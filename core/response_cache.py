@@ -95,6 +95,10 @@ class Template:
     holes: tuple[tuple[int, ...], ...]  # per hole, the SKUs it sums
     skus: frozenset[int]  # every SKU of every hole
 
+    @property
+    def size(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
     def fill(self, sellable: Mapping[int, int]) -> bytes | None:
         """The JSON with these numbers; None if one is past GraphQL's Int (computing the
         answer makes that error)."""
@@ -144,6 +148,12 @@ class CachedAnswer:
     live: Template | None = None  # its sellable numbers, filled in when served
     # the cache's stock clock when `data`'s numbers were last true (None: maybe never)
     fresh_at: int | None = None
+    size: int = 0  # the bytes of its JSON
+
+    @property
+    def held(self) -> int:
+        """The bytes it holds: its JSON and, when live, its template."""
+        return self.size + (self.live.size if self.live is not None else 0)
 
     def holds(self, now: datetime) -> bool:
         return self.read_at <= now and (self.until is None or now < self.until)
@@ -153,8 +163,12 @@ MOVED_KEPT = 65536  # SKUs whose last move is remembered one by one
 
 
 class ResponseCache:
-    def __init__(self, max_entries: int) -> None:
+    """LRU, bounded by entries and by bytes (whichever is reached first)."""
+
+    def __init__(self, max_entries: int, max_bytes: int | None = None) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0  # the kept entries' sizes
         self._entries: OrderedDict[Any, CachedAnswer] = OrderedDict()
         # table -> key (or ANY) -> the entries showing it
         self._index: defaultdict[str, defaultdict[Any, set[Any]]] = defaultdict(
@@ -185,10 +199,20 @@ class ResponseCache:
     def put(self, key: Any, entry: CachedAnswer) -> None:
         if key in self._entries:
             self._drop(key)
+        if self.max_bytes is not None and entry.held > self.max_bytes:
+            return  # larger than the whole bound: kept, it would push out everything else
         self._entries[key] = entry
+        self.bytes += entry.held
         for table, tag in entry.tags:
             self._index[table][tag].add(key)
-        while len(self._entries) > self.max_entries:
+        self._evict()
+
+    def _evict(self) -> None:
+        """The least recently used go first, until both bounds hold."""
+        while self._entries and (
+            len(self._entries) > self.max_entries
+            or (self.max_bytes is not None and self.bytes > self.max_bytes)
+        ):
             self._drop(next(iter(self._entries)))
 
     def catch_up(self, generation: int, changes: Iterable[Notes] | None) -> None:
@@ -255,17 +279,21 @@ class ResponseCache:
             return None
         data = orjson.Fragment(filled)
         if kept.fresh_at is None or kept.fresh_at <= at:
-            self._entries[key] = replace(kept, data=data, fresh_at=at)
+            self._entries[key] = replace(kept, data=data, fresh_at=at, size=len(filled))
+            self.bytes += len(filled) - kept.size
+            self._evict()
         return data
 
     def clear(self) -> None:
         self._entries.clear()
         self._index.clear()
+        self.bytes = 0
 
     def _drop(self, key: Any) -> None:
         entry = self._entries.pop(key, None)
         if entry is None:
             return
+        self.bytes -= entry.held
         for table, tag in entry.tags:
             by_key = self._index.get(table)
             if by_key is None:

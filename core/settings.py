@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = 5.0
     max_page_size: int = 100
     response_cache_entries: int = 1024  # public browse answers kept per process; 0: off
+    response_cache_mb: int = 64  # and at most this many MB of them (0: no byte bound)
     # known query operations run from a plan made once (schema/plans.py); off: graphql-core
     planned_execution: bool = True
     workers: int = 1  # processes serving this database here (set by `zhongtai serve`)

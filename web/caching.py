@@ -57,8 +57,9 @@ class Served:
 
 
 class CacheStep:
-    def __init__(self, entries: int) -> None:
-        self.cache = ResponseCache(entries) if entries > 0 else None
+    def __init__(self, entries: int, megabytes: int | None = None) -> None:
+        limit = megabytes * 1024 * 1024 if megabytes else None
+        self.cache = ResponseCache(entries, limit) if entries > 0 else None
 
     def key(
         self, context: Context, query: str, operation: str | None, variables: dict[str, Any] | None
@@ -182,7 +183,9 @@ class CacheStep:
         fresh_at = None
         if live is not None and not any(changes.moved(notes, live.skus) for notes in since):
             fresh_at = self.cache.stock_clock  # no number it shows moved while computed
-        entry = CachedAnswer(orjson.Fragment(body), actual, tags, now, until, live, fresh_at)
+        entry = CachedAnswer(
+            orjson.Fragment(body), actual, tags, now, until, live, fresh_at, len(body)
+        )
         self.cache.put(key, entry)
 
     async def _schedule(

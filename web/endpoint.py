@@ -84,7 +84,7 @@ class GraphQLEndpoint:
         self.schema, self.settings, self.clock = schema, settings, clock
         self.ide_html = graphiql_html()
         self.admission = Admission(settings.db_pool_size)
-        self.caching = CacheStep(settings.response_cache_entries)
+        self.caching = CacheStep(settings.response_cache_entries, settings.response_cache_mb)
         self.operations = persisted.KnownOperations(persisted_step.contract_operation_names())
         # Known operations run from plans (schema/plans.py); not under tracing, whose spans
         # are per resolver of the normal path.

@@ -551,6 +551,48 @@ def test_the_least_recently_used_answer_goes_first() -> None:
     assert cache.get("a", now) is None
 
 
+def test_the_byte_bound_keeps_the_most_recently_used_answers() -> None:
+    """RESPONSE_CACHE_MB: past it the least recently used answers go, a live answer counted
+    with its template; one larger than the whole bound is not kept."""
+    from datetime import UTC
+    from datetime import datetime
+
+    import orjson
+
+    from core.response_cache import CachedAnswer
+    from core.response_cache import LiveStock
+    from core.response_cache import ResponseCache
+    from core.response_cache import template
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    cache = ResponseCache(max_entries=10, max_bytes=100)
+
+    def kept(key: str, size: int) -> None:
+        cache.put(key, CachedAnswer(orjson.Fragment(b"{}"), 1, frozenset(), now, size=size))
+
+    kept("a", 40)
+    kept("b", 40)
+    assert cache.bytes == 80
+    kept("c", 40)  # over 100: "a" goes
+    assert cache.get("a", now) is None and cache.bytes == 80
+    kept("huge", 101)
+    assert cache.get("huge", now) is None and cache.bytes == 80  # the others stay
+    cut = template({"n": LiveStock(5, (1,))})
+    assert cut is not None
+    body, live = cut
+    assert live is not None
+    cache.put("live", CachedAnswer(orjson.Fragment(body), 1, frozenset(), now, None, live, 0))
+    assert live.size == len(b'{"n":}') and cache.bytes == 80 + live.size  # its template counts
+    live_entry = cache.get("live", now)
+    assert live_entry is not None
+    cache.refill("live", live_entry, {1: 12345}, 0)
+    assert cache.bytes == 86 + len(b'{"n":12345}')  # and its JSON, at its size now: 97
+    kept("d", 10)  # 107: "b", the least recently used, goes
+    assert cache.get("b", now) is None and cache.bytes == 67
+    cache.clear()
+    assert cache.bytes == 0
+
+
 async def test_running_promotions_are_kept_until_written_and_never_for_an_earlier_clock(
     engine: AsyncEngine, clock: FixedClock
 ) -> None:
