@@ -21,7 +21,6 @@ from sqlalchemy import false
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from core import changes
 from core.clock import utcnow
 from core.ids import encode_id
 from core.money import Money
@@ -341,25 +340,6 @@ class Sku(NodeMixin, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    # Filled by the loaders from stock levels (Σ max(0, on_hand − reserved − safety_stock)).
-    _sellable = 0
-
-    @property
-    def sellable_quantity(self) -> int:
-        """Read for an answer being cached, the answer shows this SKU's exact stock: it is
-        dropped whenever the number moves (an answer that never reads it is not)."""
-        changes.depends_on(changes.STOCK, (self.id,))
-        return self._sellable
-
-    @sellable_quantity.setter
-    def sellable_quantity(self, value: int) -> None:
-        self._sellable = value
-
-    @property
-    def sellable(self) -> int:
-        """The number without making an answer depend on it (a field showing it live)."""
-        return self._sellable
-
     price_money = property(_price_money)
     market_price_money = property(_market_price_money)
 
@@ -396,12 +376,6 @@ class SkuView(NamedTuple):
     @property
     def global_id(self) -> str:
         return encode_id("Sku", self.id)
-
-    @property
-    def sellable_quantity(self) -> int:
-        """As `Sku.sellable_quantity`: reading it makes a cached answer show this SKU's stock."""
-        changes.depends_on(changes.STOCK, (self.id,))
-        return self.sellable
 
     @property  # a NamedTuple body holds fields and methods only
     def price_money(self) -> Money:

@@ -126,8 +126,8 @@ async def _skus_with_stock(
     session: AsyncSession, ids: list[int], by_product: bool
 ) -> list[SkuView]:
     """SKUs with their sellable number, as views (no ORM rows). SKUs are noted by product,
-    so the caller says which products' SKUs the answer shows; the stock it shows is noted
-    per SKU when read (`SkuView.sellable_quantity`)."""
+    so the caller says which products' SKUs the answer shows; the numbers it shows are live
+    in a kept answer (`schema.catalog` `sellableQuantity`, core/response_cache.py)."""
     with covered("skus", changes.STOCK):
         rows = (await session.execute(_skus_statement(by_product), {"ids": ids})).all()
     views = []
@@ -163,7 +163,7 @@ class ProductCard:
 
     product: Product
     category_path: tuple[int, ...]  # promotion scopes by category match on it
-    skus: tuple[SkuView, ...] | None = None  # enabled ones, with sellable_quantity
+    skus: tuple[SkuView, ...] | None = None  # enabled ones, with their sellable numbers
     brand: Brand | None = None
     promotions: tuple[PricingRule, ...] | None = None  # running ones covering a SKU of it
 

@@ -207,7 +207,8 @@ def _with_skus(product: Any, info: Info, compute: Callable[[Sequence[Any]], Any]
     return later()
 
 
-def _sku_shown_stock(root: strawberry.Parent[m.AnySku]) -> int:
+def _sku_shown_stock(root: strawberry.Parent[m.SkuView]) -> int:
+    """Every SKU an answer shows is read as a view, with its number (resolvers/loaders.py)."""
     return shown_stock(root.sellable, (root.id,))
 
 

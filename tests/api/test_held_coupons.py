@@ -431,13 +431,7 @@ async def test_an_order_whose_promotions_changed_is_cancelled_not_repriced(
     who = await shopper(api, "13900008010", [(shop.sku_a, 2)])
     coupon = await claim(api, who, template("满200减20"))
     first = await place(api, who, "first")
-    async with create_session_factory(engine)() as s:  # edited behind the order's back
-        await s.execute(
-            update(Promotion)
-            .where(Promotion.id == decode_id(promotion)[1])
-            .values(rules={"tiers": [[20000, 2500]]})
-        )
-        await s.commit()
+    await edit_behind_their_back(engine, promotion, [[20000, 2500]])
     await add(api, who, shop.sku_b)
     second = await place(api, who, "second")
     # the coupon moved: 300 − 25 (the edited 满减, now over 300 too) − 20 = 255
@@ -603,6 +597,18 @@ async def placed_over_two_shops(
     return TwoShops(who, shop_coupon, placed, a_order, c_order)
 
 
+async def edit_behind_their_back(engine: AsyncEngine, promotion: str, tiers: Any) -> None:
+    """A running promotion's tiers rewritten in the database, as no order placed under it
+    recorded them."""
+    async with create_session_factory(engine)() as s:
+        await s.execute(
+            update(Promotion)
+            .where(Promotion.id == decode_id(promotion)[1])
+            .values(rules={"tiers": tiers})
+        )
+        await s.commit()
+
+
 async def settled(engine: AsyncEngine, order_id: str) -> list[tuple[Any, ...]]:
     """The order's discount records (what settlement reads), as rows."""
     async with create_session_factory(engine)() as s:
@@ -716,13 +722,7 @@ async def test_an_order_left_beside_a_paid_sibling_is_cancelled_when_not_priceab
     t = await placed_over_two_shops(api, shop, "13900008094")
     who, shop_coupon, a_order, c_order = t.who, t.shop_coupon, t.a_order, t.c_order
     await pay_alone(api, who, c_order)
-    async with create_session_factory(engine)() as s:  # edited behind the orders' back
-        await s.execute(
-            update(Promotion)
-            .where(Promotion.id == decode_id(promotion)[1])
-            .values(rules={"tiers": [[30000, 2500]]})
-        )
-        await s.commit()
+    await edit_behind_their_back(engine, promotion, [[30000, 2500]])
     await add(api, who, shop.sku_b)
     await place(api, who, "second", couponIds=[shop_coupon])
     assert (await order(api, who, a_order))["status"] == "CANCELLED"
